@@ -1,0 +1,201 @@
+/**
+ * Named, independent random streams (the ns-3 / SimGrid discipline: one stream per component).
+ *
+ * Each stream is seeded from the string `JSON.stringify([seed, run, name])` with seedrandom's xor4096 generator
+ * (Brent's xorgens, period 2^4096 - 1), so a stream's draws depend only on (seed, run, name): adding a component
+ * (a new stream name) never changes what other components draw, and a different run number gives an independent
+ * replication of the same configuration. Uniform draws use 53-bit doubles.
+ */
+import seedrandom from "seedrandom";
+
+/** Uniform in [0, 1) source. */
+export type Uniform01 = () => number;
+
+/** A distribution over positive numbers that can be sampled from a {@link RandomStream}. */
+export interface Distribution {
+  /** Draws one value. */
+  sample(rng: RandomStream): number;
+  /** The distribution's mean (used to turn a rate in bits/s into an arrival rate of flows). */
+  mean(): number;
+}
+
+export class RandomStream {
+  private readonly next: Uniform01;
+  private spareNormal: number | undefined;
+
+  constructor(
+    readonly name: string,
+    seedKey: string,
+  ) {
+    const prng = seedrandom.xor4096(seedKey);
+    this.next = () => prng.double();
+  }
+
+  /** Uniform on [0, 1). */
+  uniform(): number {
+    return this.next();
+  }
+
+  /** Uniform on [a, b). */
+  uniformRange(a: number, b: number): number {
+    return a + (b - a) * this.next();
+  }
+
+  /** Integer uniform on [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  /** Exponential with the given mean (> 0): -mean * ln(1 - U). */
+  exponential(mean: number): number {
+    return -mean * Math.log1p(-this.next());
+  }
+
+  /** Normal(mu, sigma) by the Marsaglia polar method; the second variate of each pair is kept for the next call. */
+  normal(mu = 0, sigma = 1): number {
+    if (this.spareNormal !== undefined) {
+      const z = this.spareNormal;
+      this.spareNormal = undefined;
+      return mu + sigma * z;
+    }
+    let u: number;
+    let v: number;
+    let s: number;
+    do {
+      u = 2 * this.next() - 1;
+      v = 2 * this.next() - 1;
+      s = u * u + v * v;
+    } while (s >= 1 || s === 0);
+    const f = Math.sqrt((-2 * Math.log(s)) / s);
+    this.spareNormal = v * f;
+    return mu + sigma * u * f;
+  }
+
+  /** Lognormal: exp(Normal(mu, sigma)); mu and sigma are of the underlying normal. */
+  lognormal(mu: number, sigma: number): number {
+    return Math.exp(this.normal(mu, sigma));
+  }
+
+  /** Pareto (type I) with shape alpha > 0 and scale x_m > 0: x_m / U^(1/alpha); mean alpha x_m / (alpha - 1). */
+  pareto(shape: number, scale: number): number {
+    return scale / (1 - this.next()) ** (1 / shape);
+  }
+
+  /** A uniform source bound to this stream, for functions that take `() => number`. */
+  get uniform01(): Uniform01 {
+    return this.next;
+  }
+}
+
+/** All streams of one (seed, run). Streams are created on first use and cached by name. */
+export class RandomStreams {
+  private readonly streams = new Map<string, RandomStream>();
+
+  /**
+   * @param seed the experiment's seed (any integer or string).
+   * @param run the replication number; runs of the same seed are independent.
+   */
+  constructor(
+    readonly seed: number | string,
+    readonly run = 0,
+  ) {}
+
+  /** The stream named `name` (e.g. `"arrivals/ATLA-CHIN"`, `"ecmp-hash"`). */
+  stream(name: string): RandomStream {
+    let s = this.streams.get(name);
+    if (!s) {
+      s = new RandomStream(name, JSON.stringify([this.seed, this.run, name]));
+      this.streams.set(name, s);
+    }
+    return s;
+  }
+}
+
+/** Thrown for an invalid distribution definition. */
+export class DistributionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DistributionError";
+  }
+}
+
+/** Exponential distribution with the given mean. */
+export class Exponential implements Distribution {
+  constructor(readonly meanValue: number) {
+    if (!(meanValue > 0)) throw new DistributionError(`exponential: mean must be > 0, got ${meanValue}`);
+  }
+  sample(rng: RandomStream): number {
+    return rng.exponential(this.meanValue);
+  }
+  mean(): number {
+    return this.meanValue;
+  }
+}
+
+/**
+ * Empirical CDF given as points (x_i, F_i) with x non-decreasing and F non-decreasing ending at 1; sampled by
+ * inverse transform with linear interpolation between points (as the DCTCP/pFabric traffic generators do). If
+ * F_0 > 0, the mass F_0 sits at x_0. The mean is that of the piecewise-linear CDF: sum over segments of
+ * (F_i - F_{i-1}) (x_{i-1} + x_i) / 2, plus F_0 x_0.
+ */
+export class EmpiricalCdf implements Distribution {
+  readonly x: Float64Array;
+  readonly F: Float64Array;
+  private readonly meanValue: number;
+
+  constructor(
+    points: ReadonlyArray<readonly [number, number]>,
+    readonly source = "empirical CDF",
+  ) {
+    if (points.length === 0) throw new DistributionError(`${source}: no points`);
+    this.x = Float64Array.from(points, (p) => p[0]);
+    this.F = Float64Array.from(points, (p) => p[1]);
+    for (let i = 0; i < points.length; i++) {
+      const xi = this.x[i]!;
+      const Fi = this.F[i]!;
+      if (!Number.isFinite(xi) || xi < 0)
+        throw new DistributionError(`${source}: point ${i}: x=${xi} must be >= 0`);
+      if (!(Fi >= 0 && Fi <= 1 + 1e-9))
+        throw new DistributionError(`${source}: point ${i}: F=${Fi} not in [0, 1]`);
+      if (i > 0 && (xi < this.x[i - 1]! || Fi < this.F[i - 1]!)) {
+        throw new DistributionError(
+          `${source}: point ${i}: (${xi}, ${Fi}) decreases from the previous point`,
+        );
+      }
+    }
+    const last = this.F[points.length - 1]!;
+    if (Math.abs(last - 1) > 1e-6) throw new DistributionError(`${source}: last F must be 1, got ${last}`);
+    this.F[points.length - 1] = 1;
+    let m = this.F[0]! * this.x[0]!;
+    for (let i = 1; i < points.length; i++) {
+      m += (this.F[i]! - this.F[i - 1]!) * (this.x[i - 1]! + this.x[i]!) * 0.5;
+    }
+    this.meanValue = m;
+  }
+
+  /** Inverse CDF at u in [0, 1). */
+  quantile(u: number): number {
+    const F = this.F;
+    const x = this.x;
+    if (u <= F[0]!) return x[0]!;
+    let lo = 0;
+    let hi = F.length - 1;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (F[mid]! < u) lo = mid;
+      else hi = mid;
+    }
+    const f0 = F[lo]!;
+    const f1 = F[hi]!;
+    if (f1 === f0) return x[hi]!;
+    return x[lo]! + ((u - f0) / (f1 - f0)) * (x[hi]! - x[lo]!);
+  }
+
+  sample(rng: RandomStream): number {
+    return this.quantile(rng.uniform());
+  }
+
+  mean(): number {
+    return this.meanValue;
+  }
+}

@@ -1,0 +1,128 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { DistributionError, EmpiricalCdf, RandomStreams } from "../../../sim/kernel/rng.ts";
+
+function draws(streams: RandomStreams, name: string, n: number): number[] {
+  const s = streams.stream(name);
+  return Array.from({ length: n }, () => s.uniform());
+}
+
+const n = 200_000;
+
+function meanOf(n: number, f: () => number): number {
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += f();
+  return sum / n;
+}
+
+describe("random streams", () => {
+  it("gives the same draws for the same (seed, run, name)", () => {
+    assert.deepEqual(
+      draws(new RandomStreams(7, 0), "arrivals", 5),
+      draws(new RandomStreams(7, 0), "arrivals", 5),
+    );
+  });
+
+  it("gives different draws for another run, seed or name", () => {
+    const base = draws(new RandomStreams(7, 0), "arrivals", 5);
+    assert.notDeepEqual(draws(new RandomStreams(7, 1), "arrivals", 5), base);
+    assert.notDeepEqual(draws(new RandomStreams(8, 0), "arrivals", 5), base);
+    assert.notDeepEqual(draws(new RandomStreams(7, 0), "sizes", 5), base);
+  });
+
+  it("does not shift a stream's draws when another stream is added or used", () => {
+    const a = new RandomStreams(1, 0);
+    const b = new RandomStreams(1, 0);
+    draws(b, "new-component", 100);
+    assert.deepEqual(draws(a, "arrivals", 10), draws(b, "arrivals", 10));
+  });
+
+  const cases: [string, (s: ReturnType<RandomStreams["stream"]>) => number, number, number][] = [
+    ["uniform", (s) => s.uniform(), 0.5, 0.005],
+    ["exponential(mean 3)", (s) => s.exponential(3), 3, 0.03],
+    ["normal(2, 1)", (s) => s.normal(2, 1), 2, 0.01],
+    ["lognormal(0, 0.5)", (s) => s.lognormal(0, 0.5), Math.exp(0.125), 0.01],
+    ["pareto(3, 1)", (s) => s.pareto(3, 1), 1.5, 0.02],
+  ];
+  for (const [name, draw, mean, tol] of cases) {
+    it(`draws ${name} with the right mean`, () => {
+      const s = new RandomStreams(11).stream(name);
+      const m = meanOf(n, () => draw(s));
+      assert.ok(Math.abs(m - mean) / mean < tol, `${name}: sample mean ${m}, expected ${mean}`);
+    });
+  }
+
+  it("normal draws have unit variance", () => {
+    const s = new RandomStreams(3).stream("normal");
+    const xs = Array.from({ length: n }, () => s.normal());
+    const m = xs.reduce((a, b) => a + b, 0) / n;
+    const v = xs.reduce((a, b) => a + (b - m) ** 2, 0) / n;
+    assert.ok(Math.abs(v - 1) < 0.02, `variance ${v}`);
+  });
+});
+
+describe("empirical CDF", () => {
+  const cdf = new EmpiricalCdf([
+    [100, 0.5],
+    [1000, 0.9],
+    [10_000, 1],
+  ]);
+
+  it("computes the mean of the piecewise-linear CDF", () => {
+    // 0.5*100 + 0.4*(100+1000)/2 + 0.1*(1000+10000)/2
+    assert.ok(Math.abs(cdf.mean() - (50 + 220 + 550)) < 1e-9);
+  });
+
+  const quantiles: [number, number][] = [
+    [0, 100],
+    [0.5, 100],
+    [0.7, 550],
+    [0.95, 5500],
+  ];
+  for (const [u, x] of quantiles) {
+    it(`has quantile ${x} at u=${u}`, () => assert.ok(Math.abs(cdf.quantile(u) - x) < 1e-9));
+  }
+
+  it("samples with the analytic mean", () => {
+    const s = new RandomStreams(5).stream("cdf");
+    const m = meanOf(n, () => cdf.sample(s));
+    assert.ok(Math.abs(m - cdf.mean()) / cdf.mean() < 0.02, `sample mean ${m}`);
+  });
+
+  const bad: [string, [number, number][], RegExp][] = [
+    ["no points", [], /no points/],
+    [
+      "a decreasing CDF",
+      [
+        [1, 0.5],
+        [2, 0.4],
+        [3, 1],
+      ],
+      /decreases/,
+    ],
+    [
+      "a CDF not ending at 1",
+      [
+        [1, 0.5],
+        [2, 0.9],
+      ],
+      /last F must be 1/,
+    ],
+    [
+      "a negative size",
+      [
+        [-1, 0.5],
+        [2, 1],
+      ],
+      /must be >= 0/,
+    ],
+  ];
+  for (const [what, pts, msg] of bad) {
+    it(`rejects ${what}`, () => {
+      assert.throws(
+        () => new EmpiricalCdf(pts, "t.txt"),
+        (e: unknown) => e instanceof DistributionError && msg.test(e.message),
+      );
+    });
+  }
+});
