@@ -98,7 +98,8 @@ export function greatCircleMetres(lat1: number, lon1: number, lat2: number, lon2
 
 /** Propagation delay over the great circle between two nodes, integer ns, or undefined without coordinates. */
 export function coordinateDelayNs(a: NodeInput, b: NodeInput): number | undefined {
-  if (a.lat === undefined || a.lon === undefined || b.lat === undefined || b.lon === undefined) return undefined;
+  if (a.lat === undefined || a.lon === undefined || b.lat === undefined || b.lon === undefined)
+    return undefined;
   return Math.round((greatCircleMetres(a.lat, a.lon, b.lat, b.lon) / FIBRE_SPEED_M_PER_S) * 1e9);
 }
 
@@ -137,7 +138,9 @@ export class TopologyBuilder {
 
   addNode(node: NodeInput): this {
     if (typeof node.id !== "string" || node.id === "") {
-      throw new TopologyError(`${this.source}: node id must be a non-empty string, got ${JSON.stringify(node.id)}`);
+      throw new TopologyError(
+        `${this.source}: node id must be a non-empty string, got ${JSON.stringify(node.id)}`,
+      );
     }
     if (this.nodes.has(node.id)) throw new TopologyError(`${this.source}: duplicate node id "${node.id}"`);
     for (const k of ["lat", "lon"] as const) {
@@ -197,14 +200,26 @@ export class TopologyBuilder {
       const k = keyCount.get(base) ?? 0;
       keyCount.set(base, k + 1);
       byPairDir.set(`${dl.pair}:${dl.order % 2}`, i);
-      return { index: i, id: k === 0 ? base : `${base}#${k}`, src: dl.s, dst: dl.d, reverse: -1, ...dl.props };
+      return {
+        index: i,
+        id: k === 0 ? base : `${base}#${k}`,
+        src: dl.s,
+        dst: dl.d,
+        reverse: -1,
+        ...dl.props,
+      };
     });
     for (const l of links) {
       const dl = directed[l.index]!;
       const other = byPairDir.get(`${dl.pair}:${1 - (dl.order % 2)}`);
       if (other !== undefined) (l as { reverse: number }).reverse = other;
     }
-    return new Topology(this.name, src, nodes, links.map((l) => Object.freeze(l)));
+    return new Topology(
+      this.name,
+      src,
+      nodes,
+      links.map((l) => Object.freeze(l)),
+    );
   }
 
   private resolveProps(pl: PendingLink, where: string): LinkProps {

@@ -1,0 +1,94 @@
+/**
+ * Trace sources and sinks (ns-3's FlowMonitor discipline: models emit typed events, collectors subscribe and never
+ * reach into model state). An emitter checks {@link TraceBus.has} before building an event object, so a trace with
+ * no listener costs nothing on the hot path.
+ */
+
+/** A flow entered the network. */
+export interface FlowStartEvent {
+  timeNs: number;
+  flow: number;
+  src: number;
+  dst: number;
+  sizeBytes: number;
+}
+
+/** The per-flow record, emitted when a flow's last byte arrives. */
+export interface FlowRecord {
+  /** Flow id, unique per network, in order of arrival. */
+  flow: number;
+  /** Source and destination node indices. */
+  src: number;
+  dst: number;
+  sizeBytes: number;
+  /** Arrival time, ns. */
+  startNs: number;
+  /** Time the last byte arrives at the destination: transfer end plus one-way propagation delay, ns. */
+  endNs: number;
+  /** Flow completion time, endNs - startNs. */
+  fctNs: number;
+  /** size / (bottleneck capacity of the path at arrival) + one-way propagation delay, ns. */
+  idealFctNs: number;
+  /** fct / ideal fct (>= 1 up to rounding). */
+  slowdown: number;
+  /** Link indices of the path the flow finished on. */
+  path: readonly number[];
+  /** Optional caller tag (an application pair, a policy label), carried through unchanged. */
+  tag: number;
+}
+
+/** Link state changed (failure or repair). */
+export interface LinkStateEvent {
+  timeNs: number;
+  link: number;
+  up: boolean;
+}
+
+/** Utilization of every link over one sampling interval [startNs, endNs). */
+export interface LinkIntervalEvent {
+  startNs: number;
+  endNs: number;
+  /** Bits carried per link during the interval, by link index. */
+  bits: Float64Array;
+  /** bits / (capacity x interval), by link index. */
+  utilization: Float64Array;
+  /** Max link utilization over the interval. */
+  mlu: number;
+}
+
+export interface TraceEvents {
+  flowStart: FlowStartEvent;
+  flowEnd: FlowRecord;
+  linkState: LinkStateEvent;
+  linkInterval: LinkIntervalEvent;
+}
+
+export type TraceListener<K extends keyof TraceEvents> = (event: TraceEvents[K]) => void;
+
+export class TraceBus {
+  private readonly listeners: { [K in keyof TraceEvents]: TraceListener<K>[] } = {
+    flowStart: [],
+    flowEnd: [],
+    linkState: [],
+    linkInterval: [],
+  };
+
+  /** Subscribes; returns a function that unsubscribes. */
+  on<K extends keyof TraceEvents>(kind: K, fn: TraceListener<K>): () => void {
+    const list = this.listeners[kind] as TraceListener<K>[];
+    list.push(fn);
+    return () => {
+      const i = list.indexOf(fn);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  /** Whether anyone listens to `kind` (emitters skip building events otherwise). */
+  has(kind: keyof TraceEvents): boolean {
+    return this.listeners[kind].length > 0;
+  }
+
+  emit<K extends keyof TraceEvents>(kind: K, event: TraceEvents[K]): void {
+    for (const fn of this.listeners[kind] as TraceListener<K>[]) fn(event);
+  }
+}
