@@ -5,7 +5,15 @@
  * simulations can run side by side in one process. Events at the same time run in (priority, insertion) order, so
  * a run is bit-reproducible given the same inputs.
  */
-import { type EventHandler, EventQueue } from "./event-queue.ts";
+import { CalendarEventQueue } from "./calendar-queue.ts";
+import {
+  type EventHandler,
+  type EventQueue,
+  MAX_PRIORITY,
+  MIN_PRIORITY,
+  type SchedulerKind,
+} from "./event-queue.ts";
+import { HeapEventQueue } from "./heap-queue.ts";
 
 /** Opaque handle of a scheduled event, for {@link Simulator.cancel}. */
 export type EventId = number;
@@ -25,8 +33,19 @@ export class Simulator {
   private running = false;
   private executedCount = 0;
 
-  constructor(opts: { initialQueueCapacity?: number } = {}) {
-    this.queue = new EventQueue(opts.initialQueueCapacity);
+  /**
+   * @param opts.scheduler the pending-event set: `"calendar"` (default; Brown's calendar queue, O(1) typical) or
+   *   `"heap"` (4-ary heap, O(log n)). Both give the same event order.
+   */
+  constructor(opts: { scheduler?: SchedulerKind; initialQueueCapacity?: number } = {}) {
+    const kind = opts.scheduler ?? "calendar";
+    if (kind !== "calendar" && kind !== "heap") {
+      throw new SimulationError(`scheduler must be "calendar" or "heap", got ${JSON.stringify(kind)}`);
+    }
+    this.queue =
+      kind === "heap"
+        ? new HeapEventQueue(opts.initialQueueCapacity)
+        : new CalendarEventQueue(opts.initialQueueCapacity);
   }
 
   /** Current simulated time, integer nanoseconds. */
@@ -53,9 +72,9 @@ export class Simulator {
    * Schedules `handler(data)` to run `delayNs` from now.
    * @param delayNs non-negative integer nanoseconds (0 = later in the current instant, after already-queued
    *   events of the same time and priority).
-   * @param priority lower runs first among events of the same time; int32; default 0.
+   * @param priority lower runs first among events of the same time; an integer in [-2^20, 2^20); default 0.
    * @param data passed to the handler, so hot paths can reuse one handler function instead of allocating closures.
-   * @throws SimulationError for a negative, non-integer or unsafe delay, or a non-int32 priority.
+   * @throws SimulationError for a negative, non-integer or unsafe delay, or a priority out of range.
    */
   schedule<T = undefined>(delayNs: number, handler: EventHandler<T>, priority = 0, data?: T): EventId {
     if (!Number.isSafeInteger(delayNs) || delayNs < 0) {
@@ -77,8 +96,10 @@ export class Simulator {
     if (timeNs < this.nowNs) {
       throw new SimulationError(`scheduleAt: time ${timeNs} ns is in the past (now ${this.nowNs} ns)`);
     }
-    if ((priority | 0) !== priority) {
-      throw new SimulationError(`schedule: priority must be a 32-bit integer, got ${priority}`);
+    if ((priority | 0) !== priority || priority < MIN_PRIORITY || priority > MAX_PRIORITY) {
+      throw new SimulationError(
+        `schedule: priority must be an integer in [${MIN_PRIORITY}, ${MAX_PRIORITY}], got ${priority}`,
+      );
     }
     return this.queue.push(timeNs, priority, handler, data as T);
   }

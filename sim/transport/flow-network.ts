@@ -20,14 +20,15 @@
  * (the fluid model has no queueing delay); its ideal FCT is size / bottleneck capacity + propagation delay, so
  * slowdown = FCT / ideal FCT >= 1.
  */
+import { MAX_PRIORITY, MIN_PRIORITY } from "../kernel/event-queue.ts";
 import type { Simulator } from "../kernel/simulator.ts";
 import type { FlowRecord, TraceBus } from "../metrics/trace.ts";
 import type { Topology } from "../substrate/topology.ts";
 
 /** Priority of the per-instant reallocation event: after every ordinary event at the same time. */
-export const REALLOCATE_PRIORITY = 1 << 30;
+export const REALLOCATE_PRIORITY = MAX_PRIORITY;
 /** Priority of completion events: before ordinary events at the same time (a finished flow frees capacity). */
-export const COMPLETION_PRIORITY = -1 << 20;
+export const COMPLETION_PRIORITY = MIN_PRIORITY;
 
 /** Errors from misuse of the flow network (unknown flow, invalid path). */
 export class TransportError extends Error {

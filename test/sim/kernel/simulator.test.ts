@@ -55,7 +55,7 @@ describe("simulator", () => {
     ["a fractional delay", (s) => s.schedule(1.5, () => {}), /integer/],
     ["an unsafe delay", (s) => s.schedule(2 ** 60, () => {}), /integer/],
     ["a time in the past", (s) => s.scheduleAt(5, () => {}), /in the past/],
-    ["a fractional priority", (s) => s.schedule(1, () => {}, 0.5), /32-bit integer/],
+    ["a fractional priority", (s) => s.schedule(1, () => {}, 0.5), /integer in/],
   ];
   for (const [what, act, msg] of bad) {
     it(`rejects ${what} with a SimulationError`, () => {
