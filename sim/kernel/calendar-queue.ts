@@ -10,8 +10,9 @@
  * FIFO ties: a new event has the largest sequence number). Cancel unlinks in O(1).
  *
  * The bucket count follows the event count (doubling above 2 events per bucket, halving below 1/2) and each resize
- * re-estimates the day width from the spacing of the earliest events (Brown's rule: 3 x the mean gap, ignoring
- * gaps above twice the mean), never below 1 ns. Slot state is interleaved (array of structs in typed arrays: [time, tie],
+ * re-estimates the day width from the spacing of the pending events (Brown's rule: 3 x the mean gap). Like the
+ * dynamic calendar queue (Oh & Ahn, 1997), it also resizes when searches visit more than 32 buckets on average,
+ * which is the sign of a width that no longer fits the event spacing. Slot state is interleaved (array of structs in typed arrays: [time, tie],
  * [next, prev, bucket, generation], [handler, data]), so a push or pop touches a handful of cache lines where a
  * heap touches ~log(n) of them once it outgrows the cache.
  */
@@ -26,7 +27,6 @@ import {
 } from "./event-queue.ts";
 
 const MIN_BUCKETS = 8;
-const WIDTH_SAMPLE = 64;
 const NIL = -1;
 // offsets in the per-slot link record
 const NEXT = 0;
@@ -55,6 +55,9 @@ export class CalendarEventQueue implements EventQueue {
   private day = 0;
   /** Cached minimum slot, or NIL when unknown. */
   private minSlot = NIL;
+  /** Buckets visited by minimum searches and searches made, since the last resize (to detect a bad width). */
+  private scanned = 0;
+  private searches = 0;
 
   constructor(initialCapacity = 1024) {
     this.cap = Math.max(16, initialCapacity);
@@ -221,10 +224,13 @@ export class CalendarEventQueue implements EventQueue {
     const key = this.key;
     let day = this.day;
     let b = day % nb;
+    this.searches++;
     for (let i = 0; i < nb; i++) {
       const h = bk[2 * b]!;
       if (h !== NIL && key[2 * h]! < (day + 1) * w) {
         this.day = day;
+        this.scanned += i;
+        if (this.scanned > 32 * this.searches && this.searches > 64) this.resize(nb); // width no longer fits
         this.minSlot = h;
         return h;
       }
@@ -232,6 +238,11 @@ export class CalendarEventQueue implements EventQueue {
       b = b + 1 === nb ? 0 : b + 1;
     }
     // A whole year without an event: direct search over the bucket heads.
+    this.scanned += 2 * nb;
+    if (this.scanned > 32 * this.searches && this.searches > 64) {
+      this.resize(nb); // the width no longer fits the event spacing
+      return this.findMin();
+    }
     const best = this.findMinDirect();
     this.day = Math.floor(key[2 * best]! / w);
     this.minSlot = best;
@@ -262,6 +273,8 @@ export class CalendarEventQueue implements EventQueue {
    * order, so events reach their new bucket mostly in key order and the tail-scan insert stays O(1): O(n) overall.
    */
   private resize(nb: number): void {
+    this.scanned = 0;
+    this.searches = 0;
     const width = this.estimateWidth();
     const old = this.bk;
     const oldNb = this.nb;
@@ -281,39 +294,21 @@ export class CalendarEventQueue implements EventQueue {
   }
 
   /**
-   * Brown's estimate from the (up to) {@link WIDTH_SAMPLE} earliest events, found by walking the calendar from the
-   * current day: 3 x their mean gap, ignoring gaps above twice the mean; at least 1 ns.
+   * Day width: 3 x the mean gap between consecutive pending events over the earliest 90% of them (Brown's rule
+   * of 3 mean gaps, on a sample that ignores the 10% farthest events so a few far-future timers cannot stretch
+   * it); at least 1 ns. O(n log n) in native sort, run only on resize.
    */
   private estimateWidth(): number {
     if (this.size < 2) return this.width;
-    const sample: number[] = [];
-    const w = this.width;
-    let day = this.day;
-    let b = day % this.nb;
-    for (let i = 0; i < this.nb && sample.length < WIDTH_SAMPLE; i++) {
-      for (let s = this.bk[2 * b]!; s !== NIL && sample.length < WIDTH_SAMPLE; s = this.ln[4 * s + NEXT]!) {
-        const t = this.key[2 * s]!;
-        if (t >= (day + 1) * w) break;
-        sample.push(t);
-      }
-      day++;
-      b = b + 1 === this.nb ? 0 : b + 1;
+    const times = new Float64Array(this.size);
+    let n = 0;
+    for (let b = 0; b < this.nb; b++) {
+      for (let s = this.bk[2 * b]!; s !== NIL; s = this.ln[4 * s + NEXT]!) times[n++] = this.key[2 * s]!;
     }
-    if (sample.length < 2) return w; // sparse calendar: keep the width
-    const n = sample.length;
-    const span = sample[n - 1]! - sample[0]!;
-    if (span === 0) return 1;
-    const mean = span / (n - 1);
-    let sum = 0;
-    let count = 0;
-    for (let i = 1; i < n; i++) {
-      const g = sample[i]! - sample[i - 1]!;
-      if (g <= 2 * mean) {
-        sum += g;
-        count++;
-      }
-    }
-    return Math.max(1, Math.ceil((3 * sum) / Math.max(1, count)));
+    times.sort();
+    const last = Math.max(1, Math.floor(0.9 * (n - 1)));
+    const span = times[last]! - times[0]!;
+    return Math.max(1, Math.ceil((3 * span) / last));
   }
 
   private renumber(): void {
