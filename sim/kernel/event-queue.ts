@@ -62,7 +62,10 @@ export function renumberTies(
   setTie: (item: number, tie: number) => void,
 ): number {
   const order = [...items].sort((a, b) => time(a) - time(b) || tie(a) - tie(b));
-  order.forEach((item, rank) => setTie(item, Math.floor(tie(item) / SEQ_SPAN) * SEQ_SPAN + rank));
+  for (let rank = 0; rank < order.length; rank++) {
+    const item = order[rank]!;
+    setTie(item, Math.floor(tie(item) / SEQ_SPAN) * SEQ_SPAN + rank);
+  }
   return order.length;
 }
 

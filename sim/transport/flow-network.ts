@@ -25,7 +25,7 @@ import type { Simulator } from "../kernel/simulator.ts";
 import type { FlowRecord, TraceBus } from "../metrics/trace.ts";
 import type { Topology } from "../substrate/topology.ts";
 
-/** Priority of the per-instant reallocation event: after every ordinary event at the same time. */
+/** Priority of the per-instant reallocation event: after every event scheduled for the same instant from within it (arrivals, completions, policy actions), so one reallocation covers them all. */
 export const REALLOCATE_PRIORITY = MAX_PRIORITY;
 /** Priority of completion events: before ordinary events at the same time (a finished flow frees capacity). */
 export const COMPLETION_PRIORITY = MIN_PRIORITY;

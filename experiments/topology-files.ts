@@ -1,0 +1,23 @@
+/**
+ * Reads a topology named on the command line or in a config: a bundled Topology Zoo name (e.g. `Abilene`), a
+ * Topology Zoo `.graphml` file, or an SNDlib network `.xml` file.
+ */
+import { existsSync } from "node:fs";
+import { extname } from "node:path";
+import { readSndlibNetwork } from "../sim/substrate/sndlib-xml.ts";
+import { type LinkDefaults, type Topology, TopologyError } from "../sim/substrate/topology.ts";
+import { readBundledZoo, readZooGraphml } from "../sim/substrate/zoo-graphml.ts";
+
+export function readTopologyFile(nameOrPath: string, defaults?: Partial<LinkDefaults>): Topology {
+  const opts = defaults ? { defaults } : {};
+  if (existsSync(nameOrPath)) {
+    const ext = extname(nameOrPath).toLowerCase();
+    if (ext === ".graphml") return readZooGraphml(nameOrPath, opts);
+    if (ext === ".xml") return readSndlibNetwork(nameOrPath, opts);
+    throw new TopologyError(
+      `${nameOrPath}: unknown topology format "${ext}"; expected .graphml (Topology Zoo) or .xml (SNDlib)`,
+    );
+  }
+  if (/[/\\.]/.test(nameOrPath)) throw new TopologyError(`${nameOrPath}: no such file`);
+  return readBundledZoo(nameOrPath, opts);
+}

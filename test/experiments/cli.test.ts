@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { resolve } from "node:path";
+import { describe, it } from "node:test";
+import { REPO_ROOT, sharedDataDir, skipUnlessShared } from "../helpers/shared-data.ts";
+
+const BIN = resolve(REPO_ROOT, "bin/topocast.js");
+
+function topocast(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: REPO_ROOT });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("topocast CLI", () => {
+  it("summarizes the bundled Abilene topology", () => {
+    const r = topocast("topo", "show", "Abilene", "--json");
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.nodes, 11);
+    assert.equal(s.links, 28);
+  });
+
+  it("summarizes an SNDlib network read from a path", { skip: skipUnlessShared }, () => {
+    const r = topocast("topo", "show", resolve(sharedDataDir()!, "topologies/sndlib/abilene.xml"), "--json");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).nodes, 12);
+  });
+
+  it("runs a small demo and reports every flow", () => {
+    const r = topocast("demo", "--flows", "500", "--json");
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout);
+    assert.equal(result.flows.count, 500);
+    assert.ok(result.flows.slowdown.mean >= 1);
+  });
+
+  const bad: [string, string[], RegExp][] = [
+    ["a missing topology file", ["topo", "show", "missing.graphml"], /missing\.graphml: no such file/],
+    ["an unknown bundled network", ["topo", "show", "Atlantis"], /"Atlantis" not found; available: Abilene/],
+    ["an out-of-range load", ["demo", "--load", "7"], /--load: expected \(0, 1\.5\], got 7/],
+    ["an unknown command", ["frobnicate"], /Unknown argument: frobnicate/],
+  ];
+  for (const [what, args, msg] of bad) {
+    it(`exits 2 with a one-line reason for ${what}`, () => {
+      const r = topocast(...args);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, msg);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace without --debug");
+    });
+  }
+});
