@@ -1,0 +1,157 @@
+/**
+ * The seam between policies and engines (see DESIGN.md). A policy observes the network through an
+ * {@link Observation} and acts through a {@link ControlPlane}; it imports neither sim/ nor emulate/, so the very
+ * same module runs in the simulator and on Linux namespaces.
+ *
+ * Identifiers are strings people can read in configs and logs: nodes by id (`"ATLAM5"`), links by id
+ * (`"ATLAM5->ATLAng"`), paths as node-id sequences (`["A", "B", "C"]`, parallel links by link id when needed).
+ * Units: time in integer ns, rates in bits/s, volumes in bytes.
+ */
+
+/** A directed node pair, `"<src>-><dst>"` in maps. */
+export interface Pair {
+  src: string;
+  dst: string;
+}
+
+/** The canonical key of a pair in maps and records: `"<src>-><dst>"`. */
+export function pairKey(src: string, dst: string): string {
+  return `${src}->${dst}`;
+}
+
+/** A path as the node ids it visits, source first. */
+export type NodePath = readonly string[];
+
+/** Traffic of one pair over the last control interval. */
+export interface PairTraffic {
+  src: string;
+  dst: string;
+  /** Bytes delivered or in flight attributed to the interval. */
+  bytes: number;
+  /** Flows that started in the interval. */
+  flows: number;
+}
+
+/** One directed link over the last control interval. */
+export interface LinkStats {
+  id: string;
+  src: string;
+  dst: string;
+  up: boolean;
+  capacityBps: number;
+  /** Mean utilization over the interval, [0, 1] (can exceed 1 only when capacity dropped mid-interval). */
+  utilization: number;
+  /** Bytes dropped, where the engine knows (the flow-level simulator drops nothing: 0). */
+  drops: number;
+  /** Measured one-way delay, ns, where the engine measures it (emulation); else the configured delay. */
+  delayNs: number;
+}
+
+export interface VirtualLinkInfo {
+  id: string;
+  src: string;
+  dst: string;
+  path: NodePath;
+  /** Reserved rate, bits/s, or null for best effort. */
+  rateBps: number | null;
+  secure: boolean;
+  /** Ready once its setup latency has elapsed; traffic is intercepted only by ready links. */
+  ready: boolean;
+  createdNs: number;
+}
+
+export interface ProbeResult {
+  path: NodePath;
+  /** Round-trip time, ns, or null if the probe was lost or the path is down. */
+  rttNs: number | null;
+  /** Available bandwidth estimate, bits/s, where the engine provides it. */
+  availableBps: number | null;
+  timeNs: number;
+}
+
+/** What a policy sees every control interval. Same shape from both engines. */
+export interface Observation {
+  /** Engine time at the end of the interval, ns. */
+  timeNs: number;
+  /** Control interval length, ns. */
+  intervalNs: number;
+  /** Node ids, sorted. */
+  nodes: readonly string[];
+  /** Per-pair traffic of the last interval, sorted by (src, dst); pairs with no traffic are omitted. */
+  traffic: readonly PairTraffic[];
+  /** Per-link stats of the last interval, sorted by link id. */
+  links: readonly LinkStats[];
+  /** Current virtual links, sorted by id. */
+  virtualLinks: readonly VirtualLinkInfo[];
+  /** Explicit routes set by the policy (pair key -> path). */
+  routes: ReadonlyMap<string, NodePath>;
+  /** Virtual link endpoints in use / pool size, per node id. */
+  vnaPool: ReadonlyMap<string, { used: number; capacity: number }>;
+  /** Results of probes that completed during the interval. */
+  probes: readonly ProbeResult[];
+}
+
+export interface VirtualLinkOptions {
+  /** Substrate path; default: the engine's choice (least-loaded of k shortest). */
+  path?: NodePath;
+  /** Reserved rate, bits/s; default best effort. */
+  rateBps?: number;
+  /** Authenticated, encrypted tunnel. */
+  secure?: boolean;
+}
+
+export interface QosSpec {
+  /** Lower is more urgent; 0 is the default class. */
+  priority: number;
+  /** Rate limit or guarantee, bits/s. */
+  rateBps?: number;
+}
+
+export interface FirewallRule {
+  action: "allow" | "deny";
+  src?: string;
+  dst?: string;
+}
+
+/**
+ * The controller verbs, engine-neutral. Every call can fail with a typed {@link ControlError}; in the simulator
+ * an action takes effect after a configurable setup latency and counts as overhead, in emulation it runs real
+ * commands and its measured latency is recorded.
+ */
+export interface ControlPlane {
+  /** @returns the virtual link id. @throws PoolExhaustedError, NoPathError, UnknownNodeError, LinkDownError */
+  createVirtualLink(src: string, dst: string, opts?: VirtualLinkOptions): string | Promise<string>;
+  removeVirtualLink(id: string): void | Promise<void>;
+  /** Pins a pair's default route; `null` restores the engine's default. */
+  setRoute(pair: Pair, path: NodePath | null): void | Promise<void>;
+  /** Mirrors a pair's traffic onto a second path; `null` removes the mirror. */
+  mirror(pair: Pair, path: NodePath | null): void | Promise<void>;
+  setQos(pair: Pair, qos: QosSpec | null): void | Promise<void>;
+  setFirewall(rule: FirewallRule): void | Promise<void>;
+  /** Sends a probe; its result appears in a later Observation's `probes`. */
+  probe(path: NodePath): void | Promise<void>;
+}
+
+/** A policy: called every control interval; may also react to failures. */
+export interface Policy {
+  readonly name: string;
+  decide(obs: Observation, ctl: ControlPlane): void | Promise<void>;
+  onLinkDown?(linkId: string, obs: Observation, ctl: ControlPlane): void | Promise<void>;
+  onLinkUp?(linkId: string, obs: Observation, ctl: ControlPlane): void | Promise<void>;
+}
+
+/** Base class of the control plane's typed errors. */
+export class ControlError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+/** A node's virtual-link endpoint pool is full. */
+export class PoolExhaustedError extends ControlError {}
+/** No usable path between the endpoints (or the given path is not one). */
+export class NoPathError extends ControlError {}
+/** The action needs a link that is down. */
+export class LinkDownError extends ControlError {}
+/** A node id the substrate does not have. */
+export class UnknownNodeError extends ControlError {}
