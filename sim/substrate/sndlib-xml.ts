@@ -27,9 +27,7 @@
  * Capacities and demand values are in the unit of `<meta><unit>`; only `MBITPERSEC` is accepted, and files without
  * a unit (most instances, whose units are abstract) are read as Mbit/s too.
  */
-import { readFileSync } from "node:fs";
-import { basename, extname } from "node:path";
-import { XMLParser, XMLValidator } from "fast-xml-parser";
+
 import {
   type LinkDefaults,
   type LinkProps,
@@ -37,6 +35,7 @@ import {
   TopologyBuilder,
   TopologyError,
 } from "./topology.ts";
+import { attr, childText, elements, fileStem, parseXml, readXmlFile, type XmlElement } from "./xml.ts";
 
 /** Options of the SNDlib network readers. */
 export interface SndlibReadOptions {
@@ -205,45 +204,9 @@ function readGeoCoordinates(el: XmlElement, where: string): { lat: number; lon: 
   return { lat, lon };
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// XML plumbing.
-
-type XmlElement = { readonly [name: string]: unknown };
-
-/** File text, decoded as the XML declaration says (SNDlib files declare ISO-8859-1), else UTF-8. */
-function readXmlFile(path: string): string {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new TopologyError(`${path}: cannot read file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-  const declaration = /^\s*<\?xml[^>]*encoding\s*=\s*["']([^"']+)["']/.exec(
-    bytes.subarray(0, 200).toString("latin1"),
-  );
-  const latin1 = /^(iso-8859-1|latin-?1)$/i.test(declaration?.[1] ?? "");
-  return bytes.toString(latin1 ? "latin1" : "utf8");
-}
-
 /** The validated `<network>` root element, with its `<meta><unit>` checked. */
 function readNetworkElement(xmlText: string, source: string): XmlElement {
-  const valid = XMLValidator.validate(xmlText);
-  if (valid !== true) {
-    const { line, col, msg } = valid.err;
-    const at = col === undefined ? `line ${line}` : `line ${line}, column ${col}`;
-    throw new TopologyError(`${source}: malformed XML at ${at}: ${msg}`);
-  }
-  const tags = new Set(SNDLIB_ARRAY_TAGS);
-  const parser = new XMLParser({
-    ignoreAttributes: false,
-    attributeNamePrefix: "@_",
-    textNodeName: "#text",
-    parseTagValue: false,
-    parseAttributeValue: false,
-    removeNSPrefix: true,
-    isArray: (tag) => tags.has(tag),
-  });
-  const network = elements(parser.parse(xmlText) as XmlElement, "network")[0];
+  const network = elements(parseXml(xmlText, source, SNDLIB_ARRAY_TAGS), "network")[0];
   if (!network) throw new TopologyError(`${source}: not an SNDlib network (no <network> root element)`);
   for (const meta of elements(network, "meta")) {
     const unit = childText(meta, "unit");
@@ -252,31 +215,4 @@ function readNetworkElement(xmlText: string, source: string): XmlElement {
     }
   }
   return network;
-}
-
-/** Child elements named `tag`; text-only children come back as `{ "#text": ... }`. */
-function elements(parent: XmlElement, tag: string): XmlElement[] {
-  const v = parent[tag];
-  if (v === undefined) return [];
-  return (Array.isArray(v) ? v : [v]).map((x) =>
-    typeof x === "object" && x !== null ? (x as XmlElement) : { "#text": String(x) },
-  );
-}
-
-function attr(el: XmlElement, name: string): string | undefined {
-  const v = el[`@_${name}`];
-  return typeof v === "string" ? v : undefined;
-}
-
-/** Trimmed text of the first child element `tag`, or undefined when there is none. */
-function childText(el: XmlElement, tag: string): string | undefined {
-  const child = elements(el, tag)[0];
-  if (child === undefined) return undefined;
-  const v = child["#text"];
-  return typeof v === "string" ? v.trim() : "";
-}
-
-function fileStem(path: string): string {
-  const base = basename(path);
-  return base.slice(0, base.length - extname(base).length);
 }

@@ -12,10 +12,9 @@
  *   text such as `OC-192c` or `10 Gbps`); any of them may be missing. Multigraphs repeat an edge with a `key`.
  * - Graph: `Network` (the network's name) and descriptive metadata.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { basename, extname, join } from "node:path";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { XMLParser, XMLValidator } from "fast-xml-parser";
 import {
   type LinkDefaults,
   type LinkProps,
@@ -23,6 +22,7 @@ import {
   TopologyBuilder,
   TopologyError,
 } from "./topology.ts";
+import { attr, elements, fileStem, parseXml, readXmlFile, text, type XmlElement } from "./xml.ts";
 
 /** Options shared by the Zoo readers. */
 export interface ZooReadOptions {
@@ -42,13 +42,7 @@ export const BUNDLED_TOPOLOGIES_DIR: string = fileURLToPath(
  * Throws {@link TopologyError} naming `path` when the file cannot be read or is not valid Zoo GraphML.
  */
 export function readZooGraphml(path: string, opts: ZooReadOptions = {}): Topology {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new TopologyError(`${path}: cannot read file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-  return parseZooGraphml(text, path, opts);
+  return parseZooGraphml(readXmlFile(path), path, opts);
 }
 
 /**
@@ -317,51 +311,11 @@ function readMention(m: RegExpMatchArray): Mention | undefined {
 // ---------------------------------------------------------------------------------------------------------------
 // GraphML plumbing.
 
-type XmlElement = { readonly [name: string]: unknown };
 type KeyDomain = "node" | "edge" | "graph";
 
 interface KeyDecl {
   name: string;
   default: string | undefined;
-}
-
-function parseXml(xmlText: string, source: string, arrayTags: readonly string[]): XmlElement {
-  const valid = XMLValidator.validate(xmlText);
-  if (valid !== true) {
-    const { line, col, msg } = valid.err;
-    const at = col === undefined ? `line ${line}` : `line ${line}, column ${col}`;
-    throw new TopologyError(`${source}: malformed XML at ${at}: ${msg}`);
-  }
-  const tags = new Set(arrayTags);
-  const parser = new XMLParser({
-    ignoreAttributes: false,
-    attributeNamePrefix: "@_",
-    textNodeName: "#text",
-    parseTagValue: false,
-    parseAttributeValue: false,
-    removeNSPrefix: true,
-    isArray: (tag) => tags.has(tag),
-  });
-  return parser.parse(xmlText) as XmlElement;
-}
-
-/** Child elements named `tag`; text-only children come back as `{ "#text": ... }`. */
-function elements(parent: XmlElement, tag: string): XmlElement[] {
-  const v = parent[tag];
-  if (v === undefined) return [];
-  return (Array.isArray(v) ? v : [v]).map((x) =>
-    typeof x === "object" && x !== null ? (x as XmlElement) : { "#text": String(x) },
-  );
-}
-
-function attr(el: XmlElement, name: string): string | undefined {
-  const v = el[`@_${name}`];
-  return typeof v === "string" ? v : undefined;
-}
-
-function text(el: XmlElement): string | undefined {
-  const v = el["#text"];
-  return typeof v === "string" || typeof v === "number" ? String(v) : undefined;
 }
 
 /** `<key>` declarations by domain, then id; `for="all"` keys are entered in every domain. */
@@ -405,9 +359,4 @@ function readData(
     if (value !== undefined) out.set(decl.name, value);
   }
   return out;
-}
-
-function fileStem(path: string): string {
-  const base = basename(path);
-  return base.slice(0, base.length - extname(base).length);
 }
