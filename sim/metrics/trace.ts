@@ -35,6 +35,12 @@ export interface FlowRecord {
   path: readonly number[];
   /** Optional caller tag (an application pair, a policy label), carried through unchanged. */
   tag: number;
+  /** Bytes sent on the wire by all copies: `sizeBytes` unless the flow was mirrored. */
+  wireBytes: number;
+  /** Whether the flow had a mirror copy when it completed. */
+  mirrored: boolean;
+  /** Whether the mirror copy, not the primary, delivered first (`path` is then the mirror's path). */
+  mirrorWon: boolean;
 }
 
 /** Link state changed (failure or repair). */

@@ -1,7 +1,7 @@
 /**
  * Flow-level (fluid) transport: flows share directed links max-min fairly.
  *
- * Model. A flow moves `sizeBytes` from `src` to `dst` along a fixed path of directed links (changeable with
+ * Model. A flow moves `sizeBytes` from `src` to `dst` along a path of directed links (changeable with
  * {@link FlowNetwork.setPath}). At every instant the rates of the active flows are the max-min fair allocation
  * (Bertsekas & Gallager, "Data Networks", 2nd ed., section 6.5.2): no link carries more than its capacity, and
  * every flow has a bottleneck link that is saturated and on which no flow gets a higher rate. It is computed by
@@ -9,28 +9,43 @@
  * the smallest share saturates first, its flows freeze at that share, and shares elsewhere can only grow.
  * A down link has capacity 0, so its flows stall at rate 0 until they are moved.
  *
- * Incremental recomputation. Arrivals, completions, path, capacity and link-state changes mark links dirty; one
- * reallocation per simulated instant (an event at {@link REALLOCATE_PRIORITY}, after everything else at that
- * time) recomputes only the connected component of the flow/link sharing graph that contains the dirty links:
- * max-min rates outside that component cannot change. Its cost grows with that component, not with all flows.
- * Flows whose rate did not change keep their completion event.
+ * Reservations. {@link FlowNetwork.reserve} sets aside `rateBps` on every link of a substrate path and returns a
+ * *pseudo link* with exactly that capacity and the path's delay: flows routed over it share the reservation
+ * max-min among themselves, and other flows see each substrate link's capacity minus its reservations. A pseudo
+ * link is down while any link under it is down. Bits carried over a pseudo link count toward the utilization of
+ * the substrate links under it; flow records report the substrate path.
+ *
+ * Mirroring. A flow may have a mirror copy on a second path ({@link FlowSpec.mirrorPath},
+ * {@link FlowNetwork.setMirror}): both copies compete for capacity like separate flows, the flow completes when
+ * the first copy delivers its last byte, the other copy is then cancelled, and both copies' bytes count in the
+ * record's `wireBytes`. A mirror added mid-flow carries the bytes the primary had left at that moment.
+ *
+ * Incremental recomputation. Arrivals, completions, path, capacity, reservation and link-state changes mark links
+ * dirty; one reallocation per simulated instant (an event at {@link REALLOCATE_PRIORITY}) recomputes only the
+ * connected component of the flow/link sharing graph that contains the dirty links: max-min rates outside that
+ * component cannot change. Its cost grows with that component, not with all flows. Flows whose rate did not
+ * change keep their completion event.
  *
  * Time and units. Rates in bits/s, sizes in bytes, time in integer ns. Completion events are rounded up to the
  * next ns. A flow's FCT ends when its last byte arrives: transfer end plus the path's one-way propagation delay
- * (the fluid model has no queueing delay); its ideal FCT is size / bottleneck capacity + propagation delay, so
- * slowdown = FCT / ideal FCT >= 1.
+ * (the fluid model has no queueing delay); its ideal FCT is size / (bottleneck nominal capacity of the substrate
+ * path at arrival) + propagation delay, so slowdown = FCT / ideal FCT >= 1 and is comparable across policies.
  */
 import { MAX_PRIORITY, MIN_PRIORITY } from "../kernel/event-queue.ts";
 import type { Simulator } from "../kernel/simulator.ts";
 import type { FlowRecord, TraceBus } from "../metrics/trace.ts";
 import type { Topology } from "../substrate/topology.ts";
 
-/** Priority of the per-instant reallocation event: after every event scheduled for the same instant from within it (arrivals, completions, policy actions), so one reallocation covers them all. */
+/**
+ * Priority of the per-instant reallocation event. It is scheduled by the first change of an instant, so it runs
+ * after every event scheduled for that instant from then on (arrivals, completions, policy actions) and one
+ * reallocation covers them all. (A MAX_PRIORITY event queued earlier for the same instant still runs before it.)
+ */
 export const REALLOCATE_PRIORITY = MAX_PRIORITY;
 /** Priority of completion events: before ordinary events at the same time (a finished flow frees capacity). */
 export const COMPLETION_PRIORITY = MIN_PRIORITY;
 
-/** Errors from misuse of the flow network (unknown flow, invalid path). */
+/** Errors from misuse of the flow network (unknown flow, invalid path, reservation that does not fit). */
 export class TransportError extends Error {
   constructor(message: string) {
     super(message);
@@ -43,8 +58,10 @@ export interface FlowSpec {
   dst: number;
   /** Bytes to transfer, > 0. */
   sizeBytes: number;
-  /** Link indices from src to dst. */
+  /** Link indices from src to dst (substrate links and/or pseudo links from {@link FlowNetwork.reserve}). */
   path: ArrayLike<number>;
+  /** A second path carrying a mirror copy of the flow (see the module doc). */
+  mirrorPath?: ArrayLike<number>;
   /** Carried into the flow record unchanged (e.g. a pair index); default 0. */
   tag?: number;
 }
@@ -143,30 +160,68 @@ class ShareHeap {
   }
 }
 
+function growF64(a: Float64Array, n: number, fill = 0): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(n);
+  if (fill !== 0) b.fill(fill);
+  b.set(a);
+  return b;
+}
+function growI32(a: Int32Array, n: number, fill = 0): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(n);
+  if (fill !== 0) b.fill(fill);
+  b.set(a);
+  return b;
+}
+function growU8(a: Uint8Array, n: number): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(n);
+  b.set(a);
+  return b;
+}
+function growU32(a: Uint32Array, n: number): Uint32Array<ArrayBuffer> {
+  const b = new Uint32Array(n);
+  b.set(a);
+  return b;
+}
+
 export class FlowNetwork {
-  // --- links
-  private readonly L: number;
-  private readonly capacity: Float64Array;
-  private readonly up: Uint8Array;
-  private readonly onLink: LinkFlowList[];
-  private readonly linkRate: Float64Array;
-  private readonly linkBits: Float64Array;
-  private readonly linkLast: Float64Array;
-  private readonly linkMark: Uint32Array;
-  private readonly residual: Float64Array;
-  private readonly unfrozen: Int32Array;
-  private readonly linkVer: Int32Array;
-  private readonly delayNs: Float64Array;
+  // --- links: substrate links 0..L0-1, then pseudo links (reservations); arrays grow as pseudo links are added
+  private readonly L0: number;
+  private nLinks: number;
+  private linkCap: number;
+  private lSrc: Int32Array;
+  private lDst: Int32Array;
+  /** Nominal capacity (substrate) or reserved rate (pseudo), bits/s. */
+  private capacity: Float64Array;
+  /** Sum of live reservations on a substrate link, bits/s. */
+  private reserved: Float64Array;
+  private up: Uint8Array;
+  /** For pseudo links: how many links under it are down. */
+  private downUnder: Int32Array;
+  private delayNs: Float64Array;
+  private onLink: LinkFlowList[];
+  private linkRate: Float64Array;
+  private linkBits: Float64Array;
+  private linkLast: Float64Array;
+  private linkMark: Uint32Array;
+  private residual: Float64Array;
+  private unfrozen: Int32Array;
+  private linkVer: Int32Array;
+  /** Substrate links under each live pseudo link (null for substrate links and released pseudo links). */
+  private readonly under: (Int32Array | null)[] = [];
+  /** Live pseudo links over each substrate link. */
+  private readonly pseudoOver: number[][];
+  private readonly freePseudo: number[] = [];
   private dirty: Int32Array;
   private dirtyCount = 0;
   private reallocPending = false;
 
-  // --- flows (slot-indexed; slots are reused)
+  // --- flows (slot-indexed; slots are reused; a mirrored flow has two slots, primary and mirror)
   private slotCap = 0;
   private fId = new Float64Array(0);
   private fSrc = new Int32Array(0);
   private fDst = new Int32Array(0);
   private fTag = new Float64Array(0);
+  /** Bytes this copy has to deliver in all (the flow size; for a mirror, what the primary had left). */
   private fSize = new Float64Array(0);
   private fStart = new Float64Array(0);
   private fIdealNs = new Float64Array(0);
@@ -176,12 +231,18 @@ export class FlowNetwork {
   private fLast = new Float64Array(0);
   private fEvent = new Float64Array(0);
   private fMark = new Uint32Array(0);
+  /** The other copy's slot, or NONE. */
+  private fTwin = new Int32Array(0);
+  private fIsMirror = new Uint8Array(0);
+  /** Bytes sent by mirror copies already removed (counted into wireBytes). */
+  private fWireExtra = new Float64Array(0);
   private fPath: Int32Array[] = [];
   private fPathPos: Int32Array[] = [];
   private freeSlots: number[] = [];
   private slotsUsed = 0;
   private nextFlowId = 0;
   private active = 0;
+  private readonly slotOfId = new Map<number, number>();
 
   // --- scratch
   private epoch = 0;
@@ -197,23 +258,38 @@ export class FlowNetwork {
     private readonly trace?: TraceBus,
   ) {
     const L = topology.linkCount;
-    this.L = L;
-    this.capacity = topology.capacities();
-    this.up = new Uint8Array(L).fill(1);
-    this.onLink = Array.from({ length: L }, () => new LinkFlowList());
-    this.linkRate = new Float64Array(L);
-    this.linkBits = new Float64Array(L);
-    this.linkLast = new Float64Array(L);
-    this.linkMark = new Uint32Array(L);
-    this.residual = new Float64Array(L);
-    this.unfrozen = new Int32Array(L);
-    this.linkVer = new Int32Array(L);
-    this.delayNs = Float64Array.from(topology.links, (l) => l.delayNs);
+    this.L0 = L;
+    this.nLinks = L;
+    this.linkCap = Math.max(L, 8);
+    const cap = this.linkCap;
+    this.lSrc = new Int32Array(cap);
+    this.lDst = new Int32Array(cap);
+    this.capacity = new Float64Array(cap);
+    this.delayNs = new Float64Array(cap);
+    for (const l of topology.links) {
+      this.lSrc[l.index] = l.src;
+      this.lDst[l.index] = l.dst;
+      this.capacity[l.index] = l.capacityBps;
+      this.delayNs[l.index] = l.delayNs;
+      this.under.push(null);
+    }
+    this.reserved = new Float64Array(cap);
+    this.up = new Uint8Array(cap).fill(1);
+    this.downUnder = new Int32Array(cap);
+    this.onLink = Array.from({ length: cap }, () => new LinkFlowList());
+    this.linkRate = new Float64Array(cap);
+    this.linkBits = new Float64Array(cap);
+    this.linkLast = new Float64Array(cap);
+    this.linkMark = new Uint32Array(cap);
+    this.residual = new Float64Array(cap);
+    this.unfrozen = new Int32Array(cap);
+    this.linkVer = new Int32Array(cap);
+    this.pseudoOver = Array.from({ length: L }, () => []);
     this.dirty = new Int32Array(Math.max(16, L));
     this.growSlots(1024);
   }
 
-  /** Number of flows currently transferring (including stalled ones). */
+  /** Number of flows currently transferring (including stalled ones; a mirrored flow counts once). */
   get activeFlows(): number {
     return this.active;
   }
@@ -223,7 +299,7 @@ export class FlowNetwork {
     return this.nextFlowId;
   }
 
-  /** Reallocation count and mean component size (flows), for benchmarks and diagnostics. */
+  /** Reallocation count and mean component size (flow copies), for benchmarks and diagnostics. */
   get stats(): { reallocations: number; meanComponentFlows: number } {
     return {
       reallocations: this.reallocations,
@@ -241,37 +317,20 @@ export class FlowNetwork {
       throw new TransportError(`startFlow: size must be a positive number of bytes, got ${sizeBytes}`);
     }
     this.checkPath(src, dst, path);
-    const slot = this.allocSlot();
+    if (spec.mirrorPath) this.checkPath(src, dst, spec.mirrorPath);
     const id = this.nextFlowId++;
-    const now = this.sim.now;
-    this.fId[slot] = id;
-    this.fSrc[slot] = src;
-    this.fDst[slot] = dst;
-    this.fTag[slot] = spec.tag ?? 0;
-    this.fSize[slot] = sizeBytes;
-    this.fStart[slot] = now;
-    this.fRemaining[slot] = sizeBytes;
-    this.fRate[slot] = 0;
-    this.fLast[slot] = now;
-    this.fEvent[slot] = NONE;
-    let bottleneck = Number.POSITIVE_INFINITY;
-    let delay = 0;
-    for (let i = 0; i < path.length; i++) {
-      const l = path[i]!;
-      bottleneck = Math.min(bottleneck, this.topology.links[l]!.capacityBps);
-      delay += this.delayNs[l]!;
-    }
-    this.fIdealNs[slot] = (sizeBytes * 8 * 1e9) / bottleneck + delay;
-    this.attach(slot, path);
+    const slot = this.newCopy(id, src, dst, spec.tag ?? 0, sizeBytes, path, false);
+    this.fWireExtra[slot] = 0;
     this.active++;
     this.slotOfId.set(id, slot);
+    if (spec.mirrorPath) this.addMirror(slot, spec.mirrorPath);
     if (this.trace?.has("flowStart")) {
-      this.trace.emit("flowStart", { timeNs: now, flow: id, src, dst, sizeBytes });
+      this.trace.emit("flowStart", { timeNs: this.sim.now, flow: id, src, dst, sizeBytes });
     }
     return id;
   }
 
-  /** Moves an active flow onto another path (same endpoints). @throws TransportError for an unknown flow or bad path. */
+  /** Moves an active flow's primary copy onto another path (same endpoints). @throws TransportError */
   setPath(flow: number, path: ArrayLike<number>): void {
     const slot = this.slotOf(flow);
     this.checkPath(this.fSrc[slot]!, this.fDst[slot]!, path);
@@ -280,23 +339,47 @@ export class FlowNetwork {
     this.attach(slot, path);
   }
 
-  /** The path (link indices) an active flow currently follows. */
+  /**
+   * Adds a mirror copy of an active flow on `path` (it carries what the primary has left), moves an existing
+   * mirror there, or with `null` removes the mirror (its bytes so far stay counted in `wireBytes`).
+   * @throws TransportError for an unknown flow or a bad path.
+   */
+  setMirror(flow: number, path: ArrayLike<number> | null): void {
+    const slot = this.slotOf(flow);
+    const twin = this.fTwin[slot]!;
+    if (path === null) {
+      if (twin !== NONE) this.dropCopy(twin, slot);
+      return;
+    }
+    this.checkPath(this.fSrc[slot]!, this.fDst[slot]!, path);
+    if (twin !== NONE) {
+      this.progress(twin);
+      this.detach(twin);
+      this.attach(twin, path);
+      return;
+    }
+    this.addMirror(slot, path);
+  }
+
+  /** The path (link indices) an active flow's primary copy follows. */
   pathOf(flow: number): readonly number[] {
     return Array.from(this.fPath[this.slotOf(flow)]!);
   }
 
-  /** Current rate of an active flow, bits/s. */
+  /** The mirror copy's path, or null when the flow has no mirror. */
+  mirrorPathOf(flow: number): readonly number[] | null {
+    const twin = this.fTwin[this.slotOf(flow)]!;
+    return twin === NONE ? null : Array.from(this.fPath[twin]!);
+  }
+
+  /** Current rate of an active flow's primary copy, bits/s. */
   rateOf(flow: number): number {
     return this.fRate[this.slotOf(flow)]!;
   }
 
-  /** Bytes an active flow has still to send, as of now. */
+  /** Bytes an active flow's primary copy has still to send, as of now. */
   remainingOf(flow: number): number {
-    const slot = this.slotOf(flow);
-    return Math.max(
-      0,
-      this.fRemaining[slot]! - (this.fRate[slot]! * (this.sim.now - this.fLast[slot]!)) / 8e9,
-    );
+    return this.remainingNow(this.slotOf(flow));
   }
 
   /** Whether `flow` is still transferring. */
@@ -304,12 +387,12 @@ export class FlowNetwork {
     return this.slotOfId.has(flow);
   }
 
-  /** Ids of the active flows crossing `link`, in ascending order. */
+  /** Ids of the active flows with a copy crossing `link` directly (not through a pseudo link), ascending. */
   flowsOnLink(link: number): number[] {
     const list = this.onLink[link]!;
-    const ids: number[] = [];
-    for (let i = 0; i < list.count; i++) ids.push(this.fId[list.flows[i]!]!);
-    return ids.sort((a, b) => a - b);
+    const ids = new Set<number>();
+    for (let i = 0; i < list.count; i++) ids.add(this.fId[list.flows[i]!]!);
+    return [...ids].sort((a, b) => a - b);
   }
 
   /** Ids of all active flows, ascending. */
@@ -317,8 +400,9 @@ export class FlowNetwork {
     return [...this.slotOfId.keys()].sort((a, b) => a - b);
   }
 
-  /** Sets a link's capacity (bits/s, >= 0); rates are recomputed at the end of this instant. */
+  /** Sets a substrate link's nominal capacity (bits/s, >= its reservations); rates follow at the end of the instant. */
   setLinkCapacity(link: number, capacityBps: number): void {
+    this.checkSubstrateLink(link, "setLinkCapacity");
     if (!(capacityBps >= 0) || !Number.isFinite(capacityBps)) {
       throw new TransportError(`setLinkCapacity: capacity must be >= 0 bits/s, got ${capacityBps}`);
     }
@@ -326,43 +410,144 @@ export class FlowNetwork {
     this.markDirty(link);
   }
 
-  /** Current capacity of a link, bits/s (as set; a down link keeps its capacity but carries nothing). */
+  /** Nominal capacity of a link, bits/s (a down link keeps its capacity but carries nothing). */
   linkCapacity(link: number): number {
     return this.capacity[link]!;
   }
 
-  /** Takes a link down (its flows stall) or brings it back up. */
+  /** Capacity of a substrate link not yet reserved, bits/s (0 when down). */
+  unreservedBps(link: number): number {
+    return this.up[link] ? Math.max(0, this.capacity[link]! - this.reserved[link]!) : 0;
+  }
+
+  /** Takes a substrate link down (its flows and the pseudo links over it stall) or brings it back up. */
   setLinkUp(link: number, isUp: boolean): void {
+    this.checkSubstrateLink(link, "setLinkUp");
     if (this.up[link] === (isUp ? 1 : 0)) return;
     this.up[link] = isUp ? 1 : 0;
     this.markDirty(link);
+    for (const p of this.pseudoOver[link]!) {
+      this.downUnder[p] = this.downUnder[p]! + (isUp ? -1 : 1);
+      this.markDirty(p);
+    }
     if (this.trace?.has("linkState")) this.trace.emit("linkState", { timeNs: this.sim.now, link, up: isUp });
   }
 
   isLinkUp(link: number): boolean {
-    return this.up[link] === 1;
+    return this.up[link] === 1 && this.downUnder[link] === 0;
   }
 
-  /** Aggregate rate on a link right now, bits/s. */
+  /** Aggregate rate on a link right now, bits/s; for a substrate link, including pseudo links over it. */
   linkLoadBps(link: number): number {
-    return this.linkRate[link]!;
+    let r = this.linkRate[link]!;
+    if (link < this.L0) for (const p of this.pseudoOver[link]!) r += this.linkRate[p]!;
+    return r;
   }
 
   /**
-   * Bits carried by each link from time 0 until now, written into `out` (length = link count).
-   * Differences of two readings give per-interval utilization.
+   * Bits carried by each substrate link from time 0 until now (including traffic over pseudo links above it),
+   * written into `out` (length = the topology's link count). Differences of two readings give utilization.
    */
   linkBitsUntilNow(out: Float64Array): Float64Array {
     const now = this.sim.now;
-    for (let l = 0; l < this.L; l++) {
-      out[l] = this.linkBits[l]! + (this.linkRate[l]! * (now - this.linkLast[l]!)) / 1e9;
+    for (let l = 0; l < this.L0; l++) {
+      let bits = this.linkBits[l]! + (this.linkRate[l]! * (now - this.linkLast[l]!)) / 1e9;
+      for (const p of this.pseudoOver[l]!) {
+        bits += this.linkBits[p]! + (this.linkRate[p]! * (now - this.linkLast[p]!)) / 1e9;
+      }
+      out[l] = bits;
     }
     return out;
   }
 
-  // ---------------------------------------------------------------- internals
+  /**
+   * Reserves `rateBps` on every link of a substrate `path` and returns a pseudo link index carrying exactly that
+   * rate, for flow paths. @throws TransportError when the path is not contiguous substrate links, the rate is not
+   * positive, or a link has less than `rateBps` unreserved.
+   */
+  reserve(path: ArrayLike<number>, rateBps: number): number {
+    if (!(rateBps > 0) || !Number.isFinite(rateBps)) {
+      throw new TransportError(`reserve: rate must be a positive number of bits/s, got ${rateBps}`);
+    }
+    if (path.length === 0) throw new TransportError("reserve: empty path");
+    let delay = 0;
+    let down = 0;
+    for (let i = 0; i < path.length; i++) {
+      const l = path[i]!;
+      this.checkSubstrateLink(l, "reserve");
+      if (i > 0 && this.lSrc[l] !== this.lDst[path[i - 1]!]) {
+        throw new TransportError(
+          `reserve: path hop ${i}: link ${this.topology.links[l]!.id} is not contiguous`,
+        );
+      }
+      const free = this.capacity[l]! - this.reserved[l]!;
+      if (free < rateBps * (1 - 1e-12)) {
+        throw new TransportError(
+          `reserve: link ${this.topology.links[l]!.id} has ${free} bits/s unreserved, less than ${rateBps}`,
+        );
+      }
+      delay += this.delayNs[l]!;
+      if (!this.up[l]) down++;
+    }
+    const p = this.freePseudo.pop() ?? this.newLinkIndex();
+    const first = path[0]!;
+    const last = path[path.length - 1]!;
+    this.lSrc[p] = this.lSrc[first]!;
+    this.lDst[p] = this.lDst[last]!;
+    this.capacity[p] = rateBps;
+    this.delayNs[p] = delay;
+    this.up[p] = 1;
+    this.downUnder[p] = down;
+    this.linkRate[p] = 0;
+    this.linkBits[p] = 0;
+    this.linkLast[p] = this.sim.now;
+    const u = Int32Array.from(path);
+    this.under[p] = u;
+    for (const l of u) {
+      this.reserved[l] = this.reserved[l]! + rateBps;
+      this.pseudoOver[l]!.push(p);
+      this.markDirty(l);
+    }
+    return p;
+  }
 
-  private readonly slotOfId = new Map<number, number>();
+  /**
+   * Releases a reservation. Its flows must have been moved off it first.
+   * @throws TransportError for a link that is not a live pseudo link, or one that still carries flows.
+   */
+  release(pseudo: number): void {
+    const u = this.under[pseudo];
+    if (!u) throw new TransportError(`release: ${pseudo} is not a live reservation`);
+    if (this.onLink[pseudo]!.count > 0) {
+      throw new TransportError(
+        `release: reservation ${pseudo} still carries ${this.onLink[pseudo]!.count} flows`,
+      );
+    }
+    // Fold the bits it carried into the links under it, so utilization stays right after it is gone.
+    const bits =
+      this.linkBits[pseudo]! + (this.linkRate[pseudo]! * (this.sim.now - this.linkLast[pseudo]!)) / 1e9;
+    const rate = this.capacity[pseudo]!;
+    for (const l of u) {
+      this.linkBits[l] = this.linkBits[l]! + bits;
+      this.reserved[l] = Math.max(0, this.reserved[l]! - rate);
+      const over = this.pseudoOver[l]!;
+      over.splice(over.indexOf(pseudo), 1);
+      this.markDirty(l);
+    }
+    this.under[pseudo] = null;
+    this.capacity[pseudo] = 0;
+    this.linkRate[pseudo] = 0;
+    this.linkBits[pseudo] = 0;
+    this.freePseudo.push(pseudo);
+  }
+
+  /** The substrate links under a pseudo link, or the link itself for a substrate link. */
+  substratePath(link: number): readonly number[] {
+    const u = this.under[link];
+    return u ? Array.from(u) : [link];
+  }
+
+  // ---------------------------------------------------------------- internals
 
   private slotOf(flow: number): number {
     const s = this.slotOfId.get(flow);
@@ -370,46 +555,75 @@ export class FlowNetwork {
     return s;
   }
 
+  private checkSubstrateLink(link: number, what: string): void {
+    if (!Number.isInteger(link) || link < 0 || link >= this.L0) {
+      throw new TransportError(`${what}: ${link} is not a substrate link index (0..${this.L0 - 1})`);
+    }
+  }
+
   private checkPath(src: number, dst: number, path: ArrayLike<number>): void {
-    const links = this.topology.links;
     if (src === dst) throw new TransportError(`flow source and destination are the same node (${src})`);
     if (path.length === 0) throw new TransportError(`empty path for flow ${src} -> ${dst}`);
     let at = src;
     for (let i = 0; i < path.length; i++) {
-      const l = links[path[i]!];
-      if (!l) throw new TransportError(`path hop ${i}: unknown link index ${path[i]}`);
-      if (l.src !== at) throw new TransportError(`path hop ${i}: link ${l.id} does not start at node ${at}`);
-      at = l.dst;
+      const l = path[i]!;
+      const live =
+        Number.isInteger(l) && l >= 0 && l < this.nLinks && (l < this.L0 || this.under[l] !== null);
+      if (!live) throw new TransportError(`path hop ${i}: unknown link index ${l}`);
+      if (this.lSrc[l] !== at)
+        throw new TransportError(`path hop ${i}: link ${this.linkName(l)} does not start at node ${at}`);
+      at = this.lDst[l]!;
     }
     if (at !== dst) throw new TransportError(`path ends at node ${at}, not at the destination ${dst}`);
   }
 
+  private linkName(l: number): string {
+    return l < this.L0 ? this.topology.links[l]!.id : `reservation#${l}`;
+  }
+
+  private newLinkIndex(): number {
+    if (this.nLinks === this.linkCap) {
+      const n = this.linkCap * 2;
+      this.lSrc = growI32(this.lSrc, n);
+      this.lDst = growI32(this.lDst, n);
+      this.capacity = growF64(this.capacity, n);
+      this.reserved = growF64(this.reserved, n);
+      const up = growU8(this.up, n);
+      up.fill(1, this.linkCap);
+      this.up = up;
+      this.downUnder = growI32(this.downUnder, n);
+      this.delayNs = growF64(this.delayNs, n);
+      for (let i = this.linkCap; i < n; i++) this.onLink.push(new LinkFlowList());
+      this.linkRate = growF64(this.linkRate, n);
+      this.linkBits = growF64(this.linkBits, n);
+      this.linkLast = growF64(this.linkLast, n);
+      this.linkMark = growU32(this.linkMark, n);
+      this.residual = growF64(this.residual, n);
+      this.unfrozen = growI32(this.unfrozen, n);
+      this.linkVer = growI32(this.linkVer, n);
+      this.linkCap = n;
+    }
+    this.under.push(null);
+    return this.nLinks++;
+  }
+
   private growSlots(cap: number): void {
-    const f64 = (a: Float64Array) => {
-      const b = new Float64Array(cap);
-      b.set(a);
-      return b;
-    };
-    const i32 = (a: Int32Array) => {
-      const b = new Int32Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.fId = f64(this.fId);
-    this.fSrc = i32(this.fSrc);
-    this.fDst = i32(this.fDst);
-    this.fTag = f64(this.fTag);
-    this.fSize = f64(this.fSize);
-    this.fStart = f64(this.fStart);
-    this.fIdealNs = f64(this.fIdealNs);
-    this.fRemaining = f64(this.fRemaining);
-    this.fRate = f64(this.fRate);
-    this.fNewRate = f64(this.fNewRate);
-    this.fLast = f64(this.fLast);
-    this.fEvent = f64(this.fEvent);
-    const m = new Uint32Array(cap);
-    m.set(this.fMark);
-    this.fMark = m;
+    this.fId = growF64(this.fId, cap);
+    this.fSrc = growI32(this.fSrc, cap);
+    this.fDst = growI32(this.fDst, cap);
+    this.fTag = growF64(this.fTag, cap);
+    this.fSize = growF64(this.fSize, cap);
+    this.fStart = growF64(this.fStart, cap);
+    this.fIdealNs = growF64(this.fIdealNs, cap);
+    this.fRemaining = growF64(this.fRemaining, cap);
+    this.fRate = growF64(this.fRate, cap);
+    this.fNewRate = growF64(this.fNewRate, cap);
+    this.fLast = growF64(this.fLast, cap);
+    this.fEvent = growF64(this.fEvent, cap);
+    this.fMark = growU32(this.fMark, cap);
+    this.fTwin = growI32(this.fTwin, cap, NONE);
+    this.fIsMirror = growU8(this.fIsMirror, cap);
+    this.fWireExtra = growF64(this.fWireExtra, cap);
     this.slotCap = cap;
   }
 
@@ -418,6 +632,90 @@ export class FlowNetwork {
     if (s !== undefined) return s;
     if (this.slotsUsed === this.slotCap) this.growSlots(this.slotCap * 2);
     return this.slotsUsed++;
+  }
+
+  /** Creates one copy (primary or mirror) of flow `id` and attaches it to `path`. */
+  private newCopy(
+    id: number,
+    src: number,
+    dst: number,
+    tag: number,
+    sizeBytes: number,
+    path: ArrayLike<number>,
+    mirror: boolean,
+  ): number {
+    const slot = this.allocSlot();
+    const now = this.sim.now;
+    this.fId[slot] = id;
+    this.fSrc[slot] = src;
+    this.fDst[slot] = dst;
+    this.fTag[slot] = tag;
+    this.fSize[slot] = sizeBytes;
+    this.fStart[slot] = now;
+    this.fRemaining[slot] = sizeBytes;
+    this.fRate[slot] = 0;
+    this.fLast[slot] = now;
+    this.fEvent[slot] = NONE;
+    this.fTwin[slot] = NONE;
+    this.fIsMirror[slot] = mirror ? 1 : 0;
+    let bottleneck = Number.POSITIVE_INFINITY;
+    let delay = 0;
+    for (let i = 0; i < path.length; i++) {
+      const l = path[i]!;
+      const u = this.under[l];
+      if (u) for (const m of u) bottleneck = Math.min(bottleneck, this.capacity[m]!);
+      else bottleneck = Math.min(bottleneck, this.capacity[l]!);
+      delay += this.delayNs[l]!;
+    }
+    this.fIdealNs[slot] = (sizeBytes * 8 * 1e9) / bottleneck + delay;
+    this.attach(slot, path);
+    return slot;
+  }
+
+  private addMirror(primary: number, path: ArrayLike<number>): void {
+    const left = this.remainingNow(primary);
+    if (!(left > 0)) return; // finishing this instant: nothing left to mirror
+    const m = this.newCopy(
+      this.fId[primary]!,
+      this.fSrc[primary]!,
+      this.fDst[primary]!,
+      this.fTag[primary]!,
+      left,
+      path,
+      true,
+    );
+    this.fTwin[primary] = m;
+    this.fTwin[m] = primary;
+  }
+
+  /** Removes copy `slot` (whose twin `keep` carries on), counting what it sent into the flow's wire bytes. */
+  private dropCopy(slot: number, keep: number): void {
+    this.progress(slot);
+    const primary = this.fIsMirror[slot] ? keep : slot;
+    this.fWireExtra[primary] = this.fWireExtra[primary]! + this.sentBytes(slot);
+    this.removeCopy(slot);
+    this.fTwin[keep] = NONE;
+  }
+
+  private removeCopy(slot: number): void {
+    const ev = this.fEvent[slot]!;
+    if (ev !== NONE) this.sim.cancel(ev);
+    this.fEvent[slot] = NONE;
+    this.detach(slot);
+    this.fRate[slot] = 0;
+    this.fTwin[slot] = NONE;
+    this.freeSlots.push(slot);
+  }
+
+  private sentBytes(slot: number): number {
+    return this.fSize[slot]! - Math.max(0, this.fRemaining[slot]!);
+  }
+
+  private remainingNow(slot: number): number {
+    return Math.max(
+      0,
+      this.fRemaining[slot]! - (this.fRate[slot]! * (this.sim.now - this.fLast[slot]!)) / 8e9,
+    );
   }
 
   private attach(slot: number, path: ArrayLike<number>): void {
@@ -451,7 +749,7 @@ export class FlowNetwork {
     }
   }
 
-  /** Brings a flow's remaining bytes up to now at its current rate. */
+  /** Brings a copy's remaining bytes up to now at its current rate. */
   private progress(slot: number): void {
     const now = this.sim.now;
     const dt = now - this.fLast[slot]!;
@@ -462,11 +760,7 @@ export class FlowNetwork {
   }
 
   private markDirty(link: number): void {
-    if (this.dirtyCount === this.dirty.length) {
-      const d = new Int32Array(this.dirty.length * 2);
-      d.set(this.dirty);
-      this.dirty = d;
-    }
+    if (this.dirtyCount === this.dirty.length) this.dirty = growI32(this.dirty, this.dirty.length * 2);
     this.dirty[this.dirtyCount++] = link;
     if (!this.reallocPending) {
       this.reallocPending = true;
@@ -479,34 +773,52 @@ export class FlowNetwork {
     this.progress(slot);
     const now = this.sim.now;
     const id = this.fId[slot]!;
+    const twin = this.fTwin[slot]!;
+    const mirrorWon = this.fIsMirror[slot] === 1;
+    const primary = mirrorWon ? twin : slot;
+    let wireBytes = this.fWireExtra[primary]! + this.fSize[slot]!;
+    if (twin !== NONE) {
+      this.progress(twin);
+      wireBytes += this.sentBytes(twin);
+    }
     const path = this.fPath[slot]!;
     let delay = 0;
     for (let h = 0; h < path.length; h++) delay += this.delayNs[path[h]!]!;
-    this.detach(slot);
-    this.fRate[slot] = 0;
+    const record: FlowRecord | undefined = this.trace?.has("flowEnd")
+      ? {
+          flow: id,
+          src: this.fSrc[slot]!,
+          dst: this.fDst[slot]!,
+          sizeBytes: this.fSize[primary]!,
+          startNs: this.fStart[primary]!,
+          endNs: now + delay,
+          fctNs: now + delay - this.fStart[primary]!,
+          idealFctNs: this.fIdealNs[primary]!,
+          slowdown: (now + delay - this.fStart[primary]!) / this.fIdealNs[primary]!,
+          path: this.expand(path),
+          tag: this.fTag[slot]!,
+          wireBytes,
+          mirrored: twin !== NONE,
+          mirrorWon,
+        }
+      : undefined;
+    if (twin !== NONE) this.removeCopy(twin);
+    this.removeCopy(slot);
     this.active--;
     this.slotOfId.delete(id);
-    if (this.trace?.has("flowEnd")) {
-      const start = this.fStart[slot]!;
-      const end = now + delay;
-      const ideal = this.fIdealNs[slot]!;
-      const record: FlowRecord = {
-        flow: id,
-        src: this.fSrc[slot]!,
-        dst: this.fDst[slot]!,
-        sizeBytes: this.fSize[slot]!,
-        startNs: start,
-        endNs: end,
-        fctNs: end - start,
-        idealFctNs: ideal,
-        slowdown: (end - start) / ideal,
-        path: Array.from(path),
-        tag: this.fTag[slot]!,
-      };
-      this.trace.emit("flowEnd", record);
-    }
-    this.freeSlots.push(slot);
+    if (record) this.trace!.emit("flowEnd", record);
   };
+
+  /** A path with pseudo links replaced by the substrate links under them. */
+  private expand(path: Int32Array): number[] {
+    const out: number[] = [];
+    for (const l of path) {
+      const u = this.under[l];
+      if (u) for (const m of u) out.push(m);
+      else out.push(l);
+    }
+    return out;
+  }
 
   /** Recomputes max-min rates on the component(s) containing the dirty links. */
   private readonly reallocate = (): void => {
@@ -560,7 +872,8 @@ export class FlowNetwork {
     for (let i = 0; i < nLinks; i++) {
       const l = compLinks[i]!;
       const n = this.onLink[l]!.count;
-      residual[l] = this.up[l] ? this.capacity[l]! : 0;
+      const usable = this.up[l] === 1 && this.downUnder[l] === 0;
+      residual[l] = usable ? Math.max(0, this.capacity[l]! - this.reserved[l]!) : 0;
       unfrozen[l] = n;
       ver[l] = 0;
       if (n > 0) heap.push(residual[l]! / n, l, 0);
