@@ -58,6 +58,8 @@ export interface VirtualLinkInfo {
   /** Ready once its setup latency has elapsed; traffic is intercepted only by ready links. */
   ready: boolean;
   createdNs: number;
+  /** Flows on the link right now (removing the link moves them to the default route). */
+  activeFlows: number;
 }
 
 export interface ProbeResult {
@@ -89,6 +91,19 @@ export interface Observation {
   vnaPool: ReadonlyMap<string, { used: number; capacity: number }>;
   /** Results of probes that completed during the interval. */
   probes: readonly ProbeResult[];
+  /** Mirrors in place and how their flows ended over the interval, sorted by pair. */
+  mirrors: readonly MirrorStats[];
+}
+
+/** A pair's mirror and, over the last interval, how many of its mirrored flows ended and how many the mirror won. */
+export interface MirrorStats {
+  src: string;
+  dst: string;
+  path: NodePath;
+  /** Mirrored flows of the pair that completed in the interval. */
+  flows: number;
+  /** Of those, how many the mirror copy delivered first. */
+  mirrorWins: number;
 }
 
 export interface VirtualLinkOptions {
@@ -130,6 +145,14 @@ export interface ControlPlane {
   setFirewall(rule: FirewallRule): void | Promise<void>;
   /** Sends a probe; its result appears in a later Observation's `probes`. */
   probe(path: NodePath): void | Promise<void>;
+  /**
+   * Up to `k` loopless paths from `src` to `dst` over links that are up, shortest first by propagation delay
+   * (Yen's k-shortest paths): the path service a controller offers, so policies need not carry a graph library.
+   * @throws UnknownNodeError
+   */
+  paths(src: string, dst: string, k: number): NodePath[];
+  /** The path a new flow of the pair takes when no virtual link, route or mirror applies; null when none. */
+  defaultPath(src: string, dst: string): NodePath | null;
 }
 
 /** A policy: called every control interval; may also react to failures. */
@@ -155,3 +178,7 @@ export class NoPathError extends ControlError {}
 export class LinkDownError extends ControlError {}
 /** A node id the substrate does not have. */
 export class UnknownNodeError extends ControlError {}
+/** A reservation (virtual link or QoS rate) does not fit in the capacity left on its path. */
+export class InsufficientCapacityError extends ControlError {}
+/** A verb this engine does not implement (yet). */
+export class UnsupportedActionError extends ControlError {}

@@ -1,0 +1,72 @@
+/**
+ * Reactive traffic engineering (a baseline without prediction): after a link exceeds `threshold` utilization in
+ * the last interval, move the heaviest pairs whose path crosses it (by last-interval bytes, up to `maxMoves` per
+ * hot link) to the least-utilized of their k shortest paths, if that path's peak utilization is lower; each move
+ * shifts the pair's estimated load (last-interval bytes as a rate) between the paths, so a link relieved by one
+ * move is not relieved again. It acts
+ * only on what already happened, one interval late: the counterpart that shows what prediction buys.
+ */
+import { leastLoadedPath, linksByEnds, pathLinkKeys, pathMaxUtilization, samePath } from "./common.ts";
+import { ControlError, type ControlPlane, type Observation, type Policy } from "./types.ts";
+
+export interface ReactiveOptions {
+  /** Utilization above which a link is congested. Default 0.8. */
+  threshold?: number;
+  /** Candidate paths per pair (k shortest). Default 4. */
+  kPaths?: number;
+  /** Pairs moved per congested link per interval. Default 2. */
+  maxMoves?: number;
+}
+
+export class Reactive implements Policy {
+  readonly name = "reactive";
+
+  constructor(private readonly opts: ReactiveOptions = {}) {}
+
+  async decide(obs: Observation, ctl: ControlPlane): Promise<void> {
+    const threshold = this.opts.threshold ?? 0.8;
+    const links = linksByEnds(obs);
+    // Utilization as this decision expects it to become: moving a pair shifts its estimated load.
+    const util = new Map([...links].map(([k, l]) => [k, l.utilization]));
+    const estimated = new Map([...links].map(([k, l]) => [k, { ...l, utilization: l.utilization }]));
+    const seconds = obs.intervalNs / 1e9;
+    const traffic = [...obs.traffic].sort(
+      (a, b) => b.bytes - a.bytes || (a.src < b.src ? -1 : a.src > b.src ? 1 : a.dst < b.dst ? -1 : 1),
+    );
+    const moved = new Set<string>();
+    const hot = obs.links.filter((l) => l.up && l.utilization > threshold).map((l) => `${l.src}->${l.dst}`);
+    for (const link of hot) {
+      let moves = 0;
+      for (const t of traffic) {
+        if ((util.get(link) ?? 0) <= threshold || moves >= (this.opts.maxMoves ?? 2)) break;
+        const key = `${t.src}->${t.dst}`;
+        if (moved.has(key)) continue;
+        const current = obs.routes.get(key) ?? ctl.defaultPath(t.src, t.dst);
+        if (!current || !pathLinkKeys(current).includes(link)) continue;
+        const best = leastLoadedPath(ctl.paths(t.src, t.dst, this.opts.kPaths ?? 4), estimated);
+        if (!best || samePath(best, current)) continue;
+        if (pathMaxUtilization(best, estimated) >= pathMaxUtilization(current, estimated)) continue;
+        try {
+          await ctl.setRoute({ src: t.src, dst: t.dst }, best);
+        } catch (e) {
+          if (e instanceof ControlError) continue;
+          throw e;
+        }
+        moved.add(key);
+        moves++;
+        const rate = (t.bytes * 8) / seconds;
+        for (const [path, sign] of [
+          [current, -1],
+          [best, 1],
+        ] as const) {
+          for (const k of pathLinkKeys(path)) {
+            const l = estimated.get(k);
+            if (!l) continue;
+            l.utilization = Math.max(0, l.utilization + (sign * rate) / l.capacityBps);
+            util.set(k, l.utilization);
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+  InsufficientCapacityError,
+  LinkDownError,
+  NoPathError,
+  PoolExhaustedError,
+  UnknownNodeError,
+  UnsupportedActionError,
+} from "../../../models/policies/types.ts";
+import { MB, MS, setup } from "./fixture.ts";
+
+describe("simulator control plane", () => {
+  it("intercepts a pair's new flows only once its virtual link is ready", () => {
+    const { sim, ctl, records, start } = setup();
+    const vl = ctl.createVirtualLink("s", "t", { path: ["s", "b", "t"] });
+    start("s", "t", MB); // before the 10 ms setup latency: default path via a
+    sim.run(10 * MS);
+    start("s", "t", MB); // after: on the virtual link via b
+    sim.run();
+    assert.equal(vl, "vl-0");
+    assert.deepEqual(
+      records.map((r) => r.fctNs),
+      [10 * MS, 12 * MS],
+    );
+    assert.equal(ctl.stats.hitFlows, 1);
+    assert.equal(ctl.stats.flows, 2);
+    assert.equal(ctl.stats.actions.createVirtualLink, 1);
+    assert.equal(ctl.stats.setupLatencyNs, 10 * MS);
+  });
+
+  it("reserves a virtual link's rate on its path", () => {
+    const { sim, ctl, net, start, l } = setup();
+    ctl.createVirtualLink("s", "t", { path: ["s", "a", "t"], rateBps: 300e6 });
+    sim.run(10 * MS);
+    const onVl = start("s", "t", 100 * MB);
+    const other = start("u", "v", 100 * MB);
+    sim.run(11 * MS);
+    assert.equal(net.rateOf(onVl), 300e6);
+    assert.equal(net.rateOf(other), 700e6);
+    assert.equal(net.linkLoadBps(l("s->a")), 1e9);
+  });
+
+  it("moves a removed virtual link's flows back to the default route and accounts its VNA-seconds", () => {
+    const { sim, ctl, net, start, topo } = setup();
+    const vl = ctl.createVirtualLink("s", "t", { path: ["s", "b", "t"] });
+    sim.run(10 * MS);
+    const f = start("s", "t", 100 * MB);
+    sim.run(20 * MS);
+    ctl.removeVirtualLink(vl);
+    assert.deepEqual(topo.pathNodes(net.pathOf(f)), ["s", "a", "t"]);
+    assert.ok(Math.abs(ctl.stats.vnaSeconds - 0.04) < 1e-12, `${ctl.stats.vnaSeconds}`);
+    assert.equal(ctl.stats.vnaSecondsWasted, 0);
+  });
+
+  it("counts VNA-seconds of a link that carried nothing as wasted", () => {
+    const { sim, ctl } = setup();
+    ctl.createVirtualLink("s", "t");
+    sim.run(50 * MS);
+    ctl.finish();
+    assert.ok(Math.abs(ctl.stats.vnaSecondsWasted - 0.1) < 1e-12);
+  });
+
+  it("pins a route after its latency and moves the pair's running flows", () => {
+    const { sim, ctl, net, start, topo } = setup();
+    const f = start("s", "t", 100 * MB);
+    ctl.setRoute({ src: "s", dst: "t" }, ["s", "b", "t"]);
+    sim.run(4 * MS);
+    assert.deepEqual(topo.pathNodes(net.pathOf(f)), ["s", "a", "t"]);
+    sim.run(5 * MS);
+    assert.deepEqual(topo.pathNodes(net.pathOf(f)), ["s", "b", "t"]);
+    ctl.setRoute({ src: "s", dst: "t" }, null);
+    assert.deepEqual(topo.pathNodes(net.pathOf(f)), ["s", "a", "t"]);
+  });
+
+  it("mirrors a pair's flows onto a second path", () => {
+    const { sim, ctl, records, start } = setup();
+    ctl.mirror({ src: "s", dst: "t" }, ["s", "b", "t"]);
+    sim.run(5 * MS);
+    start("u", "v", 1000 * MB); // congests s->a->t
+    start("s", "t", MB);
+    sim.run(100 * MS);
+    const r = records.find((x) => x.src !== 4)!;
+    assert.equal(r.mirrored, true);
+    assert.equal(r.mirrorWon, true);
+    assert.equal(r.fctNs, 12 * MS);
+  });
+
+  it("answers a probe after one round trip with the path's RTT", () => {
+    const { sim, ctl } = setup();
+    ctl.probe(["s", "b", "t"]);
+    sim.run(7 * MS);
+    assert.deepEqual(ctl.takeProbes(), []);
+    sim.run(8 * MS);
+    const [p] = ctl.takeProbes();
+    assert.equal(p!.rttNs, 8 * MS);
+    assert.equal(p!.availableBps, 1e9);
+  });
+
+  it("offers k shortest paths over links that are up", () => {
+    const { ctl, net, l } = setup();
+    assert.deepEqual(ctl.paths("s", "t", 3), [
+      ["s", "a", "t"],
+      ["s", "b", "t"],
+    ]);
+    net.setLinkUp(l("a->t"), false);
+    assert.deepEqual(ctl.paths("s", "t", 3), [["s", "b", "t"]]);
+  });
+
+  const errors: [string, (c: ReturnType<typeof setup>) => unknown, new (...a: never[]) => Error, RegExp][] = [
+    ["an unknown node", (c) => c.ctl.createVirtualLink("s", "zz"), UnknownNodeError, /unknown node "zz"/],
+    [
+      "a full VNA pool",
+      (c) => {
+        c.ctl.createVirtualLink("s", "t");
+        c.ctl.createVirtualLink("s", "v");
+      },
+      PoolExhaustedError,
+      /node s has all 1 VNAs in use/,
+    ],
+    [
+      "a path that is not one",
+      (c) => c.ctl.createVirtualLink("s", "t", { path: ["s", "t"] }),
+      NoPathError,
+      /no link s -> t/,
+    ],
+    [
+      "a path over a down link",
+      (c) => {
+        c.net.setLinkUp(c.l("s->b"), false);
+        c.ctl.setRoute({ src: "s", dst: "t" }, ["s", "b", "t"]);
+      },
+      LinkDownError,
+      /link s -> b is down/,
+    ],
+    [
+      "a reservation larger than the path's capacity",
+      (c) => c.ctl.createVirtualLink("s", "t", { path: ["s", "a", "t"], rateBps: 2e9 }),
+      InsufficientCapacityError,
+      /unreserved/,
+    ],
+    [
+      "QoS in the fluid model",
+      (c) => c.ctl.setQos({ src: "s", dst: "t" }, { priority: 1 }),
+      UnsupportedActionError,
+      /max-min/,
+    ],
+  ];
+  for (const [what, act, cls, msg] of errors) {
+    it(`rejects ${what} with ${cls.name} and counts it`, () => {
+      const c = setup({ vnaPoolSize: 1 });
+      assert.throws(
+        () => act(c),
+        (e: unknown) => e instanceof cls && msg.test((e as Error).message),
+      );
+      assert.equal(c.ctl.stats.errors[cls.name], 1);
+    });
+  }
+});
