@@ -11,6 +11,7 @@ import type { Simulator } from "../../sim/kernel/simulator.ts";
 import type { Path } from "../../sim/substrate/routing.ts";
 import type { Topology } from "../../sim/substrate/topology.ts";
 import type { FlowNetwork } from "../../sim/transport/flow-network.ts";
+import { WorkloadError } from "./errors.ts";
 
 /** Offered load between two nodes (node indices), bits/s. */
 export interface PairDemand {
@@ -19,12 +20,8 @@ export interface PairDemand {
   rateBps: number;
 }
 
-export class WorkloadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "WorkloadError";
-  }
-}
+/** Re-exported from errors.ts, where it now lives, so existing imports keep working. */
+export { WorkloadError };
 
 export interface PoissonFlowOptions {
   demands: readonly PairDemand[];

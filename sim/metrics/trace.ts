@@ -11,6 +11,8 @@ export interface FlowStartEvent {
   src: number;
   dst: number;
   sizeBytes: number;
+  /** The caller's tag (see FlowRecord.tag). */
+  tag: number;
 }
 
 /** The per-flow record, emitted when a flow's last byte arrives. */

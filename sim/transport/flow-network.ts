@@ -325,7 +325,14 @@ export class FlowNetwork {
     this.slotOfId.set(id, slot);
     if (spec.mirrorPath) this.addMirror(slot, spec.mirrorPath);
     if (this.trace?.has("flowStart")) {
-      this.trace.emit("flowStart", { timeNs: this.sim.now, flow: id, src, dst, sizeBytes });
+      this.trace.emit("flowStart", {
+        timeNs: this.sim.now,
+        flow: id,
+        src,
+        dst,
+        sizeBytes,
+        tag: spec.tag ?? 0,
+      });
     }
     return id;
   }
