@@ -11,6 +11,8 @@ export type BenchResult = Record<string, unknown>;
 const BENCHES: Record<string, () => Promise<{ run: () => BenchResult | Promise<BenchResult> }>> = {
   kernel: () => import("./kernel.ts"),
   flow: () => import("./flow.ts"),
+  lstm: () => import("./lstm.ts"),
+  emulate: () => import("./emulate.ts"),
 };
 
 async function main(): Promise<void> {

@@ -1,0 +1,439 @@
+/**
+ * Commands are data: pure functions build the argument vectors of `ip`, `tc`, `bridge` and `sysctl`, and the
+ * text of their `-batch` files. Nothing here runs anything (see runner.ts) and nothing builds a shell string.
+ *
+ * A {@link Cmd} is the argv of one operation *without* the tool and its global options (e.g.
+ * `["link", "set", "dev", "tc1a2b3c-e0a", "up"]`); {@link ipArgv} and friends prefix the tool and the namespace,
+ * {@link batchText} joins many into one batch file (one line each). Every batch argument is checked: batch files split
+ * lines on whitespace and treat quotes and `#` specially, so such characters are refused there (an argv, run
+ * without a shell, may hold them).
+ *
+ * Rates are bits/s and are written with tc's `bit` unit; sizes are bytes.
+ */
+import { EmulationError } from "./errors.ts";
+
+export type Cmd = readonly string[];
+export type Tool = "ip" | "tc" | "bridge";
+
+const SAFE_ARG = /^[^\s"'#\\]+$/;
+
+function checkArgs(cmd: Cmd): Cmd {
+  for (const a of cmd) {
+    if (!SAFE_ARG.test(a)) throw new EmulationError(`unsafe command argument ${JSON.stringify(a)}`, cmd);
+  }
+  return cmd;
+}
+
+function int(n: number, what: string, min = 0): string {
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new EmulationError(`${what}: expected an integer >= ${min}, got ${n}`);
+  return String(n);
+}
+
+/** `tool [-n ns] args...`; `ns` undefined means the caller's namespace (root: only for `netns` commands). */
+export function toolArgv(tool: Tool, cmd: Cmd, ns?: string): string[] {
+  return [tool, ...(ns === undefined ? [] : ["-n", ns]), ...cmd];
+}
+
+export const ipArgv = (cmd: Cmd, ns?: string): string[] => toolArgv("ip", cmd, ns);
+export const tcArgv = (cmd: Cmd, ns?: string): string[] => toolArgv("tc", cmd, ns);
+
+/** `tool [-n ns] -batch -` (the batch text goes to stdin). */
+export function batchArgv(tool: Tool, ns?: string): string[] {
+  return [tool, ...(ns === undefined ? [] : ["-n", ns]), "-batch", "-"];
+}
+
+/** The content of a `-batch` file: one command per line. */
+export function batchText(cmds: readonly Cmd[]): string {
+  return cmds.map((c) => `${checkArgs(c).join(" ")}\n`).join("");
+}
+
+// --- namespaces ------------------------------------------------------------------------------------------------
+
+export const netnsAdd = (ns: string): Cmd => ["netns", "add", ns];
+export const netnsDel = (ns: string): Cmd => ["netns", "del", ns];
+export const netnsList = (): Cmd => ["netns", "list"];
+export const netnsPids = (ns: string): Cmd => ["netns", "pids", ns];
+
+/** `ip netns exec <ns> argv...`: runs a program inside a namespace (no shell). */
+export function netnsExecArgv(ns: string, argv: readonly string[]): string[] {
+  if (argv.length === 0) throw new EmulationError(`netns exec ${ns}: empty command`);
+  return ["ip", "netns", "exec", ns, ...argv];
+}
+
+/** Kernel settings every emulated node gets: IPv4 forwarding on, IPv6 off (no DAD, no router solicitations). */
+export const NODE_SYSCTLS: readonly string[] = [
+  "net.ipv4.ip_forward=1",
+  "net.ipv6.conf.all.disable_ipv6=1",
+  "net.ipv6.conf.default.disable_ipv6=1",
+];
+
+/** `ip netns exec <ns> sysctl -q -w k=v...`: sysctl inside the namespace (its /proc/sys/net is the namespace's). */
+export function sysctlArgv(ns: string, settings: readonly string[] = NODE_SYSCTLS): string[] {
+  for (const s of settings) {
+    if (!/^[a-z0-9_.]+=[0-9]+$/.test(s))
+      throw new EmulationError(`sysctl setting must be key=integer, got ${s}`);
+  }
+  return netnsExecArgv(ns, ["sysctl", "-q", "-w", ...settings]);
+}
+
+// --- links -----------------------------------------------------------------------------------------------------
+
+export interface VethSpec {
+  name: string;
+  /** Namespace the device is created in (directly, it never appears in the caller's namespace). */
+  netns: string;
+  peer: string;
+  peerNetns: string;
+  mtu?: number;
+  mac?: string;
+  peerMac?: string;
+}
+
+/** `link add name A [address M] [mtu X] netns NA type veth peer name B [address M'] [mtu X] netns NB`. */
+export function vethAdd(s: VethSpec): Cmd {
+  const end = (name: string, ns: string, mac?: string) => [
+    "name",
+    name,
+    ...(mac ? ["address", mac] : []),
+    ...(s.mtu !== undefined ? ["mtu", int(s.mtu, "mtu", 68)] : []),
+    "netns",
+    ns,
+  ];
+  return [
+    "link",
+    "add",
+    ...end(s.name, s.netns, s.mac),
+    "type",
+    "veth",
+    "peer",
+    ...end(s.peer, s.peerNetns, s.peerMac),
+  ];
+}
+
+export interface VxlanSpec {
+  name: string;
+  vni: number;
+  /** Local VTEP address. */
+  local: string;
+  /** Remote VTEP address (omit to direct traffic with `bridge fdb` entries instead). */
+  remote?: string;
+  /** UDP port the device listens on and, without an fdb port, sends to. @default 4789 */
+  dstport?: number;
+  mtu?: number;
+  mac?: string;
+  /**
+   * Largest GSO packet in segments; 1 turns segmentation offload off, which a userspace wire needs (a relay
+   * would otherwise forward a 64 KB super-packet as one datagram, which a forwarding node cannot send on).
+   */
+  gsoMaxSegs?: number;
+}
+
+/** `link add name X [address M] [mtu N] [gso_max_segs S] type vxlan id VNI local L [remote R] dstport P nolearning`. */
+export function vxlanAdd(s: VxlanSpec): Cmd {
+  return [
+    "link",
+    "add",
+    "name",
+    s.name,
+    ...(s.mac ? ["address", s.mac] : []),
+    ...(s.mtu !== undefined ? ["mtu", int(s.mtu, "mtu", 68)] : []),
+    ...(s.gsoMaxSegs !== undefined ? ["gso_max_segs", int(s.gsoMaxSegs, "gso_max_segs", 1)] : []),
+    "type",
+    "vxlan",
+    "id",
+    int(s.vni, "vni", 1),
+    "local",
+    s.local,
+    ...(s.remote ? ["remote", s.remote] : []),
+    "dstport",
+    int(s.dstport ?? 4789, "dstport", 1),
+    "nolearning",
+  ];
+}
+
+export const linkUp = (dev: string): Cmd => ["link", "set", "dev", dev, "up"];
+export const linkDel = (dev: string): Cmd => ["link", "del", "dev", dev];
+export const linkStats = (dev?: string): Cmd => ["-s", "-j", "link", "show", ...(dev ? ["dev", dev] : [])];
+export const addrAdd = (dev: string, cidr: string): Cmd => ["addr", "add", cidr, "dev", dev];
+export const addrDel = (dev: string, cidr: string): Cmd => ["addr", "del", cidr, "dev", dev];
+
+/** A permanent neighbour entry, so no ARP crosses a (delayed) link. */
+export const neighReplace = (ip: string, mac: string, dev: string): Cmd => [
+  "neigh",
+  "replace",
+  ip,
+  "lladdr",
+  mac,
+  "dev",
+  dev,
+  "nud",
+  "permanent",
+];
+
+export interface RouteSpec {
+  /** Destination prefix, e.g. `10.213.0.5/32`. */
+  dst: string;
+  via: string;
+  dev: string;
+  /** Preferred source address (the node address, so replies find their way back). */
+  src?: string;
+  /** Routing table id (default: main). */
+  table?: number;
+}
+
+function routeArgs(r: RouteSpec): string[] {
+  return [
+    r.dst,
+    "via",
+    r.via,
+    "dev",
+    r.dev,
+    ...(r.src ? ["src", r.src] : []),
+    ...(r.table !== undefined ? ["table", int(r.table, "table", 1)] : []),
+  ];
+}
+
+export const routeAdd = (r: RouteSpec): Cmd => ["route", "add", ...routeArgs(r)];
+export const routeReplace = (r: RouteSpec): Cmd => ["route", "replace", ...routeArgs(r)];
+export const routeDel = (dst: string): Cmd => ["route", "del", dst];
+export const routeFlushTable = (table: number): Cmd => ["route", "flush", "table", int(table, "table", 1)];
+
+export interface RuleSpec {
+  /** Match only packets this namespace originates (`iif lo`); else packets from `from`. */
+  local?: boolean;
+  from?: string;
+  to: string;
+  table: number;
+  priority: number;
+}
+
+/** A policy-routing rule sending one pair's packets to its own table. */
+export function ruleAdd(r: RuleSpec): Cmd {
+  return [
+    "rule",
+    "add",
+    ...(r.local ? ["iif", "lo"] : []),
+    ...(r.from ? ["from", r.from] : []),
+    "to",
+    r.to,
+    "table",
+    int(r.table, "table", 1),
+    "priority",
+    int(r.priority, "priority", 1),
+  ];
+}
+
+export const ruleDel = (priority: number): Cmd => ["rule", "del", "priority", int(priority, "priority", 1)];
+
+/** `fdb append 00:00:00:00:00:00 dev X dst R port P`: the default VXLAN destination with its own UDP port. */
+export const fdbDefault = (dev: string, dst: string, port: number): Cmd => [
+  "fdb",
+  "append",
+  "00:00:00:00:00:00",
+  "dev",
+  dev,
+  "dst",
+  dst,
+  "port",
+  int(port, "port", 1),
+];
+
+// --- traffic control -------------------------------------------------------------------------------------------
+
+/** htb/tbf bucket size, bytes: 2 ms at the rate, at least 4 full frames. */
+export function burstBytes(rateBps: number, mtu = 1500): number {
+  return Math.max(4 * (mtu + 14), Math.ceil((rateBps / 8) * 0.002));
+}
+
+function bits(rateBps: number): string {
+  if (!(rateBps > 0) || !Number.isFinite(rateBps))
+    throw new EmulationError(`rate must be > 0 bit/s, got ${rateBps}`);
+  return `${Math.round(rateBps)}bit`;
+}
+
+/** Handle of the default (best effort) htb class; QoS classes are 1:100 and up. */
+export const HTB_DEFAULT_CLASS = "1:10";
+export const FIFO_LIMIT_PACKETS = 1000;
+
+/**
+ * Egress rate limit with htb: root `1:` -> class `1:1` at the link rate -> default leaf `1:10` (pfifo). QoS classes
+ * added by {@link htbQosClass} share `1:1`'s rate. The rate counts Ethernet frames (headers included).
+ */
+export function htbLink(dev: string, rateBps: number, mtu = 1500): Cmd[] {
+  const r = bits(rateBps);
+  const b = String(burstBytes(rateBps, mtu));
+  const cls = (parent: string, id: string, prio: number) => [
+    "class",
+    "add",
+    "dev",
+    dev,
+    "parent",
+    parent,
+    "classid",
+    id,
+    "htb",
+    "rate",
+    r,
+    "ceil",
+    r,
+    "burst",
+    b,
+    "cburst",
+    b,
+    "prio",
+    String(prio),
+  ];
+  return [
+    ["qdisc", "replace", "dev", dev, "root", "handle", "1:", "htb", "default", "10"],
+    cls("1:", "1:1", 0),
+    cls("1:1", HTB_DEFAULT_CLASS, 7),
+    [
+      "qdisc",
+      "add",
+      "dev",
+      dev,
+      "parent",
+      HTB_DEFAULT_CLASS,
+      "handle",
+      "10:",
+      "pfifo",
+      "limit",
+      String(FIFO_LIMIT_PACKETS),
+    ],
+  ];
+}
+
+/** Egress rate limit with a token bucket filter alone (no QoS classes possible). */
+export function tbfLink(dev: string, rateBps: number, mtu = 1500): Cmd[] {
+  const b = burstBytes(rateBps, mtu);
+  return [
+    [
+      "qdisc",
+      "replace",
+      "dev",
+      dev,
+      "root",
+      "tbf",
+      "rate",
+      bits(rateBps),
+      "burst",
+      String(b),
+      "limit",
+      String(b + FIFO_LIMIT_PACKETS * (mtu + 14)),
+    ],
+  ];
+}
+
+export interface QosClassSpec {
+  dev: string;
+  /** Minor number >= 100 (classid `1:<minor>`). */
+  minor: number;
+  /** htb priority 0..7, 0 most urgent. */
+  priority: number;
+  /** Guaranteed rate, bits/s. */
+  rateBps: number;
+  /** Ceiling, bits/s (the link rate). */
+  ceilBps: number;
+  /** Matched packets: IPv4 source and destination addresses. */
+  src: string;
+  dst: string;
+}
+
+/** An htb class under `1:1` plus a u32 filter steering the pair's packets into it. */
+export function htbQosClass(q: QosClassSpec): Cmd[] {
+  const id = `1:${int(q.minor, "qos class minor", 100)}`;
+  const prio = String(Math.min(7, Math.max(0, Math.round(q.priority))));
+  const b = String(burstBytes(q.ceilBps));
+  return [
+    [
+      "class",
+      "replace",
+      "dev",
+      q.dev,
+      "parent",
+      "1:1",
+      "classid",
+      id,
+      "htb",
+      "rate",
+      bits(q.rateBps),
+      "ceil",
+      bits(q.ceilBps),
+      "burst",
+      b,
+      "cburst",
+      b,
+      "prio",
+      prio,
+    ],
+    [
+      "filter",
+      "replace",
+      "dev",
+      q.dev,
+      "parent",
+      "1:",
+      "protocol",
+      "ip",
+      "prio",
+      "1",
+      "handle",
+      `800::${q.minor.toString(16)}`,
+      "u32",
+      "match",
+      "ip",
+      "src",
+      `${q.src}/32`,
+      "match",
+      "ip",
+      "dst",
+      `${q.dst}/32`,
+      "flowid",
+      id,
+    ],
+  ];
+}
+
+/** Removes a QoS class and its filter. */
+export function htbQosClassDel(dev: string, minor: number): Cmd[] {
+  return [
+    [
+      "filter",
+      "del",
+      "dev",
+      dev,
+      "parent",
+      "1:",
+      "protocol",
+      "ip",
+      "prio",
+      "1",
+      "handle",
+      `800::${minor.toString(16)}`,
+      "u32",
+    ],
+    ["class", "del", "dev", dev, "classid", `1:${int(minor, "qos class minor", 100)}`],
+  ];
+}
+
+/** A netem leaf (delay in ns, loss probability) under an htb class, where the kernel has netem. */
+export function netemLeaf(dev: string, parent: string, delayNs: number, lossRate: number): Cmd {
+  const us = Math.round(delayNs / 1000);
+  return [
+    "qdisc",
+    "replace",
+    "dev",
+    dev,
+    "parent",
+    parent,
+    "handle",
+    "10:",
+    "netem",
+    "delay",
+    `${us}us`,
+    ...(lossRate > 0 ? ["loss", `${(lossRate * 100).toFixed(6)}%`] : []),
+    "limit",
+    String(FIFO_LIMIT_PACKETS),
+  ];
+}

@@ -1,0 +1,574 @@
+/**
+ * The emulation's ControlPlane (models/policies/types.ts): controller verbs as real `ip`/`tc` commands in the
+ * run's namespaces, each one's wall-clock latency recorded in {@link EmulationControlPlane.actions}.
+ *
+ * - createVirtualLink(src, dst): a VXLAN device in each endpoint namespace (one VNI per virtual link) between
+ *   two tunnel-endpoint addresses (/32s on `lo`, from the top of the run's block) whose host routes are pinned
+ *   hop by hop along the chosen substrate path (default: the substrate's own least-delay path); a /31 on the
+ *   devices; and the interceptor: a policy rule at each end (`iif lo to <peer node address>`, i.e. the pair's
+ *   traffic originating there) into the link's own table, whose one route points into the VXLAN device. The
+ *   device MTU is the path's smallest link MTU minus 50 (VXLAN overhead). `rateBps` limits the device's egress
+ *   with htb (a cap, not a reservation on the substrate). The VNA pool: at most `vnaPoolSize` virtual-link
+ *   endpoints per node, else PoolExhaustedError.
+ * - removeVirtualLink: removes both devices, rules, tables, tunnel routes and addresses.
+ * - setRoute(pair, path): the pair's packets follow `path`: a rule at the source (`iif lo to dst`) and at every
+ *   transit node (`from src to dst`) into a per-pair table holding the next hop; `null` removes them.
+ * - setQos(pair, qos): an htb class (priority, guaranteed rate, ceiling = link rate) plus a u32 filter on the
+ *   pair's addresses at every egress along the pair's current substrate path; `null` removes them.
+ * - mirror, setFirewall, probe and secure virtual links throw {@link UnsupportedInEmulationError} for now.
+ *
+ * State (virtual links, routes, classes, counters) lives in the run's state file, so a controller in another
+ * process can attach to a run built by `emulate up` ({@link EmulationControlPlane.attach}).
+ */
+import {
+  ControlError,
+  type ControlPlane,
+  type FirewallRule,
+  type NodePath,
+  NoPathError,
+  type Pair,
+  PoolExhaustedError,
+  pairKey,
+  type QosSpec,
+  UnknownNodeError,
+  type VirtualLinkInfo,
+  type VirtualLinkOptions,
+} from "../models/policies/types.ts";
+import { kShortestPaths } from "../sim/substrate/routing.ts";
+import { DEFAULT_LINK, type Topology, TopologyBuilder } from "../sim/substrate/topology.ts";
+import { AddressPool } from "./addressing.ts";
+import {
+  addrAdd,
+  addrDel,
+  type Cmd,
+  htbLink,
+  htbQosClass,
+  htbQosClassDel,
+  linkDel,
+  linkUp,
+  neighReplace,
+  routeAdd,
+  routeDel,
+  routeFlushTable,
+  ruleAdd,
+  ruleDel,
+  vxlanAdd,
+} from "./commands.ts";
+import { UnsupportedInEmulationError } from "./errors.ts";
+import { ifName, macAddress } from "./names.ts";
+import type { LinkEnd, Plan } from "./plan.ts";
+import { type RunState, readState, runDir, type VirtualLinkState, writeState } from "./run-state.ts";
+import { ProcessRunner, parallel, type Runner, runBatch } from "./runner.ts";
+import { requireRun } from "./substrate.ts";
+
+export interface ControlPlaneOptions {
+  runner?: Runner;
+  /** Run-state directory (default {@link runDir}). */
+  dir?: string;
+  /** Virtual-link endpoints per node. @default 8 */
+  vnaPoolSize?: number;
+  /** Clock for `createdNs` of virtual links (ns). @default wall-clock ns since the control plane was made */
+  nowNs?: () => number;
+}
+
+/** One executed verb and its measured latency. */
+export interface ActionRecord {
+  verb: string;
+  args: string;
+  ms: number;
+  ok: boolean;
+  error?: string;
+}
+
+/** A hop of a path: the egress end at `from` and the far end at the next node. */
+interface Hop {
+  near: LinkEnd;
+  far: LinkEnd;
+  mtu: number;
+}
+
+const VXLAN_OVERHEAD = 50;
+const VL_RULE_PRIORITY = 1000;
+const ROUTE_RULE_PRIORITY = 20_000;
+
+export class EmulationControlPlane implements ControlPlane {
+  readonly actions: ActionRecord[] = [];
+  private readonly runner: Runner;
+  private readonly dir: string;
+  private readonly poolSize: number;
+  private readonly nowNs: () => number;
+  private readonly plan: Plan;
+  private topo: Topology | undefined;
+
+  /** Attaches to a live run by id (reads its state file). */
+  static attach(runId: string, opts: ControlPlaneOptions = {}): EmulationControlPlane {
+    return new EmulationControlPlane(requireRun(runId, opts.dir ?? runDir()), opts);
+  }
+
+  constructor(
+    private readonly state: RunState,
+    opts: ControlPlaneOptions = {},
+  ) {
+    this.plan = state.plan;
+    this.runner = opts.runner ?? new ProcessRunner();
+    this.dir = opts.dir ?? runDir();
+    this.poolSize = opts.vnaPoolSize ?? 8;
+    const t0 = process.hrtime.bigint();
+    this.nowNs = opts.nowNs ?? (() => Number(process.hrtime.bigint() - t0));
+  }
+
+  // --- verbs -----------------------------------------------------------------------------------------------------
+
+  createVirtualLink(src: string, dst: string, opts: VirtualLinkOptions = {}): Promise<string> {
+    return this.timed("createVirtualLink", `${src} ${dst}`, () => this.doCreate(src, dst, opts));
+  }
+
+  removeVirtualLink(id: string): Promise<void> {
+    return this.timed("removeVirtualLink", id, () => this.doRemove(id));
+  }
+
+  setRoute(pair: Pair, path: NodePath | null): Promise<void> {
+    return this.timed("setRoute", `${pairKey(pair.src, pair.dst)} ${path?.join(",") ?? "default"}`, () =>
+      this.doSetRoute(pair, path),
+    );
+  }
+
+  setQos(pair: Pair, qos: QosSpec | null): Promise<void> {
+    return this.timed("setQos", `${pairKey(pair.src, pair.dst)} ${JSON.stringify(qos)}`, () =>
+      this.doSetQos(pair, qos),
+    );
+  }
+
+  mirror(_pair: Pair, _path: NodePath | null): Promise<void> {
+    return Promise.reject(new UnsupportedInEmulationError("mirror"));
+  }
+
+  setFirewall(_rule: FirewallRule): Promise<void> {
+    return Promise.reject(new UnsupportedInEmulationError("setFirewall"));
+  }
+
+  probe(_path: NodePath): Promise<void> {
+    return Promise.reject(new UnsupportedInEmulationError("probe"));
+  }
+
+  /** Up to `k` loopless least-delay paths (Yen) over the substrate, node ids. */
+  paths(src: string, dst: string, k: number): NodePath[] {
+    const u = this.node(src);
+    const v = this.node(dst);
+    const topo = this.topology();
+    return kShortestPaths(topo, u, v, k, { weight: "delay" }).map((p) => topo.pathNodes(p));
+  }
+
+  /** The path of the pair's static routes (what a flow takes without virtual link or explicit route). */
+  defaultPath(src: string, dst: string): NodePath | null {
+    const u = this.node(src);
+    const v = this.node(dst);
+    if (u === v) return [src];
+    try {
+      return this.defaultPathIndices(u, v).map((i) => this.plan.nodes[i]!.id);
+    } catch (e) {
+      if (e instanceof NoPathError) return null;
+      throw e;
+    }
+  }
+
+  /** The substrate as a Topology (rebuilt once from the plan: ids, delays, capacities, MTUs). */
+  private topology(): Topology {
+    if (this.topo) return this.topo;
+    const b = new TopologyBuilder(this.plan.topology, `emulation run ${this.plan.runId}`);
+    for (const n of this.plan.nodes) b.addNode({ id: n.id });
+    const id = (i: number) => this.plan.nodes[i]!.id;
+    for (const l of this.plan.links) {
+      const ab = {
+        delayNs: l.delayNs[0],
+        capacityBps: l.a.rateBps ?? DEFAULT_LINK.capacityBps,
+        mtuBytes: l.mtu,
+      };
+      b.addLink(id(l.a.node), id(l.b.node), ab, false);
+      if (l.delayNs[1] !== null) {
+        const ba = {
+          delayNs: l.delayNs[1],
+          capacityBps: l.b.rateBps ?? DEFAULT_LINK.capacityBps,
+          mtuBytes: l.mtu,
+        };
+        b.addLink(id(l.b.node), id(l.a.node), ba, false);
+      }
+    }
+    this.topo = b.build();
+    return this.topo;
+  }
+
+  // --- views ------------------------------------------------------------------------------------------------------
+
+  /** Current virtual links, sorted by id (the Observation's shape). */
+  virtualLinks(): VirtualLinkInfo[] {
+    return this.state.virtualLinks
+      .map((v) => ({
+        id: v.id,
+        src: v.src,
+        dst: v.dst,
+        path: v.path,
+        rateBps: v.rateBps,
+        secure: false,
+        ready: true,
+        createdNs: v.createdMs * 1e6,
+        activeFlows: 0, // not tracked in emulation yet (agents report per flow, not per virtual link)
+      }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Virtual-link endpoints in use per node id. */
+  vnaPool(): Map<string, { used: number; capacity: number }> {
+    const m = new Map(this.plan.nodes.map((n) => [n.id, { used: 0, capacity: this.poolSize }]));
+    for (const v of this.state.virtualLinks) for (const n of [v.src, v.dst]) m.get(n)!.used++;
+    return m;
+  }
+
+  /** Explicit routes (pair key -> path). */
+  routes(): Map<string, NodePath> {
+    return new Map(Object.entries(this.state.routes).map(([k, r]) => [k, r.path]));
+  }
+
+  // --- implementation --------------------------------------------------------------------------------------------
+
+  private async timed<T>(verb: string, args: string, fn: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      const r = await fn();
+      this.actions.push({ verb, args, ms: performance.now() - t0, ok: true });
+      return r;
+    } catch (e) {
+      this.actions.push({ verb, args, ms: performance.now() - t0, ok: false, error: (e as Error).message });
+      throw e;
+    }
+  }
+
+  private node(id: string): number {
+    const n = this.plan.nodes.find((x) => x.id === id);
+    if (!n) throw new UnknownNodeError(`run ${this.plan.runId}: unknown node "${id}"`);
+    return n.index;
+  }
+
+  private ns(i: number): string {
+    return this.plan.nodes[i]!.netns;
+  }
+
+  private addr(i: number): string {
+    return this.plan.nodes[i]!.address;
+  }
+
+  /** The link from node `u` to node `v` (first of parallel links), or undefined. */
+  private hop(u: number, v: number): Hop | undefined {
+    for (const l of this.plan.links) {
+      if (l.a.node === u && l.b.node === v) return { near: l.a, far: l.b, mtu: l.mtu };
+      if (l.b.node === u && l.a.node === v) return { near: l.b, far: l.a, mtu: l.mtu };
+    }
+    return undefined;
+  }
+
+  /** The substrate's default path (following the static routes), node indices. */
+  private defaultPathIndices(u: number, v: number): number[] {
+    const path = [u];
+    for (let x = u; x !== v; ) {
+      const r = this.plan.routes[x]!.find((y) => y.dst === v);
+      const l = r && this.plan.links.find((k) => k.a.dev === r.dev || k.b.dev === r.dev);
+      if (!r || !l || path.length > this.plan.nodes.length) {
+        throw new NoPathError(`${this.plan.nodes[u]!.id} -> ${this.plan.nodes[v]!.id}: no route`);
+      }
+      x = l.a.dev === r.dev && l.a.node === x ? l.b.node : l.a.node;
+      path.push(x);
+    }
+    return path;
+  }
+
+  /** Validates a node-id path from `u` to `v`; returns node indices and hops. */
+  private resolvePath(u: number, v: number, path: NodePath | undefined): { nodes: number[]; hops: Hop[] } {
+    const nodes = path ? path.map((id) => this.node(id)) : this.defaultPathIndices(u, v);
+    const where = `path ${nodes.map((i) => this.plan.nodes[i]!.id).join(" -> ")}`;
+    if (nodes[0] !== u || nodes.at(-1) !== v || nodes.length < 2) {
+      throw new NoPathError(
+        `${where}: must lead from ${this.plan.nodes[u]!.id} to ${this.plan.nodes[v]!.id}`,
+      );
+    }
+    if (new Set(nodes).size !== nodes.length) throw new NoPathError(`${where}: visits a node twice`);
+    const hops = nodes.slice(1).map((x, i) => {
+      const h = this.hop(nodes[i]!, x);
+      if (!h)
+        throw new NoPathError(
+          `${where}: no link ${this.plan.nodes[nodes[i]!]!.id} -> ${this.plan.nodes[x]!.id}`,
+        );
+      return h;
+    });
+    return { nodes, hops };
+  }
+
+  private pool(): AddressPool {
+    return new AddressPool(this.plan.settings.addressBlock, this.plan.nodes.length).resume(
+      this.plan.poolCursor,
+    );
+  }
+
+  /** Runs per-namespace batches in parallel (ip, then tc). */
+  private async apply(ip: Map<number, Cmd[]>, tc: Map<number, Cmd[]> = new Map()): Promise<void> {
+    const nodes = [...new Set([...ip.keys(), ...tc.keys()])].sort((a, b) => a - b);
+    await parallel(nodes, async (i) => {
+      await runBatch(this.runner, "ip", this.ns(i), ip.get(i) ?? []);
+      await runBatch(this.runner, "tc", this.ns(i), tc.get(i) ?? []);
+    });
+  }
+
+  private save(): void {
+    // Re-read to keep fields other processes may have changed (status), then write ours.
+    const onDisk = readState(this.plan.runId, this.dir);
+    writeState(
+      { ...(onDisk ?? this.state), ...this.state, status: onDisk?.status ?? this.state.status },
+      this.dir,
+    );
+  }
+
+  private async doCreate(srcId: string, dstId: string, opts: VirtualLinkOptions): Promise<string> {
+    if (opts.secure)
+      throw new UnsupportedInEmulationError(
+        "createVirtualLink",
+        "secure tunnels are not supported in emulation yet",
+      );
+    const u = this.node(srcId);
+    const v = this.node(dstId);
+    if (u === v) throw new NoPathError(`${srcId} -> ${dstId}: a virtual link needs two distinct nodes`);
+    const pool = this.vnaPool();
+    for (const id of [srcId, dstId]) {
+      const p = pool.get(id)!;
+      if (p.used >= p.capacity)
+        throw new PoolExhaustedError(`node ${id}: all ${p.capacity} virtual-link endpoints in use`);
+    }
+    const { nodes, hops } = this.resolvePath(u, v, opts.path);
+    // allocate
+    const addresses = this.pool();
+    const overlay = addresses.takeTop();
+    const vteps = addresses.takeTop();
+    this.plan.poolCursor = addresses.cursor;
+    const k = this.state.nextVirtualLink++;
+    const vni = this.state.nextVni++;
+    const table = this.state.nextTable++;
+    const rulePriority = VL_RULE_PRIORITY + (k % 10_000);
+    const id = `vl${k}:${srcId}->${dstId}`;
+    const devs: [string, string] = [
+      ifName(this.plan.runId, "v", k, "a"),
+      ifName(this.plan.runId, "v", k, "b"),
+    ];
+    const macs = [macAddress("v", k, "a"), macAddress("v", k, "b")];
+    const mtu = Math.min(...hops.map((h) => h.mtu)) - VXLAN_OVERHEAD;
+    const vl: VirtualLinkState = {
+      id,
+      src: srcId,
+      dst: dstId,
+      path: nodes.map((i) => this.plan.nodes[i]!.id),
+      vni,
+      rateBps: opts.rateBps ?? null,
+      devs,
+      overlay: [overlay.a, overlay.b],
+      vteps: [vteps.a, vteps.b],
+      table,
+      rulePriority,
+      createdMs: Date.now(),
+    };
+    // phase 1: pin the tunnel endpoints' host routes along the path (both directions)
+    const pin = new Map<number, Cmd[]>();
+    const add = (m: Map<number, Cmd[]>, i: number, ...c: Cmd[]) => m.set(i, [...(m.get(i) ?? []), ...c]);
+    hops.forEach((h, i) => {
+      add(pin, nodes[i]!, routeAdd({ dst: `${vteps.b}/32`, via: h.far.address, dev: h.near.dev }));
+      add(pin, nodes[i + 1]!, routeAdd({ dst: `${vteps.a}/32`, via: h.near.address, dev: h.far.dev }));
+    });
+    add(pin, u, addrAdd("lo", `${vteps.a}/32`));
+    add(pin, v, addrAdd("lo", `${vteps.b}/32`));
+    // phase 2: the devices and the interceptors
+    const ends = [
+      {
+        i: u,
+        peer: v,
+        dev: devs[0],
+        mac: macs[0]!,
+        me: overlay.a,
+        other: overlay.b,
+        otherMac: macs[1]!,
+        local: vteps.a,
+        remote: vteps.b,
+      },
+      {
+        i: v,
+        peer: u,
+        dev: devs[1],
+        mac: macs[1]!,
+        me: overlay.b,
+        other: overlay.a,
+        otherMac: macs[0]!,
+        local: vteps.b,
+        remote: vteps.a,
+      },
+    ];
+    const ip = new Map<number, Cmd[]>();
+    const tc = new Map<number, Cmd[]>();
+    for (const e of ends) {
+      add(
+        ip,
+        e.i,
+        vxlanAdd({
+          name: e.dev,
+          vni,
+          local: e.local,
+          remote: e.remote,
+          dstport: this.plan.settings.vxlanPort,
+          mtu,
+          mac: e.mac,
+        }),
+        addrAdd(e.dev, `${e.me}/31`),
+        linkUp(e.dev),
+        neighReplace(e.other, e.otherMac, e.dev),
+        routeAdd({ dst: `${this.addr(e.peer)}/32`, via: e.other, dev: e.dev, src: this.addr(e.i), table }),
+        ruleAdd({ local: true, to: `${this.addr(e.peer)}/32`, table, priority: rulePriority }),
+      );
+      if (opts.rateBps !== undefined) add(tc, e.i, ...htbLink(e.dev, opts.rateBps, mtu));
+    }
+    this.state.virtualLinks.push(vl);
+    try {
+      await this.apply(pin);
+      await this.apply(ip, tc);
+    } catch (e) {
+      await this.teardownVirtualLink(vl).catch(() => {});
+      this.state.virtualLinks = this.state.virtualLinks.filter((x) => x.id !== id);
+      throw e;
+    } finally {
+      this.save();
+    }
+    return id;
+  }
+
+  /** Removes everything of a virtual link, ignoring what is already gone (used for rollback too). */
+  private async teardownVirtualLink(vl: VirtualLinkState): Promise<void> {
+    const u = this.node(vl.src);
+    const v = this.node(vl.dst);
+    const nodes = vl.path.map((id) => this.node(id));
+    const run = async (i: number, cmds: Cmd[]) => {
+      for (const c of cmds) await this.runner.run(["ip", "-n", this.ns(i), ...c], { check: false });
+    };
+    await parallel([u, v], (i) =>
+      run(i, [ruleDel(vl.rulePriority), routeFlushTable(vl.table), linkDel(vl.devs[i === u ? 0 : 1])]),
+    );
+    await parallel(nodes, (i) =>
+      run(i, [
+        routeDel(`${vl.vteps[1]}/32`),
+        routeDel(`${vl.vteps[0]}/32`),
+        ...(i === u ? [addrDel("lo", `${vl.vteps[0]}/32`)] : []),
+        ...(i === v ? [addrDel("lo", `${vl.vteps[1]}/32`)] : []),
+      ]),
+    );
+  }
+
+  private async doRemove(id: string): Promise<void> {
+    const vl = this.state.virtualLinks.find((x) => x.id === id);
+    if (!vl) throw new ControlError(`removeVirtualLink: no virtual link "${id}" in run ${this.plan.runId}`);
+    await this.teardownVirtualLink(vl);
+    this.state.virtualLinks = this.state.virtualLinks.filter((x) => x.id !== id);
+    this.save();
+  }
+
+  private async clearRoute(key: string): Promise<void> {
+    const old = this.state.routes[key];
+    if (!old) return;
+    const nodes = old.path.map((n) => this.node(n));
+    await parallel(nodes.slice(0, -1), async (i) => {
+      await this.runner.run(["ip", "-n", this.ns(i), ...ruleDel(old.rulePriority)], { check: false });
+      await this.runner.run(["ip", "-n", this.ns(i), ...routeFlushTable(old.table)], { check: false });
+    });
+    delete this.state.routes[key];
+  }
+
+  private async doSetRoute(pair: Pair, path: NodePath | null): Promise<void> {
+    const u = this.node(pair.src);
+    const v = this.node(pair.dst);
+    const key = pairKey(pair.src, pair.dst);
+    const resolved = path ? this.resolvePath(u, v, path) : undefined;
+    await this.clearRoute(key);
+    if (!resolved) {
+      this.save();
+      return;
+    }
+    const table = this.state.nextTable++;
+    const rulePriority = ROUTE_RULE_PRIORITY + (table % 10_000);
+    const ip = new Map<number, Cmd[]>();
+    resolved.hops.forEach((h, i) => {
+      const x = resolved.nodes[i]!;
+      ip.set(x, [
+        routeAdd({
+          dst: `${this.addr(v)}/32`,
+          via: h.far.address,
+          dev: h.near.dev,
+          src: x === u ? this.addr(u) : undefined,
+          table,
+        }),
+        ruleAdd(
+          x === u
+            ? { local: true, to: `${this.addr(v)}/32`, table, priority: rulePriority }
+            : { from: `${this.addr(u)}/32`, to: `${this.addr(v)}/32`, table, priority: rulePriority },
+        ),
+      ]);
+    });
+    this.state.routes[key] = { path: resolved.nodes.map((i) => this.plan.nodes[i]!.id), table, rulePriority };
+    try {
+      await this.apply(ip);
+    } catch (e) {
+      await this.clearRoute(key);
+      throw e;
+    } finally {
+      this.save();
+    }
+  }
+
+  private async doSetQos(pair: Pair, qos: QosSpec | null): Promise<void> {
+    const u = this.node(pair.src);
+    const v = this.node(pair.dst);
+    const key = pairKey(pair.src, pair.dst);
+    if (this.plan.mechanisms.rate !== "htb")
+      throw new UnsupportedInEmulationError("setQos", "needs htb on the links");
+    const old = this.state.qos.find((q) => q.pair === key);
+    if (old) {
+      await parallel(old.devs, async ([ns, dev]) => {
+        for (const c of htbQosClassDel(dev, old.minor))
+          await this.runner.run(["tc", "-n", ns, ...c], { check: false });
+      });
+      this.state.qos = this.state.qos.filter((q) => q !== old);
+    }
+    if (!qos) {
+      this.save();
+      return;
+    }
+    const explicit = this.state.routes[key]?.path;
+    const { nodes, hops } = this.resolvePath(u, v, explicit);
+    const minor = this.state.nextQosMinor++;
+    const tc = new Map<number, Cmd[]>();
+    const devs: [string, string][] = [];
+    hops.forEach((h, i) => {
+      const ceil = h.near.rateBps;
+      if (ceil === null) return;
+      tc.set(
+        nodes[i]!,
+        htbQosClass({
+          dev: h.near.dev,
+          minor,
+          priority: qos.priority,
+          rateBps: Math.min(ceil, qos.rateBps ?? ceil / 100),
+          ceilBps: ceil,
+          src: this.addr(u),
+          dst: this.addr(v),
+        }),
+      );
+      devs.push([this.ns(nodes[i]!), h.near.dev]);
+    });
+    this.state.qos.push({ pair: key, minor, devs });
+    try {
+      await this.apply(new Map(), tc);
+    } finally {
+      this.save();
+    }
+  }
+}

@@ -1,0 +1,455 @@
+/**
+ * Builds, inspects and removes emulated substrates (one per run): `up`, `down`, `status`, `exec`, `cleanup`,
+ * and `withSubstrate` for a controller that owns its run. What is emulated how is documented in plan.ts.
+ *
+ * Set-up runs the plan's stages: (1) one `ip -batch` creating every namespace and every veth directly inside its
+ * namespaces; (2) per namespace, in parallel: `sysctl` (via `ip netns exec`), then `ip -batch` (addresses, VXLAN,
+ * neighbours, routes), `tc -batch` (rates), `bridge -batch` (wire destinations); (3) the wire relays, started
+ * detached and waited for until they listen. The state file is written before stage 1, so a crash at any point
+ * leaves a run `cleanup` can find; a failure (or SIGINT/SIGTERM) during set-up rolls back everything built.
+ *
+ * Teardown of a run touches only its own objects: processes whose network namespace is one of the run's
+ * namespaces (found through /proc/<pid>/ns/net, no names matched), then the namespaces, by exact name, in one
+ * `ip -batch`, then a wait until `ip netns list` shows none of them and the caller's namespace has no interface
+ * with the run prefix (the kernel frees a namespace's veths asynchronously once nothing refers to it).
+ */
+import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
+import { readdirSync, readlinkSync, statSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Topology } from "../sim/substrate/topology.ts";
+import { type Capabilities, chooseMechanisms, probe } from "./capabilities.ts";
+import { ipArgv, netnsDel, netnsExecArgv, netnsList } from "./commands.ts";
+import { EmulationError } from "./errors.ts";
+import { belongsToRun, checkRunId, newRunId, runIdOf, runPrefix } from "./names.ts";
+import {
+  bridgeCommands,
+  type EmulationSettings,
+  nodeCommands,
+  type Plan,
+  planSubstrate,
+  relayConfig,
+  rootCommands,
+  sysctlCommand,
+  tcCommands,
+} from "./plan.ts";
+import {
+  isAlive,
+  listStates,
+  type RunState,
+  readState,
+  removeState,
+  runDir,
+  writeState,
+} from "./run-state.ts";
+import { ProcessRunner, parallel, type Runner, runBatch } from "./runner.ts";
+import { relayArgv } from "./wire-relay.ts";
+
+export interface UpOptions {
+  settings?: EmulationSettings;
+  /** Runs every command; default a {@link ProcessRunner}. */
+  runner?: Runner;
+  /** Skip the probe (e.g. probed once for several runs). */
+  capabilities?: Capabilities;
+  runId?: string;
+  verbose?: boolean;
+  /** The run outlives this process (`topocast emulate up`): `cleanup()` then leaves it alone. @default false */
+  persistent?: boolean;
+  /** Roll back on SIGINT/SIGTERM during set-up. @default true */
+  handleSignals?: boolean;
+  /** Concurrency across namespaces. */
+  concurrency?: number;
+  /** Run-state directory. */
+  dir?: string;
+}
+
+export interface UpResult {
+  runId: string;
+  prefix: string;
+  nodes: { id: string; netns: string; addresses: string[] }[];
+  mechanisms: Plan["mechanisms"];
+  dropped: string[];
+  /** Wall time of each stage, ms. */
+  timings: { probeMs: number; rootMs: number; nodesMs: number; relaysMs: number; totalMs: number };
+  plan: Plan;
+}
+
+function defaultRunner(opts: { runner?: Runner; verbose?: boolean }): Runner {
+  return opts.runner ?? new ProcessRunner({ verbose: opts.verbose ?? false });
+}
+
+/** Every address of every node: the node address first, then its link ends' addresses. */
+export function nodeAddresses(plan: Plan): string[][] {
+  const out = plan.nodes.map((n) => [n.address]);
+  for (const l of plan.links) {
+    out[l.a.node]!.push(l.a.address);
+    out[l.b.node]!.push(l.b.address);
+  }
+  return out;
+}
+
+async function startRelay(netns: string, argv: string[]): Promise<number> {
+  const [file, ...args] = argv;
+  const child = spawn(file!, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  return await new Promise<number>((resolve, reject) => {
+    let out = "";
+    let err = "";
+    const timer = setTimeout(() => fail("did not report ready within 20 s"), 20_000);
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      child.kill("SIGKILL");
+      reject(
+        new EmulationError(`wire relay in ${netns}: ${why}: ${err.trim()}`, argv.slice(0, 5), err.trim()),
+      );
+    };
+    child.stderr!.on("data", (b: Buffer) => {
+      err += b.toString();
+    });
+    child.on("error", (e) => fail(e.message));
+    child.on("exit", (code) => fail(`exited with code ${code}`));
+    child.stdout!.on("data", (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('"relay-ready"')) {
+        clearTimeout(timer);
+        child.removeAllListeners("exit");
+        child.stdout!.destroy();
+        child.stderr!.destroy();
+        child.unref();
+        resolve(child.pid!);
+      }
+    });
+  });
+}
+
+/**
+ * Builds `topo` as namespaces. Resolves when every namespace is configured and every relay listens. On any
+ * failure (or SIGINT/SIGTERM while building) everything built is removed before the error propagates.
+ */
+export async function up(topo: Topology, opts: UpOptions = {}): Promise<UpResult> {
+  const runner = defaultRunner(opts);
+  const dir = opts.dir ?? runDir();
+  const runId = checkRunId(opts.runId ?? newRunId());
+  const t0 = performance.now();
+  const capabilities = opts.capabilities ?? (await probe(runner, runId));
+  const tProbe = performance.now();
+  const plan = planSubstrate(topo, runId, chooseMechanisms(capabilities), opts.settings);
+  const state: RunState = {
+    runId,
+    pid: process.pid,
+    createdAt: new Date().toISOString(),
+    status: "building",
+    persistent: opts.persistent ?? false,
+    plan,
+    capabilities,
+    relays: [],
+    virtualLinks: [],
+    routes: {},
+    qos: [],
+    nextVni: plan.links.length + 1_000,
+    nextQosMinor: 100,
+    nextTable: 1000,
+    nextVirtualLink: 0,
+  };
+  writeState(state, dir);
+  let interrupted: NodeJS.Signals | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupted = sig;
+  };
+  const handle = opts.handleSignals ?? true;
+  if (handle) for (const s of ["SIGINT", "SIGTERM"] as const) process.on(s, onSignal);
+  const checkpoint = () => {
+    if (interrupted) throw new EmulationError(`set-up of run ${runId} interrupted by ${interrupted}`);
+  };
+  const n = plan.nodes.length;
+  const idx = Array.from({ length: n }, (_, i) => i);
+  let tRoot = 0;
+  let tNodes = 0;
+  try {
+    await runBatch(runner, "ip", undefined, rootCommands(plan));
+    tRoot = performance.now();
+    checkpoint();
+    await parallel(
+      idx,
+      async (i) => {
+        const ns = plan.nodes[i]!.netns;
+        await runner.run(sysctlCommand(plan, i));
+        await runBatch(runner, "ip", ns, nodeCommands(plan, i));
+        await runBatch(runner, "tc", ns, tcCommands(plan, i));
+        await runBatch(runner, "bridge", ns, bridgeCommands(plan, i));
+      },
+      opts.concurrency,
+    );
+    tNodes = performance.now();
+    checkpoint();
+    const relays = idx.flatMap((i) => {
+      const cfg = relayConfig(plan, i);
+      return cfg ? [{ netns: plan.nodes[i]!.netns, cfg }] : [];
+    });
+    state.relays = await parallel(
+      relays,
+      async (r) => ({ netns: r.netns, pid: await startRelay(r.netns, relayArgv(r.netns, r.cfg)) }),
+      opts.concurrency,
+    );
+    checkpoint();
+    state.status = "up";
+    writeState(state, dir);
+  } catch (e) {
+    await teardown(runner, runId, dir).catch(() => {});
+    if (interrupted) {
+      process.removeListener("SIGINT", onSignal);
+      process.removeListener("SIGTERM", onSignal);
+      process.kill(process.pid, interrupted);
+    }
+    throw e;
+  } finally {
+    if (handle) for (const s of ["SIGINT", "SIGTERM"] as const) process.removeListener(s, onSignal);
+  }
+  const tEnd = performance.now();
+  const addresses = nodeAddresses(plan);
+  return {
+    runId,
+    prefix: plan.prefix,
+    nodes: plan.nodes.map((nd, i) => ({ id: nd.id, netns: nd.netns, addresses: addresses[i]! })),
+    mechanisms: plan.mechanisms,
+    dropped: plan.dropped,
+    timings: {
+      probeMs: tProbe - t0,
+      rootMs: tRoot - tProbe,
+      nodesMs: tNodes - tRoot,
+      relaysMs: tEnd - tNodes,
+      totalMs: tEnd - t0,
+    },
+    plan,
+  };
+}
+
+/** Namespaces of one run (exact prefix `tc<run>-`), or of every run following the naming scheme. */
+export async function listNamespaces(runner: Runner, runId?: string): Promise<string[]> {
+  const r = await runner.run(ipArgv(netnsList()));
+  const names = r.stdout
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/)[0] ?? "")
+    .filter((name) => name !== "");
+  return names.filter((name) => (runId ? belongsToRun(name, runId) : runIdOf(name) !== undefined)).sort();
+}
+
+/** Pids of processes whose network namespace is one of `namespaces` (by nsfs inode, via /proc). */
+export function pidsIn(namespaces: readonly string[]): number[] {
+  const inodes = new Set<string>();
+  for (const ns of namespaces) {
+    try {
+      inodes.add(`net:[${statSync(`/run/netns/${ns}`).ino}]`);
+    } catch {}
+  }
+  if (inodes.size === 0) return [];
+  const pids: number[] = [];
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (inodes.has(readlinkSync(`/proc/${e}/ns/net`))) pids.push(Number(e));
+    } catch {}
+  }
+  return pids;
+}
+
+async function killAll(pids: readonly number[]): Promise<void> {
+  const signal = (pid: number, sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch {}
+  };
+  for (const p of pids) signal(p, "SIGTERM");
+  for (let i = 0; i < 50 && pids.some(isAlive); i++) await sleep(20);
+  for (const p of pids.filter(isAlive)) signal(p, "SIGKILL");
+  for (let i = 0; i < 100 && pids.some(isAlive); i++) await sleep(20);
+}
+
+/** Interfaces in the caller's namespace carrying the run's prefix (there should never be any). */
+async function rootLinks(runner: Runner, runId: string): Promise<string[]> {
+  const r = await runner.run(ipArgv(["-o", "link", "show"]));
+  return r.stdout
+    .split("\n")
+    .map((l) => /^\d+:\s+([^:@]+)/.exec(l)?.[1] ?? "")
+    .filter((name) => belongsToRun(name, runId));
+}
+
+/** Removes everything of run `runId` (idempotent): processes in its namespaces, namespaces, state file. */
+async function teardown(
+  runner: Runner,
+  runId: string,
+  dir: string,
+): Promise<{ namespaces: number; processes: number }> {
+  const state = readState(runId, dir);
+  if (state) writeState({ ...state, status: "tearing-down" }, dir);
+  const namespaces = await listNamespaces(runner, runId);
+  const pids = pidsIn(namespaces);
+  await killAll(pids);
+  await runBatch(runner, "ip", undefined, namespaces.map(netnsDel));
+  for (let i = 0; ; i++) {
+    const left = [...(await listNamespaces(runner, runId)), ...(await rootLinks(runner, runId))];
+    if (left.length === 0) break;
+    if (i >= 100) throw new EmulationError(`run ${runId}: still present after teardown: ${left.join(", ")}`);
+    await sleep(20);
+  }
+  removeState(runId, dir);
+  return { namespaces: namespaces.length, processes: pids.length };
+}
+
+export interface DownOptions {
+  runner?: Runner;
+  verbose?: boolean;
+  dir?: string;
+}
+
+/** Tears run `runId` down; idempotent. Resolves with what was removed and the wall time. */
+export async function down(
+  runId: string,
+  opts: DownOptions = {},
+): Promise<{ namespaces: number; processes: number; ms: number }> {
+  const t0 = performance.now();
+  const r = await teardown(defaultRunner(opts), checkRunId(runId), opts.dir ?? runDir());
+  return { ...r, ms: performance.now() - t0 };
+}
+
+export interface RunStatus {
+  runId: string;
+  status: RunState["status"] | "orphaned";
+  persistent: boolean;
+  pid: number | null;
+  controllerAlive: boolean;
+  topology: string | null;
+  nodes: number;
+  /** Namespaces of the run that exist now. */
+  namespaces: number;
+  createdAt: string | null;
+}
+
+/** Live runs: every state file, plus namespaces following the naming scheme that have none ("orphaned"). */
+export async function status(opts: DownOptions = {}): Promise<RunStatus[]> {
+  const runner = defaultRunner(opts);
+  const dir = opts.dir ?? runDir();
+  const all = await listNamespaces(runner);
+  const count = (id: string) => all.filter((ns) => belongsToRun(ns, id)).length;
+  const out: RunStatus[] = listStates(dir).flatMap((id) => {
+    const s = readState(id, dir);
+    if (!s) return [];
+    return [
+      {
+        runId: id,
+        status: s.status,
+        persistent: s.persistent,
+        pid: s.pid,
+        controllerAlive: isAlive(s.pid),
+        topology: s.plan.topology,
+        nodes: s.plan.nodes.length,
+        namespaces: count(id),
+        createdAt: s.createdAt,
+      },
+    ];
+  });
+  const known = new Set(out.map((s) => s.runId));
+  const orphans = [...new Set(all.map((ns) => runIdOf(ns)!))].filter((id) => !known.has(id)).sort();
+  for (const id of orphans) {
+    out.push({
+      runId: id,
+      status: "orphaned",
+      persistent: false,
+      pid: null,
+      controllerAlive: false,
+      topology: null,
+      nodes: 0,
+      namespaces: count(id),
+      createdAt: null,
+    });
+  }
+  return out;
+}
+
+export interface CleanupOptions extends DownOptions {
+  /** Remove exactly this run (whatever its state). */
+  runId?: string;
+  /** Also remove namespaces named `tc<6 hex>-...` that have no state file. @default false */
+  orphans?: boolean;
+}
+
+/**
+ * Removes leftovers of crashed runs. With `runId`: that run only. Without: every run whose controller is dead and
+ * that is not persistent (or was still building or tearing down), and, with `orphans`, runs without a state file.
+ * Never touches a name without the exact `tc<run id>-` prefix of a run selected this way.
+ */
+export async function cleanup(opts: CleanupOptions = {}): Promise<string[]> {
+  const runner = defaultRunner(opts);
+  const dir = opts.dir ?? runDir();
+  let targets: string[];
+  if (opts.runId) targets = [checkRunId(opts.runId)];
+  else {
+    const runs = await status({ ...opts, runner });
+    targets = runs
+      .filter((r) =>
+        r.status === "orphaned"
+          ? opts.orphans === true
+          : !r.controllerAlive && (!r.persistent || r.status !== "up"),
+      )
+      .map((r) => r.runId);
+  }
+  for (const id of targets) await teardown(runner, id, dir);
+  return targets;
+}
+
+/** The state of a live run; throws naming the run when there is none. */
+export function requireRun(runId: string, dir = runDir()): RunState {
+  const s = readState(checkRunId(runId), dir);
+  if (!s) throw new EmulationError(`no live run ${runId} (no state file in ${dir})`);
+  return s;
+}
+
+/** The namespace of node `node` (id) in a plan; throws naming the node and run when unknown. */
+export function netnsOf(plan: Plan, node: string): string {
+  const n = plan.nodes.find((x) => x.id === node);
+  if (!n) throw new EmulationError(`run ${plan.runId}: unknown node "${node}"`);
+  return n.netns;
+}
+
+/** Runs `argv` inside node `node`'s namespace and returns its exit code and output (no throw on non-zero). */
+export async function exec(runId: string, node: string, argv: readonly string[], opts: DownOptions = {}) {
+  const plan = requireRun(runId, opts.dir).plan;
+  return defaultRunner(opts).run(netnsExecArgv(netnsOf(plan, node), argv), { check: false });
+}
+
+/** Spawns `argv` inside node `node`'s namespace (for agents, iperf3 servers, ...). */
+export function spawnIn(
+  plan: Plan,
+  node: string,
+  argv: readonly string[],
+  options: SpawnOptions = {},
+): ChildProcess {
+  const [file, ...args] = netnsExecArgv(netnsOf(plan, node), argv);
+  return spawn(file!, args, { stdio: "pipe", ...options });
+}
+
+/**
+ * Runs `fn` with a substrate that lives exactly as long: built by {@link up}, torn down by {@link down} when `fn`
+ * settles, and on SIGINT/SIGTERM (the process then exits with 128 + signal number).
+ */
+export async function withSubstrate<T>(
+  topo: Topology,
+  opts: UpOptions,
+  fn: (r: UpResult) => Promise<T>,
+): Promise<T> {
+  const runner = defaultRunner(opts);
+  const dir = opts.dir ?? runDir();
+  const r = await up(topo, { ...opts, runner, dir });
+  const onSignal = (sig: NodeJS.Signals) => {
+    void teardown(runner, r.runId, dir).finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    return await fn(r);
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+    await teardown(runner, r.runId, dir);
+  }
+}
+
+export { runPrefix };

@@ -1,0 +1,205 @@
+/**
+ * The userspace wire, for kernels without netem: a wired link's two ends are VXLAN devices (one VNI per link)
+ * whose UDP datagrams are sent, through the underlay veth, to a relay process in the *receiving* namespace
+ * (`bridge fdb ... port <relayPort>`); the relay applies the directed link's loss, rate (when asked) and delay,
+ * then hands the datagram to the local VXLAN socket (`127.0.0.1:<vxlanPort>`), which decapsulates it.
+ *
+ * Order of effects per datagram, as on a real link: loss (Bernoulli, seeded), then serialization at `rateBps`
+ * behind earlier datagrams (a FIFO of at most `queueBytes`; overflow drops), then the constant propagation delay.
+ * Departures are therefore non-decreasing per wire and one FIFO timer queue per wire suffices. A timer wakes the
+ * relay shortly before a departure, which it then awaits by polling the event loop: a datagram leaves within
+ * ~0.1 ms of its due time, at the price of a busy relay while a wire's queue is non-empty.
+ *
+ * One relay serves all wires into a namespace. It runs as plain JavaScript (`node -e`, built from
+ * {@link relaySource}) so that a relay starts in ~0.2 s without the TypeScript loader; both functions below are
+ * therefore self-contained (no imports, no outer references except {@link wireDeparture} and {@link fixInnerChecksum} by name).
+ */
+
+/** One directed wire into the relay's namespace. */
+export interface WireConfig {
+  vni: number;
+  delayNs: number;
+  lossRate: number;
+  /** Serialization rate, bits/s; null when the rate is enforced by tc instead. */
+  rateBps: number | null;
+  /** Queue limit, bytes (only with a rate). */
+  queueBytes: number;
+}
+
+export interface RelayConfig {
+  /** UDP port the relay listens on (all addresses of its namespace). */
+  port: number;
+  /** Port of the VXLAN devices, where datagrams are delivered on 127.0.0.1. */
+  vxlanPort: number;
+  seed: number;
+  wires: WireConfig[];
+}
+
+/** Mutable per-wire state: when the wire's transmitter is next free (ms). */
+export interface WireState {
+  busyUntilMs: number;
+}
+
+/**
+ * When a datagram of `bytes` arriving at `nowMs` leaves the wire (ms), or -1 when it is lost or the queue is full.
+ * `u` is a uniform [0, 1) draw deciding loss. Pure apart from advancing `state.busyUntilMs`.
+ */
+export function wireDeparture(
+  state: WireState,
+  nowMs: number,
+  bytes: number,
+  w: WireConfig,
+  u: number,
+): number {
+  if (u < w.lossRate) return -1;
+  let sent = nowMs;
+  if (w.rateBps !== null) {
+    const start = Math.max(nowMs, state.busyUntilMs);
+    if (((start - nowMs) * w.rateBps) / 8000 > w.queueBytes) return -1;
+    sent = start + (bytes * 8000) / w.rateBps;
+    state.busyUntilMs = sent;
+  }
+  return sent + w.delayNs / 1e6;
+}
+
+/**
+ * Recomputes the TCP or UDP checksum of the IPv4 packet inside a VXLAN datagram (in place); returns whether it
+ * did. Needed because a veth hands the kernel's "checksum to be completed by hardware" state (CHECKSUM_PARTIAL)
+ * along with the packet, and that state does not survive a trip through a userspace socket: without this, the
+ * inner TCP checksum arrives unfinished and the receiver drops the segment (ICMP, always checksummed in
+ * software, would pass). Fragments and non-IPv4 frames are left alone. RFC 1071 ones'-complement sum.
+ */
+export function fixInnerChecksum(b: Buffer): boolean {
+  const ip = 8 + 14; // VXLAN header, inner Ethernet header
+  if (b.length < ip + 20 || b.readUInt16BE(ip - 2) !== 0x0800) return false;
+  const ihl = (b[ip]! & 15) * 4;
+  const total = b.readUInt16BE(ip + 2);
+  if ((b.readUInt16BE(ip + 6) & 0x3fff) !== 0 || ip + total > b.length) return false;
+  const proto = b[ip + 9]!;
+  const l4 = ip + ihl;
+  const len = total - ihl;
+  const at = proto === 6 ? l4 + 16 : proto === 17 ? l4 + 6 : -1;
+  if (at < 0 || at + 2 > ip + total || (proto === 17 && b.readUInt16BE(at) === 0)) return false;
+  b.writeUInt16BE(0, at);
+  let sum = proto + len;
+  for (let i = ip + 12; i < ip + 20; i += 2) sum += b.readUInt16BE(i);
+  const end = l4 + len;
+  let i = l4;
+  for (; i + 1 < end; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
+  if (i < end) sum += b[i]! << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  let c = ~sum & 0xffff;
+  if (proto === 17 && c === 0) c = 0xffff;
+  b.writeUInt16BE(c, at);
+  return true;
+}
+
+/** The relay's main loop (runs in its own process; see the module comment). */
+export async function relayMain(cfg: RelayConfig): Promise<void> {
+  const dgram = await import("node:dgram");
+  let s = cfg.seed >>> 0 || 1;
+  const rand = () => {
+    // mulberry32
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  interface Wire {
+    cfg: WireConfig;
+    state: WireState;
+    due: number[];
+    msgs: Buffer[];
+    head: number;
+    timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | null;
+  }
+  const wires = new Map<number, Wire>();
+  for (const w of cfg.wires)
+    wires.set(w.vni, { cfg: w, state: { busyUntilMs: 0 }, due: [], msgs: [], head: 0, timer: null });
+  const sock = dgram.createSocket("udp4");
+  const counts = { in: 0, out: 0, lost: 0, unknown: 0 };
+  const flush = (w: Wire) => {
+    w.timer = null;
+    const now = performance.now();
+    while (w.head < w.due.length && w.due[w.head]! <= now) {
+      sock.send(w.msgs[w.head]!, cfg.vxlanPort, "127.0.0.1");
+      counts.out++;
+      w.head++;
+    }
+    if (w.head === w.due.length) {
+      w.due.length = 0;
+      w.msgs.length = 0;
+      w.head = 0;
+    } else arm(w, now);
+  };
+  // Timers fire within about a millisecond; the last SPIN_MS before a departure are spent polling the event loop
+  // (setImmediate), which keeps other sockets served and puts departures within ~0.1 ms of their due time.
+  const SPIN_MS = 1.5;
+  const arm = (w: Wire, now: number) => {
+    if (w.timer !== null) return;
+    const wait = w.due[w.head]! - now - SPIN_MS;
+    w.timer = wait > 0 ? setTimeout(() => flush(w), wait) : setImmediate(() => flush(w));
+  };
+  sock.on("message", (msg: Buffer) => {
+    counts.in++;
+    const w = msg.length >= 8 ? wires.get(msg.readUIntBE(4, 3)) : undefined;
+    if (!w) {
+      counts.unknown++;
+      return;
+    }
+    const now = performance.now();
+    const due = wireDeparture(w.state, now, msg.length, w.cfg, rand());
+    if (due < 0) {
+      counts.lost++;
+      return;
+    }
+    fixInnerChecksum(msg);
+    w.due.push(due);
+    w.msgs.push(msg);
+    arm(w, now);
+  });
+  const stop = () => {
+    process.stdout.write(`${JSON.stringify({ event: "relay-stop", ...counts })}\n`);
+    sock.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  sock.bind(cfg.port, () =>
+    process.stdout.write(`${JSON.stringify({ event: "relay-ready", pid: process.pid })}\n`),
+  );
+}
+
+/** JavaScript source that runs {@link relayMain} on the JSON config in `process.argv[1]` (`node -e <source> <json>`). */
+export function relaySource(): string {
+  // `__name` is the helper esbuild (tsx) inserts to keep function names; define it as the identity.
+  return [
+    "const __name = (f) => f;",
+    wireDeparture.toString(),
+    fixInnerChecksum.toString(),
+    `(${relayMain.toString()})(JSON.parse(process.argv[1]));`,
+  ].join("\n");
+}
+
+/** Scheduling priority of relays: they stand in for wires, so they run ahead of the workloads they carry. */
+export const RELAY_NICE = -10;
+
+/** `ip netns exec <ns> nice -n -10 node -e <source> <json config>`. */
+export function relayArgv(ns: string, cfg: RelayConfig, node = process.execPath): string[] {
+  const src = relaySource();
+  return [
+    "ip",
+    "netns",
+    "exec",
+    ns,
+    "nice",
+    "-n",
+    String(RELAY_NICE),
+    node,
+    "--input-type=module",
+    "-e",
+    src,
+    JSON.stringify(cfg),
+  ];
+}

@@ -1,0 +1,707 @@
+/**
+ * LSTM forecaster (Hochreiter & Schmidhuber 1997), one TensorFlow.js layers model shared by all pairs: every
+ * pair's window of the last W intervals is one sample, and the model predicts the pair's next interval. Sharing
+ * the model lets it learn from all P series at once and makes it independent of P (a model trained on one
+ * network's pairs forecasts any number of pairs).
+ *
+ * Scaling (fitted on the training history, stored with the model): with s0 the mean of the history's positive
+ * values, u = log1p(max(x, 0) / s0) and z = (u - mu) / sigma, mu and sigma the mean and standard deviation of u
+ * over the history. The log compresses the heavy-tailed volumes so small and large pairs train alike; forecasts
+ * map back by x = s0 expm1(sigma z + mu), with u clamped to [0, u_max + 2] (u_max the history's largest u) so a
+ * stray output cannot overflow.
+ *
+ * Model: `layers` LSTM layers of `units` units (sigmoid recurrent activation, unit forget bias) and one dense
+ * output; input W x 1 (the window's z), output the next z, or with `residual` (default) the change z_{t+1} - z_t,
+ * so an untrained network starts near the last value. Forecasts of h > 1 steps feed predictions back.
+ *
+ * Training (`train(history)`, history T x P): windows (t, p) for t = W-1 .. T-2; the last `validationFraction` of
+ * window times is the validation set (a time split, so validation never sees the training future). Adam, batch
+ * `batchSize`, loss `loss` on z (mae: the conditional median, which minimizes the MAE the evaluation reports; or
+ * mse), each window weighted by `weighting` ("volume": by its level x_t / s0 + 1, so that the loss on log-scaled
+ * values approximates absolute error in the data's units, where large pairs dominate as they do in MAE).
+ * Each epoch visits `windowsPerEpoch` training windows drawn from stream `lstm/shuffle` (all, in a new order, when
+ * 0 or larger than the set); after each epoch the validation loss is measured on up to `validationWindows` windows
+ * (a fixed subset drawn from stream `lstm/validation`); training stops after `patience` epochs without
+ * improvement or `epochs` epochs, and keeps the best epoch's weights. Initializers are seeded from stream
+ * `lstm/init` (glorotUniform for input and dense kernels, orthogonal for recurrent kernels), so a new predictor
+ * trained with the same seed, history and backend gets the same weights. The training record keeps the loss
+ * curves and the validation loss of the last value (`lastValueValidationLoss`), the bar the model must clear.
+ *
+ * Online fine-tuning (`fineTuneEvery` = K > 0): every K observed intervals, `fineTuneEpochs` passes over the
+ * windows of the last `fineTuneIntervals` intervals, same optimizer, shuffled from stream `lstm/fine-tune`; the
+ * scaling stays fixed. The first T observations after `train(history)` are taken to be the caller replaying the
+ * history (as `evaluatePredictors` does) and do not count.
+ *
+ * Forecasting runs the trained network in plain JS (lstm-forward.ts), identical in maths to tfjs `predict` and
+ * about 20x faster for P windows. Before W observations the forecast is the last value (zeros before any).
+ */
+import type * as Tf from "@tensorflow/tfjs";
+import type { RandomStream } from "../../sim/kernel/rng.ts";
+import { RandomStreams } from "../../sim/kernel/rng.ts";
+import { LstmForward, type LstmNetWeights } from "./lstm-forward.ts";
+import {
+  checkDimension,
+  checkHistory,
+  checkSample,
+  checkSteps,
+  flatForecast,
+  type Predictor,
+  PredictorError,
+} from "./predictor.ts";
+import { loadTf, type TfBackendName } from "./tf-backend.ts";
+import { directoryHandler, readModelJson } from "./tf-file-io.ts";
+
+/** Every LSTM parameter: name, meaning, unit and default in one place. */
+export interface LstmConfig {
+  /** W, intervals per input window. Default 12 (an hour of 5-minute intervals). */
+  window: number;
+  /**
+   * Units per LSTM layer. Default 16: on the Abilene week 32 units forecast no better (1-step MAE 9.04e-4 vs
+   * 8.99e-4) at twice the training time, and a 1-step forecast of 132 pairs takes ~11 ms instead of ~3.5 ms.
+   */
+  units: number;
+  /** Stacked LSTM layers. Default 1. */
+  layers: number;
+  /** Maximum training epochs. Default 30. */
+  epochs: number;
+  /** Windows per gradient step. Default 512. */
+  batchSize: number;
+  /** Adam step size. Default 0.003. */
+  learningRate: number;
+  /** Training loss on z (see the module doc). Default "mae". */
+  loss: "mae" | "mse";
+  /** Predict z_{t+1} - z_t instead of z_{t+1}. Default true. */
+  residual: boolean;
+  /**
+   * Per-window loss weights: "none", or "volume", the window's last value over the scale plus one
+   * (x_t / s0 + 1 = exp(u_t)), so the loss on z approximates the absolute error in the data's own units, which is
+   * what MAE measures (|dx| ~ (x + s0) |du|). Default "volume".
+   */
+  weighting: "none" | "volume";
+  /** Fraction of the history's window times (the latest) held out for early stopping, in [0, 0.5]. Default 0.1. */
+  validationFraction: number;
+  /** Epochs without validation improvement before stopping. Default 3. */
+  patience: number;
+  /** Training windows per epoch (a fresh random draw each epoch); 0 = all. Default 8192. */
+  windowsPerEpoch: number;
+  /** Cap on validation windows (a fixed random subset); 0 = all. Default 8192. */
+  validationWindows: number;
+  /** K: fine-tune every K observed intervals; 0 = never. Default 0. */
+  fineTuneEvery: number;
+  /** Intervals of recent history a fine-tune trains on (> W). Default 288. */
+  fineTuneIntervals: number;
+  /** Passes over the recent windows per fine-tune. Default 1. */
+  fineTuneEpochs: number;
+  /** Seed of the predictor's random streams (initializers, shuffling). Default 1. */
+  seed: number | string;
+}
+
+export const LSTM_DEFAULTS: Readonly<LstmConfig> = {
+  window: 12,
+  units: 16,
+  layers: 1,
+  epochs: 30,
+  batchSize: 512,
+  learningRate: 0.003,
+  loss: "mae",
+  residual: true,
+  weighting: "volume",
+  validationFraction: 0.1,
+  patience: 3,
+  windowsPerEpoch: 8192,
+  validationWindows: 8192,
+  fineTuneEvery: 0,
+  fineTuneIntervals: 288,
+  fineTuneEpochs: 1,
+  seed: 1,
+};
+
+export interface LstmOptions extends Partial<LstmConfig> {
+  /** Streams to draw from instead of `new RandomStreams(seed)` (to share an experiment's seed and run). */
+  streams?: RandomStreams;
+}
+
+/** The log1p scaling fitted on the training history (see the module doc). */
+export interface LstmScaling {
+  scale: number;
+  mu: number;
+  sigma: number;
+  uMax: number;
+}
+
+/** What training did, recorded in the saved model. */
+export interface LstmTrainingInfo {
+  backend: string;
+  intervals: number;
+  pairs: number;
+  trainWindows: number;
+  validationWindows: number;
+  epochs: number;
+  bestEpoch: number;
+  bestValidationLoss: number;
+  trainLoss: number[];
+  validationLoss: number[];
+  /** The validation loss of forecasting the last value, for comparison with `bestValidationLoss`. */
+  lastValueValidationLoss: number;
+  seconds: number;
+}
+
+/** The metadata block stored in model.json's `userDefinedMetadata.topocast`. */
+export interface LstmModelMetadata {
+  kind: "topocast-lstm-predictor";
+  version: 1;
+  config: LstmConfig;
+  scaling: LstmScaling;
+  training: LstmTrainingInfo | null;
+}
+
+const ORTHOGONAL_WARNING = "Orthogonal initializer is being called on a matrix with more than";
+
+export class LstmPredictor implements Predictor {
+  readonly name = "lstm";
+  readonly dimension: number;
+  readonly config: Readonly<LstmConfig>;
+  private readonly streams: RandomStreams;
+  private tf: typeof Tf | undefined;
+  private backend: TfBackendName | undefined;
+  private model: Tf.LayersModel | undefined;
+  private optimizer: Tf.Optimizer | undefined;
+  private forward: LstmForward | undefined;
+  private scaling: LstmScaling | undefined;
+  private trainingInfo: LstmTrainingInfo | null = null;
+  /** The latest `cap` observations, raw: observation t of pair p at `ring[(t mod cap) * P + p]`. */
+  private readonly ring: Float64Array;
+  private readonly cap: number;
+  private count = 0;
+  private replay = 0;
+  private sinceTune = 0;
+  private fineTunes = 0;
+  private frozen = false;
+
+  /** @param dimension P, the number of pairs. */
+  constructor(dimension: number, opts: LstmOptions = {}) {
+    this.dimension = checkDimension(this.name, dimension);
+    const { streams, ...rest } = opts;
+    this.config = validateConfig({ ...LSTM_DEFAULTS, ...definedOnly(rest) });
+    this.streams = streams ?? new RandomStreams(this.config.seed);
+    this.cap = Math.max(
+      this.config.window,
+      this.config.fineTuneEvery > 0 ? this.config.fineTuneIntervals : 0,
+    );
+    this.ring = new Float64Array(this.cap * dimension);
+  }
+
+  /**
+   * Loads a model saved by {@link save}. A loaded predictor keeps its weights when `train` is called (which then
+   * only marks the history replay), unless `retrain` is set. Fine-tuning options may be overridden.
+   * @throws PredictorError when the directory holds no topocast LSTM model.
+   */
+  static async load(
+    dir: string,
+    dimension: number,
+    opts: { retrain?: boolean; streams?: RandomStreams } & Partial<
+      Pick<LstmConfig, "fineTuneEvery" | "fineTuneIntervals" | "fineTuneEpochs">
+    > = {},
+  ): Promise<LstmPredictor> {
+    const { path, json } = readModelJson(dir);
+    const meta = (json.userDefinedMetadata as { topocast?: Partial<LstmModelMetadata> } | undefined)
+      ?.topocast;
+    if (meta?.kind !== "topocast-lstm-predictor" || meta.version !== 1 || !meta.config || !meta.scaling) {
+      throw new PredictorError(
+        `${path}: not a topocast LSTM predictor model (userDefinedMetadata.topocast.kind/version/config/scaling missing)`,
+      );
+    }
+    const { retrain, streams, ...tune } = opts;
+    const p = new LstmPredictor(dimension, { ...meta.config, ...definedOnly(tune), streams });
+    const rt = await loadTf();
+    p.tf = rt.tf;
+    p.backend = rt.backend;
+    p.model = await rt.tf.loadLayersModel(directoryHandler(dir));
+    p.scaling = meta.scaling;
+    p.trainingInfo = meta.training ?? null;
+    p.forward = new LstmForward(extractWeights(p.model));
+    p.frozen = retrain !== true;
+    return p;
+  }
+
+  /** The backend that trained or loaded the model (undefined before). */
+  get backendName(): string | undefined {
+    return this.backend;
+  }
+
+  /** What the last training did (null for a loaded model saved without it, or before training). */
+  get training(): LstmTrainingInfo | null {
+    return this.trainingInfo;
+  }
+
+  /** Fine-tunes run so far. */
+  get fineTuneCount(): number {
+    return this.fineTunes;
+  }
+
+  params(): Record<string, unknown> {
+    return {
+      ...this.config,
+      backend: this.backend ?? null,
+      scaling: this.scaling ?? null,
+      epochsRun: this.trainingInfo?.epochs ?? null,
+      bestEpoch: this.trainingInfo?.bestEpoch ?? null,
+      loaded: this.frozen,
+    };
+  }
+
+  /** The network's weights as plain arrays (for inspection and tests). @throws before training. */
+  weights(): LstmNetWeights {
+    return extractWeights(this.requireModel("weights"));
+  }
+
+  /**
+   * Fits the scaling and the network on `history` (T x P, T > W + 1; see the module doc), from freshly seeded
+   * weights. For a loaded model (unless loaded with `retrain`), only marks the next T observations as replay.
+   */
+  async train(history: readonly Float64Array[]): Promise<void> {
+    checkHistory(this.name, this.dimension, history);
+    this.replay = history.length;
+    this.sinceTune = 0;
+    if (this.frozen) return;
+    const W = this.config.window;
+    if (history.length < W + 2) {
+      throw new PredictorError(
+        `lstm.train: history has ${history.length} intervals; needs at least W + 2 = ${W + 2}`,
+      );
+    }
+    const t0 = process.hrtime.bigint();
+    const rt = await loadTf();
+    const tf = rt.tf;
+    this.tf = tf;
+    this.backend = rt.backend;
+    this.disposeModel();
+    this.scaling = fitScaling(history);
+    const P = this.dimension;
+    const T = history.length;
+    const z = scaleRows(history, this.scaling);
+    this.model = buildModel(tf, this.config, this.streams.stream("lstm/init"));
+    this.optimizer = tf.train.adam(this.config.learningRate);
+
+    // Windows (t, p) indexed k = (t - (W - 1)) * P + p, t the last input time; split by time.
+    const times = T - W; // t = W-1 .. T-2
+    const valTimes = Math.floor(times * this.config.validationFraction);
+    const trainCount = (times - valTimes) * P;
+    const allVal = Int32Array.from({ length: valTimes * P }, (_, i) => trainCount + i);
+    const val = subset(allVal, this.config.validationWindows, this.streams.stream("lstm/validation"));
+    const trainIdx = Int32Array.from({ length: trainCount }, (_, i) => i);
+    const data = this.windowSource(z);
+    const shuffle = this.streams.stream("lstm/shuffle");
+
+    const trainLoss: number[] = [];
+    const validationLoss: number[] = [];
+    let best = Number.POSITIVE_INFINITY;
+    let bestEpoch = 0;
+    let bestWeights: Tf.Tensor[] | undefined;
+    for (let epoch = 1; epoch <= this.config.epochs; epoch++) {
+      shuffleInPlace(trainIdx, shuffle);
+      const n =
+        this.config.windowsPerEpoch > 0 ? Math.min(this.config.windowsPerEpoch, trainCount) : trainCount;
+      trainLoss.push(this.fitWindows(data, trainIdx.subarray(0, n)));
+      this.forward = new LstmForward(extractWeights(this.model));
+      const vl = val.length > 0 ? this.windowLoss(data, val) : trainLoss[trainLoss.length - 1]!;
+      validationLoss.push(vl);
+      if (vl < best) {
+        best = vl;
+        bestEpoch = epoch;
+        for (const w of bestWeights ?? []) w.dispose();
+        bestWeights = this.model.getWeights().map((w) => w.clone());
+      } else if (epoch - bestEpoch >= this.config.patience) {
+        break;
+      }
+      await new Promise((resolve) => setImmediate(resolve)); // let timers and signals through between epochs
+    }
+    if (bestWeights) {
+      this.model.setWeights(bestWeights);
+      for (const w of bestWeights) w.dispose();
+    }
+    this.forward = new LstmForward(extractWeights(this.model));
+    this.trainingInfo = {
+      backend: rt.backend,
+      intervals: T,
+      pairs: P,
+      trainWindows: trainCount,
+      validationWindows: val.length,
+      epochs: trainLoss.length,
+      bestEpoch,
+      bestValidationLoss: best,
+      trainLoss,
+      validationLoss,
+      lastValueValidationLoss: val.length > 0 ? this.windowLoss(data, val, true) : Number.NaN,
+      seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+    };
+  }
+
+  observe(_timeNs: number, sample: Float64Array): void {
+    checkSample(this.name, this.dimension, sample);
+    this.ring.set(sample, (this.count % this.cap) * this.dimension);
+    this.count++;
+    if (this.replay > 0) {
+      this.replay--;
+      return;
+    }
+    const K = this.config.fineTuneEvery;
+    if (K > 0 && this.model && ++this.sinceTune >= K && this.count > this.config.window + 1) {
+      this.sinceTune = 0;
+      this.fineTune();
+    }
+  }
+
+  forecast(steps: number): Float64Array[] {
+    checkSteps(this.name, steps);
+    const P = this.dimension;
+    const W = this.config.window;
+    if (this.count === 0) return flatForecast(new Float64Array(P), steps);
+    if (this.count < W || !this.forward || !this.scaling) return flatForecast(this.recent(1)[0]!, steps);
+    const s = this.scaling;
+    const rows = this.recent(W);
+    const input = new Float64Array(P * W);
+    for (let p = 0; p < P; p++) {
+      for (let t = 0; t < W; t++) input[p * W + t] = toZ(rows[t]![p]!, s);
+    }
+    const out: Float64Array[] = [];
+    for (let h = 0; h < steps; h++) {
+      const y = this.forward.run(input, P, W);
+      const x = new Float64Array(P);
+      for (let p = 0; p < P; p++) {
+        let zNext = this.config.residual ? input[p * W + W - 1]! + y[p]! : y[p]!;
+        const u = Math.min(Math.max(zNext * s.sigma + s.mu, 0), s.uMax + 2);
+        zNext = (u - s.mu) / s.sigma;
+        x[p] = s.scale * Math.expm1(u);
+        input.copyWithin(p * W, p * W + 1, (p + 1) * W);
+        input[p * W + W - 1] = zNext;
+      }
+      out.push(x);
+    }
+    return out;
+  }
+
+  /**
+   * Saves the model to `dir` in the tfjs format (model.json + weights.bin), with the config, scaling and
+   * training record in `userDefinedMetadata.topocast`. @throws PredictorError before training.
+   */
+  async save(dir: string): Promise<void> {
+    const model = this.requireModel("save");
+    const meta: LstmModelMetadata = {
+      kind: "topocast-lstm-predictor",
+      version: 1,
+      config: { ...this.config },
+      scaling: this.scaling!,
+      training: this.trainingInfo,
+    };
+    model.setUserDefinedMetadata({ topocast: meta });
+    await model.save(directoryHandler(dir));
+  }
+
+  dispose(): void {
+    this.disposeModel();
+  }
+
+  private disposeModel(): void {
+    this.model?.dispose();
+    this.optimizer?.dispose();
+    this.model = undefined;
+    this.optimizer = undefined;
+  }
+
+  private requireModel(what: string): Tf.LayersModel {
+    if (!this.model) throw new PredictorError(`lstm.${what}: the model is not trained or loaded yet`);
+    return this.model;
+  }
+
+  /** The latest `n` observations, oldest first (n <= min(count, cap)). */
+  private recent(n: number): Float64Array[] {
+    const P = this.dimension;
+    return Array.from({ length: n }, (_, i) => {
+      const t = (this.count - n + i) % this.cap;
+      return this.ring.subarray(t * P, (t + 1) * P);
+    });
+  }
+
+  /** One pass of Adam steps over `idx`; returns the mean batch loss. */
+  private fitWindows(data: WindowSource, idx: Int32Array): number {
+    const tf = this.tf!;
+    const model = this.model!;
+    const optimizer = this.optimizer ?? tf.train.adam(this.config.learningRate);
+    this.optimizer = optimizer;
+    const B = this.config.batchSize;
+    const W = data.W;
+    const lossFn = this.config.loss === "mae" ? tf.losses.absoluteDifference : tf.losses.meanSquaredError;
+    let sum = 0;
+    let batches = 0;
+    for (let start = 0; start < idx.length; start += B) {
+      const batch = idx.subarray(start, Math.min(start + B, idx.length));
+      const { xs, ys, ws } = gather(data, batch);
+      const cost = tf.tidy(() => {
+        const x = tf.tensor3d(xs, [batch.length, W, 1]);
+        const y = tf.tensor2d(ys, [batch.length, 1]);
+        const w = ws ? tf.tensor2d(ws, [batch.length, 1]) : undefined;
+        const c = optimizer.minimize(
+          () => lossFn(y, model.apply(x, { training: true }) as Tf.Tensor, w, tf.Reduction.MEAN) as Tf.Scalar,
+          true,
+        );
+        if (!c) throw new PredictorError("lstm: the optimizer returned no loss");
+        return c;
+      });
+      sum += cost.dataSync()[0]!;
+      cost.dispose();
+      batches++;
+    }
+    return sum / Math.max(batches, 1);
+  }
+
+  /**
+   * The configured (weighted) loss of the current network on windows `idx`, in z units, via the JS forward pass;
+   * or, with `lastValue`, of forecasting each window's last value.
+   */
+  private windowLoss(data: WindowSource, idx: Int32Array, lastValue = false): number {
+    const { xs, ys, ws } = gather(data, idx);
+    const W = data.W;
+    const pred = lastValue
+      ? Float64Array.from(idx, (_, i) => (data.residual ? 0 : xs[i * W + W - 1]!))
+      : this.forward!.run(Float64Array.from(xs), idx.length, W);
+    let sum = 0;
+    let weights = 0;
+    for (let i = 0; i < idx.length; i++) {
+      const e = pred[i]! - ys[i]!;
+      const w = ws ? ws[i]! : 1;
+      sum += w * (this.config.loss === "mae" ? Math.abs(e) : e * e);
+      weights += w;
+    }
+    return sum / weights;
+  }
+
+  private windowSource(z: Float32Array): WindowSource {
+    const { residual, weighting } = this.config;
+    return { z, P: this.dimension, W: this.config.window, residual, weighting, scaling: this.scaling! };
+  }
+
+  private fineTune(): void {
+    const W = this.config.window;
+    const n = Math.min(this.count, this.cap, this.config.fineTuneIntervals);
+    if (n < W + 1) return;
+    const z = scaleRows(this.recent(n), this.scaling!);
+    const data = this.windowSource(z);
+    const idx = Int32Array.from({ length: (n - W) * this.dimension }, (_, i) => i);
+    const stream = this.streams.stream("lstm/fine-tune");
+    for (let e = 0; e < this.config.fineTuneEpochs; e++) {
+      shuffleInPlace(idx, stream);
+      this.fitWindows(data, idx);
+    }
+    this.forward = new LstmForward(extractWeights(this.model!));
+    this.fineTunes++;
+  }
+}
+
+/** Scaled history: `z[t * P + p]`, Float32 as the network consumes it. */
+interface WindowSource {
+  z: Float32Array;
+  P: number;
+  W: number;
+  residual: boolean;
+  weighting: LstmConfig["weighting"];
+  scaling: LstmScaling;
+}
+
+/** Inputs (n x W) and targets (n) of windows `idx` (see {@link LstmPredictor.train} for the indexing). */
+function gather(
+  data: WindowSource,
+  idx: Int32Array,
+): { xs: Float32Array; ys: Float32Array; ws?: Float32Array } {
+  const { z, P, W, residual, scaling } = data;
+  const xs = new Float32Array(idx.length * W);
+  const ys = new Float32Array(idx.length);
+  const ws = data.weighting === "volume" ? new Float32Array(idx.length) : undefined;
+  for (let i = 0; i < idx.length; i++) {
+    const k = idx[i]!;
+    const p = k % P;
+    const t = (k - p) / P + W - 1;
+    for (let j = 0; j < W; j++) xs[i * W + j] = z[(t - W + 1 + j) * P + p]!;
+    const next = z[(t + 1) * P + p]!;
+    ys[i] = residual ? next - z[t * P + p]! : next;
+    if (ws) ws[i] = Math.exp(z[t * P + p]! * scaling.sigma + scaling.mu);
+  }
+  return ws ? { xs, ys, ws } : { xs, ys };
+}
+
+function fitScaling(history: readonly Float64Array[]): LstmScaling {
+  let sum = 0;
+  let positives = 0;
+  for (const row of history) {
+    for (const v of row) {
+      if (v > 0) {
+        sum += v;
+        positives++;
+      }
+    }
+  }
+  const scale = positives > 0 ? sum / positives : 1;
+  let n = 0;
+  let mean = 0;
+  let m2 = 0;
+  let uMax = 0;
+  for (const row of history) {
+    for (const v of row) {
+      const u = Math.log1p(Math.max(v, 0) / scale);
+      n++;
+      const d = u - mean;
+      mean += d / n;
+      m2 += d * (u - mean);
+      if (u > uMax) uMax = u;
+    }
+  }
+  const sigma = Math.sqrt(m2 / n);
+  return { scale, mu: mean, sigma: sigma > 0 ? sigma : 1, uMax };
+}
+
+function toZ(x: number, s: LstmScaling): number {
+  return (Math.log1p(Math.max(x, 0) / s.scale) - s.mu) / s.sigma;
+}
+
+function scaleRows(rows: readonly Float64Array[], s: LstmScaling): Float32Array {
+  const P = rows[0]?.length ?? 0;
+  const z = new Float32Array(rows.length * P);
+  rows.forEach((row, t) => {
+    for (let p = 0; p < P; p++) z[t * P + p] = toZ(row[p]!, s);
+  });
+  return z;
+}
+
+/** A 31-bit integer seed for a tfjs initializer. */
+function seedFrom(stream: RandomStream): number {
+  return stream.int(2 ** 31 - 1);
+}
+
+function buildModel(tf: typeof Tf, c: LstmConfig, init: RandomStream): Tf.LayersModel {
+  const model = tf.sequential();
+  const warn = console.warn;
+  // tfjs warns that orthogonal initialization of a > 2000-element matrix "may be slow"; at these sizes it is not.
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === "string" && args[0].startsWith(ORTHOGONAL_WARNING)) return;
+    warn(...args);
+  };
+  try {
+    for (let l = 0; l < c.layers; l++) {
+      model.add(
+        tf.layers.lstm({
+          units: c.units,
+          returnSequences: l < c.layers - 1,
+          ...(l === 0 ? { inputShape: [c.window, 1] } : {}),
+          activation: "tanh",
+          recurrentActivation: "sigmoid",
+          kernelInitializer: tf.initializers.glorotUniform({ seed: seedFrom(init) }),
+          recurrentInitializer: tf.initializers.orthogonal({ seed: seedFrom(init), gain: 1 }),
+          biasInitializer: "zeros",
+          unitForgetBias: true,
+        }),
+      );
+    }
+    // The first layer has an input shape, so each add builds its weights (runs the initializers) here.
+    model.add(
+      tf.layers.dense({
+        units: 1,
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seedFrom(init) }),
+      }),
+    );
+  } finally {
+    console.warn = warn;
+  }
+  return model;
+}
+
+/** Reads the network's weights out of a tfjs model built by {@link buildModel} (or loaded). */
+function extractWeights(model: Tf.LayersModel): LstmNetWeights {
+  const layers: LstmNetWeights["layers"] = [];
+  let dense: LstmNetWeights["dense"] | undefined;
+  for (const layer of model.layers) {
+    const w = layer.getWeights();
+    const cls = layer.getClassName();
+    if (cls === "LSTM") {
+      const [k, r, b] = w;
+      if (!k || !r || !b) throw new PredictorError(`lstm: layer ${layer.name} has no bias or kernels`);
+      layers.push({
+        inputDim: k.shape[0]!,
+        units: r.shape[0]!,
+        kernel: Float64Array.from(k.dataSync()),
+        recurrent: Float64Array.from(r.dataSync()),
+        bias: Float64Array.from(b.dataSync()),
+      });
+    } else if (cls === "Dense") {
+      const [k, b] = w;
+      if (!k || !b) throw new PredictorError(`lstm: layer ${layer.name} has no bias or kernel`);
+      dense = { kernel: Float64Array.from(k.dataSync()), bias: b.dataSync()[0]! };
+    } else {
+      throw new PredictorError(`lstm: unexpected layer ${cls} in the model`);
+    }
+  }
+  if (layers.length === 0 || !dense)
+    throw new PredictorError("lstm: the model needs LSTM layers and a dense output");
+  return { layers, dense };
+}
+
+/** Fisher-Yates shuffle driven by `rng`. */
+function shuffleInPlace(a: Int32Array, rng: RandomStream): void {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const t = a[i]!;
+    a[i] = a[j]!;
+    a[j] = t;
+  }
+}
+
+/** A random subset of at most `max` elements (all when max is 0 or not smaller), in ascending order. */
+function subset(a: Int32Array, max: number, rng: RandomStream): Int32Array {
+  if (max <= 0 || a.length <= max) return a;
+  const copy = Int32Array.from(a);
+  for (let i = 0; i < max; i++) {
+    const j = i + rng.int(copy.length - i);
+    const t = copy[i]!;
+    copy[i] = copy[j]!;
+    copy[j] = t;
+  }
+  return copy.subarray(0, max).sort();
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function validateConfig(c: LstmConfig): LstmConfig {
+  const int = (name: keyof LstmConfig, min: number) => {
+    const v = c[name];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
+      throw new PredictorError(`lstm.${name}: expected an integer >= ${min}, got ${String(v)}`);
+    }
+  };
+  int("window", 1);
+  int("units", 1);
+  int("layers", 1);
+  int("epochs", 1);
+  int("batchSize", 1);
+  int("patience", 1);
+  int("windowsPerEpoch", 0);
+  int("validationWindows", 0);
+  int("fineTuneEvery", 0);
+  int("fineTuneEpochs", 1);
+  int("fineTuneIntervals", c.window + 1);
+  if (!(c.learningRate > 0))
+    throw new PredictorError(`lstm.learningRate: expected a number > 0, got ${c.learningRate}`);
+  if (!(c.validationFraction >= 0 && c.validationFraction <= 0.5)) {
+    throw new PredictorError(
+      `lstm.validationFraction: expected a number in [0, 0.5], got ${c.validationFraction}`,
+    );
+  }
+  if (c.loss !== "mae" && c.loss !== "mse")
+    throw new PredictorError(`lstm.loss: expected "mae" or "mse", got "${c.loss}"`);
+  if (c.weighting !== "none" && c.weighting !== "volume") {
+    throw new PredictorError(`lstm.weighting: expected "none" or "volume", got "${c.weighting}"`);
+  }
+  if (typeof c.residual !== "boolean")
+    throw new PredictorError(`lstm.residual: expected true or false, got ${c.residual}`);
+  return c;
+}

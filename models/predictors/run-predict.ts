@@ -1,0 +1,243 @@
+/**
+ * `topocast predict`, given parsed options: load a traffic-matrix series, evaluate predictors walking forward over
+ * its test part (evaluate.ts), write `predict.json`, `predict.csv` and a plot of 1-step forecasts against the
+ * actual rates of the largest pairs into the output directory, and return the console table.
+ *
+ * The series reader is passed in (`loadSeries`), so this module does not depend on which readers exist (SNDlib
+ * directories, CSV files); the CLI passes the workload module's dispatcher.
+ */
+import { join } from "node:path";
+import { writeFileAtomic, writeJsonAtomic } from "../../experiments/atomic-write.ts";
+import { renderVegaLite, type TopLevelSpec } from "../../experiments/plots/render.ts";
+import type { TrafficMatrixSeries } from "../workload/tm-series.ts";
+import {
+  type EvaluationRecord,
+  evaluatePredictors,
+  formatTable,
+  largestPairs,
+  type PairTrack,
+  recordsCsv,
+  resolveSplit,
+  type SeriesMatrix,
+  seriesMatrix,
+  type TrainSplit,
+} from "./evaluate.ts";
+import { type LstmOptions, LstmPredictor } from "./lstm.ts";
+import { type Predictor, PredictorError } from "./predictor.ts";
+import { createPredictor, type PredictorOptions } from "./registry.ts";
+
+const DAY_NS = 86_400e9;
+
+export interface RunPredictOptions {
+  /** The series to read: a directory or file, as `loadSeries` understands it. */
+  tm: string;
+  /** Where training ends: a fraction in (0, 1), or a date or label (`"2004-03-06"`); strings are parsed. */
+  train: TrainSplit;
+  /** Registry names, evaluated in this order. */
+  predictors: readonly string[];
+  /** H, the largest horizon in intervals (>= 1). */
+  horizon: number;
+  /** Output directory (created). */
+  out: string;
+  /** Reads the series at a path. */
+  loadSeries: (pathOrDir: string) => TrafficMatrixSeries | Promise<TrafficMatrixSeries>;
+  /** Seed of the LSTM's random streams. Default 1. */
+  seed?: number;
+  /**
+   * Season length in intervals for seasonal-naive and hw. Default: one day of intervals when a day is a whole
+   * number of them (288 for 5-minute intervals), else it must be given when those predictors are asked for.
+   */
+  period?: number;
+  /** Number of largest pairs (by test-part volume) in the plot. Default 4. */
+  plotPairs?: number;
+  /** Other predictor options (ma window, smoothing constants). */
+  predictorOptions?: Omit<PredictorOptions, "dimension" | "oracle" | "lstm" | "period">;
+  /** LSTM parameters. */
+  lstm?: LstmOptions;
+  /** Load the LSTM from this directory instead of training it, and/or save the trained one here. */
+  lstmModel?: { load?: string; save?: string };
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+export interface RunPredictResult {
+  records: EvaluationRecord[];
+  /** The console table ({@link formatTable}). */
+  table: string;
+  /** The tfjs backend that ran the LSTM, or null when no LSTM ran. */
+  tfBackend: string | null;
+  trainIntervals: number;
+  testIntervals: number;
+  /** M, the normalizer of MSE and MAE, bits/s. */
+  maxValue: number;
+  files: { json: string; csv: string; plot: { svg: string; png: string; spec: string } };
+}
+
+/**
+ * Runs the evaluation and writes its outputs (atomically). @throws PredictorError for bad options (unknown
+ * predictor, bad split, missing period), and whatever `loadSeries` throws for a bad series.
+ */
+export async function runPredict(opts: RunPredictOptions): Promise<RunPredictResult> {
+  if (opts.predictors.length === 0) throw new PredictorError("predict: no predictors given");
+  const series = await opts.loadSeries(opts.tm);
+  const matrix = seriesMatrix(series);
+  const P = matrix.pairs.length;
+  const T = matrix.rows.length;
+  const s = resolveSplit(opts.train, T, matrix.labels);
+  const period = opts.period ?? dailyPeriod(series.intervalNs);
+  const seed = opts.seed ?? 1;
+  const log = opts.log ?? (() => {});
+  log(
+    `${series.source}: ${series.nodes.length} nodes, ${P} pairs, ${T} intervals; training on ${s}, testing on ${T - s}`,
+  );
+
+  const predictors: Predictor[] = [];
+  try {
+    for (const name of opts.predictors) {
+      predictors.push(await makePredictor(name, P, matrix, period, seed, opts));
+    }
+    const k = Math.min(opts.plotPairs ?? 4, P);
+    const tracked = largestPairs(matrix.rows, k, s);
+    const result = await evaluatePredictors(matrix, predictors, {
+      train: { intervals: s },
+      horizon: opts.horizon,
+      trackPairs: tracked,
+      log,
+    });
+    const lstm = predictors.find((p): p is LstmPredictor => p instanceof LstmPredictor);
+    if (lstm && opts.lstmModel?.save) {
+      await lstm.save(opts.lstmModel.save);
+      log(`lstm: model saved to ${opts.lstmModel.save}`);
+    }
+    const tfBackend = lstm?.backendName ?? null;
+    const labelAt = (t: number) => matrix.labels?.[t] ?? null;
+    const manifest = {
+      source: series.source,
+      nodes: series.nodes.length,
+      pairs: P,
+      pairsNote: "the N(N-1) ordered pairs of distinct nodes; the zero diagonal is left out",
+      intervals: T,
+      intervalNs: series.intervalNs,
+      train: { split: opts.train, intervals: s, first: labelAt(0), last: labelAt(s - 1) },
+      test: { intervals: T - s, first: labelAt(s), last: labelAt(T - 1) },
+      horizon: opts.horizon,
+      normalization: {
+        maxValue: result.maxValue,
+        unit: "bit/s",
+        definition:
+          "mse and mae are of forecasts and actual rates divided by maxValue, the largest pair rate of the whole " +
+          "series (training and test parts, every pair and interval); nmae = sum|error| / sum|actual| over the " +
+          "same values. Horizon h is scored on every test interval it can reach (test rows h-1 onwards).",
+      },
+      tfBackend,
+      seed,
+      predictors: predictors.map((p) => ({ name: p.name, params: p.params() })),
+      records: result.records,
+    };
+    const json = join(opts.out, "predict.json");
+    const csv = join(opts.out, "predict.csv");
+    writeJsonAtomic(json, manifest);
+    writeFileAtomic(csv, recordsCsv(result.records));
+    const plot = await renderVegaLite(
+      forecastPlotSpec(matrix, s, tracked, result.tracks, series.intervalNs),
+      join(opts.out, "predict-1step"),
+    );
+    return {
+      records: result.records,
+      table: formatTable(result.records),
+      tfBackend,
+      trainIntervals: s,
+      testIntervals: T - s,
+      maxValue: result.maxValue,
+      files: { json, csv, plot },
+    };
+  } finally {
+    for (const p of predictors) p.dispose?.();
+  }
+}
+
+/** Intervals per day when a day is a whole number (>= 2) of intervals. */
+function dailyPeriod(intervalNs: number): number | undefined {
+  const n = DAY_NS / intervalNs;
+  return Number.isInteger(n) && n >= 2 ? n : undefined;
+}
+
+async function makePredictor(
+  name: string,
+  P: number,
+  matrix: SeriesMatrix,
+  period: number | undefined,
+  seed: number,
+  opts: RunPredictOptions,
+): Promise<Predictor> {
+  if ((name === "hw" || name === "seasonal-naive") && period === undefined) {
+    throw new PredictorError(
+      `${name}: needs a period in intervals, and a day is not a whole number of this series' intervals; give one`,
+    );
+  }
+  if (name === "lstm" && opts.lstmModel?.load) {
+    return LstmPredictor.load(opts.lstmModel.load, P, {
+      fineTuneEvery: opts.lstm?.fineTuneEvery,
+      fineTuneIntervals: opts.lstm?.fineTuneIntervals,
+      fineTuneEpochs: opts.lstm?.fineTuneEpochs,
+    });
+  }
+  return createPredictor(name, {
+    ...opts.predictorOptions,
+    dimension: P,
+    period,
+    lstm: { seed, ...opts.lstm },
+    oracle: { rows: matrix.rows, endNs: matrix.endNs },
+  });
+}
+
+/**
+ * Vega-lite: one panel per tracked pair (largest first), actual rate and each predictor's 1-step forecast over
+ * the test part, Mbit/s against hours since the test part began. The oracle is left out (it is the actual).
+ */
+export function forecastPlotSpec(
+  matrix: SeriesMatrix,
+  s: number,
+  pairs: readonly number[],
+  tracks: readonly PairTrack[],
+  intervalNs: number,
+): TopLevelSpec {
+  const hours = (i: number) => Math.round(((i * intervalNs) / 3.6e12) * 1e6) / 1e6;
+  const mbps = (v: number) => Math.round(v / 1e3) / 1e3;
+  const values: { pair: string; rank: number; hours: number; series: string; mbps: number }[] = [];
+  const T = matrix.rows.length;
+  pairs.forEach((p, rank) => {
+    const pair = matrix.pairs[p]!;
+    for (let t = s; t < T; t++)
+      values.push({ pair, rank, hours: hours(t - s), series: "actual", mbps: mbps(matrix.rows[t]![p]!) });
+    for (const tr of tracks) {
+      if (tr.pair !== p || tr.predictor === "oracle") continue;
+      tr.forecast.forEach((v, i) => {
+        values.push({ pair, rank, hours: hours(i), series: tr.predictor, mbps: mbps(v) });
+      });
+    }
+  });
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    title: "1-step-ahead forecasts vs actual, largest pairs (test part)",
+    data: { values },
+    facet: {
+      row: { field: "pair", type: "nominal", sort: { field: "rank" }, title: "pair (src->dst)" },
+    },
+    spec: {
+      width: 720,
+      height: 140,
+      mark: { type: "line", strokeWidth: 1, clip: true },
+      encoding: {
+        x: { field: "hours", type: "quantitative", title: "time since the test part began (h)" },
+        y: { field: "mbps", type: "quantitative", title: "rate (Mbit/s)" },
+        color: { field: "series", type: "nominal", title: "series", sort: ["actual"] },
+        strokeDash: {
+          condition: { test: "datum.series === 'actual'", value: [1, 0] },
+          value: [4, 2],
+        },
+      },
+    },
+    resolve: { scale: { y: "independent" } },
+  } as TopLevelSpec;
+}

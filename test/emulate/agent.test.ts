@@ -1,0 +1,52 @@
+/**
+ * Traffic agents (root) on a 3-node line, 100 Mbit/s: a server on n2, a client on n0 replaying three flows.
+ *
+ *     n0 ---- n1 ---- n2
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { type AgentReport, startAgent } from "../../emulate/agent.ts";
+import { down, up } from "../../emulate/substrate.ts";
+import { line } from "../../sim/substrate/generators.ts";
+import { assertNoNamespaces, capabilities, needs } from "../helpers/emulation.ts";
+
+describe("traffic agents", async () => {
+  const skip = await needs(["veth", "htb"]);
+
+  it("replay flows with compressed start times and report each flow's completion time", {
+    skip,
+  }, async () => {
+    const run = await up(line(3, { capacityBps: 100e6, delayNs: 0 }), { capabilities: await capabilities() });
+    const reports: AgentReport[] = [];
+    const dst = run.nodes[2]!.addresses[0]!;
+    const server = startAgent(run.plan, "n2", { listen: { host: dst, port: 7000 } }, (r) => reports.push(r));
+    try {
+      await new Promise<void>((resolve) => {
+        const t = setInterval(() => {
+          if (!reports.some((r) => r.event === "listening")) return;
+          clearInterval(t);
+          resolve();
+        }, 20);
+      });
+      const flows = [
+        { id: 1, dst, port: 7000, bytes: 10_000, startNs: 0 },
+        { id: 2, dst, port: 7000, bytes: 100_000, startNs: 1e9 },
+        { id: 3, dst, port: 7000, bytes: 1_250_000, startNs: 2e9 },
+      ];
+      const t0 = performance.now();
+      const client = startAgent(run.plan, "n0", { flows, timeCompression: 10 }, (r) => reports.push(r));
+      await new Promise((resolve) => client.once("exit", resolve));
+      const wall = performance.now() - t0;
+      const done = reports.filter((r) => r.event === "flow");
+      assert.deepEqual(done.map((r) => r.id).sort(), [1, 2, 3], JSON.stringify(reports));
+      const fct3 = done.find((r) => r.id === 3)!.fctNs;
+      // 1.25 MB at 100 Mbit/s takes >= 100 ms on the wire
+      assert.ok(fct3 >= 100e6 && fct3 < 1e9, `FCT of 1.25 MB: ${fct3 / 1e6} ms`);
+      assert.ok(wall < 2000 + 1500, `compressed replay took ${wall} ms`);
+    } finally {
+      server.kill();
+      await down(run.runId);
+      await assertNoNamespaces(run.runId);
+    }
+  });
+});
