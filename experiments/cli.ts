@@ -6,9 +6,14 @@ import Table from "cli-table3";
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { formatDuration, formatRate, formatSize } from "../sim/units.ts";
+import type { CompareOptions } from "./compare-command.ts";
 import { runDemo } from "./demo.ts";
 import { isUserError } from "./errors.ts";
+import type { SweepCliOptions } from "./sweep-command.ts";
 import { readTopologyFile } from "./topology-files.ts";
+
+// Command modules load on use, so `topocast validate` and `--help` start fast.
+const runCmd = () => import("./run-command.ts");
 
 /** A table that uses colour only on a terminal (plain text in logs and CI). */
 function makeTable(head: string[]): Table.Table {
@@ -77,11 +82,201 @@ function topoShow(file: string, json: boolean): void {
   console.log(table.toString());
 }
 
+/** Options shared by the commands that read a config. */
+function configOptions<T>(y: Argv<T>) {
+  return y
+    .positional("config", {
+      type: "string",
+      demandOption: true,
+      describe: "Experiment config (.yaml or .json)",
+    })
+    .option("set", {
+      type: "string",
+      array: true,
+      default: [] as string[],
+      describe: "Override a config field: path=value (YAML value), repeatable",
+    })
+    .option("seed", { type: "number", describe: "Override the config's seed" });
+}
+
+function checkInt(name: string, v: number | undefined, min: number): void {
+  if (v !== undefined && (!Number.isInteger(v) || v < min)) {
+    throw new CliInputError(`--${name}: expected an integer >= ${min}, got ${v}`);
+  }
+}
+
 export function buildCli(argv: string[]): Argv {
   return yargs(argv)
     .scriptName("topocast")
     .usage("$0 <command> [options]")
     .option("debug", { type: "boolean", default: false, describe: "Show stack traces for errors" })
+    .command(
+      "run <config>",
+      "Run one experiment (every policy on the same traffic) and write results, plots and report.html",
+      (y) =>
+        configOptions(y)
+          .option("run", { type: "number", default: 0, describe: "Replication number (0-based)" })
+          .option("out", {
+            type: "string",
+            describe: "Results directory (default results/<name>/seed<seed>-run<run>)",
+          })
+          .option("report", {
+            type: "boolean",
+            default: true,
+            describe: "Render plots and report.html (--no-report to skip)",
+          })
+          .option("quiet", { type: "boolean", default: false, describe: "Print only the results directory" })
+          .option("json", {
+            type: "boolean",
+            default: false,
+            describe: "Print summary.json instead of tables",
+          })
+          .example("$0 run experiments/configs/quickstart.yaml", "Abilene, shortest-path vs ECMP")
+          .example(
+            "$0 run quickstart.yaml --set workload.load.targetMlu=0.9 --seed 2",
+            "a busier network, another seed",
+          )
+          .example("$0 run quickstart.yaml --run 3 --out /tmp/q3", "replication 3 into a chosen directory"),
+      async (args) => {
+        checkInt("run", args.run, 0);
+        checkInt("seed", args.seed, 0);
+        await (await runCmd()).runCommand(args.config, {
+          set: args.set,
+          seed: args.seed,
+          run: args.run,
+          out: args.out,
+          report: args.report,
+          quiet: args.quiet,
+          json: args.json,
+        });
+      },
+    )
+    .command(
+      "sweep <config>",
+      "Run a grid of parameters x seeds x replications in parallel, with an index of runs",
+      (y) =>
+        configOptions(y)
+          .option("jobs", { type: "number", describe: "Parallel runs (default: number of cores)" })
+          .option("out", { type: "string", describe: "Sweep directory (default results/<name>/sweep)" })
+          .option("resume", {
+            type: "boolean",
+            default: false,
+            describe: "Run only the runs missing from the sweep directory",
+          })
+          .option("shard", { type: "string", describe: "Run only shard i of N (i/N, 0-based), e.g. 3/16" })
+          .option("emit", {
+            choices: ["slurm"] as const,
+            describe: "Write a cluster job script instead of running",
+          })
+          .option("shards", {
+            type: "number",
+            default: 16,
+            describe: "With --emit slurm: number of array tasks",
+          })
+          .option("list", {
+            type: "boolean",
+            default: false,
+            describe: "Print the runs of the sweep and exit",
+          })
+          .option("report", {
+            type: "boolean",
+            default: true,
+            describe: "Render the sweep report at the end",
+          })
+          .example("$0 sweep experiments/configs/sweep-load.yaml --jobs 4", "the grid on 4 cores")
+          .example("$0 sweep sweep-load.yaml --resume", "finish an interrupted sweep")
+          .example(
+            "$0 sweep sweep-load.yaml --emit slurm --shards 32",
+            "write an sbatch job array; then `topocast report`",
+          ),
+      async (args) => {
+        checkInt("jobs", args.jobs, 1);
+        checkInt("shards", args.shards, 1);
+        checkInt("seed", args.seed, 0);
+        const opts: SweepCliOptions = {
+          set: args.set,
+          seed: args.seed,
+          jobs: args.jobs,
+          out: args.out,
+          resume: args.resume,
+          shard: args.shard,
+          emit: args.emit,
+          shards: args.shards,
+          list: args.list,
+          report: args.report,
+        };
+        await (await import("./sweep-command.ts")).sweepCommand(args.config, opts);
+      },
+    )
+    .command(
+      "report <dir>",
+      "Re-render tables, plots and report.html from a results directory (a run or a sweep; merges shards)",
+      (y) =>
+        y
+          .positional("dir", {
+            type: "string",
+            demandOption: true,
+            describe: "A run or sweep results directory",
+          })
+          .example("$0 report results/quickstart/seed1-run0", "one run")
+          .example("$0 report results/sweep-load/sweep", "a sweep, all shards merged"),
+      async (args) => {
+        await (await import("./report-command.ts")).reportCommand(args.dir);
+      },
+    )
+    .command(
+      "compare <baseline> <current>",
+      "Compare two results directories metric by metric; exit 1 when a metric regresses beyond tolerance",
+      (y) =>
+        y
+          .positional("baseline", {
+            type: "string",
+            demandOption: true,
+            describe: "Baseline run directory (or summary.json)",
+          })
+          .positional("current", {
+            type: "string",
+            demandOption: true,
+            describe: "Current run directory (or summary.json)",
+          })
+          .option("tolerance", {
+            type: "string",
+            array: true,
+            default: [] as string[],
+            describe:
+              "Relative tolerance: a number for all metrics (default 0.05), or metric=number, repeatable",
+          })
+          .option("json", { type: "boolean", default: false, describe: "Print the comparison as JSON" })
+          .example("$0 compare results/baselines/ci-ring results/ci-ring/seed1-run0", "CI gate, 5% tolerance")
+          .example(
+            "$0 compare base cur --tolerance 0.02 --tolerance slowdown.p99=0.1",
+            "per-metric tolerance",
+          ),
+      async (args) => {
+        const opts: CompareOptions = { tolerance: args.tolerance, json: args.json };
+        const code = (await import("./compare-command.ts")).compareCommand(args.baseline, args.current, opts);
+        if (code !== 0) process.exitCode = code;
+      },
+    )
+    .command(
+      "validate <config>",
+      "Check a config (schema, files, nodes, links) without running it",
+      (y) =>
+        configOptions(y)
+          .option("print", {
+            type: "boolean",
+            default: false,
+            describe: "Print the effective config as JSON",
+          })
+          .example(
+            "$0 validate experiments/configs/quickstart.yaml",
+            "exit 0 when valid, 2 with the reasons otherwise",
+          ),
+      async (args) => {
+        checkInt("seed", args.seed, 0);
+        (await runCmd()).validateCommand(args.config, { set: args.set, seed: args.seed, print: args.print });
+      },
+    )
     .command(
       "demo",
       "Simulate Poisson flows on a bundled topology with shortest-path routing and print a summary",

@@ -10,8 +10,22 @@ import { MetricsError } from "../sim/metrics/flow-stats.ts";
 import { TopologyError } from "../sim/substrate/topology.ts";
 import { TransportError } from "../sim/transport/flow-network.ts";
 import { UnitError } from "../sim/units.ts";
+import { ToleranceError } from "./compare.ts";
+import { ConfigError } from "./config/load.ts";
+import { ResultsError } from "./results.ts";
+import { SweepError } from "./sweep.ts";
 
-const USER_ERRORS = [TopologyError, UnitError, DistributionError, WorkloadError, MetricsError];
+const USER_ERRORS = [
+  TopologyError,
+  UnitError,
+  DistributionError,
+  WorkloadError,
+  MetricsError,
+  ConfigError,
+  ResultsError,
+  ToleranceError,
+  SweepError,
+];
 
 /** Whether `e` reports bad input (a file, config value or argument) rather than an internal failure. */
 export function isUserError(e: unknown): boolean {

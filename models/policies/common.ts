@@ -64,7 +64,7 @@ export function pathMaxUtilization(path: NodePath, links: ReadonlyMap<string, Li
   let max = 0;
   for (const k of pathLinkKeys(path)) {
     const l = links.get(k);
-    if (!l || !l.up) return Number.POSITIVE_INFINITY;
+    if (!l?.up) return Number.POSITIVE_INFINITY;
     max = Math.max(max, l.utilization);
   }
   return max;

@@ -215,7 +215,10 @@ export class SimControlPlane implements ControlPlane {
       ...(mirrorPath && !samePath(mirrorPath, path) ? { mirrorPath } : {}),
     });
     let set = this.activeByPair.get(pair);
-    if (!set) this.activeByPair.set(pair, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.activeByPair.set(pair, set);
+    }
     set.add(flow);
     this.flowPair.set(flow, pair);
     this.flowKeys.set(flow, flowKey);

@@ -28,29 +28,53 @@ import {
 
 const MIN_BUCKETS = 8;
 const NIL = -1;
-// offsets in the per-slot link record
-const NEXT = 0;
-const PREV = 1;
-const BUCKET = 2;
-const GEN = 3;
+/** log2 of the slots per chunk. */
+const CHUNK_BITS = 3;
+/** Slots per chunk: a bucket hands out the slots of its open chunk in order (see the class comment). */
+const CHUNK = 1 << CHUNK_BITS;
+// int32 offsets in a slot's 32-byte record; the float64 view holds the time at 4s and the tie at 4s + 1
+const NEXT = 4;
+const PREV = 5;
+const BUCKET = 6;
+const GEN = 7;
+// offsets in a bucket's int32 record
+const HEAD = 0;
+const TAIL = 1;
+const OPEN = 2;
+const COUNT = 3;
+const BUCKET_STRIDE = 4;
+/** A bucket holding at least this many events gets chunks of its own; sparser buckets take single slots. */
+const DENSE = 4;
+// offsets in a chunk's int32 record
+const LIVE = 0;
+const OWNER = 1;
+/** Owner of a chunk whose slots are handed out one by one (`freeSlots`) to sparse buckets. */
+const SPARSE = -2;
 
 export class CalendarEventQueue implements EventQueue {
   private size = 0;
   private nextSeq = 0;
+  /** Slot capacity, a multiple of CHUNK. */
   private cap: number;
-  /** [time, tie] per slot. */
-  private key: Float64Array;
-  /** [next, prev, bucket (NIL when free), generation] per slot. */
-  private ln: Int32Array;
+  /** Slot records as float64: [time, tie, (links)] per slot. */
+  private f64: Float64Array;
+  /** The same records as int32: [(key), next, prev, bucket (NIL when free), generation] per slot. */
+  private i32: Int32Array;
   /** [handler, data] per slot. */
   private payload: unknown[];
+  /** [slots holding a pending event, bucket it was opened in or SPARSE] per chunk. */
+  private chunk: Int32Array;
+  private freeChunks: Int32Array;
+  private freeChunkCount = 0;
+  private chunksUsed = 0;
+  /** Free slots of SPARSE chunks (a stack), and the next never-used slot of the newest SPARSE chunk. */
   private freeSlots: Int32Array;
-  private freeCount = 0;
-  private slotsUsed = 0;
+  private freeSlotCount = 0;
+  private sparseNext = NIL;
   private nb = MIN_BUCKETS;
   private width = 1;
-  /** [head, tail] per bucket. */
-  private bk: Int32Array = new Int32Array(2 * MIN_BUCKETS).fill(NIL);
+  /** [head, tail, next slot of its open chunk (NIL when none), event count] per bucket. */
+  private bk: Int32Array = newBuckets(MIN_BUCKETS);
   /** A day number (floor(time / width)) no pending event is earlier than. */
   private day = 0;
   /** Cached minimum slot, or NIL when unknown. */
@@ -60,11 +84,16 @@ export class CalendarEventQueue implements EventQueue {
   private searches = 0;
 
   constructor(initialCapacity = 1024) {
-    this.cap = Math.max(16, initialCapacity);
-    this.key = new Float64Array(2 * this.cap);
-    this.ln = new Int32Array(4 * this.cap);
-    for (let s = 0; s < this.cap; s++) this.ln[4 * s + BUCKET] = NIL;
-    this.payload = new Array(2 * this.cap).fill(undefined);
+    this.cap = Math.max(16, Math.ceil(initialCapacity / CHUNK) * CHUNK);
+    const buf = new ArrayBuffer(32 * this.cap);
+    this.f64 = new Float64Array(buf);
+    this.i32 = new Int32Array(buf);
+    for (let s = 0; s < this.cap; s++) this.i32[8 * s + BUCKET] = NIL;
+    this.payload = [];
+    for (let i = 0; i < 2 * this.cap; i++) this.payload.push(undefined);
+    const chunks = this.cap / CHUNK;
+    this.chunk = new Int32Array(2 * chunks);
+    this.freeChunks = new Int32Array(chunks);
     this.freeSlots = new Int32Array(this.cap);
   }
 
@@ -74,42 +103,43 @@ export class CalendarEventQueue implements EventQueue {
 
   peekTime(): number {
     if (this.size === 0) return Number.POSITIVE_INFINITY;
-    return this.key[2 * this.findMin()]!;
+    return this.f64[4 * this.findMin()]!;
   }
 
   push<T>(time: number, priority: number, handler: EventHandler<T>, data: T): number {
     if (this.nextSeq === SEQ_SPAN) this.renumber();
     const tie = tieKey(priority, this.nextSeq);
     this.nextSeq++;
-    let slot: number;
-    if (this.freeCount > 0) slot = this.freeSlots[--this.freeCount]!;
-    else {
-      if (this.slotsUsed === this.cap) this.grow();
-      slot = this.slotsUsed++;
-    }
-    this.payload[2 * slot] = handler;
-    this.payload[2 * slot + 1] = data;
-    this.key[2 * slot] = time;
-    this.key[2 * slot + 1] = tie;
     // `day` is a lower bound on every pending event's day; an event earlier than it (only possible when the
     // queue is used outside a simulator's monotone clock) moves it back.
     const d = Math.floor(time / this.width);
     if (this.size === 0 || d < this.day) this.day = d;
-    this.link(slot, d);
+    const b = this.bucketOf(d);
+    const slot = this.alloc(b);
+    this.payload[2 * slot] = handler;
+    this.payload[2 * slot + 1] = data;
+    this.f64[4 * slot] = time;
+    this.f64[4 * slot + 1] = tie;
+    this.link(slot, b);
     this.size++;
     const m = this.minSlot;
     if (m !== NIL) {
-      const tm = this.key[2 * m]!;
-      if (time < tm || (time === tm && tie < this.key[2 * m + 1]!)) this.minSlot = slot;
+      const tm = this.f64[4 * m]!;
+      if (time < tm || (time === tm && tie < this.f64[4 * m + 1]!)) this.minSlot = slot;
     }
     if (this.size > 2 * this.nb) this.resize(this.nb * 2);
-    return this.ln[4 * slot + GEN]! * SLOT_BITS + slot;
+    return this.i32[8 * slot + GEN]! * SLOT_BITS + slot;
   }
 
   pop(visit: EventVisitor): boolean {
+    return this.popUntil(Number.POSITIVE_INFINITY, visit);
+  }
+
+  popUntil(untilNs: number, visit: EventVisitor): boolean {
     if (this.size === 0) return false;
     const slot = this.findMin();
-    const time = this.key[2 * slot]!;
+    const time = this.f64[4 * slot]!;
+    if (time > untilNs) return false;
     const handler = this.payload[2 * slot] as EventHandler<never>;
     const data = this.payload[2 * slot + 1];
     this.remove(slot);
@@ -132,12 +162,20 @@ export class CalendarEventQueue implements EventQueue {
 
   clear(): void {
     for (const s of this.liveSlots()) this.release(s);
-    this.bk.fill(NIL);
+    this.bk = newBuckets(this.nb);
     this.size = 0;
     this.minSlot = NIL;
   }
 
   // ------------------------------------------------------------------ internals
+
+  /**
+   * d mod nb for the power-of-two nb: ToInt32 keeps d mod 2^32 exactly (|d| < 2^53) and the mask reduces it
+   * further, non-negative even for a negative d (`%` on a float64 would be a call to fmod).
+   */
+  private bucketOf(d: number): number {
+    return (d | 0) & (this.nb - 1);
+  }
 
   private remove(slot: number): void {
     this.unlink(slot);
@@ -148,71 +186,122 @@ export class CalendarEventQueue implements EventQueue {
 
   private liveSlot(id: number): number {
     if (!Number.isSafeInteger(id) || id < 0) return NIL;
-    const slot = id % SLOT_BITS;
-    if (slot >= this.slotsUsed) return NIL;
-    const o = 4 * slot;
-    if (this.ln[o + GEN] !== (id - slot) / SLOT_BITS || this.ln[o + BUCKET] === NIL) return NIL;
+    const slot = (id | 0) & (SLOT_BITS - 1); // id mod SLOT_BITS (ToInt32 keeps the low 32 bits exactly)
+    if (slot >= this.chunksUsed * CHUNK) return NIL;
+    const o = 8 * slot;
+    if (this.i32[o + GEN] !== (id - slot) / SLOT_BITS || this.i32[o + BUCKET] === NIL) return NIL;
     return slot;
   }
 
   private liveSlots(): number[] {
     const out: number[] = [];
-    for (let s = 0; s < this.slotsUsed; s++) if (this.ln[4 * s + BUCKET] !== NIL) out.push(s);
+    const n = this.chunksUsed * CHUNK;
+    for (let s = 0; s < n; s++) if (this.i32[8 * s + BUCKET] !== NIL) out.push(s);
     return out;
   }
 
-  private release(slot: number): void {
-    const o = 4 * slot;
-    this.ln[o + BUCKET] = NIL;
-    this.ln[o + GEN] = (this.ln[o + GEN]! + 1) % SLOT_BITS;
-    this.payload[2 * slot] = undefined;
-    this.payload[2 * slot + 1] = undefined;
-    this.freeSlots[this.freeCount++] = slot;
+  /**
+   * A free slot for an event going to bucket `b`: the next one of the bucket's open chunk if the bucket is dense
+   * (opening a chunk for it if needed), else a single slot.
+   */
+  private alloc(b: number): number {
+    const bk = this.bk;
+    const o = BUCKET_STRIDE * b;
+    let slot = bk[o + OPEN]!;
+    if (slot === NIL) {
+      if (bk[o + COUNT]! < DENSE) return this.allocSparse();
+      const c = this.takeChunk();
+      this.chunk[2 * c + OWNER] = b;
+      slot = c * CHUNK;
+    }
+    // the chunk is closed once its last slot is handed out, and freed when its last event goes
+    bk[o + OPEN] = (slot + 1) & (CHUNK - 1) ? slot + 1 : NIL;
+    this.chunk[2 * (slot >> CHUNK_BITS) + LIVE]!++;
+    return slot;
   }
 
-  /** Inserts a slot (whose day is `d`) into its bucket, keeping the bucket sorted; scans from the tail. */
-  private link(slot: number, d: number): void {
-    const key = this.key;
-    const ln = this.ln;
+  private allocSparse(): number {
+    if (this.freeSlotCount > 0) return this.freeSlots[--this.freeSlotCount]!;
+    let slot = this.sparseNext;
+    if (slot === NIL) {
+      const c = this.takeChunk();
+      this.chunk[2 * c + OWNER] = SPARSE;
+      slot = c * CHUNK;
+    }
+    this.sparseNext = (slot + 1) & (CHUNK - 1) ? slot + 1 : NIL;
+    return slot;
+  }
+
+  private takeChunk(): number {
+    if (this.freeChunkCount > 0) return this.freeChunks[--this.freeChunkCount]!;
+    if (this.chunksUsed * CHUNK === this.cap) this.grow();
+    return this.chunksUsed++;
+  }
+
+  private release(slot: number): void {
+    const o = 8 * slot;
+    this.i32[o + BUCKET] = NIL;
+    this.i32[o + GEN] = (this.i32[o + GEN]! + 1) & (SLOT_BITS - 1);
+    this.payload[2 * slot] = undefined;
+    this.payload[2 * slot + 1] = undefined;
+    const c = slot >> CHUNK_BITS;
+    const owner = this.chunk[2 * c + OWNER]!;
+    if (owner === SPARSE) {
+      this.freeSlots[this.freeSlotCount++] = slot;
+    } else if (--this.chunk[2 * c + LIVE]! === 0) {
+      // no pending event left in the chunk: free it, taking it back from its bucket if still open there (after
+      // a resize `owner` may name an unrelated bucket, whose open slot then lies in another chunk)
+      const ob = BUCKET_STRIDE * owner + OPEN;
+      if (ob < this.bk.length && this.bk[ob]! >> CHUNK_BITS === c) this.bk[ob] = NIL;
+      this.freeChunks[this.freeChunkCount++] = c;
+    }
+  }
+
+  /** Inserts a slot into bucket `b`, keeping the bucket sorted; scans from the tail. */
+  private link(slot: number, b: number): void {
+    const f64 = this.f64;
+    const i32 = this.i32;
     const bk = this.bk;
-    const t = key[2 * slot]!;
-    const k = key[2 * slot + 1]!;
-    const b = d % this.nb;
-    let after = bk[2 * b + 1]!;
+    const t = f64[4 * slot]!;
+    const k = f64[4 * slot + 1]!;
+    const ob = BUCKET_STRIDE * b;
+    let after = bk[ob + TAIL]!;
     while (after !== NIL) {
-      const ta = key[2 * after]!;
-      if (ta < t || (ta === t && key[2 * after + 1]! < k)) break;
-      after = ln[4 * after + PREV]!;
+      const ta = f64[4 * after]!;
+      if (ta < t || (ta === t && f64[4 * after + 1]! < k)) break;
+      after = i32[8 * after + PREV]!;
     }
-    const o = 4 * slot;
+    const o = 8 * slot;
     if (after === NIL) {
-      const h = bk[2 * b]!;
-      ln[o + NEXT] = h;
-      ln[o + PREV] = NIL;
-      if (h !== NIL) ln[4 * h + PREV] = slot;
-      else bk[2 * b + 1] = slot;
-      bk[2 * b] = slot;
+      const h = bk[ob + HEAD]!;
+      i32[o + NEXT] = h;
+      i32[o + PREV] = NIL;
+      if (h !== NIL) i32[8 * h + PREV] = slot;
+      else bk[ob + TAIL] = slot;
+      bk[ob + HEAD] = slot;
     } else {
-      const n = ln[4 * after + NEXT]!;
-      ln[o + NEXT] = n;
-      ln[o + PREV] = after;
-      ln[4 * after + NEXT] = slot;
-      if (n !== NIL) ln[4 * n + PREV] = slot;
-      else bk[2 * b + 1] = slot;
+      const n = i32[8 * after + NEXT]!;
+      i32[o + NEXT] = n;
+      i32[o + PREV] = after;
+      i32[8 * after + NEXT] = slot;
+      if (n !== NIL) i32[8 * n + PREV] = slot;
+      else bk[ob + TAIL] = slot;
     }
-    ln[o + BUCKET] = b;
+    bk[ob + COUNT]!++;
+    i32[o + BUCKET] = b;
   }
 
   private unlink(slot: number): void {
-    const ln = this.ln;
-    const o = 4 * slot;
-    const b = ln[o + BUCKET]!;
-    const p = ln[o + PREV]!;
-    const n = ln[o + NEXT]!;
-    if (p !== NIL) ln[4 * p + NEXT] = n;
-    else this.bk[2 * b] = n;
-    if (n !== NIL) ln[4 * n + PREV] = p;
-    else this.bk[2 * b + 1] = p;
+    const i32 = this.i32;
+    const o = 8 * slot;
+    const ob = BUCKET_STRIDE * i32[o + BUCKET]!;
+    const p = i32[o + PREV]!;
+    const n = i32[o + NEXT]!;
+    if (p !== NIL) i32[8 * p + NEXT] = n;
+    else this.bk[ob + HEAD] = n;
+    if (n !== NIL) i32[8 * n + PREV] = p;
+    else this.bk[ob + TAIL] = p;
+    this.bk[ob + COUNT]!--;
   }
 
   /** The slot of the earliest event (size > 0), cached until the queue changes. */
@@ -221,13 +310,14 @@ export class CalendarEventQueue implements EventQueue {
     const nb = this.nb;
     const w = this.width;
     const bk = this.bk;
-    const key = this.key;
+    const f64 = this.f64;
+    const mask = nb - 1;
     let day = this.day;
-    let b = day % nb;
+    let b = this.bucketOf(day);
     this.searches++;
     for (let i = 0; i < nb; i++) {
-      const h = bk[2 * b]!;
-      if (h !== NIL && key[2 * h]! < (day + 1) * w) {
+      const h = bk[BUCKET_STRIDE * b + HEAD]!;
+      if (h !== NIL && f64[4 * h]! < (day + 1) * w) {
         this.day = day;
         this.scanned += i;
         if (this.scanned > 32 * this.searches && this.searches > 64) this.resize(nb); // width no longer fits
@@ -235,7 +325,7 @@ export class CalendarEventQueue implements EventQueue {
         return h;
       }
       day++;
-      b = b + 1 === nb ? 0 : b + 1;
+      b = (b + 1) & mask;
     }
     // A whole year without an event: direct search over the bucket heads.
     this.scanned += 2 * nb;
@@ -244,7 +334,7 @@ export class CalendarEventQueue implements EventQueue {
       return this.findMin();
     }
     const best = this.findMinDirect();
-    this.day = Math.floor(key[2 * best]! / w);
+    this.day = Math.floor(f64[4 * best]! / w);
     this.minSlot = best;
     return best;
   }
@@ -252,18 +342,18 @@ export class CalendarEventQueue implements EventQueue {
   /** The minimum over all bucket heads (size > 0). */
   private findMinDirect(): number {
     const bk = this.bk;
-    const key = this.key;
+    const f64 = this.f64;
     let best = NIL;
     for (let j = 0; j < this.nb; j++) {
-      const h = bk[2 * j]!;
+      const h = bk[BUCKET_STRIDE * j + HEAD]!;
       if (h === NIL) continue;
       if (best === NIL) {
         best = h;
         continue;
       }
-      const th = key[2 * h]!;
-      const tb = key[2 * best]!;
-      if (th < tb || (th === tb && key[2 * h + 1]! < key[2 * best + 1]!)) best = h;
+      const th = f64[4 * h]!;
+      const tb = f64[4 * best]!;
+      if (th < tb || (th === tb && f64[4 * h + 1]! < f64[4 * best + 1]!)) best = h;
     }
     return best;
   }
@@ -271,6 +361,8 @@ export class CalendarEventQueue implements EventQueue {
   /**
    * Rebuilds with `nb` buckets and a day width estimated from the earliest events. Old buckets are walked in list
    * order, so events reach their new bucket mostly in key order and the tail-scan insert stays O(1): O(n) overall.
+   * Events keep their slots; the chunks open in the old buckets are closed (their unused slots come back when the
+   * chunk is freed).
    */
   private resize(nb: number): void {
     this.scanned = 0;
@@ -280,44 +372,49 @@ export class CalendarEventQueue implements EventQueue {
     const oldNb = this.nb;
     this.width = width;
     this.nb = nb;
-    this.bk = new Int32Array(2 * nb).fill(NIL);
+    this.bk = newBuckets(nb);
     for (let b = 0; b < oldNb; b++) {
-      let s = old[2 * b]!;
+      let s = old[BUCKET_STRIDE * b + HEAD]!;
       while (s !== NIL) {
-        const after = this.ln[4 * s + NEXT]!;
-        this.link(s, Math.floor(this.key[2 * s]! / width));
+        const after = this.i32[8 * s + NEXT]!;
+        this.link(s, this.bucketOf(Math.floor(this.f64[4 * s]! / width)));
         s = after;
       }
     }
     this.minSlot = NIL;
-    this.day = this.size > 0 ? Math.floor(this.key[2 * this.findMinDirect()]! / width) : 0;
+    this.day = this.size > 0 ? Math.floor(this.f64[4 * this.findMinDirect()]! / width) : 0;
   }
 
   /**
    * Day width: 3 x the mean gap between consecutive pending events over the earliest 90% of them (Brown's rule
    * of 3 mean gaps, on a sample that ignores the 10% farthest events so a few far-future timers cannot stretch
-   * it); at least 1 ns. O(n log n) in native sort, run only on resize.
+   * it); at least 1 ns. The mean gap over the earliest `last + 1` events is (t_(last) - t_(0)) / last, so only the
+   * minimum and one order statistic are needed: O(n) expected, run only on resize.
    */
   private estimateWidth(): number {
     if (this.size < 2) return this.width;
     const times = new Float64Array(this.size);
     let n = 0;
+    let min = Number.POSITIVE_INFINITY;
     for (let b = 0; b < this.nb; b++) {
-      for (let s = this.bk[2 * b]!; s !== NIL; s = this.ln[4 * s + NEXT]!) times[n++] = this.key[2 * s]!;
+      for (let s = this.bk[BUCKET_STRIDE * b + HEAD]!; s !== NIL; s = this.i32[8 * s + NEXT]!) {
+        const t = this.f64[4 * s]!;
+        times[n++] = t;
+        if (t < min) min = t;
+      }
     }
-    times.sort();
     const last = Math.max(1, Math.floor(0.9 * (n - 1)));
-    const span = times[last]! - times[0]!;
+    const span = orderStatistic(times, last) - min;
     return Math.max(1, Math.ceil((3 * span) / last));
   }
 
   private renumber(): void {
     this.nextSeq = renumberTies(
       this.liveSlots(),
-      (s) => this.key[2 * s]!,
-      (s) => this.key[2 * s + 1]!,
+      (s) => this.f64[4 * s]!,
+      (s) => this.f64[4 * s + 1]!,
       (s, k) => {
-        this.key[2 * s + 1] = k;
+        this.f64[4 * s + 1] = k;
       },
     );
   }
@@ -325,17 +422,64 @@ export class CalendarEventQueue implements EventQueue {
   private grow(): void {
     const cap = this.cap * 2;
     if (cap > SLOT_BITS) throw new RangeError(`event queue: more than ${SLOT_BITS} pending events`);
-    const key = new Float64Array(2 * cap);
-    key.set(this.key);
-    this.key = key;
-    const ln = new Int32Array(4 * cap);
-    ln.set(this.ln);
-    for (let s = this.cap; s < cap; s++) ln[4 * s + BUCKET] = NIL;
-    this.ln = ln;
+    const buf = new ArrayBuffer(32 * cap);
+    const i32 = new Int32Array(buf);
+    i32.set(this.i32);
+    for (let s = this.cap; s < cap; s++) i32[8 * s + BUCKET] = NIL;
+    this.i32 = i32;
+    this.f64 = new Float64Array(buf);
     for (let i = 2 * this.cap; i < 2 * cap; i++) this.payload.push(undefined);
-    const free = new Int32Array(cap);
-    free.set(this.freeSlots);
-    this.freeSlots = free;
+    const chunks = cap / CHUNK;
+    const chunk = new Int32Array(2 * chunks);
+    chunk.set(this.chunk);
+    this.chunk = chunk;
+    const free = new Int32Array(chunks);
+    free.set(this.freeChunks);
+    this.freeChunks = free;
+    const freeSlots = new Int32Array(cap);
+    freeSlots.set(this.freeSlots);
+    this.freeSlots = freeSlots;
     this.cap = cap;
   }
+}
+
+/** Bucket records for `nb` empty buckets. */
+function newBuckets(nb: number): Int32Array {
+  const bk = new Int32Array(BUCKET_STRIDE * nb).fill(NIL);
+  for (let b = 0; b < nb; b++) bk[BUCKET_STRIDE * b + COUNT] = 0;
+  return bk;
+}
+
+/**
+ * The value at index `k` of `a` once sorted ascending (`a` is reordered): Hoare's selection with a median-of-three
+ * pivot, O(n) expected. Equal values split evenly between the two sides, so many ties (integer times) stay cheap.
+ */
+export function orderStatistic(a: Float64Array, k: number): number {
+  if (!(k >= 0 && k < a.length)) throw new RangeError(`orderStatistic: index ${k} outside [0, ${a.length})`);
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const x = a[lo]!;
+    const y = a[(lo + hi) >> 1]!;
+    const z = a[hi]!;
+    const pivot = x < y ? (y < z ? y : Math.max(x, z)) : x < z ? x : Math.max(y, z);
+    // Partition: afterwards a[lo..j] <= pivot, a[i..hi] >= pivot, and a[j+1..i-1] (if any) equal the pivot.
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k]!;
+  }
+  return a[k]!;
 }

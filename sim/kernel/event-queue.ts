@@ -25,6 +25,11 @@ export interface EventQueue {
   push<T>(time: number, priority: number, handler: EventHandler<T>, data: T): number;
   /** Removes the earliest event and passes it to `visit`; false when empty. */
   pop(visit: EventVisitor): boolean;
+  /**
+   * Removes the earliest event if its time is at most `untilNs` and passes it to `visit`; false when the queue is
+   * empty or the earliest event is later (it stays queued). One call per event for a simulator's run loop.
+   */
+  popUntil(untilNs: number, visit: EventVisitor): boolean;
   /** Removes a pending event; false when the id is stale. */
   cancel(id: number): boolean;
   isPending(id: number): boolean;
@@ -41,14 +46,17 @@ export const SLOT_BITS = 2 ** 26;
 export const SEQ_SPAN = 2 ** 32;
 const PRIO_OFFSET = 2 ** 20;
 
-/** The tie-breaker of an event's key. */
+/** The tie-breaker of an event's key. Small enough to be inlined into `push`; the error path is out of line. */
 export function tieKey(priority: number, seq: number): number {
-  if (priority < MIN_PRIORITY || priority > MAX_PRIORITY || (priority | 0) !== priority) {
-    throw new RangeError(
-      `event priority must be an integer in [${MIN_PRIORITY}, ${MAX_PRIORITY}], got ${priority}`,
-    );
-  }
+  if (priority < MIN_PRIORITY || priority > MAX_PRIORITY || (priority | 0) !== priority)
+    badPriority(priority);
   return (priority + PRIO_OFFSET) * SEQ_SPAN + seq;
+}
+
+function badPriority(priority: number): never {
+  throw new RangeError(
+    `event priority must be an integer in [${MIN_PRIORITY}, ${MAX_PRIORITY}], got ${priority}`,
+  );
 }
 
 /**

@@ -90,6 +90,19 @@ export class HeapEventQueue implements EventQueue {
     return true;
   }
 
+  popUntil(untilNs: number, visit: EventVisitor): boolean {
+    if (this.size === 0) return false;
+    const time = this.hTime[0]!;
+    if (time > untilNs) return false;
+    const slot = this.hSlot[0]!;
+    const handler = this.handlers[slot]!;
+    const data = this.data[slot];
+    this.removeAt(0);
+    this.release(slot);
+    visit(time, handler, data);
+    return true;
+  }
+
   /** Cancels a pending event. Returns false when the id is stale (fired, cancelled or unknown). */
   cancel(id: number): boolean {
     const slot = this.liveSlot(id);
@@ -173,7 +186,7 @@ export class HeapEventQueue implements EventQueue {
       let best = first;
       let bt = hTime[first]!;
       let bk = hTie[first]!;
-      const end = first + ARITY < n ? first + ARITY : n;
+      const end = Math.min(first + ARITY, n);
       for (let c = first + 1; c < end; c++) {
         const tc = hTime[c]!;
         if (tc < bt || (tc === bt && hTie[c]! < bk)) {

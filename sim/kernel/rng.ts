@@ -27,8 +27,8 @@ export class RandomStream {
     readonly name: string,
     seedKey: string,
   ) {
-    const prng = seedrandom.xor4096(seedKey);
-    this.next = () => prng.double();
+    // The generator's own 53-bit double(), without a wrapping closure (one call less per draw).
+    this.next = seedrandom.xor4096(seedKey).double;
   }
 
   /** Uniform on [0, 1). */

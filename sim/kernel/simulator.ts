@@ -127,9 +127,10 @@ export class Simulator {
     this.stopped = false;
     const before = this.executedCount;
     const q = this.queue;
+    const dispatch = this.dispatch;
     try {
-      while (!this.stopped && q.length > 0 && q.peekTime() <= untilNs) {
-        q.pop(this.dispatch);
+      while (!this.stopped && q.popUntil(untilNs, dispatch)) {
+        // one queue call per event: popUntil finds the earliest event once, checks `untilNs` and dispatches it
       }
       if (!this.stopped && untilNs !== Number.POSITIVE_INFINITY) this.nowNs = untilNs;
     } finally {

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { resolve } from "node:path";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { REPO_ROOT, sharedDataDir, skipUnlessShared } from "../helpers/shared-data.ts";
+import { topocast as topocastAsync } from "./run-cli.ts";
 
 const BIN = resolve(REPO_ROOT, "bin/topocast.js");
 
@@ -32,6 +35,33 @@ describe("topocast CLI", () => {
     const result = JSON.parse(r.stdout);
     assert.equal(result.flows.count, 500);
     assert.ok(result.flows.slowdown.mean >= 1);
+  });
+
+  it("runs the quickstart config (shortened), printing the summary table and the report path", () => {
+    const out = join(mkdtempSync(join(tmpdir(), "topocast-cli-")), "quickstart");
+    const r = topocast(
+      "run",
+      "experiments/configs/quickstart.yaml",
+      "--set",
+      "workload.window.duration=300ms",
+      "--out",
+      out,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /quickstart: Abilene \(11 nodes, 28 directed links\)/);
+    assert.match(r.stdout, /│ shortest-path +│ \d+/);
+    assert.match(r.stdout, /│ ecmp +│ \d+/);
+    assert.match(r.stdout, /report: +.*quickstart[/\\]report\.html/);
+    assert.ok(existsSync(join(out, "report.html")));
+  });
+
+  it("documents every command with examples in --help", async () => {
+    const cmds = ["run", "sweep", "report", "compare", "validate", "demo", "topo show"];
+    const results = await Promise.all(cmds.map((c) => topocastAsync([...c.split(" "), "--help"])));
+    results.forEach((r, i) => {
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Examples:/, `${cmds[i]} --help`);
+    });
   });
 
   const bad: [string, string[], RegExp][] = [

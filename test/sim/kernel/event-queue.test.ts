@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { CalendarEventQueue } from "../../../sim/kernel/calendar-queue.ts";
+import { CalendarEventQueue, orderStatistic } from "../../../sim/kernel/calendar-queue.ts";
 import type { EventQueue } from "../../../sim/kernel/event-queue.ts";
 import { HeapEventQueue } from "../../../sim/kernel/heap-queue.ts";
 
@@ -117,5 +117,182 @@ for (const [name, make] of implementations) {
     it("rejects a priority outside [-2^20, 2^20)", () => {
       assert.throws(() => make().push(0, 2 ** 20, () => {}, undefined), RangeError);
     });
+
+    it("popUntil pops only events at or before its bound, in order, as a sorted list does", () => {
+      fc.assert(
+        fc.property(
+          fc.array(
+            fc.record({
+              pushes: fc.array(fc.record({ delay: fc.nat(50), prio: fc.integer({ min: -1, max: 1 }) }), {
+                maxLength: 8,
+              }),
+              cancel: fc.nat(100),
+              ahead: fc.nat(30),
+            }),
+            { maxLength: 80 },
+          ),
+          (steps) => {
+            const q = make();
+            const ref: { time: number; prio: number; seq: number; id: number }[] = [];
+            let seq = 0;
+            let now = 0;
+            const popped: number[] = [];
+            for (const step of steps) {
+              for (const p of step.pushes) {
+                const s = seq++;
+                const id = q.push(now + p.delay, p.prio, (d: number) => popped.push(d), s);
+                ref.push({ time: now + p.delay, prio: p.prio, seq: s, id });
+              }
+              if (ref.length > 0 && step.cancel % 3 === 0) {
+                const [r] = ref.splice(step.cancel % ref.length, 1);
+                assert.equal(q.cancel(r!.id), true);
+              }
+              const until = now + step.ahead;
+              ref.sort((a, b) => a.time - b.time || a.prio - b.prio || a.seq - b.seq);
+              const due = ref.filter((r) => r.time <= until).map((r) => r.seq);
+              ref.splice(0, due.length);
+              popped.length = 0;
+              while (
+                q.popUntil(until, (t, h, d) => {
+                  assert.ok(t <= until && t >= now);
+                  now = t;
+                  (h as (x: unknown) => void)(d);
+                })
+              );
+              assert.deepEqual(popped, due);
+              assert.equal(q.length, ref.length);
+              assert.equal(q.peekTime(), ref.length > 0 ? ref[0]!.time : Number.POSITIVE_INFINITY);
+              now = until;
+            }
+          },
+        ),
+        { numRuns: 200, seed: 7 },
+      );
+    });
   });
 }
+
+describe("calendar queue against the heap", () => {
+  it("gives the same pops and ids' liveness on long runs with bursts, ties, far timers and cancels", () => {
+    // Long enough for many resizes, chunk reuse and slot generations; the heap is the reference.
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 31 - 2 }), (seed) => {
+        let x = seed;
+        const rand = () => {
+          x = (x * 48271) % 2147483647;
+          return x / 2147483647;
+        };
+        const cal = new CalendarEventQueue(16);
+        const heap = new HeapEventQueue(16);
+        const ids: [number, number][] = [];
+        const got: number[][] = [[], []];
+        let now = 0;
+        let tag = 0;
+        for (let step = 0; step < 6000; step++) {
+          const r = rand();
+          if (r < 0.5) {
+            const burst = rand() < 0.05 ? 200 : 1;
+            for (let i = 0; i < burst; i++) {
+              const u = rand();
+              const delay =
+                u < 0.3 ? 0 : u < 0.9 ? Math.round(-50 * Math.log(1 - rand())) : Math.floor(rand() * 1e9);
+              const prio = rand() < 0.1 ? -1 : 0;
+              const t = tag++;
+              ids.push([
+                cal.push(now + delay, prio, (d: number) => got[0]!.push(d), t),
+                heap.push(now + delay, prio, (d: number) => got[1]!.push(d), t),
+              ]);
+            }
+          } else if (r < 0.65 && ids.length > 0) {
+            const [a, b] = ids[Math.floor(rand() * ids.length)]!;
+            assert.equal(cal.isPending(a), heap.isPending(b));
+            assert.equal(cal.cancel(a), heap.cancel(b));
+          } else {
+            const n = rand() < 0.05 ? 500 : 3;
+            for (let i = 0; i < n; i++) {
+              let tc = -1;
+              const okc = cal.pop((t, h, d) => {
+                tc = t;
+                (h as (v: unknown) => void)(d);
+              });
+              const okh = heap.pop((t, h, d) => {
+                assert.equal(t, tc);
+                (h as (v: unknown) => void)(d);
+              });
+              assert.equal(okc, okh);
+              if (okc) now = tc;
+            }
+          }
+          assert.equal(cal.length, heap.length);
+        }
+        assert.deepEqual(got[0], got[1]);
+        for (const [a, b] of ids) assert.equal(cal.isPending(a), heap.isPending(b));
+      }),
+      { numRuns: 30, seed: 11 },
+    );
+  });
+});
+
+describe("calendar queue memory", () => {
+  it("reuses its slots: capacity stays bounded on a long hold run with cancels and reschedules", () => {
+    // Each chunk in use holds at least one pending event, so slots <= CHUNK x pending events (see the class
+    // comment); a leaked chunk would make the capacity creep up over the run.
+    const capacity = (q: CalendarEventQueue) => (q as unknown as { cap: number }).cap;
+    const q = new CalendarEventQueue(16);
+    let x = 99;
+    const rand = () => {
+      x = (x * 48271) % 2147483647;
+      return x / 2147483647;
+    };
+    const pending = 500;
+    const ids: number[] = [];
+    let now = 0;
+    const noop = () => {};
+    for (let i = 0; i < pending; i++) ids.push(q.push(Math.floor(rand() * 1000), 0, noop, undefined));
+    let capMid = 0;
+    for (let step = 0; step < 200_000; step++) {
+      if (rand() < 0.3) {
+        const k = Math.floor(rand() * ids.length);
+        if (q.cancel(ids[k]!))
+          ids[k] = q.push(now + Math.floor(rand() * (rand() < 0.1 ? 1e6 : 1000)), 0, noop, 0);
+      } else {
+        q.pop((t) => {
+          now = t;
+        });
+        ids[Math.floor(rand() * ids.length)] = q.push(now + Math.floor(rand() * 1000), 0, noop, undefined);
+      }
+      if (step === 50_000) capMid = capacity(q);
+    }
+    assert.equal(q.length, pending);
+    assert.equal(capacity(q), capMid, "no growth after warm-up");
+    assert.ok(capacity(q) <= 16 * pending, `capacity ${capacity(q)} for ${pending} pending events`);
+  });
+});
+
+describe("orderStatistic", () => {
+  it("returns the k-th smallest value, as sorting does", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.integer({ min: 0, max: 4 }),
+            fc.double({ noNaN: true }).map((v) => v + 0),
+          ),
+          {
+            minLength: 1,
+            maxLength: 300,
+          },
+        ),
+        fc.nat(),
+        (values, k0) => {
+          const a = Float64Array.from(values);
+          const sorted = Float64Array.from(values).sort();
+          const k = k0 % a.length;
+          assert.equal(orderStatistic(a, k), sorted[k]);
+          assert.deepEqual(a.slice().sort(), sorted, "reorders without losing values");
+        },
+      ),
+      { numRuns: 500, seed: 3 },
+    );
+  });
+});

@@ -56,7 +56,10 @@ describe("reservations (pseudo links)", () => {
   const bad: [string, (d: ReturnType<typeof diamond>) => unknown, RegExp][] = [
     [
       "more than the unreserved capacity",
-      (d) => (d.net.reserve(d.viaA, 700e6), d.net.reserve(d.viaA, 400e6)),
+      (d) => {
+        d.net.reserve(d.viaA, 700e6);
+        d.net.reserve(d.viaA, 400e6);
+      },
       /unreserved, less than/,
     ],
     ["a non-contiguous path", (d) => d.net.reserve([d.viaA[0]!, d.viaB[1]!], 1e6), /not contiguous/],

@@ -1,0 +1,102 @@
+/**
+ * Zod field builders for the experiment config: each parameter is declared once, with its doc, unit and default,
+ * and the same declaration drives validation, the exported JSON Schema (editor completion and checks) and
+ * `topocast validate`'s messages.
+ *
+ * Quantities with units are written as strings (`"10ms"`, `"100Mbps"`, `"1.5MB"`) and kept as strings in the
+ * effective config (so config.json reads like the input and can be run again); {@link sim/units.ts} converts
+ * them when the scenario is built. Bare numbers are refused: `delay: 10` would silently mean 10 ns.
+ */
+import * as z from "zod";
+import { parseDurationNs, parseRateBps, parseSizeBytes, UnitError } from "../../sim/units.ts";
+
+const NUM = String.raw`\s*[+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*`;
+const DURATION_PATTERN = `^${NUM}(?:ns|us|µs|ms|s|sec|min|h|d)\\s*$`;
+const RATE_PATTERN = `^${NUM}(?:[kKmMgGtT]?(?:[bB][pP][sS]|[bB][iI][tT]/[sS]))\\s*$`;
+const SIZE_PATTERN = `^${NUM}(?:[bB]|[bB][yY][tT][eE][sS]?|[kKmMgGtT][iI]?[bB])\\s*$`;
+
+type UnitKind = "duration" | "rate" | "size";
+
+const PARSERS: Record<UnitKind, (s: string) => number> = {
+  duration: parseDurationNs,
+  rate: parseRateBps,
+  size: parseSizeBytes,
+};
+const PATTERNS: Record<UnitKind, string> = {
+  duration: DURATION_PATTERN,
+  rate: RATE_PATTERN,
+  size: SIZE_PATTERN,
+};
+const EXPECTED: Record<UnitKind, string> = {
+  duration: 'a duration such as "10ms", "2.5s" or "5min"',
+  rate: 'a rate such as "10Gbps", "100Mbps" or "1.5 Gbit/s"',
+  size: 'a size such as "1500B", "1.5MB" or "64KiB"',
+};
+const EXAMPLES: Record<UnitKind, string[]> = {
+  duration: ["10ms", "2.5s", "5min"],
+  rate: ["10Gbps", "100Mbps"],
+  size: ["1500B", "1.5MB", "64KiB"],
+};
+
+export interface QuantityOptions {
+  /** Smallest allowed value in base units (ns, bits/s, bytes), inclusive unless `exclusiveMin`. */
+  min?: number;
+  exclusiveMin?: boolean;
+}
+
+/** A string quantity with a unit, checked by sim/units.ts; the issue message says what is expected. */
+function quantity(kind: UnitKind, doc: string, opts: QuantityOptions = {}) {
+  const expected = EXPECTED[kind];
+  const bound =
+    opts.min === undefined ? "" : ` ${opts.exclusiveMin ? ">" : ">="} ${opts.min === 0 ? "0" : opts.min}`;
+  return z
+    .string({ error: (iss) => `expected ${expected}, got ${show(iss.input)}` })
+    .superRefine((s, ctx) => {
+      let v: number;
+      try {
+        v = PARSERS[kind](s);
+      } catch (e) {
+        ctx.addIssue({
+          code: "custom",
+          message: e instanceof UnitError ? `expected ${e.expected}, got ${show(s)}` : String(e),
+        });
+        return;
+      }
+      if (opts.min !== undefined && (opts.exclusiveMin ? !(v > opts.min) : !(v >= opts.min))) {
+        ctx.addIssue({ code: "custom", message: `expected ${expected}${bound}, got ${show(s)}` });
+      }
+    })
+    .meta({ description: doc, pattern: PATTERNS[kind], examples: EXAMPLES[kind], "x-unit": kind });
+}
+
+/** A duration string (`"10ms"`, `"5min"`); converted to integer ns by parseDurationNs. */
+export function duration(doc: string, opts?: QuantityOptions) {
+  return quantity("duration", doc, opts);
+}
+/** A rate string (`"10Gbps"`); converted to bits/s by parseRateBps. */
+export function rate(doc: string, opts?: QuantityOptions) {
+  return quantity("rate", doc, opts);
+}
+/** A size string (`"1.5MB"`); converted to bytes by parseSizeBytes. */
+export function size(doc: string, opts?: QuantityOptions) {
+  return quantity("size", doc, opts);
+}
+
+/** A value as it appears in messages: strings quoted, objects as JSON (shortened). */
+export function show(v: unknown): string {
+  if (v === undefined) return "nothing";
+  const s = JSON.stringify(v);
+  if (s === undefined) return String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** A path to a file or directory, relative to the config file's directory; `${VAR}` and `${VAR:-default}` expand. */
+export function filePath(doc: string) {
+  return z
+    .string({ error: (iss) => `expected a path (a string), got ${show(iss.input)}` })
+    .min(1, { error: "expected a path, got an empty string" })
+    .meta({
+      description: `${doc} Relative paths are resolved against the config file's directory; \${VAR} and \${VAR:-default} expand environment variables.`,
+      "x-unit": "path",
+    });
+}

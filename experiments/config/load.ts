@@ -1,0 +1,378 @@
+/**
+ * Loading experiment configs: YAML or JSON text -> overrides (`--set`, `--seed`, `--run`) -> schema validation ->
+ * an {@link LoadedConfig} with defaults filled in and paths resolved.
+ *
+ * Errors are {@link ConfigError}s whose message names the file, the line (where the YAML parser knows it), the
+ * field path, the bad value and what is allowed, one issue per line:
+ * `quickstart.yaml:14: topology.links.capacity: expected a rate such as "10Gbps", ..., got "fast"`.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import * as YAML from "yaml";
+import { isMap, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import type * as z from "zod";
+import { policyNames } from "../policy-registry.ts";
+import { show } from "./fields.ts";
+import { formatPath, getAt, type PathKey, parsePath, setAt } from "./paths.ts";
+import { type ExperimentConfig, ExperimentSchema } from "./schema.ts";
+
+/** One problem in a config, located. */
+export interface ConfigIssue {
+  /** Where the bad value came from: the file (with `:line` when known) or `--set path=value`. */
+  source: string;
+  path: readonly PropertyKey[];
+  message: string;
+}
+
+/** Bad experiment config (exit code 2). The message lists every issue, one per line. */
+export class ConfigError extends Error {
+  constructor(readonly issues: readonly ConfigIssue[]) {
+    super(
+      issues
+        .map((i) => `${i.source}: ${i.path.length ? `${formatPath(i.path)}: ` : ""}${i.message}`)
+        .join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+export interface LoadOptions {
+  /** `path=value` overrides; the value is YAML (`0.8`, `true`, `[1, 2]`, `{name: ecmp}`). */
+  set?: readonly string[];
+  seed?: number;
+}
+
+export interface LoadedConfig {
+  config: ExperimentConfig;
+  /** The file as named by the user. */
+  file: string;
+  /** Directory relative paths in the config are resolved against. */
+  baseDir: string;
+  /** The config text as read (before overrides). */
+  text: string;
+  /** The overrides applied. */
+  options: LoadOptions;
+  /** sha256 of the canonical JSON of the effective config, hex (first 16 digits). */
+  hash: string;
+  /** Builds a ConfigError located at `path` (file and line, or the --set that supplied it). */
+  error(path: readonly PropertyKey[], message: string): ConfigError;
+}
+
+/** Reads and validates a config file. @throws ConfigError */
+export function loadConfig(file: string, opts: LoadOptions = {}): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError([
+      {
+        source: file,
+        path: [],
+        message: code === "ENOENT" ? "no such file" : `cannot read (${(e as Error).message})`,
+      },
+    ]);
+  }
+  return parseConfig(text, file, dirname(resolve(file)), opts);
+}
+
+/** Validates config text (YAML or JSON) as if read from `file`. @throws ConfigError */
+export function parseConfig(
+  text: string,
+  file: string,
+  baseDir: string,
+  opts: LoadOptions = {},
+): LoadedConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return {
+          source: pos ? `${file}:${pos.line}` : file,
+          path: [],
+          message: `malformed YAML: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`,
+        };
+      }),
+    );
+  }
+  let raw: unknown = doc.toJS() ?? {};
+  const overridden: PathKey[][] = [];
+  const overrideText = new Map<string, string>();
+  for (const s of opts.set ?? []) {
+    const eq = s.indexOf("=");
+    if (eq <= 0) {
+      throw new ConfigError([
+        { source: `--set ${s}`, path: [], message: "expected path=value, e.g. seed=2" },
+      ]);
+    }
+    let path: PathKey[];
+    let value: unknown;
+    try {
+      path = parsePath(s.slice(0, eq));
+      value = YAML.parse(s.slice(eq + 1));
+      raw = setAt(raw, path, value);
+    } catch (e) {
+      throw new ConfigError([{ source: `--set ${s}`, path: [], message: (e as Error).message }]);
+    }
+    overridden.push(path);
+    overrideText.set(JSON.stringify(path), `--set ${s}`);
+  }
+  if (opts.seed !== undefined) {
+    raw = setAt(raw, ["seed"], opts.seed);
+    overridden.push(["seed"]);
+    overrideText.set(JSON.stringify(["seed"]), `--seed ${opts.seed}`);
+  }
+
+  const sourceOf = (path: readonly PropertyKey[]): string => {
+    for (const o of overridden) {
+      if (o.length <= path.length && o.every((k, i) => String(k) === String(path[i]))) {
+        return overrideText.get(JSON.stringify(o))!;
+      }
+    }
+    const line = lineOf(doc.contents, path, lineCounter);
+    return line === undefined ? file : `${file}:${line}`;
+  };
+  const error = (path: readonly PropertyKey[], message: string) =>
+    new ConfigError([{ source: sourceOf(path), path, message }]);
+
+  const result = ExperimentSchema.safeParse(raw, { reportInput: true });
+  if (!result.success) {
+    const issues = result.error.issues.map((iss) => {
+      const { path, message } = describeIssue(iss, raw);
+      return { source: sourceOf(path), path, message };
+    });
+    throw new ConfigError(dedupe(issues));
+  }
+  const config = resolvePaths(result.data, baseDir, error);
+  return { config, file, baseDir, text, options: opts, hash: configHash(config), error };
+}
+
+function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${formatPath(i.path)}|${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** The 1-based line of the node at `path`, or of its nearest ancestor present in the document. */
+function lineOf(root: unknown, path: readonly PropertyKey[], lc: LineCounter): number | undefined {
+  let node = root as Node | null | undefined;
+  let best: number | undefined;
+  const at = (n: Node | null | undefined) => (n?.range ? lc.linePos(n.range[0]).line : undefined);
+  best = at(node);
+  for (const k of path) {
+    if (isMap(node)) {
+      const pair = node.items.find(
+        (p) => String((p.key as { value?: unknown })?.value ?? p.key) === String(k),
+      );
+      if (!pair) break;
+      const keyLine = at(pair.key as Node);
+      node = pair.value as Node | null;
+      best = keyLine ?? at(node) ?? best;
+    } else if (isSeq(node) && typeof k === "number") {
+      node = node.items[k] as Node | undefined;
+      if (!node) break;
+      best = at(node) ?? best;
+    } else break;
+  }
+  return best;
+}
+
+/** Turns a zod issue into (path, message) with the bad value and what is allowed. */
+function describeIssue(iss: z.core.$ZodIssue, raw: unknown): { path: PropertyKey[]; message: string } {
+  const path = [...iss.path];
+  const input = "input" in iss ? iss.input : getAt(raw, path);
+  switch (iss.code) {
+    case "invalid_type":
+      if (input === undefined) return { path, message: `required, missing (expected ${iss.expected})` };
+      if (iss.message.startsWith("expected ")) return { path, message: iss.message };
+      return {
+        path,
+        message: `expected ${iss.expected === "int" ? "an integer" : iss.expected}, got ${show(input)}`,
+      };
+    case "invalid_value":
+      return {
+        path,
+        message: `expected ${iss.values.length === 1 ? show(iss.values[0]) : `one of ${iss.values.map(show).join(", ")}`}, got ${show(input)}`,
+      };
+    case "invalid_union": {
+      const disc = (iss as { discriminator?: string; options?: unknown[] }).discriminator;
+      const options = (iss as { options?: unknown[] }).options ?? [];
+      if (disc !== undefined) {
+        const p = path[path.length - 1] === disc ? path : [...path, disc];
+        const got = getAt(raw, p);
+        if (disc === "name" && p[0] === "policies") {
+          return {
+            path: p,
+            message:
+              got === undefined
+                ? `required, missing (a policy name: ${policyNames().join(", ")})`
+                : `unknown policy ${show(got)}; known: ${policyNames().join(", ")}`,
+          };
+        }
+        return {
+          path: p,
+          message: `${got === undefined ? "required, missing" : `unknown ${disc} ${show(got)}`}; expected one of ${options.map((o) => String(o)).join(", ")}`,
+        };
+      }
+      return { path, message: `${iss.message}, got ${show(input)}` };
+    }
+    case "unrecognized_keys": {
+      const allowed = allowedKeys(path, raw);
+      const k = iss.keys[0]!;
+      const hint = allowed ? closest(k, allowed) : undefined;
+      return {
+        path: [...path, k],
+        message: `unknown field${hint ? ` (did you mean "${hint}"?)` : ""}${allowed ? `; allowed: ${allowed.join(", ")}` : ""}`,
+      };
+    }
+    case "too_small":
+    case "too_big": {
+      const op = iss.code === "too_small" ? (iss.inclusive ? ">=" : ">") : iss.inclusive ? "<=" : "<";
+      const bound = iss.code === "too_small" ? iss.minimum : iss.maximum;
+      if (iss.origin === "array") {
+        return { path, message: `expected a list of ${op} ${bound} items, got ${show(input)}` };
+      }
+      return { path, message: `expected a number ${op} ${bound}, got ${show(input)}` };
+    }
+    case "invalid_format":
+      return { path, message: `${iss.message}, got ${show(input)}` };
+    default:
+      return {
+        path,
+        message: iss.message.includes("got ") ? iss.message : `${iss.message}, got ${show(input)}`,
+      };
+  }
+}
+
+/** Keys a strict object at `path` allows, found by walking the schema (discriminated unions by the raw value). */
+function allowedKeys(path: readonly PropertyKey[], raw: unknown): string[] | undefined {
+  let s: z.core.$ZodType | undefined = ExperimentSchema as unknown as z.core.$ZodType;
+  const unwrap = (t: z.core.$ZodType, value: unknown): z.core.$ZodType => {
+    for (;;) {
+      const def = t._zod.def as unknown as Record<string, unknown> & { type: string };
+      if (["optional", "default", "prefault", "nullable", "readonly", "catch"].includes(def.type)) {
+        t = def.innerType as z.core.$ZodType;
+      } else if (def.type === "pipe") {
+        t = def.in as z.core.$ZodType;
+      } else if (def.type === "union") {
+        const opts = def.options as z.core.$ZodType[];
+        const disc = (def as { discriminator?: string }).discriminator;
+        const v =
+          disc && value && typeof value === "object" ? (value as Record<string, unknown>)[disc] : undefined;
+        const match = opts.find((o) => {
+          const shape = (o._zod.def as unknown as { shape?: Record<string, z.core.$ZodType> }).shape;
+          const lit =
+            shape && disc ? (shape[disc]?._zod.def as unknown as { values?: unknown[] }) : undefined;
+          return lit?.values?.includes(v);
+        });
+        if (!match) return t;
+        t = match;
+      } else return t;
+    }
+  };
+  let value: unknown = raw;
+  s = unwrap(s, value);
+  for (const k of path) {
+    const def = s._zod.def as unknown as Record<string, unknown> & { type: string };
+    value = (value as Record<PropertyKey, unknown> | undefined)?.[k as string];
+    if (def.type === "object") s = (def.shape as Record<string, z.core.$ZodType>)[String(k)];
+    else if (def.type === "array") s = def.element as z.core.$ZodType;
+    else if (def.type === "record") s = def.valueType as z.core.$ZodType;
+    else return undefined;
+    if (!s) return undefined;
+    s = unwrap(s, value);
+  }
+  const def = s._zod.def as unknown as { type: string; shape?: Record<string, unknown> };
+  return def.type === "object" && def.shape ? Object.keys(def.shape) : undefined;
+}
+
+/** The allowed key nearest to `k` by edit distance, when it is close (a likely typo). */
+function closest(k: string, allowed: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Math.max(2, Math.floor(k.length / 3)) + 1;
+  for (const a of allowed) {
+    const d = editDistance(k.toLowerCase(), a.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = a;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** Expands `${VAR}` and `${VAR:-default}`; an unset variable without a default is an error. */
+export function expandEnv(s: string, env: NodeJS.ProcessEnv = process.env): string {
+  return s.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+    (_, name: string, dflt: string | undefined) => {
+      const v = env[name];
+      if (v !== undefined && v !== "") return v;
+      if (dflt !== undefined) return dflt;
+      throw new Error(
+        `environment variable ${name} is not set (write \${${name}:-default} to give a default)`,
+      );
+    },
+  );
+}
+
+/** Makes every path field absolute (env expanded, relative to `baseDir`). */
+function resolvePaths(
+  c: ExperimentConfig,
+  baseDir: string,
+  error: (path: readonly PropertyKey[], message: string) => ConfigError,
+): ExperimentConfig {
+  const fix = (p: string, path: PropertyKey[]): string => {
+    let s: string;
+    try {
+      s = expandEnv(p);
+    } catch (e) {
+      throw error(path, (e as Error).message);
+    }
+    return isAbsolute(s) ? s : resolve(baseDir, s);
+  };
+  const out = structuredClone(c);
+  if (out.topology.file !== undefined) out.topology.file = fix(out.topology.file, ["topology", "file"]);
+  const tm = out.workload.tm;
+  if (tm.kind === "sndlib") tm.dir = fix(tm.dir, ["workload", "tm", "dir"]);
+  if (tm.kind === "csv") tm.file = fix(tm.file, ["workload", "tm", "file"]);
+  if (out.workload.flowSizes.cdf !== undefined) {
+    out.workload.flowSizes.cdf = fix(out.workload.flowSizes.cdf, ["workload", "flowSizes", "cdf"]);
+  }
+  return out;
+}
+
+/** JSON with object keys sorted at every level (a canonical form for hashing). */
+export function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_, x) =>
+    x && typeof x === "object" && !Array.isArray(x)
+      ? Object.fromEntries(
+          Object.keys(x)
+            .sort()
+            .map((k) => [k, (x as Record<string, unknown>)[k]]),
+        )
+      : x,
+  );
+}
+
+export function configHash(c: unknown): string {
+  return createHash("sha256").update(canonicalJson(c)).digest("hex").slice(0, 16);
+}

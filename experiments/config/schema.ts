@@ -1,0 +1,374 @@
+/**
+ * The experiment config, declared once: every parameter with its doc, unit and default. The same declaration
+ * validates configs (`topocast validate`), fills defaults into the effective config written next to each result
+ * (config.json), and is exported as experiments/topocast.schema.json for editors (`npm run schema`).
+ *
+ * Conventions: quantities are strings with units (`"10ms"`, `"10Gbps"`, `"1.5MB"`); simulated time starts at 0;
+ * relative paths are relative to the config file; every object is strict (an unknown field is an error, with
+ * the allowed fields listed).
+ */
+import * as z from "zod";
+import { BUNDLED_FLOW_SIZE_CDFS } from "../../models/workload/flow-size-cdf.ts";
+import { GRAVITY_DEFAULTS } from "../../models/workload/gravity-tm.ts";
+import { POLICY_REGISTRY } from "../policy-registry.ts";
+import { duration, filePath, rate, size } from "./fields.ts";
+
+const doc = (description: string) => ({ description });
+
+// ------------------------------------------------------------------------------------------------ topology
+
+const GeneratorSchema = z
+  .discriminatedUnion("kind", [
+    z.strictObject({ kind: z.literal("line"), n: z.int().min(2).meta(doc("Number of nodes.")) }),
+    z.strictObject({ kind: z.literal("ring"), n: z.int().min(3).meta(doc("Number of nodes.")) }),
+    z.strictObject({ kind: z.literal("star"), leaves: z.int().min(1).meta(doc("Number of leaves.")) }),
+    z.strictObject({
+      kind: z.literal("grid"),
+      rows: z.int().min(1).meta(doc("Rows of the grid.")),
+      cols: z.int().min(1).meta(doc("Columns of the grid.")),
+    }),
+    z.strictObject({
+      kind: z.literal("fatTree"),
+      k: z.int().min(2).meta(doc("Port count per switch (even).")),
+      hosts: z.boolean().default(false).meta(doc("Attach k/2 hosts per edge switch.")),
+    }),
+    z.strictObject({
+      kind: z.literal("leafSpine"),
+      spines: z.int().min(1).meta(doc("Number of spine switches.")),
+      leaves: z.int().min(1).meta(doc("Number of leaf switches.")),
+      hostsPerLeaf: z.int().min(0).default(0).meta(doc("Hosts attached to each leaf.")),
+    }),
+  ])
+  .meta(doc("A synthetic topology (sim/substrate/generators.ts)."));
+
+const LinkDefaultsSchema = z
+  .strictObject({
+    capacity: rate("Capacity of links whose source gives none (and of every generated link).", {
+      min: 0,
+      exclusiveMin: true,
+    }).default("10Gbps"),
+    delay: duration(
+      "Propagation delay of links whose source gives none and whose ends lack coordinates.",
+    ).default("1ms"),
+    delayFromCoordinates: z
+      .boolean()
+      .default(true)
+      .meta(
+        doc(
+          "Derive an unspecified delay from the great-circle distance at 2e8 m/s when both ends have coordinates.",
+        ),
+      ),
+  })
+  .meta(doc("Link properties for whatever the topology source leaves out."));
+
+export const TopologySchema = z
+  .strictObject({
+    zoo: z
+      .string()
+      .optional()
+      .meta(doc('A bundled Topology Zoo network: "Abilene", "Geant2012" or "Cogentco".')),
+    file: filePath("A Topology Zoo .graphml or SNDlib network .xml file.").optional(),
+    generator: GeneratorSchema.optional(),
+    links: LinkDefaultsSchema.prefault({}),
+  })
+  .superRefine((t, ctx) => {
+    const given = (["zoo", "file", "generator"] as const).filter((k) => t[k] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          given.length === 0
+            ? "name one source: zoo, file or generator"
+            : `name one source, not ${given.join(" and ")}`,
+      });
+    }
+  })
+  .meta(doc("The substrate network: exactly one of zoo, file or generator, plus link defaults."));
+
+// ------------------------------------------------------------------------------------------------ workload
+
+const TmSchema = z
+  .discriminatedUnion("kind", [
+    z.strictObject({
+      kind: z.literal("uniform"),
+      rate: rate("Offered load of every ordered node pair before load scaling.", { min: 0 }).default("1Gbps"),
+    }),
+    z.strictObject({
+      kind: z.literal("gravity"),
+      total: rate("Expected network-wide offered rate, averaged over a weekday, before load scaling.", {
+        min: 0,
+        exclusiveMin: true,
+      }).default("10Gbps"),
+      interval: duration("Length of one synthetic traffic-matrix interval.", {
+        min: 0,
+        exclusiveMin: true,
+      }).default("5min"),
+      start: z
+        .string()
+        .regex(/^\d{8}-\d{4}$/, { error: 'expected a YYYYMMDD-HHMM clock time such as "20040301-0000"' })
+        .default(GRAVITY_DEFAULTS.start)
+        .meta(doc("Clock time of the first interval (sets hour of day and weekday).")),
+      diurnalAmplitude: z
+        .number()
+        .min(0)
+        .lt(1)
+        .default(GRAVITY_DEFAULTS.diurnalAmplitude)
+        .meta(doc("Relative amplitude of the 24-hour cycle (0 = none); default fitted to the Abilene week.")),
+      peakHour: z
+        .number()
+        .min(0)
+        .lt(24)
+        .default(GRAVITY_DEFAULTS.peakHour)
+        .meta(doc("Clock hour of the daily peak.")),
+      weekendFactor: z
+        .number()
+        .gt(0)
+        .default(GRAVITY_DEFAULTS.weekendFactor)
+        .meta(doc("Rate multiplier on Saturdays and Sundays (1 = no weekly cycle).")),
+      noiseSigma: z
+        .number()
+        .min(0)
+        .default(GRAVITY_DEFAULTS.noiseSigma)
+        .meta(doc("Standard deviation of the log of the per-pair, per-interval lognormal noise (0 = none).")),
+      sharedMasses: z
+        .boolean()
+        .default(GRAVITY_DEFAULTS.sharedMasses)
+        .meta(
+          doc("One mass per node (symmetric gravity) instead of independent outgoing and incoming masses."),
+        ),
+    }),
+    z.strictObject({
+      kind: z.literal("sndlib"),
+      dir: filePath("A directory of SNDlib demandMatrix-*.xml files (one per interval)."),
+    }),
+    z.strictObject({
+      kind: z.literal("csv"),
+      file: filePath(
+        "A CSV traffic-matrix series: columns time_s,src,dst,rate_bps (models/workload/csv-tm-series.ts).",
+      ),
+      interval: duration("Interval length; default: the spacing of the file's times.", {
+        min: 0,
+        exclusiveMin: true,
+      }).optional(),
+    }),
+  ])
+  .meta(doc("Where the traffic matrix (offered load per node pair and interval) comes from."));
+
+const LoadSchema = z
+  .strictObject({
+    targetMlu: z
+      .number()
+      .gt(0)
+      .max(2)
+      .optional()
+      .meta(
+        doc(
+          "Scale the matrix so the peak offered max-link-utilization over the window, with every pair on its reference path, equals this. Excludes `scale`.",
+        ),
+      ),
+    scale: z.number().gt(0).optional().meta(doc("Multiply every rate by this. Excludes `targetMlu`.")),
+    reference: z
+      .enum(["delay", "hops"])
+      .default("delay")
+      .meta(
+        doc("Shortest-path weight of the reference routing used by `targetMlu` (the same for every policy)."),
+      ),
+  })
+  .superRefine((l, ctx) => {
+    if (l.targetMlu !== undefined && l.scale !== undefined) {
+      ctx.addIssue({ code: "custom", message: "give targetMlu or scale, not both" });
+    }
+  })
+  .meta(doc("Load scaling; neither field means the rates as given."));
+
+const FlowSizesSchema = z
+  .strictObject({
+    bundled: z
+      .enum(Object.keys(BUNDLED_FLOW_SIZE_CDFS) as [string, ...string[]])
+      .optional()
+      .meta(doc("A bundled flow-size CDF (websearch = DCTCP web search).")),
+    cdf: filePath("A flow-size CDF file: lines of `size cdf`.").optional(),
+    unit: size("Bytes per size unit of the CDF file (e.g. 1460B for files in packets).", {
+      min: 0,
+      exclusiveMin: true,
+    }).default("1B"),
+  })
+  .superRefine((f, ctx) => {
+    if ((f.bundled === undefined) === (f.cdf === undefined)) {
+      ctx.addIssue({ code: "custom", message: "give exactly one of bundled or cdf" });
+    }
+  })
+  .meta(doc("Flow-size distribution."));
+
+const WindowSchema = z
+  .strictObject({
+    start: duration("Start of the window in traffic-matrix time (offset into a TM series).").default("0s"),
+    duration: duration("Length of the window in traffic-matrix time.", {
+      min: 0,
+      exclusiveMin: true,
+    }).default("10s"),
+  })
+  .meta(doc("Which part of the traffic is simulated."));
+
+export const WorkloadSchema = z
+  .strictObject({
+    tm: TmSchema.prefault({ kind: "uniform" }),
+    nodeMap: z
+      .record(z.string(), z.string())
+      .default({})
+      .meta(doc("Traffic-matrix node id -> topology node id, for ids that differ; others must match.")),
+    window: WindowSchema.prefault({}),
+    playInterval: duration(
+      "Simulated time each TM interval is played for; default: its own length (real time).",
+      {
+        min: 0,
+        exclusiveMin: true,
+      },
+    ).optional(),
+    training: duration(
+      "Span of TM history before window.start given to predictors to train on (unused by static policies).",
+    ).default("0s"),
+    load: LoadSchema.prefault({}),
+    flowSizes: FlowSizesSchema.prefault({ bundled: "websearch" }),
+  })
+  .meta(doc("Offered traffic: a traffic matrix played as Poisson flow arrivals per node pair."));
+
+// ------------------------------------------------------------------------------------------------ policies
+
+const PredictorSchema = z
+  .strictObject({
+    name: z.string().meta(doc("Predictor name (models/predictors).")),
+    params: z.record(z.string(), z.unknown()).default({}).meta(doc("Predictor parameters.")),
+  })
+  .meta(doc("The traffic predictor a predictive policy consults."));
+
+const policyVariants = [...POLICY_REGISTRY.values()].map((d) =>
+  z
+    .strictObject({
+      name: z.literal(d.name).meta(doc(d.doc)),
+      label: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: "expected letters, digits, '.', '_' or '-'" })
+        .optional()
+        .meta(doc("Name in results when a policy appears twice (default: the policy name).")),
+      predictor: PredictorSchema.optional(),
+      params: d.params.prefault({}),
+    })
+    .meta(doc(d.doc)),
+);
+
+export const PolicySchema = z
+  .discriminatedUnion("name", policyVariants as unknown as [z.ZodObject, ...z.ZodObject[]])
+  .meta(doc("A policy from the registry (experiments/policy-registry.ts) and its parameters."));
+
+// ------------------------------------------------------------------------------------------------ rest
+
+export const FailureSchema = z
+  .strictObject({
+    at: duration("Simulated time of the event."),
+    link: z
+      .string()
+      .meta(doc('A directed link id as `topocast topo show` names them, e.g. "ATLAM5->ATLAng".')),
+    state: z.enum(["down", "up"]).meta(doc("The link's new state.")),
+    bothDirections: z.boolean().default(true).meta(doc("Also change the reverse link.")),
+  })
+  .meta(doc("A link failure or repair."));
+
+const MetricsSchema = z
+  .strictObject({
+    interval: duration("Link utilization sampling interval.", { min: 0, exclusiveMin: true }).default(
+      "100ms",
+    ),
+    sizeBuckets: z
+      .array(size("A bucket edge.", { min: 0, exclusiveMin: true }))
+      .default(["100kB", "10MB"])
+      .meta(doc("Ascending flow-size bucket edges; k edges make k + 1 buckets [0, e0), ..., [e(k-1), inf).")),
+    bucketNames: z
+      .array(z.string())
+      .optional()
+      .meta(doc("A name per bucket (default small/medium/large for the default edges).")),
+  })
+  .meta(doc("What collectors measure."));
+
+const SweepSchema = z
+  .strictObject({
+    grid: z
+      .record(z.string(), z.array(z.unknown()).min(1))
+      .default({})
+      .meta(
+        doc(
+          'Config paths (as for --set, e.g. "workload.load.targetMlu") to lists of values; the sweep runs their cartesian product.',
+        ),
+      ),
+    seeds: z.array(z.int().min(0)).min(1).optional().meta(doc("Seeds to run (default: [seed]).")),
+    runs: z.int().min(1).optional().meta(doc("Replications per seed (default: runs).")),
+  })
+  .meta(doc("A parameter sweep for `topocast sweep`."));
+
+export const ExperimentSchema = z
+  .strictObject({
+    $schema: z.string().optional().meta(doc("JSON Schema reference for editors (ignored).")),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
+        error: "expected letters, digits, '.', '_' or '-' (a directory name)",
+      })
+      .meta(doc("Experiment name; results go to <output.dir>/<name>/.")),
+    description: z.string().optional().meta(doc("What the experiment shows.")),
+    seed: z.int().min(0).default(1).meta(doc("Seed of every random stream.")),
+    runs: z
+      .int()
+      .min(1)
+      .default(1)
+      .meta(doc("Replications (run numbers 0..runs-1); `run` does one (--run), `sweep` all of them.")),
+    topology: TopologySchema,
+    workload: WorkloadSchema.prefault({}),
+    policies: z.array(PolicySchema).min(1).meta(doc("Policies compared on identical traffic.")),
+    failures: z.array(FailureSchema).default([]).meta(doc("Link failures and repairs, in any order.")),
+    metrics: MetricsSchema.prefault({}),
+    output: z
+      .strictObject({
+        dir: z.string().default("results").meta(doc("Results root, relative to the working directory.")),
+      })
+      .prefault({})
+      .meta(doc("Where results go.")),
+    limits: z
+      .strictObject({
+        maxFlows: z
+          .int()
+          .min(1)
+          .default(2_000_000)
+          .meta(doc("Refuse to run when the workload is expected to generate more flows than this.")),
+      })
+      .prefault({})
+      .meta(doc("Guards against accidentally huge runs.")),
+    sweep: SweepSchema.optional(),
+  })
+  .superRefine((c, ctx) => {
+    const seen = new Map<string, number>();
+    c.policies.forEach((p, i) => {
+      const label = (p as { label?: string }).label ?? (p as { name: string }).name;
+      const j = seen.get(label);
+      if (j !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["policies", i, "label"],
+          message: `policies[${j}] and policies[${i}] are both "${label}"; give one a distinct label`,
+        });
+      }
+      seen.set(label, i);
+    });
+  })
+  .meta({
+    title: "topocast experiment",
+    description: "An experiment config for `topocast run` and `topocast sweep`.",
+  });
+
+/** A validated config with every default filled in (quantities still as strings). */
+export type ExperimentConfig = z.output<typeof ExperimentSchema>;
+export type PolicyConfig = ExperimentConfig["policies"][number] & {
+  name: string;
+  label?: string;
+  params: Record<string, unknown>;
+  predictor?: { name: string; params: Record<string, unknown> };
+};

@@ -1,0 +1,200 @@
+/**
+ * The results directory of one run (layout in DESIGN.md):
+ *
+ * ```
+ * <dir>/config.json     the effective config (defaults filled in, paths absolute)
+ *       manifest.json   provenance: topocast version, git commit, node version, seed, run, config hash, engine,
+ *                       predictor backend, wall times (the only non-deterministic file)
+ *       summary.json    per policy: flow counts, FCT/slowdown stats overall and by size bucket, goodput, MLU
+ *       flows.csv       one row per finished flow, per policy
+ *       links.csv       one row per link per sampling interval, per policy
+ *       timeseries.csv  one row per sampling interval, per policy: MLU, mean utilization, completions
+ *       plots/*.svg|png|vl.json, report.html   (topocast report re-renders them from the files above)
+ * ```
+ *
+ * Atomicity: a run is written into a hidden sibling directory and renamed into place at the end, so a directory
+ * under its final name is always complete; an interrupted run leaves only a `.<name>.partial-<pid>` directory.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { PolicySummary, TimeseriesRow } from "../sim/engine/run.ts";
+import { csvField } from "../sim/metrics/flow-stats.ts";
+import type { TopologySummary } from "../sim/substrate/topology.ts";
+import type { WorkloadFacts } from "./scenario.ts";
+
+export const REPO_ROOT: string = fileURLToPath(new URL("../", import.meta.url));
+
+/** A results directory that is missing or malformed (exit code 2). */
+export class ResultsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ResultsError";
+  }
+}
+
+/** summary.json: deterministic for a given config, seed and run (no wall times, no paths). */
+export interface RunSummary {
+  experiment: string;
+  seed: number;
+  run: number;
+  topology: TopologySummary;
+  workload: WorkloadFacts;
+  policies: PolicySummary[];
+}
+
+export interface Manifest {
+  topocast: string;
+  gitCommit: string | null;
+  node: string;
+  platform: string;
+  experiment: string;
+  configFile: string;
+  configHash: string;
+  seed: number;
+  run: number;
+  engine: "sim";
+  predictorBackend: string | null;
+  startedAt: string;
+  wallSeconds: number;
+  /** Per policy: simulator events and wall seconds. */
+  policies: { policy: string; events: number; wallSeconds: number }[];
+}
+
+export const TIMESERIES_CSV_HEADER =
+  "policy,interval_start_ns,interval_end_ns,mlu,mean_utilization,flows_completed,active_flows";
+
+export function topocastVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+/** `git rev-parse HEAD` of the repository (with `-dirty` when it has local changes), or null without git. */
+export function gitCommit(): string | null {
+  const rev = spawnSync("git", ["rev-parse", "HEAD"], { cwd: REPO_ROOT, encoding: "utf8" });
+  if (rev.status !== 0 || !rev.stdout) return null;
+  const dirty = spawnSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+    cwd: REPO_ROOT,
+    encoding: "utf8",
+  });
+  return `${rev.stdout.trim()}${dirty.status === 0 && dirty.stdout.trim() !== "" ? "-dirty" : ""}`;
+}
+
+/** Prefixes every data line of a collector's CSV (header dropped) with the policy column. */
+export function withPolicyColumn(label: string, csv: string): string {
+  const lines = csv.split("\n");
+  const out: string[] = [];
+  for (let i = 1; i < lines.length; i++) if (lines[i] !== "") out.push(`${csvField(label)},${lines[i]}`);
+  return out.length ? `${out.join("\n")}\n` : "";
+}
+
+export function timeseriesCsv(rows: { policy: string; row: TimeseriesRow }[]): string {
+  const f = (x: number) => (Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(9))));
+  const lines = [TIMESERIES_CSV_HEADER];
+  for (const { policy, row: r } of rows) {
+    lines.push(
+      `${csvField(policy)},${r.startNs},${r.endNs},${f(r.mlu)},${f(r.meanUtilization)},${r.flowsCompleted},${r.activeFlows}`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Pretty JSON with a trailing newline (the form of every JSON file we write). */
+export function jsonText(v: unknown): string {
+  return `${JSON.stringify(v, null, 2)}\n`;
+}
+
+/**
+ * Writes a run directory atomically: `fill` writes files into a hidden temporary sibling, which then replaces
+ * `dir` (an existing `dir` is moved aside first and removed after). Returns the absolute path.
+ */
+export async function writeRunDir(dir: string, fill: (tmp: string) => Promise<void> | void): Promise<string> {
+  const final = resolve(dir);
+  const parent = dirname(final);
+  mkdirSync(parent, { recursive: true });
+  const tmp = join(parent, `.${basename(final)}.partial-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  try {
+    await fill(tmp);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  let old: string | undefined;
+  if (existsSync(final)) {
+    old = join(parent, `.${basename(final)}.old-${process.pid}`);
+    rmSync(old, { recursive: true, force: true });
+    renameSync(final, old);
+  }
+  renameSync(tmp, final);
+  if (old) rmSync(old, { recursive: true, force: true });
+  return final;
+}
+
+/** Whether `dir` holds a complete run (it was renamed into place, so summary.json present means complete). */
+export function isCompleteRun(dir: string): boolean {
+  return existsSync(join(dir, "summary.json")) && existsSync(join(dir, "manifest.json"));
+}
+
+export function readJson<T>(path: string): T {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new ResultsError(`${path}: no such file (is ${dirname(path)} a topocast results directory?)`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new ResultsError(`${path}: malformed JSON (${(e as Error).message})`);
+  }
+}
+
+export function readSummary(dir: string): RunSummary {
+  const s = readJson<RunSummary>(join(dir, "summary.json"));
+  if (!s || !Array.isArray(s.policies))
+    throw new ResultsError(`${join(dir, "summary.json")}: no policies array`);
+  return s;
+}
+
+/** Parses a CSV with a header line into rows of strings keyed by column (no quoted line breaks expected). */
+export function readCsv(path: string): Record<string, string>[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new ResultsError(`${path}: no such file`);
+  }
+  const lines = text.split("\n").filter((l) => l !== "");
+  const split = (l: string): string[] => {
+    const out: string[] = [];
+    let cur = "";
+    let q = false;
+    for (let i = 0; i < l.length; i++) {
+      const ch = l[i]!;
+      if (q) {
+        if (ch === '"' && l[i + 1] === '"') {
+          cur += '"';
+          i++;
+        } else if (ch === '"') q = false;
+        else cur += ch;
+      } else if (ch === '"') q = true;
+      else if (ch === ",") {
+        out.push(cur);
+        cur = "";
+      } else cur += ch;
+    }
+    out.push(cur);
+    return out;
+  };
+  const head = split(lines[0] ?? "");
+  return lines.slice(1).map((l) => {
+    const cols = split(l);
+    return Object.fromEntries(head.map((h, i) => [h, cols[i] ?? ""]));
+  });
+}

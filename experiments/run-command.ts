@@ -1,0 +1,85 @@
+/**
+ * `topocast run` and `topocast validate`: terminal output around run-experiment.ts. On a terminal a progress bar
+ * per policy (cli-progress); otherwise one plain line per policy, so logs stay readable.
+ */
+import { SingleBar } from "cli-progress";
+import { loadConfig } from "./config/load.ts";
+import { runExperiment } from "./run-experiment.ts";
+import { buildScenario } from "./scenario.ts";
+import { bucketRows, overallRows, textTable, workloadLine } from "./summary-table.ts";
+
+export interface RunCommandOptions {
+  set: string[];
+  seed: number | undefined;
+  run: number;
+  out: string | undefined;
+  report: boolean;
+  quiet: boolean;
+  json: boolean;
+}
+
+export async function runCommand(file: string, o: RunCommandOptions): Promise<void> {
+  const loaded = loadConfig(file, { set: o.set, ...(o.seed !== undefined ? { seed: o.seed } : {}) });
+  const tty = process.stderr.isTTY && !o.quiet;
+  let bar: SingleBar | undefined;
+  let current = -1;
+  const outcome = await runExperiment(loaded, {
+    run: o.run,
+    report: o.report,
+    ...(o.out !== undefined ? { out: o.out } : {}),
+    onProgress: (i, label, fraction) => {
+      if (i !== current) {
+        current = i;
+        if (tty) {
+          bar = new SingleBar({
+            format: `${label.padEnd(16)} [{bar}] {percentage}% of offered traffic | {duration_formatted}`,
+            stream: process.stderr,
+            hideCursor: true,
+            clearOnComplete: false,
+          });
+          bar.start(100, 0);
+        } else if (!o.quiet) {
+          console.error(`simulating policy ${i + 1}/${loaded.config.policies.length}: ${label}`);
+        }
+      }
+      bar?.update(Math.round(fraction * 100));
+    },
+    onPolicyDone: (_, __, seconds) => {
+      if (bar) {
+        bar.update(100);
+        bar.stop();
+        bar = undefined;
+      } else if (!o.quiet) console.error(`  done in ${seconds.toFixed(1)} s`);
+    },
+  });
+  if (o.quiet) {
+    console.log(outcome.dir);
+    return;
+  }
+  if (o.json) {
+    console.log(JSON.stringify(outcome.summary, null, 2));
+    return;
+  }
+  const s = outcome.summary;
+  console.log(workloadLine(s));
+  console.log(textTable(overallRows(s)));
+  console.log(textTable(bucketRows(s)));
+  console.log(`results: ${outcome.dir} (${outcome.manifest.wallSeconds.toFixed(1)} s wall)`);
+  if (outcome.reportPath) console.log(`report:  ${outcome.reportPath}`);
+}
+
+export function validateCommand(
+  file: string,
+  o: { set: string[]; seed: number | undefined; print: boolean },
+): void {
+  const loaded = loadConfig(file, { set: o.set, ...(o.seed !== undefined ? { seed: o.seed } : {}) });
+  const { scenario, workload } = buildScenario(loaded, 0);
+  if (o.print) {
+    console.log(JSON.stringify(loaded.config, null, 2));
+    return;
+  }
+  const t = scenario.topology;
+  console.log(
+    `${file}: valid. ${t.name}: ${t.nodeCount} nodes, ${t.linkCount} directed links; ${workload.intervals} demand interval(s), about ${workload.expectedFlows} flows per policy; policies: ${scenario.policies.map((p) => p.label).join(", ")}`,
+  );
+}

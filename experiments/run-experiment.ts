@@ -1,0 +1,123 @@
+/**
+ * `topocast run`: one (config, seed, run) -> every policy simulated on the same traffic -> a results directory
+ * (see results.ts), plots and report.html.
+ */
+import { writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type PolicyRunResult, runPolicy } from "../sim/engine/run.ts";
+import { FLOWS_CSV_HEADER } from "../sim/metrics/flow-stats.ts";
+import { LINKS_CSV_HEADER } from "../sim/metrics/link-sampler.ts";
+import type { LoadedConfig } from "./config/load.ts";
+import {
+  gitCommit,
+  jsonText,
+  type Manifest,
+  type RunSummary,
+  timeseriesCsv,
+  topocastVersion,
+  withPolicyColumn,
+  writeRunDir,
+} from "./results.ts";
+import { buildScenario } from "./scenario.ts";
+
+export interface RunOptions {
+  /** Replication number (default 0). */
+  run?: number;
+  /** Results directory (default `<output.dir>/<name>/seed<seed>-run<run>`). */
+  out?: string;
+  /** Render plots and report.html (default true). */
+  report?: boolean;
+  /** Progress: policy index, label, fraction of offered traffic simulated (0..1). */
+  onProgress?: (policyIndex: number, label: string, fraction: number) => void;
+  /** Called when a policy's simulation ends, with its wall time in seconds. */
+  onPolicyDone?: (policyIndex: number, label: string, wallSeconds: number) => void;
+}
+
+export interface RunOutcome {
+  dir: string;
+  summary: RunSummary;
+  manifest: Manifest;
+  reportPath: string | null;
+}
+
+/** The default results directory of a run. */
+export function defaultRunDir(loaded: LoadedConfig, run: number): string {
+  const c = loaded.config;
+  return join(c.output.dir, c.name, `seed${c.seed}-run${run}`);
+}
+
+/** Runs every policy of the config and writes the results directory. */
+export async function runExperiment(loaded: LoadedConfig, opts: RunOptions = {}): Promise<RunOutcome> {
+  const t0 = performance.now();
+  const startedAt = new Date().toISOString();
+  const run = opts.run ?? 0;
+  const { scenario, workload } = buildScenario(loaded, run);
+  const results: PolicyRunResult[] = [];
+  const wall: number[] = [];
+  scenario.policies.forEach((p, i) => {
+    const tp = performance.now();
+    results.push(
+      runPolicy(scenario, p, {
+        onProgress: (now, horizon) =>
+          opts.onProgress?.(i, p.label, horizon > 0 ? Math.min(1, now / horizon) : 1),
+      }),
+    );
+    wall.push((performance.now() - tp) / 1000);
+    opts.onPolicyDone?.(i, p.label, wall[i]!);
+  });
+
+  const summary: RunSummary = {
+    experiment: scenario.name,
+    seed: scenario.seed,
+    run,
+    topology: scenario.topology.summary(),
+    workload,
+    policies: results.map((r) => r.summary),
+  };
+  const manifest: Manifest = {
+    topocast: topocastVersion(),
+    gitCommit: gitCommit(),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    experiment: scenario.name,
+    configFile: resolve(loaded.file),
+    configHash: loaded.hash,
+    seed: scenario.seed,
+    run,
+    engine: "sim",
+    predictorBackend: scenario.policies.find((p) => p.predictorBackend !== null)?.predictorBackend ?? null,
+    startedAt,
+    wallSeconds: 0,
+    policies: results.map((r, i) => ({ policy: r.label, events: r.events, wallSeconds: round3(wall[i]!) })),
+  };
+
+  let reportPath: string | null = null;
+  const dir = await writeRunDir(opts.out ?? defaultRunDir(loaded, run), async (tmp) => {
+    writeFileSync(join(tmp, "config.json"), jsonText(loaded.config));
+    writeFileSync(join(tmp, "summary.json"), jsonText(summary));
+    writeFileSync(
+      join(tmp, "flows.csv"),
+      `policy,${FLOWS_CSV_HEADER}\n${results.map((r) => withPolicyColumn(r.label, r.flowsCsv)).join("")}`,
+    );
+    writeFileSync(
+      join(tmp, "links.csv"),
+      `policy,${LINKS_CSV_HEADER}\n${results.map((r) => withPolicyColumn(r.label, r.linksCsv)).join("")}`,
+    );
+    writeFileSync(
+      join(tmp, "timeseries.csv"),
+      timeseriesCsv(results.flatMap((r) => r.timeseries.map((row) => ({ policy: r.label, row })))),
+    );
+    manifest.wallSeconds = round3((performance.now() - t0) / 1000);
+    writeFileSync(join(tmp, "manifest.json"), jsonText(manifest));
+    if (opts.report ?? true) {
+      const { renderRunReport } = await import("./report.ts");
+      reportPath = await renderRunReport(tmp);
+    }
+  });
+  if (reportPath !== null) reportPath = join(dir, "report.html");
+  return { dir, summary, manifest, reportPath };
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

@@ -1,0 +1,79 @@
+/**
+ * What the simulator engine runs: a {@link Scenario} (plain data and objects, every unit resolved to ns, bits/s
+ * and bytes), and what it returns per policy. experiments/ builds scenarios from validated configs; the engine
+ * knows nothing about files, YAML or the CLI.
+ */
+import type { Distribution } from "../kernel/rng.ts";
+import type { Path } from "../substrate/routing.ts";
+import type { Topology } from "../substrate/topology.ts";
+
+/** One interval of offered traffic: per ordered pair, a constant rate over [startNs, endNs) of simulated time. */
+export interface DemandInterval {
+  startNs: number;
+  endNs: number;
+  /** Offered load per pair, bits/s; zero-rate pairs may be omitted. Node indices into the scenario's topology. */
+  demands: readonly { src: number; dst: number; rateBps: number }[];
+}
+
+/** A link state change at a simulated time. */
+export interface LinkEvent {
+  atNs: number;
+  /** Directed link indices affected (both directions of a bidirectional link). */
+  links: readonly number[];
+  up: boolean;
+}
+
+/**
+ * The data plane of a static policy: the path a new flow takes. `flowKey` is the flow's arrival index within
+ * its pair (0, 1, 2, ...), the same for every policy, so per-flow hashing (ECMP) is reproducible.
+ * Return undefined when no path is usable (the engine then pins the flow to its failure-free path, where it
+ * stalls until the link comes back).
+ */
+export interface RoutingPolicy {
+  route(src: number, dst: number, flowKey: number): Path | undefined;
+  /**
+   * The set of down links changed. Return true when active flows crossing a down link should be moved to
+   * `route(src, dst, key)` now (reconvergence), false to leave them stalled.
+   */
+  linksChanged?(down: ReadonlySet<number>): boolean;
+}
+
+/**
+ * How a policy instance is created for one engine run. Control-loop policies (models/policies `Policy`, issue 5)
+ * will add a `controller` here, driven by sim/control's ControlPlane every control interval.
+ */
+export interface EnginePolicy {
+  /** Unique label in the experiment (the config's `label`, else the policy name). */
+  label: string;
+  /** Registry name, e.g. "shortest-path". */
+  name: string;
+  /** The policy's parameters as validated (for summaries). */
+  params: Readonly<Record<string, unknown>>;
+  /** Predictor backend in use, or null (manifest.json). */
+  predictorBackend: string | null;
+  create(ctx: PolicyContext): RoutingPolicy;
+}
+
+export interface PolicyContext {
+  topology: Topology;
+  seed: number;
+  run: number;
+}
+
+export interface Scenario {
+  name: string;
+  seed: number;
+  run: number;
+  topology: Topology;
+  /** Offered traffic, in time order, non-overlapping. */
+  intervals: readonly DemandInterval[];
+  flowSizes: Distribution;
+  policies: readonly EnginePolicy[];
+  failures: readonly LinkEvent[];
+  metrics: {
+    intervalNs: number;
+    /** Size bucket edges, bytes, ascending. */
+    sizeBucketEdges: readonly number[];
+    sizeBucketNames: readonly string[];
+  };
+}

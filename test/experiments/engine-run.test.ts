@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { parseConfig } from "../../experiments/config/load.ts";
+import { buildScenario } from "../../experiments/scenario.ts";
+import { runPolicy } from "../../sim/engine/run.ts";
+import { flowHash } from "../../sim/engine/static-routing.ts";
+
+/**
+ * A 4-node ring, 1 Gbps links, hop-count routing:
+ *
+ *   n0 --- n1
+ *   |       |
+ *   n3 --- n2
+ *
+ * n0 -> n2 has two equal-cost paths (via n1 or via n3).
+ */
+function ring(
+  extra = "",
+  policies = "  - name: shortest-path\n    params: {weight: hops}\n  - name: ecmp\n    params: {weight: hops}\n",
+) {
+  const text = `name: engine
+seed: 5
+topology:
+  generator: {kind: ring, n: 4}
+  links: {capacity: 1Gbps, delay: 1ms}
+workload:
+  window: {duration: 400ms}
+  load: {targetMlu: 0.6, reference: hops}
+policies:
+${policies}${extra}`;
+  return buildScenario(parseConfig(text, "engine.yaml", "/"), 0).scenario;
+}
+
+/** The policy-independent columns of flows.csv (id, endpoints, size, start), sorted by flow id. */
+function offered(csv: string): string[] {
+  return csv
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((l) => l.split(",").slice(0, 5).join(","))
+    .sort((a, b) => Number(a.split(",")[0]) - Number(b.split(",")[0]));
+}
+
+describe("the simulator engine", () => {
+  it("offers every policy the same flows: ids, endpoints, sizes and start times", () => {
+    const s = ring();
+    const [sp, ecmp] = s.policies.map((p) => runPolicy(s, p));
+    assert.ok(sp!.summary.flowCounts.started > 50);
+    assert.deepEqual(offered(sp!.flowsCsv), offered(ecmp!.flowsCsv));
+  });
+
+  it("gives byte-identical results for the same seed and run", () => {
+    const a = runPolicy(ring(), ring().policies[1]!);
+    const b = runPolicy(ring(), ring().policies[1]!);
+    assert.equal(JSON.stringify(a.summary), JSON.stringify(b.summary));
+    assert.equal(a.flowsCsv, b.flowsCsv);
+    assert.equal(a.linksCsv, b.linksCsv);
+  });
+
+  it("spreads ECMP flows of a pair over both equal-cost paths, and shortest-path over one", () => {
+    const s = ring();
+    const n0 = s.topology.node("n0");
+    const n2 = s.topology.node("n2");
+    const firstLinks = (policy: number) => {
+      const r = s.policies[policy]!.create({ topology: s.topology, seed: s.seed, run: 0 });
+      const used = new Set<number>();
+      for (let k = 0; k < 32; k++) used.add(r.route(n0, n2, k)![0]!);
+      return [...used].sort((a, b) => a - b);
+    };
+    assert.deepEqual(firstLinks(0), [s.topology.link("n0->n1")]);
+    assert.deepEqual(
+      firstLinks(1),
+      [s.topology.link("n0->n1"), s.topology.link("n0->n3")].sort((a, b) => a - b),
+    );
+  });
+
+  it("hashes flows with a pure function of (seed, src, dst, flow key)", () => {
+    assert.equal(flowHash(1, 2, 3, 4), flowHash(1, 2, 3, 4));
+    assert.notEqual(flowHash(1, 2, 3, 4), flowHash(2, 2, 3, 4));
+    assert.notEqual(flowHash(1, 2, 3, 4), flowHash(1, 2, 3, 5));
+  });
+
+  const failure = "failures:\n  - {at: 100ms, link: n0->n1, state: down}\n";
+  const stallOrReroute =
+    "  - name: shortest-path\n    params: {weight: hops}\n  - name: shortest-path\n    label: stall\n    params: {weight: hops, reroute: false}\n";
+
+  it("reroutes around a link that stays down, or leaves flows stalled on it without reroute", () => {
+    const s = ring(failure, stallOrReroute);
+    const [reroute, stall] = s.policies.map((p) => runPolicy(s, p));
+    assert.equal(reroute!.summary.flowCounts.unfinished, 0);
+    assert.ok(stall!.summary.flowCounts.unfinished > 0);
+    assert.equal(
+      stall!.summary.flowCounts.started,
+      stall!.summary.flowCounts.completed + stall!.summary.flowCounts.unfinished,
+    );
+  });
+
+  it("lets stalled flows finish once the link comes back", () => {
+    const s = ring(`${failure}  - {at: 300ms, link: n0->n1, state: up}\n`, stallOrReroute);
+    const stall = runPolicy(s, s.policies[1]!);
+    assert.equal(stall.summary.flowCounts.unfinished, 0);
+    assert.ok(stall.summary.flows.slowdown!.max > 10, "flows waited for the repair");
+  });
+});
