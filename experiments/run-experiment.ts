@@ -54,17 +54,17 @@ export async function runExperiment(loaded: LoadedConfig, opts: RunOptions = {})
   const { scenario, workload } = buildScenario(loaded, run);
   const results: PolicyRunResult[] = [];
   const wall: number[] = [];
-  scenario.policies.forEach((p, i) => {
+  for (const [i, p] of scenario.policies.entries()) {
     const tp = performance.now();
     results.push(
-      runPolicy(scenario, p, {
+      await runPolicy(scenario, p, {
         onProgress: (now, horizon) =>
           opts.onProgress?.(i, p.label, horizon > 0 ? Math.min(1, now / horizon) : 1),
       }),
     );
     wall.push((performance.now() - tp) / 1000);
     opts.onPolicyDone?.(i, p.label, wall[i]!);
-  });
+  }
 
   const summary: RunSummary = {
     experiment: scenario.name,

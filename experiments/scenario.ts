@@ -13,6 +13,7 @@
  * the same for every policy, so all policies see identical traffic.
  */
 
+import { PREDICTOR_NAMES } from "../models/predictors/registry.ts";
 import { bundledFlowSizeCdf, readFlowSizeCdf } from "../models/workload/flow-size-cdf.ts";
 import { offeredUtilization } from "../models/workload/poisson-flows.ts";
 import type { TrafficMatrixSeries } from "../models/workload/tm-series.ts";
@@ -172,8 +173,15 @@ export function buildScenario(loaded: LoadedConfig, run: number): BuiltScenario 
   // Window and TM.
   const startNs = parseDurationNs(c.workload.window.start);
   const endNs = startNs + parseDurationNs(c.workload.window.duration);
+  const trainingNs = parseDurationNs(c.workload.training);
   const series = at(error, ["workload", "tm"], () =>
-    loadTrafficMatrix(c.workload.tm, { topology, startNs, endNs, seed: c.seed, run }),
+    loadTrafficMatrix(c.workload.tm, {
+      topology,
+      startNs: Math.max(0, startNs - trainingNs),
+      endNs,
+      seed: c.seed,
+      run,
+    }),
   );
   const nodeOf = mapNodes(series, topology, c, error);
   const played = c.workload.playInterval === undefined ? undefined : parseDurationNs(c.workload.playInterval);
@@ -188,6 +196,18 @@ export function buildScenario(loaded: LoadedConfig, run: number): BuiltScenario 
     if (len <= 0) continue;
     intervals.push({ startNs: simNs, endNs: simNs + len, t });
     simNs += len;
+  }
+  // The training span before the window, played at the same pace, at negative simulated times ending at 0.
+  const training: { startNs: number; endNs: number; t: number }[] = [];
+  let back = 0;
+  for (let t = series.rates.length - 1; t >= 0; t--) {
+    const s = Math.max(series.startNs[t]!, startNs - trainingNs);
+    const e = Math.min(series.startNs[t]! + series.intervalNs, startNs);
+    if (e <= s) continue;
+    const len = Math.round(played === undefined ? e - s : ((e - s) * played) / series.intervalNs);
+    if (len <= 0) continue;
+    training.unshift({ startNs: back - len, endNs: back, t });
+    back -= len;
   }
   if (intervals.length === 0) {
     throw error(
@@ -234,6 +254,24 @@ export function buildScenario(loaded: LoadedConfig, run: number): BuiltScenario 
     endNs: iv.endNs,
     demands: demandsOf(iv.t, scale),
   }));
+  const trainingIntervals: DemandInterval[] = training.map((iv) => ({
+    startNs: iv.startNs,
+    endNs: iv.endNs,
+    demands: demandsOf(iv.t, scale),
+  }));
+  const control = {
+    intervalNs: parseDurationNs(c.control.interval),
+    setupLatencyNs: {
+      virtualLink: parseDurationNs(c.control.setupLatency.virtualLink),
+      route: parseDurationNs(c.control.setupLatency.route),
+      mirror: parseDurationNs(c.control.setupLatency.mirror),
+      qos: parseDurationNs(c.control.setupLatency.qos),
+      firewall: parseDurationNs(c.control.setupLatency.firewall),
+    },
+    vnaPoolSize: c.control.vnaPool,
+    kPaths: c.control.kPaths,
+    convergenceDelayNs: parseDurationNs(c.control.convergenceDelay),
+  };
 
   const sizes = flowSizes(c, error);
   let offeredBits = 0;
@@ -294,13 +332,20 @@ export function buildScenario(loaded: LoadedConfig, run: number): BuiltScenario 
     if (p.predictor !== undefined && !def.usesPredictor) {
       throw error(["policies", i, "predictor"], `policy "${p.name}" uses no predictor; remove this field`);
     }
+    if (p.predictor !== undefined && !(PREDICTOR_NAMES as readonly string[]).includes(p.predictor.name)) {
+      throw error(
+        ["policies", i, "predictor", "name"],
+        `unknown predictor "${p.predictor.name}"; known: ${PREDICTOR_NAMES.join(", ")}`,
+      );
+    }
     const params = p.params;
     return {
       label: p.label ?? p.name,
       name: p.name,
       params,
-      predictorBackend: null,
+      predictorBackend: p.predictor?.name === "lstm" ? "tfjs (tfjs-node, else wasm, else cpu)" : null,
       create: (ctx) => def.create(params, ctx),
+      ...(def.controller ? { controller: (ctx) => def.controller!(params, p.predictor, ctx) } : {}),
     };
   });
 
@@ -312,6 +357,8 @@ export function buildScenario(loaded: LoadedConfig, run: number): BuiltScenario 
       run,
       topology,
       intervals: demandIntervals,
+      trainingIntervals,
+      control,
       flowSizes: sizes,
       policies,
       failures,

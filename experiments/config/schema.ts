@@ -290,6 +290,34 @@ const MetricsSchema = z
   })
   .meta(doc("What collectors measure."));
 
+const ControlSchema = z
+  .strictObject({
+    interval: duration("Control interval: how often control-loop policies observe and act.", {
+      min: 0,
+      exclusiveMin: true,
+    }).default("1s"),
+    setupLatency: z
+      .strictObject({
+        virtualLink: duration("Time until a new virtual link carries traffic.").default("50ms"),
+        route: duration("Time until a route change takes effect.").default("10ms"),
+        mirror: duration("Time until a mirror takes effect.").default("10ms"),
+        qos: duration("Time until a QoS change takes effect.").default("10ms"),
+        firewall: duration("Time until a firewall rule takes effect.").default("10ms"),
+      })
+      .prefault({})
+      .meta(doc("Setup latency of each control action (counted as overhead).")),
+    vnaPool: z.int().min(0).default(4).meta(doc("Virtual-link endpoints (VNAs) per node.")),
+    kPaths: z
+      .int()
+      .min(1)
+      .default(4)
+      .meta(doc("Candidate paths per control decision (k shortest by delay).")),
+    convergenceDelay: duration(
+      "After a failure, default routes reconverge (stalled flows move) this long after it.",
+    ).default("0s"),
+  })
+  .meta(doc("The control plane of control-loop policies (predictive-overlay, mirroring, reactive)."));
+
 const SweepSchema = z
   .strictObject({
     grid: z
@@ -326,6 +354,7 @@ export const ExperimentSchema = z
     policies: z.array(PolicySchema).min(1).meta(doc("Policies compared on identical traffic.")),
     failures: z.array(FailureSchema).default([]).meta(doc("Link failures and repairs, in any order.")),
     metrics: MetricsSchema.prefault({}),
+    control: ControlSchema.prefault({}),
     output: z
       .strictObject({
         dir: z.string().default("results").meta(doc("Results root, relative to the working directory.")),

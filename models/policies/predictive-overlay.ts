@@ -7,13 +7,13 @@
  * Each interval: observe per-pair bytes, forecast the next `lookahead` intervals, rank pairs by their largest
  * forecast (a link must be asked for a setup latency ahead of its traffic), and greedily keep or
  * grant virtual links to the top pairs whose two endpoints still have a free VNA (so with a pool of 1 the larger
- * pair wins). A new link gets the least-utilized of the k shortest paths (by the last interval's link
- * utilization) and, with `headroom` set, a reservation of forecast rate x headroom. Links of pairs that fell out
+ * pair wins). A new link gets the shortest of the k shortest paths that is not hot in the last interval
+ * (else the least utilized) and, with `headroom` set, a reservation of forecast rate x headroom. Links of pairs that fell out
  * of the ranking, or whose forecast dropped below `minBytes`, are torn down once they carry no flow and have been
  * out for `idleIntervals` intervals (tearing down a busy link would move its connections).
  */
 import type { Predictor } from "../predictors/predictor.ts";
-import { leastLoadedPath, linksByEnds, PairIndex } from "./common.ts";
+import { leastLoadedPath, linksByEnds, PairIndex, pathMaxUtilization } from "./common.ts";
 import { ControlError, type ControlPlane, type Observation, type Policy } from "./types.ts";
 
 export interface PredictiveOverlayOptions {
@@ -25,6 +25,12 @@ export interface PredictiveOverlayOptions {
   minBytes?: number;
   /** Reserve forecast rate x headroom on the link's path; null (default) for best-effort links. */
   headroom?: number | null;
+  /**
+   * A new link takes the shortest of the k candidate paths whose peak utilization (last interval) is at most this,
+   * else the least utilized one: detours cost propagation delay, so they are taken only to avoid a hot path.
+   * Default 0.7.
+   */
+  maxPathUtilization?: number;
   /** Candidate paths per link (k shortest). Default 4. */
   kPaths?: number;
   /** Intervals a pair may stay out of the ranking before its link is removed. Default 1. */
@@ -90,7 +96,10 @@ export class PredictiveOverlay implements Policy {
     for (const key of [...wanted].sort()) {
       if (this.owned.has(key)) continue;
       const [src, dst] = key.split("->") as [string, string];
-      const path = leastLoadedPath(ctl.paths(src, dst, this.opts.kPaths ?? 4), links);
+      const candidates = ctl.paths(src, dst, this.opts.kPaths ?? 4);
+      const limit = this.opts.maxPathUtilization ?? 0.7;
+      const path =
+        candidates.find((p) => pathMaxUtilization(p, links) <= limit) ?? leastLoadedPath(candidates, links);
       if (!path) continue;
       const h = this.opts.headroom ?? null;
       const bytes = forecast[index.index(src, dst)]!;

@@ -11,6 +11,10 @@ import type { Simulator } from "../../sim/kernel/simulator.ts";
 import type { Path } from "../../sim/substrate/routing.ts";
 import type { Topology } from "../../sim/substrate/topology.ts";
 import type { FlowNetwork } from "../../sim/transport/flow-network.ts";
+
+/** Where flows go: a FlowNetwork, or a control plane's data plane in front of one. */
+export type FlowSink = Pick<FlowNetwork, "topology" | "startFlow">;
+
 import { WorkloadError } from "./errors.ts";
 
 /** Offered load between two nodes (node indices), bits/s. */
@@ -51,7 +55,7 @@ export class PoissonFlowSource {
 
   constructor(
     private readonly sim: Simulator,
-    private readonly network: FlowNetwork,
+    private readonly network: FlowSink,
     private readonly opts: PoissonFlowOptions,
   ) {
     const topo = network.topology;

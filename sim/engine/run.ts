@@ -23,6 +23,7 @@ import {
 import { TraceBus } from "../metrics/trace.ts";
 import { allPairsShortestPaths, type Path } from "../substrate/routing.ts";
 import { FlowNetwork } from "../transport/flow-network.ts";
+import { type ControlOverhead, overheadOf, startController } from "./controller.ts";
 import type { EnginePolicy, Scenario } from "./types.ts";
 
 /** One row of timeseries.csv (per sampling interval). */
@@ -64,7 +65,7 @@ export interface PolicySummary {
   flows: FlowStatsSummary;
   links: LinkUtilizationSummary;
   /** Control actions and their cost; static policies take none (placeholder until sim/control lands). */
-  overhead: { controlActions: number };
+  overhead: { controlActions: number } | ControlOverhead;
 }
 
 export interface RunPolicyOptions {
@@ -73,11 +74,11 @@ export interface RunPolicyOptions {
 }
 
 /** Simulates `policy` on the scenario's topology and workload. */
-export function runPolicy(
+export async function runPolicy(
   scenario: Scenario,
   policy: EnginePolicy,
   opts: RunPolicyOptions = {},
-): PolicyRunResult {
+): Promise<PolicyRunResult> {
   const topo = scenario.topology;
   const sim = new Simulator();
   const trace = new TraceBus();
@@ -85,6 +86,9 @@ export function runPolicy(
   const flowStats = new FlowStatsCollector(trace);
   const sampler = new LinkUtilizationSampler(sim, net, { intervalNs: scenario.metrics.intervalNs, trace });
   const routing = policy.create({ topology: topo, seed: scenario.seed, run: scenario.run });
+  const controlled = policy.controller
+    ? await startController(scenario, policy, sim, net, trace, routing)
+    : null;
 
   // Timeseries: one row per closed sampling interval.
   const timeseries: TimeseriesRow[] = [];
@@ -130,7 +134,7 @@ export function runPolicy(
   const streams = new RandomStreams(scenario.seed, scenario.run);
   for (const iv of scenario.intervals) {
     sim.scheduleAt(iv.startNs, () => {
-      new PoissonFlowSource(sim, net, {
+      new PoissonFlowSource(sim, controlled?.sink ?? net, {
         demands: iv.demands,
         sizes: scenario.flowSizes,
         streams,
@@ -142,7 +146,7 @@ export function runPolicy(
 
   // Failures.
   const down = new Set<number>();
-  for (const ev of scenario.failures) {
+  for (const ev of controlled ? [] : scenario.failures) {
     sim.scheduleAt(ev.atNs, () => {
       for (const l of ev.links) {
         net.setLinkUp(l, ev.up);
@@ -167,11 +171,17 @@ export function runPolicy(
   const horizonNs = scenario.intervals.reduce((m, iv) => Math.max(m, iv.endNs), 0);
   const chunk = Math.max(1, Math.ceil(horizonNs / 100));
   opts.onProgress?.(0, horizonNs);
-  while (sim.pending > 0) {
-    sim.run(Math.floor(sim.now / chunk) * chunk + chunk);
+  if (controlled) {
+    await controlled.loop.run();
     opts.onProgress?.(sim.now, horizonNs);
+  } else {
+    while (sim.pending > 0) {
+      sim.run(Math.floor(sim.now / chunk) * chunk + chunk);
+      opts.onProgress?.(sim.now, horizonNs);
+    }
   }
   sampler.flush();
+  controlled?.policy.dispose?.();
 
   const links = sampler.summary();
   const flows = flowStats.summary({
@@ -186,7 +196,7 @@ export function runPolicy(
     simulatedNs: links.endNs ?? 0,
     flows,
     links,
-    overhead: { controlActions: 0 },
+    overhead: controlled ? overheadOf(controlled) : { controlActions: 0 },
   };
   return {
     label: policy.label,

@@ -3,6 +3,8 @@
  * and bytes), and what it returns per policy. experiments/ builds scenarios from validated configs; the engine
  * knows nothing about files, YAML or the CLI.
  */
+import type { Policy } from "../../models/policies/types.ts";
+import type { SetupLatencies } from "../control/control-plane.ts";
 import type { Distribution } from "../kernel/rng.ts";
 import type { Path } from "../substrate/routing.ts";
 import type { Topology } from "../substrate/topology.ts";
@@ -52,6 +54,39 @@ export interface EnginePolicy {
   /** Predictor backend in use, or null (manifest.json). */
   predictorBackend: string | null;
   create(ctx: PolicyContext): RoutingPolicy;
+  /**
+   * For control-loop policies (models/policies): builds the policy that observes and acts every control interval
+   * through sim/control's ControlPlane; `create`'s routing is then its default data plane. Absent for static ones.
+   */
+  controller?: (ctx: ControllerContext) => Policy | Promise<Policy>;
+}
+
+/** The control plane's settings (config section `control`). */
+export interface ControlSettings {
+  /** Control interval, ns. */
+  intervalNs: number;
+  setupLatencyNs: SetupLatencies;
+  /** VNAs (virtual-link endpoints) per node. */
+  vnaPoolSize: number;
+  /** Candidate paths per decision (k shortest). */
+  kPaths: number;
+  /** Default routes reconverge this long after a failure, ns (0: at once). */
+  convergenceDelayNs: number;
+}
+
+/** What a controller factory gets: the substrate, the settings, and the traffic it may learn from or (oracle) foresee. */
+export interface ControllerContext extends PolicyContext {
+  /** Node ids, sorted (the Observation's `nodes`; pairs indexed as models/policies/common.ts PairIndex). */
+  nodes: readonly string[];
+  control: ControlSettings;
+  /** Offered bytes per ordered pair per control interval of the run, from the workload: what an oracle reads. */
+  pairBytes: readonly Float64Array[];
+  /** Offered utilization per link (links in id order, as Observation.links) per control interval, on default paths. */
+  linkUtilization: readonly Float64Array[];
+  /** Offered bytes per pair per control interval before the simulated window (the training span). */
+  trainingPairBytes: readonly Float64Array[];
+  /** Offered link utilization per control interval over the training span. */
+  trainingLinkUtilization: readonly Float64Array[];
 }
 
 export interface PolicyContext {
@@ -67,6 +102,9 @@ export interface Scenario {
   topology: Topology;
   /** Offered traffic, in time order, non-overlapping. */
   intervals: readonly DemandInterval[];
+  /** Traffic before the window (negative times, ending at 0), for predictors to train on; may be empty. */
+  trainingIntervals: readonly DemandInterval[];
+  control: ControlSettings;
   flowSizes: Distribution;
   policies: readonly EnginePolicy[];
   failures: readonly LinkEvent[];

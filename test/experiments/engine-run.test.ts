@@ -42,16 +42,16 @@ function offered(csv: string): string[] {
 }
 
 describe("the simulator engine", () => {
-  it("offers every policy the same flows: ids, endpoints, sizes and start times", () => {
+  it("offers every policy the same flows: ids, endpoints, sizes and start times", async () => {
     const s = ring();
-    const [sp, ecmp] = s.policies.map((p) => runPolicy(s, p));
+    const [sp, ecmp] = await Promise.all(s.policies.map((p) => runPolicy(s, p)));
     assert.ok(sp!.summary.flowCounts.started > 50);
     assert.deepEqual(offered(sp!.flowsCsv), offered(ecmp!.flowsCsv));
   });
 
-  it("gives byte-identical results for the same seed and run", () => {
-    const a = runPolicy(ring(), ring().policies[1]!);
-    const b = runPolicy(ring(), ring().policies[1]!);
+  it("gives byte-identical results for the same seed and run", async () => {
+    const a = await runPolicy(ring(), ring().policies[1]!);
+    const b = await runPolicy(ring(), ring().policies[1]!);
     assert.equal(JSON.stringify(a.summary), JSON.stringify(b.summary));
     assert.equal(a.flowsCsv, b.flowsCsv);
     assert.equal(a.linksCsv, b.linksCsv);
@@ -84,9 +84,9 @@ describe("the simulator engine", () => {
   const stallOrReroute =
     "  - name: shortest-path\n    params: {weight: hops}\n  - name: shortest-path\n    label: stall\n    params: {weight: hops, reroute: false}\n";
 
-  it("reroutes around a link that stays down, or leaves flows stalled on it without reroute", () => {
+  it("reroutes around a link that stays down, or leaves flows stalled on it without reroute", async () => {
     const s = ring(failure, stallOrReroute);
-    const [reroute, stall] = s.policies.map((p) => runPolicy(s, p));
+    const [reroute, stall] = await Promise.all(s.policies.map((p) => runPolicy(s, p)));
     assert.equal(reroute!.summary.flowCounts.unfinished, 0);
     assert.ok(stall!.summary.flowCounts.unfinished > 0);
     assert.equal(
@@ -95,10 +95,26 @@ describe("the simulator engine", () => {
     );
   });
 
-  it("lets stalled flows finish once the link comes back", () => {
+  it("lets stalled flows finish once the link comes back", async () => {
     const s = ring(`${failure}  - {at: 300ms, link: n0->n1, state: up}\n`, stallOrReroute);
-    const stall = runPolicy(s, s.policies[1]!);
+    const stall = await runPolicy(s, s.policies[1]!);
     assert.equal(stall.summary.flowCounts.unfinished, 0);
     assert.ok(stall.summary.flows.slowdown!.max > 10, "flows waited for the repair");
+  });
+});
+
+describe("the simulator engine with control-loop policies", () => {
+  const controlled =
+    "  - name: shortest-path\n  - name: reactive\n  - name: predictive-overlay\n    predictor: {name: oracle}\n  - name: mirroring\n    predictor: {name: lv}\n";
+
+  it("runs them on the same flows, deterministically, and reports their control overhead", async () => {
+    const s = ring("control: {interval: 50ms}\n", controlled);
+    const first = await Promise.all(s.policies.map((p) => runPolicy(s, p)));
+    const again = await Promise.all(s.policies.map((p) => runPolicy(s, p)));
+    assert.equal(JSON.stringify(first.map((r) => r.summary)), JSON.stringify(again.map((r) => r.summary)));
+    for (const r of first) assert.equal(r.summary.flowCounts.started, first[0]!.summary.flowCounts.started);
+    const overlay = first[2]!.summary.overhead as { controlActions: number; hitRateFlows: number };
+    assert.ok(overlay.controlActions > 0, "the overlay created virtual links");
+    assert.ok(overlay.hitRateFlows > 0, "some flows found a ready virtual link");
   });
 });

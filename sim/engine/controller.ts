@@ -1,0 +1,124 @@
+/**
+ * Running a control-loop policy in the simulator engine: the control plane in front of the flow network (flows
+ * enter through its data plane), the control loop that observes and calls the policy every control interval and
+ * applies the scenario's failures, and the overhead they report.
+ */
+import type { Policy } from "../../models/policies/types.ts";
+import type { FlowSink } from "../../models/workload/poisson-flows.ts";
+import { ControlLoop, type RecoveryRecord } from "../control/control-loop.ts";
+import { type ControlStats, SimControlPlane } from "../control/control-plane.ts";
+import type { Simulator } from "../kernel/simulator.ts";
+import type { TraceBus } from "../metrics/trace.ts";
+import type { FlowNetwork, FlowSpec } from "../transport/flow-network.ts";
+import { offeredSeries } from "./offered.ts";
+import type { EnginePolicy, RoutingPolicy, Scenario } from "./types.ts";
+
+export interface Controlled {
+  ctl: SimControlPlane;
+  loop: ControlLoop;
+  policy: Policy & { dispose?: () => void };
+  sink: FlowSink;
+  /** Bytes sent by mirror copies beyond the flows' sizes so far. */
+  mirroredBytes(): number;
+}
+
+/** Control overhead and failure recovery of one run, for summary.json (deterministic: no wall times). */
+export interface ControlOverhead {
+  controlActions: number;
+  actions: ControlStats["actions"];
+  errors: Record<string, number>;
+  setupLatencyNs: number;
+  /** Fraction of flows and of bytes that found a ready virtual link. */
+  hitRateFlows: number;
+  hitRateBytes: number;
+  vnaSeconds: number;
+  vnaSecondsWasted: number;
+  /** Bytes sent by mirror copies that did not deliver first (extra load). */
+  mirroredBytes: number;
+  recoveries: RecoveryRecord[];
+  /** Mean time to recover over the pairs that recovered, ns; null when none. */
+  meanRecoveryNs: number | null;
+  unrecoveredPairs: number;
+}
+
+export async function startController(
+  scenario: Scenario,
+  policy: EnginePolicy,
+  sim: Simulator,
+  net: FlowNetwork,
+  trace: TraceBus,
+  routing: RoutingPolicy,
+): Promise<Controlled> {
+  const topo = scenario.topology;
+  const control = scenario.control;
+  const horizonNs = scenario.intervals.reduce((m, iv) => Math.max(m, iv.endNs), 0);
+  const bins = Math.max(1, Math.ceil(horizonNs / control.intervalNs));
+  const route = (s: number, d: number) => routing.route(s, d, 0);
+  const future = offeredSeries(topo, scenario.intervals, route, 0, control.intervalNs, bins);
+  const trainStart = scenario.trainingIntervals.reduce((m, iv) => Math.min(m, iv.startNs), 0);
+  const trainBins = Math.floor(-trainStart / control.intervalNs);
+  const past = offeredSeries(
+    topo,
+    scenario.trainingIntervals,
+    route,
+    -trainBins * control.intervalNs,
+    control.intervalNs,
+    trainBins,
+  );
+  const ctl = new SimControlPlane(sim, net, routing, trace, {
+    setupLatencyNs: control.setupLatencyNs,
+    vnaPoolSize: control.vnaPoolSize,
+    kPaths: control.kPaths,
+  });
+  const p = await policy.controller!({
+    topology: topo,
+    seed: scenario.seed,
+    run: scenario.run,
+    nodes: topo.nodes.map((n) => n.id).sort(),
+    control,
+    pairBytes: future.pairBytes,
+    linkUtilization: future.linkUtilization,
+    trainingPairBytes: past.pairBytes,
+    trainingLinkUtilization: past.linkUtilization,
+  });
+  const loop = new ControlLoop(sim, net, ctl, p, {
+    intervalNs: control.intervalNs,
+    endNs: bins * control.intervalNs,
+    failures: scenario.failures,
+    convergenceDelayNs: control.convergenceDelayNs,
+    onLinksChanged: (down) => routing.linksChanged?.(down) ?? false,
+  });
+  const n = topo.nodeCount;
+  const keys = new Int32Array(n * n);
+  const sink: FlowSink = {
+    topology: topo,
+    startFlow: (spec: FlowSpec) =>
+      ctl.startFlow(spec.src, spec.dst, spec.sizeBytes, spec.tag ?? 0, keys[spec.src * n + spec.dst]!++),
+  };
+  let mirroredBytes = 0;
+  trace.on("flowEnd", (r) => {
+    if (r.wireBytes > r.sizeBytes) mirroredBytes += r.wireBytes - r.sizeBytes;
+  });
+  return { ctl, loop, policy: p, sink, mirroredBytes: () => mirroredBytes };
+}
+
+export function overheadOf(c: Controlled): ControlOverhead {
+  const s = c.ctl.stats;
+  const recovered = c.loop.recoveries.filter((r) => r.recoveryNs !== null);
+  return {
+    controlActions: Object.values(s.actions).reduce((a, b) => a + b, 0),
+    actions: { ...s.actions },
+    errors: Object.fromEntries(Object.entries(s.errors).sort((a, b) => (a[0] < b[0] ? -1 : 1))),
+    setupLatencyNs: s.setupLatencyNs,
+    hitRateFlows: s.flows ? s.hitFlows / s.flows : 0,
+    hitRateBytes: s.bytes ? s.hitBytes / s.bytes : 0,
+    vnaSeconds: s.vnaSeconds,
+    vnaSecondsWasted: s.vnaSecondsWasted,
+    mirroredBytes: c.mirroredBytes(),
+    recoveries: c.loop.recoveries,
+    meanRecoveryNs: recovered.length
+      ? recovered.reduce((a, r) => a + r.recoveryNs!, 0) / recovered.length
+      : null,
+    unrecoveredPairs: c.loop.recoveries.length - recovered.length,
+  };
+}
