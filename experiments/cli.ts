@@ -315,6 +315,97 @@ export function buildCli(argv: string[]): Argv {
         else printDemo(result);
       },
     )
+    .command(
+      "predict",
+      "Evaluate forecasters on a traffic-matrix series (walk-forward MSE/MAE/NMAE, 1..H steps ahead)",
+      (y) =>
+        y
+          .option("tm", {
+            type: "string",
+            demandOption: true,
+            describe: "SNDlib directory of demandMatrix-*.xml files, or a CSV time_s,src,dst,rate_bps",
+          })
+          .option("train", {
+            type: "string",
+            default: "0.7",
+            describe: "Training part: a fraction in (0, 1) or a date/label where the test part starts",
+          })
+          .option("predictors", {
+            type: "string",
+            default: "lv,ma,ewma,hw,lstm",
+            describe: "Comma-separated names",
+          })
+          .option("horizon", { type: "number", default: 3, describe: "Steps ahead (intervals)" })
+          .option("period", { type: "number", describe: "Season in intervals for seasonal-naive and hw" })
+          .option("seed", { type: "number", default: 1 })
+          .option("out", { type: "string", default: "results/predict", describe: "Output directory" })
+          .example(
+            "$0 predict --tm ../shared/data/traffic-matrices/sndlib-abilene-5min --train 2004-03-06 --predictors lv,ewma,hw,lstm",
+            "the Abilene week: 5 days train, 2 days test",
+          ),
+      async (args) => {
+        await (await import("./predict-command.ts")).predictCommand({
+          tm: args.tm,
+          train: args.train,
+          predictors: args.predictors,
+          horizon: args.horizon,
+          out: args.out,
+          seed: args.seed,
+          ...(args.period !== undefined ? { period: args.period } : {}),
+        });
+      },
+    )
+    .command("emulate", "Linux-namespace emulation (root): up, down, status, exec, cleanup", (y) =>
+      y
+        .command(
+          "up <topology>",
+          "Build a topology as network namespaces and print its run id, nodes and addresses",
+          (z) =>
+            z
+              .positional("topology", { type: "string", demandOption: true, describe: "Zoo name or file" })
+              .example("$0 emulate up Abilene", "11 namespaces wired as Abilene"),
+          async (args) => (await import("./emulate-command.ts")).emulateUp(args.topology),
+        )
+        .command(
+          "down <runId>",
+          "Tear down a run",
+          (z) => z.positional("runId", { type: "string", demandOption: true }),
+          async (args) => (await import("./emulate-command.ts")).emulateDown(args.runId),
+        )
+        .command("status", "List live runs", {}, async () =>
+          (await import("./emulate-command.ts")).emulateStatus(),
+        )
+        .command(
+          "exec <runId> <node> [cmd..]",
+          "Run a command in a node's namespace",
+          (z) =>
+            z
+              .positional("runId", { type: "string", demandOption: true })
+              .positional("node", { type: "string", demandOption: true })
+              .positional("cmd", { type: "string", array: true, default: [] as string[] })
+              .example("$0 emulate exec tc1a2b3c ATLAng -- ping -c 3 10.213.0.2", "ping from a node"),
+          async (args) => {
+            process.exitCode = await (await import("./emulate-command.ts")).emulateExec(
+              args.runId,
+              args.node,
+              // Words after `--` land in yargs' `_` after the two command words.
+              [...args.cmd.map(String), ...args._.slice(2).map(String)],
+            );
+          },
+        )
+        .command(
+          "cleanup",
+          "Remove leftovers of crashed runs, by run prefix only",
+          (z) =>
+            z.option("run-id", { type: "string", describe: "Only this run" }).option("orphans", {
+              type: "boolean",
+              default: false,
+              describe: "Also namespaces without state",
+            }),
+          async (args) => (await import("./emulate-command.ts")).emulateCleanup(args["run-id"], args.orphans),
+        )
+        .demandCommand(1, "emulate: name a subcommand (up, down, status, exec, cleanup)"),
+    )
     .command("topo", "Topology tools", (y) =>
       y
         .command(

@@ -3,6 +3,8 @@
  * Every domain error class names the file, field or element and the value at fault in its message.
  */
 
+import { EmulationError } from "../emulate/errors.ts";
+import { PredictorError } from "../models/predictors/predictor.ts";
 import { WorkloadError } from "../models/workload/poisson-flows.ts";
 import { DistributionError } from "../sim/kernel/rng.ts";
 import { SimulationError } from "../sim/kernel/simulator.ts";
@@ -25,6 +27,8 @@ const USER_ERRORS = [
   ResultsError,
   ToleranceError,
   SweepError,
+  PredictorError,
+  EmulationError,
 ];
 
 /** Whether `e` reports bad input (a file, config value or argument) rather than an internal failure. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
@@ -78,4 +78,40 @@ describe("topocast CLI", () => {
       assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace without --debug");
     });
   }
+});
+
+describe("topocast predict and emulate commands", () => {
+  it("evaluates forecasters on a CSV traffic-matrix series and writes predict.json", () => {
+    const dir = mkdtempSync(join(tmpdir(), "topocast-predict-"));
+    const rows = ["time_s,src,dst,rate_bps"];
+    for (let t = 0; t < 40; t++) {
+      rows.push(
+        `${t * 300},A,B,${1e6 * (2 + Math.sin(t / 3))}`,
+        `${t * 300},B,A,${5e5 * (2 + Math.cos(t / 5))}`,
+      );
+    }
+    writeFileSync(join(dir, "tm.csv"), `${rows.join("\n")}\n`);
+    const out = join(dir, "out");
+    const r = topocast(
+      "predict",
+      "--tm",
+      join(dir, "tm.csv"),
+      "--train",
+      "0.5",
+      "--predictors",
+      "lv,ewma",
+      "--out",
+      out,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /ewma\s+1\s/);
+    assert.ok(existsSync(join(out, "predict.json")));
+  });
+
+  it("lists emulation runs, and rejects a malformed run id with exit code 2", () => {
+    assert.equal(topocast("emulate", "status").code, 0);
+    const r = topocast("emulate", "exec", "nope", "n0", "--", "true");
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /run id must be six lower-case hex digits, got "nope"/);
+  });
 });

@@ -1,0 +1,56 @@
+/**
+ * `topocast predict`: evaluates forecasters on a traffic-matrix series (an SNDlib directory of demandMatrix-*.xml
+ * files, or a CSV `time_s,src,dst,rate_bps`) with a walk-forward test; see models/predictors/run-predict.ts.
+ */
+import { statSync } from "node:fs";
+import { runPredict } from "../models/predictors/run-predict.ts";
+import { readCsvTmSeries } from "../models/workload/csv-tm-series.ts";
+import { WorkloadError } from "../models/workload/errors.ts";
+import { readSndlibTmSeries } from "../models/workload/sndlib-tm-series.ts";
+import type { TrafficMatrixSeries } from "../models/workload/tm-series.ts";
+
+export interface PredictCliOptions {
+  tm: string;
+  train: string;
+  predictors: string;
+  horizon: number;
+  out: string;
+  seed: number;
+  period?: number;
+}
+
+/** A series from a path: a directory is read as SNDlib dynamic matrices, a `.csv` file as CSV. */
+export function loadSeries(path: string): TrafficMatrixSeries {
+  let dir: boolean;
+  try {
+    dir = statSync(path).isDirectory();
+  } catch {
+    throw new WorkloadError(`${path}: no such file or directory`);
+  }
+  if (dir) return readSndlibTmSeries(path);
+  if (path.toLowerCase().endsWith(".csv")) return readCsvTmSeries(path);
+  throw new WorkloadError(`${path}: expected a directory of SNDlib demandMatrix-*.xml files or a .csv file`);
+}
+
+export async function predictCommand(o: PredictCliOptions): Promise<void> {
+  const fraction = Number(o.train);
+  const result = await runPredict({
+    tm: o.tm,
+    train: Number.isFinite(fraction) ? fraction : o.train,
+    predictors: o.predictors
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+    horizon: o.horizon,
+    out: o.out,
+    seed: o.seed,
+    loadSeries,
+    ...(o.period !== undefined ? { period: o.period } : {}),
+    log: (line) => console.error(line),
+  });
+  console.log(result.table);
+  console.log(
+    `train ${result.trainIntervals} intervals, test ${result.testIntervals}; values normalized by ${result.maxValue} bits/s; tfjs backend: ${result.tfBackend ?? "not used"}`,
+  );
+  console.log(`wrote ${result.files.json}, ${result.files.csv}, ${result.files.plot.png}`);
+}
