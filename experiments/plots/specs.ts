@@ -15,6 +15,8 @@ const CONFIG = {
     titleFontSize: 12,
     orient: "bottom" as const,
     direction: "horizontal" as const,
+    // Wrap long policy lists instead of stretching the figure.
+    columns: 4,
   },
   title: { fontSize: 15, anchor: "start" as const, offset: 10 },
   view: { stroke: "#999" },

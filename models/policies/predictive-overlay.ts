@@ -13,7 +13,7 @@
  * out for `idleIntervals` intervals (tearing down a busy link would move its connections).
  */
 import type { Predictor } from "../predictors/predictor.ts";
-import { leastLoadedPath, linksByEnds, PairIndex, pathMaxUtilization } from "./common.ts";
+import { leastLoadedPath, linksByEnds, PairIndex, pathLinkKeys, pathMaxUtilization } from "./common.ts";
 import { ControlError, type ControlPlane, type Observation, type Policy } from "./types.ts";
 
 export interface PredictiveOverlayOptions {
@@ -81,6 +81,8 @@ export class PredictiveOverlay implements Policy {
 
     // Tear down first, so the pools have room for the new links.
     const idle = this.opts.idleIntervals ?? 1;
+    // Links over a failed substrate link go at once, busy or not: their flows move to the default route.
+    await this.dropBroken(obs, ctl);
     const busy = new Set(obs.virtualLinks.filter((v) => v.activeFlows > 0).map((v) => v.id));
     for (const [key, link] of [...this.owned].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       if (wanted.has(key) || busy.has(link.id)) {
@@ -108,6 +110,24 @@ export class PredictiveOverlay implements Policy {
         ctl.createVirtualLink(src, dst, { path, ...(rateBps && rateBps > 0 ? { rateBps } : {}) }),
       );
       if (id !== undefined) this.owned.set(key, { id, out: 0 });
+    }
+  }
+
+  /** On a failure, removes the links whose path crosses a down link (their flows take the default route). */
+  async onLinkDown(_link: string, obs: Observation, ctl: ControlPlane): Promise<void> {
+    await this.dropBroken(obs, ctl, _link);
+  }
+
+  private async dropBroken(obs: Observation, ctl: ControlPlane, alsoDown?: string): Promise<void> {
+    const down = new Set(obs.links.filter((l) => !l.up).map((l) => `${l.src}->${l.dst}`));
+    if (alsoDown) down.add(alsoDown);
+    if (down.size === 0) return;
+    const paths = new Map(obs.virtualLinks.map((v) => [v.id, v.path]));
+    for (const [key, link] of [...this.owned].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      const path = paths.get(link.id);
+      if (!path || !pathLinkKeys(path).some((k) => down.has(k))) continue;
+      await this.tryAct(() => ctl.removeVirtualLink(link.id));
+      this.owned.delete(key);
     }
   }
 

@@ -12,9 +12,19 @@
  * The bucket count follows the event count (doubling above 2 events per bucket, halving below 1/2) and each resize
  * re-estimates the day width from the spacing of the pending events (Brown's rule: 3 x the mean gap). Like the
  * dynamic calendar queue (Oh & Ahn, 1997), it also resizes when searches visit more than 32 buckets on average,
- * which is the sign of a width that no longer fits the event spacing. Slot state is interleaved (array of structs in typed arrays: [time, tie],
- * [next, prev, bucket, generation], [handler, data]), so a push or pop touches a handful of cache lines where a
- * heap touches ~log(n) of them once it outgrows the cache.
+ * which is the sign of a width that no longer fits the event spacing.
+ *
+ * Memory layout. A slot's key and links share one 32-byte record (one buffer seen as float64 [time, tie, -, -] and
+ * as int32 [-, -, -, -, next, prev, bucket, generation]); handler and data sit in a parallel array. Once the slot
+ * state outgrows the cache (1e5 pending events take ~5 MB), each slot a push or pop touches is a likely miss, so
+ * what matters is where consecutive operations land. Slots therefore come in chunks of CHUNK consecutive slots,
+ * and a bucket holding at least DENSE events appends into a chunk of its own: the events of a busy day, which
+ * arrive roughly in key order and are appended at the tail, sit in consecutive records, so dequeuing them reads
+ * memory sequentially and a push finds the tail's record next to its own. Such a chunk is freed when its last
+ * event goes. Sparser buckets take single slots, recycled one by one (last freed, first reused, so still cached),
+ * from chunks kept for that purpose; no chunk serves both uses. A chunk is only opened for a bucket already holding
+ * DENSE events, so sparse workloads need about one slot per pending event, and dense ones at most CHUNK - 1
+ * unused slots per busy bucket plus the dead slots of partly drained chunks.
  */
 import {
   type EventHandler,
@@ -29,8 +39,8 @@ import {
 const MIN_BUCKETS = 8;
 const NIL = -1;
 /** log2 of the slots per chunk. */
-const CHUNK_BITS = 3;
-/** Slots per chunk: a bucket hands out the slots of its open chunk in order (see the class comment). */
+const CHUNK_BITS = 4;
+/** Slots per chunk (see the memory layout in the class comment). */
 const CHUNK = 1 << CHUNK_BITS;
 // int32 offsets in a slot's 32-byte record; the float64 view holds the time at 4s and the tie at 4s + 1
 const NEXT = 4;
@@ -43,8 +53,11 @@ const TAIL = 1;
 const OPEN = 2;
 const COUNT = 3;
 const BUCKET_STRIDE = 4;
-/** A bucket holding at least this many events gets chunks of its own; sparser buckets take single slots. */
-const DENSE = 4;
+/**
+ * A bucket holding at least this many events gets chunks of its own; sparser buckets take single slots. At CHUNK, a
+ * bucket opening a chunk already holds more events than the chunk can leave unused.
+ */
+const DENSE = CHUNK;
 // offsets in a chunk's int32 record
 const LIVE = 0;
 const OWNER = 1;
@@ -84,7 +97,7 @@ export class CalendarEventQueue implements EventQueue {
   private searches = 0;
 
   constructor(initialCapacity = 1024) {
-    this.cap = Math.max(16, Math.ceil(initialCapacity / CHUNK) * CHUNK);
+    this.cap = Math.max(CHUNK, Math.ceil(initialCapacity / CHUNK) * CHUNK);
     const buf = new ArrayBuffer(32 * this.cap);
     this.f64 = new Float64Array(buf);
     this.i32 = new Int32Array(buf);

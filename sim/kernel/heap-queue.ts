@@ -79,15 +79,7 @@ export class HeapEventQueue implements EventQueue {
   }
 
   pop(visit: EventVisitor): boolean {
-    if (this.size === 0) return false;
-    const time = this.hTime[0]!;
-    const slot = this.hSlot[0]!;
-    const handler = this.handlers[slot]!;
-    const data = this.data[slot];
-    this.removeAt(0);
-    this.release(slot);
-    visit(time, handler, data);
-    return true;
+    return this.popUntil(Number.POSITIVE_INFINITY, visit);
   }
 
   popUntil(untilNs: number, visit: EventVisitor): boolean {

@@ -29,7 +29,8 @@
  * Time and units. Rates in bits/s, sizes in bytes, time in integer ns. Completion events are rounded up to the
  * next ns. A flow's FCT ends when its last byte arrives: transfer end plus the path's one-way propagation delay
  * (the fluid model has no queueing delay); its ideal FCT is size / (bottleneck nominal capacity of the substrate
- * path at arrival) + propagation delay, so slowdown = FCT / ideal FCT >= 1 and is comparable across policies.
+ * path) + propagation delay, on the best of the paths the flow used (arrival path, later paths, mirror), so
+ * slowdown = FCT / ideal FCT >= 1 and is comparable across policies.
  */
 import { MAX_PRIORITY, MIN_PRIORITY } from "../kernel/event-queue.ts";
 import type { Simulator } from "../kernel/simulator.ts";
@@ -344,6 +345,7 @@ export class FlowNetwork {
     this.progress(slot);
     this.detach(slot);
     this.attach(slot, path);
+    this.fIdealNs[slot] = Math.min(this.fIdealNs[slot]!, this.idealNs(this.fSize[slot]!, path));
   }
 
   /**
@@ -665,6 +667,13 @@ export class FlowNetwork {
     this.fEvent[slot] = NONE;
     this.fTwin[slot] = NONE;
     this.fIsMirror[slot] = mirror ? 1 : 0;
+    this.fIdealNs[slot] = this.idealNs(sizeBytes, path);
+    this.attach(slot, path);
+    return slot;
+  }
+
+  /** size / (bottleneck nominal substrate capacity of `path`) + its propagation delay, ns. */
+  private idealNs(sizeBytes: number, path: ArrayLike<number>): number {
     let bottleneck = Number.POSITIVE_INFINITY;
     let delay = 0;
     for (let i = 0; i < path.length; i++) {
@@ -674,9 +683,7 @@ export class FlowNetwork {
       else bottleneck = Math.min(bottleneck, this.capacity[l]!);
       delay += this.delayNs[l]!;
     }
-    this.fIdealNs[slot] = (sizeBytes * 8 * 1e9) / bottleneck + delay;
-    this.attach(slot, path);
-    return slot;
+    return (sizeBytes * 8 * 1e9) / bottleneck + delay;
   }
 
   private addMirror(primary: number, path: ArrayLike<number>): void {
@@ -693,6 +700,8 @@ export class FlowNetwork {
     );
     this.fTwin[primary] = m;
     this.fTwin[m] = primary;
+    // The flow's ideal is its best path's: a mirror on a faster path must not make slowdown drop below 1.
+    this.fIdealNs[primary] = Math.min(this.fIdealNs[primary]!, this.idealNs(this.fSize[primary]!, path));
   }
 
   /** Removes copy `slot` (whose twin `keep` carries on), counting what it sent into the flow's wire bytes. */
