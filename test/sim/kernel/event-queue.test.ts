@@ -114,6 +114,24 @@ for (const [name, make] of implementations) {
       assert.equal(count, 29_999);
     });
 
+    it("clear drops every event, makes their ids stale, and the queue works on afterwards", () => {
+      const q = make();
+      const noop = () => {};
+      const old: number[] = [];
+      for (let i = 0; i < 3000; i++) old.push(q.push(i % 7 === 0 ? i * 1000 : i % 5, 0, noop, undefined));
+      for (let i = 0; i < 500; i++) q.cancel(old[i * 3]!);
+      q.pop(noop);
+      q.clear();
+      assert.equal(q.length, 0);
+      assert.equal(q.peekTime(), Number.POSITIVE_INFINITY);
+      assert.ok(old.every((id) => !q.isPending(id) && !q.cancel(id)));
+      const order: number[] = [];
+      for (let i = 0; i < 3000; i++) q.push(50 + (i % 3), 0, (d: number) => order.push(d), i);
+      while (q.pop((_t, h, d) => (h as (x: unknown) => void)(d)));
+      const expected = [0, 1, 2].flatMap((r) => Array.from({ length: 1000 }, (_, k) => 3 * k + r));
+      assert.deepEqual(order, expected);
+    });
+
     it("rejects a priority outside [-2^20, 2^20)", () => {
       assert.throws(() => make().push(0, 2 ** 20, () => {}, undefined), RangeError);
     });
@@ -234,39 +252,49 @@ describe("calendar queue against the heap", () => {
 });
 
 describe("calendar queue memory", () => {
-  it("reuses its slots: capacity stays bounded on a long hold run with cancels and reschedules", () => {
-    // Each chunk in use holds at least one pending event, so slots <= CHUNK x pending events (see the class
-    // comment); a leaked chunk would make the capacity creep up over the run.
-    const capacity = (q: CalendarEventQueue) => (q as unknown as { cap: number }).cap;
-    const q = new CalendarEventQueue(16);
-    let x = 99;
-    const rand = () => {
-      x = (x * 48271) % 2147483647;
-      return x / 2147483647;
-    };
-    const pending = 500;
-    const ids: number[] = [];
-    let now = 0;
-    const noop = () => {};
-    for (let i = 0; i < pending; i++) ids.push(q.push(Math.floor(rand() * 1000), 0, noop, undefined));
-    let capMid = 0;
-    for (let step = 0; step < 200_000; step++) {
-      if (rand() < 0.3) {
-        const k = Math.floor(rand() * ids.length);
-        if (q.cancel(ids[k]!))
-          ids[k] = q.push(now + Math.floor(rand() * (rand() < 0.1 ? 1e6 : 1000)), 0, noop, 0);
-      } else {
-        q.pop((t) => {
-          now = t;
-        });
-        ids[Math.floor(rand() * ids.length)] = q.push(now + Math.floor(rand() * 1000), 0, noop, undefined);
+  // Hold runs with cancels and reschedules: a leaked chunk or slot would make the capacity creep up over the run.
+  // `spread` sets how far ahead events go, so buckets are sparse (single slots) or dense (chunks of their own).
+  for (const [kind, spread] of [
+    ["sparse", 1000],
+    ["dense", 10],
+  ] as const) {
+    it(`reuses its slots: capacity stays bounded on a long hold run with cancels (${kind} buckets)`, () => {
+      const capacity = (q: CalendarEventQueue) => (q as unknown as { cap: number }).cap;
+      const q = new CalendarEventQueue(16);
+      let x = 99;
+      const rand = () => {
+        x = (x * 48271) % 2147483647;
+        return x / 2147483647;
+      };
+      const pending = 2000;
+      const ids: number[] = [];
+      let now = 0;
+      const noop = () => {};
+      for (let i = 0; i < pending; i++) ids.push(q.push(Math.floor(rand() * spread), 0, noop, undefined));
+      let capMid = 0;
+      for (let step = 0; step < 200_000; step++) {
+        if (rand() < 0.3) {
+          const k = Math.floor(rand() * ids.length);
+          if (q.cancel(ids[k]!))
+            ids[k] = q.push(now + Math.floor(rand() * (rand() < 0.1 ? 1e6 : spread)), 0, noop, 0);
+        } else {
+          q.pop((t) => {
+            now = t;
+          });
+          ids[Math.floor(rand() * ids.length)] = q.push(
+            now + Math.floor(rand() * spread),
+            0,
+            noop,
+            undefined,
+          );
+        }
+        if (step === 50_000) capMid = capacity(q);
       }
-      if (step === 50_000) capMid = capacity(q);
-    }
-    assert.equal(q.length, pending);
-    assert.equal(capacity(q), capMid, "no growth after warm-up");
-    assert.ok(capacity(q) <= 16 * pending, `capacity ${capacity(q)} for ${pending} pending events`);
-  });
+      assert.equal(q.length, pending);
+      assert.equal(capacity(q), capMid, "no growth after warm-up");
+      assert.ok(capacity(q) <= 4 * pending, `capacity ${capacity(q)} for ${pending} pending events`);
+    });
+  }
 });
 
 describe("orderStatistic", () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import seedrandom from "seedrandom";
 import { DistributionError, EmpiricalCdf, RandomStreams } from "../../../sim/kernel/rng.ts";
 
 function draws(streams: RandomStreams, name: string, n: number): number[] {
@@ -28,6 +29,15 @@ describe("random streams", () => {
     assert.notDeepEqual(draws(new RandomStreams(7, 1), "arrivals", 5), base);
     assert.notDeepEqual(draws(new RandomStreams(8, 0), "arrivals", 5), base);
     assert.notDeepEqual(draws(new RandomStreams(7, 0), "sizes", 5), base);
+  });
+
+  it("draws seedrandom's xor4096 53-bit doubles for the key [seed, run, name], bit for bit", () => {
+    const s = new RandomStreams(7, 2).stream("arrivals");
+    const ref = seedrandom.xor4096(JSON.stringify([7, 2, "arrivals"]));
+    for (let i = 0; i < 1000; i++) assert.equal(s.uniform(), ref.double());
+    for (let i = 0; i < 1000; i++) assert.equal(s.exponential(100), -100 * Math.log1p(-ref.double()));
+    const u = s.uniform01;
+    for (let i = 0; i < 1000; i++) assert.equal(u(), ref.double());
   });
 
   it("does not shift a stream's draws when another stream is added or used", () => {
