@@ -15,6 +15,7 @@
  * Atomicity: a run is written into a hidden sibling directory and renamed into place at the end, so a directory
  * under its final name is always complete; an interrupted run leaves only a `.<name>.partial-<pid>` directory.
  */
+
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
@@ -23,6 +24,7 @@ import type { PolicySummary, TimeseriesRow } from "../sim/engine/run.ts";
 import { csvField } from "../sim/metrics/flow-stats.ts";
 import type { TopologySummary } from "../sim/substrate/topology.ts";
 import type { WorkloadFacts } from "./scenario.ts";
+import type { ValueOfPrediction } from "./value-of-prediction.ts";
 
 export const REPO_ROOT: string = fileURLToPath(new URL("../", import.meta.url));
 
@@ -42,6 +44,8 @@ export interface RunSummary {
   topology: TopologySummary;
   workload: WorkloadFacts;
   policies: PolicySummary[];
+  /** Value of prediction per predictive policy (see experiments/value-of-prediction.ts). */
+  valueOfPrediction: ValueOfPrediction[];
 }
 
 export interface Manifest {

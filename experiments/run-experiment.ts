@@ -2,6 +2,7 @@
  * `topocast run`: one (config, seed, run) -> every policy simulated on the same traffic -> a results directory
  * (see results.ts), plots and report.html.
  */
+
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type PolicyRunResult, runPolicy } from "../sim/engine/run.ts";
@@ -19,6 +20,7 @@ import {
   writeRunDir,
 } from "./results.ts";
 import { buildScenario } from "./scenario.ts";
+import { valueOfPrediction } from "./value-of-prediction.ts";
 
 export interface RunOptions {
   /** Replication number (default 0). */
@@ -73,6 +75,10 @@ export async function runExperiment(loaded: LoadedConfig, opts: RunOptions = {})
     topology: scenario.topology.summary(),
     workload,
     policies: results.map((r) => r.summary),
+    valueOfPrediction: valueOfPrediction(
+      results.map((r) => r.summary),
+      scenario.policies.map((p) => p.predictor),
+    ),
   };
   const manifest: Manifest = {
     topocast: topocastVersion(),

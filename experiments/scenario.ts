@@ -344,6 +344,7 @@ export function buildScenario(loaded: LoadedConfig, run: number): BuiltScenario 
       name: p.name,
       params,
       predictorBackend: p.predictor?.name === "lstm" ? "tfjs (tfjs-node, else wasm, else cpu)" : null,
+      predictor: def.usesPredictor ? (p.predictor?.name ?? "ewma") : null,
       create: (ctx) => def.create(params, ctx),
       ...(def.controller ? { controller: (ctx) => def.controller!(params, p.predictor, ctx) } : {}),
     };

@@ -53,6 +53,8 @@ export interface EnginePolicy {
   params: Readonly<Record<string, unknown>>;
   /** Predictor backend in use, or null (manifest.json). */
   predictorBackend: string | null;
+  /** The predictor's registry name (config `predictor.name`), or null for policies without one. */
+  predictor: string | null;
   create(ctx: PolicyContext): RoutingPolicy;
   /**
    * For control-loop policies (models/policies): builds the policy that observes and acts every control interval
