@@ -97,6 +97,11 @@ function withDispose(policy: Policy, predictor: Predictor): Policy & { dispose()
   return Object.assign(policy, { dispose: () => predictor.dispose?.() });
 }
 
+/** The data plane under a control-loop policy: shortest paths by delay, rerouting on failures when asked. */
+function defaultDataPlane(p: { reroute: boolean }, ctx: PolicyFactoryContext): RoutingPolicy {
+  return shortestPathRouting(ctx.topology, { weight: "delay", reroute: p.reroute });
+}
+
 const control = {
   kPaths: z.int().min(1).optional().meta({ description: "Candidate paths (default: control.kPaths)." }),
 };
@@ -151,7 +156,7 @@ export const POLICY_REGISTRY: ReadonlyMap<string, PolicyDefinition> = new Map(
         reroute,
       }),
       usesPredictor: false,
-      create: (p, ctx) => shortestPathRouting(ctx.topology, { weight: "delay", reroute: p.reroute }),
+      create: defaultDataPlane,
       controller: async (p, _pred, ctx) =>
         new Reactive({
           threshold: p.threshold,
@@ -186,7 +191,7 @@ export const POLICY_REGISTRY: ReadonlyMap<string, PolicyDefinition> = new Map(
         reroute,
       }),
       usesPredictor: true,
-      create: (p, ctx) => shortestPathRouting(ctx.topology, { weight: "delay", reroute: p.reroute }),
+      create: defaultDataPlane,
       controller: async (p, pred, ctx) => {
         const predictor = await buildPredictor(
           pred,
@@ -244,7 +249,7 @@ export const POLICY_REGISTRY: ReadonlyMap<string, PolicyDefinition> = new Map(
         reroute,
       }),
       usesPredictor: true,
-      create: (p, ctx) => shortestPathRouting(ctx.topology, { weight: "delay", reroute: p.reroute }),
+      create: defaultDataPlane,
       controller: async (p, pred, ctx) => {
         const predictor = await buildPredictor(
           pred,
