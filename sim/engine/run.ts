@@ -153,7 +153,13 @@ export async function runPolicy(
         if (ev.up) down.delete(l);
         else down.add(l);
       }
-      if (routing.linksChanged?.(down)) reroute();
+      // Default routes reconverge after control.convergenceDelay, as for control-loop policies.
+      const delay = scenario.control.convergenceDelayNs;
+      const reconverge = () => {
+        if (routing.linksChanged?.(down)) reroute();
+      };
+      if (delay > 0) sim.schedule(delay, reconverge);
+      else reconverge();
     });
   }
   const reroute = (): void => {
