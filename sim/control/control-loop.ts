@@ -58,6 +58,8 @@ export class ControlLoop {
   private readonly open = new Map<number, RecoveryRecord>();
   readonly recoveries: RecoveryRecord[] = [];
   readonly decisionSeconds: number[] = [];
+  /** Node ids, sorted (the topology does not change). */
+  private readonly nodeIds: readonly string[];
 
   constructor(
     private readonly sim: Simulator,
@@ -70,6 +72,7 @@ export class ControlLoop {
       throw new RangeError(`control interval must be a positive integer of ns, got ${opts.intervalNs}`);
     }
     const L = net.topology.linkCount;
+    this.nodeIds = net.topology.nodes.map((n) => n.id).sort();
     this.prevBits = net.linkBitsUntilNow(new Float64Array(L));
     this.curBits = new Float64Array(L);
     this.lastStepNs = sim.now;
@@ -132,13 +135,13 @@ export class ControlLoop {
         delayNs: l.delayNs,
       };
     });
-    links.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    links.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)); // the Observation's order: by id
     this.prevBits.set(this.curBits);
     this.lastStepNs = now;
     return {
       timeNs: now,
       intervalNs: dt,
-      nodes: topo.nodes.map((n) => n.id).sort(),
+      nodes: this.nodeIds,
       traffic: this.ctl.takeTraffic(),
       links,
       virtualLinks: this.ctl.virtualLinks(),

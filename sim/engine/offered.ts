@@ -3,6 +3,7 @@
  * of models/policies/common.ts) and the utilization it would put on each link over default paths. This is the
  * ground truth an oracle predictor reads, and the history a learned predictor trains on.
  */
+import { PairIndex } from "../../models/policies/common.ts";
 import type { Path } from "../substrate/routing.ts";
 import type { Topology } from "../substrate/topology.ts";
 import type { DemandInterval } from "./types.ts";
@@ -27,20 +28,15 @@ export function offeredSeries(
   bins: number,
 ): OfferedSeries {
   const ids = topo.nodes.map((n) => n.id);
-  const sorted = [...ids].sort();
-  const rank = new Map(sorted.map((id, i) => [id, i]));
+  const pairs = new PairIndex([...ids].sort());
   const N = ids.length;
-  const pairOf = (s: number, d: number) => {
-    const a = rank.get(ids[s]!)!;
-    const b = rank.get(ids[d]!)!;
-    return a * (N - 1) + (b < a ? b : b - 1);
-  };
+  const pairOf = (s: number, d: number) => pairs.index(ids[s]!, ids[d]!);
   const linkOrder = topo.links.map((l) => l.index).sort((x, y) => cmp(topo.links[x]!.id, topo.links[y]!.id));
   const linkPos = new Int32Array(topo.linkCount);
   linkOrder.forEach((l, i) => {
     linkPos[l] = i;
   });
-  const pairBytes = Array.from({ length: bins }, () => new Float64Array(N * (N - 1)));
+  const pairBytes = Array.from({ length: bins }, () => new Float64Array(pairs.size));
   const linkBits = Array.from({ length: bins }, () => new Float64Array(topo.linkCount));
   const paths = new Map<number, Path | undefined>();
   for (const iv of intervals) {

@@ -74,6 +74,8 @@ export interface RunPolicyOptions {
 }
 
 /** Simulates `policy` on the scenario's topology and workload. */
+const NO_PATH: Path = [];
+
 export async function runPolicy(
   scenario: Scenario,
   policy: EnginePolicy,
@@ -138,7 +140,8 @@ export async function runPolicy(
         demands: iv.demands,
         sizes: scenario.flowSizes,
         streams,
-        route,
+        // Under a controller the data plane picks the path (the sink ignores this one): skip the lookup.
+        route: controlled ? () => NO_PATH : route,
         untilNs: iv.endNs,
       }).start();
     });
