@@ -4,14 +4,25 @@
  *
  * Protocol per flow (one TCP connection): the client sends a 16-byte header (flow id, size in bytes, both
  * big-endian uint64) and then `size` bytes; the server answers one byte once it has them all and closes. The
- * flow completion time is measured at the client, from its scheduled start to that byte (so connection set-up
- * counts, as in the simulator's FCT). With a time-compression factor c, a flow scheduled at `startNs` starts c
- * times sooner (at startNs / c of wall time); sizes and rates are not scaled, and FCTs are reported as measured.
+ * client's completion time runs from the flow's scheduled start to that byte; the server also reports when the
+ * last byte arrived, so a controller that knows the epoch measures FCT as the simulator defines it (scheduled start
+ * to the last byte at the destination; connection set-up counts). With a time-compression factor c, a flow
+ * scheduled at `startNs` starts c times sooner (at startNs / c of wall time); sizes are sent as given (the caller
+ * scales them), and times are reported as measured.
  *
- * Reports are JSON lines on stdout: `{"event":"listening",...}`, `{"event":"flow","id",...,"fctNs"}` per finished
- * flow, `{"event":"flow-error",...}` per failed flow, and `{"event":"done","flows":n}` when the client is idle.
+ * Clock: flows are scheduled from `epochNs`, a reading of the monotonic clock (`process.hrtime.bigint()`, Linux
+ * CLOCK_MONOTONIC, shared by every process on the machine), so agents started one after another by one controller
+ * replay on one time line; without it, from the agent's own start. Flows come inline (`flows`, small tests) or from
+ * a JSON file (`flowsFile`: argv is limited to 128 KiB per argument on Linux).
+ *
+ * Reports are JSON lines on stdout: `{"event":"listening",...}`, `{"event":"start","id",...}` when a flow's
+ * connection is opened (the profiler's per-pair bytes), `{"event":"recv","id","atNs"}` at the server when a flow's
+ * last byte has arrived (the simulator's definition of a flow's end), `{"event":"flow","id",...,"fctNs"}` at the
+ * client per finished flow (answer received),
+ * `{"event":"flow-error",...}` per failed flow, and `{"event":"done","flows":n}` when the client is idle.
  */
 import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createConnection, createServer, type Socket } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -32,13 +43,27 @@ export interface AgentConfig {
   /** Serve flows on this address and port. */
   listen?: { host: string; port: number };
   flows?: AgentFlow[];
+  /** A JSON file holding an `AgentFlow[]` (appended to `flows`). */
+  flowsFile?: string;
+  /** Monotonic-clock reading (ns, as a decimal string: it exceeds 2^53) that flow start times count from. */
+  epochNs?: string;
+  /**
+   * A flow whose connection finds no route (ENETUNREACH, EHOSTUNREACH, ECONNREFUSED, ETIMEDOUT) retries every
+   * 50 ms for this long (wall ms): it stalls, as a flow over a failed link does in the simulator. @default 0
+   */
+  retryForMs?: number;
+  /** Wait for the epoch as the first stdin line, `{"epochNs":"..."}`, after reporting `listening`. */
+  waitForEpoch?: boolean;
   /** Wall time runs this many times faster than flow start times. @default 1 */
   timeCompression?: number;
 }
 
 export type AgentReport =
   | { event: "listening"; host: string; port: number }
+  | { event: "start"; id: number; dst: string; bytes: number; startNs: number; lateNs: number }
   | { event: "flow"; id: number; dst: string; bytes: number; startNs: number; fctNs: number }
+  /** At the server: the flow's last byte arrived, at `atNs` of the monotonic clock (decimal string). */
+  | { event: "recv"; id: number; bytes: number; atNs: string }
   | { event: "flow-error"; id: number; error: string }
   | { event: "done"; flows: number };
 
@@ -54,6 +79,7 @@ function serve(host: string, port: number): void {
     let header = Buffer.alloc(0);
     let want = -1;
     let got = 0;
+    let answered = false;
     sock.on("data", (b: Buffer) => {
       if (want < 0) {
         header = Buffer.concat([header, b]);
@@ -61,58 +87,106 @@ function serve(host: string, port: number): void {
         want = Number(header.readBigUInt64BE(8));
         got = header.length - HEADER;
       } else got += b.length;
-      if (got >= want) sock.end(Buffer.from([1]));
+      if (got >= want && !answered) {
+        answered = true;
+        report({
+          event: "recv",
+          id: Number(header.readBigUInt64BE(0)),
+          bytes: want,
+          atNs: process.hrtime.bigint().toString(),
+        });
+        sock.end(Buffer.from([1]));
+      }
     });
     sock.on("error", () => {});
   });
   server.listen(port, host, () => report({ event: "listening", host, port }));
 }
 
-function sendFlow(f: AgentFlow, t0: bigint): Promise<void> {
+/** Connection errors that mean "no route (yet)": a flow stalls and retries, as on a link that is down. */
+const RETRY_CODES = new Set(["ENETUNREACH", "EHOSTUNREACH", "ECONNREFUSED", "ETIMEDOUT"]);
+const RETRY_MS = 50;
+
+function sendFlow(f: AgentFlow, t0: bigint, retryForMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const sock = createConnection({ host: f.dst, port: f.port });
-    let left = f.bytes;
-    const pump = () => {
-      while (left > 0) {
-        const n = Math.min(left, CHUNK.length);
-        left -= n;
-        if (!sock.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n)))
-          return void sock.once("drain", pump);
-      }
-    };
-    sock.on("connect", () => {
-      const h = Buffer.alloc(HEADER);
-      h.writeBigUInt64BE(BigInt(f.id), 0);
-      h.writeBigUInt64BE(BigInt(f.bytes), 8);
-      sock.write(h);
-      pump();
+    report({
+      event: "start",
+      id: f.id,
+      dst: f.dst,
+      bytes: f.bytes,
+      startNs: f.startNs,
+      lateNs: Number(process.hrtime.bigint() - t0),
     });
-    sock.once("data", () => {
-      report({
-        event: "flow",
-        id: f.id,
-        dst: f.dst,
-        bytes: f.bytes,
-        startNs: f.startNs,
-        fctNs: Number(process.hrtime.bigint() - t0),
+    const deadline = performance.now() + retryForMs;
+    const attempt = () => {
+      const sock = createConnection({ host: f.dst, port: f.port });
+      let connected = false;
+      let left = f.bytes;
+      const pump = () => {
+        while (left > 0) {
+          const n = Math.min(left, CHUNK.length);
+          left -= n;
+          if (!sock.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n)))
+            return void sock.once("drain", pump);
+        }
+      };
+      sock.on("connect", () => {
+        connected = true;
+        const h = Buffer.alloc(HEADER);
+        h.writeBigUInt64BE(BigInt(f.id), 0);
+        h.writeBigUInt64BE(BigInt(f.bytes), 8);
+        sock.write(h);
+        pump();
       });
-      sock.destroy();
-      resolve();
-    });
-    sock.on("error", (e) => {
-      report({ event: "flow-error", id: f.id, error: e.message });
-      resolve();
-    });
+      sock.once("data", () => {
+        report({
+          event: "flow",
+          id: f.id,
+          dst: f.dst,
+          bytes: f.bytes,
+          startNs: f.startNs,
+          fctNs: Number(process.hrtime.bigint() - t0),
+        });
+        sock.destroy();
+        resolve();
+      });
+      sock.on("error", (e: NodeJS.ErrnoException) => {
+        sock.destroy();
+        if (!connected && RETRY_CODES.has(e.code ?? "") && performance.now() < deadline) {
+          setTimeout(attempt, RETRY_MS);
+          return;
+        }
+        report({ event: "flow-error", id: f.id, error: e.code ?? e.message });
+        resolve();
+      });
+    };
+    attempt();
   });
+}
+
+/** The first stdin line, `{"epochNs":"<decimal>"}`. */
+async function readEpoch(): Promise<string> {
+  const rl = createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    rl.close();
+    const e = (JSON.parse(line) as { epochNs?: unknown }).epochNs;
+    if (typeof e !== "string" || !/^\d+$/.test(e)) throw new Error(`agent: bad epoch line ${line}`);
+    return e;
+  }
+  throw new Error("agent: stdin closed before the epoch arrived");
 }
 
 /** Runs an agent in this process (the namespace it was started in). */
 export async function agentMain(cfg: AgentConfig): Promise<void> {
   if (cfg.listen) serve(cfg.listen.host, cfg.listen.port);
-  const flows = cfg.flows ?? [];
+  const flows = [
+    ...(cfg.flows ?? []),
+    ...(cfg.flowsFile ? (JSON.parse(readFileSync(cfg.flowsFile, "utf8")) as AgentFlow[]) : []),
+  ];
   if (flows.length === 0) return;
   const c = cfg.timeCompression ?? 1;
-  const start = process.hrtime.bigint();
+  const epoch = cfg.waitForEpoch ? await readEpoch() : cfg.epochNs;
+  const start = epoch !== undefined ? BigInt(epoch) : process.hrtime.bigint();
   await Promise.all(
     flows.map(
       (f) =>
@@ -121,7 +195,7 @@ export async function agentMain(cfg: AgentConfig): Promise<void> {
           const go = () => {
             const late = Number(at - process.hrtime.bigint()) / 1e6;
             if (late > 1) setTimeout(go, late - 0.5);
-            else void sendFlow(f, at).then(resolve);
+            else void sendFlow(f, at, cfg.retryForMs ?? 0).then(resolve);
           };
           go();
         }),
@@ -144,9 +218,7 @@ export function startAgent(
     plan,
     node,
     [process.execPath, "--import", "tsx", AGENT_SCRIPT, JSON.stringify(cfg)],
-    {
-      stdio: ["ignore", "pipe", "inherit"],
-    },
+    { stdio: [cfg.waitForEpoch ? "pipe" : "ignore", "pipe", "inherit"] },
   );
   createInterface({ input: child.stdout! }).on("line", (l) => {
     try {

@@ -153,6 +153,7 @@ export function vxlanAdd(s: VxlanSpec): Cmd {
 }
 
 export const linkUp = (dev: string): Cmd => ["link", "set", "dev", dev, "up"];
+export const linkDown = (dev: string): Cmd => ["link", "set", "dev", dev, "down"];
 export const linkDel = (dev: string): Cmd => ["link", "del", "dev", dev];
 export const linkStats = (dev?: string): Cmd => ["-s", "-j", "link", "show", ...(dev ? ["dev", dev] : [])];
 export const addrAdd = (dev: string, cidr: string): Cmd => ["addr", "add", cidr, "dev", dev];
@@ -257,10 +258,26 @@ export const HTB_DEFAULT_CLASS = "1:10";
 export const FIFO_LIMIT_PACKETS = 1000;
 
 /**
- * Egress rate limit with htb: root `1:` -> class `1:1` at the link rate -> default leaf `1:10` (pfifo). QoS classes
- * added by {@link htbQosClass} share `1:1`'s rate. The rate counts Ethernet frames (headers included).
+ * The FIFO behind a rate limit: `pfifo limit 1000` by default, or, given a queueing delay (ns), a byte FIFO that
+ * holds that long at the rate (at least four full frames): a buffer of one bandwidth-delay product, not a
+ * fixed packet count that at 10 Mbit/s would queue for over a second.
  */
-export function htbLink(dev: string, rateBps: number, mtu = 1500): Cmd[] {
+export function fifoLimit(
+  rateBps: number,
+  mtu: number,
+  queueNs?: number,
+): { kind: "pfifo" | "bfifo"; limit: number } {
+  if (queueNs === undefined) return { kind: "pfifo", limit: FIFO_LIMIT_PACKETS };
+  return { kind: "bfifo", limit: Math.max(4 * (mtu + 14), Math.ceil((rateBps * queueNs) / 8e9)) };
+}
+
+/**
+ * Egress rate limit with htb: root `1:` -> class `1:1` at the link rate -> default leaf `1:10` (a FIFO, see
+ * {@link fifoLimit}). QoS classes added by {@link htbQosClass} share `1:1`'s rate. The rate counts Ethernet frames
+ * (headers included).
+ */
+export function htbLink(dev: string, rateBps: number, mtu = 1500, queueNs?: number): Cmd[] {
+  const fifo = fifoLimit(rateBps, mtu, queueNs);
   const r = bits(rateBps);
   const b = String(burstBytes(rateBps, mtu));
   const cls = (parent: string, id: string, prio: number) => [
@@ -297,16 +314,18 @@ export function htbLink(dev: string, rateBps: number, mtu = 1500): Cmd[] {
       HTB_DEFAULT_CLASS,
       "handle",
       "10:",
-      "pfifo",
+      fifo.kind,
       "limit",
-      String(FIFO_LIMIT_PACKETS),
+      String(fifo.limit),
     ],
   ];
 }
 
 /** Egress rate limit with a token bucket filter alone (no QoS classes possible). */
-export function tbfLink(dev: string, rateBps: number, mtu = 1500): Cmd[] {
+export function tbfLink(dev: string, rateBps: number, mtu = 1500, queueNs?: number): Cmd[] {
   const b = burstBytes(rateBps, mtu);
+  const fifo = fifoLimit(rateBps, mtu, queueNs);
+  const queueBytes = fifo.kind === "bfifo" ? fifo.limit : FIFO_LIMIT_PACKETS * (mtu + 14);
   return [
     [
       "qdisc",
@@ -320,7 +339,7 @@ export function tbfLink(dev: string, rateBps: number, mtu = 1500): Cmd[] {
       "burst",
       String(b),
       "limit",
-      String(b + FIFO_LIMIT_PACKETS * (mtu + 14)),
+      String(b + queueBytes),
     ],
   ];
 }

@@ -24,6 +24,7 @@ import {
   ControlError,
   type ControlPlane,
   type FirewallRule,
+  LinkDownError,
   type NodePath,
   NoPathError,
   type Pair,
@@ -34,7 +35,7 @@ import {
   type VirtualLinkInfo,
   type VirtualLinkOptions,
 } from "../models/policies/types.ts";
-import { kShortestPaths } from "../sim/substrate/routing.ts";
+import { allPairsShortestPaths, kShortestPaths } from "../sim/substrate/routing.ts";
 import { DEFAULT_LINK, type Topology, TopologyBuilder } from "../sim/substrate/topology.ts";
 import { AddressPool } from "./addressing.ts";
 import {
@@ -44,19 +45,22 @@ import {
   htbLink,
   htbQosClass,
   htbQosClassDel,
+  ipArgv,
   linkDel,
+  linkDown,
   linkUp,
   neighReplace,
   routeAdd,
   routeDel,
   routeFlushTable,
+  routeReplace,
   ruleAdd,
   ruleDel,
   vxlanAdd,
 } from "./commands.ts";
 import { UnsupportedInEmulationError } from "./errors.ts";
 import { ifName, macAddress } from "./names.ts";
-import type { LinkEnd, Plan } from "./plan.ts";
+import type { LinkEnd, LinkPlan, Plan, RoutePlan } from "./plan.ts";
 import { type RunState, readState, runDir, type VirtualLinkState, writeState } from "./run-state.ts";
 import { ProcessRunner, parallel, type Runner, runBatch } from "./runner.ts";
 import { requireRun } from "./substrate.ts";
@@ -78,6 +82,8 @@ export interface ActionRecord {
   ms: number;
   ok: boolean;
   error?: string;
+  /** The error's class name (e.g. PoolExhaustedError). */
+  errorName?: string;
 }
 
 /** A hop of a path: the egress end at `from` and the far end at the next node. */
@@ -99,6 +105,10 @@ export class EmulationControlPlane implements ControlPlane {
   private readonly nowNs: () => number;
   private readonly plan: Plan;
   private topo: Topology | undefined;
+  /** Directed link ids that are down (both directions of a failed cable). */
+  private readonly down = new Set<string>();
+  /** Default routes after a reconvergence (null: the plan's). */
+  private routesNow: RoutePlan[][] | null = null;
 
   /** Attaches to a live run by id (reads its state file). */
   static attach(runId: string, opts: ControlPlaneOptions = {}): EmulationControlPlane {
@@ -156,7 +166,9 @@ export class EmulationControlPlane implements ControlPlane {
     const u = this.node(src);
     const v = this.node(dst);
     const topo = this.topology();
-    return kShortestPaths(topo, u, v, k, { weight: "delay" }).map((p) => topo.pathNodes(p));
+    return kShortestPaths(topo, u, v, k, { weight: "delay", exclude: { links: this.downIndices() } }).map(
+      (p) => topo.pathNodes(p),
+    );
   }
 
   /** The path of the pair's static routes (what a flow takes without virtual link or explicit route). */
@@ -196,6 +208,94 @@ export class EmulationControlPlane implements ControlPlane {
     }
     this.topo = b.build();
     return this.topo;
+  }
+
+  // --- failures ---------------------------------------------------------------------------------------------------
+
+  /**
+   * Takes a cable down or up: its devices at both ends (`ip link set dev ... down|up`; the kernel then drops
+   * routes through it). Paths and new virtual links avoid down links; default routes change only at
+   * {@link reconverge} (as after a routing protocol's convergence delay).
+   * @throws UnknownLinkError-like ControlError for an id the substrate does not have.
+   */
+  async setLinkState(linkId: string, up: boolean): Promise<void> {
+    const lp = this.planLink(linkId);
+    for (const id of lp.ids) {
+      if (id === null) continue;
+      if (up) this.down.delete(id);
+      else this.down.add(id);
+    }
+    await parallel([lp.a, lp.b], (end) =>
+      this.runner.run(ipArgv(up ? linkUp(end.dev) : linkDown(end.dev), this.ns(end.node))).then(() => {}),
+    );
+    // Bringing a device up drops its neighbour entries' state and the routes through it: restore the current ones.
+    if (up) await this.installDefaultRoutes(this.routesNow ?? this.plan.routes, true);
+  }
+
+  /** Whether a directed link is up. */
+  isLinkUp(linkId: string): boolean {
+    return !this.down.has(linkId);
+  }
+
+  /**
+   * Default routes reconverge: least-delay paths over the links that are up (`ip route replace` where a node's
+   * next hop changed), as the substrate's own routing would after a failure or repair.
+   */
+  async reconverge(): Promise<void> {
+    const topo = this.topology();
+    const table = allPairsShortestPaths(topo, { weight: "delay", exclude: { links: this.downIndices() } });
+    const routes: RoutePlan[][] = this.plan.nodes.map((_, u) =>
+      this.plan.nodes.flatMap((nv) => {
+        if (nv.index === u) return [];
+        const p = table.path(u, nv.index);
+        if (!p || p.length === 0) return [];
+        const l = topo.links[p[0]!]!;
+        const h = this.hop(u, l.dst)!;
+        return [{ dst: nv.index, via: h.far.address, dev: h.near.dev }];
+      }),
+    );
+    const before = this.routesNow ?? this.plan.routes;
+    this.routesNow = routes;
+    await this.installDefaultRoutes(routes, false, before);
+  }
+
+  private async installDefaultRoutes(
+    routes: RoutePlan[][],
+    all: boolean,
+    before?: RoutePlan[][],
+  ): Promise<void> {
+    const same = (a: RoutePlan | undefined, b: RoutePlan) => a?.via === b.via && a.dev === b.dev;
+    await parallel(this.plan.nodes, async (nd, u) => {
+      const cmds = routes[u]!.filter(
+        (r) =>
+          all ||
+          !same(
+            before?.[u]?.find((x) => x.dst === r.dst),
+            r,
+          ),
+      ).map((r) => routeReplace({ dst: `${this.addr(r.dst)}/32`, via: r.via, dev: r.dev, src: nd.address }));
+      await runBatch(this.runner, "ip", nd.netns, cmds).catch(() => {
+        // A route through a device that is down cannot be installed; it returns with reconvergence.
+      });
+    });
+  }
+
+  private planLink(linkId: string): LinkPlan {
+    const lp = this.plan.links.find((l) => l.ids[0] === linkId || l.ids[1] === linkId);
+    if (!lp) throw new ControlError(`run ${this.plan.runId}: unknown link "${linkId}"`);
+    return lp;
+  }
+
+  private downIndices(): Set<number> {
+    const topo = this.topology();
+    return new Set([...this.down].map((id) => topo.link(id)));
+  }
+
+  /** The directed link id from node `u` to node `v` (first of parallel links). */
+  private linkIdOf(u: number, v: number): string | undefined {
+    const topo = this.topology();
+    const l = topo.linksBetween(u, v)[0];
+    return l === undefined ? undefined : topo.links[l]!.id;
   }
 
   // --- views ------------------------------------------------------------------------------------------------------
@@ -238,7 +338,15 @@ export class EmulationControlPlane implements ControlPlane {
       this.actions.push({ verb, args, ms: performance.now() - t0, ok: true });
       return r;
     } catch (e) {
-      this.actions.push({ verb, args, ms: performance.now() - t0, ok: false, error: (e as Error).message });
+      const err = e as Error;
+      this.actions.push({
+        verb,
+        args,
+        ms: performance.now() - t0,
+        ok: false,
+        error: err.message,
+        errorName: err.name,
+      });
       throw e;
     }
   }
@@ -270,7 +378,7 @@ export class EmulationControlPlane implements ControlPlane {
   private defaultPathIndices(u: number, v: number): number[] {
     const path = [u];
     for (let x = u; x !== v; ) {
-      const r = this.plan.routes[x]!.find((y) => y.dst === v);
+      const r = (this.routesNow ?? this.plan.routes)[x]!.find((y) => y.dst === v);
       const l = r && this.plan.links.find((k) => k.a.dev === r.dev || k.b.dev === r.dev);
       if (!r || !l || path.length > this.plan.nodes.length) {
         throw new NoPathError(`${this.plan.nodes[u]!.id} -> ${this.plan.nodes[v]!.id}: no route`);
@@ -297,6 +405,8 @@ export class EmulationControlPlane implements ControlPlane {
         throw new NoPathError(
           `${where}: no link ${this.plan.nodes[nodes[i]!]!.id} -> ${this.plan.nodes[x]!.id}`,
         );
+      const id = this.linkIdOf(nodes[i]!, x);
+      if (id !== undefined && this.down.has(id)) throw new LinkDownError(`${where}: link ${id} is down`);
       return h;
     });
     return { nodes, hops };

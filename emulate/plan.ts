@@ -58,6 +58,11 @@ export interface EmulationSettings {
   relayPort?: number;
   /** Seed of the relays' loss draws. @default 1 */
   seed?: number;
+  /**
+   * Buffer of every rate-limited link end as queueing delay at the link's rate, ns (a byte FIFO of one
+   * bandwidth-delay product); null: a 1000-packet FIFO. @default null
+   */
+  queueNs?: number | null;
 }
 
 export const DEFAULTS = {
@@ -67,6 +72,7 @@ export const DEFAULTS = {
   vxlanPort: 4789,
   relayPort: 4790,
   seed: 1,
+  queueNs: null,
 } as const satisfies Required<EmulationSettings>;
 
 export interface NodePlan {
@@ -329,13 +335,14 @@ export function tcCommands(plan: Plan, i: number): Cmd[] {
   for (const { link, near } of endsAt(plan)[i]!) {
     if (near.rateBps === null) continue;
     if (plan.mechanisms.rate === "htb") {
-      cmds.push(...htbLink(near.dev, near.rateBps, link.mtu));
+      cmds.push(...htbLink(near.dev, near.rateBps, link.mtu, plan.settings.queueNs ?? undefined));
       if (plan.mechanisms.delay === "netem" && link.kind === "veth") {
         const far = near === link.a ? link.b : link.a;
         if (far.inDelayNs > 0 || far.inLossRate > 0)
           cmds.push(netemLeaf(near.dev, "1:10", far.inDelayNs, far.inLossRate));
       }
-    } else if (plan.mechanisms.rate === "tbf") cmds.push(...tbfLink(near.dev, near.rateBps, link.mtu));
+    } else if (plan.mechanisms.rate === "tbf")
+      cmds.push(...tbfLink(near.dev, near.rateBps, link.mtu, plan.settings.queueNs ?? undefined));
   }
   return cmds;
 }

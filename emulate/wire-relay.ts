@@ -117,7 +117,10 @@ export async function relayMain(cfg: RelayConfig): Promise<void> {
   const wires = new Map<number, Wire>();
   for (const w of cfg.wires)
     wires.set(w.vni, { cfg: w, state: { busyUntilMs: 0 }, due: [], msgs: [], head: 0, timer: null });
-  const sock = dgram.createSocket("udp4");
+  // A large receive buffer (the kernel caps it at net.core.rmem_max): the relay is a user process that the
+  // scheduler may hold off for milliseconds while a wire keeps delivering; every datagram that finds the buffer
+  // full is a packet the emulated link loses (counted as RcvbufErrors in /proc/net/snmp).
+  const sock = dgram.createSocket({ type: "udp4", recvBufferSize: 16 * 1024 * 1024 });
   const counts = { in: 0, out: 0, lost: 0, unknown: 0 };
   const flush = (w: Wire) => {
     w.timer = null;
@@ -135,7 +138,7 @@ export async function relayMain(cfg: RelayConfig): Promise<void> {
   };
   // Timers fire within about a millisecond; the last SPIN_MS before a departure are spent polling the event loop
   // (setImmediate), which keeps other sockets served and puts departures within ~0.1 ms of their due time.
-  const SPIN_MS = 1.5;
+  const SPIN_MS = 0;
   const arm = (w: Wire, now: number) => {
     if (w.timer !== null) return;
     const wait = w.due[w.head]! - now - SPIN_MS;

@@ -355,56 +355,114 @@ export function buildCli(argv: string[]): Argv {
         });
       },
     )
-    .command("emulate", "Linux-namespace emulation (root): up, down, status, exec, cleanup", (y) =>
-      y
-        .command(
-          "up <topology>",
-          "Build a topology as network namespaces and print its run id, nodes and addresses",
-          (z) =>
-            z
-              .positional("topology", { type: "string", demandOption: true, describe: "Zoo name or file" })
-              .example("$0 emulate up Abilene", "11 namespaces wired as Abilene"),
-          async (args) => (await import("./emulate-command.ts")).emulateUp(args.topology),
-        )
-        .command(
-          "down <runId>",
-          "Tear down a run",
-          (z) => z.positional("runId", { type: "string", demandOption: true }),
-          async (args) => (await import("./emulate-command.ts")).emulateDown(args.runId),
-        )
-        .command("status", "List live runs", {}, async () =>
-          (await import("./emulate-command.ts")).emulateStatus(),
-        )
-        .command(
-          "exec <runId> <node> [cmd..]",
-          "Run a command in a node's namespace",
-          (z) =>
-            z
-              .positional("runId", { type: "string", demandOption: true })
-              .positional("node", { type: "string", demandOption: true })
-              .positional("cmd", { type: "string", array: true, default: [] as string[] })
-              .example("$0 emulate exec tc1a2b3c ATLAng -- ping -c 3 10.213.0.2", "ping from a node"),
-          async (args) => {
-            process.exitCode = await (await import("./emulate-command.ts")).emulateExec(
-              args.runId,
-              args.node,
-              // Words after `--` land in yargs' `_` after the two command words.
-              [...args.cmd.map(String), ...args._.slice(2).map(String)],
-            );
-          },
-        )
-        .command(
-          "cleanup",
-          "Remove leftovers of crashed runs, by run prefix only",
-          (z) =>
-            z.option("run-id", { type: "string", describe: "Only this run" }).option("orphans", {
-              type: "boolean",
-              default: false,
-              describe: "Also namespaces without state",
-            }),
-          async (args) => (await import("./emulate-command.ts")).emulateCleanup(args["run-id"], args.orphans),
-        )
-        .demandCommand(1, "emulate: name a subcommand (up, down, status, exec, cleanup)"),
+    .command(
+      "emulate",
+      "Linux-namespace emulation (root): run a config's policies on namespaces, or up, down, status, exec, cleanup",
+      (y) =>
+        y
+          .command(
+            ["run <config>", "$0 <config>"],
+            "Run an experiment config on network namespaces: same flows, same policies, same results layout as `run`",
+            (z) =>
+              configOptions(z)
+                .option("run", { type: "number", default: 0, describe: "Replication number (0-based)" })
+                .option("out", {
+                  type: "string",
+                  describe: "Results directory (default results/<name>/seed<seed>-run<run>-emulate)",
+                })
+                .option("report", {
+                  type: "boolean",
+                  default: true,
+                  describe: "Render plots and report.html (--no-report to skip)",
+                })
+                .option("with-sim", {
+                  type: "boolean",
+                  default: false,
+                  describe: "Simulate the same config first, for the sim-vs-emulation comparison",
+                })
+                .option("quiet", {
+                  type: "boolean",
+                  default: false,
+                  describe: "Print only the results directory",
+                })
+                .option("verbose", { type: "boolean", default: false, describe: "Log every ip/tc command" })
+                .example(
+                  "$0 emulate experiments/configs/abilene-emulate.yaml --with-sim",
+                  "Abilene as 12 namespaces, predictive overlay vs shortest path, compared with the simulator",
+                ),
+            async (args) => {
+              checkInt("run", args.run, 0);
+              checkInt("seed", args.seed, 0);
+              await (await import("./emulate-command.ts")).emulateRun(args.config, {
+                set: args.set,
+                seed: args.seed,
+                run: args.run,
+                out: args.out,
+                report: args.report,
+                withSim: args["with-sim"],
+                quiet: args.quiet,
+                verbose: args.verbose,
+              });
+            },
+          )
+          .command(
+            "up <topology>",
+            "Build a topology (a Zoo name, a topology file, or an experiment config) as network namespaces and print its run id, nodes and addresses",
+            (z) =>
+              z
+                .positional("topology", {
+                  type: "string",
+                  demandOption: true,
+                  describe:
+                    "Zoo name, topology file, or experiment config (.yaml/.json: its topology and emulation settings)",
+                })
+                .example("$0 emulate up Abilene", "11 namespaces wired as Abilene")
+                .example(
+                  "$0 emulate up experiments/configs/abilene-emulate.yaml",
+                  "a config's substrate, scaled as it says",
+                ),
+            async (args) => (await import("./emulate-command.ts")).emulateUp(args.topology),
+          )
+          .command(
+            "down <runId>",
+            "Tear down a run",
+            (z) => z.positional("runId", { type: "string", demandOption: true }),
+            async (args) => (await import("./emulate-command.ts")).emulateDown(args.runId),
+          )
+          .command("status", "List live runs", {}, async () =>
+            (await import("./emulate-command.ts")).emulateStatus(),
+          )
+          .command(
+            "exec <runId> <node> [cmd..]",
+            "Run a command in a node's namespace",
+            (z) =>
+              z
+                .positional("runId", { type: "string", demandOption: true })
+                .positional("node", { type: "string", demandOption: true })
+                .positional("cmd", { type: "string", array: true, default: [] as string[] })
+                .example("$0 emulate exec tc1a2b3c ATLAng -- ping -c 3 10.213.0.2", "ping from a node"),
+            async (args) => {
+              process.exitCode = await (await import("./emulate-command.ts")).emulateExec(
+                args.runId,
+                args.node,
+                // Words after `--` land in yargs' `_` after the two command words.
+                [...args.cmd.map(String), ...args._.slice(2).map(String)],
+              );
+            },
+          )
+          .command(
+            "cleanup",
+            "Remove leftovers of crashed runs, by run prefix only",
+            (z) =>
+              z.option("run-id", { type: "string", describe: "Only this run" }).option("orphans", {
+                type: "boolean",
+                default: false,
+                describe: "Also namespaces without state",
+              }),
+            async (args) =>
+              (await import("./emulate-command.ts")).emulateCleanup(args["run-id"], args.orphans),
+          )
+          .demandCommand(1, "emulate: give a config, or a subcommand (run, up, down, status, exec, cleanup)"),
     )
     .command("topo", "Topology tools", (y) =>
       y

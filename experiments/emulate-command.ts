@@ -1,12 +1,83 @@
 /**
- * `topocast emulate up|down|status|exec|cleanup`: the Linux-namespace substrate of emulate/ for people who want
- * to poke at the network themselves (like containerlab deploy/destroy or Mininet's CLI). Needs root.
+ * `topocast emulate <config>` (terminal output around emulate-experiment.ts) and `topocast emulate
+ * up|down|status|exec|cleanup`: the Linux-namespace substrate of emulate/ for people who want to poke at the
+ * network themselves (like containerlab deploy/destroy or Mininet's CLI). Needs root.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { scaleTopology } from "../emulate/engine.ts";
+import type { EmulationSettings } from "../emulate/plan.ts";
 import { cleanup, down, exec, status, up } from "../emulate/substrate.ts";
+import type { Topology } from "../sim/substrate/topology.ts";
+import { loadConfig } from "./config/load.ts";
+import { emulateExperiment, emulationSettings } from "./emulate-experiment.ts";
+import { policyProgress } from "./run-command.ts";
+import { buildScenario } from "./scenario.ts";
+import { bucketRows, overallRows, textTable, workloadLine } from "./summary-table.ts";
 import { readTopologyFile } from "./topology-files.ts";
 
+export interface EmulateRunOptions {
+  set: string[];
+  seed: number | undefined;
+  run: number;
+  out: string | undefined;
+  report: boolean;
+  withSim: boolean;
+  quiet: boolean;
+  verbose: boolean;
+}
+
+export async function emulateRun(file: string, o: EmulateRunOptions): Promise<void> {
+  const loaded = loadConfig(file, { set: o.set, ...(o.seed !== undefined ? { seed: o.seed } : {}) });
+  const outcome = await emulateExperiment(loaded, {
+    run: o.run,
+    report: o.report,
+    withSim: o.withSim,
+    verbose: o.verbose,
+    ...(o.out !== undefined ? { out: o.out } : {}),
+    onNote: (line) => {
+      if (!o.quiet) console.error(line);
+    },
+    ...policyProgress(o.quiet, loaded.config.policies.length, "emulating", "of the window"),
+  });
+  if (o.quiet) {
+    console.log(outcome.dir);
+    return;
+  }
+  const s = outcome.summary;
+  console.log(workloadLine(s));
+  console.log(textTable(overallRows(s)));
+  console.log(textTable(bucketRows(s)));
+  if (outcome.simDir) {
+    const { comparisonText } = await import("./sim-vs-emulation.ts");
+    const c = JSON.parse(readFileSync(join(outcome.dir, "sim-vs-emulation.json"), "utf8"));
+    console.log(`sim vs emulation (the same flows in ${outcome.simDir}):`);
+    console.log(comparisonText(c));
+  }
+  console.log(`results: ${outcome.dir} (${outcome.manifest.wallSeconds.toFixed(1)} s wall)`);
+  if (outcome.reportPath) console.log(`report:  ${outcome.reportPath}`);
+}
+
+/** A topology and its emulation settings: from an experiment config (scaled as it says), or a Zoo name or file. */
+function substrateOf(arg: string): { topo: Topology; settings: EmulationSettings } {
+  if (!/\.(ya?ml|json)$/i.test(arg)) return { topo: readTopologyFile(arg), settings: {} };
+  const loaded = loadConfig(arg);
+  const s = emulationSettings(loaded.config);
+  const { scenario } = buildScenario(loaded, 0);
+  return {
+    topo: scaleTopology(scenario.topology, s.rateScale, s.timeCompression),
+    settings: {
+      addressBlock: s.addressBlock,
+      delay: s.delay,
+      rate: s.rate,
+      queueNs: s.queueNs === null ? null : Math.round(s.queueNs / s.timeCompression),
+    },
+  };
+}
+
 export async function emulateUp(topology: string): Promise<void> {
-  const r = await up(readTopologyFile(topology), { persistent: true, handleSignals: true });
+  const { topo, settings } = substrateOf(topology);
+  const r = await up(topo, { persistent: true, handleSignals: true, settings });
   console.log(`run ${r.runId} is up (${r.nodes.length} nodes, ${(r.timings.totalMs / 1000).toFixed(2)} s)`);
   for (const n of r.nodes)
     console.log(`  ${n.id.padEnd(16)} netns ${n.netns.padEnd(24)} ${n.addresses.join(" ")}`);

@@ -58,12 +58,14 @@ export interface Manifest {
   configHash: string;
   seed: number;
   run: number;
-  engine: "sim";
+  engine: "sim" | "emulate";
   predictorBackend: string | null;
   startedAt: string;
   wallSeconds: number;
   /** Per policy: simulator events and wall seconds. */
   policies: { policy: string; events: number; wallSeconds: number }[];
+  /** `topocast emulate` only: how the network was emulated (capabilities, mechanisms, scaling, what was dropped). */
+  emulation?: Record<string, unknown>;
 }
 
 export const TIMESERIES_CSV_HEADER =

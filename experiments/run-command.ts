@@ -18,29 +18,35 @@ export interface RunCommandOptions {
   json: boolean;
 }
 
-export async function runCommand(file: string, o: RunCommandOptions): Promise<void> {
-  const loaded = loadConfig(file, { set: o.set, ...(o.seed !== undefined ? { seed: o.seed } : {}) });
-  const tty = process.stderr.isTTY && !o.quiet;
+/**
+ * Progress per policy for `run` and `emulate`: a bar on a terminal (cli-progress), else one line per policy so
+ * logs stay readable. Spread the result into the runner's options.
+ */
+export function policyProgress(
+  quiet: boolean,
+  policies: number,
+  verb: string,
+  unit: string,
+): {
+  onProgress: (i: number, label: string, fraction: number) => void;
+  onPolicyDone: (i: number, label: string, seconds: number) => void;
+} {
+  const tty = process.stderr.isTTY && !quiet;
   let bar: SingleBar | undefined;
   let current = -1;
-  const outcome = await runExperiment(loaded, {
-    run: o.run,
-    report: o.report,
-    ...(o.out !== undefined ? { out: o.out } : {}),
+  return {
     onProgress: (i, label, fraction) => {
       if (i !== current) {
         current = i;
         if (tty) {
           bar = new SingleBar({
-            format: `${label.padEnd(16)} [{bar}] {percentage}% of offered traffic | {duration_formatted}`,
+            format: `${label.padEnd(16)} [{bar}] {percentage}% ${unit} | {duration_formatted}`,
             stream: process.stderr,
             hideCursor: true,
             clearOnComplete: false,
           });
           bar.start(100, 0);
-        } else if (!o.quiet) {
-          console.error(`simulating policy ${i + 1}/${loaded.config.policies.length}: ${label}`);
-        }
+        } else if (!quiet) console.error(`${verb} policy ${i + 1}/${policies}: ${label}`);
       }
       bar?.update(Math.round(fraction * 100));
     },
@@ -49,8 +55,19 @@ export async function runCommand(file: string, o: RunCommandOptions): Promise<vo
         bar.update(100);
         bar.stop();
         bar = undefined;
-      } else if (!o.quiet) console.error(`  done in ${seconds.toFixed(1)} s`);
+      } else if (!quiet) console.error(`  done in ${seconds.toFixed(1)} s`);
     },
+  };
+}
+
+export async function runCommand(file: string, o: RunCommandOptions): Promise<void> {
+  const loaded = loadConfig(file, { set: o.set, ...(o.seed !== undefined ? { seed: o.seed } : {}) });
+  const progress = policyProgress(o.quiet, loaded.config.policies.length, "simulating", "of offered traffic");
+  const outcome = await runExperiment(loaded, {
+    run: o.run,
+    report: o.report,
+    ...(o.out !== undefined ? { out: o.out } : {}),
+    ...progress,
   });
   if (o.quiet) {
     console.log(outcome.dir);

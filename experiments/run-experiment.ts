@@ -6,6 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type PolicyRunResult, runPolicy } from "../sim/engine/run.ts";
+import type { Scenario } from "../sim/engine/types.ts";
 import { FLOWS_CSV_HEADER } from "../sim/metrics/flow-stats.ts";
 import { LINKS_CSV_HEADER } from "../sim/metrics/link-sampler.ts";
 import type { LoadedConfig } from "./config/load.ts";
@@ -68,7 +69,43 @@ export async function runExperiment(loaded: LoadedConfig, opts: RunOptions = {})
     opts.onPolicyDone?.(i, p.label, wall[i]!);
   }
 
-  const summary: RunSummary = {
+  const summary = runSummary(scenario, workload, run, results);
+  const manifest = runManifest(loaded, scenario, run, "sim", startedAt, results, wall);
+
+  let reportPath: string | null = null;
+  const dir = await writeRunDir(opts.out ?? defaultRunDir(loaded, run), async (tmp) => {
+    writeResultFiles(tmp, loaded, summary, results);
+    reportPath = await finishRunDir(tmp, manifest, t0, opts.report ?? true);
+  });
+  if (reportPath !== null) reportPath = join(dir, "report.html");
+  return { dir, summary, manifest, reportPath };
+}
+
+/**
+ * Writes manifest.json (wall time since `t0`, a performance.now() reading) last, then plots and report.html when
+ * `report`; returns the report's path in `dir`, or null.
+ */
+export async function finishRunDir(
+  dir: string,
+  manifest: Manifest,
+  t0: number,
+  report: boolean,
+): Promise<string | null> {
+  manifest.wallSeconds = round3((performance.now() - t0) / 1000);
+  writeFileSync(join(dir, "manifest.json"), jsonText(manifest));
+  if (!report) return null;
+  const { renderRunReport } = await import("./report.ts");
+  return await renderRunReport(dir);
+}
+
+/** summary.json of a run: the same shape from both engines. */
+export function runSummary(
+  scenario: Scenario,
+  workload: RunSummary["workload"],
+  run: number,
+  results: readonly PolicyRunResult[],
+): RunSummary {
+  return {
     experiment: scenario.name,
     seed: scenario.seed,
     run,
@@ -80,7 +117,19 @@ export async function runExperiment(loaded: LoadedConfig, opts: RunOptions = {})
       scenario.policies.map((p) => p.predictor),
     ),
   };
-  const manifest: Manifest = {
+}
+
+/** manifest.json of a run (wallSeconds filled in when the directory is written). */
+export function runManifest(
+  loaded: LoadedConfig,
+  scenario: Scenario,
+  run: number,
+  engine: Manifest["engine"],
+  startedAt: string,
+  results: readonly PolicyRunResult[],
+  wallSeconds: readonly number[],
+): Manifest {
+  return {
     topocast: topocastVersion(),
     gitCommit: gitCommit(),
     node: process.version,
@@ -90,38 +139,39 @@ export async function runExperiment(loaded: LoadedConfig, opts: RunOptions = {})
     configHash: loaded.hash,
     seed: scenario.seed,
     run,
-    engine: "sim",
+    engine,
     predictorBackend: scenario.policies.find((p) => p.predictorBackend !== null)?.predictorBackend ?? null,
     startedAt,
     wallSeconds: 0,
-    policies: results.map((r, i) => ({ policy: r.label, events: r.events, wallSeconds: round3(wall[i]!) })),
+    policies: results.map((r, i) => ({
+      policy: r.label,
+      events: r.events,
+      wallSeconds: round3(wallSeconds[i]!),
+    })),
   };
+}
 
-  let reportPath: string | null = null;
-  const dir = await writeRunDir(opts.out ?? defaultRunDir(loaded, run), async (tmp) => {
-    writeFileSync(join(tmp, "config.json"), jsonText(loaded.config));
-    writeFileSync(join(tmp, "summary.json"), jsonText(summary));
-    writeFileSync(
-      join(tmp, "flows.csv"),
-      `policy,${FLOWS_CSV_HEADER}\n${results.map((r) => withPolicyColumn(r.label, r.flowsCsv)).join("")}`,
-    );
-    writeFileSync(
-      join(tmp, "links.csv"),
-      `policy,${LINKS_CSV_HEADER}\n${results.map((r) => withPolicyColumn(r.label, r.linksCsv)).join("")}`,
-    );
-    writeFileSync(
-      join(tmp, "timeseries.csv"),
-      timeseriesCsv(results.flatMap((r) => r.timeseries.map((row) => ({ policy: r.label, row })))),
-    );
-    manifest.wallSeconds = round3((performance.now() - t0) / 1000);
-    writeFileSync(join(tmp, "manifest.json"), jsonText(manifest));
-    if (opts.report ?? true) {
-      const { renderRunReport } = await import("./report.ts");
-      reportPath = await renderRunReport(tmp);
-    }
-  });
-  if (reportPath !== null) reportPath = join(dir, "report.html");
-  return { dir, summary, manifest, reportPath };
+/** config.json, summary.json, flows.csv, links.csv and timeseries.csv of a run, into `dir`. */
+export function writeResultFiles(
+  dir: string,
+  loaded: LoadedConfig,
+  summary: RunSummary,
+  results: readonly PolicyRunResult[],
+): void {
+  writeFileSync(join(dir, "config.json"), jsonText(loaded.config));
+  writeFileSync(join(dir, "summary.json"), jsonText(summary));
+  writeFileSync(
+    join(dir, "flows.csv"),
+    `policy,${FLOWS_CSV_HEADER}\n${results.map((r) => withPolicyColumn(r.label, r.flowsCsv)).join("")}`,
+  );
+  writeFileSync(
+    join(dir, "links.csv"),
+    `policy,${LINKS_CSV_HEADER}\n${results.map((r) => withPolicyColumn(r.label, r.linksCsv)).join("")}`,
+  );
+  writeFileSync(
+    join(dir, "timeseries.csv"),
+    timeseriesCsv(results.flatMap((r) => r.timeseries.map((row) => ({ policy: r.label, row })))),
+  );
 }
 
 function round3(x: number): number {

@@ -318,6 +318,74 @@ const ControlSchema = z
   })
   .meta(doc("The control plane of control-loop policies (predictive-overlay, mirroring, reactive)."));
 
+const EmulationSchema = z
+  .strictObject({
+    timeCompression: z
+      .number()
+      .gt(0)
+      .default(1)
+      .meta(
+        doc(
+          "Wall-clock time runs this many times faster than simulated time (< 1 slows it down). Link delays and the control interval are divided by it; flow sizes scale by rateScale / timeCompression, so every flow's ideal FCT, in simulated time, is unchanged and utilizations match the simulation.",
+        ),
+      ),
+    rateScale: z
+      .number()
+      .gt(0)
+      .default(1)
+      .meta(
+        doc(
+          "Link rates are multiplied by this (e.g. 0.01 emulates 10 Gbit/s links at 100 Mbit/s); flow sizes scale with it.",
+        ),
+      ),
+    duration: duration("Emulate only this much of the traffic window, simulated time (default: all of it).", {
+      min: 0,
+      exclusiveMin: true,
+    }).optional(),
+    drain: duration(
+      "After the window, wait at most this long (simulated time) for flows to finish; the rest count as unfinished.",
+    ).default("30s"),
+    delay: z
+      .enum(["auto", "netem", "wire", "ignore"])
+      .default("auto")
+      .meta(
+        doc(
+          'Link delay and loss: netem where the kernel has it, else the userspace wire ("auto"); "ignore" drops them.',
+        ),
+      ),
+    rate: z
+      .enum(["auto", "htb", "tbf", "none"])
+      .default("auto")
+      .meta(doc('Link rate limits: htb, else tbf, else the wire relay ("auto"); "none" drops them.')),
+    addressBlock: z
+      .string()
+      .default("10.213.0.0/16")
+      .meta(doc("Private IPv4 block for every address of the run, used only inside its namespaces.")),
+    port: z.int().min(1).max(65535).default(7000).meta(doc("TCP port of the traffic agents.")),
+    queue: z
+      .union([z.literal("1000p"), duration("", { min: 0, exclusiveMin: true })])
+      .default("10ms")
+      .meta(
+        doc(
+          'Buffer of every rate-limited link, as queueing delay at the link rate in simulated time (a byte FIFO of one bandwidth-delay product), or "1000p" for a 1000-packet FIFO. The simulator\'s fluid model has no buffers: smaller is closer to it, too small starves TCP.',
+        ),
+      ),
+    allowDegrade: z
+      .boolean()
+      .default(false)
+      .meta(
+        doc(
+          "Run even when some configured property cannot be emulated (the manifest lists what was dropped); otherwise such a config is refused.",
+        ),
+      ),
+    maxFlows: z
+      .int()
+      .min(1)
+      .default(100_000)
+      .meta(doc("Refuse to emulate more flows than this (each is a real TCP connection).")),
+  })
+  .meta(doc("Settings of `topocast emulate <config>` (Linux namespaces; ignored by `topocast run`)."));
+
 const SweepSchema = z
   .strictObject({
     grid: z
@@ -372,6 +440,7 @@ export const ExperimentSchema = z
       .prefault({})
       .meta(doc("Guards against accidentally huge runs.")),
     sweep: SweepSchema.optional(),
+    emulation: EmulationSchema.optional(),
   })
   .superRefine((c, ctx) => {
     const seen = new Map<string, number>();

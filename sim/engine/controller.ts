@@ -11,7 +11,7 @@ import type { Simulator } from "../kernel/simulator.ts";
 import type { TraceBus } from "../metrics/trace.ts";
 import type { FlowNetwork, FlowSpec } from "../transport/flow-network.ts";
 import { offeredSeries } from "./offered.ts";
-import type { EnginePolicy, RoutingPolicy, Scenario } from "./types.ts";
+import type { ControllerContext, EnginePolicy, RoutingPolicy, Scenario } from "./types.ts";
 
 export interface Controlled {
   ctl: SimControlPlane;
@@ -41,14 +41,12 @@ export interface ControlOverhead {
   unrecoveredPairs: number;
 }
 
-export async function startController(
-  scenario: Scenario,
-  policy: EnginePolicy,
-  sim: Simulator,
-  net: FlowNetwork,
-  trace: TraceBus,
-  routing: RoutingPolicy,
-): Promise<Controlled> {
+/**
+ * What a controller factory gets for a scenario: the substrate, the control settings, and the offered traffic per
+ * control interval on `routing`'s default paths (the oracle's future, the predictors' training span). Shared by
+ * both engines, so a policy is built from the same context in simulation and in emulation.
+ */
+export function controllerContext(scenario: Scenario, routing: RoutingPolicy): ControllerContext {
   const topo = scenario.topology;
   const control = scenario.control;
   const horizonNs = scenario.intervals.reduce((m, iv) => Math.max(m, iv.endNs), 0);
@@ -65,12 +63,7 @@ export async function startController(
     control.intervalNs,
     trainBins,
   );
-  const ctl = new SimControlPlane(sim, net, routing, trace, {
-    setupLatencyNs: control.setupLatencyNs,
-    vnaPoolSize: control.vnaPoolSize,
-    kPaths: control.kPaths,
-  });
-  const p = await policy.controller!({
+  return {
     topology: topo,
     seed: scenario.seed,
     run: scenario.run,
@@ -80,7 +73,28 @@ export async function startController(
     linkUtilization: future.linkUtilization,
     trainingPairBytes: past.pairBytes,
     trainingLinkUtilization: past.linkUtilization,
+  };
+}
+
+export async function startController(
+  scenario: Scenario,
+  policy: EnginePolicy,
+  sim: Simulator,
+  net: FlowNetwork,
+  trace: TraceBus,
+  routing: RoutingPolicy,
+): Promise<Controlled> {
+  const topo = scenario.topology;
+  const control = scenario.control;
+  const ctx = controllerContext(scenario, routing);
+  const horizonNs = scenario.intervals.reduce((m, iv) => Math.max(m, iv.endNs), 0);
+  const bins = Math.max(1, Math.ceil(horizonNs / control.intervalNs));
+  const ctl = new SimControlPlane(sim, net, routing, trace, {
+    setupLatencyNs: control.setupLatencyNs,
+    vnaPoolSize: control.vnaPoolSize,
+    kPaths: control.kPaths,
   });
+  const p = await policy.controller!(ctx);
   const loop = new ControlLoop(sim, net, ctl, p, {
     intervalNs: control.intervalNs,
     endNs: bins * control.intervalNs,

@@ -20,7 +20,7 @@ import {
   LinkUtilizationSampler,
   type LinkUtilizationSummary,
 } from "../metrics/link-sampler.ts";
-import { TraceBus } from "../metrics/trace.ts";
+import { type LinkIntervalEvent, TraceBus } from "../metrics/trace.ts";
 import { allPairsShortestPaths, type Path } from "../substrate/routing.ts";
 import { FlowNetwork } from "../transport/flow-network.ts";
 import { type ControlOverhead, overheadOf, startController } from "./controller.ts";
@@ -37,6 +37,24 @@ export interface TimeseriesRow {
   flowsCompleted: number;
   /** Flows still transferring at the interval's end. */
   activeFlows: number;
+}
+
+/** The timeseries.csv row of a closed sampling interval. */
+export function timeseriesRow(
+  e: LinkIntervalEvent,
+  flowsCompleted: number,
+  activeFlows: number,
+): TimeseriesRow {
+  let sum = 0;
+  for (const u of e.utilization) sum += u;
+  return {
+    startNs: e.startNs,
+    endNs: e.endNs,
+    mlu: e.mlu,
+    meanUtilization: e.utilization.length ? sum / e.utilization.length : 0,
+    flowsCompleted,
+    activeFlows,
+  };
 }
 
 /** Per-policy results: plain JSON-able data (summary) plus CSV bodies. */
@@ -99,16 +117,7 @@ export async function runPolicy(
     completedInInterval++;
   });
   trace.on("linkInterval", (e) => {
-    let sum = 0;
-    for (const u of e.utilization) sum += u;
-    timeseries.push({
-      startNs: e.startNs,
-      endNs: e.endNs,
-      mlu: e.mlu,
-      meanUtilization: e.utilization.length ? sum / e.utilization.length : 0,
-      flowsCompleted: completedInInterval,
-      activeFlows: net.activeFlows,
-    });
+    timeseries.push(timeseriesRow(e, completedInInterval, net.activeFlows));
     completedInInterval = 0;
   });
 

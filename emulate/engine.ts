@@ -1,0 +1,828 @@
+/**
+ * The emulation engine: one policy of a {@link Scenario} on Linux namespaces, measured like the simulator measures
+ * it (same {@link PolicyRunResult}: flow statistics, link utilization series, control overhead).
+ *
+ * What runs, per policy:
+ * 1. The substrate ({@link withSubstrate}): the scenario's topology scaled (below), built fresh, torn down after.
+ * 2. The flows: exactly the simulator's flows ({@link scheduledFlows}: the same Poisson sources drawing from the same
+ *    named streams, so flow ids, endpoints, sizes and arrival times equal `topocast run`'s), cut at the emulated
+ *    window, replayed by one traffic agent per node (emulate/agent.ts) as real TCP connections.
+ * 3. The policy, unchanged: a control-loop policy gets the same {@link ControllerContext} as in the simulator and
+ *    acts through the {@link EmulationControlPlane}; a static one (shortest-path, ...) is installed once as per-pair
+ *    routes where its path differs from the substrate's least-delay routes.
+ * 4. The observation, every control interval: per-pair bytes and flows from the agents' `start` reports, per-link
+ *    utilization and drops from `ip -s -j link` counters in every namespace; the same {@link Observation} shape.
+ *
+ * Scaling (dimensional analysis; c = timeCompression, r = rateScale): link rates x r; link delays / c; wall time =
+ * simulated time / c (control and sampling intervals, flow start times, failures); flow sizes x r / c (at least one
+ * byte). A flow's transmission time size/rate and its propagation delay then both shrink by exactly c, so its ideal
+ * FCT in simulated time and every link's utilization are those of the simulation. Results are reported in simulated
+ * units: FCT = measured wall FCT x c, sizes and link bits as the simulation's (measured bytes x c / r), capacities
+ * unscaled. What does not scale: packets (MTU, TCP's initial window, headers) and the kernel's own latencies;
+ * those are what the sim-vs-emulation comparison shows.
+ *
+ * Time resolution: the engine ticks every sampling interval (metrics.interval / c of wall time); counters, control
+ * steps and failures happen on ticks, control steps on the first tick at or after each control instant. A tick
+ * that starts late (the machine is busy) is counted in {@link EmulationOverhead.lateTicks}.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type {
+  ControlPlane,
+  LinkStats,
+  NodePath,
+  Observation,
+  Pair,
+  Policy,
+  QosSpec,
+  VirtualLinkInfo,
+  VirtualLinkOptions,
+} from "../models/policies/types.ts";
+import { pairKey } from "../models/policies/types.ts";
+import { PoissonFlowSource } from "../models/workload/poisson-flows.ts";
+import { controllerContext } from "../sim/engine/controller.ts";
+import {
+  type PolicyRunResult,
+  type PolicySummary,
+  type TimeseriesRow,
+  timeseriesRow,
+} from "../sim/engine/run.ts";
+import type { EnginePolicy, Scenario } from "../sim/engine/types.ts";
+import { RandomStreams } from "../sim/kernel/rng.ts";
+import { Simulator } from "../sim/kernel/simulator.ts";
+import { FlowStatsCollector } from "../sim/metrics/flow-stats.ts";
+import { LinkUtilizationSampler } from "../sim/metrics/link-sampler.ts";
+import { TraceBus } from "../sim/metrics/trace.ts";
+import type { Path } from "../sim/substrate/routing.ts";
+import type { Link, Topology } from "../sim/substrate/topology.ts";
+import { Topology as TopologyClass } from "../sim/substrate/topology.ts";
+import { type AgentFlow, type AgentReport, startAgent } from "./agent.ts";
+import type { Capabilities } from "./capabilities.ts";
+import { ipArgv, linkStats } from "./commands.ts";
+import { EmulationControlPlane } from "./control-plane.ts";
+import { EmulationError } from "./errors.ts";
+import type { EmulationSettings, Plan } from "./plan.ts";
+import { readState, runDir } from "./run-state.ts";
+import { ProcessRunner, parallel, type Runner } from "./runner.ts";
+import { type UpResult, withSubstrate } from "./substrate.ts";
+
+/** The `emulation` config section, resolved (durations in simulated ns). */
+export interface EmulationRunSettings {
+  timeCompression: number;
+  rateScale: number;
+  /** Emulate only [0, durationNs) of the traffic window; null: all of it. */
+  durationNs: number | null;
+  /** Wait at most this long after the window for flows to finish, simulated ns. */
+  drainNs: number;
+  delay: NonNullable<EmulationSettings["delay"]>;
+  rate: NonNullable<EmulationSettings["rate"]>;
+  addressBlock: string;
+  /** TCP port of the traffic agents. */
+  port: number;
+  /** Buffer of each link end as queueing delay at its rate, simulated ns; null: 1000 packets. */
+  queueNs: number | null;
+  allowDegrade: boolean;
+  maxFlows: number;
+}
+
+/** One flow of the workload, as the simulator generates it (simulated units, node indices). */
+export interface ScheduledFlow {
+  /** The simulator's flow id (arrival order over the run). */
+  id: number;
+  src: number;
+  dst: number;
+  sizeBytes: number;
+  startNs: number;
+  tag: number;
+}
+
+/** Emulation-specific cost of a run, in summary.json's `overhead` (wall-clock latencies, not deterministic). */
+export interface EmulationOverhead {
+  controlActions: number;
+  actions: Record<string, number>;
+  errors: Record<string, number>;
+  /** Measured latency of each verb, ms: count, median, 95th percentile, max. */
+  actionLatencyMs: Record<string, { n: number; median: number; p95: number; max: number }>;
+  /** Ticks that started more than half a tick late, of all ticks. */
+  lateTicks: number;
+  ticks: number;
+  /** Flows that failed at the agent (connection refused, reset), by error message. */
+  flowErrors: Record<string, number>;
+  /** Median lateness of flow starts behind their schedule, wall ms. */
+  medianStartLateMs: number | null;
+  /** Control instants skipped because the policy was still deciding the previous one. */
+  skippedControlSteps?: number;
+  /** UDP datagrams dropped on receive in the run's namespaces (userspace wires: packets the link lost). */
+  udpReceiveErrors?: number;
+}
+
+export interface EmulatePolicyOptions {
+  capabilities: Capabilities;
+  runner?: Runner;
+  verbose?: boolean;
+  /** Run-state directory (tests). */
+  dir?: string;
+  /** Progress: simulated time reached and the end of the emulated window, ns. */
+  onProgress?: (nowNs: number, endNs: number) => void;
+  /** Called once the substrate is up (run id, timings). */
+  onUp?: (up: UpResult) => void;
+}
+
+/** The end of the emulated window, simulated ns. */
+export function emulatedWindowNs(scenario: Scenario, s: EmulationRunSettings): number {
+  const horizon = scenario.intervals.reduce((m, iv) => Math.max(m, iv.endNs), 0);
+  return s.durationNs === null ? horizon : Math.min(horizon, s.durationNs);
+}
+
+/**
+ * The scenario's flows that arrive before `untilNs`, exactly as `runPolicy` generates them (same sources, same
+ * named streams `flows/<src>-><dst>`, same arrival order and ids).
+ */
+export function scheduledFlows(scenario: Scenario, untilNs: number): ScheduledFlow[] {
+  const sim = new Simulator();
+  const out: ScheduledFlow[] = [];
+  const sink = {
+    topology: scenario.topology,
+    startFlow: (spec: { src: number; dst: number; sizeBytes: number; tag?: number }): number => {
+      out.push({
+        id: out.length,
+        src: spec.src,
+        dst: spec.dst,
+        sizeBytes: spec.sizeBytes,
+        startNs: sim.now,
+        tag: spec.tag ?? 0,
+      });
+      return out.length - 1;
+    },
+  };
+  const streams = new RandomStreams(scenario.seed, scenario.run);
+  const noPath: Path = [];
+  for (const iv of scenario.intervals) {
+    sim.scheduleAt(iv.startNs, () => {
+      new PoissonFlowSource(sim, sink, {
+        demands: iv.demands,
+        sizes: scenario.flowSizes,
+        streams,
+        route: () => noPath,
+        untilNs: iv.endNs,
+      }).start();
+    });
+  }
+  sim.run(untilNs);
+  return out.filter((f) => f.startNs < untilNs);
+}
+
+/** The topology as emulated: capacities x rateScale, delays / timeCompression (same nodes, links, ids, order). */
+export function scaleTopology(topo: Topology, rateScale: number, timeCompression: number): Topology {
+  if (rateScale === 1 && timeCompression === 1) return topo;
+  const links: Link[] = topo.links.map((l) =>
+    Object.freeze({
+      ...l,
+      capacityBps: l.capacityBps * rateScale,
+      delayNs: Math.round(l.delayNs / timeCompression),
+    }),
+  );
+  return new TopologyClass(
+    topo.name,
+    `${topo.source} (rates x ${rateScale}, delays / ${timeCompression})`,
+    topo.nodes,
+    links,
+  );
+}
+
+/** The emulated size of a flow of `sizeBytes` (simulated): x rateScale / timeCompression, at least 1 byte. */
+export function emulatedBytes(sizeBytes: number, s: EmulationRunSettings): number {
+  return Math.max(1, Math.round((sizeBytes * s.rateScale) / s.timeCompression));
+}
+
+/**
+ * Static policies can only be emulated per pair (Linux routes by destination, here by pair): the pairs whose
+ * flows a policy spreads over more than one path (ECMP's per-flow hashing), as "src->dst" keys.
+ */
+export function perFlowPairs(scenario: Scenario, policy: EnginePolicy, probes = 8): string[] {
+  const topo = scenario.topology;
+  const routing = policy.create({ topology: topo, seed: scenario.seed, run: scenario.run });
+  const out: string[] = [];
+  for (const u of topo.nodes)
+    for (const v of topo.nodes) {
+      if (u.index === v.index) continue;
+      const first = routing.route(u.index, v.index, 0)?.join(",");
+      for (let k = 1; k < probes; k++) {
+        if (routing.route(u.index, v.index, k)?.join(",") !== first) {
+          out.push(pairKey(u.id, v.id));
+          break;
+        }
+      }
+    }
+  return out;
+}
+
+/** Rates in a policy's calls are in simulated bits/s: scale them into the emulated network's. */
+class ScaledControlPlane implements ControlPlane {
+  constructor(
+    private readonly ctl: EmulationControlPlane,
+    private readonly rateScale: number,
+    private readonly activeFlows: (src: string, dst: string) => number,
+  ) {}
+  createVirtualLink(src: string, dst: string, opts: VirtualLinkOptions = {}): Promise<string> {
+    const o = { ...opts };
+    if (o.rateBps !== undefined) o.rateBps *= this.rateScale;
+    return this.ctl.createVirtualLink(src, dst, o);
+  }
+  removeVirtualLink(id: string): Promise<void> {
+    return this.ctl.removeVirtualLink(id);
+  }
+  setRoute(pair: Pair, path: NodePath | null): Promise<void> {
+    return this.ctl.setRoute(pair, path);
+  }
+  mirror(pair: Pair, path: NodePath | null): Promise<void> {
+    return this.ctl.mirror(pair, path);
+  }
+  setQos(pair: Pair, qos: QosSpec | null): Promise<void> {
+    return this.ctl.setQos(
+      pair,
+      qos && qos.rateBps !== undefined ? { ...qos, rateBps: qos.rateBps * this.rateScale } : qos,
+    );
+  }
+  setFirewall(rule: Parameters<ControlPlane["setFirewall"]>[0]): Promise<void> {
+    return this.ctl.setFirewall(rule);
+  }
+  probe(path: NodePath): Promise<void> {
+    return this.ctl.probe(path);
+  }
+  paths(src: string, dst: string, k: number): NodePath[] {
+    return this.ctl.paths(src, dst, k);
+  }
+  defaultPath(src: string, dst: string): NodePath | null {
+    return this.ctl.defaultPath(src, dst);
+  }
+  /** Virtual links in simulated units, with the pair's active flows. */
+  virtualLinks(): VirtualLinkInfo[] {
+    return this.ctl.virtualLinks().map((v) => ({
+      ...v,
+      rateBps: v.rateBps === null ? null : v.rateBps / this.rateScale,
+      activeFlows: this.activeFlows(v.src, v.dst),
+    }));
+  }
+}
+
+interface DevRef {
+  /** Directed link index (simulated topology). */
+  link: number;
+  netns: string;
+  dev: string;
+}
+
+/** The egress device of every directed link: the link plan's end at the link's source. */
+function egressDevices(plan: Plan, topo: Topology): DevRef[] {
+  const out: DevRef[] = [];
+  for (const lp of plan.links) {
+    for (const [i, id] of lp.ids.entries()) {
+      if (id === null) continue;
+      const end = i === 0 ? lp.a : lp.b;
+      out.push({ link: topo.link(id), netns: plan.nodes[end.node]!.netns, dev: end.dev });
+    }
+  }
+  return out.sort((a, b) => a.link - b.link);
+}
+
+interface IpLinkStats {
+  ifname: string;
+  stats64?: { tx?: { bytes?: number; dropped?: number } };
+}
+
+/** Reads tx bytes and drops of every egress device (one `ip -s -j link` per namespace, in parallel). */
+async function readCounters(
+  runner: Runner,
+  devs: readonly DevRef[],
+  bytes: Float64Array,
+  drops: Float64Array,
+): Promise<void> {
+  const byNs = new Map<string, DevRef[]>();
+  for (const d of devs) {
+    const list = byNs.get(d.netns) ?? [];
+    list.push(d);
+    byNs.set(d.netns, list);
+  }
+  await parallel([...byNs.keys()], async (ns) => {
+    const r = await runner.run(ipArgv(linkStats(), ns));
+    const rows = JSON.parse(r.stdout) as IpLinkStats[];
+    const by = new Map(rows.map((x) => [x.ifname, x]));
+    for (const d of byNs.get(ns)!) {
+      const s = by.get(d.dev)?.stats64?.tx;
+      bytes[d.link] = s?.bytes ?? bytes[d.link]!;
+      drops[d.link] = s?.dropped ?? drops[d.link]!;
+    }
+  });
+}
+
+function sleepUntil(t: bigint): Promise<void> {
+  const ms = Number(t - process.hrtime.bigint()) / 1e6;
+  return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
+}
+
+function percentile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+/**
+ * Emulates one policy of the scenario on its own fresh substrate and returns what the simulator's `runPolicy`
+ * returns for it. The substrate is torn down before this resolves, whatever happens (and on SIGINT/SIGTERM).
+ * @throws EmulationError when the substrate cannot be built or an agent fails to start.
+ */
+export async function emulatePolicy(
+  scenario: Scenario,
+  policy: EnginePolicy,
+  flows: readonly ScheduledFlow[],
+  settings: EmulationRunSettings,
+  opts: EmulatePolicyOptions,
+): Promise<PolicyRunResult> {
+  const topo = scenario.topology;
+  const c = settings.timeCompression;
+  const r = settings.rateScale;
+  const runner = opts.runner ?? new ProcessRunner({ verbose: opts.verbose ?? false });
+  const dir = opts.dir ?? runDir();
+  const emulated = scaleTopology(topo, r, c);
+  const windowNs = emulatedWindowNs(scenario, settings);
+  const tickNs = scenario.metrics.intervalNs;
+  const controlNs = scenario.control.intervalNs;
+  const wallNs = (simNs: number) => BigInt(Math.round(simNs / c));
+
+  return withSubstrate(
+    emulated,
+    {
+      runner,
+      dir,
+      capabilities: opts.capabilities,
+      settings: {
+        addressBlock: settings.addressBlock,
+        delay: settings.delay,
+        rate: settings.rate,
+        seed: scenario.seed,
+        queueNs: settings.queueNs === null ? null : Math.round(settings.queueNs / c),
+      },
+    },
+    async (up) => {
+      opts.onUp?.(up);
+      const plan = up.plan;
+      const state = readState(up.runId, dir);
+      if (!state) throw new EmulationError(`run ${up.runId}: state file vanished`);
+      const emuCtl = new EmulationControlPlane(state, {
+        runner,
+        dir,
+        vnaPoolSize: scenario.control.vnaPoolSize,
+        nowNs: () => Number(process.hrtime.bigint() - (epoch ?? process.hrtime.bigint())) * c,
+      });
+      const n = topo.nodeCount;
+      const ids = topo.nodes.map((x) => x.id);
+      const active = new Int32Array(n * n);
+      const ctl = new ScaledControlPlane(emuCtl, r, (s, d) => active[topo.node(s) * n + topo.node(d)]!);
+
+      // The policy: a control loop, or static per-pair routes installed before traffic starts.
+      const routing = policy.create({ topology: topo, seed: scenario.seed, run: scenario.run });
+      let controller: (Policy & { dispose?: () => void }) | null = null;
+      if (policy.controller) controller = await policy.controller(controllerContext(scenario, routing));
+      else {
+        for (const u of topo.nodes)
+          for (const v of topo.nodes) {
+            if (u.index === v.index) continue;
+            const p = routing.route(u.index, v.index, 0);
+            if (!p || p.length === 0) continue;
+            const nodes = topo.pathNodes(p);
+            const def = emuCtl.defaultPath(u.id, v.id);
+            if (def && def.join(",") === nodes.join(",")) continue;
+            await ctl.setRoute({ src: u.id, dst: v.id }, nodes);
+          }
+      }
+
+      // Agents: one per node, each serving and replaying the flows its node sends.
+      const work = mkdtempSync(join(tmpdir(), `topocast-${up.runId}-`));
+      const trace = new TraceBus();
+      const collector = new FlowStatsCollector(trace);
+      const bySource: AgentFlow[][] = ids.map(() => []);
+      for (const f of flows) {
+        bySource[f.src]!.push({
+          id: f.id,
+          dst: plan.nodes[f.dst]!.address,
+          port: settings.port,
+          bytes: emulatedBytes(f.sizeBytes, settings),
+          startNs: f.startNs,
+        });
+      }
+      const flowById = new Map(flows.map((f) => [f.id, f]));
+      const pathAtStart = new Map<number, Path>();
+      const pairBytes = new Float64Array(n * n);
+      const pairFlows = new Int32Array(n * n);
+      const flowErrors: Record<string, number> = {};
+      const startLateMs: number[] = [];
+      let finished = 0;
+      let failed = 0;
+      const linkPath = (nodes: NodePath): Path => {
+        const out: number[] = [];
+        for (let i = 1; i < nodes.length; i++) {
+          const l = topo.linksBetween(topo.node(nodes[i - 1]!), topo.node(nodes[i]!))[0];
+          if (l !== undefined) out.push(l);
+        }
+        return out;
+      };
+      const currentPath = (src: number, dst: number): Path => {
+        const s = ids[src]!;
+        const d = ids[dst]!;
+        const vl = emuCtl.virtualLinks().find((v) => v.src === s && v.dst === d);
+        const nodes = vl?.path ?? emuCtl.routes().get(pairKey(s, d)) ?? emuCtl.defaultPath(s, d) ?? [];
+        return linkPath(nodes);
+      };
+      const idealFctNs = (sizeBytes: number, path: Path): number => {
+        let bottleneck = Number.POSITIVE_INFINITY;
+        let delay = 0;
+        for (const l of path) {
+          bottleneck = Math.min(bottleneck, topo.links[l]!.capacityBps);
+          delay += topo.links[l]!.delayNs;
+        }
+        return path.length ? Math.round((sizeBytes * 8 * 1e9) / bottleneck + delay) : 0;
+      };
+      /** Per flow: wall ns (from the epoch) its last byte reached the server, and the client's own FCT. */
+      const recvAt = new Map<number, number>();
+      const clientFct = new Map<number, number>();
+      const onReport = (rep: AgentReport) => {
+        const f = flowById.get(rep.event === "listening" || rep.event === "done" ? -1 : rep.id);
+        if (!f) return;
+        if (rep.event === "start") {
+          const k = f.src * n + f.dst;
+          pairBytes[k]! += f.sizeBytes;
+          pairFlows[k]!++;
+          active[k]!++;
+          pathAtStart.set(f.id, currentPath(f.src, f.dst));
+          startLateMs.push(rep.lateNs / 1e6);
+        } else if (rep.event === "recv") {
+          if (epoch !== undefined) recvAt.set(f.id, Number(BigInt(rep.atNs) - epoch));
+        } else if (rep.event === "flow" || rep.event === "flow-error") {
+          active[f.src * n + f.dst]!--;
+          if (rep.event === "flow-error") {
+            failed++;
+            flowErrors[rep.error] = (flowErrors[rep.error] ?? 0) + 1;
+            return;
+          }
+          finished++;
+          clientFct.set(f.id, rep.fctNs);
+        }
+      };
+      /** Flow records, in simulated units: FCT from the scheduled start to the last byte at the server, x c. */
+      const emitFlowRecords = () => {
+        for (const f of flows) {
+          const client = clientFct.get(f.id);
+          if (client === undefined) continue;
+          const recv = recvAt.get(f.id);
+          const wallFct = recv !== undefined ? recv - f.startNs / c : client;
+          const fctNs = Math.max(1, Math.round(wallFct * c));
+          const path = pathAtStart.get(f.id) ?? currentPath(f.src, f.dst);
+          const ideal = idealFctNs(f.sizeBytes, path);
+          trace.emit("flowEnd", {
+            flow: f.id,
+            src: f.src,
+            dst: f.dst,
+            sizeBytes: f.sizeBytes,
+            startNs: f.startNs,
+            endNs: f.startNs + fctNs,
+            fctNs,
+            idealFctNs: ideal,
+            slowdown: ideal > 0 ? fctNs / ideal : 1,
+            path,
+            tag: f.tag,
+            wireBytes: f.sizeBytes,
+            mirrored: false,
+            mirrorWon: false,
+          });
+        }
+      };
+      let epoch: bigint | undefined;
+      let deciding: Promise<void> | null = null;
+      const listening = new Set<number>();
+      const agents = plan.nodes.map((nd, i) => {
+        const file = join(work, `flows-${i}.json`);
+        writeFileSync(file, JSON.stringify(bySource[i]));
+        return startAgent(
+          plan,
+          nd.id,
+          {
+            listen: { host: nd.address, port: settings.port },
+            flowsFile: file,
+            timeCompression: c,
+            waitForEpoch: true,
+            retryForMs: Math.round((windowNs + settings.drainNs) / c / 1e6),
+          },
+          (rep) => {
+            if (rep.event === "listening") listening.add(i);
+            else onReport(rep);
+          },
+        );
+      });
+      const exited: string[] = [];
+      agents.forEach((a, i) => {
+        a.on("exit", (code, sig) => {
+          if (code !== 0 || sig) exited.push(`${plan.nodes[i]!.id}: exit ${code ?? sig}`);
+        });
+      });
+
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const deadline = Date.now() + 60_000;
+          const check = setInterval(() => {
+            if (exited.length > 0) {
+              clearInterval(check);
+              reject(new EmulationError(`traffic agent failed to start (${exited.join("; ")})`));
+            } else if (listening.size === agents.length) {
+              clearInterval(check);
+              resolve();
+            } else if (Date.now() > deadline) {
+              clearInterval(check);
+              reject(
+                new EmulationError(
+                  `traffic agents not listening after 60 s (${listening.size} of ${agents.length})`,
+                ),
+              );
+            }
+          }, 20);
+        });
+        // Every agent listens: start the clock half a second from now, on all of them at once.
+        epoch = process.hrtime.bigint() + 500_000_000n;
+        for (const a of agents) a.stdin?.end(`${JSON.stringify({ epochNs: epoch.toString() })}\n`);
+
+        // The tick loop: counters -> sampler; control steps; failures; until the window ends and flows drain.
+        const L = topo.linkCount;
+        const devs = egressDevices(plan, topo);
+        const txBytes = new Float64Array(L);
+        const txDrops = new Float64Array(L);
+        await readCounters(runner, devs, txBytes, txDrops);
+        const base = Float64Array.from(txBytes);
+        const baseDrops = Float64Array.from(txDrops);
+        const clock = new Simulator();
+        const bitsScale = (8 * c) / r;
+        const isUp = new Uint8Array(L).fill(1);
+        // Counter readings at their actual (simulated-time) instants; the sampler's boundaries fall between two
+        // readings and are interpolated linearly, so a late reading is not charged to the interval it ends.
+        const reads: { t: number; bytes: Float64Array }[] = [{ t: 0, bytes: Float64Array.from(txBytes) }];
+        const simTimeNow = () => Number(process.hrtime.bigint() - epoch!) * c;
+        const bytesAt = (t: number, l: number): number => {
+          let i = reads.length - 1;
+          while (i > 0 && reads[i]!.t > t) i--;
+          const a = reads[i]!;
+          const b = reads[i + 1];
+          if (!b || b.t <= a.t) return a.bytes[l]!;
+          return a.bytes[l]! + ((b.bytes[l]! - a.bytes[l]!) * (t - a.t)) / (b.t - a.t);
+        };
+        const counters = {
+          topology: topo,
+          linkBitsUntilNow: (out: Float64Array) => {
+            const t = clock.now;
+            for (let l = 0; l < L; l++) out[l] = (bytesAt(t, l) - base[l]!) * bitsScale;
+            return out;
+          },
+          linkCapacity: (l: number) => (isUp[l] ? topo.links[l]!.capacityBps : 0),
+        };
+        const sampler = new LinkUtilizationSampler(clock, counters, {
+          intervalNs: tickNs,
+          trace,
+          stopWhenIdle: false,
+        });
+        const timeseries: TimeseriesRow[] = [];
+        let completedBefore = 0;
+        trace.on("linkInterval", (e) => {
+          timeseries.push(timeseriesRow(e, finished - completedBefore, countActive()));
+          completedBefore = finished;
+        });
+        const countActive = () => active.reduce((a, b) => a + b, 0);
+
+        // Observation state.
+        const prevBytes = Float64Array.from(base);
+        const prevDrops = new Float64Array(L);
+        let prevReadNs = 0;
+        let lastStepNs = 0;
+        const nodesSorted = [...ids].sort();
+        /** The observation at control instant `nowNs`: link counters over the real time since the last one. */
+        const observe = (nowNs: number): Observation => {
+          const last = reads[reads.length - 1]!;
+          const dtRead = Math.max(1, last.t - prevReadNs);
+          const dt = Math.max(1, nowNs - lastStepNs);
+          const links: LinkStats[] = topo.links.map((l) => {
+            const cap = topo.links[l.index]!.capacityBps;
+            const drops = (txDrops[l.index]! - baseDrops[l.index]!) * 1;
+            const st: LinkStats = {
+              id: l.id,
+              src: ids[l.src]!,
+              dst: ids[l.dst]!,
+              up: isUp[l.index] === 1,
+              capacityBps: isUp[l.index] ? cap : 0,
+              utilization:
+                ((last.bytes[l.index]! - prevBytes[l.index]!) * bitsScale) / ((cap * dtRead) / 1e9),
+              drops: drops - prevDrops[l.index]!,
+              delayNs: l.delayNs,
+            };
+            prevDrops[l.index] = drops;
+            return st;
+          });
+          links.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+          prevBytes.set(last.bytes);
+          prevReadNs = last.t;
+          lastStepNs = nowNs;
+          const traffic = [];
+          for (const s of nodesSorted)
+            for (const d of nodesSorted) {
+              const k = topo.node(s) * n + topo.node(d);
+              if (pairFlows[k]! > 0 || pairBytes[k]! > 0)
+                traffic.push({ src: s, dst: d, bytes: pairBytes[k]!, flows: pairFlows[k]! });
+            }
+          pairBytes.fill(0);
+          pairFlows.fill(0);
+          return {
+            timeNs: nowNs,
+            intervalNs: dt,
+            nodes: nodesSorted,
+            traffic,
+            links,
+            virtualLinks: ctl.virtualLinks(),
+            routes: emuCtl.routes(),
+            vnaPool: emuCtl.vnaPool(),
+            probes: [],
+            mirrors: [],
+          };
+        };
+
+        // Failures: the link's devices go down at both ends; default routes reconverge after the delay.
+        const failures = [...scenario.failures].sort((a, b) => a.atNs - b.atNs);
+        const pendingConvergence: { atNs: number }[] = [];
+        const setLinks = async (links: readonly number[], upNow: boolean) => {
+          const cables = new Set<string>();
+          for (const l of links) {
+            isUp[l] = upNow ? 1 : 0;
+            const link = topo.links[l]!;
+            cables.add(link.reverse >= 0 ? topo.links[Math.min(l, link.reverse)]!.id : link.id);
+          }
+          for (const id of [...cables].sort()) await emuCtl.setLinkState(id, upNow);
+        };
+        const reconverge = () => emuCtl.reconverge();
+
+        let ticks = 0;
+        let lateTicks = 0;
+        let skippedSteps = 0;
+        let nextControl = controlNs;
+        const endNs = windowNs + settings.drainNs;
+        for (let k = 1; ; k++) {
+          const simNow = k * tickNs;
+          const due = epoch + wallNs(simNow);
+          await sleepUntil(due);
+          ticks++;
+          if (Number(process.hrtime.bigint() - due) > Number(wallNs(tickNs)) / 2) lateTicks++;
+          const t0 = simTimeNow();
+          await readCounters(runner, devs, txBytes, txDrops);
+          const tRead = Math.round((t0 + simTimeNow()) / 2);
+          reads.push({ t: tRead, bytes: Float64Array.from(txBytes) });
+          clock.run(Math.max(clock.now, Math.min(tRead, simNow + tickNs - 1)));
+          while (reads.length > 2 && reads[1]!.t <= clock.now - tickNs) reads.shift();
+          opts.onProgress?.(Math.min(simNow, windowNs), windowNs);
+          while (failures.length > 0 && failures[0]!.atNs <= simNow) {
+            const ev = failures.shift()!;
+            await setLinks(ev.links, ev.up);
+            pendingConvergence.push({ atNs: ev.atNs + scenario.control.convergenceDelayNs });
+            if (controller) {
+              await deciding;
+              const obs = observe(simNow);
+              for (const l of ev.links) {
+                const id = topo.links[l]!.id;
+                if (ev.up) await controller.onLinkUp?.(id, obs, ctl);
+                else await controller.onLinkDown?.(id, obs, ctl);
+              }
+            }
+          }
+          if (pendingConvergence.length > 0 && pendingConvergence[0]!.atNs <= simNow) {
+            while (pendingConvergence.length > 0 && pendingConvergence[0]!.atNs <= simNow)
+              pendingConvergence.shift();
+            await reconverge();
+          }
+          if (controller && simNow >= nextControl && simNow <= windowNs) {
+            // The policy decides while the ticks go on; a step that comes while it still thinks is skipped.
+            if (deciding === null) {
+              const p = controller;
+              const obs = observe(nextControl);
+              deciding = Promise.resolve(p.decide(obs, ctl)).finally(() => {
+                deciding = null;
+              });
+            } else skippedSteps++;
+            while (nextControl <= simNow) nextControl += controlNs;
+          }
+          const done = finished + failed >= flows.length;
+          if (simNow >= endNs || (simNow >= windowNs && done)) break;
+        }
+        await deciding;
+        sampler.flush();
+        controller?.dispose?.();
+        emitFlowRecords();
+        const udpDrops = await udpReceiveErrors(runner, plan);
+
+        const links = sampler.summary();
+        const flowSummary = collector.summary({
+          sizeBucketEdges: scenario.metrics.sizeBucketEdges,
+          sizeBucketNames: scenario.metrics.sizeBucketNames,
+        });
+        const overhead: EmulationOverhead = {
+          ...overheadOf(emuCtl, ticks, lateTicks, flowErrors, startLateMs),
+          skippedControlSteps: skippedSteps,
+          udpReceiveErrors: udpDrops,
+        };
+        const summary: PolicySummary = {
+          policy: policy.label,
+          name: policy.name,
+          params: policy.params,
+          flowCounts: { started: flows.length, completed: finished, unfinished: flows.length - finished },
+          simulatedNs: links.endNs ?? 0,
+          flows: flowSummary,
+          links,
+          overhead,
+        };
+        return {
+          label: policy.label,
+          name: policy.name,
+          params: policy.params,
+          summary,
+          flowsCsv: collector.toCsv(topo),
+          linksCsv: sampler.toCsv(topo),
+          timeseries,
+          events: ticks,
+        };
+      } finally {
+        for (const a of agents) a.kill("SIGTERM");
+        rmSync(work, { recursive: true, force: true });
+      }
+    },
+  );
+}
+
+/**
+ * UDP datagrams dropped on receive (full socket buffers: `RcvbufErrors` of /proc/net/snmp) over all namespaces:
+ * with userspace wires, each is a packet the emulated link lost that the configured link would not have.
+ */
+async function udpReceiveErrors(runner: Runner, plan: Plan): Promise<number> {
+  let total = 0;
+  await parallel(plan.nodes, async (nd) => {
+    const r = await runner.run(["ip", "netns", "exec", nd.netns, "cat", "/proc/net/snmp"], { check: false });
+    const lines = r.stdout.split("\n").filter((l) => l.startsWith("Udp:"));
+    if (lines.length < 2) return;
+    const keys = lines[0]!.split(/\s+/);
+    const vals = lines[1]!.split(/\s+/);
+    total += Number(vals[keys.indexOf("RcvbufErrors")] ?? 0) || 0;
+  });
+  return total;
+}
+
+function overheadOf(
+  ctl: EmulationControlPlane,
+  ticks: number,
+  lateTicks: number,
+  flowErrors: Record<string, number>,
+  startLateMs: number[],
+): EmulationOverhead {
+  const actions: Record<string, number> = {};
+  const errors: Record<string, number> = {};
+  const lat: Record<string, number[]> = {};
+  for (const a of ctl.actions) {
+    actions[a.verb] = (actions[a.verb] ?? 0) + 1;
+    const xs = lat[a.verb] ?? [];
+    xs.push(a.ms);
+    lat[a.verb] = xs;
+    if (!a.ok) {
+      const name = a.errorName ?? "Error";
+      errors[name] = (errors[name] ?? 0) + 1;
+    }
+  }
+  const sorted = startLateMs.sort((a, b) => a - b);
+  return {
+    controlActions: ctl.actions.length,
+    actions,
+    errors,
+    actionLatencyMs: Object.fromEntries(
+      Object.entries(lat)
+        .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+        .map(([verb, xs]) => {
+          const s = xs.sort((a, b) => a - b);
+          return [
+            verb,
+            {
+              n: s.length,
+              median: round3(percentile(s, 0.5)),
+              p95: round3(percentile(s, 0.95)),
+              max: round3(s.at(-1)!),
+            },
+          ];
+        }),
+    ),
+    lateTicks,
+    ticks,
+    flowErrors,
+    medianStartLateMs: sorted.length ? round3(percentile(sorted, 0.5)) : null,
+  };
+}

@@ -1,0 +1,231 @@
+/**
+ * `topocast emulate <config>`: the experiment of `topocast run`, on Linux namespaces. Same config, same flows, same
+ * policy modules, same results layout (config.json, manifest.json, summary.json, flows.csv, links.csv,
+ * timeseries.csv, plots, report.html) in `<output.dir>/<name>/seed<seed>-run<run>-emulate/`; the manifest adds how
+ * the network was emulated (kernel capabilities, mechanisms, scaling, what was dropped, per-policy substrate run
+ * ids and set-up times). When the simulator's results of the same (config, seed, run) exist (or `withSim`), the
+ * directory also gets the sim-vs-emulation comparison.
+ *
+ * Refused, with the setting to change, when not root, when a configured property cannot be emulated on this kernel
+ * (unless `emulation.allowDegrade`), or when the window holds more flows than `emulation.maxFlows`.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { chooseMechanisms, probe } from "../emulate/capabilities.ts";
+import {
+  type EmulationRunSettings,
+  emulatedWindowNs,
+  emulatePolicy,
+  perFlowPairs,
+  scaleTopology,
+  scheduledFlows,
+} from "../emulate/engine.ts";
+import { EmulationError } from "../emulate/errors.ts";
+import { planSubstrate } from "../emulate/plan.ts";
+import { ProcessRunner } from "../emulate/runner.ts";
+import type { PolicyRunResult } from "../sim/engine/run.ts";
+import { formatDuration, formatRate, parseDurationNs } from "../sim/units.ts";
+import type { LoadedConfig } from "./config/load.ts";
+import type { ExperimentConfig } from "./config/schema.ts";
+import { type Manifest, type RunSummary, writeRunDir } from "./results.ts";
+import {
+  defaultRunDir,
+  finishRunDir,
+  runExperiment,
+  runManifest,
+  runSummary,
+  writeResultFiles,
+} from "./run-experiment.ts";
+import { buildScenario } from "./scenario.ts";
+
+export interface EmulateOptions {
+  run?: number;
+  out?: string;
+  report?: boolean;
+  /** Run `topocast run` on the same config first (for the comparison). */
+  withSim?: boolean;
+  verbose?: boolean;
+  /** Progress: policy index, label, fraction of the emulated window done. */
+  onProgress?: (policyIndex: number, label: string, fraction: number) => void;
+  onPolicyDone?: (policyIndex: number, label: string, wallSeconds: number) => void;
+  /** Lines worth telling the user (substrate up, what was dropped). */
+  onNote?: (line: string) => void;
+}
+
+export interface EmulateOutcome {
+  dir: string;
+  summary: RunSummary;
+  manifest: Manifest;
+  reportPath: string | null;
+  /** The simulator's results directory compared against, or null. */
+  simDir: string | null;
+}
+
+/** The `emulation` section resolved to engine units (defaults where the config has no section). */
+export function emulationSettings(c: ExperimentConfig): EmulationRunSettings {
+  const e = c.emulation;
+  return {
+    timeCompression: e?.timeCompression ?? 1,
+    rateScale: e?.rateScale ?? 1,
+    durationNs: e?.duration !== undefined ? parseDurationNs(e.duration) : null,
+    drainNs: parseDurationNs(e?.drain ?? "30s"),
+    delay: e?.delay ?? "auto",
+    rate: e?.rate ?? "auto",
+    addressBlock: e?.addressBlock ?? "10.213.0.0/16",
+    port: e?.port ?? 7000,
+    queueNs: e?.queue === "1000p" ? null : parseDurationNs(e?.queue ?? "10ms"),
+    allowDegrade: e?.allowDegrade ?? false,
+    maxFlows: e?.maxFlows ?? 100_000,
+  };
+}
+
+/** The default results directory of an emulation run: the simulator's, suffixed `-emulate`. */
+export function defaultEmulationDir(loaded: LoadedConfig, run: number): string {
+  return `${defaultRunDir(loaded, run)}-emulate`;
+}
+
+export async function emulateExperiment(
+  loaded: LoadedConfig,
+  opts: EmulateOptions = {},
+): Promise<EmulateOutcome> {
+  if (process.getuid?.() !== 0) {
+    throw new EmulationError(
+      "topocast emulate needs root (it creates network namespaces); run it as root or use `topocast run`",
+    );
+  }
+  const t0 = performance.now();
+  const startedAt = new Date().toISOString();
+  const run = opts.run ?? 0;
+  const note = opts.onNote ?? (() => {});
+  const settings = emulationSettings(loaded.config);
+  const { scenario, workload } = buildScenario(loaded, run);
+  const topo = scenario.topology;
+
+  // Preflight: what this kernel can emulate, what the config asks for, how many flows.
+  const runner = new ProcessRunner({ verbose: opts.verbose ?? false });
+  const capabilities = await probe(runner);
+  const emulated = scaleTopology(topo, settings.rateScale, settings.timeCompression);
+  const preview = planSubstrate(emulated, "000000", chooseMechanisms(capabilities), {
+    addressBlock: settings.addressBlock,
+    delay: settings.delay,
+    rate: settings.rate,
+    queueNs: settings.queueNs === null ? null : Math.round(settings.queueNs / settings.timeCompression),
+  });
+  const dropped = [...preview.dropped];
+  for (const p of scenario.policies) {
+    if (p.controller) continue;
+    const split = perFlowPairs(scenario, p);
+    if (split.length > 0) {
+      dropped.push(
+        `policy ${p.label}: spreads the flows of ${split.length} pair(s) over several paths (per-flow hashing); emulation routes per pair, so each pair takes its first flow's path`,
+      );
+    }
+  }
+  if (dropped.length > 0 && !settings.allowDegrade) {
+    throw loaded.error(
+      ["emulation", "allowDegrade"],
+      `this config cannot be emulated exactly on this machine:\n  - ${dropped.join("\n  - ")}\nset emulation.allowDegrade: true to run without them`,
+    );
+  }
+  const windowNs = emulatedWindowNs(scenario, settings);
+  const flows = scheduledFlows(scenario, windowNs);
+  if (flows.length > settings.maxFlows) {
+    throw loaded.error(
+      ["emulation", "maxFlows"],
+      `the emulated window (${formatDuration(windowNs)}) holds ${flows.length} flows, more than ${settings.maxFlows}; shorten emulation.duration or raise emulation.maxFlows`,
+    );
+  }
+  const wallWindowS = windowNs / settings.timeCompression / 1e9;
+  note(
+    `emulating ${formatDuration(windowNs)} of traffic (${flows.length} flows) per policy in about ${wallWindowS.toFixed(1)} s wall; links at ${formatRate(Math.min(...emulated.links.map((l) => l.capacityBps)))}..${formatRate(Math.max(...emulated.links.map((l) => l.capacityBps)))}, delay by ${preview.mechanisms.delay}, rate by ${preview.mechanisms.rate}`,
+  );
+  for (const d of dropped) note(`not emulated: ${d}`);
+
+  let simDir: string | null = null;
+  if (opts.withSim) {
+    note("running the simulator on the same config first");
+    simDir = (await runExperiment(loaded, { run, report: opts.report ?? true })).dir;
+  } else {
+    const d = defaultRunDir(loaded, run);
+    if (existsSync(join(d, "flows.csv"))) simDir = d;
+  }
+
+  const results: PolicyRunResult[] = [];
+  const perPolicy: Manifest["policies"] = [];
+  const substrates: Record<string, unknown>[] = [];
+  for (const [i, p] of scenario.policies.entries()) {
+    const tp = performance.now();
+    const r = await emulatePolicy(scenario, p, flows, settings, {
+      capabilities,
+      runner,
+      onProgress: (now, end) => opts.onProgress?.(i, p.label, end > 0 ? Math.min(1, now / end) : 1),
+      onUp: (up) =>
+        substrates.push({
+          policy: p.label,
+          runId: up.runId,
+          upSeconds: round3(up.timings.totalMs / 1000),
+          mechanisms: up.mechanisms,
+        }),
+    });
+    results.push(r);
+    const wall = (performance.now() - tp) / 1000;
+    perPolicy.push({ policy: p.label, events: r.events, wallSeconds: round3(wall) });
+    opts.onPolicyDone?.(i, p.label, wall);
+  }
+
+  const summary = runSummary(scenario, workload, run, results);
+  const manifest: Manifest = {
+    ...runManifest(
+      loaded,
+      scenario,
+      run,
+      "emulate",
+      startedAt,
+      results,
+      perPolicy.map((p) => p.wallSeconds),
+    ),
+    emulation: {
+      settings,
+      capabilities,
+      mechanisms: preview.mechanisms,
+      dropped,
+      scaling: {
+        timeCompression: settings.timeCompression,
+        rateScale: settings.rateScale,
+        flowSizes: `x ${settings.rateScale / settings.timeCompression} (rateScale / timeCompression), at least 1 byte`,
+        delays: `/ ${settings.timeCompression}`,
+        reported:
+          "in simulated units: FCT = wall FCT x timeCompression; bits = measured x timeCompression / rateScale",
+      },
+      windowNs,
+      flows: flows.length,
+      substrates,
+      simDir,
+    },
+  };
+
+  let reportPath: string | null = null;
+  const dir = await writeRunDir(opts.out ?? defaultEmulationDir(loaded, run), async (tmp) => {
+    writeResultFiles(tmp, loaded, summary, results);
+    if (simDir !== null) {
+      // The emulation replays the simulator's flows 0 .. flows.length-1 (arrival order): compare those only.
+      const { compareFlows, readFlowsCsv, readSizeBuckets, writeComparison } = await import(
+        "./sim-vs-emulation.ts"
+      );
+      const simRows = readFlowsCsv(join(simDir, "flows.csv")).filter((f) => f.flow < flows.length);
+      const emuRows = readFlowsCsv(join(tmp, "flows.csv"));
+      const buckets = readSizeBuckets(tmp) ?? {
+        edges: scenario.metrics.sizeBucketEdges,
+        names: scenario.metrics.sizeBucketNames,
+      };
+      await writeComparison(tmp, compareFlows(simRows, emuRows, buckets), simRows, emuRows);
+    }
+    reportPath = await finishRunDir(tmp, manifest, t0, opts.report ?? true);
+  });
+  if (reportPath !== null) reportPath = join(dir, "report.html");
+  return { dir, summary, manifest, reportPath, simDir };
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
