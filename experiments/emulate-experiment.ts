@@ -163,6 +163,7 @@ export async function emulateExperiment(
         substrates.push({
           policy: p.label,
           runId: up.runId,
+          namespaces: up.nodes.length,
           upSeconds: round3(up.timings.totalMs / 1000),
           mechanisms: up.mechanisms,
         }),

@@ -1,0 +1,149 @@
+/**
+ * `topocast emulate <config>` end to end (root): a config's policies run unchanged on namespaces, replaying the
+ * simulator's flows, writing the simulator's results layout plus the sim-vs-emulation comparison, and tearing
+ * everything down. The Abilene example runs too when the shared data (SNDlib, never committed) is present.
+ *
+ *   n0 --- n1
+ *   |       |        4-node ring, 1 Gbit/s and 2 ms, emulated at 50 Mbit/s (rateScale 0.05);
+ *   n3 --- n2        n0-n1 fails at 400 ms and comes back at 700 ms
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { loadConfig, parseConfig } from "../../experiments/config/load.ts";
+import { emulateExperiment } from "../../experiments/emulate-experiment.ts";
+import type { SimEmuComparison } from "../../experiments/sim-vs-emulation.ts";
+import { assertNoNamespaces, needs } from "../helpers/emulation.ts";
+import { REPO_ROOT, sharedDataDir } from "../helpers/shared-data.ts";
+
+const out = mkdtempSync(join(tmpdir(), "topocast-emulate-test-"));
+after(() => rmSync(out, { recursive: true, force: true }));
+
+const RING = `name: ring-emulate
+seed: 4
+topology:
+  generator: {kind: ring, n: 4}
+  links: {capacity: 1Gbps, delay: 2ms}
+workload:
+  tm: {kind: uniform}
+  window: {duration: 1s}
+  load: {targetMlu: 0.4, reference: hops}
+policies:
+  - name: shortest-path
+    params: {weight: hops}
+  - {name: predictive-overlay, label: overlay-oracle, predictor: {name: oracle}}
+failures:
+  - {at: 400ms, link: n0->n1, state: down}
+  - {at: 700ms, link: n0->n1, state: up}
+control: {interval: 100ms, convergenceDelay: 100ms}
+metrics: {interval: 100ms}
+output: {dir: ${out}}
+emulation: {rateScale: 0.05, drain: 5s}
+`;
+
+function csvRows(file: string): string[][] {
+  return readFileSync(file, "utf8")
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((l) => l.split(","));
+}
+
+describe("topocast emulate <config>", async () => {
+  const skip = await needs(["veth", "htb", "vxlan"]);
+
+  it("runs the policies unchanged on the simulator's flows and writes the simulator's layout plus the comparison", {
+    skip,
+  }, async () => {
+    const loaded = parseConfig(RING, join(out, "ring.yaml"), out);
+    const r = await emulateExperiment(loaded, { withSim: true, report: false });
+    await assertNoNamespaces();
+
+    for (const f of [
+      "config.json",
+      "manifest.json",
+      "summary.json",
+      "flows.csv",
+      "links.csv",
+      "timeseries.csv",
+    ]) {
+      assert.ok(existsSync(join(r.simDir!, f)), `sim ${f}`);
+      assert.ok(existsSync(join(r.dir, f)), `emulation ${f}`);
+    }
+    assert.ok(existsSync(join(r.dir, "sim-vs-emulation.json")));
+    assert.ok(existsSync(join(r.dir, "sim-vs-emulation.csv")));
+
+    const m = r.manifest;
+    assert.equal(m.engine, "emulate");
+    const emu = m.emulation as { capabilities: { features: Record<string, boolean> }; mechanisms: unknown };
+    assert.equal(emu.capabilities.features.veth, true);
+    assert.deepEqual(emu.mechanisms, {
+      rate: "htb",
+      delay: emu.capabilities.features.netem ? "netem" : "wire",
+    });
+
+    // The same flows: every emulated flow is the simulator's flow of that id (endpoints, size, start).
+    const simFlows = new Map(
+      csvRows(join(r.simDir!, "flows.csv")).map((c) => [`${c[0]},${c[1]}`, c.slice(2, 6)]),
+    );
+    const emuFlows = csvRows(join(r.dir, "flows.csv"));
+    for (const c of emuFlows) assert.deepEqual(c.slice(2, 6), simFlows.get(`${c[0]},${c[1]}`), c.join(","));
+
+    for (const p of r.summary.policies) {
+      const { started, completed } = p.flowCounts;
+      assert.ok(started > 30, `${p.policy}: ${started} flows`);
+      assert.ok(completed >= 0.95 * started, `${p.policy}: ${completed} of ${started} flows finished`);
+      assert.ok((p.links.meanMlu ?? 0) > 0, `${p.policy}: links carried traffic`);
+    }
+    const overlay = r.summary.policies.find((p) => p.policy === "overlay-oracle")!;
+    const actions = (overlay.overhead as { actions: Record<string, number> }).actions;
+    assert.ok((actions.createVirtualLink ?? 0) > 0, `overlay actions ${JSON.stringify(actions)}`);
+
+    const c = JSON.parse(readFileSync(join(r.dir, "sim-vs-emulation.json"), "utf8")) as SimEmuComparison;
+    const all = c.rows.filter((row) => row.bucket === "all");
+    assert.deepEqual(
+      all.map((row) => row.policy),
+      ["shortest-path", "overlay-oracle"],
+    );
+    for (const row of all) {
+      assert.equal(row.matchedFlows, row.emuFlows);
+      // TCP's handshake and slow start make emulated flows slower than fluid ones, never faster by much.
+      assert.ok(row.matchedFctRatioP50! > 0.8, `${row.policy}: median emu/sim ${row.matchedFctRatioP50}`);
+    }
+  });
+
+  const abilene = sharedDataDir() === undefined ? "needs the shared data folder (SNDlib Abilene)" : skip;
+  it("the Abilene example comes up as 12 namespaces and the overlay builds virtual links", {
+    skip: abilene,
+  }, async () => {
+    const loaded = loadConfig(join(REPO_ROOT, "experiments/configs/abilene-emulate.yaml"), {
+      set: [`output.dir=${out}`, "emulation.duration=600ms", "emulation.drain=1s"],
+    });
+    const r = await emulateExperiment(loaded, { report: false });
+    await assertNoNamespaces();
+    const substrates = (r.manifest.emulation as { substrates: { namespaces: number }[] }).substrates;
+    assert.deepEqual(
+      substrates.map((s) => s.namespaces),
+      [12, 12, 12],
+    );
+    for (const p of r.summary.policies) {
+      assert.ok(
+        p.flowCounts.completed >= 0.9 * p.flowCounts.started,
+        `${p.policy}: ${JSON.stringify(p.flowCounts)}`,
+      );
+      if (p.policy.startsWith("overlay")) {
+        const actions = (p.overhead as { actions: Record<string, number> }).actions;
+        assert.ok((actions.createVirtualLink ?? 0) > 0, `${p.policy}: ${JSON.stringify(actions)}`);
+      }
+    }
+  });
+
+  it("refuses without root, naming what it needs", {
+    skip: process.getuid?.() === 0 ? "runs as root" : false,
+  }, async () => {
+    const loaded = parseConfig(RING, join(out, "ring.yaml"), out);
+    await assert.rejects(emulateExperiment(loaded), /needs root/);
+  });
+});
