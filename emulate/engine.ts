@@ -127,6 +127,8 @@ export interface EmulatePolicyOptions {
   onProgress?: (nowNs: number, endNs: number) => void;
   /** Called once the substrate is up (run id, timings). */
   onUp?: (up: UpResult) => void;
+  /** Called with the measured link delays, before traffic starts. */
+  onLinkCheck?: (links: LinkCheck[]) => void;
 }
 
 /** The end of the emulated window, simulated ns. */
@@ -400,6 +402,16 @@ export async function emulatePolicy(
           }
       }
 
+      // The achieved link delays (one-way = min RTT / 2, in simulated ns) feed the observations' delayNs.
+      const linkChecks = await checkLinks(runner, plan, opts.capabilities.tools.ping ?? null);
+      opts.onLinkCheck?.(linkChecks);
+      const measuredDelayNs = new Map<string, number>();
+      for (const [i, lc] of linkChecks.entries()) {
+        if (lc.minRttMs === null) continue;
+        for (const id of plan.links[i]!.ids)
+          if (id !== null) measuredDelayNs.set(id, Math.round((lc.minRttMs / 2) * 1e6 * c));
+      }
+
       // Agents: one per node, each serving and replaying the flows its node sends.
       const work = mkdtempSync(join(tmpdir(), `topocast-${up.runId}-`));
       const trace = new TraceBus();
@@ -621,7 +633,7 @@ export async function emulatePolicy(
               utilization:
                 ((last.bytes[l.index]! - prevBytes[l.index]!) * bitsScale) / ((cap * dtRead) / 1e9),
               drops: drops - prevDrops[l.index]!,
-              delayNs: l.delayNs,
+              delayNs: measuredDelayNs.get(l.id) ?? l.delayNs,
             };
             prevDrops[l.index] = drops;
             return st;
@@ -759,6 +771,65 @@ export async function emulatePolicy(
         rmSync(work, { recursive: true, force: true });
       }
     },
+  );
+}
+
+/** A link's configured and measured round-trip time over its own devices, in wall ms of the emulated network. */
+export interface LinkCheck {
+  /** The cable's directed link ids. */
+  link: string;
+  configuredRttMs: number;
+  /** Smallest and mean RTT of the pings, ms; null when all were lost. */
+  minRttMs: number | null;
+  meanRttMs: number | null;
+  sent: number;
+  received: number;
+}
+
+/**
+ * The achieved delay of every link: `count` pings (200 ms apart) from each cable's `a` end to its `b` end's address,
+ * all cables at once. Without `ping` on PATH, returns [] (the manifest then says delays were not measured).
+ */
+export async function checkLinks(
+  runner: Runner,
+  plan: Plan,
+  ping: string | null,
+  count = 5,
+): Promise<LinkCheck[]> {
+  if (ping === null) return [];
+  return parallel(
+    plan.links,
+    async (lp) => {
+      const r = await runner.run(
+        [
+          "ip",
+          "netns",
+          "exec",
+          plan.nodes[lp.a.node]!.netns,
+          ping,
+          "-n",
+          "-c",
+          String(count),
+          "-i",
+          "0.2",
+          "-W",
+          "2",
+          lp.b.address,
+        ],
+        { check: false },
+      );
+      const times = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
+      const configured = (lp.a.inDelayNs + lp.b.inDelayNs) / 1e6;
+      return {
+        link: lp.ids.filter((x) => x !== null).join(" / "),
+        configuredRttMs: round3(configured),
+        minRttMs: times.length ? round3(Math.min(...times)) : null,
+        meanRttMs: times.length ? round3(times.reduce((a, b) => a + b, 0) / times.length) : null,
+        sent: count,
+        received: times.length,
+      };
+    },
+    plan.links.length,
   );
 }
 

@@ -7,8 +7,10 @@
  * Order of effects per datagram, as on a real link: loss (Bernoulli, seeded), then serialization at `rateBps`
  * behind earlier datagrams (a FIFO of at most `queueBytes`; overflow drops), then the constant propagation delay.
  * Departures are therefore non-decreasing per wire and one FIFO timer queue per wire suffices. A timer wakes the
- * relay shortly before a departure, which it then awaits by polling the event loop: a datagram leaves within
- * ~0.1 ms of its due time, at the price of a busy relay while a wire's queue is non-empty.
+ * relay for the head datagram, armed early by the timers' measured lateness (an EWMA), and sends every datagram
+ * that is due: departures are unbiased on average, with about a millisecond of jitter. (Polling the event loop
+ * for the last millisecond would cut the jitter, but it keeps every relay busy and on a small machine starves
+ * the traffic it carries.)
  *
  * One relay serves all wires into a namespace. It runs as plain JavaScript (`node -e`, built from
  * {@link relaySource}) so that a relay starts in ~0.2 s without the TypeScript loader; both functions below are
@@ -113,18 +115,33 @@ export async function relayMain(cfg: RelayConfig): Promise<void> {
     msgs: Buffer[];
     head: number;
     timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | null;
+    /** When the armed timer should fire (ms), or 0. */
+    target: number;
   }
   const wires = new Map<number, Wire>();
   for (const w of cfg.wires)
-    wires.set(w.vni, { cfg: w, state: { busyUntilMs: 0 }, due: [], msgs: [], head: 0, timer: null });
+    wires.set(w.vni, {
+      cfg: w,
+      state: { busyUntilMs: 0 },
+      due: [],
+      msgs: [],
+      head: 0,
+      timer: null,
+      target: 0,
+    });
   // A large receive buffer (the kernel caps it at net.core.rmem_max): the relay is a user process that the
   // scheduler may hold off for milliseconds while a wire keeps delivering; every datagram that finds the buffer
   // full is a packet the emulated link loses (counted as RcvbufErrors in /proc/net/snmp).
   const sock = dgram.createSocket({ type: "udp4", recvBufferSize: 16 * 1024 * 1024 });
   const counts = { in: 0, out: 0, lost: 0, unknown: 0 };
+  // Timers fire late (about a millisecond, more on a busy machine): track the lateness of the head datagram as an
+  // EWMA and arm that much earlier, so departures are unbiased on average without spinning on the event loop.
+  let lateMs = 0;
   const flush = (w: Wire) => {
     w.timer = null;
     const now = performance.now();
+    if (w.target > 0) lateMs = Math.min(5, Math.max(0, lateMs + 0.2 * (now - w.target - lateMs)));
+    w.target = 0;
     while (w.head < w.due.length && w.due[w.head]! <= now) {
       sock.send(w.msgs[w.head]!, cfg.vxlanPort, "127.0.0.1");
       counts.out++;
@@ -136,12 +153,10 @@ export async function relayMain(cfg: RelayConfig): Promise<void> {
       w.head = 0;
     } else arm(w, now);
   };
-  // Timers fire within about a millisecond; the last SPIN_MS before a departure are spent polling the event loop
-  // (setImmediate), which keeps other sockets served and puts departures within ~0.1 ms of their due time.
-  const SPIN_MS = 0;
   const arm = (w: Wire, now: number) => {
     if (w.timer !== null) return;
-    const wait = w.due[w.head]! - now - SPIN_MS;
+    const wait = w.due[w.head]! - now - lateMs;
+    w.target = wait > 0 ? now + wait : 0;
     w.timer = wait > 0 ? setTimeout(() => flush(w), wait) : setImmediate(() => flush(w));
   };
   sock.on("message", (msg: Buffer) => {

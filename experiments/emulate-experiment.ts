@@ -16,6 +16,7 @@ import {
   type EmulationRunSettings,
   emulatedWindowNs,
   emulatePolicy,
+  type LinkCheck,
   perFlowPairs,
   scaleTopology,
   scheduledFlows,
@@ -153,12 +154,27 @@ export async function emulateExperiment(
   const results: PolicyRunResult[] = [];
   const perPolicy: Manifest["policies"] = [];
   const substrates: Record<string, unknown>[] = [];
+  let linkCheck: LinkCheck[] = [];
   for (const [i, p] of scenario.policies.entries()) {
     const tp = performance.now();
     const r = await emulatePolicy(scenario, p, flows, settings, {
       capabilities,
       runner,
       onProgress: (now, end) => opts.onProgress?.(i, p.label, end > 0 ? Math.min(1, now / end) : 1),
+      onLinkCheck: (links) => {
+        if (i !== 0) return;
+        linkCheck = links;
+        const ratios = links
+          .filter((l) => l.minRttMs !== null && l.configuredRttMs > 0)
+          .map((l) => l.minRttMs! / l.configuredRttMs)
+          .sort((a, b) => a - b);
+        const lost = links.reduce((a, l) => a + l.sent - l.received, 0);
+        if (ratios.length > 0) {
+          note(
+            `link check (ping over each link): measured / configured RTT median ${ratios[ratios.length >> 1]!.toFixed(2)}, range ${ratios[0]!.toFixed(2)}..${ratios.at(-1)!.toFixed(2)}; ${lost} of ${links.length * 5} pings lost`,
+          );
+        }
+      },
       onUp: (up) =>
         substrates.push({
           policy: p.label,
@@ -201,6 +217,7 @@ export async function emulateExperiment(
       windowNs,
       flows: flows.length,
       substrates,
+      linkCheck: linkCheck.length ? linkCheck : "not measured (no ping on PATH; Debian package iputils-ping)",
       simDir,
     },
   };
