@@ -127,6 +127,11 @@ export interface EmulatePolicyOptions {
   onProgress?: (nowNs: number, endNs: number) => void;
   /** Called once the substrate is up (run id, timings). */
   onUp?: (up: UpResult) => void;
+  /**
+   * Ends the run early when aborted (SIGINT): the tick loop stops, the flows finished so far are the results, and
+   * the substrate is torn down as usual. Without it, a signal tears down and exits (see withSubstrate).
+   */
+  signal?: AbortSignal;
   /** Called with the measured link delays, before traffic starts. */
   onLinkCheck?: (links: LinkCheck[]) => void;
 }
@@ -361,6 +366,7 @@ export async function emulatePolicy(
       runner,
       dir,
       capabilities: opts.capabilities,
+      ...(opts.signal ? { exitOnSignal: false, handleSignals: false } : {}),
       settings: {
         addressBlock: settings.addressBlock,
         delay: settings.delay,
@@ -727,6 +733,7 @@ export async function emulatePolicy(
             } else skippedSteps++;
             while (nextControl <= simNow) nextControl += controlNs;
           }
+          if (opts.signal?.aborted) break;
           const done = finished + failed >= flows.length;
           if (simNow >= endNs || (simNow >= windowNs && done)) break;
         }

@@ -56,6 +56,11 @@ export interface UpOptions {
   persistent?: boolean;
   /** Roll back on SIGINT/SIGTERM during set-up. @default true */
   handleSignals?: boolean;
+  /**
+   * {@link withSubstrate} only: on SIGINT/SIGTERM, tear down and exit (the default), or leave signals to the
+   * caller (which then ends `fn` early, e.g. through an AbortSignal; the teardown still follows `fn`).
+   */
+  exitOnSignal?: boolean;
   /** Concurrency across namespaces. */
   concurrency?: number;
   /** Run-state directory. */
@@ -441,8 +446,11 @@ export async function withSubstrate<T>(
   const onSignal = (sig: NodeJS.Signals) => {
     void teardown(runner, r.runId, dir).finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
   };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const exit = opts.exitOnSignal ?? true;
+  if (exit) {
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+  }
   try {
     return await fn(r);
   } finally {

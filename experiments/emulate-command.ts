@@ -40,6 +40,7 @@ export async function emulateRun(file: string, o: EmulateRunOptions): Promise<vo
     },
     ...policyProgress(o.quiet, loaded.config.policies.length, "emulating", "of the window"),
   });
+  if (outcome.interrupted) process.exitCode = outcome.interrupted === "SIGINT" ? 130 : 143;
   if (o.quiet) {
     console.log(outcome.dir);
     return;

@@ -60,6 +60,8 @@ export interface EmulateOutcome {
   reportPath: string | null;
   /** The simulator's results directory compared against, or null. */
   simDir: string | null;
+  /** The signal that ended the run early (its results are partial), or null. */
+  interrupted: NodeJS.Signals | null;
 }
 
 /** The `emulation` section resolved to engine units (defaults where the config has no section). */
@@ -155,39 +157,63 @@ export async function emulateExperiment(
   const perPolicy: Manifest["policies"] = [];
   const substrates: Record<string, unknown>[] = [];
   let linkCheck: LinkCheck[] = [];
-  for (const [i, p] of scenario.policies.entries()) {
-    const tp = performance.now();
-    const r = await emulatePolicy(scenario, p, flows, settings, {
-      capabilities,
-      runner,
-      onProgress: (now, end) => opts.onProgress?.(i, p.label, end > 0 ? Math.min(1, now / end) : 1),
-      onLinkCheck: (links) => {
-        if (i !== 0) return;
-        linkCheck = links;
-        const ratios = links
-          .filter((l) => l.minRttMs !== null && l.configuredRttMs > 0)
-          .map((l) => l.minRttMs! / l.configuredRttMs)
-          .sort((a, b) => a - b);
-        const lost = links.reduce((a, l) => a + l.sent - l.received, 0);
-        if (ratios.length > 0) {
-          note(
-            `link check (ping over each link): measured / configured RTT median ${ratios[ratios.length >> 1]!.toFixed(2)}, range ${ratios[0]!.toFixed(2)}..${ratios.at(-1)!.toFixed(2)}; ${lost} of ${links.length * 5} pings lost`,
-          );
-        }
-      },
-      onUp: (up) =>
-        substrates.push({
-          policy: p.label,
-          runId: up.runId,
-          namespaces: up.nodes.length,
-          upSeconds: round3(up.timings.totalMs / 1000),
-          mechanisms: up.mechanisms,
-        }),
-    });
-    results.push(r);
-    const wall = (performance.now() - tp) / 1000;
-    perPolicy.push({ policy: p.label, events: r.events, wallSeconds: round3(wall) });
-    opts.onPolicyDone?.(i, p.label, wall);
+  // SIGINT/SIGTERM: the running policy stops early, its substrate is torn down, and what was measured so far is
+  // written (the manifest says so); a second signal is only acknowledged, so teardown always completes.
+  const abort = new AbortController();
+  let interrupted: NodeJS.Signals | null = null;
+  let interruptedAt: string | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) {
+      note(`${sig} again: still tearing down, please wait`);
+      return;
+    }
+    interrupted = sig;
+    note(`${sig}: stopping, tearing down and writing partial results`);
+    abort.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    for (const [i, p] of scenario.policies.entries()) {
+      if (interrupted) break;
+      const tp = performance.now();
+      const r = await emulatePolicy(scenario, p, flows, settings, {
+        signal: abort.signal,
+        capabilities,
+        runner,
+        onProgress: (now, end) => opts.onProgress?.(i, p.label, end > 0 ? Math.min(1, now / end) : 1),
+        onLinkCheck: (links) => {
+          if (i !== 0) return;
+          linkCheck = links;
+          const ratios = links
+            .filter((l) => l.minRttMs !== null && l.configuredRttMs > 0)
+            .map((l) => l.minRttMs! / l.configuredRttMs)
+            .sort((a, b) => a - b);
+          const lost = links.reduce((a, l) => a + l.sent - l.received, 0);
+          if (ratios.length > 0) {
+            note(
+              `link check (ping over each link): measured / configured RTT median ${ratios[ratios.length >> 1]!.toFixed(2)}, range ${ratios[0]!.toFixed(2)}..${ratios.at(-1)!.toFixed(2)}; ${lost} of ${links.length * 5} pings lost`,
+            );
+          }
+        },
+        onUp: (up) =>
+          substrates.push({
+            policy: p.label,
+            runId: up.runId,
+            namespaces: up.nodes.length,
+            upSeconds: round3(up.timings.totalMs / 1000),
+            mechanisms: up.mechanisms,
+          }),
+      });
+      results.push(r);
+      const wall = (performance.now() - tp) / 1000;
+      perPolicy.push({ policy: p.label, events: r.events, wallSeconds: round3(wall) });
+      opts.onPolicyDone?.(i, p.label, wall);
+      if (interrupted) interruptedAt = p.label;
+    }
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
   }
 
   const summary = runSummary(scenario, workload, run, results);
@@ -219,6 +245,10 @@ export async function emulateExperiment(
       substrates,
       linkCheck: linkCheck.length ? linkCheck : "not measured (no ping on PATH; Debian package iputils-ping)",
       simDir,
+      interrupted:
+        interrupted === null
+          ? null
+          : `${interrupted} during policy ${interruptedAt ?? "set-up"}: its results are partial, later policies did not run`,
     },
   };
 
@@ -241,7 +271,7 @@ export async function emulateExperiment(
     reportPath = await finishRunDir(tmp, manifest, t0, opts.report ?? true);
   });
   if (reportPath !== null) reportPath = join(dir, "report.html");
-  return { dir, summary, manifest, reportPath, simDir };
+  return { dir, summary, manifest, reportPath, simDir, interrupted };
 }
 
 function round3(x: number): number {

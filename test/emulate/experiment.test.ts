@@ -8,7 +8,8 @@
  *   n3 --- n2        n0-n1 fails at 400 ms and comes back at 700 ms
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -112,6 +113,49 @@ describe("topocast emulate <config>", async () => {
       // TCP's handshake and slow start make emulated flows slower than fluid ones, never faster by much.
       assert.ok(row.matchedFctRatioP50! > 0.8, `${row.policy}: median emu/sim ${row.matchedFctRatioP50}`);
     }
+  });
+
+  it("SIGINT mid-run tears down, writes the partial results and exits with 130", { skip }, async () => {
+    const file = join(out, "ring-sigint.yaml");
+    writeFileSync(file, RING.replace("window: {duration: 1s}", "window: {duration: 20s}"));
+    const dir = join(out, "sigint");
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        join(REPO_ROOT, "experiments/cli.ts"),
+        "emulate",
+        file,
+        "--no-report",
+        "--out",
+        dir,
+      ],
+      { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let err = "";
+    let armed = false;
+    child.stderr.on("data", (b: Buffer) => {
+      err += b.toString();
+      if (armed || !err.includes("emulating policy 1/2")) return;
+      armed = true;
+      setTimeout(() => child.kill("SIGINT"), 3000);
+    });
+    const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+    assert.equal(code, 130, err);
+    await assertNoNamespaces();
+    const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as {
+      emulation: { interrupted: string };
+    };
+    assert.match(manifest.emulation.interrupted, /^SIGINT during policy shortest-path/);
+    const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as {
+      policies: { policy: string; flowCounts: { completed: number } }[];
+    };
+    assert.deepEqual(
+      summary.policies.map((p) => p.policy),
+      ["shortest-path"],
+    );
+    assert.ok(summary.policies[0]!.flowCounts.completed > 0);
   });
 
   const abilene = sharedDataDir() === undefined ? "needs the shared data folder (SNDlib Abilene)" : skip;
