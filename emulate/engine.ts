@@ -394,19 +394,24 @@ export async function emulatePolicy(
       // The policy: a control loop, or static per-pair routes installed before traffic starts.
       const routing = policy.create({ topology: topo, seed: scenario.seed, run: scenario.run });
       let controller: (Policy & { dispose?: () => void }) | null = null;
-      if (policy.controller) controller = await policy.controller(controllerContext(scenario, routing));
-      else {
+      /** A static policy's paths as per-pair routes where they differ from the default routes (or pinned ones). */
+      const pinStaticRoutes = async () => {
+        const pinned = emuCtl.routes();
         for (const u of topo.nodes)
           for (const v of topo.nodes) {
             if (u.index === v.index) continue;
             const p = routing.route(u.index, v.index, 0);
-            if (!p || p.length === 0) continue;
-            const nodes = topo.pathNodes(p);
-            const def = emuCtl.defaultPath(u.id, v.id);
-            if (def && def.join(",") === nodes.join(",")) continue;
-            await ctl.setRoute({ src: u.id, dst: v.id }, nodes);
+            const key = pairKey(u.id, v.id);
+            const want = p && p.length > 0 ? topo.pathNodes(p).join(",") : null;
+            const def = emuCtl.defaultPath(u.id, v.id)?.join(",") ?? null;
+            const now = pinned.get(key)?.join(",") ?? null;
+            const target = want === def ? null : want;
+            if (target === now) continue;
+            await ctl.setRoute({ src: u.id, dst: v.id }, target === null ? null : target.split(","));
           }
-      }
+      };
+      if (policy.controller) controller = await policy.controller(controllerContext(scenario, routing));
+      else await pinStaticRoutes();
 
       // The achieved link delays (one-way = min RTT / 2, in simulated ns) feed the observations' delayNs.
       const linkChecks = await checkLinks(runner, plan, opts.capabilities.tools.ping ?? null);
@@ -601,7 +606,8 @@ export async function emulatePolicy(
             for (let l = 0; l < L; l++) out[l] = (bytesAt(t, l) - base[l]!) * bitsScale;
             return out;
           },
-          linkCapacity: (l: number) => (isUp[l] ? topo.links[l]!.capacityBps : 0),
+          // Nominal capacity whether up or not, as the simulator's FlowNetwork reports it (a down link carries 0).
+          linkCapacity: (l: number) => topo.links[l]!.capacityBps,
         };
         const sampler = new LinkUtilizationSampler(clock, counters, {
           intervalNs: tickNs,
@@ -635,7 +641,7 @@ export async function emulatePolicy(
               src: ids[l.src]!,
               dst: ids[l.dst]!,
               up: isUp[l.index] === 1,
-              capacityBps: isUp[l.index] ? cap : 0,
+              capacityBps: cap,
               utilization:
                 ((last.bytes[l.index]! - prevBytes[l.index]!) * bitsScale) / ((cap * dtRead) / 1e9),
               drops: drops - prevDrops[l.index]!,
@@ -683,7 +689,14 @@ export async function emulatePolicy(
           }
           for (const id of [...cables].sort()) await emuCtl.setLinkState(id, upNow);
         };
-        const reconverge = () => emuCtl.reconverge();
+        /** Default routes reconverge; a static policy's own routes follow its routing's reaction to the change. */
+        const reconverge = async () => {
+          await emuCtl.reconverge();
+          if (controller) return;
+          const down = new Set<number>();
+          for (let l = 0; l < L; l++) if (!isUp[l]) down.add(l);
+          if (routing.linksChanged?.(down)) await pinStaticRoutes();
+        };
 
         let ticks = 0;
         let lateTicks = 0;
