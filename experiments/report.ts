@@ -120,10 +120,28 @@ export async function renderRunReport(dir: string): Promise<string> {
     config,
     manifest,
     actions.some((a) => a.actions > 0),
+    await comparisonHtml(dir),
   );
   const path = join(dir, "report.html");
   writeFileAtomic(path, html);
   return path;
+}
+
+/**
+ * An emulation run's sim-vs-emulation section (table, notes and the side-by-side CDF written with it), or "" when
+ * the directory has no comparison.
+ */
+async function comparisonHtml(dir: string): Promise<string> {
+  const json = readOptional(join(dir, "sim-vs-emulation.json"));
+  if (json === null) return "";
+  const { comparisonRows } = await import("./sim-vs-emulation.ts");
+  const c = JSON.parse(json) as Parameters<typeof comparisonRows>[0];
+  const svg = readOptional(join(dir, "plots", "sim-vs-emulation-fct-cdf.svg"));
+  const notes = c.notes.map((n) => `<p class="note">${esc(n)}</p>`).join("\n");
+  return `<h2>Simulation vs emulation (the same flows)</h2>
+${htmlTable(comparisonRows(c))}
+${notes}
+${svg ? `<div class="plot">${svg.replace(/^<\?xml[^>]*>\s*/, "")}</div>` : ""}`;
 }
 
 function readOptional(path: string): string | null {
@@ -152,6 +170,7 @@ function runHtml(
   config: string | null,
   manifest: string | null,
   hasOverhead: boolean,
+  comparison = "",
 ): string {
   const figs = plots
     .map((p) => `<h2>${esc(p.title)}</h2>\n<div class="plot">${p.svg.replace(/^<\?xml[^>]*>\s*/, "")}</div>`)
@@ -166,6 +185,7 @@ ${htmlTable(overallRows(s))}
 <h2>By flow size</h2>
 ${htmlTable(bucketRows(s))}
 ${figs}
+${comparison}
 ${hasOverhead ? "" : '<h2>Control overhead</h2>\n<p class="note">No control actions: the policies in this experiment are static.</p>'}
 <h2>Predictor error</h2>
 <p class="note">No predictor in this experiment.</p>

@@ -35,7 +35,7 @@ import { formatDuration, formatSize } from "../sim/units.ts";
 import { writeFileAtomic, writeJsonAtomic } from "./atomic-write.ts";
 import { type CdfPoint, cdfPoints } from "./plots/specs.ts";
 import { ResultsError, readCsv, readSummary } from "./results.ts";
-import { textTable } from "./summary-table.ts";
+import { type Rows, textTable } from "./summary-table.ts";
 
 /**
  * One line of a results directory's flows.csv: a {@link FlowRow} (times in ns of simulated time, size in bytes) of
@@ -474,6 +474,16 @@ export function comparisonCsv(c: SimEmuComparison): string {
  * three decimals, "-" for an empty sample), then the one-sided policies and the notes.
  */
 export function comparisonText(c: SimEmuComparison): string {
+  const t = comparisonRows(c);
+  const lines = [t.rows.length > 0 ? textTable(t) : "no policy in both runs"];
+  if (c.onlyInSim.length > 0) lines.push(`only in the simulation: ${c.onlyInSim.join(", ")}`);
+  if (c.onlyInEmulation.length > 0) lines.push(`only in the emulation: ${c.onlyInEmulation.join(", ")}`);
+  for (const n of c.notes) lines.push(`note: ${n}`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** The comparison as table rows (terminal and report.html): sim / emu side by side in each cell. */
+export function comparisonRows(c: SimEmuComparison): Rows {
   const dur = (x: number | null) => (x === null ? "-" : formatDuration(x));
   const num = (x: number | null) => (x === null ? "-" : x.toFixed(3));
   const range = (r: SimEmuRow) =>
@@ -504,11 +514,7 @@ export function comparisonText(c: SimEmuComparison): string {
     "matched",
     "matched emu/sim p50",
   ];
-  const lines = [rows.length > 0 ? textTable({ head, rows }) : "no policy in both runs"];
-  if (c.onlyInSim.length > 0) lines.push(`only in the simulation: ${c.onlyInSim.join(", ")}`);
-  if (c.onlyInEmulation.length > 0) lines.push(`only in the emulation: ${c.onlyInEmulation.join(", ")}`);
-  for (const n of c.notes) lines.push(`note: ${n}`);
-  return `${lines.join("\n")}\n`;
+  return { head, rows };
 }
 
 /** A point of a per-policy FCT CDF of one run: `value` is the FCT in ms, `fraction` P(FCT <= value). */
