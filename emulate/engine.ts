@@ -59,7 +59,7 @@ import type { Link, Topology } from "../sim/substrate/topology.ts";
 import { Topology as TopologyClass } from "../sim/substrate/topology.ts";
 import { type AgentFlow, type AgentReport, startAgent } from "./agent.ts";
 import type { Capabilities } from "./capabilities.ts";
-import { ipArgv, linkStats } from "./commands.ts";
+import { ipArgv, linkStats, tcArgv } from "./commands.ts";
 import { EmulationControlPlane } from "./control-plane.ts";
 import { EmulationError } from "./errors.ts";
 import type { EmulationSettings, Plan } from "./plan.ts";
@@ -111,6 +111,8 @@ export interface EmulationOverhead {
   flowErrors: Record<string, number>;
   /** Median lateness of flow starts behind their schedule, wall ms. */
   medianStartLateMs: number | null;
+  /** Packets dropped at link egress (full FIFOs) over the run, all links. */
+  egressDrops?: number;
   /** Control instants skipped because the policy was still deciding the previous one. */
   skippedControlSteps?: number;
   /** UDP datagrams dropped on receive in the run's namespaces (userspace wires: packets the link lost). */
@@ -299,7 +301,16 @@ interface IpLinkStats {
   stats64?: { tx?: { bytes?: number; dropped?: number } };
 }
 
-/** Reads tx bytes and drops of every egress device (one `ip -s -j link` per namespace, in parallel). */
+interface TcQdiscStats {
+  dev?: string;
+  root?: boolean;
+  drops?: number;
+}
+
+/**
+ * Reads tx bytes and dropped packets of every egress device: `ip -s -j link` (bytes, device drops) and
+ * `tc -s -j qdisc` (the root qdisc's drops: a full FIFO) per namespace, namespaces in parallel.
+ */
 async function readCounters(
   runner: Runner,
   devs: readonly DevRef[],
@@ -313,13 +324,21 @@ async function readCounters(
     byNs.set(d.netns, list);
   }
   await parallel([...byNs.keys()], async (ns) => {
-    const r = await runner.run(ipArgv(linkStats(), ns));
+    const [r, q] = await Promise.all([
+      runner.run(ipArgv(linkStats(), ns)),
+      runner.run(tcArgv(["-s", "-j", "qdisc", "show"], ns), { check: false }),
+    ]);
     const rows = JSON.parse(r.stdout) as IpLinkStats[];
     const by = new Map(rows.map((x) => [x.ifname, x]));
+    const qdiscDrops = new Map<string, number>();
+    if (q.code === 0 && q.stdout.trim() !== "") {
+      for (const x of JSON.parse(q.stdout) as TcQdiscStats[])
+        if (x.root && x.dev !== undefined) qdiscDrops.set(x.dev, x.drops ?? 0);
+    }
     for (const d of byNs.get(ns)!) {
       const s = by.get(d.dev)?.stats64?.tx;
       bytes[d.link] = s?.bytes ?? bytes[d.link]!;
-      drops[d.link] = s?.dropped ?? drops[d.link]!;
+      drops[d.link] = (s?.dropped ?? 0) + (qdiscDrops.get(d.dev) ?? 0);
     }
   });
 }
@@ -635,7 +654,7 @@ export async function emulatePolicy(
           const dt = Math.max(1, nowNs - lastStepNs);
           const links: LinkStats[] = topo.links.map((l) => {
             const cap = topo.links[l.index]!.capacityBps;
-            const drops = (txDrops[l.index]! - baseDrops[l.index]!) * 1;
+            const drops = txDrops[l.index]! - baseDrops[l.index]!;
             const st: LinkStats = {
               id: l.id,
               src: ids[l.src]!,
@@ -764,6 +783,7 @@ export async function emulatePolicy(
         const overhead: EmulationOverhead = {
           ...overheadOf(emuCtl, ticks, lateTicks, flowErrors, startLateMs),
           skippedControlSteps: skippedSteps,
+          egressDrops: txDrops.reduce((a, x, l) => a + x - baseDrops[l]!, 0),
           udpReceiveErrors: udpDrops,
         };
         const summary: PolicySummary = {

@@ -78,12 +78,26 @@ describe("topocast emulate <config>", async () => {
 
     const m = r.manifest;
     assert.equal(m.engine, "emulate");
-    const emu = m.emulation as { capabilities: { features: Record<string, boolean> }; mechanisms: unknown };
+    const emu = m.emulation as {
+      capabilities: { features: Record<string, boolean>; tools: Record<string, string | null> };
+      mechanisms: unknown;
+      linkCheck:
+        | { link: string; configuredRttMs: number; minRttMs: number | null; received: number }[]
+        | string;
+    };
     assert.equal(emu.capabilities.features.veth, true);
     assert.deepEqual(emu.mechanisms, {
       rate: "htb",
       delay: emu.capabilities.features.netem ? "netem" : "wire",
     });
+    // The achieved delays: every cable pinged; 2 ms each way shows as 4 ms of RTT, give or take the wire's cost.
+    if (emu.capabilities.tools.ping) {
+      assert.ok(Array.isArray(emu.linkCheck) && emu.linkCheck.length === 4, JSON.stringify(emu.linkCheck));
+      for (const l of emu.linkCheck) {
+        assert.equal(l.configuredRttMs, 4);
+        assert.ok(l.received > 0 && l.minRttMs! >= 3.9 && l.minRttMs! < 8, JSON.stringify(l));
+      }
+    }
 
     // The same flows: every emulated flow is the simulator's flow of that id (endpoints, size, start).
     const simFlows = new Map(
