@@ -149,16 +149,22 @@ export class EmulationControlPlane implements ControlPlane {
     );
   }
 
-  mirror(_pair: Pair, _path: NodePath | null): Promise<void> {
-    return Promise.reject(new UnsupportedInEmulationError("mirror"));
+  mirror(pair: Pair, path: NodePath | null): Promise<void> {
+    return this.timed("mirror", `${pairKey(pair.src, pair.dst)} ${path?.join(",") ?? "off"}`, () =>
+      Promise.reject(new UnsupportedInEmulationError("mirror")),
+    );
   }
 
-  setFirewall(_rule: FirewallRule): Promise<void> {
-    return Promise.reject(new UnsupportedInEmulationError("setFirewall"));
+  setFirewall(rule: FirewallRule): Promise<void> {
+    return this.timed("setFirewall", JSON.stringify(rule), () =>
+      Promise.reject(new UnsupportedInEmulationError("setFirewall")),
+    );
   }
 
-  probe(_path: NodePath): Promise<void> {
-    return Promise.reject(new UnsupportedInEmulationError("probe"));
+  probe(path: NodePath): Promise<void> {
+    return this.timed("probe", path.join(","), () =>
+      Promise.reject(new UnsupportedInEmulationError("probe")),
+    );
   }
 
   /** Up to `k` loopless least-delay paths (Yen) over the substrate, node ids. */

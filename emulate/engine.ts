@@ -102,6 +102,8 @@ export interface EmulationOverhead {
   controlActions: number;
   actions: Record<string, number>;
   errors: Record<string, number>;
+  /** Calls of verbs this engine does not implement yet, by verb (the policy saw UnsupportedInEmulationError). */
+  unsupported: Record<string, number>;
   /** Measured latency of each verb, ms: count, median, 95th percentile, max. */
   actionLatencyMs: Record<string, { n: number; median: number; p95: number; max: number }>;
   /** Ticks that started more than half a tick late, of all ticks. */
@@ -544,6 +546,8 @@ export async function emulatePolicy(
       };
       let epoch: bigint | undefined;
       let deciding: Promise<void> | null = null;
+      /** An error a policy's decide threw (not a ControlError it handled): ends the run, then propagates. */
+      let policyError: unknown;
       const listening = new Set<number>();
       const agents = plan.nodes.map((nd, i) => {
         const file = join(work, `flows-${i}.json`);
@@ -759,17 +763,23 @@ export async function emulatePolicy(
             if (deciding === null) {
               const p = controller;
               const obs = observe(nextControl);
-              deciding = Promise.resolve(p.decide(obs, ctl)).finally(() => {
-                deciding = null;
-              });
+              deciding = Promise.resolve()
+                .then(() => p.decide(obs, ctl))
+                .catch((e: unknown) => {
+                  policyError ??= e;
+                })
+                .finally(() => {
+                  deciding = null;
+                });
             } else skippedSteps++;
             while (nextControl <= simNow) nextControl += controlNs;
           }
-          if (opts.signal?.aborted) break;
+          if (opts.signal?.aborted || policyError !== undefined) break;
           const done = finished + failed >= flows.length;
           if (simNow >= endNs || (simNow >= windowNs && done)) break;
         }
         await deciding;
+        if (policyError !== undefined) throw policyError;
         sampler.flush();
         controller?.dispose?.();
         emitFlowRecords();
@@ -900,11 +910,14 @@ function overheadOf(
   const actions: Record<string, number> = {};
   const errors: Record<string, number> = {};
   const lat: Record<string, number[]> = {};
+  const unsupported: Record<string, number> = {};
   for (const a of ctl.actions) {
     actions[a.verb] = (actions[a.verb] ?? 0) + 1;
     const xs = lat[a.verb] ?? [];
     xs.push(a.ms);
     lat[a.verb] = xs;
+    if (!a.ok && a.errorName === "UnsupportedInEmulationError")
+      unsupported[a.verb] = (unsupported[a.verb] ?? 0) + 1;
     if (!a.ok) {
       const name = a.errorName ?? "Error";
       errors[name] = (errors[name] ?? 0) + 1;
@@ -931,6 +944,7 @@ function overheadOf(
           ];
         }),
     ),
+    unsupported,
     lateTicks,
     ticks,
     flowErrors,

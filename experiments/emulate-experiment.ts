@@ -13,6 +13,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { chooseMechanisms, probe } from "../emulate/capabilities.ts";
 import {
+  type EmulationOverhead,
   type EmulationRunSettings,
   emulatedWindowNs,
   emulatePolicy,
@@ -209,6 +210,12 @@ export async function emulateExperiment(
       const wall = (performance.now() - tp) / 1000;
       perPolicy.push({ policy: p.label, events: r.events, wallSeconds: round3(wall) });
       opts.onPolicyDone?.(i, p.label, wall);
+      const unsupported = (r.summary.overhead as Partial<EmulationOverhead>).unsupported ?? {};
+      for (const [verb, count] of Object.entries(unsupported)) {
+        const line = `policy ${p.label}: ${count} ${verb} call(s) failed with UnsupportedInEmulationError (not emulated yet); the policy ran without them`;
+        dropped.push(line);
+        note(`not emulated: ${line}`);
+      }
       if (interrupted) interruptedAt = p.label;
     }
   } finally {

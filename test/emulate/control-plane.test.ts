@@ -21,6 +21,7 @@ import type { Runner, RunOptions } from "../../emulate/runner.ts";
 import { down, exec, up } from "../../emulate/substrate.ts";
 import {
   ControlError,
+  LinkDownError,
   NoPathError,
   PoolExhaustedError,
   UnknownNodeError,
@@ -156,12 +157,15 @@ describe("emulation control plane, offline", () => {
     },
   ];
   for (const f of failures) {
-    it(`${f.name} fails with ${f.error.name}`, async () => {
+    it(`${f.name} fails with ${f.error.name}, and the action says so`, async () => {
       const { ctl } = offline(topo);
       await assert.rejects(
         f.act(ctl),
         (e: unknown) => e instanceof f.error && f.message.test((e as Error).message),
       );
+      const last = ctl.actions.at(-1);
+      assert.equal(last?.ok, false);
+      assert.equal(last?.errorName, f.error.name);
     });
   }
 
@@ -214,6 +218,33 @@ describe("emulation control plane, on namespaces", async () => {
       assert.equal((await ping(run.runId, "n0", dst)).code, 0);
       assert.ok((await txPackets(run.runId, "n0", `${run.prefix}-e0a`)) - e0 >= 5);
       assert.ok(ctl.actions.every((a) => a.ok && a.ms > 0));
+    } finally {
+      await down(run.runId);
+      await assertNoNamespaces(run.runId);
+    }
+  });
+
+  it("a failed cable is avoided by paths and virtual links at once, and by default routes after reconvergence", {
+    skip,
+  }, async () => {
+    const run = await up(ring(4, { capacityBps: 100e6, delayNs: 0 }), { capabilities: await capabilities() });
+    try {
+      const ctl = EmulationControlPlane.attach(run.runId);
+      const dst = run.nodes[1]!.addresses[0]!;
+      assert.deepEqual(ctl.defaultPath("n0", "n1"), ["n0", "n1"]);
+      await ctl.setLinkState("n0->n1", false);
+      assert.equal(ctl.isLinkUp("n1->n0"), false);
+      assert.deepEqual(ctl.paths("n0", "n1", 3), [["n0", "n3", "n2", "n1"]]);
+      await assert.rejects(ctl.createVirtualLink("n0", "n1", { path: ["n0", "n1"] }), LinkDownError);
+      assert.notEqual((await ping(run.runId, "n0", dst)).code, 0, "no route until reconvergence");
+      await ctl.reconverge();
+      assert.deepEqual(ctl.defaultPath("n0", "n1"), ["n0", "n3", "n2", "n1"]);
+      assert.equal((await ping(run.runId, "n0", dst)).code, 0);
+      await ctl.setLinkState("n0->n1", true);
+      await ctl.reconverge();
+      assert.deepEqual(ctl.defaultPath("n0", "n1"), ["n0", "n1"]);
+      assert.equal(await routeDev(run.runId, "n0", dst), `${run.prefix}-e0a`);
+      assert.equal((await ping(run.runId, "n0", dst)).code, 0);
     } finally {
       await down(run.runId);
       await assertNoNamespaces(run.runId);
