@@ -84,6 +84,8 @@ export interface EmulationRunSettings {
   queueNs: number | null;
   allowDegrade: boolean;
   maxFlows: number;
+  /** Measure every link's achieved rate with iperf3 before the first policy. */
+  checkRates: boolean;
 }
 
 /** One flow of the workload, as the simulator generates it (simulated units, node indices). */
@@ -138,6 +140,9 @@ export interface EmulatePolicyOptions {
   signal?: AbortSignal;
   /** Called with the measured link delays, before traffic starts. */
   onLinkCheck?: (links: LinkCheck[]) => void;
+  /** Measure every link's achieved rate with iperf3 before traffic (a few seconds per link). */
+  checkRates?: boolean;
+  onRateCheck?: (links: RateCheck[]) => void;
 }
 
 /** The end of the emulated window, simulated ns. */
@@ -437,6 +442,8 @@ export async function emulatePolicy(
       // The achieved link delays (one-way = min RTT / 2, in simulated ns) feed the observations' delayNs.
       const linkChecks = await checkLinks(runner, plan, opts.capabilities.tools.ping ?? null);
       opts.onLinkCheck?.(linkChecks);
+      const iperf3 = opts.capabilities.tools.iperf3 ?? null;
+      if (opts.checkRates && iperf3 !== null) opts.onRateCheck?.(await checkRates(runner, plan, iperf3));
       const measuredDelayNs = new Map<string, number>();
       for (const [i, lc] of linkChecks.entries()) {
         if (lc.minRttMs === null) continue;
@@ -881,6 +888,71 @@ export async function checkLinks(
     },
     plan.links.length,
   );
+}
+
+/** A directed link's configured and achieved rate (iperf3 TCP goodput over the link alone), emulated bits/s. */
+export interface RateCheck {
+  link: string;
+  rateBps: number | null;
+  /** iperf3's received goodput (TCP payload), bits/s; null when the test failed. */
+  goodputBps: number | null;
+}
+
+/**
+ * The achieved rate of every directed link, one at a time (so they do not compete for the CPU): an iperf3 server
+ * on the far end's link address, a client at the near end for `seconds` after one omitted second of slow start.
+ * Goodput counts TCP payload, about 96% of the frames' rate at a 1500-byte MTU.
+ */
+export async function checkRates(
+  runner: Runner,
+  plan: Plan,
+  iperf3: string,
+  seconds = 2,
+): Promise<RateCheck[]> {
+  const out: RateCheck[] = [];
+  for (const lp of plan.links) {
+    for (const [i, id] of lp.ids.entries()) {
+      if (id === null) continue;
+      const [near, far] = i === 0 ? [lp.a, lp.b] : [lp.b, lp.a];
+      const nsOf = (node: number) => plan.nodes[node]!.netns;
+      const server = runner.run(
+        ["ip", "netns", "exec", nsOf(far.node), iperf3, "-s", "-1", "-B", far.address],
+        {
+          check: false,
+          timeoutMs: (seconds + 15) * 1000,
+        },
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      const client = await runner.run(
+        [
+          "ip",
+          "netns",
+          "exec",
+          nsOf(near.node),
+          iperf3,
+          "-c",
+          far.address,
+          "-t",
+          String(seconds),
+          "-O",
+          "1",
+          "-J",
+        ],
+        { check: false, timeoutMs: (seconds + 15) * 1000 },
+      );
+      await server;
+      let goodputBps: number | null = null;
+      try {
+        const bps = (JSON.parse(client.stdout) as { end?: { sum_received?: { bits_per_second?: number } } })
+          .end?.sum_received?.bits_per_second;
+        goodputBps = typeof bps === "number" ? Math.round(bps) : null;
+      } catch {
+        goodputBps = null;
+      }
+      out.push({ link: id, rateBps: near.rateBps, goodputBps });
+    }
+  }
+  return out;
 }
 
 /**

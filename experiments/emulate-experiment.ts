@@ -19,6 +19,7 @@ import {
   emulatePolicy,
   type LinkCheck,
   perFlowPairs,
+  type RateCheck,
   scaleTopology,
   scheduledFlows,
 } from "../emulate/engine.ts";
@@ -80,6 +81,7 @@ export function emulationSettings(c: ExperimentConfig): EmulationRunSettings {
     queueNs: e?.queue === "1000p" ? null : parseDurationNs(e?.queue ?? "10ms"),
     allowDegrade: e?.allowDegrade ?? false,
     maxFlows: e?.maxFlows ?? 100_000,
+    checkRates: e?.checkRates ?? false,
   };
 }
 
@@ -158,6 +160,9 @@ export async function emulateExperiment(
   const perPolicy: Manifest["policies"] = [];
   const substrates: Record<string, unknown>[] = [];
   let linkCheck: LinkCheck[] = [];
+  let rateCheck: RateCheck[] | string = settings.checkRates
+    ? "not measured (no iperf3 on PATH; Debian package iperf3)"
+    : "not measured (emulation.checkRates: false)";
   // SIGINT/SIGTERM: the running policy stops early, its substrate is torn down, and what was measured so far is
   // written (the manifest says so); a second signal is only acknowledged, so teardown always completes.
   const abort = new AbortController();
@@ -183,6 +188,19 @@ export async function emulateExperiment(
         capabilities,
         runner,
         onProgress: (now, end) => opts.onProgress?.(i, p.label, end > 0 ? Math.min(1, now / end) : 1),
+        checkRates: settings.checkRates && i === 0,
+        onRateCheck: (links) => {
+          rateCheck = links;
+          const ratios = links
+            .filter((l) => l.goodputBps !== null && l.rateBps !== null)
+            .map((l) => l.goodputBps! / l.rateBps!)
+            .sort((a, b) => a - b);
+          if (ratios.length > 0) {
+            note(
+              `rate check (iperf3 over each link): goodput / configured rate median ${ratios[ratios.length >> 1]!.toFixed(2)}, range ${ratios[0]!.toFixed(2)}..${ratios.at(-1)!.toFixed(2)}`,
+            );
+          }
+        },
         onLinkCheck: (links) => {
           if (i !== 0) return;
           linkCheck = links;

@@ -383,6 +383,14 @@ const EmulationSchema = z
       .min(1)
       .default(100_000)
       .meta(doc("Refuse to emulate more flows than this (each is a real TCP connection).")),
+    checkRates: z
+      .boolean()
+      .default(false)
+      .meta(
+        doc(
+          "Before the first policy, measure every link's achieved rate with iperf3, one link at a time (about 3 s per directed link); delays are always measured (ping).",
+        ),
+      ),
   })
   .meta(doc("Settings of `topocast emulate <config>` (Linux namespaces; ignored by `topocast run`)."));
 

@@ -52,6 +52,7 @@ const SETTINGS: EmulationRunSettings = {
   queueNs: null,
   allowDegrade: false,
   maxFlows: 1000,
+  checkRates: false,
 };
 
 describe("emulation engine, offline", () => {
