@@ -30,7 +30,7 @@ import type { PolicyRunResult } from "../sim/engine/run.ts";
 import { formatDuration, formatRate, parseDurationNs } from "../sim/units.ts";
 import type { LoadedConfig } from "./config/load.ts";
 import type { ExperimentConfig } from "./config/schema.ts";
-import { type Manifest, type RunSummary, writeRunDir } from "./results.ts";
+import { type Manifest, type RunSummary, readCsv, writeRunDir } from "./results.ts";
 import {
   defaultRunDir,
   finishRunDir,
@@ -282,7 +282,7 @@ export async function emulateExperiment(
     writeResultFiles(tmp, loaded, summary, results);
     if (simDir !== null) {
       // The emulation replays the simulator's flows 0 .. flows.length-1 (arrival order): compare those only.
-      const { compareFlows, readFlowsCsv, readSizeBuckets, writeComparison } = await import(
+      const { compareFlows, compareLinks, readFlowsCsv, readSizeBuckets, writeComparison } = await import(
         "./sim-vs-emulation.ts"
       );
       const simRows = readFlowsCsv(join(simDir, "flows.csv")).filter((f) => f.flow < flows.length);
@@ -291,7 +291,13 @@ export async function emulateExperiment(
         edges: scenario.metrics.sizeBucketEdges,
         names: scenario.metrics.sizeBucketNames,
       };
-      await writeComparison(tmp, compareFlows(simRows, emuRows, buckets), simRows, emuRows);
+      const comparison = compareFlows(simRows, emuRows, buckets);
+      comparison.links = compareLinks(
+        readCsv(join(simDir, "links.csv")),
+        readCsv(join(tmp, "links.csv")),
+        windowNs,
+      );
+      await writeComparison(tmp, comparison, simRows, emuRows);
     }
     reportPath = await finishRunDir(tmp, manifest, t0, opts.report ?? true);
   });

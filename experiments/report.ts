@@ -134,12 +134,13 @@ export async function renderRunReport(dir: string): Promise<string> {
 async function comparisonHtml(dir: string): Promise<string> {
   const json = readOptional(join(dir, "sim-vs-emulation.json"));
   if (json === null) return "";
-  const { comparisonRows } = await import("./sim-vs-emulation.ts");
+  const { comparisonRows, linkComparisonRows } = await import("./sim-vs-emulation.ts");
   const c = JSON.parse(json) as Parameters<typeof comparisonRows>[0];
   const svg = readOptional(join(dir, "plots", "sim-vs-emulation-fct-cdf.svg"));
   const notes = c.notes.map((n) => `<p class="note">${esc(n)}</p>`).join("\n");
   return `<h2>Simulation vs emulation (the same flows)</h2>
 ${htmlTable(comparisonRows(c))}
+${c.links && c.links.length > 0 ? htmlTable(linkComparisonRows(c.links)) : ""}
 ${notes}
 ${svg ? `<div class="plot">${svg.replace(/^<\?xml[^>]*>\s*/, "")}</div>` : ""}`;
 }

@@ -7,6 +7,7 @@ import { ResultsError } from "../../experiments/results.ts";
 import {
   ALL_FLOWS,
   compareFlows,
+  compareLinks,
   compareRunDirs,
   comparisonCsv,
   comparisonText,
@@ -472,5 +473,61 @@ describe("comparing results directories", () => {
       assert.ok(existsSync(join(out, "plots", `sim-vs-emulation-fct-cdf.${ext}`)), ext);
     }
     assert.match(readFileSync(files.plot!.svg, "utf8"), /emulation/);
+  });
+});
+
+describe("compareLinks", () => {
+  /** links.csv rows of one policy: per interval end (ns), utilization of links a and b. */
+  const rows = (policy: string, series: [number, number, number][]) =>
+    series.flatMap(([end, a, b]) =>
+      [
+        ["a", a],
+        ["b", b],
+      ].map(([link, u]) => ({
+        policy,
+        interval_start_ns: String(end - 100),
+        interval_end_ns: String(end),
+        link: String(link),
+        utilization: String(u),
+      })),
+    );
+
+  it("compares MLU mean and p95 and per-link mean utilization over the common window only", () => {
+    const sim = rows("p", [
+      [100, 0.5, 0.1],
+      [200, 0.7, 0.3],
+      [300, 0.9, 0.9], // after the window: ignored
+    ]);
+    const emu = rows("p", [
+      [100, 0.6, 0.1],
+      [200, 0.8, 0.2],
+    ]);
+    const [r] = compareLinks(sim, emu, 200);
+    assert.equal(r!.simIntervals, 2);
+    assert.equal(r!.emuIntervals, 2);
+    assert.ok(Math.abs(r!.simMeanMlu! - 0.6) < 1e-12);
+    assert.ok(Math.abs(r!.emuMeanMlu! - 0.7) < 1e-12);
+    assert.equal(r!.simP95Mlu, 0.7);
+    assert.equal(r!.emuP95Mlu, 0.8);
+    // link a: sim 0.6, emu 0.7 (+0.1); link b: sim 0.2, emu 0.15 (-0.05)
+    assert.ok(Math.abs(r!.meanAbsUtilizationDiff! - 0.075) < 1e-12);
+    assert.equal(r!.worstLink, "a");
+    assert.ok(Math.abs(r!.worstLinkDiff! - 0.1) < 1e-12);
+  });
+
+  it("compares only policies in both runs, in the emulation's order, with empty series as nulls", () => {
+    const sim = [...rows("x", [[100, 0.1, 0.1]]), ...rows("y", [[100, 0.2, 0.2]])];
+    const emu = [
+      ...rows("y", [[100, 0.3, 0.3]]),
+      ...rows("z", [[100, 0.4, 0.4]]),
+      ...rows("x", [[900, 0.5, 0.5]]),
+    ];
+    const out = compareLinks(sim, emu, 500);
+    assert.deepEqual(
+      out.map((r) => r.policy),
+      ["y", "x"],
+    );
+    assert.equal(out[1]!.emuMeanMlu, null);
+    assert.equal(out[1]!.meanAbsUtilizationDiff, null);
   });
 });
