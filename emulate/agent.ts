@@ -218,7 +218,8 @@ export function startAgent(
     plan,
     node,
     [process.execPath, "--import", "tsx", AGENT_SCRIPT, JSON.stringify(cfg)],
-    { stdio: [cfg.waitForEpoch ? "pipe" : "ignore", "pipe", "inherit"] },
+    // detached: its own process group, so a terminal's Ctrl-C stops the controller (which stops the agents) only.
+    { stdio: [cfg.waitForEpoch ? "pipe" : "ignore", "pipe", "inherit"], detached: true },
   );
   createInterface({ input: child.stdout! }).on("line", (l) => {
     try {

@@ -5,8 +5,9 @@
  * - createVirtualLink(src, dst): a VXLAN device in each endpoint namespace (one VNI per virtual link) between
  *   two tunnel-endpoint addresses (/32s on `lo`, from the top of the run's block) whose host routes are pinned
  *   hop by hop along the chosen substrate path (default: the substrate's own least-delay path); a /31 on the
- *   devices; and the interceptor: a policy rule at each end (`iif lo to <peer node address>`, i.e. the pair's
- *   traffic originating there) into the link's own table, whose one route points into the VXLAN device. The
+ *   devices; and the interceptor: a policy rule at the source (`iif lo to <dst node address>`, i.e. the pair's
+ *   traffic originating there) into the link's own table, whose one route points into the VXLAN device. Like the
+ *   simulator's, a virtual link carries its pair one way; the reverse traffic keeps its routes. The
  *   device MTU is the path's smallest link MTU minus 50 (VXLAN overhead). `rateBps` limits the device's egress
  *   with htb (a cap, not a reservation on the substrate). The VNA pool: at most `vnaPoolSize` virtual-link
  *   endpoints per node, else PoolExhaustedError.
@@ -234,8 +235,12 @@ export class EmulationControlPlane implements ControlPlane {
     await parallel([lp.a, lp.b], (end) =>
       this.runner.run(ipArgv(up ? linkUp(end.dev) : linkDown(end.dev), this.ns(end.node))).then(() => {}),
     );
-    // Bringing a device up drops its neighbour entries' state and the routes through it: restore the current ones.
-    if (up) await this.installDefaultRoutes(this.routesNow ?? this.plan.routes, true);
+    // Taking a device down flushed every route through it, in every table: restore the current default routes,
+    // and the pinned per-pair routes and virtual links' tunnel routes that cross the cable.
+    if (up) {
+      await this.installDefaultRoutes(this.routesNow ?? this.plan.routes, true);
+      await this.restoreRoutesOver(lp);
+    }
   }
 
   /** Whether a directed link is up. */
@@ -265,6 +270,60 @@ export class EmulationControlPlane implements ControlPlane {
     await this.installDefaultRoutes(routes, false, before);
   }
 
+  /** Re-adds (replace) the hops of pinned routes and virtual-link tunnels whose paths cross cable `lp`. */
+  private async restoreRoutesOver(lp: LinkPlan): Promise<void> {
+    const ends = new Set([lp.a.node, lp.b.node]);
+    const crosses = (path: readonly string[]) =>
+      path.some((id, i) => i > 0 && ends.has(this.node(path[i - 1]!)) && ends.has(this.node(id)));
+    const cmds = new Map<number, Cmd[]>();
+    const add = (i: number, c: Cmd) => cmds.set(i, [...(cmds.get(i) ?? []), c]);
+    for (const vl of this.state.virtualLinks) {
+      if (!crosses(vl.path)) continue;
+      const nodes = vl.path.map((id) => this.node(id));
+      nodes.slice(1).forEach((x, i) => {
+        const h = this.hop(nodes[i]!, x)!;
+        add(nodes[i]!, routeReplace({ dst: `${vl.vteps[1]}/32`, via: h.far.address, dev: h.near.dev }));
+        add(x, routeReplace({ dst: `${vl.vteps[0]}/32`, via: h.near.address, dev: h.far.dev }));
+      });
+    }
+    for (const r of Object.values(this.state.routes)) {
+      if (!crosses(r.path)) continue;
+      const nodes = r.path.map((id) => this.node(id));
+      const u = nodes[0]!;
+      const v = nodes.at(-1)!;
+      nodes.slice(1).forEach((x, i) => {
+        const h = this.hop(nodes[i]!, x)!;
+        add(
+          nodes[i]!,
+          routeReplace({
+            dst: `${this.addr(v)}/32`,
+            via: h.far.address,
+            dev: h.near.dev,
+            src: nodes[i] === u ? this.addr(u) : undefined,
+            table: r.table,
+          }),
+        );
+      });
+    }
+    await parallel([...cmds.keys()], (i) => this.runTolerant(i, cmds.get(i)!));
+  }
+
+  /**
+   * Runs a namespace's commands as one batch; if the batch fails (a route via a device that is still down), runs
+   * them one by one so the others still apply. Returns how many failed.
+   */
+  private async runTolerant(i: number, cmds: Cmd[]): Promise<number> {
+    try {
+      await runBatch(this.runner, "ip", this.ns(i), cmds);
+      return 0;
+    } catch {
+      let failed = 0;
+      for (const c of cmds)
+        if ((await this.runner.run(ipArgv(c, this.ns(i)), { check: false })).code !== 0) failed++;
+      return failed;
+    }
+  }
+
   private async installDefaultRoutes(
     routes: RoutePlan[][],
     all: boolean,
@@ -280,9 +339,8 @@ export class EmulationControlPlane implements ControlPlane {
             r,
           ),
       ).map((r) => routeReplace({ dst: `${this.addr(r.dst)}/32`, via: r.via, dev: r.dev, src: nd.address }));
-      await runBatch(this.runner, "ip", nd.netns, cmds).catch(() => {
-        // A route through a device that is down cannot be installed; it returns with reconvergence.
-      });
+      // A route through a device that is down cannot be installed; it returns with reconvergence.
+      await this.runTolerant(u, cmds);
     });
   }
 
@@ -541,8 +599,11 @@ export class EmulationControlPlane implements ControlPlane {
         linkUp(e.dev),
         neighReplace(e.other, e.otherMac, e.dev),
         routeAdd({ dst: `${this.addr(e.peer)}/32`, via: e.other, dev: e.dev, src: this.addr(e.i), table }),
-        ruleAdd({ local: true, to: `${this.addr(e.peer)}/32`, table, priority: rulePriority }),
       );
+      // The interceptor, at the source only: a virtual link carries its pair src -> dst, as in the simulator;
+      // the reverse direction (the flows' ACKs, dst -> src flows) keeps its own routes.
+      if (e.i === u)
+        add(ip, e.i, ruleAdd({ local: true, to: `${this.addr(e.peer)}/32`, table, priority: rulePriority }));
       if (opts.rateBps !== undefined) add(tc, e.i, ...htbLink(e.dev, opts.rateBps, mtu));
     }
     this.state.virtualLinks.push(vl);

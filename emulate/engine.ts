@@ -25,6 +25,8 @@
  * steps and failures happen on ticks, control steps on the first tick at or after each control instant. A tick
  * that starts late (the machine is busy) is counted in {@link EmulationOverhead.lateTicks}.
  */
+
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,7 +56,7 @@ import { Simulator } from "../sim/kernel/simulator.ts";
 import { FlowStatsCollector } from "../sim/metrics/flow-stats.ts";
 import { LinkUtilizationSampler } from "../sim/metrics/link-sampler.ts";
 import { TraceBus } from "../sim/metrics/trace.ts";
-import type { Path } from "../sim/substrate/routing.ts";
+import { allPairsShortestPaths, type Path } from "../sim/substrate/routing.ts";
 import type { Link, Topology } from "../sim/substrate/topology.ts";
 import { Topology as TopologyClass } from "../sim/substrate/topology.ts";
 import { type AgentFlow, type AgentReport, startAgent } from "./agent.ts";
@@ -66,6 +68,13 @@ import type { EmulationSettings, Plan } from "./plan.ts";
 import { readState, runDir } from "./run-state.ts";
 import { ProcessRunner, parallel, type Runner } from "./runner.ts";
 import { type UpResult, withSubstrate } from "./substrate.ts";
+
+/** Thrown when the run is aborted (SIGINT) before traffic started: there is nothing to report for the policy. */
+export class EmulationInterrupted extends EmulationError {
+  constructor() {
+    super("interrupted before traffic started");
+  }
+}
 
 /** The `emulation` config section, resolved (durations in simulated ns). */
 export interface EmulationRunSettings {
@@ -239,7 +248,8 @@ class ScaledControlPlane implements ControlPlane {
   constructor(
     private readonly ctl: EmulationControlPlane,
     private readonly rateScale: number,
-    private readonly activeFlows: (src: string, dst: string) => number,
+    /** Active flows that started on a virtual link, by its id. */
+    private readonly activeFlows: (vl: string) => number,
   ) {}
   createVirtualLink(src: string, dst: string, opts: VirtualLinkOptions = {}): Promise<string> {
     const o = { ...opts };
@@ -278,7 +288,7 @@ class ScaledControlPlane implements ControlPlane {
     return this.ctl.virtualLinks().map((v) => ({
       ...v,
       rateBps: v.rateBps === null ? null : v.rateBps / this.rateScale,
-      activeFlows: this.activeFlows(v.src, v.dst),
+      activeFlows: this.activeFlows(v.id),
     }));
   }
 }
@@ -415,7 +425,10 @@ export async function emulatePolicy(
       const n = topo.nodeCount;
       const ids = topo.nodes.map((x) => x.id);
       const active = new Int32Array(n * n);
-      const ctl = new ScaledControlPlane(emuCtl, r, (s, d) => active[topo.node(s) * n + topo.node(d)]!);
+      /** Active flows per virtual link (those that started while it intercepted their pair), and each flow's link. */
+      const activeOnVl = new Map<string, number>();
+      const flowVl = new Map<number, string>();
+      const ctl = new ScaledControlPlane(emuCtl, r, (vl) => activeOnVl.get(vl) ?? 0);
 
       // The policy: a control loop, or static per-pair routes installed before traffic starts.
       const routing = policy.create({ topology: topo, seed: scenario.seed, run: scenario.run });
@@ -440,10 +453,17 @@ export async function emulatePolicy(
       else await pinStaticRoutes();
 
       // The achieved link delays (one-way = min RTT / 2, in simulated ns) feed the observations' delayNs.
+      const aborted = () => {
+        if (opts.signal?.aborted) throw new EmulationInterrupted();
+      };
+      aborted();
       const linkChecks = await checkLinks(runner, plan, opts.capabilities.tools.ping ?? null);
+      aborted();
       opts.onLinkCheck?.(linkChecks);
       const iperf3 = opts.capabilities.tools.iperf3 ?? null;
-      if (opts.checkRates && iperf3 !== null) opts.onRateCheck?.(await checkRates(runner, plan, iperf3));
+      if (opts.checkRates && iperf3 !== null)
+        opts.onRateCheck?.(await checkRates(runner, plan, iperf3, 2, opts.signal));
+      aborted();
       const measuredDelayNs = new Map<string, number>();
       for (const [i, lc] of linkChecks.entries()) {
         if (lc.minRttMs === null) continue;
@@ -452,141 +472,169 @@ export async function emulatePolicy(
       }
 
       // Agents: one per node, each serving and replaying the flows its node sends.
-      const work = mkdtempSync(join(tmpdir(), `topocast-${up.runId}-`));
-      const trace = new TraceBus();
-      const collector = new FlowStatsCollector(trace);
-      const bySource: AgentFlow[][] = ids.map(() => []);
-      for (const f of flows) {
-        bySource[f.src]!.push({
-          id: f.id,
-          dst: plan.nodes[f.dst]!.address,
-          port: settings.port,
-          bytes: emulatedBytes(f.sizeBytes, settings),
-          startNs: f.startNs,
-        });
-      }
-      const flowById = new Map(flows.map((f) => [f.id, f]));
-      const pathAtStart = new Map<number, Path>();
-      const pairBytes = new Float64Array(n * n);
-      const pairFlows = new Int32Array(n * n);
-      const flowErrors: Record<string, number> = {};
-      const startLateMs: number[] = [];
-      let finished = 0;
-      let failed = 0;
-      const linkPath = (nodes: NodePath): Path => {
-        const out: number[] = [];
-        for (let i = 1; i < nodes.length; i++) {
-          const l = topo.linksBetween(topo.node(nodes[i - 1]!), topo.node(nodes[i]!))[0];
-          if (l !== undefined) out.push(l);
-        }
-        return out;
-      };
-      const currentPath = (src: number, dst: number): Path => {
-        const s = ids[src]!;
-        const d = ids[dst]!;
-        const vl = emuCtl.virtualLinks().find((v) => v.src === s && v.dst === d);
-        const nodes = vl?.path ?? emuCtl.routes().get(pairKey(s, d)) ?? emuCtl.defaultPath(s, d) ?? [];
-        return linkPath(nodes);
-      };
-      const idealFctNs = (sizeBytes: number, path: Path): number => {
-        let bottleneck = Number.POSITIVE_INFINITY;
-        let delay = 0;
-        for (const l of path) {
-          bottleneck = Math.min(bottleneck, topo.links[l]!.capacityBps);
-          delay += topo.links[l]!.delayNs;
-        }
-        return path.length ? Math.round((sizeBytes * 8 * 1e9) / bottleneck + delay) : 0;
-      };
-      /** Per flow: wall ns (from the epoch) its last byte reached the server, and the client's own FCT. */
-      const recvAt = new Map<number, number>();
-      const clientFct = new Map<number, number>();
-      const onReport = (rep: AgentReport) => {
-        const f = flowById.get(rep.event === "listening" || rep.event === "done" ? -1 : rep.id);
-        if (!f) return;
-        if (rep.event === "start") {
-          const k = f.src * n + f.dst;
-          pairBytes[k]! += f.sizeBytes;
-          pairFlows[k]!++;
-          active[k]!++;
-          pathAtStart.set(f.id, currentPath(f.src, f.dst));
-          startLateMs.push(rep.lateNs / 1e6);
-        } else if (rep.event === "recv") {
-          if (epoch !== undefined) recvAt.set(f.id, Number(BigInt(rep.atNs) - epoch));
-        } else if (rep.event === "flow" || rep.event === "flow-error") {
-          active[f.src * n + f.dst]!--;
-          if (rep.event === "flow-error") {
-            failed++;
-            flowErrors[rep.error] = (flowErrors[rep.error] ?? 0) + 1;
-            return;
-          }
-          finished++;
-          clientFct.set(f.id, rep.fctNs);
-        }
-      };
-      /** Flow records, in simulated units: FCT from the scheduled start to the last byte at the server, x c. */
-      const emitFlowRecords = () => {
-        for (const f of flows) {
-          const client = clientFct.get(f.id);
-          if (client === undefined) continue;
-          const recv = recvAt.get(f.id);
-          const wallFct = recv !== undefined ? recv - f.startNs / c : client;
-          const fctNs = Math.max(1, Math.round(wallFct * c));
-          const path = pathAtStart.get(f.id) ?? currentPath(f.src, f.dst);
-          const ideal = idealFctNs(f.sizeBytes, path);
-          trace.emit("flowEnd", {
-            flow: f.id,
-            src: f.src,
-            dst: f.dst,
-            sizeBytes: f.sizeBytes,
-            startNs: f.startNs,
-            endNs: f.startNs + fctNs,
-            fctNs,
-            idealFctNs: ideal,
-            slowdown: ideal > 0 ? fctNs / ideal : 1,
-            path,
-            tag: f.tag,
-            wireBytes: f.sizeBytes,
-            mirrored: false,
-            mirrorWon: false,
-          });
-        }
-      };
       let epoch: bigint | undefined;
       let deciding: Promise<void> | null = null;
       /** An error a policy's decide threw (not a ControlError it handled): ends the run, then propagates. */
       let policyError: unknown;
-      const listening = new Set<number>();
-      const agents = plan.nodes.map((nd, i) => {
-        const file = join(work, `flows-${i}.json`);
-        writeFileSync(file, JSON.stringify(bySource[i]));
-        return startAgent(
-          plan,
-          nd.id,
-          {
-            listen: { host: nd.address, port: settings.port },
-            flowsFile: file,
-            timeCompression: c,
-            waitForEpoch: true,
-            retryForMs: Math.round((windowNs + settings.drainNs) / c / 1e6),
-          },
-          (rep) => {
-            if (rep.event === "listening") listening.add(i);
-            else onReport(rep);
-          },
-        );
-      });
+      const work = mkdtempSync(join(tmpdir(), `topocast-${up.runId}-`));
+      let agents: ChildProcess[] = [];
+      /** Agents that exited or failed (an agent serves until it is stopped, so any exit is a failure). */
       const exited: string[] = [];
-      agents.forEach((a, i) => {
-        a.on("exit", (code, sig) => {
-          if (code !== 0 || sig) exited.push(`${plan.nodes[i]!.id}: exit ${code ?? sig}`);
-        });
-      });
-
       try {
+        const trace = new TraceBus();
+        const collector = new FlowStatsCollector(trace);
+        const bySource: AgentFlow[][] = ids.map(() => []);
+        for (const f of flows) {
+          bySource[f.src]!.push({
+            id: f.id,
+            dst: plan.nodes[f.dst]!.address,
+            port: settings.port,
+            bytes: emulatedBytes(f.sizeBytes, settings),
+            startNs: f.startNs,
+          });
+        }
+        const flowById = new Map(flows.map((f) => [f.id, f]));
+        const pathAtStart = new Map<number, Path>();
+        const pairBytes = new Float64Array(n * n);
+        const pairFlows = new Int32Array(n * n);
+        const flowErrors: Record<string, number> = {};
+        const startLateMs: number[] = [];
+        let startedFlows = 0;
+        let finished = 0;
+        let failed = 0;
+        const linkPath = (nodes: NodePath): Path => {
+          const out: number[] = [];
+          for (let i = 1; i < nodes.length; i++) {
+            const l = topo.linksBetween(topo.node(nodes[i - 1]!), topo.node(nodes[i]!))[0];
+            if (l !== undefined) out.push(l);
+          }
+          return out;
+        };
+        const currentPath = (src: number, dst: number): Path => {
+          const s = ids[src]!;
+          const d = ids[dst]!;
+          const vl = emuCtl.virtualLinks().find((v) => v.src === s && v.dst === d);
+          const nodes = vl?.path ?? emuCtl.routes().get(pairKey(s, d)) ?? emuCtl.defaultPath(s, d) ?? [];
+          return linkPath(nodes);
+        };
+        const idealFctNs = (sizeBytes: number, path: Path): number => {
+          let bottleneck = Number.POSITIVE_INFINITY;
+          let delay = 0;
+          for (const l of path) {
+            bottleneck = Math.min(bottleneck, topo.links[l]!.capacityBps);
+            delay += topo.links[l]!.delayNs;
+          }
+          return path.length ? Math.round((sizeBytes * 8 * 1e9) / bottleneck + delay) : 0;
+        };
+        let fallbackTable: ReturnType<typeof allPairsShortestPaths> | undefined;
+        const fallback = () => {
+          fallbackTable ??= allPairsShortestPaths(topo, { weight: "hops" });
+          return fallbackTable;
+        };
+        /** Per flow: wall ns (from the epoch) its last byte reached the server, and the client's own FCT. */
+        const recvAt = new Map<number, number>();
+        const clientFct = new Map<number, number>();
+        const onReport = (rep: AgentReport) => {
+          const f = flowById.get(rep.event === "listening" || rep.event === "done" ? -1 : rep.id);
+          if (!f) return;
+          if (rep.event === "start") {
+            startedFlows++;
+            const k = f.src * n + f.dst;
+            pairBytes[k]! += f.sizeBytes;
+            pairFlows[k]!++;
+            active[k]!++;
+            const vl = emuCtl.virtualLinks().find((v) => v.src === ids[f.src] && v.dst === ids[f.dst]);
+            if (vl) {
+              flowVl.set(f.id, vl.id);
+              activeOnVl.set(vl.id, (activeOnVl.get(vl.id) ?? 0) + 1);
+            }
+            pathAtStart.set(f.id, currentPath(f.src, f.dst));
+            startLateMs.push(rep.lateNs / 1e6);
+          } else if (rep.event === "recv") {
+            if (epoch !== undefined) recvAt.set(f.id, Number(BigInt(rep.atNs) - epoch));
+          } else if (rep.event === "flow" || rep.event === "flow-error") {
+            active[f.src * n + f.dst]!--;
+            const vl = flowVl.get(f.id);
+            if (vl !== undefined) {
+              flowVl.delete(f.id);
+              activeOnVl.set(vl, (activeOnVl.get(vl) ?? 1) - 1);
+            }
+            if (rep.event === "flow-error") {
+              failed++;
+              flowErrors[rep.error] = (flowErrors[rep.error] ?? 0) + 1;
+              return;
+            }
+            finished++;
+            clientFct.set(f.id, rep.fctNs);
+          }
+        };
+        /** Flow records, in simulated units: FCT from the scheduled start to the last byte at the server, x c. */
+        const emitFlowRecords = () => {
+          for (const f of flows) {
+            const client = clientFct.get(f.id);
+            if (client === undefined) continue;
+            const recv = recvAt.get(f.id);
+            const wallFct = recv !== undefined ? recv - f.startNs / c : client;
+            const fctNs = Math.max(1, Math.round(wallFct * c));
+            const path = pathAtStart.get(f.id) ?? currentPath(f.src, f.dst);
+            // A flow that started with no route (a failure) is judged against its failure-free least-hop path.
+            const ideal = idealFctNs(
+              f.sizeBytes,
+              path.length > 0 ? path : (fallback().path(f.src, f.dst) ?? []),
+            );
+            trace.emit("flowEnd", {
+              flow: f.id,
+              src: f.src,
+              dst: f.dst,
+              sizeBytes: f.sizeBytes,
+              startNs: f.startNs,
+              endNs: f.startNs + fctNs,
+              fctNs,
+              idealFctNs: ideal,
+              slowdown: ideal > 0 ? fctNs / ideal : 1,
+              path,
+              tag: f.tag,
+              wireBytes: f.sizeBytes,
+              mirrored: false,
+              mirrorWon: false,
+            });
+          }
+        };
+        const listening = new Set<number>();
+        agents = plan.nodes.map((nd, i) => {
+          const file = join(work, `flows-${i}.json`);
+          writeFileSync(file, JSON.stringify(bySource[i]));
+          return startAgent(
+            plan,
+            nd.id,
+            {
+              listen: { host: nd.address, port: settings.port },
+              flowsFile: file,
+              timeCompression: c,
+              waitForEpoch: true,
+              retryForMs: Math.round((windowNs + settings.drainNs) / c / 1e6),
+            },
+            (rep) => {
+              if (rep.event === "listening") listening.add(i);
+              else onReport(rep);
+            },
+          );
+        });
+        agents.forEach((a, i) => {
+          a.on("exit", (code, sig) => {
+            if (code !== 0 || sig) exited.push(`${plan.nodes[i]!.id}: exit ${code ?? sig}`);
+          });
+          a.on("error", (e) => exited.push(`${plan.nodes[i]!.id}: ${e.message}`));
+          a.stdin?.on("error", () => {}); // EPIPE from an agent that died: reported through "exit"
+        });
+
         await new Promise<void>((resolve, reject) => {
           const deadline = Date.now() + 60_000;
           const check = setInterval(() => {
-            if (exited.length > 0) {
+            if (opts.signal?.aborted) {
+              clearInterval(check);
+              reject(new EmulationInterrupted());
+            } else if (exited.length > 0) {
               clearInterval(check);
               reject(new EmulationError(`traffic agent failed to start (${exited.join("; ")})`));
             } else if (listening.size === agents.length) {
@@ -659,7 +707,11 @@ export async function emulatePolicy(
         let lastStepNs = 0;
         const nodesSorted = [...ids].sort();
         /** The observation at control instant `nowNs`: link counters over the real time since the last one. */
-        const observe = (nowNs: number): Observation => {
+        /**
+         * The observation at `nowNs`. A control step consumes the interval (counters restart from now); a failure
+         * hook only peeks, as the simulator's loop hands hooks its last observation.
+         */
+        const observe = (nowNs: number, consume = true): Observation => {
           const last = reads[reads.length - 1]!;
           const dtRead = Math.max(1, last.t - prevReadNs);
           const dt = Math.max(1, nowNs - lastStepNs);
@@ -677,13 +729,15 @@ export async function emulatePolicy(
               drops: drops - prevDrops[l.index]!,
               delayNs: measuredDelayNs.get(l.id) ?? l.delayNs,
             };
-            prevDrops[l.index] = drops;
+            if (consume) prevDrops[l.index] = drops;
             return st;
           });
           links.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-          prevBytes.set(last.bytes);
-          prevReadNs = last.t;
-          lastStepNs = nowNs;
+          if (consume) {
+            prevBytes.set(last.bytes);
+            prevReadNs = last.t;
+            lastStepNs = nowNs;
+          }
           const traffic = [];
           for (const s of nodesSorted)
             for (const d of nodesSorted) {
@@ -691,8 +745,10 @@ export async function emulatePolicy(
               if (pairFlows[k]! > 0 || pairBytes[k]! > 0)
                 traffic.push({ src: s, dst: d, bytes: pairBytes[k]!, flows: pairFlows[k]! });
             }
-          pairBytes.fill(0);
-          pairFlows.fill(0);
+          if (consume) {
+            pairBytes.fill(0);
+            pairFlows.fill(0);
+          }
           return {
             timeNs: nowNs,
             intervalNs: dt,
@@ -730,6 +786,7 @@ export async function emulatePolicy(
 
         let ticks = 0;
         let lateTicks = 0;
+        let counterFailures = 0;
         let skippedSteps = 0;
         let nextControl = controlNs;
         const endNs = windowNs + settings.drainNs;
@@ -740,7 +797,16 @@ export async function emulatePolicy(
           ticks++;
           if (Number(process.hrtime.bigint() - due) > Number(wallNs(tickNs)) / 2) lateTicks++;
           const t0 = simTimeNow();
-          await readCounters(runner, devs, txBytes, txDrops);
+          try {
+            await readCounters(runner, devs, txBytes, txDrops);
+            counterFailures = 0;
+          } catch (e) {
+            // A reading can fail under load or while the run is being interrupted: skip it (the next one covers
+            // the interval), unless it keeps failing.
+            if (opts.signal?.aborted) break;
+            if (++counterFailures > 3) throw e;
+            continue;
+          }
           const tRead = Math.round((t0 + simTimeNow()) / 2);
           reads.push({ t: tRead, bytes: Float64Array.from(txBytes) });
           clock.run(Math.max(clock.now, Math.min(tRead, simNow + tickNs - 1)));
@@ -748,11 +814,12 @@ export async function emulatePolicy(
           opts.onProgress?.(Math.min(simNow, windowNs), windowNs);
           while (failures.length > 0 && failures[0]!.atNs <= simNow) {
             const ev = failures.shift()!;
+            // The network changes only between decisions, as in the simulator (time stands still in decide).
+            await deciding;
             await setLinks(ev.links, ev.up);
             pendingConvergence.push({ atNs: ev.atNs + scenario.control.convergenceDelayNs });
             if (controller) {
-              await deciding;
-              const obs = observe(simNow);
+              const obs = observe(simNow, false);
               for (const l of ev.links) {
                 const id = topo.links[l]!.id;
                 if (ev.up) await controller.onLinkUp?.(id, obs, ctl);
@@ -763,6 +830,7 @@ export async function emulatePolicy(
           if (pendingConvergence.length > 0 && pendingConvergence[0]!.atNs <= simNow) {
             while (pendingConvergence.length > 0 && pendingConvergence[0]!.atNs <= simNow)
               pendingConvergence.shift();
+            await deciding;
             await reconverge();
           }
           if (controller && simNow >= nextControl && simNow <= windowNs) {
@@ -781,12 +849,18 @@ export async function emulatePolicy(
             } else skippedSteps++;
             while (nextControl <= simNow) nextControl += controlNs;
           }
+          if (exited.length > 0)
+            throw new EmulationError(`traffic agent failed mid-run (${exited.join("; ")})`);
           if (opts.signal?.aborted || policyError !== undefined) break;
           const done = finished + failed >= flows.length;
           if (simNow >= endNs || (simNow >= windowNs && done)) break;
         }
         await deciding;
-        if (policyError !== undefined) throw policyError;
+        // After an interrupt, a failed action is part of the interruption, not the policy's fault.
+        if (policyError !== undefined && !opts.signal?.aborted) throw policyError;
+        // The servers' "recv" lines of the last flows may still be in the pipes: wait briefly for them.
+        for (let waited = 0; recvAt.size < finished && waited < 1000; waited += 20)
+          await new Promise((res) => setTimeout(res, 20));
         sampler.flush();
         controller?.dispose?.();
         emitFlowRecords();
@@ -807,7 +881,12 @@ export async function emulatePolicy(
           policy: policy.label,
           name: policy.name,
           params: policy.params,
-          flowCounts: { started: flows.length, completed: finished, unfinished: flows.length - finished },
+          // After an interrupt, flows whose start had not come are not counted (neither started nor unfinished).
+          flowCounts: {
+            started: opts.signal?.aborted ? startedFlows : flows.length,
+            completed: finished,
+            unfinished: (opts.signal?.aborted ? startedFlows : flows.length) - finished,
+          },
           simulatedNs: links.endNs ?? 0,
           flows: flowSummary,
           links,
@@ -908,11 +987,12 @@ export async function checkRates(
   plan: Plan,
   iperf3: string,
   seconds = 2,
+  signal?: AbortSignal,
 ): Promise<RateCheck[]> {
   const out: RateCheck[] = [];
   for (const lp of plan.links) {
     for (const [i, id] of lp.ids.entries()) {
-      if (id === null) continue;
+      if (id === null || signal?.aborted) continue;
       const [near, far] = i === 0 ? [lp.a, lp.b] : [lp.b, lp.a];
       const nsOf = (node: number) => plan.nodes[node]!.netns;
       const server = runner.run(
@@ -922,6 +1002,7 @@ export async function checkRates(
           timeoutMs: (seconds + 15) * 1000,
         },
       );
+      const serverDone = server.catch(() => ({ code: 1, stdout: "", stderr: "" }));
       await new Promise((r) => setTimeout(r, 300));
       const client = await runner.run(
         [
@@ -940,7 +1021,7 @@ export async function checkRates(
         ],
         { check: false, timeoutMs: (seconds + 15) * 1000 },
       );
-      await server;
+      await serverDone;
       let goodputBps: number | null = null;
       try {
         const bps = (JSON.parse(client.stdout) as { end?: { sum_received?: { bits_per_second?: number } } })

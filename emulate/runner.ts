@@ -58,7 +58,9 @@ export class ProcessRunner implements Runner {
     if (opts.input !== undefined && this.log)
       for (const l of opts.input.split("\n")) if (l) this.log(`  | ${l}`);
     return new Promise((resolve, reject) => {
-      const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], shell: false });
+      // Its own process group: a terminal's Ctrl-C reaches the controller, which tears down in order, and not the
+      // `ip`/`tc` commands it is running (killing those would leave the run half-built or half-removed).
+      const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], shell: false, detached: true });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let timedOut = false;

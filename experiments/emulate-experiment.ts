@@ -13,6 +13,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { chooseMechanisms, probe } from "../emulate/capabilities.ts";
 import {
+  EmulationInterrupted,
   type EmulationOverhead,
   type EmulationRunSettings,
   emulatedWindowNs,
@@ -20,6 +21,7 @@ import {
   type LinkCheck,
   perFlowPairs,
   type RateCheck,
+  type ScheduledFlow,
   scaleTopology,
   scheduledFlows,
 } from "../emulate/engine.ts";
@@ -153,7 +155,11 @@ export async function emulateExperiment(
     simDir = (await runExperiment(loaded, { run, report: opts.report ?? true })).dir;
   } else {
     const d = defaultRunDir(loaded, run);
-    if (existsSync(join(d, "flows.csv"))) simDir = d;
+    if (existsSync(join(d, "flows.csv"))) {
+      const stale = await staleSimulation(d, scenario.topology.nodes, flows);
+      if (stale === null) simDir = d;
+      else note(`not comparing with the simulator's results in ${d}: ${stale} (run with --with-sim)`);
+    }
   }
 
   const results: PolicyRunResult[] = [];
@@ -167,6 +173,7 @@ export async function emulateExperiment(
   // written (the manifest says so); a second signal is only acknowledged, so teardown always completes.
   const abort = new AbortController();
   let interrupted: NodeJS.Signals | null = null;
+  let failure: { policy: string; error: unknown } | null = null;
   let interruptedAt: string | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
     if (interrupted) {
@@ -183,47 +190,55 @@ export async function emulateExperiment(
     for (const [i, p] of scenario.policies.entries()) {
       if (interrupted) break;
       const tp = performance.now();
-      const r = await emulatePolicy(scenario, p, flows, settings, {
-        signal: abort.signal,
-        capabilities,
-        runner,
-        onProgress: (now, end) => opts.onProgress?.(i, p.label, end > 0 ? Math.min(1, now / end) : 1),
-        checkRates: settings.checkRates && i === 0,
-        onRateCheck: (links) => {
-          rateCheck = links;
-          const ratios = links
-            .filter((l) => l.goodputBps !== null && l.rateBps !== null)
-            .map((l) => l.goodputBps! / l.rateBps!)
-            .sort((a, b) => a - b);
-          if (ratios.length > 0) {
-            note(
-              `rate check (iperf3 over each link): goodput / configured rate median ${ratios[ratios.length >> 1]!.toFixed(2)}, range ${ratios[0]!.toFixed(2)}..${ratios.at(-1)!.toFixed(2)}`,
-            );
-          }
-        },
-        onLinkCheck: (links) => {
-          if (i !== 0) return;
-          linkCheck = links;
-          const ratios = links
-            .filter((l) => l.minRttMs !== null && l.configuredRttMs > 0)
-            .map((l) => l.minRttMs! / l.configuredRttMs)
-            .sort((a, b) => a - b);
-          const lost = links.reduce((a, l) => a + l.sent - l.received, 0);
-          if (ratios.length > 0) {
-            note(
-              `link check (ping over each link): measured / configured RTT median ${ratios[ratios.length >> 1]!.toFixed(2)}, range ${ratios[0]!.toFixed(2)}..${ratios.at(-1)!.toFixed(2)}; ${lost} of ${links.length * 5} pings lost`,
-            );
-          }
-        },
-        onUp: (up) =>
-          substrates.push({
-            policy: p.label,
-            runId: up.runId,
-            namespaces: up.nodes.length,
-            upSeconds: round3(up.timings.totalMs / 1000),
-            mechanisms: up.mechanisms,
-          }),
-      });
+      let r: PolicyRunResult;
+      try {
+        r = await emulatePolicy(scenario, p, flows, settings, {
+          signal: abort.signal,
+          capabilities,
+          runner,
+          onProgress: (now, end) => opts.onProgress?.(i, p.label, end > 0 ? Math.min(1, now / end) : 1),
+          checkRates: settings.checkRates && i === 0,
+          onRateCheck: (links) => {
+            rateCheck = links;
+            const ratios = links
+              .filter((l) => l.goodputBps !== null && l.rateBps !== null)
+              .map((l) => l.goodputBps! / l.rateBps!)
+              .sort((a, b) => a - b);
+            if (ratios.length > 0) {
+              note(
+                `rate check (iperf3 over each link): goodput / configured rate median ${ratios[ratios.length >> 1]!.toFixed(2)}, range ${ratios[0]!.toFixed(2)}..${ratios.at(-1)!.toFixed(2)}`,
+              );
+            }
+          },
+          onLinkCheck: (links) => {
+            if (i !== 0) return;
+            linkCheck = links;
+            const ratios = links
+              .filter((l) => l.minRttMs !== null && l.configuredRttMs > 0)
+              .map((l) => l.minRttMs! / l.configuredRttMs)
+              .sort((a, b) => a - b);
+            const lost = links.reduce((a, l) => a + l.sent - l.received, 0);
+            if (ratios.length > 0) {
+              note(
+                `link check (ping over each link): measured / configured RTT median ${ratios[ratios.length >> 1]!.toFixed(2)}, range ${ratios[0]!.toFixed(2)}..${ratios.at(-1)!.toFixed(2)}; ${lost} of ${links.length * 5} pings lost`,
+              );
+            }
+          },
+          onUp: (up) =>
+            substrates.push({
+              policy: p.label,
+              runId: up.runId,
+              namespaces: up.nodes.length,
+              upSeconds: round3(up.timings.totalMs / 1000),
+              mechanisms: up.mechanisms,
+            }),
+        });
+      } catch (e) {
+        if (e instanceof EmulationInterrupted) break;
+        // Keep what the policies before it measured; say which policy failed and why, after writing them.
+        failure = { policy: p.label, error: e };
+        break;
+      }
       results.push(r);
       const wall = (performance.now() - tp) / 1000;
       perPolicy.push({ policy: p.label, events: r.events, wallSeconds: round3(wall) });
@@ -269,11 +284,16 @@ export async function emulateExperiment(
       flows: flows.length,
       substrates,
       linkCheck: linkCheck.length ? linkCheck : "not measured (no ping on PATH; Debian package iputils-ping)",
+      rateCheck,
       simDir,
       interrupted:
         interrupted === null
           ? null
           : `${interrupted} during policy ${interruptedAt ?? "set-up"}: its results are partial, later policies did not run`,
+      failed:
+        failure === null
+          ? null
+          : `policy ${(failure as { policy: string }).policy}: ${String((failure as { error: unknown }).error)}; later policies did not run`,
     },
   };
 
@@ -302,7 +322,50 @@ export async function emulateExperiment(
     reportPath = await finishRunDir(tmp, manifest, t0, opts.report ?? true);
   });
   if (reportPath !== null) reportPath = join(dir, "report.html");
+  if (failure !== null) {
+    const f: { policy: string; error: unknown } = failure;
+    const why = f.error instanceof Error ? f.error.message : String(f.error);
+    throw new EmulationError(
+      `policy ${f.policy} failed in emulation: ${why}${results.length > 0 ? ` (the results of the policies before it are in ${dir})` : ""}`,
+    );
+  }
   return { dir, summary, manifest, reportPath, simDir, interrupted };
+}
+
+/**
+ * Why the simulator's results in `dir` are not of this workload (its first policy's flows differ from the flows
+ * the emulation replays: another config, seed or code), or null when they are.
+ */
+async function staleSimulation(
+  dir: string,
+  nodes: readonly { id: string }[],
+  flows: readonly ScheduledFlow[],
+): Promise<string | null> {
+  const { readFlowsCsv } = await import("./sim-vs-emulation.ts");
+  let rows: Awaited<ReturnType<typeof readFlowsCsv>>;
+  try {
+    rows = readFlowsCsv(join(dir, "flows.csv"));
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const first = rows[0]?.policy;
+  const byId = new Map(rows.filter((r) => r.policy === first).map((r) => [r.flow, r]));
+  let missing = 0;
+  for (const f of flows) {
+    const r = byId.get(f.id);
+    if (!r) {
+      missing++; // a flow the simulation never finished (stalled on a link that stayed down)
+      continue;
+    }
+    if (
+      r.src !== nodes[f.src]!.id ||
+      r.dst !== nodes[f.dst]!.id ||
+      r.sizeBytes !== f.sizeBytes ||
+      r.startNs !== f.startNs
+    )
+      return `flow ${f.id} differs there (another config, seed or version)`;
+  }
+  return missing > 0.1 * flows.length ? `${missing} of the ${flows.length} flows are missing there` : null;
 }
 
 function round3(x: number): number {

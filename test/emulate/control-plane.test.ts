@@ -79,7 +79,7 @@ describe("emulation control plane, offline", () => {
     ]);
   });
 
-  it("a virtual link pins tunnel routes, then adds the VXLAN devices and the interceptor rules", async () => {
+  it("a virtual link pins tunnel routes, then adds the VXLAN devices and the interceptor rule at its source", async () => {
     const { ctl, runner } = offline(topo);
     const id = await ctl.createVirtualLink("n0", "n2", { path: ["n0", "n3", "n2"] });
     assert.equal(id, "vl0:n0->n2");
@@ -88,8 +88,9 @@ describe("emulation control plane, offline", () => {
       text,
       /link add name tcabc123-v0a address \S+ mtu 1450 type vxlan id 1000 local \S+ remote \S+ dstport 4789/,
     );
+    // One interceptor, at the source: the link carries n0 -> n2 only, as in the simulator.
     assert.match(text, /rule add iif lo to 10\.213\.0\.3\/32 table 1000 priority 1000/);
-    assert.match(text, /rule add iif lo to 10\.213\.0\.1\/32 table 1000 priority 1000/);
+    assert.doesNotMatch(text, /rule add iif lo to 10\.213\.0\.1\/32/);
     assert.equal(
       runner.calls.filter((c) => c.argv.includes("tcabc123-n3")).length,
       1,
@@ -232,7 +233,15 @@ describe("emulation control plane, on namespaces", async () => {
       const ctl = EmulationControlPlane.attach(run.runId);
       const dst = run.nodes[1]!.addresses[0]!;
       assert.deepEqual(ctl.defaultPath("n0", "n1"), ["n0", "n1"]);
+      await ctl.setRoute({ src: "n3", dst: "n1" }, ["n3", "n0", "n1"]); // pinned across the cable
+      const pinnedVia = async () =>
+        (await exec(run.runId, "n0", ["ip", "route", "show", "table", "all"])).stdout
+          .split("\n")
+          .filter((l) => l.startsWith(`${dst} `) && l.includes("table") && l.includes(`${run.prefix}-e0a`))
+          .length;
+      assert.equal(await pinnedVia(), 1);
       await ctl.setLinkState("n0->n1", false);
+      assert.equal(await pinnedVia(), 0, "the kernel flushes routes through a device that goes down");
       assert.equal(ctl.isLinkUp("n1->n0"), false);
       assert.deepEqual(ctl.paths("n0", "n1", 3), [["n0", "n3", "n2", "n1"]]);
       await assert.rejects(ctl.createVirtualLink("n0", "n1", { path: ["n0", "n1"] }), LinkDownError);
@@ -241,6 +250,7 @@ describe("emulation control plane, on namespaces", async () => {
       assert.deepEqual(ctl.defaultPath("n0", "n1"), ["n0", "n3", "n2", "n1"]);
       assert.equal((await ping(run.runId, "n0", dst)).code, 0);
       await ctl.setLinkState("n0->n1", true);
+      assert.equal(await pinnedVia(), 1, "the pinned route is back with the cable");
       await ctl.reconverge();
       assert.deepEqual(ctl.defaultPath("n0", "n1"), ["n0", "n1"]);
       assert.equal(await routeDev(run.runId, "n0", dst), `${run.prefix}-e0a`);

@@ -129,7 +129,9 @@ describe("topocast emulate <config>", async () => {
     }
   });
 
-  it("SIGINT mid-run tears down, writes the partial results and exits with 130", { skip }, async () => {
+  it("Ctrl-C (SIGINT to the process group) mid-run tears down, writes the partial results and exits with 130", {
+    skip,
+  }, async () => {
     const file = join(out, "ring-sigint.yaml");
     writeFileSync(file, RING.replace("window: {duration: 1s}", "window: {duration: 20s}"));
     const dir = join(out, "sigint");
@@ -145,7 +147,8 @@ describe("topocast emulate <config>", async () => {
         "--out",
         dir,
       ],
-      { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] },
+      // Its own process group, signalled as a whole below: what a terminal's Ctrl-C does.
+      { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true },
     );
     let err = "";
     let armed = false;
@@ -153,7 +156,7 @@ describe("topocast emulate <config>", async () => {
       err += b.toString();
       if (armed || !err.includes("emulating policy 1/2")) return;
       armed = true;
-      setTimeout(() => child.kill("SIGINT"), 3000);
+      setTimeout(() => process.kill(-child.pid!, "SIGINT"), 3000);
     });
     const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
     assert.equal(code, 130, err);
