@@ -13,6 +13,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => BenchResult | Promise<B
   flow: () => import("./flow.ts"),
   lstm: () => import("./lstm.ts"),
   emulate: () => import("./emulate.ts"),
+  wire: () => import("./wire.ts"),
 };
 
 async function main(): Promise<void> {

@@ -60,6 +60,18 @@ export async function findTool(name: string, path = process.env.PATH ?? ""): Pro
   return null;
 }
 
+/** C compilers, in order of preference: the system's default `cc`, then GCC, then Clang. */
+export const C_COMPILERS = ["cc", "gcc", "clang"] as const;
+
+/** The first of {@link C_COMPILERS} on PATH (absolute path), or null. */
+export async function findCompiler(path = process.env.PATH ?? ""): Promise<string | null> {
+  for (const name of C_COMPILERS) {
+    const p = await findTool(name, path);
+    if (p) return p;
+  }
+  return null;
+}
+
 /**
  * The probe commands for each feature, run in order in namespace `ns` (after `lo`, veth `p0`/`p1` and an htb
  * root on `p0` exist, see {@link probe}). A feature is present when all its commands succeed.

@@ -10,6 +10,7 @@ import { writeJsonAtomic } from "../experiments/atomic-write.ts";
 import type { Capabilities } from "./capabilities.ts";
 import { RUN_ID_PATTERN } from "./names.ts";
 import type { Plan } from "./plan.ts";
+import type { RelayProgram } from "./wire-relay.ts";
 
 export interface VirtualLinkState {
   id: string;
@@ -55,6 +56,8 @@ export interface RunState {
   capabilities?: Capabilities;
   /** Relay processes: namespace and pid. */
   relays: { netns: string; pid: number }[];
+  /** The program of the relays (absent when the run has no wire). */
+  relay?: RelayProgram;
   virtualLinks: VirtualLinkState[];
   /** Explicit routes set through the control plane, by pair key. */
   routes: Record<string, RouteState>;

@@ -5,8 +5,10 @@
  * Set-up runs the plan's stages: (1) one `ip -batch` creating every namespace and every veth directly inside its
  * namespaces; (2) per namespace, in parallel: `sysctl` (via `ip netns exec`), then `ip -batch` (addresses, VXLAN,
  * neighbours, routes), `tc -batch` (rates), `bridge -batch` (wire destinations); (3) the wire relays, started
- * detached and waited for until they listen. The state file is written before stage 1, so a crash at any point
- * leaves a run `cleanup` can find; a failure (or SIGINT/SIGTERM) during set-up rolls back everything built.
+ * detached and waited for until they listen: the C relay, compiled (or found cached) while stages 1 and 2 run, else
+ * the JavaScript relay (relay-build.ts; `UpResult.mechanisms.relay` and the state file say which and why). The
+ * state file is written before stage 1, so a crash at any point leaves a run `cleanup` can find; a failure (or
+ * SIGINT/SIGTERM) during set-up rolls back everything built.
  *
  * Teardown of a run touches only its own objects: processes whose network namespace is one of the run's
  * namespaces (found through /proc/<pid>/ns/net, no names matched), then the namespaces, by exact name, in one
@@ -32,6 +34,7 @@ import {
   sysctlCommand,
   tcCommands,
 } from "./plan.ts";
+import { chooseRelay, type RelayMode, relayModeFromEnv } from "./relay-build.ts";
 import {
   isAlive,
   listStates,
@@ -42,7 +45,7 @@ import {
   writeState,
 } from "./run-state.ts";
 import { ProcessRunner, parallel, type Runner, runBatch } from "./runner.ts";
-import { relayArgv } from "./wire-relay.ts";
+import { type RelayProgram, relayArgv } from "./wire-relay.ts";
 
 export interface UpOptions {
   settings?: EmulationSettings;
@@ -63,6 +66,8 @@ export interface UpOptions {
   exitOnSignal?: boolean;
   /** Concurrency across namespaces. */
   concurrency?: number;
+  /** Which wire relay runs (relay-build.ts). @default $TOPOCAST_WIRE_RELAY, else "auto" */
+  relay?: RelayMode;
   /** Run-state directory. */
   dir?: string;
 }
@@ -71,7 +76,8 @@ export interface UpResult {
   runId: string;
   prefix: string;
   nodes: { id: string; netns: string; addresses: string[] }[];
-  mechanisms: Plan["mechanisms"];
+  /** The plan's mechanisms, and the program of the wire relays (null when the run has no wire). */
+  mechanisms: Plan["mechanisms"] & { relay: RelayProgram | null };
   dropped: string[];
   /** Wall time of each stage, ms. */
   timings: { probeMs: number; rootMs: number; nodesMs: number; relaysMs: number; totalMs: number };
@@ -137,6 +143,9 @@ export async function up(topo: Topology, opts: UpOptions = {}): Promise<UpResult
   const capabilities = opts.capabilities ?? (await probe(runner, runId));
   const tProbe = performance.now();
   const plan = planSubstrate(topo, runId, chooseMechanisms(capabilities), opts.settings);
+  // The C relay compiles (once per process) while the namespaces are built.
+  const program = plan.links.some((l) => l.wire) ? chooseRelay(opts.relay ?? relayModeFromEnv()) : null;
+  program?.catch(() => {}); // awaited in stage 3; a rejection before then must not go unhandled
   const state: RunState = {
     runId,
     pid: process.pid,
@@ -168,6 +177,7 @@ export async function up(topo: Topology, opts: UpOptions = {}): Promise<UpResult
   const idx = Array.from({ length: n }, (_, i) => i);
   let tRoot = 0;
   let tNodes = 0;
+  let relay: RelayProgram | null = null;
   try {
     await runBatch(runner, "ip", undefined, rootCommands(plan));
     tRoot = performance.now();
@@ -189,9 +199,11 @@ export async function up(topo: Topology, opts: UpOptions = {}): Promise<UpResult
       const cfg = relayConfig(plan, i);
       return cfg ? [{ netns: plan.nodes[i]!.netns, cfg }] : [];
     });
+    relay = await program;
+    if (relay) state.relay = relay;
     state.relays = await parallel(
       relays,
-      async (r) => ({ netns: r.netns, pid: await startRelay(r.netns, relayArgv(r.netns, r.cfg)) }),
+      async (r) => ({ netns: r.netns, pid: await startRelay(r.netns, relayArgv(r.netns, r.cfg, relay!)) }),
       opts.concurrency,
     );
     checkpoint();
@@ -214,7 +226,7 @@ export async function up(topo: Topology, opts: UpOptions = {}): Promise<UpResult
     runId,
     prefix: plan.prefix,
     nodes: plan.nodes.map((nd, i) => ({ id: nd.id, netns: nd.netns, addresses: addresses[i]! })),
-    mechanisms: plan.mechanisms,
+    mechanisms: { ...plan.mechanisms, relay },
     dropped: plan.dropped,
     timings: {
       probeMs: tProbe - t0,

@@ -30,7 +30,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -50,7 +49,10 @@
 #define DGRAM_MAX 65536
 /* Receive socket buffer asked for (SO_RCVBUFFORCE as root, else SO_RCVBUF, capped by net.core.rmem_max). */
 #define RCVBUF_BYTES (16 << 20)
-/* A wire's FIFO starts at RING_MIN bytes and doubles up to RING_MAX (e.g. 100 ms of delay at 5 Gbit/s). */
+/*
+ * A wire's FIFO starts at RING_MIN bytes and doubles up to RING_MAX (e.g. 100 ms of delay at 5 Gbit/s); a full
+ * ring of RING_MAX loses datagrams (less one datagram's size of fragmentation at the wrap).
+ */
 #define RING_MIN ((size_t)256 << 10)
 #define RING_MAX ((size_t)64 << 20)
 /* Largest configurable delay, ns (about 11.6 days). */
@@ -78,6 +80,8 @@ struct wire {
   /* Byte ring of entries: live from head to tail (through a wrap at the end when tail <= head and count > 0). */
   uint8_t *buf;
   size_t cap, head, tail, count;
+  /* Bytes of the live entries. */
+  size_t used;
 };
 
 struct counts {
@@ -112,14 +116,14 @@ static _Noreturn void usage(const char *why) {
 static bool parse_number(const char *s, char **end, double lo, double hi, double *out) {
   errno = 0;
   double v = strtod(s, end);
-  if (*end == s || errno != 0 || !isfinite(v) || v < lo || v > hi) return false;
+  if (*end == s || errno != 0 || v != v || v < lo || v > hi) return false;
   *out = v;
   return true;
 }
 
 static bool field(const char **s, double lo, double hi, bool integer, bool last, double *out) {
   char *end;
-  if (!parse_number(*s, &end, lo, hi, out) || (integer && *out != floor(*out))) return false;
+  if (!parse_number(*s, &end, lo, hi, out) || (integer && *out != (double)(long long)*out)) return false;
   if (last ? *end != '\0' : *end != ':') return false;
   *s = end + (last ? 0 : 1);
   return true;
@@ -128,7 +132,7 @@ static bool field(const char **s, double lo, double hi, bool integer, bool last,
 static unsigned long parse_uint(const char *s, const char *name, unsigned long lo, unsigned long hi) {
   double v;
   char *end;
-  if (!parse_number(s, &end, (double)lo, (double)hi, &v) || *end != '\0' || v != floor(v)) {
+  if (!parse_number(s, &end, (double)lo, (double)hi, &v) || *end != '\0' || v != (double)(long long)v) {
     char why[160];
     snprintf(why, sizeof why, "%s: expected an integer in [%lu, %lu], got \"%s\"", name, lo, hi, s);
     usage(why);
@@ -208,7 +212,7 @@ static int64_t departure(struct wire *w, int64_t now, size_t bytes, double u) {
     sent = start + (double)bytes * 8e9 / w->rate_bps;
     w->busy_ns = sent;
   }
-  return llround(sent) + w->delay_ns;
+  return (int64_t)(sent + 0.5) + w->delay_ns; /* sent >= 0: rounds to the nearest ns */
 }
 
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -272,28 +276,26 @@ static bool ring_place(const struct wire *w, size_t need, size_t *at) {
   return need <= w->head - w->tail;
 }
 
-/* Makes room for an entry of `need` bytes, doubling the ring (entries moved to the front) up to RING_MAX. */
+/*
+ * Makes room for an entry of `need` bytes: moves the entries to the front of a ring twice as large (or more),
+ * up to RING_MAX; false when the ring is that large already (the wire then loses the datagram).
+ */
 static bool ring_reserve(struct wire *w, size_t need) {
   size_t at;
   if (w->buf && ring_place(w, need, &at)) return true;
-  size_t used = 0;
-  for (size_t k = 0, pos = w->head; k < w->count; k++) {
-    pos = ring_norm(w, pos);
-    used += entry_size(((struct entry *)(w->buf + pos))->len);
-    pos += entry_size(((struct entry *)(w->buf + pos))->len);
-  }
-  size_t cap = w->cap ? w->cap : RING_MIN;
-  while (cap < used + need && cap < RING_MAX) cap *= 2;
-  if (cap < used + need) return false;
+  if (w->cap >= RING_MAX) return false;
+  size_t cap = w->cap ? 2 * w->cap : RING_MIN;
+  while (cap < w->used + need && cap < RING_MAX) cap *= 2;
+  if (cap < w->used + need) return false;
   uint8_t *buf = malloc(cap);
   if (!buf) return false;
   size_t out = 0;
   for (size_t k = 0, pos = w->head; k < w->count; k++) {
     pos = ring_norm(w, pos);
-    size_t sz = entry_size(((struct entry *)(w->buf + pos))->len);
-    memcpy(buf + out, w->buf + pos, sz);
-    out += sz;
-    pos += sz;
+    size_t size = entry_size(((struct entry *)(w->buf + pos))->len);
+    memcpy(buf + out, w->buf + pos, size);
+    out += size;
+    pos += size;
   }
   free(w->buf);
   w->buf = buf;
@@ -315,6 +317,7 @@ static void ring_push(struct wire *w, int64_t due, const uint8_t *data, size_t l
   e->len = (uint32_t)len;
   memcpy(e + 1, data, len);
   w->tail = at + need;
+  w->used += need;
   w->count++;
 }
 
@@ -324,7 +327,9 @@ static struct entry *ring_front(struct wire *w) {
 }
 
 static void ring_pop(struct wire *w) {
-  w->head = ring_norm(w, w->head) + entry_size(ring_front(w)->len);
+  size_t size = entry_size(ring_front(w)->len);
+  w->head += size;
+  w->used -= size;
   if (--w->count == 0) w->head = w->tail = 0;
 }
 

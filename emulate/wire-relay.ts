@@ -12,9 +12,14 @@
  * for the last millisecond would cut the jitter, but it keeps every relay busy and on a small machine starves
  * the traffic it carries.)
  *
- * One relay serves all wires into a namespace. It runs as plain JavaScript (`node -e`, built from
- * {@link relaySource}) so that a relay starts in ~0.2 s without the TypeScript loader; both functions below are
- * therefore self-contained (no imports, no outer references except {@link wireDeparture} and {@link fixInnerChecksum} by name).
+ * One relay serves all wires into a namespace. Two programs implement it: the C relay (wire-relay.c, compiled at
+ * run time by relay-build.ts; the default, several times cheaper per datagram) and this module's JavaScript relay,
+ * the reference and the fallback when no C compiler is found. The C relay follows the functions below (the same
+ * departures and, for a seed, the same loss draws), timing each datagram from the kernel's receive timestamp and
+ * waking for departures with nanosecond timeouts. The JavaScript relay runs as plain JavaScript (`node -e`, built
+ * from {@link relaySource}) so that it starts in ~0.2 s without the TypeScript loader; the functions it uses are
+ * therefore self-contained (no imports, no outer references except {@link mulberry32}, {@link wireDeparture} and
+ * {@link fixInnerChecksum} by name).
  */
 
 /** One directed wire into the relay's namespace. */
@@ -40,6 +45,21 @@ export interface RelayConfig {
 /** Mutable per-wire state: when the wire's transmitter is next free (ms). */
 export interface WireState {
   busyUntilMs: number;
+}
+
+/**
+ * mulberry32: uniform draws in [0, 1) from 32 bits of state (`seed` taken modulo 2^32; 0 counts as 1). The C
+ * relay has the same generator, so a seed gives both relays the same loss pattern.
+ */
+export function mulberry32(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /**
@@ -99,15 +119,7 @@ export function fixInnerChecksum(b: Buffer): boolean {
 /** The relay's main loop (runs in its own process; see the module comment). */
 export async function relayMain(cfg: RelayConfig): Promise<void> {
   const dgram = await import("node:dgram");
-  let s = cfg.seed >>> 0 || 1;
-  const rand = () => {
-    // mulberry32
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(cfg.seed);
   interface Wire {
     cfg: WireConfig;
     state: WireState;
@@ -194,6 +206,7 @@ export function relaySource(): string {
   // `__name` is the helper esbuild (tsx) inserts to keep function names; define it as the identity.
   return [
     "const __name = (f) => f;",
+    mulberry32.toString(),
     wireDeparture.toString(),
     fixInnerChecksum.toString(),
     `(${relayMain.toString()})(JSON.parse(process.argv[1]));`,
@@ -203,21 +216,46 @@ export function relaySource(): string {
 /** Scheduling priority of relays: they stand in for wires, so they run ahead of the workloads they carry. */
 export const RELAY_NICE = -10;
 
-/** `ip netns exec <ns> nice -n -10 node -e <source> <json config>`. */
-export function relayArgv(ns: string, cfg: RelayConfig, node = process.execPath): string[] {
-  const src = relaySource();
-  return [
-    "ip",
-    "netns",
-    "exec",
-    ns,
-    "nice",
-    "-n",
-    String(RELAY_NICE),
-    node,
-    "--input-type=module",
-    "-e",
-    src,
-    JSON.stringify(cfg),
-  ];
+/** The program that runs the relays, as chosen by relay-build.ts (and reported with the run). */
+export type RelayProgram = CRelayProgram | JsRelayProgram;
+
+export interface CRelayProgram {
+  kind: "c";
+  /** The compiled relay (wire-relay.c). */
+  binary: string;
+  /** The compiler that built it. */
+  compiler: string;
+}
+
+export interface JsRelayProgram {
+  kind: "js";
+  /** Why not the C relay. */
+  reason: string;
+}
+
+/** One wire on the C relay's command line: `<vni>:<delayNs>:<lossRate>:<rateBps or -1>:<queueBytes>`. */
+export function wireSpec(w: WireConfig): string {
+  return [w.vni, Math.round(w.delayNs), w.lossRate, w.rateBps ?? -1, w.queueBytes].map(String).join(":");
+}
+
+/** The C relay's arguments: `<port> <vxlanPort> <seed mod 2^32> <wire>...` (see wire-relay.c). */
+export function cRelayArgs(cfg: RelayConfig): string[] {
+  return [String(cfg.port), String(cfg.vxlanPort), String(cfg.seed >>> 0), ...cfg.wires.map(wireSpec)];
+}
+
+/**
+ * `ip netns exec <ns> nice -n -10 <relay>`: the compiled relay with {@link cRelayArgs}, or
+ * `node -e <source> <json config>` for the JavaScript relay.
+ */
+export function relayArgv(
+  ns: string,
+  cfg: RelayConfig,
+  program: RelayProgram,
+  node = process.execPath,
+): string[] {
+  const relay =
+    program.kind === "c"
+      ? [program.binary, ...cRelayArgs(cfg)]
+      : [node, "--input-type=module", "-e", relaySource(), JSON.stringify(cfg)];
+  return ["ip", "netns", "exec", ns, "nice", "-n", String(RELAY_NICE), ...relay];
 }
