@@ -1,11 +1,22 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { REPO_ROOT, sharedDataDir, skipUnlessShared } from "../helpers/shared-data.ts";
 import { topocast as topocastAsync } from "./run-cli.ts";
+
+/** A temporary directory removed when the file's tests end. */
+const temps: string[] = [];
+after(() => {
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+});
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(d);
+  return d;
+}
 
 const BIN = resolve(REPO_ROOT, "bin/topocast.js");
 
@@ -38,7 +49,7 @@ describe("topocast CLI", () => {
   });
 
   it("runs the quickstart config (shortened), printing the summary table and the report path", () => {
-    const out = join(mkdtempSync(join(tmpdir(), "topocast-cli-")), "quickstart");
+    const out = join(tempDir("topocast-cli-"), "quickstart");
     const r = topocast(
       "run",
       "experiments/configs/quickstart.yaml",
@@ -82,7 +93,7 @@ describe("topocast CLI", () => {
 
 describe("topocast predict and emulate commands", () => {
   it("evaluates forecasters on a CSV traffic-matrix series and writes predict.json", () => {
-    const dir = mkdtempSync(join(tmpdir(), "topocast-predict-"));
+    const dir = tempDir("topocast-predict-");
     const rows = ["time_s,src,dst,rate_bps"];
     for (let t = 0; t < 40; t++) {
       rows.push(

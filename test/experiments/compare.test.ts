@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { compareSummaries, parseTolerances } from "../../experiments/compare.ts";
 import type { RunSummary } from "../../experiments/results.ts";
 import { REPO_ROOT } from "../helpers/shared-data.ts";
@@ -11,6 +11,7 @@ import { topocast } from "./run-cli.ts";
 const BASE_DIR = join(REPO_ROOT, "results/baselines/ci-ring");
 const base: RunSummary = JSON.parse(readFileSync(join(BASE_DIR, "summary.json"), "utf8"));
 const dir = mkdtempSync(join(tmpdir(), "topocast-compare-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A copy of the baseline with one policy's statistic changed. */
 function variant(name: string, edit: (s: RunSummary) => void): string {

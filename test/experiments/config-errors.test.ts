@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { loadConfig } from "../../experiments/config/load.ts";
 import { isUserError } from "../../experiments/errors.ts";
 import { buildScenario } from "../../experiments/scenario.ts";
@@ -20,6 +20,7 @@ function validate(file: string, args: string[]): Error | undefined {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "topocast-config-errors-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A valid base config; each case replaces one part. */
 const GOOD = `name: bad-configs

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { loadConfig } from "../../experiments/config/load.ts";
 import { writeRunDir } from "../../experiments/results.ts";
 import { runExperiment } from "../../experiments/run-experiment.ts";
@@ -10,6 +10,7 @@ import { REPO_ROOT } from "../helpers/shared-data.ts";
 import { topocast } from "./run-cli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "topocast-report-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("results and report", () => {
   const out = join(dir, "ci-ring");

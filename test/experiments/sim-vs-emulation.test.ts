@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { ResultsError } from "../../experiments/results.ts";
 import {
   ALL_FLOWS,
@@ -22,6 +22,7 @@ import {
 import { FLOWS_CSV_HEADER, MetricsError } from "../../sim/metrics/flow-stats.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "topocast-sim-vs-emu-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Buckets small [0, 100), medium [100, 1000), large [1000, inf) bytes. */
 const BUCKETS = { edges: [100, 1000], names: ["small", "medium", "large"] };

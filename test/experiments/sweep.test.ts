@@ -2,12 +2,13 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { parseConfig } from "../../experiments/config/load.ts";
 import { expandSweep, parseShard, shardRuns } from "../../experiments/sweep.ts";
 import { topocast } from "./run-cli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "topocast-sweep-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
 const CONFIG = `name: tiny-sweep
 seed: 1
 topology:
