@@ -375,7 +375,7 @@ export class EmulationControlPlane implements ControlPlane {
         rateBps: v.rateBps,
         secure: false,
         ready: true,
-        createdNs: v.createdMs * 1e6,
+        createdNs: v.createdNs ?? v.createdMs * 1e6,
         activeFlows: 0, // not tracked in emulation yet (agents report per flow, not per virtual link)
       }))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -545,6 +545,7 @@ export class EmulationControlPlane implements ControlPlane {
       table,
       rulePriority,
       createdMs: Date.now(),
+      createdNs: Math.round(this.nowNs()),
     };
     // phase 1: pin the tunnel endpoints' host routes along the path (both directions)
     const pin = new Map<number, Cmd[]>();

@@ -28,6 +28,8 @@ export interface VirtualLinkState {
   table: number;
   rulePriority: number;
   createdMs: number;
+  /** Creation time on the controller's clock (ns; in `topocast emulate`, simulated time), when it has one. */
+  createdNs?: number;
 }
 
 /** An explicit route of a pair: policy rules (priority `rulePriority`) into its own table along `path`. */
