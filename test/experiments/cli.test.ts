@@ -119,6 +119,49 @@ describe("topocast predict and emulate commands", () => {
     assert.ok(existsSync(join(out, "predict.json")));
   });
 
+  const notRoot = process.getuid?.() === 0 ? false : "needs root (network namespaces)";
+  it("emulate up <config> builds the config's scaled substrate; status, exec and down work on it", {
+    skip: notRoot,
+  }, () => {
+    const dir = tempDir("topocast-cli-up-");
+    const file = join(dir, "ring.yaml");
+    writeFileSync(
+      file,
+      `name: up
+topology: {generator: {kind: ring, n: 3}, links: {capacity: 1Gbps, delay: 0ms}}
+policies: [{name: shortest-path}]
+emulation: {rateScale: 0.01, queue: 1000p}
+`,
+    );
+    const up = topocast("emulate", "up", file);
+    assert.equal(up.code, 0, up.stderr);
+    const runId = /run ([0-9a-f]{6}) is up \(3 nodes/.exec(up.stdout)?.[1];
+    assert.ok(runId, up.stdout);
+    try {
+      assert.match(up.stdout, /n0\s+netns tc[0-9a-f]{6}-n0\s+10\.213\.0\.1 /);
+      assert.match(topocast("emulate", "status").stdout, new RegExp(`${runId}\\s+up \\(persistent\\)`));
+      // The config's rateScale: 1 Gbit/s links are emulated at 10 Mbit/s.
+      const tc = topocast(
+        "emulate",
+        "exec",
+        runId!,
+        "n0",
+        "--",
+        "tc",
+        "class",
+        "show",
+        "dev",
+        `tc${runId}-e0a`,
+      );
+      assert.equal(tc.code, 0, tc.stderr);
+      assert.match(tc.stdout, /rate 10Mbit/);
+    } finally {
+      const down = topocast("emulate", "down", runId!);
+      assert.equal(down.code, 0, down.stderr);
+    }
+    assert.doesNotMatch(topocast("emulate", "status").stdout, new RegExp(runId!));
+  });
+
   it("lists emulation runs, and rejects a malformed run id with exit code 2", () => {
     assert.equal(topocast("emulate", "status").code, 0);
     const r = topocast("emulate", "exec", "nope", "n0", "--", "true");
