@@ -115,7 +115,7 @@ export interface EmulationOverhead {
   errors: Record<string, number>;
   /** Calls of verbs this engine does not implement yet, by verb (the policy saw UnsupportedInEmulationError). */
   unsupported: Record<string, number>;
-  /** Measured latency of each verb, ms: count, median, 95th percentile, max. */
+  /** Measured latency of each verb's successful calls, ms: count, median, 95th percentile, max. */
   actionLatencyMs: Record<string, { n: number; median: number; p95: number; max: number }>;
   /** Ticks that started more than half a tick late, of all ticks. */
   lateTicks: number;
@@ -1066,9 +1066,12 @@ function overheadOf(
   const unsupported: Record<string, number> = {};
   for (const a of ctl.actions) {
     actions[a.verb] = (actions[a.verb] ?? 0) + 1;
-    const xs = lat[a.verb] ?? [];
-    xs.push(a.ms);
-    lat[a.verb] = xs;
+    if (a.ok) {
+      // Latency of what took effect: a refused action (pool full, no path) returns at once and says nothing of it.
+      const xs = lat[a.verb] ?? [];
+      xs.push(a.ms);
+      lat[a.verb] = xs;
+    }
     if (!a.ok && a.errorName === "UnsupportedInEmulationError")
       unsupported[a.verb] = (unsupported[a.verb] ?? 0) + 1;
     if (!a.ok) {
