@@ -388,6 +388,19 @@ export class EmulationControlPlane implements ControlPlane {
     return m;
   }
 
+  /**
+   * Where the pair's new traffic goes now: its virtual link (the interceptor rule comes first), else its pinned
+   * route, else the default routes (null when there is none); with the id of the virtual link when one carries it.
+   */
+  pathNow(src: string, dst: string): { path: NodePath | null; virtualLink: string | null } {
+    const vl = this.state.virtualLinks.find((v) => v.src === src && v.dst === dst);
+    if (vl) return { path: vl.path, virtualLink: vl.id };
+    return {
+      path: this.state.routes[pairKey(src, dst)]?.path ?? this.defaultPath(src, dst),
+      virtualLink: null,
+    };
+  }
+
   /** Explicit routes (pair key -> path). */
   routes(): Map<string, NodePath> {
     return new Map(Object.entries(this.state.routes).map(([k, r]) => [k, r.path]));

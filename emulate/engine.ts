@@ -53,7 +53,7 @@ import {
 import type { EnginePolicy, Scenario } from "../sim/engine/types.ts";
 import { RandomStreams } from "../sim/kernel/rng.ts";
 import { Simulator } from "../sim/kernel/simulator.ts";
-import { FlowStatsCollector } from "../sim/metrics/flow-stats.ts";
+import { FlowStatsCollector, percentileNearestRank } from "../sim/metrics/flow-stats.ts";
 import { LinkUtilizationSampler } from "../sim/metrics/link-sampler.ts";
 import { TraceBus } from "../sim/metrics/trace.ts";
 import { allPairsShortestPaths, type Path } from "../sim/substrate/routing.ts";
@@ -365,10 +365,6 @@ function sleepUntil(t: bigint): Promise<void> {
   return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
 }
 
-function percentile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
@@ -510,13 +506,6 @@ export async function emulatePolicy(
           }
           return out;
         };
-        const currentPath = (src: number, dst: number): Path => {
-          const s = ids[src]!;
-          const d = ids[dst]!;
-          const vl = emuCtl.virtualLinks().find((v) => v.src === s && v.dst === d);
-          const nodes = vl?.path ?? emuCtl.routes().get(pairKey(s, d)) ?? emuCtl.defaultPath(s, d) ?? [];
-          return linkPath(nodes);
-        };
         const idealFctNs = (sizeBytes: number, path: Path): number => {
           let bottleneck = Number.POSITIVE_INFINITY;
           let delay = 0;
@@ -543,12 +532,12 @@ export async function emulatePolicy(
             pairBytes[k]! += f.sizeBytes;
             pairFlows[k]!++;
             active[k]!++;
-            const vl = emuCtl.virtualLinks().find((v) => v.src === ids[f.src] && v.dst === ids[f.dst]);
-            if (vl) {
-              flowVl.set(f.id, vl.id);
-              activeOnVl.set(vl.id, (activeOnVl.get(vl.id) ?? 0) + 1);
+            const now = emuCtl.pathNow(ids[f.src]!, ids[f.dst]!);
+            if (now.virtualLink !== null) {
+              flowVl.set(f.id, now.virtualLink);
+              activeOnVl.set(now.virtualLink, (activeOnVl.get(now.virtualLink) ?? 0) + 1);
             }
-            pathAtStart.set(f.id, currentPath(f.src, f.dst));
+            pathAtStart.set(f.id, linkPath(now.path ?? []));
             startLateMs.push(rep.lateNs / 1e6);
           } else if (rep.event === "recv") {
             if (epoch !== undefined) recvAt.set(f.id, Number(BigInt(rep.atNs) - epoch));
@@ -576,7 +565,7 @@ export async function emulatePolicy(
             const recv = recvAt.get(f.id);
             const wallFct = recv !== undefined ? recv - f.startNs / c : client;
             const fctNs = Math.max(1, Math.round(wallFct * c));
-            const path = pathAtStart.get(f.id) ?? currentPath(f.src, f.dst);
+            const path = pathAtStart.get(f.id) ?? []; // every finished flow reported its start
             // A flow that started with no route (a failure) is judged against its failure-free least-hop path.
             const ideal = idealFctNs(
               f.sizeBytes,
@@ -1093,8 +1082,8 @@ function overheadOf(
             verb,
             {
               n: s.length,
-              median: round3(percentile(s, 0.5)),
-              p95: round3(percentile(s, 0.95)),
+              median: round3(percentileNearestRank(s, 50)),
+              p95: round3(percentileNearestRank(s, 95)),
               max: round3(s.at(-1)!),
             },
           ];
@@ -1104,6 +1093,6 @@ function overheadOf(
     lateTicks,
     ticks,
     flowErrors,
-    medianStartLateMs: sorted.length ? round3(percentile(sorted, 0.5)) : null,
+    medianStartLateMs: sorted.length ? round3(percentileNearestRank(sorted, 50)) : null,
   };
 }

@@ -99,6 +99,19 @@ function configOptions<T>(y: Argv<T>) {
     .option("seed", { type: "number", describe: "Override the config's seed" });
 }
 
+/** A config plus the options of one run's results directory (`run` and `emulate run`). */
+function runOptions<T>(y: Argv<T>, defaultOut: string) {
+  return configOptions(y)
+    .option("run", { type: "number", default: 0, describe: "Replication number (0-based)" })
+    .option("out", { type: "string", describe: `Results directory (default ${defaultOut})` })
+    .option("report", {
+      type: "boolean",
+      default: true,
+      describe: "Render plots and report.html (--no-report to skip)",
+    })
+    .option("quiet", { type: "boolean", default: false, describe: "Print only the results directory" });
+}
+
 function checkInt(name: string, v: number | undefined, min: number): void {
   if (v !== undefined && (!Number.isInteger(v) || v < min)) {
     throw new CliInputError(`--${name}: expected an integer >= ${min}, got ${v}`);
@@ -114,18 +127,7 @@ export function buildCli(argv: string[]): Argv {
       "run <config>",
       "Run one experiment (every policy on the same traffic) and write results, plots and report.html",
       (y) =>
-        configOptions(y)
-          .option("run", { type: "number", default: 0, describe: "Replication number (0-based)" })
-          .option("out", {
-            type: "string",
-            describe: "Results directory (default results/<name>/seed<seed>-run<run>)",
-          })
-          .option("report", {
-            type: "boolean",
-            default: true,
-            describe: "Render plots and report.html (--no-report to skip)",
-          })
-          .option("quiet", { type: "boolean", default: false, describe: "Print only the results directory" })
+        runOptions(y, "results/<name>/seed<seed>-run<run>")
           .option("json", {
             type: "boolean",
             default: false,
@@ -364,26 +366,11 @@ export function buildCli(argv: string[]): Argv {
             ["run <config>", "$0 <config>"],
             "Run an experiment config on network namespaces: same flows, same policies, same results layout as `run`",
             (z) =>
-              configOptions(z)
-                .option("run", { type: "number", default: 0, describe: "Replication number (0-based)" })
-                .option("out", {
-                  type: "string",
-                  describe: "Results directory (default results/<name>/seed<seed>-run<run>-emulate)",
-                })
-                .option("report", {
-                  type: "boolean",
-                  default: true,
-                  describe: "Render plots and report.html (--no-report to skip)",
-                })
+              runOptions(z, "results/<name>/seed<seed>-run<run>-emulate")
                 .option("with-sim", {
                   type: "boolean",
                   default: false,
                   describe: "Simulate the same config first, for the sim-vs-emulation comparison",
-                })
-                .option("quiet", {
-                  type: "boolean",
-                  default: false,
-                  describe: "Print only the results directory",
                 })
                 .option("verbose", { type: "boolean", default: false, describe: "Log every ip/tc command" })
                 .example(

@@ -36,6 +36,7 @@ import { type Manifest, type RunSummary, readCsv, writeRunDir } from "./results.
 import {
   defaultRunDir,
   finishRunDir,
+  round3,
   runExperiment,
   runManifest,
   runSummary,
@@ -200,29 +201,27 @@ export async function emulateExperiment(
           checkRates: settings.checkRates && i === 0,
           onRateCheck: (links) => {
             rateCheck = links;
-            const ratios = links
-              .filter((l) => l.goodputBps !== null && l.rateBps !== null)
-              .map((l) => l.goodputBps! / l.rateBps!)
-              .sort((a, b) => a - b);
-            if (ratios.length > 0) {
-              note(
-                `rate check (iperf3 over each link): goodput / configured rate median ${ratios[ratios.length >> 1]!.toFixed(2)}, range ${ratios[0]!.toFixed(2)}..${ratios.at(-1)!.toFixed(2)}`,
-              );
-            }
+            const ratios = ratioSummary(
+              links.flatMap((l) =>
+                l.goodputBps !== null && l.rateBps !== null ? [l.goodputBps / l.rateBps] : [],
+              ),
+            );
+            if (ratios) note(`rate check (iperf3 over each link): goodput / configured rate ${ratios}`);
           },
           onLinkCheck: (links) => {
             if (i !== 0) return;
             linkCheck = links;
-            const ratios = links
-              .filter((l) => l.minRttMs !== null && l.configuredRttMs > 0)
-              .map((l) => l.minRttMs! / l.configuredRttMs)
-              .sort((a, b) => a - b);
+            const ratios = ratioSummary(
+              links.flatMap((l) =>
+                l.minRttMs !== null && l.configuredRttMs > 0 ? [l.minRttMs / l.configuredRttMs] : [],
+              ),
+            );
+            const sent = links.reduce((a, l) => a + l.sent, 0);
             const lost = links.reduce((a, l) => a + l.sent - l.received, 0);
-            if (ratios.length > 0) {
+            if (ratios)
               note(
-                `link check (ping over each link): measured / configured RTT median ${ratios[ratios.length >> 1]!.toFixed(2)}, range ${ratios[0]!.toFixed(2)}..${ratios.at(-1)!.toFixed(2)}; ${lost} of ${links.length * 5} pings lost`,
+                `link check (ping over each link): measured / configured RTT ${ratios}; ${lost} of ${sent} pings lost`,
               );
-            }
           },
           onUp: (up) =>
             substrates.push({
@@ -332,6 +331,13 @@ export async function emulateExperiment(
   return { dir, summary, manifest, reportPath, simDir, interrupted };
 }
 
+/** "median m, range a..b" of measured / configured ratios, or null when there are none. */
+function ratioSummary(ratios: number[]): string | null {
+  if (ratios.length === 0) return null;
+  const s = [...ratios].sort((a, b) => a - b);
+  return `median ${s[s.length >> 1]!.toFixed(2)}, range ${s[0]!.toFixed(2)}..${s.at(-1)!.toFixed(2)}`;
+}
+
 /**
  * Why the simulator's results in `dir` are not of this workload (its first policy's flows differ from the flows
  * the emulation replays: another config, seed or code), or null when they are.
@@ -366,8 +372,4 @@ async function staleSimulation(
       return `flow ${f.id} differs there (another config, seed or version)`;
   }
   return missing > 0.1 * flows.length ? `${missing} of the ${flows.length} flows are missing there` : null;
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }

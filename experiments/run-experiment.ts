@@ -174,6 +174,7 @@ export function writeResultFiles(
   );
 }
 
-function round3(x: number): number {
+/** Rounded to 3 decimals (wall times and latencies in manifests). */
+export function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
