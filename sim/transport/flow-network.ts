@@ -36,6 +36,9 @@ import { MAX_PRIORITY, MIN_PRIORITY } from "../kernel/event-queue.ts";
 import type { Simulator } from "../kernel/simulator.ts";
 import type { FlowRecord, TraceBus } from "../metrics/trace.ts";
 import type { Topology } from "../substrate/topology.ts";
+import type { FlowSpec, MirrorCapable, ReservationCapable, Transport } from "./transport.ts";
+
+export type { FlowSpec };
 
 /**
  * Priority of the per-instant reallocation event. It is scheduled by the first change of an instant, so it runs
@@ -52,19 +55,6 @@ export class TransportError extends Error {
     super(message);
     this.name = "TransportError";
   }
-}
-
-export interface FlowSpec {
-  src: number;
-  dst: number;
-  /** Bytes to transfer, > 0. */
-  sizeBytes: number;
-  /** Link indices from src to dst (substrate links and/or pseudo links from {@link FlowNetwork.reserve}). */
-  path: ArrayLike<number>;
-  /** A second path carrying a mirror copy of the flow (see the module doc). */
-  mirrorPath?: ArrayLike<number>;
-  /** Carried into the flow record unchanged (e.g. a pair index); default 0. */
-  tag?: number;
 }
 
 const NONE = -1;
@@ -184,7 +174,7 @@ function growU32(a: Uint32Array, n: number): Uint32Array<ArrayBuffer> {
   return b;
 }
 
-export class FlowNetwork {
+export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable {
   // --- links: substrate links 0..L0-1, then pseudo links (reservations); arrays grow as pseudo links are added
   private readonly L0: number;
   private nLinks: number;

@@ -1,0 +1,26 @@
+/**
+ * The transport models a config can select (`transport.model`), and the one place that builds them. Adding a
+ * model: implement {@link Transport} (and whichever capabilities it has) in sim/transport/, add its name here.
+ */
+import type { Simulator } from "../kernel/simulator.ts";
+import type { TraceBus } from "../metrics/trace.ts";
+import type { Topology } from "../substrate/topology.ts";
+import { FlowNetwork } from "./flow-network.ts";
+import type { MirrorCapable, ReservationCapable, Transport } from "./transport.ts";
+
+/** Transport models a config may name in `transport.model`. */
+export const TRANSPORT_MODELS = ["fluid"] as const;
+export type TransportModel = (typeof TRANSPORT_MODELS)[number];
+
+/** Builds the configured transport model on a simulator and topology. */
+export function createTransport(
+  model: TransportModel,
+  sim: Simulator,
+  topology: Topology,
+  trace?: TraceBus,
+): Transport & ReservationCapable & MirrorCapable {
+  switch (model) {
+    case "fluid":
+      return new FlowNetwork(sim, topology, trace);
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The simulator's transport seam: what the control plane, the control driver's data plane and the metrics need
+ * from a data plane that carries flows, whatever model computes their progress.
+ *
+ * A {@link Transport} carries flows of `sizeBytes` from `src` to `dst` along paths of directed link indices and
+ * reports them through the trace bus (`flowStart`, `flowEnd` with a FlowRecord; FCT, ideal FCT and slowdown as
+ * sim/metrics/trace.ts defines them). Optional **capabilities** are separate interfaces a model may implement;
+ * callers test for them with the `has*` guards below and refuse, with a clear error, a verb that needs one the
+ * configured model lacks, instead of silently degrading:
+ *
+ * | capability | what it adds | fluid (FlowNetwork) |
+ * |---|---|---|
+ * | {@link ReservationCapable} | rate reservations along a path, as pseudo links flows can be routed over | yes |
+ * | {@link MirrorCapable} | a second copy of a flow on another path; the first copy to deliver wins | yes |
+ * | {@link DropCounting} | packets dropped per link egress | no (fluid rates never exceed capacity) |
+ *
+ * Implementations: `fluid` (sim/transport/flow-network.ts: max-min fair rates, Bertsekas & Gallager section
+ * 6.5.2). The model is chosen by the config's `transport.model` through `createTransport` (sim/transport/models.ts).
+ *
+ * Units: rates in bits/s, sizes in bytes, time in integer ns (the simulator's clock).
+ */
+import type { Topology } from "../substrate/topology.ts";
+
+export interface FlowSpec {
+  src: number;
+  dst: number;
+  /** Bytes to transfer, > 0. */
+  sizeBytes: number;
+  /** Link indices from src to dst: substrate links and/or pseudo links of reservations. */
+  path: ArrayLike<number>;
+  /** A second path carrying a mirror copy of the flow (see MirrorCapable). */
+  mirrorPath?: ArrayLike<number>;
+  /** Carried into the flow record unchanged (e.g. a pair index); default 0. */
+  tag?: number;
+}
+
+/** The core every transport model provides. Link indices are the topology's directed links. */
+export interface Transport {
+  readonly topology: Topology;
+  /** Flows transferring now (a flow stalled on a down link counts). */
+  readonly activeFlows: number;
+  /** Flows started so far; flow ids are 0, 1, 2, ... in order of arrival. */
+  readonly startedFlows: number;
+  /** Starts a flow now and returns its id. @throws TransportError for a bad size or path. */
+  startFlow(spec: FlowSpec): number;
+  /** Moves an active flow onto another path between the same endpoints. @throws TransportError */
+  setPath(flow: number, path: ArrayLike<number>): void;
+  /** Link indices an active flow follows. */
+  pathOf(flow: number): readonly number[];
+  /** Ids of active flows with a copy crossing `link`, ascending. */
+  flowsOnLink(link: number): number[];
+  /** Takes a link down (its flows stall) or brings it back. */
+  setLinkUp(link: number, up: boolean): void;
+  isLinkUp(link: number): boolean;
+  /** Nominal capacity, bits/s (a down link keeps it). */
+  linkCapacity(link: number): number;
+  /** Aggregate rate on a link now, bits/s. */
+  linkLoadBps(link: number): number;
+  /** Bits carried per topology link from time 0 until now, written into `out` (length = link count). */
+  linkBitsUntilNow(out: Float64Array): Float64Array;
+}
+
+/** Rate reservations: a reserved path becomes a pseudo link with exactly the reserved capacity. */
+export interface ReservationCapable {
+  /** @returns the pseudo link index. @throws TransportError when a link has less than `rateBps` unreserved. */
+  reserve(path: ArrayLike<number>, rateBps: number): number;
+  release(pseudo: number): void;
+  /** Capacity of a substrate link not yet reserved, bits/s (0 when down). */
+  unreservedBps(link: number): number;
+  /** Substrate links under a pseudo link (the link itself for a substrate link). */
+  substratePath(link: number): readonly number[];
+}
+
+/** Mirrored flows: a copy on a second path; the flow completes when the first copy delivers its last byte. */
+export interface MirrorCapable {
+  /** Adds, moves or (null) removes an active flow's mirror copy. */
+  setMirror(flow: number, path: ArrayLike<number> | null): void;
+  mirrorPathOf(flow: number): readonly number[] | null;
+}
+
+/** Per-link drop counters, for models that carry packets. */
+export interface DropCounting {
+  /** Packets dropped at the egress of each topology link from time 0 until now, written into `out`. */
+  linkDropsUntilNow(out: Float64Array): Float64Array;
+}
+
+export function hasReservations<T extends Transport>(t: T): t is T & ReservationCapable {
+  return typeof (t as Partial<ReservationCapable>).reserve === "function";
+}
+
+export function hasMirrors<T extends Transport>(t: T): t is T & MirrorCapable {
+  return typeof (t as Partial<MirrorCapable>).setMirror === "function";
+}
+
+export function countsDrops<T extends Transport>(t: T): t is T & DropCounting {
+  return typeof (t as Partial<DropCounting>).linkDropsUntilNow === "function";
+}
