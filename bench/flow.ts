@@ -10,10 +10,12 @@ import { Simulator } from "../sim/kernel/simulator.ts";
 import { TraceBus } from "../sim/metrics/trace.ts";
 import { allPairsShortestPaths } from "../sim/substrate/routing.ts";
 import { readBundledZoo } from "../sim/substrate/zoo-graphml.ts";
-import { FlowNetwork } from "../sim/transport/flow-network.ts";
+import { FlowNetwork, type TcpStartup } from "../sim/transport/flow-network.ts";
 import type { BenchResult } from "./run.ts";
 
-export function benchFlow(opts: { flows?: number; load?: number; seed?: number; topology?: string } = {}) {
+export function benchFlow(
+  opts: { flows?: number; load?: number; seed?: number; topology?: string; tcp?: TcpStartup | null } = {},
+) {
   const flows = opts.flows ?? 1_000_000;
   const load = opts.load ?? 0.5;
   const t0 = process.hrtime.bigint();
@@ -24,7 +26,7 @@ export function benchFlow(opts: { flows?: number; load?: number; seed?: number; 
   const demands = scaleDemandsToMlu(topo, uniformDemands(topo, 1e6), route, load);
   const sim = new Simulator();
   const trace = new TraceBus();
-  const net = new FlowNetwork(sim, topo, trace);
+  const net = new FlowNetwork(sim, topo, trace, { tcp: opts.tcp ?? null });
   let done = 0;
   let slowdownSum = 0;
   trace.on("flowEnd", (r) => {

@@ -17,7 +17,13 @@ import { PREDICTOR_NAMES } from "../models/predictors/registry.ts";
 import { bundledFlowSizeCdf, readFlowSizeCdf } from "../models/workload/flow-size-cdf.ts";
 import { offeredUtilization } from "../models/workload/poisson-flows.ts";
 import type { TrafficMatrixSeries } from "../models/workload/tm-series.ts";
-import type { DemandInterval, EnginePolicy, LinkEvent, Scenario } from "../sim/engine/types.ts";
+import type {
+  DemandInterval,
+  EnginePolicy,
+  LinkEvent,
+  Scenario,
+  TransportSettings,
+} from "../sim/engine/types.ts";
 import type { Distribution } from "../sim/kernel/rng.ts";
 import { DEFAULT_SIZE_BUCKET_EDGES, DEFAULT_SIZE_BUCKET_NAMES } from "../sim/metrics/flow-stats.ts";
 import * as gen from "../sim/substrate/generators.ts";
@@ -360,6 +366,7 @@ export function buildScenario(loaded: LoadedConfig, run: number): BuiltScenario 
       intervals: demandIntervals,
       trainingIntervals,
       control,
+      transport: transportSettings(c.transport),
       flowSizes: sizes,
       policies,
       failures,
@@ -400,3 +407,18 @@ function defaultBucketNames(edges: readonly string[]): string[] {
 }
 
 export type { ConfigError };
+
+/** The config's `transport` section in engine units. */
+function transportSettings(t: ExperimentConfig["transport"]): TransportSettings {
+  return {
+    model: t.model,
+    tcp:
+      t.tcp === false
+        ? null
+        : {
+            handshake: t.tcp.handshake,
+            initialWindowSegments: t.tcp.initialWindow,
+            mssBytes: parseSizeBytes(t.tcp.mss),
+          },
+  };
+}

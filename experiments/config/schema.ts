@@ -7,9 +7,11 @@
  * relative paths are relative to the config file; every object is strict (an unknown field is an error, with
  * the allowed fields listed).
  */
+
 import * as z from "zod";
 import { BUNDLED_FLOW_SIZE_CDFS } from "../../models/workload/flow-size-cdf.ts";
 import { GRAVITY_DEFAULTS } from "../../models/workload/gravity-tm.ts";
+import { TRANSPORT_MODELS } from "../../sim/transport/models.ts";
 import { POLICY_REGISTRY } from "../policy-registry.ts";
 import { duration, filePath, rate, size } from "./fields.ts";
 
@@ -318,6 +320,42 @@ const ControlSchema = z
   })
   .meta(doc("The control plane of control-loop policies (predictive-overlay, mirroring, reactive)."));
 
+const TransportSchema = z
+  .strictObject({
+    model: z
+      .enum(TRANSPORT_MODELS)
+      .default("fluid")
+      .meta(
+        doc("How the simulator carries flows: fluid = max-min fair rates over directed links (flow-level)."),
+      ),
+    tcp: z
+      .union([
+        z.literal(false),
+        z.strictObject({
+          handshake: z
+            .boolean()
+            .default(true)
+            .meta(doc("A flow spends one round trip on the handshake before its first data byte.")),
+          initialWindow: z
+            .int()
+            .min(1)
+            .max(1000)
+            .default(10)
+            .meta(doc("Initial congestion window, segments (Linux: 10, RFC 6928).")),
+          mss: size("Payload bytes per segment (1448 on a 1500-byte MTU with TCP timestamps).", {
+            min: 1,
+          }).default("1448B"),
+        }),
+      ])
+      .prefault({})
+      .meta(
+        doc(
+          "TCP start-up of every flow (handshake and slow start, Cardwell et al. INFOCOM 2000, without losses), as Linux runs it in the emulator; false: flows start at their max-min share at once.",
+        ),
+      ),
+  })
+  .meta(doc("The simulator's transport model."));
+
 const EmulationSchema = z
   .strictObject({
     timeCompression: z
@@ -431,6 +469,7 @@ export const ExperimentSchema = z
     failures: z.array(FailureSchema).default([]).meta(doc("Link failures and repairs, in any order.")),
     metrics: MetricsSchema.prefault({}),
     control: ControlSchema.prefault({}),
+    transport: TransportSchema.prefault({}),
     output: z
       .strictObject({
         dir: z.string().default("results").meta(doc("Results root, relative to the working directory.")),

@@ -102,7 +102,8 @@ export async function runPolicy(
   const topo = scenario.topology;
   const sim = new Simulator();
   const trace = new TraceBus();
-  const net = new FlowNetwork(sim, topo, trace);
+  // The only transport model so far is the fluid one (scenario.transport.model === "fluid").
+  const net = new FlowNetwork(sim, topo, trace, { tcp: scenario.transport.tcp });
   const flowStats = new FlowStatsCollector(trace);
   const sampler = new LinkUtilizationSampler(sim, net, { intervalNs: scenario.metrics.intervalNs, trace });
   const routing = policy.create({ topology: topo, seed: scenario.seed, run: scenario.run });

@@ -8,6 +8,8 @@ import type { SetupLatencies } from "../control/control-plane.ts";
 import type { Distribution } from "../kernel/rng.ts";
 import type { Path } from "../substrate/routing.ts";
 import type { Topology } from "../substrate/topology.ts";
+import type { TcpStartup } from "../transport/flow-network.ts";
+import type { TransportModel } from "../transport/models.ts";
 
 /** One interval of offered traffic: per ordered pair, a constant rate over [startNs, endNs) of simulated time. */
 export interface DemandInterval {
@@ -63,6 +65,13 @@ export interface EnginePolicy {
   controller?: (ctx: ControllerContext) => Policy | Promise<Policy>;
 }
 
+/** How the simulator carries flows (config section `transport`). */
+export interface TransportSettings {
+  model: TransportModel;
+  /** TCP start-up of every flow, or null: flows start at their max-min share. */
+  tcp: TcpStartup | null;
+}
+
 /** The control plane's settings (config section `control`). */
 export interface ControlSettings {
   /** Control interval, ns. */
@@ -107,6 +116,7 @@ export interface Scenario {
   /** Traffic before the window (negative times, ending at 0), for predictors to train on; may be empty. */
   trainingIntervals: readonly DemandInterval[];
   control: ControlSettings;
+  transport: TransportSettings;
   flowSizes: Distribution;
   policies: readonly EnginePolicy[];
   failures: readonly LinkEvent[];

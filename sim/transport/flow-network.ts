@@ -26,11 +26,26 @@
  * component cannot change. Its cost grows with that component, not with all flows. Flows whose rate did not
  * change keep their completion event.
  *
+ * TCP start-up (optional, {@link TcpStartup}; the config's `transport.tcp`). A TCP flow does not start at its
+ * max-min share: it spends one round trip on the handshake (SYN, SYN-ACK; the first data leaves with the ACK) and
+ * then grows its congestion window from the initial window (10 segments, RFC 6928) by doubling every round trip
+ * (slow start, RFC 5681; Linux counts acked segments, RFC 3465, so the window doubles per RTT with delayed ACKs).
+ * The fluid model carries this as a per-flow rate cap, window / RTT (the path's base RTT, twice its propagation
+ * delay; the fluid model has no queues): the cap is 0 during the handshake, then initialWindow x MSS / RTT, and
+ * doubles every RTT while the flow is cap-limited; the first round in which the network, not the window, limits
+ * the flow ends slow start and lifts the cap (congestion avoidance is taken as reaching the max-min share). A capped
+ * flow is its own bottleneck in progressive filling (a one-flow link of the cap's capacity), so the capacity it
+ * leaves goes to others. This is the latency model of Cardwell, Savage and Anderson, "Modeling TCP Latency"
+ * (INFOCOM 2000) without losses, as flow-level simulators with slow start do (Parsimon, NSDI 2023; m3, SIGCOMM
+ * 2024). A mirror copy shares its flow's window (the emulator duplicates the packets of one connection). Paths with
+ * zero delay have no round trips: their flows start at their share.
+ *
  * Time and units. Rates in bits/s, sizes in bytes, time in integer ns. Completion events are rounded up to the
  * next ns. A flow's FCT ends when its last byte arrives: transfer end plus the path's one-way propagation delay
  * (the fluid model has no queueing delay); its ideal FCT is size / (bottleneck nominal capacity of the substrate
  * path) + propagation delay, on the best of the paths the flow used (arrival path, later paths, mirror), so
- * slowdown = FCT / ideal FCT >= 1 and is comparable across policies.
+ * slowdown = FCT / ideal FCT >= 1 and is comparable across policies and engines. With TCP start-up the ideal stays
+ * the same (the emulator's definition too), so a slowdown includes what the handshake and slow start cost.
  */
 import { MAX_PRIORITY, MIN_PRIORITY } from "../kernel/event-queue.ts";
 import type { Simulator } from "../kernel/simulator.ts";
@@ -58,6 +73,33 @@ export class TransportError extends Error {
 }
 
 const NONE = -1;
+
+/** TCP start-up of every flow (see the module doc). */
+export interface TcpStartup {
+  /** Whether a flow spends one RTT on the handshake before its first data byte. */
+  handshake: boolean;
+  /** Initial congestion window, segments (Linux: 10, RFC 6928). */
+  initialWindowSegments: number;
+  /** Payload bytes per segment (1448 on a 1500-byte MTU with TCP timestamps, as Linux sends). */
+  mssBytes: number;
+}
+
+/** Linux's defaults: handshake, initial window 10, MSS 1448 bytes. */
+export const LINUX_TCP_STARTUP: Readonly<TcpStartup> = Object.freeze({
+  handshake: true,
+  initialWindowSegments: 10,
+  mssBytes: 1448,
+});
+
+export interface FlowNetworkOptions {
+  /** TCP start-up (handshake, slow start); absent or null: flows start at their max-min share. */
+  tcp?: TcpStartup | null;
+}
+
+/** Priority of slow-start events: after completions, before ordinary events at the same time. */
+const ROUND_PRIORITY = MIN_PRIORITY + 1;
+/** A window with less than this left counts as sent (rates and times are rounded to the ns). */
+const BUDGET_EPSILON_BYTES = 1e-3;
 
 /** Growable per-link list of (flow slot, hop index in that flow's path). */
 class LinkFlowList {
@@ -227,6 +269,19 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
   private fIsMirror = new Uint8Array(0);
   /** Bytes sent by mirror copies already removed (counted into wireBytes). */
   private fWireExtra = new Float64Array(0);
+  /**
+   * 1 while TCP waits for a round trip (handshake, or a window sent): the copy is off its links' lists (rate 0,
+   * out of every max-min component) and in {@link parked}, so waiting flows neither slow down nor join reallocations.
+   */
+  private fParked = new Uint8Array(0);
+  private readonly parked = new Set<number>();
+  /** Base RTT of the copy's path, ns (twice its propagation delay). */
+  private fRttNs = new Float64Array(0);
+  /** Slow start: the round's window and what is left of it, bytes (Infinity after slow start), and events. */
+  private fWindow = new Float64Array(0);
+  private fBudget = new Float64Array(0);
+  private fRound = new Float64Array(0);
+  private fBudgetEvent = new Float64Array(0);
   private fPath: Int32Array[] = [];
   private fPathPos: Int32Array[] = [];
   private freeSlots: number[] = [];
@@ -242,12 +297,16 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
   private readonly heap = new ShareHeap();
   private reallocations = 0;
   private componentFlowsTotal = 0;
+  private readonly tcp: TcpStartup | null;
 
   constructor(
     private readonly sim: Simulator,
     readonly topology: Topology,
     private readonly trace?: TraceBus,
+    opts: FlowNetworkOptions = {},
   ) {
+    this.tcp = opts.tcp ?? null;
+    if (this.tcp) checkTcp(this.tcp);
     const L = topology.linkCount;
     this.L0 = L;
     this.nLinks = L;
@@ -310,10 +369,12 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
     this.checkPath(src, dst, path);
     if (spec.mirrorPath) this.checkPath(src, dst, spec.mirrorPath);
     const id = this.nextFlowId++;
-    const slot = this.newCopy(id, src, dst, spec.tag ?? 0, sizeBytes, path, false);
+    const handshake = (this.tcp?.handshake ?? false) && this.pathDelayNs(path) > 0;
+    const slot = this.newCopy(id, src, dst, spec.tag ?? 0, sizeBytes, path, false, handshake);
     this.fWireExtra[slot] = 0;
     this.active++;
     this.slotOfId.set(id, slot);
+    if (this.tcp) this.startTcp(slot);
     if (spec.mirrorPath) this.addMirror(slot, spec.mirrorPath);
     if (this.trace?.has("flowStart")) {
       this.trace.emit("flowStart", {
@@ -333,8 +394,8 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
     const slot = this.slotOf(flow);
     this.checkPath(this.fSrc[slot]!, this.fDst[slot]!, path);
     this.progress(slot);
-    this.detach(slot);
-    this.attach(slot, path);
+    this.repath(slot, path);
+    this.fRttNs[slot] = 2 * this.pathDelayNs(path);
     this.fIdealNs[slot] = Math.min(this.fIdealNs[slot]!, this.idealNs(this.fSize[slot]!, path));
   }
 
@@ -353,8 +414,7 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
     this.checkPath(this.fSrc[slot]!, this.fDst[slot]!, path);
     if (twin !== NONE) {
       this.progress(twin);
-      this.detach(twin);
-      this.attach(twin, path);
+      this.repath(twin, path);
       return;
     }
     this.addMirror(slot, path);
@@ -391,6 +451,7 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
     const list = this.onLink[link]!;
     const ids = new Set<number>();
     for (let i = 0; i < list.count; i++) ids.add(this.fId[list.flows[i]!]!);
+    for (const slot of this.parked) if (this.fPath[slot]!.includes(link)) ids.add(this.fId[slot]!);
     return [...ids].sort((a, b) => a - b);
   }
 
@@ -623,6 +684,12 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
     this.fTwin = growI32(this.fTwin, cap, NONE);
     this.fIsMirror = growU8(this.fIsMirror, cap);
     this.fWireExtra = growF64(this.fWireExtra, cap);
+    this.fParked = growU8(this.fParked, cap);
+    this.fRttNs = growF64(this.fRttNs, cap);
+    this.fRound = growF64(this.fRound, cap);
+    this.fWindow = growF64(this.fWindow, cap);
+    this.fBudget = growF64(this.fBudget, cap);
+    this.fBudgetEvent = growF64(this.fBudgetEvent, cap);
     this.slotCap = cap;
   }
 
@@ -642,6 +709,7 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
     sizeBytes: number,
     path: ArrayLike<number>,
     mirror: boolean,
+    parked: boolean,
   ): number {
     const slot = this.allocSlot();
     const now = this.sim.now;
@@ -658,8 +726,119 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
     this.fTwin[slot] = NONE;
     this.fIsMirror[slot] = mirror ? 1 : 0;
     this.fIdealNs[slot] = this.idealNs(sizeBytes, path);
-    this.attach(slot, path);
+    this.fRttNs[slot] = 2 * this.pathDelayNs(path);
+    this.fRound[slot] = NONE;
+    this.fWindow[slot] = 0;
+    this.fBudget[slot] = Number.POSITIVE_INFINITY;
+    this.fBudgetEvent[slot] = NONE;
+    this.fParked[slot] = parked ? 1 : 0;
+    if (parked) {
+      this.fPath[slot] = Int32Array.from(path);
+      this.fPathPos[slot] = new Int32Array(path.length);
+      this.parked.add(slot);
+    } else this.attach(slot, path);
     return slot;
+  }
+
+  /** One-way propagation delay of a path (pseudo links carry their substrate path's delay), ns. */
+  private pathDelayNs(path: ArrayLike<number>): number {
+    let delay = 0;
+    for (let i = 0; i < path.length; i++) delay += this.delayNs[path[i]!]!;
+    return delay;
+  }
+
+  // ---------------------------------------------------------------- TCP start-up
+
+  /** A new primary copy: the handshake round (or, without one, the first window), then a round every RTT. */
+  private startTcp(slot: number): void {
+    const rtt = this.fRttNs[slot]!;
+    if (!(rtt > 0)) return; // no round trips on a zero-delay path
+    // With a handshake the copy starts parked (newCopy), window 0.
+    if (!this.tcp!.handshake) this.openWindow(slot, this.tcp!.initialWindowSegments * this.tcp!.mssBytes);
+    this.fRound[slot] = this.sim.schedule(rtt, this.onRound, ROUND_PRIORITY, slot);
+  }
+
+  /** Starts a slow-start round: `windowBytes` may leave at the flow's share; then it waits for the round's end. */
+  private openWindow(slot: number, windowBytes: number): void {
+    this.fWindow[slot] = windowBytes;
+    this.fBudget[slot] = windowBytes;
+    this.setParked(slot, false);
+  }
+
+  /** Parks (rate 0, off its links) or resumes a flow and its mirror copy, which follows the flow's window. */
+  private setParked(slot: number, parked: boolean): void {
+    const twin = this.fTwin[slot]!;
+    for (const c of twin === NONE ? [slot] : [slot, twin]) {
+      if ((this.fParked[c] === 1) === parked) continue;
+      if (parked) {
+        this.progress(c);
+        const ev = this.fEvent[c]!;
+        if (ev !== NONE) this.sim.cancel(ev);
+        this.fEvent[c] = NONE;
+        this.detach(c);
+        this.fRate[c] = 0;
+        this.parked.add(c);
+      } else {
+        this.parked.delete(c);
+        this.attach(c, this.fPath[c]!);
+      }
+      this.fParked[c] = parked ? 1 : 0;
+    }
+  }
+
+  /** Moves a copy onto `path` (on its links' lists unless parked). */
+  private repath(slot: number, path: ArrayLike<number>): void {
+    if (this.fParked[slot] === 1) {
+      this.fPath[slot] = Int32Array.from(path);
+      this.fPathPos[slot] = new Int32Array(path.length);
+      return;
+    }
+    this.detach(slot);
+    this.attach(slot, path);
+  }
+
+  /**
+   * A round trip of a flow in start-up ended. After the handshake the initial window opens; a window the flow
+   * sent in full doubles; a window the network kept it from sending ends slow start (no window limit after).
+   */
+  private readonly onRound = (slot: number): void => {
+    this.fRound[slot] = NONE;
+    this.progress(slot);
+    const window = this.fWindow[slot]!;
+    const t = this.tcp!;
+    if (window === 0) this.openWindow(slot, t.initialWindowSegments * t.mssBytes);
+    else if (this.fBudget[slot]! <= BUDGET_EPSILON_BYTES) this.openWindow(slot, 2 * window);
+    else {
+      this.fBudget[slot] = Number.POSITIVE_INFINITY;
+      this.cancelBudgetEvent(slot);
+      this.setParked(slot, false);
+      return;
+    }
+    this.fRound[slot] = this.sim.schedule(this.fRttNs[slot]!, this.onRound, ROUND_PRIORITY, slot);
+  };
+
+  /** The flow sent its whole window: it waits (rate 0) for the round's end. */
+  private readonly onWindowSent = (slot: number): void => {
+    this.fBudgetEvent[slot] = NONE;
+    this.progress(slot);
+    this.fBudget[slot] = 0;
+    this.setParked(slot, true);
+  };
+
+  private cancelBudgetEvent(slot: number): void {
+    const ev = this.fBudgetEvent[slot]!;
+    if (ev !== NONE) this.sim.cancel(ev);
+    this.fBudgetEvent[slot] = NONE;
+  }
+
+  /** After a rate change: the event at which the window runs out, when it runs out before the flow ends. */
+  private scheduleWindowSent(slot: number): void {
+    this.cancelBudgetEvent(slot);
+    const budget = this.fBudget[slot]!;
+    const rate = this.fRate[slot]!;
+    if (budget === Number.POSITIVE_INFINITY || !(rate > 0) || budget >= this.fRemaining[slot]!) return;
+    const dt = Math.ceil((Math.max(0, budget) * 8e9) / rate);
+    this.fBudgetEvent[slot] = this.sim.schedule(dt, this.onWindowSent, ROUND_PRIORITY, slot);
   }
 
   /** size / (bottleneck nominal substrate capacity of `path`) + its propagation delay, ns. */
@@ -687,6 +866,7 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
       left,
       path,
       true,
+      this.fParked[primary] === 1,
     );
     this.fTwin[primary] = m;
     this.fTwin[m] = primary;
@@ -707,7 +887,14 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
     const ev = this.fEvent[slot]!;
     if (ev !== NONE) this.sim.cancel(ev);
     this.fEvent[slot] = NONE;
-    this.detach(slot);
+    const round = this.fRound[slot]!;
+    if (round !== NONE) this.sim.cancel(round);
+    this.fRound[slot] = NONE;
+    this.cancelBudgetEvent(slot);
+    if (this.fParked[slot] === 1) {
+      this.fParked[slot] = 0;
+      this.parked.delete(slot);
+    } else this.detach(slot);
     this.fRate[slot] = 0;
     this.fTwin[slot] = NONE;
     this.freeSlots.push(slot);
@@ -760,7 +947,9 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
     const now = this.sim.now;
     const dt = now - this.fLast[slot]!;
     if (dt > 0) {
-      this.fRemaining[slot] = this.fRemaining[slot]! - (this.fRate[slot]! * dt) / 8e9;
+      const sent = (this.fRate[slot]! * dt) / 8e9;
+      this.fRemaining[slot] = this.fRemaining[slot]! - sent;
+      this.fBudget[slot] = this.fBudget[slot]! - sent;
       this.fLast[slot] = now;
     }
   }
@@ -826,6 +1015,29 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
     return out;
   }
 
+  /**
+   * Progressive filling: freezes flow copy `f` at `share` and takes it out of every link of its path but
+   * `except` (the link that froze it), re-keying those links' fair shares.
+   */
+  private freeze(f: number, share: number, except: number): void {
+    const residual = this.residual;
+    const unfrozen = this.unfrozen;
+    const ver = this.linkVer;
+    this.fMark[f] = 0;
+    this.fNewRate[f] = share;
+    const p = this.fPath[f]!;
+    for (let h = 0; h < p.length; h++) {
+      const m = p[h]!;
+      if (m === except) continue;
+      let r = residual[m]! - share;
+      if (r < 0) r = 0;
+      residual[m] = r;
+      const u = --unfrozen[m]!;
+      const v = ++ver[m]!;
+      if (u > 0) this.heap.push(r / u, m, v);
+    }
+  }
+
   /** Recomputes max-min rates on the component(s) containing the dirty links. */
   private readonly reallocate = (): void => {
     this.reallocPending = false;
@@ -887,25 +1099,12 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
     while (heap.size > 0) {
       heap.pop();
       const l = heap.topLink;
-      if (heap.topVer !== ver[l] || unfrozen[l]! === 0) continue;
       const share = heap.topKey;
+      if (heap.topVer !== ver[l] || unfrozen[l]! === 0) continue;
       const list = this.onLink[l]!;
       for (let j = 0; j < list.count; j++) {
         const f = list.flows[j]!;
-        if (fMark[f] !== epoch) continue; // frozen earlier in this pass
-        fMark[f] = 0;
-        newRate[f] = share;
-        const p = this.fPath[f]!;
-        for (let h = 0; h < p.length; h++) {
-          const m = p[h]!;
-          if (m === l) continue;
-          let r = residual[m]! - share;
-          if (r < 0) r = 0;
-          residual[m] = r;
-          const u = --unfrozen[m]!;
-          const v = ++ver[m]!;
-          if (u > 0) heap.push(r / u, m, v);
-        }
+        if (fMark[f] === epoch) this.freeze(f, share, l); // else frozen earlier in this pass
       }
       residual[l] = 0;
       unfrozen[l] = 0;
@@ -936,6 +1135,7 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
       } else {
         this.fEvent[f] = NONE;
       }
+      if (this.tcp) this.scheduleWindowSent(f);
     }
     for (let i = 0; i < nLinks; i++) {
       const l = compLinks[i]!;
@@ -945,6 +1145,17 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
       this.linkRate[l] = sum;
     }
   };
+}
+
+function checkTcp(t: TcpStartup): void {
+  if (!Number.isSafeInteger(t.initialWindowSegments) || t.initialWindowSegments < 1) {
+    throw new TransportError(
+      `tcp.initialWindowSegments must be an integer >= 1, got ${t.initialWindowSegments}`,
+    );
+  }
+  if (!Number.isSafeInteger(t.mssBytes) || t.mssBytes < 1) {
+    throw new TransportError(`tcp.mssBytes must be an integer >= 1, got ${t.mssBytes}`);
+  }
 }
 
 function grow32(a: Int32Array): Int32Array<ArrayBuffer> {

@@ -5,7 +5,7 @@
 import type { Simulator } from "../kernel/simulator.ts";
 import type { TraceBus } from "../metrics/trace.ts";
 import type { Topology } from "../substrate/topology.ts";
-import { FlowNetwork } from "./flow-network.ts";
+import { FlowNetwork, type FlowNetworkOptions } from "./flow-network.ts";
 import type { MirrorCapable, ReservationCapable, Transport } from "./transport.ts";
 
 /** Transport models a config may name in `transport.model`. */
@@ -18,9 +18,10 @@ export function createTransport(
   sim: Simulator,
   topology: Topology,
   trace?: TraceBus,
+  opts: FlowNetworkOptions = {},
 ): Transport & ReservationCapable & MirrorCapable {
   switch (model) {
     case "fluid":
-      return new FlowNetwork(sim, topology, trace);
+      return new FlowNetwork(sim, topology, trace, opts);
   }
 }
