@@ -4,7 +4,7 @@
  */
 import { cpus, totalmem } from "node:os";
 import { resolve } from "node:path";
-import { writeJsonAtomic } from "../experiments/atomic-write.ts";
+import { writeJsonAtomic } from "../sim/io/atomic-write.ts";
 
 export type BenchResult = Record<string, unknown>;
 

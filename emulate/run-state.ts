@@ -6,7 +6,7 @@
 import { accessSync, constants, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeJsonAtomic } from "../experiments/atomic-write.ts";
+import { writeJsonAtomic } from "../sim/io/atomic-write.ts";
 import type { Capabilities } from "./capabilities.ts";
 import { RUN_ID_PATTERN } from "./names.ts";
 import type { Plan } from "./plan.ts";

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { writeJsonAtomic } from "./atomic-write.ts";
+import { writeJsonAtomic } from "../sim/io/atomic-write.ts";
 import { type Comparison, compareSummaries, type Tolerances } from "./compare.ts";
 import { loadConfig } from "./config/load.ts";
 import { REPO_ROOT, type RunSummary, readSummary } from "./results.ts";

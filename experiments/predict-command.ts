@@ -1,13 +1,13 @@
 /**
  * `topocast predict`: evaluates forecasters on a traffic-matrix series (an SNDlib directory of demandMatrix-*.xml
- * files, or a CSV `time_s,src,dst,rate_bps`) with a walk-forward test; see models/predictors/run-predict.ts.
+ * files, or a CSV `time_s,src,dst,rate_bps`) with a walk-forward test; see experiments/run-predict.ts.
  */
 import { statSync } from "node:fs";
-import { runPredict } from "../models/predictors/run-predict.ts";
 import { readCsvTmSeries } from "../models/workload/csv-tm-series.ts";
 import { WorkloadError } from "../models/workload/errors.ts";
 import { readSndlibTmSeries } from "../models/workload/sndlib-tm-series.ts";
 import type { TrafficMatrixSeries } from "../models/workload/tm-series.ts";
+import { runPredict } from "./run-predict.ts";
 
 export interface PredictCliOptions {
   tm: string;

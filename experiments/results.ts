@@ -23,7 +23,6 @@ import { fileURLToPath } from "node:url";
 import type { PolicySummary, TimeseriesRow } from "../sim/engine/run.ts";
 import { csvField } from "../sim/metrics/flow-stats.ts";
 import type { TopologySummary } from "../sim/substrate/topology.ts";
-import type { WorkloadFacts } from "./scenario.ts";
 import type { ValueOfPrediction } from "./value-of-prediction.ts";
 
 export const REPO_ROOT: string = fileURLToPath(new URL("../", import.meta.url));
@@ -34,6 +33,23 @@ export class ResultsError extends Error {
     super(message);
     this.name = "ResultsError";
   }
+}
+
+/** What the workload offers (identical for every policy); goes into summary.json. */
+export interface WorkloadFacts {
+  source: string;
+  /** TM intervals played. */
+  intervals: number;
+  /** Simulated span of offered traffic, ns. */
+  horizonNs: number;
+  /** Factor applied to the TM's rates. */
+  loadScale: number;
+  /** Peak offered MLU over the intervals on the reference routing, after scaling. */
+  offeredPeakMlu: number;
+  /** Mean total offered rate over the horizon, bits/s. */
+  meanOfferedBps: number;
+  /** Expected flow count (offered bits / 8 / mean flow size). */
+  expectedFlows: number;
 }
 
 /** summary.json: deterministic for a given config, seed and run (no wall times, no paths). */

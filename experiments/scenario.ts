@@ -34,6 +34,7 @@ import type { ConfigError, LoadedConfig } from "./config/load.ts";
 import type { ExperimentConfig, PolicyConfig } from "./config/schema.ts";
 import { isUserError } from "./errors.ts";
 import { POLICY_REGISTRY } from "./policy-registry.ts";
+import type { WorkloadFacts } from "./results.ts";
 import { loadTrafficMatrix, TmSourceUnavailable } from "./tm-sources.ts";
 import { readTopologyFile } from "./topology-files.ts";
 
@@ -41,23 +42,6 @@ import { readTopologyFile } from "./topology-files.ts";
 export interface BuiltScenario {
   scenario: Scenario;
   workload: WorkloadFacts;
-}
-
-/** What the workload offers (identical for every policy); goes into summary.json. */
-export interface WorkloadFacts {
-  source: string;
-  /** TM intervals played. */
-  intervals: number;
-  /** Simulated span of offered traffic, ns. */
-  horizonNs: number;
-  /** Factor applied to the TM's rates. */
-  loadScale: number;
-  /** Peak offered MLU over the intervals on the reference routing, after scaling. */
-  offeredPeakMlu: number;
-  /** Mean total offered rate over the horizon, bits/s. */
-  meanOfferedBps: number;
-  /** Expected flow count (offered bits / 8 / mean flow size). */
-  expectedFlows: number;
 }
 
 type Locate = LoadedConfig["error"];

@@ -32,7 +32,7 @@ import {
   percentileNearestRank,
 } from "../sim/metrics/flow-stats.ts";
 import { formatDuration, formatSize } from "../sim/units.ts";
-import { writeFileAtomic, writeJsonAtomic } from "./atomic-write.ts";
+import { writeFileAtomic, writeJsonAtomic } from "../sim/io/atomic-write.ts";
 import { type CdfPoint, cdfPoints } from "./plots/specs.ts";
 import { ResultsError, readCsv, readSummary } from "./results.ts";
 import { type Rows, textTable } from "./summary-table.ts";

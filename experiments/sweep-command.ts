@@ -13,7 +13,7 @@ import { mkdirSync } from "node:fs";
 
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
-import { writeFileAtomic, writeJsonAtomic } from "./atomic-write.ts";
+import { writeFileAtomic, writeJsonAtomic } from "../sim/io/atomic-write.ts";
 import { loadConfig } from "./config/load.ts";
 import { isCompleteRun, REPO_ROOT } from "./results.ts";
 import { textTable } from "./summary-table.ts";

@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "./atomic-write.ts";
+import { writeFileAtomic } from "../sim/io/atomic-write.ts";
 import { policyMetrics } from "./compare.ts";
 import { type SweepPoint, sweepSpec } from "./plots/specs.ts";
 import { esc, htmlTable, REPORT_CSS } from "./report.ts";

@@ -5,7 +5,7 @@
 import { Resvg } from "@resvg/resvg-js";
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { writeFileAtomic } from "../atomic-write.ts";
+import { writeFileAtomic } from "../../sim/io/atomic-write.ts";
 
 export type { TopLevelSpec };
 

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { io } from "@tensorflow/tfjs";
 import * as tf from "@tensorflow/tfjs";
-import { writeFileAtomic } from "../../experiments/atomic-write.ts";
+import { writeFileAtomic } from "../../sim/io/atomic-write.ts";
 import { PredictorError } from "./predictor.ts";
 
 export const MODEL_JSON = "model.json";

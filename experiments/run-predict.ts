@@ -7,9 +7,6 @@
  * directories, CSV files); the CLI passes the workload module's dispatcher.
  */
 import { join } from "node:path";
-import { writeFileAtomic, writeJsonAtomic } from "../../experiments/atomic-write.ts";
-import { renderVegaLite, type TopLevelSpec } from "../../experiments/plots/render.ts";
-import type { TrafficMatrixSeries } from "../workload/tm-series.ts";
 import {
   type EvaluationRecord,
   evaluatePredictors,
@@ -21,10 +18,13 @@ import {
   type SeriesMatrix,
   seriesMatrix,
   type TrainSplit,
-} from "./evaluate.ts";
-import { type LstmOptions, LstmPredictor } from "./lstm.ts";
-import { type Predictor, PredictorError } from "./predictor.ts";
-import { createPredictor, type PredictorOptions } from "./registry.ts";
+} from "../models/predictors/evaluate.ts";
+import { type LstmOptions, LstmPredictor } from "../models/predictors/lstm.ts";
+import { type Predictor, PredictorError } from "../models/predictors/predictor.ts";
+import { createPredictor, type PredictorOptions } from "../models/predictors/registry.ts";
+import type { TrafficMatrixSeries } from "../models/workload/tm-series.ts";
+import { writeFileAtomic, writeJsonAtomic } from "../sim/io/atomic-write.ts";
+import { renderVegaLite, type TopLevelSpec } from "./plots/render.ts";
 
 const DAY_NS = 86_400e9;
 

@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { runPredict } from "../../../models/predictors/run-predict.ts";
-import type { TrafficMatrixSeries } from "../../../models/workload/tm-series.ts";
-import { RandomStreams } from "../../../sim/kernel/rng.ts";
+import { runPredict } from "../../experiments/run-predict.ts";
+import type { TrafficMatrixSeries } from "../../models/workload/tm-series.ts";
+import { RandomStreams } from "../../sim/kernel/rng.ts";
 
 const HOUR_NS = 3600e9;
 
