@@ -1,6 +1,6 @@
 /**
  * Applications: app instances placed on nodes and an RPC call graph between apps, so that "who talks to whom,
- * when and how much" exists at application level and turns into flows on a {@link FlowNetwork}.
+ * when and how much" exists at application level and turns into flows into a {@link FlowSink}.
  *
  * Model (the request/response microservice model of e.g. DeathStarBench, Gan et al., ASPLOS 2019, kept minimal):
  * - An app has instances on topology nodes (at most one per node) and an optional service time.
@@ -16,7 +16,8 @@
  *   arrives, B is invoked at b; when B's invocation completes, B sends the response flow b -> a; when its last
  *   byte arrives, the call has returned. A's invocation completes when all its calls have returned (at once if it
  *   makes none). Caller and callee on the same node exchange data instantly, without a flow.
- * - A flow's completion is taken from the trace's `flowEnd` record (its `endNs`: transfer end plus propagation).
+ * - A flow's completion is taken from the sink's `flowEnd` event (its `endNs`: when the last byte arrives). A flow
+ *   the data plane refuses (a firewall rule) never completes, so the request it belongs to never finishes.
  *
  * Application pairs and tags. Every ordered pair of apps that exchanges data is an application pair, named
  * `"A->B"` (requests of edge A -> B) and `"B->A"` (its responses); external clients are the pseudo-app
@@ -29,10 +30,9 @@
  */
 import type { Distribution, RandomStream, RandomStreams } from "../../sim/kernel/rng.ts";
 import type { Simulator } from "../../sim/kernel/simulator.ts";
-import type { FlowRecord, TraceBus } from "../../sim/metrics/trace.ts";
 import type { Path } from "../../sim/substrate/routing.ts";
-import type { FlowNetwork } from "../../sim/transport/flow-network.ts";
 import { quote, WorkloadError } from "./errors.ts";
+import type { FlowEndEvent, FlowEventSource, FlowSink } from "./flow-sink.ts";
 import { suggest } from "./node-mapping.ts";
 import { piecewiseArrivalOffset } from "./piecewise-poisson.ts";
 import { compareIds } from "./tm-series-build.ts";
@@ -141,7 +141,7 @@ export interface RequestRecord {
   endNs: number;
 }
 
-/** Generates application traffic into a flow network. Call {@link start} once. */
+/** Generates application traffic into a flow sink. Call {@link start} once. */
 export class AppWorkload {
   /** Application pair names, sorted; a flow's tag is `tagBase + index`. */
   readonly appPairs: readonly string[];
@@ -156,15 +156,15 @@ export class AppWorkload {
   private flowCount = 0;
 
   /**
-   * @param trace the bus `network` emits on (the workload learns of completed transfers from its flowEnd records).
+   * @param events the flow events of `network` (the workload learns of completed transfers from `flowEnd`).
    * @throws WorkloadError naming the app, edge or entry at fault: duplicate or reserved app names, an instance on
    *   an unknown node (with close matches), an edge or entry naming an unknown app, a cycle in the call graph, a
    *   bad count, probability, rate, size or service time, or clients without request/response sizes.
    */
   constructor(
     private readonly sim: Simulator,
-    private readonly network: FlowNetwork,
-    trace: TraceBus,
+    private readonly network: FlowSink,
+    events: FlowEventSource,
     spec: AppWorkloadSpec,
     private readonly opts: AppWorkloadOptions,
   ) {
@@ -301,7 +301,7 @@ export class AppWorkload {
         originNs: 0,
       });
     }
-    trace.on("flowEnd", this.onFlowEnd);
+    events.on("flowEnd", this.onFlowEnd);
   }
 
   /** External requests started so far. */
@@ -398,10 +398,10 @@ export class AppWorkload {
     }
     const id = this.network.startFlow({ src: a, dst: b, sizeBytes: bytes, path: this.opts.route(a, b), tag });
     this.flowCount++;
-    this.waiting.set(id, () => then());
+    if (id >= 0) this.waiting.set(id, () => then());
   }
 
-  private readonly onFlowEnd = (r: FlowRecord): void => {
+  private readonly onFlowEnd = (r: FlowEndEvent): void => {
     const k = this.waiting.get(r.flow);
     if (k === undefined) return;
     this.waiting.delete(r.flow);

@@ -10,12 +10,8 @@ import type { Distribution, RandomStream, RandomStreams } from "../../sim/kernel
 import type { Simulator } from "../../sim/kernel/simulator.ts";
 import type { Path } from "../../sim/substrate/routing.ts";
 import type { Topology } from "../../sim/substrate/topology.ts";
-import type { FlowNetwork } from "../../sim/transport/flow-network.ts";
-
-/** Where flows go: a FlowNetwork, or a control plane's data plane in front of one. */
-export type FlowSink = Pick<FlowNetwork, "topology" | "startFlow">;
-
 import { WorkloadError } from "./errors.ts";
+import type { FlowSink } from "./flow-sink.ts";
 
 /** Offered load between two nodes (node indices), bits/s. */
 export interface PairDemand {
@@ -46,7 +42,7 @@ interface PairState {
   tag: number;
 }
 
-/** Generates flows into a {@link FlowNetwork}. Call {@link start} once. */
+/** Generates flows into a {@link FlowSink}. Call {@link start} once. */
 export class PoissonFlowSource {
   private readonly pairs: PairState[];
   private started = 0;

@@ -3,7 +3,7 @@
  * measured from trace events, as the series the predictors consume (`Predictor.observe(timeNs, sample)` with one
  * Float64Array per interval over a fixed pair index).
  *
- * Measurement (ns-3 FlowMonitor style: it subscribes to a {@link TraceBus} and never reads model state). Each flow
+ * Measurement (ns-3 FlowMonitor style: it subscribes to a {@link FlowEventSource}, such as the simulator's trace bus, and never reads model state). Each flow
  * is counted once, with its whole `sizeBytes`, in the interval containing the simulated time of the event:
  * - `on: "flowStart"` (default): at arrival, i.e. the offered demand (what applications asked the network to
  *   carry), independent of how fast the network carries it. This is what a predictor of demand should see.
@@ -23,9 +23,9 @@
  */
 import { MIN_PRIORITY } from "../../sim/kernel/event-queue.ts";
 import type { Simulator } from "../../sim/kernel/simulator.ts";
-import type { FlowRecord, FlowStartEvent, TraceBus } from "../../sim/metrics/trace.ts";
 import type { Topology } from "../../sim/substrate/topology.ts";
 import { quote, WorkloadError } from "./errors.ts";
+import type { FlowEventSource } from "./flow-sink.ts";
 import type { TrafficMatrixSeries } from "./tm-series.ts";
 import { buildSeries } from "./tm-series-build.ts";
 
@@ -87,7 +87,7 @@ export class TrafficProfiler {
   /** @throws WorkloadError for a bad interval, start, keep, or grid. */
   constructor(
     private readonly sim: Simulator,
-    trace: TraceBus,
+    events: FlowEventSource,
     private readonly opts: ProfilerOptions,
   ) {
     const { intervalNs } = opts;
@@ -113,9 +113,9 @@ export class TrafficProfiler {
     this.startNs = start;
     this.cur = this.fresh(0);
     if ((opts.on ?? "flowStart") === "flowStart") {
-      this.unsubscribe = trace.on("flowStart", (ev: FlowStartEvent) => this.count(ev));
+      this.unsubscribe = events.on("flowStart", (ev) => this.count(ev));
     } else {
-      this.unsubscribe = trace.on("flowEnd", (r: FlowRecord) => this.count(r));
+      this.unsubscribe = events.on("flowEnd", (ev) => this.count(ev));
     }
     this.boundary = sim.scheduleAt(start + intervalNs, this.onBoundary, MIN_PRIORITY);
   }

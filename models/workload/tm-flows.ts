@@ -21,13 +21,10 @@
 import type { Distribution, RandomStream, RandomStreams } from "../../sim/kernel/rng.ts";
 import type { Simulator } from "../../sim/kernel/simulator.ts";
 import type { Path } from "../../sim/substrate/routing.ts";
-import type { FlowNetwork } from "../../sim/transport/flow-network.ts";
 import { quote, WorkloadError } from "./errors.ts";
+import type { FlowSink } from "./flow-sink.ts";
 import { piecewiseArrivalOffset } from "./piecewise-poisson.ts";
 import type { TrafficMatrixSeries } from "./tm-series.ts";
-
-/** What the source needs of a flow network (a {@link FlowNetwork}, or a stub in tests). */
-export type FlowSink = Pick<FlowNetwork, "topology" | "startFlow">;
 
 export interface TmFlowOptions {
   /** Rates per pair and interval; node ids must be ids of the network's topology (see mapSeriesToTopology). */
@@ -62,7 +59,7 @@ interface PairState {
   tag: number;
 }
 
-/** Generates flows from a series into a flow network. Call {@link start} once. */
+/** Generates flows from a series into a {@link FlowSink}. Call {@link start} once. */
 export class TmFlowSource {
   private readonly pairs: PairState[] = [];
   private readonly load: number;

@@ -4,7 +4,7 @@
  * applies the scenario's failures, and the overhead they report.
  */
 import type { Policy } from "../../models/policies/types.ts";
-import type { FlowSink } from "../../models/workload/poisson-flows.ts";
+import type { FlowSink } from "../../models/workload/flow-sink.ts";
 import { ControlLoop, type RecoveryRecord } from "../control/control-loop.ts";
 import { type ControlStats, SimControlPlane } from "../control/control-plane.ts";
 import type { Simulator } from "../kernel/simulator.ts";

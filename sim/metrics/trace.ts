@@ -1,32 +1,13 @@
 /**
  * Trace sources and sinks (ns-3's FlowMonitor discipline: models emit typed events, collectors subscribe and never
  * reach into model state). An emitter checks {@link TraceBus.has} before building an event object, so a trace with
- * no listener costs nothing on the hot path.
+ * no listener costs nothing on the hot path. The flow events' shapes belong to the workloads' flow sink
+ * (models/workload/flow-sink.ts): a TraceBus is the {@link FlowEventSource} workloads subscribe to.
  */
+import type { FlowEndEvent, FlowEventSource, FlowStartEvent } from "../../models/workload/flow-sink.ts";
 
-/** A flow entered the network. */
-export interface FlowStartEvent {
-  timeNs: number;
-  flow: number;
-  src: number;
-  dst: number;
-  sizeBytes: number;
-  /** The caller's tag (see FlowRecord.tag). */
-  tag: number;
-}
-
-/** The per-flow record, emitted when a flow's last byte arrives. */
-export interface FlowRecord {
-  /** Flow id, unique per network, in order of arrival. */
-  flow: number;
-  /** Source and destination node indices. */
-  src: number;
-  dst: number;
-  sizeBytes: number;
-  /** Arrival time, ns. */
-  startNs: number;
-  /** Time the last byte arrives at the destination: transfer end plus one-way propagation delay, ns. */
-  endNs: number;
+/** The per-flow record, emitted when a flow's last byte arrives (the workloads' {@link FlowEndEvent} and more). */
+export interface FlowRecord extends FlowEndEvent {
   /** Flow completion time, endNs - startNs. */
   fctNs: number;
   /** size / (bottleneck capacity of the path at arrival) + one-way propagation delay, ns. */
@@ -35,8 +16,6 @@ export interface FlowRecord {
   slowdown: number;
   /** Link indices of the path the flow finished on. */
   path: readonly number[];
-  /** Optional caller tag (an application pair, a policy label), carried through unchanged. */
-  tag: number;
   /** Bytes sent on the wire by all copies: `sizeBytes` unless the flow was mirrored. */
   wireBytes: number;
   /** Whether the flow had a mirror copy when it completed. */
@@ -73,7 +52,7 @@ export interface TraceEvents {
 
 export type TraceListener<K extends keyof TraceEvents> = (event: TraceEvents[K]) => void;
 
-export class TraceBus {
+export class TraceBus implements FlowEventSource {
   private readonly listeners: { [K in keyof TraceEvents]: TraceListener<K>[] } = {
     flowStart: [],
     flowEnd: [],

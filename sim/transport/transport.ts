@@ -19,23 +19,22 @@
  *
  * Units: rates in bits/s, sizes in bytes, time in integer ns (the simulator's clock).
  */
+import type { FlowSink, FlowSpec as SinkFlowSpec } from "../../models/workload/flow-sink.ts";
 import type { Topology } from "../substrate/topology.ts";
 
-export interface FlowSpec {
-  src: number;
-  dst: number;
-  /** Bytes to transfer, > 0. */
-  sizeBytes: number;
+/** A flow to start: the workloads' spec (models/workload/flow-sink.ts) plus a mirror copy. */
+export interface FlowSpec extends SinkFlowSpec {
   /** Link indices from src to dst: substrate links and/or pseudo links of reservations. */
   path: ArrayLike<number>;
   /** A second path carrying a mirror copy of the flow (see MirrorCapable). */
   mirrorPath?: ArrayLike<number>;
-  /** Carried into the flow record unchanged (e.g. a pair index); default 0. */
-  tag?: number;
 }
 
-/** The core every transport model provides. Link indices are the topology's directed links. */
-export interface Transport {
+/**
+ * The core every transport model provides; it is the workloads' flow sink. Link indices are the topology's directed
+ * links.
+ */
+export interface Transport extends FlowSink {
   readonly topology: Topology;
   /** Flows transferring now (a flow stalled on a down link counts). */
   readonly activeFlows: number;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { WorkloadError } from "../../../models/workload/errors.ts";
+import type { FlowStartEvent } from "../../../models/workload/flow-sink.ts";
 import { bundledFlowSizeCdf } from "../../../models/workload/flow-size-cdf.ts";
 import { gravitySeries } from "../../../models/workload/gravity-tm.ts";
 import {
@@ -14,7 +15,7 @@ import { TmFlowSource } from "../../../models/workload/tm-flows.ts";
 import { totalRate } from "../../../models/workload/tm-series-build.ts";
 import { RandomStreams } from "../../../sim/kernel/rng.ts";
 import { Simulator } from "../../../sim/kernel/simulator.ts";
-import { type FlowStartEvent, TraceBus } from "../../../sim/metrics/trace.ts";
+import { TraceBus } from "../../../sim/metrics/trace.ts";
 import { allPairsShortestPaths } from "../../../sim/substrate/routing.ts";
 import { readBundledZoo } from "../../../sim/substrate/zoo-graphml.ts";
 import { FlowNetwork } from "../../../sim/transport/flow-network.ts";

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { WorkloadError } from "../../../models/workload/errors.ts";
+import type { FlowSink, FlowSpec } from "../../../models/workload/flow-sink.ts";
 import { bundledFlowSizeCdf } from "../../../models/workload/flow-size-cdf.ts";
 import { piecewiseArrivalOffset } from "../../../models/workload/piecewise-poisson.ts";
 import { PoissonFlowSource } from "../../../models/workload/poisson-flows.ts";
-import { type FlowSink, type TmFlowOptions, TmFlowSource } from "../../../models/workload/tm-flows.ts";
+import { type TmFlowOptions, TmFlowSource } from "../../../models/workload/tm-flows.ts";
 import type { TrafficMatrixSeries } from "../../../models/workload/tm-series.ts";
 import { buildSeries } from "../../../models/workload/tm-series-build.ts";
 import { type Distribution, Exponential, RandomStreams } from "../../../sim/kernel/rng.ts";
@@ -13,7 +14,6 @@ import { TraceBus } from "../../../sim/metrics/trace.ts";
 import { allPairsShortestPaths } from "../../../sim/substrate/routing.ts";
 import { TopologyBuilder } from "../../../sim/substrate/topology.ts";
 import { readBundledZoo } from "../../../sim/substrate/zoo-graphml.ts";
-import type { FlowSpec } from "../../../sim/transport/flow-network.ts";
 import { FlowNetwork } from "../../../sim/transport/flow-network.ts";
 
 /** A --- B --- C */
