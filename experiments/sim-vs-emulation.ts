@@ -21,6 +21,7 @@
  */
 import { join } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
+import { writeFileAtomic, writeJsonAtomic } from "../sim/io/atomic-write.ts";
 import {
   csvField,
   DEFAULT_SIZE_BUCKET_EDGES,
@@ -32,7 +33,6 @@ import {
   percentileNearestRank,
 } from "../sim/metrics/flow-stats.ts";
 import { formatDuration, formatSize } from "../sim/units.ts";
-import { writeFileAtomic, writeJsonAtomic } from "../sim/io/atomic-write.ts";
 import { type CdfPoint, cdfPoints } from "./plots/specs.ts";
 import { ResultsError, readCsv, readSummary } from "./results.ts";
 import { type Rows, textTable } from "./summary-table.ts";

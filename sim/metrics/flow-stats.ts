@@ -10,6 +10,7 @@
  * Size buckets are half-open byte ranges [lo, hi); the defaults follow the pFabric/HPCC convention: small
  * (< 100 kB), medium (100 kB to 10 MB), large (>= 10 MB).
  */
+import type { FlowEndEvent } from "../../models/workload/flow-sink.ts";
 import type { Topology } from "../substrate/topology.ts";
 import type { FlowRecord, TraceBus } from "./trace.ts";
 
@@ -126,18 +127,11 @@ export interface SlowdownBucket {
 }
 
 /** A stored flow, as yielded by {@link FlowStatsCollector.records}. Node indices, times in ns, size in bytes. */
-export interface FlowRow {
-  flow: number;
-  src: number;
-  dst: number;
-  sizeBytes: number;
-  startNs: number;
-  endNs: number;
+export interface FlowRow extends FlowEndEvent {
   fctNs: number;
   idealFctNs: number;
   slowdown: number;
   hops: number;
-  tag: number;
 }
 
 /** Fields of a {@link FlowRecord} the collector keeps (the path only for its length). */
