@@ -121,6 +121,11 @@ export async function emulateExperiment(
     queueNs: settings.queueNs === null ? null : Math.round(settings.queueNs / settings.timeCompression),
   });
   const dropped = [...preview.dropped];
+  if (scenario.applications) {
+    dropped.push(
+      "workload.applications: the emulator does not run applications yet (topocast run does); their flows are left out",
+    );
+  }
   for (const p of scenario.policies) {
     if (p.controller) continue;
     const split = perFlowPairs(scenario, p);

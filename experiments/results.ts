@@ -48,7 +48,21 @@ export interface WorkloadFacts {
   offeredPeakMlu: number;
   /** Mean total offered rate over the horizon, bits/s. */
   meanOfferedBps: number;
-  /** Expected flow count (offered bits / 8 / mean flow size). */
+  /** Expected flow count of the traffic matrix (offered bits / 8 / mean flow size). */
+  expectedFlows: number;
+  /** The config's `workload.applications`, when it has them. */
+  applications?: ApplicationFacts;
+}
+
+/** What a config's applications offer over the horizon (identical for every policy). */
+export interface ApplicationFacts {
+  /** Application names, in config order. */
+  apps: string[];
+  /** Mean external requests per second over all entries. */
+  requestsPerSecond: number;
+  /** Expected external requests over the horizon. */
+  expectedRequests: number;
+  /** Expected request and response flows over the horizon (counting calls within one node, which make none). */
   expectedFlows: number;
 }
 

@@ -35,6 +35,7 @@ import type { ExperimentConfig, PolicyConfig } from "./config/schema.ts";
 import { isUserError } from "./errors.ts";
 import { POLICY_REGISTRY } from "./policy-registry.ts";
 import type { WorkloadFacts } from "./results.ts";
+import { buildApplications } from "./scenario-applications.ts";
 import { loadTrafficMatrix, TmSourceUnavailable } from "./tm-sources.ts";
 import { readTopologyFile } from "./topology-files.ts";
 
@@ -269,10 +270,15 @@ export function buildScenario(loaded: LoadedConfig, run: number): BuiltScenario 
     for (const d of iv.demands) offeredBits += (d.rateBps * (iv.endNs - iv.startNs)) / 1e9;
   }
   const expectedFlows = offeredBits / 8 / sizes.mean();
-  if (expectedFlows > c.limits.maxFlows) {
+  const horizonNs = demandIntervals[demandIntervals.length - 1]!.endNs;
+  const apps = c.workload.applications
+    ? buildApplications(c.workload.applications, topology, horizonNs, error)
+    : undefined;
+  const allFlows = expectedFlows + (apps?.facts.expectedFlows ?? 0);
+  if (allFlows > c.limits.maxFlows) {
     throw error(
       ["workload", "window", "duration"],
-      `the workload would generate about ${Math.round(expectedFlows)} flows, more than limits.maxFlows (${c.limits.maxFlows}); shorten the window, use a shorter playInterval, lower the load, or raise limits.maxFlows`,
+      `the workload would generate about ${Math.round(allFlows)} flows, more than limits.maxFlows (${c.limits.maxFlows}); shorten the window, use a shorter playInterval, lower the load, or raise limits.maxFlows`,
     );
   }
 
@@ -340,7 +346,6 @@ export function buildScenario(loaded: LoadedConfig, run: number): BuiltScenario 
     };
   });
 
-  const horizonNs = demandIntervals[demandIntervals.length - 1]!.endNs;
   return {
     scenario: {
       name: c.name,
@@ -359,6 +364,7 @@ export function buildScenario(loaded: LoadedConfig, run: number): BuiltScenario 
         sizeBucketEdges: edges,
         sizeBucketNames: names,
       },
+      ...(apps ? { applications: apps.spec } : {}),
     },
     workload: {
       source: series.source,
@@ -368,6 +374,7 @@ export function buildScenario(loaded: LoadedConfig, run: number): BuiltScenario 
       offeredPeakMlu: peak * scale,
       meanOfferedBps: (offeredBits * 1e9) / horizonNs,
       expectedFlows: Math.round(expectedFlows),
+      ...(apps ? { applications: apps.facts } : {}),
     },
   };
 }

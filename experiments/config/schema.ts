@@ -212,6 +212,103 @@ const WindowSchema = z
   })
   .meta(doc("Which part of the traffic is simulated."));
 
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const messageSize = (what: string) => size(what, { min: 0, exclusiveMin: true });
+
+const AppSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(NAME, { error: "expected letters, digits, '.', '_' or '-'" })
+      .refine((n) => n !== "client", { error: '"client" names the external clients; choose another name' })
+      .meta(doc('Application name, e.g. "frontend".')),
+    instances: z
+      .array(z.string())
+      .min(1)
+      .meta(doc("Topology node ids, one instance each (at most one per node).")),
+    serviceTime: duration("Time between receiving a request and issuing its calls.").default("0s"),
+  })
+  .meta(doc("An application and where its instances run."));
+
+const CallSchema = z
+  .strictObject({
+    from: z.string().meta(doc("Calling application.")),
+    to: z.string().meta(doc("Called application (a uniformly chosen instance).")),
+    request: messageSize("Request size of each call."),
+    response: messageSize("Response size of each call."),
+    count: z.int().min(1).default(1).meta(doc("Calls per invocation of `from`, issued in parallel.")),
+    probability: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(1)
+      .meta(doc("Probability that each call is made (e.g. a cache miss ratio).")),
+  })
+  .meta(doc("An edge of the RPC call graph (a DAG): `from` calls `to` and waits for the response."));
+
+const EntrySchema = z
+  .strictObject({
+    app: z.string().meta(doc("Application that receives external requests.")),
+    requestsPerSecond: z
+      .number()
+      .gt(0)
+      .meta(doc("Mean external requests per second of simulated time (Poisson arrivals).")),
+    clients: z
+      .array(z.string())
+      .default([])
+      .meta(
+        doc(
+          "Client node ids: each request travels from a uniformly chosen client to an entry instance and its response back; none: requests start at the entry instance.",
+        ),
+      ),
+    request: messageSize("Client request size (required with clients).").optional(),
+    response: messageSize("Response size to the client (required with clients).").optional(),
+  })
+  .superRefine((e, ctx) => {
+    if (e.clients.length === 0) return;
+    for (const k of ["request", "response"] as const) {
+      if (e[k] === undefined) ctx.addIssue({ code: "custom", path: [k], message: "required with clients" });
+    }
+  })
+  .meta(doc("Where external requests enter the call graph."));
+
+export const ApplicationsSchema = z
+  .strictObject({
+    apps: z.array(AppSchema).min(1).meta(doc("The applications.")),
+    calls: z.array(CallSchema).default([]).meta(doc("The RPC call graph; it must have no cycle.")),
+    entries: z.array(EntrySchema).min(1).meta(doc("External request sources.")),
+  })
+  .superRefine((a, ctx) => {
+    const names = new Map<string, number>();
+    a.apps.forEach((app, i) => {
+      const j = names.get(app.name);
+      if (j !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["apps", i, "name"],
+          message: `apps[${j}] and apps[${i}] are both "${app.name}"`,
+        });
+      }
+      names.set(app.name, i);
+    });
+    const known = [...names.keys()].sort().join(", ");
+    const check = (name: string, path: (string | number)[]) => {
+      if (!names.has(name)) {
+        ctx.addIssue({ code: "custom", path, message: `unknown application "${name}"; known: ${known}` });
+      }
+    };
+    a.calls.forEach((c, i) => {
+      check(c.from, ["calls", i, "from"]);
+      check(c.to, ["calls", i, "to"]);
+    });
+    for (const [i, e] of a.entries.entries()) check(e.app, ["entries", i, "app"]);
+  })
+  .meta(
+    doc(
+      "Applications with an RPC call graph (models/workload/applications.ts): their request and response flows run alongside the traffic matrix (a uniform matrix of 0bps leaves only them).",
+    ),
+  );
+
 export const WorkloadSchema = z
   .strictObject({
     tm: TmSchema.prefault({ kind: "uniform" }),
@@ -232,8 +329,13 @@ export const WorkloadSchema = z
     ).default("0s"),
     load: LoadSchema.prefault({}),
     flowSizes: FlowSizesSchema.prefault({ bundled: "websearch" }),
+    applications: ApplicationsSchema.optional(),
   })
-  .meta(doc("Offered traffic: a traffic matrix played as Poisson flow arrivals per node pair."));
+  .meta(
+    doc(
+      "Offered traffic: a traffic matrix played as Poisson flow arrivals per node pair, and optionally applications.",
+    ),
+  );
 
 // ------------------------------------------------------------------------------------------------ policies
 

@@ -254,7 +254,7 @@ export class AppWorkload {
         responseTag: tagOf(`${c.to}->${c.from}`),
       });
     }
-    checkAcyclic(this.apps);
+    expectedTransfers(spec);
 
     for (const [i, e] of spec.entries.entries()) {
       const where = `entries[${i}] (${quote(e.app)})`;
@@ -434,23 +434,35 @@ function checkSize(size: Size, where: string): void {
   }
 }
 
-/** Throws naming a cycle of the call graph, if any (depth-first search in name order). */
-function checkAcyclic(apps: ReadonlyMap<string, App>): void {
-  const state = new Map<string, 1 | 2>(); // 1 = on the stack, 2 = done
+/**
+ * Expected transfers (request and response flows) that one external request of each entry causes, in entry
+ * order: an invocation of app A makes `T(A) = sum over A's calls of count x probability x (2 + T(callee))`, an
+ * entry with clients adds its own request and response. Transfers between instances on one node count too (they
+ * make no flow), so this bounds the expected flows from above.
+ * @throws WorkloadError naming a cycle of the call graph (depth-first search in name order; calls to unknown
+ *   apps are ignored here).
+ */
+export function expectedTransfers(spec: AppWorkloadSpec): number[] {
+  const callsOf = new Map<string, CallSpec[]>(spec.apps.map((a) => [a.name, []]));
+  for (const c of spec.calls) callsOf.get(c.from)?.push(c);
+  const memo = new Map<string, number>();
   const stack: string[] = [];
-  const visit = (a: App): void => {
-    state.set(a.name, 1);
-    stack.push(a.name);
-    for (const e of a.calls) {
-      const s = state.get(e.callee.name);
-      if (s === 1) {
-        const cycle = [...stack.slice(stack.indexOf(e.callee.name)), e.callee.name];
-        throw new WorkloadError(`calls: the call graph has a cycle: ${cycle.join(" -> ")}`);
-      }
-      if (s === undefined) visit(e.callee);
+  const visit = (app: string): number => {
+    const known = memo.get(app);
+    if (known !== undefined) return known;
+    if (stack.includes(app)) {
+      const cycle = [...stack.slice(stack.indexOf(app)), app];
+      throw new WorkloadError(`calls: the call graph has a cycle: ${cycle.join(" -> ")}`);
+    }
+    stack.push(app);
+    let t = 0;
+    for (const c of callsOf.get(app) ?? []) {
+      if (callsOf.has(c.to)) t += (c.count ?? 1) * (c.probability ?? 1) * (2 + visit(c.to));
     }
     stack.pop();
-    state.set(a.name, 2);
+    memo.set(app, t);
+    return t;
   };
-  for (const name of [...apps.keys()].sort(compareIds)) if (!state.has(name)) visit(apps.get(name)!);
+  for (const name of [...callsOf.keys()].sort(compareIds)) visit(name);
+  return spec.entries.map((e) => (memo.get(e.app) ?? 0) + ((e.clients?.length ?? 0) > 0 ? 2 : 0));
 }

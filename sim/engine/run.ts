@@ -11,6 +11,7 @@
  * ends when no event is pending, so every flow that can finish does. Flows pinned to a link that stays down
  * never finish and are counted as `unfinished`.
  */
+import { AppWorkload } from "../../models/workload/applications.ts";
 import { PoissonFlowSource } from "../../models/workload/poisson-flows.ts";
 import { RandomStreams } from "../kernel/rng.ts";
 import { Simulator } from "../kernel/simulator.ts";
@@ -157,6 +158,17 @@ export async function runPolicy(
     });
   }
 
+  // Applications: RPC flows from time 0 to the end of the offered traffic, tagged after the node pairs.
+  const horizonNs = scenario.intervals.reduce((m, iv) => Math.max(m, iv.endNs), 0);
+  if (scenario.applications) {
+    new AppWorkload(sim, controlled?.sink ?? net, trace, scenario.applications, {
+      streams,
+      route: controlled ? () => NO_PATH : route,
+      tagBase: n * n,
+      untilNs: horizonNs,
+    }).start();
+  }
+
   // Failures.
   const down = new Set<number>();
   for (const ev of controlled ? [] : scenario.failures) {
@@ -187,7 +199,6 @@ export async function runPolicy(
     }
   };
 
-  const horizonNs = scenario.intervals.reduce((m, iv) => Math.max(m, iv.endNs), 0);
   const chunk = Math.max(1, Math.ceil(horizonNs / 100));
   opts.onProgress?.(0, horizonNs);
   if (controlled) {

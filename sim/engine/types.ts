@@ -4,6 +4,7 @@
  * knows nothing about files, YAML or the CLI.
  */
 import type { Policy } from "../../models/policies/types.ts";
+import type { AppWorkloadSpec } from "../../models/workload/applications.ts";
 import type { SetupLatencies } from "../control/control-plane.ts";
 import type { Distribution } from "../kernel/rng.ts";
 import type { Path } from "../substrate/routing.ts";
@@ -126,4 +127,9 @@ export interface Scenario {
     sizeBucketEdges: readonly number[];
     sizeBucketNames: readonly string[];
   };
+  /**
+   * Applications whose RPC flows run alongside the intervals' flows, from time 0 to the end of the last interval
+   * (no new external requests after it). Their flows are tagged from N x N up (N nodes), after the node pairs.
+   */
+  applications?: AppWorkloadSpec;
 }
