@@ -1,6 +1,8 @@
 /**
  * What this kernel and machine can emulate, probed once per run by trying each feature in a scratch namespace
- * named with the run prefix (`tc<run>-probe`), which is always deleted afterwards. Nothing is assumed from the
+ * named with the run prefix (`tc<run>-probe`), which is always deleted afterwards. The probe registers its run id
+ * in the run-state directory (run-state.ts, status "probing") before it creates the namespace and unregisters
+ * after deleting it, so a probe whose process is killed leaves a run that plain `cleanup` removes. Nothing is assumed from the
  * kernel version: a feature is present when the command that needs it succeeds. The result is plain data, meant
  * for the run's manifest; {@link chooseMechanisms} turns it into the substrate's choices.
  */
@@ -10,6 +12,7 @@ import { release } from "node:os";
 import { delimiter, join } from "node:path";
 import { type Cmd, ipArgv, netnsAdd, netnsDel, tcArgv } from "./commands.ts";
 import { newRunId, runPrefix } from "./names.ts";
+import { createState, creator, removeState, runDir } from "./run-state.ts";
 import type { Runner } from "./runner.ts";
 
 export const FEATURES = [
@@ -37,6 +40,8 @@ export const TOOLS = ["ip", "tc", "bridge", "sysctl", "ping", "iperf3", "nft"] a
 export type ToolName = (typeof TOOLS)[number];
 
 export interface Capabilities {
+  /** The run id of the probe's scratch namespace (`tc<runId>-probe`). */
+  runId: string;
   kernel: string;
   isRoot: boolean;
   features: Record<Feature, boolean>;
@@ -196,15 +201,22 @@ export function probeCommands(
 /**
  * Probes every {@link Feature} in a scratch namespace `<prefix>-probe` (a fresh run id when none is given) and
  * deletes it in all cases. Needs root for the kernel features; without root every kernel feature reads false.
+ * The run id is registered in `dir` (default {@link runDir}) for the probe's duration; throws EmulationError when
+ * it is already in use.
  */
-export async function probe(runner: Runner, runId = newRunId()): Promise<Capabilities> {
+export async function probe(
+  runner: Runner,
+  runId = newRunId(),
+  opts: { dir?: string } = {},
+): Promise<Capabilities> {
   const tools = Object.fromEntries(
     await Promise.all(TOOLS.map(async (t) => [t, await findTool(t)])),
   ) as Record<ToolName, string | null>;
   const isRoot = process.getuid?.() === 0;
   const features = Object.fromEntries(FEATURES.map((f) => [f, false])) as Record<Feature, boolean>;
   const missing: Partial<Record<Feature, string>> = {};
-  const result = { kernel: release(), isRoot, features, tools, missing, probedAt: new Date().toISOString() };
+  const probedAt = new Date().toISOString();
+  const result = { runId, kernel: release(), isRoot, features, tools, missing, probedAt };
   const ns = `${runPrefix(runId)}-probe`;
   const p0 = `${runPrefix(runId)}-p0`;
   const p1 = `${runPrefix(runId)}-p1`;
@@ -223,7 +235,30 @@ export async function probe(runner: Runner, runId = newRunId()): Promise<Capabil
     for (const f of FEATURES) missing[f] = isRoot ? "ip not found" : "needs root";
     return result;
   }
-  if (!(await attempt("netns", [ipArgv(netnsAdd(ns))]))) return result;
+  const dir = opts.dir ?? runDir();
+  createState({ ...creator(runId), status: "probing" }, dir);
+  const unregister = () => removeState(runId, dir);
+  let made = false;
+  try {
+    made = await attempt("netns", [ipArgv(netnsAdd(ns))]);
+  } finally {
+    if (!made) unregister();
+  }
+  return made ? probeInNamespace(runner, { ns, p0, p1 }, attempt, result, unregister) : result;
+}
+
+/**
+ * The features probed inside the scratch namespace `ns` (which exists), then its deletion in all cases, and only
+ * once it is gone `unregister` (a namespace that cannot be deleted keeps its run registered for `cleanup`).
+ */
+async function probeInNamespace(
+  runner: Runner,
+  names: { ns: string; p0: string; p1: string },
+  attempt: (f: Feature, cmds: string[][]) => Promise<boolean>,
+  result: Capabilities,
+  unregister: () => void,
+): Promise<Capabilities> {
+  const { ns, p0, p1 } = names;
   try {
     await runner.run(ipArgv(["link", "set", "dev", "lo", "up"], ns));
     const veth = ["link", "add", "name", p0, "type", "veth", "peer", "name", p1];
@@ -233,6 +268,7 @@ export async function probe(runner: Runner, runId = newRunId()): Promise<Capabil
     return result;
   } finally {
     await runner.run(ipArgv(netnsDel(ns))); // throws (EmulationError) if the scratch namespace cannot go
+    unregister();
   }
 }
 

@@ -1,13 +1,26 @@
 /**
- * Run state files: one JSON file per live run, `<dir>/<run id>.json`, written before the first object is created
- * and removed after the last is gone, so `status` and `cleanup` find runs whose controller died. The directory is
- * `$TOPOCAST_RUN_DIR`, else `/run/topocast` when writable (root), else `<os.tmpdir()>/topocast-runs`.
+ * Run state files: one JSON file per live run, `<dir>/<run id>.json`, created (exclusively: a run id in use is
+ * refused) before the run's first object and removed after its last is gone, so `status` and `cleanup` find runs
+ * whose creator died at any point. A capability probe registers the same way ({@link ProbeState}) before it makes
+ * its scratch namespace. Every file names its creator by pid and the pid's start time, so a dead creator is told
+ * apart from a live process that reuses its pid ({@link creatorAlive}). The directory is `$TOPOCAST_RUN_DIR`, else
+ * `/run/topocast` when writable (root), else `<os.tmpdir()>/topocast-runs`.
  */
-import { accessSync, constants, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeJsonAtomic } from "../sim/io/atomic-write.ts";
 import type { Capabilities } from "./capabilities.ts";
+import { EmulationError } from "./errors.ts";
 import { RUN_ID_PATTERN } from "./names.ts";
 import type { Plan } from "./plan.ts";
 import type { RelayProgram } from "./wire-relay.ts";
@@ -46,11 +59,25 @@ export interface QosState {
   devs: [string, string][];
 }
 
-export interface RunState {
+/** Who created a run's objects: what every state file records first. */
+export interface RunCreator {
   runId: string;
   /** Process that built (and may still drive) the run. */
   pid: number;
+  /**
+   * Start time of `pid` (clock ticks after boot, /proc/<pid>/stat field 22), so a later process reusing the pid
+   * is not taken for the creator. Absent in files of older versions and where /proc is not mounted.
+   */
+  pidStart?: number;
   createdAt: string;
+}
+
+/** A capability probe in progress (capabilities.ts): its only object is the namespace `tc<run>-probe`. */
+export interface ProbeState extends RunCreator {
+  status: "probing";
+}
+
+export interface RunState extends RunCreator {
   status: "building" | "up" | "tearing-down";
   /** The run outlives its builder (`emulate up`); cleanup() without a run id leaves it alone. */
   persistent: boolean;
@@ -87,16 +114,56 @@ export function statePath(runId: string, dir = runDir()): string {
   return join(dir, `${runId}.json`);
 }
 
+/** What a state file holds: a probe in progress or a run. */
+export type StateFile = ProbeState | RunState;
+
+/** The creator fields of a state file written by this process now. */
+export function creator(runId: string): RunCreator {
+  const pidStart = processStart(process.pid);
+  return {
+    runId,
+    pid: process.pid,
+    ...(pidStart === null ? {} : { pidStart }),
+    createdAt: new Date().toISOString(),
+  };
+}
+
+/**
+ * Writes the first state file of a run, atomically and only if the run id has none (the complete file is linked
+ * into place; link(2) fails when the name exists). Throws EmulationError when the run id is in use.
+ */
+export function createState(state: StateFile, dir = runDir()): void {
+  const path = statePath(state.runId, dir);
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${path}.${process.pid}.new`;
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
+  try {
+    linkSync(tmp, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    throw new EmulationError(`run id ${state.runId} is in use (state file ${path} exists)`);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
 export function writeState(state: RunState, dir = runDir()): void {
   writeJsonAtomic(statePath(state.runId, dir), state);
 }
 
-export function readState(runId: string, dir = runDir()): RunState | undefined {
+/** The state file of a run or probe, if any. */
+export function readStateFile(runId: string, dir = runDir()): StateFile | undefined {
   try {
-    return JSON.parse(readFileSync(statePath(runId, dir), "utf8")) as RunState;
+    return JSON.parse(readFileSync(statePath(runId, dir), "utf8")) as StateFile;
   } catch {
     return undefined;
   }
+}
+
+/** The state of a run (undefined while only a probe holds the run id). */
+export function readState(runId: string, dir = runDir()): RunState | undefined {
+  const s = readStateFile(runId, dir);
+  return s && s.status !== "probing" ? s : undefined;
 }
 
 export function removeState(runId: string, dir = runDir()): void {
@@ -113,6 +180,32 @@ export function listStates(dir = runDir()): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * Start time of process `pid` in clock ticks after boot (field 22 of /proc/<pid>/stat, read after the last `)`
+ * since the command name may hold spaces and parentheses), or null when there is no such process or no /proc.
+ */
+export function processStart(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[19]); // fields[0] is field 3 (state), so field 22 is fields[19]
+    return Number.isSafeInteger(ticks) ? ticks : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether the process that created a run still runs: `pid` is alive and, when the file recorded it, started at
+ * `pidStart` (a different start time means the pid was reused by another process after the creator died).
+ */
+export function creatorAlive(c: Pick<RunCreator, "pid" | "pidStart">): boolean {
+  if (!isAlive(c.pid)) return false;
+  if (c.pidStart === undefined) return true;
+  const start = processStart(c.pid);
+  return start === null || start === c.pidStart;
 }
 
 /** Whether a process is alive (signal 0). */

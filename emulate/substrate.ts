@@ -7,7 +7,8 @@
  * neighbours, routes), `tc -batch` (rates), `bridge -batch` (wire destinations); (3) the wire relays, started
  * detached and waited for until they listen: the C relay, compiled (or found cached) while stages 1 and 2 run, else
  * the JavaScript relay (relay-build.ts; `UpResult.mechanisms.relay` and the state file say which and why). The
- * state file is written before stage 1, so a crash at any point leaves a run `cleanup` can find; a failure (or
+ * probe registers the run id before its scratch namespace and the state file is written before stage 1, so a crash
+ * at any point (kill -9 included) leaves a run whose creator is dead, which plain `cleanup` removes; a failure (or
  * SIGINT/SIGTERM) during set-up rolls back everything built.
  *
  * Teardown of a run touches only its own objects: processes whose network namespace is one of the run's
@@ -36,12 +37,17 @@ import {
 } from "./plan.ts";
 import { chooseRelay, type RelayMode, relayModeFromEnv } from "./relay-build.ts";
 import {
+  createState,
+  creator,
+  creatorAlive,
   isAlive,
   listStates,
   type RunState,
   readState,
+  readStateFile,
   removeState,
   runDir,
+  type StateFile,
   writeState,
 } from "./run-state.ts";
 import { ProcessRunner, parallel, type Runner, runBatch } from "./runner.ts";
@@ -140,16 +146,14 @@ export async function up(topo: Topology, opts: UpOptions = {}): Promise<UpResult
   const dir = opts.dir ?? runDir();
   const runId = checkRunId(opts.runId ?? newRunId());
   const t0 = performance.now();
-  const capabilities = opts.capabilities ?? (await probe(runner, runId));
+  const capabilities = opts.capabilities ?? (await probe(runner, runId, { dir }));
   const tProbe = performance.now();
   const plan = planSubstrate(topo, runId, chooseMechanisms(capabilities), opts.settings);
   // The C relay compiles (once per process) while the namespaces are built.
   const program = plan.links.some((l) => l.wire) ? chooseRelay(opts.relay ?? relayModeFromEnv()) : null;
   program?.catch(() => {}); // awaited in stage 3; a rejection before then must not go unhandled
   const state: RunState = {
-    runId,
-    pid: process.pid,
-    createdAt: new Date().toISOString(),
+    ...creator(runId),
     status: "building",
     persistent: opts.persistent ?? false,
     plan,
@@ -163,7 +167,7 @@ export async function up(topo: Topology, opts: UpOptions = {}): Promise<UpResult
     nextTable: 1000,
     nextVirtualLink: 0,
   };
-  writeState(state, dir);
+  createState(state, dir);
   let interrupted: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
     interrupted = sig;
@@ -281,7 +285,7 @@ async function killAll(pids: readonly number[]): Promise<void> {
 }
 
 /** Interfaces in the caller's namespace carrying the run's prefix (there should never be any). */
-async function rootLinks(runner: Runner, runId: string): Promise<string[]> {
+export async function rootLinks(runner: Runner, runId: string): Promise<string[]> {
   const r = await runner.run(ipArgv(["-o", "link", "show"]));
   return r.stdout
     .split("\n")
@@ -329,7 +333,8 @@ export async function down(
 
 export interface RunStatus {
   runId: string;
-  status: RunState["status"] | "orphaned";
+  /** "probing": a capability probe holds the run id; "orphaned": namespaces of the run but no state file. */
+  status: StateFile["status"] | "orphaned";
   persistent: boolean;
   pid: number | null;
   controllerAlive: boolean;
@@ -340,24 +345,28 @@ export interface RunStatus {
   createdAt: string | null;
 }
 
-/** Live runs: every state file, plus namespaces following the naming scheme that have none ("orphaned"). */
+/**
+ * Live runs: every state file (runs and probes), plus namespaces following the naming scheme that have none
+ * ("orphaned"). `controllerAlive` is true while the process that created the run runs (same pid and start time).
+ */
 export async function status(opts: DownOptions = {}): Promise<RunStatus[]> {
   const runner = defaultRunner(opts);
   const dir = opts.dir ?? runDir();
   const all = await listNamespaces(runner);
   const count = (id: string) => all.filter((ns) => belongsToRun(ns, id)).length;
   const out: RunStatus[] = listStates(dir).flatMap((id) => {
-    const s = readState(id, dir);
+    const s = readStateFile(id, dir);
     if (!s) return [];
+    const run = s.status === "probing" ? undefined : s;
     return [
       {
         runId: id,
         status: s.status,
-        persistent: s.persistent,
+        persistent: run?.persistent ?? false,
         pid: s.pid,
-        controllerAlive: isAlive(s.pid),
-        topology: s.plan.topology,
-        nodes: s.plan.nodes.length,
+        controllerAlive: creatorAlive(s),
+        topology: run?.plan.topology ?? null,
+        nodes: run?.plan.nodes.length ?? 0,
         namespaces: count(id),
         createdAt: s.createdAt,
       },
@@ -389,9 +398,11 @@ export interface CleanupOptions extends DownOptions {
 }
 
 /**
- * Removes leftovers of crashed runs. With `runId`: that run only. Without: every run whose controller is dead and
- * that is not persistent (or was still building or tearing down), and, with `orphans`, runs without a state file.
- * Never touches a name without the exact `tc<run id>-` prefix of a run selected this way.
+ * Removes leftovers of crashed runs. With `runId`: that run only. Without: every run or probe whose creator is dead
+ * (pid gone, or reused by a process with another start time) and that is not a persistent run that came up, and,
+ * with `orphans`, runs without a state file (which topocast never leaves: every creator registers first; they
+ * come from another run directory or an older version). Never touches a name without the exact `tc<run id>-`
+ * prefix of a run selected this way.
  */
 export async function cleanup(opts: CleanupOptions = {}): Promise<string[]> {
   const runner = defaultRunner(opts);

@@ -108,7 +108,23 @@ export async function emulateExec(runId: string, node: string, argv: string[]): 
   return r.code ?? 1;
 }
 
+/**
+ * `emulate cleanup [run] [--orphans]`: removes the leftovers of crashed runs and probes (cleanup() in substrate.ts),
+ * then names what it left alone on purpose: runs whose creator still runs, persistent runs that are up, and
+ * namespaces without a state file (removed only with --orphans).
+ */
 export async function emulateCleanup(runId: string | undefined, orphans: boolean): Promise<void> {
   const removed = await cleanup({ ...(runId ? { runId } : {}), orphans });
   console.log(removed.length ? `removed ${removed.join(", ")}` : "nothing to clean up");
+  if (runId) return;
+  for (const r of await status()) {
+    if (r.status === "orphaned")
+      console.log(
+        `left ${r.runId}: ${r.namespaces} namespace(s) of run tc${r.runId} without a state file in this run directory; remove them with --orphans if no topocast process uses them`,
+      );
+    else if (r.controllerAlive)
+      console.log(`left ${r.runId}: ${r.status}, its creator (pid ${r.pid}) is running`);
+    else
+      console.log(`left ${r.runId}: persistent run, up; tear it down with: topocast emulate down ${r.runId}`);
+  }
 }
