@@ -8,7 +8,7 @@ import { statePath } from "../../emulate/run-state.ts";
 import { ProcessRunner } from "../../emulate/runner.ts";
 import { cleanup, down, exec, listNamespaces, pidsIn, up } from "../../emulate/substrate.ts";
 import { line } from "../../sim/substrate/generators.ts";
-import { assertNoNamespaces, capabilities, needs } from "../helpers/emulation.ts";
+import { assertRunsGone, capabilities, needs } from "../helpers/emulation.ts";
 
 const CONTROLLER = fileURLToPath(new URL("./fixtures/controller.ts", import.meta.url));
 
@@ -55,7 +55,7 @@ describe("teardown and cleanup", async () => {
     } finally {
       child.kill("SIGKILL");
       await cleanup({ runId });
-      await assertNoNamespaces(runId);
+      await assertRunsGone([runId]);
     }
   });
 
@@ -65,7 +65,7 @@ describe("teardown and cleanup", async () => {
       assert.equal((await listNamespaces(runner, runId)).length, 3);
       child.kill("SIGINT");
       assert.equal(await exited(child), 130);
-      await assertNoNamespaces(runId);
+      await assertRunsGone([runId]);
     } finally {
       child.kill("SIGKILL");
       await cleanup({ runId });
@@ -79,15 +79,15 @@ describe("teardown and cleanup", async () => {
     try {
       assert.notEqual(a.runId, b.runId);
       await down(a.runId);
-      await assertNoNamespaces(a.runId);
+      await assertRunsGone([a.runId]);
       assert.equal((await listNamespaces(runner, b.runId)).length, 2);
       const r = await exec(b.runId, "n0", ["ip", "-4", "route", "show"]);
       assert.match(r.stdout, new RegExp(b.nodes[1]!.addresses[0]!.replaceAll(".", "\\.")));
     } finally {
       await down(a.runId);
       await down(b.runId);
-      await assertNoNamespaces(a.runId);
-      await assertNoNamespaces(b.runId);
+      await assertRunsGone([a.runId]);
+      await assertRunsGone([b.runId]);
     }
   });
 

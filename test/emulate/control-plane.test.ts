@@ -28,7 +28,7 @@ import {
 } from "../../models/policies/types.ts";
 import { line, ring } from "../../sim/substrate/generators.ts";
 import type { Topology } from "../../sim/substrate/topology.ts";
-import { assertNoNamespaces, capabilities, needs } from "../helpers/emulation.ts";
+import { assertRunsGone, capabilities, needs } from "../helpers/emulation.ts";
 
 class RecordingRunner implements Runner {
   calls: { argv: readonly string[]; input?: string }[] = [];
@@ -221,7 +221,7 @@ describe("emulation control plane, on namespaces", async () => {
       assert.ok(ctl.actions.every((a) => a.ok && a.ms > 0));
     } finally {
       await down(run.runId);
-      await assertNoNamespaces(run.runId);
+      await assertRunsGone([run.runId]);
     }
   });
 
@@ -257,7 +257,7 @@ describe("emulation control plane, on namespaces", async () => {
       assert.equal((await ping(run.runId, "n0", dst)).code, 0);
     } finally {
       await down(run.runId);
-      await assertNoNamespaces(run.runId);
+      await assertRunsGone([run.runId]);
     }
   });
 
@@ -275,7 +275,7 @@ describe("emulation control plane, on namespaces", async () => {
       assert.equal(await routeDev(run.runId, "n0", dst), viaN1);
     } finally {
       await down(run.runId);
-      await assertNoNamespaces(run.runId);
+      await assertRunsGone([run.runId]);
     }
   });
 });

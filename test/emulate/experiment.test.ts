@@ -16,7 +16,7 @@ import { after, describe, it } from "node:test";
 import { loadConfig, parseConfig } from "../../experiments/config/load.ts";
 import { emulateExperiment } from "../../experiments/emulate-experiment.ts";
 import type { SimEmuComparison } from "../../experiments/sim-vs-emulation.ts";
-import { assertNoNamespaces, needs } from "../helpers/emulation.ts";
+import { assertRunsGone, needs } from "../helpers/emulation.ts";
 import { REPO_ROOT, sharedDataDir } from "../helpers/shared-data.ts";
 
 const out = mkdtempSync(join(tmpdir(), "topocast-emulate-test-"));
@@ -44,6 +44,12 @@ output: {dir: ${out}}
 emulation: {rateScale: 0.05, drain: 5s}
 `;
 
+/** The run ids an emulation's manifest names: its capability probe's and every policy's substrate. */
+function manifestRunIds(manifest: { emulation?: unknown }): string[] {
+  const e = manifest.emulation as { capabilities: { runId: string }; substrates: { runId: string }[] };
+  return [e.capabilities.runId, ...e.substrates.map((s) => s.runId)];
+}
+
 function csvRows(file: string): string[][] {
   return readFileSync(file, "utf8")
     .trim()
@@ -60,7 +66,7 @@ describe("topocast emulate <config>", async () => {
   }, async () => {
     const loaded = parseConfig(RING, join(out, "ring.yaml"), out);
     const r = await emulateExperiment(loaded, { withSim: true, report: false });
-    await assertNoNamespaces();
+    await assertRunsGone(manifestRunIds(r.manifest));
 
     for (const f of [
       "config.json",
@@ -160,10 +166,11 @@ describe("topocast emulate <config>", async () => {
     });
     const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
     assert.equal(code, 130, err);
-    await assertNoNamespaces();
     const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as {
-      emulation: { interrupted: string };
+      emulation: { interrupted: string; substrates: unknown[] };
     };
+    assert.equal(manifest.emulation.substrates.length, 1);
+    await assertRunsGone(manifestRunIds(manifest));
     assert.match(manifest.emulation.interrupted, /^SIGINT during policy shortest-path/);
     const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as {
       policies: { policy: string; flowCounts: { completed: number } }[];
@@ -183,7 +190,7 @@ describe("topocast emulate <config>", async () => {
       set: [`output.dir=${out}`, "emulation.duration=600ms", "emulation.drain=1s"],
     });
     const r = await emulateExperiment(loaded, { report: false });
-    await assertNoNamespaces();
+    await assertRunsGone(manifestRunIds(r.manifest));
     const substrates = (r.manifest.emulation as { substrates: { namespaces: number }[] }).substrates;
     assert.deepEqual(
       substrates.map((s) => s.namespaces),

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { buildRelay } from "../../emulate/relay-build.ts";
 import { down, exec, spawnIn, status, type UpResult, up } from "../../emulate/substrate.ts";
 import { line } from "../../sim/substrate/generators.ts";
-import { assertNoNamespaces, capabilities, median, needs, pingTimes } from "../helpers/emulation.ts";
+import { assertRunsGone, capabilities, median, needs, pingTimes } from "../helpers/emulation.ts";
 
 /** TCP payload per Ethernet frame with timestamps (1448 of 1514 bytes): what iperf3 sees of a link rate. */
 const GOODPUT_PER_FRAME = 1448 / 1514;
@@ -25,7 +25,7 @@ describe("a 3-node line of veths", async () => {
   });
   after(async () => {
     if (run) await down(run.runId);
-    if (!skip) await assertNoNamespaces(run?.runId);
+    if (run) await assertRunsGone([run.runId]);
   });
 
   it("comes up with one namespace per node and a route to every other node", { skip }, async () => {
@@ -122,7 +122,7 @@ describe("a userspace wire", async () => {
         assert.ok(Math.abs(best - 40) <= 3, `median RTT per round: ${medians.join(", ")} ms`);
       } finally {
         await down(run.runId);
-        await assertNoNamespaces(run.runId);
+        await assertRunsGone([run.runId]);
       }
     });
   }
@@ -151,7 +151,7 @@ describe("a userspace wire", async () => {
       }
     } finally {
       await down(run.runId);
-      await assertNoNamespaces(run.runId);
+      await assertRunsGone([run.runId]);
     }
   });
 });

@@ -18,7 +18,7 @@ import {
   relayArgv,
   type WireConfig,
 } from "../../emulate/wire-relay.ts";
-import { assertNoNamespaces, median, needs } from "../helpers/emulation.ts";
+import { assertRunsGone, median, needs } from "../helpers/emulation.ts";
 
 const wire = (o: Partial<WireConfig>): WireConfig => ({
   vni: 1,
@@ -208,7 +208,7 @@ describe("the C relay beside the JavaScript relay in a scratch namespace", async
     if (skip) return;
     for (const ch of started) if (ch.exitCode === null && ch.signalCode === null) ch.kill("SIGKILL");
     await runner.run(ipArgv(netnsDel(ns)), { check: false });
-    await assertNoNamespaces(runId);
+    await assertRunsGone([runId]);
   });
 
   const tags = (k: number, lo: number, hi: number) =>

@@ -1,11 +1,16 @@
 /**
  * Shared by the emulation tests that need root: why a test must skip (not root, or a missing kernel feature or
- * tool), one capability probe per test file, and the check that a run left no namespace behind.
+ * tool), one capability probe per test file, and the check that a run left nothing behind. A test looks only at
+ * objects carrying its own runs' prefixes: other runs (another test file, another user's topocast) may be live on
+ * the same machine at the same time.
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { type Capabilities, type Feature, probe, type ToolName } from "../../emulate/capabilities.ts";
+import { checkRunId } from "../../emulate/names.ts";
+import { statePath } from "../../emulate/run-state.ts";
 import { ProcessRunner } from "../../emulate/runner.ts";
-import { listNamespaces } from "../../emulate/substrate.ts";
+import { listNamespaces, rootLinks } from "../../emulate/substrate.ts";
 
 let probed: Promise<Capabilities> | undefined;
 
@@ -30,10 +35,26 @@ export async function needs(features: Feature[] = [], tools: ToolName[] = []): P
   return false;
 }
 
-/** Asserts that no namespace of the run (or of any run following the naming scheme) is left. */
-export async function assertNoNamespaces(runId?: string): Promise<void> {
-  const left = await listNamespaces(new ProcessRunner(), runId);
-  assert.deepEqual(left, [], `namespaces left behind: ${left.join(", ")}`);
+/**
+ * What is left of run `runId`: its namespaces (`tc<run>-*`), interfaces with its prefix in the caller's namespace
+ * (there should never be any) and its state file (in `dir`, default the run directory). Nothing of other runs.
+ */
+export async function leftovers(runId: string, dir?: string): Promise<string[]> {
+  const runner = new ProcessRunner();
+  const links = await rootLinks(runner, runId);
+  const state = statePath(checkRunId(runId), dir);
+  return [
+    ...(await listNamespaces(runner, runId)).map((ns) => `netns ${ns}`),
+    ...links.map((l) => `link ${l}`),
+    ...(existsSync(state) ? [`state file ${state}`] : []),
+  ];
+}
+
+/** Asserts that nothing of the given runs is left (see {@link leftovers}); looks at no other run's objects. */
+export async function assertRunsGone(runIds: readonly string[], dir?: string): Promise<void> {
+  assert.ok(runIds.length > 0, "assertRunsGone needs the run ids to look at");
+  const left = (await Promise.all(runIds.map((id) => leftovers(id, dir)))).flat();
+  assert.deepEqual(left, [], `left behind: ${left.join(", ")}`);
 }
 
 /** Round-trip times (ms) in `ping` output, in order. */
