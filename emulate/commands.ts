@@ -242,9 +242,38 @@ export const fdbDefault = (dev: string, dst: string, port: number): Cmd => [
 
 // --- traffic control -------------------------------------------------------------------------------------------
 
-/** htb/tbf bucket size, bytes: 2 ms at the rate, at least 4 full frames. */
+/**
+ * Bucket size B of every shaper (htb `burst` and `cburst` of the link class `1:1`, of the default leaf `1:10` and of
+ * QoS classes; tbf `burst`), bytes: 2 ms at the rate, at least four full Ethernet frames,
+ * `B = max(4 (mtu + 14), ceil(R / 8 * 0.002))`: 25,000 bytes at 100 Mbit/s, 6,056 at 10 Mbit/s and below 12 Mbit/s.
+ *
+ * Why it matters: a bucket starts full, so after an idle period the first B bytes of traffic leave at veth speed and
+ * only then does the rate hold. Small flows' FCT, the first round trips of every flow and the burstiness a next hop
+ * sees all depend on B (a real link of rate R has B = one frame). Smaller buckets are closer to a real link, but a
+ * bucket must hold what the rate brings in between two wake-ups of the qdisc's timer (which are late by up to about
+ * a millisecond on a busy machine) or the link falls short of its rate: 2 ms leaves that margin, four frames keep a
+ * few full frames in the bucket at low rates. Set explicitly, not left to tc's default (rate / HZ + mtu, which
+ * differs between machines). {@link shaperAllowanceBytes} is what the shapers then guarantee.
+ */
 export function burstBytes(rateBps: number, mtu = 1500): number {
   return Math.max(4 * (mtu + 14), Math.ceil((rateBps / 8) * 0.002));
+}
+
+/** Largest GSO packet a veth hands its qdisc (its default gso_max_size), bytes of IP packet. */
+export const GSO_MAX_BYTES = 65_536;
+
+/**
+ * Most bytes an htb-shaped link end passes above its rate in any interval, `B + P`: the bucket B
+ * ({@link burstBytes}) plus one packet P, because htb dequeues a packet while the class's tokens are >= 0 and
+ * charges it afterwards (tokens go negative by one packet). On a veth with GSO, as ours are, P is a GSO packet of up
+ * to {@link GSO_MAX_BYTES}, which htb counts as the frames it becomes: `ceil(65536 / (mtu - 52))` frames of
+ * `mtu + 14` bytes (TCP with timestamps carries mtu - 52 bytes per frame), 46 x 1514 = 69,644 bytes at mtu 1500.
+ * So S bytes through the link take at least `(S - B - P) / R` (a bound, frames' headers only add to S); a 1.25 MB
+ * flow at 100 Mbit/s at least 92.4 ms against the 100 ms of an ideal link. tbf splits GSO packets larger than its
+ * burst (P is one frame there), so this bound holds for it too.
+ */
+export function shaperAllowanceBytes(rateBps: number, mtu = 1500): number {
+  return burstBytes(rateBps, mtu) + Math.ceil(GSO_MAX_BYTES / (mtu - 52)) * (mtu + 14);
 }
 
 function bits(rateBps: number): string {

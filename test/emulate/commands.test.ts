@@ -14,6 +14,7 @@ import {
   netnsAdd,
   netnsExecArgv,
   routeAdd,
+  shaperAllowanceBytes,
   sysctlArgv,
   tbfLink,
   tcArgv,
@@ -232,6 +233,29 @@ describe("command builders", () => {
   it("bursts cover 2 ms at the rate and at least four frames", () => {
     assert.equal(burstBytes(1e6), 4 * 1514);
     assert.equal(burstBytes(1e9), 250_000);
+  });
+
+  it("a shaped link passes at most its bucket plus one GSO packet above its rate", () => {
+    assert.equal(shaperAllowanceBytes(100e6), 25_000 + 46 * 1514);
+    assert.equal(shaperAllowanceBytes(1e6, 9000), 4 * 9014 + 8 * 9014);
+  });
+
+  it("every htb class and the tbf carry the bucket size as burst and cburst", () => {
+    const b = String(burstBytes(100e6));
+    const classes = htbLink("d", 100e6).filter((c) => c[0] === "class");
+    assert.deepEqual(
+      classes.map((c) => [
+        c[c.indexOf("classid") + 1],
+        c[c.indexOf("burst") + 1],
+        c[c.indexOf("cburst") + 1],
+      ]),
+      [
+        ["1:1", b, b],
+        ["1:10", b, b],
+      ],
+    );
+    const tbf = tbfLink("d", 100e6)[0]!;
+    assert.equal(tbf[tbf.indexOf("burst") + 1], b);
   });
 
   it("a batch file has one command per line", () => {
