@@ -10,47 +10,21 @@ import { constants } from "node:fs";
 import { access } from "node:fs/promises";
 import { release } from "node:os";
 import { delimiter, join } from "node:path";
+import {
+  type Capabilities,
+  FEATURES,
+  type Feature,
+  type Mechanisms,
+  TOOLS,
+  type ToolName,
+} from "./capability-types.ts";
 import { type Cmd, ipArgv, netnsAdd, netnsDel, tcArgv } from "./commands.ts";
 import { newRunId, runPrefix } from "./names.ts";
 import { createState, creator, removeState, runDir } from "./run-state.ts";
 import type { Runner } from "./runner.ts";
 
-export const FEATURES = [
-  "netns",
-  "veth",
-  "bridge",
-  "vxlan",
-  "tun",
-  "htb",
-  "tbf",
-  "netem",
-  "fq_codel",
-  "ingress",
-  "u32",
-  "bpf",
-  "mirred",
-  "gre",
-  "ipip",
-  "wireguard",
-  "ipsec",
-] as const;
-export type Feature = (typeof FEATURES)[number];
-
-export const TOOLS = ["ip", "tc", "bridge", "sysctl", "ping", "iperf3", "nft"] as const;
-export type ToolName = (typeof TOOLS)[number];
-
-export interface Capabilities {
-  /** The run id of the probe's scratch namespace (`tc<runId>-probe`). */
-  runId: string;
-  kernel: string;
-  isRoot: boolean;
-  features: Record<Feature, boolean>;
-  /** Absolute path of each tool on PATH, or null. */
-  tools: Record<ToolName, string | null>;
-  /** Why a feature is missing: the probe command's stderr. */
-  missing: Partial<Record<Feature, string>>;
-  probedAt: string;
-}
+export type { Capabilities, Feature, Mechanisms, ToolName } from "./capability-types.ts";
+export { FEATURES, TOOLS } from "./capability-types.ts";
 
 /** Finds an executable on PATH (no shell, no `which`). */
 export async function findTool(name: string, path = process.env.PATH ?? ""): Promise<string | null> {
@@ -270,12 +244,6 @@ async function probeInNamespace(
     await runner.run(ipArgv(netnsDel(ns))); // throws (EmulationError) if the scratch namespace cannot go
     unregister();
   }
-}
-
-/** Mechanisms chosen from capabilities (see substrate.ts for what each means). */
-export interface Mechanisms {
-  rate: "htb" | "tbf" | "none";
-  delay: "netem" | "wire" | "none";
 }
 
 export function chooseMechanisms(c: Capabilities): Mechanisms {

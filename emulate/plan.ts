@@ -21,7 +21,7 @@
 import { allPairsShortestPaths } from "../sim/substrate/routing.ts";
 import type { Topology } from "../sim/substrate/topology.ts";
 import { AddressPool, DEFAULT_BLOCK } from "./addressing.ts";
-import type { Mechanisms } from "./capabilities.ts";
+import type { Mechanisms } from "./capability-types.ts";
 import type { Cmd } from "./commands.ts";
 import {
   addrAdd,

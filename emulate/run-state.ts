@@ -19,7 +19,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeJsonAtomic } from "../sim/io/atomic-write.ts";
-import type { Capabilities } from "./capabilities.ts";
+import type { Capabilities } from "./capability-types.ts";
 import { EmulationError } from "./errors.ts";
 import { RUN_ID_PATTERN } from "./names.ts";
 import type { Plan } from "./plan.ts";
