@@ -42,10 +42,10 @@ export interface LinkStats {
   /** Mean utilization over the interval, [0, 1] (can exceed 1 only when capacity dropped mid-interval). */
   utilization: number;
   /**
-   * Packets dropped at the link's egress over the interval, where the engine knows (emulation: the device's and its
-   * root qdisc's drop counters; the flow-level simulator drops nothing: 0).
+   * Packets dropped at the link's egress over the interval, where the engine measures them (emulation: the device's
+   * and its root qdisc's drop counters); absent where it cannot (the fluid simulator has no packets or queues).
    */
-  drops: number;
+  drops?: number;
   /** Measured one-way delay, ns, where the engine measures it (emulation); else the configured delay. */
   delayNs: number;
 }

@@ -64,6 +64,11 @@ export interface SimControlPlaneOptions {
   vnaPoolSize?: number;
   /** Paths considered when a virtual link is created without one (least loaded of the k shortest). Default 4. */
   kPaths?: number;
+  /**
+   * Where a new flow goes when no route is usable (a partition): it is pinned there and stalls until a link comes
+   * back. Default none: such a flow is refused with NoPathError.
+   */
+  stallPath?: (src: number, dst: number) => Path | undefined;
 }
 
 /** The baseline data plane the control plane falls back to (the engine's routing policy). */
@@ -126,6 +131,7 @@ export class SimControlPlane implements ControlPlane {
   private readonly latency: SetupLatencies;
   private readonly poolSize: number;
   private readonly kPaths: number;
+  private readonly stallPath: SimControlPlaneOptions["stallPath"];
   private readonly vls = new Map<string, VirtualLink>();
   private nextVl = 0;
   /** Ready virtual link serving each pair (directed), by pair index src * N + dst. */
@@ -156,6 +162,7 @@ export class SimControlPlane implements ControlPlane {
     this.latency = { ...DEFAULT_SETUP_LATENCIES, ...opts.setupLatencyNs };
     this.poolSize = opts.vnaPoolSize ?? 4;
     this.kPaths = opts.kPaths ?? 4;
+    this.stallPath = opts.stallPath;
     this.poolUsed = new Int32Array(this.topo.nodeCount);
     this.stats = {
       actions: Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<ActionKind, number>,
@@ -203,7 +210,10 @@ export class SimControlPlane implements ControlPlane {
       this.stats.hitFlows++;
       this.stats.hitBytes += sizeBytes;
     }
-    path ??= this.usable(this.pinned.get(pair)) ?? this.defaults.route(src, dst, flowKey);
+    path ??=
+      this.usable(this.pinned.get(pair)) ??
+      this.defaults.route(src, dst, flowKey) ??
+      this.stallPath?.(src, dst);
     if (!path) throw new NoPathError(`no path from ${this.id(src)} to ${this.id(dst)}`);
     const mirrorPath = this.usable(this.mirrors.get(pair));
     const flow = this.net.startFlow({
@@ -249,6 +259,23 @@ export class SimControlPlane implements ControlPlane {
   /** Re-evaluates every pair's active flows (after failures and repairs). */
   rerouteAll(): void {
     for (const pair of [...this.activeByPair.keys()].sort((a, b) => a - b)) this.rerouteActive(pair);
+  }
+
+  /**
+   * Moves only the active flows crossing a link in `down`, in flow id order, to their default path (when it has
+   * one); every other flow keeps its path.
+   */
+  rerouteStalled(down: ReadonlySet<number>): void {
+    const moved = new Set<number>();
+    for (const l of [...down].sort((a, b) => a - b)) for (const f of this.net.flowsOnLink(l)) moved.add(f);
+    const n = this.topo.nodeCount;
+    for (const flow of [...moved].sort((a, b) => a - b)) {
+      const pair = this.flowPair.get(flow);
+      if (pair === undefined) continue;
+      const path = this.defaults.route(Math.floor(pair / n), pair % n, this.flowKeys.get(flow)!);
+      if (path !== undefined) this.net.setPath(flow, path);
+    }
+    this.onReroute?.();
   }
 
   private readonly onFlowEnd = (r: FlowRecord): void => {
@@ -483,15 +510,15 @@ export class SimControlPlane implements ControlPlane {
     return out;
   }
 
-  /** Per-pair arrivals since the last call, sorted by (src, dst) id. */
-  takeTraffic(): { src: string; dst: string; bytes: number; flows: number }[] {
+  /** Per-pair arrivals since the last call, sorted by (src, dst) id; `consume` false leaves them counted. */
+  takeTraffic(consume = true): { src: string; dst: string; bytes: number; flows: number }[] {
     const out = [...this.intervalTraffic]
       .map(([p, t]) => {
         const [src, dst] = this.pairName(p).split("->") as [string, string];
         return { src, dst, bytes: t.bytes, flows: t.flows };
       })
       .sort((a, b) => cmp(a.src, b.src) || cmp(a.dst, b.dst));
-    this.intervalTraffic = new Map();
+    if (consume) this.intervalTraffic = new Map();
     return out;
   }
 
@@ -526,22 +553,23 @@ export class SimControlPlane implements ControlPlane {
     return out;
   }
 
-  /** Probe results since the last call. */
-  takeProbes(): ProbeResult[] {
+  /** Probe results since the last call; `consume` false leaves them for the next. */
+  takeProbes(consume = true): ProbeResult[] {
     const r = this.probeResults;
+    if (!consume) return [...r];
     this.probeResults = [];
     return r;
   }
 
-  /** Mirrors with their tallies since the last call. */
-  takeMirrorStats(): MirrorStats[] {
+  /** Mirrors with their tallies since the last call; `consume` false leaves the tallies counting. */
+  takeMirrorStats(consume = true): MirrorStats[] {
     const out: MirrorStats[] = [];
     for (const [p, path] of [...this.mirrors].sort((a, b) => a[0] - b[0])) {
       const t = this.mirrorTally.get(p) ?? { flows: 0, wins: 0 };
       const [src, dst] = this.pairName(p).split("->") as [string, string];
       out.push({ src, dst, path: this.topo.pathNodes(path), flows: t.flows, mirrorWins: t.wins });
     }
-    this.mirrorTally.clear();
+    if (consume) this.mirrorTally.clear();
     return out;
   }
 

@@ -1,21 +1,26 @@
 /**
- * Running a control-loop policy in the simulator engine: the control plane in front of the flow network (flows
- * enter through its data plane), the control loop that observes and calls the policy every control interval and
- * applies the scenario's failures, and the overhead they report.
+ * Running a policy in the simulator engine: the control plane in front of the flow network (flows enter through its
+ * data plane), the control driver (models/control/driver.ts) on the simulator's clock and data plane, which
+ * observes and calls the policy every control interval and applies the scenario's failures, and the overhead they
+ * report. A static baseline (no `controller`) runs as a {@link StaticRoutes} policy on its own routing.
  */
+import { ControlDriver, type RecoveryRecord, recoverySummary } from "../../models/control/driver.ts";
+import { StaticRoutes } from "../../models/policies/static-routes.ts";
 import type { Policy } from "../../models/policies/types.ts";
 import type { FlowSink } from "../../models/workload/flow-sink.ts";
-import { ControlLoop, type RecoveryRecord } from "../control/control-loop.ts";
 import { type ControlStats, SimControlPlane } from "../control/control-plane.ts";
+import { SimClock } from "../control/sim-clock.ts";
+import { SimDataPlane } from "../control/sim-data-plane.ts";
 import type { Simulator } from "../kernel/simulator.ts";
 import type { TraceBus } from "../metrics/trace.ts";
+import { allPairsShortestPaths } from "../substrate/routing.ts";
 import type { FlowNetwork, FlowSpec } from "../transport/flow-network.ts";
 import { offeredSeries } from "./offered.ts";
 import type { ControllerContext, EnginePolicy, RoutingPolicy, Scenario } from "./types.ts";
 
 export interface Controlled {
   ctl: SimControlPlane;
-  loop: ControlLoop;
+  driver: ControlDriver;
   policy: Policy & { dispose?: () => void };
   sink: FlowSink;
   /** Bytes sent by mirror copies beyond the flows' sizes so far. */
@@ -76,6 +81,11 @@ export function controllerContext(scenario: Scenario, routing: RoutingPolicy): C
   };
 }
 
+/**
+ * The policy of one simulator run, ready to drive: a control-loop policy from its factory, a static baseline as a
+ * {@link StaticRoutes} policy whose routing is the default data plane. New flows with no usable route stall on
+ * their failure-free least-hop path. `onAdvance` is called with the simulated time as the driver moves it on.
+ */
 export async function startController(
   scenario: Scenario,
   policy: EnginePolicy,
@@ -83,24 +93,34 @@ export async function startController(
   net: FlowNetwork,
   trace: TraceBus,
   routing: RoutingPolicy,
+  onAdvance?: (nowNs: number) => void,
 ): Promise<Controlled> {
   const topo = scenario.topology;
   const control = scenario.control;
-  const ctx = controllerContext(scenario, routing);
   const horizonNs = scenario.intervals.reduce((m, iv) => Math.max(m, iv.endNs), 0);
   const bins = Math.max(1, Math.ceil(horizonNs / control.intervalNs));
+  let fallback: ReturnType<typeof allPairsShortestPaths> | undefined;
   const ctl = new SimControlPlane(sim, net, routing, trace, {
     setupLatencyNs: control.setupLatencyNs,
     vnaPoolSize: control.vnaPoolSize,
     kPaths: control.kPaths,
+    stallPath: (s, d) => {
+      fallback ??= allPairsShortestPaths(topo, { weight: "hops" });
+      return fallback.path(s, d) ?? undefined;
+    },
   });
-  const p = await policy.controller!(ctx);
-  const loop = new ControlLoop(sim, net, ctl, p, {
+  const p = policy.controller
+    ? await policy.controller(controllerContext(scenario, routing))
+    : new StaticRoutes(policy.name);
+  const dataPlane = new SimDataPlane(net, ctl, {
+    linksChanged: (down) => routing.linksChanged?.(down) ?? false,
+    reconvergence: policy.controller ? "all" : "stalled",
+  });
+  const driver = new ControlDriver(new SimClock(sim, onAdvance), dataPlane, ctl, p, {
     intervalNs: control.intervalNs,
     endNs: bins * control.intervalNs,
     failures: scenario.failures,
     convergenceDelayNs: control.convergenceDelayNs,
-    onLinksChanged: (down) => routing.linksChanged?.(down) ?? false,
   });
   const n = topo.nodeCount;
   const keys = new Int32Array(n * n);
@@ -113,12 +133,11 @@ export async function startController(
   trace.on("flowEnd", (r) => {
     if (r.wireBytes > r.sizeBytes) mirroredBytes += r.wireBytes - r.sizeBytes;
   });
-  return { ctl, loop, policy: p, sink, mirroredBytes: () => mirroredBytes };
+  return { ctl, driver, policy: p, sink, mirroredBytes: () => mirroredBytes };
 }
 
 export function overheadOf(c: Controlled): ControlOverhead {
   const s = c.ctl.stats;
-  const recovered = c.loop.recoveries.filter((r) => r.recoveryNs !== null);
   return {
     controlActions: Object.values(s.actions).reduce((a, b) => a + b, 0),
     actions: { ...s.actions },
@@ -129,10 +148,7 @@ export function overheadOf(c: Controlled): ControlOverhead {
     vnaSeconds: s.vnaSeconds,
     vnaSecondsWasted: s.vnaSecondsWasted,
     mirroredBytes: c.mirroredBytes(),
-    recoveries: c.loop.recoveries,
-    meanRecoveryNs: recovered.length
-      ? recovered.reduce((a, r) => a + r.recoveryNs!, 0) / recovered.length
-      : null,
-    unrecoveredPairs: c.loop.recoveries.length - recovered.length,
+    recoveries: c.driver.recoveries,
+    ...recoverySummary(c.driver.recoveries),
   };
 }

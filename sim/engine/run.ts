@@ -10,6 +10,10 @@
  * its end (Poisson processes are memoryless, so restarting at a boundary is exact). The run then drains: it
  * ends when no event is pending, so every flow that can finish does. Flows pinned to a link that stays down
  * never finish and are counted as `unfinished`.
+ *
+ * Every policy, static baselines included, runs under the control driver (models/control/driver.ts) on the
+ * simulator's clock and data plane (sim/control/sim-clock.ts, sim-data-plane.ts): control steps, failures with
+ * the convergence delay, failure hooks and time to recover, the same way for all.
  */
 import { AppWorkload } from "../../models/workload/applications.ts";
 import { PoissonFlowSource } from "../../models/workload/poisson-flows.ts";
@@ -22,7 +26,7 @@ import {
   type LinkUtilizationSummary,
 } from "../metrics/link-sampler.ts";
 import { type LinkIntervalEvent, TraceBus } from "../metrics/trace.ts";
-import { allPairsShortestPaths, type Path } from "../substrate/routing.ts";
+import type { Path } from "../substrate/routing.ts";
 import { FlowNetwork } from "../transport/flow-network.ts";
 import { type ControlOverhead, overheadOf, startController } from "./controller.ts";
 import type { EnginePolicy, Scenario } from "./types.ts";
@@ -83,7 +87,10 @@ export interface PolicySummary {
   simulatedNs: number;
   flows: FlowStatsSummary;
   links: LinkUtilizationSummary;
-  /** Control actions and their cost; static policies take none (placeholder until sim/control lands). */
+  /**
+   * Control actions, their cost and failure recovery (static baselines take no actions but recover); the emulator
+   * stores its own overhead shape here.
+   */
   overhead: { controlActions: number } | ControlOverhead;
 }
 
@@ -108,9 +115,9 @@ export async function runPolicy(
   const flowStats = new FlowStatsCollector(trace);
   const sampler = new LinkUtilizationSampler(sim, net, { intervalNs: scenario.metrics.intervalNs, trace });
   const routing = policy.create({ topology: topo, seed: scenario.seed, run: scenario.run });
-  const controlled = policy.controller
-    ? await startController(scenario, policy, sim, net, trace, routing)
-    : null;
+  const horizonNs = scenario.intervals.reduce((m, iv) => Math.max(m, iv.endNs), 0);
+  const progress = opts.onProgress && ((nowNs: number) => opts.onProgress!(nowNs, horizonNs));
+  const controlled = await startController(scenario, policy, sim, net, trace, routing, progress);
 
   // Timeseries: one row per closed sampling interval.
   const timeseries: TimeseriesRow[] = [];
@@ -123,95 +130,36 @@ export async function runPolicy(
     completedInInterval = 0;
   });
 
-  // Routing: the policy's path, or the failure-free least-hop path when it has none (the flow then stalls).
-  const n = topo.nodeCount;
-  const pairArrivals = new Int32Array(n * n);
-  let flowKeys = new Int32Array(1024);
-  let fallback: ReturnType<typeof allPairsShortestPaths> | undefined;
-  const route = (src: number, dst: number): Path => {
-    const key = pairArrivals[src * n + dst]!++;
-    const id = net.startedFlows;
-    if (id >= flowKeys.length) {
-      const grown = new Int32Array(flowKeys.length * 2);
-      grown.set(flowKeys);
-      flowKeys = grown;
-    }
-    flowKeys[id] = key;
-    const p = routing.route(src, dst, key);
-    if (p !== undefined) return p;
-    fallback ??= allPairsShortestPaths(topo, { weight: "hops" });
-    return fallback.path(src, dst) ?? [];
-  };
-
-  // Workload: one Poisson source per demand interval, all drawing from the same per-pair streams.
+  // Workload: one Poisson source per demand interval, all drawing from the same per-pair streams; the control
+  // plane's data plane picks each flow's path (the sink ignores the source's).
   const streams = new RandomStreams(scenario.seed, scenario.run);
   for (const iv of scenario.intervals) {
     sim.scheduleAt(iv.startNs, () => {
-      new PoissonFlowSource(sim, controlled?.sink ?? net, {
+      new PoissonFlowSource(sim, controlled.sink, {
         demands: iv.demands,
         sizes: scenario.flowSizes,
         streams,
-        // Under a controller the data plane picks the path (the sink ignores this one): skip the lookup.
-        route: controlled ? () => NO_PATH : route,
+        route: () => NO_PATH,
         untilNs: iv.endNs,
       }).start();
     });
   }
 
   // Applications: RPC flows from time 0 to the end of the offered traffic, tagged after the node pairs.
-  const horizonNs = scenario.intervals.reduce((m, iv) => Math.max(m, iv.endNs), 0);
   if (scenario.applications) {
-    new AppWorkload(sim, controlled?.sink ?? net, trace, scenario.applications, {
+    new AppWorkload(sim, controlled.sink, trace, scenario.applications, {
       streams,
-      route: controlled ? () => NO_PATH : route,
-      tagBase: n * n,
+      route: () => NO_PATH,
+      tagBase: topo.nodeCount * topo.nodeCount,
       untilNs: horizonNs,
     }).start();
   }
 
-  // Failures.
-  const down = new Set<number>();
-  for (const ev of controlled ? [] : scenario.failures) {
-    sim.scheduleAt(ev.atNs, () => {
-      for (const l of ev.links) {
-        net.setLinkUp(l, ev.up);
-        if (ev.up) down.delete(l);
-        else down.add(l);
-      }
-      // Default routes reconverge after control.convergenceDelay, as for control-loop policies.
-      const delay = scenario.control.convergenceDelayNs;
-      const reconverge = () => {
-        if (routing.linksChanged?.(down)) reroute();
-      };
-      if (delay > 0) sim.schedule(delay, reconverge);
-      else reconverge();
-    });
-  }
-  const reroute = (): void => {
-    const moved = new Set<number>();
-    for (const l of [...down].sort((a, b) => a - b)) for (const f of net.flowsOnLink(l)) moved.add(f);
-    for (const f of [...moved].sort((a, b) => a - b)) {
-      const path = net.pathOf(f);
-      const src = topo.links[path[0]!]!.src;
-      const dst = topo.links[path[path.length - 1]!]!.dst;
-      const p = routing.route(src, dst, flowKeys[f]!);
-      if (p !== undefined) net.setPath(f, p);
-    }
-  };
-
-  const chunk = Math.max(1, Math.ceil(horizonNs / 100));
   opts.onProgress?.(0, horizonNs);
-  if (controlled) {
-    await controlled.loop.run();
-    opts.onProgress?.(sim.now, horizonNs);
-  } else {
-    while (sim.pending > 0) {
-      sim.run(Math.floor(sim.now / chunk) * chunk + chunk);
-      opts.onProgress?.(sim.now, horizonNs);
-    }
-  }
+  await controlled.driver.run();
+  controlled.ctl.finish();
   sampler.flush();
-  controlled?.policy.dispose?.();
+  controlled.policy.dispose?.();
 
   const links = sampler.summary();
   const flows = flowStats.summary({
@@ -226,7 +174,7 @@ export async function runPolicy(
     simulatedNs: links.endNs ?? 0,
     flows,
     links,
-    overhead: controlled ? overheadOf(controlled) : { controlActions: 0 },
+    overhead: overheadOf(controlled),
   };
   return {
     label: policy.label,

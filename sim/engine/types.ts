@@ -44,8 +44,8 @@ export interface RoutingPolicy {
 }
 
 /**
- * How a policy instance is created for one engine run. Control-loop policies (models/policies `Policy`, issue 5)
- * will add a `controller` here, driven by sim/control's ControlPlane every control interval.
+ * How a policy instance is created for one engine run: its routing (the default data plane) and, for control-loop
+ * policies, the `controller` the control driver (models/control/driver.ts) calls every control interval.
  */
 export interface EnginePolicy {
   /** Unique label in the experiment (the config's `label`, else the policy name). */
@@ -61,7 +61,9 @@ export interface EnginePolicy {
   create(ctx: PolicyContext): RoutingPolicy;
   /**
    * For control-loop policies (models/policies): builds the policy that observes and acts every control interval
-   * through sim/control's ControlPlane; `create`'s routing is then its default data plane. Absent for static ones.
+   * through the engine's ControlPlane; `create`'s routing is then its default data plane. Absent for static
+   * baselines: they run as a models/policies/static-routes.ts policy on `create`'s routing, under the same control
+   * driver (failures, convergence delay, time to recover).
    */
   controller?: (ctx: ControllerContext) => Policy | Promise<Policy>;
 }

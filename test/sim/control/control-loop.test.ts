@@ -60,12 +60,15 @@ describe("simulator control loop", () => {
         ctl.setRoute({ src: "s", dst: "t" }, ["s", "b", "t"]);
       },
     };
-    const loop = c.loop(policy, {
-      endNs: 200 * MS,
-      convergenceDelayNs: 1000 * MS,
-      onLinksChanged: () => false,
-      failures: [{ atNs: 20 * MS, links: [c.l("a->t")], up: false }],
-    });
+    const loop = c.loop(
+      policy,
+      {
+        endNs: 200 * MS,
+        convergenceDelayNs: 1000 * MS,
+        failures: [{ atNs: 20 * MS, links: [c.l("a->t")], up: false }],
+      },
+      { linksChanged: () => false },
+    );
     await loop.run();
     assert.equal(loop.recoveries[0]!.recoveryNs, 5 * MS, "the route's 5 ms setup latency");
   });

@@ -1,9 +1,13 @@
 /**
- * Test fixture: the control plane and loop on a small topology with shortest-path default routing.
+ * Test fixture: the control plane and the control driver (on the simulator's clock and data plane) on a small
+ * topology with shortest-path default routing.
  */
+
+import { ControlDriver, type ControlDriverOptions } from "../../../models/control/driver.ts";
 import type { Policy } from "../../../models/policies/types.ts";
-import { ControlLoop, type ControlLoopOptions } from "../../../sim/control/control-loop.ts";
 import { SimControlPlane, type SimControlPlaneOptions } from "../../../sim/control/control-plane.ts";
+import { SimClock } from "../../../sim/control/sim-clock.ts";
+import { SimDataPlane, type SimDataPlaneOptions } from "../../../sim/control/sim-data-plane.ts";
 import { Simulator } from "../../../sim/kernel/simulator.ts";
 import { type FlowRecord, TraceBus } from "../../../sim/metrics/trace.ts";
 import { allPairsShortestPaths } from "../../../sim/substrate/routing.ts";
@@ -65,12 +69,19 @@ export function setup(opts: SimControlPlaneOptions = {}, topo = diamondTopology(
   let key = 0;
   const start = (src: string, dst: string, sizeBytes: number) =>
     ctl.startFlow(n(src), n(dst), sizeBytes, 0, key++);
-  const loop = (policy: Policy, o: Partial<ControlLoopOptions> & { endNs: number }) =>
-    new ControlLoop(sim, net, ctl, policy, {
-      intervalNs: 10 * MS,
-      onLinksChanged: (d) => routing.linksChanged(d),
-      ...o,
-    });
+  /** The driver of `policy`; the data plane reconverges as `dp` says (default: all flows, on the routing). */
+  const loop = (
+    policy: Policy,
+    o: Partial<ControlDriverOptions> & { endNs: number },
+    dp: SimDataPlaneOptions = {},
+  ) =>
+    new ControlDriver(
+      new SimClock(sim),
+      new SimDataPlane(net, ctl, { linksChanged: (d) => routing.linksChanged(d), ...dp }),
+      ctl,
+      policy,
+      { intervalNs: 10 * MS, ...o },
+    );
   return { topo, sim, net, trace, ctl, records, n, l, start, loop, routing };
 }
 
