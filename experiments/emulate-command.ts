@@ -5,8 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { scaleTopology } from "../emulate/engine.ts";
 import type { EmulationSettings } from "../emulate/plan.ts";
+import { scaleTopology } from "../emulate/scaling.ts";
 import { cleanup, down, exec, status, up } from "../emulate/substrate.ts";
 import type { Topology } from "../sim/substrate/topology.ts";
 import { loadConfig } from "./config/load.ts";

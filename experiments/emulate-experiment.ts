@@ -12,22 +12,17 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { chooseMechanisms, probe } from "../emulate/capabilities.ts";
-import {
-  EmulationInterrupted,
-  type EmulationOverhead,
-  type EmulationRunSettings,
-  emulatedWindowNs,
-  emulatePolicy,
-  type LinkCheck,
-  perFlowPairs,
-  type RateCheck,
-  type ScheduledFlow,
-  scaleTopology,
-  scheduledFlows,
-} from "../emulate/engine.ts";
+import type { LinkCheck, RateCheck } from "../emulate/checks.ts";
+import type { EmulationOverhead } from "../emulate/emulation-overhead.ts";
+import { emulatePolicy } from "../emulate/engine.ts";
 import { EmulationError } from "../emulate/errors.ts";
 import { planSubstrate } from "../emulate/plan.ts";
+import { type EmulationRunSettings, emulatedWindowNs } from "../emulate/run-settings.ts";
 import { ProcessRunner } from "../emulate/runner.ts";
+import { scaleTopology } from "../emulate/scaling.ts";
+import { type ScheduledFlow, scheduledFlows } from "../emulate/scheduled-flows.ts";
+import { perFlowPairs } from "../emulate/static-routes.ts";
+import { EmulationInterrupted } from "../emulate/traffic-agents.ts";
 import type { PolicyRunResult } from "../sim/engine/run.ts";
 import { formatDuration, formatRate, parseDurationNs } from "../sim/units.ts";
 import type { LoadedConfig } from "./config/load.ts";

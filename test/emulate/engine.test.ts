@@ -8,14 +8,10 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  type EmulationRunSettings,
-  emulatedBytes,
-  emulatedWindowNs,
-  perFlowPairs,
-  scaleTopology,
-  scheduledFlows,
-} from "../../emulate/engine.ts";
+import { type EmulationRunSettings, emulatedWindowNs } from "../../emulate/run-settings.ts";
+import { emulatedBytes, scaleTopology } from "../../emulate/scaling.ts";
+import { scheduledFlows } from "../../emulate/scheduled-flows.ts";
+import { perFlowPairs } from "../../emulate/static-routes.ts";
 import { parseConfig } from "../../experiments/config/load.ts";
 import { emulationSettings } from "../../experiments/emulate-experiment.ts";
 import { buildScenario } from "../../experiments/scenario.ts";

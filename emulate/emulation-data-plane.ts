@@ -1,0 +1,144 @@
+/**
+ * The emulation's {@link DataPlane} for the control driver: link state as devices going down and up at both ends of
+ * a cable, reconvergence as the substrate's least-delay routes recomputed (plus a static baseline's pinned routes),
+ * the interval's observation from the link counters and the flow ledger, and which pairs a failure hits.
+ *
+ * Observation: per-pair bytes and flows from the agents' `start` reports; per-link utilization and drops from the
+ * egress counters over the time between the readings that bound the interval; `delayNs` as measured by the link
+ * check (min RTT / 2, simulated ns) where it ran, else configured; virtual links (rates in simulated bits/s),
+ * routes and VNA pools from the control plane; no probes or mirrors (the emulation does not implement them yet).
+ *
+ * Recovery: a pair is on a link, or stalled, by where its traffic goes now (`pathNow`: virtual link, pinned route or
+ * default route), since a TCP flow follows its pair's current route; checked at the driver's instants (ticks).
+ */
+import type { DataPlane, IntervalObservation } from "../models/control/driver.ts";
+import type { LinkStats, NodePath } from "../models/policies/types.ts";
+import type { RoutingPolicy } from "../sim/engine/types.ts";
+import type { Topology } from "../sim/substrate/topology.ts";
+import type { EmulationControlPlane } from "./control-plane.ts";
+import type { LinkCounters } from "./counters.ts";
+import type { FlowLedger } from "./flow-ledger.ts";
+import type { ScaledControlPlane } from "./scaled-control-plane.ts";
+import { pinStaticRoutes } from "./static-routes.ts";
+
+export interface EmulationDataPlaneParts {
+  /** The simulated topology (ids, indices, nominal capacities and delays). */
+  topology: Topology;
+  emuCtl: EmulationControlPlane;
+  ctl: ScaledControlPlane;
+  counters: LinkCounters;
+  ledger: FlowLedger;
+  /** Measured one-way delay per link id, simulated ns. */
+  measuredDelayNs: ReadonlyMap<string, number>;
+  /** A static baseline's routing, pinned again after reconvergence when it says flows move; null otherwise. */
+  staticRouting: RoutingPolicy | null;
+}
+
+export class EmulationDataPlane implements DataPlane {
+  readonly topology: Topology;
+  private readonly isUp: Uint8Array;
+  private readonly prevBytes: Float64Array;
+  private readonly prevDrops: Float64Array;
+  private prevReadNs = 0;
+
+  constructor(private readonly p: EmulationDataPlaneParts) {
+    this.topology = p.topology;
+    this.isUp = new Uint8Array(p.topology.linkCount).fill(1);
+    this.prevBytes = Float64Array.from(p.counters.baseBytes);
+    this.prevDrops = new Float64Array(p.topology.linkCount);
+  }
+
+  /** Takes the cables of `links` down or up (each cable once, by its lower-index direction's id). */
+  async setLinkState(links: readonly number[], up: boolean): Promise<void> {
+    const topo = this.topology;
+    const cables = new Set<string>();
+    for (const l of links) {
+      this.isUp[l] = up ? 1 : 0;
+      const link = topo.links[l]!;
+      cables.add(link.reverse >= 0 ? topo.links[Math.min(l, link.reverse)]!.id : link.id);
+    }
+    for (const id of [...cables].sort()) await this.p.emuCtl.setLinkState(id, up);
+  }
+
+  /** Default routes reconverge; a static baseline's own routes follow its routing's reaction to the change. */
+  async reconverge(down: ReadonlySet<number>): Promise<void> {
+    await this.p.emuCtl.reconverge();
+    const routing = this.p.staticRouting;
+    if (routing?.linksChanged?.(down))
+      await pinStaticRoutes(this.topology, routing, this.p.emuCtl, this.p.ctl);
+  }
+
+  observe(fromNs: number, toNs: number, consume: boolean): IntervalObservation {
+    void fromNs; // utilization is over the readings' own instants, which bound the interval
+    void toNs;
+    return {
+      traffic: this.p.ledger.traffic(consume),
+      links: this.linkStats(consume),
+      virtualLinks: this.p.ctl.virtualLinks(),
+      routes: this.p.emuCtl.routes(),
+      vnaPool: this.p.emuCtl.vnaPool(),
+      probes: [],
+      mirrors: [],
+    };
+  }
+
+  /** Per-link stats over the readings since the last consuming call, sorted by link id. */
+  private linkStats(consume: boolean): LinkStats[] {
+    const { counters, measuredDelayNs } = this.p;
+    const topo = this.topology;
+    const last = counters.latest();
+    const dtRead = Math.max(1, last.t - this.prevReadNs);
+    const links: LinkStats[] = topo.links.map((l) => {
+      const cap = l.capacityBps;
+      const drops = counters.drops[l.index]! - counters.baseDrops[l.index]!;
+      const st: LinkStats = {
+        id: l.id,
+        src: topo.nodes[l.src]!.id,
+        dst: topo.nodes[l.dst]!.id,
+        up: this.isUp[l.index] === 1,
+        capacityBps: cap,
+        utilization:
+          ((last.bytes[l.index]! - this.prevBytes[l.index]!) * counters.bitsScale) / ((cap * dtRead) / 1e9),
+        drops: drops - this.prevDrops[l.index]!,
+        delayNs: measuredDelayNs.get(l.id) ?? l.delayNs,
+      };
+      if (consume) this.prevDrops[l.index] = drops;
+      return st;
+    });
+    links.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (consume) {
+      this.prevBytes.set(last.bytes);
+      this.prevReadNs = last.t;
+    }
+    return links;
+  }
+
+  pairsOnLink(link: number): number[] {
+    const l = this.topology.links[link]!;
+    const [u, v] = [this.topology.nodes[l.src]!.id, this.topology.nodes[l.dst]!.id];
+    return this.activePairsWhere((path) => path !== null && crosses(path, u, v));
+  }
+
+  stalledPairs(): number[] {
+    const topo = this.topology;
+    const down = topo.links.filter((l) => this.isUp[l.index] === 0);
+    return this.activePairsWhere(
+      (path) =>
+        path === null || down.some((l) => crosses(path, topo.nodes[l.src]!.id, topo.nodes[l.dst]!.id)),
+    );
+  }
+
+  private activePairsWhere(test: (path: NodePath | null) => boolean): number[] {
+    const n = this.topology.nodeCount;
+    const ids = this.topology.nodes.map((x) => x.id);
+    return this.p.ledger
+      .activePairs()
+      .filter((k) => test(this.p.emuCtl.pathNow(ids[Math.floor(k / n)]!, ids[k % n]!).path));
+  }
+}
+
+/** Whether `path` takes the hop u -> v. */
+function crosses(path: NodePath, u: string, v: string): boolean {
+  for (let i = 1; i < path.length; i++) if (path[i - 1] === u && path[i] === v) return true;
+  return false;
+}

@@ -1,0 +1,204 @@
+/**
+ * The flow ledger of an emulation run: what the traffic agents report about each scheduled flow (start, last byte
+ * received, end or error), kept in simulated units. From it come the interval's per-pair arrivals (the
+ * Observation's traffic), the active flows per pair and per virtual link, and at the end the flow records.
+ *
+ * A flow's path is where its pair's traffic went when it started (the emulation control plane's `pathNow`: its
+ * virtual link, pinned route or default route). Its FCT runs from its scheduled start to its last byte at the
+ * server, x timeCompression; its ideal FCT is size / bottleneck + propagation delay on that path (a flow that
+ * started with no route is judged against its failure-free least-hop path).
+ */
+import type { NodePath, PairTraffic } from "../models/policies/types.ts";
+import type { TraceBus } from "../sim/metrics/trace.ts";
+import { allPairsShortestPaths, type Path } from "../sim/substrate/routing.ts";
+import type { Topology } from "../sim/substrate/topology.ts";
+import type { AgentReport } from "./agent.ts";
+import type { EmulationControlPlane } from "./control-plane.ts";
+import type { ScheduledFlow } from "./scheduled-flows.ts";
+
+export class FlowLedger {
+  /** Wall clock's epoch (ns, hrtime) the agents start their schedules from; set when they start. */
+  epoch: bigint | undefined;
+  /** Flows that reported their start, that finished, and that failed at the agent. */
+  started = 0;
+  finished = 0;
+  failed = 0;
+  /** Flows that failed at the agent (connection refused, reset), by error message. */
+  readonly flowErrors: Record<string, number> = {};
+  /** Lateness of each flow start behind its schedule, wall ms. */
+  readonly startLateMs: number[] = [];
+  private readonly n: number;
+  private readonly ids: readonly string[];
+  private readonly sortedIds: readonly string[];
+  private readonly byId: Map<number, ScheduledFlow>;
+  /** Active flows per pair (src * n + dst) and per virtual link (flows that started while it intercepted their pair). */
+  private readonly active: Int32Array;
+  private readonly activeOnVl = new Map<string, number>();
+  private readonly flowVl = new Map<number, string>();
+  private readonly pathAtStart = new Map<number, Path>();
+  /** Arrivals since the last consuming {@link traffic}, per pair. */
+  private readonly pairBytes: Float64Array;
+  private readonly pairFlows: Int32Array;
+  /** Per flow: wall ns (from the epoch) its last byte reached the server, and the client's own FCT. */
+  private readonly recvAt = new Map<number, number>();
+  private readonly clientFct = new Map<number, number>();
+  private fallbackTable: ReturnType<typeof allPairsShortestPaths> | undefined;
+
+  constructor(
+    private readonly topo: Topology,
+    private readonly flows: readonly ScheduledFlow[],
+    private readonly emuCtl: EmulationControlPlane,
+    private readonly timeCompression: number,
+  ) {
+    this.n = topo.nodeCount;
+    this.ids = topo.nodes.map((x) => x.id);
+    this.sortedIds = [...this.ids].sort();
+    this.byId = new Map(flows.map((f) => [f.id, f]));
+    this.active = new Int32Array(this.n * this.n);
+    this.pairBytes = new Float64Array(this.n * this.n);
+    this.pairFlows = new Int32Array(this.n * this.n);
+  }
+
+  /** Takes in one agent report. */
+  readonly onReport = (rep: AgentReport): void => {
+    const f = this.byId.get(rep.event === "listening" || rep.event === "done" ? -1 : rep.id);
+    if (!f) return;
+    if (rep.event === "start") this.onStart(f, rep.lateNs);
+    else if (rep.event === "recv") {
+      if (this.epoch !== undefined) this.recvAt.set(f.id, Number(BigInt(rep.atNs) - this.epoch));
+    } else if (rep.event === "flow" || rep.event === "flow-error") {
+      this.active[f.src * this.n + f.dst]!--;
+      const vl = this.flowVl.get(f.id);
+      if (vl !== undefined) {
+        this.flowVl.delete(f.id);
+        this.activeOnVl.set(vl, (this.activeOnVl.get(vl) ?? 1) - 1);
+      }
+      if (rep.event === "flow-error") {
+        this.failed++;
+        this.flowErrors[rep.error] = (this.flowErrors[rep.error] ?? 0) + 1;
+        return;
+      }
+      this.finished++;
+      this.clientFct.set(f.id, rep.fctNs);
+    }
+  };
+
+  private onStart(f: ScheduledFlow, lateNs: number): void {
+    this.started++;
+    const k = f.src * this.n + f.dst;
+    this.pairBytes[k]! += f.sizeBytes;
+    this.pairFlows[k]!++;
+    this.active[k]!++;
+    const now = this.emuCtl.pathNow(this.ids[f.src]!, this.ids[f.dst]!);
+    if (now.virtualLink !== null) {
+      this.flowVl.set(f.id, now.virtualLink);
+      this.activeOnVl.set(now.virtualLink, (this.activeOnVl.get(now.virtualLink) ?? 0) + 1);
+    }
+    this.pathAtStart.set(f.id, this.linkPath(now.path ?? []));
+    this.startLateMs.push(lateNs / 1e6);
+  }
+
+  /** Whether every scheduled flow finished or failed. */
+  get done(): boolean {
+    return this.finished + this.failed >= this.flows.length;
+  }
+
+  /** Flows transferring now, all pairs. */
+  activeFlows(): number {
+    return this.active.reduce((a, b) => a + b, 0);
+  }
+
+  /** Active flows that started on virtual link `id`. */
+  activeOnVirtualLink(id: string): number {
+    return this.activeOnVl.get(id) ?? 0;
+  }
+
+  /** Pairs (src * n + dst) with active flows. */
+  activePairs(): number[] {
+    const out: number[] = [];
+    for (let k = 0; k < this.active.length; k++) if (this.active[k]! > 0) out.push(k);
+    return out;
+  }
+
+  /**
+   * Per-pair arrivals since the last consuming call, sorted by (src, dst) id, pairs without arrivals omitted;
+   * `consume` false leaves them counted.
+   */
+  traffic(consume: boolean): PairTraffic[] {
+    const out: PairTraffic[] = [];
+    for (const s of this.sortedIds)
+      for (const d of this.sortedIds) {
+        const k = this.topo.node(s) * this.n + this.topo.node(d);
+        if (this.pairFlows[k]! > 0 || this.pairBytes[k]! > 0)
+          out.push({ src: s, dst: d, bytes: this.pairBytes[k]!, flows: this.pairFlows[k]! });
+      }
+    if (consume) {
+      this.pairBytes.fill(0);
+      this.pairFlows.fill(0);
+    }
+    return out;
+  }
+
+  /** Waits (at most 1 s) for the servers' "recv" lines of the last finished flows, which may still be in the pipes. */
+  async settle(): Promise<void> {
+    for (let waited = 0; this.recvAt.size < this.finished && waited < 1000; waited += 20)
+      await new Promise((res) => setTimeout(res, 20));
+  }
+
+  /** Emits a `flowEnd` record for every finished flow, in schedule order, in simulated units. */
+  emitRecords(trace: TraceBus): void {
+    const c = this.timeCompression;
+    for (const f of this.flows) {
+      const client = this.clientFct.get(f.id);
+      if (client === undefined) continue;
+      const recv = this.recvAt.get(f.id);
+      const wallFct = recv !== undefined ? recv - f.startNs / c : client;
+      const fctNs = Math.max(1, Math.round(wallFct * c));
+      const path = this.pathAtStart.get(f.id) ?? []; // every finished flow reported its start
+      const ideal = this.idealFctNs(
+        f.sizeBytes,
+        path.length > 0 ? path : (this.fallback(f.src, f.dst) ?? []),
+      );
+      trace.emit("flowEnd", {
+        flow: f.id,
+        src: f.src,
+        dst: f.dst,
+        sizeBytes: f.sizeBytes,
+        startNs: f.startNs,
+        endNs: f.startNs + fctNs,
+        fctNs,
+        idealFctNs: ideal,
+        slowdown: ideal > 0 ? fctNs / ideal : 1,
+        path,
+        tag: f.tag,
+        wireBytes: f.sizeBytes,
+        mirrored: false,
+        mirrorWon: false,
+      });
+    }
+  }
+
+  private linkPath(nodes: NodePath): Path {
+    const out: number[] = [];
+    for (let i = 1; i < nodes.length; i++) {
+      const l = this.topo.linksBetween(this.topo.node(nodes[i - 1]!), this.topo.node(nodes[i]!))[0];
+      if (l !== undefined) out.push(l);
+    }
+    return out;
+  }
+
+  private idealFctNs(sizeBytes: number, path: Path): number {
+    let bottleneck = Number.POSITIVE_INFINITY;
+    let delay = 0;
+    for (const l of path) {
+      bottleneck = Math.min(bottleneck, this.topo.links[l]!.capacityBps);
+      delay += this.topo.links[l]!.delayNs;
+    }
+    return path.length ? Math.round((sizeBytes * 8 * 1e9) / bottleneck + delay) : 0;
+  }
+
+  private fallback(src: number, dst: number): Path | undefined {
+    this.fallbackTable ??= allPairsShortestPaths(this.topo, { weight: "hops" });
+    return this.fallbackTable.path(src, dst);
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The traffic of an emulation run: one agent per node (emulate/agent.ts) in the node's namespace, serving and
+ * replaying the scheduled flows its node sends as real TCP connections, all started on one common epoch.
+ */
+import type { ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type AgentFlow, type AgentReport, startAgent } from "./agent.ts";
+import { EmulationError } from "./errors.ts";
+import type { Plan } from "./plan.ts";
+import type { EmulationRunSettings } from "./run-settings.ts";
+import { emulatedBytes } from "./scaling.ts";
+import type { ScheduledFlow } from "./scheduled-flows.ts";
+
+/** Thrown when the run is aborted (SIGINT) before traffic started: there is nothing to report for the policy. */
+export class EmulationInterrupted extends EmulationError {
+  constructor() {
+    super("interrupted before traffic started");
+  }
+}
+
+export class TrafficAgents {
+  /** Agents that exited or failed (an agent serves until it is stopped, so any exit is a failure). */
+  readonly exited: string[] = [];
+  private readonly listening = new Set<number>();
+  private readonly agents: ChildProcess[];
+
+  /**
+   * Starts the agents: each gets its node's flows (emulated sizes) in a file under `workDir` and keeps retrying
+   * connections for `retryForNs` (simulated). Reports other than "listening" go to `onReport`.
+   */
+  constructor(
+    plan: Plan,
+    flows: readonly ScheduledFlow[],
+    settings: EmulationRunSettings,
+    workDir: string,
+    retryForNs: number,
+    onReport: (rep: AgentReport) => void,
+  ) {
+    const bySource: AgentFlow[][] = plan.nodes.map(() => []);
+    for (const f of flows) {
+      bySource[f.src]!.push({
+        id: f.id,
+        dst: plan.nodes[f.dst]!.address,
+        port: settings.port,
+        bytes: emulatedBytes(f.sizeBytes, settings),
+        startNs: f.startNs,
+      });
+    }
+    this.agents = plan.nodes.map((nd, i) => {
+      const file = join(workDir, `flows-${i}.json`);
+      writeFileSync(file, JSON.stringify(bySource[i]));
+      return startAgent(
+        plan,
+        nd.id,
+        {
+          listen: { host: nd.address, port: settings.port },
+          flowsFile: file,
+          timeCompression: settings.timeCompression,
+          waitForEpoch: true,
+          retryForMs: Math.round(retryForNs / settings.timeCompression / 1e6),
+        },
+        (rep) => {
+          if (rep.event === "listening") this.listening.add(i);
+          else onReport(rep);
+        },
+      );
+    });
+    this.agents.forEach((a, i) => {
+      a.on("exit", (code, sig) => {
+        if (code !== 0 || sig) this.exited.push(`${plan.nodes[i]!.id}: exit ${code ?? sig}`);
+      });
+      a.on("error", (e) => this.exited.push(`${plan.nodes[i]!.id}: ${e.message}`));
+      a.stdin?.on("error", () => {}); // EPIPE from an agent that died: reported through "exit"
+    });
+  }
+
+  /**
+   * Resolves once every agent listens.
+   * @throws EmulationInterrupted when `signal` aborts first; EmulationError when an agent fails or 60 s pass.
+   */
+  whenListening(signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const deadline = Date.now() + 60_000;
+      const check = setInterval(() => {
+        const done = (e?: Error) => {
+          clearInterval(check);
+          if (e) reject(e);
+          else resolve();
+        };
+        if (signal?.aborted) done(new EmulationInterrupted());
+        else if (this.exited.length > 0)
+          done(new EmulationError(`traffic agent failed to start (${this.exited.join("; ")})`));
+        else if (this.listening.size === this.agents.length) done();
+        else if (Date.now() > deadline)
+          done(
+            new EmulationError(
+              `traffic agents not listening after 60 s (${this.listening.size} of ${this.agents.length})`,
+            ),
+          );
+      }, 20);
+    });
+  }
+
+  /** Starts every agent's schedule half a second from now, all at once; returns that epoch (hrtime ns). */
+  startClock(): bigint {
+    const epoch = process.hrtime.bigint() + 500_000_000n;
+    for (const a of this.agents) a.stdin?.end(`${JSON.stringify({ epochNs: epoch.toString() })}\n`);
+    return epoch;
+  }
+
+  /** @throws EmulationError when an agent exited mid-run. */
+  checkAlive(): void {
+    if (this.exited.length > 0)
+      throw new EmulationError(`traffic agent failed mid-run (${this.exited.join("; ")})`);
+  }
+
+  stop(): void {
+    for (const a of this.agents) a.kill("SIGTERM");
+  }
+}
