@@ -122,6 +122,19 @@ describe("topocast emulate <config>", async () => {
     const actions = (overlay.overhead as { actions: Record<string, number> }).actions;
     assert.ok((actions.createVirtualLink ?? 0) > 0, `overlay actions ${JSON.stringify(actions)}`);
 
+    // One control driver in both engines: every policy, the static baseline too, reports the pairs the n0-n1
+    // failure hit and their time to recover (default routes reconverge 100 ms after it; the link is back at 700 ms).
+    // The simulation's pairs are deterministic; the emulation's depend on which flows are still running when the
+    // failure's tick comes (test/emulate/driver.test.ts pins that down with one long flow).
+    const simSummary = JSON.parse(readFileSync(join(r.simDir!, "summary.json"), "utf8")) as typeof r.summary;
+    const recoveriesOf = (p: (typeof r.summary.policies)[number]) =>
+      (p.overhead as { recoveries?: { recoveryNs: number | null }[] }).recoveries;
+    for (const p of simSummary.policies) assert.ok(recoveriesOf(p)!.length > 0, `simulation ${p.policy}`);
+    for (const p of [...simSummary.policies, ...r.summary.policies]) {
+      for (const rec of recoveriesOf(p) ?? [])
+        assert.ok(rec.recoveryNs !== null && rec.recoveryNs <= 300e6, `${p.policy}: ${JSON.stringify(rec)}`);
+    }
+
     const c = JSON.parse(readFileSync(join(r.dir, "sim-vs-emulation.json"), "utf8")) as SimEmuComparison;
     const all = c.rows.filter((row) => row.bucket === "all");
     assert.deepEqual(
