@@ -20,7 +20,7 @@ import { buildScenario } from "../../experiments/scenario.ts";
 import type { RecoveryRecord } from "../../models/control/driver.ts";
 import type { Policy } from "../../models/policies/types.ts";
 import type { EnginePolicy } from "../../sim/engine/types.ts";
-import { assertNoNamespaces, capabilities, needs } from "../helpers/emulation.ts";
+import { assertRunsGone, capabilities, needs } from "../helpers/emulation.ts";
 
 const RING = `name: ring-driver
 seed: 4
@@ -79,7 +79,7 @@ describe("the control driver in the emulator", async () => {
           runId = up.runId;
         },
       });
-      await assertNoNamespaces(runId);
+      await assertRunsGone([runId], dir);
       const recoveries = (r.summary.overhead as { recoveries: RecoveryRecord[] }).recoveries;
       assert.deepEqual(
         recoveries.map((x) => [x.src, x.dst, x.links]),
