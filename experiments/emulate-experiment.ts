@@ -24,8 +24,8 @@ import { type ScheduledFlow, scheduledFlows } from "../emulate/scheduled-flows.t
 import { perFlowPairs } from "../emulate/static-routes.ts";
 import { EmulationInterrupted } from "../emulate/traffic-agents.ts";
 import type { PolicyRunResult } from "../sim/engine/run.ts";
-import { formatDuration, formatRate, parseDurationNs } from "../sim/units.ts";
-import type { LoadedConfig } from "./config/load.ts";
+import { formatDuration, formatRate, formatSize, parseDurationNs, parseSizeBytes } from "../sim/units.ts";
+import { type LoadedConfig, parseConfig } from "./config/load.ts";
 import type { ExperimentConfig } from "./config/schema.ts";
 import { type Manifest, type RunSummary, readCsv, writeRunDir } from "./results.ts";
 import {
@@ -151,11 +151,14 @@ export async function emulateExperiment(
   for (const d of dropped) note(`not emulated: ${d}`);
 
   let simDir: string | null = null;
+  const beside = simulatorBeside(loaded, settings);
+  if (beside.note) note(beside.note);
   if (opts.withSim) {
     note("running the simulator on the same config first");
-    simDir = (await runExperiment(loaded, { run, report: opts.report ?? true })).dir;
+    simDir = (await runExperiment(beside.loaded, { run, report: opts.report ?? true, out: beside.dir(run) }))
+      .dir;
   } else {
-    const d = defaultRunDir(loaded, run);
+    const d = beside.dir(run);
     if (existsSync(join(d, "flows.csv"))) {
       const stale = await staleSimulation(d, scenario.topology.nodes, flows);
       if (stale === null) simDir = d;
@@ -372,4 +375,30 @@ async function staleSimulation(
       return `flow ${f.id} differs there (another config, seed or version)`;
   }
   return missing > 0.1 * flows.length ? `${missing} of the ${flows.length} flows are missing there` : null;
+}
+
+/**
+ * The simulation an emulation is compared with. Packets do not scale: the emulator's TCP sends 1448-byte segments of
+ * emulated bytes, which are 1448 x c / r simulated bytes (c = timeCompression, r = rateScale), so its initial window
+ * and slow-start rounds cover that many times more of every flow than Linux's do at full scale. The simulator beside
+ * it runs TCP start-up with that segment size (transport.tcp.mss), so the comparison measures the models, not the
+ * scaling; `topocast run` on the same config keeps the configured segment (the unscaled network's answer).
+ */
+export function simulatorBeside(
+  loaded: LoadedConfig,
+  s: EmulationRunSettings,
+): { loaded: LoadedConfig; dir: (run: number) => string; note: string | null } {
+  const tcp = loaded.config.transport.tcp;
+  const factor = s.timeCompression / s.rateScale;
+  if (tcp === false || factor === 1) {
+    return { loaded, dir: (run) => defaultRunDir(loaded, run), note: null };
+  }
+  const mss = parseSizeBytes(tcp.mss);
+  const scaled = Math.max(1, Math.round(mss * factor));
+  const set = [...(loaded.options.set ?? []), `transport.tcp.mss=${scaled}B`];
+  return {
+    loaded: parseConfig(loaded.text, loaded.file, loaded.baseDir, { ...loaded.options, set }),
+    dir: (run) => `${defaultRunDir(loaded, run)}-as-emulated`,
+    note: `the simulator beside the emulation runs TCP with the emulator's segments in simulated bytes: ${mss} B x timeCompression / rateScale = ${scaled} B (initial window ${formatSize(scaled * tcp.initialWindow)}); packets do not scale`,
+  };
 }
