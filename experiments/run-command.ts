@@ -6,7 +6,7 @@ import { SingleBar } from "cli-progress";
 import { loadConfig } from "./config/load.ts";
 import { runExperiment } from "./run-experiment.ts";
 import { buildScenario } from "./scenario.ts";
-import { bucketRows, overallRows, textTable, workloadLine } from "./summary-table.ts";
+import { bucketRows, overallRows, readingLines, textTable, workloadLine } from "./summary-table.ts";
 
 export interface RunCommandOptions {
   set: string[];
@@ -78,9 +78,13 @@ export async function runCommand(file: string, o: RunCommandOptions): Promise<vo
     return;
   }
   const s = outcome.summary;
+  // The per-size table first, so the summary table and the lines that read it end the output.
   console.log(workloadLine(s));
-  console.log(textTable(overallRows(s)));
   console.log(textTable(bucketRows(s)));
+  console.log(textTable(overallRows(s)));
+  const { failures, control } = loaded.config;
+  for (const line of readingLines(s, { failures, convergenceDelay: control.convergenceDelay }))
+    console.log(line);
   console.log(`results: ${outcome.dir} (${outcome.manifest.wallSeconds.toFixed(1)} s wall)`);
   if (outcome.reportPath) console.log(`report:  ${outcome.reportPath}`);
 }

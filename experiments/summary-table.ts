@@ -87,3 +87,80 @@ export function workloadLine(s: RunSummary): string {
   const w = s.workload;
   return `${s.experiment}: ${s.topology.name} (${s.topology.nodes} nodes, ${s.topology.links} directed links), ${w.source}, ${w.intervals} interval(s) over ${formatDuration(w.horizonNs)}, mean offered ${formatRate(w.meanOfferedBps)}, offered peak MLU ${num(w.offeredPeakMlu)} (scale x${+w.loadScale.toPrecision(4)}), seed ${s.seed}, run ${s.run}`;
 }
+
+/** The link events of a run as the config wrote them, and the default routes' convergence delay. */
+export interface RunConditions {
+  failures: readonly { at: string; link: string; state: string }[];
+  convergenceDelay: string;
+}
+
+function percent(x: number): string {
+  return `${Math.round(x * 100)}%`;
+}
+
+/**
+ * Three plain sentences that say what the summary's numbers mean: the metrics; which policy has the lowest mean
+ * slowdown under this load and these failures, against the first policy without a predictor; and the value of
+ * prediction (experiments/value-of-prediction.ts), saying so when a predictor beat its oracle (the oracle foresees
+ * the traffic matrix, not the flows drawn from it nor the failures, so it bounds forecasting, not the outcome).
+ */
+export function readingLines(s: RunSummary, c: RunConditions): string[] {
+  const lines = [
+    "Slowdown = a flow's FCT / its FCT alone on the idle network (1 = no waiting); MLU = the busiest link's utilization; lower is better.",
+  ];
+  const slow = (p: PolicySummary) => p.flows.slowdown?.mean ?? Number.POSITIVE_INFINITY;
+  const ranked = [...s.policies].sort((a, b) => slow(a) - slow(b));
+  const best = ranked[0];
+  const base = s.policies.find((p) => p.policy === s.valueOfPrediction[0]?.baseline) ?? s.policies[0];
+  const failures = linkEvents(c.failures);
+  const setting = `At ${percent(s.workload.offeredPeakMlu)} peak load${failures ? ` with ${failures} (default routes reconverge ${c.convergenceDelay} after a failure)` : " and no failure"}`;
+  if (best && base && Number.isFinite(slow(best))) {
+    const worst = ranked[ranked.length - 1]!;
+    const highest =
+      worst === base ? " (the highest)" : `; the highest is ${worst.policy}'s ${num(slow(worst))}`;
+    lines.push(
+      slow(worst) / slow(best) - 1 < 0.01
+        ? `${setting}, all policies are within 1% of each other on mean slowdown: nothing here separates them.`
+        : `${setting}, ${best.policy} has the lowest mean slowdown, ${num(slow(best))}, ${percent(1 - slow(best) / slow(base))} below ${base.policy}'s ${num(slow(base))}${highest}.`,
+    );
+  }
+  lines.push(predictionLine(s, best));
+  return lines;
+}
+
+/** "link 6->7 down from 2s to 4s": each down event with the next up event of its link, if any. */
+function linkEvents(events: RunConditions["failures"]): string {
+  const parts: string[] = [];
+  events.forEach((e, i) => {
+    if (e.state !== "down") return;
+    const up = events.find((u, j) => j > i && u.link === e.link && u.state === "up");
+    parts.push(up ? `link ${e.link} down from ${e.at} to ${up.at}` : `link ${e.link} down at ${e.at}`);
+  });
+  return parts.join(", ");
+}
+
+function predictionLine(s: RunSummary, best: PolicySummary | undefined): string {
+  const known = s.valueOfPrediction.filter((v) => v.meanSlowdown !== null);
+  if (known.length === 0) {
+    return s.valueOfPrediction.length === 0
+      ? "No predictive policy with an oracle variant here, so no value of prediction."
+      : "Value of prediction undefined: no oracle variant improved on the baseline's mean slowdown.";
+  }
+  const base = known[0]!.baseline;
+  const slowOf = (label: string | null) => s.policies.find((p) => p.policy === label)?.flows.slowdown?.mean;
+  const parts = known.map((v) => `${v.policy} gets ${percent(v.meanSlowdown!)} of ${v.oracle}'s`);
+  const small = known
+    .map((v) => ({ oracle: v.oracle!, gain: 1 - slowOf(v.oracle)! / slowOf(base)! }))
+    .filter((o) => o.gain < 0.02)
+    .map(
+      (o) => ` ${o.oracle} itself is only ${percent(o.gain)} better than ${base}, so this ratio is noise.`,
+    );
+  const beat = known.filter((v) => v.meanSlowdown! > 1).map((v) => v.policy);
+  const oracles = new Set(known.map((v) => v.oracle));
+  const bound = beat.length
+    ? ` ${beat.join(" and ")} beat the oracle here: it foresees the traffic matrix, not the flows drawn from it or the failures, so it bounds forecasting, not the outcome.`
+    : best && !oracles.has(best.policy)
+      ? ` The oracle bounds its own policy only: ${best.policy} did better.`
+      : " The oracle is the bound here.";
+  return `Value of prediction: ${parts.join(", ")} improvement in mean slowdown over ${base} (100% = as good as perfect foresight of the traffic, 0% = no better than ${base}).${[...new Set(small)].join("")}${bound}`;
+}

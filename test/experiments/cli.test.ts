@@ -48,13 +48,16 @@ describe("topocast CLI", () => {
     assert.ok(result.flows.slowdown.mean >= 1);
   });
 
-  it("runs the quickstart config (shortened), printing the summary table and the report path", () => {
+  it("runs the quickstart config (shortened), printing the summary table, the lines reading it and the report path", () => {
     const out = join(tempDir("topocast-cli-"), "quickstart");
     const r = topocast(
       "run",
       "experiments/configs/quickstart.yaml",
       "--set",
       "workload.window.duration=300ms",
+      // The quickstart's link failure (at 2 s) lies beyond a 300 ms window.
+      "--set",
+      "failures=[]",
       "--out",
       out,
     );
@@ -62,6 +65,10 @@ describe("topocast CLI", () => {
     assert.match(r.stdout, /quickstart: Abilene \(11 nodes, 28 directed links\)/);
     assert.match(r.stdout, /│ shortest-path +│ \d+/);
     assert.match(r.stdout, /│ ecmp +│ \d+/);
+    assert.match(
+      r.stdout,
+      /^Slowdown = .*\n^At 80% peak load and no failure, .*\n^(Value of prediction|No predictive)/m,
+    );
     assert.match(r.stdout, /report: +.*quickstart[/\\]report\.html/);
     assert.ok(existsSync(join(out, "report.html")));
   });
