@@ -2,9 +2,10 @@
  * Plots and report.html from a stored results directory (nothing is re-simulated): `topocast report <dir>` and
  * the end of `topocast run`. A run directory gets FCT and slowdown CDFs, slowdown by flow size, MLU over time,
  * and (once policies act) control overhead; a sweep directory gets metric-vs-parameter plots over its runs
- * (see sweep-report.ts). report.html is one self-contained file: inline SVG, tables, config and manifest.
+ * (see sweep-report.ts). report.html is one self-contained file: inline SVG, tables, config and manifest, and
+ * relative links to the run's data files (CSV, JSON) and plot files beside it.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../sim/io/atomic-write.ts";
 import {
@@ -18,7 +19,14 @@ import {
   slowdownBySizeSpec,
 } from "./plots/specs.ts";
 import { type RunSummary, readCsv, readSummary } from "./results.ts";
-import { bucketRows, overallRows, type Rows, workloadLine } from "./summary-table.ts";
+import {
+  bucketRows,
+  overallRows,
+  type Rows,
+  type RunConditions,
+  readingLines,
+  workloadLine,
+} from "./summary-table.ts";
 
 /** Decade flow-size buckets for the slowdown-by-size plot: edges in bytes and labels. */
 const PLOT_EDGES = [10_000, 100_000, 1_000_000, 10_000_000];
@@ -121,6 +129,7 @@ export async function renderRunReport(dir: string): Promise<string> {
     manifest,
     actions.some((a) => a.actions > 0),
     await comparisonHtml(dir),
+    dataFiles(dir),
   );
   const path = join(dir, "report.html");
   writeFileAtomic(path, html);
@@ -145,6 +154,57 @@ ${notes}
 ${svg ? `<div class="plot">${svg.replace(/^<\?xml[^>]*>\s*/, "")}</div>` : ""}`;
 }
 
+/** The run's data files, for a reader to take further. */
+const DATA_FILES = [
+  "flows.csv",
+  "links.csv",
+  "timeseries.csv",
+  "actions.csv",
+  "summary.json",
+  "config.json",
+  "manifest.json",
+  "sim-vs-emulation.csv",
+  "sim-vs-emulation.json",
+];
+
+/** A line of the report's file list: a name and links (text, path relative to the report). */
+interface FileLinks {
+  name: string;
+  links: [text: string, href: string][];
+}
+
+/** The data files `dir` holds (one line), then one line per plot with its PNG, SVG and vega-lite spec. */
+function dataFiles(dir: string): FileLinks[] {
+  const data = DATA_FILES.filter((f) => existsSync(join(dir, f)));
+  const lines: FileLinks[] = data.length ? [{ name: "data", links: data.map((f) => [f, f]) }] : [];
+  const plotsDir = join(dir, "plots");
+  const plotFiles = existsSync(plotsDir) ? readdirSync(plotsDir).sort() : [];
+  for (const svg of plotFiles.filter((f) => f.endsWith(".svg"))) {
+    const base = svg.slice(0, -".svg".length);
+    const links: [string, string][] = [];
+    for (const [text, ext] of [
+      ["png", ".png"],
+      ["svg", ".svg"],
+      ["vega-lite", ".vl.json"],
+    ] as const) {
+      if (plotFiles.includes(base + ext)) links.push([text, `plots/${base}${ext}`]);
+    }
+    lines.push({ name: base, links });
+  }
+  return lines;
+}
+
+/** Failures and convergence delay from a run's config.json, for the lines under the summary table. */
+function runConditions(config: string | null): RunConditions {
+  const c = config === null ? {} : (JSON.parse(config) as Partial<RunConditionsJson>);
+  return { failures: c.failures ?? [], convergenceDelay: c.control?.convergenceDelay ?? "0s" };
+}
+
+interface RunConditionsJson {
+  failures: RunConditions["failures"];
+  control: { convergenceDelay: string };
+}
+
 function readOptional(path: string): string | null {
   return existsSync(path) ? readFileSync(path, "utf8") : null;
 }
@@ -165,14 +225,43 @@ table{border-collapse:collapse;font-size:.9em;margin:.5em 0}th,td{border:1px sol
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
 .plot svg{max-width:100%;height:auto}.note{color:#666}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.85em}`;
 
+/** Value of prediction per predictive policy (experiments/value-of-prediction.ts), or a note when there is none. */
+function predictionHtml(s: RunSummary): string {
+  if (s.valueOfPrediction.length === 0) {
+    return '<p class="note">No predictive policy with an oracle variant in this experiment.</p>';
+  }
+  const ratio = (x: number | null) => (x === null ? "-" : x.toFixed(3));
+  return htmlTable({
+    head: ["policy", "predictor", "baseline", "oracle", "on mean slowdown", "on mean FCT"],
+    rows: s.valueOfPrediction.map((v) => [
+      v.policy,
+      v.predictor,
+      v.baseline,
+      v.oracle ?? "-",
+      ratio(v.meanSlowdown),
+      ratio(v.meanFct),
+    ]),
+  });
+}
+
 function runHtml(
   s: RunSummary,
   plots: Plot[],
   config: string | null,
   manifest: string | null,
   hasOverhead: boolean,
-  comparison = "",
+  comparison: string,
+  files: readonly FileLinks[],
 ): string {
+  const reading = readingLines(s, runConditions(config))
+    .map((l) => `<p class="reading">${esc(l)}</p>`)
+    .join("\n");
+  const links = files
+    .map(
+      (f) =>
+        `<li>${esc(f.name)}: ${f.links.map(([t, h]) => `<a href="${esc(h)}">${esc(t)}</a>`).join(" ")}</li>`,
+    )
+    .join("\n");
   const figs = plots
     .map((p) => `<h2>${esc(p.title)}</h2>\n<div class="plot">${p.svg.replace(/^<\?xml[^>]*>\s*/, "")}</div>`)
     .join("\n");
@@ -183,13 +272,18 @@ function runHtml(
 <p>${esc(workloadLine(s))}</p>
 <h2>Summary</h2>
 ${htmlTable(overallRows(s))}
+${reading}
 <h2>By flow size</h2>
 ${htmlTable(bucketRows(s))}
 ${figs}
 ${comparison}
 ${hasOverhead ? "" : '<h2>Control overhead</h2>\n<p class="note">No control actions: the policies in this experiment are static.</p>'}
-<h2>Predictor error</h2>
-<p class="note">No predictor in this experiment.</p>
+<h2>Value of prediction</h2>
+${predictionHtml(s)}
+<h2>Files</h2>
+<ul class="files">
+${links}
+</ul>
 <h2>Config</h2>
 <pre>${esc(config ?? "(config.json missing)")}</pre>
 <h2>Manifest</h2>
