@@ -36,6 +36,7 @@ import {
   type VirtualLinkInfo,
   type VirtualLinkOptions,
 } from "../models/policies/types.ts";
+import type { ActionKind } from "../models/policies/verbs.ts";
 import { allPairsShortestPaths, kShortestPaths } from "../sim/substrate/routing.ts";
 import { DEFAULT_LINK, type Topology, TopologyBuilder } from "../sim/substrate/topology.ts";
 import { AddressPool } from "./addressing.ts";
@@ -78,7 +79,7 @@ export interface ControlPlaneOptions {
 
 /** One executed verb and its measured latency. */
 export interface ActionRecord {
-  verb: string;
+  verb: ActionKind;
   args: string;
   ms: number;
   ok: boolean;
@@ -408,7 +409,7 @@ export class EmulationControlPlane implements ControlPlane {
 
   // --- implementation --------------------------------------------------------------------------------------------
 
-  private async timed<T>(verb: string, args: string, fn: () => Promise<T>): Promise<T> {
+  private async timed<T>(verb: ActionKind, args: string, fn: () => Promise<T>): Promise<T> {
     const t0 = performance.now();
     try {
       const r = await fn();

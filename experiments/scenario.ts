@@ -13,6 +13,8 @@
  * the same for every policy, so all policies see identical traffic.
  */
 
+import { recordOf } from "../models/policies/verb-table.ts";
+import { SETUP_LATENCY_KEYS } from "../models/policies/verbs.ts";
 import { PREDICTOR_NAMES } from "../models/predictors/registry.ts";
 import { bundledFlowSizeCdf, readFlowSizeCdf } from "../models/workload/flow-size-cdf.ts";
 import { offeredUtilization } from "../models/workload/poisson-flows.ts";
@@ -252,13 +254,7 @@ export function buildScenario(loaded: LoadedConfig, run: number): BuiltScenario 
   }));
   const control = {
     intervalNs: parseDurationNs(c.control.interval),
-    setupLatencyNs: {
-      virtualLink: parseDurationNs(c.control.setupLatency.virtualLink),
-      route: parseDurationNs(c.control.setupLatency.route),
-      mirror: parseDurationNs(c.control.setupLatency.mirror),
-      qos: parseDurationNs(c.control.setupLatency.qos),
-      firewall: parseDurationNs(c.control.setupLatency.firewall),
-    },
+    setupLatencyNs: recordOf(SETUP_LATENCY_KEYS, (k) => parseDurationNs(c.control.setupLatency[k])),
     vnaPoolSize: c.control.vnaPool,
     kPaths: c.control.kPaths,
     convergenceDelayNs: parseDurationNs(c.control.convergenceDelay),

@@ -9,6 +9,8 @@
  */
 
 import * as z from "zod";
+import { recordOf } from "../../models/policies/verb-table.ts";
+import { SETUP_LATENCY_DECLS, SETUP_LATENCY_KEYS } from "../../models/policies/verbs.ts";
 import { BUNDLED_FLOW_SIZE_CDFS } from "../../models/workload/flow-size-cdf.ts";
 import { GRAVITY_DEFAULTS } from "../../models/workload/gravity-tm.ts";
 import { TRANSPORT_MODELS } from "../../sim/transport/models.ts";
@@ -394,6 +396,14 @@ const MetricsSchema = z
   })
   .meta(doc("What collectors measure."));
 
+/** One duration field per setup-latency key of the verb table (models/policies/verbs.ts), with its doc and default. */
+function setupLatencyFields() {
+  return recordOf(SETUP_LATENCY_KEYS, (key) => {
+    const d = SETUP_LATENCY_DECLS.find((x) => x.key === key)!;
+    return duration(d.doc).default(d.default);
+  });
+}
+
 const ControlSchema = z
   .strictObject({
     interval: duration("Control interval: how often control-loop policies observe and act.", {
@@ -401,13 +411,7 @@ const ControlSchema = z
       exclusiveMin: true,
     }).default("1s"),
     setupLatency: z
-      .strictObject({
-        virtualLink: duration("Time until a new virtual link carries traffic.").default("50ms"),
-        route: duration("Time until a route change takes effect.").default("10ms"),
-        mirror: duration("Time until a mirror takes effect.").default("10ms"),
-        qos: duration("Time until a QoS change takes effect.").default("10ms"),
-        firewall: duration("Time until a firewall rule takes effect.").default("10ms"),
-      })
+      .strictObject(setupLatencyFields())
       .prefault({})
       .meta(doc("Setup latency of each control action (counted as overhead).")),
     vnaPool: z.int().min(0).default(4).meta(doc("Virtual-link endpoints (VNAs) per node.")),

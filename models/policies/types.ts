@@ -8,19 +8,12 @@
  * Units: time in integer ns, rates in bits/s, volumes in bytes.
  */
 
-/** A directed node pair, `"<src>-><dst>"` in maps. */
-export interface Pair {
-  src: string;
-  dst: string;
-}
+import type { NodePath } from "./verb-args.ts";
+import type { ControlPlane } from "./verbs.ts";
 
-/** The canonical key of a pair in maps and records: `"<src>-><dst>"`. */
-export function pairKey(src: string, dst: string): string {
-  return `${src}->${dst}`;
-}
-
-/** A path as the node ids it visits, source first. */
-export type NodePath = readonly string[];
+export type { FirewallRule, NodePath, Pair, QosSpec, VirtualLinkOptions } from "./verb-args.ts";
+export { pairKey } from "./verb-args.ts";
+export type { ControlPlane } from "./verbs.ts";
 
 /** Traffic of one pair over the last control interval. */
 export interface PairTraffic {
@@ -107,55 +100,6 @@ export interface MirrorStats {
   flows: number;
   /** Of those, how many the mirror copy delivered first. */
   mirrorWins: number;
-}
-
-export interface VirtualLinkOptions {
-  /** Substrate path; default: the engine's choice (least-loaded of k shortest). */
-  path?: NodePath;
-  /** Reserved rate, bits/s; default best effort. */
-  rateBps?: number;
-  /** Authenticated, encrypted tunnel. */
-  secure?: boolean;
-}
-
-export interface QosSpec {
-  /** Lower is more urgent; 0 is the default class. */
-  priority: number;
-  /** Rate limit or guarantee, bits/s. */
-  rateBps?: number;
-}
-
-export interface FirewallRule {
-  action: "allow" | "deny";
-  src?: string;
-  dst?: string;
-}
-
-/**
- * The controller verbs, engine-neutral. Every call can fail with a typed {@link ControlError}; in the simulator
- * an action takes effect after a configurable setup latency and counts as overhead, in emulation it runs real
- * commands and its measured latency is recorded.
- */
-export interface ControlPlane {
-  /** @returns the virtual link id. @throws PoolExhaustedError, NoPathError, UnknownNodeError, LinkDownError */
-  createVirtualLink(src: string, dst: string, opts?: VirtualLinkOptions): string | Promise<string>;
-  removeVirtualLink(id: string): void | Promise<void>;
-  /** Pins a pair's default route; `null` restores the engine's default. */
-  setRoute(pair: Pair, path: NodePath | null): void | Promise<void>;
-  /** Mirrors a pair's traffic onto a second path; `null` removes the mirror. */
-  mirror(pair: Pair, path: NodePath | null): void | Promise<void>;
-  setQos(pair: Pair, qos: QosSpec | null): void | Promise<void>;
-  setFirewall(rule: FirewallRule): void | Promise<void>;
-  /** Sends a probe; its result appears in a later Observation's `probes`. */
-  probe(path: NodePath): void | Promise<void>;
-  /**
-   * Up to `k` loopless paths from `src` to `dst` over links that are up, shortest first by propagation delay
-   * (Yen's k-shortest paths): the path service a controller offers, so policies need not carry a graph library.
-   * @throws UnknownNodeError
-   */
-  paths(src: string, dst: string, k: number): NodePath[];
-  /** The path a new flow of the pair takes when no virtual link, route or mirror applies; null when none. */
-  defaultPath(src: string, dst: string): NodePath | null;
 }
 
 /** A policy: called every control interval; may also react to failures. */

@@ -35,28 +35,21 @@ import {
   type VirtualLinkInfo,
   type VirtualLinkOptions,
 } from "../../models/policies/types.ts";
+import {
+  type ActionKind,
+  DEFAULT_SETUP_LATENCIES,
+  perActionKind,
+  type SetupLatencies,
+  setupLatencyKey,
+} from "../../models/policies/verbs.ts";
 import type { Simulator } from "../kernel/simulator.ts";
 import type { FlowRecord, TraceBus } from "../metrics/trace.ts";
 import { kShortestPaths, type Path } from "../substrate/routing.ts";
 import type { Topology } from "../substrate/topology.ts";
 import { type FlowNetwork, TransportError } from "../transport/flow-network.ts";
 
-/** Setup latency per action kind, integer ns. */
-export interface SetupLatencies {
-  virtualLink: number;
-  route: number;
-  mirror: number;
-  qos: number;
-  firewall: number;
-}
-
-export const DEFAULT_SETUP_LATENCIES: Readonly<SetupLatencies> = Object.freeze({
-  virtualLink: 50_000_000,
-  route: 10_000_000,
-  mirror: 10_000_000,
-  qos: 10_000_000,
-  firewall: 10_000_000,
-});
+export type { ActionKind, SetupLatencies } from "../../models/policies/verbs.ts";
+export { DEFAULT_SETUP_LATENCIES } from "../../models/policies/verbs.ts";
 
 export interface SimControlPlaneOptions {
   setupLatencyNs?: Partial<SetupLatencies>;
@@ -75,15 +68,6 @@ export interface SimControlPlaneOptions {
 export interface DefaultRouting {
   route(src: number, dst: number, flowKey: number): Path | undefined;
 }
-
-export type ActionKind =
-  | "createVirtualLink"
-  | "removeVirtualLink"
-  | "setRoute"
-  | "mirror"
-  | "setQos"
-  | "setFirewall"
-  | "probe";
 
 interface VirtualLink {
   id: string;
@@ -116,16 +100,6 @@ export interface ControlStats {
   /** Actions that failed with a ControlError, by error name. */
   errors: Record<string, number>;
 }
-
-const KINDS: ActionKind[] = [
-  "createVirtualLink",
-  "removeVirtualLink",
-  "setRoute",
-  "mirror",
-  "setQos",
-  "setFirewall",
-  "probe",
-];
 
 export class SimControlPlane implements ControlPlane {
   private readonly latency: SetupLatencies;
@@ -165,7 +139,7 @@ export class SimControlPlane implements ControlPlane {
     this.stallPath = opts.stallPath;
     this.poolUsed = new Int32Array(this.topo.nodeCount);
     this.stats = {
-      actions: Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<ActionKind, number>,
+      actions: perActionKind(() => 0),
       setupLatencyNs: 0,
       hitFlows: 0,
       hitBytes: 0,
@@ -336,7 +310,7 @@ export class SimControlPlane implements ControlPlane {
       this.vls.set(id, vl);
       this.poolUsed[s] = this.poolUsed[s]! + 1;
       this.poolUsed[d] = this.poolUsed[d]! + 1;
-      this.later(this.latency.virtualLink, () => {
+      this.later(this.setupNs("createVirtualLink"), () => {
         if (!this.vls.has(id)) return;
         vl.ready = true;
         const pair = s * this.topo.nodeCount + d;
@@ -386,7 +360,7 @@ export class SimControlPlane implements ControlPlane {
         return;
       }
       const links = this.resolvePath(path, s, d);
-      this.later(this.latency.route, () => {
+      this.later(this.setupNs("setRoute"), () => {
         this.pinned.set(p, links);
         this.rerouteActive(p);
       });
@@ -404,7 +378,7 @@ export class SimControlPlane implements ControlPlane {
         return;
       }
       const links = this.resolvePath(path, s, d);
-      this.later(this.latency.mirror, () => {
+      this.later(this.setupNs("mirror"), () => {
         this.mirrors.set(p, links);
         this.rerouteActive(p);
       });
@@ -426,7 +400,7 @@ export class SimControlPlane implements ControlPlane {
     this.act("setFirewall", () => {
       const srcs = rule.src === undefined ? this.topo.nodes.map((n) => n.index) : [this.node(rule.src)];
       const dsts = rule.dst === undefined ? this.topo.nodes.map((n) => n.index) : [this.node(rule.dst)];
-      this.later(this.latency.firewall, () => {
+      this.later(this.setupNs("setFirewall"), () => {
         for (const s of srcs) {
           for (const d of dsts) {
             if (s === d) continue;
@@ -594,6 +568,12 @@ export class SimControlPlane implements ControlPlane {
       this.stats.errors[name] = (this.stats.errors[name] ?? 0) + 1;
       throw e;
     }
+  }
+
+  /** The setup latency of an action verb (its table key's configured value), ns; 0 for a verb without one. */
+  private setupNs(kind: ActionKind): number {
+    const key = setupLatencyKey(kind);
+    return key === undefined ? 0 : this.latency[key];
   }
 
   private later(delayNs: number, f: () => void): void {
