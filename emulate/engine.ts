@@ -48,7 +48,7 @@ import type { Plan } from "./plan.ts";
 import { type EmulationRunSettings, emulatedWindowNs } from "./run-settings.ts";
 import { readState, runDir } from "./run-state.ts";
 import { ProcessRunner, type Runner } from "./runner.ts";
-import { ScaledControlPlane } from "./scaled-control-plane.ts";
+import { type ScaledControlPlane, scaledControlPlane } from "./scaled-control-plane.ts";
 import { scaleTopology } from "./scaling.ts";
 import type { ScheduledFlow } from "./scheduled-flows.ts";
 import { pinStaticRoutes } from "./static-routes.ts";
@@ -131,7 +131,11 @@ export async function emulatePolicy(
       nowNs: () => Number(process.hrtime.bigint() - (epoch ?? process.hrtime.bigint())) * c,
     });
     const ledger = new FlowLedger(scenario.topology, flows, emuCtl, c);
-    const ctl = new ScaledControlPlane(emuCtl, settings.rateScale, (vl) => ledger.activeOnVirtualLink(vl));
+    const ctl = scaledControlPlane(
+      emuCtl,
+      { rateScale: settings.rateScale, timeCompression: settings.timeCompression },
+      (vl) => ledger.activeOnVirtualLink(vl),
+    );
     const run: Run = { scenario, policy, flows, settings, opts, runner, plan: up.plan, emuCtl, ledger, ctl };
     const work = mkdtempSync(join(tmpdir(), `topocast-${up.runId}-`));
     let agents: TrafficAgents | undefined;

@@ -1,63 +1,90 @@
 /**
- * The ControlPlane an emulated policy acts through: the emulation's, with rates scaled from simulated to emulated
- * bits/s (see emulate/scaling.ts).
+ * The scaling decorator: a policy's calls are in simulated units; the emulated network runs scaled (emulate/
+ * engine.ts: c = timeCompression, r = rateScale; link rates x r, delays / c, flow sizes x r / c). Every argument
+ * field the verb table (models/policies/verbs.ts) marks with a unit is rescaled on its way in:
+ *
+ * - rates (bits/s) x r, exactly (a reserved or limited rate keeps its share of the scaled links);
+ * - durations (ns) / c, rounded to integer ns (wall time runs c times faster than simulated time);
+ * - sizes (bytes, volumes) x r / c, rounded, at least 1 byte when positive (as flow sizes are).
+ *
+ * Fields without a unit (node ids, paths, priorities, counts; packet sizes such as an MTU, which do not scale)
+ * pass unchanged, as do null and absent values. Because the units come from the table, a new verb is scaled
+ * without code here. Results of verbs are passed back unchanged (no verb answers with a quantity today).
  */
-import type {
-  ControlPlane,
-  NodePath,
-  Pair,
-  QosSpec,
-  VirtualLinkInfo,
-  VirtualLinkOptions,
-} from "../models/policies/types.ts";
+import type { ControlPlane, VirtualLinkInfo } from "../models/policies/types.ts";
+import { decorate } from "../models/policies/verb-decorator.ts";
+import type { ControlPlaneOf, Unit, UnitSpec, VerbTable } from "../models/policies/verb-table.ts";
+import { VERBS, type Verbs } from "../models/policies/verbs.ts";
 import type { EmulationControlPlane } from "./control-plane.ts";
 
-/** Rates in a policy's calls are in simulated bits/s: scale them into the emulated network's. */
-export class ScaledControlPlane implements ControlPlane {
-  constructor(
-    private readonly ctl: EmulationControlPlane,
-    private readonly rateScale: number,
-    /** Active flows that started on a virtual link, by its id. */
-    private readonly activeFlows: (vl: string) => number,
-  ) {}
-  createVirtualLink(src: string, dst: string, opts: VirtualLinkOptions = {}): Promise<string> {
-    const o = { ...opts };
-    if (o.rateBps !== undefined) o.rateBps *= this.rateScale;
-    return this.ctl.createVirtualLink(src, dst, o);
-  }
-  removeVirtualLink(id: string): Promise<void> {
-    return this.ctl.removeVirtualLink(id);
-  }
-  setRoute(pair: Pair, path: NodePath | null): Promise<void> {
-    return this.ctl.setRoute(pair, path);
-  }
-  mirror(pair: Pair, path: NodePath | null): Promise<void> {
-    return this.ctl.mirror(pair, path);
-  }
-  setQos(pair: Pair, qos: QosSpec | null): Promise<void> {
-    return this.ctl.setQos(
-      pair,
-      qos && qos.rateBps !== undefined ? { ...qos, rateBps: qos.rateBps * this.rateScale } : qos,
-    );
-  }
-  setFirewall(rule: Parameters<ControlPlane["setFirewall"]>[0]): Promise<void> {
-    return this.ctl.setFirewall(rule);
-  }
-  probe(path: NodePath): Promise<void> {
-    return this.ctl.probe(path);
-  }
-  paths(src: string, dst: string, k: number): NodePath[] {
-    return this.ctl.paths(src, dst, k);
-  }
-  defaultPath(src: string, dst: string): NodePath | null {
-    return this.ctl.defaultPath(src, dst);
-  }
-  /** Virtual links in simulated units, with the pair's active flows. */
-  virtualLinks(): VirtualLinkInfo[] {
-    return this.ctl.virtualLinks().map((v) => ({
-      ...v,
-      rateBps: v.rateBps === null ? null : v.rateBps / this.rateScale,
-      activeFlows: this.activeFlows(v.id),
-    }));
+/** How the emulated network is scaled against the simulated one. */
+export interface ScaleFactors {
+  /** r: emulated rate / simulated rate. */
+  rateScale: number;
+  /** c: simulated time / wall time. */
+  timeCompression: number;
+}
+
+/** A simulated quantity of `unit` in the emulated network's units. */
+export function scaleQuantity(unit: Unit, x: number, f: ScaleFactors): number {
+  switch (unit) {
+    case "bps":
+      return x * f.rateScale;
+    case "ns":
+      return Math.round(x / f.timeCompression);
+    case "bytes":
+      return x > 0 ? Math.max(1, Math.round((x * f.rateScale) / f.timeCompression)) : x;
   }
 }
+
+/** An argument value with the fields its unit spec names rescaled (a copy; the caller's value is untouched). */
+export function scaleArg(spec: UnitSpec | undefined, value: unknown, f: ScaleFactors): unknown {
+  if (spec === undefined || value === null || value === undefined) return value;
+  if (typeof spec === "string") return typeof value === "number" ? scaleQuantity(spec, value, f) : value;
+  if (typeof value !== "object" || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const [field, sub] of Object.entries(spec)) {
+    if (field in out) out[field] = scaleArg(sub, out[field], f);
+  }
+  return out;
+}
+
+/** Scales the production verbs' arguments of calls into `inner`. */
+export function scaling(inner: ControlPlane, f: ScaleFactors): ControlPlane;
+/** Scales the arguments of the verbs `table` declares (a test's extended table, for instance). */
+export function scaling<T extends VerbTable>(
+  inner: ControlPlaneOf<T>,
+  f: ScaleFactors,
+  table: T,
+): ControlPlaneOf<T>;
+export function scaling<T extends VerbTable>(
+  inner: ControlPlaneOf<T>,
+  f: ScaleFactors,
+  table: T = VERBS as VerbTable as T,
+): ControlPlaneOf<T> {
+  return decorate(table, inner, (_verb, decl, args, call) =>
+    call(args.map((a, i) => scaleArg(decl.args[i]?.unit, a, f))),
+  );
+}
+
+/**
+ * What the emulation engine hands a policy: the emulation ControlPlane with its arguments scaled into the
+ * emulated network, plus its virtual links back in simulated units (rates / r) with the active flows the engine
+ * counts per link (`activeFlows(id)`). The drop-in for the engine's former `ScaledControlPlane`.
+ */
+export function scaledControlPlane(
+  ctl: EmulationControlPlane,
+  f: ScaleFactors,
+  activeFlows: (virtualLink: string) => number,
+): ControlPlaneOf<Verbs> & { virtualLinks(): VirtualLinkInfo[] } {
+  const virtualLinks = (): VirtualLinkInfo[] =>
+    ctl.virtualLinks().map((v) => ({
+      ...v,
+      rateBps: v.rateBps === null ? null : v.rateBps / f.rateScale,
+      activeFlows: activeFlows(v.id),
+    }));
+  return Object.assign(scaling(ctl, f), { virtualLinks });
+}
+
+/** The ControlPlane the emulation engine hands a policy (see {@link scaledControlPlane}). */
+export type ScaledControlPlane = ReturnType<typeof scaledControlPlane>;

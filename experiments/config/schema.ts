@@ -9,8 +9,8 @@
  */
 
 import * as z from "zod";
-import { recordOf } from "../../models/policies/verb-table.ts";
-import { SETUP_LATENCY_DECLS, SETUP_LATENCY_KEYS } from "../../models/policies/verbs.ts";
+import { latencyDecls, type SetupLatencyKeyOf, type VerbTable } from "../../models/policies/verb-table.ts";
+import { VERBS } from "../../models/policies/verbs.ts";
 import { BUNDLED_FLOW_SIZE_CDFS } from "../../models/workload/flow-size-cdf.ts";
 import { GRAVITY_DEFAULTS } from "../../models/workload/gravity-tm.ts";
 import { TRANSPORT_MODELS } from "../../sim/transport/models.ts";
@@ -396,12 +396,15 @@ const MetricsSchema = z
   })
   .meta(doc("What collectors measure."));
 
-/** One duration field per setup-latency key of the verb table (models/policies/verbs.ts), with its doc and default. */
-function setupLatencyFields() {
-  return recordOf(SETUP_LATENCY_KEYS, (key) => {
-    const d = SETUP_LATENCY_DECLS.find((x) => x.key === key)!;
-    return duration(d.doc).default(d.default);
-  });
+/**
+ * `control.setupLatency`: one duration field per setup-latency key of a verb table, with the key's doc and
+ * default (the config takes the production table's, models/policies/verbs.ts).
+ */
+export function setupLatencySchema<T extends VerbTable>(table: T) {
+  const fields = latencyDecls(table).map((d) => [d.key, duration(d.doc).default(d.default)] as const);
+  return z.strictObject(
+    Object.fromEntries(fields) as Record<SetupLatencyKeyOf<T>, (typeof fields)[number][1]>,
+  );
 }
 
 const ControlSchema = z
@@ -410,8 +413,7 @@ const ControlSchema = z
       min: 0,
       exclusiveMin: true,
     }).default("1s"),
-    setupLatency: z
-      .strictObject(setupLatencyFields())
+    setupLatency: setupLatencySchema(VERBS)
       .prefault({})
       .meta(doc("Setup latency of each control action (counted as overhead).")),
     vnaPool: z.int().min(0).default(4).meta(doc("Virtual-link endpoints (VNAs) per node.")),

@@ -112,6 +112,8 @@ export class SimControlPlane implements ControlPlane {
   private readonly pairVl = new Map<number, string>();
   private readonly pinned = new Map<number, Path>();
   private readonly mirrors = new Map<number, Path>();
+  /** Removals per "<verb> <pair index>" of routes and mirrors, so a removal cancels a pending set. */
+  private readonly clears = new Map<string, number>();
   private readonly mirrorTally = new Map<number, { flows: number; wins: number }>();
   private readonly denied = new Set<number>();
   private readonly poolUsed: Int32Array;
@@ -350,36 +352,39 @@ export class SimControlPlane implements ControlPlane {
   }
 
   setRoute(pair: Pair, path: NodePath | null): void {
-    this.act("setRoute", () => {
-      const s = this.node(pair.src);
-      const d = this.node(pair.dst);
-      const p = s * this.topo.nodeCount + d;
-      if (path === null) {
-        this.pinned.delete(p);
-        this.rerouteActive(p);
-        return;
-      }
-      const links = this.resolvePath(path, s, d);
-      this.later(this.setupNs("setRoute"), () => {
-        this.pinned.set(p, links);
-        this.rerouteActive(p);
-      });
-    });
+    this.setPairPath("setRoute", this.pinned, pair, path);
   }
 
   mirror(pair: Pair, path: NodePath | null): void {
-    this.act("mirror", () => {
+    this.setPairPath("mirror", this.mirrors, pair, path);
+  }
+
+  /**
+   * A pair's pinned route or mirror: set after the verb's setup latency, removed (`null`) at once. A removal also
+   * cancels a set of the pair still pending (the last call wins, as with a controller applying calls in order).
+   */
+  private setPairPath(
+    kind: "setRoute" | "mirror",
+    into: Map<number, Path>,
+    pair: Pair,
+    path: NodePath | null,
+  ) {
+    this.act(kind, () => {
       const s = this.node(pair.src);
       const d = this.node(pair.dst);
       const p = s * this.topo.nodeCount + d;
+      const key = `${kind} ${p}`;
+      const cleared = this.clears.get(key) ?? 0;
       if (path === null) {
-        this.mirrors.delete(p);
+        this.clears.set(key, cleared + 1);
+        into.delete(p);
         this.rerouteActive(p);
         return;
       }
       const links = this.resolvePath(path, s, d);
-      this.later(this.setupNs("mirror"), () => {
-        this.mirrors.set(p, links);
+      this.later(this.setupNs(kind), () => {
+        if ((this.clears.get(key) ?? 0) !== cleared) return;
+        into.set(p, links);
         this.rerouteActive(p);
       });
     });
@@ -475,6 +480,11 @@ export class SimControlPlane implements ControlPlane {
       out.set(this.pairName(p), this.topo.pathNodes(path));
     }
     return out;
+  }
+
+  /** Pairs a firewall rule denies now, as pair keys in (src, dst) index order. */
+  deniedPairs(): string[] {
+    return [...this.denied].sort((a, b) => a - b).map((p) => this.pairName(p));
   }
 
   vnaPool(): Map<string, { used: number; capacity: number }> {

@@ -15,9 +15,6 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { EmulationControlPlane } from "../../emulate/control-plane.ts";
 import { UnsupportedInEmulationError } from "../../emulate/errors.ts";
-import { planSubstrate } from "../../emulate/plan.ts";
-import type { RunState } from "../../emulate/run-state.ts";
-import type { Runner, RunOptions } from "../../emulate/runner.ts";
 import { down, exec, up } from "../../emulate/substrate.ts";
 import {
   ControlError,
@@ -29,42 +26,13 @@ import {
 import { line, ring } from "../../sim/substrate/generators.ts";
 import type { Topology } from "../../sim/substrate/topology.ts";
 import { assertRunsGone, capabilities, needs } from "../helpers/emulation.ts";
-
-class RecordingRunner implements Runner {
-  calls: { argv: readonly string[]; input?: string }[] = [];
-  async run(argv: readonly string[], opts: RunOptions = {}) {
-    this.calls.push({ argv, ...(opts.input !== undefined ? { input: opts.input } : {}) });
-    return { code: 0, stdout: "", stderr: "" };
-  }
-  /** Every batch line and argv, as text. */
-  text(): string {
-    return this.calls.map((c) => c.input ?? `${c.argv.join(" ")}\n`).join("");
-  }
-}
+import { offline as offlineIn } from "./fixtures/offline-control-plane.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "topocast-cp-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function offline(topo: Topology, vnaPoolSize = 8) {
-  const plan = planSubstrate(topo, "abc123", { rate: "htb", delay: "wire" });
-  const state: RunState = {
-    runId: "abc123",
-    pid: process.pid,
-    createdAt: "",
-    status: "up",
-    persistent: false,
-    plan,
-    relays: [],
-    virtualLinks: [],
-    routes: {},
-    qos: [],
-    nextVni: 1000,
-    nextQosMinor: 100,
-    nextTable: 1000,
-    nextVirtualLink: 0,
-  };
-  const runner = new RecordingRunner();
-  return { runner, ctl: new EmulationControlPlane(state, { runner, dir, vnaPoolSize }) };
+  return offlineIn(topo, dir, vnaPoolSize);
 }
 
 describe("emulation control plane, offline", () => {

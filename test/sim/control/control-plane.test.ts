@@ -73,6 +73,22 @@ describe("simulator control plane", () => {
     assert.deepEqual(topo.pathNodes(net.pathOf(f)), ["s", "a", "t"]);
   });
 
+  for (const verb of ["setRoute", "mirror"] as const) {
+    it(`${verb}(pair, null) cancels the pair's ${verb} still waiting for its latency (the last call wins)`, () => {
+      const { sim, ctl } = setup();
+      ctl[verb]({ src: "s", dst: "t" }, ["s", "b", "t"]);
+      ctl[verb]({ src: "s", dst: "t" }, null);
+      ctl[verb]({ src: "u", dst: "v" }, ["u", "s", "b", "t", "v"]);
+      sim.run(10 * MS);
+      assert.deepEqual(
+        verb === "setRoute"
+          ? [...ctl.routes().keys()]
+          : ctl.takeMirrorStats().map((m) => `${m.src}->${m.dst}`),
+        ["u->v"],
+      );
+    });
+  }
+
   it("mirrors a pair's flows onto a second path", () => {
     const { sim, ctl, records, start } = setup();
     ctl.mirror({ src: "s", dst: "t" }, ["s", "b", "t"]);

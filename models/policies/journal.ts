@@ -1,0 +1,118 @@
+/**
+ * The journaling decorator: an undo log over a ControlPlane, so any policy (a persona trying a configuration, for
+ * one) can act, measure and roll back to where it was.
+ *
+ * Every action that succeeds and has an undo in the verb table (models/policies/verbs.ts) becomes a
+ * {@link JournalEntry}. `mark()` names the current position; `rollback(mark)` undoes the entries after it, newest
+ * first, through the inner ControlPlane (so the undo calls are not journaled themselves, and are recorded and
+ * scaled like any call when those decorators sit below): createVirtualLink by removing the link; setRoute, mirror
+ * and setQos by restoring the pair's previous value from the journal (null, the engine's default, when the journal
+ * holds none); setFirewall by allowing its scope and re-applying the earlier overlapping rules; removeVirtualLink
+ * by re-creating the link from its journaled creation (under a new id, which later undos use); probe leaves
+ * nothing to undo.
+ *
+ * Exactness holds for the state the journal has seen built: a setting made before the journal wrapped the
+ * ControlPlane is unknown to it (a route pinned earlier is restored to the default, not to that route); a removed
+ * virtual link whose creation it did not see cannot be re-created, and rollback then refuses before changing
+ * anything. Undo calls take their setup latencies like any action (in the simulator, state is back once they
+ * elapse). Failed actions change nothing and are not journaled. If an undo call fails, rollback stops there with
+ * that error; the entries not yet undone stay in the log.
+ */
+import { ControlError, type ControlPlane } from "./types.ts";
+import { decorate, inSequence, whenSettled } from "./verb-decorator.ts";
+import type { ControlPlaneOf, JournalEntry, UndoContext, VerbCall, VerbTable } from "./verb-table.ts";
+import { VERBS, type Verbs } from "./verbs.ts";
+
+export type { JournalEntry } from "./verb-table.ts";
+
+/** The journal cannot do what it was asked (an unknown mark, an action it cannot undo). */
+export class JournalError extends ControlError {}
+
+/** The undo log's own operations. */
+export interface JournalControls {
+  /** The current position in the log, for {@link rollback}. */
+  mark(): number;
+  /**
+   * Undoes every entry after `mark`, newest first; synchronous when the inner ControlPlane is.
+   * @throws JournalError for a mark outside the log, or when an entry after it cannot be undone (nothing undone then)
+   */
+  rollback(mark: number): undefined | Promise<void>;
+  /** The journaled actions, oldest first (arguments and results as called). */
+  entries(): readonly JournalEntry[];
+}
+
+/** A journaled ControlPlane: the table's verbs plus {@link JournalControls}. */
+export type Journaled<T extends VerbTable> = ControlPlaneOf<T> & JournalControls;
+
+/** Journals the production verbs of `inner`. */
+export function journaling(inner: ControlPlane): Journaled<Verbs>;
+/** Journals the verbs of `inner` that `table` declares (a test's extended table, for instance). */
+export function journaling<T extends VerbTable>(inner: ControlPlaneOf<T>, table: T): Journaled<T>;
+export function journaling<T extends VerbTable>(
+  inner: ControlPlaneOf<T>,
+  table: T = VERBS as VerbTable as T,
+): Journaled<T> {
+  const log: JournalEntry[] = [];
+  /** Ids of objects re-created by a rollback: old id -> new id. */
+  const renamed = new Map<string, string>();
+  const idOf = (id: string): string => {
+    let x = id;
+    for (let next = renamed.get(x); next !== undefined; next = renamed.get(x)) x = next;
+    return x;
+  };
+  const undoOf = (i: number): readonly VerbCall[] | "irreversible" => {
+    const e = log[i]!;
+    const decl = table[e.verb]!;
+    if (decl.kind !== "action" || decl.undo === null) return [];
+    const ctx: UndoContext = { earlier: log.slice(0, i), idOf };
+    return (decl.undo as (a: unknown, r: unknown, c: UndoContext) => readonly VerbCall[] | "irreversible")(
+      e.args,
+      e.result,
+      ctx,
+    );
+  };
+  const methods = inner as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const run = (c: VerbCall) => () => {
+    if (table[c.verb]?.kind !== "action") throw new JournalError(`undo asks for "${c.verb}", not an action`);
+    return whenSettled(
+      () => methods[c.verb]!.apply(inner, [...c.args]),
+      (s) => {
+        if (s.ok && c.renames !== undefined && typeof s.value === "string") renamed.set(c.renames, s.value);
+      },
+    );
+  };
+  const undoLast = () => {
+    const calls = undoOf(log.length - 1);
+    if (calls === "irreversible") throw new JournalError(`cannot undo ${log.at(-1)!.verb}`);
+    const done = inSequence(calls.map(run));
+    return done ? done.then(() => void log.pop()) : void log.pop();
+  };
+  const controls: JournalControls = {
+    mark: () => log.length,
+    entries: () => log.slice(),
+    rollback(mark: number) {
+      if (!Number.isInteger(mark) || mark < 0 || mark > log.length) {
+        throw new JournalError(`rollback: mark ${mark} is not a position in the log (0..${log.length})`);
+      }
+      for (let i = log.length - 1; i >= mark; i--) {
+        if (undoOf(i) === "irreversible") {
+          const e = log[i]!;
+          throw new JournalError(
+            `rollback: cannot undo entry ${i}, ${e.verb}(${JSON.stringify(e.args)}): the journal did not see the state it replaced`,
+          );
+        }
+      }
+      return inSequence(Array.from({ length: log.length - mark }, () => undoLast));
+    },
+  };
+  const verbs = decorate(table, inner, (verb, decl, args, call) => {
+    if (decl.kind !== "action" || decl.undo === null) return call(args);
+    return whenSettled(
+      () => call(args),
+      (s) => {
+        if (s.ok) log.push({ verb, args: structuredClone([...args]), result: s.value });
+      },
+    );
+  });
+  return Object.assign(verbs, controls);
+}

@@ -1,0 +1,184 @@
+/**
+ * The journaling decorator on the simulator's real ControlPlane (diamond topology, test/sim/control/fixture.ts):
+ * a sequence of actions after a mark is undone exactly — virtual links, routes, mirrors, firewall, VNA pool and
+ * reservations equal what they were at the mark once the undo calls' setup latencies have elapsed.
+ *
+ *        u        v
+ *        |        |
+ *        s - a -- t
+ *         \      /
+ *          b ---'
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { JournalError, type Journaled, journaling } from "../../../models/policies/journal.ts";
+import { type ControlPlane, NoPathError } from "../../../models/policies/types.ts";
+import { decorate } from "../../../models/policies/verb-decorator.ts";
+import { VERBS, type Verbs } from "../../../models/policies/verbs.ts";
+import { MS, setup } from "../../sim/control/fixture.ts";
+
+type Setup = ReturnType<typeof setup>;
+
+/** Everything a rollback must restore, as plain data (virtual links without their ids and creation times). */
+function state({ ctl, net, topo }: Setup) {
+  return {
+    virtualLinks: ctl.virtualLinks().map(({ id: _id, createdNs: _c, ...rest }) => rest),
+    routes: [...ctl.routes()],
+    mirrors: ctl.takeMirrorStats().map((m) => ({ src: m.src, dst: m.dst, path: m.path })),
+    denied: ctl.deniedPairs(),
+    vnaPool: [...ctl.vnaPool()],
+    unreservedBps: topo.links.map((_, l) => net.unreservedBps(l)),
+  };
+}
+
+/** Lets every pending setup latency elapse. */
+const settle = (s: Setup) => s.sim.run(s.sim.now + 100 * MS);
+
+const st = { src: "s", dst: "t" };
+const uv = { src: "u", dst: "v" };
+
+const sequences: {
+  name: string;
+  /** Actions before the mark (journaled too). */
+  before: (j: ControlPlane) => void;
+  after: (j: ControlPlane, ids: string[]) => void;
+}[] = [
+  {
+    name: "virtual links created, one with a reservation, and one removed",
+    before: () => {},
+    after: (j) => {
+      const a = j.createVirtualLink("s", "t", { path: ["s", "b", "t"], rateBps: 300e6 }) as string;
+      j.createVirtualLink("u", "v", { path: ["u", "s", "a", "t", "v"] });
+      j.removeVirtualLink(a);
+    },
+  },
+  {
+    name: "a route changed twice and one pinned where the default applied",
+    before: (j) => j.setRoute(st, ["s", "b", "t"]),
+    after: (j) => {
+      j.setRoute(st, ["s", "a", "t"]);
+      j.setRoute(st, null);
+      j.setRoute(uv, ["u", "s", "b", "t", "v"]);
+    },
+  },
+  {
+    name: "a mirror set, replaced and removed, and a probe sent",
+    before: (j) => j.mirror(uv, ["u", "s", "a", "t", "v"]),
+    after: (j) => {
+      j.mirror(st, ["s", "b", "t"]);
+      j.mirror(uv, ["u", "s", "b", "t", "v"]);
+      j.mirror(st, null);
+      j.probe(["s", "a", "t"]);
+    },
+  },
+  {
+    name: "firewall rules over overlapping scopes",
+    before: (j) => j.setFirewall({ action: "deny", dst: "t" }),
+    after: (j) => {
+      j.setFirewall({ action: "allow", src: "s", dst: "t" });
+      j.setFirewall({ action: "deny", src: "u" });
+      j.setFirewall({ action: "allow" });
+    },
+  },
+  {
+    name: "a virtual link created before the mark removed after it (re-created under a new id)",
+    before: (j) => void j.createVirtualLink("s", "t", { path: ["s", "b", "t"], rateBps: 100e6 }),
+    after: (j) => {
+      const [vl] = (j as Journaled<Verbs>).entries().map((e) => e.result as string);
+      j.removeVirtualLink(vl!);
+      j.setRoute(st, ["s", "a", "t"]);
+    },
+  },
+];
+
+describe("journaling over the simulator's control plane", () => {
+  for (const seq of sequences) {
+    it(`undoes ${seq.name} exactly`, () => {
+      const s = setup();
+      const j = journaling(s.ctl);
+      seq.before(j);
+      settle(s);
+      const atMark = state(s);
+      const mark = j.mark();
+      seq.after(j, []);
+      settle(s);
+      assert.notDeepEqual(state(s), atMark, "the actions changed something");
+      assert.equal(j.rollback(mark), undefined);
+      settle(s);
+      assert.deepEqual(state(s), atMark);
+      assert.equal(j.entries().length, mark);
+    });
+  }
+
+  it("rolls back to the start after a rollback re-created a removed link (its new id is followed)", () => {
+    const s = setup();
+    const empty = state(s);
+    const j = journaling(s.ctl);
+    const vl = j.createVirtualLink("s", "t", { path: ["s", "b", "t"] }) as string; // the simulator answers at once
+    const mark = j.mark();
+    j.removeVirtualLink(vl);
+    j.rollback(mark);
+    assert.deepEqual(
+      s.ctl.virtualLinks().map((v) => v.id),
+      ["vl-1"],
+    );
+    j.rollback(0);
+    settle(s);
+    assert.deepEqual(state(s), empty);
+  });
+
+  it("journals only actions that succeeded and that leave state", () => {
+    const s = setup();
+    const j = journaling(s.ctl);
+    assert.throws(() => j.setRoute(st, ["s", "t"]), NoPathError);
+    j.probe(["s", "a", "t"]);
+    j.paths("s", "t", 2);
+    j.setRoute(st, ["s", "b", "t"]);
+    assert.deepEqual(
+      j.entries().map((e) => e.verb),
+      ["setRoute"],
+    );
+  });
+
+  it("refuses, changing nothing, to undo the removal of a link it did not see created", () => {
+    const s = setup();
+    const vl = s.ctl.createVirtualLink("s", "t", { path: ["s", "b", "t"] });
+    const j = journaling(s.ctl);
+    j.setRoute(st, ["s", "b", "t"]);
+    j.removeVirtualLink(vl);
+    settle(s);
+    const now = state(s);
+    assert.throws(() => j.rollback(0), JournalError);
+    assert.deepEqual(state(s), now);
+    assert.equal(j.entries().length, 2);
+  });
+
+  for (const mark of [-1, 1.5, 3]) {
+    it(`refuses mark ${mark}, which is not a position in a log of two entries`, () => {
+      const s = setup();
+      const j = journaling(s.ctl);
+      j.setRoute(st, ["s", "b", "t"]);
+      j.setRoute(uv, ["u", "s", "b", "t", "v"]);
+      assert.throws(() => j.rollback(mark), JournalError);
+    });
+  }
+
+  it("rolls back through a ControlPlane that answers with Promises, in order", async () => {
+    const s = setup();
+    const asyncCtl = decorate(VERBS, s.ctl, (_v, d, args, call) =>
+      d.kind === "action" ? Promise.resolve().then(() => call(args)) : call(args),
+    );
+    const j = journaling(asyncCtl);
+    const atStart = state(s);
+    const vl = await j.createVirtualLink("s", "t", { path: ["s", "b", "t"], rateBps: 1e8 });
+    await j.setRoute(uv, ["u", "s", "b", "t", "v"]);
+    await j.setFirewall({ action: "deny", src: "u" });
+    settle(s);
+    const pending = j.rollback(0);
+    assert.ok(pending instanceof Promise);
+    await pending;
+    settle(s);
+    assert.equal(typeof vl, "string");
+    assert.deepEqual(state(s), atStart);
+  });
+});
