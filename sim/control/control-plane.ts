@@ -1,12 +1,14 @@
 /**
- * The simulator's {@link ControlPlane}: the controller verbs of models/policies/types.ts acting on a
- * {@link FlowNetwork}, plus the data plane that decides where each new flow goes.
+ * The simulator's {@link ControlPlane}: the controller verbs of the verb table (models/policies/verbs.ts) acting
+ * on a {@link FlowNetwork}, plus the data plane that decides where each new flow goes.
  *
- * Timing. Every action takes effect after its configurable setup latency (virtual link, route, mirror, QoS each
- * their own), the time a real controller needs to push state (ns-3-style: the action is an event). A virtual
+ * Timing. Every action takes effect after the setup latency of its key in the verb table (virtual link, route,
+ * mirror, QoS, firewall each their own), the time a real controller needs to push state (ns-3-style: the action
+ * is an event). A virtual
  * link takes its VNA endpoints and its reservation at once (resources are committed when asked for) but carries
  * traffic only once ready; this is what prediction buys: a link created after demand appears helps only after
- * its setup latency. Removal and route restoration (`null`) take effect at once.
+ * its setup latency. Removal and route or mirror restoration (`null`) take effect at once, and a restoration
+ * cancels a set of the same pair still waiting for its latency (the last call wins).
  *
  * Data plane (interception). A new flow of pair (s, d) follows, in order: a ready virtual link s -> d; a route the
  * policy pinned for the pair; the default route (the baseline routing, which reconverges after failures as the
@@ -14,7 +16,7 @@
  * route or mirror also moves the pair's active flows; creating a virtual link does not move flows already
  * running (a connection keeps its path), removing one moves its flows to the default route.
  *
- * Overhead. Actions are counted by kind with their setup latencies; VNA-seconds allocated, and wasted on virtual
+ * Overhead. Actions are counted by kind (the table's action verbs, in its order) with their setup latencies; VNA-seconds allocated, and wasted on virtual
  * links that never carried a flow, are accumulated. Errors are the typed ControlErrors of types.ts.
  */
 import {
