@@ -41,7 +41,7 @@ const sequences: {
   name: string;
   /** Actions before the mark (journaled too). */
   before: (j: ControlPlane) => void;
-  after: (j: ControlPlane, ids: string[]) => void;
+  after: (j: ControlPlane) => void;
 }[] = [
   {
     name: "virtual links created, one with a reservation, and one removed",
@@ -100,7 +100,7 @@ describe("journaling over the simulator's control plane", () => {
       settle(s);
       const atMark = state(s);
       const mark = j.mark();
-      seq.after(j, []);
+      seq.after(j);
       settle(s);
       assert.notDeepEqual(state(s), atMark, "the actions changed something");
       assert.equal(j.rollback(mark), undefined);
