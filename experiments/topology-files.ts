@@ -8,8 +8,17 @@ import { readSndlibNetwork } from "../sim/substrate/sndlib-xml.ts";
 import { type LinkDefaults, type Topology, TopologyError } from "../sim/substrate/topology.ts";
 import { readBundledZoo, readZooGraphml } from "../sim/substrate/zoo-graphml.ts";
 
-export function readTopologyFile(nameOrPath: string, defaults?: Partial<LinkDefaults>): Topology {
-  const opts = defaults ? { defaults } : {};
+/**
+ * Reads a bundled Zoo name, a `.graphml` or an SNDlib `.xml` file. `onWarning` receives what the importer read
+ * differently from the file (a dropped self-loop), one sentence each.
+ * @throws TopologyError naming the file for an unknown format, a missing file or a bad one.
+ */
+export function readTopologyFile(
+  nameOrPath: string,
+  defaults?: Partial<LinkDefaults>,
+  onWarning?: (message: string) => void,
+): Topology {
+  const opts = { ...(defaults ? { defaults } : {}), ...(onWarning ? { onWarning } : {}) };
   if (existsSync(nameOrPath)) {
     const ext = extname(nameOrPath).toLowerCase();
     if (ext === ".graphml") return readZooGraphml(nameOrPath, opts);

@@ -82,12 +82,21 @@ export function size(doc: string, opts?: QuantityOptions) {
   return quantity("size", doc, opts);
 }
 
-/** A value as it appears in messages: strings quoted, objects as JSON (shortened). */
+/**
+ * A value as it appears in messages: strings quoted, objects as JSON (shortened). Non-finite numbers, which JSON
+ * would print as null, are named: YAML's `.inf` and `.nan`, and numbers too large for a double (`1e400`).
+ */
 export function show(v: unknown): string {
   if (v === undefined) return "nothing";
-  const s = JSON.stringify(v);
+  if (typeof v === "number" && !Number.isFinite(v)) return nonFinite(v);
+  const s = JSON.stringify(v, (_, x) => (typeof x === "number" && !Number.isFinite(x) ? nonFinite(x) : x));
   if (s === undefined) return String(v);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+function nonFinite(x: number): string {
+  if (Number.isNaN(x)) return "not a number (.nan)";
+  return `${x < 0 ? "-" : ""}infinity (${x < 0 ? "-" : ""}.inf, or a number too large such as 1e400)`;
 }
 
 /** A path to a file or directory, relative to the config file's directory; `${VAR}` and `${VAR:-default}` expand. */

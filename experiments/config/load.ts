@@ -7,7 +7,7 @@
  * `quickstart.yaml:14: topology.links.capacity: expected a rate such as "10Gbps", ..., got "fast"`.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import * as YAML from "yaml";
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from "yaml";
@@ -25,17 +25,48 @@ export interface ConfigIssue {
   message: string;
 }
 
-/** Bad experiment config (exit code 2). The message lists every issue, one per line. */
+/** Issues a {@link ConfigError}'s message lists; the rest are counted (a junk file has hundreds). */
+export const MAX_ISSUES_SHOWN = 5;
+
+/**
+ * Bad experiment config (exit code 2). The message lists the first {@link MAX_ISSUES_SHOWN} issues, one per line,
+ * and counts the rest; control characters and undecodable bytes are escaped, never echoed raw to a terminal.
+ */
 export class ConfigError extends Error {
   constructor(readonly issues: readonly ConfigIssue[]) {
-    super(
-      issues
-        .map((i) => `${i.source}: ${i.path.length ? `${formatPath(i.path)}: ` : ""}${i.message}`)
-        .join("\n"),
-    );
+    const lines = issues
+      .slice(0, MAX_ISSUES_SHOWN)
+      .map((i) => `${i.source}: ${i.path.length ? `${formatPath(i.path)}: ` : ""}${i.message}`);
+    const more = issues.length - MAX_ISSUES_SHOWN;
+    if (more > 0) lines.push(`... and ${more} more problem${more === 1 ? "" : "s"} (fix these first)`);
+    super(printable(lines.join("\n")));
     this.name = "ConfigError";
   }
 }
+
+/** `s` with C0/C1 control characters (but newlines), U+FFFD and other invisibles escaped as `\uXXXX`. */
+export function printable(s: string): string {
+  let out = "";
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    const hidden =
+      (c < 0x20 && c !== 0x0a) ||
+      (c >= 0x7f && c <= 0x9f) ||
+      (c >= 0x200b && c <= 0x200f) ||
+      c === 0x2028 ||
+      c === 0x2029 ||
+      c === 0xfeff ||
+      c === 0xfffd;
+    out += hidden ? `\\u${c.toString(16).padStart(4, "0")}` : ch;
+  }
+  return out;
+}
+
+/** Largest config file read, bytes: configs are a few kB; anything near this is not a config. */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+/** Most alias dereferences a config may make (the yaml library's default); more is an alias bomb, not a config. */
+const MAX_ALIAS_COUNT = 100;
 
 export interface LoadOptions {
   /** `path=value` overrides; the value is YAML (`0.8`, `true`, `[1, 2]`, `{name: ecmp}`). */
@@ -61,20 +92,37 @@ export interface LoadedConfig {
 
 /** Reads and validates a config file. @throws ConfigError */
 export function loadConfig(file: string, opts: LoadOptions = {}): LoadedConfig {
-  let text: string;
+  return parseConfig(readConfigText(file), file, dirname(resolve(file)), opts);
+}
+
+/** The text of a config file: UTF-8, not binary, at most {@link MAX_CONFIG_BYTES}. @throws ConfigError */
+function readConfigText(file: string): string {
+  const refuse = (message: string) => new ConfigError([{ source: file, path: [], message }]);
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, "utf8");
+    if (statSync(file).size > MAX_CONFIG_BYTES) {
+      throw refuse(
+        `${(statSync(file).size / 1048576).toFixed(1)} MB is too large for a config (at most ${MAX_CONFIG_BYTES / 1048576} MB); is this the right file?`,
+      );
+    }
+    bytes = readFileSync(file);
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ConfigError([
-      {
-        source: file,
-        path: [],
-        message: code === "ENOENT" ? "no such file" : `cannot read (${(e as Error).message})`,
-      },
-    ]);
+    throw refuse(
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EISDIR"
+          ? "is a directory, not a config file"
+          : `cannot read (${(e as Error).message})`,
+    );
   }
-  return parseConfig(text, file, dirname(resolve(file)), opts);
+  if (bytes.includes(0)) throw refuse("binary content (NUL bytes), not a YAML or JSON config");
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw refuse("not UTF-8 text (binary content?), not a YAML or JSON config");
+  }
 }
 
 /** Validates config text (YAML or JSON) as if read from `file`. @throws ConfigError */
@@ -98,7 +146,15 @@ export function parseConfig(
       }),
     );
   }
-  let raw: unknown = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (e) {
+    // The yaml library refuses documents whose aliases expand too much ("billion laughs").
+    throw new ConfigError([
+      { source: file, path: [], message: `malformed YAML: ${(e as Error).message.split("\n")[0]}` },
+    ]);
+  }
   const overridden: PathKey[][] = [];
   const overrideText = new Map<string, string>();
   for (const s of opts.set ?? []) {
@@ -127,13 +183,23 @@ export function parseConfig(
   }
 
   const sourceOf = (path: readonly PropertyKey[]): string => {
-    for (const o of overridden) {
-      if (o.length <= path.length && o.every((k, i) => String(k) === String(path[i]))) {
-        return overrideText.get(JSON.stringify(o))!;
-      }
-    }
-    const line = lineOf(doc.contents, path, lineCounter);
-    return line === undefined ? file : `${file}:${line}`;
+    const shared = (o: readonly PathKey[]) => {
+      let n = 0;
+      while (n < o.length && n < path.length && String(o[n]) === String(path[n])) n++;
+      return n;
+    };
+    // An override at or above the path supplied the value.
+    const above = overridden.find((o) => shared(o) === o.length);
+    if (above) return overrideText.get(JSON.stringify(above))!;
+    const { line, depth } = locate(doc.contents, path, lineCounter);
+    const inFile = line === undefined ? file : `${file}:${line}`;
+    // Overrides reaching deeper along the path than the file does made the faulty part; overrides inside a value
+    // the file also gives share the blame.
+    const deeper = overridden
+      .filter((o) => shared(o) > depth || shared(o) === path.length)
+      .map((o) => overrideText.get(JSON.stringify(o))!);
+    if (deeper.length === 0) return inFile;
+    return depth === path.length ? `${inFile} with ${deeper.join(", ")}` : deeper.join(", ");
   };
   const error = (path: readonly PropertyKey[], message: string) =>
     new ConfigError([{ source: sourceOf(path), path, message }]);
@@ -160,10 +226,18 @@ function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
   });
 }
 
-/** The 1-based line of the node at `path`, or of its nearest ancestor present in the document. */
-function lineOf(root: unknown, path: readonly PropertyKey[], lc: LineCounter): number | undefined {
+/**
+ * The 1-based line of the node at `path`, or of its nearest ancestor present in the document, and how many keys
+ * of `path` the document has (`path.length` when the node itself is there).
+ */
+function locate(
+  root: unknown,
+  path: readonly PropertyKey[],
+  lc: LineCounter,
+): { line: number | undefined; depth: number } {
   let node = root as Node | null | undefined;
   let best: number | undefined;
+  let depth = 0;
   const at = (n: Node | null | undefined) => (n?.range ? lc.linePos(n.range[0]).line : undefined);
   best = at(node);
   for (const k of path) {
@@ -180,8 +254,9 @@ function lineOf(root: unknown, path: readonly PropertyKey[], lc: LineCounter): n
       if (!node) break;
       best = at(node) ?? best;
     } else break;
+    depth++;
   }
-  return best;
+  return { line: best, depth };
 }
 
 /** Turns a zod issue into (path, message) with the bad value and what is allowed. */
@@ -191,6 +266,9 @@ function describeIssue(iss: z.core.$ZodIssue, raw: unknown): { path: PropertyKey
   switch (iss.code) {
     case "invalid_type":
       if (input === undefined) return { path, message: `required, missing (expected ${iss.expected})` };
+      if (typeof input === "number" && !Number.isFinite(input)) {
+        return { path, message: `expected a finite number, got ${show(input)}` };
+      }
       if (iss.message.startsWith("expected ")) return { path, message: iss.message };
       return {
         path,

@@ -50,17 +50,35 @@ export function getAt(root: unknown, path: readonly PropertyKey[]): unknown {
 
 /**
  * Sets `value` at `path`, creating objects (or arrays, for numeric keys) on the way. Returns a new root; the
- * input is not modified.
- * @throws Error when the path runs through a scalar.
+ * input is not modified. A list index may name an item or the end of the list (to append), nothing further.
+ * @throws Error when the path runs through a scalar, names a field of a list, or an index past the end of one.
  */
-export function setAt(root: unknown, path: readonly PathKey[], value: unknown): unknown {
+export function setAt(
+  root: unknown,
+  path: readonly PathKey[],
+  value: unknown,
+  done: PathKey[] = [],
+): unknown {
   if (path.length === 0) return value;
   const [k, ...rest] = path as [PathKey, ...PathKey[]];
+  const here = done.length === 0 ? "the top level" : formatPath(done);
   let container: Record<string, unknown> | unknown[];
   if (root === undefined || root === null) container = typeof k === "number" ? [] : {};
   else if (typeof root === "object") container = Array.isArray(root) ? [...root] : { ...(root as object) };
-  else throw new Error(`cannot set ${JSON.stringify(k)} inside ${JSON.stringify(root)}`);
+  else throw new Error(`cannot set ${JSON.stringify(k)} inside ${here}, which is ${JSON.stringify(root)}`);
+  if (Array.isArray(container)) {
+    if (typeof k !== "number") {
+      throw new Error(
+        `${here} is a list: expected an index such as ${formatPath([...done, 0])}, got ${JSON.stringify(k)}`,
+      );
+    }
+    if (k > container.length) {
+      throw new Error(
+        `index ${k} is past the end of ${here} (${container.length} item${container.length === 1 ? "" : "s"}); use ${formatPath([...done, container.length])} to append`,
+      );
+    }
+  }
   const child = (container as Record<PathKey, unknown>)[k];
-  (container as Record<PathKey, unknown>)[k] = setAt(child, rest, value);
+  (container as Record<PathKey, unknown>)[k] = setAt(child, rest, value, [...done, k]);
   return container;
 }

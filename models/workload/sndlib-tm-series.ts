@@ -30,7 +30,7 @@
  * Abilene week. So the `<demands>` section is scanned by a strict pattern for the exact layout SNDlib writes
  * (`<demand id="..."><source>..</source><target>..</target><demandValue>..</demandValue></demand>`, XML
  * whitespace only between them), while the rest of the file (declaration, meta, nodes) still goes through
- * {@link parseSndlibDemands}, which checks that it is well-formed and that the unit is Mbit/s (once per distinct
+ * {@link parseSndlibDemands}, which checks that it is well-formed and that the unit is a bit rate (once per distinct
  * rest: files of a series differ there only in their `<time>`). Any demands section the pattern does not cover
  * completely (comments, entities, other element order, a bad value) falls back to {@link parseSndlibDemands} on
  * the whole file, which gives the same demands or the precise error; a test checks that both paths agree on the
@@ -38,7 +38,12 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseSndlibDemands, type SndlibDemand } from "../../sim/substrate/sndlib-xml.ts";
+import {
+  parseSndlibDemands,
+  type SndlibDemand,
+  sndlibBpsPerUnit,
+  sndlibMbps,
+} from "../../sim/substrate/sndlib-xml.ts";
 import { TopologyError } from "../../sim/substrate/topology.ts";
 import { quote, WorkloadError } from "./errors.ts";
 import { formatStamp, parseGranularityNs, stampMinutes } from "./time-labels.ts";
@@ -264,7 +269,7 @@ export function readSndlibTmSeries(dir: string, opts: SndlibSeriesOptions = {}):
 /**
  * Parses one SNDlib matrix file: meta, declared nodes and demands (fast path with fallback, see the module
  * comment). `source` (usually the path) starts every error.
- * @throws WorkloadError for malformed XML, a unit other than Mbit/s, or a malformed demand.
+ * @throws WorkloadError for malformed XML, a unit that is not a bit rate, or a malformed demand.
  */
 export function parseSndlibMatrix(text: string, source: string, cache?: HeadCache): SndlibMatrixFile {
   const open = text.indexOf("<demands>");
@@ -308,6 +313,10 @@ export function parseSndlibMatrix(text: string, source: string, cache?: HeadCach
       }
     }
   }
+  // The fast path (head without <demands>) reads values as written; convert them from the file's unit (checked
+  // above) to Mbit/s, as parseSndlibDemands does.
+  const bpsPerUnit = head === text ? 1e6 : sndlibBpsPerUnit(metaText(head, "unit"), source);
+  if (bpsPerUnit !== 1e6) demands = demands.map((d) => ({ ...d, mbps: sndlibMbps(d.mbps, bpsPerUnit) }));
   return { granularity: metaText(head, "granularity"), time: metaText(head, "time"), nodes, demands };
 }
 

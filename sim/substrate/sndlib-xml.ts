@@ -24,8 +24,10 @@
  * </network>
  * ```
  *
- * Capacities and demand values are in the unit of `<meta><unit>`; only `MBITPERSEC` is accepted, and files without
- * a unit (most instances, whose units are abstract) are read as Mbit/s too.
+ * Capacities and demand values are in the unit of `<meta><unit>`, a bit rate written as SNDlib does
+ * (`MBITPERSEC`; also `BITPERSEC`, `BITSPERSEC`, `KBITPERSEC`, `GBITPERSEC`, `TBITPERSEC`, decimal prefixes, any
+ * case): values are converted to Mbit/s. Files without a unit (most instances, whose units are abstract) are read
+ * as Mbit/s.
  */
 
 import {
@@ -44,6 +46,11 @@ export interface SndlibReadOptions {
   /** Topology name; defaults to the file name in `source` without extension (`abilene`). */
   name?: string;
   /**
+   * Receives one sentence per thing read differently from the file (a dropped self-loop), starting with the file
+   * and element, for the caller to show (the CLI prints them on stderr). Default: dropped silently.
+   */
+  onWarning?: (message: string) => void;
+  /**
    * Read each `<link>` as one directed link from source to target instead of an undirected (bidirectional) one.
    * For instances that list every link in both directions (giul39, janos-us, janos-us-ca, sun).
    * @default false
@@ -55,12 +62,21 @@ export interface SndlibReadOptions {
 export interface SndlibDemand {
   src: string;
   dst: string;
-  /** Demand value in Mbit/s (the file's `MBITPERSEC`, or its unit-less value). */
+  /** Demand value in Mbit/s (converted from the file's `<meta><unit>`, or its unit-less value). */
   mbps: number;
 }
 
 /** Bits/s per unit of SNDlib capacity and demand values. */
 const MBIT = 1e6;
+/** Bits/s per `<meta><unit>` (upper case): the bit rates SNDlib files are written in. */
+const UNIT_BPS: Readonly<Record<string, number>> = {
+  BITPERSEC: 1,
+  BITSPERSEC: 1,
+  KBITPERSEC: 1e3,
+  MBITPERSEC: 1e6,
+  GBITPERSEC: 1e9,
+  TBITPERSEC: 1e12,
+};
 const SNDLIB_ARRAY_TAGS = ["node", "link", "demand", "addModule"];
 
 /**
@@ -79,18 +95,20 @@ export function readSndlibNetwork(path: string, opts: SndlibReadOptions = {}): T
  *   coordinates are drawing positions, not places: such nodes get no lat/lon and links take the default delay.
  * - Each `<link>` is undirected and becomes a bidirectional link (unless `opts.directedLinks`); links repeated
  *   between the same nodes stay parallel links.
- * - Capacity = `<preInstalledModule><capacity>` x 1e6 (Mbit/s to bits/s). `<additionalModules>` are
+ * - Capacity = `<preInstalledModule><capacity>` in the file's unit (Mbit/s without one), converted to bits/s. `<additionalModules>` are
  *   capacity-planning options, not installed capacity, and are ignored; a link without a pre-installed module
  *   takes the defaults' `capacityBps`.
  * - `<demands>` are ignored here; see {@link parseSndlibDemands}.
  *
+ * - A self-loop (a link from a node to itself) is dropped, with a warning to `opts.onWarning`.
+ *
  * Throws {@link TopologyError} for malformed XML, a missing `<network>`/`<networkStructure>`, an unknown
  * `<meta><unit>`, a node without id or a duplicate id, bad geographical coordinates, a link without source or
- * target, to an unknown node, or a self-loop, and a non-positive capacity; messages read like
+ * target or to an unknown node, and a non-positive capacity; messages read like
  * `abilene.xml: link "L3" (source "ATLAM5", target "XX"): unknown target node "XX"`.
  */
 export function parseSndlibNetwork(xmlText: string, source: string, opts: SndlibReadOptions = {}): Topology {
-  const network = readNetworkElement(xmlText, source);
+  const { network, bpsPerUnit, unit } = readNetworkElement(xmlText, source);
   const structure = elements(network, "networkStructure")[0];
   if (!structure) throw new TopologyError(`${source}: no <networkStructure> element`);
   const builder = new TopologyBuilder(opts.name ?? fileStem(source), source, opts.defaults);
@@ -119,18 +137,21 @@ export function parseSndlibNetwork(xmlText: string, source: string, opts: Sndlib
         throw new TopologyError(`${where}: unknown source node ${JSON.stringify(src)}`);
       if (!builder.hasNode(dst))
         throw new TopologyError(`${where}: unknown target node ${JSON.stringify(dst)}`);
-      if (src === dst) throw new TopologyError(`${where}: self-loop`);
+      if (src === dst) {
+        opts.onWarning?.(`${where}: self-loop at node ${JSON.stringify(src)} dropped`);
+        return;
+      }
       const props: Partial<LinkProps> = {};
       const module = elements(el, "preInstalledModule")[0];
       if (module !== undefined) {
         const capacity = childText(module, "capacity");
-        const mbps = Number(capacity);
-        if (capacity === undefined || capacity === "" || !Number.isFinite(mbps) || mbps <= 0) {
+        const value = Number(capacity);
+        if (capacity === undefined || capacity === "" || !Number.isFinite(value) || value <= 0) {
           throw new TopologyError(
-            `${where}: preInstalledModule capacity must be a positive number of Mbit/s, got ${JSON.stringify(capacity)}`,
+            `${where}: preInstalledModule capacity must be a positive number of ${unit}, got ${JSON.stringify(capacity)}`,
           );
         }
-        props.capacityBps = mbps * MBIT;
+        props.capacityBps = value * bpsPerUnit;
       }
       builder.addLink(src, dst, props, !opts.directedLinks);
     });
@@ -148,7 +169,7 @@ export function parseSndlibNetwork(xmlText: string, source: string, opts: Sndlib
  * source/target, an unknown node, or a demand value that is not a non-negative number.
  */
 export function parseSndlibDemands(xmlText: string, source: string): SndlibDemand[] {
-  const network = readNetworkElement(xmlText, source);
+  const { network, bpsPerUnit, unit } = readNetworkElement(xmlText, source);
   const nodeIds = new Set<string>();
   for (const structure of elements(network, "networkStructure")) {
     for (const nodesEl of elements(structure, "nodes")) {
@@ -176,10 +197,10 @@ export function parseSndlibDemands(xmlText: string, source: string): SndlibDeman
       const mbps = Number(value);
       if (value === undefined || value === "" || !Number.isFinite(mbps) || mbps < 0) {
         throw new TopologyError(
-          `${where}: demandValue must be a non-negative number of Mbit/s, got ${JSON.stringify(value)}`,
+          `${where}: demandValue must be a non-negative number of ${unit}, got ${JSON.stringify(value)}`,
         );
       }
-      out.push({ src, dst, mbps });
+      out.push({ src, dst, mbps: sndlibMbps(mbps, bpsPerUnit) });
     });
   }
   return out;
@@ -204,15 +225,41 @@ function readGeoCoordinates(el: XmlElement, where: string): { lat: number; lon: 
   return { lat, lon };
 }
 
-/** The validated `<network>` root element, with its `<meta><unit>` checked. */
-function readNetworkElement(xmlText: string, source: string): XmlElement {
+/**
+ * Bits/s per unit of an SNDlib `<meta><unit>` (1e6, Mbit/s, for none or an empty one).
+ * @throws TopologyError naming `source` for a unit that is not a bit rate.
+ */
+export function sndlibBpsPerUnit(unit: string | undefined, source: string): number {
+  if (unit === undefined || unit.trim() === "") return MBIT;
+  const factor = UNIT_BPS[unit.trim().toUpperCase()];
+  if (factor === undefined) {
+    throw new TopologyError(
+      `${source}: meta unit: expected a bit rate (${Object.keys(UNIT_BPS).join(", ")}), got ${JSON.stringify(unit)}`,
+    );
+  }
+  return factor;
+}
+
+/** `value` in a unit of `bpsPerUnit` bits/s, in Mbit/s (exactly `value` for Mbit/s). */
+export function sndlibMbps(value: number, bpsPerUnit: number): number {
+  return bpsPerUnit === MBIT ? value : (value * bpsPerUnit) / MBIT;
+}
+
+/** The `<network>` root element and bits/s per unit of its values (from `<meta><unit>`; Mbit/s without one). */
+function readNetworkElement(
+  xmlText: string,
+  source: string,
+): { network: XmlElement; bpsPerUnit: number; unit: string } {
   const network = elements(parseXml(xmlText, source, SNDLIB_ARRAY_TAGS), "network")[0];
   if (!network) throw new TopologyError(`${source}: not an SNDlib network (no <network> root element)`);
+  let bpsPerUnit = MBIT;
+  let unitName = "Mbit/s";
   for (const meta of elements(network, "meta")) {
     const unit = childText(meta, "unit");
-    if (unit !== undefined && unit !== "" && unit !== "MBITPERSEC") {
-      throw new TopologyError(`${source}: meta unit: expected MBITPERSEC, got ${JSON.stringify(unit)}`);
+    if (unit !== undefined && unit.trim() !== "") {
+      bpsPerUnit = sndlibBpsPerUnit(unit, source);
+      unitName = bpsPerUnit === MBIT ? "Mbit/s" : unit.trim();
     }
   }
-  return network;
+  return { network, bpsPerUnit, unit: unitName };
 }

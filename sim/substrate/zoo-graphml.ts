@@ -30,6 +30,11 @@ export interface ZooReadOptions {
   defaults?: Partial<LinkDefaults>;
   /** Topology name; defaults to the graph's `Network` attribute, else the file name without extension. */
   name?: string;
+  /**
+   * Receives one sentence per thing read differently from the file (a dropped self-loop), starting with the file
+   * and element, for the caller to show (the CLI prints them on stderr). Default: dropped silently.
+   */
+  onWarning?: (message: string) => void;
 }
 
 /** Absolute path of the Topology Zoo files bundled with topocast (`data/topologies/topology-zoo`). */
@@ -76,9 +81,12 @@ export function readBundledZoo(name: string, opts: ZooReadOptions = {}): Topolog
  *   else the defaults' `delayNs`.
  * - Name: `opts.name`, else the graph's `Network` attribute, else the file name in `source` without extension.
  *
+ * - A self-loop (an edge from a node to itself, as some Zoo networks draw a PoP's internal links) is dropped, with a
+ *   warning to `opts.onWarning`.
+ *
  * Throws {@link TopologyError} for malformed XML, a missing `<graphml>`/`<graph>`, `<data>` with an undeclared
- * key, a node without id or with a duplicate id or bad coordinates, an edge to an unknown node or a self-loop,
- * and a non-positive `LinkSpeedRaw`; messages read like `Abilene.graphml: edge 3 (source "12", target "99"):
+ * key, a node without id or with a duplicate id or bad coordinates, an edge to an unknown node, and a
+ * non-positive `LinkSpeedRaw`; messages read like `Abilene.graphml: edge 3 (source "12", target "99"):
  * unknown target node "99"` (nodes and edges are numbered from 0 in document order).
  */
 export function parseZooGraphml(xmlText: string, source: string, opts: ZooReadOptions = {}): Topology {
@@ -119,8 +127,12 @@ export function parseZooGraphml(xmlText: string, source: string, opts: ZooReadOp
       throw new TopologyError(`${where}: unknown source node ${JSON.stringify(src)}`);
     if (!builder.hasNode(dst))
       throw new TopologyError(`${where}: unknown target node ${JSON.stringify(dst)}`);
-    if (src === dst) throw new TopologyError(`${where}: self-loop`);
     const data = readData(el, "edge", keys, where);
+    if (src === dst) {
+      // Several Zoo networks draw a PoP's internal links as an edge to itself; it carries no traffic between nodes.
+      opts.onWarning?.(`${where}: self-loop at node ${JSON.stringify(src)} dropped`);
+      return;
+    }
     const props: Partial<LinkProps> = {};
     const capacityBps = edgeCapacityBps(data, where);
     if (capacityBps !== undefined) props.capacityBps = capacityBps;

@@ -12,7 +12,7 @@
  * });
  * ```
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -25,10 +25,13 @@ function candidate(): string {
   return fromEnv !== undefined && fromEnv !== "" ? resolve(fromEnv) : resolve(REPO_ROOT, "../shared/data");
 }
 
-/** Absolute path of the shared data folder, or undefined when it does not exist (or is not a directory). */
+/**
+ * Absolute path of the shared data folder, or undefined when it does not exist, is not a directory or is empty
+ * (CI proves the no-data path by pointing TOPOCAST_SHARED_DATA at an empty directory).
+ */
 export function sharedDataDir(): string | undefined {
   const dir = candidate();
-  return existsSync(dir) && statSync(dir).isDirectory() ? dir : undefined;
+  return existsSync(dir) && statSync(dir).isDirectory() && readdirSync(dir).length > 0 ? dir : undefined;
 }
 
 /**
@@ -38,5 +41,13 @@ export function sharedDataDir(): string | undefined {
  */
 export const skipUnlessShared: string | false =
   sharedDataDir() === undefined
-    ? `needs the shared data folder, not found at ${candidate()} (set TOPOCAST_SHARED_DATA to its path)`
+    ? `needs the shared data folder, not found (or empty) at ${candidate()} (set TOPOCAST_SHARED_DATA to its path)`
     : false;
+
+/**
+ * Whether a config (or other text) reads the shared data folder: it names `${TOPOCAST_SHARED_DATA...}` in a path,
+ * as the committed SNDlib configs do. Such a config is tested only where the folder exists.
+ */
+export function readsSharedData(text: string): boolean {
+  return /\$\{TOPOCAST_SHARED_DATA\b/.test(text);
+}

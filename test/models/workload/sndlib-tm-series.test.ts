@@ -95,6 +95,18 @@ describe("SNDlib dynamic traffic matrices", () => {
     assert.equal(pairRate(s, 2, 0, 2), 1);
   });
 
+  it("convert values written in another bit rate (GBITPERSEC, BITSPERSEC) to bits/s", () => {
+    for (const [unit, bps] of [
+      ["GBITPERSEC", 2e9],
+      ["BITSPERSEC", 2],
+    ] as const) {
+      const s = readSndlibTmSeries(
+        fixture({ [file("20040301-0000")]: matrix({ unit, demands: { A_B: 2 } }) }),
+      );
+      assert.equal(pairRate(s, 0, 0, 1), bps, unit);
+    }
+  });
+
   it("order intervals by the stamp in the file name, whatever the directory order", () => {
     const files = threeIntervals();
     const dir = fixture({
@@ -197,10 +209,10 @@ describe("SNDlib dynamic traffic matrices", () => {
       /demand "A_Z": unknown node "Z"/,
     ],
     [
-      "a unit other than Mbit/s is refused",
-      () => ({ [file("20040301-0000")]: matrix({ unit: "GBITPERSEC", demands: {} }) }),
+      "a unit that is not a bit rate is refused",
+      () => ({ [file("20040301-0000")]: matrix({ unit: "PACKETSPERSEC", demands: {} }) }),
       {},
-      /meta unit: expected MBITPERSEC, got "GBITPERSEC"/,
+      /meta unit: expected a bit rate \(.*\), got "PACKETSPERSEC"/,
     ],
     [
       "two demands for one pair are refused",

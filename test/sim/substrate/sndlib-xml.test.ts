@@ -52,6 +52,42 @@ const link = (id: string, s: string, t: string, capacity?: number | string) =>
 
 // ------------------------------------------------------------------------------------------------------------------
 
+const UNITS: [unit: string | undefined, capacityBps: number, demandMbps: number][] = [
+  [undefined, 10e6, 2.5],
+  ["MBITPERSEC", 10e6, 2.5],
+  ["BITPERSEC", 10, 2.5e-6],
+  ["BITSPERSEC", 10, 2.5e-6],
+  ["KBITPERSEC", 10e3, 2.5e-3],
+  ["GBITPERSEC", 10e9, 2.5e3],
+  ["tbitpersec", 10e12, 2.5e6],
+];
+for (const [unit, capacityBps, demandMbps] of UNITS) {
+  test(`capacity 10 and demand 2.5 in ${unit ?? "a file without a unit"} read as ${capacityBps} bits/s and ${demandMbps} Mbit/s`, () => {
+    const xml = network({
+      nodes: node("A", 0, 0) + node("B", 1, 1),
+      links: link("L1", "A", "B", 10),
+      demands: `<demands><demand id="D"><source>A</source><target>B</target><demandValue>2.5</demandValue></demand></demands>`,
+      ...(unit === undefined ? {} : { unit }),
+    });
+    assert.equal(parseSndlibNetwork(xml, "u.xml").links[0]!.capacityBps, capacityBps);
+    assert.equal(parseSndlibDemands(xml, "u.xml")[0]!.mbps, demandMbps);
+  });
+}
+
+test("a self-loop is dropped with a warning naming the file and link; the other links stay", () => {
+  const warnings: string[] = [];
+  const topo = parseSndlibNetwork(
+    network({ nodes: node("A", 0, 0) + node("B", 1, 1), links: link("L1", "A", "A") + link("L2", "A", "B") }),
+    "loop.xml",
+    { onWarning: (w) => warnings.push(w) },
+  );
+  assert.deepEqual(warnings, ['loop.xml: link "L1" (source "A", target "A"): self-loop at node "A" dropped']);
+  assert.deepEqual(
+    topo.links.map((l) => l.id),
+    ["A->B", "B->A"],
+  );
+});
+
 test("SNDlib abilene has 12 nodes and 15 links: 14 at 9920 Mbit/s and 1 at 2480 Mbit/s", {
   skip: skipUnlessShared,
 }, () => {
@@ -207,9 +243,9 @@ const BROKEN_NETWORKS: [name: string, xml: string, message: RegExp][] = [
     /^bad\.xml: no <networkStructure> element$/,
   ],
   [
-    "an unknown unit",
-    network({ nodes: node("A", 0, 0), unit: "GBITPERSEC" }),
-    /^bad\.xml: meta unit: expected MBITPERSEC, got "GBITPERSEC"$/,
+    "a unit that is not a bit rate",
+    network({ nodes: node("A", 0, 0), unit: "PACKETSPERSEC" }),
+    /^bad\.xml: meta unit: expected a bit rate \(BITPERSEC, BITSPERSEC, KBITPERSEC, MBITPERSEC, GBITPERSEC, TBITPERSEC\), got "PACKETSPERSEC"$/,
   ],
   ["a node without an id", network({ nodes: "<node/>" }), /^bad\.xml: node 0: missing id attribute$/],
   [
@@ -231,11 +267,6 @@ const BROKEN_NETWORKS: [name: string, xml: string, message: RegExp][] = [
     "a link without a target",
     network({ nodes: node("A", 0, 0), links: `<link id="L1"><source>A</source></link>` }),
     /^bad\.xml: link "L1" \(source "A", target undefined\): missing source or target$/,
-  ],
-  [
-    "a self-loop",
-    network({ nodes: node("A", 0, 0), links: link("L1", "A", "A") }),
-    /^bad\.xml: link "L1" \(source "A", target "A"\): self-loop$/,
   ],
   [
     "a zero pre-installed capacity",
