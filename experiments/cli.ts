@@ -10,7 +10,7 @@ import type { CompareOptions } from "./compare-command.ts";
 import { runDemo } from "./demo.ts";
 import { isUserError } from "./errors.ts";
 import type { SweepCliOptions } from "./sweep-command.ts";
-import { readTopologyFile } from "./topology-files.ts";
+import { nodeTitle, readTopologyFile } from "./topology-files.ts";
 
 // Command modules load on use, so `topocast validate` and `--help` start fast.
 const runCmd = () => import("./run-command.ts");
@@ -64,8 +64,11 @@ function printDemo(result: ReturnType<typeof runDemo>): void {
   );
 }
 
+/** Nodes `topo show` lists by name; larger topologies list the first ones and count the rest. */
+const NODES_LISTED = 60;
+
 function topoShow(file: string, json: boolean): void {
-  const topo = readTopologyFile(file);
+  const topo = readTopologyFile(file, undefined, (w) => console.error(`topocast: warning: ${w}`));
   const s = topo.summary();
   if (json) {
     console.log(JSON.stringify(s, null, 2));
@@ -73,6 +76,9 @@ function topoShow(file: string, json: boolean): void {
   }
   console.log(`${s.name} (${file})`);
   console.log(`  nodes ${s.nodes} (${s.withCoordinates} with coordinates), directed links ${s.links}`);
+  const names = topo.nodes.slice(0, NODES_LISTED).map((n) => nodeTitle(topo, n.id));
+  const more = topo.nodeCount - names.length;
+  console.log(`  ${names.join(", ")}${more > 0 ? `, ... and ${more} more` : ""}`);
   console.log(`  capacity ${formatRate(s.capacityBps.min)} .. ${formatRate(s.capacityBps.max)}`);
   console.log(`  delay    ${formatDuration(s.delayNs.min)} .. ${formatDuration(s.delayNs.max)}`);
   const byCap = new Map<number, number>();

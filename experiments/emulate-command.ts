@@ -14,7 +14,7 @@ import { emulateExperiment, emulationSettings } from "./emulate-experiment.ts";
 import { policyProgress } from "./run-command.ts";
 import { buildScenario } from "./scenario.ts";
 import { bucketRows, overallRows, textTable, workloadLine } from "./summary-table.ts";
-import { readTopologyFile } from "./topology-files.ts";
+import { nodeTitle, readTopologyFile } from "./topology-files.ts";
 
 export interface EmulateRunOptions {
   set: string[];
@@ -61,10 +61,11 @@ export async function emulateRun(file: string, o: EmulateRunOptions): Promise<vo
 
 /** A topology and its emulation settings: from an experiment config (scaled as it says), or a Zoo name or file. */
 function substrateOf(arg: string): { topo: Topology; settings: EmulationSettings } {
-  if (!/\.(ya?ml|json)$/i.test(arg)) return { topo: readTopologyFile(arg), settings: {} };
+  const warn = (w: string) => console.error(`topocast: warning: ${w}`);
+  if (!/\.(ya?ml|json)$/i.test(arg)) return { topo: readTopologyFile(arg, undefined, warn), settings: {} };
   const loaded = loadConfig(arg);
   const s = emulationSettings(loaded.config);
-  const { scenario } = buildScenario(loaded, 0);
+  const { scenario } = buildScenario(loaded, 0, warn);
   return {
     topo: scaleTopology(scenario.topology, s.rateScale, s.timeCompression),
     settings: {
@@ -80,8 +81,12 @@ export async function emulateUp(topology: string): Promise<void> {
   const { topo, settings } = substrateOf(topology);
   const r = await up(topo, { persistent: true, handleSignals: true, settings });
   console.log(`run ${r.runId} is up (${r.nodes.length} nodes, ${(r.timings.totalMs / 1000).toFixed(2)} s)`);
-  for (const n of r.nodes)
-    console.log(`  ${n.id.padEnd(16)} netns ${n.netns.padEnd(24)} ${n.addresses.join(" ")}`);
+  const width = Math.max(16, ...r.nodes.map((n) => nodeTitle(topo, n.id).length));
+  for (const n of r.nodes) {
+    console.log(
+      `  ${nodeTitle(topo, n.id).padEnd(width)} netns ${n.netns.padEnd(24)} ${n.addresses.join(" ")}`,
+    );
+  }
   for (const d of r.dropped) console.log(`  not emulated: ${d}`);
   console.log(`tear down with: topocast emulate down ${r.runId}`);
 }

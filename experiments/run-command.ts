@@ -3,10 +3,12 @@
  * per policy (cli-progress); otherwise one plain line per policy, so logs stay readable.
  */
 import { SingleBar } from "cli-progress";
-import { loadConfig } from "./config/load.ts";
+import { ConfigError, type LoadedConfig, loadConfig, parseConfig } from "./config/load.ts";
+import { formatPath } from "./config/paths.ts";
 import { runExperiment } from "./run-experiment.ts";
 import { buildScenario } from "./scenario.ts";
 import { bucketRows, overallRows, readingLines, textTable, workloadLine } from "./summary-table.ts";
+import { expandSweep } from "./sweep.ts";
 
 export interface RunCommandOptions {
   set: string[];
@@ -93,14 +95,41 @@ export function validateCommand(
   file: string,
   o: { set: string[]; seed: number | undefined; print: boolean },
 ): void {
-  const loaded = loadConfig(file, { set: o.set, ...(o.seed !== undefined ? { seed: o.seed } : {}) });
-  const { scenario, workload } = buildScenario(loaded, 0);
+  const seed = o.seed !== undefined ? { seed: o.seed } : {};
+  const loaded = loadConfig(file, { set: o.set, ...seed });
+  const warnings: string[] = [];
+  const { scenario, workload } = buildScenario(loaded, 0, (w) => warnings.push(w));
+  const sweepRuns = loaded.config.sweep === undefined ? undefined : validateSweep(loaded, o.set, o.seed);
+  for (const w of warnings) console.error(`topocast: warning: ${w}`);
   if (o.print) {
     console.log(JSON.stringify(loaded.config, null, 2));
     return;
   }
   const t = scenario.topology;
   console.log(
-    `${file}: valid. ${t.name}: ${t.nodeCount} nodes, ${t.linkCount} directed links; ${workload.intervals} demand interval(s), about ${workload.expectedFlows} flows per policy; policies: ${scenario.policies.map((p) => p.label).join(", ")}`,
+    `${file}: valid. ${t.name}: ${t.nodeCount} nodes, ${t.linkCount} directed links; ${workload.intervals} demand interval(s), about ${workload.expectedFlows} flows per policy; policies: ${scenario.policies.map((p) => p.label).join(", ")}${sweepRuns === undefined ? "" : `; sweep: ${sweepRuns} runs`}`,
   );
+}
+
+/**
+ * Checks a sweep as `sweep` would run it: the grid's paths and values against the schema (expandSweep), and each
+ * grid value's scenario (files, nodes, links, sizes), reported at its place in `sweep.grid`. Returns the run count.
+ * @throws ConfigError
+ */
+function validateSweep(loaded: LoadedConfig, set: readonly string[], seed: number | undefined): number {
+  const runs = expandSweep(loaded, set, seed);
+  for (const [k, values] of Object.entries(loaded.config.sweep?.grid ?? {})) {
+    values.forEach((v, i) => {
+      const point = `${k}=${JSON.stringify(v)}`;
+      try {
+        const opts = { set: [...set, point], ...(seed !== undefined ? { seed } : {}) };
+        buildScenario(parseConfig(loaded.text, loaded.file, loaded.baseDir, opts), 0);
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        const why = e.issues.map((x) => `${formatPath(x.path)}: ${x.message}`).join("; ");
+        throw loaded.error(["sweep", "grid", k, i], `with ${point}: ${why}`);
+      }
+    });
+  }
+  return runs.length;
 }

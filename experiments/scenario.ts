@@ -33,6 +33,13 @@ import { allPairsShortestPaths } from "../sim/substrate/routing.ts";
 import type { LinkDefaults, Topology } from "../sim/substrate/topology.ts";
 import { parseDurationNs, parseRateBps, parseSizeBytes } from "../sim/units.ts";
 import type { ConfigError, LoadedConfig } from "./config/load.ts";
+import {
+  checkFailures,
+  checkGeneratorSize,
+  checkSteps,
+  checkTmSize,
+  checkWindowInData,
+} from "./config/scenario-checks.ts";
 import type { ExperimentConfig, PolicyConfig } from "./config/schema.ts";
 import { isUserError } from "./errors.ts";
 import { POLICY_REGISTRY } from "./policy-registry.ts";
@@ -59,7 +66,15 @@ function at<T>(error: Locate, path: PropertyKey[], f: () => T): T {
   }
 }
 
-export function buildTopology(c: ExperimentConfig, error: Locate): Topology {
+/**
+ * The config's topology. `onWarning` receives what an importer read differently from the file (a dropped
+ * self-loop).
+ */
+export function buildTopology(
+  c: ExperimentConfig,
+  error: Locate,
+  onWarning?: (message: string) => void,
+): Topology {
   const t = c.topology;
   const defaults: Partial<LinkDefaults> = {
     capacityBps: parseRateBps(t.links.capacity),
@@ -74,13 +89,14 @@ export function buildTopology(c: ExperimentConfig, error: Locate): Topology {
         `expected a bundled network name, got ${JSON.stringify(name)}; use file: for paths`,
       );
     }
-    return at(error, ["topology", "zoo"], () => readTopologyFile(name, defaults));
+    return at(error, ["topology", "zoo"], () => readTopologyFile(name, defaults, onWarning));
   }
   if (t.file !== undefined) {
     const file = t.file;
-    return at(error, ["topology", "file"], () => readTopologyFile(file, defaults));
+    return at(error, ["topology", "file"], () => readTopologyFile(file, defaults, onWarning));
   }
   const g = t.generator!;
+  checkGeneratorSize(g, error);
   return at(error, ["topology", "generator"], () => {
     switch (g.kind) {
       case "line":
@@ -158,15 +174,21 @@ function mapNodes(
   return out;
 }
 
-export function buildScenario(loaded: LoadedConfig, run: number): BuiltScenario {
+/** The engine's scenario of one run of a loaded config; `onWarning` as for {@link buildTopology}. */
+export function buildScenario(
+  loaded: LoadedConfig,
+  run: number,
+  onWarning?: (message: string) => void,
+): BuiltScenario {
   const c = loaded.config;
   const error = loaded.error;
-  const topology = buildTopology(c, error);
+  const topology = buildTopology(c, error, onWarning);
 
   // Window and TM.
   const startNs = parseDurationNs(c.workload.window.start);
   const endNs = startNs + parseDurationNs(c.workload.window.duration);
   const trainingNs = parseDurationNs(c.workload.training);
+  checkTmSize(c, topology.nodeCount, startNs, endNs, error);
   const series = at(error, ["workload", "tm"], () =>
     loadTrafficMatrix(c.workload.tm, {
       topology,
@@ -176,6 +198,8 @@ export function buildScenario(loaded: LoadedConfig, run: number): BuiltScenario 
       run,
     }),
   );
+  const last = series.startNs.length - 1;
+  checkWindowInData(c, endNs, last < 0 ? 0 : series.startNs[last]! + series.intervalNs, series.source, error);
   const nodeOf = mapNodes(series, topology, c, error);
   const played = c.workload.playInterval === undefined ? undefined : parseDurationNs(c.workload.playInterval);
   const n = series.nodes.length;
@@ -292,6 +316,7 @@ export function buildScenario(loaded: LoadedConfig, run: number): BuiltScenario 
     const links = f.bothDirections && rev >= 0 ? [l, rev].sort((a, b) => a - b) : [l];
     return { atNs: parseDurationNs(f.at), links, up: f.state === "up" };
   });
+  checkFailures(failures, horizonNs, (l) => topology.links[l]!.id, error);
   failures.sort((a, b) => a.atNs - b.atNs);
 
   // Metrics.
@@ -342,6 +367,12 @@ export function buildScenario(loaded: LoadedConfig, run: number): BuiltScenario 
     };
   });
 
+  checkSteps(
+    c,
+    horizonNs,
+    (c.policies as PolicyConfig[]).some((p) => POLICY_REGISTRY.get(p.name)?.controller !== undefined),
+    error,
+  );
   return {
     scenario: {
       name: c.name,

@@ -30,3 +30,9 @@ export function readTopologyFile(
   if (/[/\\.]/.test(nameOrPath)) throw new TopologyError(`${nameOrPath}: no such file`);
   return readBundledZoo(nameOrPath, opts);
 }
+
+/** A node as the CLI prints it: its id, and its label (a Zoo PoP name) in parentheses when that differs. */
+export function nodeTitle(topo: Topology, id: string): string {
+  const label = topo.hasNode(id) ? topo.nodes[topo.node(id)]!.label : id;
+  return label === id || label === "" ? id : `${id} (${label})`;
+}

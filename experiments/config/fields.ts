@@ -5,7 +5,8 @@
  *
  * Quantities with units are written as strings (`"10ms"`, `"100Mbps"`, `"1.5MB"`) and kept as strings in the
  * effective config (so config.json reads like the input and can be run again); {@link sim/units.ts} converts
- * them when the scenario is built. Bare numbers are refused: `delay: 10` would silently mean 10 ns.
+ * them when the scenario is built. Bare numbers are refused, written as numbers or as strings: `delay: 10` or
+ * `delay: "10"` would silently mean 10 ns.
  */
 import * as z from "zod";
 import { parseDurationNs, parseRateBps, parseSizeBytes, UnitError } from "../../sim/units.ts";
@@ -32,6 +33,12 @@ const EXPECTED: Record<UnitKind, string> = {
   rate: 'a rate such as "10Gbps", "100Mbps" or "1.5 Gbit/s"',
   size: 'a size such as "1500B", "1.5MB" or "64KiB"',
 };
+/** The units each kind accepts, as messages list them. */
+const UNITS: Record<UnitKind, string> = {
+  duration: "ns, us, ms, s, min, h, d",
+  rate: "bps, kbps, Mbps, Gbps, Tbps (or bit/s, kbit/s, ...)",
+  size: "B, kB, MB, GB, TB, KiB, MiB, GiB, TiB",
+};
 const EXAMPLES: Record<UnitKind, string[]> = {
   duration: ["10ms", "2.5s", "5min"],
   rate: ["10Gbps", "100Mbps"],
@@ -52,6 +59,14 @@ function quantity(kind: UnitKind, doc: string, opts: QuantityOptions = {}) {
   return z
     .string({ error: (iss) => `expected ${expected}, got ${show(iss.input)}` })
     .superRefine((s, ctx) => {
+      if (/^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$/.test(s)) {
+        // sim/units.ts reads a bare number as ns, bits/s or bytes; in a config that is a slip (`"1500"`).
+        ctx.addIssue({
+          code: "custom",
+          message: `expected ${expected}: a number needs a unit (${UNITS[kind]}), got ${show(s)}`,
+        });
+        return;
+      }
       let v: number;
       try {
         v = PARSERS[kind](s);
@@ -59,6 +74,14 @@ function quantity(kind: UnitKind, doc: string, opts: QuantityOptions = {}) {
         ctx.addIssue({
           code: "custom",
           message: e instanceof UnitError ? `expected ${e.expected}, got ${show(s)}` : String(e),
+        });
+        return;
+      }
+      const max = kind === "duration" ? Number.MAX_SAFE_INTEGER : Number.MAX_VALUE;
+      if (!(v <= max)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `expected ${expected}, got ${show(s)}: too large${kind === "duration" ? " (simulated time counts integer ns, at most about 104 days)" : ""}`,
         });
         return;
       }

@@ -12,6 +12,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import * as YAML from "yaml";
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import type * as z from "zod";
+import { PREDICTOR_NAMES } from "../../models/predictors/registry.ts";
 import { policyNames } from "../policy-registry.ts";
 import { show } from "./fields.ts";
 import { formatPath, getAt, type PathKey, parsePath, setAt } from "./paths.ts";
@@ -285,6 +286,15 @@ function describeIssue(iss: z.core.$ZodIssue, raw: unknown): { path: PropertyKey
       if (disc !== undefined) {
         const p = path[path.length - 1] === disc ? path : [...path, disc];
         const got = getAt(raw, p);
+        if (disc === "name" && p[0] === "policies" && p[2] === "predictor") {
+          return {
+            path: p,
+            message:
+              got === undefined
+                ? `required, missing (a predictor name: ${PREDICTOR_NAMES.join(", ")})`
+                : `unknown predictor ${show(got)}; known: ${PREDICTOR_NAMES.join(", ")}`,
+          };
+        }
         if (disc === "name" && p[0] === "policies") {
           return {
             path: p,

@@ -11,6 +11,7 @@
 import * as z from "zod";
 import { latencyDecls, type SetupLatencyKeyOf, type VerbTable } from "../../models/policies/verb-table.ts";
 import { VERBS } from "../../models/policies/verbs.ts";
+import { PREDICTOR_DOCS, PREDICTOR_NAMES, PREDICTOR_PARAMS } from "../../models/predictors/registry.ts";
 import { BUNDLED_FLOW_SIZE_CDFS } from "../../models/workload/flow-size-cdf.ts";
 import { GRAVITY_DEFAULTS } from "../../models/workload/gravity-tm.ts";
 import { TRANSPORT_MODELS } from "../../sim/transport/models.ts";
@@ -342,11 +343,21 @@ export const WorkloadSchema = z
 // ------------------------------------------------------------------------------------------------ policies
 
 const PredictorSchema = z
-  .strictObject({
-    name: z.string().meta(doc("Predictor name (models/predictors).")),
-    params: z.record(z.string(), z.unknown()).default({}).meta(doc("Predictor parameters.")),
-  })
-  .meta(doc("The traffic predictor a predictive policy consults."));
+  .discriminatedUnion(
+    "name",
+    PREDICTOR_NAMES.map((name) =>
+      z
+        .strictObject({
+          name: z.literal(name).meta(doc(PREDICTOR_DOCS[name])),
+          params: PREDICTOR_PARAMS[name].prefault({}).meta(doc("Predictor parameters.")),
+        })
+        .meta(doc(PREDICTOR_DOCS[name])),
+    ) as unknown as [z.ZodObject, ...z.ZodObject[]],
+  )
+  .meta({
+    id: "predictor",
+    description: "The traffic predictor a predictive policy consults (models/predictors) and its parameters.",
+  });
 
 const policyVariants = [...POLICY_REGISTRY.values()].map((d) =>
   z

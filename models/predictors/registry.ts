@@ -11,6 +11,7 @@
  * | lstm           | LSTM (TensorFlow.js)                   | lstm                         |
  * | oracle         | the actual future                      | oracle (required)            |
  */
+import * as z from "zod";
 import { EwmaPredictor } from "./ewma.ts";
 import { HoltWintersPredictor } from "./holt-winters.ts";
 import { LastValuePredictor } from "./last-value.ts";
@@ -39,6 +40,88 @@ export interface PredictorOptions {
   /** The future the oracle reads. */
   oracle?: OracleOptions;
 }
+
+const doc = (description: string) => ({ description });
+const period = z
+  .int()
+  .min(1)
+  .meta(doc("Season length in intervals, e.g. 288 for a day of 5-minute intervals (required)."));
+const smoothing = (what: string, lo: "open" | "closed") =>
+  (lo === "open" ? z.number().gt(0) : z.number().min(0))
+    .max(1)
+    .optional()
+    .meta(doc(`${what}; tuned on the training history when absent.`));
+const count = (min: number, what: string) => z.int().min(min).optional().meta(doc(what));
+
+/** `params.lstm` of the LSTM predictor: {@link LstmConfig}, every field optional (defaults in LSTM_DEFAULTS). */
+const LstmParamsSchema = z
+  .strictObject({
+    window: count(1, "W, intervals per input window (default 12)."),
+    units: count(1, "Units per LSTM layer (default 16)."),
+    layers: count(1, "Stacked LSTM layers (default 1)."),
+    epochs: count(1, "Maximum training epochs (default 30)."),
+    batchSize: count(1, "Windows per gradient step (default 512)."),
+    learningRate: z.number().gt(0).optional().meta(doc("Adam step size (default 0.003).")),
+    loss: z.enum(["mae", "mse"]).optional().meta(doc('Training loss (default "mae").')),
+    residual: z.boolean().optional().meta(doc("Predict the change instead of the value (default true).")),
+    weighting: z.enum(["none", "volume"]).optional().meta(doc('Per-window loss weights (default "volume").')),
+    validationFraction: z
+      .number()
+      .min(0)
+      .max(0.5)
+      .optional()
+      .meta(doc("Fraction of the history held out for early stopping (default 0.1).")),
+    patience: count(1, "Epochs without improvement before stopping (default 3)."),
+    windowsPerEpoch: count(0, "Training windows per epoch, 0 = all (default 8192)."),
+    validationWindows: count(0, "Cap on validation windows, 0 = all (default 8192)."),
+    fineTuneEvery: count(0, "Fine-tune every K observed intervals, 0 = never (default 0)."),
+    fineTuneIntervals: count(2, "Intervals of recent history a fine-tune trains on, > window (default 288)."),
+    fineTuneEpochs: count(1, "Passes over the recent windows per fine-tune (default 1)."),
+    seed: z
+      .union([z.int(), z.string()])
+      .optional()
+      .meta(doc("Seed of the predictor's own streams (default 1).")),
+  })
+  .superRefine((c, ctx) => {
+    const w = c.window ?? 12;
+    if (c.fineTuneIntervals !== undefined && c.fineTuneIntervals <= w) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["fineTuneIntervals"],
+        message: `expected more than window (${w}) intervals, got ${c.fineTuneIntervals}`,
+      });
+    }
+  });
+
+/**
+ * The `params` each predictor accepts in a config, declared once: a strict object per name (an unknown or
+ * misspelt parameter is an error), with types, ranges and required fields, checked at validate time.
+ */
+export const PREDICTOR_PARAMS: Readonly<Record<PredictorName, z.ZodObject>> = {
+  lv: z.strictObject({}),
+  "seasonal-naive": z.strictObject({ period }),
+  ma: z.strictObject({ window: count(1, "w, the number of latest intervals averaged (default 12).") }),
+  ewma: z.strictObject({ alpha: smoothing("Smoothing constant in (0, 1]", "open") }),
+  hw: z.strictObject({
+    period,
+    alpha: smoothing("Level smoothing constant in (0, 1]", "open"),
+    beta: smoothing("Trend smoothing constant in [0, 1]", "closed"),
+    gamma: smoothing("Season smoothing constant in [0, 1]", "closed"),
+  }),
+  lstm: z.strictObject({ lstm: LstmParamsSchema.optional().meta(doc("LSTM settings (LstmConfig).")) }),
+  oracle: z.strictObject({}),
+};
+
+/** One line per predictor, for docs and the config schema. */
+export const PREDICTOR_DOCS: Readonly<Record<PredictorName, string>> = {
+  lv: "Last value.",
+  "seasonal-naive": "The value one period ago.",
+  ma: "Moving average.",
+  ewma: "Exponentially weighted moving average.",
+  hw: "Holt-Winters additive.",
+  lstm: "LSTM on TensorFlow.js.",
+  oracle: "The actual future (perfect foresight: the bound).",
+};
 
 /** True when `name` is a registered predictor name. */
 export function isPredictorName(name: string): name is PredictorName {

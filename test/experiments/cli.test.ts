@@ -34,6 +34,12 @@ describe("topocast CLI", () => {
     assert.equal(s.links, 28);
   });
 
+  it("names Abilene's nodes by id with their Zoo PoP labels beside them", () => {
+    const r = topocast("topo", "show", "Abilene");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\b0 \(New York\), 1 \(Chicago\), 10 \(Indianapolis\)/);
+  });
+
   it("summarizes an SNDlib network read from a path", { skip: skipUnlessShared }, () => {
     const r = topocast("topo", "show", resolve(sharedDataDir()!, "topologies/sndlib/abilene.xml"), "--json");
     assert.equal(r.code, 0, r.stderr);
