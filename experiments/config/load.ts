@@ -194,13 +194,13 @@ export function parseConfig(
     if (above) return overrideText.get(JSON.stringify(above))!;
     const { line, depth } = locate(doc.contents, path, lineCounter);
     const inFile = line === undefined ? file : `${file}:${line}`;
-    // Overrides reaching deeper along the path than the file does made the faulty part; overrides inside a value
-    // the file also gives share the blame.
-    const deeper = overridden
-      .filter((o) => shared(o) > depth || shared(o) === path.length)
-      .map((o) => overrideText.get(JSON.stringify(o))!);
-    if (deeper.length === 0) return inFile;
-    return depth === path.length ? `${inFile} with ${deeper.join(", ")}` : deeper.join(", ");
+    // Overrides reaching deeper along the path than the file does made the faulty part; overrides inside the
+    // faulty value or its object (a sibling field) share the blame with the file.
+    const text = (os: PathKey[][]) => os.map((o) => overrideText.get(JSON.stringify(o))!).join(", ");
+    const deeper = overridden.filter((o) => shared(o) > depth);
+    if (deeper.length > 0) return text(deeper);
+    const near = overridden.filter((o) => shared(o) >= path.length - 1 && shared(o) > 0);
+    return near.length === 0 ? inFile : `${inFile} with ${text(near)}`;
   };
   const error = (path: readonly PropertyKey[], message: string) =>
     new ConfigError([{ source: sourceOf(path), path, message }]);
@@ -315,9 +315,10 @@ function describeIssue(iss: z.core.$ZodIssue, raw: unknown): { path: PropertyKey
       const allowed = allowedKeys(path, raw);
       const k = iss.keys[0]!;
       const hint = allowed ? closest(k, allowed) : undefined;
+      const others = iss.keys.length - 1;
       return {
         path: [...path, k],
-        message: `unknown field${hint ? ` (did you mean "${hint}"?)` : ""}${allowed ? `; allowed: ${allowed.join(", ")}` : ""}`,
+        message: `unknown field${hint ? ` (did you mean "${hint}"?)` : ""}${allowed ? `; allowed: ${allowed.join(", ")}` : ""}${others > 0 ? ` (and ${others} more unknown field${others === 1 ? "" : "s"}: ${show(iss.keys.slice(1))})` : ""}`,
       };
     }
     case "too_small":
