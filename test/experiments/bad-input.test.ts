@@ -586,7 +586,7 @@ describe("bad input exits 2 naming the file and field, without a stack trace or 
   });
 
   CASES.forEach((c, i) => {
-    it(c.what, async () => {
+    it(c.what, async (t) => {
       const d = join(dir, `case${i}`);
       mkdirSync(d);
       for (const [name, content] of Object.entries(c.files)) {
@@ -596,6 +596,7 @@ describe("bad input exits 2 naming the file and field, without a stack trace or 
       }
       const args = (c.args ?? ["validate", "@/c.yaml"]).map((a) => a.replace("@", d));
       const r = await topocast(args, { timeoutMs: 60_000 });
+      t.diagnostic(`exit ${r.code}: ${r.stderr.replaceAll(d, "<dir>").trim().replaceAll("\n", " | ")}`);
       assert.notEqual(r.code, null, `${c.what}: no exit within 60 s (a hang)`);
       assert.equal(r.code, c.code ?? 2, `${c.what}: exit ${r.code}\n${r.stderr}`);
       assert.match(r.stderr, c.message);
