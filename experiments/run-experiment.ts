@@ -7,8 +7,9 @@ import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type PolicyRunResult, runPolicy } from "../sim/engine/run.ts";
 import type { Scenario } from "../sim/engine/types.ts";
-import { FLOWS_CSV_HEADER } from "../sim/metrics/flow-stats.ts";
+import { csvField, FLOWS_CSV_HEADER } from "../sim/metrics/flow-stats.ts";
 import { LINKS_CSV_HEADER } from "../sim/metrics/link-sampler.ts";
+import { ACTIONS_CSV_HEADER, actionCsvRow } from "./actions-csv.ts";
 import type { LoadedConfig } from "./config/load.ts";
 import {
   gitCommit,
@@ -151,7 +152,7 @@ export function runManifest(
   };
 }
 
-/** config.json, summary.json, flows.csv, links.csv and timeseries.csv of a run, into `dir`. */
+/** config.json, summary.json, flows.csv, links.csv, actions.csv and timeseries.csv of a run, into `dir`. */
 export function writeResultFiles(
   dir: string,
   loaded: LoadedConfig,
@@ -168,6 +169,7 @@ export function writeResultFiles(
     join(dir, "links.csv"),
     `policy,${LINKS_CSV_HEADER}\n${results.map((r) => withPolicyColumn(r.label, r.linksCsv)).join("")}`,
   );
+  writeFileSync(join(dir, "actions.csv"), actionsCsvOf(results));
   writeFileSync(
     join(dir, "timeseries.csv"),
     timeseriesCsv(results.flatMap((r) => r.timeseries.map((row) => ({ policy: r.label, row })))),
@@ -177,4 +179,12 @@ export function writeResultFiles(
 /** Rounded to 3 decimals (wall times and latencies in manifests). */
 export function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+/** actions.csv: every policy's recorded control actions, with a policy column (experiments/actions-csv.ts). */
+function actionsCsvOf(results: readonly PolicyRunResult[]): string {
+  const rows = results.flatMap((r) =>
+    (r.actions ?? []).map((a) => `${csvField(r.label)},${actionCsvRow(a)}\n`),
+  );
+  return `policy,${ACTIONS_CSV_HEADER}\n${rows.join("")}`;
 }

@@ -5,6 +5,7 @@
  * report. A static baseline (no `controller`) runs as a {@link StaticRoutes} policy on its own routing.
  */
 import { ControlDriver, type RecoveryRecord, recoverySummary } from "../../models/control/driver.ts";
+import { type ActionRecord, recording } from "../../models/policies/recording.ts";
 import { StaticRoutes } from "../../models/policies/static-routes.ts";
 import type { Policy } from "../../models/policies/types.ts";
 import type { FlowSink } from "../../models/workload/flow-sink.ts";
@@ -21,6 +22,8 @@ import type { ControllerContext, EnginePolicy, RoutingPolicy, Scenario } from ".
 export interface Controlled {
   ctl: SimControlPlane;
   driver: ControlDriver;
+  /** The policy's actions as the recording decorator saw them, in the order they settled. */
+  actions: readonly ActionRecord[];
   policy: Policy & { dispose?: () => void };
   sink: FlowSink;
   /** Bytes sent by mirror copies beyond the flows' sizes so far. */
@@ -116,7 +119,14 @@ export async function startController(
     linksChanged: (down) => routing.linksChanged?.(down) ?? false,
     reconvergence: policy.controller ? "all" : "stalled",
   });
-  const driver = new ControlDriver(new SimClock(sim, onAdvance), dataPlane, ctl, p, {
+  // The policy acts through the recording decorator: every action a record for actions.csv.
+  const actions: ActionRecord[] = [];
+  const recorded = recording(ctl, {
+    sink: (r) => actions.push(r),
+    clockNs: () => sim.now,
+    setupLatencyNs: control.setupLatencyNs,
+  });
+  const driver = new ControlDriver(new SimClock(sim, onAdvance), dataPlane, recorded, p, {
     intervalNs: control.intervalNs,
     endNs: bins * control.intervalNs,
     failures: scenario.failures,
@@ -133,7 +143,7 @@ export async function startController(
   trace.on("flowEnd", (r) => {
     if (r.wireBytes > r.sizeBytes) mirroredBytes += r.wireBytes - r.sizeBytes;
   });
-  return { ctl, driver, policy: p, sink, mirroredBytes: () => mirroredBytes };
+  return { ctl, driver, policy: p, sink, mirroredBytes: () => mirroredBytes, actions };
 }
 
 export function overheadOf(c: Controlled): ControlOverhead {

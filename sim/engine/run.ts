@@ -15,6 +15,7 @@
  * simulator's clock and data plane (sim/control/sim-clock.ts, sim-data-plane.ts): control steps, failures with
  * the convergence delay, failure hooks and time to recover, the same way for all.
  */
+import type { ActionRecord } from "../../models/policies/recording.ts";
 import { AppWorkload } from "../../models/workload/applications.ts";
 import { PoissonFlowSource } from "../../models/workload/poisson-flows.ts";
 import { RandomStreams } from "../kernel/rng.ts";
@@ -73,6 +74,8 @@ export interface PolicyRunResult {
   /** links.csv rows (header LINKS_CSV_HEADER), without the policy column. */
   linksCsv: string;
   timeseries: TimeseriesRow[];
+  /** The policy's control actions (actions.csv), in the order they settled; absent where not recorded. */
+  actions?: readonly ActionRecord[];
   /** Simulator events executed (diagnostics; not in summary.json). */
   events: number;
 }
@@ -184,6 +187,7 @@ export async function runPolicy(
     flowsCsv: flowStats.toCsv(topo),
     linksCsv: sampler.toCsv(topo),
     timeseries,
+    actions: controlled.actions,
     events: sim.executed,
   };
 }

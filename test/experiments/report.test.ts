@@ -15,12 +15,13 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 describe("results and report", () => {
   const out = join(dir, "ci-ring");
 
-  it("writes config, manifest, summary and the three CSVs of a run", async () => {
+  it("writes config, manifest, summary and the four CSVs of a run", async () => {
     const r = await runExperiment(loadConfig(join(REPO_ROOT, "experiments/configs/ci-ring.yaml")), {
       out,
       report: false,
     });
     assert.deepEqual(readdirSync(out).sort(), [
+      "actions.csv",
       "config.json",
       "flows.csv",
       "links.csv",
@@ -49,6 +50,13 @@ describe("results and report", () => {
       "no wall times in summary.json",
     );
     assert.match(readFileSync(join(out, "flows.csv"), "utf8"), /^policy,flow,src,dst,size_bytes,/);
+    // actions.csv: one row per control action, as many per policy as its summary counts.
+    const actionRows = readFileSync(join(out, "actions.csv"), "utf8").trim().split("\n");
+    assert.match(actionRows[0]!, /^policy,time_ns,verb,outcome,/);
+    for (const p of r.summary.policies) {
+      const n = actionRows.filter((l) => l.startsWith(`${p.policy},`)).length;
+      assert.equal(n, p.overhead.controlActions, `${p.policy}: actions.csv rows vs overhead.controlActions`);
+    }
     assert.equal(r.summary.policies.length, 3);
   });
 
