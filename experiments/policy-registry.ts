@@ -187,6 +187,14 @@ export const POLICY_REGISTRY: ReadonlyMap<string, PolicyDefinition> = new Map(
           .min(1)
           .default(1)
           .meta({ description: "Intervals out of the ranking before a link is removed." }),
+        adaptPaths: z.boolean().default(true).meta({
+          description:
+            "Place links by estimated load (the pairs' forecast rates) and move a link off a detour no longer needed or a hot path; false: a link keeps the path it was created on (before issue 18).",
+        }),
+        repathMargin: z.number().min(0).default(0.1).meta({
+          description:
+            "A link moves to a longer path only if that lowers its path's peak utilization by more than this.",
+        }),
         ...control,
         reroute,
       }),
@@ -207,6 +215,8 @@ export const POLICY_REGISTRY: ReadonlyMap<string, PolicyDefinition> = new Map(
             headroom: p.headroom,
             lookahead: p.lookahead,
             idleIntervals: p.idleIntervals,
+            adaptPaths: p.adaptPaths,
+            repathMargin: p.repathMargin,
             kPaths: p.kPaths ?? ctx.control.kPaths,
             ...(p.maxLinks !== undefined ? { maxLinks: p.maxLinks } : {}),
           }),

@@ -98,3 +98,86 @@ export function leastLoadedPath(
   }
   return best;
 }
+
+/**
+ * Utilization per link as a decision expects it to become: starts from the last interval's measured utilization
+ * (`obs.links`, by `"a->b"`) and moves pairs between paths as the decision places them: a pair's measured rate
+ * (bits/s, last interval) leaves the path it is on and its expected rate arrives on the new one. So two pairs
+ * placed in one decision do not both pick the path that looked idle before either moved (herding), and a pair's
+ * own traffic does not make its current path look hot to it. Links that are down or unknown make a path's peak
+ * Infinity.
+ */
+export class LinkLoadEstimate {
+  private readonly links: Map<string, LinkStats>;
+  private readonly util = new Map<string, number>();
+
+  constructor(obs: Observation) {
+    this.links = linksByEnds(obs);
+    for (const [k, l] of this.links) this.util.set(k, l.utilization);
+  }
+
+  /** The estimated utilization of a link key (Infinity if down or unknown). */
+  utilization(key: string): number {
+    const l = this.links.get(key);
+    return l?.up ? this.util.get(key)! : Number.POSITIVE_INFINITY;
+  }
+
+  /** Utilization change of each link when a pair moves `fromBps` off `from` (null: none) and `toBps` onto `to`. */
+  private deltas(from: NodePath | null, fromBps: number, to: NodePath, toBps: number): Map<string, number> {
+    const d = new Map<string, number>();
+    for (const [path, bps] of [
+      [from, -fromBps],
+      [to, toBps],
+    ] as const) {
+      for (const k of path ? pathLinkKeys(path) : []) {
+        const l = this.links.get(k);
+        if (l) d.set(k, (d.get(k) ?? 0) + bps / l.capacityBps);
+      }
+    }
+    return d;
+  }
+
+  /** The highest estimated utilization along `to` once a pair moves `fromBps` off `from` and `toBps` onto `to`. */
+  peakWith(to: NodePath, toBps: number, from: NodePath | null, fromBps: number): number {
+    const d = this.deltas(from, fromBps, to, toBps);
+    let max = 0;
+    for (const k of pathLinkKeys(to)) {
+      const u = this.utilization(k);
+      if (u === Number.POSITIVE_INFINITY) return u;
+      max = Math.max(max, u + d.get(k)!);
+    }
+    return max;
+  }
+
+  /** Records the move of a pair: `fromBps` off `from`, `toBps` onto `to` (utilization never below 0). */
+  move(from: NodePath | null, fromBps: number, to: NodePath, toBps: number): void {
+    for (const [k, du] of this.deltas(from, fromBps, to, toBps)) {
+      this.util.set(k, Math.max(0, this.util.get(k)! + du));
+    }
+  }
+
+  /**
+   * Where a pair should go among `candidates` (shortest first) when it moves `fromBps` off `from` and `toBps`
+   * onto its new path: the shortest whose estimated peak is then at most `limit`, else the one with the lowest
+   * such peak (ties: the shorter). Undefined when every candidate crosses a down link.
+   */
+  place(
+    candidates: readonly NodePath[],
+    from: NodePath | null,
+    fromBps: number,
+    toBps: number,
+    limit: number,
+  ): NodePath | undefined {
+    let best: NodePath | undefined;
+    let bestPeak = Number.POSITIVE_INFINITY;
+    for (const p of candidates) {
+      const peak = this.peakWith(p, toBps, from, fromBps);
+      if (peak <= limit) return p;
+      if (peak < bestPeak) {
+        best = p;
+        bestPeak = peak;
+      }
+    }
+    return best;
+  }
+}
