@@ -25,6 +25,7 @@ import {
   type Shard,
   type SweepIndex,
   type SweepRun,
+  sampling,
   shardRuns,
 } from "./sweep.ts";
 import { renderSweepReport } from "./sweep-report.ts";
@@ -98,6 +99,7 @@ export async function sweepCommand(file: string, o: SweepCliOptions): Promise<vo
     grid: loaded.config.sweep?.grid ?? {},
     seeds: o.seed !== undefined ? [o.seed] : (loaded.config.sweep?.seeds ?? [loaded.config.seed]),
     runs: loaded.config.sweep?.runs ?? loaded.config.runs,
+    ...sampling(loaded),
     totalRuns: all.length,
     shard: shard ? `${shard.index}/${shard.count}` : null,
     entries,

@@ -2,14 +2,21 @@
  * The report of a sweep directory: merges every index file (one per shard, or index.json), reads the summaries
  * of the complete runs, and aggregates each metric per (grid point, policy) as the mean over seeds and runs.
  * Writes sweep-summary.csv, metric-vs-parameter plots and report.html.
+ *
+ * Over samples (issue 18): the grid keys of `sweep.samples` (e.g. traffic windows) are pooled with seeds and runs;
+ * per point of the other keys, each policy's headline metrics get a mean with a 95% confidence interval and every
+ * policy a paired comparison with each of `sweep.references` over the same runs (./stats/sweep-confidence.ts).
+ * Written to sweep-summary.json, printed, and in report.html, whenever a group has at least two samples.
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../sim/io/atomic-write.ts";
+import { writeFileAtomic, writeJsonAtomic } from "../sim/io/atomic-write.ts";
 import { policyMetrics } from "./compare.ts";
 import { type SweepPoint, sweepSpec } from "./plots/specs.ts";
 import { esc, htmlTable, REPORT_CSS } from "./report.ts";
 import { isCompleteRun, ResultsError, readJson, readSummary } from "./results.ts";
+import { intervalRows, pairedRows } from "./stats/confidence-tables.ts";
+import { type SampleRun, sweepConfidence } from "./stats/sweep-confidence.ts";
 import { textTable } from "./summary-table.ts";
 import type { IndexEntry, SweepIndex } from "./sweep.ts";
 
@@ -64,11 +71,13 @@ export async function renderSweepReport(dir: string): Promise<SweepReport> {
     { params: Record<string, unknown>; policy: string; n: number; sums: Map<string, number[]> }
   >();
   let complete = 0;
+  const samples: SampleRun[] = [];
   for (const e of entries) {
     const runDir = join(dir, e.dir);
     if (!isCompleteRun(runDir)) continue;
     complete++;
     const s = readSummary(runDir);
+    samples.push({ id: e.id, params: e.params, seed: e.seed, run: e.run, policies: s.policies });
     for (const p of s.policies) {
       const key = JSON.stringify([keys.map((k) => e.params[k]), p.policy]);
       let g = groups.get(key);
@@ -140,6 +149,7 @@ export async function renderSweepReport(dir: string): Promise<SweepReport> {
       );
     }
   }
+  const ci = confidenceSection(dir, meta, keys, samples);
   const total = meta.totalRuns;
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>topocast sweep: ${esc(meta.experiment)}</title>
@@ -148,6 +158,7 @@ export async function renderSweepReport(dir: string): Promise<SweepReport> {
 <p>${complete} of ${total} runs complete; grid ${esc(JSON.stringify(meta.grid))}; seeds ${esc(JSON.stringify(meta.seeds))}; ${meta.runs} run(s) per seed.</p>
 <h2>Mean over seeds and runs</h2>
 ${htmlTable({ head, rows })}
+${ci.html}
 ${figs.join("\n")}
 <h2>Runs</h2>
 ${htmlTable({
@@ -165,5 +176,46 @@ ${htmlTable({
 `;
   const reportPath = join(dir, "report.html");
   writeFileAtomic(reportPath, html);
-  return { reportPath, table: textTable({ head, rows }), total, complete, missing: total - complete };
+  const table = [textTable({ head, rows }), ...ci.tables].join("\n");
+  return { reportPath, table, total, complete, missing: total - complete };
+}
+
+/**
+ * Intervals and paired comparisons over the sweep's samples: writes sweep-summary.json and returns the terminal
+ * tables and the report's HTML (both empty when no group has two samples).
+ */
+function confidenceSection(
+  dir: string,
+  meta: SweepIndex,
+  keys: readonly string[],
+  samples: readonly SampleRun[],
+): { tables: string[]; html: string } {
+  const first = samples[0]?.policies[0]?.policy;
+  const references = meta.references ?? (first === undefined ? [] : [first]);
+  const c = sweepConfidence(samples, keys, meta.samples ?? [], references);
+  writeJsonAtomic(join(dir, "sweep-summary.json"), {
+    experiment: meta.experiment,
+    grid: meta.grid,
+    seeds: meta.seeds,
+    runs: meta.runs,
+    ...c,
+  });
+  if (!c.groups.some((g) => g.samples.length >= 2)) return { tables: [], html: "" };
+  const pooled = [...c.sampleKeys, "seeds", "runs"].join(", ");
+  const intervals = intervalRows(c);
+  const paired = pairedRows(c);
+  return {
+    tables: [
+      `Mean over samples (${pooled}) with 95% confidence intervals (Student t):`,
+      textTable(intervals),
+      "Paired differences over the same samples (policy - reference; lower is better; tests two-sided):",
+      textTable(paired),
+    ],
+    html: `<h2>Mean over samples with 95% confidence intervals</h2>
+<p>Samples: ${esc(pooled)}; Student-t intervals over samples. All metrics and comparisons: sweep-summary.json.</p>
+${htmlTable(intervals)}
+<h2>Paired differences (policy - reference, same samples)</h2>
+<p>Mean difference with its t interval; paired t-test and Wilcoxon signed-rank test (two-sided); lower/equal/higher counts samples where the policy's value is below, equal to, above the reference's.</p>
+${htmlTable(paired)}`,
+  };
 }

@@ -118,6 +118,8 @@ export function expandSweep(
     });
   }
 
+  validateSampling(loaded);
+
   const slugs = points.map(slug);
   const readable = slugs.every((s) => s !== undefined) && new Set(slugs).size === slugs.length;
   const out: SweepRun[] = [];
@@ -131,6 +133,40 @@ export function expandSweep(
     }
   });
   return out;
+}
+
+/**
+ * Checks `sweep.samples` (grid keys) and `sweep.references` (policy labels) of a loaded config.
+ * @throws ConfigError naming `sweep.samples[i]` or `sweep.references[i]` and what is allowed.
+ */
+export function validateSampling(loaded: LoadedConfig): void {
+  const c = loaded.config;
+  const keys = Object.keys(c.sweep?.grid ?? {});
+  (c.sweep?.samples ?? []).forEach((k, i) => {
+    if (!keys.includes(k)) {
+      throw loaded.error(
+        ["sweep", "samples", i],
+        `${JSON.stringify(k)} is not a key of sweep.grid (keys: ${keys.map((x) => JSON.stringify(x)).join(", ") || "none"})`,
+      );
+    }
+  });
+  const labels = c.policies.map((p) => String(p.label ?? p.name));
+  (c.sweep?.references ?? []).forEach((r, i) => {
+    if (!labels.includes(r)) {
+      throw loaded.error(
+        ["sweep", "references", i],
+        `${JSON.stringify(r)} is not a policy label (labels: ${labels.map((x) => JSON.stringify(x)).join(", ")})`,
+      );
+    }
+  });
+}
+
+/** Grid keys pooled as samples, and the reference policies of paired comparisons, of a loaded config. */
+export function sampling(loaded: LoadedConfig): { samples: string[]; references: string[] } {
+  const c = loaded.config;
+  const first = c.policies[0]!;
+  const references: string[] = c.sweep?.references ?? [String(first.label ?? first.name)];
+  return { samples: [...(c.sweep?.samples ?? [])], references: [...references] };
 }
 
 /** One run in a sweep index file. */
@@ -157,6 +193,10 @@ export interface SweepIndex {
   grid: Record<string, unknown[]>;
   seeds: number[];
   runs: number;
+  /** Grid keys pooled as samples in the report (absent in indexes written before issue 18: none). */
+  samples?: string[];
+  /** Reference policies of the report's paired comparisons (absent before issue 18: the first policy). */
+  references?: string[];
   /** Runs in the whole sweep (all shards). */
   totalRuns: number;
   shard: string | null;

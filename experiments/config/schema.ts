@@ -563,6 +563,22 @@ const SweepSchema = z
       ),
     seeds: z.array(z.int().min(0)).min(1).optional().meta(doc("Seeds to run (default: [seed]).")),
     runs: z.int().min(1).optional().meta(doc("Replications per seed (default: runs).")),
+    samples: z
+      .array(z.string())
+      .default([])
+      .meta(
+        doc(
+          "Grid keys whose values are samples of one population (e.g. workload.window.start: traffic windows). The report pools them with seeds and runs: per point of the other keys, each metric's mean with a 95% confidence interval and paired comparisons between policies.",
+        ),
+      ),
+    references: z
+      .array(z.string())
+      .optional()
+      .meta(
+        doc(
+          "Policy labels every other policy is compared with, pairwise over the same runs, in the sweep report (default: the first policy).",
+        ),
+      ),
   })
   .meta(doc("A parameter sweep for `topocast sweep`."));
 
