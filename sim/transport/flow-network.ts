@@ -30,12 +30,12 @@
  * max-min share: it spends one round trip on the handshake (SYN, SYN-ACK; the first data leaves with the ACK) and
  * then grows its congestion window from the initial window (10 segments, RFC 6928) by doubling every round trip
  * (slow start, RFC 5681; Linux counts acked segments, RFC 3465, so the window doubles per RTT with delayed ACKs).
- * The fluid model carries this as a per-flow rate cap, window / RTT (the path's base RTT, twice its propagation
- * delay; the fluid model has no queues): the cap is 0 during the handshake, then initialWindow x MSS / RTT, and
- * doubles every RTT while the flow is cap-limited; the first round in which the network, not the window, limits
- * the flow ends slow start and lifts the cap (congestion avoidance is taken as reaching the max-min share). A capped
- * flow is its own bottleneck in progressive filling (a one-flow link of the cap's capacity), so the capacity it
- * leaves goes to others. This is the latency model of Cardwell, Savage and Anderson, "Modeling TCP Latency"
+ * The fluid model carries this as rounds of the path's base RTT (twice its propagation delay; the fluid model has
+ * no queues): in each round the flow sends its window (initialWindow x MSS, then doubling) at its max-min share and
+ * then waits for the round's end; a round in which the network kept it from sending the whole window ends slow
+ * start (congestion avoidance is taken as reaching the max-min share). A waiting flow (handshake, or window sent) is
+ * parked: off its links' lists, rate 0, in no max-min component, so the capacity it leaves goes to others and it
+ * costs no reallocation work. This is the latency model of Cardwell, Savage and Anderson, "Modeling TCP Latency"
  * (INFOCOM 2000) without losses, as flow-level simulators with slow start do (Parsimon, NSDI 2023; m3, SIGCOMM
  * 2024). A mirror copy shares its flow's window (the emulator duplicates the packets of one connection). Paths with
  * zero delay have no round trips: their flows start at their share.
@@ -1015,29 +1015,6 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
     return out;
   }
 
-  /**
-   * Progressive filling: freezes flow copy `f` at `share` and takes it out of every link of its path but
-   * `except` (the link that froze it), re-keying those links' fair shares.
-   */
-  private freeze(f: number, share: number, except: number): void {
-    const residual = this.residual;
-    const unfrozen = this.unfrozen;
-    const ver = this.linkVer;
-    this.fMark[f] = 0;
-    this.fNewRate[f] = share;
-    const p = this.fPath[f]!;
-    for (let h = 0; h < p.length; h++) {
-      const m = p[h]!;
-      if (m === except) continue;
-      let r = residual[m]! - share;
-      if (r < 0) r = 0;
-      residual[m] = r;
-      const u = --unfrozen[m]!;
-      const v = ++ver[m]!;
-      if (u > 0) this.heap.push(r / u, m, v);
-    }
-  }
-
   /** Recomputes max-min rates on the component(s) containing the dirty links. */
   private readonly reallocate = (): void => {
     this.reallocPending = false;
@@ -1099,12 +1076,25 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
     while (heap.size > 0) {
       heap.pop();
       const l = heap.topLink;
-      const share = heap.topKey;
       if (heap.topVer !== ver[l] || unfrozen[l]! === 0) continue;
+      const share = heap.topKey;
       const list = this.onLink[l]!;
       for (let j = 0; j < list.count; j++) {
         const f = list.flows[j]!;
-        if (fMark[f] === epoch) this.freeze(f, share, l); // else frozen earlier in this pass
+        if (fMark[f] !== epoch) continue; // frozen earlier in this pass
+        fMark[f] = 0;
+        newRate[f] = share;
+        const p = this.fPath[f]!;
+        for (let h = 0; h < p.length; h++) {
+          const m = p[h]!;
+          if (m === l) continue;
+          let r = residual[m]! - share;
+          if (r < 0) r = 0;
+          residual[m] = r;
+          const u = --unfrozen[m]!;
+          const v = ++ver[m]!;
+          if (u > 0) heap.push(r / u, m, v);
+        }
       }
       residual[l] = 0;
       unfrozen[l] = 0;
