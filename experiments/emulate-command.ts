@@ -50,7 +50,7 @@ export async function emulateRun(file: string, o: EmulateRunOptions): Promise<vo
   console.log(textTable(overallRows(s)));
   console.log(textTable(bucketRows(s)));
   if (outcome.simDir) {
-    const { comparisonText } = await import("./sim-vs-emulation.ts");
+    const { comparisonText } = await import("./sim-vs-emulation/output.ts");
     const c = JSON.parse(readFileSync(join(outcome.dir, "sim-vs-emulation.json"), "utf8"));
     console.log(`sim vs emulation (the same flows in ${outcome.simDir}):`);
     console.log(comparisonText(c));

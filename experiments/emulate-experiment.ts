@@ -9,6 +9,7 @@
  * Refused, with the setting to change, when not root, when a configured property cannot be emulated on this kernel
  * (unless `emulation.allowDegrade`), or when the window holds more flows than `emulation.maxFlows`.
  */
+
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { chooseMechanisms, probe } from "../emulate/capabilities.ts";
@@ -38,6 +39,10 @@ import {
   writeResultFiles,
 } from "./run-experiment.ts";
 import { buildScenario } from "./scenario.ts";
+import { compareFlows, readSizeBuckets } from "./sim-vs-emulation/flow-comparison.ts";
+import { readFlowsCsv } from "./sim-vs-emulation/flows-csv.ts";
+import { compareLinks } from "./sim-vs-emulation/link-comparison.ts";
+import { writeComparison } from "./sim-vs-emulation/output.ts";
 
 export interface EmulateOptions {
   run?: number;
@@ -304,9 +309,6 @@ export async function emulateExperiment(
     writeResultFiles(tmp, loaded, summary, results);
     if (simDir !== null) {
       // The emulation replays the simulator's flows 0 .. flows.length-1 (arrival order): compare those only.
-      const { compareFlows, compareLinks, readFlowsCsv, readSizeBuckets, writeComparison } = await import(
-        "./sim-vs-emulation.ts"
-      );
       const simRows = readFlowsCsv(join(simDir, "flows.csv")).filter((f) => f.flow < flows.length);
       const emuRows = readFlowsCsv(join(tmp, "flows.csv"));
       const buckets = readSizeBuckets(tmp) ?? {
@@ -350,7 +352,6 @@ async function staleSimulation(
   nodes: readonly { id: string }[],
   flows: readonly ScheduledFlow[],
 ): Promise<string | null> {
-  const { readFlowsCsv } = await import("./sim-vs-emulation.ts");
   let rows: Awaited<ReturnType<typeof readFlowsCsv>>;
   try {
     rows = readFlowsCsv(join(dir, "flows.csv"));

@@ -143,7 +143,8 @@ export async function renderRunReport(dir: string): Promise<string> {
 async function comparisonHtml(dir: string): Promise<string> {
   const json = readOptional(join(dir, "sim-vs-emulation.json"));
   if (json === null) return "";
-  const { comparisonRows, linkComparisonRows } = await import("./sim-vs-emulation.ts");
+  const { comparisonRows } = await import("./sim-vs-emulation/output.ts");
+  const { linkComparisonRows } = await import("./sim-vs-emulation/link-comparison.ts");
   const c = JSON.parse(json) as Parameters<typeof comparisonRows>[0];
   const svg = readOptional(join(dir, "plots", "sim-vs-emulation-fct-cdf.svg"));
   const notes = c.notes.map((n) => `<p class="note">${esc(n)}</p>`).join("\n");

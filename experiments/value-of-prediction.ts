@@ -24,7 +24,7 @@ export function valueOfPrediction(
   policies: readonly PolicySummary[],
   predictors: readonly (string | null)[],
 ): ValueOfPrediction[] {
-  const baseIdx = predictors.findIndex((p) => p === null);
+  const baseIdx = predictors.indexOf(null);
   if (baseIdx < 0) return [];
   const base = policies[baseIdx]!;
   const out: ValueOfPrediction[] = [];

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { loadConfig, parseConfig } from "../../experiments/config/load.ts";
 import { emulateExperiment } from "../../experiments/emulate-experiment.ts";
-import type { SimEmuComparison } from "../../experiments/sim-vs-emulation.ts";
+import type { SimEmuComparison } from "../../experiments/sim-vs-emulation/flow-comparison.ts";
 import { assertRunsGone, needs } from "../helpers/emulation.ts";
 import { REPO_ROOT, sharedDataDir } from "../helpers/shared-data.ts";
 

@@ -7,18 +7,19 @@ import { ResultsError } from "../../experiments/results.ts";
 import {
   ALL_FLOWS,
   compareFlows,
-  compareLinks,
   compareRunDirs,
+  ksDistance,
+  type SimEmuRow,
+} from "../../experiments/sim-vs-emulation/flow-comparison.ts";
+import { type FlowsCsvRow, readFlowsCsv } from "../../experiments/sim-vs-emulation/flows-csv.ts";
+import { compareLinks } from "../../experiments/sim-vs-emulation/link-comparison.ts";
+import {
   comparisonCsv,
   comparisonText,
-  type FlowsCsvRow,
-  ksDistance,
-  readFlowsCsv,
   SIM_VS_EMULATION_CSV_HEADER,
-  type SimEmuRow,
   simVsEmulationCdfSpec,
   writeComparison,
-} from "../../experiments/sim-vs-emulation.ts";
+} from "../../experiments/sim-vs-emulation/output.ts";
 import { FLOWS_CSV_HEADER, MetricsError } from "../../sim/metrics/flow-stats.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "topocast-sim-vs-emu-"));
