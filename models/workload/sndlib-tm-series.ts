@@ -113,6 +113,41 @@ export interface SndlibMatrixFile {
  */
 export function readSndlibTmSeries(dir: string, opts: SndlibSeriesOptions = {}): SndlibTmSeries {
   const source = resolve(dir);
+  const entries = listMatrixFiles(source, opts);
+  const { parsed, intervalNs, declared } = parseMatrixFiles(source, entries, opts);
+  const intervalMin = intervalNs / 60e9;
+  if (!Number.isInteger(intervalMin)) {
+    throw new WorkloadError(
+      `${source}: interval ${intervalNs} ns is not a whole number of minutes, which YYYYMMDD-HHMM stamps need`,
+    );
+  }
+  const { slotOf, gaps } = intervalSlots(source, entries, intervalMin, opts.allowGaps === true);
+  const nodes = declared ?? unionOfEndpoints(parsed.map((p) => p.file));
+  const count = slotOf[slotOf.length - 1]! + 1;
+  const files: (string | undefined)[] = new Array(count).fill(undefined);
+  parsed.forEach(({ name }, k) => {
+    files[slotOf[k]!] = name;
+  });
+  const rates = demandRates(source, nodes, parsed, slotOf, count);
+  const first = entries[0]!;
+  const labels = Array.from({ length: count }, (_, s) => formatStamp(first.minutes + s * intervalMin));
+  const series = buildSeries({ source, nodes, intervalNs, rates, labels });
+  return { ...series, labels, files, gaps };
+}
+
+/** A matrix file of a series directory: its name, `YYYYMMDD-HHMM` stamp, minutes since the epoch, series prefix. */
+interface MatrixFileEntry {
+  name: string;
+  stamp: string;
+  minutes: number;
+  prefix: string;
+}
+
+/**
+ * The `demandMatrix-*.xml` files of `source` within the options' time range, by time.
+ * @throws WorkloadError for an unreadable directory, a bad stamp, no files, mixed series, two files per interval.
+ */
+function listMatrixFiles(source: string, opts: SndlibSeriesOptions): MatrixFileEntry[] {
   let names: string[];
   try {
     names = readdirSync(source);
@@ -123,7 +158,7 @@ export function readSndlibTmSeries(dir: string, opts: SndlibSeriesOptions = {}):
   }
   const from = opts.from === undefined ? -Infinity : labelOption(opts.from, "from", source);
   const until = opts.until === undefined ? Infinity : labelOption(opts.until, "until", source);
-  const entries: { name: string; stamp: string; minutes: number; prefix: string }[] = [];
+  const entries: MatrixFileEntry[] = [];
   for (const name of names.sort(compareIds)) {
     if (!name.startsWith("demandMatrix-") || !name.endsWith(".xml")) continue;
     const m = FILE_NAME.exec(name);
@@ -154,7 +189,24 @@ export function readSndlibTmSeries(dir: string, opts: SndlibSeriesOptions = {}):
       );
     }
   }
+  return entries;
+}
 
+/**
+ * Parses every file of `entries`, checking that stamps, granularities and node lists agree across the series.
+ * @returns the parsed files in order, the interval (ns) and the declared nodes (sorted; undefined when no file
+ *   declares any).
+ * @throws WorkloadError naming the file whose `<time>`, `<granularity>` or `<nodes>` disagrees.
+ */
+function parseMatrixFiles(
+  source: string,
+  entries: readonly MatrixFileEntry[],
+  opts: SndlibSeriesOptions,
+): {
+  parsed: { name: string; file: SndlibMatrixFile }[];
+  intervalNs: number;
+  declared: string[] | undefined;
+} {
   let intervalNs = opts.intervalNs;
   let declared: string[] | undefined;
   let declaredFrom = "";
@@ -198,14 +250,19 @@ export function readSndlibTmSeries(dir: string, opts: SndlibSeriesOptions = {}):
       `${source}: no file has <meta><granularity>; pass the intervalNs option (e.g. 300e9 for 5 min)`,
     );
   }
-  const intervalMin = intervalNs / 60e9;
-  if (!Number.isInteger(intervalMin)) {
-    throw new WorkloadError(
-      `${source}: interval ${intervalNs} ns is not a whole number of minutes, which YYYYMMDD-HHMM stamps need`,
-    );
-  }
+  return { parsed, intervalNs, declared };
+}
 
-  // Interval slots: one per step of the grid from the first stamp to the last.
+/**
+ * Interval slots: one per step of the grid from the first stamp to the last; `slotOf[k]` is entry k's slot.
+ * @throws WorkloadError for a stamp off the grid, or a missing interval unless `allowGaps` (then listed in gaps).
+ */
+function intervalSlots(
+  source: string,
+  entries: readonly MatrixFileEntry[],
+  intervalMin: number,
+  allowGaps: boolean,
+): { slotOf: number[]; gaps: SeriesGap[] } {
   const first = entries[0]!;
   const gaps: SeriesGap[] = [];
   const slotOf: number[] = [];
@@ -221,7 +278,7 @@ export function readSndlibTmSeries(dir: string, opts: SndlibSeriesOptions = {}):
     if (offset > prev + 1 && k > 0) {
       const missing = offset - prev - 1;
       const firstMissing = formatStamp(first.minutes + (prev + 1) * intervalMin);
-      if (!opts.allowGaps) {
+      if (!allowGaps) {
         const last = formatStamp(first.minutes + (offset - 1) * intervalMin);
         throw new WorkloadError(
           `${source}: missing interval ${firstMissing}${missing > 1 ? ` (and ${missing - 1} more, up to ${last})` : ""}` +
@@ -234,17 +291,25 @@ export function readSndlibTmSeries(dir: string, opts: SndlibSeriesOptions = {}):
     }
     slotOf.push(offset);
   }
+  return { slotOf, gaps };
+}
 
-  const nodes = declared ?? unionOfEndpoints(parsed.map((p) => p.file));
+/**
+ * Row-major n x n rate matrices (bits/s) of `count` slots from the parsed files' demands (Mbit/s); gaps stay zero.
+ * @throws WorkloadError for a demand naming an undeclared node, a self-demand, or a second demand for one pair.
+ */
+function demandRates(
+  source: string,
+  nodes: readonly string[],
+  parsed: readonly { name: string; file: SndlibMatrixFile }[],
+  slotOf: readonly number[],
+  count: number,
+): Float64Array[] {
   const index = new Map(nodes.map((id, i) => [id, i]));
   const n = nodes.length;
-  const count = slotOf[slotOf.length - 1]! + 1;
   const rates = Array.from({ length: count }, () => new Float64Array(n * n));
-  const files: (string | undefined)[] = new Array(count).fill(undefined);
   parsed.forEach(({ name, file }, k) => {
-    const slot = slotOf[k]!;
-    files[slot] = name;
-    const m = rates[slot]!;
+    const m = rates[slotOf[k]!]!;
     const seen = new Uint8Array(n * n);
     for (const d of file.demands) {
       const i = index.get(d.src);
@@ -261,9 +326,7 @@ export function readSndlibTmSeries(dir: string, opts: SndlibSeriesOptions = {}):
       m[i * n + j] = d.mbps * BPS_PER_MBPS;
     }
   });
-  const labels = Array.from({ length: count }, (_, s) => formatStamp(first.minutes + s * intervalMin));
-  const series = buildSeries({ source, nodes, intervalNs, rates, labels });
-  return { ...series, labels, files, gaps };
+  return rates;
 }
 
 /**
