@@ -8,6 +8,7 @@
  */
 import { join } from "node:path";
 import {
+  type AccuracyComparison,
   type EvaluationRecord,
   evaluatePredictors,
   formatTable,
@@ -133,6 +134,11 @@ export async function runPredict(opts: RunPredictOptions): Promise<RunPredictRes
       seed,
       predictors: predictors.map((p) => ({ name: p.name, params: p.params() })),
       records: result.records,
+      significance:
+        "comparisons: each predictor against the best simple predictor (lowest MAE; every predictor but the oracle " +
+        "and the deep models) at each horizon, Diebold-Mariano test with the Harvey-Leybourne-Newbold correction " +
+        "on the per-origin loss sum|error| / maxValue; verdict at the 5% level",
+      comparisons: result.comparisons,
     };
     const json = join(opts.out, "predict.json");
     const csv = join(opts.out, "predict.csv");
@@ -144,7 +150,7 @@ export async function runPredict(opts: RunPredictOptions): Promise<RunPredictRes
     );
     return {
       records: result.records,
-      table: formatTable(result.records),
+      table: [formatTable(result.records), ...comparisonLines(result.comparisons)].join("\n"),
       tfBackend,
       trainIntervals: s,
       testIntervals: T - s,
@@ -154,6 +160,20 @@ export async function runPredict(opts: RunPredictOptions): Promise<RunPredictRes
   } finally {
     for (const p of predictors) p.dispose?.();
   }
+}
+
+/** One line per horizon and tested predictor: verdict, mean loss difference and p-value against the reference. */
+function comparisonLines(comparisons: readonly AccuracyComparison[]): string[] {
+  if (comparisons.length === 0) return [];
+  return [
+    "",
+    "Diebold-Mariano (HLN) against the best simple predictor per horizon, loss sum|error| / M per origin:",
+    ...comparisons.map(
+      (c) =>
+        `  h=${c.horizon} ${c.predictor} vs ${c.reference}: ${c.verdict} (mean loss difference ` +
+        `${c.meanDifference.toExponential(2)}, DM ${c.statistic.toFixed(2)}, p ${c.pValue.toPrecision(2)}, n ${c.n})`,
+    ),
+  ];
 }
 
 /** Intervals per day when a day is a whole number (>= 2) of intervals. */

@@ -11,13 +11,20 @@
  * Measures for horizon h, over those n_h x P values, with M the largest value of the whole series (every interval,
  * training and test, and every pair; for a TrafficMatrixSeries the largest pair rate in bits/s):
  *   MSE_h  = mean((y^ - y)^2) / M^2        (mean squared error of the series normalized to [0, 1] by M)
+ *   RMSE_h = sqrt(MSE_h)
  *   MAE_h  = mean(|y^ - y|) / M            (mean absolute error of the same)
  *   NMAE_h = sum(|y^ - y|) / sum(|y|)      (scale-free: the error as a fraction of the traffic)
+ *   MAPE_h = mean(|y^ - y| / |y|) over the targets with y != 0 (zero targets have no percentage error)
  * Normalizing by the series' maximum is the convention of the TM-prediction literature (e.g. Azzouni & Pujolle,
  * "NeuTM", 2018, on Abilene and GEANT), so MSE and MAE are comparable with published numbers only under the same
  * M. `trainSeconds` is the wall time of `train` alone (0 for predictors without one).
+ *
+ * Significance: at every horizon each predictor is compared with the reference, the best (lowest MAE) of the
+ * reference predictors at that horizon (by default the simple ones: all but the oracle and the deep models),
+ * by the Diebold-Mariano test (./diebold-mariano.ts) on the per-origin loss sum(|y^ - y|) / M over the pairs.
  */
 import type { TrafficMatrixSeries } from "../workload/tm-series.ts";
+import { type DieboldMarianoResult, dieboldMariano } from "./diebold-mariano.ts";
 import { type Predictor, PredictorError } from "./predictor.ts";
 
 /** One row of predict.json / predict.csv. */
@@ -26,9 +33,22 @@ export interface EvaluationRecord {
   /** h, steps ahead (1 = the next interval). */
   horizon: number;
   mse: number;
+  rmse: number;
   mae: number;
   nmae: number;
+  /** Mean absolute percentage error over non-zero targets, as a fraction; NaN when every target is zero. */
+  mape: number;
   trainSeconds: number;
+}
+
+/** A predictor against the reference at one horizon: the Diebold-Mariano test of their per-origin losses. */
+export interface AccuracyComparison extends DieboldMarianoResult {
+  predictor: string;
+  horizon: number;
+  /** The best reference predictor at this horizon (lowest MAE). */
+  reference: string;
+  /** "better" / "worse" when p < 0.05 (by the sign of the mean loss difference), else "not different". */
+  verdict: "better" | "worse" | "not different";
 }
 
 /** A T x P matrix with its time axis: what {@link evaluatePredictors} consumes. */
@@ -132,6 +152,11 @@ export interface EvaluateOptions {
   trackPairs?: readonly number[];
   /** Called with a line of progress per predictor. */
   log?: (line: string) => void;
+  /**
+   * Names of the predictors the others are tested against (the best of them per horizon). Default: the simple
+   * ones, every predictor but the oracle and the deep models (lstm, transformer).
+   */
+  references?: readonly string[];
 }
 
 /** 1-step forecasts of one tracked pair over the test part (index i is interval s + i). */
@@ -149,6 +174,8 @@ export interface EvaluationResult {
   /** M, the normalizer of MSE and MAE: the largest value of the whole series. */
   maxValue: number;
   tracks: PairTrack[];
+  /** Every non-reference predictor against the reference, per horizon (empty without a reference). */
+  comparisons: AccuracyComparison[];
 }
 
 /**
@@ -172,6 +199,8 @@ export async function evaluatePredictors(
   const scale = maxValue > 0 ? maxValue : 1;
   const records: EvaluationRecord[] = [];
   const tracks: PairTrack[] = [];
+  /** Per predictor, per horizon h - 1: the loss of each origin o = s-1 .. T-1-h (index o - s + 1). */
+  const losses: Float64Array[][] = [];
   const history = rows.slice(0, s);
   for (const pred of predictors) {
     if (pred.dimension !== P) {
@@ -190,6 +219,9 @@ export async function evaluatePredictors(
     const abs = new Float64Array(H);
     const act = new Float64Array(H);
     const n = new Float64Array(H);
+    const pct = new Float64Array(H);
+    const nPct = new Float64Array(H);
+    const ownLosses = Array.from({ length: H }, (_, h) => new Float64Array(Math.max(0, T - s - h)));
     const own = (opts.trackPairs ?? []).map((pair) => ({
       predictor: pred.name,
       pair,
@@ -208,29 +240,42 @@ export async function evaluatePredictors(
         let e2 = 0;
         let e1 = 0;
         let a1 = 0;
+        let p1 = 0;
+        let np = 0;
         for (let p = 0; p < P; p++) {
           const e = yHat[p]! - y[p]!;
           e2 += e * e;
           e1 += Math.abs(e);
           a1 += Math.abs(y[p]!);
+          if (y[p]! !== 0) {
+            p1 += Math.abs(e / y[p]!);
+            np++;
+          }
         }
         sq[h - 1]! += e2;
         abs[h - 1]! += e1;
         act[h - 1]! += a1;
         n[h - 1]! += P;
+        pct[h - 1]! += p1;
+        nPct[h - 1]! += np;
+        ownLosses[h - 1]![o - s + 1] = e1 / scale;
       }
       for (const tr of own) tr.forecast[o + 1 - s] = f[0]![tr.pair]!;
       pred.observe(endNs[o + 1]!, rows[o + 1]!);
     }
     tracks.push(...own);
+    losses.push(ownLosses);
     for (let h = 1; h <= H; h++) {
       const k = n[h - 1]!;
+      const mse = k > 0 ? sq[h - 1]! / k / (scale * scale) : Number.NaN;
       records.push({
         predictor: pred.name,
         horizon: h,
-        mse: k > 0 ? sq[h - 1]! / k / (scale * scale) : Number.NaN,
+        mse,
+        rmse: Math.sqrt(mse),
         mae: k > 0 ? abs[h - 1]! / k / scale : Number.NaN,
         nmae: act[h - 1]! > 0 ? abs[h - 1]! / act[h - 1]! : Number.NaN,
+        mape: nPct[h - 1]! > 0 ? pct[h - 1]! / nPct[h - 1]! : Number.NaN,
         trainSeconds,
       });
     }
@@ -238,7 +283,52 @@ export async function evaluatePredictors(
       `${pred.name}: trained in ${trainSeconds.toFixed(2)} s, 1-step MAE ${fmt(records.at(-H)!.mae)}`,
     );
   }
-  return { records, trainIntervals: s, testIntervals: T - s, maxValue, tracks };
+  const references = opts.references ?? predictors.map((p) => p.name).filter((n) => !NOT_SIMPLE.has(n));
+  const comparisons = compareAccuracy(
+    predictors.map((p) => p.name),
+    records,
+    losses,
+    references,
+    H,
+  );
+  return { records, trainIntervals: s, testIntervals: T - s, maxValue, tracks, comparisons };
+}
+
+/** Predictors that are not simple forecasters: the oracle (it knows the future) and the deep models. */
+const NOT_SIMPLE: ReadonlySet<string> = new Set(["oracle", "lstm", "transformer"]);
+
+/**
+ * Per horizon, every predictor not among `references` against the best reference there (lowest MAE), by the
+ * Diebold-Mariano test on their per-origin losses.
+ */
+function compareAccuracy(
+  names: readonly string[],
+  records: readonly EvaluationRecord[],
+  losses: readonly Float64Array[][],
+  references: readonly string[],
+  H: number,
+): AccuracyComparison[] {
+  const out: AccuracyComparison[] = [];
+  const refs = new Set(references);
+  for (let h = 1; h <= H; h++) {
+    let best = -1;
+    names.forEach((name, i) => {
+      const mae = records[i * H + h - 1]!.mae;
+      if (refs.has(name) && Number.isFinite(mae) && (best < 0 || mae < records[best * H + h - 1]!.mae))
+        best = i;
+    });
+    if (best < 0) continue;
+    names.forEach((name, i) => {
+      if (refs.has(name)) return;
+      const a = losses[i]![h - 1]!;
+      const b = losses[best]![h - 1]!;
+      const d = a.map((x, t) => x - b[t]!);
+      const dm = dieboldMariano(d, h);
+      const verdict = dm.pValue < 0.05 ? (dm.meanDifference < 0 ? "better" : "worse") : "not different";
+      out.push({ predictor: name, horizon: h, reference: names[best]!, ...dm, verdict });
+    });
+  }
+  return out;
 }
 
 /** The largest value of a matrix (0 when empty). */
@@ -267,13 +357,15 @@ function fmt(v: number): string {
  * 3-significant-digit exponent form (`1.40e-2`), train time in seconds.
  */
 export function formatTable(records: readonly EvaluationRecord[]): string {
-  const head = ["predictor", "h", "MSE", "MAE", "NMAE", "train s"];
+  const head = ["predictor", "h", "MSE", "RMSE", "MAE", "NMAE", "MAPE", "train s"];
   const body = records.map((r) => [
     r.predictor,
     String(r.horizon),
     fmt(r.mse),
+    fmt(r.rmse),
     fmt(r.mae),
     fmt(r.nmae),
+    fmt(r.mape),
     r.trainSeconds.toFixed(2),
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...body.map((row) => row[c]!.length)));
@@ -282,11 +374,11 @@ export function formatTable(records: readonly EvaluationRecord[]): string {
   return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
 }
 
-/** The records as CSV (`predictor,horizon,mse,mae,nmae,trainSeconds`), numbers in full precision. */
+/** The records as CSV (`predictor,horizon,mse,rmse,mae,nmae,mape,trainSeconds`), numbers in full precision. */
 export function recordsCsv(records: readonly EvaluationRecord[]): string {
-  const header = "predictor,horizon,mse,mae,nmae,trainSeconds";
+  const header = "predictor,horizon,mse,rmse,mae,nmae,mape,trainSeconds";
   const lines = records.map((r) =>
-    [csvField(r.predictor), r.horizon, r.mse, r.mae, r.nmae, r.trainSeconds].join(","),
+    [csvField(r.predictor), r.horizon, r.mse, r.rmse, r.mae, r.nmae, r.mape, r.trainSeconds].join(","),
   );
   return `${[header, ...lines].join("\n")}\n`;
 }

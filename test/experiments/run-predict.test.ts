@@ -79,13 +79,15 @@ describe("topocast predict (runPredict)", () => {
       "predictor",
       "horizon",
       "mse",
+      "rmse",
       "mae",
       "nmae",
+      "mape",
       "trainSeconds",
     ]);
 
     const csv = readFileSync(result.files.csv, "utf8").trim().split("\n");
-    assert.equal(csv[0], "predictor,horizon,mse,mae,nmae,trainSeconds");
+    assert.equal(csv[0], "predictor,horizon,mse,rmse,mae,nmae,mape,trainSeconds");
     assert.equal(csv.length, 1 + 21);
 
     const oracle = result.records.filter((r) => r.predictor === "oracle");
@@ -97,7 +99,18 @@ describe("topocast predict (runPredict)", () => {
     assert.ok(readFileSync(result.files.plot.svg, "utf8").includes("rate (Mbit/s)"));
     assert.ok(existsSync(result.files.plot.png));
     assert.ok(existsSync(join(out, "lstm-model", "model.json")));
-    assert.equal(result.table.split("\n").length, 2 + 21);
+    // The records' table, then a blank line, a heading and one Diebold-Mariano line per horizon and learned or
+    // oracle predictor (the others are the simple references).
+    const tested = new Set(json.comparisons.map((c: { predictor: string }) => c.predictor));
+    assert.deepEqual([...tested].sort(), ["lstm", "oracle"]);
+    assert.ok(json.comparisons.every((c: { reference: string }) => !["lstm", "oracle"].includes(c.reference)));
+    assert.ok(
+      json.comparisons
+        .filter((c: { predictor: string }) => c.predictor === "oracle")
+        .every((c: { verdict: string }) => c.verdict === "better"),
+      "the oracle beats every simple predictor significantly",
+    );
+    assert.equal(result.table.split("\n").length, 2 + 21 + 2 + json.comparisons.length);
   });
 
   it("loads a saved LSTM instead of training one", async () => {

@@ -35,9 +35,29 @@ describe("walk-forward evaluation", () => {
     assert.equal(result.trainIntervals, 2);
     assert.equal(result.testIntervals, 2);
     assert.deepEqual(result.records, [
-      { predictor: "lv", horizon: 1, mse: 10 / 4 / 16, mae: 6 / 4 / 4, nmae: 6 / 8, trainSeconds: 0 },
-      { predictor: "lv", horizon: 2, mse: 2 / 2 / 16, mae: 2 / 2 / 4, nmae: 2 / 4, trainSeconds: 0 },
+      {
+        predictor: "lv",
+        horizon: 1,
+        mse: 10 / 4 / 16,
+        rmse: Math.sqrt(10 / 4 / 16),
+        mae: 6 / 4 / 4,
+        nmae: 6 / 8,
+        // Non-zero targets only: |2-4|/4, |4-3|/3, |0-1|/1 (pair 1 at t = 2 is zero).
+        mape: (2 / 4 + 1 / 3 + 1) / 3,
+        trainSeconds: 0,
+      },
+      {
+        predictor: "lv",
+        horizon: 2,
+        mse: 2 / 2 / 16,
+        rmse: Math.sqrt(2 / 2 / 16),
+        mae: 2 / 2 / 4,
+        nmae: 2 / 4,
+        mape: (1 / 3 + 1) / 2,
+        trainSeconds: 0,
+      },
     ]);
+    assert.deepEqual(result.comparisons, [], "no predictor besides the reference");
   });
 
   it("gives the oracle zero error at every horizon", async () => {
@@ -52,6 +72,30 @@ describe("walk-forward evaluation", () => {
         [2, 0, 0, 0],
         [3, 0, 0, 0],
       ],
+    );
+  });
+
+  it("tests every predictor against the best simple one per horizon (Diebold-Mariano on per-origin losses)", async () => {
+    const result = await evaluatePredictors(
+      plainMatrix(rows),
+      [new LastValuePredictor(2), new OraclePredictor(2, { rows })],
+      { train: { intervals: 2 }, horizon: 2 },
+    );
+    // The oracle's losses are 0; last value's 1-step losses (per origin, sum |e| / M) are 4/4 and 2/4.
+    const c = result.comparisons.map((x) => [x.predictor, x.horizon, x.reference, x.n, x.meanDifference]);
+    assert.deepEqual(c, [
+      ["oracle", 1, "lv", 2, -(1 + 0.5) / 2],
+      ["oracle", 2, "lv", 1, -2 / 4],
+    ]);
+    assert.ok(Number.isNaN(result.comparisons[1]!.pValue), "one origin: no test");
+    const named = await evaluatePredictors(
+      plainMatrix(rows),
+      [new LastValuePredictor(2), new OraclePredictor(2, { rows })],
+      { train: { intervals: 2 }, horizon: 1, references: ["oracle"] },
+    );
+    assert.deepEqual(
+      named.comparisons.map((x) => [x.predictor, x.reference, x.meanDifference]),
+      [["lv", "oracle", (1 + 0.5) / 2]],
     );
   });
 
@@ -126,18 +170,36 @@ describe("series as matrices, tables and CSV", () => {
   });
 
   const records = [
-    { predictor: "lv", horizon: 1, mse: 8.43e-6, mae: 9.39e-4, nmae: 0.137, trainSeconds: 0 },
-    { predictor: "lstm", horizon: 1, mse: 7.1e-6, mae: 8.97e-4, nmae: 0.131, trainSeconds: 97.25 },
+    {
+      predictor: "lv",
+      horizon: 1,
+      mse: 8.43e-6,
+      rmse: 0.0029,
+      mae: 9.39e-4,
+      nmae: 0.137,
+      mape: 0.25,
+      trainSeconds: 0,
+    },
+    {
+      predictor: "lstm",
+      horizon: 1,
+      mse: 7.1e-6,
+      rmse: 0.00266,
+      mae: 8.97e-4,
+      nmae: 0.131,
+      mape: 0.2,
+      trainSeconds: 97.25,
+    },
   ];
 
   it("formats an aligned console table in exponent form", () => {
     assert.equal(
       formatTable(records),
       [
-        "predictor  h      MSE      MAE     NMAE  train s",
-        "---------  -  -------  -------  -------  -------",
-        "lv         1  8.43e-6  9.39e-4  1.37e-1     0.00",
-        "lstm       1  7.10e-6  8.97e-4  1.31e-1    97.25",
+        "predictor  h      MSE     RMSE      MAE     NMAE     MAPE  train s",
+        "---------  -  -------  -------  -------  -------  -------  -------",
+        "lv         1  8.43e-6  2.90e-3  9.39e-4  1.37e-1  2.50e-1     0.00",
+        "lstm       1  7.10e-6  2.66e-3  8.97e-4  1.31e-1  2.00e-1    97.25",
       ].join("\n"),
     );
   });
@@ -145,7 +207,7 @@ describe("series as matrices, tables and CSV", () => {
   it("writes CSV with the record fields as header, numbers in full precision", () => {
     assert.equal(
       recordsCsv(records),
-      "predictor,horizon,mse,mae,nmae,trainSeconds\nlv,1,0.00000843,0.000939,0.137,0\nlstm,1,0.0000071,0.000897,0.131,97.25\n",
+      "predictor,horizon,mse,rmse,mae,nmae,mape,trainSeconds\nlv,1,0.00000843,0.0029,0.000939,0.137,0.25,0\nlstm,1,0.0000071,0.00266,0.000897,0.131,0.2,97.25\n",
     );
   });
 });
