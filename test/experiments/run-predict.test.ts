@@ -103,7 +103,9 @@ describe("topocast predict (runPredict)", () => {
     // oracle predictor (the others are the simple references).
     const tested = new Set(json.comparisons.map((c: { predictor: string }) => c.predictor));
     assert.deepEqual([...tested].sort(), ["lstm", "oracle"]);
-    assert.ok(json.comparisons.every((c: { reference: string }) => !["lstm", "oracle"].includes(c.reference)));
+    assert.ok(
+      json.comparisons.every((c: { reference: string }) => !["lstm", "oracle"].includes(c.reference)),
+    );
     assert.ok(
       json.comparisons
         .filter((c: { predictor: string }) => c.predictor === "oracle")
