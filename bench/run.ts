@@ -14,6 +14,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => BenchResult | Promise<B
   lstm: () => import("./lstm.ts"),
   emulate: () => import("./emulate.ts"),
   wire: () => import("./wire.ts"),
+  "ns3-dumbbell": () => import("./ns3-dumbbell.ts"),
 };
 
 async function main(): Promise<void> {
