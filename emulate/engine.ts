@@ -5,9 +5,9 @@
  * What runs, per policy:
  * 1. The substrate ({@link withSubstrate}): the scenario's topology scaled (emulate/scaling.ts), built fresh, torn
  *    down after.
- * 2. The flows: exactly the simulator's (emulate/scheduled-flows.ts), cut at the emulated window, replayed by one
- *    traffic agent per node (emulate/traffic-agents.ts) as real TCP connections; their reports go to the flow
- *    ledger (emulate/flow-ledger.ts).
+ * 2. The flows: the scenario's flow schedule, the one the simulator replays (sim/engine/schedule.ts), cut at the
+ *    emulated window, replayed by one traffic agent per node (emulate/traffic-agents.ts) as real TCP connections;
+ *    their reports go to the flow ledger (emulate/flow-ledger.ts).
  * 3. The policy, unchanged, under the same control driver as in the simulator (models/control/driver.ts): a
  *    control-loop policy gets the same {@link ControllerContext} and acts through the {@link EmulationControlPlane}
  *    (rates scaled); a static baseline runs as a StaticRoutes policy whose routing is pinned per pair
@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { ControlDriver, recoverySummary } from "../models/control/driver.ts";
 import { StaticRoutes } from "../models/policies/static-routes.ts";
 import type { Policy } from "../models/policies/types.ts";
+import type { FlowArrival } from "../models/workload/flow-schedule.ts";
 import { controllerContext } from "../sim/engine/controller.ts";
 import {
   type PolicyRunResult,
@@ -50,7 +51,6 @@ import { readState, runDir } from "./run-state.ts";
 import { ProcessRunner, type Runner } from "./runner.ts";
 import { type ScaledControlPlane, scaledControlPlane } from "./scaled-control-plane.ts";
 import { scaleTopology } from "./scaling.ts";
-import type { ScheduledFlow } from "./scheduled-flows.ts";
 import { pinStaticRoutes } from "./static-routes.ts";
 import { type UpResult, withSubstrate } from "./substrate.ts";
 import { EmulationInterrupted, TrafficAgents } from "./traffic-agents.ts";
@@ -81,7 +81,7 @@ export interface EmulatePolicyOptions {
 interface Run {
   scenario: Scenario;
   policy: EnginePolicy;
-  flows: readonly ScheduledFlow[];
+  flows: readonly FlowArrival[];
   settings: EmulationRunSettings;
   opts: EmulatePolicyOptions;
   runner: Runner;
@@ -99,7 +99,7 @@ interface Run {
 export async function emulatePolicy(
   scenario: Scenario,
   policy: EnginePolicy,
-  flows: readonly ScheduledFlow[],
+  flows: readonly FlowArrival[],
   settings: EmulationRunSettings,
   opts: EmulatePolicyOptions,
 ): Promise<PolicyRunResult> {

@@ -9,12 +9,12 @@
  * started with no route is judged against its failure-free least-hop path).
  */
 import type { NodePath, PairTraffic } from "../models/policies/types.ts";
+import type { FlowArrival } from "../models/workload/flow-schedule.ts";
 import type { TraceBus } from "../sim/metrics/trace.ts";
 import { allPairsShortestPaths, type Path } from "../sim/substrate/routing.ts";
 import type { Topology } from "../sim/substrate/topology.ts";
 import type { AgentReport } from "./agent.ts";
 import type { EmulationControlPlane } from "./control-plane.ts";
-import type { ScheduledFlow } from "./scheduled-flows.ts";
 
 export class FlowLedger {
   /** Wall clock's epoch (ns, hrtime) the agents start their schedules from; set when they start. */
@@ -30,7 +30,7 @@ export class FlowLedger {
   private readonly n: number;
   private readonly ids: readonly string[];
   private readonly sortedIds: readonly string[];
-  private readonly byId: Map<number, ScheduledFlow>;
+  private readonly byId: Map<number, FlowArrival>;
   /** Active flows per pair (src * n + dst) and per virtual link (flows that started while it intercepted their pair). */
   private readonly active: Int32Array;
   private readonly activeOnVl = new Map<string, number>();
@@ -46,7 +46,7 @@ export class FlowLedger {
 
   constructor(
     private readonly topo: Topology,
-    private readonly flows: readonly ScheduledFlow[],
+    private readonly flows: readonly FlowArrival[],
     private readonly emuCtl: EmulationControlPlane,
     private readonly timeCompression: number,
   ) {
@@ -83,7 +83,7 @@ export class FlowLedger {
     }
   };
 
-  private onStart(f: ScheduledFlow, lateNs: number): void {
+  private onStart(f: FlowArrival, lateNs: number): void {
     this.started++;
     const k = f.src * this.n + f.dst;
     this.pairBytes[k]! += f.sizeBytes;

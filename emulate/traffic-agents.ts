@@ -5,12 +5,12 @@
 import type { ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { FlowArrival } from "../models/workload/flow-schedule.ts";
 import { type AgentFlow, type AgentReport, startAgent } from "./agent.ts";
 import { EmulationError } from "./errors.ts";
 import type { Plan } from "./plan.ts";
 import type { EmulationRunSettings } from "./run-settings.ts";
 import { emulatedBytes } from "./scaling.ts";
-import type { ScheduledFlow } from "./scheduled-flows.ts";
 
 /** Thrown when the run is aborted (SIGINT) before traffic started: there is nothing to report for the policy. */
 export class EmulationInterrupted extends EmulationError {
@@ -31,7 +31,7 @@ export class TrafficAgents {
    */
   constructor(
     plan: Plan,
-    flows: readonly ScheduledFlow[],
+    flows: readonly FlowArrival[],
     settings: EmulationRunSettings,
     workDir: string,
     retryForNs: number,

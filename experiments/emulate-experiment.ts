@@ -21,10 +21,11 @@ import { planSubstrate } from "../emulate/plan.ts";
 import { type EmulationRunSettings, emulatedWindowNs } from "../emulate/run-settings.ts";
 import { ProcessRunner } from "../emulate/runner.ts";
 import { scaleTopology } from "../emulate/scaling.ts";
-import { type ScheduledFlow, scheduledFlows } from "../emulate/scheduled-flows.ts";
 import { perFlowPairs } from "../emulate/static-routes.ts";
 import { EmulationInterrupted } from "../emulate/traffic-agents.ts";
+import { type FlowArrival, flowsBefore } from "../models/workload/flow-schedule.ts";
 import type { PolicyRunResult } from "../sim/engine/run.ts";
+import { scenarioSchedule } from "../sim/engine/schedule.ts";
 import { formatDuration, formatRate, formatSize, parseDurationNs, parseSizeBytes } from "../sim/units.ts";
 import { type LoadedConfig, parseConfig } from "./config/load.ts";
 import type { ExperimentConfig } from "./config/schema.ts";
@@ -142,7 +143,7 @@ export async function emulateExperiment(
     );
   }
   const windowNs = emulatedWindowNs(scenario, settings);
-  const flows = scheduledFlows(scenario, windowNs);
+  const flows = flowsBefore(scenarioSchedule(scenario), windowNs);
   if (flows.length > settings.maxFlows) {
     throw loaded.error(
       ["emulation", "maxFlows"],
@@ -350,7 +351,7 @@ function ratioSummary(ratios: number[]): string | null {
 async function staleSimulation(
   dir: string,
   nodes: readonly { id: string }[],
-  flows: readonly ScheduledFlow[],
+  flows: readonly FlowArrival[],
 ): Promise<string | null> {
   let rows: Awaited<ReturnType<typeof readFlowsCsv>>;
   try {

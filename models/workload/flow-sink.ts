@@ -20,6 +20,11 @@ export interface FlowSpec {
   path: ArrayLike<number>;
   /** Carried unchanged into the flow's events (a node pair, an application pair); default 0. */
   tag?: number;
+  /**
+   * The application the flow belongs to (an application pair `"A->B"` of applications.ts, or `"tm"` for a traffic
+   * matrix's flows): engines that measure per-application traffic count the flow under it; absent: not counted.
+   */
+  application?: string;
 }
 
 /** Where flows go. */

@@ -11,6 +11,7 @@ import type { Simulator } from "../../sim/kernel/simulator.ts";
 import type { Path } from "../../sim/substrate/routing.ts";
 import type { Topology } from "../../sim/substrate/topology.ts";
 import { WorkloadError } from "./errors.ts";
+import { type FlowSchedule, recordSchedule } from "./flow-schedule.ts";
 import type { FlowSink } from "./flow-sink.ts";
 
 /** Offered load between two nodes (node indices), bits/s. */
@@ -99,6 +100,45 @@ export class PoissonFlowSource {
     this.network.startFlow({ src, dst, sizeBytes, path: this.opts.route(src, dst), tag: p.tag });
     this.scheduleNext(p);
   };
+}
+
+/** Offered traffic over [startNs, endNs): per pair, Poisson flows at a constant rate (a demand interval). */
+export interface DemandSegment {
+  startNs: number;
+  endNs: number;
+  demands: readonly PairDemand[];
+}
+
+/**
+ * The flows of a series of demand segments as a {@link FlowSchedule}: per segment a {@link PoissonFlowSource}
+ * started at its start with arrivals cut at its end, all drawing from `streams` (a pair's stream runs on from one
+ * segment into the next; Poisson processes are memoryless, so restarting at a boundary is exact). Flows arriving at
+ * or after `untilNs` are left out. Draws exactly what live sources started at the segments' starts would.
+ * @throws WorkloadError for a bad demand or size distribution.
+ */
+export function poissonSchedule(
+  topology: Topology,
+  segments: readonly DemandSegment[],
+  sizes: Distribution,
+  streams: RandomStreams,
+  untilNs?: number,
+): FlowSchedule {
+  const noPath: Path = [];
+  return recordSchedule(
+    topology,
+    segments.map((seg) => ({
+      startNs: seg.startNs,
+      start: (sim, sink) =>
+        new PoissonFlowSource(sim, sink, {
+          demands: seg.demands,
+          sizes,
+          streams,
+          route: () => noPath,
+          untilNs: seg.endNs,
+        }).start(),
+    })),
+    untilNs,
+  );
 }
 
 function pairName(topo: Topology, d: { src: number; dst: number }): string {

@@ -21,7 +21,9 @@
 import type { Distribution, RandomStream, RandomStreams } from "../../sim/kernel/rng.ts";
 import type { Simulator } from "../../sim/kernel/simulator.ts";
 import type { Path } from "../../sim/substrate/routing.ts";
+import type { Topology } from "../../sim/substrate/topology.ts";
 import { quote, WorkloadError } from "./errors.ts";
+import { type FlowSchedule, recordSchedule } from "./flow-schedule.ts";
 import type { FlowSink } from "./flow-sink.ts";
 import { piecewiseArrivalOffset } from "./piecewise-poisson.ts";
 import type { TrafficMatrixSeries } from "./tm-series.ts";
@@ -189,4 +191,29 @@ export class TmFlowSource {
     });
     this.scheduleNext(p);
   };
+}
+
+/**
+ * The flows of a series as a {@link FlowSchedule}: a {@link TmFlowSource} started at `startAtNs` (default 0; the
+ * series' interval 0 starts at `opts.startNs`, default `startAtNs`), recorded until its arrivals end (`untilNs` or
+ * the end of the series; with `repeat`, `untilNs` is required). Draws exactly what a live source would.
+ * @throws WorkloadError for what TmFlowSource refuses, or `repeat` without `untilNs`.
+ */
+export function tmFlowSchedule(
+  topology: Topology,
+  opts: Omit<TmFlowOptions, "route">,
+  startAtNs = 0,
+): FlowSchedule {
+  if (opts.repeat && opts.untilNs === undefined) {
+    throw new WorkloadError(
+      `flows from ${opts.series.source}: a repeating series needs untilNs to be scheduled`,
+    );
+  }
+  const noPath: Path = [];
+  return recordSchedule(topology, [
+    {
+      startNs: startAtNs,
+      start: (sim, sink) => new TmFlowSource(sim, sink, { ...opts, route: () => noPath }).start(),
+    },
+  ]);
 }

@@ -7,7 +7,9 @@
  * endpoints, in the same order.
  *
  * Offered traffic: each {@link DemandInterval} starts a Poisson flow source at its start that stops arrivals at
- * its end (Poisson processes are memoryless, so restarting at a boundary is exact). The run then drains: it
+ * its end (Poisson processes are memoryless, so restarting at a boundary is exact); the flows are recorded once per
+ * scenario as its flow schedule (sim/engine/schedule.ts) and replayed (models/workload/flow-schedule.ts), the same
+ * schedule the emulator's agents replay. The run then drains: it
  * ends when no event is pending, so every flow that can finish does. Flows pinned to a link that stays down
  * never finish and are counted as `unfinished`.
  *
@@ -17,7 +19,7 @@
  */
 import type { ActionRecord } from "../../models/policies/recording.ts";
 import { AppWorkload } from "../../models/workload/applications.ts";
-import { PoissonFlowSource } from "../../models/workload/poisson-flows.ts";
+import { ScheduleReplay } from "../../models/workload/flow-schedule.ts";
 import { RandomStreams } from "../kernel/rng.ts";
 import { Simulator } from "../kernel/simulator.ts";
 import { FLOWS_CSV_HEADER, FlowStatsCollector, type FlowStatsSummary } from "../metrics/flow-stats.ts";
@@ -30,6 +32,7 @@ import { type LinkIntervalEvent, TraceBus } from "../metrics/trace.ts";
 import type { Path } from "../substrate/routing.ts";
 import { FlowNetwork } from "../transport/flow-network.ts";
 import { type ControlOverhead, overheadOf, startController } from "./controller.ts";
+import { scenarioSchedule } from "./schedule.ts";
 import type { EnginePolicy, Scenario } from "./types.ts";
 
 /** One row of timeseries.csv (per sampling interval). */
@@ -133,25 +136,14 @@ export async function runPolicy(
     completedInInterval = 0;
   });
 
-  // Workload: one Poisson source per demand interval, all drawing from the same per-pair streams; the control
-  // plane's data plane picks each flow's path (the sink ignores the source's).
-  const streams = new RandomStreams(scenario.seed, scenario.run);
-  for (const iv of scenario.intervals) {
-    sim.scheduleAt(iv.startNs, () => {
-      new PoissonFlowSource(sim, controlled.sink, {
-        demands: iv.demands,
-        sizes: scenario.flowSizes,
-        streams,
-        route: () => NO_PATH,
-        untilNs: iv.endNs,
-      }).start();
-    });
-  }
+  // Workload: the scenario's flow schedule (one Poisson source per demand interval, computed once), replayed into
+  // the control plane's data plane, which picks each flow's path (the sink ignores the replay's).
+  new ScheduleReplay(sim, controlled.sink, scenarioSchedule(scenario), { route: () => NO_PATH }).start();
 
   // Applications: RPC flows from time 0 to the end of the offered traffic, tagged after the node pairs.
   if (scenario.applications) {
     new AppWorkload(sim, controlled.sink, trace, scenario.applications, {
-      streams,
+      streams: new RandomStreams(scenario.seed, scenario.run),
       route: () => NO_PATH,
       tagBase: topo.nodeCount * topo.nodeCount,
       untilNs: horizonNs,

@@ -54,7 +54,7 @@ describe("the control driver in the emulator", async () => {
   const n0 = scenario.topology.node("n0");
   const n1 = scenario.topology.node("n1");
   // 1 GB simulated = 50 MB emulated: 8 s at 50 Mbit/s, so the flow runs across the failure.
-  const flows = [{ id: 0, src: n0, dst: n1, sizeBytes: 1e9, startNs: 0, tag: 0 }];
+  const flows = [{ id: 0, src: n0, dst: n1, sizeBytes: 1e9, startNs: 0, tag: 0, application: "tm" }];
   const staticBaseline = scenario.policies[0]!;
   const controlLoop: EnginePolicy = { ...staticBaseline, label: "failover", controller: () => failover };
   const cases: { name: string; policy: EnginePolicy; recovery: (r: number) => boolean }[] = [

@@ -10,12 +10,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { type EmulationRunSettings, emulatedWindowNs } from "../../emulate/run-settings.ts";
 import { emulatedBytes, scaleTopology } from "../../emulate/scaling.ts";
-import { scheduledFlows } from "../../emulate/scheduled-flows.ts";
 import { perFlowPairs } from "../../emulate/static-routes.ts";
 import { parseConfig } from "../../experiments/config/load.ts";
 import { emulationSettings } from "../../experiments/emulate-experiment.ts";
 import { buildScenario } from "../../experiments/scenario.ts";
+import { flowsBefore } from "../../models/workload/flow-schedule.ts";
 import { runPolicy } from "../../sim/engine/run.ts";
+import { scenarioSchedule } from "../../sim/engine/schedule.ts";
 
 function ringConfig(extra = "") {
   const text = `name: emu
@@ -54,7 +55,7 @@ const SETTINGS: EmulationRunSettings = {
 describe("emulation engine, offline", () => {
   it("replays exactly the simulator's flows: ids, endpoints, sizes, arrival times", async () => {
     const { scenario } = buildScenario(ringConfig(), 0);
-    const flows = scheduledFlows(scenario, emulatedWindowNs(scenario, SETTINGS));
+    const flows = flowsBefore(scenarioSchedule(scenario), emulatedWindowNs(scenario, SETTINGS));
     const sim = await runPolicy(scenario, scenario.policies[0]!);
     const nodes = scenario.topology.nodes;
     const simRows = sim.flowsCsv
@@ -71,8 +72,11 @@ describe("emulation engine, offline", () => {
 
   it("an emulated window is a prefix of the flows, in arrival order", () => {
     const { scenario } = buildScenario(ringConfig(), 0);
-    const all = scheduledFlows(scenario, emulatedWindowNs(scenario, SETTINGS));
-    const part = scheduledFlows(scenario, emulatedWindowNs(scenario, { ...SETTINGS, durationNs: 200e6 }));
+    const all = flowsBefore(scenarioSchedule(scenario), emulatedWindowNs(scenario, SETTINGS));
+    const part = flowsBefore(
+      scenarioSchedule(scenario),
+      emulatedWindowNs(scenario, { ...SETTINGS, durationNs: 200e6 }),
+    );
     assert.ok(part.length > 0 && part.length < all.length);
     assert.deepEqual(part, all.slice(0, part.length));
     assert.ok(part.every((f) => f.startNs < 200e6));
