@@ -3,8 +3,9 @@
  * a cable, reconvergence as the substrate's least-delay routes recomputed (plus a static baseline's pinned routes),
  * the interval's observation from the link counters and the flow ledger, and which pairs a failure hits.
  *
- * Observation: per-pair bytes and flows from the agents' `start` reports; per-link utilization and drops from the
- * egress counters over the time between the readings that bound the interval; `delayNs` as measured by the link
+ * Observation: per-pair and per-application bytes and flows from the agents' `start` reports (a flow's application
+ * from the schedule); per-link utilization and drops from the egress counters over the time between the readings
+ * that bound the interval; `delayNs` as measured by the link
  * check (min RTT / 2, simulated ns) where it ran, else configured; virtual links (rates in simulated bits/s),
  * routes and VNA pools from the control plane; no probes or mirrors (the emulation does not implement them yet).
  *
@@ -73,6 +74,7 @@ export class EmulationDataPlane implements DataPlane {
     void toNs;
     return {
       traffic: this.p.ledger.traffic(consume),
+      applications: this.p.ledger.applicationTraffic(consume),
       links: this.linkStats(consume),
       virtualLinks: this.p.ctl.virtualLinks(),
       routes: this.p.emuCtl.routes(),

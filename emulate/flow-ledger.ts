@@ -1,14 +1,16 @@
 /**
  * The flow ledger of an emulation run: what the traffic agents report about each scheduled flow (start, last byte
- * received, end or error), kept in simulated units. From it come the interval's per-pair arrivals (the
- * Observation's traffic), the active flows per pair and per virtual link, and at the end the flow records.
+ * received, end or error), kept in simulated units. From it come the interval's per-pair and per-application
+ * arrivals (the Observation's traffic and applications), the active flows per pair and per virtual link, and at
+ * the end the flow records.
  *
  * A flow's path is where its pair's traffic went when it started (the emulation control plane's `pathNow`: its
  * virtual link, pinned route or default route). Its FCT runs from its scheduled start to its last byte at the
  * server, x timeCompression; its ideal FCT is size / bottleneck + propagation delay on that path (a flow that
  * started with no route is judged against its failure-free least-hop path).
  */
-import type { NodePath, PairTraffic } from "../models/policies/types.ts";
+import type { ApplicationTraffic, NodePath, PairTraffic } from "../models/policies/types.ts";
+import { ApplicationTrafficCounter } from "../models/workload/application-traffic.ts";
 import type { FlowArrival } from "../models/workload/flow-schedule.ts";
 import type { TraceBus } from "../sim/metrics/trace.ts";
 import { allPairsShortestPaths, type Path } from "../sim/substrate/routing.ts";
@@ -39,6 +41,7 @@ export class FlowLedger {
   /** Arrivals since the last consuming {@link traffic}, per pair. */
   private readonly pairBytes: Float64Array;
   private readonly pairFlows: Int32Array;
+  private readonly appTraffic: ApplicationTrafficCounter;
   /** Per flow: wall ns (from the epoch) its last byte reached the server, and the client's own FCT. */
   private readonly recvAt = new Map<number, number>();
   private readonly clientFct = new Map<number, number>();
@@ -57,6 +60,7 @@ export class FlowLedger {
     this.active = new Int32Array(this.n * this.n);
     this.pairBytes = new Float64Array(this.n * this.n);
     this.pairFlows = new Int32Array(this.n * this.n);
+    this.appTraffic = new ApplicationTrafficCounter(this.ids);
   }
 
   /** Takes in one agent report. */
@@ -88,6 +92,7 @@ export class FlowLedger {
     const k = f.src * this.n + f.dst;
     this.pairBytes[k]! += f.sizeBytes;
     this.pairFlows[k]!++;
+    this.appTraffic.count(f.application, f.src, f.dst, f.sizeBytes);
     this.active[k]!++;
     const now = this.emuCtl.pathNow(this.ids[f.src]!, this.ids[f.dst]!);
     if (now.virtualLink !== null) {
@@ -137,6 +142,14 @@ export class FlowLedger {
       this.pairFlows.fill(0);
     }
     return out;
+  }
+
+  /**
+   * Per-application arrivals since the last consuming call, by the scheduled flows' applications, sorted by
+   * (application, src, dst); `consume` false leaves them counted.
+   */
+  applicationTraffic(consume: boolean): ApplicationTraffic[] {
+    return this.appTraffic.take(consume);
   }
 
   /** Waits (at most 1 s) for the servers' "recv" lines of the last finished flows, which may still be in the pipes. */

@@ -92,9 +92,9 @@ export interface DataPlane {
    */
   reconverge(down: ReadonlySet<number>): void | Promise<void>;
   /**
-   * The interval [fromNs, toNs): per-pair arrivals, per-link stats, virtual links, routes, VNA pools, probe
-   * results and mirror tallies. `consume` false peeks: counters, traffic, probes and tallies keep accumulating
-   * for the next consuming call.
+   * The interval [fromNs, toNs): per-pair arrivals (also per application, where the engine knows flows'
+   * applications), per-link stats, virtual links, routes, VNA pools, probe results and mirror tallies. `consume`
+   * false peeks: counters, traffic, probes and tallies keep accumulating for the next consuming call.
    */
   observe(fromNs: number, toNs: number, consume: boolean): IntervalObservation;
   /** Pairs with active flows crossing `link` now (directly or under a virtual link or reservation). */
@@ -220,6 +220,7 @@ export class ControlDriver {
       intervalNs: Math.max(1, atNs - this.lastStepNs),
       nodes: this.nodeIds,
       traffic: part.traffic,
+      ...(part.applications ? { applications: part.applications } : {}),
       links: part.links,
       virtualLinks: part.virtualLinks,
       routes: part.routes,

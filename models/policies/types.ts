@@ -25,6 +25,22 @@ export interface PairTraffic {
   flows: number;
 }
 
+/**
+ * Traffic of one application between one pair of nodes over the last control interval: the flows that arrived
+ * (counted at arrival, with their whole size), like {@link PairTraffic}.
+ */
+export interface ApplicationTraffic {
+  /**
+   * The application: an application pair `"A->B"` of the applications workload (requests of A's calls to B, or B's
+   * responses to A; `"client"` for external clients), or `"tm"` for the traffic matrix's flows.
+   */
+  application: string;
+  src: string;
+  dst: string;
+  bytes: number;
+  flows: number;
+}
+
 /** One directed link over the last control interval. */
 export interface LinkStats {
   id: string;
@@ -77,6 +93,11 @@ export interface Observation {
   nodes: readonly string[];
   /** Per-pair traffic of the last interval, sorted by (src, dst); pairs with no traffic are omitted. */
   traffic: readonly PairTraffic[];
+  /**
+   * Per-application traffic of the last interval per pair, sorted by (application, src, dst); pairs with no traffic
+   * omitted. Absent where the engine cannot tell which application a flow belongs to.
+   */
+  applications?: readonly ApplicationTraffic[];
   /** Per-link stats of the last interval, sorted by link id. */
   links: readonly LinkStats[];
   /** Current virtual links, sorted by id. */

@@ -22,8 +22,9 @@
  * Application pairs and tags. Every ordered pair of apps that exchanges data is an application pair, named
  * `"A->B"` (requests of edge A -> B) and `"B->A"` (its responses); external clients are the pseudo-app
  * `"client"`. Pairs are sorted by name; a flow's tag is `tagBase + pair index`, so the profiler can group
- * traffic per application pair ({@link tagClassifier} with `appPairs.length` and `tagBase`). Flows from a traffic
- * matrix are tagged `src x N + dst` by default, so when both run on one network use `tagBase >= N x N`.
+ * traffic per application pair ({@link tagClassifier} with `appPairs.length` and `tagBase`); a flow's spec also
+ * names its application pair (`application`), which engines count per application in the Observation. Flows from
+ * a traffic matrix are tagged `src x N + dst` by default, so when both run on one network use `tagBase >= N x N`.
  *
  * Randomness: entry arrivals, client and entry-instance choice and entry sizes from `<prefix>/entry/<app>`; callee
  * choice, call probability and sizes of edge A -> B from `<prefix>/call/A->B` (prefix "apps").
@@ -396,7 +397,14 @@ export class AppWorkload {
       then();
       return;
     }
-    const id = this.network.startFlow({ src: a, dst: b, sizeBytes: bytes, path: this.opts.route(a, b), tag });
+    const id = this.network.startFlow({
+      src: a,
+      dst: b,
+      sizeBytes: bytes,
+      path: this.opts.route(a, b),
+      tag,
+      application: this.appPairs[tag - this.tagBase]!,
+    });
     this.flowCount++;
     if (id >= 0) this.waiting.set(id, () => then());
   }

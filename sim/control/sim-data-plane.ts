@@ -1,7 +1,8 @@
 /**
  * The simulator's {@link DataPlane} for the control driver: the flow network behind the control plane.
  *
- * Observation: per-pair arrivals of the interval from the control plane's data plane, per-link utilization from
+ * Observation: per-pair arrivals of the interval from the control plane's data plane, per-application arrivals from
+ * the counter at the engine's flow sink (`applications`), per-link utilization from
  * the flow network's bit counters (bits carried / (capacity x interval)), the configured delay as `delayNs`, and no
  * `drops` (the fluid model has no queues: drops are not measured, so the field is absent); virtual links, routes,
  * VNA pool, probe results and mirror tallies from the control plane.
@@ -13,6 +14,7 @@
  */
 import type { DataPlane, IntervalObservation } from "../../models/control/driver.ts";
 import type { LinkStats } from "../../models/policies/types.ts";
+import type { ApplicationTrafficCounter } from "../../models/workload/application-traffic.ts";
 import type { Topology } from "../substrate/topology.ts";
 import type { FlowNetwork } from "../transport/flow-network.ts";
 import type { SimControlPlane } from "./control-plane.ts";
@@ -24,6 +26,8 @@ export interface SimDataPlaneOptions {
   linksChanged?: (down: ReadonlySet<number>) => boolean;
   /** Which active flows reconvergence moves (see the module doc); default "all". */
   reconvergence?: Reconvergence;
+  /** Per-application arrivals, counted where flows enter (the engine's flow sink); without it none are observed. */
+  applications?: ApplicationTrafficCounter;
 }
 
 export class SimDataPlane implements DataPlane {
@@ -72,8 +76,10 @@ export class SimDataPlane implements DataPlane {
     });
     links.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)); // the Observation's order: by id
     if (consume) this.prevBits.set(this.curBits);
+    const apps = this.opts.applications;
     return {
       traffic: this.ctl.takeTraffic(consume),
+      ...(apps ? { applications: apps.take(consume) } : {}),
       links,
       virtualLinks: this.ctl.virtualLinks(),
       routes: this.ctl.routes(),

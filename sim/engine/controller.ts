@@ -8,6 +8,7 @@ import { ControlDriver, type RecoveryRecord, recoverySummary } from "../../model
 import { type ActionRecord, recording } from "../../models/policies/recording.ts";
 import { StaticRoutes } from "../../models/policies/static-routes.ts";
 import type { Policy } from "../../models/policies/types.ts";
+import { ApplicationTrafficCounter } from "../../models/workload/application-traffic.ts";
 import type { FlowSink } from "../../models/workload/flow-sink.ts";
 import { type ControlStats, SimControlPlane } from "../control/control-plane.ts";
 import { SimClock } from "../control/sim-clock.ts";
@@ -115,9 +116,11 @@ export async function startController(
   const p = policy.controller
     ? await policy.controller(controllerContext(scenario, routing))
     : new StaticRoutes(policy.name);
+  const applications = new ApplicationTrafficCounter(topo.nodes.map((x) => x.id));
   const dataPlane = new SimDataPlane(net, ctl, {
     linksChanged: (down) => routing.linksChanged?.(down) ?? false,
     reconvergence: policy.controller ? "all" : "stalled",
+    applications,
   });
   // The policy acts through the recording decorator: every action a record for actions.csv.
   const actions: ActionRecord[] = [];
@@ -136,8 +139,17 @@ export async function startController(
   const keys = new Int32Array(n * n);
   const sink: FlowSink = {
     topology: topo,
-    startFlow: (spec: FlowSpec) =>
-      ctl.startFlow(spec.src, spec.dst, spec.sizeBytes, spec.tag ?? 0, keys[spec.src * n + spec.dst]!++),
+    startFlow: (spec: FlowSpec) => {
+      if (spec.application !== undefined)
+        applications.count(spec.application, spec.src, spec.dst, spec.sizeBytes);
+      return ctl.startFlow(
+        spec.src,
+        spec.dst,
+        spec.sizeBytes,
+        spec.tag ?? 0,
+        keys[spec.src * n + spec.dst]!++,
+      );
+    },
   };
   let mirroredBytes = 0;
   trace.on("flowEnd", (r) => {
