@@ -314,6 +314,7 @@ async function drive(
     flowsCsv: collector.toCsv(topo),
     linksCsv: sampling.sampler.toCsv(topo),
     timeseries: sampling.timeseries,
+    ...(scenario.metrics.profile ? { profile: ledger.profile(scenario.metrics.intervalNs) } : {}),
     events: clock.ticks,
   };
 }

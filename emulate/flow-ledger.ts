@@ -11,8 +11,10 @@
  */
 import type { ApplicationTraffic, NodePath, PairTraffic } from "../models/policies/types.ts";
 import { ApplicationTrafficCounter } from "../models/workload/application-traffic.ts";
-import type { FlowArrival } from "../models/workload/flow-schedule.ts";
-import type { TraceBus } from "../sim/metrics/trace.ts";
+import { type FlowArrival, TM_APPLICATION } from "../models/workload/flow-schedule.ts";
+import { type ApplicationProfile, TrafficProfiler } from "../models/workload/profiler.ts";
+import { Simulator } from "../sim/kernel/simulator.ts";
+import { TraceBus } from "../sim/metrics/trace.ts";
 import { allPairsShortestPaths, type Path } from "../sim/substrate/routing.ts";
 import type { Topology } from "../sim/substrate/topology.ts";
 import type { AgentReport } from "./agent.ts";
@@ -42,6 +44,8 @@ export class FlowLedger {
   private readonly pairBytes: Float64Array;
   private readonly pairFlows: Int32Array;
   private readonly appTraffic: ApplicationTrafficCounter;
+  /** Flows whose start the agents reported, in report order. */
+  private readonly startedFlows: FlowArrival[] = [];
   /** Per flow: wall ns (from the epoch) its last byte reached the server, and the client's own FCT. */
   private readonly recvAt = new Map<number, number>();
   private readonly clientFct = new Map<number, number>();
@@ -93,6 +97,7 @@ export class FlowLedger {
     this.pairBytes[k]! += f.sizeBytes;
     this.pairFlows[k]!++;
     this.appTraffic.count(f.application, f.src, f.dst, f.sizeBytes);
+    this.startedFlows.push(f);
     this.active[k]!++;
     const now = this.emuCtl.pathNow(this.ids[f.src]!, this.ids[f.dst]!);
     if (now.virtualLink !== null) {
@@ -150,6 +155,44 @@ export class FlowLedger {
    */
   applicationTraffic(consume: boolean): ApplicationTraffic[] {
     return this.appTraffic.take(consume);
+  }
+
+  /**
+   * The started flows' profile per application (models/workload/profiler.ts) over intervals of `intervalNs` from 0:
+   * each flow counted at its scheduled start (simulated ns), as the simulator's profiler counts it at arrival.
+   * Applications: "tm" first, then the others by name.
+   */
+  profile(intervalNs: number): ApplicationProfile {
+    const sim = new Simulator();
+    const trace = new TraceBus();
+    const names = [...new Set(this.startedFlows.map((f) => f.application))].filter(
+      (a) => a !== TM_APPLICATION,
+    );
+    const applications = [TM_APPLICATION, ...names.sort()];
+    const index = new Map(applications.map((a, i) => [a, i]));
+    const byId = new Map<number, number>();
+    const profiler = new TrafficProfiler(sim, trace, {
+      intervalNs,
+      pairs: applications,
+      classify: (f) => byId.get(f.flow) ?? -1,
+      boundaryEvents: false,
+    });
+    for (const f of [...this.startedFlows].sort((a, b) => a.id - b.id)) {
+      byId.set(f.id, index.get(f.application)!);
+      sim.scheduleAt(f.startNs, () =>
+        trace.emit("flowStart", {
+          timeNs: f.startNs,
+          flow: f.id,
+          src: f.src,
+          dst: f.dst,
+          sizeBytes: f.sizeBytes,
+          tag: f.tag,
+        }),
+      );
+    }
+    sim.run();
+    profiler.flush();
+    return { applications, intervals: profiler.intervals };
   }
 
   /** Waits (at most 1 s) for the servers' "recv" lines of the last finished flows, which may still be in the pipes. */

@@ -11,6 +11,7 @@ import { csvField, FLOWS_CSV_HEADER } from "../sim/metrics/flow-stats.ts";
 import { LINKS_CSV_HEADER } from "../sim/metrics/link-sampler.ts";
 import { ACTIONS_CSV_HEADER, actionCsvRow } from "./actions-csv.ts";
 import type { LoadedConfig } from "./config/load.ts";
+import { profileCsv } from "./profile-csv.ts";
 import {
   gitCommit,
   jsonText,
@@ -152,7 +153,10 @@ export function runManifest(
   };
 }
 
-/** config.json, summary.json, flows.csv, links.csv, actions.csv and timeseries.csv of a run, into `dir`. */
+/**
+ * config.json, summary.json, flows.csv, links.csv, actions.csv and timeseries.csv of a run, into `dir`; profile.csv
+ * when the policies' results carry a profile (`metrics.profile`).
+ */
 export function writeResultFiles(
   dir: string,
   loaded: LoadedConfig,
@@ -170,6 +174,8 @@ export function writeResultFiles(
     `policy,${LINKS_CSV_HEADER}\n${results.map((r) => withPolicyColumn(r.label, r.linksCsv)).join("")}`,
   );
   writeFileSync(join(dir, "actions.csv"), actionsCsvOf(results));
+  const profiles = results.flatMap((r) => (r.profile ? [{ label: r.label, profile: r.profile }] : []));
+  if (profiles.length > 0) writeFileSync(join(dir, "profile.csv"), profileCsv(profiles));
   writeFileSync(
     join(dir, "timeseries.csv"),
     timeseriesCsv(results.flatMap((r) => r.timeseries.map((row) => ({ policy: r.label, row })))),

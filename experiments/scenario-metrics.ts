@@ -1,7 +1,7 @@
 /**
- * The config's `metrics` section in engine units: the link sampling interval and the flow-size buckets (edges in
+ * The config's `metrics` section in engine units: the link sampling interval, the flow-size buckets (edges in
  * bytes, strictly ascending, one more name than edges; default names for the default edges, else names built from
- * the edges as written).
+ * the edges as written) and whether to profile traffic per application (`profile`, absent when off).
  */
 import type { Scenario } from "../sim/engine/types.ts";
 import { DEFAULT_SIZE_BUCKET_EDGES, DEFAULT_SIZE_BUCKET_NAMES } from "../sim/metrics/flow-stats.ts";
@@ -32,7 +32,12 @@ export function metricsSettings(m: ExperimentConfig["metrics"], error: Locate): 
       `expected ${edges.length + 1} names for ${edges.length} edges, got ${names.length}`,
     );
   }
-  return { intervalNs: parseDurationNs(m.interval), sizeBucketEdges: edges, sizeBucketNames: names };
+  return {
+    intervalNs: parseDurationNs(m.interval),
+    sizeBucketEdges: edges,
+    sizeBucketNames: names,
+    ...(m.profile ? { profile: true } : {}),
+  };
 }
 
 /** "<a", "a-b", ..., ">=z" for edges a..z as written in the config. */

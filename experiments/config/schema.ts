@@ -404,6 +404,14 @@ const MetricsSchema = z
       .array(z.string())
       .optional()
       .meta(doc("A name per bucket (default small/medium/large for the default edges).")),
+    profile: z
+      .boolean()
+      .optional()
+      .meta(
+        doc(
+          'Write profile.csv: bytes and flows per application per metrics interval, counted at arrival (models/workload/profiler.ts); the applications are the application pairs of workload.applications ("frontend->cart") and "tm" for the traffic matrix\'s flows.',
+        ),
+      ),
   })
   .meta(doc("What collectors measure."));
 

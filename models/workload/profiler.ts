@@ -19,12 +19,17 @@
  * other pending event after closing an interval; with other periodic components, run to an end time and call
  * {@link TrafficProfiler.flush}.
  *
+ * Per application: {@link applicationClassifier} groups the traffic matrix's flows as "tm" and each application
+ * pair's flows by name (tags); the simulator runs it when the config asks (`metrics.profile`, profile.csv), without
+ * boundary events so it leaves the run's event order as it was.
+ *
  * Memory: 16 bytes per pair per kept interval (1,600 pairs x 2,016 intervals = 52 MB); `keep` bounds it.
  */
 import { MIN_PRIORITY } from "../../sim/kernel/event-queue.ts";
 import type { Simulator } from "../../sim/kernel/simulator.ts";
 import type { Topology } from "../../sim/substrate/topology.ts";
 import { quote, WorkloadError } from "./errors.ts";
+import { TM_APPLICATION } from "./flow-schedule.ts";
 import type { FlowEventSource } from "./flow-sink.ts";
 import type { TrafficMatrixSeries } from "./tm-series.ts";
 import { buildSeries } from "./tm-series-build.ts";
@@ -68,6 +73,12 @@ export interface ProfilerOptions {
   keep?: number;
   /** Stop after closing an interval when no other event is pending. @default true */
   stopWhenIdle?: boolean;
+  /**
+   * Close intervals at their ends with boundary events (what a controller reading the profile at the boundary
+   * needs). Without them the profiler schedules nothing, so it changes no other component's event order: an
+   * interval closes when a later flow comes or at {@link TrafficProfiler.flush}. @default true
+   */
+  boundaryEvents?: boolean;
   /** Node ids when `pairs` is the N x N node-pair grid, which enables {@link TrafficProfiler.toRateSeries}. */
   gridNodes?: readonly string[];
 }
@@ -117,7 +128,8 @@ export class TrafficProfiler {
     } else {
       this.unsubscribe = events.on("flowEnd", (ev) => this.count(ev));
     }
-    this.boundary = sim.scheduleAt(start + intervalNs, this.onBoundary, MIN_PRIORITY);
+    if (opts.boundaryEvents ?? true)
+      this.boundary = sim.scheduleAt(start + intervalNs, this.onBoundary, MIN_PRIORITY);
   }
 
   /** Calls `fn` with each interval as it closes (after it is stored); returns an unsubscribe function. */
@@ -259,5 +271,33 @@ export function tagClassifier(count: number, tagBase = 0): FlowClassifier {
   return (f) => {
     const k = f.tag - tagBase;
     return k >= 0 && k < count && Number.isInteger(k) ? k : -1;
+  };
+}
+
+/** A profile per application: names in index order and the closed intervals (see {@link applicationClassifier}). */
+export interface ApplicationProfile {
+  applications: readonly string[];
+  intervals: readonly ProfileInterval[];
+}
+
+/**
+ * Pairs and classifier for a profile per application, by tag: index 0 is the traffic matrix (`tmName`, tags below
+ * N x N: node pairs), index 1 + k the application pair `appPairs[k]` (tags from `tagBase`, see applications.ts).
+ */
+export function applicationClassifier(
+  nodeCount: number,
+  appPairs: readonly string[],
+  tagBase = nodeCount * nodeCount,
+  tmName = TM_APPLICATION,
+): { pairs: string[]; classify: FlowClassifier } {
+  const apps = tagClassifier(appPairs.length, tagBase);
+  const grid = nodeCount * nodeCount;
+  return {
+    pairs: [tmName, ...appPairs],
+    classify: (f) => {
+      if (f.tag >= 0 && f.tag < grid) return 0;
+      const k = apps(f);
+      return k < 0 ? -1 : 1 + k;
+    },
   };
 }

@@ -20,6 +20,11 @@
 import type { ActionRecord } from "../../models/policies/recording.ts";
 import { AppWorkload } from "../../models/workload/applications.ts";
 import { ScheduleReplay } from "../../models/workload/flow-schedule.ts";
+import {
+  type ApplicationProfile,
+  applicationClassifier,
+  TrafficProfiler,
+} from "../../models/workload/profiler.ts";
 import { RandomStreams } from "../kernel/rng.ts";
 import { Simulator } from "../kernel/simulator.ts";
 import { FLOWS_CSV_HEADER, FlowStatsCollector, type FlowStatsSummary } from "../metrics/flow-stats.ts";
@@ -79,6 +84,8 @@ export interface PolicyRunResult {
   timeseries: TimeseriesRow[];
   /** The policy's control actions (actions.csv), in the order they settled; absent where not recorded. */
   actions?: readonly ActionRecord[];
+  /** Bytes and flows per application per metrics interval (profile.csv), when the scenario asks for it. */
+  profile?: ApplicationProfile;
   /** Simulator events executed (diagnostics; not in summary.json). */
   events: number;
 }
@@ -141,19 +148,32 @@ export async function runPolicy(
   new ScheduleReplay(sim, controlled.sink, scenarioSchedule(scenario), { route: () => NO_PATH }).start();
 
   // Applications: RPC flows from time 0 to the end of the offered traffic, tagged after the node pairs.
+  let appPairs: readonly string[] = [];
   if (scenario.applications) {
-    new AppWorkload(sim, controlled.sink, trace, scenario.applications, {
+    const apps = new AppWorkload(sim, controlled.sink, trace, scenario.applications, {
       streams: new RandomStreams(scenario.seed, scenario.run),
       route: () => NO_PATH,
       tagBase: topo.nodeCount * topo.nodeCount,
       untilNs: horizonNs,
-    }).start();
+    });
+    apps.start();
+    appPairs = apps.appPairs;
   }
+  // The profile per application: no events of its own, so the run's event order is that of a run without it.
+  const profiler = scenario.metrics.profile
+    ? new TrafficProfiler(sim, trace, {
+        intervalNs: scenario.metrics.intervalNs,
+        ...applicationClassifier(topo.nodeCount, appPairs),
+        startNs: 0,
+        boundaryEvents: false,
+      })
+    : null;
 
   opts.onProgress?.(0, horizonNs);
   await controlled.driver.run();
   controlled.ctl.finish();
   sampler.flush();
+  profiler?.flush();
   controlled.policy.dispose?.();
 
   const links = sampler.summary();
@@ -180,6 +200,7 @@ export async function runPolicy(
     linksCsv: sampler.toCsv(topo),
     timeseries,
     actions: controlled.actions,
+    ...(profiler ? { profile: { applications: profiler.pairs, intervals: profiler.intervals } } : {}),
     events: sim.executed,
   };
 }

@@ -128,6 +128,8 @@ export interface Scenario {
     /** Size bucket edges, bytes, ascending. */
     sizeBucketEdges: readonly number[];
     sizeBucketNames: readonly string[];
+    /** Profile bytes and flows per application per interval (PolicyRunResult.profile). */
+    profile?: boolean;
   };
   /**
    * Applications whose RPC flows run alongside the intervals' flows, from time 0 to the end of the last interval

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { loadConfig } from "../../experiments/config/load.ts";
 import { isUserError } from "../../experiments/errors.ts";
+import { runExperiment } from "../../experiments/run-experiment.ts";
 import { buildScenario } from "../../experiments/scenario.ts";
 import { runPolicy } from "../../sim/engine/run.ts";
 import { REPO_ROOT } from "../helpers/shared-data.ts";
@@ -58,6 +59,38 @@ describe("the committed applications example", () => {
     const a = await runPolicy(built.scenario, policy);
     const b = await runPolicy(buildScenario(loadConfig(EXAMPLE), 0).scenario, policy);
     assert.equal(a.flowsCsv, b.flowsCsv);
+  });
+
+  it("writes profile.csv (metrics.profile): per application and interval, the bytes and flows that flows.csv holds", async () => {
+    const out = await runExperiment(loadConfig(EXAMPLE), { out: join(dir, "profiled"), report: false });
+    const apps = [
+      "cart->db",
+      "cart->frontend",
+      "client->frontend",
+      "db->cart",
+      "frontend->cart",
+      "frontend->client",
+    ];
+    const appOf = (tag: number) => (tag < n * n ? "tm" : apps[tag - n * n]!);
+    const fromFlows = new Map<string, [number, number]>();
+    for (const row of readFileSync(join(out.dir, "flows.csv"), "utf8").trim().split("\n").slice(1)) {
+      const c = row.split(",");
+      const k = `${c[0]} ${appOf(Number(c[11]))}`;
+      const [b, f] = fromFlows.get(k) ?? [0, 0];
+      fromFlows.set(k, [b + Number(c[4]), f + 1]);
+    }
+    const fromProfile = new Map<string, [number, number]>();
+    const lines = readFileSync(join(out.dir, "profile.csv"), "utf8").trim().split("\n");
+    assert.equal(lines[0], "policy,start_ns,end_ns,application,bytes,flows");
+    for (const row of lines.slice(1)) {
+      const [policy, start, end, app, bytes, flows] = row.split(",");
+      assert.equal(Number(end) - Number(start), 100e6, row);
+      const k = `${policy} ${app}`;
+      const [b, f] = fromProfile.get(k) ?? [0, 0];
+      fromProfile.set(k, [b + Number(bytes), f + Number(flows)]);
+    }
+    assert.equal(fromProfile.size, 2 * 7, "two policies x (tm + 6 application pairs)");
+    assert.deepEqual([...fromProfile].sort(), [...fromFlows].sort());
   });
 
   it("leaves configs without applications as they were (no applications in their scenario or summary)", () => {

@@ -120,5 +120,19 @@ describe("per-application traffic in the Observation", () => {
     assert.deepEqual(got, counter.take(true));
     assert.deepEqual(ledger.applicationTraffic(true), got, "a peek leaves them counted");
     assert.deepEqual(ledger.applicationTraffic(true), [], "a consuming read empties them");
+
+    // Its profile per application: each started flow at its scheduled start, in 100 ms intervals.
+    const prof = ledger.profile(100e6);
+    assert.deepEqual(prof.applications, ["tm"]);
+    const expected = new Map<number, [number, number]>();
+    for (const f of flows.slice(0, 30)) {
+      const k = Math.floor(f.startNs / 100e6);
+      const [b, n] = expected.get(k) ?? [0, 0];
+      expected.set(k, [b + f.sizeBytes, n + 1]);
+    }
+    assert.deepEqual(
+      prof.intervals.filter((iv) => iv.flows[0]! > 0).map((iv) => [iv.index, [iv.bytes[0], iv.flows[0]]]),
+      [...expected],
+    );
   });
 });

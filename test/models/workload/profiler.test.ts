@@ -5,6 +5,7 @@ import type { FlowStartEvent } from "../../../models/workload/flow-sink.ts";
 import { bundledFlowSizeCdf } from "../../../models/workload/flow-size-cdf.ts";
 import { gravitySeries } from "../../../models/workload/gravity-tm.ts";
 import {
+  applicationClassifier,
   nodePairClassifier,
   type ProfileInterval,
   type ProfilerOptions,
@@ -131,6 +132,35 @@ describe("traffic profiler", () => {
     ]);
     p.flush();
     assert.deepEqual([...p.intervals[0]!.bytes], [5, 0, 6]);
+  });
+
+  it("group per application: the matrix's node-pair tags as tm, application-pair tags by name, others ignored", () => {
+    // 3 nodes: tags 0..8 are node pairs, application pairs from 9.
+    const { pairs, classify } = applicationClassifier(3, ["a->b", "b->a"]);
+    assert.deepEqual(pairs, ["tm", "a->b", "b->a"]);
+    const { p } = profile({ pairs, classify }, [
+      [0, 0, 1, 5, 1],
+      [1, 2, 0, 6, 8],
+      [2, 0, 1, 7, 9],
+      [3, 1, 0, 8, 10],
+      [4, 1, 0, 9, 11],
+    ]);
+    p.flush();
+    assert.deepEqual(rows(p.intervals), [[0, [11, 7, 8], [2, 1, 1]]]);
+  });
+
+  it("without boundary events schedule nothing, and close intervals as later flows come or on flush", () => {
+    const { sim, p } = profile({ boundaryEvents: false }, [
+      [10, 0, 1, 1],
+      [250, 1, 0, 2],
+    ]);
+    assert.equal(sim.executed, 2, "only the two flows' events ran");
+    assert.deepEqual(rows(p.intervals), [
+      [0, [1, 0], [1, 0]],
+      [100, [0, 0], [0, 0]],
+    ]);
+    p.flush();
+    assert.deepEqual(rows(p.intervals).at(-1), [200, [0, 2], [0, 1]]);
   });
 
   it("measure the offered node-pair matrix of flows generated from a series", () => {
