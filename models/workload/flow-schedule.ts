@@ -134,7 +134,10 @@ export class ScheduleReplay {
   private readonly next: Int32Array;
   private started = 0;
 
-  /** @throws WorkloadError when the schedule's flows are not in id order or a chain goes back in time. */
+  /**
+   * @throws WorkloadError when the schedule's flows are not in id order, a flow is in no chain or in two, a chain
+   *   goes back in time, or starts before its source.
+   */
   constructor(
     private readonly sim: Simulator,
     private readonly sink: FlowSink,
@@ -147,8 +150,19 @@ export class ScheduleReplay {
       if (f.id !== i)
         throw new WorkloadError(`flow schedule: flow ${i} has id ${f.id}; ids must be 0, 1, ...`);
     });
+    const chained = new Uint8Array(flows.length);
     for (const s of schedule.sources) {
       for (const chain of s.chains) {
+        for (const id of chain) {
+          if (chained[id] === undefined)
+            throw new WorkloadError(`flow schedule: chain names flow ${id}, not a flow`);
+          if (chained[id] === 1) throw new WorkloadError(`flow schedule: flow ${id} is in two chains`);
+          chained[id] = 1;
+        }
+        if (chain.length > 0 && flows[chain[0]!]!.startNs < s.startNs)
+          throw new WorkloadError(
+            `flow schedule: flow ${chain[0]} starts before its source (${s.startNs} ns)`,
+          );
         for (let k = 1; k < chain.length; k++) {
           const [a, b] = [chain[k - 1]!, chain[k]!];
           if (flows[b]!.startNs < flows[a]!.startNs)
@@ -157,6 +171,9 @@ export class ScheduleReplay {
         }
       }
     }
+    const lost = chained.indexOf(0);
+    if (lost >= 0)
+      throw new WorkloadError(`flow schedule: flow ${lost} is in no chain, so it would never start`);
   }
 
   /** Flows replayed so far. */
@@ -168,7 +185,7 @@ export class ScheduleReplay {
   start(): void {
     for (const s of this.schedule.sources) {
       this.sim.scheduleAt(s.startNs, () => {
-        for (const chain of s.chains) this.scheduleFlow(chain[0]!);
+        for (const chain of s.chains) if (chain.length > 0) this.scheduleFlow(chain[0]!);
       });
     }
   }

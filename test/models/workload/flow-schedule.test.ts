@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseConfig } from "../../../experiments/config/load.ts";
 import { buildScenario } from "../../../experiments/scenario.ts";
+import { WorkloadError } from "../../../models/workload/errors.ts";
 import {
   type FlowSchedule,
   flowsBefore,
@@ -172,6 +173,57 @@ describe("flow schedule", () => {
     assert.deepEqual(a, b);
     assert.notDeepEqual(a.flows.slice(0, 10), c.flows.slice(0, 10));
   });
+
+  const flow = (id: number, startNs: number) => ({
+    id,
+    src: 0,
+    dst: 1,
+    sizeBytes: 1,
+    startNs,
+    tag: 1,
+    application: TM_APPLICATION,
+  });
+  const bad: { what: string; schedule: FlowSchedule; message: RegExp }[] = [
+    {
+      what: "ids out of order",
+      schedule: { flows: [flow(1, 0)], sources: [{ startNs: 0, chains: [[0]] }] },
+      message: /flow 0 has id 1/,
+    },
+    {
+      what: "a flow in no chain",
+      schedule: { flows: [flow(0, 0), flow(1, 5)], sources: [{ startNs: 0, chains: [[0]] }] },
+      message: /flow 1 is in no chain/,
+    },
+    {
+      what: "a flow in two chains",
+      schedule: { flows: [flow(0, 0)], sources: [{ startNs: 0, chains: [[0], [0]] }] },
+      message: /flow 0 is in two chains/,
+    },
+    {
+      what: "a chain naming no flow",
+      schedule: { flows: [flow(0, 0)], sources: [{ startNs: 0, chains: [[0, 3]] }] },
+      message: /chain names flow 3/,
+    },
+    {
+      what: "a chain back in time",
+      schedule: { flows: [flow(0, 9), flow(1, 5)], sources: [{ startNs: 0, chains: [[0, 1]] }] },
+      message: /flow 1 starts before flow 0/,
+    },
+    {
+      what: "a flow before its source",
+      schedule: { flows: [flow(0, 5)], sources: [{ startNs: 10, chains: [[0]] }] },
+      message: /flow 0 starts before its source/,
+    },
+  ];
+  for (const c of bad) {
+    it(`refuses to replay a schedule with ${c.what}`, () => {
+      const sim = new Simulator();
+      assert.throws(
+        () => new ScheduleReplay(sim, loggingSink(sim, []), c.schedule, { route: () => [] }),
+        (e: Error) => e instanceof WorkloadError && c.message.test(e.message),
+      );
+    });
+  }
 
   it("records a traffic-matrix series exactly as a live TmFlowSource generates it", () => {
     const series = buildSeries({
