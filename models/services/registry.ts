@@ -229,7 +229,8 @@ function compareMatches(a: ResourceMatch, b: ResourceMatch): number {
 
 /**
  * The discovery decision, pure and shared by both engines: of `records` (the records found under the intent's
- * service key), those not `down`, offering the service, whose promise over `opts.path` meets `intent`
+ * service key), those not `down`, offering the service, whose promise over `opts.path` meets `intent` (a service
+ * offered without a promise promises nothing, so it meets only unbounded intents)
  * ({@link matchIntent}), best first (see {@link Discovery.matches}), at most `opts.limit`.
  */
 export function selectMatches(
@@ -240,7 +241,10 @@ export function selectMatches(
   const matches: ResourceMatch[] = [];
   let rejected = 0;
   for (const r of records) {
-    const offer = r.intents.find((o) => o.service === intent.service);
+    const offered = r.metadata.capabilities.includes(intent.service);
+    const offer =
+      r.intents.find((o) => o.service === intent.service) ??
+      (offered ? { service: intent.service } : undefined);
     if (r.metadata.health === "down" || offer === undefined) {
       rejected++;
       continue;
