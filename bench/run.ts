@@ -15,6 +15,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => BenchResult | Promise<B
   emulate: () => import("./emulate.ts"),
   wire: () => import("./wire.ts"),
   "ns3-dumbbell": () => import("./ns3-dumbbell.ts"),
+  dht: () => import("./dht.ts"),
 };
 
 async function main(): Promise<void> {
