@@ -328,7 +328,7 @@ export class KademliaNetwork {
   /**
    * One RPC from `from` to `to`: the request arrives after the path delay; a live receiver puts the sender in its
    * table and answers with `handle(to)`; the reply arrives after the reverse delay and the sender puts the
-   * responder in its table. Exactly one of `onReply` / `onFail` runs (the timeout also removes `to` from `from`'s
+   * responder in its table. A crashed sender sends nothing (its pending lookups run out by timeouts). Exactly one of `onReply` / `onFail` runs (the timeout also removes `to` from `from`'s
    * table).
    */
   private rpc<R>(
@@ -351,7 +351,7 @@ export class KademliaNetwork {
       if (this.alive[from] === 1) this.tables.remove(from, to);
       onFail();
     });
-    if (!Number.isFinite(there)) return;
+    if (!Number.isFinite(there) || this.alive[from] !== 1) return;
     sim.schedule(Math.round(there), () => {
       if (this.alive[to] !== 1) return;
       this.tables.touch(to, from);
