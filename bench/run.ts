@@ -16,6 +16,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => BenchResult | Promise<B
   wire: () => import("./wire.ts"),
   "ns3-dumbbell": () => import("./ns3-dumbbell.ts"),
   dht: () => import("./dht.ts"),
+  "dht-emulate": () => import("./dht-emulate.ts"),
 };
 
 async function main(): Promise<void> {

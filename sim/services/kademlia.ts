@@ -152,7 +152,8 @@ export class KademliaNetwork {
     private readonly delayNs: (hostA: number, hostB: number) => number,
     options: Partial<KademliaOptions> = {},
   ) {
-    this.options = { ...KADEMLIA_DEFAULTS, ...options };
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+    this.options = { ...KADEMLIA_DEFAULTS, ...given };
     const o = this.options;
     for (const [f, v] of [
       ["k", o.k],

@@ -207,12 +207,13 @@ export function deployRegistry(
   topo: Topology,
   opts: Partial<KademliaOptions> & { warm?: boolean; joinGapNs?: number } = {},
 ): SimRegistryService {
-  const net = new KademliaNetwork(sim, streams, substrateDelay(topo), opts);
+  const { warm, joinGapNs, ...kademlia } = opts;
+  const net = new KademliaNetwork(sim, streams, substrateDelay(topo), kademlia);
   const placement = new Map<string, number>();
   for (const n of topo.nodes) placement.set(n.id, net.addNode(n.index));
-  if (opts.warm) net.warmStart(streams);
+  if (warm) net.warmStart(streams);
   else {
-    const gap = opts.joinGapNs ?? 1_000_000_000;
+    const gap = joinGapNs ?? 1_000_000_000;
     const first = placement.get(topo.nodes[0]!.id)!;
     topo.nodes.slice(1).forEach((n, i) => {
       sim.schedule(gap * i, () => net.join(placement.get(n.id)!, first));
