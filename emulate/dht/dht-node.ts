@@ -47,6 +47,11 @@ export interface DhtNodeConfig {
   runAddresses: string[];
   /** Re-put and re-announce period, ms. @default 600000 */
   republishMs?: number;
+  /**
+   * UDP queries in flight per node, shared by all its lookups (k-rpc's `concurrency`). A discovery runs one lookup
+   * per announcing node and per resource at once, so the library's 16 queue them. @default 64
+   */
+  concurrency?: number;
 }
 
 /** The records listed under a service, as one node found them. */
@@ -82,6 +87,7 @@ export class RegistryNode {
         cfg.bootstrap.length > 0 ? cfg.bootstrap.map((p) => ({ host: p.host, port: p.port })) : false,
       host: cfg.address,
       verify: this.keys.verify,
+      concurrency: cfg.concurrency ?? 64,
     });
     this.dht.on("error", (e: Error) => process.stderr.write(`dht ${cfg.node}: ${e.message}\n`));
   }

@@ -48,6 +48,8 @@ export interface RegistryOptions {
   republishMs?: number;
   /** How long a request may take, ms. @default 30000 */
   timeoutMs?: number;
+  /** UDP queries in flight per DHT node (emulate/dht/dht-node.ts). @default 64 */
+  concurrency?: number;
 }
 
 interface ErrorReply {
@@ -257,6 +259,7 @@ export function nodeConfigs(plan: Plan, runId: string, opts: RegistryOptions = {
       bootstrap: started.slice(-8),
       runAddresses,
       republishMs: opts.republishMs ?? 600_000,
+      concurrency: opts.concurrency ?? 64,
     };
     checkBootstrap(cfg.bootstrap, runAddresses, `registry node ${id}`);
     started.push({ host: n.address, port });
