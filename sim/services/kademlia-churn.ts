@@ -8,7 +8,7 @@
  * the stream `<name>/churn`.
  */
 import type { RandomStreams } from "../../sim/kernel/rng.ts";
-import type { KademliaNetwork } from "./kademlia.ts";
+import { DhtModelError, type KademliaNetwork } from "./kademlia.ts";
 
 export interface ChurnOptions {
   /** Share of the population replaced per hour (e.g. 0.2). */
@@ -31,9 +31,11 @@ const HOUR_NS = 3600e9;
 /** Schedules churn on `net` from now until `opts.untilNs`; the returned counters grow as it runs. */
 export function startChurn(net: KademliaNetwork, streams: RandomStreams, opts: ChurnOptions): ChurnCounters {
   if (!(opts.fractionPerHour >= 0) || !Number.isFinite(opts.fractionPerHour))
-    throw new RangeError(`churn: fractionPerHour must be a finite number >= 0, got ${opts.fractionPerHour}`);
+    throw new DhtModelError(
+      `churn: fractionPerHour must be a finite number >= 0, got ${opts.fractionPerHour}`,
+    );
   if (!Number.isInteger(opts.hosts) || opts.hosts < 1)
-    throw new RangeError(`churn: hosts must be an integer >= 1, got ${opts.hosts}`);
+    throw new DhtModelError(`churn: hosts must be an integer >= 1, got ${opts.hosts}`);
   const counters: ChurnCounters = { leaves: 0, joins: 0 };
   const rate = (opts.fractionPerHour * net.liveCount) / HOUR_NS;
   if (rate === 0) return counters;

@@ -33,6 +33,14 @@ import type { Topology } from "../../sim/substrate/topology.ts";
 import { Lookup, type LookupOutcome, type LookupReply } from "./kademlia-lookup.ts";
 import { RoutingTables } from "./kademlia-table.ts";
 
+/** Bad parameters of the Kademlia model or its churn: names the parameter, the value and what is allowed. */
+export class DhtModelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DhtModelError";
+  }
+}
+
 /** One publisher's entry under a key. */
 export interface DhtItem {
   readonly publisher: string;
@@ -160,12 +168,12 @@ export class KademliaNetwork {
       ["alpha", o.alpha],
     ] as const) {
       if (!Number.isInteger(v) || v < 1 || v > 255)
-        throw new RangeError(`kademlia: ${f} must be in 1..255, got ${v}`);
+        throw new DhtModelError(`kademlia: ${f} must be in 1..255, got ${v}`);
     }
     for (const f of ["rpcTimeoutNs", "republishIntervalNs", "processingNs"] as const) {
       const v = o[f];
       if (!Number.isSafeInteger(v) || v < 0 || (v === 0 && f !== "processingNs"))
-        throw new RangeError(`kademlia: ${f} must be a positive integer of ns, got ${v}`);
+        throw new DhtModelError(`kademlia: ${f} must be a positive integer of ns, got ${v}`);
     }
     this.tables = new RoutingTables(o.k, () => this.ids);
     this.idStream = streams.stream(`${o.name}/ids`);
@@ -245,7 +253,7 @@ export class KademliaNetwork {
       do nid = Math.floor(this.idStream.uniform() * 2 ** 32) >>> 0;
       while (this.usedIds.has(nid));
     } else if (!Number.isInteger(nid) || nid < 0 || nid >= 2 ** 32 || this.usedIds.has(nid)) {
-      throw new RangeError(`kademlia: node id must be a new integer in [0, 2^32), got ${nid}`);
+      throw new DhtModelError(`kademlia: node id must be a new integer in [0, 2^32), got ${nid}`);
     }
     const n = this.count++;
     this.grow(this.count);

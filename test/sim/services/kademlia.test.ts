@@ -12,6 +12,7 @@ import { describe, it } from "node:test";
 import { RandomStreams } from "../../../sim/kernel/rng.ts";
 import { Simulator } from "../../../sim/kernel/simulator.ts";
 import {
+  DhtModelError,
   KademliaNetwork,
   type KademliaOptions,
   type LookupResult,
@@ -200,4 +201,39 @@ describe("Kademlia lookups on 1,000 random nodes", () => {
     assert.equal(net.liveCount, 1000);
     assert.ok(ok / total >= 0.99, `success ${ok}/${total}`);
   });
+});
+
+describe("Kademlia parameters", () => {
+  const net = () => new KademliaNetwork(new Simulator(), new RandomStreams(1), () => 0);
+  const bad: [string, () => unknown, RegExp][] = [
+    [
+      "k = 0",
+      () => new KademliaNetwork(new Simulator(), new RandomStreams(1), () => 0, { k: 0 }),
+      /kademlia: k must be in 1\.\.255, got 0/,
+    ],
+    [
+      "a fractional timeout",
+      () => new KademliaNetwork(new Simulator(), new RandomStreams(1), () => 0, { rpcTimeoutNs: 0.5 }),
+      /rpcTimeoutNs must be a positive integer of ns, got 0\.5/,
+    ],
+    [
+      "a reused id",
+      () => {
+        const n = net();
+        n.addNode(0, 7);
+        n.addNode(0, 7);
+      },
+      /node id must be a new integer in \[0, 2\^32\), got 7/,
+    ],
+    [
+      "a negative churn",
+      () => startChurn(net(), new RandomStreams(1), { fractionPerHour: -1, hosts: 1, untilNs: 1 }),
+      /churn: fractionPerHour must be a finite number >= 0, got -1/,
+    ],
+  ];
+  for (const [name, f, msg] of bad) {
+    it(`refuses ${name} with a DhtModelError`, () => {
+      assert.throws(f, (e: unknown) => e instanceof DhtModelError && msg.test(e.message));
+    });
+  }
 });
