@@ -1,0 +1,46 @@
+/** `topocast predict`: forecasters evaluated walk-forward on a traffic-matrix series. */
+import type { Argv } from "yargs";
+
+/** Adds `predict`. */
+export function addPredict<T>(y: Argv<T>): Argv<T> {
+  return y.command(
+    "predict",
+    "Evaluate forecasters on a traffic-matrix series (walk-forward MSE/MAE/NMAE, 1..H steps ahead)",
+    (y) =>
+      y
+        .option("tm", {
+          type: "string",
+          demandOption: true,
+          describe: "SNDlib directory of demandMatrix-*.xml files, or a CSV time_s,src,dst,rate_bps",
+        })
+        .option("train", {
+          type: "string",
+          default: "0.7",
+          describe: "Training part: a fraction in (0, 1) or a date/label where the test part starts",
+        })
+        .option("predictors", {
+          type: "string",
+          default: "lv,ma,ewma,hw,lstm",
+          describe: "Comma-separated names",
+        })
+        .option("horizon", { type: "number", default: 3, describe: "Steps ahead (intervals)" })
+        .option("period", { type: "number", describe: "Season in intervals for seasonal-naive and hw" })
+        .option("seed", { type: "number", default: 1 })
+        .option("out", { type: "string", default: "results/predict", describe: "Output directory" })
+        .example(
+          "$0 predict --tm ../shared/data/traffic-matrices/sndlib-abilene-5min --train 2004-03-06 --predictors lv,ewma,hw,lstm",
+          "the Abilene week: 5 days train, 2 days test",
+        ),
+    async (args) => {
+      await (await import("../predict-command.ts")).predictCommand({
+        tm: args.tm,
+        train: args.train,
+        predictors: args.predictors,
+        horizon: args.horizon,
+        out: args.out,
+        seed: args.seed,
+        ...(args.period !== undefined ? { period: args.period } : {}),
+      });
+    },
+  );
+}
