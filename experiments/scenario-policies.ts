@@ -1,41 +1,131 @@
 /**
- * The config's `policies` list to the engine's policies: each entry's definition looked up in the registry
- * (experiments/policy-registry.ts), its validated params bound to the definition's factories, and its predictor
- * checked against what the policy needs.
+ * The config's `policies` list to the engine's policies: each entry's definition (models/policies/definition.ts)
+ * looked up in the registry the config was validated against, its validated params bound to the definition's data
+ * plane and factory, and its predictor built over the series the definition forecasts.
+ *
+ * Predictors. A forecasting policy's predictor (the entry's `predictor`, default DEFAULT_PREDICTOR) is built for
+ * each run over the definition's series: offered bytes per ordered pair (`pair-volumes`) or offered utilization
+ * per link (`link-utilization`), one sample per control interval. The oracle reads the run's future; the others
+ * train on the config's training span (when it has one) and then observe it, so they start warm.
  */
-import { PREDICTOR_NAMES } from "../models/predictors/registry.ts";
-import type { EnginePolicy } from "../sim/engine/types.ts";
-import type { ExperimentConfig, PolicyConfig } from "./config/schema.ts";
-import { POLICY_REGISTRY } from "./policy-registry.ts";
+import type { PolicyDefinition, RoutingSpec } from "../models/policies/definition.ts";
+import { routingOf } from "../models/policies/definition.ts";
+import type { Policy } from "../models/policies/types.ts";
+import type { Predictor } from "../models/predictors/predictor.ts";
+import { createPredictor, DEFAULT_PREDICTOR, type PredictorConfig } from "../models/predictors/registry.ts";
+import { ecmpRouting, shortestPathRouting } from "../sim/engine/static-routing.ts";
+import type { ControllerContext, EnginePolicy, PolicyContext, RoutingPolicy } from "../sim/engine/types.ts";
+import type { LoadedConfig } from "./config/load.ts";
+import type { PolicyConfig } from "./config/schema.ts";
 import type { Locate } from "./scenario-locate.ts";
 
-/** The engine policies of `c`, in config order; a predictor on a policy that uses none is a ConfigError. */
-export function buildPolicies(c: ExperimentConfig, error: Locate): EnginePolicy[] {
-  return (c.policies as PolicyConfig[]).map((p, i) => {
-    const def = POLICY_REGISTRY.get(p.name)!;
-    if (p.predictor !== undefined && !def.usesPredictor) {
-      throw error(["policies", i, "predictor"], `policy "${p.name}" uses no predictor; remove this field`);
-    }
-    if (p.predictor !== undefined && !(PREDICTOR_NAMES as readonly string[]).includes(p.predictor.name)) {
-      throw error(
-        ["policies", i, "predictor", "name"],
-        `unknown predictor "${p.predictor.name}"; known: ${PREDICTOR_NAMES.join(", ")}`,
-      );
-    }
-    const params = p.params;
-    return {
-      label: p.label ?? p.name,
-      name: p.name,
-      params,
-      predictorBackend: p.predictor?.name === "lstm" ? "tfjs (tfjs-node, else wasm, else cpu)" : null,
-      predictor: def.usesPredictor ? (p.predictor?.name ?? "ewma") : null,
-      create: (ctx) => def.create(params, ctx),
-      ...(def.controller ? { controller: (ctx) => def.controller!(params, p.predictor, ctx) } : {}),
-    };
-  });
+/** The engine policies of a loaded config, in config order; a predictor on a policy that uses none is an error. */
+export function buildPolicies(loaded: LoadedConfig): EnginePolicy[] {
+  return loaded.config.policies.map((p, i) =>
+    enginePolicy(loaded.policies.get(p.name)!, p, ["policies", i], loaded.error),
+  );
 }
 
-/** Whether any policy of `c` runs a control loop (its steps count against limits). */
-export function hasControlLoop(c: ExperimentConfig): boolean {
-  return (c.policies as PolicyConfig[]).some((p) => POLICY_REGISTRY.get(p.name)?.controller !== undefined);
+/** Whether any policy of a loaded config runs a control loop (its steps count against limits). */
+export function hasControlLoop(loaded: LoadedConfig): boolean {
+  return loaded.config.policies.some((p) => loaded.policies.get(p.name)?.create);
+}
+
+/** One config entry `p` (at config path `path`) of definition `def` as an engine policy. */
+export function enginePolicy(
+  def: PolicyDefinition,
+  p: PolicyConfig,
+  path: PropertyKey[],
+  error: Locate,
+): EnginePolicy {
+  if (p.predictor !== undefined && def.forecasts === null) {
+    throw error([...path, "predictor"], `policy "${p.name}" uses no predictor; remove this field`);
+  }
+  const params = p.params;
+  const predictor = def.forecasts === null ? null : (p.predictor ?? DEFAULT_PREDICTOR);
+  const routing = routingOf(def, params);
+  const create = def.create;
+  return {
+    label: p.label ?? p.name,
+    name: p.name,
+    params,
+    predictorBackend: predictor?.name === "lstm" ? "tfjs (tfjs-node, else wasm, else cpu)" : null,
+    predictor: predictor?.name ?? null,
+    create: (ctx) => dataPlane(routing, ctx),
+    ...(create ? { controller: (ctx) => controller(def, create, params, predictor, ctx) } : {}),
+  };
+}
+
+/** The routes of a data-plane spec on the run's topology (ECMP's hash seeded by the experiment by default). */
+function dataPlane(spec: RoutingSpec, ctx: PolicyContext): RoutingPolicy {
+  switch (spec.kind) {
+    case "shortest-path":
+      return shortestPathRouting(ctx.topology, { weight: spec.weight, reroute: spec.reroute });
+    case "ecmp":
+      return ecmpRouting(ctx.topology, {
+        weight: spec.weight,
+        maxPaths: spec.maxPaths,
+        hashSeed: spec.hashSeed ?? ctx.seed,
+        reroute: spec.reroute,
+      });
+  }
+}
+
+/** A control-loop policy for one run, with its predictor when it forecasts (released when the run ends). */
+async function controller(
+  def: PolicyDefinition,
+  create: NonNullable<PolicyDefinition["create"]>,
+  params: Record<string, unknown>,
+  predictorConfig: PredictorConfig | null,
+  ctx: ControllerContext,
+): Promise<Policy> {
+  const base = { kPaths: ctx.control.kPaths, seed: ctx.seed, run: ctx.run };
+  if (def.forecasts === null || predictorConfig === null) return create(params, base);
+  const series =
+    def.forecasts === "pair-volumes"
+      ? {
+          dimension: ctx.nodes.length * (ctx.nodes.length - 1),
+          future: ctx.pairBytes,
+          history: ctx.trainingPairBytes,
+        }
+      : {
+          dimension: ctx.topology.linkCount,
+          future: ctx.linkUtilization,
+          history: ctx.trainingLinkUtilization,
+        };
+  const predictor = await buildPredictor(predictorConfig, series, ctx.control.intervalNs);
+  return withDispose(create(params, { ...base, predictor }), predictor);
+}
+
+/**
+ * A predictor over `dimension` series. The oracle reads `future` (one row per control interval); the others train
+ * on `history` (when the config gives a training span) and then observe it, so they start warm.
+ */
+async function buildPredictor(
+  cfg: PredictorConfig,
+  s: { dimension: number; future: readonly Float64Array[]; history: readonly Float64Array[] },
+  intervalNs: number,
+): Promise<Predictor> {
+  const predictor = createPredictor(cfg.name, {
+    ...cfg.params,
+    dimension: s.dimension,
+    // After the window no traffic arrives: the oracle's future ends in zero rows (for forecasts past the end).
+    ...(cfg.name === "oracle"
+      ? {
+          oracle: { rows: [...s.future, ...Array.from({ length: 64 }, () => new Float64Array(s.dimension))] },
+        }
+      : {}),
+  });
+  if (cfg.name !== "oracle" && s.history.length > 0) {
+    await predictor.train?.(s.history);
+    s.history.forEach((row, k) => {
+      predictor.observe((k - s.history.length + 1) * intervalNs, row);
+    });
+  }
+  return predictor;
+}
+
+/** A policy owning a predictor releases it (tfjs memory) when the run ends. */
+function withDispose(policy: Policy, predictor: Predictor): Policy & { dispose(): void } {
+  return Object.assign(policy, { dispose: () => predictor.dispose?.() });
 }

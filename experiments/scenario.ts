@@ -54,8 +54,8 @@ export function buildScenario(
 
   const failures = buildFailures(c.failures, topology, horizonNs, error);
   const metrics = metricsSettings(c.metrics, error);
-  const policies = buildPolicies(c, error);
-  checkSteps(c, horizonNs, hasControlLoop(c), error);
+  const policies = buildPolicies(loaded);
+  checkSteps(c, horizonNs, hasControlLoop(loaded), error);
   return {
     scenario: {
       name: c.name,

@@ -13,10 +13,10 @@ import * as YAML from "yaml";
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import type * as z from "zod";
 import { PREDICTOR_NAMES } from "../../models/predictors/registry.ts";
-import { policyNames } from "../policy-registry.ts";
+import { POLICY_REGISTRY, type PolicyRegistry, policyNames } from "../policy-registry.ts";
 import { show } from "./fields.ts";
 import { formatPath, getAt, type PathKey, parsePath, setAt } from "./paths.ts";
-import { type ExperimentConfig, ExperimentSchema } from "./schema.ts";
+import { type ExperimentConfig, ExperimentSchema, experimentSchema } from "./schema.ts";
 
 /** One problem in a config, located. */
 export interface ConfigIssue {
@@ -73,6 +73,20 @@ export interface LoadOptions {
   /** `path=value` overrides; the value is YAML (`0.8`, `true`, `[1, 2]`, `{name: ecmp}`). */
   set?: readonly string[];
   seed?: number;
+  /** The policies the config may name (default the built-in registry; tests add fixture policies). */
+  policies?: PolicyRegistry;
+}
+
+/** The schema of each registry a config was validated against (building one walks every policy's params). */
+const SCHEMAS = new WeakMap<PolicyRegistry, z.ZodType>([[POLICY_REGISTRY, ExperimentSchema]]);
+
+function schemaOf(registry: PolicyRegistry): z.ZodType {
+  let s = SCHEMAS.get(registry);
+  if (!s) {
+    s = experimentSchema(registry);
+    SCHEMAS.set(registry, s);
+  }
+  return s;
 }
 
 export interface LoadedConfig {
@@ -89,6 +103,8 @@ export interface LoadedConfig {
   hash: string;
   /** Builds a ConfigError located at `path` (file and line, or the --set that supplied it). */
   error(path: readonly PropertyKey[], message: string): ConfigError;
+  /** The policies the config was validated against; the scenario takes their definitions from here. */
+  policies: PolicyRegistry;
 }
 
 /** Reads and validates a config file. @throws ConfigError */
@@ -205,16 +221,18 @@ export function parseConfig(
   const error = (path: readonly PropertyKey[], message: string) =>
     new ConfigError([{ source: sourceOf(path), path, message }]);
 
-  const result = ExperimentSchema.safeParse(raw, { reportInput: true });
+  const policies = opts.policies ?? POLICY_REGISTRY;
+  const schema = schemaOf(policies);
+  const result = schema.safeParse(raw, { reportInput: true });
   if (!result.success) {
     const issues = result.error.issues.map((iss) => {
-      const { path, message } = describeIssue(iss, raw);
+      const { path, message } = describeIssue(iss, raw, schema, policies);
       return { source: sourceOf(path), path, message };
     });
     throw new ConfigError(dedupe(issues));
   }
-  const config = resolvePaths(result.data, baseDir, error);
-  return { config, file, baseDir, text, options: opts, hash: configHash(config), error };
+  const config = resolvePaths(result.data as ExperimentConfig, baseDir, error);
+  return { config, file, baseDir, text, options: opts, hash: configHash(config), error, policies };
 }
 
 function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
@@ -261,12 +279,26 @@ function locate(
 }
 
 /** Turns a zod issue into (path, message) with the bad value and what is allowed. */
-function describeIssue(iss: z.core.$ZodIssue, raw: unknown): { path: PropertyKey[]; message: string } {
+function describeIssue(
+  iss: z.core.$ZodIssue,
+  raw: unknown,
+  schema: z.ZodType,
+  policies: PolicyRegistry,
+): { path: PropertyKey[]; message: string } {
   const path = [...iss.path];
   const input = "input" in iss ? iss.input : getAt(raw, path);
   switch (iss.code) {
     case "invalid_type":
       if (input === undefined) return { path, message: `required, missing (expected ${iss.expected})` };
+      if (
+        path[0] === "policies" &&
+        path[2] === "predictor" &&
+        path.length === 3 &&
+        typeof input === "string"
+      ) {
+        // `predictor: ewma`, the predictor's name alone.
+        return { path, message: `expected an object such as {name: ${show(input)}}, got ${show(input)}` };
+      }
       if (typeof input === "number" && !Number.isFinite(input)) {
         return { path, message: `expected a finite number, got ${show(input)}` };
       }
@@ -300,8 +332,8 @@ function describeIssue(iss: z.core.$ZodIssue, raw: unknown): { path: PropertyKey
             path: p,
             message:
               got === undefined
-                ? `required, missing (a policy name: ${policyNames().join(", ")})`
-                : `unknown policy ${show(got)}; known: ${policyNames().join(", ")}`,
+                ? `required, missing (a policy name: ${policyNames(policies).join(", ")})`
+                : `unknown policy ${show(got)}; known: ${policyNames(policies).join(", ")}`,
           };
         }
         return {
@@ -312,7 +344,7 @@ function describeIssue(iss: z.core.$ZodIssue, raw: unknown): { path: PropertyKey
       return { path, message: `${iss.message}, got ${show(input)}` };
     }
     case "unrecognized_keys": {
-      const allowed = allowedKeys(path, raw);
+      const allowed = allowedKeys(schema, path, raw);
       const k = iss.keys[0]!;
       const hint = allowed ? closest(k, allowed) : undefined;
       const others = iss.keys.length - 1;
@@ -341,8 +373,8 @@ function describeIssue(iss: z.core.$ZodIssue, raw: unknown): { path: PropertyKey
 }
 
 /** Keys a strict object at `path` allows, found by walking the schema (discriminated unions by the raw value). */
-function allowedKeys(path: readonly PropertyKey[], raw: unknown): string[] | undefined {
-  let s: z.core.$ZodType | undefined = ExperimentSchema as unknown as z.core.$ZodType;
+function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[], raw: unknown): string[] | undefined {
+  let s: z.core.$ZodType | undefined = schema as unknown as z.core.$ZodType;
   const unwrap = (t: z.core.$ZodType, value: unknown): z.core.$ZodType => {
     for (;;) {
       const def = t._zod.def as unknown as Record<string, unknown> & { type: string };

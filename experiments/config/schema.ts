@@ -9,13 +9,19 @@
  */
 
 import * as z from "zod";
+import { DEFAULT_K_PATHS } from "../../models/policies/definition.ts";
 import { latencyDecls, type SetupLatencyKeyOf, type VerbTable } from "../../models/policies/verb-table.ts";
 import { VERBS } from "../../models/policies/verbs.ts";
-import { PREDICTOR_DOCS, PREDICTOR_NAMES, PREDICTOR_PARAMS } from "../../models/predictors/registry.ts";
+import {
+  PREDICTOR_DOCS,
+  PREDICTOR_NAMES,
+  PREDICTOR_PARAMS,
+  type PredictorConfig,
+} from "../../models/predictors/registry.ts";
 import { BUNDLED_FLOW_SIZE_CDFS } from "../../models/workload/flow-size-cdf.ts";
 import { GRAVITY_DEFAULTS } from "../../models/workload/gravity-tm.ts";
 import { TRANSPORT_MODELS } from "../../sim/transport/models.ts";
-import { POLICY_REGISTRY } from "../policy-registry.ts";
+import { POLICY_REGISTRY, type PolicyRegistry } from "../policy-registry.ts";
 import { duration, filePath, rate, size } from "./fields.ts";
 
 const doc = (description: string) => ({ description });
@@ -349,7 +355,7 @@ const PredictorSchema = z
       z
         .strictObject({
           name: z.literal(name).meta(doc(PREDICTOR_DOCS[name])),
-          params: PREDICTOR_PARAMS[name].prefault({}).meta(doc("Predictor parameters.")),
+          params: (PREDICTOR_PARAMS[name] as z.ZodObject).prefault({}).meta(doc("Predictor parameters.")),
         })
         .meta(doc(PREDICTOR_DOCS[name])),
     ) as unknown as [z.ZodObject, ...z.ZodObject[]],
@@ -359,24 +365,26 @@ const PredictorSchema = z
     description: "The traffic predictor a predictive policy consults (models/predictors) and its parameters.",
   });
 
-const policyVariants = [...POLICY_REGISTRY.values()].map((d) =>
-  z
-    .strictObject({
-      name: z.literal(d.name).meta(doc(d.doc)),
-      label: z
-        .string()
-        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: "expected letters, digits, '.', '_' or '-'" })
-        .optional()
-        .meta(doc("Name in results when a policy appears twice (default: the policy name).")),
-      predictor: PredictorSchema.optional(),
-      params: d.params.prefault({}),
-    })
-    .meta(doc(d.doc)),
-);
-
-export const PolicySchema = z
-  .discriminatedUnion("name", policyVariants as unknown as [z.ZodObject, ...z.ZodObject[]])
-  .meta(doc("A policy from the registry (experiments/policy-registry.ts) and its parameters."));
+/** A `policies[]` entry over a registry's definitions: a discriminated union by `name`, each with its params. */
+export function policySchema(registry: PolicyRegistry) {
+  const variants = [...registry.values()].map((d) =>
+    z
+      .strictObject({
+        name: z.literal(d.name).meta(doc(d.doc)),
+        label: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: "expected letters, digits, '.', '_' or '-'" })
+          .optional()
+          .meta(doc("Name in results when a policy appears twice (default: the policy name).")),
+        predictor: PredictorSchema.optional(),
+        params: d.params.prefault({}),
+      })
+      .meta(doc(d.doc)),
+  );
+  return z
+    .discriminatedUnion("name", variants as unknown as [z.ZodObject, ...z.ZodObject[]])
+    .meta(doc("A policy from the registry (experiments/policy-registry.ts) and its parameters."));
+}
 
 // ------------------------------------------------------------------------------------------------ rest
 
@@ -439,7 +447,7 @@ const ControlSchema = z
     kPaths: z
       .int()
       .min(1)
-      .default(4)
+      .default(DEFAULT_K_PATHS)
       .meta(doc("Candidate paths per control decision (k shortest by delay).")),
     convergenceDelay: duration(
       "After a failure, default routes reconverge (stalled flows move) this long after it.",
@@ -590,73 +598,85 @@ const SweepSchema = z
   })
   .meta(doc("A parameter sweep for `topocast sweep`."));
 
-export const ExperimentSchema = z
-  .strictObject({
-    $schema: z.string().optional().meta(doc("JSON Schema reference for editors (ignored).")),
-    name: z
-      .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
-        error: "expected letters, digits, '.', '_' or '-' (a directory name)",
-      })
-      .meta(doc("Experiment name; results go to <output.dir>/<name>/.")),
-    description: z.string().optional().meta(doc("What the experiment shows.")),
-    seed: z.int().min(0).default(1).meta(doc("Seed of every random stream.")),
-    runs: z
-      .int()
-      .min(1)
-      .default(1)
-      .meta(doc("Replications (run numbers 0..runs-1); `run` does one (--run), `sweep` all of them.")),
-    topology: TopologySchema,
-    workload: WorkloadSchema.prefault({}),
-    policies: z.array(PolicySchema).min(1).meta(doc("Policies compared on identical traffic.")),
-    failures: z.array(FailureSchema).default([]).meta(doc("Link failures and repairs, in any order.")),
-    metrics: MetricsSchema.prefault({}),
-    control: ControlSchema.prefault({}),
-    transport: TransportSchema.prefault({}),
-    output: z
-      .strictObject({
-        dir: z.string().default("results").meta(doc("Results root, relative to the working directory.")),
-      })
-      .prefault({})
-      .meta(doc("Where results go.")),
-    limits: z
-      .strictObject({
-        maxFlows: z
-          .int()
-          .min(1)
-          .default(2_000_000)
-          .meta(doc("Refuse to run when the workload is expected to generate more flows than this.")),
-      })
-      .prefault({})
-      .meta(doc("Guards against accidentally huge runs.")),
-    sweep: SweepSchema.optional(),
-    emulation: EmulationSchema.optional(),
-  })
-  .superRefine((c, ctx) => {
-    const seen = new Map<string, number>();
-    c.policies.forEach((p, i) => {
-      const label = (p as { label?: string }).label ?? (p as { name: string }).name;
-      const j = seen.get(label);
-      if (j !== undefined) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["policies", i, "label"],
-          message: `policies[${j}] and policies[${i}] are both "${label}"; give one a distinct label`,
-        });
-      }
-      seen.set(label, i);
+/**
+ * The experiment config over a registry of policies: {@link ExperimentSchema} for the built-in one; a test adds a
+ * fixture policy by passing its own registry (experiments/policy-registry.ts `policyRegistry`).
+ */
+export function experimentSchema(registry: PolicyRegistry) {
+  return z
+    .strictObject({
+      $schema: z.string().optional().meta(doc("JSON Schema reference for editors (ignored).")),
+      name: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
+          error: "expected letters, digits, '.', '_' or '-' (a directory name)",
+        })
+        .meta(doc("Experiment name; results go to <output.dir>/<name>/.")),
+      description: z.string().optional().meta(doc("What the experiment shows.")),
+      seed: z.int().min(0).default(1).meta(doc("Seed of every random stream.")),
+      runs: z
+        .int()
+        .min(1)
+        .default(1)
+        .meta(doc("Replications (run numbers 0..runs-1); `run` does one (--run), `sweep` all of them.")),
+      topology: TopologySchema,
+      workload: WorkloadSchema.prefault({}),
+      policies: z.array(policySchema(registry)).min(1).meta(doc("Policies compared on identical traffic.")),
+      failures: z.array(FailureSchema).default([]).meta(doc("Link failures and repairs, in any order.")),
+      metrics: MetricsSchema.prefault({}),
+      control: ControlSchema.prefault({}),
+      transport: TransportSchema.prefault({}),
+      output: z
+        .strictObject({
+          dir: z.string().default("results").meta(doc("Results root, relative to the working directory.")),
+        })
+        .prefault({})
+        .meta(doc("Where results go.")),
+      limits: z
+        .strictObject({
+          maxFlows: z
+            .int()
+            .min(1)
+            .default(2_000_000)
+            .meta(doc("Refuse to run when the workload is expected to generate more flows than this.")),
+        })
+        .prefault({})
+        .meta(doc("Guards against accidentally huge runs.")),
+      sweep: SweepSchema.optional(),
+      emulation: EmulationSchema.optional(),
+    })
+    .superRefine((c, ctx) => {
+      const seen = new Map<string, number>();
+      c.policies.forEach((p, i) => {
+        const label = (p as { label?: string }).label ?? (p as { name: string }).name;
+        const j = seen.get(label);
+        if (j !== undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["policies", i, "label"],
+            message: `policies[${j}] and policies[${i}] are both "${label}"; give one a distinct label`,
+          });
+        }
+        seen.set(label, i);
+      });
+    })
+    .meta({
+      title: "topocast experiment",
+      description: "An experiment config for `topocast run` and `topocast sweep`.",
     });
-  })
-  .meta({
-    title: "topocast experiment",
-    description: "An experiment config for `topocast run` and `topocast sweep`.",
-  });
+}
+
+/** The experiment config with the built-in policies: what `topocast` validates and `npm run schema` exports. */
+export const ExperimentSchema = experimentSchema(POLICY_REGISTRY);
 
 /** A validated config with every default filled in (quantities still as strings). */
-export type ExperimentConfig = z.output<typeof ExperimentSchema>;
-export type PolicyConfig = ExperimentConfig["policies"][number] & {
+export type ExperimentConfig = Omit<z.output<typeof ExperimentSchema>, "policies"> & {
+  policies: PolicyConfig[];
+};
+/** A validated `policies[]` entry (the schema's union by name, erased to what every entry has). */
+export interface PolicyConfig {
   name: string;
   label?: string;
   params: Record<string, unknown>;
-  predictor?: { name: string; params: Record<string, unknown> };
-};
+  predictor?: PredictorConfig;
+}

@@ -6,29 +6,57 @@
  * more than `switchWinRate` becomes the pair's route ("keep the better one"). Mirrors of pairs whose default path
  * is no longer predicted hot are removed.
  */
+import * as z from "zod";
 import type { Predictor } from "../predictors/predictor.ts";
 import { pathLinkKeys, samePath, sharedLinks } from "./common.ts";
+import { COMMON_PARAMS, DEFAULT_K_PATHS, definePolicy, paramDefaults } from "./definition.ts";
 import { ControlError, type ControlPlane, type NodePath, type Observation, type Policy } from "./types.ts";
 
-export interface MirroringOptions {
-  /** Forecasts per-link utilization; its dimension must be the observation's link count (links in id order). */
+/** Mirroring's parameters, declared once: the config's `params` and the defaults of {@link MirroringOptions}. */
+export const MIRRORING_PARAMS = z.strictObject({
+  threshold: z
+    .number()
+    .gt(0)
+    .default(0.8)
+    .meta({ description: "Predicted utilization above which a link is hot." }),
+  minFlows: z
+    .int()
+    .min(1)
+    .default(10)
+    .meta({ description: "Mirrored flows seen before a mirror is judged." }),
+  minWinRate: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.1)
+    .meta({ description: "Below this share of wins a mirror is dropped." }),
+  switchWinRate: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.9)
+    .meta({ description: "Above this share of wins the mirror's path becomes the route." }),
+  // Duplicating elephants doubles the load that made the path hot; 10 MB is the large-flow boundary of pFabric
+  // and HPCC.
+  maxPairBytes: z
+    .number()
+    .gt(0)
+    .default(10e6)
+    .meta({ description: "Pairs sending more bytes per interval are not mirrored." }),
+  kPaths: COMMON_PARAMS.kPaths,
+  reroute: COMMON_PARAMS.reroute,
+});
+
+const DEFAULTS = paramDefaults(MIRRORING_PARAMS);
+
+/**
+ * {@link MIRRORING_PARAMS} but the data plane's `reroute`, each optional (default: the schema's; kPaths 4), and
+ * the predictor: it forecasts per-link utilization; its dimension must be the observation's link count (links in
+ * id order).
+ */
+export type MirroringOptions = Partial<Omit<z.output<typeof MIRRORING_PARAMS>, "reroute">> & {
   predictor: Predictor;
-  /** Predicted utilization above which a link is hot. Default 0.8. */
-  threshold?: number;
-  /** Candidate paths for a mirror (k shortest). Default 4. */
-  kPaths?: number;
-  /** Mirrored flows to see before judging a mirror. Default 10. */
-  minFlows?: number;
-  /** Below this share of wins a mirror is dropped. Default 0.1. */
-  minWinRate?: number;
-  /** Above this share of wins the mirror's path becomes the route. Default 0.9. */
-  switchWinRate?: number;
-  /**
-   * Pairs that sent more than this many bytes in the last interval are not mirrored: duplicating elephants
-   * doubles the load that made the path hot. Default 10 MB (the large-flow boundary of pFabric and HPCC).
-   */
-  maxPairBytes?: number;
-}
+};
 
 export class Mirroring implements Policy {
   readonly name = "mirroring";
@@ -45,7 +73,7 @@ export class Mirroring implements Policy {
     this.opts.predictor.observe(obs.timeNs, util);
     const forecast = this.opts.predictor.forecast(1)[0]!;
     this.lastForecast = forecast;
-    const threshold = this.opts.threshold ?? 0.8;
+    const threshold = this.opts.threshold ?? DEFAULTS.threshold;
     const hot = new Set<string>();
     obs.links.forEach((l, i) => {
       if (forecast[i]! > threshold || !l.up) hot.add(`${l.src}->${l.dst}`);
@@ -63,16 +91,16 @@ export class Mirroring implements Policy {
       if (n <= 1) this.cooldown.delete(key);
       else this.cooldown.set(key, n - 1);
     }
-    const minFlows = this.opts.minFlows ?? 10;
+    const minFlows = this.opts.minFlows ?? DEFAULTS.minFlows;
     for (const [key, path] of [...this.active].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       const [src, dst] = key.split("->") as [string, string];
       const t = this.tally.get(key) ?? { flows: 0, wins: 0 };
       const def = ctl.defaultPath(src, dst);
       const stillHot = def !== null && pathLinkKeys(def).some((k) => hot.has(k));
-      if (t.flows >= minFlows && t.wins / t.flows > (this.opts.switchWinRate ?? 0.9)) {
+      if (t.flows >= minFlows && t.wins / t.flows > (this.opts.switchWinRate ?? DEFAULTS.switchWinRate)) {
         await this.tryAct(() => ctl.setRoute({ src, dst }, path));
         await this.drop(ctl, key, 0);
-      } else if (t.flows >= minFlows && t.wins / t.flows < (this.opts.minWinRate ?? 0.1)) {
+      } else if (t.flows >= minFlows && t.wins / t.flows < (this.opts.minWinRate ?? DEFAULTS.minWinRate)) {
         await this.drop(ctl, key, 10);
       } else if (!stillHot) {
         await this.drop(ctl, key, 0);
@@ -80,8 +108,8 @@ export class Mirroring implements Policy {
     }
 
     // New mirrors for pairs with traffic whose default path crosses a hot link.
-    const k = this.opts.kPaths ?? 4;
-    const maxBytes = this.opts.maxPairBytes ?? 10e6;
+    const k = this.opts.kPaths ?? DEFAULT_K_PATHS;
+    const maxBytes = this.opts.maxPairBytes ?? DEFAULTS.maxPairBytes;
     for (const t of obs.traffic) {
       const key = `${t.src}->${t.dst}`;
       if (this.active.has(key) || this.cooldown.has(key) || t.bytes > maxBytes) continue;
@@ -118,3 +146,21 @@ export class Mirroring implements Policy {
     }
   }
 }
+
+/** Mirroring in a config: `name: mirroring`, {@link MIRRORING_PARAMS}, a predictor over link utilization. */
+export const mirroringPolicy = definePolicy({
+  name: "mirroring",
+  doc: "Forecast per-link utilization; mirror pairs whose default path crosses a link predicted hot onto the most disjoint path; keep the better path.",
+  params: MIRRORING_PARAMS,
+  forecasts: "link-utilization",
+  create: (p, ctx) =>
+    new Mirroring({
+      predictor: ctx.predictor,
+      threshold: p.threshold,
+      minFlows: p.minFlows,
+      minWinRate: p.minWinRate,
+      switchWinRate: p.switchWinRate,
+      maxPairBytes: p.maxPairBytes,
+      kPaths: p.kPaths ?? ctx.kPaths,
+    }),
+});

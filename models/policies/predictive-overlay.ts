@@ -29,6 +29,7 @@
  * `adaptPaths: false` restores that behaviour (a link's path chosen once, as the shortest not hot in the last
  * interval, else the least utilized).
  */
+import * as z from "zod";
 import type { Predictor } from "../predictors/predictor.ts";
 import {
   LinkLoadEstimate,
@@ -39,6 +40,7 @@ import {
   pathMaxUtilization,
   samePath,
 } from "./common.ts";
+import { COMMON_PARAMS, DEFAULT_K_PATHS, definePolicy, paramDefaults } from "./definition.ts";
 import {
   ControlError,
   type ControlPlane,
@@ -48,41 +50,62 @@ import {
   pairKey,
 } from "./types.ts";
 
-export interface PredictiveOverlayOptions {
-  /** Forecasts per-pair bytes per interval; its dimension must be N(N-1) for the observation's nodes. */
+/**
+ * The predictive overlay's parameters, declared once: the config's `params` and the defaults of
+ * {@link PredictiveOverlayOptions}.
+ */
+export const PREDICTIVE_OVERLAY_PARAMS = z.strictObject({
+  maxLinks: z
+    .int()
+    .min(1)
+    .optional()
+    .meta({ description: "Most virtual links at once (default: pools only)." }),
+  minBytes: z
+    .number()
+    .min(0)
+    .default(1)
+    .meta({ description: "Pairs forecast below this many bytes per interval get no link." }),
+  headroom: z.number().gt(0).nullable().default(null).meta({
+    description: "Reserve forecast rate x headroom on the link's path; null for best-effort links.",
+  }),
+  // A pair is scored on its largest forecast over this many intervals. A link must be asked for at least its
+  // setup latency before the traffic comes, so this should cover setup latency / interval + 1.
+  lookahead: z.int().min(1).default(2).meta({ description: "Intervals ahead a pair is scored on." }),
+  idleIntervals: z
+    .int()
+    .min(1)
+    .default(1)
+    .meta({ description: "Intervals out of the ranking before a link is removed." }),
+  adaptPaths: z.boolean().default(true).meta({
+    description:
+      "Place links by estimated load (the pairs' forecast rates) and move a link off a detour no longer needed or a hot path; false: a link keeps the path it was created on (before issue 18).",
+  }),
+  // A hysteresis against two pairs swapping paths every interval: a link moves when its path's estimated peak
+  // utilization exceeds the best candidate's (with the pair moved there) by more than this.
+  repathMargin: z.number().min(0).default(0.1).meta({
+    description:
+      "A link moves to a longer path only if that lowers its path's peak utilization by more than this.",
+  }),
+  kPaths: COMMON_PARAMS.kPaths,
+  reroute: COMMON_PARAMS.reroute,
+});
+
+const DEFAULTS = paramDefaults(PREDICTIVE_OVERLAY_PARAMS);
+
+/**
+ * {@link PREDICTIVE_OVERLAY_PARAMS} but the data plane's `reroute`, each optional (default: the schema's; kPaths 4;
+ * maxLinks unbounded), and:
+ * - `predictor`: forecasts per-pair bytes per interval; its dimension must be N(N-1) for the observation's nodes;
+ * - `maxPathUtilization`: a new link takes the shortest of the k candidate paths whose peak utilization (last
+ *   interval) is at most this, else the least utilized one: detours cost propagation delay, so they are taken only
+ *   to avoid a hot path. Default 0.7.
+ */
+export type PredictiveOverlayOptions = Partial<
+  Omit<z.output<typeof PREDICTIVE_OVERLAY_PARAMS>, "reroute">
+> & {
   predictor: Predictor;
-  /** Most virtual links at once (in addition to the per-node pools). Default unbounded. */
-  maxLinks?: number;
-  /** Pairs forecast below this many bytes in the next interval get no link. Default 1. */
-  minBytes?: number;
-  /** Reserve forecast rate x headroom on the link's path; null (default) for best-effort links. */
-  headroom?: number | null;
-  /**
-   * A new link takes the shortest of the k candidate paths whose peak utilization (last interval) is at most this,
-   * else the least utilized one: detours cost propagation delay, so they are taken only to avoid a hot path.
-   * Default 0.7.
-   */
   maxPathUtilization?: number;
-  /** Candidate paths per link (k shortest). Default 4. */
-  kPaths?: number;
-  /** Intervals a pair may stay out of the ranking before its link is removed. Default 1. */
-  idleIntervals?: number;
-  /**
-   * Intervals ahead a pair is scored on (its largest forecast over them). A link must be asked for at least its
-   * setup latency before the traffic comes, so this should cover setup latency / interval + 1. Default 2.
-   */
-  lookahead?: number;
-  /**
-   * Load-aware placement and re-pathing of existing links (see the module doc). Default true; false keeps each
-   * link on the path it was created on (the behaviour before issue 18).
-   */
-  adaptPaths?: boolean;
-  /**
-   * A link on a path whose estimated peak utilization exceeds the best candidate's (with the pair moved there) by
-   * more than this moves; a hysteresis against two pairs swapping paths every interval. Default 0.1.
-   */
-  repathMargin?: number;
-}
+};
 
 export class PredictiveOverlay implements Policy {
   readonly name = "predictive-overlay";
@@ -98,11 +121,11 @@ export class PredictiveOverlay implements Policy {
     const index = this.index;
     const { predictor } = this.opts;
     predictor.observe(obs.timeNs, index.bytesSample(obs));
-    const steps = predictor.forecast(Math.max(1, this.opts.lookahead ?? 2));
+    const steps = predictor.forecast(Math.max(1, this.opts.lookahead ?? DEFAULTS.lookahead));
     const forecast = new Float64Array(index.size);
     for (const f of steps) for (let i = 0; i < f.length; i++) forecast[i] = Math.max(forecast[i]!, f[i]!);
     this.lastForecast = forecast;
-    const minBytes = this.opts.minBytes ?? 1;
+    const minBytes = this.opts.minBytes ?? DEFAULTS.minBytes;
     const ranked = [...forecast.keys()]
       .filter((i) => forecast[i]! >= minBytes)
       .sort((a, b) => forecast[b]! - forecast[a]! || a - b);
@@ -122,7 +145,7 @@ export class PredictiveOverlay implements Policy {
     }
 
     // Tear down first, so the pools have room for the new links.
-    const idle = this.opts.idleIntervals ?? 1;
+    const idle = this.opts.idleIntervals ?? DEFAULTS.idleIntervals;
     // Links over a failed substrate link go at once, busy or not: their flows move to the default route.
     await this.dropBroken(obs, ctl);
     const busy = new Set(obs.virtualLinks.filter((v) => v.activeFlows > 0).map((v) => v.id));
@@ -141,7 +164,7 @@ export class PredictiveOverlay implements Policy {
       const [src, dst] = key.split("->") as [string, string];
       return (forecast[index.index(src, dst)]! * 8) / seconds;
     };
-    if (this.opts.adaptPaths ?? true) {
+    if (this.opts.adaptPaths ?? DEFAULTS.adaptPaths) {
       const measured = new Map(obs.traffic.map((t) => [pairKey(t.src, t.dst), (t.bytes * 8) / seconds]));
       const rate = (key: string) => ({ now: measured.get(key) ?? 0, next: rates(key) });
       // Heaviest pairs first: they get the best paths, lighter ones fit around them.
@@ -176,13 +199,13 @@ export class PredictiveOverlay implements Policy {
   }
 
   private candidates(ctl: ControlPlane, src: string, dst: string): NodePath[] {
-    return ctl.paths(src, dst, this.opts.kPaths ?? 4);
+    return ctl.paths(src, dst, this.opts.kPaths ?? DEFAULT_K_PATHS);
   }
 
   /** Creates the pair's link on `path` (with a reservation when `headroom` is set); false if refused. */
   private async create(ctl: ControlPlane, key: string, path: NodePath, rateBps: number): Promise<boolean> {
     const [src, dst] = key.split("->") as [string, string];
-    const h = this.opts.headroom ?? null;
+    const h = this.opts.headroom ?? DEFAULTS.headroom;
     const reserve = h === null ? undefined : rateBps * h;
     const id = await this.tryAct(() =>
       ctl.createVirtualLink(src, dst, { path, ...(reserve && reserve > 0 ? { rateBps: reserve } : {}) }),
@@ -203,7 +226,7 @@ export class PredictiveOverlay implements Policy {
     rate: (key: string) => { now: number; next: number },
     load: LinkLoadEstimate,
   ): Promise<void> {
-    const margin = this.opts.repathMargin ?? 0.1;
+    const margin = this.opts.repathMargin ?? DEFAULTS.repathMargin;
     const byId = new Map(obs.virtualLinks.map((v) => [v.id, v]));
     for (const key of keys) {
       const v = byId.get(this.owned.get(key)!.id);
@@ -252,3 +275,23 @@ export class PredictiveOverlay implements Policy {
     }
   }
 }
+
+/** The predictive overlay in a config: `name: predictive-overlay`, a predictor over pair volumes. */
+export const predictiveOverlayPolicy = definePolicy({
+  name: "predictive-overlay",
+  doc: "Forecast per-pair volume; build virtual links (VNAs from a per-node pool) for the top pairs before their traffic arrives.",
+  params: PREDICTIVE_OVERLAY_PARAMS,
+  forecasts: "pair-volumes",
+  create: (p, ctx) =>
+    new PredictiveOverlay({
+      predictor: ctx.predictor,
+      minBytes: p.minBytes,
+      headroom: p.headroom,
+      lookahead: p.lookahead,
+      idleIntervals: p.idleIntervals,
+      adaptPaths: p.adaptPaths,
+      repathMargin: p.repathMargin,
+      kPaths: p.kPaths ?? ctx.kPaths,
+      ...(p.maxLinks !== undefined ? { maxLinks: p.maxLinks } : {}),
+    }),
+});

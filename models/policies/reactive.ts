@@ -6,17 +6,27 @@
  * move is not relieved again. It acts
  * only on what already happened, one interval late: the counterpart that shows what prediction buys.
  */
+import * as z from "zod";
 import { leastLoadedPath, linksByEnds, pathLinkKeys, pathMaxUtilization, samePath } from "./common.ts";
+import { COMMON_PARAMS, DEFAULT_K_PATHS, definePolicy, paramDefaults } from "./definition.ts";
 import { ControlError, type ControlPlane, type Observation, type Policy } from "./types.ts";
 
-export interface ReactiveOptions {
-  /** Utilization above which a link is congested. Default 0.8. */
-  threshold?: number;
-  /** Candidate paths per pair (k shortest). Default 4. */
-  kPaths?: number;
-  /** Pairs moved per congested link per interval. Default 2. */
-  maxMoves?: number;
-}
+/** Reactive's parameters, declared once: the config's `params` and the defaults of {@link ReactiveOptions}. */
+export const REACTIVE_PARAMS = z.strictObject({
+  threshold: z
+    .number()
+    .gt(0)
+    .default(0.8)
+    .meta({ description: "Utilization above which a link is congested." }),
+  maxMoves: z.int().min(1).default(2).meta({ description: "Pairs moved per congested link per interval." }),
+  kPaths: COMMON_PARAMS.kPaths,
+  reroute: COMMON_PARAMS.reroute,
+});
+
+const DEFAULTS = paramDefaults(REACTIVE_PARAMS);
+
+/** {@link REACTIVE_PARAMS} but the data plane's `reroute`, each optional (default: the schema's; kPaths 4). */
+export type ReactiveOptions = Partial<Omit<z.output<typeof REACTIVE_PARAMS>, "reroute">>;
 
 export class Reactive implements Policy {
   readonly name = "reactive";
@@ -24,7 +34,7 @@ export class Reactive implements Policy {
   constructor(private readonly opts: ReactiveOptions = {}) {}
 
   async decide(obs: Observation, ctl: ControlPlane): Promise<void> {
-    const threshold = this.opts.threshold ?? 0.8;
+    const threshold = this.opts.threshold ?? DEFAULTS.threshold;
     const links = linksByEnds(obs);
     // Utilization as this decision expects it to become: moving a pair shifts its estimated load.
     const util = new Map([...links].map(([k, l]) => [k, l.utilization]));
@@ -38,12 +48,12 @@ export class Reactive implements Policy {
     for (const link of hot) {
       let moves = 0;
       for (const t of traffic) {
-        if ((util.get(link) ?? 0) <= threshold || moves >= (this.opts.maxMoves ?? 2)) break;
+        if ((util.get(link) ?? 0) <= threshold || moves >= (this.opts.maxMoves ?? DEFAULTS.maxMoves)) break;
         const key = `${t.src}->${t.dst}`;
         if (moved.has(key)) continue;
         const current = obs.routes.get(key) ?? ctl.defaultPath(t.src, t.dst);
         if (!current || !pathLinkKeys(current).includes(link)) continue;
-        const best = leastLoadedPath(ctl.paths(t.src, t.dst, this.opts.kPaths ?? 4), estimated);
+        const best = leastLoadedPath(ctl.paths(t.src, t.dst, this.opts.kPaths ?? DEFAULT_K_PATHS), estimated);
         if (!best || samePath(best, current)) continue;
         if (pathMaxUtilization(best, estimated) >= pathMaxUtilization(current, estimated)) continue;
         try {
@@ -70,3 +80,13 @@ export class Reactive implements Policy {
     }
   }
 }
+
+/** Reactive in a config: `name: reactive`, {@link REACTIVE_PARAMS}, no predictor, shortest paths by delay beneath. */
+export const reactivePolicy = definePolicy({
+  name: "reactive",
+  doc: "Reactive TE: after a link exceeds a utilization threshold, move the heaviest pairs on it to the least-loaded of k paths.",
+  params: REACTIVE_PARAMS,
+  forecasts: null,
+  create: (p, ctx) =>
+    new Reactive({ threshold: p.threshold, maxMoves: p.maxMoves, kPaths: p.kPaths ?? ctx.kPaths }),
+});

@@ -97,7 +97,7 @@ const LstmParamsSchema = z
  * The `params` each predictor accepts in a config, declared once: a strict object per name (an unknown or
  * misspelt parameter is an error), with types, ranges and required fields, checked at validate time.
  */
-export const PREDICTOR_PARAMS: Readonly<Record<PredictorName, z.ZodObject>> = {
+export const PREDICTOR_PARAMS = {
   lv: z.strictObject({}),
   "seasonal-naive": z.strictObject({ period }),
   ma: z.strictObject({ window: count(1, "w, the number of latest intervals averaged (default 12).") }),
@@ -110,7 +110,18 @@ export const PREDICTOR_PARAMS: Readonly<Record<PredictorName, z.ZodObject>> = {
   }),
   lstm: z.strictObject({ lstm: LstmParamsSchema.optional().meta(doc("LSTM settings (LstmConfig).")) }),
   oracle: z.strictObject({}),
-};
+} as const satisfies Readonly<Record<PredictorName, z.ZodObject>>;
+
+/**
+ * A config's `predictor` section, validated: a predictor's name with its own params (a discriminated union by
+ * name, so each predictor's params are typed).
+ */
+export type PredictorConfig = {
+  [N in PredictorName]: { name: N; params: z.output<(typeof PREDICTOR_PARAMS)[N]> };
+}[PredictorName];
+
+/** The predictor a forecasting policy uses when its config entry names none. */
+export const DEFAULT_PREDICTOR: PredictorConfig = { name: "ewma", params: {} };
 
 /** One line per predictor, for docs and the config schema. */
 export const PREDICTOR_DOCS: Readonly<Record<PredictorName, string>> = {

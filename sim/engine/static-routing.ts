@@ -3,11 +3,10 @@
  * per-flow hash. Both reconverge instantly on failures when `reroute` is set (an idealized IGP): new flows avoid
  * down links and flows stalled on a down link move to the new shortest (or hashed equal-cost) path.
  */
+import type { PathWeight } from "../../models/policies/definition.ts";
 import { allPairsShortestPaths, ecmpPaths, type Path, type ShortestPathTable } from "../substrate/routing.ts";
 import type { Topology } from "../substrate/topology.ts";
 import type { RoutingPolicy } from "./types.ts";
-
-export type PathWeight = "delay" | "hops";
 
 /**
  * A 32-bit avalanche hash of four 32-bit integers (MurmurHash3's fmix32 applied after each word is folded in);

@@ -238,6 +238,41 @@ export const CASES: Case[] = [
       /c\.yaml:\d+: policies\[0\]\.predictor\.params\.lstm\.unitz: unknown field \(did you mean "units"\?\)/,
   },
   {
+    what: "predictor params that are not an object",
+    ...cfg({ policies: [{ name: "predictive-overlay", predictor: { name: "ewma", params: 3 } }] }),
+    message: /c\.yaml:\d+: policies\[0\]\.predictor\.params: expected object, got 3/,
+  },
+  {
+    what: "a parameter of another predictor",
+    ...cfg({ policies: [{ name: "predictive-overlay", predictor: { name: "ma", params: { alpha: 0.3 } } }] }),
+    message: /c\.yaml:\d+: policies\[0\]\.predictor\.params\.alpha: unknown field; allowed: window/,
+  },
+  {
+    what: "a predictor without a name",
+    ...cfg({ policies: [{ name: "mirroring", predictor: { params: { alpha: 0.3 } } }] }),
+    message: /c\.yaml:\d+: policies\[0\]\.predictor\.name: required, missing \(a predictor name: lv, /,
+  },
+  {
+    what: "a predictor given by its name alone",
+    ...cfg({ policies: [{ name: "mirroring", predictor: "ewma" }] }),
+    message: /c\.yaml:\d+: policies\[0\]\.predictor: expected an object such as \{name: "ewma"\}, got "ewma"/,
+  },
+  {
+    what: "seasonal-naive without its period",
+    ...cfg({ policies: [{ name: "mirroring", predictor: { name: "seasonal-naive" } }] }),
+    message: /c\.yaml:\d+: policies\[0\]\.predictor\.params\.period: required, missing/,
+  },
+  {
+    what: "a policy parameter out of range",
+    ...cfg({ policies: [{ name: "reactive", params: { threshold: 0 } }] }),
+    message: /c\.yaml:\d+: policies\[0\]\.params\.threshold: expected a number > 0, got 0/,
+  },
+  {
+    what: "a shared policy parameter out of range",
+    ...cfg({ policies: [{ name: "mirroring", params: { kPaths: 0 } }] }),
+    message: /c\.yaml:\d+: policies\[0\]\.params\.kPaths: expected a number >= 1, got 0/,
+  },
+  {
     what: "a predictor on a static policy",
     ...cfg({ policies: [{ name: "ecmp", predictor: { name: "ewma" } }] }),
     message: /c\.yaml:\d+: policies\[0\]\.predictor: policy "ecmp" uses no predictor/,

@@ -42,7 +42,7 @@ describe("experiment config schema", () => {
       seed: 42,
     }).config;
     assert.equal(c.workload.load.targetMlu, 0.9);
-    assert.equal((c.policies[0] as { params: { maxPaths: number } }).params.maxPaths, 4);
+    assert.equal(c.policies[0]!.params.maxPaths, 4);
     assert.equal(c.policies[1]!.name, "shortest-path");
     assert.equal(c.seed, 42);
   });
