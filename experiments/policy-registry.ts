@@ -10,6 +10,7 @@
 
 import type { PolicyDefinition } from "../models/policies/definition.ts";
 import { ecmpPolicy } from "../models/policies/ecmp.ts";
+import { minMluTePolicy } from "../models/policies/min-mlu-te.ts";
 import { mirroringPolicy } from "../models/policies/mirroring.ts";
 import { predictiveOverlayPolicy } from "../models/policies/predictive-overlay.ts";
 import { reactivePolicy } from "../models/policies/reactive.ts";
@@ -22,6 +23,7 @@ export const POLICIES: readonly PolicyDefinition[] = [
   reactivePolicy,
   predictiveOverlayPolicy,
   mirroringPolicy,
+  minMluTePolicy,
 ];
 
 /** Policy definitions by name, in list order. */
