@@ -5,26 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { PairIndex } from "../../../models/policies/common.ts";
 import { PredictiveOverlay } from "../../../models/policies/predictive-overlay.ts";
-import { OraclePredictor } from "../../../models/predictors/oracle.ts";
 import { MB, MS, setup } from "../../sim/control/fixture.ts";
-
-const NODES = ["a", "b", "s", "t", "u", "v"];
-const pairs = new PairIndex(NODES);
-
-/** An oracle that knows each pair's bytes per 10 ms interval, the same in each of 20 intervals. */
-function oracle(bytes: Record<string, number>): OraclePredictor {
-  const rows = Array.from({ length: 20 }, () => {
-    const r = new Float64Array(pairs.size);
-    for (const [key, b] of Object.entries(bytes)) {
-      const [src, dst] = key.split("->") as [string, string];
-      r[pairs.index(src, dst)] = b;
-    }
-    return r;
-  });
-  return new OraclePredictor(pairs.size, { rows });
-}
+import { oracle } from "./oracle-fixture.ts";
 
 function paths(c: ReturnType<typeof setup>): Record<string, string> {
   return Object.fromEntries(c.ctl.virtualLinks().map((v) => [`${v.src}->${v.dst}`, v.path.join("-")]));
