@@ -18,7 +18,7 @@ import {
   TOOLS,
   type ToolName,
 } from "./capability-types.ts";
-import { type Cmd, ipArgv, netnsAdd, netnsDel, tcArgv } from "./commands.ts";
+import { type Cmd, ipArgv, netnsAdd, netnsDel, netnsExecArgv, tcArgv } from "./commands.ts";
 import { newRunId, runPrefix } from "./names.ts";
 import { createState, creator, removeState, runDir } from "./run-state.ts";
 import type { Runner } from "./runner.ts";
@@ -169,6 +169,8 @@ export function probeCommands(
         "128",
       ]),
     ],
+    // nftables in a namespace (setFirewall, mirror): the `nft` tool (Debian package nftables) and nf_tables.
+    nftables: [netnsExecArgv(ns, ["nft", "add", "table", "inet", "tcprobe"])],
   };
 }
 

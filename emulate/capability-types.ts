@@ -21,6 +21,7 @@ export const FEATURES = [
   "ipip",
   "wireguard",
   "ipsec",
+  "nftables",
 ] as const;
 export type Feature = (typeof FEATURES)[number];
 

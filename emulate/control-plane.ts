@@ -14,9 +14,13 @@
  * - removeVirtualLink: removes both devices, rules, tables, tunnel routes and addresses.
  * - setRoute(pair, path): the pair's packets follow `path`: a rule at the source (`iif lo to dst`) and at every
  *   transit node (`from src to dst`) into a per-pair table holding the next hop; `null` removes them.
- * - setQos(pair, qos): an htb class (priority, guaranteed rate, ceiling = link rate) plus a u32 filter on the
- *   pair's addresses at every egress along the pair's current substrate path; `null` removes them.
- * - mirror, setFirewall, probe and secure virtual links throw {@link UnsupportedInEmulationError} for now.
+ * - setQos(pair, qos): htb classes with priority, guaranteed rate and ceiling on the pair's path (emulate/qos.ts).
+ * - mirror(pair, path): tc `mirred` copies into a VXLAN tunnel over the mirror path, with per-path arrival counters
+ *   at the destination (emulate/mirror.ts).
+ * - setFirewall(rule): nftables rules at the sources, with counters (emulate/firewall.ts).
+ * - probe(path): ICMP echoes pinned to the path (emulate/probe.ts).
+ * - secure virtual links throw {@link UnsupportedInEmulationError}; `topocast emulate` refuses configs asking for
+ *   them before the run (emulate/verb-support.ts).
  *
  * State (virtual links, routes, classes, counters) lives in the run's state file, so a controller in another
  * process can attach to a run built by `emulate up` ({@link EmulationControlPlane.attach}).
@@ -24,12 +28,13 @@
 import {
   ControlError,
   type ControlPlane,
-  type FirewallRule,
   LinkDownError,
+  type MirrorStats,
   type NodePath,
   NoPathError,
   type Pair,
   PoolExhaustedError,
+  type ProbeResult,
   pairKey,
   type QosSpec,
   UnknownNodeError,
@@ -45,8 +50,6 @@ import {
   addrDel,
   type Cmd,
   htbLink,
-  htbQosClass,
-  htbQosClassDel,
   ipArgv,
   linkDel,
   linkDown,
@@ -60,9 +63,14 @@ import {
   ruleDel,
   vxlanAdd,
 } from "./commands.ts";
+import type { ControlContext, Hop } from "./control-context.ts";
 import { UnsupportedInEmulationError } from "./errors.ts";
+import { EmulationFirewall, type PortFirewallRule } from "./firewall.ts";
+import { EmulationMirrors } from "./mirror.ts";
 import { ifName, macAddress } from "./names.ts";
-import type { LinkEnd, LinkPlan, Plan, RoutePlan } from "./plan.ts";
+import type { LinkPlan, Plan, RoutePlan } from "./plan.ts";
+import { EmulationProbes } from "./probe.ts";
+import { EmulationQos } from "./qos.ts";
 import { type RunState, readState, runDir, type VirtualLinkState, writeState } from "./run-state.ts";
 import { ProcessRunner, parallel, type Runner, runBatch } from "./runner.ts";
 import { requireRun } from "./substrate.ts";
@@ -75,6 +83,8 @@ export interface ControlPlaneOptions {
   vnaPoolSize?: number;
   /** Clock for `createdNs` of virtual links (ns). @default wall-clock ns since the control plane was made */
   nowNs?: () => number;
+  /** Wall ms between readings of the mirrors' counters. @default 250 */
+  mirrorPollMs?: number;
 }
 
 /** One executed verb and its measured latency. */
@@ -88,19 +98,17 @@ export interface ActionRecord {
   errorName?: string;
 }
 
-/** A hop of a path: the egress end at `from` and the far end at the next node. */
-interface Hop {
-  near: LinkEnd;
-  far: LinkEnd;
-  mtu: number;
-}
-
 const VXLAN_OVERHEAD = 50;
 const VL_RULE_PRIORITY = 1000;
 const ROUTE_RULE_PRIORITY = 20_000;
 
 export class EmulationControlPlane implements ControlPlane {
   readonly actions: ActionRecord[] = [];
+  /** The verbs' own parts (see their modules). */
+  readonly mirrors: EmulationMirrors;
+  readonly firewall: EmulationFirewall;
+  readonly probes: EmulationProbes;
+  readonly qos: EmulationQos;
   private readonly runner: Runner;
   private readonly dir: string;
   private readonly poolSize: number;
@@ -127,6 +135,36 @@ export class EmulationControlPlane implements ControlPlane {
     this.poolSize = opts.vnaPoolSize ?? 8;
     const t0 = process.hrtime.bigint();
     this.nowNs = opts.nowNs ?? (() => Number(process.hrtime.bigint() - t0));
+    const ctx = this.context();
+    this.mirrors = new EmulationMirrors(
+      ctx,
+      opts.mirrorPollMs === undefined ? {} : { pollMs: opts.mirrorPollMs },
+    );
+    this.firewall = new EmulationFirewall(ctx);
+    this.probes = new EmulationProbes(ctx);
+    this.qos = new EmulationQos(ctx);
+  }
+
+  /** What the verb modules see of this control plane. */
+  private context(): ControlContext {
+    return {
+      runner: this.runner,
+      plan: this.plan,
+      state: this.state,
+      node: (id) => this.node(id),
+      ns: (i) => this.ns(i),
+      addr: (i) => this.addr(i),
+      resolvePath: (u, v, path) => this.resolvePath(u, v, path),
+      pathNow: (src, dst) => this.pathNow(src, dst),
+      takeAddresses: () => {
+        const pool = this.pool();
+        const a = pool.takeTop();
+        this.plan.poolCursor = pool.cursor;
+        return a;
+      },
+      save: () => this.save(),
+      nowNs: () => this.nowNs(),
+    };
   }
 
   // --- verbs -----------------------------------------------------------------------------------------------------
@@ -147,26 +185,51 @@ export class EmulationControlPlane implements ControlPlane {
 
   setQos(pair: Pair, qos: QosSpec | null): Promise<void> {
     return this.timed("setQos", `${pairKey(pair.src, pair.dst)} ${JSON.stringify(qos)}`, () =>
-      this.doSetQos(pair, qos),
+      this.qos.set(pair, qos),
     );
   }
 
   mirror(pair: Pair, path: NodePath | null): Promise<void> {
     return this.timed("mirror", `${pairKey(pair.src, pair.dst)} ${path?.join(",") ?? "off"}`, () =>
-      Promise.reject(new UnsupportedInEmulationError("mirror")),
+      this.mirrors.set(pair, path),
     );
   }
 
-  setFirewall(rule: FirewallRule): Promise<void> {
-    return this.timed("setFirewall", JSON.stringify(rule), () =>
-      Promise.reject(new UnsupportedInEmulationError("setFirewall")),
-    );
+  setFirewall(rule: PortFirewallRule): Promise<void> {
+    return this.timed("setFirewall", JSON.stringify(rule), () => this.firewall.set(rule));
   }
 
   probe(path: NodePath): Promise<void> {
-    return this.timed("probe", path.join(","), () =>
-      Promise.reject(new UnsupportedInEmulationError("probe")),
-    );
+    return this.timed("probe", path.join(","), () => this.probes.send(path));
+  }
+
+  // --- what the verbs' effects look like --------------------------------------------------------------------------
+
+  /** Whether a firewall rule denies the pair's new flows now. */
+  denies(src: string, dst: string): boolean {
+    return this.firewall.denies(src, dst);
+  }
+
+  /**
+   * The Observation's probes and mirrors since the last consuming call, in emulated units (wall-clock RTTs): probe
+   * results completed, and each mirror's counters as last read (`endedFlows`: the pair's mirrored flows that ended
+   * in the interval, from the flow ledger).
+   */
+  observeVerbs(
+    consume: boolean,
+    endedFlows: (src: string, dst: string) => number = () => 0,
+  ): { probes: ProbeResult[]; mirrors: MirrorStats[] } {
+    return { probes: this.probes.results(consume), mirrors: this.mirrors.stats(consume, endedFlows) };
+  }
+
+  /** Waits for the probes in flight and reads the mirrors' counters now, so the next observation shows both. */
+  async sync(): Promise<void> {
+    await Promise.all([this.probes.settle(), this.mirrors.refresh()]);
+  }
+
+  /** Stops the background reading of counters (call at the end of a run; the objects stay until teardown). */
+  close(): void {
+    this.mirrors.stop();
   }
 
   /** Up to `k` loopless least-delay paths (Yen) over the substrate, node ids. */
@@ -711,54 +774,6 @@ export class EmulationControlPlane implements ControlPlane {
     } catch (e) {
       await this.clearRoute(key);
       throw e;
-    } finally {
-      this.save();
-    }
-  }
-
-  private async doSetQos(pair: Pair, qos: QosSpec | null): Promise<void> {
-    const u = this.node(pair.src);
-    const v = this.node(pair.dst);
-    const key = pairKey(pair.src, pair.dst);
-    if (this.plan.mechanisms.rate !== "htb")
-      throw new UnsupportedInEmulationError("setQos", "needs htb on the links");
-    const old = this.state.qos.find((q) => q.pair === key);
-    if (old) {
-      await parallel(old.devs, async ([ns, dev]) => {
-        for (const c of htbQosClassDel(dev, old.minor))
-          await this.runner.run(["tc", "-n", ns, ...c], { check: false });
-      });
-      this.state.qos = this.state.qos.filter((q) => q !== old);
-    }
-    if (!qos) {
-      this.save();
-      return;
-    }
-    const explicit = this.state.routes[key]?.path;
-    const { nodes, hops } = this.resolvePath(u, v, explicit);
-    const minor = this.state.nextQosMinor++;
-    const tc = new Map<number, Cmd[]>();
-    const devs: [string, string][] = [];
-    hops.forEach((h, i) => {
-      const ceil = h.near.rateBps;
-      if (ceil === null) return;
-      tc.set(
-        nodes[i]!,
-        htbQosClass({
-          dev: h.near.dev,
-          minor,
-          priority: qos.priority,
-          rateBps: Math.min(ceil, qos.rateBps ?? ceil / 100),
-          ceilBps: ceil,
-          src: this.addr(u),
-          dst: this.addr(v),
-        }),
-      );
-      devs.push([this.ns(nodes[i]!), h.near.dev]);
-    });
-    this.state.qos.push({ pair: key, minor, devs });
-    try {
-      await this.apply(new Map(), tc);
     } finally {
       this.save();
     }

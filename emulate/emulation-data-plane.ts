@@ -7,7 +7,8 @@
  * from the schedule); per-link utilization and drops from the egress counters over the time between the readings
  * that bound the interval; `delayNs` as measured by the link
  * check (min RTT / 2, simulated ns) where it ran, else configured; virtual links (rates in simulated bits/s),
- * routes and VNA pools from the control plane; no probes or mirrors (the emulation does not implement them yet).
+ * routes and VNA pools from the control plane; probe results completed and mirror counters as last read
+ * (emulate/probe.ts, emulate/mirror.ts), in simulated units.
  *
  * Recovery: a pair is on a link, or stalled, by where its traffic goes now (`pathNow`: virtual link, pinned route or
  * default route), since a TCP flow follows its pair's current route; checked at the driver's instants (ticks).
@@ -72,6 +73,8 @@ export class EmulationDataPlane implements DataPlane {
   observe(fromNs: number, toNs: number, consume: boolean): IntervalObservation {
     void fromNs; // utilization is over the readings' own instants, which bound the interval
     void toNs;
+    const verbs = this.p.ctl.observeVerbs(consume, (src, dst) => this.p.ledger.mirroredEnded(src, dst));
+    if (consume) this.p.ledger.clearMirroredEnded();
     return {
       traffic: this.p.ledger.traffic(consume),
       applications: this.p.ledger.applicationTraffic(consume),
@@ -79,8 +82,7 @@ export class EmulationDataPlane implements DataPlane {
       virtualLinks: this.p.ctl.virtualLinks(),
       routes: this.p.emuCtl.routes(),
       vnaPool: this.p.emuCtl.vnaPool(),
-      probes: [],
-      mirrors: [],
+      ...verbs,
     };
   }
 

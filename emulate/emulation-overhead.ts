@@ -1,6 +1,7 @@
 /**
  * The emulation's cost of a run, in summary.json's `overhead`: control actions with their measured latencies,
- * tick lateness, flow errors and start lateness, drops, and time to recover from failures.
+ * tick lateness, flow errors and start lateness, drops, time to recover from failures, probe traffic and mirrored
+ * bytes.
  */
 import type { RecoveryRecord } from "../models/control/driver.ts";
 import { percentileNearestRank } from "../sim/metrics/flow-stats.ts";
@@ -33,6 +34,10 @@ export interface EmulationOverhead {
   /** Mean time to recover over the pairs that recovered, simulated ns; null when none. */
   meanRecoveryNs?: number | null;
   unrecoveredPairs?: number;
+  /** Probes sent, their echo packets both ways and those packets' IP bytes (emulated network). */
+  probeTraffic: { probes: number; packets: number; bytes: number };
+  /** Bytes the mirrors sent as copies, with VXLAN encapsulation (emulated network), as last read. */
+  mirroredBytes: number;
 }
 
 export function emulationOverhead(
@@ -87,6 +92,8 @@ export function emulationOverhead(
     ticks,
     flowErrors,
     medianStartLateMs: sorted.length ? round3(percentileNearestRank(sorted, 50)) : null,
+    probeTraffic: { ...ctl.probes.overhead },
+    mirroredBytes: ctl.mirrors.mirroredBytes(),
   };
 }
 

@@ -278,6 +278,8 @@ async function drive(
   // After an interrupt, a failed action is part of the interruption, not the policy's fault (the driver then
   // does not rethrow).
   await driver.run();
+  await run.emuCtl.sync(); // the verbs' last counters (probes in flight, mirrors), then no more reading
+  run.emuCtl.close();
   await ledger.settle();
   sampling.sampler.flush();
   policy.dispose?.();

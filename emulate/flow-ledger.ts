@@ -8,6 +8,12 @@
  * virtual link, pinned route or default route). Its FCT runs from its scheduled start to its last byte at the
  * server, x timeCompression; its ideal FCT is size / bottleneck + propagation delay on that path (a flow that
  * started with no route is judged against its failure-free least-hop path).
+ *
+ * A flow whose pair a firewall rule denies when it starts (the control plane's `denies`) is recorded as denied:
+ * counted in the interval's traffic and in `denied` (and `flowErrors["denied by firewall"]`), never active, never
+ * finished; what its agent reports afterwards (refused connections, retried until its deadline) is ignored. A
+ * flow that starts while its pair is mirrored is a mirrored flow: its record says so and counts both copies' bytes,
+ * and its end counts in {@link FlowLedger.mirroredEnded} (the Observation's mirror feedback).
  */
 import type { ApplicationTraffic, NodePath, PairTraffic } from "../models/policies/types.ts";
 import { ApplicationTrafficCounter } from "../models/workload/application-traffic.ts";
@@ -27,6 +33,8 @@ export class FlowLedger {
   started = 0;
   finished = 0;
   failed = 0;
+  /** Flows a firewall rule denied at their start. */
+  denied = 0;
   /** Flows that failed at the agent (connection refused, reset), by error message. */
   readonly flowErrors: Record<string, number> = {};
   /** Lateness of each flow start behind its schedule, wall ms. */
@@ -50,6 +58,10 @@ export class FlowLedger {
   private readonly recvAt = new Map<number, number>();
   private readonly clientFct = new Map<number, number>();
   private fallbackTable: ReturnType<typeof allPairsShortestPaths> | undefined;
+  private readonly deniedIds = new Set<number>();
+  private readonly mirroredIds = new Set<number>();
+  /** Mirrored flows that ended since the last {@link clearMirroredEnded}, per pair. */
+  private readonly mirroredEndedByPair: Int32Array;
 
   constructor(
     private readonly topo: Topology,
@@ -65,12 +77,13 @@ export class FlowLedger {
     this.pairBytes = new Float64Array(this.n * this.n);
     this.pairFlows = new Int32Array(this.n * this.n);
     this.appTraffic = new ApplicationTrafficCounter(this.ids);
+    this.mirroredEndedByPair = new Int32Array(this.n * this.n);
   }
 
   /** Takes in one agent report. */
   readonly onReport = (rep: AgentReport): void => {
     const f = this.byId.get(rep.event === "listening" || rep.event === "done" ? -1 : rep.id);
-    if (!f) return;
+    if (!f || this.deniedIds.has(f.id)) return;
     if (rep.event === "start") this.onStart(f, rep.lateNs);
     else if (rep.event === "recv") {
       if (this.epoch !== undefined) this.recvAt.set(f.id, Number(BigInt(rep.atNs) - this.epoch));
@@ -88,6 +101,7 @@ export class FlowLedger {
       }
       this.finished++;
       this.clientFct.set(f.id, rep.fctNs);
+      if (this.mirroredIds.has(f.id)) this.mirroredEndedByPair[f.src * this.n + f.dst]!++;
     }
   };
 
@@ -98,8 +112,16 @@ export class FlowLedger {
     this.pairFlows[k]!++;
     this.appTraffic.count(f.application, f.src, f.dst, f.sizeBytes);
     this.startedFlows.push(f);
+    const [src, dst] = [this.ids[f.src]!, this.ids[f.dst]!];
+    if (this.emuCtl.denies(src, dst)) {
+      this.denied++;
+      this.deniedIds.add(f.id);
+      this.flowErrors["denied by firewall"] = (this.flowErrors["denied by firewall"] ?? 0) + 1;
+      return;
+    }
     this.active[k]!++;
-    const now = this.emuCtl.pathNow(this.ids[f.src]!, this.ids[f.dst]!);
+    if (this.emuCtl.mirrors.of(src, dst)) this.mirroredIds.add(f.id);
+    const now = this.emuCtl.pathNow(src, dst);
     if (now.virtualLink !== null) {
       this.flowVl.set(f.id, now.virtualLink);
       this.activeOnVl.set(now.virtualLink, (this.activeOnVl.get(now.virtualLink) ?? 0) + 1);
@@ -110,7 +132,7 @@ export class FlowLedger {
 
   /** Whether every scheduled flow finished or failed. */
   get done(): boolean {
-    return this.finished + this.failed >= this.flows.length;
+    return this.finished + this.failed + this.denied >= this.flows.length;
   }
 
   /** Flows transferring now, all pairs. */
@@ -195,6 +217,15 @@ export class FlowLedger {
     return { applications, intervals: profiler.intervals };
   }
 
+  /** Mirrored flows of the pair that ended since the last {@link clearMirroredEnded}. */
+  mirroredEnded(src: string, dst: string): number {
+    return this.mirroredEndedByPair[this.topo.node(src) * this.n + this.topo.node(dst)]!;
+  }
+
+  clearMirroredEnded(): void {
+    this.mirroredEndedByPair.fill(0);
+  }
+
   /** Waits (at most 1 s) for the servers' "recv" lines of the last finished flows, which may still be in the pipes. */
   async settle(): Promise<void> {
     for (let waited = 0; this.recvAt.size < this.finished && waited < 1000; waited += 20)
@@ -227,8 +258,8 @@ export class FlowLedger {
         slowdown: ideal > 0 ? fctNs / ideal : 1,
         path,
         tag: f.tag,
-        wireBytes: f.sizeBytes,
-        mirrored: false,
+        wireBytes: this.mirroredIds.has(f.id) ? 2 * f.sizeBytes : f.sizeBytes,
+        mirrored: this.mirroredIds.has(f.id),
         mirrorWon: false,
       });
     }

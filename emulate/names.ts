@@ -25,9 +25,10 @@ const MAX_NETNS_NAME = 64;
 
 /**
  * Interface kinds: `e` a veth of a plain link, `u` the underlay veth of a wired link, `w` the VXLAN device of a
- * wired link (the userspace wire), `v` the VXLAN device of a control-plane virtual link.
+ * wired link (the userspace wire), `v` the VXLAN device of a control-plane virtual link, `m` the VXLAN device of a
+ * mirror (no fixed MAC: nothing resolves its neighbour).
  */
-export type IfKind = "e" | "u" | "w" | "v";
+export type IfKind = "e" | "u" | "w" | "v" | "m";
 
 export function newRunId(): RunId {
   return randomBytes(3).toString("hex");
@@ -85,7 +86,7 @@ export function ifName(runId: RunId, kind: IfKind, index: number, side: "a" | "b
 }
 
 /** A deterministic locally administered MAC for an interface: `02:74:63:` + 24 bits of `2 * index + side`. */
-export function macAddress(kind: IfKind, index: number, side: "a" | "b"): string {
+export function macAddress(kind: Exclude<IfKind, "m">, index: number, side: "a" | "b"): string {
   const kindBits = { e: 0, u: 1, w: 2, v: 3 }[kind];
   const v = (((kindBits << 22) | (2 * index + (side === "a" ? 0 : 1))) >>> 0) & 0xffffff;
   if (2 * index + 1 >= 1 << 22) throw new EmulationError(`MAC index ${index} too large`);

@@ -57,6 +57,36 @@ export interface QosState {
   minor: number;
   /** (namespace, device) of every class installed. */
   devs: [string, string][];
+  /** Guaranteed rate of the class on each of `devs`, bits/s (absent in files of older versions). */
+  rates?: number[];
+  /** The spec as set (priority, rate). */
+  spec?: { priority: number; rateBps?: number };
+}
+
+/**
+ * A pair's mirror (emulate/mirror.ts): a VXLAN device at each end (VNI `vni`) between tunnel-endpoint addresses
+ * pinned along `path`; at the source a `mirred` filter (priority `prio`) on each egress device in `egress`; nft
+ * chains named `m<k>` (and sets `m<k>_*`) in the run's mirror tables at both ends.
+ */
+export interface MirrorState {
+  pair: string;
+  src: string;
+  dst: string;
+  path: string[];
+  k: number;
+  vni: number;
+  devs: [string, string];
+  vteps: [string, string];
+  prio: number;
+  egress: string[];
+}
+
+/** A probe path's own source address at the path's source and the policy routes that pin it (emulate/probe.ts). */
+export interface ProbePathState {
+  path: string[];
+  address: string;
+  table: number;
+  rulePriority: number;
 }
 
 /** Who created a run's objects: what every state file records first. */
@@ -91,6 +121,13 @@ export interface RunState extends RunCreator {
   /** Explicit routes set through the control plane, by pair key. */
   routes: Record<string, RouteState>;
   qos: QosState[];
+  /** Mirrors by pair key (absent in files of older versions). */
+  mirrors?: MirrorState[];
+  /** Firewall rules in the order they were set (emulate/firewall.ts). */
+  firewall?: { action: "allow" | "deny"; src?: string; dst?: string; port?: number }[];
+  /** Probe paths set up so far, by path key. */
+  probePaths?: Record<string, ProbePathState>;
+  nextMirror?: number;
   nextVni: number;
   nextQosMinor: number;
   /** Next routing table id and index for virtual-link device names. */

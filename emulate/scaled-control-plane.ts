@@ -11,7 +11,7 @@
  * pass unchanged, as do null and absent values. Because the units come from the table, a new verb is scaled
  * without code here. Results of verbs are passed back unchanged (no verb answers with a quantity today).
  */
-import type { ControlPlane, VirtualLinkInfo } from "../models/policies/types.ts";
+import type { ControlPlane, MirrorStats, ProbeResult, VirtualLinkInfo } from "../models/policies/types.ts";
 import { decorate } from "../models/policies/verb-decorator.ts";
 import type { ControlPlaneOf, Unit, UnitSpec, VerbTable } from "../models/policies/verb-table.ts";
 import { VERBS, type Verbs } from "../models/policies/verbs.ts";
@@ -68,22 +68,54 @@ export function scaling<T extends VerbTable>(
 }
 
 /**
+ * Probe results and mirror counters of the emulated network in simulated units: RTTs x c (wall time runs c times
+ * faster), available rates / r, mirrored bytes x c / r (the inverse of a size's scaling). Times (`timeNs`) come from
+ * the control plane's clock, which is simulated already.
+ */
+export function unscaleObserved(
+  v: { probes: ProbeResult[]; mirrors: MirrorStats[] },
+  f: ScaleFactors,
+): { probes: ProbeResult[]; mirrors: MirrorStats[] } {
+  return {
+    probes: v.probes.map((p) => ({
+      ...p,
+      rttNs: p.rttNs === null ? null : Math.round(p.rttNs * f.timeCompression),
+      availableBps: p.availableBps === null ? null : p.availableBps / f.rateScale,
+    })),
+    mirrors: v.mirrors.map((m) =>
+      m.mirroredBytes === undefined
+        ? m
+        : { ...m, mirroredBytes: Math.round((m.mirroredBytes * f.timeCompression) / f.rateScale) },
+    ),
+  };
+}
+
+/**
  * What the emulation engine hands a policy: the emulation ControlPlane with its arguments scaled into the
  * emulated network, plus its virtual links back in simulated units (rates / r) with the active flows the engine
- * counts per link (`activeFlows(id)`). The drop-in for the engine's former `ScaledControlPlane`.
+ * counts per link (`activeFlows(id)`), and the observed probes and mirrors in simulated units
+ * (`observeVerbs`, see {@link unscaleObserved}). The drop-in for the engine's former `ScaledControlPlane`.
  */
 export function scaledControlPlane(
   ctl: EmulationControlPlane,
   f: ScaleFactors,
   activeFlows: (virtualLink: string) => number,
-): ControlPlaneOf<Verbs> & { virtualLinks(): VirtualLinkInfo[] } {
+): ControlPlaneOf<Verbs> & {
+  virtualLinks(): VirtualLinkInfo[];
+  observeVerbs(
+    consume: boolean,
+    endedFlows?: (src: string, dst: string) => number,
+  ): { probes: ProbeResult[]; mirrors: MirrorStats[] };
+} {
   const virtualLinks = (): VirtualLinkInfo[] =>
     ctl.virtualLinks().map((v) => ({
       ...v,
       rateBps: v.rateBps === null ? null : v.rateBps / f.rateScale,
       activeFlows: activeFlows(v.id),
     }));
-  return Object.assign(scaling(ctl, f), { virtualLinks });
+  const observeVerbs = (consume: boolean, endedFlows?: (src: string, dst: string) => number) =>
+    unscaleObserved(ctl.observeVerbs(consume, endedFlows), f);
+  return Object.assign(scaling(ctl, f), { virtualLinks, observeVerbs });
 }
 
 /** The ControlPlane the emulation engine hands a policy (see {@link scaledControlPlane}). */

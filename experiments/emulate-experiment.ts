@@ -23,6 +23,7 @@ import { ProcessRunner } from "../emulate/runner.ts";
 import { scaleTopology } from "../emulate/scaling.ts";
 import { perFlowPairs } from "../emulate/static-routes.ts";
 import { EmulationInterrupted } from "../emulate/traffic-agents.ts";
+import { verbRefusals, verbsNotEmulated } from "../emulate/verb-support.ts";
 import { type FlowArrival, flowsBefore } from "../models/workload/flow-schedule.ts";
 import type { PolicyRunResult } from "../sim/engine/run.ts";
 import { scenarioSchedule } from "../sim/engine/schedule.ts";
@@ -121,7 +122,9 @@ export async function emulateExperiment(
     rate: settings.rate,
     queueNs: settings.queueNs === null ? null : Math.round(settings.queueNs / settings.timeCompression),
   });
-  const dropped = [...preview.dropped];
+  const refused = verbRefusals(scenario.policies)[0];
+  if (refused) throw loaded.error(refused.path, refused.message);
+  const dropped = [...preview.dropped, ...verbsNotEmulated(scenario.policies, capabilities)];
   if (scenario.applications) {
     dropped.push(
       "workload.applications: the emulator does not run applications yet (topocast run does); their flows are left out",

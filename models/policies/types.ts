@@ -121,6 +121,23 @@ export interface MirrorStats {
   flows: number;
   /** Of those, how many the mirror copy delivered first. */
   mirrorWins: number;
+  /** Bytes the mirror sent as copies over the interval (with tunnel overhead), where the engine counts them. */
+  mirroredBytes?: number;
+  /**
+   * Per-path arrival counters at the destination over the interval, where the engine measures packets (emulation):
+   * the primary path (the pair's own route) and the mirror path.
+   */
+  paths?: { primary: MirrorPathStats; mirror: MirrorPathStats };
+}
+
+/** One path of a mirrored pair at its destination over an interval (see {@link MirrorStats.paths}). */
+export interface MirrorPathStats {
+  /** Data segments this path delivered before the other path's copy. */
+  firstSegments: number;
+  /** The pair's packets that arrived by this path. */
+  packets: number;
+  /** 1 - arrived / sent over the interval (packets in flight at its ends blur it), or null when nothing was sent. */
+  lossRate: number | null;
 }
 
 /** A policy: called every control interval; may also react to failures. */

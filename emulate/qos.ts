@@ -1,0 +1,200 @@
+/**
+ * setQos in emulation: htb classes with priorities on every egress of the pair's path. A pair's class `1:<minor>`
+ * sits under the link class `1:1` beside the default leaf `1:10` (emulate/commands.ts, {@link htbLink}), with
+ *
+ * - guaranteed rate: `rateBps` (default 1% of the link rate), the htb `rate`: what the class gets whenever it has
+ *   traffic, however busy the link;
+ * - ceiling: the link rate (`ceil`): a class may borrow what others leave unused;
+ * - priority: htb `prio` = `priority` clamped to 0..7 (0 first). Spare rate is lent to the lowest prio first (htb's
+ *   borrowing order; Devera, "Hierarchical token bucket theory", 2002); the default leaf has prio 7.
+ * - its own FIFO, sized like the link's (`bfifo` of the link's queueing delay, or 1000 packets).
+ *
+ * The guarantees must fit: htb shares `1:1`'s rate among its children by their rates, so the default leaf's rate is
+ * lowered to the link rate minus the guarantees of the classes on that device (and raised back when they go); a
+ * guarantee that would leave the default leaf less than 1% of the link is refused with InsufficientCapacityError,
+ * naming the link. A u32 filter on the pair's node addresses steers its packets into the class (priority 1, before
+ * the default). `setQos(pair, null)` removes the class, its filter and its FIFO and gives the default leaf its rate
+ * back; so does a new spec for the pair (replaced whole).
+ */
+import { InsufficientCapacityError, type Pair, pairKey, type QosSpec } from "../models/policies/types.ts";
+import {
+  burstBytes,
+  type Cmd,
+  fifoLimit,
+  HTB_DEFAULT_CLASS,
+  htbQosClass,
+  htbQosClassDel,
+} from "./commands.ts";
+import type { ControlContext } from "./control-context.ts";
+import { UnsupportedInEmulationError } from "./errors.ts";
+import type { QosState } from "./run-state.ts";
+import { parallel, runBatch } from "./runner.ts";
+
+/** Share of a link's rate the default leaf always keeps. */
+export const DEFAULT_CLASS_SHARE = 0.01;
+
+/** `class change` of the default leaf `1:10` to `rateBps` (ceiling: the link rate), as {@link htbLink} made it. */
+export function defaultClassRate(dev: string, rateBps: number, linkBps: number, mtu: number): Cmd {
+  const b = String(burstBytes(linkBps, mtu));
+  return [
+    "class",
+    "change",
+    "dev",
+    dev,
+    "parent",
+    "1:1",
+    "classid",
+    HTB_DEFAULT_CLASS,
+    "htb",
+    "rate",
+    `${Math.round(rateBps)}bit`,
+    "ceil",
+    `${Math.round(linkBps)}bit`,
+    "burst",
+    b,
+    "cburst",
+    b,
+    "prio",
+    "7",
+  ];
+}
+
+/** The FIFO under a QoS class, like the link's default leaf's. */
+export function qosLeaf(dev: string, minor: number, linkBps: number, mtu: number, queueNs?: number): Cmd {
+  const f = fifoLimit(linkBps, mtu, queueNs);
+  return [
+    "qdisc",
+    "replace",
+    "dev",
+    dev,
+    "parent",
+    `1:${minor}`,
+    "handle",
+    `${minor.toString(16)}:`,
+    f.kind,
+    "limit",
+    String(f.limit),
+  ];
+}
+
+/** One egress device of a path: namespace index, device, link rate and MTU. */
+interface Egress {
+  node: number;
+  dev: string;
+  linkBps: number;
+  mtu: number;
+}
+
+export class EmulationQos {
+  constructor(private readonly ctx: ControlContext) {}
+
+  /** The pair's QoS class now, if any. */
+  of(src: string, dst: string): QosState | undefined {
+    return this.ctx.state.qos.find((q) => q.pair === pairKey(src, dst));
+  }
+
+  /**
+   * Sets (or with `null` removes) the pair's class on every egress of its current substrate path (its pinned route,
+   * else the default path).
+   * @throws UnknownNodeError, NoPathError, LinkDownError, InsufficientCapacityError, UnsupportedInEmulationError
+   *   (the links are not shaped with htb)
+   */
+  async set(pair: Pair, qos: QosSpec | null): Promise<void> {
+    const { ctx } = this;
+    const u = ctx.node(pair.src);
+    const v = ctx.node(pair.dst);
+    const key = pairKey(pair.src, pair.dst);
+    if (ctx.plan.mechanisms.rate !== "htb")
+      throw new UnsupportedInEmulationError("setQos", "needs htb on the links (emulation.rate)");
+    const path = qos ? ctx.resolvePath(u, v, ctx.state.routes[key]?.path) : undefined;
+    const old = this.of(pair.src, pair.dst);
+    const egress = path ? this.egress(path.nodes, path.hops) : [];
+    const rates = egress.map((e) => Math.min(e.linkBps, qos?.rateBps ?? e.linkBps * DEFAULT_CLASS_SHARE));
+    egress.forEach((e, i) => {
+      const others = this.guaranteed(e.node, e.dev, old);
+      if (others + rates[i]! > e.linkBps * (1 - DEFAULT_CLASS_SHARE))
+        throw new InsufficientCapacityError(
+          `setQos ${key}: link ${ctx.plan.nodes[e.node]!.id} ${e.dev} has ${e.linkBps} bit/s, ${others} bit/s guaranteed to other classes; ${rates[i]} bit/s more leaves its default class under ${DEFAULT_CLASS_SHARE * 100}%`,
+        );
+    });
+    if (old) await this.remove(old);
+    if (!qos) return;
+    const minor = ctx.state.nextQosMinor++;
+    const st: QosState = {
+      pair: key,
+      minor,
+      devs: egress.map((e) => [ctx.ns(e.node), e.dev]),
+      rates,
+      spec: { priority: qos.priority, ...(qos.rateBps !== undefined ? { rateBps: qos.rateBps } : {}) },
+    };
+    ctx.state.qos.push(st);
+    ctx.save();
+    const queueNs = ctx.plan.settings.queueNs ?? undefined;
+    const tc = new Map<number, Cmd[]>();
+    egress.forEach((e, i) => {
+      tc.set(e.node, [
+        ...(tc.get(e.node) ?? []),
+        defaultClassRate(e.dev, e.linkBps - this.guaranteed(e.node, e.dev), e.linkBps, e.mtu),
+        ...htbQosClass({
+          dev: e.dev,
+          minor,
+          priority: qos.priority,
+          rateBps: rates[i]!,
+          ceilBps: e.linkBps,
+          src: ctx.addr(u),
+          dst: ctx.addr(v),
+        }),
+        qosLeaf(e.dev, minor, e.linkBps, e.mtu, queueNs),
+      ]);
+    });
+    try {
+      await parallel([...tc.keys()], (i) => runBatch(ctx.runner, "tc", ctx.ns(i), tc.get(i)!));
+    } catch (e) {
+      await this.remove(st).catch(() => {});
+      throw e;
+    }
+  }
+
+  /** Rate guaranteed to QoS classes on a device (all but `except`), bits/s. */
+  private guaranteed(node: number, dev: string, except?: QosState): number {
+    const ns = this.ctx.ns(node);
+    let sum = 0;
+    for (const q of this.ctx.state.qos) {
+      if (q === except) continue;
+      q.devs.forEach(([n, d], i) => {
+        if (n === ns && d === dev) sum += q.rates?.[i] ?? 0;
+      });
+    }
+    return sum;
+  }
+
+  private egress(nodes: number[], hops: ReturnType<ControlContext["resolvePath"]>["hops"]): Egress[] {
+    return hops.flatMap((h, i) =>
+      h.near.rateBps === null
+        ? []
+        : [{ node: nodes[i]!, dev: h.near.dev, linkBps: h.near.rateBps, mtu: h.mtu }],
+    );
+  }
+
+  /** Removes a class, its filter and FIFO, and gives the default leaves their rate back. */
+  private async remove(q: QosState): Promise<void> {
+    const { ctx } = this;
+    ctx.state.qos = ctx.state.qos.filter((x) => x !== q);
+    await parallel(q.devs, async ([ns, dev]) => {
+      for (const c of htbQosClassDel(dev, q.minor))
+        await ctx.runner.run(["tc", "-n", ns, ...c], { check: false });
+      const end = ctx.plan.links
+        .flatMap((k) => [
+          { end: k.a, mtu: k.mtu },
+          { end: k.b, mtu: k.mtu },
+        ])
+        .find((x) => x.end.dev === dev && ctx.ns(x.end.node) === ns);
+      if (!end || end.end.rateBps === null) return;
+      const rate = end.end.rateBps - this.guaranteed(end.end.node, dev);
+      await ctx.runner.run(["tc", "-n", ns, ...defaultClassRate(dev, rate, end.end.rateBps, end.mtu)], {
+        check: false,
+      });
+    });
+    ctx.save();
+  }
+}

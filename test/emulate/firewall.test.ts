@@ -1,0 +1,135 @@
+/**
+ * setFirewall in emulation: nftables rules at the sources refuse a denied pair's new connections, count them, leave
+ * every other pair alone, and the flow ledger records the denied flows.
+ *
+ *     n0 ---- n1 ---- n2        line(3): deny n0 -> n2; n1 -> n2 and n2 -> n0 unaffected
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { EmulationControlPlane } from "../../emulate/control-plane.ts";
+import { firewallLines } from "../../emulate/firewall.ts";
+import { FlowLedger } from "../../emulate/flow-ledger.ts";
+import { down, exec, up } from "../../emulate/substrate.ts";
+import { UnknownNodeError } from "../../models/policies/types.ts";
+import { line } from "../../sim/substrate/generators.ts";
+import { assertRunsGone, capabilities, needs } from "../helpers/emulation.ts";
+import { offline } from "./fixtures/offline-control-plane.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "topocast-fw-test-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const topo = line(3, { capacityBps: 100e6, delayNs: 0 });
+
+describe("firewall rules, offline", () => {
+  it("a deny rule rejects the pair's first segments with a reset at the source, counted, inserted first", () => {
+    assert.deepEqual(firewallLines("tcabc123_fw", 4, { action: "deny", dst: "n2" }, "10.0.0.1", "10.0.0.3"), [
+      "add table inet tcabc123_fw",
+      "add chain inet tcabc123_fw out { type filter hook output priority 0; policy accept; }",
+      'insert rule inet tcabc123_fw out ip saddr 10.0.0.1 ip daddr 10.0.0.3 tcp flags & (syn | ack) == syn counter reject with tcp reset comment "fw4"',
+    ]);
+    assert.match(
+      firewallLines("t", 0, { action: "allow", port: 7000 }, "10.0.0.1", undefined)[2]!,
+      /ip saddr 10\.0\.0\.1 tcp dport 7000 .* counter accept comment "fw0"$/,
+    );
+  });
+
+  const cases: { rules: { action: "allow" | "deny"; src?: string; dst?: string }[]; denied: string[] }[] = [
+    { rules: [], denied: [] },
+    { rules: [{ action: "deny", src: "n0", dst: "n2" }], denied: ["n0->n2"] },
+    { rules: [{ action: "deny", dst: "n2" }], denied: ["n0->n2", "n1->n2"] },
+    {
+      rules: [
+        { action: "deny", dst: "n2" },
+        { action: "allow", src: "n1", dst: "n2" },
+      ],
+      denied: ["n0->n2"],
+    },
+    {
+      rules: [
+        { action: "allow", src: "n1", dst: "n2" },
+        { action: "deny", dst: "n2" },
+      ],
+      denied: ["n0->n2", "n1->n2"],
+    },
+  ];
+  for (const c of cases) {
+    it(`rules ${JSON.stringify(c.rules)} deny ${c.denied.join(", ") || "nothing"} (the last matching rule decides)`, async () => {
+      const { ctl, runner } = offline(topo, dir);
+      for (const r of c.rules) await ctl.setFirewall(r);
+      assert.deepEqual(ctl.firewall.deniedPairs(), c.denied);
+      const nsWithRules = new Set(runner.calls.map((x) => x.argv[3]));
+      for (const r of c.rules) if (r.src) assert.ok(nsWithRules.has(`tcabc123-${r.src}`));
+    });
+  }
+
+  it("refuses an unknown node before touching any namespace", async () => {
+    const { ctl, runner } = offline(topo, dir);
+    await assert.rejects(ctl.setFirewall({ action: "deny", src: "x" }), UnknownNodeError);
+    assert.equal(runner.calls.length, 0);
+  });
+
+  it("the flow ledger records a denied pair's flows as denied, counted in the traffic, never active", async () => {
+    const { ctl } = offline(topo, dir);
+    await ctl.setFirewall({ action: "deny", src: "n0", dst: "n2" });
+    const flows = [
+      { id: 0, src: 0, dst: 2, sizeBytes: 1000, startNs: 0, tag: 0 },
+      { id: 1, src: 1, dst: 2, sizeBytes: 500, startNs: 0, tag: 0 },
+    ];
+    const ledger = new FlowLedger(topo, flows, ctl, 1);
+    for (const f of flows)
+      ledger.onReport({ event: "start", id: f.id, dst: "x", bytes: f.sizeBytes, startNs: 0, lateNs: 0 });
+    ledger.onReport({ event: "flow-error", id: 0, error: "ECONNREFUSED" });
+    assert.equal(ledger.denied, 1);
+    assert.equal(ledger.failed, 0, "the refused connection is the denial, not a failure");
+    assert.deepEqual(ledger.flowErrors, { "denied by firewall": 1 });
+    assert.deepEqual(ledger.activePairs(), [1 * 3 + 2]);
+    assert.deepEqual(
+      ledger.traffic(true).map((t) => [t.src, t.dst, t.flows]),
+      [
+        ["n0", "n2", 1],
+        ["n1", "n2", 1],
+      ],
+    );
+    ledger.onReport({ event: "flow", id: 1, dst: "x", bytes: 500, startNs: 0, fctNs: 1 });
+    assert.equal(ledger.done, true);
+  });
+});
+
+describe("firewall on namespaces", async () => {
+  const skip = await needs(["veth", "nftables"], ["iperf3", "nft"]);
+
+  it("refuses every connection of a denied pair, counts them, affects no other pair, and an allow lifts it", {
+    skip,
+  }, async () => {
+    const run = await up(topo, { capabilities: await capabilities() });
+    try {
+      const ctl = EmulationControlPlane.attach(run.runId);
+      const addr = (i: number) => run.nodes[i]!.addresses[0]!;
+      await exec(run.runId, "n2", ["iperf3", "-s", "-D", "-B", addr(2)]);
+      await exec(run.runId, "n0", ["iperf3", "-s", "-D", "-B", addr(0)]);
+      await new Promise((r) => setTimeout(r, 300));
+      const connect = async (from: number, to: number) =>
+        (await exec(run.runId, `n${from}`, ["iperf3", "-c", addr(to), "-B", addr(from), "-n", "64K"])).code;
+      await ctl.setFirewall({ action: "deny", src: "n0", dst: "n2" });
+      for (let i = 0; i < 3; i++) assert.notEqual(await connect(0, 2), 0, "n0 -> n2 is denied");
+      assert.equal(await connect(1, 2), 0, "n1 -> n2 is not");
+      assert.equal(await connect(2, 0), 0, "nor the reverse pair n2 -> n0");
+      const [deny] = await ctl.firewall.counters();
+      assert.equal(deny?.packets, 3, "each refused connection counted once");
+      await ctl.setFirewall({ action: "allow", src: "n0", dst: "n2" });
+      assert.equal(await connect(0, 2), 0);
+      assert.deepEqual(
+        (await ctl.firewall.counters()).map((c) => c.packets),
+        [3, 1],
+      );
+      await ctl.firewall.clear();
+      const left = await exec(run.runId, "n0", ["nft", "list", "ruleset"]);
+      assert.equal(left.stdout.trim(), "", "clear removes the tables");
+    } finally {
+      await down(run.runId);
+      await assertRunsGone([run.runId]);
+    }
+  });
+});
