@@ -4,10 +4,10 @@
  * forward, `from <probe address> to <destination>` follows the path; backward, `to <probe address>` follows it in
  * reverse, so request and reply both take the path whatever the pair's routes, virtual links or mirrors do (policy
  * rules at priority {@link PROBE_RULE_PRIORITY}, before the interceptors). Before each probe the path's routes are
- * written again (`ip route replace`: a link that went down and up took them with it), then `ping -c <count>
- * -i 0.01 -I <probe address>` runs in the source's namespace.
+ * written again (`ip route replace`: a link that went down and up took them with it), then `ping -c 5 -i 0.01
+ * -I <probe address>` runs in the source's namespace.
  *
- * Result (the Observation's {@link ProbeResult}): the mean RTT of the echoes answered, wall ns (the scaling
+ * Result (the Observation's {@link ProbeResult}): the median RTT of the echoes answered, wall ns (the scaling
  * decorator turns it into simulated ns), or null when none came back or the path crosses a link that is down (then
  * nothing is sent); `availableBps` null (no packet-train estimate yet). `probe` resolves once the echoes are on
  * their way; the result appears in the first observation after they are answered ({@link EmulationProbes.settle}
@@ -22,37 +22,28 @@ import { parallel, runBatch } from "./runner.ts";
 /** Priority of the probe paths' policy rules (before virtual links' 1000 and pinned routes' 20000). */
 export const PROBE_RULE_PRIORITY = 500;
 /** Echo requests per probe. */
-export const PROBE_ECHOES = 3;
+export const PROBE_ECHOES = 5;
 /** IP bytes of one echo request or reply (20 IP + 8 ICMP + 56 payload). */
 export const PROBE_PACKET_BYTES = 84;
 
-/** `ping` argv for a probe (numeric, quiet, `count` echoes 10 ms apart, each waited for up to `waitS`). */
+/** `ping` argv for a probe (numeric, `count` echoes 10 ms apart, each waited for up to `waitS`). */
 export function pingArgv(ns: string, from: string, to: string, count = PROBE_ECHOES, waitS = 2): string[] {
-  return netnsExecArgv(ns, [
-    "ping",
-    "-n",
-    "-q",
-    "-c",
-    String(count),
-    "-i",
-    "0.01",
-    "-W",
-    String(waitS),
-    "-I",
-    from,
-    to,
-  ]);
+  const opts = ["-n", "-c", String(count), "-i", "0.01", "-W", String(waitS), "-I", from];
+  return netnsExecArgv(ns, ["ping", ...opts, to]);
 }
 
-/** Echoes sent and answered, and the mean RTT (ms) of those answered, from ping's summary; null fields when absent. */
-export function parsePing(stdout: string): { sent: number; received: number; avgMs: number | null } {
+/**
+ * Echoes sent and answered, from ping's summary, and the median RTT (ms) of those answered, from its echo lines
+ * (null when none was): the median, because the first echo after an idle spell waits for sleeping processes (a
+ * wire's relay) on a busy machine.
+ */
+export function parsePing(stdout: string): { sent: number; received: number; medianMs: number | null } {
   const counts = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(stdout);
-  const rtt = /= [\d.]+\/([\d.]+)\/[\d.]+\/[\d.]+ ms/.exec(stdout);
-  return {
-    sent: counts ? Number(counts[1]) : 0,
-    received: counts ? Number(counts[2]) : 0,
-    avgMs: rtt ? Number(rtt[1]) : null,
-  };
+  const times = [...stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((x, y) => x - y);
+  const mid = times.length >> 1;
+  const medianMs =
+    times.length === 0 ? null : times.length % 2 ? times[mid]! : (times[mid - 1]! + times[mid]!) / 2;
+  return { sent: counts ? Number(counts[1]) : 0, received: counts ? Number(counts[2]) : 0, medianMs };
 }
 
 const rule = (verb: "add" | "del", spec: { from?: string; to: string }, table: number): Cmd => [
@@ -104,7 +95,7 @@ export class EmulationProbes {
       this.overhead.bytes += (p.sent + p.received) * PROBE_PACKET_BYTES;
       this.done.push({
         path: [...path],
-        rttNs: p.received > 0 && p.avgMs !== null ? Math.round(p.avgMs * 1e6) : null,
+        rttNs: p.medianMs !== null ? Math.round(p.medianMs * 1e6) : null,
         availableBps: null,
         timeNs: ctx.nowNs(),
       });

@@ -1,13 +1,7 @@
 /**
  * mirror in emulation: copies of a pair's packets over a second path, with per-path counters at the destination,
- * torn down exactly. The square below (one-way delays), with n0 -> n2 pinned through n1 (20 ms) and mirrored
- * through n3 (2 ms): the mirror delivers nearly every segment first.
- *
- *     n0 --10ms-- n1
- *     |            |
- *    1ms         10ms
- *     |            |
- *     n3 --1ms--- n2
+ * torn down exactly. On the square of fixtures/square.ts (one-way delays), with n0 -> n2 pinned through n1 (20 ms)
+ * and mirrored through n3 (2 ms): the mirror delivers nearly every segment first.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -15,20 +9,9 @@ import { EmulationControlPlane } from "../../emulate/control-plane.ts";
 import { mirredFilter, mirrorDestinationNft, mirrorNftTeardown, mirrorTables } from "../../emulate/mirror.ts";
 import { down, exec, up } from "../../emulate/substrate.ts";
 import { NoPathError, UnknownNodeError } from "../../models/policies/types.ts";
-import { TopologyBuilder } from "../../sim/substrate/topology.ts";
 import { assertRunsGone, capabilities, median, needs } from "../helpers/emulation.ts";
 import { namespaceState } from "./fixtures/namespace-state.ts";
-
-function square() {
-  const b = new TopologyBuilder("mirror-square", "test/emulate/mirror.test.ts");
-  for (const id of ["n0", "n1", "n2", "n3"]) b.addNode({ id });
-  const ms = (x: number) => ({ capacityBps: 50e6, delayNs: x * 1e6 });
-  b.addLink("n0", "n1", ms(10))
-    .addLink("n1", "n2", ms(10))
-    .addLink("n0", "n3", ms(1))
-    .addLink("n3", "n2", ms(1));
-  return b.build();
-}
+import { square } from "./fixtures/square.ts";
 
 describe("mirror commands", () => {
   it("copies the pair's packets at its source with an egress mirred filter into the mirror's device", () => {
