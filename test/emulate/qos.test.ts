@@ -1,0 +1,113 @@
+/**
+ * setQos in emulation: htb classes with priorities, guaranteed rates and ceilings. Two pairs share the bottleneck
+ * n1 -> n2 of line(3) at 20 Mbit/s, both sending as fast as TCP lets them: the high class (n1 -> n2, priority 0,
+ * 12 Mbit/s guaranteed) keeps at least 95% of its guarantee against the low one (n0 -> n2, priority 1, 4 Mbit/s),
+ * where without classes n1 -> n2 gets less (measured: about a quarter of the link).
+ *
+ *     n0 ---- n1 ====> n2
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { EmulationControlPlane } from "../../emulate/control-plane.ts";
+import { defaultClassRate } from "../../emulate/qos.ts";
+import { down, exec, up } from "../../emulate/substrate.ts";
+import { InsufficientCapacityError } from "../../models/policies/types.ts";
+import { line } from "../../sim/substrate/generators.ts";
+import { assertRunsGone, capabilities, needs } from "../helpers/emulation.ts";
+import { namespaceState } from "./fixtures/namespace-state.ts";
+import { offline } from "./fixtures/offline-control-plane.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "topocast-qos-test-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const topo = line(3, { capacityBps: 20e6, delayNs: 0 });
+
+describe("QoS classes, offline", () => {
+  it("gives the default class what the guarantees leave of the link", async () => {
+    const { ctl, runner } = offline(topo, dir);
+    await ctl.setQos({ src: "n0", dst: "n2" }, { priority: 0, rateBps: 12e6 });
+    await ctl.setQos({ src: "n1", dst: "n2" }, { priority: 1, rateBps: 4e6 });
+    const text = runner.text();
+    assert.match(
+      text,
+      /class change dev tcabc123-e1a parent 1:1 classid 1:10 htb rate 4000000bit ceil 20000000bit/,
+    );
+    assert.match(
+      text,
+      /class replace dev tcabc123-e1a parent 1:1 classid 1:101 htb rate 4000000bit ceil 20000000bit .* prio 1/,
+    );
+    assert.deepEqual(defaultClassRate("d", 5e6, 20e6, 1500).slice(-2), ["prio", "7"]);
+  });
+
+  it("refuses a guarantee that leaves the default class under 1% of a link, naming the link", async () => {
+    const { ctl } = offline(topo, dir);
+    await ctl.setQos({ src: "n0", dst: "n2" }, { priority: 0, rateBps: 15e6 });
+    await assert.rejects(
+      ctl.setQos({ src: "n1", dst: "n2" }, { priority: 1, rateBps: 5e6 }),
+      (e: unknown) =>
+        e instanceof InsufficientCapacityError && /link n1 tcabc123-e1a/.test((e as Error).message),
+    );
+    assert.equal(ctl.qos.of("n1", "n2"), undefined);
+    await ctl.setQos({ src: "n0", dst: "n2" }, { priority: 0, rateBps: 10e6 }); // a pair's own class is replaced
+    await ctl.setQos({ src: "n1", dst: "n2" }, { priority: 1, rateBps: 5e6 });
+  });
+});
+
+describe("QoS on namespaces", async () => {
+  const skip = await needs(["veth", "htb", "u32"], ["iperf3"]);
+
+  /** Goodput of two pairs sending at once for `seconds` (bits/s at the receiver, from iperf3's JSON). */
+  async function together(runId: string, addr: (i: number) => string, seconds: number) {
+    const send = async (from: number, port: number) => {
+      const r = await exec(runId, `n${from}`, [
+        "iperf3",
+        "-J",
+        "-c",
+        addr(2),
+        "-B",
+        addr(from),
+        "-p",
+        String(port),
+        "-t",
+        String(seconds),
+      ]);
+      return JSON.parse(r.stdout).end.sum_received.bits_per_second as number;
+    };
+    const [high, low] = await Promise.all([send(1, 5201), send(0, 5202)]);
+    return { high, low };
+  }
+
+  it("the high class keeps at least 95% of its guaranteed rate on a shared bottleneck, and removal is exact", {
+    skip,
+  }, async (t) => {
+    const run = await up(topo, { capabilities: await capabilities() });
+    try {
+      const ctl = EmulationControlPlane.attach(run.runId);
+      const addr = (i: number) => run.nodes[i]!.addresses[0]!;
+      for (const port of ["5201", "5202"]) await exec(run.runId, "n2", ["iperf3", "-s", "-D", "-p", port]);
+      await new Promise((r) => setTimeout(r, 300));
+      const before = await namespaceState(run);
+      const plain = await together(run.runId, addr, 3);
+      await ctl.setQos({ src: "n1", dst: "n2" }, { priority: 0, rateBps: 12e6 });
+      await ctl.setQos({ src: "n0", dst: "n2" }, { priority: 1, rateBps: 4e6 });
+      const classes = await together(run.runId, addr, 3);
+      t.diagnostic(
+        `without classes: ${(plain.high / 1e6).toFixed(2)} / ${(plain.low / 1e6).toFixed(2)} Mbit/s; with: ${(classes.high / 1e6).toFixed(2)} (guaranteed 12) / ${(classes.low / 1e6).toFixed(2)} (guaranteed 4)`,
+      );
+      assert.ok(classes.high >= 0.95 * 12e6, `high class ${classes.high} bit/s`);
+      assert.ok(classes.low >= 0.9 * 4e6, `low class ${classes.low} bit/s`);
+      await ctl.setQos({ src: "n0", dst: "n2" }, null);
+      await ctl.setQos({ src: "n1", dst: "n2" }, null);
+      assert.equal(
+        await namespaceState(run),
+        before,
+        "removing the classes leaves every namespace as before",
+      );
+    } finally {
+      await down(run.runId);
+      await assertRunsGone([run.runId]);
+    }
+  });
+});
