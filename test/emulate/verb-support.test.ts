@@ -75,7 +75,9 @@ describe("verbs the emulator cannot carry out", () => {
     it(`lists for ${m.name}: ${m.want.length} verb(s) not emulated`, () => {
       const got = verbsNotEmulated([policy("p", {})], m.c);
       assert.equal(got.length, m.want.length, got.join("; "));
-      m.want.forEach((re, i) => assert.match(got[i]!, re));
+      m.want.forEach((re, i) => {
+        assert.match(got[i]!, re);
+      });
       assert.deepEqual(
         verbsNotEmulated([policy("static", {}, false)], m.c),
         [],
