@@ -63,6 +63,8 @@ export function firewallLines(
 }
 
 export class EmulationFirewall {
+  private queue: Promise<void> = Promise.resolve();
+
   constructor(private readonly ctx: ControlContext) {}
 
   private get rules(): PortFirewallRule[] {
@@ -78,7 +80,14 @@ export class EmulationFirewall {
    * Adds a rule (see the module doc). Its endpoints are checked first (UnknownNodeError); the rule is in force in
    * every namespace of its scope when this resolves.
    */
-  async set(rule: PortFirewallRule): Promise<void> {
+  set(rule: PortFirewallRule): Promise<void> {
+    // One at a time, so every namespace inserts the rules in the order they were set.
+    const next = this.queue.then(() => this.apply(rule));
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private async apply(rule: PortFirewallRule): Promise<void> {
     const { ctx } = this;
     const caps = ctx.state.capabilities;
     const why = caps ? verbUnavailable("setFirewall", caps) : null;

@@ -222,6 +222,7 @@ export class EmulationMirrors {
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
   private readonly pollMs: number;
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly ctx: ControlContext,
@@ -253,7 +254,14 @@ export class EmulationMirrors {
    * Mirrors the pair onto `path` (replacing a mirror it has), or removes its mirror (`null`).
    * @throws UnknownNodeError, NoPathError, LinkDownError (the path)
    */
-  async set(pair: Pair, path: NodePath | null): Promise<void> {
+  set(pair: Pair, path: NodePath | null): Promise<void> {
+    // One at a time: mirrors sharing a node share its qdiscs, tables and saved settings.
+    const next = this.queue.then(() => this.apply(pair, path));
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private async apply(pair: Pair, path: NodePath | null): Promise<void> {
     const { ctx } = this;
     const caps = ctx.state.capabilities;
     const why = caps ? verbUnavailable("mirror", caps) : null;

@@ -64,6 +64,18 @@ describe("firewall rules, offline", () => {
     });
   }
 
+  it("rules set at once are installed one after the other, in the order they were set", async () => {
+    const { ctl, runner } = offline(topo, dir);
+    await Promise.all([
+      ctl.setFirewall({ action: "deny", dst: "n2" }),
+      ctl.setFirewall({ action: "allow", src: "n1", dst: "n2" }),
+    ]);
+    const atN1 = runner.calls
+      .filter((c) => c.argv[3] === "tcabc123-n1")
+      .map((c) => /comment "(fw\d)"/.exec(c.input ?? "")?.[1]);
+    assert.deepEqual(atN1, ["fw0", "fw1"]);
+  });
+
   it("refuses an unknown node before touching any namespace", async () => {
     const { ctl, runner } = offline(topo, dir);
     await assert.rejects(ctl.setFirewall({ action: "deny", src: "x" }), UnknownNodeError);
