@@ -17,6 +17,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => BenchResult | Promise<B
   "ns3-dumbbell": () => import("./ns3-dumbbell.ts"),
   dht: () => import("./dht.ts"),
   "dht-emulate": () => import("./dht-emulate.ts"),
+  verbs: () => import("./verbs.ts"),
 };
 
 async function main(): Promise<void> {
