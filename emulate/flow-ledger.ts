@@ -13,7 +13,8 @@
  * counted in the interval's traffic and in `denied` (and `flowErrors["denied by firewall"]`), never active, never
  * finished; what its agent reports afterwards (refused connections, retried until its deadline) is ignored. A
  * flow that starts while its pair is mirrored is a mirrored flow: its record says so and counts both copies' bytes,
- * and its end counts in {@link FlowLedger.mirroredEnded} (the Observation's mirror feedback).
+ * and its end counts in {@link FlowLedger.mirroredEnded} (the Observation's mirror feedback); which copy finished
+ * first is not observed per flow (`mirrorWon` stays false; emulate/mirror.ts counts first deliveries per segment).
  */
 import type { ApplicationTraffic, NodePath, PairTraffic } from "../models/policies/types.ts";
 import { ApplicationTrafficCounter } from "../models/workload/application-traffic.ts";
