@@ -130,7 +130,7 @@ export class EmulationFirewall {
     );
     return rules.map((rule, k) => ({
       rule,
-      packets: perNode.reduce((sum, m) => sum + (m.get(`fw${k}`)?.packets ?? 0), 0),
+      packets: perNode.reduce((sum, m) => sum + (m?.get(`fw${k}`)?.packets ?? 0), 0),
     }));
   }
 

@@ -397,6 +397,12 @@ export class EmulationMirrors {
     const { ctx } = this;
     const u = ctx.node(m.src);
     const v = ctx.node(m.dst);
+    // Its bytes as last read count as mirrored (what it copied since, up to one polling period, is not counted);
+    // forgotten first, so a reading during teardown cannot take the chains' disappearance for zero counters.
+    const c = this.latest.get(m.k);
+    if (c) this.removedBytes += c.sent.bytes + VXLAN_OVERHEAD_BYTES * c.sent.packets;
+    this.latest.delete(m.k);
+    this.base.delete(m.k);
     const others = this.mirrors.filter((x) => x !== m);
     const lastAsSrc = !others.some((x) => x.src === m.src);
     const lastAsDst = !others.some((x) => x.dst === m.dst);
@@ -429,10 +435,6 @@ export class EmulationMirrors {
     };
     const transit = [...routes.keys()].filter((i) => i !== u && i !== v);
     await Promise.all([atSrc(), atDst(), parallel(transit, (i) => this.forced("ip", i, routes.get(i)!))]);
-    const c = this.latest.get(m.k);
-    if (c) this.removedBytes += c.sent.bytes + VXLAN_OVERHEAD_BYTES * c.sent.packets;
-    this.latest.delete(m.k);
-    this.base.delete(m.k);
     ctx.state.mirrors = others;
     ctx.save();
   }
@@ -460,7 +462,8 @@ export class EmulationMirrors {
       ),
     );
     for (const m of ms) {
-      if (!this.latest.has(m.k)) continue; // removed meanwhile
+      // removed meanwhile, or an end could not be read (then the last reading stands)
+      if (!this.latest.has(m.k) || !per.get(ctx.node(m.src)) || !per.get(ctx.node(m.dst))) continue;
       const at = (id: string, c: string) =>
         per.get(ctx.node(id))?.get(`m${m.k}_${c}`) ?? { packets: 0, bytes: 0 };
       this.latest.set(m.k, {

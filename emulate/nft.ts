@@ -65,13 +65,13 @@ export function ruleCounters(json: string): Map<string, RuleCounter> {
   return out;
 }
 
-/** Reads the rule counters of one table (an absent table reads as no counters). */
+/** Reads the rule counters of one table; undefined when it cannot be listed (no such table, or no namespace). */
 export async function readRuleCounters(
   runner: Runner,
   ns: string,
   family: NftFamily,
   table: string,
-): Promise<Map<string, RuleCounter>> {
+): Promise<Map<string, RuleCounter> | undefined> {
   const r = await runner.run(nftListArgv(ns, family, table), { check: false });
-  return r.code === 0 ? ruleCounters(r.stdout) : new Map();
+  return r.code === 0 ? ruleCounters(r.stdout) : undefined;
 }
