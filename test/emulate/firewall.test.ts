@@ -86,8 +86,8 @@ describe("firewall rules, offline", () => {
     const { ctl } = offline(topo, dir);
     await ctl.setFirewall({ action: "deny", src: "n0", dst: "n2" });
     const flows = [
-      { id: 0, src: 0, dst: 2, sizeBytes: 1000, startNs: 0, tag: 0 },
-      { id: 1, src: 1, dst: 2, sizeBytes: 500, startNs: 0, tag: 0 },
+      { id: 0, src: 0, dst: 2, sizeBytes: 1000, startNs: 0, tag: 0, application: "tm" },
+      { id: 1, src: 1, dst: 2, sizeBytes: 500, startNs: 0, tag: 0, application: "tm" },
     ];
     const ledger = new FlowLedger(topo, flows, ctl, 1);
     for (const f of flows)
