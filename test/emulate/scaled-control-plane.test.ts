@@ -10,7 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { EmulationControlPlane } from "../../emulate/control-plane.ts";
-import { scaledControlPlane, scaleQuantity, scaling } from "../../emulate/scaled-control-plane.ts";
+import {
+  scaledControlPlane,
+  scaleQuantity,
+  scaling,
+  unscaleObserved,
+} from "../../emulate/scaled-control-plane.ts";
 import type {
   ControlPlane,
   NodePath,
@@ -101,9 +106,9 @@ const calls: { name: string; act: (c: ControlPlane) => unknown }[] = [
   { name: "a QoS class without a rate", act: (c) => c.setQos(n0n2, { priority: 2 }) },
   { name: "a QoS class removed", act: (c) => c.setQos(n0n2, null) },
   { name: "a route", act: (c) => c.setRoute(n0n2, ["n0", "n3", "n2"]) },
-  { name: "a mirror (unsupported in emulation)", act: (c) => c.mirror(n0n2, ["n0", "n3", "n2"]) },
-  { name: "a firewall rule (unsupported)", act: (c) => c.setFirewall({ action: "deny", src: "n0" }) },
-  { name: "a probe (unsupported)", act: (c) => c.probe(["n0", "n1"]) },
+  { name: "a mirror", act: (c) => c.mirror(n0n2, ["n0", "n3", "n2"]) },
+  { name: "a firewall rule", act: (c) => c.setFirewall({ action: "deny", src: "n0" }) },
+  { name: "a probe", act: (c) => c.probe(["n0", "n1"]) },
   { name: "a removal of an unknown link", act: (c) => c.removeVirtualLink("vl9") },
   { name: "the paths query", act: (c) => c.paths("n0", "n2", 2) },
   { name: "the default path query", act: (c) => c.defaultPath("n0", "n2") },
@@ -157,4 +162,32 @@ describe("scaling's unit rules (r = 0.25, c = 4)", () => {
       assert.equal(scaleQuantity(c.unit, c.simulated, f), c.emulated);
     });
   }
+});
+
+describe("observed probes and mirrors back in simulated units", () => {
+  it("multiplies RTTs by c, divides available rates by r and multiplies mirrored bytes by c / r", () => {
+    const g = { rateScale: 0.001, timeCompression: 0.1 };
+    const v = unscaleObserved(
+      {
+        probes: [
+          { path: ["n0", "n1"], rttNs: 4e6, availableBps: 1e6, timeNs: 5 },
+          { path: ["n0", "n1"], rttNs: null, availableBps: null, timeNs: 6 },
+        ],
+        mirrors: [{ src: "n0", dst: "n1", path: ["n0", "n1"], flows: 2, mirrorWins: 1, mirroredBytes: 1000 }],
+      },
+      g,
+    );
+    assert.deepEqual(v.probes, [
+      { path: ["n0", "n1"], rttNs: 4e5, availableBps: 1e9, timeNs: 5 },
+      { path: ["n0", "n1"], rttNs: null, availableBps: null, timeNs: 6 },
+    ]);
+    assert.deepEqual(v.mirrors[0], {
+      src: "n0",
+      dst: "n1",
+      path: ["n0", "n1"],
+      flows: 2,
+      mirrorWins: 1,
+      mirroredBytes: 100_000,
+    });
+  });
 });
