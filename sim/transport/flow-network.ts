@@ -20,11 +20,27 @@
  * the first copy delivers its last byte, the other copy is then cancelled, and both copies' bytes count in the
  * record's `wireBytes`. A mirror added mid-flow carries the bytes the primary had left at that moment.
  *
+ * QoS classes ({@link FlowNetwork.addQosClass}). A flow may belong to a class with a priority level (0 first ..
+ * 7, best effort's level), a guaranteed rate and a ceiling, shared by the class's flows together. Rates follow
+ * Linux htb's guaranteed-then-borrow semantics (Devera, "HTB Linux queuing discipline manual", 2002), which the
+ * emulator runs, as a sequence of max-min problems: first the flows of classes with a guarantee get their max-min
+ * rates under their class's guarantee and the links' capacities; then, level by level from 0 to 7, what capacity is
+ * left is shared max-min among that level's flows as increments over what they have (strict priority between
+ * levels, as htb lends spare capacity to the lowest prio first), never taking a class above its ceiling. Flows
+ * without a class, and mirror copies, borrow at level 7. This is the "minimum rate plus equal share" generalized
+ * max-min of Hou, Tzeng and Panwar (INFOCOM 1998) applied per priority level. Differences from htb: within a
+ * level htb shares by quantum (proportional to each class's rate), the fluid model equally per flow; and a
+ * guarantee holds for the class's flows wherever they go (htb classes sit on the egresses of the path they were
+ * set on). A guarantee is admitted on its links like a reservation (capacity minus reservations and other
+ * guarantees), so guarantees never oversubscribe a link they were admitted on; unlike a reservation it is work
+ * conserving. Without any class none of this runs: reallocation is the plain max-min above.
+ *
  * Incremental recomputation. Arrivals, completions, path, capacity, reservation and link-state changes mark links
  * dirty; one reallocation per simulated instant (an event at {@link REALLOCATE_PRIORITY}) recomputes only the
  * connected component of the flow/link sharing graph that contains the dirty links: max-min rates outside that
  * component cannot change. Its cost grows with that component, not with all flows. Flows whose rate did not
- * change keep their completion event.
+ * change keep their completion event. With QoS classes a component also extends over classes (a class's flows
+ * share its guarantee and ceiling).
  *
  * TCP start-up (optional, {@link TcpStartup}; the config's `transport.tcp`). A TCP flow does not start at its
  * max-min share: it spends one round trip on the handshake (SYN, SYN-ACK; the first data leaves with the ACK) and
@@ -51,9 +67,21 @@ import { MAX_PRIORITY, MIN_PRIORITY } from "../kernel/event-queue.ts";
 import type { Simulator } from "../kernel/simulator.ts";
 import type { FlowRecord, TraceBus } from "../metrics/trace.ts";
 import type { Topology } from "../substrate/topology.ts";
-import type { FlowSpec, MirrorCapable, ReservationCapable, Transport } from "./transport.ts";
+import {
+  BEST_EFFORT_LEVEL,
+  type FlowSpec,
+  type MirrorCapable,
+  type PathProbe,
+  type PriorityCapable,
+  type ProbeCapable,
+  type QosClassSpec,
+  type ReservationCapable,
+  type Transport,
+  TransportError,
+} from "./transport.ts";
 
 export type { FlowSpec };
+export { TransportError };
 
 /**
  * Priority of the per-instant reallocation event. It is scheduled by the first change of an instant, so it runs
@@ -63,14 +91,6 @@ export type { FlowSpec };
 export const REALLOCATE_PRIORITY = MAX_PRIORITY;
 /** Priority of completion events: before ordinary events at the same time (a finished flow frees capacity). */
 export const COMPLETION_PRIORITY = MIN_PRIORITY;
-
-/** Errors from misuse of the flow network (unknown flow, invalid path, reservation that does not fit). */
-export class TransportError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "TransportError";
-  }
-}
 
 const NONE = -1;
 
@@ -216,7 +236,9 @@ function growU32(a: Uint32Array, n: number): Uint32Array<ArrayBuffer> {
   return b;
 }
 
-export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable {
+export class FlowNetwork
+  implements Transport, ReservationCapable, MirrorCapable, PriorityCapable, ProbeCapable
+{
   // --- links: substrate links 0..L0-1, then pseudo links (reservations); arrays grow as pseudo links are added
   private readonly L0: number;
   private nLinks: number;
@@ -299,6 +321,20 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
   private componentFlowsTotal = 0;
   private readonly tcp: TcpStartup | null;
 
+  // --- QoS classes (PriorityCapable). Idle until the first class: without one, reallocation runs plain max-min.
+  private readonly qos: (QosClass | null)[] = [];
+  private qosLive = 0;
+  /** Guarantees committed per substrate link, bits/s (allocated with the first class). */
+  private guaranteed: Float64Array | null = null;
+  /** Class of each copy's flow, or NONE (best effort; mirror copies always are). */
+  private fClass = new Int32Array(0);
+  /** Per class, during a reallocation: what is left of its guarantee or ceiling, unfrozen flows, heap version. */
+  private cResidual = new Float64Array(8);
+  private cUnfrozen = new Int32Array(8);
+  private cVer = new Int32Array(8);
+  private cMark = new Uint32Array(8);
+  private compClasses: number[] = [];
+
   constructor(
     private readonly sim: Simulator,
     readonly topology: Topology,
@@ -368,10 +404,13 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
     }
     this.checkPath(src, dst, path);
     if (spec.mirrorPath) this.checkPath(src, dst, spec.mirrorPath);
+    const qosClass = spec.qosClass ?? NONE;
+    if (qosClass !== NONE) this.qosClass(qosClass, "startFlow");
     const id = this.nextFlowId++;
     const handshake = (this.tcp?.handshake ?? false) && this.pathDelayNs(path) > 0;
     const slot = this.newCopy(id, src, dst, spec.tag ?? 0, sizeBytes, path, false, handshake);
     this.fWireExtra[slot] = 0;
+    if (qosClass !== NONE) this.joinClass(slot, qosClass);
     this.active++;
     this.slotOfId.set(id, slot);
     if (this.tcp) this.startTcp(slot);
@@ -477,7 +516,12 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
 
   /** Capacity of a substrate link not yet reserved, bits/s (0 when down). */
   unreservedBps(link: number): number {
-    return this.up[link] ? Math.max(0, this.capacity[link]! - this.reserved[link]!) : 0;
+    return this.up[link] ? Math.max(0, this.committedFree(link)) : 0;
+  }
+
+  /** Capacity of a substrate link left after reservations and QoS guarantees, bits/s (up or not). */
+  private committedFree(link: number): number {
+    return this.capacity[link]! - this.reserved[link]! - (this.guaranteed?.[link] ?? 0);
   }
 
   /** Takes a substrate link down (its flows and the pseudo links over it stall) or brings it back up. */
@@ -540,7 +584,7 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
           `reserve: path hop ${i}: link ${this.topology.links[l]!.id} is not contiguous`,
         );
       }
-      const free = this.capacity[l]! - this.reserved[l]!;
+      const free = this.committedFree(l);
       if (free < rateBps * (1 - 1e-12)) {
         throw new TransportError(
           `reserve: link ${this.topology.links[l]!.id} has ${free} bits/s unreserved, less than ${rateBps}`,
@@ -605,6 +649,109 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
   substratePath(link: number): readonly number[] {
     const u = this.under[link];
     return u ? Array.from(u) : [link];
+  }
+
+  // ---------------------------------------------------------------- QoS classes and probes
+
+  /**
+   * Adds a QoS class (see the module doc's QoS paragraph) and commits its guarantee on `spec.links`.
+   * @throws TransportError for a level outside 0..7, a negative guarantee, a ceiling below it, or a link with less
+   * than the guarantee left after reservations and other guarantees.
+   */
+  addQosClass(spec: QosClassSpec): number {
+    const { level, guaranteedBps: g, ceilBps: ceil } = spec;
+    if (!Number.isInteger(level) || level < 0 || level > BEST_EFFORT_LEVEL) {
+      throw new TransportError(`addQosClass: level must be an integer 0..${BEST_EFFORT_LEVEL}, got ${level}`);
+    }
+    if (!(g >= 0) || !Number.isFinite(g)) {
+      throw new TransportError(`addQosClass: guaranteed rate must be >= 0 bits/s, got ${g}`);
+    }
+    if (!(ceil > 0) || ceil < g) {
+      throw new TransportError(
+        `addQosClass: ceiling must be > 0 and >= the guarantee (${g} bits/s), got ${ceil}`,
+      );
+    }
+    const links = Int32Array.from(spec.links);
+    for (const l of links) {
+      this.checkSubstrateLink(l, "addQosClass");
+      const free = this.committedFree(l);
+      if (g > 0 && free < g * (1 - 1e-12)) {
+        throw new TransportError(
+          `addQosClass: link ${this.topology.links[l]!.id} has ${free} bits/s left after reservations and guarantees, less than ${g}`,
+        );
+      }
+    }
+    if (g > 0) {
+      this.guaranteed ??= new Float64Array(this.L0);
+      for (const l of links) this.guaranteed[l] = this.guaranteed[l]! + g;
+    }
+    const id = this.qos.length;
+    this.qos.push({ level, guaranteedBps: g, ceilBps: ceil, links, slots: new Set() });
+    if (id >= this.cResidual.length) {
+      const n = this.cResidual.length * 2;
+      this.cResidual = growF64(this.cResidual, n);
+      this.cUnfrozen = growI32(this.cUnfrozen, n);
+      this.cVer = growI32(this.cVer, n);
+      this.cMark = growU32(this.cMark, n);
+    }
+    this.qosLive++;
+    return id;
+  }
+
+  /** Removes a QoS class and releases its guarantee; its flows become best effort. @throws TransportError */
+  removeQosClass(id: number): void {
+    const c = this.qosClass(id, "removeQosClass");
+    for (const slot of c.slots) {
+      this.fClass[slot] = NONE;
+      this.markPathDirty(slot);
+    }
+    if (c.guaranteedBps > 0) {
+      for (const l of c.links) this.guaranteed![l] = Math.max(0, this.guaranteed![l]! - c.guaranteedBps);
+    }
+    this.qos[id] = null;
+    this.qosLive--;
+  }
+
+  /** Puts an active flow's primary copy in QoS class `qosClass` (-1: best effort). @throws TransportError */
+  setFlowQos(flow: number, qosClass: number): void {
+    const slot = this.slotOf(flow);
+    if (qosClass !== NONE) this.qosClass(qosClass, "setFlowQos");
+    const old = this.fClass[slot]!;
+    if (old === qosClass) return;
+    if (old !== NONE) this.qos[old]!.slots.delete(slot);
+    this.fClass[slot] = NONE;
+    if (qosClass !== NONE) this.joinClass(slot, qosClass);
+    this.markPathDirty(slot);
+  }
+
+  /** An active flow's QoS class, or -1. */
+  qosClassOf(flow: number): number {
+    return this.fClass[this.slotOf(flow)]!;
+  }
+
+  /**
+   * What a probe sent along `path` now would see: the path's propagation delay, no queueing (the fluid model holds
+   * no queues: rates never exceed capacity), lost when a link is down; available bandwidth is the smallest capacity
+   * left on a link (nominal minus reservations minus what flows carry on it directly; a reservation's own capacity
+   * minus its flows' rates). @throws TransportError for an empty or broken path.
+   */
+  probePath(path: ArrayLike<number>): PathProbe {
+    if (path.length === 0) throw new TransportError("probePath: empty path");
+    this.checkPath(this.lSrc[path[0]!]!, this.lDst[path[path.length - 1]!]!, path);
+    let up = true;
+    let available = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < path.length; i++) {
+      const l = path[i]!;
+      up &&= this.isLinkUp(l);
+      const room = this.capacity[l]! - (l < this.L0 ? this.reserved[l]! : 0) - this.linkRate[l]!;
+      available = Math.min(available, Math.max(0, room));
+    }
+    return {
+      up,
+      propagationNs: this.pathDelayNs(path),
+      queueingNs: 0,
+      availableBps: up ? available : 0,
+    };
   }
 
   // ---------------------------------------------------------------- internals
@@ -685,6 +832,7 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
     this.fIsMirror = growU8(this.fIsMirror, cap);
     this.fWireExtra = growF64(this.fWireExtra, cap);
     this.fParked = growU8(this.fParked, cap);
+    this.fClass = growI32(this.fClass, cap, NONE);
     this.fRttNs = growF64(this.fRttNs, cap);
     this.fRound = growF64(this.fRound, cap);
     this.fWindow = growF64(this.fWindow, cap);
@@ -897,6 +1045,11 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
     } else this.detach(slot);
     this.fRate[slot] = 0;
     this.fTwin[slot] = NONE;
+    const c = this.fClass[slot]!;
+    if (c !== NONE) {
+      this.qos[c]!.slots.delete(slot);
+      this.fClass[slot] = NONE;
+    }
     this.freeSlots.push(slot);
   }
 
@@ -1019,7 +1172,6 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
   private readonly reallocate = (): void => {
     this.reallocPending = false;
     if (this.dirtyCount === 0) return;
-    const now = this.sim.now;
     const epoch = ++this.epoch;
     // 1. Collect the component: links reachable from dirty links through shared flows.
     let nLinks = 0;
@@ -1054,53 +1206,70 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
         }
       }
     }
+    if (this.qosLive > 0) {
+      [nLinks, nFlows] = this.expandByClass(epoch, nLinks, nFlows);
+      compLinks = this.compLinks;
+      compFlows = this.compFlows;
+    }
     this.reallocations++;
     this.componentFlowsTotal += nFlows;
 
-    // 2. Progressive filling over the component.
-    const residual = this.residual;
-    const unfrozen = this.unfrozen;
-    const ver = this.linkVer;
-    const heap = this.heap;
+    // 2. Progressive filling over the component (by class when QoS classes exist, see fillByClass).
     const newRate = this.fNewRate;
-    heap.size = 0;
-    for (let i = 0; i < nLinks; i++) {
-      const l = compLinks[i]!;
-      const n = this.onLink[l]!.count;
-      const usable = this.up[l] === 1 && this.downUnder[l] === 0;
-      residual[l] = usable ? Math.max(0, this.capacity[l]! - this.reserved[l]!) : 0;
-      unfrozen[l] = n;
-      ver[l] = 0;
-      if (n > 0) heap.push(residual[l]! / n, l, 0);
-    }
-    while (heap.size > 0) {
-      heap.pop();
-      const l = heap.topLink;
-      if (heap.topVer !== ver[l] || unfrozen[l]! === 0) continue;
-      const share = heap.topKey;
-      const list = this.onLink[l]!;
-      for (let j = 0; j < list.count; j++) {
-        const f = list.flows[j]!;
-        if (fMark[f] !== epoch) continue; // frozen earlier in this pass
-        fMark[f] = 0;
-        newRate[f] = share;
-        const p = this.fPath[f]!;
-        for (let h = 0; h < p.length; h++) {
-          const m = p[h]!;
-          if (m === l) continue;
-          let r = residual[m]! - share;
-          if (r < 0) r = 0;
-          residual[m] = r;
-          const u = --unfrozen[m]!;
-          const v = ++ver[m]!;
-          if (u > 0) heap.push(r / u, m, v);
-        }
+    if (this.qosLive > 0) this.fillByClass(nLinks, nFlows);
+    else {
+      const residual = this.residual;
+      const unfrozen = this.unfrozen;
+      const ver = this.linkVer;
+      const heap = this.heap;
+      heap.size = 0;
+      for (let i = 0; i < nLinks; i++) {
+        const l = compLinks[i]!;
+        const n = this.onLink[l]!.count;
+        const usable = this.up[l] === 1 && this.downUnder[l] === 0;
+        residual[l] = usable ? Math.max(0, this.capacity[l]! - this.reserved[l]!) : 0;
+        unfrozen[l] = n;
+        ver[l] = 0;
+        if (n > 0) heap.push(residual[l]! / n, l, 0);
       }
-      residual[l] = 0;
-      unfrozen[l] = 0;
+      while (heap.size > 0) {
+        heap.pop();
+        const l = heap.topLink;
+        if (heap.topVer !== ver[l] || unfrozen[l]! === 0) continue;
+        const share = heap.topKey;
+        const list = this.onLink[l]!;
+        for (let j = 0; j < list.count; j++) {
+          const f = list.flows[j]!;
+          if (fMark[f] !== epoch) continue; // frozen earlier in this pass
+          fMark[f] = 0;
+          newRate[f] = share;
+          const p = this.fPath[f]!;
+          for (let h = 0; h < p.length; h++) {
+            const m = p[h]!;
+            if (m === l) continue;
+            let r = residual[m]! - share;
+            if (r < 0) r = 0;
+            residual[m] = r;
+            const u = --unfrozen[m]!;
+            const v = ++ver[m]!;
+            if (u > 0) heap.push(r / u, m, v);
+          }
+        }
+        residual[l] = 0;
+        unfrozen[l] = 0;
+      }
     }
 
-    // 3. Apply: account link bits at the old rates, update changed flows, recompute link sums.
+    // 3. Apply.
+    this.applyRates(nLinks, nFlows);
+  };
+
+  /** Accounts link bits at the old rates, updates the component's changed flows, recomputes its link sums. */
+  private applyRates(nLinks: number, nFlows: number): void {
+    const now = this.sim.now;
+    const compLinks = this.compLinks;
+    const compFlows = this.compFlows;
+    const newRate = this.fNewRate;
     for (let i = 0; i < nLinks; i++) {
       const l = compLinks[i]!;
       this.linkBits[l] = this.linkBits[l]! + (this.linkRate[l]! * (now - this.linkLast[l]!)) / 1e9;
@@ -1134,7 +1303,198 @@ export class FlowNetwork implements Transport, ReservationCapable, MirrorCapable
       for (let j = 0; j < list.count; j++) sum += this.fRate[list.flows[j]!]!;
       this.linkRate[l] = sum;
     }
-  };
+  }
+
+  // ---------------------------------------------------------------- QoS internals
+
+  private qosClass(id: number, what: string): QosClass {
+    const c = Number.isInteger(id) ? this.qos[id] : undefined;
+    if (!c) throw new TransportError(`${what}: ${id} is not a live QoS class`);
+    return c;
+  }
+
+  private joinClass(slot: number, id: number): void {
+    this.fClass[slot] = id;
+    this.qos[id]!.slots.add(slot);
+  }
+
+  /** Marks the links of a copy dirty (nothing when it is parked: it joins them when it resumes). */
+  private markPathDirty(slot: number): void {
+    if (this.fParked[slot] === 1) return;
+    const p = this.fPath[slot]!;
+    for (let h = 0; h < p.length; h++) this.markDirty(p[h]!);
+  }
+
+  private pushCompLink(l: number, n: number): void {
+    if (n === this.compLinks.length) this.compLinks = grow32(this.compLinks);
+    this.compLinks[n] = l;
+  }
+
+  private pushCompFlow(f: number, n: number): void {
+    if (n === this.compFlows.length) this.compFlows = grow32(this.compFlows);
+    this.compFlows[n] = f;
+  }
+
+  /**
+   * Grows a component (collected over shared links) by class membership too: a class's flows share its guarantee
+   * and ceiling, so they are allocated together. Lists the component's classes in {@link compClasses}.
+   * @returns the component's link and flow counts.
+   */
+  private expandByClass(epoch: number, nLinks: number, nFlows: number): [number, number] {
+    const fMark = this.fMark;
+    const linkMark = this.linkMark;
+    this.compClasses = [];
+    let fi = 0;
+    let qi = nLinks; // the links before this had their flows collected already
+    const addFlow = (f: number) => {
+      fMark[f] = epoch;
+      this.pushCompFlow(f, nFlows++);
+      const p = this.fPath[f]!;
+      for (let h = 0; h < p.length; h++) {
+        const m = p[h]!;
+        if (linkMark[m] === epoch) continue;
+        linkMark[m] = epoch;
+        this.pushCompLink(m, nLinks++);
+      }
+    };
+    while (fi < nFlows || qi < nLinks) {
+      for (; fi < nFlows; fi++) {
+        const c = this.fClass[this.compFlows[fi]!]!;
+        if (c === NONE || this.cMark[c] === epoch) continue;
+        this.cMark[c] = epoch;
+        this.compClasses.push(c);
+        for (const s of this.qos[c]!.slots) if (this.fParked[s] === 0 && fMark[s] !== epoch) addFlow(s);
+      }
+      for (; qi < nLinks; qi++) {
+        const list = this.onLink[this.compLinks[qi]!]!;
+        for (let j = 0; j < list.count; j++) if (fMark[list.flows[j]!] !== epoch) addFlow(list.flows[j]!);
+      }
+    }
+    return [nLinks, nFlows];
+  }
+
+  /**
+   * Guaranteed-then-borrow allocation of a component with QoS classes (see the module doc): phase 0 gives the
+   * flows of classes with a guarantee their max-min shares under it (and under link capacity); then, level by level
+   * from 0 to {@link BEST_EFFORT_LEVEL}, the capacity left is shared max-min among the level's flows as increments
+   * over what they have, no class above its ceiling. Writes each flow's rate into `fNewRate`.
+   */
+  private fillByClass(nLinks: number, nFlows: number): void {
+    const compLinks = this.compLinks;
+    const compFlows = this.compFlows;
+    for (let i = 0; i < nLinks; i++) {
+      const l = compLinks[i]!;
+      const usable = this.up[l] === 1 && this.downUnder[l] === 0;
+      this.residual[l] = usable ? Math.max(0, this.capacity[l]! - this.reserved[l]!) : 0;
+    }
+    for (let i = 0; i < nFlows; i++) this.fNewRate[compFlows[i]!] = 0;
+    for (const c of this.compClasses) this.cResidual[c] = this.qos[c]!.guaranteedBps;
+    this.fillPhase(nLinks, nFlows, (c) => c !== NONE && this.qos[c]!.guaranteedBps > 0);
+    for (const c of this.compClasses) {
+      const q = this.qos[c]!;
+      // Ceiling left = ceiling - what phase 0 gave the class (its guarantee minus what is left of it).
+      this.cResidual[c] = q.ceilBps - (q.guaranteedBps - this.cResidual[c]!);
+    }
+    for (let level = 0; level <= BEST_EFFORT_LEVEL; level++) {
+      this.fillPhase(nLinks, nFlows, (c) => (c === NONE ? BEST_EFFORT_LEVEL : this.qos[c]!.level) === level);
+    }
+  }
+
+  /**
+   * One progressive filling over the component's flows whose class `takesPart`: constraints are the links'
+   * residuals and the classes' (finite) residuals; each flow's share is added to its `fNewRate` and taken from
+   * every constraint it crosses.
+   */
+  private fillPhase(nLinks: number, nFlows: number, takesPart: (qosClass: number) => boolean): void {
+    const ep = ++this.epoch;
+    const {
+      compLinks,
+      compFlows,
+      residual,
+      unfrozen,
+      linkVer: ver,
+      fMark,
+      heap,
+      cResidual,
+      cUnfrozen,
+    } = this;
+    const base = this.linkCap; // heap ids from here on are classes
+    for (let i = 0; i < nLinks; i++) unfrozen[compLinks[i]!] = 0;
+    for (const c of this.compClasses) cUnfrozen[c] = 0;
+    let any = false;
+    for (let i = 0; i < nFlows; i++) {
+      const f = compFlows[i]!;
+      const c = this.fClass[f]!;
+      if (!takesPart(c)) continue;
+      any = true;
+      fMark[f] = ep;
+      const p = this.fPath[f]!;
+      for (let h = 0; h < p.length; h++) unfrozen[p[h]!]!++;
+      if (c !== NONE && Number.isFinite(cResidual[c]!)) cUnfrozen[c]!++;
+    }
+    if (!any) return;
+    heap.size = 0;
+    for (let i = 0; i < nLinks; i++) {
+      const l = compLinks[i]!;
+      ver[l] = 0;
+      if (unfrozen[l]! > 0) heap.push(residual[l]! / unfrozen[l]!, l, 0);
+    }
+    for (const c of this.compClasses) {
+      this.cVer[c] = 0;
+      if (cUnfrozen[c]! > 0) heap.push(Math.max(0, cResidual[c]!) / cUnfrozen[c]!, base + c, 0);
+    }
+    const freeze = (f: number, share: number, except: number) => {
+      fMark[f] = 0;
+      this.fNewRate[f] = this.fNewRate[f]! + share;
+      const p = this.fPath[f]!;
+      for (let h = 0; h < p.length; h++) {
+        const m = p[h]!;
+        if (m === except) continue;
+        const r = Math.max(0, residual[m]! - share);
+        residual[m] = r;
+        const u = --unfrozen[m]!;
+        const v = ++ver[m]!;
+        if (u > 0) heap.push(r / u, m, v);
+      }
+      const c = this.fClass[f]!;
+      if (c === NONE || base + c === except || !Number.isFinite(cResidual[c]!)) return;
+      const r = Math.max(0, cResidual[c]! - share);
+      cResidual[c] = r;
+      const u = --cUnfrozen[c]!;
+      const v = ++this.cVer[c]!;
+      if (u > 0) heap.push(r / u, base + c, v);
+    };
+    while (heap.size > 0) {
+      heap.pop();
+      const id = heap.topLink;
+      const share = heap.topKey;
+      if (id >= base) {
+        const c = id - base;
+        if (heap.topVer !== this.cVer[c] || cUnfrozen[c] === 0) continue;
+        for (const f of this.qos[c]!.slots) if (fMark[f] === ep) freeze(f, share, id);
+        cResidual[c] = 0;
+        cUnfrozen[c] = 0;
+        continue;
+      }
+      if (heap.topVer !== ver[id] || unfrozen[id] === 0) continue;
+      const list = this.onLink[id]!;
+      for (let j = 0; j < list.count; j++)
+        if (fMark[list.flows[j]!] === ep) freeze(list.flows[j]!, share, id);
+      residual[id] = 0;
+      unfrozen[id] = 0;
+    }
+  }
+}
+
+/** A QoS class as the flow network keeps it. */
+interface QosClass {
+  level: number;
+  guaranteedBps: number;
+  ceilBps: number;
+  /** Substrate links its guarantee is committed on. */
+  links: Int32Array;
+  /** Slots of its flows' primary copies (parked ones included). */
+  slots: Set<number>;
 }
 
 function checkTcp(t: TcpStartup): void {

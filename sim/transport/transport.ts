@@ -12,6 +12,8 @@
  * |---|---|---|
  * | {@link ReservationCapable} | rate reservations along a path, as pseudo links flows can be routed over | yes |
  * | {@link MirrorCapable} | a second copy of a flow on another path; the first copy to deliver wins | yes |
+ * | {@link PriorityCapable} | QoS classes: guaranteed rate, ceiling, strict-priority borrowing | yes |
+ * | {@link ProbeCapable} | what a probe packet along a path would see now (delay, queueing, loss) | yes (no queues) |
  * | {@link DropCounting} | packets dropped per link egress | no (fluid rates never exceed capacity) |
  *
  * Implementations: `fluid` (sim/transport/flow-network.ts: max-min fair rates, Bertsekas & Gallager section
@@ -28,6 +30,16 @@ export interface FlowSpec extends SinkFlowSpec {
   path: ArrayLike<number>;
   /** A second path carrying a mirror copy of the flow (see MirrorCapable). */
   mirrorPath?: ArrayLike<number>;
+  /** QoS class of the flow's primary copy (see PriorityCapable); default none (best effort). */
+  qosClass?: number;
+}
+
+/** Errors from misuse of a transport (unknown flow, invalid path, reservation that does not fit). */
+export class TransportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TransportError";
+  }
 }
 
 /**
@@ -77,6 +89,58 @@ export interface MirrorCapable {
   mirrorPathOf(flow: number): readonly number[] | null;
 }
 
+/** The strict-priority level of flows without a QoS class (htb's default class in the emulator has prio 7). */
+export const BEST_EFFORT_LEVEL = 7;
+
+/**
+ * A QoS class (guaranteed-then-borrow, as Linux htb shares a link: Devera, "HTB Linux queuing discipline manual",
+ * 2002). Its flows first get up to `guaranteedBps` together; capacity left over is then lent level by level,
+ * strict priority (0 first, best effort at {@link BEST_EFFORT_LEVEL}), never taking a class above `ceilBps`.
+ */
+export interface QosClassSpec {
+  /** Strict-priority level for borrowing: an integer 0 (first) .. 7 (best effort's level). */
+  level: number;
+  /** Rate the class's flows get together before any borrowing, bits/s (0: a pure priority class). */
+  guaranteedBps: number;
+  /** Most the class's flows get together, bits/s (Infinity: no ceiling). */
+  ceilBps: number;
+  /**
+   * Substrate links on which the guarantee is committed: admission takes it from their capacity left after
+   * reservations and other guarantees (so it never oversubscribes a link it was admitted on).
+   */
+  links: ArrayLike<number>;
+}
+
+/** QoS classes: flows in a class share its guarantee, then borrow by priority level (see {@link QosClassSpec}). */
+export interface PriorityCapable {
+  /** @returns the class id. @throws TransportError when the guarantee does not fit on one of its links. */
+  addQosClass(spec: QosClassSpec): number;
+  /** Removes a class; its flows become best effort. @throws TransportError for an unknown class. */
+  removeQosClass(id: number): void;
+  /** Puts an active flow's primary copy in a class (-1: best effort). @throws TransportError */
+  setFlowQos(flow: number, qosClass: number): void;
+  /** An active flow's class, or -1. */
+  qosClassOf(flow: number): number;
+}
+
+/** What a probe packet sent along a path now would see, one way. */
+export interface PathProbe {
+  /** Whether every link of the path is up (a probe over a down link is lost). */
+  up: boolean;
+  /** Propagation delay of the path, ns. */
+  propagationNs: number;
+  /** Queueing delay the model holds on the path's links now, ns (0 in a model without queues). */
+  queueingNs: number;
+  /** Capacity left on the bottleneck now (capacity not committed or carried), bits/s; 0 when down. */
+  availableBps: number;
+}
+
+/** Probes: the state a probe packet would meet along a path, read now. */
+export interface ProbeCapable {
+  /** @throws TransportError for a path that is not contiguous links. */
+  probePath(path: ArrayLike<number>): PathProbe;
+}
+
 /** Per-link drop counters, for models that carry packets. */
 export interface DropCounting {
   /** Packets dropped at the egress of each topology link from time 0 until now, written into `out`. */
@@ -93,4 +157,12 @@ export function hasMirrors<T extends Transport>(t: T): t is T & MirrorCapable {
 
 export function countsDrops<T extends Transport>(t: T): t is T & DropCounting {
   return typeof (t as Partial<DropCounting>).linkDropsUntilNow === "function";
+}
+
+export function hasPriorities<T extends Transport>(t: T): t is T & PriorityCapable {
+  return typeof (t as Partial<PriorityCapable>).addQosClass === "function";
+}
+
+export function canProbe<T extends Transport>(t: T): t is T & ProbeCapable {
+  return typeof (t as Partial<ProbeCapable>).probePath === "function";
 }
