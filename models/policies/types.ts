@@ -8,7 +8,7 @@
  * Units: time in integer ns, rates in bits/s, volumes in bytes.
  */
 
-import type { NodePath } from "./verb-args.ts";
+import type { FirewallRule, NodePath } from "./verb-args.ts";
 import type { ControlPlane } from "./verbs.ts";
 
 export type { FirewallRule, NodePath, Pair, QosSpec, VirtualLinkOptions } from "./verb-args.ts";
@@ -110,6 +110,28 @@ export interface Observation {
   probes: readonly ProbeResult[];
   /** Mirrors in place and how their flows ended over the interval, sorted by pair. */
   mirrors: readonly MirrorStats[];
+  /** QoS classes in place, sorted by pair; absent where the engine does not report them. */
+  qos?: readonly QosStats[];
+  /** Firewall rules in force with their counters over the interval; absent where the engine does not report them. */
+  firewall?: FirewallStats;
+}
+
+/** A pair's QoS class in place. */
+export interface QosStats {
+  src: string;
+  dst: string;
+  priority: number;
+  /** Guaranteed and ceiling rates, bits/s; null when the class has none. */
+  rateBps: number | null;
+  ceilBps: number | null;
+}
+
+/** The firewall over the last interval. */
+export interface FirewallStats {
+  /** Rules in force in the order they took effect, each with the new flows (and bytes) it decided. */
+  rules: readonly { rule: FirewallRule; flows: number; bytes: number }[];
+  /** New flows a rule refused, per pair, sorted by (src, dst). */
+  refused: readonly PairTraffic[];
 }
 
 /** A pair's mirror and, over the last interval, how many of its mirrored flows ended and how many the mirror won. */
@@ -167,3 +189,5 @@ export class UnknownNodeError extends ControlError {}
 export class InsufficientCapacityError extends ControlError {}
 /** A verb this engine does not implement (yet). */
 export class UnsupportedActionError extends ControlError {}
+/** An argument outside what the verb accepts (a firewall action, a negative rate, a ceiling below the guarantee). */
+export class InvalidArgumentError extends ControlError {}

@@ -27,11 +27,17 @@ export interface VirtualLinkOptions {
   secure?: boolean;
 }
 
+/**
+ * A pair's QoS class, with Linux htb's meaning: the pair's traffic gets `rateBps` (its guaranteed rate) first, then
+ * borrows spare capacity by priority, up to `ceilBps`.
+ */
 export interface QosSpec {
-  /** Lower is more urgent; 0 is the default class. */
+  /** Priority when borrowing, 0 (most urgent) .. 7; traffic without a class borrows last, at 7. */
   priority: number;
-  /** Rate limit or guarantee, bits/s. */
+  /** Guaranteed rate, bits/s; default: none in the simulator (a pure priority class). */
   rateBps?: number;
+  /** Ceiling, bits/s; default: the link rate. */
+  ceilBps?: number;
 }
 
 /**

@@ -118,13 +118,13 @@ export const VERBS = {
     undo: restorePrevious<NodePath>("mirror"),
     doc: "Mirrors a pair's traffic onto a second path; null removes the mirror.",
   }),
-  /** Sets a pair's QoS class (priority, rate in bits/s); `null` removes it. */
+  /** Sets a pair's QoS class (priority, guaranteed rate and ceiling in bits/s); `null` removes it. @throws InsufficientCapacityError */
   setQos: verb<(pair: Pair, qos: QosSpec | null) => void>()({
     kind: "action",
-    args: [{ name: "pair" }, { name: "qos", unit: { rateBps: "bps" } }],
+    args: [{ name: "pair" }, { name: "qos", unit: { rateBps: "bps", ceilBps: "bps" } }],
     latency: { key: "qos", default: "10ms", doc: "Time until a QoS change takes effect." },
     undo: restorePrevious<QosSpec>("setQos"),
-    doc: "Sets a pair's QoS class (priority, rate in bits/s); null removes it.",
+    doc: "Sets a pair's QoS class (priority, guaranteed rate and ceiling in bits/s, htb's meaning); null removes it.",
   }),
   /** Adds a firewall rule (allow or deny the pairs it matches). */
   setFirewall: verb<(rule: FirewallRule) => void>()({

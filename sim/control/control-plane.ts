@@ -1,6 +1,8 @@
 /**
  * The simulator's {@link ControlPlane}: the controller verbs of the verb table (models/policies/verbs.ts) acting
- * on a {@link FlowNetwork}, plus the data plane that decides where each new flow goes.
+ * on a {@link Transport} (sim/transport/transport.ts), plus the data plane that decides where each new flow goes.
+ * Verbs that need a capability the configured transport lacks (reservations for `rateBps`, mirrors, QoS classes,
+ * probes) fail with UnsupportedActionError naming it; the config check refuses such runs before they start.
  *
  * Timing. Every action takes effect after the setup latency of its key in the verb table (virtual link, route,
  * mirror, QoS, firewall each their own), the time a real controller needs to push state (ns-3-style: the action
@@ -16,13 +18,30 @@
  * route or mirror also moves the pair's active flows; creating a virtual link does not move flows already
  * running (a connection keeps its path), removing one moves its flows to the default route.
  *
- * Overhead. Actions are counted by kind (the table's action verbs, in its order) with their setup latencies; VNA-seconds allocated, and wasted on virtual
- * links that never carried a flow, are accumulated. Errors are the typed ControlErrors of types.ts.
+ * QoS (setQos). A pair's class (priority, guaranteed rate, ceiling) is a transport QoS class
+ * (sim/transport/transport.ts `PriorityCapable`; the fluid model's allocation is htb's guaranteed-then-borrow, see
+ * flow-network.ts) holding the pair's active and new flows. The guarantee is admitted at once on the links of the
+ * pair's current path (pinned route or default) against the capacity left after reservations and other
+ * guarantees, the pair's own old class not counted (InsufficientCapacityError when it does not fit); the class
+ * takes effect after the verb's setup latency. Priorities are clamped to 0..7 as the emulator's htb does.
+ *
+ * Firewall (setFirewall): sim/control/firewall.ts; rules take effect after the setup latency; refused flows are
+ * counted per rule and pair (the Observation's `firewall`, the run's overhead), never dropped silently.
+ *
+ * Probes (probe): what a probe packet would see when sent (the transport's `probePath`: propagation plus the
+ * queueing the model holds, none in the fluid model); the result arrives one round trip later, lost (`rttNs` and
+ * `availableBps` null) when a link of the path is down at sending. Each probe counts {@link PROBE_WIRE_BYTES} as
+ * overhead (an ICMP echo and its reply).
+ *
+ * Overhead. Actions are counted by kind (the table's action verbs, in its order) with their setup latencies;
+ * VNA-seconds allocated, and wasted on virtual links that never carried a flow, are accumulated. Errors are the
+ * typed ControlErrors of types.ts.
  */
 import {
   type ControlPlane,
   type FirewallRule,
   InsufficientCapacityError,
+  InvalidArgumentError,
   LinkDownError,
   type MirrorStats,
   type NodePath,
@@ -32,6 +51,7 @@ import {
   type ProbeResult,
   pairKey,
   type QosSpec,
+  type QosStats,
   UnknownNodeError,
   UnsupportedActionError,
   type VirtualLinkInfo,
@@ -48,7 +68,26 @@ import type { Simulator } from "../kernel/simulator.ts";
 import type { FlowRecord, TraceBus } from "../metrics/trace.ts";
 import { kShortestPaths, type Path } from "../substrate/routing.ts";
 import type { Topology } from "../substrate/topology.ts";
-import { type FlowNetwork, TransportError } from "../transport/flow-network.ts";
+import {
+  BEST_EFFORT_LEVEL,
+  canProbe,
+  hasMirrors,
+  hasPriorities,
+  hasReservations,
+  type MirrorCapable,
+  type PriorityCapable,
+  type ProbeCapable,
+  type ReservationCapable,
+  type Transport,
+  TransportError,
+} from "../transport/transport.ts";
+import { Firewall, type FirewallTotals } from "./firewall.ts";
+
+/**
+ * Bytes a probe puts on the wire: an ICMP echo request and its reply, 84 bytes each (20 IPv4 + 8 ICMP + ping's
+ * default 56 data bytes).
+ */
+export const PROBE_WIRE_BYTES = 2 * 84;
 
 export type { ActionKind, SetupLatencies } from "../../models/policies/verbs.ts";
 export { DEFAULT_SETUP_LATENCIES } from "../../models/policies/verbs.ts";
@@ -101,6 +140,20 @@ export interface ControlStats {
   vnaSecondsWasted: number;
   /** Actions that failed with a ControlError, by error name. */
   errors: Record<string, number>;
+  /** Bytes probes put on the wire (see {@link PROBE_WIRE_BYTES}). */
+  probeBytes: number;
+  /** What the firewall refused. */
+  firewall: FirewallTotals;
+}
+
+/** A pair's QoS class in the transport. */
+interface PairQos {
+  qos: QosSpec;
+  /** Transport class id. */
+  id: number;
+  /** Links its guarantee is committed on, and the guarantee, bits/s. */
+  links: readonly number[];
+  guaranteedBps: number;
 }
 
 export class SimControlPlane implements ControlPlane {
@@ -117,7 +170,12 @@ export class SimControlPlane implements ControlPlane {
   /** Removals per "<verb> <pair index>" of routes and mirrors, so a removal cancels a pending set. */
   private readonly clears = new Map<string, number>();
   private readonly mirrorTally = new Map<number, { flows: number; wins: number }>();
-  private readonly denied = new Set<number>();
+  private readonly firewall: Firewall;
+  private readonly pairQos = new Map<number, PairQos>();
+  private readonly res: (Transport & ReservationCapable) | null;
+  private readonly mir: (Transport & MirrorCapable) | null;
+  private readonly pri: (Transport & PriorityCapable) | null;
+  private readonly prb: (Transport & ProbeCapable) | null;
   private readonly poolUsed: Int32Array;
   private readonly activeByPair = new Map<number, Set<number>>();
   private readonly flowPair = new Map<number, number>();
@@ -132,7 +190,7 @@ export class SimControlPlane implements ControlPlane {
 
   constructor(
     private readonly sim: Simulator,
-    private readonly net: FlowNetwork,
+    private readonly net: Transport,
     private readonly defaults: DefaultRouting,
     trace: TraceBus,
     opts: SimControlPlaneOptions = {},
@@ -152,7 +210,15 @@ export class SimControlPlane implements ControlPlane {
       vnaSeconds: 0,
       vnaSecondsWasted: 0,
       errors: {},
+      probeBytes: 0,
+      firewall: { refusedFlows: 0, refusedBytes: 0 },
     };
+    this.firewall = new Firewall(this.topo.nodeCount, (p) => this.pairIds(p));
+    this.stats.firewall = this.firewall.totals;
+    this.res = hasReservations(net) ? net : null;
+    this.mir = hasMirrors(net) ? net : null;
+    this.pri = hasPriorities(net) ? net : null;
+    this.prb = canProbe(net) ? net : null;
     trace.on("flowEnd", this.onFlowEnd);
   }
 
@@ -165,7 +231,7 @@ export class SimControlPlane implements ControlPlane {
   /**
    * Starts a flow of the pair where the data plane sends it (see the module doc). `flowKey` is the flow's arrival
    * index within its pair, for per-flow hashing in the default routing. Returns the flow id, or -1 when a
-   * firewall rule denies the pair (the flow is counted, not started).
+   * firewall rule denies the pair (the flow is counted, on the rule and as refused, not started).
    */
   startFlow(src: number, dst: number, sizeBytes: number, tag: number, flowKey: number): number {
     const pair = src * this.topo.nodeCount + dst;
@@ -176,7 +242,7 @@ export class SimControlPlane implements ControlPlane {
       t.bytes += sizeBytes;
       t.flows++;
     } else this.intervalTraffic.set(pair, { bytes: sizeBytes, flows: 1 });
-    if (this.denied.has(pair)) return -1;
+    if (!this.firewall.admits(pair, sizeBytes)) return -1;
     let path: Path | undefined;
     let vlId: string | undefined;
     const vl = this.readyVl(pair);
@@ -193,7 +259,8 @@ export class SimControlPlane implements ControlPlane {
       this.defaults.route(src, dst, flowKey) ??
       this.stallPath?.(src, dst);
     if (!path) throw new NoPathError(`no path from ${this.id(src)} to ${this.id(dst)}`);
-    const mirrorPath = this.usable(this.mirrors.get(pair));
+    const mirrorPath = this.mir ? this.usable(this.mirrors.get(pair)) : undefined;
+    const qos = this.pairQos.get(pair);
     const flow = this.net.startFlow({
       src,
       dst,
@@ -201,6 +268,7 @@ export class SimControlPlane implements ControlPlane {
       path,
       tag,
       ...(mirrorPath && !samePath(mirrorPath, path) ? { mirrorPath } : {}),
+      ...(qos ? { qosClass: qos.id } : {}),
     });
     let set = this.activeByPair.get(pair);
     if (!set) {
@@ -226,10 +294,11 @@ export class SimControlPlane implements ControlPlane {
       const path =
         this.usable(this.pinned.get(pair)) ?? this.defaults.route(src, dst, this.flowKeys.get(flow)!);
       if (path && !samePath(path, this.net.pathOf(flow))) this.net.setPath(flow, path);
+      if (!this.mir) continue;
       const m = mirror && path && !samePath(mirror, path) ? mirror : null;
-      const current = this.net.mirrorPathOf(flow);
+      const current = this.mir.mirrorPathOf(flow);
       if ((m === null) !== (current === null) || (m && current && !samePath(m, current)))
-        this.net.setMirror(flow, m);
+        this.mir.setMirror(flow, m);
     }
     this.onReroute?.();
   }
@@ -289,8 +358,9 @@ export class SimControlPlane implements ControlPlane {
       const path = opts.path ? this.resolvePath(opts.path, s, d) : this.leastLoaded(s, d, rateBps ?? 0);
       let pseudo = -1;
       if (rateBps !== null) {
+        if (!this.res) throw this.unsupported("createVirtualLink with rateBps", "reservations");
         try {
-          pseudo = this.net.reserve(path, rateBps);
+          pseudo = this.res.reserve(path, rateBps);
         } catch (e) {
           if (e instanceof TransportError)
             throw new InsufficientCapacityError(`createVirtualLink: ${e.message}`);
@@ -344,7 +414,7 @@ export class SimControlPlane implements ControlPlane {
         if (p) this.net.setPath(flow, p);
       }
       this.onReroute?.();
-      if (vl.pseudo >= 0) this.net.release(vl.pseudo);
+      if (vl.pseudo >= 0) this.res!.release(vl.pseudo);
       this.poolUsed[vl.src] = this.poolUsed[vl.src]! - 1;
       this.poolUsed[vl.dst] = this.poolUsed[vl.dst]! - 1;
       const seconds = (2 * (this.sim.now - vl.createdNs)) / 1e9;
@@ -358,6 +428,11 @@ export class SimControlPlane implements ControlPlane {
   }
 
   mirror(pair: Pair, path: NodePath | null): void {
+    if (!this.mir) {
+      this.act("mirror", () => {
+        throw this.unsupported("mirror", "mirrors");
+      });
+    }
     this.setPairPath("mirror", this.mirrors, pair, path);
   }
 
@@ -392,51 +467,92 @@ export class SimControlPlane implements ControlPlane {
     });
   }
 
-  setQos(pair: Pair, _qos: QosSpec | null): void {
+  setQos(pair: Pair, qos: QosSpec | null): void {
     this.act("setQos", () => {
-      this.node(pair.src);
-      this.node(pair.dst);
-      throw new UnsupportedActionError(
-        "setQos: the flow-level model shares links max-min fairly and has no priority classes; " +
-          "use createVirtualLink with rateBps for a rate guarantee",
-      );
+      const s = this.node(pair.src);
+      const d = this.node(pair.dst);
+      if (!this.pri) throw this.unsupported("setQos", "priority classes");
+      const pri = this.pri;
+      const p = s * this.topo.nodeCount + d;
+      const key = `setQos ${p}`;
+      const cleared = this.clears.get(key) ?? 0;
+      if (qos === null) {
+        this.clears.set(key, cleared + 1);
+        this.dropPairQos(p);
+        return;
+      }
+      const spec = checkQos(qos);
+      const path = this.usable(this.pinned.get(p)) ?? this.defaults.route(s, d, 0) ?? [];
+      const links = [...new Set(path.flatMap((l) => this.substrate(l)))].sort((a, b) => a - b);
+      this.admitQos(p, links, spec.guaranteedBps);
+      this.later(this.setupNs("setQos"), () => {
+        if ((this.clears.get(key) ?? 0) !== cleared) return;
+        this.dropPairQos(p);
+        let id: number;
+        try {
+          id = pri.addQosClass({ ...spec, links });
+        } catch (e) {
+          // Capacity committed meanwhile (a reservation or another class): counted, the pair stays best effort.
+          if (!(e instanceof TransportError)) throw e;
+          this.stats.errors.InsufficientCapacityError =
+            (this.stats.errors.InsufficientCapacityError ?? 0) + 1;
+          return;
+        }
+        this.pairQos.set(p, { qos: { ...qos }, id, links, guaranteedBps: spec.guaranteedBps });
+        for (const f of this.activeByPair.get(p) ?? []) pri.setFlowQos(f, id);
+      });
     });
+  }
+
+  /** Throws InsufficientCapacityError when `rateBps` does not fit on `links` (the pair's own class not counted). */
+  private admitQos(pair: number, links: readonly number[], rateBps: number): void {
+    if (rateBps <= 0) return;
+    const own = this.pairQos.get(pair);
+    for (const l of links) {
+      const free = this.unreserved(l) + (own?.links.includes(l) ? own.guaranteedBps : 0);
+      if (free < rateBps * (1 - 1e-12)) {
+        throw new InsufficientCapacityError(
+          `setQos: link ${this.topo.links[l]!.id} has ${free} bits/s left after reservations and guarantees, less than ${rateBps}`,
+        );
+      }
+    }
+  }
+
+  /** Removes a pair's QoS class (its flows become best effort). */
+  private dropPairQos(pair: number): void {
+    const old = this.pairQos.get(pair);
+    if (!old) return;
+    this.pairQos.delete(pair);
+    this.pri!.removeQosClass(old.id);
   }
 
   setFirewall(rule: FirewallRule): void {
     this.act("setFirewall", () => {
+      if (rule.action !== "allow" && rule.action !== "deny") {
+        throw new InvalidArgumentError(
+          `setFirewall: action must be "allow" or "deny", got ${JSON.stringify(rule.action)}`,
+        );
+      }
       const srcs = rule.src === undefined ? this.topo.nodes.map((n) => n.index) : [this.node(rule.src)];
       const dsts = rule.dst === undefined ? this.topo.nodes.map((n) => n.index) : [this.node(rule.dst)];
-      this.later(this.setupNs("setFirewall"), () => {
-        for (const s of srcs) {
-          for (const d of dsts) {
-            if (s === d) continue;
-            const p = s * this.topo.nodeCount + d;
-            if (rule.action === "deny") this.denied.add(p);
-            else this.denied.delete(p);
-          }
-        }
-      });
+      this.later(this.setupNs("setFirewall"), () => this.firewall.add(rule, srcs, dsts));
     });
   }
 
   probe(path: NodePath): void {
     this.act("probe", () => {
-      const links = this.resolvePath(path, this.node(path[0] ?? ""), this.node(path[path.length - 1] ?? ""));
-      let delay = 0;
-      let avail = Number.POSITIVE_INFINITY;
-      let up = true;
-      for (const l of links) {
-        delay += this.topo.links[l]!.delayNs;
-        avail = Math.min(avail, Math.max(0, this.net.unreservedBps(l) - this.net.linkLoadBps(l)));
-        up &&= this.net.isLinkUp(l);
-      }
-      // The fluid model has no queues: RTT is twice the propagation delay; the result arrives after one RTT.
-      this.later(2 * delay, () => {
+      const ends = [this.node(path[0] ?? ""), this.node(path[path.length - 1] ?? "")] as const;
+      const links = this.resolvePath(path, ends[0], ends[1], true);
+      if (!this.prb) throw this.unsupported("probe", "probes");
+      const seen = this.prb.probePath(links);
+      const rtt = 2 * (seen.propagationNs + seen.queueingNs);
+      this.stats.probeBytes += PROBE_WIRE_BYTES;
+      // The reply (or, when lost, the timeout) comes one round trip after sending.
+      this.later(rtt, () => {
         this.probeResults.push({
           path: [...path],
-          rttNs: up ? 2 * delay : null,
-          availableBps: up ? avail : 0,
+          rttNs: seen.up ? rtt : null,
+          availableBps: seen.up ? seen.availableBps : null,
           timeNs: this.sim.now,
         });
       });
@@ -486,7 +602,33 @@ export class SimControlPlane implements ControlPlane {
 
   /** Pairs a firewall rule denies now, as pair keys in (src, dst) index order. */
   deniedPairs(): string[] {
-    return [...this.denied].sort((a, b) => a - b).map((p) => this.pairName(p));
+    return this.firewall.deniedPairs().map((p) => this.pairName(p));
+  }
+
+  /** Whether a firewall rule was ever set. */
+  get firewallActive(): boolean {
+    return this.firewall.active;
+  }
+
+  /** The firewall's rules and counters since the last call; `consume` false leaves them counting. */
+  takeFirewall(consume = true) {
+    return this.firewall.observe(consume);
+  }
+
+  /** QoS classes in place, sorted by pair (src, dst) id. */
+  qosClasses(): QosStats[] {
+    return [...this.pairQos]
+      .map(([p, c]) => {
+        const [src, dst] = this.pairIds(p);
+        return {
+          src,
+          dst,
+          priority: c.qos.priority,
+          rateBps: c.qos.rateBps ?? null,
+          ceilBps: c.qos.ceilBps ?? null,
+        };
+      })
+      .sort((a, b) => cmp(a.src, b.src) || cmp(a.dst, b.dst));
   }
 
   vnaPool(): Map<string, { used: number; capacity: number }> {
@@ -513,7 +655,7 @@ export class SimControlPlane implements ControlPlane {
     const out: number[] = [];
     for (const [pair, flows] of [...this.activeByPair].sort((a, b) => a[0] - b[0])) {
       for (const f of flows) {
-        const paths = [this.net.pathOf(f), this.net.mirrorPathOf(f)];
+        const paths = [this.net.pathOf(f), this.mir?.mirrorPathOf(f) ?? null];
         const stalled = paths.every((p) => p === null || p.some((l) => !this.net.isLinkUp(l)));
         if (stalled) {
           out.push(pair);
@@ -529,7 +671,7 @@ export class SimControlPlane implements ControlPlane {
     const out: number[] = [];
     for (const [pair, flows] of [...this.activeByPair].sort((a, b) => a[0] - b[0])) {
       for (const f of flows) {
-        const p = this.net.pathOf(f).flatMap((l) => this.net.substratePath(l));
+        const p = this.net.pathOf(f).flatMap((l) => this.substrate(l));
         if (p.includes(link)) {
           out.push(pair);
           break;
@@ -622,8 +764,8 @@ export class SimControlPlane implements ControlPlane {
     let bestRoom = Number.NEGATIVE_INFINITY;
     for (const p of candidates) {
       let room = Number.POSITIVE_INFINITY;
-      for (const l of p) room = Math.min(room, this.net.unreservedBps(l) - this.net.linkLoadBps(l));
-      const fits = p.every((l) => this.net.unreservedBps(l) >= rateBps);
+      for (const l of p) room = Math.min(room, this.unreserved(l) - this.net.linkLoadBps(l));
+      const fits = p.every((l) => this.unreserved(l) >= rateBps);
       if (fits && room > bestRoom) {
         best = p;
         bestRoom = room;
@@ -639,8 +781,11 @@ export class SimControlPlane implements ControlPlane {
     return best;
   }
 
-  /** Link indices of a node path from s to d; parallel links: the first up one. */
-  private resolvePath(path: NodePath, s: number, d: number): Path {
+  /**
+   * Link indices of a node path from s to d; parallel links: the first up one. A hop with every link down throws
+   * LinkDownError, or with `allowDown` (a probe, which is then lost) gives the first of them.
+   */
+  private resolvePath(path: NodePath, s: number, d: number, allowDown = false): Path {
     if (path.length < 2) throw new NoPathError(`path ${JSON.stringify(path)} has fewer than two nodes`);
     const nodes = path.map((id) => this.node(id));
     if (nodes[0] !== s || nodes[nodes.length - 1] !== d) {
@@ -651,7 +796,7 @@ export class SimControlPlane implements ControlPlane {
       const between = this.topo.linksBetween(nodes[i - 1]!, nodes[i]!);
       if (between.length === 0)
         throw new NoPathError(`path ${path.join(" ")}: no link ${path[i - 1]} -> ${path[i]}`);
-      const up = between.find((l) => this.net.isLinkUp(l));
+      const up = between.find((l) => this.net.isLinkUp(l)) ?? (allowDown ? between[0] : undefined);
       if (up === undefined)
         throw new LinkDownError(`path ${path.join(" ")}: link ${path[i - 1]} -> ${path[i]} is down`);
       links.push(up);
@@ -668,10 +813,46 @@ export class SimControlPlane implements ControlPlane {
     return this.topo.nodes[n]!.id;
   }
 
+  /** Capacity of a link not reserved or guaranteed (its capacity when the transport has no reservations), bits/s; 0 when down. */
+  private unreserved(l: number): number {
+    if (this.res) return this.res.unreservedBps(l);
+    return this.net.isLinkUp(l) ? this.net.linkCapacity(l) : 0;
+  }
+
+  /** Substrate links under a link (itself unless it is a reservation). */
+  private substrate(l: number): readonly number[] {
+    return this.res ? this.res.substratePath(l) : [l];
+  }
+
+  /** The error of a verb the configured transport cannot carry out. */
+  private unsupported(what: string, capability: string): UnsupportedActionError {
+    return new UnsupportedActionError(
+      `${what}: the configured transport model has no ${capability} (sim/transport/transport.ts capabilities)`,
+    );
+  }
+
+  private pairIds(p: number): [string, string] {
+    const n = this.topo.nodeCount;
+    return [this.id(Math.floor(p / n)), this.id(p % n)];
+  }
+
   private pairName(p: number): string {
     const n = this.topo.nodeCount;
     return pairKey(this.id(Math.floor(p / n)), this.id(p % n));
   }
+}
+
+/** A QoS spec as a transport class: priority clamped to 0..7 (as htb's prio), guarantee 0 and no ceiling by default. */
+function checkQos(qos: QosSpec): { level: number; guaranteedBps: number; ceilBps: number } {
+  const bad = (field: string, v: unknown, want: string) =>
+    new InvalidArgumentError(`setQos: ${field} must be ${want}, got ${JSON.stringify(v)}`);
+  if (!Number.isFinite(qos.priority)) throw bad("priority", qos.priority, "a number 0..7");
+  const g = qos.rateBps ?? 0;
+  if (!(g >= 0) || !Number.isFinite(g)) throw bad("rateBps", qos.rateBps, "a rate >= 0 bits/s");
+  const ceil = qos.ceilBps ?? Number.POSITIVE_INFINITY;
+  if (!(ceil > 0) || ceil < g) throw bad("ceilBps", qos.ceilBps, `a rate > 0 and >= rateBps (${g})`);
+  const level = Math.min(BEST_EFFORT_LEVEL, Math.max(0, Math.round(qos.priority)));
+  return { level, guaranteedBps: g, ceilBps: ceil };
 }
 
 function samePath(a: ArrayLike<number>, b: ArrayLike<number>): boolean {

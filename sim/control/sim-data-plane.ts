@@ -2,10 +2,11 @@
  * The simulator's {@link DataPlane} for the control driver: the flow network behind the control plane.
  *
  * Observation: per-pair arrivals of the interval from the control plane's data plane, per-application arrivals from
- * the counter at the engine's flow sink (`applications`), per-link utilization from
- * the flow network's bit counters (bits carried / (capacity x interval)), the configured delay as `delayNs`, and no
- * `drops` (the fluid model has no queues: drops are not measured, so the field is absent); virtual links, routes,
- * VNA pool, probe results and mirror tallies from the control plane.
+ * the counter at the engine's flow sink (`applications`), per-link utilization from the transport's bit counters
+ * (bits carried / (capacity x interval)), the configured delay as `delayNs`, and `drops` only from a transport that
+ * counts them (`DropCounting`; the fluid model has no queues, so there the field is absent, not zero); virtual
+ * links, routes, VNA pool, probe results, mirror tallies, QoS classes and the firewall's counters from the control
+ * plane.
  *
  * Reconvergence: after a link change the default routing recomputes (`linksChanged`, returning whether flows move);
  * then either every pair's active flows are re-evaluated (`"all"`: a flow follows its pair's current route, pinned
@@ -16,7 +17,7 @@ import type { DataPlane, IntervalObservation } from "../../models/control/driver
 import type { LinkStats } from "../../models/policies/types.ts";
 import type { ApplicationTrafficCounter } from "../../models/workload/application-traffic.ts";
 import type { Topology } from "../substrate/topology.ts";
-import type { FlowNetwork } from "../transport/flow-network.ts";
+import { countsDrops, type DropCounting, type Transport } from "../transport/transport.ts";
 import type { SimControlPlane } from "./control-plane.ts";
 
 export type Reconvergence = "all" | "stalled";
@@ -33,15 +34,20 @@ export interface SimDataPlaneOptions {
 export class SimDataPlane implements DataPlane {
   private readonly prevBits: Float64Array;
   private readonly curBits: Float64Array;
+  /** Drop counters (previous and current readings) when the transport counts drops. */
+  private readonly drops: { net: DropCounting; prev: Float64Array; cur: Float64Array } | null;
 
   constructor(
-    private readonly net: FlowNetwork,
+    private readonly net: Transport,
     private readonly ctl: SimControlPlane,
     private readonly opts: SimDataPlaneOptions = {},
   ) {
     const L = net.topology.linkCount;
     this.prevBits = net.linkBitsUntilNow(new Float64Array(L));
     this.curBits = new Float64Array(L);
+    this.drops = countsDrops(net)
+      ? { net, prev: net.linkDropsUntilNow(new Float64Array(L)), cur: new Float64Array(L) }
+      : null;
   }
 
   get topology(): Topology {
@@ -62,6 +68,8 @@ export class SimDataPlane implements DataPlane {
     const topo = this.net.topology;
     const dt = Math.max(1, toNs - fromNs);
     this.net.linkBitsUntilNow(this.curBits);
+    const drops = this.drops;
+    drops?.net.linkDropsUntilNow(drops.cur);
     const links: LinkStats[] = topo.links.map((l) => {
       const bits = this.curBits[l.index]! - this.prevBits[l.index]!;
       return {
@@ -71,11 +79,15 @@ export class SimDataPlane implements DataPlane {
         up: this.net.isLinkUp(l.index),
         capacityBps: this.net.linkCapacity(l.index),
         utilization: bits / ((this.net.linkCapacity(l.index) * dt) / 1e9 || 1),
+        ...(drops ? { drops: drops.cur[l.index]! - drops.prev[l.index]! } : {}),
         delayNs: l.delayNs,
       };
     });
     links.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)); // the Observation's order: by id
-    if (consume) this.prevBits.set(this.curBits);
+    if (consume) {
+      this.prevBits.set(this.curBits);
+      drops?.prev.set(drops.cur);
+    }
     const apps = this.opts.applications;
     return {
       traffic: this.ctl.takeTraffic(consume),
@@ -86,6 +98,8 @@ export class SimDataPlane implements DataPlane {
       vnaPool: this.ctl.vnaPool(),
       probes: this.ctl.takeProbes(consume),
       mirrors: this.ctl.takeMirrorStats(consume),
+      qos: this.ctl.qosClasses(),
+      firewall: this.ctl.takeFirewall(consume),
     };
   }
 

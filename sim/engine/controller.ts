@@ -11,12 +11,13 @@ import type { Policy } from "../../models/policies/types.ts";
 import { ApplicationTrafficCounter } from "../../models/workload/application-traffic.ts";
 import type { FlowSink } from "../../models/workload/flow-sink.ts";
 import { type ControlStats, SimControlPlane } from "../control/control-plane.ts";
+import type { FirewallTotals } from "../control/firewall.ts";
 import { SimClock } from "../control/sim-clock.ts";
 import { SimDataPlane } from "../control/sim-data-plane.ts";
 import type { Simulator } from "../kernel/simulator.ts";
 import type { TraceBus } from "../metrics/trace.ts";
 import { allPairsShortestPaths } from "../substrate/routing.ts";
-import type { FlowNetwork, FlowSpec } from "../transport/flow-network.ts";
+import type { FlowSpec, Transport } from "../transport/transport.ts";
 import { offeredSeries } from "./offered.ts";
 import type { ControllerContext, EnginePolicy, RoutingPolicy, Scenario } from "./types.ts";
 
@@ -44,6 +45,10 @@ export interface ControlOverhead {
   vnaSecondsWasted: number;
   /** Bytes sent by mirror copies that did not deliver first (extra load). */
   mirroredBytes: number;
+  /** Bytes the policy's probes put on the wire; absent when it sent none (results without probes are unchanged). */
+  probeBytes?: number;
+  /** Flows and bytes the firewall refused; absent when the policy set no rule. */
+  firewall?: FirewallTotals;
   recoveries: RecoveryRecord[];
   /** Mean time to recover over the pairs that recovered, ns; null when none. */
   meanRecoveryNs: number | null;
@@ -94,7 +99,7 @@ export async function startController(
   scenario: Scenario,
   policy: EnginePolicy,
   sim: Simulator,
-  net: FlowNetwork,
+  net: Transport,
   trace: TraceBus,
   routing: RoutingPolicy,
   onAdvance?: (nowNs: number) => void,
@@ -170,6 +175,8 @@ export function overheadOf(c: Controlled): ControlOverhead {
     vnaSeconds: s.vnaSeconds,
     vnaSecondsWasted: s.vnaSecondsWasted,
     mirroredBytes: c.mirroredBytes(),
+    ...(s.probeBytes > 0 ? { probeBytes: s.probeBytes } : {}),
+    ...(c.ctl.firewallActive ? { firewall: { ...s.firewall } } : {}),
     recoveries: c.driver.recoveries,
     ...recoverySummary(c.driver.recoveries),
   };

@@ -35,7 +35,7 @@ import {
 } from "../metrics/link-sampler.ts";
 import { type LinkIntervalEvent, TraceBus } from "../metrics/trace.ts";
 import type { Path } from "../substrate/routing.ts";
-import { FlowNetwork } from "../transport/flow-network.ts";
+import { createTransport } from "../transport/models.ts";
 import { type ControlOverhead, overheadOf, startController } from "./controller.ts";
 import { scenarioSchedule } from "./schedule.ts";
 import type { EnginePolicy, Scenario } from "./types.ts";
@@ -123,8 +123,7 @@ export async function runPolicy(
   const topo = scenario.topology;
   const sim = new Simulator();
   const trace = new TraceBus();
-  // The only transport model so far is the fluid one (scenario.transport.model === "fluid").
-  const net = new FlowNetwork(sim, topo, trace, { tcp: scenario.transport.tcp });
+  const net = createTransport(scenario.transport.model, sim, topo, trace, { tcp: scenario.transport.tcp });
   const flowStats = new FlowStatsCollector(trace);
   const sampler = new LinkUtilizationSampler(sim, net, { intervalNs: scenario.metrics.intervalNs, trace });
   const routing = policy.create({ topology: topo, seed: scenario.seed, run: scenario.run });

@@ -35,6 +35,7 @@
 import { MIN_PRIORITY } from "../kernel/event-queue.ts";
 import type { EventId, Simulator } from "../kernel/simulator.ts";
 import type { Topology } from "../substrate/topology.ts";
+import type { Transport } from "../transport/transport.ts";
 import { csvField, formatCsvNumber, MetricsError, percentileNearestRank } from "./flow-stats.ts";
 import type { TraceBus } from "./trace.ts";
 
@@ -42,14 +43,8 @@ import type { TraceBus } from "./trace.ts";
 export const LINKS_CSV_HEADER =
   "interval_start_ns,interval_end_ns,link,src,dst,capacity_bps,bits,utilization";
 
-/** What the sampler reads from a transport model (FlowNetwork implements it). */
-export interface LinkCounters {
-  readonly topology: Topology;
-  /** Bits carried by each link from time 0 until now, written into `out` (length = link count). */
-  linkBitsUntilNow(out: Float64Array): Float64Array;
-  /** Current capacity of a link, bits/s. */
-  linkCapacity(link: number): number;
-}
+/** What the sampler reads from a transport model: its bit counters and capacities. */
+export type LinkCounters = Pick<Transport, "topology" | "linkBitsUntilNow" | "linkCapacity">;
 
 export interface LinkSamplerOptions {
   /** Interval length, integer ns > 0. */

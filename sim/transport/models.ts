@@ -6,20 +6,20 @@ import type { Simulator } from "../kernel/simulator.ts";
 import type { TraceBus } from "../metrics/trace.ts";
 import type { Topology } from "../substrate/topology.ts";
 import { FlowNetwork, type FlowNetworkOptions } from "./flow-network.ts";
-import type { MirrorCapable, ReservationCapable, Transport } from "./transport.ts";
+import type { Transport } from "./transport.ts";
 
 /** Transport models a config may name in `transport.model`. */
 export const TRANSPORT_MODELS = ["fluid"] as const;
 export type TransportModel = (typeof TRANSPORT_MODELS)[number];
 
-/** Builds the configured transport model on a simulator and topology. */
+/** Builds the configured transport model on a simulator and topology; callers test capabilities with the guards. */
 export function createTransport(
   model: TransportModel,
   sim: Simulator,
   topology: Topology,
   trace?: TraceBus,
   opts: FlowNetworkOptions = {},
-): Transport & ReservationCapable & MirrorCapable {
+): Transport {
   switch (model) {
     case "fluid":
       return new FlowNetwork(sim, topology, trace, opts);

@@ -2,12 +2,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   InsufficientCapacityError,
+  InvalidArgumentError,
   LinkDownError,
   NoPathError,
   PoolExhaustedError,
   UnknownNodeError,
-  UnsupportedActionError,
 } from "../../../models/policies/types.ts";
+import { PROBE_WIRE_BYTES } from "../../../sim/control/control-plane.ts";
 import { MB, MS, setup } from "./fixture.ts";
 
 describe("simulator control plane", () => {
@@ -113,6 +114,100 @@ describe("simulator control plane", () => {
     assert.equal(p!.availableBps, 1e9);
   });
 
+  it("loses a probe over a down link (no RTT, no bandwidth) and counts every probe's bytes", () => {
+    const { sim, ctl, net, l } = setup();
+    ctl.probe(["s", "a", "t"]);
+    net.setLinkUp(l("a->t"), false);
+    ctl.probe(["s", "a", "t"]);
+    sim.run(10 * MS);
+    assert.deepEqual(
+      ctl.takeProbes().map((p) => [p.rttNs, p.availableBps]),
+      [
+        [4 * MS, 1e9],
+        [null, null],
+      ],
+    );
+    assert.equal(ctl.stats.probeBytes, 2 * PROBE_WIRE_BYTES);
+  });
+
+  it("reports the bandwidth a probe finds left on the path's bottleneck", () => {
+    const { sim, ctl, start } = setup();
+    start("u", "v", 1000 * MB); // u -> s -> a -> t -> v takes all of s->a and a->t
+    sim.run(1 * MS);
+    ctl.probe(["s", "a", "t"]);
+    ctl.probe(["s", "b", "t"]);
+    sim.run(20 * MS);
+    assert.deepEqual(
+      ctl.takeProbes().map((p) => p.availableBps),
+      [0, 1e9],
+    );
+  });
+
+  it("gives a pair's QoS class its guarantee after the setup latency, to running and new flows", () => {
+    const { sim, ctl, net, start } = setup();
+    const st = start("s", "t", 1000 * MB);
+    const others = Array.from({ length: 9 }, () => start("u", "v", 1000 * MB));
+    sim.run(1 * MS);
+    assert.equal(net.rateOf(st), 1e8); // 10 flows share s->a->t
+    ctl.setQos({ src: "s", dst: "t" }, { priority: 5, rateBps: 4e8, ceilBps: 4e8 });
+    sim.run(9 * MS);
+    assert.equal(net.rateOf(st), 1e8, "not before the 10 ms latency");
+    sim.run(11 * MS);
+    assert.ok(net.rateOf(st) >= 0.95 * 4e8, `${net.rateOf(st)}`);
+    const st2 = start("s", "t", 1000 * MB);
+    sim.run(12 * MS);
+    assert.ok(net.rateOf(st) + net.rateOf(st2) >= 0.95 * 4e8);
+    assert.ok(net.rateOf(st) + net.rateOf(st2) <= 4e8 * (1 + 1e-9), "the ceiling holds");
+    assert.ok(Math.abs(others.reduce((a, f) => a + net.rateOf(f), 0) - 6e8) < 1);
+    assert.deepEqual(ctl.qosClasses(), [{ src: "s", dst: "t", priority: 5, rateBps: 4e8, ceilBps: 4e8 }]);
+    ctl.setQos({ src: "s", dst: "t" }, null);
+    sim.run(13 * MS);
+    assert.equal(net.rateOf(st), 1e9 / 11);
+    assert.deepEqual(ctl.qosClasses(), []);
+  });
+
+  it("replaces a pair's class without counting its own guarantee against it", () => {
+    const { sim, ctl } = setup();
+    ctl.setQos({ src: "s", dst: "t" }, { priority: 0, rateBps: 9e8 });
+    sim.run(10 * MS);
+    ctl.setQos({ src: "s", dst: "t" }, { priority: 1, rateBps: 8e8 });
+    assert.throws(
+      () => ctl.setQos({ src: "u", dst: "v" }, { priority: 1, rateBps: 2e8 }),
+      InsufficientCapacityError,
+    );
+    sim.run(20 * MS);
+    assert.deepEqual(
+      ctl.qosClasses().map((q) => q.rateBps),
+      [8e8],
+    );
+  });
+
+  it("refuses every new flow of a denied pair, counts them, and leaves other pairs alone", () => {
+    const { sim, ctl, records, start } = setup();
+    ctl.setFirewall({ action: "deny", src: "s", dst: "t" });
+    assert.ok(start("s", "t", MB) >= 0, "before the rule takes effect");
+    sim.run(10 * MS);
+    const refused = Array.from({ length: 20 }, () => start("s", "t", MB));
+    const other = [start("t", "s", MB), start("u", "v", MB), start("s", "v", MB)];
+    assert.deepEqual(
+      refused,
+      Array.from({ length: 20 }, () => -1),
+    );
+    assert.ok(other.every((f) => f >= 0));
+    assert.deepEqual(ctl.deniedPairs(), ["s->t"]);
+    const fw = ctl.takeFirewall();
+    assert.deepEqual(fw.refused, [{ src: "s", dst: "t", flows: 20, bytes: 20 * MB }]);
+    assert.deepEqual(fw.rules, [{ rule: { action: "deny", src: "s", dst: "t" }, flows: 20, bytes: 20 * MB }]);
+    assert.deepEqual(ctl.stats.firewall, { refusedFlows: 20, refusedBytes: 20 * MB });
+    assert.deepEqual(ctl.takeFirewall().refused, [], "counters of the interval were consumed");
+    ctl.setFirewall({ action: "allow", src: "s" });
+    sim.run(20 * MS);
+    assert.ok(start("s", "t", MB) >= 0, "a later allow rule decides");
+    assert.deepEqual(ctl.deniedPairs(), []);
+    sim.run();
+    assert.equal(records.length, 5, "the first flow, the three others and the one after the allow finish");
+  });
+
   it("offers k shortest paths over links that are up", () => {
     const { ctl, net, l } = setup();
     assert.deepEqual(ctl.paths("s", "t", 3), [
@@ -156,10 +251,22 @@ describe("simulator control plane", () => {
       /unreserved/,
     ],
     [
-      "QoS in the fluid model",
-      (c) => c.ctl.setQos({ src: "s", dst: "t" }, { priority: 1 }),
-      UnsupportedActionError,
-      /max-min/,
+      "a QoS guarantee larger than the path's capacity",
+      (c) => c.ctl.setQos({ src: "s", dst: "t" }, { priority: 0, rateBps: 2e9 }),
+      InsufficientCapacityError,
+      /link a->t has 1000000000 bits\/s left/,
+    ],
+    [
+      "a QoS ceiling below its guarantee",
+      (c) => c.ctl.setQos({ src: "s", dst: "t" }, { priority: 0, rateBps: 2e8, ceilBps: 1e8 }),
+      InvalidArgumentError,
+      /ceilBps must be/,
+    ],
+    [
+      "a firewall action that is neither allow nor deny",
+      (c) => c.ctl.setFirewall({ action: "drop" as "deny", src: "s" }),
+      InvalidArgumentError,
+      /action must be "allow" or "deny"/,
     ],
   ];
   for (const [what, act, cls, msg] of errors) {
