@@ -53,6 +53,7 @@ export function enginePolicy(
     predictor: predictor?.name ?? null,
     create: (ctx) => dataPlane(routing, ctx),
     ...(create ? { controller: (ctx) => controller(def, create, params, predictor, ctx) } : {}),
+    ...(def.verbs ? { verbs: def.verbs } : {}),
   };
 }
 

@@ -9,7 +9,7 @@
 
 import type { Scenario } from "../sim/engine/types.ts";
 import type { ConfigError, LoadedConfig } from "./config/load.ts";
-import { checkSteps } from "./config/scenario-checks.ts";
+import { checkSteps, checkVerbs, simulatorVerbSupport } from "./config/scenario-checks.ts";
 import type { WorkloadFacts } from "./results.ts";
 import { buildApplications } from "./scenario-applications.ts";
 import { controlSettings, transportSettings } from "./scenario-control.ts";
@@ -56,6 +56,7 @@ export function buildScenario(
   const metrics = metricsSettings(c.metrics, error);
   const policies = buildPolicies(loaded);
   checkSteps(c, horizonNs, hasControlLoop(loaded), error);
+  checkVerbs(policies, simulatorVerbSupport(c.transport.model), error);
   return {
     scenario: {
       name: c.name,

@@ -8,7 +8,10 @@
  * {@link MAX_STEPS} samples or rounds over the horizon. Real runs are far below these (Abilene's SNDlib week: 2,016
  * intervals x 144 pairs); a config above them is a slip (`n: 1e12`, a 1 ns interval, a window 100000 days in).
  */
-import type { LinkEvent } from "../../sim/engine/types.ts";
+import type { ActionKind } from "../../models/policies/verbs.ts";
+import { unsupportedVerbs } from "../../sim/control/control-plane.ts";
+import type { EnginePolicy, LinkEvent } from "../../sim/engine/types.ts";
+import { TRANSPORT_CAPABILITIES, type TransportModel } from "../../sim/transport/models.ts";
 import { formatDuration, parseDurationNs } from "../../sim/units.ts";
 import type { ConfigError } from "./load.ts";
 import type { ExperimentConfig } from "./schema.ts";
@@ -159,6 +162,53 @@ export function checkFailures(
       last.set(link, i);
     }
   }
+}
+
+/** What an engine's ControlPlane cannot do, said before a run starts. */
+export interface EngineVerbSupport {
+  /** "the simulator (fluid transport)", "the emulator". */
+  engine: string;
+  /** Action verbs the engine cannot do, each with why. */
+  unsupported: Partial<Record<ActionKind, string>>;
+  /** Why the engine refuses `secure: true` virtual links, or null when it makes them. */
+  secureLinks: string | null;
+}
+
+/** What the simulator's control plane cannot do over a transport model (from the model's declared capabilities). */
+export function simulatorVerbSupport(model: TransportModel): EngineVerbSupport {
+  return {
+    engine: `the simulator's ${model} transport`,
+    unsupported: unsupportedVerbs(TRANSPORT_CAPABILITIES[model]),
+    secureLinks: null,
+  };
+}
+
+/**
+ * Refuses, before the run, a policy that may call a verb the engine cannot do (`policies[i].verbs`, declared by
+ * its registry entry) or ask for secure virtual links it cannot make, so no action fails mid-run for that reason.
+ */
+export function checkVerbs(
+  policies: readonly Pick<EnginePolicy, "label" | "verbs" | "secureLinks">[],
+  support: EngineVerbSupport,
+  error: Locate,
+): void {
+  policies.forEach((p, i) => {
+    for (const verb of p.verbs ?? []) {
+      const why = support.unsupported[verb];
+      if (why !== undefined) {
+        throw error(
+          ["policies", i, "name"],
+          `policy ${p.label} calls ${verb}, which ${support.engine} cannot do: ${why}; run it in an engine that can, or leave the policy out`,
+        );
+      }
+    }
+    if (p.secureLinks && support.secureLinks !== null) {
+      throw error(
+        ["policies", i, "params", "secure"],
+        `policy ${p.label} asks for secure virtual links (secure: true), which ${support.engine} cannot make: ${support.secureLinks}`,
+      );
+    }
+  });
 }
 
 function parseIntervalNs(s: string): number {

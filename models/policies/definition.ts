@@ -9,9 +9,11 @@
  * the experiment over the series the definition names ({@link ForecastInput}), trained on the config's training
  * span, and handed to `create` ready to use.
  */
+
 import * as z from "zod";
 import type { Predictor } from "../predictors/predictor.ts";
 import type { Policy } from "./types.ts";
+import type { ActionKind } from "./verbs.ts";
 
 /** Candidate paths per control decision when neither the policy's params nor the config's `control` say. */
 export const DEFAULT_K_PATHS = 4;
@@ -68,6 +70,11 @@ export interface PolicyDefinition<
   routing?(params: z.output<P>): RoutingSpec;
   /** The control-loop policy for one engine run; absent for static baselines (they only route). */
   create?(params: z.output<P>, ctx: PolicyFactoryContext<F>): Policy;
+  /**
+   * The action verbs its control loop may call (queries need no declaration): an engine that cannot do one refuses
+   * the config before the run (experiments/config/scenario-checks.ts `checkVerbs`).
+   */
+  verbs?: readonly ActionKind[];
 }
 
 /** Checks a definition's shape and erases its type parameters for the registry's list. */

@@ -140,5 +140,6 @@ export const minMluTePolicy = definePolicy({
   doc: "Min-MLU TE: split the forecast matrix over k paths by an LP (HiGHS), pin each pair to one path of its split; with the oracle, the offline-optimal reference.",
   params: MIN_MLU_TE_PARAMS,
   forecasts: "pair-volumes",
+  verbs: ["setRoute"],
   create: (p, ctx) => new MinMluTe({ predictor: ctx.predictor, kPaths: p.kPaths ?? ctx.kPaths }),
 });

@@ -153,6 +153,7 @@ export const mirroringPolicy = definePolicy({
   doc: "Forecast per-link utilization; mirror pairs whose default path crosses a link predicted hot onto the most disjoint path; keep the better path.",
   params: MIRRORING_PARAMS,
   forecasts: "link-utilization",
+  verbs: ["setRoute", "mirror"],
   create: (p, ctx) =>
     new Mirroring({
       predictor: ctx.predictor,

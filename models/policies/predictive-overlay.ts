@@ -282,6 +282,7 @@ export const predictiveOverlayPolicy = definePolicy({
   doc: "Forecast per-pair volume; build virtual links (VNAs from a per-node pool) for the top pairs before their traffic arrives.",
   params: PREDICTIVE_OVERLAY_PARAMS,
   forecasts: "pair-volumes",
+  verbs: ["createVirtualLink", "removeVirtualLink"],
   create: (p, ctx) =>
     new PredictiveOverlay({
       predictor: ctx.predictor,

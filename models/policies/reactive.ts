@@ -87,6 +87,7 @@ export const reactivePolicy = definePolicy({
   doc: "Reactive TE: after a link exceeds a utilization threshold, move the heaviest pairs on it to the least-loaded of k paths.",
   params: REACTIVE_PARAMS,
   forecasts: null,
+  verbs: ["setRoute"],
   create: (p, ctx) =>
     new Reactive({ threshold: p.threshold, maxMoves: p.maxMoves, kPaths: p.kPaths ?? ctx.kPaths }),
 });

@@ -68,6 +68,7 @@ import type { Simulator } from "../kernel/simulator.ts";
 import type { FlowRecord, TraceBus } from "../metrics/trace.ts";
 import { kShortestPaths, type Path } from "../substrate/routing.ts";
 import type { Topology } from "../substrate/topology.ts";
+import type { TransportCapabilities } from "../transport/models.ts";
 import {
   BEST_EFFORT_LEVEL,
   canProbe,
@@ -90,6 +91,22 @@ import { Firewall, type FirewallTotals } from "./firewall.ts";
 export const PROBE_WIRE_BYTES = 2 * 84;
 
 export type { ActionKind, SetupLatencies } from "../../models/policies/verbs.ts";
+
+/** The capability each action verb needs from the transport (beyond the core), when it needs one. */
+export const VERB_CAPABILITY: Partial<Record<ActionKind, keyof TransportCapabilities>> = {
+  mirror: "mirrors",
+  setQos: "priorities",
+  probe: "probes",
+};
+
+/** The action verbs the control plane cannot do over a transport with `caps`, each with why. */
+export function unsupportedVerbs(caps: TransportCapabilities): Partial<Record<ActionKind, string>> {
+  const out: Partial<Record<ActionKind, string>> = {};
+  for (const [verb, cap] of Object.entries(VERB_CAPABILITY) as [ActionKind, keyof TransportCapabilities][]) {
+    if (!caps[cap]) out[verb] = `the transport model has no ${cap}`;
+  }
+  return out;
+}
 export { DEFAULT_SETUP_LATENCIES } from "../../models/policies/verbs.ts";
 
 export interface SimControlPlaneOptions {

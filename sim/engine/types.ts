@@ -4,6 +4,7 @@
  * knows nothing about files, YAML or the CLI.
  */
 import type { Policy } from "../../models/policies/types.ts";
+import type { ActionKind } from "../../models/policies/verbs.ts";
 import type { AppWorkloadSpec } from "../../models/workload/applications.ts";
 import type { SetupLatencies } from "../control/control-plane.ts";
 import type { Distribution } from "../kernel/rng.ts";
@@ -66,6 +67,10 @@ export interface EnginePolicy {
    * driver (failures, convergence delay, time to recover).
    */
   controller?: (ctx: ControllerContext) => Policy | Promise<Policy>;
+  /** The action verbs the controller may call (its registry entry's declaration); checked before a run. */
+  verbs?: readonly ActionKind[];
+  /** Whether it creates secure virtual links (`secure: true`); checked before a run. */
+  secureLinks?: boolean;
 }
 
 /** How the simulator carries flows (config section `transport`). */

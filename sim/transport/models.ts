@@ -12,6 +12,23 @@ import type { Transport } from "./transport.ts";
 export const TRANSPORT_MODELS = ["fluid"] as const;
 export type TransportModel = (typeof TRANSPORT_MODELS)[number];
 
+/** The optional capabilities of sim/transport/transport.ts, by name. */
+export interface TransportCapabilities {
+  reservations: boolean;
+  mirrors: boolean;
+  priorities: boolean;
+  probes: boolean;
+  drops: boolean;
+}
+
+/**
+ * What each model offers, declared so configs can be checked before a run builds one (the transport-models test
+ * holds each model to its row through the guards).
+ */
+export const TRANSPORT_CAPABILITIES: Readonly<Record<TransportModel, Readonly<TransportCapabilities>>> = {
+  fluid: { reservations: true, mirrors: true, priorities: true, probes: true, drops: false },
+};
+
 /** Builds the configured transport model on a simulator and topology; callers test capabilities with the guards. */
 export function createTransport(
   model: TransportModel,

@@ -3,22 +3,29 @@ import { describe, test } from "node:test";
 import { Simulator } from "../../../sim/kernel/simulator.ts";
 import { TraceBus } from "../../../sim/metrics/trace.ts";
 import { ring } from "../../../sim/substrate/generators.ts";
-import { createTransport, TRANSPORT_MODELS } from "../../../sim/transport/models.ts";
-import { countsDrops, hasMirrors, hasReservations } from "../../../sim/transport/transport.ts";
-
-/** What each model is declared to offer (the table in sim/transport/transport.ts's header). */
-const CAPABILITIES = {
-  fluid: { reservations: true, mirrors: true, drops: false },
-} as const;
+import { createTransport, TRANSPORT_CAPABILITIES, TRANSPORT_MODELS } from "../../../sim/transport/models.ts";
+import {
+  canProbe,
+  countsDrops,
+  hasMirrors,
+  hasPriorities,
+  hasReservations,
+} from "../../../sim/transport/transport.ts";
 
 describe("transport models", () => {
   for (const model of TRANSPORT_MODELS) {
-    test(`the ${model} model offers the capabilities its table row declares`, () => {
+    test(`the ${model} model offers the capabilities TRANSPORT_CAPABILITIES declares for it`, () => {
       const topo = ring(4, { capacityBps: 1e9, delayNs: 1_000_000 });
       const t = createTransport(model, new Simulator(), topo, new TraceBus());
       assert.deepEqual(
-        { reservations: hasReservations(t), mirrors: hasMirrors(t), drops: countsDrops(t) },
-        CAPABILITIES[model],
+        {
+          reservations: hasReservations(t),
+          mirrors: hasMirrors(t),
+          priorities: hasPriorities(t),
+          probes: canProbe(t),
+          drops: countsDrops(t),
+        },
+        TRANSPORT_CAPABILITIES[model],
       );
     });
 
