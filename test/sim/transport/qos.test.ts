@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { Simulator } from "../../../sim/kernel/simulator.ts";
 import { TopologyBuilder } from "../../../sim/substrate/topology.ts";
 import { FlowNetwork, TransportError } from "../../../sim/transport/flow-network.ts";
@@ -42,6 +43,16 @@ function bottleneck() {
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+/** A line n0 -> n1 -> ... -> n5 of the given capacities (Mbit/s); flows over [from, to) hops. */
+function line(capsMbps: number[]) {
+  const b = new TopologyBuilder("line", "fast-check");
+  for (let i = 0; i <= capsMbps.length; i++) b.addNode({ id: `n${i}` });
+  capsMbps.forEach((c, i) => {
+    b.addLink(`n${i}`, `n${i + 1}`, { capacityBps: c * 1e6 }, false);
+  });
+  return b.build();
+}
 
 describe("QoS classes in the fluid model (guaranteed, then borrowed by strict priority)", () => {
   const cases: {
@@ -204,5 +215,68 @@ describe("QoS classes in the fluid model (guaranteed, then borrowed by strict pr
     t.sim.run(800_000_000);
     assert.ok(!t.net.isActive(a));
     assert.equal(t.net.rateOf(b), 1 * G);
+  });
+
+  it("never oversubscribes a link, keeps every ceiling, and gives every admitted guarantee in full", () => {
+    const scenario = fc.record({
+      caps: fc.array(fc.integer({ min: 10, max: 1000 }), { minLength: 5, maxLength: 5 }),
+      classes: fc.array(
+        fc.record({ level: fc.integer({ min: 0, max: 7 }), g: fc.nat(400), extra: fc.option(fc.nat(400)) }),
+        { maxLength: 4 },
+      ),
+      flows: fc.array(fc.tuple(fc.nat(4), fc.integer({ min: 1, max: 5 }), fc.integer({ min: -1, max: 3 })), {
+        minLength: 1,
+        maxLength: 25,
+      }),
+    });
+    fc.assert(
+      fc.property(scenario, ({ caps, classes, flows }) => {
+        const topo = line(caps);
+        const sim = new Simulator();
+        const net = new FlowNetwork(sim, topo);
+        const paths = flows.map(([from, hops]) => {
+          const to = Math.min(5, from + hops);
+          return Array.from({ length: to - from }, (_, i) => topo.link(`n${from + i}->n${from + i + 1}`));
+        });
+        // Each class is admitted on the links its flows cross; one that does not fit stays out.
+        const ids = classes.map((c, k) => {
+          const links = [...new Set(paths.filter((_, i) => flows[i]![2] === k).flat())];
+          const ceil = c.extra === null ? Number.POSITIVE_INFINITY : (c.g + c.extra) * 1e6;
+          try {
+            return net.addQosClass({
+              level: c.level,
+              guaranteedBps: c.g * 1e6,
+              ceilBps: Math.max(ceil, 1),
+              links,
+            });
+          } catch {
+            return -1;
+          }
+        });
+        const started = flows.map(([from, , k], i) =>
+          net.startFlow({
+            src: from,
+            dst: from + paths[i]!.length,
+            sizeBytes: BIG,
+            path: paths[i]!,
+            ...(k >= 0 && ids[k]! >= 0 ? { qosClass: ids[k]! } : {}),
+          }),
+        );
+        sim.run(1);
+        for (let l = 0; l < topo.linkCount; l++) {
+          assert.ok(net.linkLoadBps(l) <= topo.links[l]!.capacityBps * (1 + 1e-9), `link ${l} over capacity`);
+        }
+        ids.forEach((id, k) => {
+          if (id < 0) return;
+          const total = sum(started.filter((f) => net.qosClassOf(f) === id).map((f) => net.rateOf(f)));
+          const c = classes[k]!;
+          const any = started.some((f) => net.qosClassOf(f) === id);
+          if (c.extra !== null)
+            assert.ok(total <= (c.g + c.extra) * 1e6 * (1 + 1e-9) + 1, `class ${k} over its ceiling`);
+          if (any) assert.ok(total >= c.g * 1e6 * (1 - 1e-9), `class ${k} got ${total} of its ${c.g} Mbit/s`);
+        });
+      }),
+      { numRuns: 300, seed: 13 },
+    );
   });
 });
