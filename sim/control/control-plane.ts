@@ -72,6 +72,7 @@ import type { TransportCapabilities } from "../transport/models.ts";
 import {
   BEST_EFFORT_LEVEL,
   canProbe,
+  type FlowSpec,
   hasMirrors,
   hasPriorities,
   hasReservations,
@@ -277,16 +278,19 @@ export class SimControlPlane implements ControlPlane {
       this.stallPath?.(src, dst);
     if (!path) throw new NoPathError(`no path from ${this.id(src)} to ${this.id(dst)}`);
     const mirrorPath = this.mir ? this.usable(this.mirrors.get(pair)) : undefined;
-    const qos = this.pairQos.get(pair);
-    const flow = this.net.startFlow({
+    const spec: FlowSpec = {
       src,
       dst,
       sizeBytes,
       path,
       tag,
       ...(mirrorPath && !samePath(mirrorPath, path) ? { mirrorPath } : {}),
-      ...(qos ? { qosClass: qos.id } : {}),
-    });
+    };
+    if (this.pairQos.size > 0) {
+      const qos = this.pairQos.get(pair);
+      if (qos) spec.qosClass = qos.id;
+    }
+    const flow = this.net.startFlow(spec);
     let set = this.activeByPair.get(pair);
     if (!set) {
       set = new Set();
