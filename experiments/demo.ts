@@ -13,7 +13,7 @@ import { TraceBus } from "../sim/metrics/trace.ts";
 import { allPairsShortestPaths } from "../sim/substrate/routing.ts";
 import type { Topology, TopologySummary } from "../sim/substrate/topology.ts";
 import { readBundledZoo } from "../sim/substrate/zoo-graphml.ts";
-import { FlowNetwork } from "../sim/transport/flow-network.ts";
+import { createTransport } from "../sim/transport/models.ts";
 
 export interface DemoOptions {
   /** A bundled Topology Zoo network (default "Abilene"). */
@@ -58,7 +58,7 @@ export function runDemo(opts: DemoOptions = {}): DemoResult {
   const demands = scaleDemandsToMlu(topo, uniformDemands(topo, 1), route, load);
   const sim = new Simulator();
   const trace = new TraceBus();
-  const net = new FlowNetwork(sim, topo, trace);
+  const net = createTransport("fluid", sim, topo, trace);
   const flowStats = new FlowStatsCollector(trace);
   const sampler = new LinkUtilizationSampler(sim, net, { intervalNs: opts.intervalNs ?? 100_000_000 });
   new PoissonFlowSource(sim, net, {
