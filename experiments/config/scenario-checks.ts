@@ -170,8 +170,6 @@ export interface EngineVerbSupport {
   engine: string;
   /** Action verbs the engine cannot do, each with why. */
   unsupported: Partial<Record<ActionKind, string>>;
-  /** Why the engine refuses `secure: true` virtual links, or null when it makes them. */
-  secureLinks: string | null;
 }
 
 /** What the simulator's control plane cannot do over a transport model (from the model's declared capabilities). */
@@ -179,16 +177,16 @@ export function simulatorVerbSupport(model: TransportModel): EngineVerbSupport {
   return {
     engine: `the simulator's ${model} transport`,
     unsupported: unsupportedVerbs(TRANSPORT_CAPABILITIES[model]),
-    secureLinks: null,
   };
 }
 
 /**
  * Refuses, before the run, a policy that may call a verb the engine cannot do (`policies[i].verbs`, declared by
- * its registry entry) or ask for secure virtual links it cannot make, so no action fails mid-run for that reason.
+ * its registry entry), so no action fails mid-run for that reason. (Secure virtual links are the emulator's
+ * preflight's: they are a policy parameter, not a verb.)
  */
 export function checkVerbs(
-  policies: readonly Pick<EnginePolicy, "label" | "verbs" | "secureLinks">[],
+  policies: readonly Pick<EnginePolicy, "label" | "verbs">[],
   support: EngineVerbSupport,
   error: Locate,
 ): void {
@@ -201,12 +199,6 @@ export function checkVerbs(
           `policy ${p.label} calls ${verb}, which ${support.engine} cannot do: ${why}; run it in an engine that can, or leave the policy out`,
         );
       }
-    }
-    if (p.secureLinks && support.secureLinks !== null) {
-      throw error(
-        ["policies", i, "params", "secure"],
-        `policy ${p.label} asks for secure virtual links (secure: true), which ${support.engine} cannot make: ${support.secureLinks}`,
-      );
     }
   });
 }

@@ -69,8 +69,6 @@ export interface EnginePolicy {
   controller?: (ctx: ControllerContext) => Policy | Promise<Policy>;
   /** The action verbs the controller may call (its registry entry's declaration); checked before a run. */
   verbs?: readonly ActionKind[];
-  /** Whether it creates secure virtual links (`secure: true`); checked before a run. */
-  secureLinks?: boolean;
 }
 
 /** How the simulator carries flows (config section `transport`). */

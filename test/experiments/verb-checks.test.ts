@@ -9,7 +9,6 @@ import {
   type EngineVerbSupport,
   simulatorVerbSupport,
 } from "../../experiments/config/scenario-checks.ts";
-import { emulatorVerbSupport } from "../../experiments/emulate-experiment.ts";
 import { POLICY_REGISTRY } from "../../experiments/policy-registry.ts";
 import { buildScenario } from "../../experiments/scenario.ts";
 import { unsupportedVerbs } from "../../sim/control/control-plane.ts";
@@ -45,7 +44,11 @@ const withoutMirrors: EngineVerbSupport = {
     probes: true,
     drops: true,
   }),
-  secureLinks: null,
+};
+/** An engine as an emulator without nft and htb would declare itself. */
+const noFirewallNoQos: EngineVerbSupport = {
+  engine: "the emulator",
+  unsupported: { setFirewall: "needs the nft tool", setQos: "QoS classes need htb on the links" },
 };
 
 describe("verbs an engine cannot do are refused before the run", () => {
@@ -70,44 +73,28 @@ describe("verbs an engine cannot do are refused before the run", () => {
     });
   }
 
-  const refusals: { what: string; support: EngineVerbSupport; secure?: boolean; message: RegExp }[] = [
-    {
-      what: "mirroring in the emulator",
-      support: emulatorVerbSupport("htb"),
-      message:
-        /verbs\.yaml:\d+: policies\[4\]\.name: policy mirroring calls mirror, which the emulator cannot do/,
-    },
+  const refusals: { what: string; support: EngineVerbSupport; message: RegExp }[] = [
     {
       what: "mirroring over a transport without mirrors",
       support: withoutMirrors,
       message:
-        /policies\[4\]\.name: policy mirroring calls mirror, which a transport without mirrors cannot do: the transport model has no mirrors/,
-    },
-    {
-      what: "secure virtual links in the emulator",
-      support: emulatorVerbSupport("htb"),
-      secure: true,
-      message:
-        /policies\[0\]\.params\.secure: policy shortest-path asks for secure virtual links \(secure: true\), which the emulator cannot make/,
+        /verbs\.yaml:\d+: policies\[4\]\.name: policy mirroring calls mirror, which a transport without mirrors cannot do: the transport model has no mirrors/,
     },
   ];
   for (const r of refusals) {
-    it(`refuses ${r.what}, naming the policy, the verb or option, and the engine`, () => {
+    it(`refuses ${r.what}, naming the policy, the verb and the engine`, () => {
       const { l, policies } = loaded();
-      const ps = r.secure ? policies.map((p, i) => (i === 0 ? { ...p, secureLinks: true } : p)) : policies;
-      assert.throws(() => checkVerbs(ps, r.support, l.error), r.message);
+      assert.throws(() => checkVerbs(policies, r.support, l.error), r.message);
     });
   }
 
-  it("lets the emulator run what it can, and refuses QoS without htb", () => {
+  it("lets an engine run the policies whose verbs it has, and refuses one calling a verb it lacks", () => {
     const { l, policies } = loaded();
-    const canRun = policies.filter((p) => p.label !== "mirroring");
-    assert.doesNotThrow(() => checkVerbs(canRun, emulatorVerbSupport("htb"), l.error));
-    const qos = [{ label: "qos-user", verbs: ["setQos" as const] }];
-    assert.doesNotThrow(() => checkVerbs(qos, emulatorVerbSupport("htb"), l.error));
+    assert.doesNotThrow(() => checkVerbs(policies, noFirewallNoQos, l.error));
+    const qos = [{ label: "qos-user", verbs: ["setRoute", "setQos"] as const }];
     assert.throws(
-      () => checkVerbs(qos, emulatorVerbSupport("tbf"), l.error),
-      /setQos, which the emulator cannot do: QoS classes need htb/,
+      () => checkVerbs(qos, noFirewallNoQos, l.error),
+      /policies\[0\]\.name: policy qos-user calls setQos, which the emulator cannot do: QoS classes need htb/,
     );
   });
 });
