@@ -182,7 +182,7 @@ export function simulatorVerbSupport(model: TransportModel): EngineVerbSupport {
 
 /**
  * Refuses, before the run, a policy that may call a verb the engine cannot do (`policies[i].verbs`, declared by
- * its registry entry), so no action fails mid-run for that reason. (Secure virtual links are the emulator's
+ * its policy definition), so no action fails mid-run for that reason. (Secure virtual links are the emulator's
  * preflight's: they are a policy parameter, not a verb.)
  */
 export function checkVerbs(

@@ -67,7 +67,7 @@ export interface EnginePolicy {
    * driver (failures, convergence delay, time to recover).
    */
   controller?: (ctx: ControllerContext) => Policy | Promise<Policy>;
-  /** The action verbs the controller may call (its registry entry's declaration); checked before a run. */
+  /** The action verbs the controller may call (its definition's declaration, models/policies/definition.ts); checked before a run. */
   verbs?: readonly ActionKind[];
 }
 

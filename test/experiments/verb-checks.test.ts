@@ -62,6 +62,7 @@ describe("verbs an engine cannot do are refused before the run", () => {
         ["reactive", ["setRoute"]],
         ["predictive-overlay", ["createVirtualLink", "removeVirtualLink"]],
         ["mirroring", ["setRoute", "mirror"]],
+        ["min-mlu-te", ["setRoute"]],
       ],
     );
   });
