@@ -1,6 +1,7 @@
 /**
  * The emulation's ControlPlane (models/policies/types.ts): controller verbs as real `ip`/`tc` commands in the
- * run's namespaces, each one's wall-clock latency recorded in {@link EmulationControlPlane.actions}.
+ * run's namespaces. Actions are recorded (with their wall-clock latency) by the recording decorator around it
+ * (models/policies/recording.ts, in emulate/engine.ts), as in the simulator.
  *
  * - createVirtualLink(src, dst): a VXLAN device in each endpoint namespace (one VNI per virtual link) between
  *   two tunnel-endpoint addresses (/32s on `lo`, from the top of the run's block) whose host routes are pinned
@@ -87,23 +88,11 @@ export interface ControlPlaneOptions {
   mirrorPollMs?: number;
 }
 
-/** One executed verb and its measured latency. */
-export interface ActionRecord {
-  verb: ActionKind;
-  args: string;
-  ms: number;
-  ok: boolean;
-  error?: string;
-  /** The error's class name (e.g. PoolExhaustedError). */
-  errorName?: string;
-}
-
 const VXLAN_OVERHEAD = 50;
 const VL_RULE_PRIORITY = 1000;
 const ROUTE_RULE_PRIORITY = 20_000;
 
 export class EmulationControlPlane implements ControlPlane {
-  readonly actions: ActionRecord[] = [];
   /** The verbs' own parts (see their modules). */
   readonly mirrors: EmulationMirrors;
   readonly firewall: EmulationFirewall;
@@ -472,24 +461,12 @@ export class EmulationControlPlane implements ControlPlane {
 
   // --- implementation --------------------------------------------------------------------------------------------
 
-  private async timed<T>(verb: ActionKind, args: string, fn: () => Promise<T>): Promise<T> {
-    const t0 = performance.now();
-    try {
-      const r = await fn();
-      this.actions.push({ verb, args, ms: performance.now() - t0, ok: true });
-      return r;
-    } catch (e) {
-      const err = e as Error;
-      this.actions.push({
-        verb,
-        args,
-        ms: performance.now() - t0,
-        ok: false,
-        error: err.message,
-        errorName: err.name,
-      });
-      throw e;
-    }
+  /**
+   * Runs one verb. Recording and latency moved to the recording decorator; this stays the verbs' single entry
+   * point (its `verb` and `args` name the call for readers) until the verbs are inlined.
+   */
+  private timed<T>(_verb: ActionKind, _args: string, fn: () => Promise<T>): Promise<T> {
+    return fn();
   }
 
   private node(id: string): number {

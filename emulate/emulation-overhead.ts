@@ -1,74 +1,36 @@
 /**
- * The emulation's cost of a run, in summary.json's `overhead`: control actions with their measured latencies,
- * tick lateness, flow errors and start lateness, drops, time to recover from failures, probe traffic and mirrored
- * bytes.
+ * The emulation's cost of a run, in summary.json's `overhead`: control actions with their measured latencies (from
+ * the recording decorator's records, models/policies/recording.ts), tick lateness, flow errors and start lateness.
+ * The engine adds drops and skipped control steps (emulate/engine.ts); the shape is
+ * {@link EmulationOverhead} of the engine contract (sim/engine/records.ts).
  */
-import type { RecoveryRecord } from "../models/control/driver.ts";
+import type { ActionRecord } from "../models/policies/recording.ts";
+import type { EmulationOverhead } from "../sim/engine/records.ts";
 import { percentileNearestRank } from "../sim/metrics/flow-stats.ts";
-import type { EmulationControlPlane } from "./control-plane.ts";
 
-/** Emulation-specific cost of a run, in summary.json's `overhead` (wall-clock latencies, not deterministic). */
-export interface EmulationOverhead {
-  controlActions: number;
-  actions: Record<string, number>;
-  errors: Record<string, number>;
-  /** Calls of verbs this engine does not implement yet, by verb (the policy saw UnsupportedInEmulationError). */
-  unsupported: Record<string, number>;
-  /** Measured latency of each verb's successful calls, ms: count, median, 95th percentile, max. */
-  actionLatencyMs: Record<string, { n: number; median: number; p95: number; max: number }>;
-  /** Ticks that started more than half a tick late, of all ticks. */
-  lateTicks: number;
-  ticks: number;
-  /** Flows that failed at the agent (connection refused, reset), by error message. */
-  flowErrors: Record<string, number>;
-  /** Median lateness of flow starts behind their schedule, wall ms. */
-  medianStartLateMs: number | null;
-  /** Packets dropped at link egress (full FIFOs) over the run, all links. */
-  egressDrops?: number;
-  /** Control instants skipped because the policy was still deciding the previous one. */
-  skippedControlSteps?: number;
-  /** UDP datagrams dropped on receive in the run's namespaces (userspace wires: packets the link lost). */
-  udpReceiveErrors?: number;
-  /** Pairs a failure hit and their time to recover, in simulated ns (at the resolution of ticks). */
-  recoveries?: RecoveryRecord[];
-  /** Mean time to recover over the pairs that recovered, simulated ns; null when none. */
-  meanRecoveryNs?: number | null;
-  unrecoveredPairs?: number;
-  /** Probes sent, their echo packets both ways and those packets' IP bytes (emulated network). */
-  probeTraffic: { probes: number; packets: number; bytes: number };
-  /** Bytes the mirrors sent as copies, with VXLAN encapsulation (emulated network), as last read. */
-  mirroredBytes: number;
-}
-
-export function emulationOverhead(
-  ctl: EmulationControlPlane,
-  ticks: number,
-  lateTicks: number,
-  flowErrors: Record<string, number>,
-  startLateMs: number[],
-): EmulationOverhead {
+/** Action counts, errors by class, unsupported verbs and latency statistics of the recorded actions. */
+export function actionOverhead(
+  records: readonly ActionRecord[],
+): Pick<EmulationOverhead, "controlActions" | "actions" | "errors" | "actionLatencyMs" | "unsupported"> {
   const actions: Record<string, number> = {};
   const errors: Record<string, number> = {};
   const lat: Record<string, number[]> = {};
   const unsupported: Record<string, number> = {};
-  for (const a of ctl.actions) {
+  for (const a of records) {
     actions[a.verb] = (actions[a.verb] ?? 0) + 1;
-    if (a.ok) {
+    if (a.outcome === "ok") {
       // Latency of what took effect: a refused action (pool full, no path) returns at once and says nothing of it.
       const xs = lat[a.verb] ?? [];
-      xs.push(a.ms);
+      xs.push((a.wallNs ?? 0) / 1e6);
       lat[a.verb] = xs;
+      continue;
     }
-    if (!a.ok && a.errorName === "UnsupportedInEmulationError")
-      unsupported[a.verb] = (unsupported[a.verb] ?? 0) + 1;
-    if (!a.ok) {
-      const name = a.errorName ?? "Error";
-      errors[name] = (errors[name] ?? 0) + 1;
-    }
+    const name = a.error?.name ?? "Error";
+    if (name === "UnsupportedInEmulationError") unsupported[a.verb] = (unsupported[a.verb] ?? 0) + 1;
+    errors[name] = (errors[name] ?? 0) + 1;
   }
-  const sorted = startLateMs.sort((a, b) => a - b);
   return {
-    controlActions: ctl.actions.length,
+    controlActions: records.length,
     actions,
     errors,
     actionLatencyMs: Object.fromEntries(
@@ -88,13 +50,13 @@ export function emulationOverhead(
         }),
     ),
     unsupported,
-    lateTicks,
-    ticks,
-    flowErrors,
-    medianStartLateMs: sorted.length ? round3(percentileNearestRank(sorted, 50)) : null,
-    probeTraffic: { ...ctl.probes.overhead },
-    mirroredBytes: ctl.mirrors.mirroredBytes(),
   };
+}
+
+/** Median lateness of flow starts behind their schedule, wall ms (rounded to the µs); null when none started. */
+export function medianStartLateMs(startLateMs: readonly number[]): number | null {
+  const sorted = [...startLateMs].sort((a, b) => a - b);
+  return sorted.length ? round3(percentileNearestRank(sorted, 50)) : null;
 }
 
 /** Milliseconds to the microsecond, for summaries. */

@@ -1,6 +1,7 @@
 /**
  * The emulation engine: one policy of a {@link Scenario} on Linux namespaces, measured like the simulator measures
- * it (same {@link PolicyRunResult}: flow statistics, link utilization series, control overhead).
+ * it: the same {@link RunRecords} (sim/engine/records.ts; flow records with the same ideal FCT, link samples,
+ * action records from the recording decorator, recoveries), with the overhead tagged `emulate`.
  *
  * What runs, per policy:
  * 1. The substrate ({@link withSubstrate}): the scenario's topology scaled (emulate/scaling.ts), built fresh, torn
@@ -19,17 +20,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ControlDriver, recoverySummary } from "../models/control/driver.ts";
+import { ControlDriver } from "../models/control/driver.ts";
+import { type ActionRecord, recording } from "../models/policies/recording.ts";
 import { StaticRoutes } from "../models/policies/static-routes.ts";
 import type { Policy } from "../models/policies/types.ts";
 import type { FlowArrival } from "../models/workload/flow-schedule.ts";
 import { controllerContext } from "../sim/engine/controller.ts";
-import {
-  type PolicyRunResult,
-  type PolicySummary,
-  type TimeseriesRow,
-  timeseriesRow,
-} from "../sim/engine/run.ts";
+import { type Engine, type RunRecords, type TimeseriesRow, timeseriesRow } from "../sim/engine/records.ts";
 import type { EnginePolicy, Scenario } from "../sim/engine/types.ts";
 import { Simulator } from "../sim/kernel/simulator.ts";
 import { FlowStatsCollector } from "../sim/metrics/flow-stats.ts";
@@ -42,7 +39,7 @@ import { EmulationControlPlane } from "./control-plane.ts";
 import { LinkCounters, udpReceiveErrors } from "./counters.ts";
 import { EmulationClock } from "./emulation-clock.ts";
 import { EmulationDataPlane } from "./emulation-data-plane.ts";
-import { type EmulationOverhead, emulationOverhead } from "./emulation-overhead.ts";
+import { actionOverhead, medianStartLateMs } from "./emulation-overhead.ts";
 import { EmulationError } from "./errors.ts";
 import { FlowLedger } from "./flow-ledger.ts";
 import type { Plan } from "./plan.ts";
@@ -92,8 +89,26 @@ interface Run {
 }
 
 /**
- * Emulates one policy of the scenario on its own fresh substrate and returns what the simulator's `runPolicy`
- * returns for it. The substrate is torn down before this resolves, whatever happens (and on SIGINT/SIGTERM).
+ * The emulator as an {@link Engine}: each run emulates one policy on its own fresh substrate, replaying `flows`
+ * (the scenario's, cut at the emulated window). Options are those of {@link emulatePolicy}; `perPolicy` adds
+ * options for one policy (callbacks that need to know which).
+ */
+export function emulationEngine(
+  flows: readonly FlowArrival[],
+  settings: EmulationRunSettings,
+  opts: EmulatePolicyOptions,
+  perPolicy: (policy: EnginePolicy) => Partial<EmulatePolicyOptions> = () => ({}),
+): Engine {
+  return {
+    name: "emulate",
+    run: (scenario, policy) =>
+      emulatePolicy(scenario, policy, flows, settings, { ...opts, ...perPolicy(policy) }),
+  };
+}
+
+/**
+ * Emulates one policy of the scenario on its own fresh substrate and returns its records, as the simulator's
+ * `runPolicy` does. The substrate is torn down before this resolves, whatever happens (and on SIGINT/SIGTERM).
  * @throws EmulationError when the substrate cannot be built or an agent fails to start.
  */
 export async function emulatePolicy(
@@ -102,7 +117,7 @@ export async function emulatePolicy(
   flows: readonly FlowArrival[],
   settings: EmulationRunSettings,
   opts: EmulatePolicyOptions,
-): Promise<PolicyRunResult> {
+): Promise<RunRecords> {
   const c = settings.timeCompression;
   const runner = opts.runner ?? new ProcessRunner({ verbose: opts.verbose ?? false });
   const dir = opts.dir ?? runDir();
@@ -238,7 +253,7 @@ async function drive(
   measuredDelayNs: ReadonlyMap<string, number>,
   epoch: bigint,
   agents: TrafficAgents,
-): Promise<PolicyRunResult> {
+): Promise<RunRecords> {
   const { scenario, settings, opts, ledger } = run;
   const topo = scenario.topology;
   const c = settings.timeCompression;
@@ -269,7 +284,15 @@ async function drive(
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
-  const driver = new ControlDriver(clock, dataPlane, run.ctl, policy, {
+  // The policy acts through the recording decorator, in simulated units (outside the scaling), stamped with the
+  // driver's clock; wall latency from the system clock. Setup latencies are not configured here: they are real.
+  const actions: ActionRecord[] = [];
+  const recorded = recording(run.ctl, {
+    sink: (r) => actions.push(r),
+    clockNs: () => clock.nowNs,
+    wallClockNs: () => Number(process.hrtime.bigint()),
+  });
+  const driver = new ControlDriver(clock, dataPlane, recorded, policy, {
     intervalNs: scenario.control.intervalNs,
     endNs: windowNs,
     failures: scenario.failures,
@@ -284,38 +307,38 @@ async function drive(
   sampling.sampler.flush();
   policy.dispose?.();
   ledger.emitRecords(trace);
-  const overhead: EmulationOverhead = {
-    ...emulationOverhead(run.emuCtl, clock.ticks, clock.lateTicks, ledger.flowErrors, ledger.startLateMs),
-    skippedControlSteps: driver.skippedSteps,
-    egressDrops: counters.totalDrops(),
-    udpReceiveErrors: await udpReceiveErrors(run.runner, run.plan),
-    recoveries: driver.recoveries,
-    ...recoverySummary(driver.recoveries),
-  };
-  const links = sampling.sampler.summary();
+  const linkStats = sampling.sampler.summary();
   // After an interrupt, flows whose start had not come are not counted (neither started nor unfinished).
   const started = opts.signal?.aborted ? ledger.started : run.flows.length;
-  const summary: PolicySummary = {
-    policy: run.policy.label,
-    name: run.policy.name,
-    params: run.policy.params,
-    flowCounts: { started, completed: ledger.finished, unfinished: started - ledger.finished },
-    simulatedNs: links.endNs ?? 0,
-    flows: collector.summary({
-      sizeBucketEdges: scenario.metrics.sizeBucketEdges,
-      sizeBucketNames: scenario.metrics.sizeBucketNames,
-    }),
-    links,
-    overhead,
-  };
   return {
     label: run.policy.label,
     name: run.policy.name,
     params: run.policy.params,
-    summary,
-    flowsCsv: collector.toCsv(topo),
-    linksCsv: sampling.sampler.toCsv(topo),
+    flowCounts: { started, completed: ledger.finished, unfinished: started - ledger.finished },
+    simulatedNs: linkStats.endNs ?? 0,
+    flows: collector,
+    flowStats: collector.summary({
+      sizeBucketEdges: scenario.metrics.sizeBucketEdges,
+      sizeBucketNames: scenario.metrics.sizeBucketNames,
+    }),
+    links: sampling.sampler.samples(),
+    linkStats,
     timeseries: sampling.timeseries,
+    actions,
+    recoveries: driver.recoveries,
+    overhead: {
+      engine: "emulate",
+      ...actionOverhead(actions),
+      lateTicks: clock.lateTicks,
+      ticks: clock.ticks,
+      flowErrors: ledger.flowErrors,
+      medianStartLateMs: medianStartLateMs(ledger.startLateMs),
+      skippedControlSteps: driver.skippedSteps,
+      egressDrops: counters.totalDrops(),
+      udpReceiveErrors: await udpReceiveErrors(run.runner, run.plan),
+      probeTraffic: { ...run.emuCtl.probes.overhead },
+      mirroredBytes: run.emuCtl.mirrors.mirroredBytes(),
+    },
     ...(scenario.metrics.profile ? { profile: ledger.profile(scenario.metrics.intervalNs) } : {}),
     events: clock.ticks,
   };

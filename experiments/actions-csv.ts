@@ -8,7 +8,7 @@
  * virtual link's id), `args` (JSON object of the arguments by name).
  */
 import type { ActionRecordBase } from "../models/policies/recording.ts";
-import { csvField } from "../sim/metrics/flow-stats.ts";
+import { csvField } from "./csv.ts";
 
 export const ACTIONS_CSV_HEADER =
   "time_ns,verb,outcome,error_name,error_message,setup_latency_key,setup_latency_ns,wall_ns,result,args";

@@ -7,7 +7,7 @@
  * unfinished flows), -rel > tol for higher-is-better ones (goodput, completed flows). A policy missing from the
  * current run is a regression too.
  */
-import type { PolicySummary } from "../sim/engine/run.ts";
+import type { PolicySummary } from "./policy-summary.ts";
 import type { RunSummary } from "./results.ts";
 
 export interface Metric {

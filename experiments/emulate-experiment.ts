@@ -12,12 +12,12 @@
 
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import type { Capabilities } from "../emulate/capabilities.ts";
 import { chooseMechanisms, probe } from "../emulate/capabilities.ts";
 import type { LinkCheck, RateCheck } from "../emulate/checks.ts";
-import type { EmulationOverhead } from "../emulate/emulation-overhead.ts";
-import { emulatePolicy } from "../emulate/engine.ts";
+import { type EmulatePolicyOptions, emulationEngine } from "../emulate/engine.ts";
 import { EmulationError } from "../emulate/errors.ts";
-import { planSubstrate } from "../emulate/plan.ts";
+import { type Plan, planSubstrate } from "../emulate/plan.ts";
 import { type EmulationRunSettings, emulatedWindowNs } from "../emulate/run-settings.ts";
 import { ProcessRunner } from "../emulate/runner.ts";
 import { scaleTopology } from "../emulate/scaling.ts";
@@ -25,8 +25,9 @@ import { perFlowPairs } from "../emulate/static-routes.ts";
 import { EmulationInterrupted } from "../emulate/traffic-agents.ts";
 import { verbRefusals, verbsNotEmulated } from "../emulate/verb-support.ts";
 import { type FlowArrival, flowsBefore } from "../models/workload/flow-schedule.ts";
-import type { PolicyRunResult } from "../sim/engine/run.ts";
+import type { RunRecords } from "../sim/engine/records.ts";
 import { scenarioSchedule } from "../sim/engine/schedule.ts";
+import type { EnginePolicy, Scenario } from "../sim/engine/types.ts";
 import { formatDuration, formatRate, formatSize, parseDurationNs, parseSizeBytes } from "../sim/units.ts";
 import { type LoadedConfig, parseConfig } from "./config/load.ts";
 import type { ExperimentConfig } from "./config/schema.ts";
@@ -95,6 +96,29 @@ export function defaultEmulationDir(loaded: LoadedConfig, run: number): string {
   return `${defaultRunDir(loaded, run)}-emulate`;
 }
 
+/** What the preflight found: this kernel's capabilities, the substrate plan's preview, what cannot be emulated. */
+interface Preflight {
+  capabilities: Capabilities;
+  preview: Plan;
+  /** Lines saying what is not emulated (the manifest's `dropped`; policies' unsupported verbs are added later). */
+  dropped: string[];
+  windowNs: number;
+  flows: readonly FlowArrival[];
+}
+
+/** Everything the policies' emulation measured, whether or not every policy ran. */
+interface PoliciesOutcome {
+  results: RunRecords[];
+  perPolicy: Manifest["policies"];
+  substrates: Record<string, unknown>[];
+  linkCheck: LinkCheck[];
+  rateCheck: RateCheck[] | string;
+  interrupted: NodeJS.Signals | null;
+  /** The policy an interrupt came during, or null (before any policy, or none). */
+  interruptedAt: string | null;
+  failure: { policy: string; error: unknown } | null;
+}
+
 export async function emulateExperiment(
   loaded: LoadedConfig,
   opts: EmulateOptions = {},
@@ -110,12 +134,44 @@ export async function emulateExperiment(
   const note = opts.onNote ?? (() => {});
   const settings = emulationSettings(loaded.config);
   const { scenario, workload } = buildScenario(loaded, run);
-  const topo = scenario.topology;
-
-  // Preflight: what this kernel can emulate, what the config asks for, how many flows.
   const runner = new ProcessRunner({ verbose: opts.verbose ?? false });
+  const pre = await preflight(loaded, scenario, settings, runner, note);
+  const simDir = await simulationBeside(loaded, settings, run, scenario, pre.flows, opts, note);
+  const outcome = await emulatePolicies(scenario, pre, settings, runner, opts, note);
+
+  const summary = runSummary(scenario, workload, run, outcome.results);
+  const manifest = emulationManifest(loaded, scenario, run, startedAt, settings, pre, outcome, simDir);
+  let reportPath: string | null = null;
+  const dir = await writeRunDir(opts.out ?? defaultEmulationDir(loaded, run), async (tmp) => {
+    writeResultFiles(tmp, loaded, summary, scenario.topology, outcome.results);
+    if (simDir !== null) await writeSimComparison(tmp, simDir, scenario, pre);
+    reportPath = await finishRunDir(tmp, manifest, t0, opts.report ?? true);
+  });
+  if (reportPath !== null) reportPath = join(dir, "report.html");
+  if (outcome.failure !== null) {
+    const f = outcome.failure;
+    const why = f.error instanceof Error ? f.error.message : String(f.error);
+    throw new EmulationError(
+      `policy ${f.policy} failed in emulation: ${why}${outcome.results.length > 0 ? ` (the results of the policies before it are in ${dir})` : ""}`,
+    );
+  }
+  return { dir, summary, manifest, reportPath, simDir, interrupted: outcome.interrupted };
+}
+
+/**
+ * What this kernel can emulate, what the config asks for that it cannot, and the flows of the emulated window.
+ * @throws ConfigError (emulation.allowDegrade) when something cannot be emulated and degrading is not allowed;
+ * (emulation.maxFlows) when the window holds too many flows.
+ */
+async function preflight(
+  loaded: LoadedConfig,
+  scenario: Scenario,
+  settings: EmulationRunSettings,
+  runner: ProcessRunner,
+  note: (line: string) => void,
+): Promise<Preflight> {
   const capabilities = await probe(runner);
-  const emulated = scaleTopology(topo, settings.rateScale, settings.timeCompression);
+  const emulated = scaleTopology(scenario.topology, settings.rateScale, settings.timeCompression);
   const preview = planSubstrate(emulated, "000000", chooseMechanisms(capabilities), {
     addressBlock: settings.addressBlock,
     delay: settings.delay,
@@ -124,21 +180,11 @@ export async function emulateExperiment(
   });
   const refused = verbRefusals(scenario.policies)[0];
   if (refused) throw loaded.error(refused.path, refused.message);
-  const dropped = [...preview.dropped, ...verbsNotEmulated(scenario.policies, capabilities)];
-  if (scenario.applications) {
-    dropped.push(
-      "workload.applications: the emulator does not run applications yet (topocast run does); their flows are left out",
-    );
-  }
-  for (const p of scenario.policies) {
-    if (p.controller) continue;
-    const split = perFlowPairs(scenario, p);
-    if (split.length > 0) {
-      dropped.push(
-        `policy ${p.label}: spreads the flows of ${split.length} pair(s) over several paths (per-flow hashing); emulation routes per pair, so each pair takes its first flow's path`,
-      );
-    }
-  }
+  const dropped = [
+    ...preview.dropped,
+    ...verbsNotEmulated(scenario.policies, capabilities),
+    ...notEmulated(scenario),
+  ];
   if (dropped.length > 0 && !settings.allowDegrade) {
     throw loaded.error(
       ["emulation", "allowDegrade"],
@@ -154,135 +200,204 @@ export async function emulateExperiment(
     );
   }
   const wallWindowS = windowNs / settings.timeCompression / 1e9;
+  const rates = emulated.links.map((l) => l.capacityBps);
   note(
-    `emulating ${formatDuration(windowNs)} of traffic (${flows.length} flows) per policy in about ${wallWindowS.toFixed(1)} s wall; links at ${formatRate(Math.min(...emulated.links.map((l) => l.capacityBps)))}..${formatRate(Math.max(...emulated.links.map((l) => l.capacityBps)))}, delay by ${preview.mechanisms.delay}, rate by ${preview.mechanisms.rate}`,
+    `emulating ${formatDuration(windowNs)} of traffic (${flows.length} flows) per policy in about ${wallWindowS.toFixed(1)} s wall; links at ${formatRate(Math.min(...rates))}..${formatRate(Math.max(...rates))}, delay by ${preview.mechanisms.delay}, rate by ${preview.mechanisms.rate}`,
   );
   for (const d of dropped) note(`not emulated: ${d}`);
+  return { capabilities, preview, dropped, windowNs, flows };
+}
 
-  let simDir: string | null = null;
+/** What of the scenario the emulator leaves out, whatever the kernel: applications, per-flow spreading. */
+function notEmulated(scenario: Scenario): string[] {
+  const out: string[] = [];
+  if (scenario.applications) {
+    out.push(
+      "workload.applications: the emulator does not run applications yet (topocast run does); their flows are left out",
+    );
+  }
+  for (const p of scenario.policies) {
+    if (p.controller) continue;
+    const split = perFlowPairs(scenario, p);
+    if (split.length > 0) {
+      out.push(
+        `policy ${p.label}: spreads the flows of ${split.length} pair(s) over several paths (per-flow hashing); emulation routes per pair, so each pair takes its first flow's path`,
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * The simulator's results directory to compare with: run now (`withSim`), or found from an earlier run of the
+ * same workload; null when there is none (or it is stale).
+ */
+async function simulationBeside(
+  loaded: LoadedConfig,
+  settings: EmulationRunSettings,
+  run: number,
+  scenario: Scenario,
+  flows: readonly FlowArrival[],
+  opts: EmulateOptions,
+  note: (line: string) => void,
+): Promise<string | null> {
   const beside = simulatorBeside(loaded, settings);
   if (beside.note) note(beside.note);
   if (opts.withSim) {
     note("running the simulator on the same config first");
-    simDir = (await runExperiment(beside.loaded, { run, report: opts.report ?? true, out: beside.dir(run) }))
+    return (await runExperiment(beside.loaded, { run, report: opts.report ?? true, out: beside.dir(run) }))
       .dir;
-  } else {
-    const d = beside.dir(run);
-    if (existsSync(join(d, "flows.csv"))) {
-      const stale = await staleSimulation(d, scenario.topology.nodes, flows);
-      if (stale === null) simDir = d;
-      else note(`not comparing with the simulator's results in ${d}: ${stale} (run with --with-sim)`);
-    }
   }
+  const d = beside.dir(run);
+  if (!existsSync(join(d, "flows.csv"))) return null;
+  const stale = await staleSimulation(d, scenario.topology.nodes, flows);
+  if (stale === null) return d;
+  note(`not comparing with the simulator's results in ${d}: ${stale} (run with --with-sim)`);
+  return null;
+}
 
-  const results: PolicyRunResult[] = [];
-  const perPolicy: Manifest["policies"] = [];
-  const substrates: Record<string, unknown>[] = [];
-  let linkCheck: LinkCheck[] = [];
-  let rateCheck: RateCheck[] | string = settings.checkRates
-    ? "not measured (no iperf3 on PATH; Debian package iperf3)"
-    : "not measured (emulation.checkRates: false)";
-  // SIGINT/SIGTERM: the running policy stops early, its substrate is torn down, and what was measured so far is
-  // written (the manifest says so); a second signal is only acknowledged, so teardown always completes.
+/**
+ * Emulates the policies one after the other through the emulation {@link Engine}, each on its own substrate.
+ * SIGINT/SIGTERM: the running policy stops early, its substrate is torn down, and what was measured so far is kept
+ * (the manifest says so); a second signal is only acknowledged, so teardown always completes. A policy that fails
+ * ends the loop; the policies before it keep their results.
+ */
+async function emulatePolicies(
+  scenario: Scenario,
+  pre: Preflight,
+  settings: EmulationRunSettings,
+  runner: ProcessRunner,
+  opts: EmulateOptions,
+  note: (line: string) => void,
+): Promise<PoliciesOutcome> {
+  const out: PoliciesOutcome = {
+    results: [],
+    perPolicy: [],
+    substrates: [],
+    linkCheck: [],
+    rateCheck: settings.checkRates
+      ? "not measured (no iperf3 on PATH; Debian package iperf3)"
+      : "not measured (emulation.checkRates: false)",
+    interrupted: null,
+    interruptedAt: null,
+    failure: null,
+  };
   const abort = new AbortController();
-  let interrupted: NodeJS.Signals | null = null;
-  let failure: { policy: string; error: unknown } | null = null;
-  let interruptedAt: string | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (interrupted) {
+    if (out.interrupted) {
       note(`${sig} again: still tearing down, please wait`);
       return;
     }
-    interrupted = sig;
+    out.interrupted = sig;
     note(`${sig}: stopping, tearing down and writing partial results`);
     abort.abort();
   };
+  const index = new Map(scenario.policies.map((p, i) => [p, i]));
+  const engine = emulationEngine(
+    pre.flows,
+    settings,
+    { signal: abort.signal, capabilities: pre.capabilities, runner },
+    (p) => policyCallbacks(index.get(p)!, p, settings, opts, out, note),
+  );
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
     for (const [i, p] of scenario.policies.entries()) {
-      if (interrupted) break;
+      if (out.interrupted) break;
       const tp = performance.now();
-      let r: PolicyRunResult;
+      let r: RunRecords;
       try {
-        r = await emulatePolicy(scenario, p, flows, settings, {
-          signal: abort.signal,
-          capabilities,
-          runner,
-          onProgress: (now, end) => opts.onProgress?.(i, p.label, end > 0 ? Math.min(1, now / end) : 1),
-          checkRates: settings.checkRates && i === 0,
-          onRateCheck: (links) => {
-            rateCheck = links;
-            const ratios = ratioSummary(
-              links.flatMap((l) =>
-                l.goodputBps !== null && l.rateBps !== null ? [l.goodputBps / l.rateBps] : [],
-              ),
-            );
-            if (ratios) note(`rate check (iperf3 over each link): goodput / configured rate ${ratios}`);
-          },
-          onLinkCheck: (links) => {
-            if (i !== 0) return;
-            linkCheck = links;
-            const ratios = ratioSummary(
-              links.flatMap((l) =>
-                l.minRttMs !== null && l.configuredRttMs > 0 ? [l.minRttMs / l.configuredRttMs] : [],
-              ),
-            );
-            const sent = links.reduce((a, l) => a + l.sent, 0);
-            const lost = links.reduce((a, l) => a + l.sent - l.received, 0);
-            if (ratios)
-              note(
-                `link check (ping over each link): measured / configured RTT ${ratios}; ${lost} of ${sent} pings lost`,
-              );
-          },
-          onUp: (up) =>
-            substrates.push({
-              policy: p.label,
-              runId: up.runId,
-              namespaces: up.nodes.length,
-              upSeconds: round3(up.timings.totalMs / 1000),
-              mechanisms: up.mechanisms,
-            }),
-        });
+        r = await engine.run(scenario, p);
       } catch (e) {
         if (e instanceof EmulationInterrupted) break;
         // Keep what the policies before it measured; say which policy failed and why, after writing them.
-        failure = { policy: p.label, error: e };
+        out.failure = { policy: p.label, error: e };
         break;
       }
-      results.push(r);
+      out.results.push(r);
       const wall = (performance.now() - tp) / 1000;
-      perPolicy.push({ policy: p.label, events: r.events, wallSeconds: round3(wall) });
+      out.perPolicy.push({ policy: p.label, events: r.events, wallSeconds: round3(wall) });
       opts.onPolicyDone?.(i, p.label, wall);
-      const unsupported = (r.summary.overhead as Partial<EmulationOverhead>).unsupported ?? {};
+      const unsupported = r.overhead.engine === "emulate" ? r.overhead.unsupported : {};
       for (const [verb, count] of Object.entries(unsupported)) {
         const line = `policy ${p.label}: ${count} ${verb} call(s) failed with UnsupportedInEmulationError (not emulated yet); the policy ran without them`;
-        dropped.push(line);
+        pre.dropped.push(line);
         note(`not emulated: ${line}`);
       }
-      if (interrupted) interruptedAt = p.label;
+      if (out.interrupted) out.interruptedAt = p.label;
     }
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
   }
+  return out;
+}
 
-  const summary = runSummary(scenario, workload, run, results);
-  const manifest: Manifest = {
-    ...runManifest(
-      loaded,
-      scenario,
-      run,
-      "emulate",
-      startedAt,
-      results,
-      perPolicy.map((p) => p.wallSeconds),
-    ),
+/** The emulation options of policy `i`: progress, the link and rate checks (first policy only), substrate facts. */
+function policyCallbacks(
+  i: number,
+  p: EnginePolicy,
+  settings: EmulationRunSettings,
+  opts: EmulateOptions,
+  out: PoliciesOutcome,
+  note: (line: string) => void,
+): Partial<EmulatePolicyOptions> {
+  return {
+    onProgress: (now, end) => opts.onProgress?.(i, p.label, end > 0 ? Math.min(1, now / end) : 1),
+    checkRates: settings.checkRates && i === 0,
+    onRateCheck: (links) => {
+      out.rateCheck = links;
+      const ratios = ratioSummary(
+        links.flatMap((l) => (l.goodputBps !== null && l.rateBps !== null ? [l.goodputBps / l.rateBps] : [])),
+      );
+      if (ratios) note(`rate check (iperf3 over each link): goodput / configured rate ${ratios}`);
+    },
+    onLinkCheck: (links) => {
+      if (i !== 0) return;
+      out.linkCheck = links;
+      const ratios = ratioSummary(
+        links.flatMap((l) =>
+          l.minRttMs !== null && l.configuredRttMs > 0 ? [l.minRttMs / l.configuredRttMs] : [],
+        ),
+      );
+      const sent = links.reduce((a, l) => a + l.sent, 0);
+      const lost = links.reduce((a, l) => a + l.sent - l.received, 0);
+      if (ratios)
+        note(
+          `link check (ping over each link): measured / configured RTT ${ratios}; ${lost} of ${sent} pings lost`,
+        );
+    },
+    onUp: (up) =>
+      out.substrates.push({
+        policy: p.label,
+        runId: up.runId,
+        namespaces: up.nodes.length,
+        upSeconds: round3(up.timings.totalMs / 1000),
+        mechanisms: up.mechanisms,
+      }),
+  };
+}
+
+/** manifest.json of an emulation run: the simulator's manifest plus how the network was emulated. */
+function emulationManifest(
+  loaded: LoadedConfig,
+  scenario: Scenario,
+  run: number,
+  startedAt: string,
+  settings: EmulationRunSettings,
+  pre: Preflight,
+  outcome: PoliciesOutcome,
+  simDir: string | null,
+): Manifest {
+  const { interrupted, interruptedAt, failure } = outcome;
+  const wall = outcome.perPolicy.map((p) => p.wallSeconds);
+  return {
+    ...runManifest(loaded, scenario, run, "emulate", startedAt, outcome.results, wall),
     emulation: {
       settings,
-      capabilities,
-      mechanisms: preview.mechanisms,
-      dropped,
+      capabilities: pre.capabilities,
+      mechanisms: pre.preview.mechanisms,
+      dropped: pre.dropped,
       scaling: {
         timeCompression: settings.timeCompression,
         rateScale: settings.rateScale,
@@ -291,11 +406,13 @@ export async function emulateExperiment(
         reported:
           "in simulated units: FCT = wall FCT x timeCompression; bits = measured x timeCompression / rateScale",
       },
-      windowNs,
-      flows: flows.length,
-      substrates,
-      linkCheck: linkCheck.length ? linkCheck : "not measured (no ping on PATH; Debian package iputils-ping)",
-      rateCheck,
+      windowNs: pre.windowNs,
+      flows: pre.flows.length,
+      substrates: outcome.substrates,
+      linkCheck: outcome.linkCheck.length
+        ? outcome.linkCheck
+        : "not measured (no ping on PATH; Debian package iputils-ping)",
+      rateCheck: outcome.rateCheck,
       simDir,
       interrupted:
         interrupted === null
@@ -304,40 +421,34 @@ export async function emulateExperiment(
       failed:
         failure === null
           ? null
-          : `policy ${(failure as { policy: string }).policy}: ${String((failure as { error: unknown }).error)}; later policies did not run`,
+          : `policy ${failure.policy}: ${String(failure.error)}; later policies did not run`,
     },
   };
+}
 
-  let reportPath: string | null = null;
-  const dir = await writeRunDir(opts.out ?? defaultEmulationDir(loaded, run), async (tmp) => {
-    writeResultFiles(tmp, loaded, summary, results);
-    if (simDir !== null) {
-      // The emulation replays the simulator's flows 0 .. flows.length-1 (arrival order): compare those only.
-      const simRows = readFlowsCsv(join(simDir, "flows.csv")).filter((f) => f.flow < flows.length);
-      const emuRows = readFlowsCsv(join(tmp, "flows.csv"));
-      const buckets = readSizeBuckets(tmp) ?? {
-        edges: scenario.metrics.sizeBucketEdges,
-        names: scenario.metrics.sizeBucketNames,
-      };
-      const comparison = compareFlows(simRows, emuRows, buckets);
-      comparison.links = compareLinks(
-        readCsv(join(simDir, "links.csv")),
-        readCsv(join(tmp, "links.csv")),
-        windowNs,
-      );
-      await writeComparison(tmp, comparison, simRows, emuRows);
-    }
-    reportPath = await finishRunDir(tmp, manifest, t0, opts.report ?? true);
-  });
-  if (reportPath !== null) reportPath = join(dir, "report.html");
-  if (failure !== null) {
-    const f: { policy: string; error: unknown } = failure;
-    const why = f.error instanceof Error ? f.error.message : String(f.error);
-    throw new EmulationError(
-      `policy ${f.policy} failed in emulation: ${why}${results.length > 0 ? ` (the results of the policies before it are in ${dir})` : ""}`,
-    );
-  }
-  return { dir, summary, manifest, reportPath, simDir, interrupted };
+/**
+ * The sim-vs-emulation comparison, into the results directory being written (`tmp`). The emulation replays the
+ * simulator's flows 0 .. flows.length-1 (arrival order): those only are compared.
+ */
+async function writeSimComparison(
+  tmp: string,
+  simDir: string,
+  scenario: Scenario,
+  pre: Preflight,
+): Promise<void> {
+  const simRows = readFlowsCsv(join(simDir, "flows.csv")).filter((f) => f.flow < pre.flows.length);
+  const emuRows = readFlowsCsv(join(tmp, "flows.csv"));
+  const buckets = readSizeBuckets(tmp) ?? {
+    edges: scenario.metrics.sizeBucketEdges,
+    names: scenario.metrics.sizeBucketNames,
+  };
+  const comparison = compareFlows(simRows, emuRows, buckets);
+  comparison.links = compareLinks(
+    readCsv(join(simDir, "links.csv")),
+    readCsv(join(tmp, "links.csv")),
+    pre.windowNs,
+  );
+  await writeComparison(tmp, comparison, simRows, emuRows);
 }
 
 /** "median m, range a..b" of measured / configured ratios, or null when there are none. */

@@ -7,7 +7,7 @@
  * Columns: `policy`, `start_ns` and `end_ns` (the interval, simulated ns), `application`, `bytes`, `flows`.
  */
 import type { ApplicationProfile } from "../models/workload/profiler.ts";
-import { csvField } from "../sim/metrics/flow-stats.ts";
+import { csvField } from "./csv.ts";
 
 export const PROFILE_CSV_HEADER = "policy,start_ns,end_ns,application,bytes,flows";
 

@@ -20,9 +20,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { PolicySummary, TimeseriesRow } from "../sim/engine/run.ts";
-import { csvField } from "../sim/metrics/flow-stats.ts";
+import type { TimeseriesRow } from "../sim/engine/records.ts";
 import type { TopologySummary } from "../sim/substrate/topology.ts";
+import { csvField } from "./csv.ts";
+import type { PolicySummary } from "./policy-summary.ts";
 import type { ValueOfPrediction } from "./value-of-prediction.ts";
 
 export const REPO_ROOT: string = fileURLToPath(new URL("../", import.meta.url));
@@ -118,14 +119,6 @@ export function gitCommit(): string | null {
     encoding: "utf8",
   });
   return `${rev.stdout.trim()}${dirty.status === 0 && dirty.stdout.trim() !== "" ? "-dirty" : ""}`;
-}
-
-/** Prefixes every data line of a collector's CSV (header dropped) with the policy column. */
-export function withPolicyColumn(label: string, csv: string): string {
-  const lines = csv.split("\n");
-  const out: string[] = [];
-  for (let i = 1; i < lines.length; i++) if (lines[i] !== "") out.push(`${csvField(label)},${lines[i]}`);
-  return out.length ? `${out.join("\n")}\n` : "";
 }
 
 export function timeseriesCsv(rows: { policy: string; row: TimeseriesRow }[]): string {

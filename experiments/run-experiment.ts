@@ -5,12 +5,15 @@
 
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type PolicyRunResult, runPolicy } from "../sim/engine/run.ts";
+import type { RunRecords } from "../sim/engine/records.ts";
+import { simEngine } from "../sim/engine/run.ts";
 import type { Scenario } from "../sim/engine/types.ts";
-import { csvField, FLOWS_CSV_HEADER } from "../sim/metrics/flow-stats.ts";
-import { LINKS_CSV_HEADER } from "../sim/metrics/link-sampler.ts";
 import { ACTIONS_CSV_HEADER, actionCsvRow } from "./actions-csv.ts";
 import type { LoadedConfig } from "./config/load.ts";
+import { csvField } from "./csv.ts";
+import { flowsCsv } from "./flows-csv.ts";
+import { linksCsv } from "./links-csv.ts";
+import { policySummary } from "./policy-summary.ts";
 import { profileCsv } from "./profile-csv.ts";
 import {
   gitCommit,
@@ -19,7 +22,6 @@ import {
   type RunSummary,
   timeseriesCsv,
   topocastVersion,
-  withPolicyColumn,
   writeRunDir,
 } from "./results.ts";
 import { buildScenario } from "./scenario.ts";
@@ -57,16 +59,16 @@ export async function runExperiment(loaded: LoadedConfig, opts: RunOptions = {})
   const startedAt = new Date().toISOString();
   const run = opts.run ?? 0;
   const { scenario, workload } = buildScenario(loaded, run);
-  const results: PolicyRunResult[] = [];
+  const results: RunRecords[] = [];
   const wall: number[] = [];
+  const index = new Map(scenario.policies.map((p, i) => [p, i]));
+  const engine = simEngine({
+    onProgress: (p, now, horizon) =>
+      opts.onProgress?.(index.get(p)!, p.label, horizon > 0 ? Math.min(1, now / horizon) : 1),
+  });
   for (const [i, p] of scenario.policies.entries()) {
     const tp = performance.now();
-    results.push(
-      await runPolicy(scenario, p, {
-        onProgress: (now, horizon) =>
-          opts.onProgress?.(i, p.label, horizon > 0 ? Math.min(1, now / horizon) : 1),
-      }),
-    );
+    results.push(await engine.run(scenario, p));
     wall.push((performance.now() - tp) / 1000);
     opts.onPolicyDone?.(i, p.label, wall[i]!);
   }
@@ -76,7 +78,7 @@ export async function runExperiment(loaded: LoadedConfig, opts: RunOptions = {})
 
   let reportPath: string | null = null;
   const dir = await writeRunDir(opts.out ?? defaultRunDir(loaded, run), async (tmp) => {
-    writeResultFiles(tmp, loaded, summary, results);
+    writeResultFiles(tmp, loaded, summary, scenario.topology, results);
     reportPath = await finishRunDir(tmp, manifest, t0, opts.report ?? true);
   });
   if (reportPath !== null) reportPath = join(dir, "report.html");
@@ -105,7 +107,7 @@ export function runSummary(
   scenario: Scenario,
   workload: RunSummary["workload"],
   run: number,
-  results: readonly PolicyRunResult[],
+  results: readonly RunRecords[],
 ): RunSummary {
   return {
     experiment: scenario.name,
@@ -113,9 +115,9 @@ export function runSummary(
     run,
     topology: scenario.topology.summary(),
     workload,
-    policies: results.map((r) => r.summary),
+    policies: results.map(policySummary),
     valueOfPrediction: valueOfPrediction(
-      results.map((r) => r.summary),
+      results.map(policySummary),
       scenario.policies.map((p) => p.predictor),
     ),
   };
@@ -128,7 +130,7 @@ export function runManifest(
   run: number,
   engine: Manifest["engine"],
   startedAt: string,
-  results: readonly PolicyRunResult[],
+  results: readonly RunRecords[],
   wallSeconds: readonly number[],
 ): Manifest {
   return {
@@ -161,18 +163,13 @@ export function writeResultFiles(
   dir: string,
   loaded: LoadedConfig,
   summary: RunSummary,
-  results: readonly PolicyRunResult[],
+  topology: Scenario["topology"],
+  results: readonly RunRecords[],
 ): void {
   writeFileSync(join(dir, "config.json"), jsonText(loaded.config));
   writeFileSync(join(dir, "summary.json"), jsonText(summary));
-  writeFileSync(
-    join(dir, "flows.csv"),
-    `policy,${FLOWS_CSV_HEADER}\n${results.map((r) => withPolicyColumn(r.label, r.flowsCsv)).join("")}`,
-  );
-  writeFileSync(
-    join(dir, "links.csv"),
-    `policy,${LINKS_CSV_HEADER}\n${results.map((r) => withPolicyColumn(r.label, r.linksCsv)).join("")}`,
-  );
+  writeFileSync(join(dir, "flows.csv"), flowsCsv(topology, results));
+  writeFileSync(join(dir, "links.csv"), linksCsv(topology, results));
   writeFileSync(join(dir, "actions.csv"), actionsCsvOf(results));
   const profiles = results.flatMap((r) => (r.profile ? [{ label: r.label, profile: r.profile }] : []));
   if (profiles.length > 0) writeFileSync(join(dir, "profile.csv"), profileCsv(profiles));
@@ -188,9 +185,7 @@ export function round3(x: number): number {
 }
 
 /** actions.csv: every policy's recorded control actions, with a policy column (experiments/actions-csv.ts). */
-function actionsCsvOf(results: readonly PolicyRunResult[]): string {
-  const rows = results.flatMap((r) =>
-    (r.actions ?? []).map((a) => `${csvField(r.label)},${actionCsvRow(a)}\n`),
-  );
+function actionsCsvOf(results: readonly RunRecords[]): string {
+  const rows = results.flatMap((r) => r.actions.map((a) => `${csvField(r.label)},${actionCsvRow(a)}\n`));
   return `policy,${ACTIONS_CSV_HEADER}\n${rows.join("")}`;
 }

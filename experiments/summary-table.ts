@@ -2,8 +2,8 @@
  * The tables of a run summary, as rows of strings, shared by the terminal (cli-table3) and report.html.
  */
 import Table from "cli-table3";
-import type { PolicySummary } from "../sim/engine/run.ts";
 import { formatDuration, formatRate, formatSize } from "../sim/units.ts";
+import type { PolicySummary } from "./policy-summary.ts";
 import type { RunSummary } from "./results.ts";
 
 export interface Rows {

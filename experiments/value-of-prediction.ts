@@ -8,7 +8,7 @@
  * 1 means X is as good as perfect foresight, 0 no better than the baseline, negative worse than the baseline.
  * Null when the experiment has no oracle variant of P or the oracle does not improve on the baseline.
  */
-import type { PolicySummary } from "../sim/engine/run.ts";
+import type { PolicySummary } from "./policy-summary.ts";
 
 export interface ValueOfPrediction {
   policy: string;

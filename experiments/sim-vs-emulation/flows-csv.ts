@@ -1,4 +1,5 @@
-import { FLOWS_CSV_HEADER, type FlowRow } from "../../sim/metrics/flow-stats.ts";
+import type { FlowRow } from "../../sim/metrics/flow-stats.ts";
+import { FLOWS_CSV_HEADER } from "../flows-csv.ts";
 import { ResultsError, readCsv } from "../results.ts";
 
 /**

@@ -2,8 +2,8 @@
 import { join } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import { writeFileAtomic, writeJsonAtomic } from "../../sim/io/atomic-write.ts";
-import { csvField, formatCsvNumber } from "../../sim/metrics/flow-stats.ts";
 import { formatDuration, formatSize } from "../../sim/units.ts";
+import { csvField, formatCsvNumber } from "../csv.ts";
 import { type CdfPoint, cdfPoints } from "../plots/specs.ts";
 import { type Rows, textTable } from "../summary-table.ts";
 import { ALL_FLOWS, type SimEmuComparison, type SimEmuRow } from "./flow-comparison.ts";

@@ -7,8 +7,9 @@
  * seeds and replications are always samples. A group is thus, e.g., "with the failure" and "without", each with
  * windows x seeds x runs samples.
  */
-import type { PolicySummary } from "../../sim/engine/run.ts";
+
 import { policyMetrics } from "../compare.ts";
+import type { PolicySummary } from "../policy-summary.ts";
 import { type MeanCi, meanCi, type PairedComparison, pairedComparison } from "./confidence.ts";
 
 /** Metrics given with intervals and paired comparisons (keys of compare.ts's policyMetrics). */

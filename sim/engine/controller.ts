@@ -4,7 +4,7 @@
  * observes and calls the policy every control interval and applies the scenario's failures, and the overhead they
  * report. A static baseline (no `controller`) runs as a {@link StaticRoutes} policy on its own routing.
  */
-import { ControlDriver, type RecoveryRecord, recoverySummary } from "../../models/control/driver.ts";
+import { ControlDriver } from "../../models/control/driver.ts";
 import { type ActionRecord, recording } from "../../models/policies/recording.ts";
 import { StaticRoutes } from "../../models/policies/static-routes.ts";
 import type { Policy } from "../../models/policies/types.ts";
@@ -32,7 +32,10 @@ export interface Controlled {
   mirroredBytes(): number;
 }
 
-/** Control overhead and failure recovery of one run, for summary.json (deterministic: no wall times). */
+/**
+ * The simulator's control overhead of one run (deterministic: no wall times); the run's recoveries are beside it
+ * in the records (sim/engine/records.ts).
+ */
 export interface ControlOverhead {
   controlActions: number;
   actions: ControlStats["actions"];
@@ -49,10 +52,6 @@ export interface ControlOverhead {
   probeBytes?: number;
   /** Flows and bytes the firewall refused; absent when the policy set no rule. */
   firewall?: FirewallTotals;
-  recoveries: RecoveryRecord[];
-  /** Mean time to recover over the pairs that recovered, ns; null when none. */
-  meanRecoveryNs: number | null;
-  unrecoveredPairs: number;
 }
 
 /**
@@ -177,7 +176,5 @@ export function overheadOf(c: Controlled): ControlOverhead {
     mirroredBytes: c.mirroredBytes(),
     ...(s.probeBytes > 0 ? { probeBytes: s.probeBytes } : {}),
     ...(c.ctl.firewallActive ? { firewall: { ...s.firewall } } : {}),
-    recoveries: c.driver.recoveries,
-    ...recoverySummary(c.driver.recoveries),
   };
 }

@@ -17,109 +17,47 @@
  * simulator's clock and data plane (sim/control/sim-clock.ts, sim-data-plane.ts): control steps, failures with
  * the convergence delay, failure hooks and time to recover, the same way for all.
  */
-import type { ActionRecord } from "../../models/policies/recording.ts";
 import { AppWorkload } from "../../models/workload/applications.ts";
 import { ScheduleReplay } from "../../models/workload/flow-schedule.ts";
-import {
-  type ApplicationProfile,
-  applicationClassifier,
-  TrafficProfiler,
-} from "../../models/workload/profiler.ts";
+import { applicationClassifier, TrafficProfiler } from "../../models/workload/profiler.ts";
 import { RandomStreams } from "../kernel/rng.ts";
 import { Simulator } from "../kernel/simulator.ts";
-import { FLOWS_CSV_HEADER, FlowStatsCollector, type FlowStatsSummary } from "../metrics/flow-stats.ts";
-import {
-  LINKS_CSV_HEADER,
-  LinkUtilizationSampler,
-  type LinkUtilizationSummary,
-} from "../metrics/link-sampler.ts";
-import { type LinkIntervalEvent, TraceBus } from "../metrics/trace.ts";
+import { FlowStatsCollector } from "../metrics/flow-stats.ts";
+import { LinkUtilizationSampler } from "../metrics/link-sampler.ts";
+import { TraceBus } from "../metrics/trace.ts";
 import type { Path } from "../substrate/routing.ts";
 import { createTransport } from "../transport/models.ts";
-import { type ControlOverhead, overheadOf, startController } from "./controller.ts";
+import { overheadOf, startController } from "./controller.ts";
+import { type Engine, type RunRecords, type TimeseriesRow, timeseriesRow } from "./records.ts";
 import { scenarioSchedule } from "./schedule.ts";
 import type { EnginePolicy, Scenario } from "./types.ts";
-
-/** One row of timeseries.csv (per sampling interval). */
-export interface TimeseriesRow {
-  startNs: number;
-  endNs: number;
-  mlu: number;
-  /** Mean utilization over all directed links. */
-  meanUtilization: number;
-  /** Flows that finished during the interval. */
-  flowsCompleted: number;
-  /** Flows still transferring at the interval's end. */
-  activeFlows: number;
-}
-
-/** The timeseries.csv row of a closed sampling interval. */
-export function timeseriesRow(
-  e: LinkIntervalEvent,
-  flowsCompleted: number,
-  activeFlows: number,
-): TimeseriesRow {
-  let sum = 0;
-  for (const u of e.utilization) sum += u;
-  return {
-    startNs: e.startNs,
-    endNs: e.endNs,
-    mlu: e.mlu,
-    meanUtilization: e.utilization.length ? sum / e.utilization.length : 0,
-    flowsCompleted,
-    activeFlows,
-  };
-}
-
-/** Per-policy results: plain JSON-able data (summary) plus CSV bodies. */
-export interface PolicyRunResult {
-  label: string;
-  name: string;
-  params: Readonly<Record<string, unknown>>;
-  summary: PolicySummary;
-  /** flows.csv rows (header FLOWS_CSV_HEADER), without the policy column. */
-  flowsCsv: string;
-  /** links.csv rows (header LINKS_CSV_HEADER), without the policy column. */
-  linksCsv: string;
-  timeseries: TimeseriesRow[];
-  /** The policy's control actions (actions.csv), in the order they settled; absent where not recorded. */
-  actions?: readonly ActionRecord[];
-  /** Bytes and flows per application per metrics interval (profile.csv), when the scenario asks for it. */
-  profile?: ApplicationProfile;
-  /** Simulator events executed (diagnostics; not in summary.json). */
-  events: number;
-}
-
-export interface PolicySummary {
-  policy: string;
-  name: string;
-  params: Readonly<Record<string, unknown>>;
-  /** Flows that arrived, finished, and never finished (stalled on a link that stayed down). */
-  flowCounts: { started: number; completed: number; unfinished: number };
-  /** Simulated time at which the last interval closed, ns. */
-  simulatedNs: number;
-  flows: FlowStatsSummary;
-  links: LinkUtilizationSummary;
-  /**
-   * Control actions, their cost and failure recovery (static baselines take no actions but recover); the emulator
-   * stores its own overhead shape here.
-   */
-  overhead: { controlActions: number } | ControlOverhead;
-}
 
 export interface RunPolicyOptions {
   /** Called now and then with the simulated time and the end of offered traffic, ns. */
   onProgress?: (nowNs: number, horizonNs: number) => void;
 }
 
-/** Simulates `policy` on the scenario's topology and workload. */
+/** The fluid simulator as an {@link Engine}; `onProgress` hears which policy runs. */
+export function simEngine(
+  opts: { onProgress?: (policy: EnginePolicy, nowNs: number, horizonNs: number) => void } = {},
+): Engine {
+  return {
+    name: "sim",
+    run: (scenario, policy) =>
+      runPolicy(scenario, policy, {
+        ...(opts.onProgress ? { onProgress: (now, end) => opts.onProgress!(policy, now, end) } : {}),
+      }),
+  };
+}
+
 const NO_PATH: Path = [];
 
+/** Simulates `policy` on the scenario's topology and workload. */
 export async function runPolicy(
   scenario: Scenario,
   policy: EnginePolicy,
   opts: RunPolicyOptions = {},
-): Promise<PolicyRunResult> {
+): Promise<RunRecords> {
   const topo = scenario.topology;
   const sim = new Simulator();
   const trace = new TraceBus();
@@ -175,33 +113,25 @@ export async function runPolicy(
   profiler?.flush();
   controlled.policy.dispose?.();
 
-  const links = sampler.summary();
-  const flows = flowStats.summary({
-    sizeBucketEdges: scenario.metrics.sizeBucketEdges,
-    sizeBucketNames: scenario.metrics.sizeBucketNames,
-  });
-  const summary: PolicySummary = {
-    policy: policy.label,
-    name: policy.name,
-    params: policy.params,
-    flowCounts: { started: net.startedFlows, completed: flowStats.count, unfinished: net.activeFlows },
-    simulatedNs: links.endNs ?? 0,
-    flows,
-    links,
-    overhead: overheadOf(controlled),
-  };
+  const linkStats = sampler.summary();
   return {
     label: policy.label,
     name: policy.name,
     params: policy.params,
-    summary,
-    flowsCsv: flowStats.toCsv(topo),
-    linksCsv: sampler.toCsv(topo),
+    flowCounts: { started: net.startedFlows, completed: flowStats.count, unfinished: net.activeFlows },
+    simulatedNs: linkStats.endNs ?? 0,
+    flows: flowStats,
+    flowStats: flowStats.summary({
+      sizeBucketEdges: scenario.metrics.sizeBucketEdges,
+      sizeBucketNames: scenario.metrics.sizeBucketNames,
+    }),
+    links: sampler.samples(),
+    linkStats,
     timeseries,
     actions: controlled.actions,
+    recoveries: controlled.driver.recoveries,
+    overhead: { engine: "sim", ...overheadOf(controlled) },
     ...(profiler ? { profile: { applications: profiler.pairs, intervals: profiler.intervals } } : {}),
     events: sim.executed,
   };
 }
-
-export { FLOWS_CSV_HEADER, LINKS_CSV_HEADER };

@@ -11,10 +11,9 @@
  * (< 100 kB), medium (100 kB to 10 MB), large (>= 10 MB).
  */
 import type { FlowEndEvent } from "../../models/workload/flow-sink.ts";
-import type { Topology } from "../substrate/topology.ts";
 import type { FlowRecord, TraceBus } from "./trace.ts";
 
-/** Misuse of a metrics collector: bad bucket edges, an interval that is not a positive integer, a wrong topology. */
+/** Misuse of a metrics collector: bad bucket edges, an interval that is not a positive integer. */
 export class MetricsError extends Error {
   constructor(message: string) {
     super(message);
@@ -26,10 +25,6 @@ export class MetricsError extends Error {
 export const DEFAULT_SIZE_BUCKET_EDGES: readonly number[] = Object.freeze([100_000, 10_000_000]);
 /** Names of the default buckets. */
 export const DEFAULT_SIZE_BUCKET_NAMES: readonly string[] = Object.freeze(["small", "medium", "large"]);
-
-/** Header of flows.csv. */
-export const FLOWS_CSV_HEADER =
-  "flow,src,dst,size_bytes,start_ns,end_ns,fct_ns,ideal_fct_ns,slowdown,hops,tag";
 
 /**
  * The p-th percentile of an ascending sample by the nearest-rank method: the value at 1-based rank
@@ -44,20 +39,6 @@ export function percentileNearestRank(sorted: ArrayLike<number>, p: number): num
   if (n === 0) return Number.NaN;
   const rank = Math.min(n, Math.max(1, Math.ceil((p * n) / 100)));
   return sorted[rank - 1]!;
-}
-
-/**
- * Formats a number for CSV deterministically: integers as integers (`8500000`), other values rounded to
- * `digits` significant digits with trailing zeros dropped (`3.33333333`), via `Number(x.toPrecision(digits))`.
- */
-export function formatCsvNumber(x: number, digits = 9): string {
-  if (Number.isInteger(x) || !Number.isFinite(x)) return String(x);
-  return String(Number(x.toPrecision(digits)));
-}
-
-/** A CSV field: as is, or double-quoted (quotes doubled) when it holds a comma, quote or line break (RFC 4180). */
-export function csvField(s: string): string {
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
 /** Mean, nearest-rank percentiles and maximum of a sample, in the sample's unit. */
@@ -190,7 +171,7 @@ function bucketOf(edges: readonly number[], size: number): number {
 
 /**
  * Collects finished flows. Subscribe it to a bus (`new FlowStatsCollector(trace)`) or feed it with {@link add}.
- * Rows are kept in arrival (completion) order.
+ * Rows are kept in arrival (completion) order. It is the engines' {@link FlowTable} (sim/engine/records.ts).
  */
 export class FlowStatsCollector {
   private n = 0;
@@ -362,45 +343,15 @@ export class FlowStatsCollector {
   }
 
   /**
-   * flows.csv: {@link FLOWS_CSV_HEADER}, then one line per flow sorted by flow id, nodes printed by id
-   * (`topology.nodes[i].id`), numbers by {@link formatCsvNumber}; lines end with "\n".
-   * @throws MetricsError when a stored node index is not in `topology`.
+   * The stored flows sorted by flow id (ties in arrival order), as fresh objects: the order of flows.csv.
+   * Implements {@link FlowTable.byFlowId}.
    */
-  toCsv(topology: Topology): string {
+  *byFlowId(): IterableIterator<FlowRow> {
     const order = new Uint32Array(this.n);
     for (let i = 0; i < this.n; i++) order[i] = i;
     const ids = this.flow;
     order.sort((a, b) => ids[a]! - ids[b]! || a - b);
-    const nodeId = (i: number, row: number, field: string): string => {
-      const node = topology.nodes[i];
-      if (!node) {
-        throw new MetricsError(
-          `toCsv: flow ${ids[row]}: ${field} node index ${i} is not in topology "${topology.name}" (${topology.nodeCount} nodes)`,
-        );
-      }
-      return csvField(node.id);
-    };
-    const lines = [FLOWS_CSV_HEADER];
-    for (let k = 0; k < order.length; k++) {
-      const i = order[k]!;
-      const r = this.row(i);
-      lines.push(
-        [
-          r.flow,
-          nodeId(r.src, i, "src"),
-          nodeId(r.dst, i, "dst"),
-          formatCsvNumber(r.sizeBytes),
-          formatCsvNumber(r.startNs),
-          formatCsvNumber(r.endNs),
-          formatCsvNumber(r.fctNs),
-          formatCsvNumber(r.idealFctNs),
-          formatCsvNumber(r.slowdown),
-          r.hops,
-          formatCsvNumber(r.tag),
-        ].join(","),
-      );
-    }
-    return `${lines.join("\n")}\n`;
+    for (let k = 0; k < order.length; k++) yield this.row(order[k]!);
   }
 
   // ---------------------------------------------------------------- internals

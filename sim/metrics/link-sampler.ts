@@ -34,14 +34,9 @@
  */
 import { MIN_PRIORITY } from "../kernel/event-queue.ts";
 import type { EventId, Simulator } from "../kernel/simulator.ts";
-import type { Topology } from "../substrate/topology.ts";
 import type { Transport } from "../transport/transport.ts";
-import { csvField, formatCsvNumber, MetricsError, percentileNearestRank } from "./flow-stats.ts";
+import { MetricsError, percentileNearestRank } from "./flow-stats.ts";
 import type { TraceBus } from "./trace.ts";
-
-/** Header of links.csv. */
-export const LINKS_CSV_HEADER =
-  "interval_start_ns,interval_end_ns,link,src,dst,capacity_bps,bits,utilization";
 
 /** What the sampler reads from a transport model: its bit counters and capacities. */
 export type LinkCounters = Pick<Transport, "topology" | "linkBitsUntilNow" | "linkCapacity">;
@@ -53,7 +48,7 @@ export interface LinkSamplerOptions {
   trace?: TraceBus;
   /** Priority of the boundary events; default MIN_PRIORITY (see the module doc). */
   priority?: number;
-  /** Keep bits per link per interval for {@link LinkUtilizationSampler.linkSeries} and `toCsv`; default true. */
+  /** Keep bits per link per interval for {@link LinkUtilizationSampler.linkSeries} and `samples`; default true. */
   keepSeries?: boolean;
   /** Stop after closing an interval when no other event is pending; default true. */
   stopWhenIdle?: boolean;
@@ -94,8 +89,40 @@ export interface LinkUtilizationSummary {
   topLinks: { link: number; id: string; meanUtilization: number }[];
 }
 
-/** Utilization of `bits` over `durationNs` on a link of `capacityBps`. */
-function utilization(bits: number, capacityBps: number, durationNs: number): number {
+/**
+ * Every link's bits per closed sampling interval, as a run's records hold them (what links.csv lists). Plain data;
+ * read it with {@link linkSample}.
+ */
+export interface LinkSamples {
+  /** Links per interval (the topology's link count). */
+  linkCount: number;
+  /** Closed intervals [startNs[i], endNs[i]), in time order, ns. */
+  startNs: Float64Array;
+  endNs: Float64Array;
+  /** Bits carried, row-major: interval i, link l at `bits[i * linkCount + l]`. */
+  bits: Float64Array;
+  /** Link capacities, bits/s, read at interval ends; `capacityBps[j]` holds from interval `capacityFrom[j]` on. */
+  capacityFrom: readonly number[];
+  capacityBps: readonly Float64Array[];
+}
+
+/**
+ * Reads the samples interval by interval: calls `fn(i, capacities)` for every interval i in time order with the
+ * capacities (bits/s, by link) in force at its end.
+ */
+export function forEachInterval(
+  s: LinkSamples,
+  fn: (interval: number, capacityBps: Float64Array) => void,
+): void {
+  let snap = 0;
+  for (let i = 0; i < s.startNs.length; i++) {
+    while (snap + 1 < s.capacityFrom.length && s.capacityFrom[snap + 1]! <= i) snap++;
+    fn(i, s.capacityBps[snap]!);
+  }
+}
+
+/** Utilization of `bits` over `durationNs` on a link of `capacityBps` (Infinity for bits on a zero capacity). */
+export function utilization(bits: number, capacityBps: number, durationNs: number): number {
   const capacityBits = (capacityBps * durationNs) / 1e9;
   if (capacityBits > 0) return bits / capacityBits;
   return bits > 0 ? Number.POSITIVE_INFINITY : 0;
@@ -226,39 +253,19 @@ export class LinkUtilizationSampler {
   }
 
   /**
-   * links.csv: {@link LINKS_CSV_HEADER}, then every link of every closed interval (intervals x links rows: 122
-   * links x 1000 intervals = 122k rows), intervals in time order and links by index; link and node ids from
-   * `topology`, numbers by {@link formatCsvNumber}; lines end with "\n".
-   * @throws MetricsError when `topology` has a different link count or created with `keepSeries: false`.
+   * The samples so far, copied (intervals x links x 8 bytes for the bits).
+   * @throws MetricsError when created with `keepSeries: false`.
    */
-  toCsv(topology: Topology = this.network.topology): string {
-    this.requireSeries("toCsv");
-    if (topology.linkCount !== this.L) {
-      throw new MetricsError(
-        `toCsv: topology "${topology.name}" has ${topology.linkCount} links, the sampler has ${this.L}`,
-      );
-    }
-    const linkCols = topology.links.map(
-      (l) =>
-        `${csvField(l.id)},${csvField(topology.nodes[l.src]!.id)},${csvField(topology.nodes[l.dst]!.id)}`,
-    );
-    const lines = [LINKS_CSV_HEADER];
-    let snap = 0;
-    for (let i = 0; i < this.n; i++) {
-      while (snap + 1 < this.capFrom.length && this.capFrom[snap + 1]! <= i) snap++;
-      const caps = this.capSnaps[snap]!;
-      const start = this.starts[i]!;
-      const end = this.ends[i]!;
-      const span = `${formatCsvNumber(start)},${formatCsvNumber(end)}`;
-      for (let l = 0; l < this.L; l++) {
-        const bits = this.bitSeries[i * this.L + l]!;
-        const cap = caps[l]!;
-        lines.push(
-          `${span},${linkCols[l]},${formatCsvNumber(cap)},${formatCsvNumber(bits)},${formatCsvNumber(utilization(bits, cap, end - start))}`,
-        );
-      }
-    }
-    return `${lines.join("\n")}\n`;
+  samples(): LinkSamples {
+    this.requireSeries("samples");
+    return {
+      linkCount: this.L,
+      startNs: this.starts.slice(0, this.n),
+      endNs: this.ends.slice(0, this.n),
+      bits: this.bitSeries.slice(0, this.n * this.L),
+      capacityFrom: [...this.capFrom],
+      capacityBps: this.capSnaps.map((c) => c.slice()),
+    };
   }
 
   /** Peak, mean and p95 MLU and the five most utilized links (see {@link LinkUtilizationSummary}). */

@@ -67,7 +67,6 @@ describe("emulation control plane, offline", () => {
     assert.equal(runner.calls.filter((c) => c.argv.includes("tcabc123-n1")).length, 0, "n1 is off the path");
     assert.deepEqual(ctl.vnaPool().get("n0"), { used: 1, capacity: 8 });
     assert.deepEqual(ctl.virtualLinks()[0]?.path, ["n0", "n3", "n2"]);
-    assert.equal(ctl.actions[0]?.verb, "createVirtualLink");
   });
 
   const failures: {
@@ -126,15 +125,12 @@ describe("emulation control plane, offline", () => {
     },
   ];
   for (const f of failures) {
-    it(`${f.name} fails with ${f.error.name}, and the action says so`, async () => {
+    it(`${f.name} fails with ${f.error.name}`, async () => {
       const { ctl } = offline(topo);
       await assert.rejects(
         f.act(ctl),
         (e: unknown) => e instanceof f.error && f.message.test((e as Error).message),
       );
-      const last = ctl.actions.at(-1);
-      assert.equal(last?.ok, false);
-      assert.equal(last?.errorName, f.error.name);
     });
   }
 
@@ -142,7 +138,6 @@ describe("emulation control plane, offline", () => {
     const { ctl } = offline(topo, 1);
     await ctl.createVirtualLink("n0", "n2");
     await assert.rejects(ctl.createVirtualLink("n0", "n1"), PoolExhaustedError);
-    assert.equal(ctl.actions.at(-1)?.ok, false);
   });
 
   it("QoS puts an htb class and a u32 filter on every egress of the pair's path", async () => {
@@ -186,7 +181,6 @@ describe("emulation control plane, on namespaces", async () => {
       const e0 = await txPackets(run.runId, "n0", `${run.prefix}-e0a`);
       assert.equal((await ping(run.runId, "n0", dst)).code, 0);
       assert.ok((await txPackets(run.runId, "n0", `${run.prefix}-e0a`)) - e0 >= 5);
-      assert.ok(ctl.actions.every((a) => a.ok && a.ms > 0));
     } finally {
       await down(run.runId);
       await assertRunsGone([run.runId]);

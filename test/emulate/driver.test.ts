@@ -17,7 +17,6 @@ import { emulatePolicy } from "../../emulate/engine.ts";
 import { parseConfig } from "../../experiments/config/load.ts";
 import { emulationSettings } from "../../experiments/emulate-experiment.ts";
 import { buildScenario } from "../../experiments/scenario.ts";
-import type { RecoveryRecord } from "../../models/control/driver.ts";
 import type { Policy } from "../../models/policies/types.ts";
 import type { EnginePolicy } from "../../sim/engine/types.ts";
 import { assertRunsGone, capabilities, needs } from "../helpers/emulation.ts";
@@ -80,14 +79,14 @@ describe("the control driver in the emulator", async () => {
         },
       });
       await assertRunsGone([runId], dir);
-      const recoveries = (r.summary.overhead as { recoveries: RecoveryRecord[] }).recoveries;
+      const recoveries = r.recoveries;
       assert.deepEqual(
         recoveries.map((x) => [x.src, x.dst, x.links]),
         [["n0", "n1", ["n0->n1", "n1->n0"]]],
       );
       assert.ok(recoveries[0]!.downNs >= 200 * MS, `failed at ${recoveries[0]!.downNs}`);
       assert.ok(c.recovery(recoveries[0]!.recoveryNs!), `recovered after ${recoveries[0]!.recoveryNs}`);
-      assert.equal(r.summary.flowCounts.completed, 1, "the flow finished over the other path");
+      assert.equal(r.flowCounts.completed, 1, "the flow finished over the other path");
     });
   }
 });

@@ -58,11 +58,9 @@ describe("emulation engine, offline", () => {
     const flows = flowsBefore(scenarioSchedule(scenario), emulatedWindowNs(scenario, SETTINGS));
     const sim = await runPolicy(scenario, scenario.policies[0]!);
     const nodes = scenario.topology.nodes;
-    const simRows = sim.flowsCsv
-      .trim()
-      .split("\n")
-      .slice(1)
-      .map((l) => l.split(",").slice(0, 5).join(","));
+    const simRows = [...sim.flows.byFlowId()].map(
+      (f) => `${f.flow},${nodes[f.src]!.id},${nodes[f.dst]!.id},${f.sizeBytes},${f.startNs}`,
+    );
     const ours = flows.map(
       (f) => `${f.id},${nodes[f.src]!.id},${nodes[f.dst]!.id},${f.sizeBytes},${f.startNs}`,
     );

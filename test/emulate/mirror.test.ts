@@ -107,16 +107,19 @@ describe("mirror on namespaces", async () => {
       const ctl = EmulationControlPlane.attach(run.runId);
       const pair = { src: "n0", dst: "n2" };
       const before = await namespaceState(run);
+      const ms: number[] = [];
+      const timed = async (path: string[]) => {
+        const t0 = performance.now();
+        await ctl.mirror(pair, path);
+        ms.push(performance.now() - t0);
+      };
       for (let i = 0; i < 10; i++) {
-        await ctl.mirror(pair, ["n0", "n3", "n2"]);
-        await ctl.mirror(pair, ["n0", "n1", "n2"]); // replaces the first
+        await timed(["n0", "n3", "n2"]);
+        await timed(["n0", "n1", "n2"]); // replaces the first
         assert.equal(ctl.mirrors.list().length, 1);
         await ctl.mirror(pair, null);
       }
-      const ms = ctl.actions.filter((a) => a.verb === "mirror" && a.ok && !a.args.endsWith("off"));
-      t.diagnostic(
-        `mirror set-up: median ${median(ms.map((a) => a.ms)).toFixed(1)} ms wall over ${ms.length}`,
-      );
+      t.diagnostic(`mirror set-up: median ${median(ms).toFixed(1)} ms wall over ${ms.length}`);
       await assert.rejects(ctl.mirror(pair, ["n0", "n2"]), NoPathError);
       await assert.rejects(ctl.mirror({ src: "n0", dst: "x" }, ["n0", "x"]), UnknownNodeError);
       assert.equal(await namespaceState(run), before);

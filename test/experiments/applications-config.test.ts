@@ -5,8 +5,10 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { loadConfig } from "../../experiments/config/load.ts";
 import { isUserError } from "../../experiments/errors.ts";
+import { flowRows } from "../../experiments/flows-csv.ts";
 import { runExperiment } from "../../experiments/run-experiment.ts";
 import { buildScenario } from "../../experiments/scenario.ts";
+import type { RunRecords } from "../../sim/engine/records.ts";
 import { runPolicy } from "../../sim/engine/run.ts";
 import { REPO_ROOT } from "../helpers/shared-data.ts";
 
@@ -15,12 +17,9 @@ const TEXT = readFileSync(EXAMPLE, "utf8");
 const dir = mkdtempSync(join(tmpdir(), "topocast-applications-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Tags of flows.csv rows (the last column), by policy run. */
-function tags(flowsCsv: string): number[] {
-  return flowsCsv
-    .trim()
-    .split("\n")
-    .map((row) => Number(row.slice(row.lastIndexOf(",") + 1)));
+/** Tags of a run's finished flows. */
+function tags(r: RunRecords): number[] {
+  return [...r.flows.byFlowId()].map((f) => f.tag);
 }
 
 describe("the committed applications example", () => {
@@ -40,7 +39,7 @@ describe("the committed applications example", () => {
   for (const policy of built.scenario.policies) {
     it(`runs every application pair's flows beside the matrix's under ${policy.label}`, async () => {
       const r = await runPolicy(built.scenario, policy);
-      const t = tags(r.flowsCsv);
+      const t = tags(r);
       const appTags = [...new Set(t.filter((x) => x >= n * n))].sort((a, b) => a - b);
       // cart->db, cart->frontend, client->frontend, db->cart, frontend->cart, frontend->client.
       assert.deepEqual(appTags, [36, 37, 38, 39, 40, 41]);
@@ -50,7 +49,7 @@ describe("the committed applications example", () => {
         t.some((x) => x < n * n),
         "the matrix's flows run too",
       );
-      assert.equal(r.summary.flowCounts.unfinished, 0);
+      assert.equal(r.flowCounts.unfinished, 0);
     });
   }
 
@@ -58,7 +57,8 @@ describe("the committed applications example", () => {
     const policy = built.scenario.policies[0]!;
     const a = await runPolicy(built.scenario, policy);
     const b = await runPolicy(buildScenario(loadConfig(EXAMPLE), 0).scenario, policy);
-    assert.equal(a.flowsCsv, b.flowsCsv);
+    const topo = built.scenario.topology;
+    assert.equal(flowRows(a.flows, topo), flowRows(b.flows, topo));
   });
 
   it("writes profile.csv (metrics.profile): per application and interval, the bytes and flows that flows.csv holds", async () => {

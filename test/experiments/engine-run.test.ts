@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseConfig } from "../../experiments/config/load.ts";
+import { flowRows } from "../../experiments/flows-csv.ts";
+import { linkRows } from "../../experiments/links-csv.ts";
+import { policySummary } from "../../experiments/policy-summary.ts";
 import { buildScenario } from "../../experiments/scenario.ts";
+import type { RunRecords } from "../../sim/engine/records.ts";
 import { runPolicy } from "../../sim/engine/run.ts";
 import { flowHash } from "../../sim/engine/static-routing.ts";
 
@@ -31,30 +35,26 @@ ${policies}${extra}`;
   return buildScenario(parseConfig(text, "engine.yaml", "/"), 0).scenario;
 }
 
-/** The policy-independent columns of flows.csv (id, endpoints, size, start), sorted by flow id. */
-function offered(csv: string): string[] {
-  return csv
-    .trim()
-    .split("\n")
-    .slice(1)
-    .map((l) => l.split(",").slice(0, 5).join(","))
-    .sort((a, b) => Number(a.split(",")[0]) - Number(b.split(",")[0]));
+/** The policy-independent fields of the finished flows (id, endpoints, size, start), by flow id. */
+function offered(r: RunRecords): string[] {
+  return [...r.flows.byFlowId()].map((f) => `${f.flow},${f.src},${f.dst},${f.sizeBytes},${f.startNs}`);
 }
 
 describe("the simulator engine", () => {
   it("offers every policy the same flows: ids, endpoints, sizes and start times", async () => {
     const s = ring();
     const [sp, ecmp] = await Promise.all(s.policies.map((p) => runPolicy(s, p)));
-    assert.ok(sp!.summary.flowCounts.started > 50);
-    assert.deepEqual(offered(sp!.flowsCsv), offered(ecmp!.flowsCsv));
+    assert.ok(sp!.flowCounts.started > 50);
+    assert.deepEqual(offered(sp!), offered(ecmp!));
   });
 
   it("gives byte-identical results for the same seed and run", async () => {
-    const a = await runPolicy(ring(), ring().policies[1]!);
+    const s = ring();
+    const a = await runPolicy(s, s.policies[1]!);
     const b = await runPolicy(ring(), ring().policies[1]!);
-    assert.equal(JSON.stringify(a.summary), JSON.stringify(b.summary));
-    assert.equal(a.flowsCsv, b.flowsCsv);
-    assert.equal(a.linksCsv, b.linksCsv);
+    assert.equal(JSON.stringify(policySummary(a)), JSON.stringify(policySummary(b)));
+    assert.equal(flowRows(a.flows, s.topology), flowRows(b.flows, s.topology));
+    assert.equal(linkRows(a.links, s.topology), linkRows(b.links, s.topology));
   });
 
   it("spreads ECMP flows of a pair over both equal-cost paths, and shortest-path over one", () => {
@@ -87,19 +87,16 @@ describe("the simulator engine", () => {
   it("reroutes around a link that stays down, or leaves flows stalled on it without reroute", async () => {
     const s = ring(failure, stallOrReroute);
     const [reroute, stall] = await Promise.all(s.policies.map((p) => runPolicy(s, p)));
-    assert.equal(reroute!.summary.flowCounts.unfinished, 0);
-    assert.ok(stall!.summary.flowCounts.unfinished > 0);
-    assert.equal(
-      stall!.summary.flowCounts.started,
-      stall!.summary.flowCounts.completed + stall!.summary.flowCounts.unfinished,
-    );
+    assert.equal(reroute!.flowCounts.unfinished, 0);
+    assert.ok(stall!.flowCounts.unfinished > 0);
+    assert.equal(stall!.flowCounts.started, stall!.flowCounts.completed + stall!.flowCounts.unfinished);
   });
 
   it("lets stalled flows finish once the link comes back", async () => {
     const s = ring(`${failure}  - {at: 300ms, link: n0->n1, state: up}\n`, stallOrReroute);
     const stall = await runPolicy(s, s.policies[1]!);
-    assert.equal(stall.summary.flowCounts.unfinished, 0);
-    assert.ok(stall.summary.flows.slowdown!.max > 10, "flows waited for the repair");
+    assert.equal(stall.flowCounts.unfinished, 0);
+    assert.ok(stall.flowStats.slowdown!.max > 10, "flows waited for the repair");
   });
 });
 
@@ -111,9 +108,11 @@ describe("the simulator engine with control-loop policies", () => {
     const s = ring("control: {interval: 50ms}\n", controlled);
     const first = await Promise.all(s.policies.map((p) => runPolicy(s, p)));
     const again = await Promise.all(s.policies.map((p) => runPolicy(s, p)));
-    assert.equal(JSON.stringify(first.map((r) => r.summary)), JSON.stringify(again.map((r) => r.summary)));
-    for (const r of first) assert.equal(r.summary.flowCounts.started, first[0]!.summary.flowCounts.started);
-    const overlay = first[2]!.summary.overhead as { controlActions: number; hitRateFlows: number };
+    assert.equal(JSON.stringify(first.map(policySummary)), JSON.stringify(again.map(policySummary)));
+    for (const r of first) assert.equal(r.flowCounts.started, first[0]!.flowCounts.started);
+    const overlay = first[2]!.overhead;
+    assert.equal(overlay.engine, "sim");
+    if (overlay.engine !== "sim") return;
     assert.ok(overlay.controlActions > 0, "the overlay created virtual links");
     assert.ok(overlay.hitRateFlows > 0, "some flows found a ready virtual link");
   });

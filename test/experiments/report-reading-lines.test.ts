@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { PolicySummary } from "../../experiments/policy-summary.ts";
 import type { RunSummary } from "../../experiments/results.ts";
 import { type RunConditions, readingLines } from "../../experiments/summary-table.ts";
 import { valueOfPrediction } from "../../experiments/value-of-prediction.ts";
-import type { PolicySummary } from "../../sim/engine/run.ts";
 
 /** A run summary with the given mean slowdowns; policies named overlay-* are predictive overlays. */
 function summary(slowdowns: [label: string, predictor: string | null, slowdown: number][]): RunSummary {

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { FLOWS_CSV_HEADER } from "../../experiments/flows-csv.ts";
 import { ResultsError } from "../../experiments/results.ts";
 import {
   ALL_FLOWS,
@@ -20,7 +21,7 @@ import {
   simVsEmulationCdfSpec,
   writeComparison,
 } from "../../experiments/sim-vs-emulation/output.ts";
-import { FLOWS_CSV_HEADER, MetricsError } from "../../sim/metrics/flow-stats.ts";
+import { MetricsError } from "../../sim/metrics/flow-stats.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "topocast-sim-vs-emu-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

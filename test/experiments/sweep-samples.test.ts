@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parseConfig } from "../../experiments/config/load.ts";
+import type { PolicySummary } from "../../experiments/policy-summary.ts";
 import { type SampleRun, sweepConfidence } from "../../experiments/stats/sweep-confidence.ts";
 import { expandSweep } from "../../experiments/sweep.ts";
-import type { PolicySummary } from "../../sim/engine/run.ts";
 import { topocast } from "./run-cli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "topocast-sweep-samples-"));

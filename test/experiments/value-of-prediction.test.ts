@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { PolicySummary } from "../../experiments/policy-summary.ts";
 import { valueOfPrediction } from "../../experiments/value-of-prediction.ts";
-import type { PolicySummary } from "../../sim/engine/run.ts";
 
 function policy(label: string, name: string, slowdown: number, fctNs: number): PolicySummary {
   return {

@@ -276,12 +276,9 @@ policies: [{name: shortest-path, params: {weight: hops}}, {name: reactive}]
     assert.ok(expected.length > 20);
     for (const p of scenario.policies) {
       const r = await runPolicy(scenario, p);
-      const rows = r.flowsCsv
-        .trim()
-        .split("\n")
-        .slice(1)
-        .map((l) => l.split(",").slice(0, 5).join(","))
-        .sort((a, b) => Number(a.split(",")[0]) - Number(b.split(",")[0]));
+      const rows = [...r.flows.byFlowId()].map(
+        (f) => `${f.flow},${ids[f.src]},${ids[f.dst]},${f.sizeBytes},${f.startNs}`,
+      );
       assert.deepEqual(rows, expected, p.label);
     }
   });

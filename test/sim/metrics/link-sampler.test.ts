@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MAX_PRIORITY, MIN_PRIORITY } from "../../../sim/kernel/event-queue.ts";
 import { Simulator } from "../../../sim/kernel/simulator.ts";
-import { LINKS_CSV_HEADER, LinkUtilizationSampler } from "../../../sim/metrics/link-sampler.ts";
+import { LinkUtilizationSampler } from "../../../sim/metrics/link-sampler.ts";
 import { type LinkIntervalEvent, TraceBus } from "../../../sim/metrics/trace.ts";
 import { type Topology, TopologyBuilder } from "../../../sim/substrate/topology.ts";
 import { FlowNetwork } from "../../../sim/transport/flow-network.ts";
@@ -184,18 +184,14 @@ describe("link utilization sampler", () => {
     });
   });
 
-  it("writes links.csv with every link of every interval", () => {
-    const { sampler, topo } = run([[MS / 4, MB]]);
-    const lines = sampler.toCsv(topo).split("\n");
-    assert.equal(lines[0], LINKS_CSV_HEADER);
-    assert.equal(
-      LINKS_CSV_HEADER,
-      "interval_start_ns,interval_end_ns,link,src,dst,capacity_bps,bits,utilization",
-    );
-    assert.equal(lines.length, 1 + 9 * 2 + 1);
-    assert.equal(lines[1], "0,1000000,a->b,a,b,1000000000,750000,0.75");
-    assert.equal(lines[2], "0,1000000,b->a,b,a,1000000000,0,0");
-    assert.equal(lines.at(-1), "");
+  it("keeps every link of every interval as samples, capacities stored once while unchanged", () => {
+    const { sampler } = run([[MS / 4, MB]]);
+    const s = sampler.samples();
+    assert.equal(s.linkCount, 2);
+    assert.equal(s.startNs.length, 9);
+    assert.deepEqual([s.startNs[0], s.endNs[0], s.bits[0], s.bits[1]], [0, MS, 750_000, 0]);
+    assert.deepEqual(s.capacityFrom, [0]);
+    assert.deepEqual([...s.capacityBps[0]!], [1e9, 1e9]);
   });
 
   it("rejects an interval that is not a positive integer of ns", () => {

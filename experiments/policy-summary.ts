@@ -1,0 +1,50 @@
+/**
+ * One policy's entry in summary.json, from its run records (sim/engine/records.ts): flow counts, FCT and slowdown
+ * statistics, MLU statistics, and the engine's overhead with time to recover.
+ */
+import { type RecoveryRecord, recoverySummary } from "../models/control/driver.ts";
+import type { ControlOverhead } from "../sim/engine/controller.ts";
+import type { EmulationOverhead, RunRecords } from "../sim/engine/records.ts";
+import type { FlowStatsSummary } from "../sim/metrics/flow-stats.ts";
+import type { LinkUtilizationSummary } from "../sim/metrics/link-sampler.ts";
+
+/** Time to recover from failures, in summary.json's `overhead` of every engine. */
+export interface RecoveryFacts {
+  recoveries: RecoveryRecord[];
+  /** Mean time to recover over the pairs that recovered, ns; null when none. */
+  meanRecoveryNs: number | null;
+  unrecoveredPairs: number;
+}
+
+/** One policy in summary.json. */
+export interface PolicySummary {
+  policy: string;
+  name: string;
+  params: Readonly<Record<string, unknown>>;
+  /** Flows that arrived, finished, and never finished (stalled on a link that stayed down). */
+  flowCounts: { started: number; completed: number; unfinished: number };
+  /** Simulated time at which the last interval closed, ns. */
+  simulatedNs: number;
+  flows: FlowStatsSummary;
+  links: LinkUtilizationSummary;
+  /**
+   * The engine's overhead (its `engine` tag dropped; manifest.json says which engine ran) and time to recover:
+   * static baselines take no actions but recover.
+   */
+  overhead: (ControlOverhead | EmulationOverhead) & RecoveryFacts;
+}
+
+/** A policy's summary.json entry from its run records. */
+export function policySummary(r: RunRecords): PolicySummary {
+  const { engine: _engine, ...overhead } = r.overhead;
+  return {
+    policy: r.label,
+    name: r.name,
+    params: r.params,
+    flowCounts: r.flowCounts,
+    simulatedNs: r.simulatedNs,
+    flows: r.flowStats,
+    links: r.linkStats,
+    overhead: { ...overhead, recoveries: [...r.recoveries], ...recoverySummary(r.recoveries) },
+  };
+}
