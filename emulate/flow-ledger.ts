@@ -6,8 +6,8 @@
  *
  * A flow's path is where its pair's traffic went when it started (the emulation control plane's `pathNow`: its
  * virtual link, pinned route or default route). Its FCT runs from its scheduled start to its last byte at the
- * server, x timeCompression; its ideal FCT is size / bottleneck + propagation delay on that path (a flow that
- * started with no route is judged against its failure-free least-hop path).
+ * server, x timeCompression; its ideal FCT is the engines' one definition (sim/substrate/ideal-fct.ts), the same
+ * as the simulator's for the same flow.
  *
  * A flow whose pair a firewall rule denies when it starts (the control plane's `denies`) is recorded as denied:
  * counted in the interval's traffic and in `denied` (and `flowErrors["denied by firewall"]`), never active, never
@@ -22,7 +22,8 @@ import { type FlowArrival, TM_APPLICATION } from "../models/workload/flow-schedu
 import { type ApplicationProfile, TrafficProfiler } from "../models/workload/profiler.ts";
 import { Simulator } from "../sim/kernel/simulator.ts";
 import { TraceBus } from "../sim/metrics/trace.ts";
-import { allPairsShortestPaths, type Path } from "../sim/substrate/routing.ts";
+import { IdealFct } from "../sim/substrate/ideal-fct.ts";
+import type { Path } from "../sim/substrate/routing.ts";
 import type { Topology } from "../sim/substrate/topology.ts";
 import type { AgentReport } from "./agent.ts";
 import type { EmulationControlPlane } from "./control-plane.ts";
@@ -58,11 +59,11 @@ export class FlowLedger {
   /** Per flow: wall ns (from the epoch) its last byte reached the server, and the client's own FCT. */
   private readonly recvAt = new Map<number, number>();
   private readonly clientFct = new Map<number, number>();
-  private fallbackTable: ReturnType<typeof allPairsShortestPaths> | undefined;
   private readonly deniedIds = new Set<number>();
   private readonly mirroredIds = new Set<number>();
   /** Mirrored flows that ended since the last {@link clearMirroredEnded}, per pair. */
   private readonly mirroredEndedByPair: Int32Array;
+  private readonly ideal: IdealFct;
 
   constructor(
     private readonly topo: Topology,
@@ -79,6 +80,7 @@ export class FlowLedger {
     this.pairFlows = new Int32Array(this.n * this.n);
     this.appTraffic = new ApplicationTrafficCounter(this.ids);
     this.mirroredEndedByPair = new Int32Array(this.n * this.n);
+    this.ideal = new IdealFct(topo);
   }
 
   /** Takes in one agent report. */
@@ -243,10 +245,7 @@ export class FlowLedger {
       const wallFct = recv !== undefined ? recv - f.startNs / c : client;
       const fctNs = Math.max(1, Math.round(wallFct * c));
       const path = this.pathAtStart.get(f.id) ?? []; // every finished flow reported its start
-      const ideal = this.idealFctNs(
-        f.sizeBytes,
-        path.length > 0 ? path : (this.fallback(f.src, f.dst) ?? []),
-      );
+      const ideal = this.ideal.ns(f.src, f.dst, f.sizeBytes);
       trace.emit("flowEnd", {
         flow: f.id,
         src: f.src,
@@ -273,20 +272,5 @@ export class FlowLedger {
       if (l !== undefined) out.push(l);
     }
     return out;
-  }
-
-  private idealFctNs(sizeBytes: number, path: Path): number {
-    let bottleneck = Number.POSITIVE_INFINITY;
-    let delay = 0;
-    for (const l of path) {
-      bottleneck = Math.min(bottleneck, this.topo.links[l]!.capacityBps);
-      delay += this.topo.links[l]!.delayNs;
-    }
-    return path.length ? Math.round((sizeBytes * 8 * 1e9) / bottleneck + delay) : 0;
-  }
-
-  private fallback(src: number, dst: number): Path | undefined {
-    this.fallbackTable ??= allPairsShortestPaths(this.topo, { weight: "hops" });
-    return this.fallbackTable.path(src, dst);
   }
 }

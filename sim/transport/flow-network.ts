@@ -58,14 +58,15 @@
  *
  * Time and units. Rates in bits/s, sizes in bytes, time in integer ns. Completion events are rounded up to the
  * next ns. A flow's FCT ends when its last byte arrives: transfer end plus the path's one-way propagation delay
- * (the fluid model has no queueing delay); its ideal FCT is size / (bottleneck nominal capacity of the substrate
- * path) + propagation delay, on the best of the paths the flow used (arrival path, later paths, mirror), so
+ * (the fluid model has no queueing delay); its ideal FCT is the engines' one definition (sim/substrate/ideal-fct.ts:
+ * the best size / bottleneck + propagation delay over the idle substrate's paths, whatever path the flow took), so
  * slowdown = FCT / ideal FCT >= 1 and is comparable across policies and engines. With TCP start-up the ideal stays
- * the same (the emulator's definition too), so a slowdown includes what the handshake and slow start cost.
+ * the same, so a slowdown includes what the handshake and slow start cost.
  */
 import { MAX_PRIORITY, MIN_PRIORITY } from "../kernel/event-queue.ts";
 import type { Simulator } from "../kernel/simulator.ts";
 import type { FlowRecord, TraceBus } from "../metrics/trace.ts";
+import { IdealFct } from "../substrate/ideal-fct.ts";
 import type { Topology } from "../substrate/topology.ts";
 import {
   BEST_EFFORT_LEVEL,
@@ -320,6 +321,7 @@ export class FlowNetwork
   private reallocations = 0;
   private componentFlowsTotal = 0;
   private readonly tcp: TcpStartup | null;
+  private readonly ideal: IdealFct;
 
   // --- QoS classes (PriorityCapable). Idle until the first class: without one, reallocation runs plain max-min.
   private readonly qos: (QosClass | null)[] = [];
@@ -343,6 +345,7 @@ export class FlowNetwork
   ) {
     this.tcp = opts.tcp ?? null;
     if (this.tcp) checkTcp(this.tcp);
+    this.ideal = new IdealFct(topology);
     const L = topology.linkCount;
     this.L0 = L;
     this.nLinks = L;
@@ -435,7 +438,6 @@ export class FlowNetwork
     this.progress(slot);
     this.repath(slot, path);
     this.fRttNs[slot] = 2 * this.pathDelayNs(path);
-    this.fIdealNs[slot] = Math.min(this.fIdealNs[slot]!, this.idealNs(this.fSize[slot]!, path));
   }
 
   /**
@@ -873,7 +875,8 @@ export class FlowNetwork
     this.fEvent[slot] = NONE;
     this.fTwin[slot] = NONE;
     this.fIsMirror[slot] = mirror ? 1 : 0;
-    this.fIdealNs[slot] = this.idealNs(sizeBytes, path);
+    // A mirror's record is its primary's: only the primary needs the ideal.
+    this.fIdealNs[slot] = mirror ? 0 : this.ideal.ns(src, dst, sizeBytes);
     this.fRttNs[slot] = 2 * this.pathDelayNs(path);
     this.fRound[slot] = NONE;
     this.fWindow[slot] = 0;
@@ -989,20 +992,6 @@ export class FlowNetwork
     this.fBudgetEvent[slot] = this.sim.schedule(dt, this.onWindowSent, ROUND_PRIORITY, slot);
   }
 
-  /** size / (bottleneck nominal substrate capacity of `path`) + its propagation delay, ns. */
-  private idealNs(sizeBytes: number, path: ArrayLike<number>): number {
-    let bottleneck = Number.POSITIVE_INFINITY;
-    let delay = 0;
-    for (let i = 0; i < path.length; i++) {
-      const l = path[i]!;
-      const u = this.under[l];
-      if (u) for (const m of u) bottleneck = Math.min(bottleneck, this.capacity[m]!);
-      else bottleneck = Math.min(bottleneck, this.capacity[l]!);
-      delay += this.delayNs[l]!;
-    }
-    return (sizeBytes * 8 * 1e9) / bottleneck + delay;
-  }
-
   private addMirror(primary: number, path: ArrayLike<number>): void {
     const left = this.remainingNow(primary);
     if (!(left > 0)) return; // finishing this instant: nothing left to mirror
@@ -1018,8 +1007,6 @@ export class FlowNetwork
     );
     this.fTwin[primary] = m;
     this.fTwin[m] = primary;
-    // The flow's ideal is its best path's: a mirror on a faster path must not make slowdown drop below 1.
-    this.fIdealNs[primary] = Math.min(this.fIdealNs[primary]!, this.idealNs(this.fSize[primary]!, path));
   }
 
   /** Removes copy `slot` (whose twin `keep` carries on), counting what it sent into the flow's wire bytes. */
