@@ -106,7 +106,7 @@ function percent(x: number): string {
  */
 export function readingLines(s: RunSummary, c: RunConditions): string[] {
   const lines = [
-    "Slowdown = a flow's FCT / its ideal FCT (size at the path's capacity plus propagation delay; 1 = no waiting); MLU = the busiest link's utilization; lower is better.",
+    "Slowdown = a flow's FCT / its ideal FCT (its best time alone on the idle network: size at the best path's bottleneck plus its propagation delay; 1 = no waiting); MLU = the busiest link's utilization; lower is better.",
   ];
   const slow = (p: PolicySummary) => p.flows.slowdown?.mean ?? Number.POSITIVE_INFINITY;
   const ranked = [...s.policies].sort((a, b) => slow(a) - slow(b));

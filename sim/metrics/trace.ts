@@ -10,7 +10,10 @@ import type { FlowEndEvent, FlowEventSource, FlowStartEvent } from "../../models
 export interface FlowRecord extends FlowEndEvent {
   /** Flow completion time, endNs - startNs. */
   fctNs: number;
-  /** size / (bottleneck capacity of the path at arrival) + one-way propagation delay, ns. */
+  /**
+   * The flow's best completion time alone on the idle, failure-free substrate, ns: the one definition of every
+   * engine (sim/substrate/ideal-fct.ts), whatever path the flow took.
+   */
   idealFctNs: number;
   /** fct / ideal fct (>= 1 up to rounding). */
   slowdown: number;
