@@ -48,3 +48,14 @@ export function actionsCsv(
 ): string {
   return `${[ACTIONS_CSV_HEADER, ...records.map(actionCsvRow)].join("\n")}\n`;
 }
+
+/** The results directory's actions.csv: a `policy` column, then each policy's records in the order they settled. */
+export function actionsCsvByPolicy(
+  runs: readonly {
+    label: string;
+    actions: readonly (ActionRecordBase & { verb: string; args: unknown; result?: unknown })[];
+  }[],
+): string {
+  const rows = runs.flatMap((r) => r.actions.map((a) => `${csvField(r.label)},${actionCsvRow(a)}\n`));
+  return `policy,${ACTIONS_CSV_HEADER}\n${rows.join("")}`;
+}

@@ -12,8 +12,7 @@
 
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Capabilities } from "../emulate/capabilities.ts";
-import { chooseMechanisms, probe } from "../emulate/capabilities.ts";
+import { type Capabilities, chooseMechanisms, probe } from "../emulate/capabilities.ts";
 import type { LinkCheck, RateCheck } from "../emulate/checks.ts";
 import { type EmulatePolicyOptions, emulationEngine } from "../emulate/engine.ts";
 import { EmulationError } from "../emulate/errors.ts";

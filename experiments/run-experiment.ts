@@ -8,9 +8,8 @@ import { join, resolve } from "node:path";
 import type { RunRecords } from "../sim/engine/records.ts";
 import { simEngine } from "../sim/engine/run.ts";
 import type { Scenario } from "../sim/engine/types.ts";
-import { ACTIONS_CSV_HEADER, actionCsvRow } from "./actions-csv.ts";
+import { actionsCsvByPolicy } from "./actions-csv.ts";
 import type { LoadedConfig } from "./config/load.ts";
-import { csvField } from "./csv.ts";
 import { flowsCsv } from "./flows-csv.ts";
 import { linksCsv } from "./links-csv.ts";
 import { policySummary } from "./policy-summary.ts";
@@ -170,7 +169,7 @@ export function writeResultFiles(
   writeFileSync(join(dir, "summary.json"), jsonText(summary));
   writeFileSync(join(dir, "flows.csv"), flowsCsv(topology, results));
   writeFileSync(join(dir, "links.csv"), linksCsv(topology, results));
-  writeFileSync(join(dir, "actions.csv"), actionsCsvOf(results));
+  writeFileSync(join(dir, "actions.csv"), actionsCsvByPolicy(results));
   const profiles = results.flatMap((r) => (r.profile ? [{ label: r.label, profile: r.profile }] : []));
   if (profiles.length > 0) writeFileSync(join(dir, "profile.csv"), profileCsv(profiles));
   writeFileSync(
@@ -182,10 +181,4 @@ export function writeResultFiles(
 /** Rounded to 3 decimals (wall times and latencies in manifests). */
 export function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
-}
-
-/** actions.csv: every policy's recorded control actions, with a policy column (experiments/actions-csv.ts). */
-function actionsCsvOf(results: readonly RunRecords[]): string {
-  const rows = results.flatMap((r) => r.actions.map((a) => `${csvField(r.label)},${actionCsvRow(a)}\n`));
-  return `policy,${ACTIONS_CSV_HEADER}\n${rows.join("")}`;
 }

@@ -121,6 +121,13 @@ describe("topocast emulate <config>", async () => {
     const overlay = r.summary.policies.find((p) => p.policy === "overlay-oracle")!;
     const actions = (overlay.overhead as { actions: Record<string, number> }).actions;
     assert.ok((actions.createVirtualLink ?? 0) > 0, `overlay actions ${JSON.stringify(actions)}`);
+    // actions.csv holds them, from the recording decorator as in the simulator (with wall latency, ns).
+    const actionRows = csvRows(join(r.dir, "actions.csv")).filter((c) => c[0] === "overlay-oracle");
+    assert.equal(actionRows.length, overlay.overhead.controlActions);
+    assert.ok(
+      actionRows.some((c) => c[2] === "createVirtualLink" && Number(c[8]) > 0),
+      "recorded with wall_ns",
+    );
 
     // One control driver in both engines: every policy, the static baseline too, reports the pairs the n0-n1
     // failure hit and their time to recover (default routes reconverge 100 ms after it; the link is back at 700 ms).
