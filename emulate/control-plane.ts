@@ -26,6 +26,7 @@
  * State (virtual links, routes, classes, counters) lives in the run's state file, so a controller in another
  * process can attach to a run built by `emulate up` ({@link EmulationControlPlane.attach}).
  */
+
 import {
   ControlError,
   type ControlPlane,
@@ -38,10 +39,12 @@ import {
   type ProbeResult,
   pairKey,
   type QosSpec,
+  type QosStats,
   UnknownNodeError,
   type VirtualLinkInfo,
   type VirtualLinkOptions,
 } from "../models/policies/types.ts";
+import { checkFirewallRule, checkQosSpec } from "../models/policies/verb-checks.ts";
 import type { ActionKind } from "../models/policies/verbs.ts";
 import { allPairsShortestPaths, kShortestPaths } from "../sim/substrate/routing.ts";
 import { DEFAULT_LINK, type Topology, TopologyBuilder } from "../sim/substrate/topology.ts";
@@ -173,9 +176,10 @@ export class EmulationControlPlane implements ControlPlane {
   }
 
   setQos(pair: Pair, qos: QosSpec | null): Promise<void> {
-    return this.timed("setQos", `${pairKey(pair.src, pair.dst)} ${JSON.stringify(qos)}`, () =>
-      this.qos.set(pair, qos),
-    );
+    return this.timed("setQos", `${pairKey(pair.src, pair.dst)} ${JSON.stringify(qos)}`, () => {
+      if (qos) checkQosSpec(qos);
+      return this.qos.set(pair, qos);
+    });
   }
 
   mirror(pair: Pair, path: NodePath | null): Promise<void> {
@@ -185,7 +189,10 @@ export class EmulationControlPlane implements ControlPlane {
   }
 
   setFirewall(rule: PortFirewallRule): Promise<void> {
-    return this.timed("setFirewall", JSON.stringify(rule), () => this.firewall.set(rule));
+    return this.timed("setFirewall", JSON.stringify(rule), () => {
+      checkFirewallRule(rule);
+      return this.firewall.set(rule);
+    });
   }
 
   probe(path: NodePath): Promise<void> {
@@ -207,8 +214,13 @@ export class EmulationControlPlane implements ControlPlane {
   observeVerbs(
     consume: boolean,
     endedFlows: (src: string, dst: string) => number = () => 0,
-  ): { probes: ProbeResult[]; mirrors: MirrorStats[] } {
-    return { probes: this.probes.results(consume), mirrors: this.mirrors.stats(consume, endedFlows) };
+  ): { probes: ProbeResult[]; mirrors: MirrorStats[]; qos?: QosStats[] } {
+    const qos = this.qos.stats();
+    return {
+      probes: this.probes.results(consume),
+      mirrors: this.mirrors.stats(consume, endedFlows),
+      ...(qos.length > 0 ? { qos } : {}),
+    };
   }
 
   /** Waits for the probes in flight and reads the mirrors' counters now, so the next observation shows both. */
@@ -698,7 +710,7 @@ export class EmulationControlPlane implements ControlPlane {
 
   private async doRemove(id: string): Promise<void> {
     const vl = this.state.virtualLinks.find((x) => x.id === id);
-    if (!vl) throw new ControlError(`removeVirtualLink: no virtual link "${id}" in run ${this.plan.runId}`);
+    if (!vl) throw new NoPathError(`removeVirtualLink: no virtual link "${id}" in run ${this.plan.runId}`);
     await this.teardownVirtualLink(vl);
     this.state.virtualLinks = this.state.virtualLinks.filter((x) => x.id !== id);
     this.save();

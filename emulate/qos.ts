@@ -4,7 +4,8 @@
  *
  * - guaranteed rate: `rateBps` (default 1% of the link rate), the htb `rate`: what the class gets whenever it has
  *   traffic, however busy the link;
- * - ceiling: the link rate (`ceil`): a class may borrow what others leave unused;
+ * - ceiling: the spec's ceilBps capped at the link rate, else the link rate (`ceil`): a class may borrow what
+ *   others leave unused up to it;
  * - priority: htb `prio` = `priority` clamped to 0..7 (0 first). Spare rate is lent to the lowest prio first (htb's
  *   borrowing order; Devera, "Hierarchical token bucket theory", 2002); the default leaf has prio 7.
  * - its own FIFO, sized like the link's (`bfifo` of the link's queueing delay, or 1000 packets).
@@ -16,7 +17,13 @@
  * the default). `setQos(pair, null)` removes the class, its filter and its FIFO and gives the default leaf its rate
  * back; so does a new spec for the pair (replaced whole).
  */
-import { InsufficientCapacityError, type Pair, pairKey, type QosSpec } from "../models/policies/types.ts";
+import {
+  InsufficientCapacityError,
+  type Pair,
+  pairKey,
+  type QosSpec,
+  type QosStats,
+} from "../models/policies/types.ts";
 import {
   burstBytes,
   type Cmd,
@@ -88,6 +95,23 @@ interface Egress {
 export class EmulationQos {
   constructor(private readonly ctx: ControlContext) {}
 
+  /** The classes in place as the Observation shows them (models/policies/types.ts QosStats), sorted by pair. */
+  stats(): QosStats[] {
+    return this.ctx.state.qos
+      .filter((q) => q.spec !== undefined)
+      .map((q) => {
+        const [src, dst] = q.pair.split("->") as [string, string];
+        return {
+          src,
+          dst,
+          priority: q.spec!.priority,
+          rateBps: q.spec!.rateBps ?? null,
+          ceilBps: q.spec!.ceilBps ?? null,
+        };
+      })
+      .sort((a, b) => (a.src < b.src ? -1 : a.src > b.src ? 1 : a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0));
+  }
+
   /** The pair's QoS class now, if any. */
   of(src: string, dst: string): QosState | undefined {
     return this.ctx.state.qos.find((q) => q.pair === pairKey(src, dst));
@@ -125,7 +149,11 @@ export class EmulationQos {
       minor,
       devs: egress.map((e) => [ctx.ns(e.node), e.dev]),
       rates,
-      spec: { priority: qos.priority, ...(qos.rateBps !== undefined ? { rateBps: qos.rateBps } : {}) },
+      spec: {
+        priority: qos.priority,
+        ...(qos.rateBps !== undefined ? { rateBps: qos.rateBps } : {}),
+        ...(qos.ceilBps !== undefined ? { ceilBps: qos.ceilBps } : {}),
+      },
     };
     ctx.state.qos.push(st);
     ctx.save();
@@ -140,7 +168,7 @@ export class EmulationQos {
           minor,
           priority: qos.priority,
           rateBps: rates[i]!,
-          ceilBps: e.linkBps,
+          ceilBps: Math.max(rates[i]!, Math.min(e.linkBps, qos.ceilBps ?? e.linkBps)),
           src: ctx.addr(u),
           dst: ctx.addr(v),
         }),

@@ -59,8 +59,8 @@ export interface QosState {
   devs: [string, string][];
   /** Guaranteed rate of the class on each of `devs`, bits/s (absent in files of older versions). */
   rates?: number[];
-  /** The spec as set (priority, rate). */
-  spec?: { priority: number; rateBps?: number };
+  /** The spec as set (priority, guaranteed rate, ceiling; bits/s). */
+  spec?: { priority: number; rateBps?: number; ceilBps?: number };
 }
 
 /**

@@ -37,11 +37,11 @@
  * VNA-seconds allocated, and wasted on virtual links that never carried a flow, are accumulated. Errors are the
  * typed ControlErrors of types.ts.
  */
+
 import {
   type ControlPlane,
   type FirewallRule,
   InsufficientCapacityError,
-  InvalidArgumentError,
   LinkDownError,
   type MirrorStats,
   type NodePath,
@@ -57,6 +57,7 @@ import {
   type VirtualLinkInfo,
   type VirtualLinkOptions,
 } from "../../models/policies/types.ts";
+import { checkFirewallRule, checkQosSpec } from "../../models/policies/verb-checks.ts";
 import {
   type ActionKind,
   DEFAULT_SETUP_LATENCIES,
@@ -549,11 +550,7 @@ export class SimControlPlane implements ControlPlane {
 
   setFirewall(rule: FirewallRule): void {
     this.act("setFirewall", () => {
-      if (rule.action !== "allow" && rule.action !== "deny") {
-        throw new InvalidArgumentError(
-          `setFirewall: action must be "allow" or "deny", got ${JSON.stringify(rule.action)}`,
-        );
-      }
+      checkFirewallRule(rule);
       const srcs = rule.src === undefined ? this.topo.nodes.map((n) => n.index) : [this.node(rule.src)];
       const dsts = rule.dst === undefined ? this.topo.nodes.map((n) => n.index) : [this.node(rule.dst)];
       this.later(this.setupNs("setFirewall"), () => this.firewall.add(rule, srcs, dsts));
@@ -865,13 +862,9 @@ export class SimControlPlane implements ControlPlane {
 
 /** A QoS spec as a transport class: priority clamped to 0..7 (as htb's prio), guarantee 0 and no ceiling by default. */
 function checkQos(qos: QosSpec): { level: number; guaranteedBps: number; ceilBps: number } {
-  const bad = (field: string, v: unknown, want: string) =>
-    new InvalidArgumentError(`setQos: ${field} must be ${want}, got ${JSON.stringify(v)}`);
-  if (!Number.isFinite(qos.priority)) throw bad("priority", qos.priority, "a number 0..7");
+  checkQosSpec(qos);
   const g = qos.rateBps ?? 0;
-  if (!(g >= 0) || !Number.isFinite(g)) throw bad("rateBps", qos.rateBps, "a rate >= 0 bits/s");
   const ceil = qos.ceilBps ?? Number.POSITIVE_INFINITY;
-  if (!(ceil > 0) || ceil < g) throw bad("ceilBps", qos.ceilBps, `a rate > 0 and >= rateBps (${g})`);
   const level = Math.min(BEST_EFFORT_LEVEL, Math.max(0, Math.round(qos.priority)));
   return { level, guaranteedBps: g, ceilBps: ceil };
 }

@@ -3,7 +3,7 @@
  * namespaces, as root, built as /work/wt/_notes/verbs-emu.md describes (`up`, `EmulationControlPlane.attach`,
  * `sync` for probe answers and mirror counters, `observeVerbs` for the Observation's verb parts).
  *
- * Off until the emulator's verbs (branch verbs-emu, issue 13) are merged: set {@link EMULATOR_ROWS} to true then.
+ * On since the emulator's verbs landed (issue 13); {@link EMULATOR_ROWS} switches the rows off.
  * The parts of that branch's API this file uses are declared in {@link EmulatorVerbParts} (it compiles without
  * them); a missing one fails the row with its name. Its Observation parts are passed through as the engine gives
  * them: a verb whose effect the emulator does not report (QoS classes, the firewall's rules and counters) fails its
@@ -17,8 +17,8 @@ import type { Topology } from "../../sim/substrate/topology.ts";
 import { capabilities, leftovers, needs } from "../helpers/emulation.ts";
 import type { EngineUnderTest } from "./engine-under-test.ts";
 
-/** Whether the emulator's rows run (as root); off until the emulator implements every verb. */
-export const EMULATOR_ROWS = false;
+/** Whether the emulator's rows run (as root, with the tools they need). */
+export const EMULATOR_ROWS = true;
 
 /** Why the emulator's rows skip here, or false when they run. */
 export async function emulatorSkipReason(): Promise<string | false> {

@@ -101,7 +101,12 @@ describe("per-application traffic in the Observation", () => {
     const sc = scenario();
     const flows = scenarioSchedule(sc).flows.slice(0, 40);
     const ids = sc.topology.nodes.map((n) => n.id);
-    const stub = { pathNow: () => ({ path: null, virtualLink: null }) } as unknown as EmulationControlPlane;
+    // What the ledger asks of the control plane when a flow starts: no firewall rule, no mirror, the default path.
+    const stub = {
+      denies: () => false,
+      mirrors: { of: () => undefined },
+      pathNow: () => ({ path: null, virtualLink: null }),
+    } as unknown as EmulationControlPlane;
     const ledger = new FlowLedger(sc.topology, flows, stub, 1);
     const counter = new ApplicationTrafficCounter(ids);
     for (const f of flows.slice(0, 30)) {

@@ -1,0 +1,31 @@
+/**
+ * Argument checks shared by every engine's ControlPlane, so a bad argument fails the same way everywhere
+ * (test/conformance/verbs.test.ts): {@link InvalidArgumentError} naming the verb, the field, the value and what is
+ * allowed.
+ */
+import { InvalidArgumentError } from "./types.ts";
+import type { FirewallRule, QosSpec } from "./verb-args.ts";
+
+/**
+ * Checks a QoS spec: priority a finite number (engines clamp it to 0..7), rateBps absent or a finite rate >= 0,
+ * ceilBps absent or a rate > 0 and >= rateBps (bits/s).
+ * @throws InvalidArgumentError for the first field that is not so.
+ */
+export function checkQosSpec(qos: QosSpec): void {
+  const bad = (field: string, v: unknown, want: string) =>
+    new InvalidArgumentError(`setQos: ${field} must be ${want}, got ${JSON.stringify(v)}`);
+  if (!Number.isFinite(qos.priority)) throw bad("priority", qos.priority, "a number 0..7");
+  const g = qos.rateBps ?? 0;
+  if (!(g >= 0) || !Number.isFinite(g)) throw bad("rateBps", qos.rateBps, "a rate >= 0 bits/s");
+  const ceil = qos.ceilBps ?? Number.POSITIVE_INFINITY;
+  if (!(ceil > 0) || ceil < g) throw bad("ceilBps", qos.ceilBps, `a rate > 0 and >= rateBps (${g})`);
+}
+
+/** @throws InvalidArgumentError when the rule's action is not "allow" or "deny". */
+export function checkFirewallRule(rule: FirewallRule): void {
+  if (rule.action !== "allow" && rule.action !== "deny") {
+    throw new InvalidArgumentError(
+      `setFirewall: action must be "allow" or "deny", got ${JSON.stringify(rule.action)}`,
+    );
+  }
+}
