@@ -45,7 +45,6 @@ import {
   type VirtualLinkOptions,
 } from "../models/policies/types.ts";
 import { checkFirewallRule, checkQosSpec } from "../models/policies/verb-checks.ts";
-import type { ActionKind } from "../models/policies/verbs.ts";
 import { allPairsShortestPaths, kShortestPaths } from "../sim/substrate/routing.ts";
 import { DEFAULT_LINK, type Topology, TopologyBuilder } from "../sim/substrate/topology.ts";
 import { AddressPool } from "./addressing.ts";
@@ -162,41 +161,33 @@ export class EmulationControlPlane implements ControlPlane {
   // --- verbs -----------------------------------------------------------------------------------------------------
 
   createVirtualLink(src: string, dst: string, opts: VirtualLinkOptions = {}): Promise<string> {
-    return this.timed("createVirtualLink", `${src} ${dst}`, () => this.doCreate(src, dst, opts));
+    return this.doCreate(src, dst, opts);
   }
 
   removeVirtualLink(id: string): Promise<void> {
-    return this.timed("removeVirtualLink", id, () => this.doRemove(id));
+    return this.doRemove(id);
   }
 
   setRoute(pair: Pair, path: NodePath | null): Promise<void> {
-    return this.timed("setRoute", `${pairKey(pair.src, pair.dst)} ${path?.join(",") ?? "default"}`, () =>
-      this.doSetRoute(pair, path),
-    );
+    return this.doSetRoute(pair, path);
   }
 
   setQos(pair: Pair, qos: QosSpec | null): Promise<void> {
-    return this.timed("setQos", `${pairKey(pair.src, pair.dst)} ${JSON.stringify(qos)}`, () => {
-      if (qos) checkQosSpec(qos);
-      return this.qos.set(pair, qos);
-    });
+    if (qos) checkQosSpec(qos);
+    return this.qos.set(pair, qos);
   }
 
   mirror(pair: Pair, path: NodePath | null): Promise<void> {
-    return this.timed("mirror", `${pairKey(pair.src, pair.dst)} ${path?.join(",") ?? "off"}`, () =>
-      this.mirrors.set(pair, path),
-    );
+    return this.mirrors.set(pair, path);
   }
 
   setFirewall(rule: PortFirewallRule): Promise<void> {
-    return this.timed("setFirewall", JSON.stringify(rule), () => {
-      checkFirewallRule(rule);
-      return this.firewall.set(rule);
-    });
+    checkFirewallRule(rule);
+    return this.firewall.set(rule);
   }
 
   probe(path: NodePath): Promise<void> {
-    return this.timed("probe", path.join(","), () => this.probes.send(path));
+    return this.probes.send(path);
   }
 
   // --- what the verbs' effects look like --------------------------------------------------------------------------
@@ -472,14 +463,6 @@ export class EmulationControlPlane implements ControlPlane {
   }
 
   // --- implementation --------------------------------------------------------------------------------------------
-
-  /**
-   * Runs one verb. Recording and latency moved to the recording decorator; this stays the verbs' single entry
-   * point (its `verb` and `args` name the call for readers) until the verbs are inlined.
-   */
-  private timed<T>(_verb: ActionKind, _args: string, fn: () => Promise<T>): Promise<T> {
-    return fn();
-  }
 
   private node(id: string): number {
     const n = this.plan.nodes.find((x) => x.id === id);

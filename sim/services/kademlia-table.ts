@@ -78,19 +78,16 @@ export class RoutingTables {
    * bucket has room. Returns false when the bucket is full and the contact was not in it.
    */
   touch(node: number, contact: number): boolean {
-    const ids = this.ids();
-    const b = bucketIndex(ids[node]!, ids[contact]!);
-    if (b < 0) return false;
-    const slot = node * ID_BITS + b;
+    const slot = this.slotOf(node, contact);
+    if (slot < 0) return false;
     const base = slot * this.k;
     const n = this.counts[slot]!;
+    const i = this.indexIn(base, n, contact);
     const c = this.contacts;
-    for (let i = 0; i < n; i++) {
-      if (c[base + i] === contact) {
-        c.copyWithin(base + i, base + i + 1, base + n);
-        c[base + n - 1] = contact;
-        return true;
-      }
+    if (i >= 0) {
+      c.copyWithin(base + i, base + i + 1, base + n);
+      c[base + n - 1] = contact;
+      return true;
     }
     if (n >= this.k) return false;
     c[base + n] = contact;
@@ -100,21 +97,28 @@ export class RoutingTables {
 
   /** Removes `contact` from `node`'s table (an RPC to it timed out); false when it was not there. */
   remove(node: number, contact: number): boolean {
-    const ids = this.ids();
-    const b = bucketIndex(ids[node]!, ids[contact]!);
-    if (b < 0) return false;
-    const slot = node * ID_BITS + b;
+    const slot = this.slotOf(node, contact);
+    if (slot < 0) return false;
     const base = slot * this.k;
     const n = this.counts[slot]!;
-    const c = this.contacts;
-    for (let i = 0; i < n; i++) {
-      if (c[base + i] === contact) {
-        c.copyWithin(base + i, base + i + 1, base + n);
-        this.counts[slot] = n - 1;
-        return true;
-      }
-    }
-    return false;
+    const i = this.indexIn(base, n, contact);
+    if (i < 0) return false;
+    this.contacts.copyWithin(base + i, base + i + 1, base + n);
+    this.counts[slot] = n - 1;
+    return true;
+  }
+
+  /** The bucket slot of `node`'s table where `contact` belongs, or -1 when their ids are equal. */
+  private slotOf(node: number, contact: number): number {
+    const ids = this.ids();
+    const b = bucketIndex(ids[node]!, ids[contact]!);
+    return b < 0 ? -1 : node * ID_BITS + b;
+  }
+
+  /** Position of `contact` among the `n` entries from `base` in `contacts`, or -1. */
+  private indexIn(base: number, n: number, contact: number): number {
+    for (let i = 0; i < n; i++) if (this.contacts[base + i] === contact) return i;
+    return -1;
   }
 
   /** Drops every contact of `node` (a node that leaves and whose index is not reused keeps nothing). */
