@@ -215,18 +215,12 @@ export class ControlDriver {
 
   private observe(atNs: number, consume: boolean): Observation {
     const part = this.dataPlane.observe(this.lastStepNs, atNs, consume);
+    // Everything the data plane observed (optional fields such as qos and firewall included), plus time and nodes.
     const obs: Observation = {
       timeNs: atNs,
       intervalNs: Math.max(1, atNs - this.lastStepNs),
       nodes: this.nodeIds,
-      traffic: part.traffic,
-      ...(part.applications ? { applications: part.applications } : {}),
-      links: part.links,
-      virtualLinks: part.virtualLinks,
-      routes: part.routes,
-      vnaPool: part.vnaPool,
-      probes: part.probes,
-      mirrors: part.mirrors,
+      ...part,
     };
     if (consume) this.lastStepNs = atNs;
     return obs;

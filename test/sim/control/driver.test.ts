@@ -140,6 +140,19 @@ describe("the control driver in the simulator", () => {
     assert.equal(steps[0]!.intervalNs, 10 * MS);
   });
 
+  it("hands the policy the QoS classes and the firewall's counters the data plane observed", async () => {
+    const f = setup();
+    const steps: Observation[] = [];
+    f.sim.schedule(0, () => {
+      f.ctl.setQos({ src: "s", dst: "t" }, { priority: 1, rateBps: 1e8 });
+      f.ctl.setFirewall({ action: "deny", src: "u", dst: "v" });
+    });
+    f.sim.schedule(12 * MS, () => f.start("u", "v", MB)); // after the rule's 10 ms setup latency
+    await f.loop({ name: "spy", decide: (o) => void steps.push(o) }, { endNs: 20 * MS }).run();
+    assert.deepEqual(steps[1]!.qos, [{ src: "s", dst: "t", priority: 1, rateBps: 1e8, ceilBps: null }]);
+    assert.deepEqual(steps[1]!.firewall?.refused, [{ src: "u", dst: "v", flows: 1, bytes: MB }]);
+  });
+
   it("reports no drops: the fluid simulator does not measure them", async () => {
     const f = setup();
     const steps: Observation[] = [];
