@@ -20,7 +20,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ControlDriver } from "../models/control/driver.ts";
+import { ControlDriver, decisionTiming } from "../models/control/driver.ts";
 import { type ActionRecord, recording } from "../models/policies/recording.ts";
 import { StaticRoutes } from "../models/policies/static-routes.ts";
 import type { Policy } from "../models/policies/types.ts";
@@ -341,5 +341,6 @@ async function drive(
     },
     ...(scenario.metrics.profile ? { profile: ledger.profile(scenario.metrics.intervalNs) } : {}),
     events: clock.ticks,
+    decisions: decisionTiming(driver.decisionWallMs),
   };
 }

@@ -315,7 +315,12 @@ async function emulatePolicies(
       }
       out.results.push(r);
       const wall = (performance.now() - tp) / 1000;
-      out.perPolicy.push({ policy: p.label, events: r.events, wallSeconds: round3(wall) });
+      out.perPolicy.push({
+        policy: p.label,
+        events: r.events,
+        wallSeconds: round3(wall),
+        decisions: r.decisions,
+      });
       opts.onPolicyDone?.(i, p.label, wall);
       const unsupported = r.overhead.engine === "emulate" ? r.overhead.unsupported : {};
       for (const [verb, count] of Object.entries(unsupported)) {

@@ -20,6 +20,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { DecisionTiming } from "../models/control/driver.ts";
 import type { TimeseriesRow } from "../sim/engine/records.ts";
 import type { TopologySummary } from "../sim/substrate/topology.ts";
 import { csvField } from "./csv.ts";
@@ -93,8 +94,11 @@ export interface Manifest {
   predictorBackend: string | null;
   startedAt: string;
   wallSeconds: number;
-  /** Per policy: simulator events and wall seconds. */
-  policies: { policy: string; events: number; wallSeconds: number }[];
+  /**
+   * Per policy: simulator events (emulator ticks), wall seconds, and the wall time of its control decisions per
+   * control step (ms; zero steps for a static baseline): the cost of deciding, prediction included.
+   */
+  policies: { policy: string; events: number; wallSeconds: number; decisions: DecisionTiming }[];
   /** `topocast emulate` only: how the network was emulated (capabilities, mechanisms, scaling, what was dropped). */
   emulation?: Record<string, unknown>;
 }

@@ -150,6 +150,7 @@ export function runManifest(
       policy: r.label,
       events: r.events,
       wallSeconds: round3(wallSeconds[i]!),
+      decisions: r.decisions,
     })),
   };
 }

@@ -115,12 +115,45 @@ export interface ControlDriverOptions {
   convergenceDelayNs?: number;
 }
 
+/** Wall time of a run's control decisions (manifest.json), milliseconds rounded to 3 decimals. */
+export interface DecisionTiming {
+  /** Control steps whose decision completed. */
+  steps: number;
+  meanMs: number;
+  /** 95th percentile (nearest rank). */
+  p95Ms: number;
+  maxMs: number;
+  /** The sum over the run. */
+  totalMs: number;
+}
+
+/** Mean, p95 (nearest rank), max and total of per-step decision times, ms; all 0 for no steps. */
+export function decisionTiming(wallMs: readonly number[]): DecisionTiming {
+  const r = (x: number) => Math.round(x * 1000) / 1000;
+  if (wallMs.length === 0) return { steps: 0, meanMs: 0, p95Ms: 0, maxMs: 0, totalMs: 0 };
+  const sorted = [...wallMs].sort((a, b) => a - b);
+  const total = sorted.reduce((a, b) => a + b, 0);
+  return {
+    steps: sorted.length,
+    meanMs: r(total / sorted.length),
+    p95Ms: r(sorted[Math.ceil(0.95 * sorted.length) - 1]!),
+    maxMs: r(sorted[sorted.length - 1]!),
+    totalMs: r(total),
+  };
+}
+
 type Pending = { kind: "link"; ev: ScheduledLinkEvent } | { kind: "reconverge" };
 
 export class ControlDriver {
   readonly recoveries: RecoveryRecord[] = [];
   /** Control instants skipped because the policy still decided the previous one (clocks that do not stop). */
   skippedSteps = 0;
+  /**
+   * Wall milliseconds each control step's `decide` took (performance.now(), including awaited forecasts), in step
+   * order. A measurement of the machine, never an input: nothing in a run reads it, so results stay deterministic;
+   * it goes to manifest.json ({@link decisionTiming}), never to summary.json.
+   */
+  readonly decisionWallMs: number[] = [];
   private readonly down = new Set<number>();
   private readonly open = new Map<number, RecoveryRecord>();
   private readonly nodeIds: readonly string[];
@@ -195,13 +228,16 @@ export class ControlDriver {
     }
     const obs = this.observe(atNs, true);
     this.lastObs = obs;
+    const t0 = performance.now();
     if (this.clock.stopsForDecisions) {
       await this.policy.decide(obs, this.ctl);
+      this.decisionWallMs.push(performance.now() - t0);
       this.checkRecovery();
       return;
     }
     this.deciding = Promise.resolve()
       .then(() => this.policy.decide(obs, this.ctl))
+      .then(() => void this.decisionWallMs.push(performance.now() - t0))
       .catch((e: unknown) => {
         this.policyError ??= e;
         this.hasPolicyError = true;

@@ -13,7 +13,7 @@
  * - overhead: tagged by engine ({@link EngineOverhead}), since what an engine can measure of its own cost differs
  *   (the simulator's counters are deterministic; the emulator's are wall-clock latencies and kernel counters).
  */
-import type { RecoveryRecord } from "../../models/control/driver.ts";
+import type { DecisionTiming, RecoveryRecord } from "../../models/control/driver.ts";
 import type { ActionRecord } from "../../models/policies/recording.ts";
 import type { ApplicationProfile } from "../../models/workload/profiler.ts";
 import type { FlowRow, FlowStatsSummary } from "../metrics/flow-stats.ts";
@@ -139,4 +139,6 @@ export interface RunRecords {
   profile?: ApplicationProfile;
   /** Work units of the run for diagnostics (simulator events; emulator ticks); not in summary.json. */
   events: number;
+  /** Wall time of the policy's control decisions (the machine's, not simulated): manifest.json only. */
+  decisions: DecisionTiming;
 }

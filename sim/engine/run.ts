@@ -17,6 +17,8 @@
  * simulator's clock and data plane (sim/control/sim-clock.ts, sim-data-plane.ts): control steps, failures with
  * the convergence delay, failure hooks and time to recover, the same way for all.
  */
+
+import { decisionTiming } from "../../models/control/driver.ts";
 import { AppWorkload } from "../../models/workload/applications.ts";
 import { ScheduleReplay } from "../../models/workload/flow-schedule.ts";
 import { applicationClassifier, TrafficProfiler } from "../../models/workload/profiler.ts";
@@ -133,5 +135,6 @@ export async function runPolicy(
     overhead: { engine: "sim", ...overheadOf(controlled) },
     ...(profiler ? { profile: { applications: profiler.pairs, intervals: profiler.intervals } } : {}),
     events: sim.executed,
+    decisions: decisionTiming(controlled.driver.decisionWallMs),
   };
 }

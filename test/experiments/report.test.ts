@@ -44,6 +44,12 @@ describe("results and report", () => {
       assert.ok(k in manifest, `manifest.json has ${k}`);
     }
     assert.equal(manifest.engine, "sim");
+    // The cost of deciding, per policy: wall ms per control step, the same steps for every policy (same window).
+    for (const p of manifest.policies) {
+      assert.ok(p.decisions.steps > 0, p.policy);
+      assert.equal(p.decisions.steps, manifest.policies[0].decisions.steps, p.policy);
+      assert.ok(p.decisions.p95Ms <= p.decisions.maxMs && p.decisions.meanMs <= p.decisions.maxMs, p.policy);
+    }
     assert.doesNotMatch(
       readFileSync(join(out, "summary.json"), "utf8"),
       /\bwall|startedAt/i, // a word starting with "wall" (not the verb setFirewall in an action count)

@@ -10,6 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { decisionTiming } from "../../../models/control/driver.ts";
 import { StaticRoutes } from "../../../models/policies/static-routes.ts";
 import type { Observation, Policy } from "../../../models/policies/types.ts";
 import type { SimDataPlaneOptions } from "../../../sim/control/sim-data-plane.ts";
@@ -152,6 +153,26 @@ describe("the control driver in the simulator", () => {
     assert.deepEqual(steps[1]!.qos, [{ src: "s", dst: "t", priority: 1, rateBps: 1e8, ceilBps: null }]);
     assert.deepEqual(steps[1]!.firewall?.refused, [{ src: "u", dst: "v", flows: 1, bytes: MB }]);
   });
+
+  it("times every control step's decision (wall ms, for the manifest)", async () => {
+    const f = setup();
+    const driver = f.loop({ name: "spy", decide() {} }, { endNs: 50 * MS });
+    await driver.run();
+    assert.equal(driver.decisionWallMs.length, 5);
+    for (const ms of driver.decisionWallMs) assert.ok(ms >= 0 && Number.isFinite(ms));
+  });
+
+  for (const c of [
+    { ms: [], want: { steps: 0, meanMs: 0, p95Ms: 0, maxMs: 0, totalMs: 0 } },
+    { ms: [2], want: { steps: 1, meanMs: 2, p95Ms: 2, maxMs: 2, totalMs: 2 } },
+    // 20 steps: nearest-rank p95 is the 19th smallest.
+    {
+      ms: Array.from({ length: 20 }, (_, i) => 20 - i),
+      want: { steps: 20, meanMs: 10.5, p95Ms: 19, maxMs: 20, totalMs: 210 },
+    },
+  ]) {
+    it(`decisionTiming of ${c.ms.length} step(s)`, () => assert.deepEqual(decisionTiming(c.ms), c.want));
+  }
 
   it("reports no drops: the fluid simulator does not measure them", async () => {
     const f = setup();
