@@ -38,6 +38,7 @@ import {
   runExperiment,
   runManifest,
   runSummary,
+  withMluBound,
   writeResultFiles,
 } from "./run-experiment.ts";
 import { buildScenario } from "./scenario.ts";
@@ -138,7 +139,7 @@ export async function emulateExperiment(
   const simDir = await simulationBeside(loaded, settings, run, scenario, pre.flows, opts, note);
   const outcome = await emulatePolicies(scenario, pre, settings, runner, opts, note);
 
-  const summary = runSummary(scenario, workload, run, outcome.results);
+  const summary = await withMluBound(loaded, scenario, runSummary(scenario, workload, run, outcome.results));
   const manifest = emulationManifest(loaded, scenario, run, startedAt, settings, pre, outcome, simDir);
   let reportPath: string | null = null;
   const dir = await writeRunDir(opts.out ?? defaultEmulationDir(loaded, run), async (tmp) => {

@@ -74,3 +74,43 @@ export async function mluBoundSeries(
   }
   return out;
 }
+
+/** summary.json's `mluBound`: the per-interval bound and each policy's mean MLU beside its mean. */
+export interface MluBoundSummary {
+  /** Mean and max of the per-interval bounds (the intervals weigh by their length). */
+  mean: number;
+  max: number;
+  intervals: MluBoundPoint[];
+  /**
+   * Per policy: its duration-weighted mean measured MLU and that divided by the bound's mean (1 = as good as the
+   * best routing of the offered means; below 1 is possible, see the module's docstring); null without samples.
+   */
+  policies: { policy: string; meanMlu: number | null; overBound: number | null }[];
+}
+
+/** The bound of a scenario's intervals beside the policies' measured mean MLU. */
+export async function mluBoundSummary(
+  topology: Topology,
+  intervals: readonly DemandInterval[],
+  failures: readonly LinkEvent[],
+  policies: readonly { policy: string; meanMlu: number | null }[],
+): Promise<MluBoundSummary> {
+  const points = await mluBoundSeries(topology, intervals, failures);
+  let weighted = 0;
+  let span = 0;
+  for (const p of points) {
+    weighted += p.mluBound * (p.endNs - p.startNs);
+    span += p.endNs - p.startNs;
+  }
+  const mean = span > 0 ? weighted / span : 0;
+  return {
+    mean,
+    max: points.reduce((m, p) => Math.max(m, p.mluBound), 0),
+    intervals: points,
+    policies: policies.map((p) => ({
+      policy: p.policy,
+      meanMlu: p.meanMlu,
+      overBound: p.meanMlu === null || mean === 0 ? null : p.meanMlu / mean,
+    })),
+  };
+}

@@ -24,6 +24,7 @@ import type { DecisionTiming } from "../models/control/driver.ts";
 import type { TimeseriesRow } from "../sim/engine/records.ts";
 import type { TopologySummary } from "../sim/substrate/topology.ts";
 import { csvField } from "./csv.ts";
+import type { MluBoundSummary } from "./mlu-bound.ts";
 import type { PolicySummary } from "./policy-summary.ts";
 import type { ValueOfPrediction } from "./value-of-prediction.ts";
 
@@ -78,6 +79,8 @@ export interface RunSummary {
   policies: PolicySummary[];
   /** Value of prediction per predictive policy (see experiments/value-of-prediction.ts). */
   valueOfPrediction: ValueOfPrediction[];
+  /** The min-MLU bound of the offered traffic, when `metrics.mluBound` asks (experiments/mlu-bound.ts). */
+  mluBound?: MluBoundSummary;
 }
 
 export interface Manifest {

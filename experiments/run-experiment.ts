@@ -12,6 +12,7 @@ import { actionsCsvByPolicy } from "./actions-csv.ts";
 import type { LoadedConfig } from "./config/load.ts";
 import { flowsCsv } from "./flows-csv.ts";
 import { linksCsv } from "./links-csv.ts";
+import { mluBoundSummary } from "./mlu-bound.ts";
 import { policySummary } from "./policy-summary.ts";
 import { profileCsv } from "./profile-csv.ts";
 import {
@@ -72,7 +73,7 @@ export async function runExperiment(loaded: LoadedConfig, opts: RunOptions = {})
     opts.onPolicyDone?.(i, p.label, wall[i]!);
   }
 
-  const summary = runSummary(scenario, workload, run, results);
+  const summary = await withMluBound(loaded, scenario, runSummary(scenario, workload, run, results));
   const manifest = runManifest(loaded, scenario, run, "sim", startedAt, results, wall);
 
   let reportPath: string | null = null;
@@ -120,6 +121,21 @@ export function runSummary(
       scenario.policies.map((p) => p.predictor),
     ),
   };
+}
+
+/**
+ * `summary` with the min-MLU bound of the scenario's offered traffic beside each policy's mean MLU, when the
+ * config's `metrics.mluBound` asks (experiments/mlu-bound.ts); else `summary` as it is.
+ */
+export async function withMluBound(
+  loaded: LoadedConfig,
+  scenario: Scenario,
+  summary: RunSummary,
+): Promise<RunSummary> {
+  if (!loaded.config.metrics.mluBound) return summary;
+  const policies = summary.policies.map((p) => ({ policy: p.policy, meanMlu: p.links.meanMlu }));
+  const mluBound = await mluBoundSummary(scenario.topology, scenario.intervals, scenario.failures, policies);
+  return { ...summary, mluBound };
 }
 
 /** manifest.json of a run (wallSeconds filled in when the directory is written). */

@@ -125,7 +125,17 @@ export function readingLines(s: RunSummary, c: RunConditions): string[] {
     );
   }
   lines.push(predictionLine(s, best));
+  if (s.mluBound) lines.push(mluBoundLine(s.mluBound));
   return lines;
+}
+
+/** "Min-MLU bound ...": the bound of the offered traffic and each policy's mean MLU against it. */
+function mluBoundLine(b: NonNullable<RunSummary["mluBound"]>): string {
+  const per = b.policies
+    .filter((p) => p.overBound !== null)
+    .map((p) => `${p.policy} ${num(p.overBound!)}x`)
+    .join(", ");
+  return `Min-MLU bound of the offered traffic (the best any routing could do on the offered means, per demand interval over the links up in it): mean ${num(b.mean)}, max ${num(b.max)}; mean MLU / bound: ${per || "no samples"}.`;
 }
 
 /** "link 6->7 down from 2s to 4s": each down event with the next up event of its link, if any. */

@@ -420,6 +420,14 @@ const MetricsSchema = z
           'Write profile.csv: bytes and flows per application per metrics interval, counted at arrival (models/workload/profiler.ts); the applications are the application pairs of workload.applications ("frontend->cart") and "tm" for the traffic matrix\'s flows.',
         ),
       ),
+    mluBound: z
+      .boolean()
+      .optional()
+      .meta(
+        doc(
+          "Solve the min-MLU bound of the offered traffic per demand interval (an LP with HiGHS over the links up in the interval, experiments/mlu-bound.ts) and write it to summary.json (mluBound) with each policy's mean MLU against it: the best any routing could do on the offered matrix. Cost: one LP per interval (milliseconds on Abilene; minutes on networks of hundreds of nodes).",
+        ),
+      ),
   })
   .meta(doc("What collectors measure."));
 

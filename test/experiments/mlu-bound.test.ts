@@ -1,12 +1,19 @@
 /**
  * The min-MLU bound series of a scenario (experiments/mlu-bound.ts): links up during an interval under failures,
- * and the bound per interval on a 4-node ring before, during and after a failure.
+ * the bound per interval on a 4-node ring before, during and after a failure, and `metrics.mluBound` in a run's
+ * summary.json.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
+import { loadConfig } from "../../experiments/config/load.ts";
 import { linksUpDuring, mluBoundSeries } from "../../experiments/mlu-bound.ts";
+import { runExperiment } from "../../experiments/run-experiment.ts";
 import type { LinkEvent } from "../../sim/engine/types.ts";
 import { TopologyBuilder } from "../../sim/substrate/topology.ts";
+import { REPO_ROOT } from "../helpers/shared-data.ts";
 
 const S = 1_000_000_000;
 const G = 1e9;
@@ -99,5 +106,32 @@ describe("min-MLU bound series", () => {
     );
     assert.equal(series[0]!.unroutableBps, G);
     assert.ok(Math.abs(series[0]!.mluBound - 0.5) < 1e-9);
+  });
+});
+
+describe("metrics.mluBound in a run's summary", () => {
+  it("puts the bound of every demand interval and each policy's mean MLU against it in summary.json", async () => {
+    const out = mkdtempSync(join(tmpdir(), "topocast-mlu-bound-"));
+    try {
+      const loaded = loadConfig(join(REPO_ROOT, "experiments/configs/ci-ring.yaml"), {
+        set: ["metrics.mluBound=true"],
+      });
+      const { summary } = await runExperiment(loaded, { out: join(out, "run"), report: false });
+      const b = summary.mluBound!;
+      assert.ok(b.intervals.length > 0);
+      assert.ok(b.mean > 0 && b.mean <= b.max, `mean ${b.mean}, max ${b.max}`);
+      assert.deepEqual(
+        b.policies.map((p) => p.policy),
+        summary.policies.map((p) => p.policy),
+      );
+      for (const p of b.policies) assert.equal(p.overBound, p.meanMlu! / b.mean, p.policy);
+      const plain = await runExperiment(loadConfig(join(REPO_ROOT, "experiments/configs/ci-ring.yaml")), {
+        out: join(out, "plain"),
+        report: false,
+      });
+      assert.equal(plain.summary.mluBound, undefined, "absent unless asked");
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });
