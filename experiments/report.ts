@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../sim/io/atomic-write.ts";
+import { decisionCost } from "./decision-cost.ts";
 import {
   type BucketBar,
   type CdfPoint,
@@ -226,6 +227,17 @@ table{border-collapse:collapse;font-size:.9em;margin:.5em 0}th,td{border:1px sol
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
 .plot svg{max-width:100%;height:auto}.note{color:#666}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.85em}`;
 
+/** Wall time per control decision (manifest.json; experiments/decision-cost.ts), flagged beyond the interval. */
+function decisionHtml(manifest: string | null, config: string | null): string {
+  const d = manifest === null ? null : decisionCost(manifest, config);
+  if (d === null) return "";
+  const flags = d.flagged.map((f) => `<p class="reading">Flagged: ${esc(f)}.</p>`).join("\n");
+  return `<h2>Cost of deciding</h2>
+<p class="note">Wall time of each policy's decision per control step (forecasts included), from manifest.json; control interval ${esc(d.intervalMs.toFixed(3))} ms of wall time.</p>
+${htmlTable(d.rows)}
+${flags}`;
+}
+
 /** Value of prediction per predictive policy (experiments/value-of-prediction.ts), or a note when there is none. */
 function predictionHtml(s: RunSummary): string {
   if (s.valueOfPrediction.length === 0) {
@@ -281,6 +293,7 @@ ${comparison}
 ${hasOverhead ? "" : '<h2>Control overhead</h2>\n<p class="note">No control actions: the policies in this experiment are static.</p>'}
 <h2>Value of prediction</h2>
 ${predictionHtml(s)}
+${decisionHtml(manifest, config)}
 <h2>Files</h2>
 <ul class="files">
 ${links}

@@ -5,6 +5,7 @@
 import { SingleBar } from "cli-progress";
 import { ConfigError, type LoadedConfig, loadConfig, parseConfig } from "./config/load.ts";
 import { formatPath } from "./config/paths.ts";
+import { decisionCost } from "./decision-cost.ts";
 import { runExperiment } from "./run-experiment.ts";
 import { buildScenario } from "./scenario.ts";
 import { bucketRows, overallRows, readingLines, textTable, workloadLine } from "./summary-table.ts";
@@ -87,6 +88,8 @@ export async function runCommand(file: string, o: RunCommandOptions): Promise<vo
   const { failures, control } = loaded.config;
   for (const line of readingLines(s, { failures, convergenceDelay: control.convergenceDelay }))
     console.log(line);
+  const cost = decisionCost(JSON.stringify(outcome.manifest), JSON.stringify(loaded.config));
+  for (const f of cost?.flagged ?? []) console.log(`decision time flagged: ${f}`);
   console.log(`results: ${outcome.dir} (${outcome.manifest.wallSeconds.toFixed(1)} s wall)`);
   if (outcome.reportPath) console.log(`report:  ${outcome.reportPath}`);
 }
