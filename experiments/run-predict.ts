@@ -59,7 +59,34 @@ export interface RunPredictOptions {
   lstmModel?: { load?: string; save?: string };
   /** Progress lines. */
   log?: (line: string) => void;
+  /**
+   * The series the forecasters predict, from the traffic matrices: default the N(N-1) pair rates (bits/s); or
+   * another view of them, such as each link's offered utilization (models/workload/link-series.ts).
+   */
+  view?: SeriesView;
 }
+
+/** What `topocast predict` forecasts: columns built from the traffic-matrix series, their unit and what they are. */
+export interface SeriesView {
+  /** `"pairs"`, `"links"`: the word the console and predict.json use for the columns. */
+  columns: string;
+  /** The columns' unit in predict.json (`"bit/s"`, `"utilization"`). */
+  unit: string;
+  /** One sentence for predict.json: what a column is. */
+  note: string;
+  matrix(series: TrafficMatrixSeries): SeriesMatrix;
+  /** The forecast plot: a column's value x `scale` on an axis titled `axis`; facets titled `facet`. */
+  plot: { scale: number; axis: string; facet: string };
+}
+
+/** The default view: every ordered pair's rate. */
+export const PAIRS_VIEW: SeriesView = {
+  columns: "pairs",
+  unit: "bit/s",
+  note: "the N(N-1) ordered pairs of distinct nodes; the zero diagonal is left out",
+  matrix: seriesMatrix,
+  plot: { scale: 1e-6, axis: "rate (Mbit/s)", facet: "pair (src->dst)" },
+};
 
 export interface RunPredictResult {
   records: EvaluationRecord[];
@@ -81,7 +108,8 @@ export interface RunPredictResult {
 export async function runPredict(opts: RunPredictOptions): Promise<RunPredictResult> {
   if (opts.predictors.length === 0) throw new PredictorError("predict: no predictors given");
   const series = await opts.loadSeries(opts.tm);
-  const matrix = seriesMatrix(series);
+  const view = opts.view ?? PAIRS_VIEW;
+  const matrix = view.matrix(series);
   const P = matrix.pairs.length;
   const T = matrix.rows.length;
   const s = resolveSplit(opts.train, T, matrix.labels);
@@ -89,7 +117,7 @@ export async function runPredict(opts: RunPredictOptions): Promise<RunPredictRes
   const seed = opts.seed ?? 1;
   const log = opts.log ?? (() => {});
   log(
-    `${series.source}: ${series.nodes.length} nodes, ${P} pairs, ${T} intervals; training on ${s}, testing on ${T - s}`,
+    `${series.source}: ${series.nodes.length} nodes, ${P} ${view.columns}, ${T} intervals; training on ${s}, testing on ${T - s}`,
   );
 
   const predictors: Predictor[] = [];
@@ -115,8 +143,9 @@ export async function runPredict(opts: RunPredictOptions): Promise<RunPredictRes
     const manifest = {
       source: series.source,
       nodes: series.nodes.length,
+      series: view.columns,
       pairs: P,
-      pairsNote: "the N(N-1) ordered pairs of distinct nodes; the zero diagonal is left out",
+      pairsNote: view.note,
       intervals: T,
       intervalNs: series.intervalNs,
       train: { split: opts.train, intervals: s, first: labelAt(0), last: labelAt(s - 1) },
@@ -124,11 +153,12 @@ export async function runPredict(opts: RunPredictOptions): Promise<RunPredictRes
       horizon: opts.horizon,
       normalization: {
         maxValue: result.maxValue,
-        unit: "bit/s",
+        unit: view.unit,
         definition:
-          "mse and mae are of forecasts and actual rates divided by maxValue, the largest pair rate of the whole " +
-          "series (training and test parts, every pair and interval); nmae = sum|error| / sum|actual| over the " +
-          "same values. Horizon h is scored on every test interval it can reach (test rows h-1 onwards).",
+          "mse and mae are of forecasts and actual values divided by maxValue, the largest value of the whole " +
+          `series (training and test parts, every one of the ${view.columns} and interval); nmae = sum|error| / ` +
+          "sum|actual| over the same values. Horizon h is scored on every test interval it can reach (test rows " +
+          "h-1 onwards).",
       },
       tfBackend,
       seed,
@@ -145,7 +175,7 @@ export async function runPredict(opts: RunPredictOptions): Promise<RunPredictRes
     writeJsonAtomic(json, manifest);
     writeFileAtomic(csv, recordsCsv(result.records));
     const plot = await renderVegaLite(
-      forecastPlotSpec(matrix, s, tracked, result.tracks, series.intervalNs),
+      forecastPlotSpec(matrix, s, tracked, result.tracks, series.intervalNs, view),
       join(opts.out, "predict-1step"),
     );
     return {
@@ -221,28 +251,29 @@ export function forecastPlotSpec(
   pairs: readonly number[],
   tracks: readonly PairTrack[],
   intervalNs: number,
+  view: SeriesView = PAIRS_VIEW,
 ): TopLevelSpec {
   const hours = (i: number) => Math.round(((i * intervalNs) / 3.6e12) * 1e6) / 1e6;
-  const mbps = (v: number) => Math.round(v / 1e3) / 1e3;
-  const values: { pair: string; rank: number; hours: number; series: string; mbps: number }[] = [];
+  const scaled = (v: number) => Number((v * view.plot.scale).toPrecision(6));
+  const values: { pair: string; rank: number; hours: number; series: string; value: number }[] = [];
   const T = matrix.rows.length;
   pairs.forEach((p, rank) => {
     const pair = matrix.pairs[p]!;
     for (let t = s; t < T; t++)
-      values.push({ pair, rank, hours: hours(t - s), series: "actual", mbps: mbps(matrix.rows[t]![p]!) });
+      values.push({ pair, rank, hours: hours(t - s), series: "actual", value: scaled(matrix.rows[t]![p]!) });
     for (const tr of tracks) {
       if (tr.pair !== p || tr.predictor === "oracle") continue;
       tr.forecast.forEach((v, i) => {
-        values.push({ pair, rank, hours: hours(i), series: tr.predictor, mbps: mbps(v) });
+        values.push({ pair, rank, hours: hours(i), series: tr.predictor, value: scaled(v) });
       });
     }
   });
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
-    title: "1-step-ahead forecasts vs actual, largest pairs (test part)",
+    title: `1-step-ahead forecasts vs actual, largest ${view.columns} (test part)`,
     data: { values },
     facet: {
-      row: { field: "pair", type: "nominal", sort: { field: "rank" }, title: "pair (src->dst)" },
+      row: { field: "pair", type: "nominal", sort: { field: "rank" }, title: view.plot.facet },
     },
     spec: {
       width: 720,
@@ -250,7 +281,7 @@ export function forecastPlotSpec(
       mark: { type: "line", strokeWidth: 1, clip: true },
       encoding: {
         x: { field: "hours", type: "quantitative", title: "time since the test part began (h)" },
-        y: { field: "mbps", type: "quantitative", title: "rate (Mbit/s)" },
+        y: { field: "value", type: "quantitative", title: view.plot.axis },
         color: { field: "series", type: "nominal", title: "series", sort: ["actual"] },
         strokeDash: {
           condition: { test: "datum.series === 'actual'", value: [1, 0] },

@@ -23,6 +23,17 @@ export function addPredict<T>(y: Argv<T>): Argv<T> {
           default: "lv,ma,ewma,hw,lstm",
           describe: "Comma-separated names",
         })
+        .option("series", {
+          choices: ["pairs", "links"] as const,
+          default: "pairs" as const,
+          describe:
+            "What to forecast: each ordered pair's rate, or each directed link's offered utilization (least-delay paths over --topology)",
+        })
+        .option("topology", {
+          type: "string",
+          describe:
+            "Topology (SNDlib .xml, Zoo .graphml or a bundled name) for --series links; its node ids are the series'",
+        })
         .option("horizon", { type: "number", default: 3, describe: "Steps ahead (intervals)" })
         .option("period", { type: "number", describe: "Season in intervals for seasonal-naive and hw" })
         .option("seed", { type: "number", default: 1 })
@@ -30,6 +41,10 @@ export function addPredict<T>(y: Argv<T>): Argv<T> {
         .example(
           "$0 predict --tm ../shared/data/traffic-matrices/sndlib-abilene-5min --train 2004-03-06 --predictors lv,ewma,hw,lstm",
           "the Abilene week: 5 days train, 2 days test",
+        )
+        .example(
+          "$0 predict --tm ../shared/data/traffic-matrices/sndlib-abilene-5min --series links --topology ../shared/data/topologies/sndlib/abilene.xml --predictors lv,ewma,lstm",
+          "forecast Abilene's link utilizations (what mirroring and intent routing predict)",
         ),
     async (args) => {
       await (await import("../predict-command.ts")).predictCommand({
@@ -39,6 +54,8 @@ export function addPredict<T>(y: Argv<T>): Argv<T> {
         horizon: args.horizon,
         out: args.out,
         seed: args.seed,
+        series: args.series,
+        ...(args.topology !== undefined ? { topology: args.topology } : {}),
         ...(args.period !== undefined ? { period: args.period } : {}),
       });
     },
