@@ -105,6 +105,8 @@ export class EmulationDataPlane implements DataPlane {
           ((last.bytes[l.index]! - this.prevBytes[l.index]!) * counters.bitsScale) / ((cap * dtRead) / 1e9),
         drops: drops - this.prevDrops[l.index]!,
         delayNs: measuredDelayNs.get(l.id) ?? l.delayNs,
+        secure: l.secure,
+        egressCostPerGB: l.egressCostPerGB,
       };
       if (consume) this.prevDrops[l.index] = drops;
       return st;

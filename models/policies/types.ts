@@ -57,6 +57,10 @@ export interface LinkStats {
   drops?: number;
   /** Measured one-way delay, ns, where the engine measures it (emulation); else the configured delay. */
   delayNs: number;
+  /** The substrate link's `secure` attribute (trusted/encrypted; sim/substrate/topology.ts); absent: unknown. */
+  secure?: boolean;
+  /** The substrate link's egress cost, currency units per GB (1e9 bytes) sent; absent: unknown. */
+  egressCostPerGB?: number;
 }
 
 export interface VirtualLinkInfo {

@@ -81,6 +81,8 @@ export class SimDataPlane implements DataPlane {
         utilization: bits / ((this.net.linkCapacity(l.index) * dt) / 1e9 || 1),
         ...(drops ? { drops: drops.cur[l.index]! - drops.prev[l.index]! } : {}),
         delayNs: l.delayNs,
+        secure: l.secure,
+        egressCostPerGB: l.egressCostPerGB,
       };
     });
     links.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)); // the Observation's order: by id
