@@ -10,8 +10,10 @@
 
 import type { PolicyDefinition } from "../models/policies/definition.ts";
 import { ecmpPolicy } from "../models/policies/ecmp.ts";
+import { intentRoutingPolicy } from "../models/policies/intent-routing.ts";
 import { minMluTePolicy } from "../models/policies/min-mlu-te.ts";
 import { mirroringPolicy } from "../models/policies/mirroring.ts";
+import { nearestInstancePolicy } from "../models/policies/nearest-instance.ts";
 import { predictiveOverlayPolicy } from "../models/policies/predictive-overlay.ts";
 import { reactivePolicy } from "../models/policies/reactive.ts";
 import { shortestPathPolicy } from "../models/policies/shortest-path.ts";
@@ -24,6 +26,8 @@ export const POLICIES: readonly PolicyDefinition[] = [
   predictiveOverlayPolicy,
   mirroringPolicy,
   minMluTePolicy,
+  nearestInstancePolicy,
+  intentRoutingPolicy,
 ];
 
 /** Policy definitions by name, in list order. */

@@ -1,0 +1,184 @@
+/**
+ * Intent routing (design 3, issue 15): every client of the intent mesh (models/services/intent-mesh.ts) gets the
+ * instance and path whose *predicted* cost over the next interval is lowest among those meeting its intent
+ * (models/services/path-cost.ts), re-selected every interval with hysteresis.
+ *
+ * Each interval: the predictor (link utilization) observes the last interval and forecasts the next; each client,
+ * in config order, costs the candidate paths to every instance of its service (up to `kPaths` shortest paths by
+ * delay from the client to the instance, at most `hopLimit` hops, then the instance's attachment link to the
+ * service's anycast node) with its own measured traffic taken off its current path (so its load does not make
+ * its own path look busy) and put on each candidate; the choice goes through {@link PathHysteresis} and, when it
+ * changes, is pinned with `setRoute(client -> anycast node)`. Its traffic is then added on the chosen path, so the
+ * next client sees it (no herding of bulk clients onto one idle path).
+ *
+ * Instances come from the mesh (the config), not from the registry: the registry's promises settle only while the
+ * simulator's kernel runs, and policies do not see the registry today (see docs/architecture.md).
+ */
+import * as z from "zod";
+import type { Predictor } from "../predictors/predictor.ts";
+import {
+  INTENT_MESH_SCHEMA,
+  type IntentMesh,
+  type MeshClient,
+  resolveMesh,
+} from "../services/intent-mesh.ts";
+import {
+  breaksHard,
+  type CostedPath,
+  cheapest,
+  costPaths,
+  DEFAULT_REFERENCES,
+  DEFAULT_WEIGHTS,
+  type LinkView,
+  linkViews,
+  PathHysteresis,
+} from "../services/path-cost.ts";
+import { pathLinkKeys, samePath } from "./common.ts";
+import { COMMON_PARAMS, DEFAULT_K_PATHS, definePolicy, paramDefaults } from "./definition.ts";
+import { ControlError, type ControlPlane, type NodePath, type Observation, type Policy } from "./types.ts";
+
+const weight = (d: number, what: string) =>
+  z
+    .number()
+    .min(0)
+    .default(d)
+    .meta({ description: `Weight of the ${what} term of the path cost.` });
+
+/** Intent routing's parameters, declared once. */
+export const INTENT_ROUTING_PARAMS = z.strictObject({
+  mesh: INTENT_MESH_SCHEMA.optional().meta({
+    description: "The intent mesh; default: the config's `intents` section.",
+  }),
+  hopLimit: z
+    .int()
+    .min(1)
+    .default(8)
+    .meta({ description: "Candidate paths longer than this (hops) are left out." }),
+  margin: z
+    .number()
+    .min(0)
+    .lt(1)
+    .default(0.1)
+    .meta({ description: "Hysteresis: a new choice must cost this fraction less than the current one." }),
+  holdIntervals: z
+    .int()
+    .min(1)
+    .default(2)
+    .meta({ description: "Hysteresis: ... for this many consecutive control intervals." }),
+  latencyWeight: weight(DEFAULT_WEIGHTS.latency, "latency"),
+  bandwidthWeight: weight(DEFAULT_WEIGHTS.bandwidth, "bandwidth"),
+  hopsWeight: weight(DEFAULT_WEIGHTS.hops, "hops"),
+  securityWeight: weight(DEFAULT_WEIGHTS.security, "insecure-path penalty"),
+  costWeight: weight(DEFAULT_WEIGHTS.cost, "egress cost"),
+  kPaths: COMMON_PARAMS.kPaths,
+  reroute: COMMON_PARAMS.reroute,
+});
+
+const DEFAULTS = paramDefaults(INTENT_ROUTING_PARAMS);
+
+export type IntentRoutingOptions = Partial<
+  Omit<z.output<typeof INTENT_ROUTING_PARAMS>, "reroute" | "mesh">
+> & {
+  mesh: IntentMesh;
+  predictor: Predictor;
+};
+
+type Choice = CostedPath & { id: string };
+
+export class IntentRouting implements Policy {
+  readonly name = "intent-routing";
+  private readonly hysteresis: PathHysteresis;
+  private readonly o: Required<Omit<IntentRoutingOptions, "kPaths">> & { kPaths: number };
+
+  constructor(opts: IntentRoutingOptions) {
+    this.o = { ...DEFAULTS, kPaths: DEFAULT_K_PATHS, ...opts } as typeof this.o;
+    this.hysteresis = new PathHysteresis({ margin: this.o.margin, holdIntervals: this.o.holdIntervals });
+  }
+
+  async decide(obs: Observation, ctl: ControlPlane): Promise<void> {
+    const util = Float64Array.from(obs.links, (l) => (l.up ? l.utilization : 0));
+    this.o.predictor.observe(obs.timeNs, util);
+    const views = linkViews(obs.links, this.o.predictor.forecast(1)[0]);
+    const rate = new Map(
+      obs.traffic.map((t) => [`${t.src}->${t.dst}`, (t.bytes * 8 * 1e9) / obs.intervalNs]),
+    );
+    for (const c of this.o.mesh.clients) {
+      const key = `${c.node}->${c.anycast}`;
+      const bps = rate.get(key) ?? 0;
+      const current = obs.routes.get(key) ?? ctl.defaultPath(c.node, c.anycast);
+      if (current) shift(views, current, -bps);
+      const costed = this.candidates(c, views, bps, ctl);
+      const chosenId = this.hysteresis.decide(key, costed, cheapest(costed) as Choice | null);
+      const chosen = costed.find((x) => x.id === chosenId)?.prediction.path ?? current;
+      if (chosen) shift(views, chosen, bps);
+      if (!chosen || samePath(chosen, obs.routes.get(key))) continue;
+      try {
+        await ctl.setRoute({ src: c.node, dst: c.anycast }, chosen);
+      } catch (e) {
+        if (!(e instanceof ControlError)) throw e;
+      }
+    }
+  }
+
+  /** The client's candidates (to every instance), costed with its own rate on each, hard-breakers left out. */
+  private candidates(c: MeshClient, views: Map<string, LinkView>, bps: number, ctl: ControlPlane): Choice[] {
+    const paths: NodePath[] = [];
+    for (const inst of this.o.mesh.instances.get(c.service) ?? []) {
+      const attach = views.get(`${inst}->${c.anycast}`);
+      if (!attach?.stats.up) continue;
+      const toInstance = inst === c.node ? [[c.node]] : ctl.paths(c.node, inst, this.o.kPaths);
+      for (const p of toInstance) paths.push([...p, c.anycast]);
+    }
+    const withOwn = (p: NodePath) => {
+      shift(views, p, bps);
+      return () => shift(views, p, -bps);
+    };
+    const out: Choice[] = [];
+    for (const p of paths) {
+      const undo = withOwn(p);
+      const [costed] = costPaths(c.intent, [p], views, {
+        hopLimit: this.o.hopLimit + 1,
+        weights: {
+          latency: this.o.latencyWeight,
+          bandwidth: this.o.bandwidthWeight,
+          hops: this.o.hopsWeight,
+          security: this.o.securityWeight,
+          cost: this.o.costWeight,
+        },
+        references: DEFAULT_REFERENCES,
+      });
+      undo();
+      if (costed && !breaksHard(c.intent, costed)) out.push({ ...costed, id: p.join(",") });
+    }
+    return out;
+  }
+}
+
+/** Adds `bps` (negative: removes) to the forecast utilization of the links of `path`, never below 0. */
+function shift(views: Map<string, LinkView>, path: NodePath, bps: number): void {
+  if (bps === 0) return;
+  for (const k of pathLinkKeys(path)) {
+    const v = views.get(k);
+    if (!v) continue;
+    views.set(k, { ...v, utilization: Math.max(0, v.utilization + bps / v.stats.capacityBps) });
+  }
+}
+
+/** `name: intent-routing` in a config: {@link INTENT_ROUTING_PARAMS}, a predictor over link utilization. */
+export const intentRoutingPolicy = definePolicy({
+  name: "intent-routing",
+  doc: "Per client of the intent mesh, the instance and path of lowest predicted cost that meets its intent (latency, bandwidth, security, egress cost), with hysteresis.",
+  params: INTENT_ROUTING_PARAMS,
+  forecasts: "link-utilization",
+  verbs: ["setRoute"],
+  create: (p, ctx) => {
+    if (!p.mesh) throw new Error("intent-routing: no intent mesh (give the config an `intents` section)");
+    const { mesh, reroute: _r, ...rest } = p;
+    return new IntentRouting({
+      ...rest,
+      kPaths: p.kPaths ?? ctx.kPaths,
+      mesh: resolveMesh(mesh),
+      predictor: ctx.predictor,
+    });
+  },
+});
