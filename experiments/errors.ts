@@ -5,6 +5,7 @@
 
 import { EmulationError } from "../emulate/errors.ts";
 import { PredictorError } from "../models/predictors/predictor.ts";
+import { RegistryError } from "../models/services/errors.ts";
 import { WorkloadError } from "../models/workload/poisson-flows.ts";
 import { DistributionError } from "../sim/kernel/rng.ts";
 import { SimulationError } from "../sim/kernel/simulator.ts";
@@ -29,6 +30,7 @@ const USER_ERRORS = [
   SweepError,
   PredictorError,
   EmulationError,
+  RegistryError,
 ];
 
 /** Whether `e` reports bad input (a file, config value or argument) rather than an internal failure. */

@@ -7,6 +7,7 @@ import type { ControlOverhead } from "../sim/engine/controller.ts";
 import type { EmulationOverhead, RunRecords } from "../sim/engine/records.ts";
 import type { FlowStatsSummary } from "../sim/metrics/flow-stats.ts";
 import type { LinkUtilizationSummary } from "../sim/metrics/link-sampler.ts";
+import type { IntentSatisfaction } from "./intent-satisfaction.ts";
 
 /** Time to recover from failures, in summary.json's `overhead` of every engine. */
 export interface RecoveryFacts {
@@ -32,6 +33,8 @@ export interface PolicySummary {
    * static baselines take no actions but recover.
    */
   overhead: (ControlOverhead | EmulationOverhead) & RecoveryFacts;
+  /** Intent satisfaction of the config's intent mesh (experiments/intent-satisfaction.ts), when it has one. */
+  intents?: IntentSatisfaction;
 }
 
 /** A policy's summary.json entry from its run records. */

@@ -24,6 +24,7 @@ import type { DecisionTiming } from "../models/control/driver.ts";
 import type { TimeseriesRow } from "../sim/engine/records.ts";
 import type { TopologySummary } from "../sim/substrate/topology.ts";
 import { csvField } from "./csv.ts";
+import type { IntentWorkloadFacts } from "./intent-satisfaction.ts";
 import type { MluBoundSummary } from "./mlu-bound.ts";
 import type { PolicySummary } from "./policy-summary.ts";
 import type { ValueOfPrediction } from "./value-of-prediction.ts";
@@ -55,6 +56,8 @@ export interface WorkloadFacts {
   expectedFlows: number;
   /** The config's `workload.applications`, when it has them. */
   applications?: ApplicationFacts;
+  /** The config's intent mesh (`intents`), when it has one. */
+  intents?: IntentWorkloadFacts;
 }
 
 /** What a config's applications offer over the horizon (identical for every policy). */

@@ -11,6 +11,7 @@ import type { Scenario } from "../sim/engine/types.ts";
 import { actionsCsvByPolicy } from "./actions-csv.ts";
 import type { LoadedConfig } from "./config/load.ts";
 import { flowsCsv } from "./flows-csv.ts";
+import { intentSatisfaction } from "./intent-satisfaction.ts";
 import { linksCsv } from "./links-csv.ts";
 import { mluBoundSummary } from "./mlu-bound.ts";
 import { policySummary } from "./policy-summary.ts";
@@ -115,7 +116,10 @@ export function runSummary(
     run,
     topology: scenario.topology.summary(),
     workload,
-    policies: results.map(policySummary),
+    policies: results.map((r) => {
+      const sum = policySummary(r);
+      return workload.intents ? { ...sum, intents: intentSatisfaction(scenario, workload.intents, r) } : sum;
+    }),
     valueOfPrediction: valueOfPrediction(
       results.map(policySummary),
       scenario.policies.map((p) => p.predictor),

@@ -21,9 +21,19 @@ import type { Locate } from "./scenario-locate.ts";
 
 /** The engine policies of a loaded config, in config order; a predictor on a policy that uses none is an error. */
 export function buildPolicies(loaded: LoadedConfig): EnginePolicy[] {
-  return loaded.config.policies.map((p, i) =>
-    enginePolicy(loaded.policies.get(p.name)!, p, ["policies", i], loaded.error),
-  );
+  return loaded.config.policies.map((p, i) => {
+    const def = loaded.policies.get(p.name)!;
+    return enginePolicy(def, withMesh(def, p, loaded.config.intents), ["policies", i], loaded.error);
+  });
+}
+
+/**
+ * A policy whose params declare `mesh` (the intent-aware ones) gets the config's `intents` section there unless
+ * its entry gives one.
+ */
+function withMesh(def: PolicyDefinition, p: PolicyConfig, intents: unknown): PolicyConfig {
+  if (intents === undefined || !("mesh" in def.params.shape) || p.params.mesh !== undefined) return p;
+  return { ...p, params: { ...p.params, mesh: intents } };
 }
 
 /** Whether any policy of a loaded config runs a control loop (its steps count against limits). */

@@ -7,14 +7,16 @@
  * run in a fixed order, so a config with several problems reports the same one first every time.
  */
 
-import type { Scenario } from "../sim/engine/types.ts";
+import type { DemandInterval, Scenario } from "../sim/engine/types.ts";
 import type { ConfigError, LoadedConfig } from "./config/load.ts";
 import { checkSteps, checkVerbs, simulatorVerbSupport } from "./config/scenario-checks.ts";
+import { intentWorkloadFacts } from "./intent-satisfaction.ts";
 import type { WorkloadFacts } from "./results.ts";
 import { buildApplications } from "./scenario-applications.ts";
 import { controlSettings, transportSettings } from "./scenario-control.ts";
 import { buildDemand, buildFlowSizes, offeredBits } from "./scenario-demand.ts";
 import { buildFailures } from "./scenario-failures.ts";
+import { buildIntentTopology, withIntentDemand } from "./scenario-intents.ts";
 import { metricsSettings } from "./scenario-metrics.ts";
 import { buildPolicies, hasControlLoop } from "./scenario-policies.ts";
 import { buildTopology } from "./scenario-topology.ts";
@@ -33,14 +35,20 @@ export function buildScenario(
 ): BuiltScenario {
   const c = loaded.config;
   const error = loaded.error;
-  const topology = buildTopology(c, error, onWarning);
-  const demand = buildDemand(c, topology, run, error);
+  const base = buildTopology(c, error, onWarning);
+  const demand = buildDemand(c, base, run, error);
   const control = controlSettings(c.control);
+  const mesh = c.intents ? buildIntentTopology(c.intents, base, error) : undefined;
+  const topology = mesh?.topology ?? base;
+  const grow = (ivs: readonly DemandInterval[]) =>
+    mesh ? withIntentDemand(ivs, base, topology, mesh.mesh) : ivs;
+  const intervals = grow(demand.intervals);
 
   const sizes = buildFlowSizes(c, error);
   const bits = offeredBits(demand.intervals);
-  const expectedFlows = bits / 8 / sizes.mean();
   const horizonNs = demand.intervals[demand.intervals.length - 1]!.endNs;
+  const intentFacts = mesh ? intentWorkloadFacts(mesh.mesh, horizonNs) : undefined;
+  const expectedFlows = bits / 8 / sizes.mean() + (intentFacts?.expectedRequests ?? 0);
   const apps = c.workload.applications
     ? buildApplications(c.workload.applications, topology, horizonNs, error)
     : undefined;
@@ -63,8 +71,8 @@ export function buildScenario(
       seed: c.seed,
       run,
       topology,
-      intervals: demand.intervals,
-      trainingIntervals: demand.trainingIntervals,
+      intervals,
+      trainingIntervals: grow(demand.trainingIntervals),
       control,
       transport: transportSettings(c.transport),
       flowSizes: sizes,
@@ -82,6 +90,7 @@ export function buildScenario(
       meanOfferedBps: (bits * 1e9) / horizonNs,
       expectedFlows: Math.round(expectedFlows),
       ...(apps ? { applications: apps.facts } : {}),
+      ...(intentFacts ? { intents: intentFacts } : {}),
     },
   };
 }

@@ -18,6 +18,7 @@ import {
   PREDICTOR_PARAMS,
   type PredictorConfig,
 } from "../../models/predictors/registry.ts";
+import { INTENT_MESH_SCHEMA } from "../../models/services/intent-mesh.ts";
 import { BUNDLED_FLOW_SIZE_CDFS } from "../../models/workload/flow-size-cdf.ts";
 import { GRAVITY_DEFAULTS } from "../../models/workload/gravity-tm.ts";
 import { TRANSPORT_MODELS } from "../../sim/transport/models.ts";
@@ -631,6 +632,7 @@ export function experimentSchema(registry: PolicyRegistry) {
       workload: WorkloadSchema.prefault({}),
       policies: z.array(policySchema(registry)).min(1).meta(doc("Policies compared on identical traffic.")),
       failures: z.array(FailureSchema).default([]).meta(doc("Link failures and repairs, in any order.")),
+      intents: INTENT_MESH_SCHEMA.optional(),
       metrics: MetricsSchema.prefault({}),
       control: ControlSchema.prefault({}),
       transport: TransportSchema.prefault({}),

@@ -6,8 +6,8 @@
  * section.
  *
  * Anycast model. Each service has an *anycast node* ({@link anycastNode}, `svc-<name>`), which the experiment
- * adds to the substrate with one attachment link from (and to) each instance's node: capacity
- * {@link ATTACHMENT_CAPACITY_BPS}, zero delay, secure, no egress cost. A client's requests are flows from its node
+ * adds to the substrate with one one-way attachment link from each instance's node: capacity
+ * {@link ATTACHMENT_CAPACITY_BPS}, zero delay, secure, no egress cost (one-way: an anycast node is never transit). A client's requests are flows from its node
  * to the anycast node, so every policy carries the very same flows, and the path a flow takes picks the instance
  * it reaches (its last substrate node): choosing an instance and a path is routing the pair (client, anycast
  * node). An instance fails when its attachment link goes down.

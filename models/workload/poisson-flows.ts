@@ -19,6 +19,11 @@ export interface PairDemand {
   src: number;
   dst: number;
   rateBps: number;
+  /**
+   * Every flow of this pair has this size, bytes (requests of one client, e.g. an intent mesh's); absent: sizes
+   * are drawn from the flow-size distribution. A fixed size draws nothing from the pair's stream.
+   */
+  sizeBytes?: number;
 }
 
 /** Re-exported from errors.ts, where it now lives, so existing imports keep working. */
@@ -41,6 +46,8 @@ interface PairState {
   rng: RandomStream;
   meanGapNs: number;
   tag: number;
+  /** The demand's fixed flow size, or 0: drawn from the distribution. */
+  fixedBytes: number;
 }
 
 /** Generates flows into a {@link FlowSink}. Call {@link start} once. */
@@ -66,12 +73,19 @@ export class PoissonFlowSource {
         throw new WorkloadError(`demand ${pairName(topo, d)}: rate must be >= 0 bits/s, got ${d.rateBps}`);
       }
       if (d.src === d.dst) throw new WorkloadError(`demand ${pairName(topo, d)}: source equals destination`);
+      if (d.sizeBytes !== undefined && !(d.sizeBytes >= 1 && Number.isFinite(d.sizeBytes))) {
+        throw new WorkloadError(
+          `demand ${pairName(topo, d)}: flow size must be >= 1 byte, got ${d.sizeBytes}`,
+        );
+      }
       if (d.rateBps === 0) continue;
+      const fixedBytes = d.sizeBytes === undefined ? 0 : Math.round(d.sizeBytes);
       this.pairs.push({
         demand: d,
         rng: opts.streams.stream(`flows/${pairName(topo, d)}`),
-        meanGapNs: (meanSize * 8 * 1e9) / d.rateBps,
+        meanGapNs: ((fixedBytes || meanSize) * 8 * 1e9) / d.rateBps,
         tag: d.src * topo.nodeCount + d.dst,
+        fixedBytes,
       });
     }
   }
@@ -95,7 +109,7 @@ export class PoissonFlowSource {
   private readonly arrive = (p: PairState): void => {
     if (this.started >= this.maxFlows) return;
     this.started++;
-    const sizeBytes = Math.max(1, Math.round(this.opts.sizes.sample(p.rng)));
+    const sizeBytes = p.fixedBytes || Math.max(1, Math.round(this.opts.sizes.sample(p.rng)));
     const { src, dst } = p.demand;
     this.network.startFlow({ src, dst, sizeBytes, path: this.opts.route(src, dst), tag: p.tag });
     this.scheduleNext(p);

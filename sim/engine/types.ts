@@ -18,7 +18,7 @@ export interface DemandInterval {
   startNs: number;
   endNs: number;
   /** Offered load per pair, bits/s; zero-rate pairs may be omitted. Node indices into the scenario's topology. */
-  demands: readonly { src: number; dst: number; rateBps: number }[];
+  demands: readonly { src: number; dst: number; rateBps: number; sizeBytes?: number }[];
 }
 
 /** A link state change at a simulated time. */

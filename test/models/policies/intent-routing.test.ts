@@ -32,8 +32,8 @@ function meshTopology() {
     .addLink("a", "i1", { delayNs: 1 * MS })
     .addLink("c", "b", { delayNs: 3 * MS, secure: true })
     .addLink("b", "i2", { delayNs: 3 * MS, secure: true })
-    .addLink("i1", "svc-x", att)
-    .addLink("i2", "svc-x", att)
+    .addLink("i1", "svc-x", att, false)
+    .addLink("i2", "svc-x", att, false)
     .build();
 }
 
