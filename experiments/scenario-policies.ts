@@ -13,6 +13,7 @@ import { routingOf } from "../models/policies/definition.ts";
 import type { Policy } from "../models/policies/types.ts";
 import type { Predictor } from "../models/predictors/predictor.ts";
 import { createPredictor, DEFAULT_PREDICTOR, type PredictorConfig } from "../models/predictors/registry.ts";
+import type { IntentMeshConfig } from "../models/services/intent-mesh.ts";
 import { ecmpRouting, shortestPathRouting } from "../sim/engine/static-routing.ts";
 import type { ControllerContext, EnginePolicy, PolicyContext, RoutingPolicy } from "../sim/engine/types.ts";
 import type { LoadedConfig } from "./config/load.ts";
@@ -28,12 +29,17 @@ export function buildPolicies(loaded: LoadedConfig): EnginePolicy[] {
 }
 
 /**
- * A policy whose params declare `mesh` (the intent-aware ones) gets the config's `intents` section there unless
- * its entry gives one.
+ * A policy whose params declare `mesh` (the intent-aware ones) gets the config's `intents` section there (its
+ * services and clients; link security and cost reach policies through the Observation's links) unless its entry
+ * gives one.
  */
-function withMesh(def: PolicyDefinition, p: PolicyConfig, intents: unknown): PolicyConfig {
+function withMesh(
+  def: PolicyDefinition,
+  p: PolicyConfig,
+  intents: IntentMeshConfig | undefined,
+): PolicyConfig {
   if (intents === undefined || !("mesh" in def.params.shape) || p.params.mesh !== undefined) return p;
-  return { ...p, params: { ...p.params, mesh: intents } };
+  return { ...p, params: { ...p.params, mesh: { services: intents.services, clients: intents.clients } } };
 }
 
 /** Whether any policy of a loaded config runs a control loop (its steps count against limits). */
