@@ -230,7 +230,7 @@ export function planSubstrate(
     topo.nodes.flatMap((v) => {
       if (u.index === v.index) return [];
       const p = table.path(u.index, v.index);
-      if (!p || p.length === 0) return [];
+      if (!p || p.length === 0) return sinkReturn(topo, links, undirectedOf, u.index, v.index);
       const first = topo.links[p[0]!]!;
       const lp = links[undirectedOf[first.index]!]!;
       const [near, far] =
@@ -378,4 +378,22 @@ export function relayConfig(plan: Plan, i: number): RelayConfig | undefined {
     seed: plan.settings.seed * 100_003 + i,
     wires,
   };
+}
+
+/**
+ * A sink (a node with incoming links but no outgoing one, as an intent mesh's anycast node) still has to answer
+ * TCP: its packets to every node go back over the reverse side of its first incoming link's veth (no rate limit,
+ * no delay: the topology has no such link), and on from that neighbour along its routes. Other nodes without a
+ * path to `v` get no route.
+ */
+function sinkReturn(
+  topo: Topology,
+  links: readonly LinkPlan[],
+  undirectedOf: Int32Array,
+  u: number,
+  v: number,
+): RoutePlan[] {
+  if (topo.outLinks[u]!.length > 0 || topo.inLinks[u]!.length === 0) return [];
+  const lp = links[undirectedOf[topo.inLinks[u]![0]!]!]!;
+  return [{ dst: v, via: lp.a.address, dev: lp.b.dev }];
 }

@@ -17,7 +17,11 @@ import type { TransportModel } from "../transport/models.ts";
 export interface DemandInterval {
   startNs: number;
   endNs: number;
-  /** Offered load per pair, bits/s; zero-rate pairs may be omitted. Node indices into the scenario's topology. */
+  /**
+   * Offered load per pair, bits/s; zero-rate pairs may be omitted. Node indices into the scenario's topology.
+   * `sizeBytes`: every flow of the pair has this size (an intent mesh's requests); absent: the flow-size
+   * distribution (models/workload/poisson-flows.ts PairDemand).
+   */
   demands: readonly { src: number; dst: number; rateBps: number; sizeBytes?: number }[];
 }
 

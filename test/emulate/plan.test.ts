@@ -10,6 +10,7 @@ import {
   tcCommands,
 } from "../../emulate/plan.ts";
 import { line } from "../../sim/substrate/generators.ts";
+import { TopologyBuilder } from "../../sim/substrate/topology.ts";
 
 const HTB_WIRE = { rate: "htb", delay: "wire" } as const;
 const HTB_NETEM = { rate: "htb", delay: "netem" } as const;
@@ -157,5 +158,26 @@ describe("substrate plan", () => {
     assert.equal(plan.mechanisms.rate, "relay");
     assert.equal(relayConfig(plan, 1)?.wires[0]?.rateBps, 10e6);
     assert.deepEqual(tcCommands(plan, 0), []);
+  });
+});
+
+describe("a sink node (incoming links only, as an intent mesh's anycast node)", () => {
+  it("answers over the reverse side of its first incoming link's veth, unlimited", () => {
+    const topo = new TopologyBuilder("sink", "test", { capacityBps: 100e6, delayNs: 0 })
+      .addNode({ id: "a" })
+      .addNode({ id: "b" })
+      .addNode({ id: "svc" })
+      .addLink("a", "b")
+      .addLink("a", "svc", {}, false)
+      .addLink("b", "svc", {}, false)
+      .build();
+    const plan = planSubstrate(topo, "1a2b3c", HTB_WIRE);
+    const toSvc = plan.links.find((l) => l.ids[0] === "a->svc")!;
+    assert.deepEqual([toSvc.ids[1], toSvc.b.rateBps], [null, null], "one way: nothing limits the way back");
+    assert.deepEqual(
+      plan.routes[2],
+      [0, 1].map((dst) => ({ dst, via: toSvc.a.address, dev: toSvc.b.dev })),
+    );
+    assert.ok(plan.routes[0]!.some((r) => r.dst === 2) && plan.routes[1]!.some((r) => r.dst === 2));
   });
 });
