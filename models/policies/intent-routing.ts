@@ -116,6 +116,7 @@ export class IntentRouting implements Policy {
         await ctl.setRoute({ src: c.node, dst: c.anycast }, chosen);
       } catch (e) {
         if (!(e instanceof ControlError)) throw e;
+        this.hysteresis.clear(key); // not in force: decide afresh next interval
       }
     }
   }
