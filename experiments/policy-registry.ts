@@ -14,8 +14,11 @@ import { intentRoutingPolicy } from "../models/policies/intent-routing.ts";
 import { minMluTePolicy } from "../models/policies/min-mlu-te.ts";
 import { mirroringPolicy } from "../models/policies/mirroring.ts";
 import { nearestInstancePolicy } from "../models/policies/nearest-instance.ts";
+import { oraclePathPolicy } from "../models/policies/oracle-path.ts";
 import { predictiveOverlayPolicy } from "../models/policies/predictive-overlay.ts";
 import { reactivePolicy } from "../models/policies/reactive.ts";
+import { rlMeshPolicy } from "../models/policies/rl-mesh.ts";
+import { ronPolicy } from "../models/policies/ron.ts";
 import { shortestPathPolicy } from "../models/policies/shortest-path.ts";
 
 /** The built-in policies, in the order configs and the schema list them. */
@@ -28,6 +31,9 @@ export const POLICIES: readonly PolicyDefinition[] = [
   minMluTePolicy,
   nearestInstancePolicy,
   intentRoutingPolicy,
+  ronPolicy,
+  rlMeshPolicy,
+  oraclePathPolicy,
 ];
 
 /** Policy definitions by name, in list order. */

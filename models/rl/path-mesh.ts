@@ -1,0 +1,224 @@
+/**
+ * The decision loop the path policies share (rl-mesh, ron, oracle-path), separate from how each one chooses:
+ * every interval, take in probe results, pick the heaviest active pairs, let the policy choose a path per pair
+ * among its candidates (models/rl/path-table.ts), pin changed choices with setRoute (at most `maxMoves` per
+ * interval, failovers aside), then send the interval's probes within the budget. A pair needs a failover when its
+ * current path crosses a down link or its last probe was lost; `failover` does the same at once on a link-down
+ * event. A moved pair's rate (last interval's bytes as bits/s) is taken off the available bandwidth its new path's
+ * links show to the pairs decided after it, and given back on the path it left.
+ */
+
+import { linksByEnds, pathLinkKeys, samePath } from "../policies/common.ts";
+import {
+  ControlError,
+  type ControlPlane,
+  type LinkStats,
+  type NodePath,
+  type Observation,
+  pairKey,
+} from "../policies/types.ts";
+import type { Predictor } from "../predictors/predictor.ts";
+import type { PathView } from "./features.ts";
+import {
+  bottleneckBps,
+  type CandidateOptions,
+  candidatePaths,
+  PathTable,
+  pathUp,
+  probePlan,
+} from "./path-table.ts";
+
+export interface PathMeshOptions {
+  probeBudget: number;
+  maxPairs: number;
+  maxMoves: number;
+  candidates: CandidateOptions;
+  /** Directed links ("a->b") that are not secure. */
+  insecureLinks: readonly string[];
+}
+
+/** A pair's choice: the path to pin (null: leave it as it is). */
+export type Chooser = (
+  pair: string,
+  candidates: readonly NodePath[],
+  current: NodePath | null,
+  failover: boolean,
+) => NodePath | null;
+
+/** One interval's view of the paths: link state, forecasts, probe records and this decision's moved load. */
+export class MeshView {
+  readonly links: Map<string, LinkStats>;
+  private readonly extraBps = new Map<string, number>();
+
+  constructor(
+    readonly obs: Observation,
+    private readonly table: PathTable,
+    private readonly forecastUtil: ReadonlyMap<string, number>,
+  ) {
+    this.links = linksByEnds(obs);
+  }
+
+  /** Whether a path is up and its last probe, if any, was answered. */
+  usable(p: NodePath): boolean {
+    return pathUp(p, this.links) && !this.table.get(p).lastLost;
+  }
+
+  /** The features' view of a path (see models/rl/features.ts). */
+  pathView(p: NodePath, insecure: readonly string[]): PathView {
+    const r = this.table.get(p);
+    const keys = pathLinkKeys(p);
+    let extra = 0;
+    let util = 0;
+    for (const k of keys) {
+      extra = Math.max(extra, this.extraBps.get(k) ?? 0);
+      util = Math.max(util, this.forecastUtil.get(k) ?? 0);
+    }
+    return {
+      rttNs: r.rttNs,
+      prevRttNs: r.prevRttNs,
+      loss: r.loss,
+      availableBps: r.availableBps === null ? null : Math.max(0, r.availableBps - extra),
+      bottleneckBps: bottleneckBps(p, this.links),
+      forecastUtilization: util,
+      hops: keys.length,
+      secureShare: 1 - insecureShare(p, insecure),
+    };
+  }
+
+  /** Records a pair's move of `bps` from `from` to `to` for the pairs decided after it. */
+  move(from: NodePath | null, to: NodePath, bps: number): void {
+    for (const k of from ? pathLinkKeys(from) : []) this.extraBps.set(k, (this.extraBps.get(k) ?? 0) - bps);
+    for (const k of pathLinkKeys(to)) this.extraBps.set(k, (this.extraBps.get(k) ?? 0) + bps);
+  }
+}
+
+/** Share of a path's links listed as insecure, [0, 1]. */
+export function insecureShare(p: NodePath, insecure: readonly string[]): number {
+  const keys = pathLinkKeys(p);
+  if (keys.length === 0 || insecure.length === 0) return 0;
+  const set = new Set(insecure);
+  return keys.filter((k) => set.has(k)).length / keys.length;
+}
+
+export class PathMesh {
+  readonly table = new PathTable();
+  private readonly cache = new Map<string, NodePath[]>();
+  private downSignature = "";
+
+  constructor(private readonly opts: PathMeshOptions) {}
+
+  /** Takes in the interval's probes and forecasts (the predictor observes measured utilization, as mirroring's). */
+  observe(obs: Observation, predictor?: Predictor): MeshView {
+    this.table.ingest(obs.probes);
+    const down = obs.links.filter((l) => !l.up).map((l) => l.id);
+    if (down.join() !== this.downSignature) {
+      this.downSignature = down.join();
+      this.cache.clear();
+    }
+    const util = Float64Array.from(obs.links, (l) => (l.up ? l.utilization : 0));
+    let forecast: ArrayLike<number> = util;
+    if (predictor) {
+      predictor.observe(obs.timeNs, util);
+      forecast = predictor.forecast(1)[0]!;
+    }
+    const byKey = new Map<string, number>();
+    obs.links.forEach((l, i) => {
+      const k = `${l.src}->${l.dst}`;
+      if (!byKey.has(k)) byKey.set(k, forecast[i]!);
+    });
+    return new MeshView(obs, this.table, byKey);
+  }
+
+  /** Capacity of a path's narrowest link in the observation, bits/s. */
+  bottleneck(p: NodePath, obs: Observation): number {
+    return bottleneckBps(p, linksByEnds(obs));
+  }
+
+  insecureShare(p: NodePath, insecure: readonly string[]): number {
+    return insecureShare(p, insecure);
+  }
+
+  /** Candidates of a pair (cached until the set of down links changes). */
+  candidates(ctl: ControlPlane, obs: Observation, src: string, dst: string): NodePath[] {
+    const key = `${src}->${dst}`;
+    let c = this.cache.get(key);
+    if (!c) {
+      c = candidatePaths(ctl, obs, src, dst, this.opts.candidates);
+      this.cache.set(key, c);
+    }
+    return c;
+  }
+
+  /** One interval: choose and pin paths for the heaviest pairs, then probe (see the module doc). */
+  async place(view: MeshView, ctl: ControlPlane, choose: Chooser): Promise<void> {
+    const obs = view.obs;
+    const seconds = obs.intervalNs / 1e9;
+    const active = [...obs.traffic]
+      .sort(
+        (a, b) =>
+          b.bytes - a.bytes ||
+          (a.src < b.src ? -1 : a.src > b.src ? 1 : a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0),
+      )
+      .slice(0, this.opts.maxPairs);
+    const probing: { current: NodePath | null; candidates: NodePath[] }[] = [];
+    let moves = 0;
+    for (const t of active) {
+      const key = pairKey(t.src, t.dst);
+      const candidates = this.candidates(ctl, obs, t.src, t.dst);
+      if (candidates.length === 0) continue;
+      let current = obs.routes.get(key) ?? ctl.defaultPath(t.src, t.dst);
+      const failover = current === null || !view.usable(current);
+      const path = choose(key, candidates, current, failover);
+      if (path && !samePath(path, current) && (failover || moves < this.opts.maxMoves)) {
+        if (await pin(ctl, t, path)) {
+          if (!failover) moves++;
+          view.move(current, path, (t.bytes * 8) / seconds);
+          current = path;
+        }
+      }
+      probing.push({ current, candidates });
+    }
+    for (const p of probePlan(probing, this.table, this.opts.probeBudget)) {
+      try {
+        ctl.probe(p);
+      } catch (e) {
+        if (!(e instanceof ControlError)) throw e;
+      }
+    }
+  }
+
+  /**
+   * A link went down: every pinned pair whose route crosses it moves at once to `choose`'s pick among its
+   * candidates that avoid down links.
+   */
+  async failover(
+    linkId: string,
+    obs: Observation,
+    ctl: ControlPlane,
+    choose: (pair: string, candidates: readonly NodePath[], view: MeshView) => NodePath | null,
+  ): Promise<void> {
+    const view = this.observe({ ...obs, probes: [] });
+    const link = obs.links.find((l) => l.id === linkId);
+    const dead = link ? `${link.src}->${link.dst}` : linkId;
+    view.links.set(dead, { ...(view.links.get(dead) ?? (link as LinkStats)), up: false });
+    this.cache.clear();
+    for (const [key, route] of [...obs.routes].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+      if (!pathLinkKeys(route).includes(dead)) continue;
+      const [src, dst] = [route[0]!, route[route.length - 1]!];
+      const candidates = this.candidates(ctl, obs, src, dst).filter((p) => !pathLinkKeys(p).includes(dead));
+      const path = choose(key, candidates, view);
+      if (path) await pin(ctl, { src, dst }, path);
+    }
+  }
+}
+
+/** Pins a pair's route; false when the control plane refuses (a typed ControlError). */
+async function pin(ctl: ControlPlane, pair: { src: string; dst: string }, path: NodePath): Promise<boolean> {
+  try {
+    await ctl.setRoute({ src: pair.src, dst: pair.dst }, path);
+    return true;
+  } catch (e) {
+    if (e instanceof ControlError) return false;
+    throw e;
+  }
+}
