@@ -14,6 +14,7 @@ import { addCompare, addReport } from "./cli/results.ts";
 import { addRun, addValidate } from "./cli/run.ts";
 import { addSweep } from "./cli/sweep.ts";
 import { addTopo } from "./cli/topo.ts";
+import { addTrainRl } from "./cli/train-rl.ts";
 import { isUserError } from "./errors.ts";
 
 /** The commands, in the order `--help` lists them. */
@@ -26,6 +27,7 @@ const COMMANDS = [
   addDemo,
   addPredict,
   addEmulate,
+  addTrainRl,
   addTopo,
 ];
 

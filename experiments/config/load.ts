@@ -11,7 +11,7 @@ import { readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import * as YAML from "yaml";
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from "yaml";
-import type * as z from "zod";
+import * as z from "zod";
 import { PREDICTOR_NAMES } from "../../models/predictors/registry.ts";
 import { POLICY_REGISTRY, type PolicyRegistry, policyNames } from "../policy-registry.ts";
 import { show } from "./fields.ts";
@@ -231,7 +231,7 @@ export function parseConfig(
     });
     throw new ConfigError(dedupe(issues));
   }
-  const config = resolvePaths(result.data as ExperimentConfig, baseDir, error);
+  const config = resolvePaths(result.data as ExperimentConfig, baseDir, error, policies);
   return { config, file, baseDir, text, options: opts, hash: configHash(config), error, policies };
 }
 
@@ -460,6 +460,7 @@ function resolvePaths(
   c: ExperimentConfig,
   baseDir: string,
   error: (path: readonly PropertyKey[], message: string) => ConfigError,
+  policies: PolicyRegistry,
 ): ExperimentConfig {
   const fix = (p: string, path: PropertyKey[]): string => {
     let s: string;
@@ -478,6 +479,17 @@ function resolvePaths(
   if (out.workload.flowSizes.cdf !== undefined) {
     out.workload.flowSizes.cdf = fix(out.workload.flowSizes.cdf, ["workload", "flowSizes", "cdf"]);
   }
+  // Policy parameters declared as paths (meta "x-unit": "path", e.g. rl-mesh's model file).
+  out.policies.forEach((p, i) => {
+    const shape = policies.get(p.name)?.params.shape ?? {};
+    const params = p.params as Record<string, unknown>;
+    for (const [k, field] of Object.entries(shape)) {
+      const v = params[k];
+      if (typeof v === "string" && z.globalRegistry.get(field as z.ZodType)?.["x-unit"] === "path") {
+        params[k] = fix(v, ["policies", i, "params", k]);
+      }
+    }
+  });
   return out;
 }
 

@@ -25,15 +25,16 @@ import { meshParams, probeBudgetParam } from "../rl/mesh-params.ts";
 import { banditOf, loadModel } from "../rl/model-file.ts";
 import { type BanditExploration, PathBandit } from "../rl/path-bandit.ts";
 import { PathMesh, type PathMeshOptions } from "../rl/path-mesh.ts";
-import { COMMON_PARAMS, definePolicy } from "./definition.ts";
+import { COMMON_PARAMS, definePolicy, type PolicyFactoryContext } from "./definition.ts";
 import type { ControlPlane, NodePath, Observation, Policy } from "./types.ts";
 
 /** The RL mesh's parameters, declared once (the config's `params`). */
 export const RL_MESH_PARAMS = z.strictObject({
-  model: z
-    .string()
-    .optional()
-    .meta({ description: "Model file to load (topocast train-rl output); absent: start untrained." }),
+  model: z.string().optional().meta({
+    description:
+      "Model file to load (topocast train-rl output; relative to the config's directory in a config); absent: start untrained.",
+    "x-unit": "path",
+  }),
   learn: z.boolean().default(true).meta({ description: "Online fine-tuning: update the model from probes." }),
   epsilon: z
     .number()
@@ -164,6 +165,26 @@ export function agentOf(p: z.output<typeof RL_MESH_PARAMS>): {
   };
 }
 
+/** The options of an RL mesh for one run from its params, the run's context and its agent. */
+export function rlMeshOptions(
+  p: z.output<typeof RL_MESH_PARAMS>,
+  ctx: PolicyFactoryContext<"link-utilization">,
+  agent: ReturnType<typeof agentOf>,
+): RlMeshOptions {
+  return {
+    ...agent,
+    learn: p.learn,
+    rng: new RandomStreams(ctx.seed, ctx.run).stream("policy/rl-mesh"),
+    margin: p.margin,
+    predictor: ctx.predictor,
+    probeBudget: p.probeBudget,
+    maxPairs: p.maxPairs,
+    maxMoves: p.maxMoves,
+    candidates: { kPaths: p.kPaths ?? ctx.kPaths, relays: p.relays },
+    insecureLinks: p.insecureLinks,
+  };
+}
+
 /** The RL mesh in a config: `name: rl-mesh`, {@link RL_MESH_PARAMS}, a predictor over link utilization. */
 export const rlMeshPolicy = definePolicy({
   name: "rl-mesh",
@@ -171,17 +192,5 @@ export const rlMeshPolicy = definePolicy({
   params: RL_MESH_PARAMS,
   forecasts: "link-utilization",
   verbs: ["setRoute", "probe"],
-  create: (p, ctx) =>
-    new RlMesh({
-      ...agentOf(p),
-      learn: p.learn,
-      rng: new RandomStreams(ctx.seed, ctx.run).stream("policy/rl-mesh"),
-      margin: p.margin,
-      predictor: ctx.predictor,
-      probeBudget: p.probeBudget,
-      maxPairs: p.maxPairs,
-      maxMoves: p.maxMoves,
-      candidates: { kPaths: p.kPaths ?? ctx.kPaths, relays: p.relays },
-      insecureLinks: p.insecureLinks,
-    }),
+  create: (p, ctx) => new RlMesh(rlMeshOptions(p, ctx, agentOf(p))),
 });

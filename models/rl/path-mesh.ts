@@ -188,8 +188,9 @@ export class PathMesh {
   }
 
   /**
-   * A link went down: every pinned pair whose route crosses it moves at once to `choose`'s pick among its
-   * candidates that avoid down links.
+   * A link went down: every pair pinned across it, and every pair of the last interval whose default path
+   * crosses it (default routes may take `control.convergenceDelay` to move), moves at once to `choose`'s pick
+   * among its candidates that avoid the link.
    */
   async failover(
     linkId: string,
@@ -202,7 +203,15 @@ export class PathMesh {
     const dead = link ? `${link.src}->${link.dst}` : linkId;
     view.links.set(dead, { ...(view.links.get(dead) ?? (link as LinkStats)), up: false });
     this.cache.clear();
-    for (const [key, route] of [...obs.routes].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+    const affected = new Map<string, NodePath>();
+    for (const [key, route] of obs.routes) affected.set(key, route);
+    for (const t of obs.traffic) {
+      const key = pairKey(t.src, t.dst);
+      const p = affected.has(key) ? null : ctl.defaultPath(t.src, t.dst);
+      if (p) affected.set(key, p);
+    }
+    for (const key of [...affected.keys()].sort()) {
+      const route = affected.get(key)!;
       if (!pathLinkKeys(route).includes(dead)) continue;
       const [src, dst] = [route[0]!, route[route.length - 1]!];
       const candidates = this.candidates(ctl, obs, src, dst).filter((p) => !pathLinkKeys(p).includes(dead));
