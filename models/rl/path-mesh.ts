@@ -178,13 +178,7 @@ export class PathMesh {
       }
       probing.push({ current, candidates });
     }
-    for (const p of probePlan(probing, this.table, this.opts.probeBudget)) {
-      try {
-        ctl.probe(p);
-      } catch (e) {
-        if (!(e instanceof ControlError)) throw e;
-      }
-    }
+    await sendProbes(ctl, probePlan(probing, this.table, this.opts.probeBudget));
   }
 
   /**
@@ -218,6 +212,26 @@ export class PathMesh {
       const path = choose(key, candidates, view);
       if (path) await pin(ctl, { src, dst }, path);
     }
+  }
+}
+
+/** Probes in flight at once: the emulator runs commands per probe, so a budget is not sent all at once. */
+const PROBES_IN_FLIGHT = 8;
+
+/**
+ * Sends probes, at most {@link PROBES_IN_FLIGHT} awaited together (the verb may return a promise: the emulator's
+ * sets up the path's routes first); a typed ControlError skips the probe, anything else fails the decision.
+ */
+async function sendProbes(ctl: ControlPlane, plan: readonly NodePath[]): Promise<void> {
+  const one = async (p: NodePath) => {
+    try {
+      await ctl.probe(p);
+    } catch (e) {
+      if (!(e instanceof ControlError)) throw e;
+    }
+  };
+  for (let i = 0; i < plan.length; i += PROBES_IN_FLIGHT) {
+    await Promise.all(plan.slice(i, i + PROBES_IN_FLIGHT).map(one));
   }
 }
 
