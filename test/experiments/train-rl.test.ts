@@ -57,6 +57,19 @@ describe("train-rl", () => {
     assert.equal(curve.length, 4);
   });
 
+  it("is deterministic: the same config and seed train the same model, number for number", async () => {
+    const cfg = join(dir, "ring.yaml");
+    writeFileSync(cfg, RING);
+    const [a, b] = [join(dir, "a.json"), join(dir, "b.json")];
+    await trainRl(loadConfig(cfg), { out: a, episodes: 2 });
+    await trainRl(loadConfig(cfg), { out: b, episodes: 2 });
+    assert.deepEqual(loadModel(a).state, loadModel(b).state);
+    assert.equal(
+      readFileSync(join(dir, "a-curve.csv"), "utf8"),
+      readFileSync(join(dir, "b-curve.csv"), "utf8"),
+    );
+  });
+
   it("resolves an rl-mesh entry's model file against the config's directory", () => {
     const cfg = join(dir, "deploy.yaml");
     writeFileSync(
