@@ -231,3 +231,13 @@ export async function verifyLeaf(
   if (expected !== undefined && identity.id !== expected) return { ok: false, reason: "wrong-identity" };
   return { ok: true, spiffeId: identity.id };
 }
+
+/** Serial numbers a CRL lists, lower-case hex without leading zeros (as compared with a peer's certificate). */
+export function crlSerials(crlPem: string): string[] {
+  return new x509.X509Crl(crlPem).entries.map((e) => normalSerial(e.serialNumber));
+}
+
+/** A serial number in one comparable form: lower-case hex without leading zeros. */
+export function normalSerial(hex: string): string {
+  return hex.toLowerCase().replace(/^0+(?=.)/, "");
+}

@@ -115,6 +115,11 @@ export function signalSidecar(s: SidecarProcess, signal: NodeJS.Signals): boolea
   }
 }
 
+/** Removes a run's mesh directory with its keys (idempotent). */
+export function removeMesh(runId: string, dir = runDir()): void {
+  rmSync(meshDir(runId, dir), { recursive: true, force: true });
+}
+
 /** Runs with a mesh directory in `dir`, sorted. */
 export function listMeshes(dir = runDir()): string[] {
   try {
@@ -142,7 +147,7 @@ export function cleanupSidecars(opts: { runId?: string; dir?: string } = {}): st
       });
   for (const id of targets) {
     for (const s of readMeshState(id, dir)?.sidecars ?? []) signalSidecar(s, "SIGKILL");
-    rmSync(meshDir(id, dir), { recursive: true, force: true });
+    removeMesh(id, dir);
   }
   return targets;
 }

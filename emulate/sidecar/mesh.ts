@@ -1,0 +1,329 @@
+/**
+ * Starts and stops a run's sidecar mesh on a running substrate (emulate/substrate.ts `up`): a run CA (ca.ts), one
+ * certificate and one sidecar process (sidecar.ts) per application instance in its node's namespace, the trust
+ * bundle and the allow policy (policy.ts) shared by all.
+ *
+ * Files: only under the run's mesh directory (run-files.ts), keys 0600; `mesh.json` records this process and
+ * every sidecar's pid and start time before the next starts. Teardown ({@link SidecarMesh.close}) stops the
+ * sidecars and removes the directory with its keys; a driver killed by SIGKILL leaves sidecars that exit when their
+ * stdin closes, and a directory that `cleanupSidecars` (run-files.ts) removes by run id, or for every mesh whose
+ * driver is dead. The substrate's own teardown also kills every process in the run's namespaces.
+ *
+ * Revocation ({@link SidecarMesh.revoke}): the CA lists the serial, the bundle files are rewritten and every
+ * sidecar reloads them, closing the revoked peer's open connections. The CRL is reissued every half of its
+ * validity while the mesh runs.
+ */
+import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { EmulationError } from "../errors.ts";
+import type { Plan } from "../plan.ts";
+import { creator, processStart, runDir } from "../run-state.ts";
+import { spawnIn } from "../substrate.ts";
+import { CRL_VALIDITY_MS, type IssueOptions, type LeafCredentials, RunCa } from "./ca.ts";
+import { spiffeId } from "./identity.ts";
+import { type AllowPolicy, checkPolicy } from "./policy.ts";
+import {
+  createMeshDir,
+  type MeshPaths,
+  type MeshState,
+  removeMesh,
+  writeBundle,
+  writeCredentials,
+  writeMeshState,
+} from "./run-files.ts";
+import { type Refusal, SIDECAR_SCRIPT, type SidecarConfig, type SidecarStats } from "./sidecar.ts";
+import type { Endpoint } from "./tunnel.ts";
+
+/** A route of an instance's application: a local port that tunnels to `target` at the sidecar `to`. */
+export interface RouteSpec {
+  /** Local port in the namespace (127.0.0.1). @default 0 (any free port; see {@link SidecarHandle.routes}) */
+  listenPort?: number;
+  /** SPIFFE ID of the destination sidecar (one of the mesh). */
+  to: string;
+  /** Application address at the destination, `host:port`. */
+  target: string;
+  /** SPIFFE ID of a relay sidecar (one of the mesh). */
+  via?: string;
+}
+
+export interface SidecarSpec {
+  app: string;
+  instance: string;
+  /** Plan node id. */
+  node: string;
+  /** TLS port on the node address. */
+  port: number;
+  /** Application addresses tunnels may reach at this sidecar. @default [] */
+  deliver?: string[];
+  routes?: RouteSpec[];
+}
+
+export interface MeshOptions {
+  policy: AllowPolicy;
+  /** Run-state directory. @default runDir() */
+  dir?: string;
+  /** How long a control request may take, ms. @default 10000 */
+  timeoutMs?: number;
+  /** Leaf lifetimes (and tests' bad certificates). */
+  issue?: IssueOptions;
+}
+
+/** A running sidecar. */
+export interface SidecarHandle {
+  spiffeId: string;
+  node: string;
+  netns: string;
+  /** TLS endpoint. */
+  endpoint: Endpoint;
+  /** Local ports of its routes, in the spec's order. */
+  routes: number[];
+  serial: string;
+  pid: number;
+}
+
+class SidecarProcess {
+  private nextId = 1;
+  private readonly pending = new Map<number, (v: unknown) => void>();
+  private exited = false;
+  readonly ready: Promise<{ port: number; routes: number[] }>;
+
+  constructor(
+    readonly child: ChildProcess,
+    readonly id: string,
+    private readonly timeoutMs: number,
+  ) {
+    let onReady: (v: { port: number; routes: number[] }) => void = () => {};
+    this.ready = new Promise((resolve, reject) => {
+      onReady = resolve;
+      child.once("exit", (code) =>
+        reject(new EmulationError(`sidecar ${id} exited (code ${code}) before ready`)),
+      );
+    });
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      let m: { event?: string; id?: number; result?: unknown; port?: number; routes?: number[] };
+      try {
+        m = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (m.event === "ready") onReady({ port: m.port!, routes: m.routes! });
+      const p = m.id === undefined ? undefined : this.pending.get(m.id);
+      if (p) {
+        this.pending.delete(m.id!);
+        p(m.result);
+      }
+    });
+    child.once("exit", () => {
+      this.exited = true;
+    });
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  request<T>(op: "stats" | "reload"): Promise<T> {
+    if (this.exited) return Promise.reject(new EmulationError(`sidecar ${this.id} is not running`));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new EmulationError(`sidecar ${this.id}: ${op} took over ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      this.pending.set(id, (v) => {
+        clearTimeout(timer);
+        resolve(v as T);
+      });
+      this.child.stdin!.write(`${JSON.stringify({ id, op })}\n`);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise((resolve) => this.child.once("exit", resolve));
+    this.child.kill("SIGTERM");
+    const t = setTimeout(() => this.child.kill("SIGKILL"), 3000);
+    await gone;
+    clearTimeout(t);
+  }
+}
+
+/** A running mesh; {@link close} stops every sidecar it started and removes its files. */
+export class SidecarMesh {
+  private readonly refresh: NodeJS.Timeout;
+
+  constructor(
+    readonly runId: string,
+    readonly ca: RunCa,
+    readonly paths: MeshPaths,
+    private readonly handles: ReadonlyMap<string, SidecarHandle>,
+    private readonly procs: ReadonlyMap<string, SidecarProcess>,
+    private readonly dir: string,
+  ) {
+    this.refresh = setInterval(() => void this.pushBundle(), CRL_VALIDITY_MS / 2);
+    this.refresh.unref();
+  }
+
+  /** The sidecar of an identity; throws naming the known ones. */
+  sidecar(id: string): SidecarHandle {
+    const h = this.handles.get(id);
+    if (!h)
+      throw new EmulationError(
+        `sidecar mesh: no sidecar ${id}; sidecars: ${[...this.handles.keys()].join(", ")}`,
+      );
+    return h;
+  }
+
+  get sidecars(): SidecarHandle[] {
+    return [...this.handles.values()];
+  }
+
+  stats(id: string): Promise<SidecarStats> {
+    this.sidecar(id);
+    return this.procs.get(id)!.request<SidecarStats>("stats");
+  }
+
+  /** Every refusal logged so far by the mesh's sidecars. */
+  refusals(): Refusal[] {
+    try {
+      return readFileSync(this.paths.refusals, "utf8")
+        .split("\n")
+        .filter((l) => l.length > 0)
+        .map((l) => JSON.parse(l) as Refusal);
+    } catch {
+      return [];
+    }
+  }
+
+  private async pushBundle(): Promise<number> {
+    writeBundle(this.paths, await this.ca.bundle());
+    const live = [...this.procs.values()].filter((p) => p.alive);
+    const r = await Promise.all(live.map((p) => p.request<{ closed: number }>("reload")));
+    return r.reduce((a, b) => a + b.closed, 0);
+  }
+
+  /** Revokes an identity's certificate (or any serial); resolves with the connections closed by it. */
+  revoke(idOrSerial: string): Promise<number> {
+    this.ca.revoke(this.handles.get(idOrSerial)?.serial ?? idOrSerial);
+    return this.pushBundle();
+  }
+
+  /** Stops every sidecar and removes the mesh directory (keys included). Idempotent. */
+  async close(): Promise<void> {
+    clearInterval(this.refresh);
+    await Promise.all([...this.procs.values()].map((p) => p.stop()));
+    removeMesh(this.runId, this.dir);
+  }
+}
+
+/** Where each sidecar will listen, by identity, checked against the plan. */
+function endpoints(
+  plan: Plan,
+  specs: readonly SidecarSpec[],
+): Map<string, Endpoint & { node: string; netns: string }> {
+  const out = new Map<string, Endpoint & { node: string; netns: string }>();
+  for (const [i, s] of specs.entries()) {
+    const id = spiffeId(s.app, s.instance);
+    const n = plan.nodes.find((x) => x.id === s.node);
+    if (!n)
+      throw new EmulationError(
+        `sidecar mesh: sidecars[${i}].node: "${s.node}" is not in run ${plan.runId}; nodes: ${plan.nodes.map((x) => x.id).join(", ")}`,
+      );
+    if (out.has(id)) throw new EmulationError(`sidecar mesh: sidecars[${i}]: ${id} appears twice`);
+    out.set(id, { host: n.address, port: s.port, spiffeId: id, node: n.id, netns: n.netns });
+  }
+  return out;
+}
+
+function sidecarConfig(
+  runId: string,
+  spec: SidecarSpec,
+  ends: ReadonlyMap<string, Endpoint>,
+  files: { keyPath: string; certPath: string; paths: MeshPaths; policy: AllowPolicy },
+): SidecarConfig {
+  const id = spiffeId(spec.app, spec.instance);
+  const ep = (what: string, sid: string) => {
+    const e = ends.get(sid);
+    if (!e) throw new EmulationError(`sidecar mesh: ${id}: ${what} ${sid} is not a sidecar of the mesh`);
+    return { host: e.host, port: e.port, spiffeId: e.spiffeId };
+  };
+  return {
+    runId,
+    spiffeId: id,
+    keyPath: files.keyPath,
+    certPath: files.certPath,
+    caPath: files.paths.caPath,
+    crlPath: files.paths.crlPath,
+    refusalsPath: files.paths.refusals,
+    listen: { host: ends.get(id)!.host, port: spec.port },
+    policy: files.policy,
+    deliver: spec.deliver ?? [],
+    peers: [...ends.values()].map((e) => `${e.host}:${e.port}`),
+    routes: (spec.routes ?? []).map((r) => ({
+      listen: { host: "127.0.0.1", port: r.listenPort ?? 0 },
+      to: ep("route destination", r.to),
+      target: r.target,
+      ...(r.via ? { via: ep("relay", r.via) } : {}),
+    })),
+  };
+}
+
+/**
+ * Starts a mesh on a running substrate: the CA, the mesh directory, then each sidecar in spec order (each waits
+ * until listening). On a failure it stops what it started, removes the directory and throws.
+ */
+export async function startMesh(
+  up: { runId: string; plan: Plan },
+  specs: readonly SidecarSpec[],
+  opts: MeshOptions,
+): Promise<SidecarMesh> {
+  const dir = opts.dir ?? runDir();
+  const policy = checkPolicy(opts.policy);
+  const ends = endpoints(up.plan, specs);
+  const state: MeshState = { ...creator(up.runId), sidecars: [] };
+  const paths = createMeshDir(state, dir);
+  const ca = await RunCa.create(up.runId);
+  const handles = new Map<string, SidecarHandle>();
+  const procs = new Map<string, SidecarProcess>();
+  const mesh = () => new SidecarMesh(up.runId, ca, paths, handles, procs, dir);
+  try {
+    writeBundle(paths, await ca.bundle());
+    for (const spec of specs) {
+      const leaf: LeafCredentials = await ca.issue(spec.app, spec.instance, opts.issue);
+      const cfg = sidecarConfig(up.runId, spec, ends, { ...writeCredentials(paths, leaf), paths, policy });
+      const e = ends.get(cfg.spiffeId)!;
+      const child = spawnIn(
+        up.plan,
+        e.node,
+        [process.execPath, "--import", "tsx", SIDECAR_SCRIPT, JSON.stringify(cfg)],
+        {
+          stdio: ["pipe", "pipe", "inherit"],
+        },
+      );
+      const proc = new SidecarProcess(child, cfg.spiffeId, opts.timeoutMs ?? 10_000);
+      procs.set(cfg.spiffeId, proc);
+      state.sidecars.push({
+        spiffeId: cfg.spiffeId,
+        netns: e.netns,
+        pid: child.pid!,
+        pidStart: processStart(child.pid!),
+      });
+      writeMeshState(state, dir);
+      const ready = await proc.ready;
+      handles.set(cfg.spiffeId, {
+        spiffeId: cfg.spiffeId,
+        node: e.node,
+        netns: e.netns,
+        endpoint: { host: e.host, port: ready.port, spiffeId: cfg.spiffeId },
+        routes: ready.routes,
+        serial: leaf.serial,
+        pid: child.pid!,
+      });
+    }
+  } catch (err) {
+    await mesh().close();
+    throw err;
+  }
+  return mesh();
+}
