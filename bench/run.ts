@@ -18,6 +18,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => BenchResult | Promise<B
   dht: () => import("./dht.ts"),
   "dht-emulate": () => import("./dht-emulate.ts"),
   verbs: () => import("./verbs.ts"),
+  "sidecar-tls": () => import("./sidecar-tls.ts"),
 };
 
 async function main(): Promise<void> {

@@ -103,6 +103,12 @@ export interface SidecarStats {
   opened: number;
   /** Local connections whose tunnel could not be opened. */
   openFailed: number;
+  /**
+   * Set-up time of the last tunnels opened (at most {@link SETUP_SAMPLES}), ms: from the application's connection
+   * to the authenticated TLS session with the destination sidecar (TCP connect, TLS 1.3 handshake, and the relay's
+   * when there is one).
+   */
+  setupMs: number[];
   refused: Partial<Record<RefusalReason, number>>;
 }
 
@@ -130,6 +136,16 @@ function peerOf(s: Socket): string {
   return `${s.remoteAddress ?? "?"}:${s.remotePort ?? "?"}`;
 }
 
+/**
+ * TLS 1.3 suites, AES-128-GCM first: both ends are sidecars, and on a CPU with AES instructions it costs about 15%
+ * less CPU per byte than OpenSSL's default first choice, AES-256-GCM (measured: 2.3 against 2.7 CPU-s per GB for
+ * encryption plus decryption in one Node process, loaded machine); ChaCha20-Poly1305 stays for CPUs without them.
+ */
+export const TLS13_SUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
+/** How many tunnel set-up times {@link SidecarStats.setupMs} keeps. */
+export const SETUP_SAMPLES = 1000;
+
 export class Sidecar {
   readonly stats: SidecarStats = {
     authorized: 0,
@@ -137,6 +153,7 @@ export class Sidecar {
     relayed: 0,
     opened: 0,
     openFailed: 0,
+    setupMs: [],
     refused: {},
   };
   private context: SecureContext;
@@ -174,6 +191,7 @@ export class Sidecar {
       ca: readFileSync(c.caPath),
       crl: readFileSync(c.crlPath),
       minVersion: "TLSv1.3" as const,
+      ciphers: TLS13_SUITES,
     };
   }
 
@@ -247,8 +265,11 @@ export class Sidecar {
     app.pause();
     app.on("error", () => app.destroy());
     try {
+      const t0 = performance.now();
       const t = await openTunnel(this.context, r.to, r.target, r.via);
       this.stats.opened++;
+      this.stats.setupMs.push(performance.now() - t0);
+      if (this.stats.setupMs.length > SETUP_SAMPLES) this.stats.setupMs.shift();
       splice(app, t);
     } catch {
       this.stats.openFailed++;
