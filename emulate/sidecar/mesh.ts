@@ -22,6 +22,7 @@ import { creator, processStart, runDir } from "../run-state.ts";
 import { spawnIn } from "../substrate.ts";
 import { CRL_VALIDITY_MS, type IssueOptions, type LeafCredentials, RunCa } from "./ca.ts";
 import { spiffeId } from "./identity.ts";
+import type { NegotiateReply, NegotiateRequest } from "./negotiation.ts";
 import { type AllowPolicy, checkPolicy } from "./policy.ts";
 import {
   createMeshDir,
@@ -57,6 +58,8 @@ export interface SidecarSpec {
   /** Application addresses tunnels may reach at this sidecar. @default [] */
   deliver?: string[];
   routes?: RouteSpec[];
+  /** Port of its gRPC negotiation server on the node address (negotiation.ts); none when absent. */
+  controlPort?: number;
 }
 
 export interface MeshOptions {
@@ -80,20 +83,29 @@ export interface SidecarHandle {
   routes: number[];
   serial: string;
   pid: number;
+  /** Its gRPC negotiation endpoint, when it runs one. */
+  control?: Endpoint;
+}
+
+/** What a sidecar reports once listening: its TLS port, its routes' local ports, its gRPC port. */
+interface Ready {
+  port: number;
+  routes: number[];
+  control?: number | undefined;
 }
 
 class SidecarProcess {
   private nextId = 1;
   private readonly pending = new Map<number, (v: unknown) => void>();
   private exited = false;
-  readonly ready: Promise<{ port: number; routes: number[] }>;
+  readonly ready: Promise<Ready>;
 
   constructor(
     readonly child: ChildProcess,
     readonly id: string,
     private readonly timeoutMs: number,
   ) {
-    let onReady: (v: { port: number; routes: number[] }) => void = () => {};
+    let onReady: (v: Ready) => void = () => {};
     this.ready = new Promise((resolve, reject) => {
       onReady = resolve;
       child.once("exit", (code) =>
@@ -101,17 +113,17 @@ class SidecarProcess {
       );
     });
     createInterface({ input: child.stdout! }).on("line", (line) => {
-      let m: { event?: string; id?: number; result?: unknown; port?: number; routes?: number[] };
+      let m: { event?: string; id?: number; ok?: boolean; result?: unknown; error?: string } & Partial<Ready>;
       try {
         m = JSON.parse(line);
       } catch {
         return;
       }
-      if (m.event === "ready") onReady({ port: m.port!, routes: m.routes! });
+      if (m.event === "ready") onReady({ port: m.port!, routes: m.routes!, control: m.control });
       const p = m.id === undefined ? undefined : this.pending.get(m.id);
       if (p) {
         this.pending.delete(m.id!);
-        p(m.result);
+        p(m.ok === false ? new EmulationError(`sidecar ${id}: ${m.error}`) : m.result);
       }
     });
     child.once("exit", () => {
@@ -123,7 +135,7 @@ class SidecarProcess {
     return !this.exited;
   }
 
-  request<T>(op: "stats" | "reload"): Promise<T> {
+  request<T>(op: "stats" | "reload" | "negotiate", args: Record<string, unknown> = {}): Promise<T> {
     if (this.exited) return Promise.reject(new EmulationError(`sidecar ${this.id} is not running`));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
@@ -133,9 +145,10 @@ class SidecarProcess {
       }, this.timeoutMs);
       this.pending.set(id, (v) => {
         clearTimeout(timer);
-        resolve(v as T);
+        if (v instanceof EmulationError) reject(v);
+        else resolve(v as T);
       });
-      this.child.stdin!.write(`${JSON.stringify({ id, op })}\n`);
+      this.child.stdin!.write(`${JSON.stringify({ ...args, id, op })}\n`);
     });
   }
 
@@ -182,6 +195,17 @@ export class SidecarMesh {
   stats(id: string): Promise<SidecarStats> {
     this.sidecar(id);
     return this.procs.get(id)!.request<SidecarStats>("stats");
+  }
+
+  /**
+   * Path negotiation: sidecar `from` asks sidecar `to` over gRPC (mutual TLS) whether it accepts a tunnel to
+   * `request.target`; `to` answers from its policy (negotiation.ts). Throws when `to` runs no negotiation server.
+   */
+  negotiate(from: string, to: string, request: NegotiateRequest): Promise<NegotiateReply> {
+    this.sidecar(from);
+    const control = this.sidecar(to).control;
+    if (!control) throw new EmulationError(`sidecar mesh: ${to} runs no negotiation server (no controlPort)`);
+    return this.procs.get(from)!.request<NegotiateReply>("negotiate", { to: control, request });
   }
 
   /** Every refusal logged so far by the mesh's sidecars. */
@@ -260,6 +284,9 @@ function sidecarConfig(
     policy: files.policy,
     deliver: spec.deliver ?? [],
     peers: [...ends.values()].map((e) => `${e.host}:${e.port}`),
+    ...(spec.controlPort === undefined
+      ? {}
+      : { control: { host: ends.get(id)!.host, port: spec.controlPort } }),
     routes: (spec.routes ?? []).map((r) => ({
       listen: { host: "127.0.0.1", port: r.listenPort ?? 0 },
       to: ep("route destination", r.to),
@@ -319,6 +346,7 @@ export async function startMesh(
         routes: ready.routes,
         serial: leaf.serial,
         pid: child.pid!,
+        ...(ready.control ? { control: { host: e.host, port: ready.control, spiffeId: cfg.spiffeId } } : {}),
       });
     }
   } catch (err) {

@@ -15,8 +15,11 @@
  *   Reasons: `no-certificate`, `wrong-ca`, `expired`, `not-yet-valid`, `revoked`, `bad-certificate` (another
  *   verification error), `handshake-failed` (no TLS 1.3 handshake: a scan, plain TCP, an older TLS), `no-identity`,
  *   `not-allowed` (policy), `bad-request` (no valid header), `target-not-allowed`, `relay-not-allowed`.
+ * - **Negotiation** (optional, `control`): a gRPC server (negotiation.ts) answering whether this sidecar accepts a
+ *   tunnel from the (authenticated) caller to an application address, from the same policy and delivery list.
  * - **Control**: requests as JSON lines on stdin (`{"id":1,"op":"stats"}`, `reload`: load the bundle files again and
- *   close the connections of peers the new CRL revokes, `stop`), answers on stdout (`{"id":1,"ok":true,...}`),
+ *   close the connections of peers the new CRL revokes, `negotiate` with `to` (a sidecar's gRPC endpoint) and
+ *   `request`, `stop`), answers on stdout (`{"id":1,"ok":true,...}` or `{"id":1,"ok":false,"error":"..."}`),
  *   `{"event":"ready","port":n,"routes":[ports]}` once listening. When stdin closes (the driver died, even by
  *   kill -9) the sidecar exits.
  */
@@ -31,8 +34,15 @@ import {
   type Server as TlsServer,
 } from "node:tls";
 import { fileURLToPath } from "node:url";
+import type { Server as GrpcServer } from "@grpc/grpc-js";
 import { crlSerials, normalSerial } from "./ca.ts";
 import { identityOfSan } from "./identity.ts";
+import {
+  type NegotiateReply,
+  type NegotiateRequest,
+  negotiate,
+  startNegotiationServer,
+} from "./negotiation.ts";
 import { type AllowPolicy, authorize } from "./policy.ts";
 import { type Endpoint, hostPort, openTcp, openTunnel, readHeader, splice } from "./tunnel.ts";
 
@@ -63,6 +73,8 @@ export interface SidecarConfig {
   /** TLS endpoints (`host:port`) of the run's sidecars that a relay request may name. */
   peers: string[];
   routes: SidecarRoute[];
+  /** Where the gRPC negotiation server listens (negotiation.ts), if this sidecar runs one. */
+  control?: { host: string; port: number };
 }
 
 export type RefusalReason =
@@ -161,11 +173,15 @@ export class Sidecar {
   private readonly locals: TcpServer[] = [];
   /** Open inbound connections with their peer certificate's serial. */
   private readonly inbound = new Map<TLSSocket, string>();
+  /** Serials the current CRL revokes (normalized). */
+  private revoked = new Set<string>();
+  private control: GrpcServer | undefined;
   /** Peer addresses of handshakes in progress. */
   private readonly peers = new WeakMap<Socket, string>();
 
   constructor(readonly config: SidecarConfig) {
     this.context = createSecureContext(this.tlsOptions());
+    this.revoked = new Set(crlSerials(readFileSync(config.crlPath, "utf8")));
     this.server = createTlsServer({
       ...this.tlsOptions(),
       requestCert: true,
@@ -196,7 +212,7 @@ export class Sidecar {
   }
 
   /** Starts the TLS server and the local listeners; resolves with their ports. */
-  async start(): Promise<{ port: number; routes: number[] }> {
+  async start(): Promise<{ port: number; routes: number[]; control?: number }> {
     const { host, port } = this.config.listen;
     await new Promise<void>((resolve, reject) => {
       this.server.once("error", reject);
@@ -212,22 +228,55 @@ export class Sidecar {
       this.locals.push(srv);
       routes.push((srv.address() as { port: number }).port);
     }
-    return { port: (this.server.address() as { port: number }).port, routes };
+    const control = this.config.control ? await this.startControl(this.config.control) : undefined;
+    return {
+      port: (this.server.address() as { port: number }).port,
+      routes,
+      ...(control ? { control } : {}),
+    };
+  }
+
+  /** The gRPC negotiation server: the same policy and delivery list as the tunnels. */
+  private async startControl(at: { host: string; port: number }): Promise<number> {
+    const c = this.config;
+    const tls = { ca: readFileSync(c.caPath), key: readFileSync(c.keyPath), cert: readFileSync(c.certPath) };
+    const { server, port } = await startNegotiationServer(tls, at, {
+      self: c.spiffeId,
+      revoked: (serial) => this.revoked.has(serial),
+      allows: (from) => {
+        const a = authorize(c.policy, from, c.spiffeId);
+        return a.allowed ? a.rule : undefined;
+      },
+      delivers: (target) => c.deliver.includes(target),
+      refused: (reason, peer, peerId, request) =>
+        this.logRefusal(reason, peer, peerId, `negotiation for ${request.target}`),
+    });
+    this.control = server;
+    return port;
+  }
+
+  /** Asks another sidecar's negotiation server whether it accepts a tunnel from this sidecar. */
+  negotiate(to: Endpoint, request: NegotiateRequest): Promise<NegotiateReply> {
+    return negotiate(this.context, to, request);
   }
 
   private refuse(reason: RefusalReason, s: Socket, peerId?: string, detail?: string): void {
+    this.logRefusal(reason, this.peers.get(s) ?? peerOf(s), peerId, detail);
+    s.destroy();
+  }
+
+  private logRefusal(reason: RefusalReason, peer: string, peerId?: string, detail?: string): void {
     this.stats.refused[reason] = (this.stats.refused[reason] ?? 0) + 1;
     const r: Refusal = {
       time: new Date().toISOString(),
       runId: this.config.runId,
       sidecar: this.config.spiffeId,
       reason,
-      peer: this.peers.get(s) ?? peerOf(s),
+      peer,
       ...(peerId ? { peerId } : {}),
       ...(detail ? { detail } : {}),
     };
     appendFileSync(this.config.refusalsPath, `${JSON.stringify(r)}\n`);
-    s.destroy();
   }
 
   /** An authenticated inbound connection: identity, policy, header, then splice. */
@@ -281,10 +330,10 @@ export class Sidecar {
   reload(): number {
     this.context = createSecureContext(this.tlsOptions());
     this.server.setSecureContext({ ...this.tlsOptions() });
-    const revoked = new Set(crlSerials(readFileSync(this.config.crlPath, "utf8")));
+    this.revoked = new Set(crlSerials(readFileSync(this.config.crlPath, "utf8")));
     let closed = 0;
     for (const [s, serial] of this.inbound) {
-      if (!revoked.has(serial)) continue;
+      if (!this.revoked.has(serial)) continue;
       closed++;
       this.refuse(
         "revoked",
@@ -297,6 +346,7 @@ export class Sidecar {
   }
 
   close(): Promise<void> {
+    this.control?.forceShutdown();
     for (const s of this.inbound.keys()) s.destroy();
     for (const l of this.locals) l.close();
     return new Promise((resolve) => this.server.close(() => resolve()));
@@ -314,7 +364,7 @@ async function main(): Promise<void> {
   process.once("SIGTERM", stop);
   process.stdin.once("end", stop);
   createInterface({ input: process.stdin }).on("line", (line) => {
-    let req: { id?: number; op?: string };
+    let req: { id?: number; op?: string; to?: Endpoint; request?: NegotiateRequest };
     try {
       req = JSON.parse(line);
     } catch {
@@ -322,6 +372,11 @@ async function main(): Promise<void> {
     }
     if (req.op === "stats") say({ id: req.id, ok: true, result: sidecar.stats });
     else if (req.op === "reload") say({ id: req.id, ok: true, result: { closed: sidecar.reload() } });
+    else if (req.op === "negotiate" && req.to && req.request)
+      sidecar.negotiate(req.to, req.request).then(
+        (result) => say({ id: req.id, ok: true, result }),
+        (e: Error) => say({ id: req.id, ok: false, error: e.message }),
+      );
     else if (req.op === "stop") stop();
     else say({ id: req.id, ok: false, error: `unknown op ${JSON.stringify(req.op)}` });
   });

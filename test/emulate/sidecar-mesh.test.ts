@@ -120,7 +120,7 @@ describe("sidecar mesh in namespaces", async () => {
     mesh = await startMesh(
       run,
       [
-        { app: "db", instance: "0", node: "n2", port: PORT, deliver: [target] },
+        { app: "db", instance: "0", node: "n2", port: PORT, deliver: [target], controlPort: PORT + 100 },
         { app: "relay", instance: "0", node: "n1", port: PORT },
         {
           app: "web",
@@ -251,6 +251,44 @@ describe("sidecar mesh in namespaces", async () => {
     assert.equal(appConnections, seen);
     assert.equal(count() - logged, TRIES);
   });
+
+  const NEGOTIATIONS: {
+    from: string;
+    target: () => string;
+    reply: { accept: boolean; rule?: number; reason?: string };
+  }[] = [
+    {
+      from: "spiffe://topocast/web/0",
+      target: () => `${addr("n2")}:${APP_PORT}`,
+      reply: { accept: true, rule: 0 },
+    },
+    {
+      from: "spiffe://topocast/guest/0",
+      target: () => `${addr("n2")}:${APP_PORT}`,
+      reply: { accept: false, reason: "not-allowed" },
+    },
+    {
+      from: "spiffe://topocast/web/0",
+      target: () => `${addr("n2")}:22`,
+      reply: { accept: false, reason: "target-not-allowed" },
+    },
+  ];
+  for (const n of NEGOTIATIONS) {
+    it(`negotiates over gRPC (mutual TLS): db/0 ${n.reply.accept ? "accepts" : `refuses (${n.reply.reason})`} ${n.from}`, {
+      skip,
+    }, async () => {
+      const reply = await mesh!.negotiate(n.from, DB, { target: n.target() });
+      assert.deepEqual(reply, { sidecar: DB, ...n.reply });
+      if (!n.reply.accept) {
+        const last = mesh!
+          .refusals()
+          .filter((x) => x.detail?.startsWith("negotiation"))
+          .at(-1);
+        assert.equal(last?.reason, n.reply.reason);
+        assert.equal(last?.peerId, n.from, "the caller's identity comes from its certificate");
+      }
+    });
+  }
 
   it("closes the open tunnels of an identity when its certificate is revoked", { skip }, async () => {
     const port = mesh!.sidecar("spiffe://topocast/web/0").routes[0]!;

@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import { EmulationError } from "../../emulate/errors.ts";
 import { authorize, checkPolicy } from "../../emulate/sidecar/policy.ts";
 import { handshakeReason } from "../../emulate/sidecar/sidecar.ts";
-import { parseHeader } from "../../emulate/sidecar/tunnel.ts";
+import { expectIdentity, parseHeader } from "../../emulate/sidecar/tunnel.ts";
 
 const policy = checkPolicy({
   allow: [
@@ -87,5 +87,22 @@ describe("handshake refusal reasons", () => {
   ];
   for (const [code, err, reason] of TABLE) {
     it(`${String(code)} / ${err} -> ${reason}`, () => assert.equal(handshakeReason(code, err), reason));
+  }
+});
+
+describe("server identity check (checkServerIdentity of tunnels and negotiation)", () => {
+  const check = expectIdentity("spiffe://topocast/db/0");
+  const TABLE: [string | undefined, boolean][] = [
+    ["URI:spiffe://topocast/db/0", true],
+    ["URI:spiffe://topocast/db/1", false],
+    ["URI:spiffe://topocast/db/0, URI:spiffe://topocast/web/0", false],
+    ["DNS:db", false],
+    [undefined, false],
+  ];
+  for (const [san, ok] of TABLE) {
+    it(`${JSON.stringify(san)}: ${ok ? "accepted" : "refused"}`, () => {
+      const r = check("10.213.0.2", { subjectaltname: san } as Parameters<typeof check>[1]);
+      assert.equal(r === undefined, ok);
+    });
   }
 });
