@@ -11,7 +11,8 @@
  *
  * Revocation ({@link SidecarMesh.revoke}): the CA lists the serial, the bundle files are rewritten and every
  * sidecar reloads them, closing the revoked peer's open connections. The CRL is reissued every half of its
- * validity while the mesh runs.
+ * validity while the mesh runs. Leaf certificates are not renewed: they live `LEAF_VALIDITY_MS` (ca.ts, 1 h) unless
+ * `issue.notAfter` says otherwise, so a longer run sets it.
  */
 import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
