@@ -356,6 +356,8 @@ export class Sidecar {
 /** Serves the control channel on stdin/stdout; exits when stdin closes. */
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? "") as SidecarConfig;
+  // Named with the run prefix, as every object of a run (ps shows `tc<run>-sidecar spiffe://...`).
+  process.title = `tc${config.runId}-sidecar ${config.spiffeId}`;
   const sidecar = new Sidecar(config);
   const ports = await sidecar.start();
   const say = (m: unknown) => process.stdout.write(`${JSON.stringify(m)}\n`);
