@@ -51,6 +51,7 @@ import {
   writeState,
 } from "./run-state.ts";
 import { ProcessRunner, parallel, type Runner, runBatch } from "./runner.ts";
+import { cleanupSidecars } from "./sidecar/run-files.ts";
 import { type RelayProgram, relayArgv } from "./wire-relay.ts";
 
 export interface UpOptions {
@@ -419,7 +420,11 @@ export async function cleanup(opts: CleanupOptions = {}): Promise<string[]> {
       )
       .map((r) => r.runId);
   }
-  for (const id of targets) await teardown(runner, id, dir);
+  for (const id of targets) {
+    await teardown(runner, id, dir);
+    cleanupSidecars({ runId: id, dir }); // a crashed sidecar mesh's processes and key directory
+  }
+  if (!opts.runId) cleanupSidecars({ dir }); // meshes whose driver is dead, on substrates already gone
   return targets;
 }
 
