@@ -27,6 +27,7 @@ import { type FlowArrival, flowsBefore } from "../models/workload/flow-schedule.
 import type { RunRecords } from "../sim/engine/records.ts";
 import { scenarioSchedule } from "../sim/engine/schedule.ts";
 import type { EnginePolicy, Scenario } from "../sim/engine/types.ts";
+import { FRAME_BYTES } from "../sim/transport/fluid-queues.ts";
 import { formatDuration, formatRate, formatSize, parseDurationNs, parseSizeBytes } from "../sim/units.ts";
 import { type LoadedConfig, parseConfig } from "./config/load.ts";
 import type { ExperimentConfig } from "./config/schema.ts";
@@ -517,9 +518,17 @@ export function simulatorBeside(
   const mss = parseSizeBytes(tcp.mss);
   const scaled = Math.max(1, Math.round(mss * factor));
   const set = [...(loaded.options.set ?? []), `transport.tcp.mss=${scaled}B`];
+  let note = `the simulator beside the emulation runs TCP with the emulator's segments in simulated bytes: ${mss} B x timeCompression / rateScale = ${scaled} B (initial window ${formatSize(scaled * tcp.initialWindow)}); packets do not scale`;
+  // A buffer of packets holds emulated frames: in simulated bytes, as many of the scaled frames.
+  const packets = /^(\d+)p$/.exec(String(loaded.config.transport.queue));
+  if (packets) {
+    const bytes = Math.round(Number(packets[1]) * FRAME_BYTES * factor);
+    set.push(`transport.queue=${bytes}B`);
+    note += `; its queues' ${packets[1]}-packet buffers are ${bytes} B`;
+  }
   return {
     loaded: parseConfig(loaded.text, loaded.file, loaded.baseDir, { ...loaded.options, set }),
     dir: (run) => `${defaultRunDir(loaded, run)}-as-emulated`,
-    note: `the simulator beside the emulation runs TCP with the emulator's segments in simulated bytes: ${mss} B x timeCompression / rateScale = ${scaled} B (initial window ${formatSize(scaled * tcp.initialWindow)}); packets do not scale`,
+    note,
   };
 }

@@ -6,6 +6,7 @@
 import { recordOf } from "../models/policies/verb-table.ts";
 import { SETUP_LATENCY_KEYS } from "../models/policies/verbs.ts";
 import type { Scenario, TransportSettings } from "../sim/engine/types.ts";
+import type { LinkBuffer } from "../sim/transport/fluid-queues.ts";
 import { parseDurationNs, parseSizeBytes } from "../sim/units.ts";
 import type { ExperimentConfig } from "./config/schema.ts";
 
@@ -32,5 +33,17 @@ export function transportSettings(t: ExperimentConfig["transport"]): TransportSe
             initialWindowSegments: t.tcp.initialWindow,
             mssBytes: parseSizeBytes(t.tcp.mss),
           },
+    queue: linkBuffer(t.queue),
   };
+}
+
+/** The config's `transport.queue`: false (no queues), `"<n>p"` (packets), a duration or a size. */
+function linkBuffer(q: ExperimentConfig["transport"]["queue"]): LinkBuffer | null {
+  if (q === false) return null;
+  const packets = /^(\d+)p$/.exec(q);
+  if (packets) return { packets: Number(packets[1]) };
+  // Sizes end in B (bytes), durations never do.
+  return /[bB]([yY][tT][eE][sS]?)?\s*$/.test(q)
+    ? { bytes: parseSizeBytes(q) }
+    : { delayNs: parseDurationNs(q) };
 }

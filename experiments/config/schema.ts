@@ -497,6 +497,22 @@ const TransportSchema = z
           "TCP start-up of every flow (handshake and slow start, Cardwell et al. INFOCOM 2000, without losses), as Linux runs it in the emulator; false: flows start at their max-min share at once.",
         ),
       ),
+    queue: z
+      .union(
+        [
+          z.literal(false),
+          z.string().regex(/^[1-9]\d*p$/, 'packets: "<n>p", e.g. "1000p"'),
+          duration("", { min: 0, exclusiveMin: true }),
+          size("", { min: 1 }),
+        ],
+        { error: 'expected false, packets ("1000p"), a queueing delay ("10ms") or a size ("1.5MB")' },
+      )
+      .default(false)
+      .meta(
+        doc(
+          'Fluid queues (with tcp): per link, the congestion windows of its flows beyond the bandwidth-delay product wait in a drop-tail FIFO of this buffer, and every flow crossing it sees the queueing delay (Misra, Gong and Towsley, SIGCOMM 2000). The buffer as queueing delay at the link rate ("10ms", as the emulator sizes its FIFOs by default), packets of 1514 bytes ("1000p") or bytes ("1.5MB"); false: no queues.',
+        ),
+      ),
   })
   .meta(doc("The simulator's transport model."));
 

@@ -63,7 +63,10 @@ export async function runPolicy(
   const topo = scenario.topology;
   const sim = new Simulator();
   const trace = new TraceBus();
-  const net = createTransport(scenario.transport.model, sim, topo, trace, { tcp: scenario.transport.tcp });
+  const net = createTransport(scenario.transport.model, sim, topo, trace, {
+    tcp: scenario.transport.tcp,
+    queue: scenario.transport.queue ?? null,
+  });
   const flowStats = new FlowStatsCollector(trace);
   const sampler = new LinkUtilizationSampler(sim, net, { intervalNs: scenario.metrics.intervalNs, trace });
   const routing = policy.create({ topology: topo, seed: scenario.seed, run: scenario.run });

@@ -11,6 +11,7 @@ import type { Distribution } from "../kernel/rng.ts";
 import type { Path } from "../substrate/routing.ts";
 import type { Topology } from "../substrate/topology.ts";
 import type { TcpStartup } from "../transport/flow-network.ts";
+import type { LinkBuffer } from "../transport/fluid-queues.ts";
 import type { TransportModel } from "../transport/models.ts";
 
 /** One interval of offered traffic: per ordered pair, a constant rate over [startNs, endNs) of simulated time. */
@@ -80,6 +81,8 @@ export interface TransportSettings {
   model: TransportModel;
   /** TCP start-up of every flow, or null: flows start at their max-min share. */
   tcp: TcpStartup | null;
+  /** Fluid queues' buffer per link (sim/transport/fluid-queues.ts), or null/absent: no queues. */
+  queue?: LinkBuffer | null;
 }
 
 /** The control plane's settings (config section `control`). */

@@ -54,11 +54,20 @@
  * costs no reallocation work. This is the latency model of Cardwell, Savage and Anderson, "Modeling TCP Latency"
  * (INFOCOM 2000) without losses, as flow-level simulators with slow start do (Parsimon, NSDI 2023; m3, SIGCOMM
  * 2024). A mirror copy shares its flow's window (the emulator duplicates the packets of one connection). Paths with
- * zero delay have no round trips: their flows start at their share.
+ * zero delay have no round trips: their flows start at their share. The window grows by `slowStartGrowth` per round
+ * (2 as Linux; 1.5 for stacks that add a segment per delayed ACK, as ns-3).
+ *
+ * Fluid queues (optional, the config's `transport.queue`, with TCP start-up; sim/transport/fluid-queues.ts). Windows
+ * beyond a path's bandwidth-delay product wait in its bottleneck's drop-tail FIFO: slow start keeps growing the
+ * window of a flow the network limits (instead of ending at its share), so the backlog grows at (g - 1) x the rate
+ * until the flow's last byte leaves or the buffer fills (then the window halves, as NewReno's does, and grows a
+ * segment per round trip). Every round trip (handshake, slow-start rounds) then lasts the base RTT plus the queueing
+ * delays of the path's links at its start, and a flow's last byte waits them (Misra, Gong and Towsley, SIGCOMM
+ * 2000). Rates stay max-min fair: queues change when flows finish, not how the links are shared.
  *
  * Time and units. Rates in bits/s, sizes in bytes, time in integer ns. Completion events are rounded up to the
  * next ns. A flow's FCT ends when its last byte arrives: transfer end plus the path's one-way propagation delay
- * (the fluid model has no queueing delay); its ideal FCT is the engines' one definition (sim/substrate/ideal-fct.ts:
+ * (and, with fluid queues, queueing delay); its ideal FCT is the engines' one definition (sim/substrate/ideal-fct.ts:
  * the best size / bottleneck + propagation delay over the idle substrate's paths, whatever path the flow took), so
  * slowdown = FCT / ideal FCT >= 1 and is comparable across policies and engines. With TCP start-up the ideal stays
  * the same, so a slowdown includes what the handshake and slow start cost.
@@ -68,6 +77,7 @@ import type { Simulator } from "../kernel/simulator.ts";
 import type { FlowRecord, TraceBus } from "../metrics/trace.ts";
 import { IdealFct } from "../substrate/ideal-fct.ts";
 import type { Topology } from "../substrate/topology.ts";
+import { FluidQueues, type LinkBuffer } from "./fluid-queues.ts";
 import {
   BEST_EFFORT_LEVEL,
   type FlowSpec,
@@ -80,6 +90,7 @@ import {
   type Transport,
   TransportError,
 } from "./transport.ts";
+import { growF64, growI32, growU8, growU32 } from "./typed-arrays.ts";
 
 export type { FlowSpec };
 export { TransportError };
@@ -103,6 +114,12 @@ export interface TcpStartup {
   initialWindowSegments: number;
   /** Payload bytes per segment (1448 on a 1500-byte MTU with TCP timestamps, as Linux sends). */
   mssBytes: number;
+  /**
+   * Factor by which slow start grows the window per round trip (default 2: Linux counts acked bytes, RFC 3465, so
+   * delayed ACKs do not slow it; 1.5 for stacks that add one segment per ACK with an ACK every two segments, as
+   * ns-3's NewReno and Cubic do). A number > 1.
+   */
+  slowStartGrowth?: number;
 }
 
 /** Linux's defaults: handshake, initial window 10, MSS 1448 bytes. */
@@ -115,6 +132,11 @@ export const LINUX_TCP_STARTUP: Readonly<TcpStartup> = Object.freeze({
 export interface FlowNetworkOptions {
   /** TCP start-up (handshake, slow start); absent or null: flows start at their max-min share. */
   tcp?: TcpStartup | null;
+  /**
+   * Fluid queues (sim/transport/fluid-queues.ts) with this buffer per link; absent or null: no queues. Needs `tcp`
+   * (the backlogs are windows beyond the bandwidth-delay product): ignored without it.
+   */
+  queue?: LinkBuffer | null;
 }
 
 /** Priority of slow-start events: after completions, before ordinary events at the same time. */
@@ -214,29 +236,6 @@ class ShareHeap {
   }
 }
 
-function growF64(a: Float64Array, n: number, fill = 0): Float64Array<ArrayBuffer> {
-  const b = new Float64Array(n);
-  if (fill !== 0) b.fill(fill);
-  b.set(a);
-  return b;
-}
-function growI32(a: Int32Array, n: number, fill = 0): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(n);
-  if (fill !== 0) b.fill(fill);
-  b.set(a);
-  return b;
-}
-function growU8(a: Uint8Array, n: number): Uint8Array<ArrayBuffer> {
-  const b = new Uint8Array(n);
-  b.set(a);
-  return b;
-}
-function growU32(a: Uint32Array, n: number): Uint32Array<ArrayBuffer> {
-  const b = new Uint32Array(n);
-  b.set(a);
-  return b;
-}
-
 export class FlowNetwork
   implements Transport, ReservationCapable, MirrorCapable, PriorityCapable, ProbeCapable
 {
@@ -305,6 +304,8 @@ export class FlowNetwork
   private fBudget = new Float64Array(0);
   private fRound = new Float64Array(0);
   private fBudgetEvent = new Float64Array(0);
+  /** The link on which the last reallocation froze the copy (its bottleneck), or NONE. */
+  private fBott = new Int32Array(0);
   private fPath: Int32Array[] = [];
   private fPathPos: Int32Array[] = [];
   private freeSlots: number[] = [];
@@ -321,7 +322,11 @@ export class FlowNetwork
   private reallocations = 0;
   private componentFlowsTotal = 0;
   private readonly tcp: TcpStartup | null;
+  /** Slow start's window factor per round trip ({@link TcpStartup.slowStartGrowth}). */
+  private readonly growth: number;
   private readonly ideal: IdealFct;
+  /** Fluid queues, with TCP start-up and a buffer (see sim/transport/fluid-queues.ts); null: none. */
+  private readonly queues: FluidQueues | null;
 
   // --- QoS classes (PriorityCapable). Idle until the first class: without one, reallocation runs plain max-min.
   private readonly qos: (QosClass | null)[] = [];
@@ -345,6 +350,7 @@ export class FlowNetwork
   ) {
     this.tcp = opts.tcp ?? null;
     if (this.tcp) checkTcp(this.tcp);
+    this.growth = this.tcp?.slowStartGrowth ?? 2;
     this.ideal = new IdealFct(topology);
     const L = topology.linkCount;
     this.L0 = L;
@@ -376,6 +382,28 @@ export class FlowNetwork
     this.pseudoOver = Array.from({ length: L }, () => []);
     this.dirty = new Int32Array(Math.max(16, L));
     this.growSlots(1024);
+    this.queues =
+      opts.queue && this.tcp
+        ? new FluidQueues(
+            sim,
+            opts.queue,
+            this.tcp.mssBytes,
+            this.growth,
+            { capacityOf: (l) => this.capacity[l]!, slotsOn: (l) => this.onLink[l]! },
+            cap,
+            this.slotCap,
+          )
+        : null;
+  }
+
+  /** Drop-tail loss episodes of the fluid queues so far (0 without queues), for benchmarks and diagnostics. */
+  get queueOverflows(): number {
+    return this.queues?.overflows ?? 0;
+  }
+
+  /** Backlog of a link's fluid queue now, bytes (0 without queues). */
+  backlogBytes(link: number): number {
+    return this.queues?.backlog(link) ?? 0;
   }
 
   /** Number of flows currently transferring (including stalled ones; a mirrored flow counts once). */
@@ -436,6 +464,7 @@ export class FlowNetwork
     const slot = this.slotOf(flow);
     this.checkPath(this.fSrc[slot]!, this.fDst[slot]!, path);
     this.progress(slot);
+    this.queues?.clear(slot);
     this.repath(slot, path);
     this.fRttNs[slot] = 2 * this.pathDelayNs(path);
   }
@@ -732,8 +761,8 @@ export class FlowNetwork
   }
 
   /**
-   * What a probe sent along `path` now would see: the path's propagation delay, no queueing (the fluid model holds
-   * no queues: rates never exceed capacity), lost when a link is down; available bandwidth is the smallest capacity
+   * What a probe sent along `path` now would see: the path's propagation delay, the queueing delay of its links'
+   * fluid queues (0 without them: rates never exceed capacity), lost when a link is down; available bandwidth is the smallest capacity
    * left on a link (nominal minus reservations minus what flows carry on it directly; a reservation's own capacity
    * minus its flows' rates). @throws TransportError for an empty or broken path.
    */
@@ -751,7 +780,7 @@ export class FlowNetwork
     return {
       up,
       propagationNs: this.pathDelayNs(path),
-      queueingNs: 0,
+      queueingNs: this.queues ? this.queues.pathDelayNs(path) : 0,
       availableBps: up ? available : 0,
     };
   }
@@ -811,6 +840,7 @@ export class FlowNetwork
       this.unfrozen = growI32(this.unfrozen, n);
       this.linkVer = growI32(this.linkVer, n);
       this.linkCap = n;
+      this.queues?.growLinks(n);
     }
     this.under.push(null);
     return this.nLinks++;
@@ -840,7 +870,9 @@ export class FlowNetwork
     this.fWindow = growF64(this.fWindow, cap);
     this.fBudget = growF64(this.fBudget, cap);
     this.fBudgetEvent = growF64(this.fBudgetEvent, cap);
+    this.fBott = growI32(this.fBott, cap, NONE);
     this.slotCap = cap;
+    this.queues?.growSlots(cap);
   }
 
   private allocSlot(): number {
@@ -882,6 +914,7 @@ export class FlowNetwork
     this.fWindow[slot] = 0;
     this.fBudget[slot] = Number.POSITIVE_INFINITY;
     this.fBudgetEvent[slot] = NONE;
+    this.fBott[slot] = NONE;
     this.fParked[slot] = parked ? 1 : 0;
     if (parked) {
       this.fPath[slot] = Int32Array.from(path);
@@ -906,7 +939,24 @@ export class FlowNetwork
     if (!(rtt > 0)) return; // no round trips on a zero-delay path
     // With a handshake the copy starts parked (newCopy), window 0.
     if (!this.tcp!.handshake) this.openWindow(slot, this.tcp!.initialWindowSegments * this.tcp!.mssBytes);
-    this.fRound[slot] = this.sim.schedule(rtt, this.onRound, ROUND_PRIORITY, slot);
+    this.fRound[slot] = this.sim.schedule(this.roundTripNs(slot), this.onRound, ROUND_PRIORITY, slot);
+  }
+
+  /** A round trip of a copy starting now: its path's base RTT plus the queueing delay on its path now, ns. */
+  private roundTripNs(slot: number): number {
+    const rtt = this.fRttNs[slot]!;
+    return this.queues ? Math.round(rtt + this.queues.pathDelayNs(this.fPath[slot]!)) : rtt;
+  }
+
+  /** Whether a sending copy has a place in the fluid queues: a primary copy of a TCP flow with round trips. */
+  private queued(slot: number): boolean {
+    return this.fRttNs[slot]! > 0 && !this.fIsMirror[slot] && this.fParked[slot] === 0;
+  }
+
+  /** Sets a sending copy's excess in the fluid queues after a rate, bottleneck or window change (progressed). */
+  private updateQueue(slot: number, rateBps: number): void {
+    const bound = Math.min(this.fRemaining[slot]!, Math.max(0, this.fBudget[slot]!));
+    this.queues!.update(slot, this.fBott[slot]!, rateBps, this.fRttNs[slot]!, bound);
   }
 
   /** Starts a slow-start round: `windowBytes` may leave at the flow's share; then it waits for the round's end. */
@@ -928,6 +978,7 @@ export class FlowNetwork
         this.fEvent[c] = NONE;
         this.detach(c);
         this.fRate[c] = 0;
+        this.queues?.clear(c);
         this.parked.add(c);
       } else {
         this.parked.delete(c);
@@ -958,14 +1009,18 @@ export class FlowNetwork
     const window = this.fWindow[slot]!;
     const t = this.tcp!;
     if (window === 0) this.openWindow(slot, t.initialWindowSegments * t.mssBytes);
-    else if (this.fBudget[slot]! <= BUDGET_EPSILON_BYTES) this.openWindow(slot, 2 * window);
+    else if (this.fBudget[slot]! <= BUDGET_EPSILON_BYTES) this.openWindow(slot, this.growth * window);
     else {
       this.fBudget[slot] = Number.POSITIVE_INFINITY;
       this.cancelBudgetEvent(slot);
       this.setParked(slot, false);
+      if (this.queues && this.queued(slot)) {
+        this.updateQueue(slot, this.fRate[slot]!); // no longer bounded by a window
+        this.queues.flushTouched();
+      }
       return;
     }
-    this.fRound[slot] = this.sim.schedule(this.fRttNs[slot]!, this.onRound, ROUND_PRIORITY, slot);
+    this.fRound[slot] = this.sim.schedule(this.roundTripNs(slot), this.onRound, ROUND_PRIORITY, slot);
   };
 
   /** The flow sent its whole window: it waits (rate 0) for the round's end. */
@@ -1026,6 +1081,7 @@ export class FlowNetwork
     if (round !== NONE) this.sim.cancel(round);
     this.fRound[slot] = NONE;
     this.cancelBudgetEvent(slot);
+    this.queues?.clear(slot);
     if (this.fParked[slot] === 1) {
       this.fParked[slot] = 0;
       this.parked.delete(slot);
@@ -1119,6 +1175,12 @@ export class FlowNetwork
     const path = this.fPath[slot]!;
     let delay = 0;
     for (let h = 0; h < path.length; h++) delay += this.delayNs[path[h]!]!;
+    // The last byte waits in the queues on its path; a network-limited copy's last bytes were its excess in its
+    // bottleneck's queue, so its wait there is in its transfer already (they drained at its rate).
+    if (this.queues) {
+      const own = this.fBudget[slot] === Number.POSITIVE_INFINITY ? this.queues.linkOf(slot) : NONE;
+      delay += Math.round(this.queues.pathDelayNs(path, own));
+    }
     const record: FlowRecord | undefined = this.trace?.has("flowEnd")
       ? {
           flow: id,
@@ -1230,6 +1292,7 @@ export class FlowNetwork
           if (fMark[f] !== epoch) continue; // frozen earlier in this pass
           fMark[f] = 0;
           newRate[f] = share;
+          this.fBott[f] = l;
           const p = this.fPath[f]!;
           for (let h = 0; h < p.length; h++) {
             const m = p[h]!;
@@ -1262,11 +1325,19 @@ export class FlowNetwork
       this.linkBits[l] = this.linkBits[l]! + (this.linkRate[l]! * (now - this.linkLast[l]!)) / 1e9;
       this.linkLast[l] = now;
     }
+    const queues = this.queues;
     for (let i = 0; i < nFlows; i++) {
       const f = compFlows[i]!;
       const r = newRate[f]!;
-      if (r === this.fRate[f]!) continue;
+      if (r === this.fRate[f]!) {
+        if (queues?.isLimited(f) && queues.linkOf(f) !== this.fBott[f]) {
+          this.progress(f);
+          this.updateQueue(f, r);
+        }
+        continue;
+      }
       this.progress(f);
+      if (queues && this.queued(f)) this.updateQueue(f, r);
       this.fRate[f] = r;
       const ev = this.fEvent[f]!;
       if (ev !== NONE) this.sim.cancel(ev);
@@ -1283,6 +1354,7 @@ export class FlowNetwork
       }
       if (this.tcp) this.scheduleWindowSent(f);
     }
+    queues?.flushTouched();
     for (let i = 0; i < nLinks; i++) {
       const l = compLinks[i]!;
       const list = this.onLink[l]!;
@@ -1433,6 +1505,7 @@ export class FlowNetwork
     const freeze = (f: number, share: number, except: number) => {
       fMark[f] = 0;
       this.fNewRate[f] = this.fNewRate[f]! + share;
+      if (except < base) this.fBott[f] = except;
       const p = this.fPath[f]!;
       for (let h = 0; h < p.length; h++) {
         const m = p[h]!;
@@ -1492,6 +1565,10 @@ function checkTcp(t: TcpStartup): void {
   }
   if (!Number.isSafeInteger(t.mssBytes) || t.mssBytes < 1) {
     throw new TransportError(`tcp.mssBytes must be an integer >= 1, got ${t.mssBytes}`);
+  }
+  const g = t.slowStartGrowth ?? 2;
+  if (!(g > 1) || !Number.isFinite(g)) {
+    throw new TransportError(`tcp.slowStartGrowth must be a number > 1, got ${g}`);
   }
 }
 

@@ -13,7 +13,7 @@
  * | {@link ReservationCapable} | rate reservations along a path, as pseudo links flows can be routed over | yes |
  * | {@link MirrorCapable} | a second copy of a flow on another path; the first copy to deliver wins | yes |
  * | {@link PriorityCapable} | QoS classes: guaranteed rate, ceiling, strict-priority borrowing | yes |
- * | {@link ProbeCapable} | what a probe packet along a path would see now (delay, queueing, loss) | yes (no queues) |
+ * | {@link ProbeCapable} | what a probe packet along a path would see now (delay, queueing, loss) | yes (queueing with fluid queues) |
  * | {@link DropCounting} | packets dropped per link egress | no (fluid rates never exceed capacity) |
  *
  * Implementations: `fluid` (sim/transport/flow-network.ts: max-min fair rates, Bertsekas & Gallager section
