@@ -11,10 +11,18 @@ import { TraceBus } from "../sim/metrics/trace.ts";
 import { allPairsShortestPaths } from "../sim/substrate/routing.ts";
 import { readBundledZoo } from "../sim/substrate/zoo-graphml.ts";
 import { FlowNetwork, type TcpStartup } from "../sim/transport/flow-network.ts";
+import type { LinkBuffer } from "../sim/transport/fluid-queues.ts";
 import type { BenchResult } from "./run.ts";
 
 export function benchFlow(
-  opts: { flows?: number; load?: number; seed?: number; topology?: string; tcp?: TcpStartup | null } = {},
+  opts: {
+    flows?: number;
+    load?: number;
+    seed?: number;
+    topology?: string;
+    tcp?: TcpStartup | null;
+    queue?: LinkBuffer | null;
+  } = {},
 ) {
   const flows = opts.flows ?? 1_000_000;
   const load = opts.load ?? 0.5;
@@ -26,7 +34,7 @@ export function benchFlow(
   const demands = scaleDemandsToMlu(topo, uniformDemands(topo, 1e6), route, load);
   const sim = new Simulator();
   const trace = new TraceBus();
-  const net = new FlowNetwork(sim, topo, trace, { tcp: opts.tcp ?? null });
+  const net = new FlowNetwork(sim, topo, trace, { tcp: opts.tcp ?? null, queue: opts.queue ?? null });
   let done = 0;
   let slowdownSum = 0;
   trace.on("flowEnd", (r) => {

@@ -24,6 +24,7 @@ import { TraceBus } from "../sim/metrics/trace.ts";
 import { allPairsShortestPaths } from "../sim/substrate/routing.ts";
 import { TopologyBuilder } from "../sim/substrate/topology.ts";
 import { FlowNetwork, LINUX_TCP_STARTUP, type TcpStartup } from "../sim/transport/flow-network.ts";
+import type { LinkBuffer } from "../sim/transport/fluid-queues.ts";
 import type { BenchResult } from "./run.ts";
 
 const K = 4;
@@ -37,6 +38,16 @@ const MAX_SIZE = 1e6;
 const SMALL_BYTES = 100_000;
 const LOADS = [0.3, 0.6, 0.8];
 const SEEDS = [1, 2, 3, 4, 5];
+/**
+ * ns-3's bottleneck buffer: its FifoQueueDisc of 1000 packets and, behind it, the point-to-point device's
+ * DropTailQueue of 100 packets (the queue disc stops while the device queue is full, so both fill).
+ */
+const NS3_BUFFER: LinkBuffer = { packets: 1100 };
+/**
+ * ns-3's TCP start-up: NewReno's and Cubic's slow start add one segment per ACK (TcpNewReno::SlowStart), and with
+ * an ACK every two segments (DelAckCount 2) the window grows 1.5x per round trip, where Linux doubles it.
+ */
+const NS3_TCP: TcpStartup = { ...LINUX_TCP_STARTUP, slowStartGrowth: 1.5 };
 /** Base RTT: two access links and the bottleneck, both ways, seconds. */
 const BASE_RTT_S = (2 * (2 * ACCESS_DELAY_NS + BOTTLENECK_DELAY_NS)) / 1e9;
 
@@ -83,12 +94,17 @@ function dumbbell() {
 }
 
 /** One topocast run of the scenario: FCTs (ms) of all flows with their sizes. */
-export function topocastDumbbell(load: number, seed: number, tcp: TcpStartup | null): DumbbellStats {
+export function topocastDumbbell(
+  load: number,
+  seed: number,
+  tcp: TcpStartup | null,
+  queue: LinkBuffer | null = null,
+): DumbbellStats {
   const topo = dumbbell();
   const routes = allPairsShortestPaths(topo, { weight: "delay" });
   const sim = new Simulator();
   const trace = new TraceBus();
-  const net = new FlowNetwork(sim, topo, trace, { tcp });
+  const net = new FlowNetwork(sim, topo, trace, { tcp, queue });
   const streams = new RandomStreams(seed);
   const pick = streams.stream("dumbbell/endpoints");
   const size = streams.stream("dumbbell/sizes");
@@ -189,6 +205,8 @@ function meanStats(runs: readonly DumbbellStats[]): DumbbellStats {
 export async function run(): Promise<BenchResult> {
   const ns3 = buildNs3();
   const engines: Record<string, (load: number, seed: number) => DumbbellStats> = {
+    "fluid+tcp+queue (ns-3 TCP)": (l, s) => topocastDumbbell(l, s, NS3_TCP, NS3_BUFFER),
+    "fluid+tcp+queue (Linux TCP)": (l, s) => topocastDumbbell(l, s, LINUX_TCP_STARTUP, NS3_BUFFER),
     "fluid+tcp-startup": (l, s) => topocastDumbbell(l, s, LINUX_TCP_STARTUP),
     "fluid (plain max-min)": (l, s) => topocastDumbbell(l, s, null),
   };
@@ -222,10 +240,10 @@ export async function run(): Promise<BenchResult> {
   }
   if ("dir" in ns3) rmSync(ns3.dir, { recursive: true, force: true });
   const f = (x: number | undefined) => (x === undefined ? "-" : x.toFixed(1));
-  console.log("load  engine                  small p50/p99 ms   large p50/p99 ms   slowdown p50/p99");
+  console.log(`load  ${"engine".padEnd(28)}  small p50/p99 ms   large p50/p99 ms   slowdown p50/p99`);
   for (const r of rows) {
     console.log(
-      `${r.load.toFixed(1)}   ${r.engine.padEnd(22)}  ${f(r.stats.small?.p50).padStart(7)} ${f(r.stats.small?.p99).padStart(7)}` +
+      `${r.load.toFixed(1)}   ${r.engine.padEnd(28)}  ${f(r.stats.small?.p50).padStart(7)} ${f(r.stats.small?.p99).padStart(7)}` +
         `   ${f(r.stats.large?.p50).padStart(7)} ${f(r.stats.large?.p99).padStart(7)}` +
         `   ${f(r.stats.slowdown?.p50).padStart(6)} ${f(r.stats.slowdown?.p99).padStart(6)}`,
     );
