@@ -44,8 +44,9 @@ const SEEDS = [1, 2, 3, 4, 5];
  */
 const NS3_BUFFER: LinkBuffer = { packets: 1100 };
 /**
- * ns-3's TCP start-up: NewReno's and Cubic's slow start add one segment per ACK (TcpNewReno::SlowStart), and with
- * an ACK every two segments (DelAckCount 2) the window grows 1.5x per round trip, where Linux doubles it.
+ * ns-3's NewReno start-up: its slow start adds one segment per ACK (TcpNewReno::SlowStart), and with an ACK every two
+ * segments (DelAckCount 2) the window grows 1.5x per round trip. ns-3's Cubic counts acked segments as Linux does
+ * (2x per round trip): the "Linux slow start" row is its counterpart.
  */
 const NS3_TCP: TcpStartup = { ...LINUX_TCP_STARTUP, slowStartGrowth: 1.5 };
 /** Base RTT: two access links and the bottleneck, both ways, seconds. */
@@ -205,8 +206,8 @@ function meanStats(runs: readonly DumbbellStats[]): DumbbellStats {
 export async function run(): Promise<BenchResult> {
   const ns3 = buildNs3();
   const engines: Record<string, (load: number, seed: number) => DumbbellStats> = {
-    "fluid+tcp+queue (ns-3 TCP)": (l, s) => topocastDumbbell(l, s, NS3_TCP, NS3_BUFFER),
-    "fluid+tcp+queue (Linux TCP)": (l, s) => topocastDumbbell(l, s, LINUX_TCP_STARTUP, NS3_BUFFER),
+    "fluid+tcp+queue (NewReno slow start)": (l, s) => topocastDumbbell(l, s, NS3_TCP, NS3_BUFFER),
+    "fluid+tcp+queue (Linux slow start)": (l, s) => topocastDumbbell(l, s, LINUX_TCP_STARTUP, NS3_BUFFER),
     "fluid+tcp-startup": (l, s) => topocastDumbbell(l, s, LINUX_TCP_STARTUP),
     "fluid (plain max-min)": (l, s) => topocastDumbbell(l, s, null),
   };
@@ -240,10 +241,10 @@ export async function run(): Promise<BenchResult> {
   }
   if ("dir" in ns3) rmSync(ns3.dir, { recursive: true, force: true });
   const f = (x: number | undefined) => (x === undefined ? "-" : x.toFixed(1));
-  console.log(`load  ${"engine".padEnd(28)}  small p50/p99 ms   large p50/p99 ms   slowdown p50/p99`);
+  console.log(`load  ${"engine".padEnd(36)}  small p50/p99 ms   large p50/p99 ms   slowdown p50/p99`);
   for (const r of rows) {
     console.log(
-      `${r.load.toFixed(1)}   ${r.engine.padEnd(28)}  ${f(r.stats.small?.p50).padStart(7)} ${f(r.stats.small?.p99).padStart(7)}` +
+      `${r.load.toFixed(1)}   ${r.engine.padEnd(36)}  ${f(r.stats.small?.p50).padStart(7)} ${f(r.stats.small?.p99).padStart(7)}` +
         `   ${f(r.stats.large?.p50).padStart(7)} ${f(r.stats.large?.p99).padStart(7)}` +
         `   ${f(r.stats.slowdown?.p50).padStart(6)} ${f(r.stats.slowdown?.p99).padStart(6)}`,
     );
