@@ -10,11 +10,11 @@
 import { Simulator } from "../../../sim/kernel/simulator.ts";
 import { type FlowRecord, TraceBus } from "../../../sim/metrics/trace.ts";
 import { TopologyBuilder } from "../../../sim/substrate/topology.ts";
-import { FlowNetwork } from "../../../sim/transport/flow-network.ts";
+import { FlowNetwork, type FlowNetworkOptions } from "../../../sim/transport/flow-network.ts";
 
 export const MB = 1_000_000;
 
-export function diamond() {
+export function diamond(opts: FlowNetworkOptions = {}) {
   const topo = new TopologyBuilder("diamond", "test", { capacityBps: 1e9, delayNs: 1_000_000 })
     .addNode({ id: "s" })
     .addNode({ id: "a" })
@@ -27,7 +27,7 @@ export function diamond() {
     .build();
   const sim = new Simulator();
   const trace = new TraceBus();
-  const net = new FlowNetwork(sim, topo, trace);
+  const net = new FlowNetwork(sim, topo, trace, opts);
   const records: FlowRecord[] = [];
   trace.on("flowEnd", (r) => records.push(r));
   const viaA = [topo.link("s->a"), topo.link("a->t")];

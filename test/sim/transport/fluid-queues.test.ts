@@ -10,6 +10,7 @@ import { type FlowRecord, TraceBus } from "../../../sim/metrics/trace.ts";
 import { type Topology, TopologyBuilder } from "../../../sim/substrate/topology.ts";
 import { FlowNetwork, LINUX_TCP_STARTUP, type TcpStartup } from "../../../sim/transport/flow-network.ts";
 import { bufferBytes, FRAME_BYTES, type LinkBuffer } from "../../../sim/transport/fluid-queues.ts";
+import { diamond, MB } from "./diamond.ts";
 
 const C = 100e6;
 const DELAY = 10e6; // one way: RTT 20 ms, BDP 250,000 bytes at 100 Mbit/s
@@ -153,5 +154,46 @@ describe("fluid queues", () => {
       return s.records.map((r) => [r.flow, r.fctNs]);
     };
     assert.deepEqual(once(), once());
+  });
+
+  test("with reroutes, a failure, a reservation and mirrors, every flow ends and no backlog leaves its bounds", () => {
+    // The diamond (1 Gbit/s, 1 ms per link) with a 100-packet buffer: small enough that windows overflow it.
+    const { topo, sim, net, records, viaA, viaB, s, t } = diamond({
+      tcp: LINUX_TCP_STARTUP,
+      queue: { packets: 100 },
+    });
+    const ids: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      sim.scheduleAt(i * 3e6, () => {
+        ids.push(net.startFlow({ src: s, dst: t, sizeBytes: (i + 1) * 4 * MB, path: i % 2 ? viaB : viaA }));
+      });
+    }
+    sim.scheduleAt(10e6, () => net.setPath(ids[0]!, viaB));
+    sim.scheduleAt(12e6, () => net.setMirror(ids[1]!, viaA));
+    sim.scheduleAt(15e6, () => net.setLinkUp(topo.link("a->t"), false));
+    sim.scheduleAt(20e6, () => {
+      for (const f of net.flowsOnLink(topo.link("a->t"))) net.setPath(f, viaB);
+      net.setLinkUp(topo.link("a->t"), true);
+    });
+    let pseudo = -1;
+    sim.scheduleAt(25e6, () => {
+      pseudo = net.reserve(viaA, 300e6);
+      net.startFlow({ src: s, dst: t, sizeBytes: 20 * MB, path: [pseudo] });
+    });
+    const buffer = bufferBytes({ packets: 100 }, 1e9);
+    for (let at = 1e6; at < 2e9; at += 1e6) {
+      sim.scheduleAt(at, () => {
+        for (let l = 0; l < topo.linkCount; l++) {
+          const q = net.backlogBytes(l);
+          assert.ok(q >= 0 && q <= buffer, `link ${l} backlog ${q} at ${sim.now}`);
+        }
+      });
+    }
+    sim.run();
+    assert.equal(records.length, 13);
+    assert.equal(net.activeFlows, 0);
+    assert.ok(net.queueOverflows > 0, "the buffer overflowed at least once");
+    for (let l = 0; l < topo.linkCount; l++) assert.ok(net.backlogBytes(l) < 1, `link ${l} drained`);
+    assert.ok(pseudo >= 0);
   });
 });
