@@ -1446,7 +1446,10 @@ export class FlowNetwork
       const usable = this.up[l] === 1 && this.downUnder[l] === 0;
       this.residual[l] = usable ? Math.max(0, this.capacity[l]! - this.reserved[l]!) : 0;
     }
-    for (let i = 0; i < nFlows; i++) this.fNewRate[compFlows[i]!] = 0;
+    for (let i = 0; i < nFlows; i++) {
+      this.fNewRate[compFlows[i]!] = 0;
+      this.fBott[compFlows[i]!] = NONE;
+    }
     for (const c of this.compClasses) this.cResidual[c] = this.qos[c]!.guaranteedBps;
     this.fillPhase(nLinks, nFlows, (c) => c !== NONE && this.qos[c]!.guaranteedBps > 0);
     for (const c of this.compClasses) {

@@ -29,6 +29,10 @@
  * links (the bottleneck's share is in its transfer). Flow-level simulators with
  * queueing (Parsimon, NSDI 2023; m3, SIGCOMM 2024) add queueing delay to flows the same way.
  *
+ * A reservation (a pseudo link of the flow network) queues its flows' excess on its own, at its reserved rate, as
+ * the emulator's htb class has its own FIFO; a flow held back by a QoS class's ceiling rather than a link holds no
+ * excess.
+ *
  * Buffers ({@link LinkBuffer}) are as the emulator sizes its FIFOs (emulate/commands.ts `fifoLimit`): a byte FIFO
  * holding a queueing delay at the link rate (at least four full frames), or N packets of full frames (ns-3's and
  * Linux's pfifo count packets).
@@ -179,6 +183,10 @@ export class FluidQueues {
    *   (its excess never exceeds it).
    */
   update(slot: number, link: number, rateBps: number, rttNs: number, boundBytes: number): void {
+    if (link === NONE) {
+      this.clear(slot); // frozen by a QoS class's guarantee or ceiling, not by a link: no queue of its own
+      return;
+    }
     const rho = rateBps / 8e9;
     let e = 0;
     if (this.excLink[slot] === NONE) this.ca[slot] = 0;

@@ -130,6 +130,18 @@ describe("fluid queues", () => {
     assert.ok(extra >= 2 * qNs && extra <= 2.2 * qNs, `extra ${extra} ns for a queue of ${qNs} ns`);
   });
 
+  test("a flow held back by its QoS class's ceiling, not by a link, queues nothing on the link", () => {
+    const { sim, net } = setup({ packets: 1000 });
+    const cls = net.addQosClass({ level: 0, guaranteedBps: 0, ceilBps: C / 2, links: [0] });
+    const topo = net.topology;
+    net.startFlow({ src: topo.node("s"), dst: topo.node("d"), sizeBytes: 10e6, path: [0], qosClass: cls });
+    let most = 0;
+    for (let at = 1e6; at < 1e9; at += 1e6)
+      sim.scheduleAt(at, () => (most = Math.max(most, net.backlogBytes(0))));
+    sim.run();
+    assert.equal(most, 0);
+  });
+
   test("without TCP start-up there are no windows and so no queues", () => {
     const a = setup(null, null);
     a.start(1e6);
