@@ -565,7 +565,7 @@ const EmulationSchema = z
       .default("10ms")
       .meta(
         doc(
-          'Buffer of every rate-limited link, as queueing delay at the link rate in simulated time (a byte FIFO of one bandwidth-delay product), or "1000p" for a 1000-packet FIFO. The simulator\'s fluid model has no buffers: smaller is closer to it, too small starves TCP.',
+          'Buffer of every rate-limited link, as queueing delay at the link rate in simulated time (a byte FIFO of one bandwidth-delay product), or "1000p" for a 1000-packet FIFO. The simulator\'s fluid model has no buffers unless transport.queue gives them: smaller is closer to it then, too small starves TCP.',
         ),
       ),
     allowDegrade: z

@@ -4,7 +4,8 @@
  * Observation: per-pair arrivals of the interval from the control plane's data plane, per-application arrivals from
  * the counter at the engine's flow sink (`applications`), per-link utilization from the transport's bit counters
  * (bits carried / (capacity x interval)), the configured delay as `delayNs`, and `drops` only from a transport that
- * counts them (`DropCounting`; the fluid model has no queues, so there the field is absent, not zero); virtual
+ * counts them (`DropCounting`; the fluid model's rates never exceed capacity and its optional fluid queues do not count
+ * packets, so there the field is absent, not zero); virtual
  * links, routes, VNA pool, probe results, mirror tallies, QoS classes and the firewall's counters from the control
  * plane.
  *

@@ -46,10 +46,11 @@
  * max-min share: it spends one round trip on the handshake (SYN, SYN-ACK; the first data leaves with the ACK) and
  * then grows its congestion window from the initial window (10 segments, RFC 6928) by doubling every round trip
  * (slow start, RFC 5681; Linux counts acked segments, RFC 3465, so the window doubles per RTT with delayed ACKs).
- * The fluid model carries this as rounds of the path's base RTT (twice its propagation delay; the fluid model has
- * no queues): in each round the flow sends its window (initialWindow x MSS, then doubling) at its max-min share and
+ * The fluid model carries this as rounds of the path's base RTT (twice its propagation delay; plus queueing delay
+ * with fluid queues, below): in each round the flow sends its window (initialWindow x MSS, then doubling) at its max-min share and
  * then waits for the round's end; a round in which the network kept it from sending the whole window ends slow
- * start (congestion avoidance is taken as reaching the max-min share). A waiting flow (handshake, or window sent) is
+ * start (congestion avoidance is taken as reaching the max-min share; with fluid queues the window keeps growing
+ * into the bottleneck's queue). A waiting flow (handshake, or window sent) is
  * parked: off its links' lists, rate 0, in no max-min component, so the capacity it leaves goes to others and it
  * costs no reallocation work. This is the latency model of Cardwell, Savage and Anderson, "Modeling TCP Latency"
  * (INFOCOM 2000) without losses, as flow-level simulators with slow start do (Parsimon, NSDI 2023; m3, SIGCOMM
