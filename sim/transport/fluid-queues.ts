@@ -25,17 +25,18 @@
  * one, so its excess grows at `(g - 1) r` and, bounded by what is left of the window, drains with it: a triangle of
  * peak `(g - 1) / g x W` per round, 0 when the window is out and the flow waits for the round's end. Every flow *sees*
  * the queues: each round trip it takes (handshake, slow-start rounds) lasts `RTT_base + sum of queueing delays` of
- * its forward path at the round's start, and its last byte waits the queueing delay of the forward path's other
- * links (the bottleneck's share is in its transfer). Flow-level simulators with
- * queueing (Parsimon, NSDI 2023; m3, SIGCOMM 2024) add queueing delay to flows the same way.
+ * its forward path at the round's start, and its last byte waits the queueing delays of the path (a
+ * network-limited flow's but that of its bottleneck, where its own excess drained as its transfer ended). Flow-level
+ * estimators with queueing likewise add per-link queueing delays along a flow's path (Parsimon, NSDI 2023, whose
+ * per-link delays come from per-link simulations; m3, SIGCOMM 2024).
  *
  * A reservation (a pseudo link of the flow network) queues its flows' excess on its own, at its reserved rate, as
  * the emulator's htb class has its own FIFO; a flow held back by a QoS class's ceiling rather than a link holds no
  * excess.
  *
  * Buffers ({@link LinkBuffer}) are as the emulator sizes its FIFOs (emulate/commands.ts `fifoLimit`): a byte FIFO
- * holding a queueing delay at the link rate (at least four full frames), or N packets of full frames (ns-3's and
- * Linux's pfifo count packets).
+ * holding a queueing delay at the link rate (at least four full frames), N packets of full frames (ns-3's and
+ * Linux's pfifo count packets), or bytes.
  *
  * Units: bytes, ns; rates of flows as bytes/ns (`rho = r / 8e9`).
  */
