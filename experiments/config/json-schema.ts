@@ -24,9 +24,14 @@ export function jsonSchemaText(): string {
   return `${JSON.stringify({ ...schema, $id: "https://topocast.dev/schema/experiment.json" }, null, 2)}\n`;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  writeFileSync(SCHEMA_FILE, jsonSchemaText());
-  const biome = spawnSync("npx", ["biome", "format", "--write", SCHEMA_FILE], { stdio: "inherit" });
+/** Writes a JSON Schema file and formats it with Biome (as `npm test` lints it); sets the exit code on failure. */
+export function writeSchemaFile(file: string, text: string): void {
+  writeFileSync(file, text);
+  const biome = spawnSync("npx", ["biome", "format", "--write", file], { stdio: "inherit" });
   if (biome.status !== 0) process.exitCode = 1;
-  console.log(`wrote ${SCHEMA_FILE}`);
+  console.log(`wrote ${file}`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  writeSchemaFile(SCHEMA_FILE, jsonSchemaText());
 }
