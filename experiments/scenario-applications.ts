@@ -40,6 +40,10 @@ export function buildApplications(
       name: a.name,
       instances: nodes(a.instances, ["apps", i, "instances"]),
       serviceNs: parseDurationNs(a.serviceTime),
+      ...(a.version === undefined ? {} : { version: a.version }),
+      ...(a.port === undefined ? {} : { port: a.port }),
+      ...(a.protocol === undefined ? {} : { protocol: a.protocol }),
+      ...(a.dependencies === undefined ? {} : { dependencies: a.dependencies }),
     })),
     calls: config.calls.map((c) => ({
       from: c.from,

@@ -237,8 +237,29 @@ const AppSchema = z
       .min(1)
       .meta(doc("Topology node ids, one instance each (at most one per node).")),
     serviceTime: duration("Time between receiving a request and issuing its calls.").default("0s"),
+    version: z
+      .string()
+      .min(1)
+      .optional()
+      .meta(doc("The application's version (a release tag or hash); its persona records it.")),
+    port: z
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .meta(doc("Server port its instances listen on; flows to and from it carry it.")),
+    protocol: z
+      .enum(["tcp", "udp"])
+      .optional()
+      .meta(doc("Transport protocol of its exchanges (default tcp).")),
+    dependencies: z
+      .array(z.string())
+      .optional()
+      .meta(doc("Applications it depends on (a database, an external API): its critical peers.")),
   })
-  .meta(doc("An application and where its instances run."));
+  .meta(
+    doc("An application, where its instances run, and its identity (version, port, protocol, dependencies)."),
+  );
 
 const CallSchema = z
   .strictObject({
@@ -310,6 +331,11 @@ export const ApplicationsSchema = z
     a.calls.forEach((c, i) => {
       check(c.from, ["calls", i, "from"]);
       check(c.to, ["calls", i, "to"]);
+    });
+    a.apps.forEach((app, i) => {
+      (app.dependencies ?? []).forEach((dep, k) => {
+        check(dep, ["apps", i, "dependencies", k]);
+      });
     });
     for (const [i, e] of a.entries.entries()) check(e.app, ["entries", i, "app"]);
   })

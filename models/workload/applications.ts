@@ -26,6 +26,12 @@
  * names its application pair (`application`), which engines count per application in the Observation. Flows from
  * a traffic matrix are tagged `src x N + dst` by default, so when both run on one network use `tagBase >= N x N`.
  *
+ * Identity: an app may name its `version`, the server `port` its instances listen on, its `protocol` (tcp or udp)
+ * and its `dependencies` (apps it needs: its critical peers). Every flow of an exchange with app B (requests to B
+ * and B's responses) carries B's port and protocol in its spec, as a connection to B's server would; these fields
+ * draw no random numbers, so flows are those of the same spec without them. Personas (models/personas) learn from
+ * them.
+ *
  * Randomness: entry arrivals, client and entry-instance choice and entry sizes from `<prefix>/entry/<app>`; callee
  * choice, call probability and sizes of edge A -> B from `<prefix>/call/A->B` (prefix "apps").
  */
@@ -33,7 +39,7 @@ import type { Distribution, RandomStream, RandomStreams } from "../../sim/kernel
 import type { Simulator } from "../../sim/kernel/simulator.ts";
 import type { Path } from "../../sim/substrate/routing.ts";
 import { quote, WorkloadError } from "./errors.ts";
-import type { FlowEndEvent, FlowEventSource, FlowSink } from "./flow-sink.ts";
+import type { FlowEndEvent, FlowEventSource, FlowProtocol, FlowSink } from "./flow-sink.ts";
 import { suggest } from "./node-mapping.ts";
 import { piecewiseArrivalOffset } from "./piecewise-poisson.ts";
 import { compareIds } from "./tm-series-build.ts";
@@ -48,7 +54,18 @@ export interface AppSpec {
   instances: readonly string[];
   /** Time between receiving a request and issuing its calls, integer ns. @default 0 */
   serviceNs?: number;
+  /** The application's version (a release tag or hash), for its persona. @default none */
+  version?: string;
+  /** Server port its instances listen on (1..65535): flows to and from it carry this port. @default none */
+  port?: number;
+  /** Transport protocol of its exchanges. @default "tcp" */
+  protocol?: AppProtocol;
+  /** Apps it depends on (a database, an external API): its critical peers. Each must be an app of the spec. */
+  dependencies?: readonly string[];
 }
+
+/** Transport protocols of application exchanges. */
+export type AppProtocol = FlowProtocol;
 
 export interface CallSpec {
   from: string;
@@ -103,6 +120,14 @@ interface App {
   nodes: number[];
   serviceNs: number;
   calls: Edge[];
+  /** What flows to and from this app's instances carry (the server side of the exchange). */
+  server: FlowIdentity;
+}
+
+/** The identity fields a flow carries: the server's port and the protocol. */
+interface FlowIdentity {
+  port?: number;
+  protocol: AppProtocol;
 }
 
 interface Edge {
@@ -201,7 +226,7 @@ export class AppWorkload {
           `${where}.serviceNs: expected an integer >= 0 of ns, got ${quote(a.serviceNs)}`,
         );
       }
-      this.apps.set(a.name, { name: a.name, nodes, serviceNs, calls: [] });
+      this.apps.set(a.name, { name: a.name, nodes, serviceNs, calls: [], server: identityOf(a, where) });
     }
     const appOf = (name: string, where: string): App => {
       const app = this.apps.get(name);
@@ -213,19 +238,7 @@ export class AppWorkload {
       return app;
     };
 
-    // Application pairs, then tags.
-    const names = new Set<string>();
-    for (const c of spec.calls) {
-      names.add(`${c.from}->${c.to}`);
-      names.add(`${c.to}->${c.from}`);
-    }
-    for (const e of spec.entries) {
-      if (e.clients && e.clients.length > 0) {
-        names.add(`${CLIENT_APP}->${e.app}`);
-        names.add(`${e.app}->${CLIENT_APP}`);
-      }
-    }
-    this.appPairs = [...names].sort(compareIds);
+    this.appPairs = applicationPairs(spec);
     const tagOf = (pair: string) => this.tagBase + this.appPairs.indexOf(pair);
 
     for (const [i, c] of spec.calls.entries()) {
@@ -256,6 +269,11 @@ export class AppWorkload {
       });
     }
     expectedTransfers(spec);
+    for (const [i, a] of spec.apps.entries()) {
+      (a.dependencies ?? []).forEach((dep, k) => {
+        appOf(dep, `apps[${i}] (${quote(a.name)}).dependencies[${k}]`);
+      });
+    }
 
     for (const [i, e] of spec.entries.entries()) {
       const where = `entries[${i}] (${quote(e.app)})`;
@@ -360,8 +378,9 @@ export class AppWorkload {
       const client = pick(e.clients, e.rng);
       const req = sizeOf(e.request, e.rng);
       const resp = sizeOf(e.response, e.rng);
-      this.transfer(client, server, req, e.requestTag, () =>
-        this.invoke(e.app, server, () => this.transfer(server, client, resp, e.responseTag, finish)),
+      const id = e.app.server;
+      this.transfer(client, server, req, e.requestTag, id, () =>
+        this.invoke(e.app, server, () => this.transfer(server, client, resp, e.responseTag, id, finish)),
       );
     }
     this.scheduleRequest(e);
@@ -378,9 +397,10 @@ export class AppWorkload {
           const req = sizeOf(edge.request, edge.rng);
           const resp = sizeOf(edge.response, edge.rng);
           inv.left++;
-          this.transfer(at, callee, req, edge.requestTag, () =>
+          const id = edge.callee.server;
+          this.transfer(at, callee, req, edge.requestTag, id, () =>
             this.invoke(edge.callee, callee, () =>
-              this.transfer(callee, at, resp, edge.responseTag, () => release(inv)),
+              this.transfer(callee, at, resp, edge.responseTag, id, () => release(inv)),
             ),
           );
         }
@@ -391,8 +411,18 @@ export class AppWorkload {
     else issue();
   }
 
-  /** Moves `bytes` from node a to node b (a flow, or nothing when a = b), then calls `then` at the last byte. */
-  private transfer(a: number, b: number, bytes: number, tag: number, then: () => void): void {
+  /**
+   * Moves `bytes` from node a to node b (a flow, or nothing when a = b), then calls `then` at the last byte. The
+   * flow carries its application pair and the server's port and protocol (`server`).
+   */
+  private transfer(
+    a: number,
+    b: number,
+    bytes: number,
+    tag: number,
+    server: FlowIdentity,
+    then: () => void,
+  ): void {
     if (a === b) {
       then();
       return;
@@ -404,6 +434,7 @@ export class AppWorkload {
       path: this.opts.route(a, b),
       tag,
       application: this.appPairs[tag - this.tagBase]!,
+      ...server,
     });
     this.flowCount++;
     if (id >= 0) this.waiting.set(id, () => then());
@@ -417,6 +448,37 @@ export class AppWorkload {
     if (at === this.sim.now) k(at);
     else this.sim.scheduleAt(at, k, 0, at);
   };
+}
+
+/** An app's server port and protocol, checked. */
+function identityOf(a: AppSpec, where: string): FlowIdentity {
+  if (a.port !== undefined && !(Number.isInteger(a.port) && a.port >= 1 && a.port <= 65535)) {
+    throw new WorkloadError(`${where}.port: expected an integer port 1..65535, got ${quote(a.port)}`);
+  }
+  const protocol = a.protocol ?? "tcp";
+  if (protocol !== "tcp" && protocol !== "udp") {
+    throw new WorkloadError(`${where}.protocol: expected "tcp" or "udp", got ${quote(a.protocol)}`);
+  }
+  return a.port === undefined ? { protocol } : { port: a.port, protocol };
+}
+
+/**
+ * The application pairs of a spec, sorted (see the module doc): `"A->B"` and `"B->A"` for every call A -> B, and
+ * `"client->E"`, `"E->client"` for every entry E with clients. A flow's tag is `tagBase + ` its pair's index.
+ */
+export function applicationPairs(spec: AppWorkloadSpec): string[] {
+  const names = new Set<string>();
+  for (const c of spec.calls) {
+    names.add(`${c.from}->${c.to}`);
+    names.add(`${c.to}->${c.from}`);
+  }
+  for (const e of spec.entries) {
+    if (e.clients && e.clients.length > 0) {
+      names.add(`${CLIENT_APP}->${e.app}`);
+      names.add(`${e.app}->${CLIENT_APP}`);
+    }
+  }
+  return [...names].sort(compareIds);
 }
 
 function release(inv: Invocation): void {

@@ -25,7 +25,14 @@ export interface FlowSpec {
    * matrix's flows): engines that measure per-application traffic count the flow under it; absent: not counted.
    */
   application?: string;
+  /** The server port of the exchange the flow belongs to (an application's `port`); absent: none. */
+  port?: number;
+  /** The exchange's transport protocol; absent: tcp. */
+  protocol?: FlowProtocol;
 }
+
+/** Transport protocols a flow may name. */
+export type FlowProtocol = "tcp" | "udp";
 
 /** Where flows go. */
 export interface FlowSink {

@@ -141,6 +141,19 @@ describe("bad applications in a config", () => {
       message: /workload\.applications\.apps\[2\]\.name: "client" names the external clients/,
     },
     {
+      what: "a dependency on an unknown application",
+      from: "instances: [n4]\n",
+      to: "instances: [n4]\n        dependencies: [cart, dbx]\n",
+      message:
+        /workload\.applications\.apps\[2\]\.dependencies\[1\]: unknown application "dbx"; known: cart, db, frontend/,
+    },
+    {
+      what: "a server port out of range",
+      from: "instances: [n4]\n",
+      to: "instances: [n4]\n        port: 70000\n",
+      message: /workload\.applications\.apps\[2\]\.port: .*65535/,
+    },
+    {
       what: "a request rate given with a unit",
       from: "requestsPerSecond: 200",
       to: "requestsPerSecond: 200/s",
