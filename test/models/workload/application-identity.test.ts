@@ -6,23 +6,10 @@ import type { FlowSink, FlowSpec } from "../../../models/workload/flow-sink.ts";
 import { RandomStreams } from "../../../sim/kernel/rng.ts";
 import { Simulator } from "../../../sim/kernel/simulator.ts";
 import { TraceBus } from "../../../sim/metrics/trace.ts";
-import { allPairsShortestPaths } from "../../../sim/substrate/routing.ts";
-import { TopologyBuilder } from "../../../sim/substrate/topology.ts";
 import { FlowNetwork } from "../../../sim/transport/flow-network.ts";
+import { chainRoute, chainTopology } from "./chain-topology.ts";
 
-/**
- *   users --- web --- app --- db        every link 1 Gbit/s, 1 ms
- */
-const topo = new TopologyBuilder("dc", "test", { capacityBps: 1e9, delayNs: 1_000_000 })
-  .addNode({ id: "users" })
-  .addNode({ id: "web" })
-  .addNode({ id: "app" })
-  .addNode({ id: "db" })
-  .addLink("users", "web")
-  .addLink("web", "app")
-  .addLink("app", "db")
-  .build();
-const routes = allPairsShortestPaths(topo, { weight: "delay" });
+const topo = chainTopology;
 
 /** frontend (web, port 443) -> store (db, port 5432), clients at users; store is frontend's dependency. */
 function spec(identity: boolean): AppWorkloadSpec {
@@ -57,7 +44,7 @@ function specs(s: AppWorkloadSpec): FlowSpec[] {
   };
   const apps = new AppWorkload(sim, sink, trace, s, {
     streams: new RandomStreams(5),
-    route: (a, b) => routes.path(a, b)!,
+    route: chainRoute,
     untilNs: 1_000_000_000,
   });
   apps.start();

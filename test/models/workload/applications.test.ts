@@ -11,24 +11,11 @@ import { TrafficProfiler, tagClassifier } from "../../../models/workload/profile
 import { Exponential, RandomStreams } from "../../../sim/kernel/rng.ts";
 import { Simulator } from "../../../sim/kernel/simulator.ts";
 import { TraceBus } from "../../../sim/metrics/trace.ts";
-import { allPairsShortestPaths } from "../../../sim/substrate/routing.ts";
-import { TopologyBuilder } from "../../../sim/substrate/topology.ts";
 import { FlowNetwork } from "../../../sim/transport/flow-network.ts";
+import { chainRoute, chainTopology } from "./chain-topology.ts";
 
-/**
- *   users --- web --- app --- db        every link 1 Gbit/s, 1 ms
- */
-const topo = new TopologyBuilder("dc", "test", { capacityBps: 1e9, delayNs: 1_000_000 })
-  .addNode({ id: "users" })
-  .addNode({ id: "web" })
-  .addNode({ id: "app" })
-  .addNode({ id: "db" })
-  .addLink("users", "web")
-  .addLink("web", "app")
-  .addLink("app", "db")
-  .build();
-const routes = allPairsShortestPaths(topo, { weight: "delay" });
-const route = (a: number, b: number) => routes.path(a, b)!;
+const topo = chainTopology;
+const route = chainRoute;
 
 /** frontend (web) -> service (app) -> store (db), clients at users. */
 const chain = (over: Partial<AppWorkloadSpec> = {}): AppWorkloadSpec => ({
