@@ -43,7 +43,7 @@ import {
   applicationPairs,
   CLIENT_APP,
 } from "../workload/applications.ts";
-import type { FlowProtocol } from "../workload/flow-sink.ts";
+import type { FlowEndEvent, FlowProtocol } from "../workload/flow-sink.ts";
 import {
   type Alert,
   type AllowRule,
@@ -56,16 +56,8 @@ import {
   type Provenance,
 } from "./profile.ts";
 
-/** The fields of a finished flow learning reads (a FlowRow of either engine has them). */
-export interface LearnFlow {
-  src: number;
-  dst: number;
-  sizeBytes: number;
-  /** Arrival and last-byte times, ns. */
-  startNs: number;
-  endNs: number;
-  tag: number;
-}
+/** The fields of a finished flow learning reads (a FlowRow of either engine has them; times in ns). */
+export type LearnFlow = Pick<FlowEndEvent, "src" | "dst" | "sizeBytes" | "startNs" | "endNs" | "tag">;
 
 export interface LearnInput {
   /** The run's finished flows (any order). */
