@@ -4,6 +4,8 @@
  */
 
 import { EmulationError } from "../emulate/errors.ts";
+import { LearnError } from "../models/personas/learn.ts";
+import { PersonaError } from "../models/personas/profile.ts";
 import { PredictorError } from "../models/predictors/predictor.ts";
 import { RegistryError } from "../models/services/errors.ts";
 import { WorkloadError } from "../models/workload/poisson-flows.ts";
@@ -31,6 +33,8 @@ const USER_ERRORS = [
   PredictorError,
   EmulationError,
   RegistryError,
+  PersonaError,
+  LearnError,
 ];
 
 /** Whether `e` reports bad input (a file, config value or argument) rather than an internal failure. */
