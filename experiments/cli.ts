@@ -9,6 +9,7 @@ import { hideBin } from "yargs/helpers";
 import { addDemo } from "./cli/demo.ts";
 import { addEmulate } from "./cli/emulate.ts";
 import { CliInputError } from "./cli/options.ts";
+import { addPersona } from "./cli/persona.ts";
 import { addPredict } from "./cli/predict.ts";
 import { addCompare, addReport } from "./cli/results.ts";
 import { addRun, addValidate } from "./cli/run.ts";
@@ -29,6 +30,7 @@ const COMMANDS = [
   addEmulate,
   addTrainRl,
   addTopo,
+  addPersona,
 ];
 
 export function buildCli(argv: string[]): Argv {

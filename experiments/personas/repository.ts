@@ -15,9 +15,9 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { type Persona, PersonaError, parsePersona } from "../../models/personas/profile.ts";
+import { DEFAULT_PERSONA_DB } from "./default-db.ts";
 
-/** The repository's default file, relative to the working directory (as results directories are). */
-export const DEFAULT_PERSONA_DB = "results/personas.db";
+export { DEFAULT_PERSONA_DB };
 
 /** One stored version of an application's persona, without the document. */
 export interface PersonaVersion {
