@@ -19,6 +19,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => BenchResult | Promise<B
   "dht-emulate": () => import("./dht-emulate.ts"),
   verbs: () => import("./verbs.ts"),
   "sidecar-tls": () => import("./sidecar-tls.ts"),
+  persona: () => import("./persona.ts"),
 };
 
 async function main(): Promise<void> {
