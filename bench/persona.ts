@@ -21,8 +21,8 @@ import { buildScenario } from "../experiments/scenario.ts";
 import { type LearnFlow, learnPersonas } from "../models/personas/learn.ts";
 import { type AppWorkloadSpec, applicationPairs } from "../models/workload/applications.ts";
 import { RandomStreams } from "../sim/kernel/rng.ts";
-import { percentileNearestRank } from "../sim/metrics/flow-stats.ts";
 import type { Topology } from "../sim/substrate/topology.ts";
+import { latencySummary } from "./latency-summary.ts";
 import type { BenchResult } from "./run.ts";
 
 const DAY_NS = 86_400e9;
@@ -108,17 +108,6 @@ function* rows(c: Columns): Generator<LearnFlow> {
   }
 }
 
-function stats(ms: number[]) {
-  const s = [...ms].sort((a, b) => a - b);
-  const r = (x: number) => Math.round(x * 1000) / 1000;
-  return {
-    n: s.length,
-    median: r(percentileNearestRank(s, 50)),
-    p95: r(percentileNearestRank(s, 95)),
-    max: r(s.at(-1)!),
-  };
-}
-
 export async function run(): Promise<BenchResult> {
   const loadBefore = loadavg()[0]!;
   const { scenario } = buildScenario(
@@ -157,13 +146,13 @@ export async function run(): Promise<BenchResult> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const latest = stats(lookups.latest);
+  const latest = latencySummary(lookups.latest, 3);
   return {
     workload: `4 applications (${personas.length} personas) of persona-learn.yaml, 24 h of flow records with a diurnal rate, 1 s bins; repository of 50 versions x ${personas.length} apps`,
     flows: flows.count,
     target: { learnSeconds: 30, lookupMs: 5 },
     learnSeconds: Math.round(learnMs) / 1000,
-    lookupMs: { latest, byVersion: stats(lookups.byVersion) },
+    lookupMs: { latest, byVersion: latencySummary(lookups.byVersion, 3) },
     met: learnMs < 30_000 && latest.p95 < 5,
     loadAverage: { before: loadBefore, after: loadavg()[0] },
   };

@@ -11,22 +11,11 @@ import { probe } from "../emulate/capabilities.ts";
 import { EmulationControlPlane } from "../emulate/control-plane.ts";
 import { ProcessRunner } from "../emulate/runner.ts";
 import { down, up } from "../emulate/substrate.ts";
-import { percentileNearestRank } from "../sim/metrics/flow-stats.ts";
 import { square } from "../test/emulate/fixtures/square.ts";
+import { latencySummary } from "./latency-summary.ts";
 import type { BenchResult } from "./run.ts";
 
 const REPEATS = 20;
-
-function summary(xs: number[]) {
-  const s = [...xs].sort((a, b) => a - b);
-  const r = (x: number) => Math.round(x * 10) / 10;
-  return {
-    n: s.length,
-    median: r(percentileNearestRank(s, 50)),
-    p95: r(percentileNearestRank(s, 95)),
-    max: r(s.at(-1)!),
-  };
-}
 
 export async function run(): Promise<BenchResult> {
   if (process.getuid?.() !== 0) return { skipped: "needs root (network namespaces)" };
@@ -72,7 +61,7 @@ export async function run(): Promise<BenchResult> {
   } finally {
     await down(r.runId, { runner });
   }
-  const results = Object.fromEntries(Object.entries(ms).map(([k, xs]) => [k, summary(xs)]));
+  const results = Object.fromEntries(Object.entries(ms).map(([k, xs]) => [k, latencySummary(xs, 1)]));
   return {
     workload: `square (4 namespaces, ${r.plan.links[0]?.kind} links): ${REPEATS} calls of each verb, wall ms`,
     target: { mirrorSetMedianMs: 50 },
