@@ -13,8 +13,9 @@
  * Fingerprint:
  * - bandwidth: a flow's bytes are spread evenly over [start, end) of its transfer and summed per bin of `binNs`
  *   (bins over the window, idle bins count); rates are bits per bin / bin length.
- * - burstiness: peak-to-mean of the per-bin rate, and the index of dispersion (variance / mean) of flow arrivals
- *   per bin.
+ * - burstiness: peak-to-mean of the per-bin rate, and the index of dispersion (variance / mean) of exchange
+ *   arrivals (request flows; a response follows its request, so counting both would double a Poisson count's
+ *   dispersion) per bin.
  * - latency sensitivity: per exchange edge (a call A -> B, or clients -> entry), n request flows, of which a share
  *   s_req is small, and response flows with a share s_resp small; the edge has n exchanges, of which
  *   n x s_req x s_resp are small (exact when an edge's sizes are constants, as configs give them; an estimate under
@@ -161,7 +162,7 @@ export function learnPersonas(input: LearnInput, options: LearnOptions): Persona
     ] as const) {
       const acc = accs.get(self);
       if (acc === undefined) continue;
-      addFlow(acc, f, o);
+      addFlow(acc, f, pair.request, o);
       addPeer(acc, peer, pair, f.sizeBytes);
       if (peer === CLIENT_APP) {
         const node = nodeIds[pair.from === CLIENT_APP ? f.src : f.dst]!;
@@ -252,10 +253,10 @@ function countEdge(edges: Map<string, EdgeCount>, pair: PairInfo, small: boolean
   }
 }
 
-/** A flow's bytes spread over the bins its transfer spans, its arrival bin and its hour of day. */
-function addFlow(acc: AppAccumulator, f: LearnFlow, o: Resolved): void {
+/** A flow's bytes spread over the bins its transfer spans, its hour of day, and a request's arrival bin. */
+function addFlow(acc: AppAccumulator, f: LearnFlow, request: boolean, o: Resolved): void {
   const bin = Math.floor((f.startNs - o.startNs) / o.binNs);
-  acc.arrivals[bin]!++;
+  if (request) acc.arrivals[bin]!++;
   const hour = Math.floor(((((o.originNs + f.startNs) % DAY_NS) + DAY_NS) % DAY_NS) / HOUR_NS);
   acc.hours[hour]! += f.sizeBytes;
   const end = Math.max(f.endNs, f.startNs);

@@ -16,7 +16,8 @@
  *   mean over all bins of the window (idle bins count), `p95Bps` the 95th percentile (nearest rank), `peakBps` the
  *   maximum.
  * - `burstiness`: `peakToMean` = peakBps / meanBps (1 for perfectly steady traffic; 0 when there is none), and
- *   `dispersion` = the index of dispersion (variance / mean) of flow arrivals per bin: 1 for Poisson arrivals,
+ *   `dispersion` = the index of dispersion (variance / mean) of exchange arrivals (request flows) per bin: 1 for
+ *   Poisson arrivals,
  *   above 1 for bursty ones, below 1 for paced ones (Cox & Lewis 1966, the "index of dispersion for counts").
  * - `latencySensitivity`: `share` = the fraction of the application's request/response exchanges that are small,
  *   an exchange being small when its request flow and its response flow are both at most `smallBytes` (bytes;
@@ -89,7 +90,9 @@ const FingerprintSchema = z
         dispersion: z
           .number()
           .min(0)
-          .meta(d("Index of dispersion of flow arrivals per bin, variance / mean (1: Poisson).")),
+          .meta(
+            d("Index of dispersion of exchange arrivals (requests) per bin, variance / mean (1: Poisson)."),
+          ),
       })
       .meta(d("How bursty the traffic is.")),
     latencySensitivity: z

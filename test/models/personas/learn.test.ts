@@ -113,14 +113,14 @@ describe("learning personas from flow records", () => {
   });
 
   // Over 100 s in 1 s bins: [name, meanBps, peakToMean, dispersion, latency share, exchanges]. Arrivals at a
-  // constant pace give dispersion 0; ml's 16 flows in 5 of 100 bins: mean 0.8, variance 5 x 16^2 / 100 - 0.8^2 =
-  // 12.16, dispersion 15.2, and its bytes all in those 5 bins: peak-to-mean 20.
+  // constant pace give dispersion 0; ml's 8 requests in 5 of 100 bins: mean 0.4, variance 5 x 8^2 / 100 - 0.4^2 =
+  // 3.04, dispersion 7.6, and its bytes all in those 5 bins: peak-to-mean 20.
   const fingerprints: [string, number, number, number, number, number][] = [
     ["game", 100 * 500 * 8, 1, 0, 1, 10_000],
     ["trading", 10 * (1_000 + 2_000 + 300 + 600) * 8, 1, 0, 1, 2_000],
     ["ledger", 10 * (300 + 600) * 8, 1, 0, 1, 1_000],
     ["stream", (500 + 12_500_000) * 8, 1, 0, 0, 100],
-    ["ml", (5 * 8 * (1_000 + 50_000_000) * 8) / 100, 20, 15.2, 0, 40],
+    ["ml", (5 * 8 * (1_000 + 50_000_000) * 8) / 100, 20, 7.6, 0, 40],
   ];
   for (const [name, meanBps, peakToMean, dispersion, share, exchanges] of fingerprints) {
     it(`measures ${name}'s bandwidth, burstiness and latency sensitivity as constructed`, () => {
