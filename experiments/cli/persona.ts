@@ -53,7 +53,7 @@ export function addPersona<T>(y: Argv<T>): Argv<T> {
       .command(
         "list",
         "Every application's latest persona version",
-        (z) => z,
+        (z) => z.example("$0 persona list --db /tmp/p.db", "the applications of another repository"),
         async (a) => (await commands()).personaList(a.db, a.json),
       )
       .command(
@@ -75,7 +75,9 @@ export function addPersona<T>(y: Argv<T>): Argv<T> {
         (z) =>
           z
             .positional("app", { type: "string", demandOption: true })
-            .option("against", { type: "number", describe: "Version to compare the latest with" }),
+            .option("against", { type: "number", describe: "Version to compare the latest with" })
+            .example("$0 persona diff trading", "the previous version against the latest")
+            .example("$0 persona diff trading --against 1 --json", "version 1 against the latest, as JSON"),
         async (a) => {
           checkInt("against", a.against, 1);
           (await commands()).personaDiff(a.db, a.app, a.against, a.json);
@@ -92,13 +94,17 @@ export function addPersona<T>(y: Argv<T>): Argv<T> {
               default: [] as string[],
               describe: "Application, repeatable",
             })
-            .option("out", { type: "string", describe: "File to write (default: stdout)" }),
+            .option("out", { type: "string", describe: "File to write (default: stdout)" })
+            .example("$0 persona export --app game --out game.json", "every version of game"),
         async (a) => (await commands()).personaExport(a.db, a.app, a.out),
       )
       .command(
         "import <file>",
         "Add the persona documents of a JSON file (one or an array), keeping their versions",
-        (z) => z.positional("file", { type: "string", demandOption: true }),
+        (z) =>
+          z
+            .positional("file", { type: "string", demandOption: true })
+            .example("$0 persona import game.json --db /tmp/p.db", "into another repository"),
         async (a) => (await commands()).personaImport(a.db, a.file),
       )
       .demandCommand(1, "persona: name a subcommand (learn, list, show, diff, export, import)"),
