@@ -40,8 +40,8 @@ export interface AgentFlow {
 }
 
 export interface AgentConfig {
-  /** Serve flows on this address and port. */
-  listen?: { host: string; port: number };
+  /** Serve flows on this address and port (and on `extraPorts`: one port per application; "listening" once all listen). */
+  listen?: { host: string; port: number; extraPorts?: readonly number[] };
   flows?: AgentFlow[];
   /** A JSON file holding an `AgentFlow[]` (appended to `flows`). */
   flowsFile?: string;
@@ -74,7 +74,16 @@ function report(r: AgentReport): void {
   process.stdout.write(`${JSON.stringify(r)}\n`);
 }
 
-function serve(host: string, port: number): void {
+/** Serves on every port; reports "listening" (with the first port) once all of them listen. */
+function serveAll(host: string, ports: readonly number[]): void {
+  let left = ports.length;
+  for (const port of ports)
+    serve(host, port, () => {
+      if (--left === 0) report({ event: "listening", host, port: ports[0]! });
+    });
+}
+
+function serve(host: string, port: number, listening: () => void): void {
   const server = createServer((sock: Socket) => {
     let header = Buffer.alloc(0);
     let want = -1;
@@ -100,7 +109,7 @@ function serve(host: string, port: number): void {
     });
     sock.on("error", () => {});
   });
-  server.listen(port, host, () => report({ event: "listening", host, port }));
+  server.listen(port, host, listening);
 }
 
 /** Connection errors that mean "no route (yet)": a flow stalls and retries, as on a link that is down. */
@@ -178,7 +187,7 @@ async function readEpoch(): Promise<string> {
 
 /** Runs an agent in this process (the namespace it was started in). */
 export async function agentMain(cfg: AgentConfig): Promise<void> {
-  if (cfg.listen) serve(cfg.listen.host, cfg.listen.port);
+  if (cfg.listen) serveAll(cfg.listen.host, [cfg.listen.port, ...(cfg.listen.extraPorts ?? [])]);
   const flows = [
     ...(cfg.flows ?? []),
     ...(cfg.flowsFile ? (JSON.parse(readFileSync(cfg.flowsFile, "utf8")) as AgentFlow[]) : []),

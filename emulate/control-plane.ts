@@ -30,6 +30,7 @@
 import {
   ControlError,
   type ControlPlane,
+  type FirewallRule,
   LinkDownError,
   type MirrorStats,
   type NodePath,
@@ -44,6 +45,7 @@ import {
   type VirtualLinkInfo,
   type VirtualLinkOptions,
 } from "../models/policies/types.ts";
+import type { FlowMatchFields } from "../models/policies/verb-args.ts";
 import { checkFirewallRule, checkQosSpec } from "../models/policies/verb-checks.ts";
 import { allPairsShortestPaths, kShortestPaths } from "../sim/substrate/routing.ts";
 import { DEFAULT_LINK, type Topology, TopologyBuilder } from "../sim/substrate/topology.ts";
@@ -68,7 +70,7 @@ import {
 } from "./commands.ts";
 import type { ControlContext, Hop } from "./control-context.ts";
 import { UnsupportedInEmulationError } from "./errors.ts";
-import { EmulationFirewall, type PortFirewallRule } from "./firewall.ts";
+import { EmulationFirewall } from "./firewall.ts";
 import { EmulationMirrors } from "./mirror.ts";
 import { ifName, macAddress } from "./names.ts";
 import type { LinkPlan, Plan, RoutePlan } from "./plan.ts";
@@ -181,7 +183,7 @@ export class EmulationControlPlane implements ControlPlane {
     return this.mirrors.set(pair, path);
   }
 
-  setFirewall(rule: PortFirewallRule): Promise<void> {
+  setFirewall(rule: FirewallRule): Promise<void> {
     checkFirewallRule(rule);
     return this.firewall.set(rule);
   }
@@ -192,9 +194,14 @@ export class EmulationControlPlane implements ControlPlane {
 
   // --- what the verbs' effects look like --------------------------------------------------------------------------
 
-  /** Whether a firewall rule denies the pair's new flows now. */
-  denies(src: string, dst: string): boolean {
-    return this.firewall.denies(src, dst);
+  /** Whether a firewall rule denies a new flow of the pair now (`fields`: its destination port, protocol on the wire). */
+  denies(src: string, dst: string, fields?: FlowMatchFields): boolean {
+    return this.firewall.denies(src, dst, fields);
+  }
+
+  /** The TCP port an application's flows are sent to in this run (emulate/application-ports.ts), if it has one. */
+  applicationPort(application: string): number | undefined {
+    return this.state.applicationPorts?.[application];
   }
 
   /**

@@ -33,6 +33,7 @@ import { FlowStatsCollector } from "../sim/metrics/flow-stats.ts";
 import { LinkUtilizationSampler } from "../sim/metrics/link-sampler.ts";
 import { TraceBus } from "../sim/metrics/trace.ts";
 import type { Topology } from "../sim/substrate/topology.ts";
+import { applicationPorts } from "./application-ports.ts";
 import type { Capabilities } from "./capabilities.ts";
 import { checkLinks, checkRates, type LinkCheck, type RateCheck } from "./checks.ts";
 import { EmulationControlPlane } from "./control-plane.ts";
@@ -44,7 +45,7 @@ import { EmulationError } from "./errors.ts";
 import { FlowLedger } from "./flow-ledger.ts";
 import type { Plan } from "./plan.ts";
 import { type EmulationRunSettings, emulatedWindowNs } from "./run-settings.ts";
-import { readState, runDir } from "./run-state.ts";
+import { readState, runDir, writeState } from "./run-state.ts";
 import { ProcessRunner, type Runner } from "./runner.ts";
 import { type ScaledControlPlane, scaledControlPlane } from "./scaled-control-plane.ts";
 import { scaleTopology } from "./scaling.ts";
@@ -139,6 +140,12 @@ export async function emulatePolicy(
     const state = readState(up.runId, dir);
     if (!state) throw new EmulationError(`run ${up.runId}: state file vanished`);
     let epoch: bigint | undefined;
+    // Each application's flows go to its own port, so firewall rules by application match them.
+    state.applicationPorts = applicationPorts(
+      flows.map((f) => f.application),
+      settings.port,
+    );
+    writeState(state, dir);
     const emuCtl = new EmulationControlPlane(state, {
       runner,
       dir,
@@ -164,6 +171,7 @@ export async function emulatePolicy(
         work,
         emulatedWindowNs(scenario, settings) + settings.drainNs,
         ledger.onReport,
+        state.applicationPorts,
       );
       await agents.whenListening(opts.signal);
       // Every agent listens: start the clock half a second from now, on all of them at once.

@@ -1,34 +1,40 @@
 /**
- * setFirewall in emulation: nftables in the source namespaces. A rule allows or denies the new TCP connections of
- * the pairs it matches (`src`/`dst` absent: every node; `port`, where given: the destination port): at every source
- * node in its scope, one rule in the `output` chain of the run's table `inet <prefix>_fw`, matching the node's own
- * address as source, the destination node's address (when given) and a connection's first segment
- * (`tcp flags & (syn | ack) == syn`), with a counter and the verdict: `accept`, or `reject with tcp reset` (the
- * client's connect fails at once with ECONNREFUSED; nothing leaves the node). Established connections are not cut,
- * and the reverse direction's segments (ACKs of the other pair's flows) are never matched.
+ * setFirewall in emulation: nftables in the source namespaces. A rule allows or denies the new flows it matches:
+ * at every source node in its scope (`src` absent: every node), one rule per protocol in the `output` chain of the
+ * run's table `inet <prefix>_fw`, matching the node's own address as source, the destination node's address (when
+ * given), the protocol (`meta l4proto`), the destination port (`th dport`, when given) and, for TCP, a
+ * connection's first segment (`tcp flags & (syn | ack) == syn`), with a counter and the verdict: `accept`, or a
+ * reject (TCP: `reject with tcp reset`, the client's connect fails at once with ECONNREFUSED; UDP: ICMP port
+ * unreachable); nothing leaves the node. Established connections are not cut, and the reverse direction's segments
+ * (ACKs of the other pair's flows) are never matched.
  *
- * Order: each rule is inserted at the head of the chain, so the most recent rule matching a pair is the first nft
- * meets: "the last rule set decides", as the verb table says; with no rule every pair is allowed (policy accept).
+ * Application, port, protocol. A rule naming an `application` matches the TCP port its flows are sent to (the
+ * run's `applicationPorts`, emulate/application-ports.ts); an application with no flows in the run has no port,
+ * and its rule matches nothing, as in the simulator. `protocol` absent matches TCP only: the traffic agents carry
+ * every flow over TCP, and the run's own UDP (VXLAN of virtual links and mirrors) is not a flow to police. A UDP
+ * rule matches datagrams (nft keeps no connection state here: no conntrack), never the VXLAN port, so its counter
+ * counts datagrams, not flows.
  *
- * Denied flows are never lost silently: {@link EmulationFirewall.denies} tells the flow ledger which pairs are
- * denied now (it records their flows as denied), and {@link EmulationFirewall.counters} reads each rule's counter
+ * Order: each rule is inserted at the head of the chain, so the most recent rule matching a flow is the first nft
+ * meets: "the last rule set decides", as the verb table says; with no rule every flow is allowed (policy accept).
+ *
+ * Denied flows are never lost silently: {@link EmulationFirewall.denies} tells the flow ledger which flows are
+ * denied now (it records them as denied), and {@link EmulationFirewall.counters} reads each rule's counter
  * (connection attempts refused or let through). Rules live until the run's namespaces are deleted, or
  * {@link EmulationFirewall.clear}.
  */
 import { type FirewallRule, pairKey } from "../models/policies/types.ts";
+import { type FlowMatchFields, hasFlowFields, matchesFlowFields } from "../models/policies/verb-args.ts";
 import type { ControlContext } from "./control-context.ts";
 import { UnsupportedInEmulationError } from "./errors.ts";
 import { nftAddr, nftComment, nftIdent, readRuleCounters, runNft } from "./nft.ts";
 import { parallel } from "./runner.ts";
 import { verbUnavailable } from "./verb-support.ts";
 
-/** A firewall rule with the destination port some agents give. */
-export type PortFirewallRule = FirewallRule & { port?: number };
-
 /** A rule's counter summed over the namespaces it was installed in. */
 export interface FirewallCounter {
-  rule: PortFirewallRule;
-  /** Connection attempts (first segments) the rule matched. */
+  rule: FirewallRule;
+  /** Connection attempts (TCP first segments; UDP datagrams) the rule matched. */
   packets: number;
 }
 
@@ -37,28 +43,53 @@ export function firewallTable(prefix: string): string {
   return nftIdent(`${prefix}_fw`);
 }
 
-/** The script lines that install rule number `k` at a source node with address `srcAddr`. */
-export function firewallLines(
-  table: string,
-  k: number,
-  rule: PortFirewallRule,
-  srcAddr: string,
-  dstAddr: string | undefined,
-): string[] {
-  const port = rule.port;
+/** Where a rule is installed and what its match resolves to in this run. */
+export interface FirewallTarget {
+  srcAddr: string;
+  /** The destination node's address, when the rule names one. */
+  dstAddr?: string;
+  /** The destination port: the rule's, else its application's (when it names one). */
+  port?: number;
+  /** The run's VXLAN port, which a UDP rule never matches. @default 4789 */
+  vxlanPort?: number;
+}
+
+/** The nft match of one protocol's line (without verdict). */
+function protocolMatch(protocol: "tcp" | "udp", t: FirewallTarget): string[] {
+  const port =
+    t.port !== undefined
+      ? [`th dport ${t.port}`]
+      : protocol === "udp"
+        ? [`th dport != ${t.vxlanPort ?? 4789}`]
+        : [];
+  return [
+    `meta l4proto ${protocol}`,
+    ...port,
+    ...(protocol === "tcp" ? ["tcp flags & (syn | ack) == syn"] : []),
+  ];
+}
+
+/**
+ * The script lines that install rule number `k` at a source node (see the module doc), its nft rule commented
+ * `fw<k>`.
+ * @throws RangeError for a port outside 1..65535; UnsupportedInEmulationError for a UDP rule on the VXLAN port
+ */
+export function firewallLines(table: string, k: number, rule: FirewallRule, t: FirewallTarget): string[] {
+  const port = t.port;
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
     throw new RangeError(`setFirewall: port must be an integer in 1..65535, got ${port}`);
-  const match = [
-    `ip saddr ${nftAddr(srcAddr)}`,
-    ...(dstAddr !== undefined ? [`ip daddr ${nftAddr(dstAddr)}`] : []),
-    ...(port !== undefined ? [`tcp dport ${port}`] : []),
-    "tcp flags & (syn | ack) == syn",
+  if (rule.protocol === "udp" && port === (t.vxlanPort ?? 4789))
+    throw new UnsupportedInEmulationError("setFirewall", `UDP port ${port} carries the run's VXLAN tunnels`);
+  const ends = [
+    `ip saddr ${nftAddr(t.srcAddr)}`,
+    ...(t.dstAddr !== undefined ? [`ip daddr ${nftAddr(t.dstAddr)}`] : []),
   ];
-  const verdict = rule.action === "allow" ? "accept" : "reject with tcp reset";
+  const verdict =
+    rule.action === "allow" ? "accept" : rule.protocol === "udp" ? "reject" : "reject with tcp reset";
   return [
     `add table inet ${table}`,
     `add chain inet ${table} out { type filter hook output priority 0; policy accept; }`,
-    `insert rule inet ${table} out ${match.join(" ")} counter ${verdict} ${nftComment(`fw${k}`)}`,
+    `insert rule inet ${table} out ${[...ends, ...protocolMatch(rule.protocol ?? "tcp", t)].join(" ")} counter ${verdict} ${nftComment(`fw${k}`)}`,
   ];
 }
 
@@ -67,7 +98,7 @@ export class EmulationFirewall {
 
   constructor(private readonly ctx: ControlContext) {}
 
-  private get rules(): PortFirewallRule[] {
+  private get rules(): FirewallRule[] {
     this.ctx.state.firewall ??= [];
     return this.ctx.state.firewall;
   }
@@ -76,47 +107,77 @@ export class EmulationFirewall {
     return firewallTable(this.ctx.plan.prefix);
   }
 
+  /** The destination port a rule matches: its own, else its application's in this run; null when it has none. */
+  private portOf(rule: FirewallRule): number | undefined | null {
+    if (rule.port !== undefined || rule.application === undefined) return rule.port;
+    return this.ctx.state.applicationPorts?.[rule.application] ?? null;
+  }
+
   /**
    * Adds a rule (see the module doc). Its endpoints are checked first (UnknownNodeError); the rule is in force in
    * every namespace of its scope when this resolves.
    */
-  set(rule: PortFirewallRule): Promise<void> {
+  set(rule: FirewallRule): Promise<void> {
     // One at a time, so every namespace inserts the rules in the order they were set.
     const next = this.queue.then(() => this.apply(rule));
     this.queue = next.catch(() => {});
     return next;
   }
 
-  private async apply(rule: PortFirewallRule): Promise<void> {
+  private async apply(rule: FirewallRule): Promise<void> {
     const { ctx } = this;
     const caps = ctx.state.capabilities;
     const why = caps ? verbUnavailable("setFirewall", caps) : null;
     if (why) throw new UnsupportedInEmulationError("setFirewall", why);
     const srcs = rule.src === undefined ? ctx.plan.nodes.map((n) => n.index) : [ctx.node(rule.src)];
-    const dst = rule.dst === undefined ? undefined : ctx.addr(ctx.node(rule.dst));
+    const dstAddr = rule.dst === undefined ? undefined : ctx.addr(ctx.node(rule.dst));
+    const port = this.portOf(rule);
     const k = this.rules.length;
-    const lines = new Map(srcs.map((s) => [s, firewallLines(this.table, k, rule, ctx.addr(s), dst)]));
+    // An application without a port in this run has no flows to match: the rule is kept, nothing installed.
+    const lines = new Map(
+      srcs.map((s) => [
+        s,
+        port === null
+          ? []
+          : firewallLines(this.table, k, rule, {
+              srcAddr: ctx.addr(s),
+              ...(dstAddr !== undefined ? { dstAddr } : {}),
+              ...(port !== undefined ? { port } : {}),
+              vxlanPort: ctx.plan.settings.vxlanPort,
+            }),
+      ]),
+    );
     this.rules.push({ ...rule });
     ctx.save();
     await parallel(srcs, (s) => runNft(ctx.runner, ctx.ns(s), lines.get(s)!));
   }
 
-  /** Whether the rules in force deny the pair's new flows (the last matching rule decides; none: allowed). */
-  denies(src: string, dst: string, port?: number): boolean {
-    const rule = this.rules.findLast(
-      (r) =>
-        (r.src === undefined || r.src === src) &&
-        (r.dst === undefined || r.dst === dst) &&
-        (r.port === undefined || port === undefined || r.port === port),
-    );
+  /**
+   * Whether the rules in force deny a new flow of the pair, as nft decides it: `fields` are what the flow is on
+   * the wire (its destination port and "tcp" for the agents' flows); a rule's application matches by its port.
+   */
+  denies(src: string, dst: string, fields: FlowMatchFields = {}): boolean {
+    const rule = this.rules.findLast((r) => {
+      if ((r.src !== undefined && r.src !== src) || (r.dst !== undefined && r.dst !== dst)) return false;
+      const port = this.portOf(r);
+      if (port === null) return false;
+      const onWire: FirewallRule = { action: r.action, protocol: r.protocol ?? "tcp" };
+      if (port !== undefined) onWire.port = port;
+      return matchesFlowFields(onWire, { protocol: "tcp", ...fields });
+    });
     return rule?.action === "deny";
   }
 
-  /** Pairs denied now, as pair keys, sorted. */
+  /** Pairs whose flows an endpoint-only rule denies now (as the simulator's deniedPairs), as pair keys, sorted. */
   deniedPairs(): string[] {
     const ids = this.ctx.plan.nodes.map((n) => n.id);
+    const byEnds = this.rules.filter((r) => !hasFlowFields(r));
     const out: string[] = [];
-    for (const s of ids) for (const d of ids) if (s !== d && this.denies(s, d)) out.push(pairKey(s, d));
+    for (const s of ids)
+      for (const d of ids) {
+        const last = byEnds.findLast((r) => (r.src ?? s) === s && (r.dst ?? d) === d);
+        if (s !== d && last?.action === "deny") out.push(pairKey(s, d));
+      }
     return out.sort();
   }
 

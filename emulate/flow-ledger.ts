@@ -17,6 +17,7 @@
  * first is not observed per flow (`mirrorWon` stays false; emulate/mirror.ts counts first deliveries per segment).
  */
 import type { ApplicationTraffic, NodePath, PairTraffic } from "../models/policies/types.ts";
+import type { FlowMatchFields } from "../models/policies/verb-args.ts";
 import { ApplicationTrafficCounter } from "../models/workload/application-traffic.ts";
 import { type FlowArrival, TM_APPLICATION } from "../models/workload/flow-schedule.ts";
 import { type ApplicationProfile, TrafficProfiler } from "../models/workload/profiler.ts";
@@ -116,7 +117,7 @@ export class FlowLedger {
     this.appTraffic.count(f.application, f.src, f.dst, f.sizeBytes);
     this.startedFlows.push(f);
     const [src, dst] = [this.ids[f.src]!, this.ids[f.dst]!];
-    if (this.emuCtl.denies(src, dst)) {
+    if (this.emuCtl.denies(src, dst, this.wireFields(f))) {
       this.denied++;
       this.deniedIds.add(f.id);
       this.flowErrors["denied by firewall"] = (this.flowErrors["denied by firewall"] ?? 0) + 1;
@@ -131,6 +132,12 @@ export class FlowLedger {
     }
     this.pathAtStart.set(f.id, this.linkPath(now.path ?? []));
     this.startLateMs.push(lateNs / 1e6);
+  }
+
+  /** What the firewall sees of a flow on the wire: TCP to its application's port (emulate/application-ports.ts). */
+  private wireFields(f: FlowArrival): FlowMatchFields {
+    const port = this.emuCtl.applicationPort(f.application);
+    return port === undefined ? { protocol: "tcp" } : { protocol: "tcp", port };
   }
 
   /** Whether every scheduled flow finished or failed. */

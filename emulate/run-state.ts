@@ -18,6 +18,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { FirewallRule } from "../models/policies/verb-args.ts";
 import { writeJsonAtomic } from "../sim/io/atomic-write.ts";
 import type { Capabilities } from "./capability-types.ts";
 import { EmulationError } from "./errors.ts";
@@ -124,7 +125,12 @@ export interface RunState extends RunCreator {
   /** Mirrors by pair key (absent in files of older versions). */
   mirrors?: MirrorState[];
   /** Firewall rules in the order they were set (emulate/firewall.ts). */
-  firewall?: { action: "allow" | "deny"; src?: string; dst?: string; port?: number }[];
+  firewall?: FirewallRule[];
+  /**
+   * The TCP port each application's flows are sent to (emulate/application-ports.ts), set when the traffic agents
+   * start; a firewall rule naming an application matches its port.
+   */
+  applicationPorts?: Record<string, number>;
   /** Probe paths set up so far, by path key. */
   probePaths?: Record<string, ProbePathState>;
   nextMirror?: number;

@@ -36,13 +36,18 @@ export class TrafficAgents {
     workDir: string,
     retryForNs: number,
     onReport: (rep: AgentReport) => void,
+    /** The port of each flow's application (emulate/application-ports.ts); default: every flow to `settings.port`. */
+    ports: Readonly<Record<string, number>> = {},
   ) {
     const bySource: AgentFlow[][] = plan.nodes.map(() => []);
+    const extraPorts = [...new Set(Object.values(ports))]
+      .filter((p) => p !== settings.port)
+      .sort((a, b) => a - b);
     for (const f of flows) {
       bySource[f.src]!.push({
         id: f.id,
         dst: plan.nodes[f.dst]!.address,
-        port: settings.port,
+        port: ports[f.application] ?? settings.port,
         bytes: emulatedBytes(f.sizeBytes, settings),
         startNs: f.startNs,
       });
@@ -54,7 +59,7 @@ export class TrafficAgents {
         plan,
         nd.id,
         {
-          listen: { host: nd.address, port: settings.port },
+          listen: { host: nd.address, port: settings.port, extraPorts },
           flowsFile: file,
           timeCompression: settings.timeCompression,
           waitForEpoch: true,

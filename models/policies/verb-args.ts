@@ -40,12 +40,48 @@ export interface QosSpec {
   ceilBps?: number;
 }
 
+/** Transport protocols a firewall rule can name. */
+export const FIREWALL_PROTOCOLS = ["tcp", "udp"] as const;
+export type FirewallProtocol = (typeof FIREWALL_PROTOCOLS)[number];
+
 /**
- * A firewall rule over the pairs it matches: `src`/`dst` absent match every node. Rules apply in the order they
- * are set (the last rule matching a pair decides); with no rule every pair is allowed.
+ * A firewall rule over the new flows it matches: every field given must match, every field absent matches
+ * anything (`src`/`dst` absent: every node). Rules apply in the order they are set (the last rule matching a flow
+ * decides); with no rule every flow is allowed.
+ *
+ * `application`, `port` and `protocol` match the flow's own fields (a flow that does not carry the field is not
+ * matched by a rule naming it). In emulation an application is matched by its port (the port its flows are sent
+ * to), so a rule naming an application whose port the emulator does not know is refused.
  */
 export interface FirewallRule {
   action: "allow" | "deny";
   src?: string;
   dst?: string;
+  /** The flows' application (a flow's `application`: an application pair `"A->B"`, `"tm"`, ...). */
+  application?: string;
+  /** Destination port, 1..65535. */
+  port?: number;
+  /** Transport protocol. */
+  protocol?: FirewallProtocol;
+}
+
+/** What a firewall rule matches a new flow on besides its endpoints; absent fields are not carried by the flow. */
+export interface FlowMatchFields {
+  application?: string;
+  port?: number;
+  protocol?: string;
+}
+
+/** Whether `rule`'s application, port and protocol (where given) equal the flow's. Endpoints are not looked at. */
+export function matchesFlowFields(rule: FirewallRule, flow: FlowMatchFields): boolean {
+  return (
+    (rule.application === undefined || rule.application === flow.application) &&
+    (rule.port === undefined || rule.port === flow.port) &&
+    (rule.protocol === undefined || rule.protocol === flow.protocol)
+  );
+}
+
+/** Whether a rule names an application, a port or a protocol (else it matches by endpoints only). */
+export function hasFlowFields(rule: FirewallRule): boolean {
+  return rule.application !== undefined || rule.port !== undefined || rule.protocol !== undefined;
 }

@@ -4,7 +4,7 @@
  * allowed.
  */
 import { InvalidArgumentError } from "./types.ts";
-import type { FirewallRule, QosSpec } from "./verb-args.ts";
+import { FIREWALL_PROTOCOLS, type FirewallRule, type QosSpec } from "./verb-args.ts";
 
 /**
  * Checks a QoS spec: priority a finite number (engines clamp it to 0..7), rateBps absent or a finite rate >= 0,
@@ -21,11 +21,21 @@ export function checkQosSpec(qos: QosSpec): void {
   if (!(ceil > 0) || ceil < g) throw bad("ceilBps", qos.ceilBps, `a rate > 0 and >= rateBps (${g})`);
 }
 
-/** @throws InvalidArgumentError when the rule's action is not "allow" or "deny". */
+/**
+ * Checks a firewall rule: action "allow" or "deny"; `application` absent or a non-empty string; `port` absent or an
+ * integer 1..65535; `protocol` absent or one of {@link FIREWALL_PROTOCOLS}.
+ * @throws InvalidArgumentError for the first field that is not so.
+ */
 export function checkFirewallRule(rule: FirewallRule): void {
-  if (rule.action !== "allow" && rule.action !== "deny") {
-    throw new InvalidArgumentError(
-      `setFirewall: action must be "allow" or "deny", got ${JSON.stringify(rule.action)}`,
-    );
-  }
+  const bad = (field: string, v: unknown, want: string) =>
+    new InvalidArgumentError(`setFirewall: ${field} must be ${want}, got ${JSON.stringify(v)}`);
+  if (rule.action !== "allow" && rule.action !== "deny")
+    throw bad("action", rule.action, '"allow" or "deny"');
+  const { application, port, protocol } = rule;
+  if (application !== undefined && (typeof application !== "string" || application === ""))
+    throw bad("application", application, "a non-empty application name");
+  if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535))
+    throw bad("port", port, "an integer 1..65535");
+  if (protocol !== undefined && !(FIREWALL_PROTOCOLS as readonly string[]).includes(protocol))
+    throw bad("protocol", protocol, FIREWALL_PROTOCOLS.map((p) => `"${p}"`).join(" or "));
 }

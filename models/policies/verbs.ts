@@ -54,25 +54,37 @@ export function restorePrevious<V>(verbName: string): Undo<[Pair, V | null], voi
   ];
 }
 
-/** Whether two firewall rules can match a common pair (an absent endpoint matches every node). */
+/** The fields a firewall rule matches on (every one absent: every flow). */
+const FIREWALL_MATCH_FIELDS = ["src", "dst", "application", "port", "protocol"] as const;
+
+/** Whether two firewall rules can match a common flow (a field absent in either matches every value). */
 function overlaps(a: FirewallRule, b: FirewallRule): boolean {
-  const meet = (x: string | undefined, y: string | undefined) =>
-    x === undefined || y === undefined || x === y;
-  return meet(a.src, b.src) && meet(a.dst, b.dst);
+  return FIREWALL_MATCH_FIELDS.every((f) => a[f] === undefined || b[f] === undefined || a[f] === b[f]);
+}
+
+/** `rule` narrowed to the flows `scope` matches (the two must overlap): `rule`'s action, each field from either. */
+function within(rule: FirewallRule, scope: FirewallRule): FirewallRule {
+  const out: FirewallRule = { action: rule.action };
+  for (const f of FIREWALL_MATCH_FIELDS) {
+    const v = rule[f] ?? scope[f];
+    if (v !== undefined) (out as unknown as Record<string, unknown>)[f] = v;
+  }
+  return out;
 }
 
 /**
- * Undo of a firewall rule: allow its scope again (no rule: every pair allowed), then re-apply, in order, the
- * journaled rules before it that overlap the scope, so each pair ends as the last earlier rule matching it says.
+ * Undo of a firewall rule: allow its scope again (no rule: every flow allowed), then re-apply, in order, the
+ * journaled rules before it that overlap the scope, each narrowed to the scope, so every flow in the scope ends as
+ * the last earlier rule matching it says and no flow outside it changes.
  */
 function undoFirewall([rule]: [FirewallRule], _result: unknown, ctx: UndoContext): VerbCall[] {
-  const scope: FirewallRule = { action: "allow" };
-  if (rule.src !== undefined) scope.src = rule.src;
-  if (rule.dst !== undefined) scope.dst = rule.dst;
-  const replay = ctx.earlier.filter(
-    (e) => e.verb === "setFirewall" && overlaps(e.args[0] as FirewallRule, rule),
+  const scope = within({ action: "allow" }, rule);
+  const replay = ctx.earlier.flatMap((e) =>
+    e.verb === "setFirewall" && overlaps(e.args[0] as FirewallRule, rule)
+      ? [{ verb: e.verb, args: [within(e.args[0] as FirewallRule, rule)] }]
+      : [],
   );
-  return [{ verb: "setFirewall", args: [scope] }, ...replay.map((e) => ({ verb: e.verb, args: e.args }))];
+  return [{ verb: "setFirewall", args: [scope] }, ...replay];
 }
 
 /**
@@ -126,13 +138,13 @@ export const VERBS = {
     undo: restorePrevious<QosSpec>("setQos"),
     doc: "Sets a pair's QoS class (priority, guaranteed rate and ceiling in bits/s, htb's meaning); null removes it.",
   }),
-  /** Adds a firewall rule (allow or deny the pairs it matches). */
+  /** Adds a firewall rule (allow or deny the new flows it matches). */
   setFirewall: verb<(rule: FirewallRule) => void>()({
     kind: "action",
     args: [{ name: "rule" }],
     latency: { key: "firewall", default: "10ms", doc: "Time until a firewall rule takes effect." },
     undo: undoFirewall,
-    doc: "Allows or denies the pairs a rule matches (absent endpoints match every node); the last matching rule decides.",
+    doc: "Allows or denies the new flows a rule matches (by endpoints, application, port, protocol; absent fields match any); the last matching rule decides.",
   }),
   /** Sends a probe; its result appears in a later Observation's `probes`. */
   probe: verb<(path: NodePath) => void>()({

@@ -57,6 +57,7 @@ import {
   type VirtualLinkInfo,
   type VirtualLinkOptions,
 } from "../../models/policies/types.ts";
+import type { FlowMatchFields } from "../../models/policies/verb-args.ts";
 import { checkFirewallRule, checkQosSpec } from "../../models/policies/verb-checks.ts";
 import {
   type ActionKind,
@@ -249,10 +250,18 @@ export class SimControlPlane implements ControlPlane {
 
   /**
    * Starts a flow of the pair where the data plane sends it (see the module doc). `flowKey` is the flow's arrival
-   * index within its pair, for per-flow hashing in the default routing. Returns the flow id, or -1 when a
-   * firewall rule denies the pair (the flow is counted, on the rule and as refused, not started).
+   * index within its pair, for per-flow hashing in the default routing; `fields` what the firewall matches besides
+   * the pair (the flow's application, port, protocol, where it carries them). Returns the flow id, or -1 when a
+   * firewall rule denies the flow (it is counted, on the rule and as refused, not started).
    */
-  startFlow(src: number, dst: number, sizeBytes: number, tag: number, flowKey: number): number {
+  startFlow(
+    src: number,
+    dst: number,
+    sizeBytes: number,
+    tag: number,
+    flowKey: number,
+    fields?: FlowMatchFields,
+  ): number {
     const pair = src * this.topo.nodeCount + dst;
     this.stats.flows++;
     this.stats.bytes += sizeBytes;
@@ -261,7 +270,7 @@ export class SimControlPlane implements ControlPlane {
       t.bytes += sizeBytes;
       t.flows++;
     } else this.intervalTraffic.set(pair, { bytes: sizeBytes, flows: 1 });
-    if (!this.firewall.admits(pair, sizeBytes)) return -1;
+    if (!this.firewall.admits(pair, sizeBytes, fields)) return -1;
     let path: Path | undefined;
     let vlId: string | undefined;
     const vl = this.readyVl(pair);
@@ -621,6 +630,11 @@ export class SimControlPlane implements ControlPlane {
   /** Pairs a firewall rule denies now, as pair keys in (src, dst) index order. */
   deniedPairs(): string[] {
     return this.firewall.deniedPairs().map((p) => this.pairName(p));
+  }
+
+  /** Whether the firewall allows a new flow of the pair with these fields now (nothing counted). */
+  firewallAllows(src: string, dst: string, fields: FlowMatchFields = {}): boolean {
+    return this.firewall.allows(this.node(src) * this.topo.nodeCount + this.node(dst), fields);
   }
 
   /** Whether a firewall rule was ever set. */

@@ -152,6 +152,7 @@ export async function startController(
         spec.sizeBytes,
         spec.tag ?? 0,
         keys[spec.src * n + spec.dst]!++,
+        spec.application === undefined ? undefined : { application: spec.application },
       );
     },
   };

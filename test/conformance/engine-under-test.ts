@@ -4,6 +4,7 @@
  */
 import type { IntervalObservation } from "../../models/control/driver.ts";
 import type { ControlPlane } from "../../models/policies/types.ts";
+import type { FlowMatchFields } from "../../models/policies/verb-args.ts";
 
 export interface EngineUnderTest {
   /** Shown in test names: "simulator (fluid)", "emulator". */
@@ -13,8 +14,11 @@ export interface EngineUnderTest {
   advance(ns: number): Promise<void>;
   /** The Observation parts of the interval since the last call (consumes its counters). */
   observe(): IntervalObservation | Promise<IntervalObservation>;
-  /** Offers a flow of the pair now; false when the data plane refuses it (a firewall rule). */
-  startFlow(src: string, dst: string, sizeBytes: number): Promise<boolean>;
+  /**
+   * Offers a flow of the pair now (with an application, destination port and protocol where given); false when the
+   * data plane refuses it (a firewall rule).
+   */
+  startFlow(src: string, dst: string, sizeBytes: number, fields?: FlowMatchFields): Promise<boolean>;
   /** Tears everything down; lists what is left behind (must be nothing). */
   close(): Promise<string[]>;
 }

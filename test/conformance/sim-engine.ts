@@ -3,6 +3,7 @@
  * over the configured transport model, on the suite's substrate, with a kernel clock the suite advances.
  */
 import type { IntervalObservation } from "../../models/control/driver.ts";
+import type { FlowMatchFields } from "../../models/policies/verb-args.ts";
 import { SimControlPlane } from "../../sim/control/control-plane.ts";
 import { SimDataPlane } from "../../sim/control/sim-data-plane.ts";
 import { Simulator } from "../../sim/kernel/simulator.ts";
@@ -32,8 +33,8 @@ export function simulatorEngine(topo: Topology, model: TransportModel = "fluid")
       lastNs = sim.now;
       return o;
     },
-    async startFlow(src: string, dst: string, sizeBytes: number) {
-      return ctl.startFlow(topo.node(src), topo.node(dst), sizeBytes, 0, flowKey++) >= 0;
+    async startFlow(src: string, dst: string, sizeBytes: number, fields?: FlowMatchFields) {
+      return ctl.startFlow(topo.node(src), topo.node(dst), sizeBytes, 0, flowKey++, fields) >= 0;
     },
     async close() {
       sim.run();

@@ -29,6 +29,7 @@ import {
   pairKey,
   UnknownNodeError,
 } from "../../models/policies/types.ts";
+import { type FlowMatchFields, matchesFlowFields } from "../../models/policies/verb-args.ts";
 import { VERBS, type Verbs } from "../../models/policies/verbs.ts";
 import { ring } from "../../sim/substrate/generators.ts";
 import { emulatorEngine, emulatorSkipReason } from "./emulator-engine.ts";
@@ -109,7 +110,11 @@ const CASES: Record<keyof Verbs, VerbCase> = {
     },
     visible(o) {
       assert.deepEqual(o.firewall?.refused, [{ src: "n0", dst: "n2", flows: 1, bytes: 10_000 }]);
-      assert.deepEqual(denied(o), ["n0->n2"]);
+      assert.deepEqual(
+        denied(o),
+        PROBE_FLOWS.map((f) => `n0->n2 ${JSON.stringify(f)}`),
+        "every flow of the pair, whatever its application, port or protocol",
+      );
     },
     fails: { call: (c) => c.setFirewall({ action: "deny", src: "nX" }), error: UnknownNodeError },
   },
@@ -138,14 +143,82 @@ const CASES: Record<keyof Verbs, VerbCase> = {
   },
 };
 
-/** Pairs the firewall denies now: the last rule matching each pair decides (no rule: allowed). */
+/**
+ * More rows for verbs whose arguments select different matches (named `<verb> <what>`): firewall rules by
+ * application, by port and protocol, narrowing an earlier broader rule (rolled back exactly).
+ */
+const MORE_CASES: Record<string, VerbCase & { verb: keyof Verbs }> = {
+  "setFirewall by application": {
+    verb: "setFirewall",
+    act: (c) => Promise.resolve(c.setFirewall({ action: "deny", application: "game" })),
+    async exercise(e) {
+      for (let i = 0; i < 3; i++)
+        assert.equal(await e.startFlow("n0", "n2", 1000, { application: "game" }), false, "game is denied");
+      assert.equal(
+        await e.startFlow("n0", "n2", 1000, { application: "tm" }),
+        true,
+        "another application is not",
+      );
+      assert.equal(await e.startFlow("n1", "n3", 1000, {}), true, "nor a flow of no application");
+    },
+    visible(o) {
+      assert.deepEqual(o.firewall?.refused, [{ src: "n0", dst: "n2", flows: 3, bytes: 3000 }]);
+      assert.deepEqual(
+        o.firewall?.rules.map((r) => [r.rule.application, r.flows]),
+        [["game", 3]],
+      );
+    },
+    fails: { call: (c) => c.setFirewall({ action: "deny", application: "" }), error: InvalidArgumentError },
+  },
+  "setFirewall by port and protocol, after a broader deny": {
+    verb: "setFirewall",
+    prepare: (c) => Promise.resolve(c.setFirewall({ action: "deny", src: "n0" })),
+    act: (c) => Promise.resolve(c.setFirewall({ action: "allow", src: "n0", port: 8080, protocol: "tcp" })),
+    async exercise(e) {
+      assert.equal(
+        await e.startFlow("n0", "n2", 1000, { port: 8080, protocol: "tcp" }),
+        true,
+        "8080/tcp allowed",
+      );
+      assert.equal(
+        await e.startFlow("n0", "n2", 1000, { port: 8081, protocol: "tcp" }),
+        false,
+        "other ports not",
+      );
+      assert.equal(await e.startFlow("n0", "n2", 1000, { port: 8080, protocol: "udp" }), false, "nor udp");
+    },
+    visible(o) {
+      assert.deepEqual(o.firewall?.refused, [{ src: "n0", dst: "n2", flows: 2, bytes: 2000 }]);
+      assert.deepEqual(
+        o.firewall?.rules.map((r) => r.flows),
+        [2, 1],
+      );
+    },
+    fails: { call: (c) => c.setFirewall({ action: "allow", port: 70000 }), error: InvalidArgumentError },
+  },
+};
+
+/** Flows the firewall state is read on: no fields, an application, a port and protocol, both. */
+const PROBE_FLOWS: readonly FlowMatchFields[] = [
+  {},
+  { application: "game" },
+  { application: "tm" },
+  { port: 8080, protocol: "tcp" },
+  { application: "game", port: 8080, protocol: "tcp" },
+];
+
+/** Flows the firewall refuses now, as `"src->dst <fields>"`: the last rule matching each flow decides (none: allowed). */
 function denied(o: IntervalObservation): string[] {
   const rules: readonly FirewallRule[] = (o.firewall?.rules ?? []).map((r) => r.rule);
-  const matches = (r: FirewallRule, s: string, d: string) =>
-    (r.src === undefined || r.src === s) && (r.dst === undefined || r.dst === d);
+  const matches = (r: FirewallRule, s: string, d: string, f: FlowMatchFields) =>
+    (r.src === undefined || r.src === s) && (r.dst === undefined || r.dst === d) && matchesFlowFields(r, f);
   return NODES.flatMap((s) =>
-    NODES.filter((d) => d !== s && rules.findLast((r) => matches(r, s, d))?.action === "deny").map((d) =>
-      pairKey(s, d),
+    NODES.flatMap((d) =>
+      s === d
+        ? []
+        : PROBE_FLOWS.filter((f) => rules.findLast((r) => matches(r, s, d, f))?.action === "deny").map(
+            (f) => `${pairKey(s, d)} ${JSON.stringify(f)}`,
+          ),
     ),
   );
 }
@@ -189,9 +262,13 @@ describe("every ControlPlane verb behaves the same in every engine", () => {
   for (const engine of ENGINES) {
     describe(engine.name, async () => {
       const skip = await engine.skip();
-      for (const [verb, c] of Object.entries(CASES)) {
+      const rows: [string, keyof Verbs, VerbCase][] = [
+        ...Object.entries(CASES).map(([v, c]): [string, keyof Verbs, VerbCase] => [v, v as keyof Verbs, c]),
+        ...Object.entries(MORE_CASES).map(([name, c]): [string, keyof Verbs, VerbCase] => [name, c.verb, c]),
+      ];
+      for (const [label, verb, c] of rows) {
         const why = skip || (engine.elsewhere?.[verb] ?? false);
-        it(`${verb}: visible in the next observation, typed errors, exact teardown`, {
+        it(`${label}: visible in the next observation, typed errors, exact teardown`, {
           skip: why,
         }, async () => {
           const e = await engine.build();

@@ -9,11 +9,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { applicationPorts } from "../../emulate/application-ports.ts";
 import { EmulationControlPlane } from "../../emulate/control-plane.ts";
-import { firewallLines } from "../../emulate/firewall.ts";
+import { UnsupportedInEmulationError } from "../../emulate/errors.ts";
+import { type FirewallTarget, firewallLines } from "../../emulate/firewall.ts";
 import { FlowLedger } from "../../emulate/flow-ledger.ts";
 import { down, exec, up } from "../../emulate/substrate.ts";
-import { UnknownNodeError } from "../../models/policies/types.ts";
+import { type FirewallRule, UnknownNodeError } from "../../models/policies/types.ts";
 import { line } from "../../sim/substrate/generators.ts";
 import { assertRunsGone, capabilities, needs } from "../helpers/emulation.ts";
 import { offline } from "./fixtures/offline-control-plane.ts";
@@ -23,15 +25,53 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const topo = line(3, { capacityBps: 100e6, delayNs: 0 });
 
 describe("firewall rules, offline", () => {
-  it("a deny rule rejects the pair's first segments with a reset at the source, counted, inserted first", () => {
-    assert.deepEqual(firewallLines("tcabc123_fw", 4, { action: "deny", dst: "n2" }, "10.0.0.1", "10.0.0.3"), [
-      "add table inet tcabc123_fw",
-      "add chain inet tcabc123_fw out { type filter hook output priority 0; policy accept; }",
-      'insert rule inet tcabc123_fw out ip saddr 10.0.0.1 ip daddr 10.0.0.3 tcp flags & (syn | ack) == syn counter reject with tcp reset comment "fw4"',
-    ]);
-    assert.match(
-      firewallLines("t", 0, { action: "allow", port: 7000 }, "10.0.0.1", undefined)[2]!,
-      /ip saddr 10\.0\.0\.1 tcp dport 7000 .* counter accept comment "fw0"$/,
+  const lines: { rule: FirewallRule; target: FirewallTarget; want: string }[] = [
+    {
+      rule: { action: "deny", dst: "n2" },
+      target: { srcAddr: "10.0.0.1", dstAddr: "10.0.0.3" },
+      want: 'ip saddr 10.0.0.1 ip daddr 10.0.0.3 meta l4proto tcp tcp flags & (syn | ack) == syn counter reject with tcp reset comment "fw4"',
+    },
+    {
+      rule: { action: "allow", port: 7000 },
+      target: { srcAddr: "10.0.0.1", port: 7000 },
+      want: 'ip saddr 10.0.0.1 meta l4proto tcp th dport 7000 tcp flags & (syn | ack) == syn counter accept comment "fw4"',
+    },
+    {
+      rule: { action: "deny", application: "game->db", protocol: "tcp" },
+      target: { srcAddr: "10.0.0.1", port: 5202 },
+      want: 'ip saddr 10.0.0.1 meta l4proto tcp th dport 5202 tcp flags & (syn | ack) == syn counter reject with tcp reset comment "fw4"',
+    },
+    {
+      rule: { action: "deny", protocol: "udp", port: 53 },
+      target: { srcAddr: "10.0.0.1", port: 53 },
+      want: 'ip saddr 10.0.0.1 meta l4proto udp th dport 53 counter reject comment "fw4"',
+    },
+    {
+      rule: { action: "deny", protocol: "udp" },
+      target: { srcAddr: "10.0.0.1", vxlanPort: 4789 },
+      want: 'ip saddr 10.0.0.1 meta l4proto udp th dport != 4789 counter reject comment "fw4"',
+    },
+  ];
+  for (const c of lines) {
+    it(`rule ${JSON.stringify(c.rule)} becomes one nft rule inserted first, counted, with its verdict`, () => {
+      assert.deepEqual(firewallLines("tcabc123_fw", 4, c.rule, c.target), [
+        "add table inet tcabc123_fw",
+        "add chain inet tcabc123_fw out { type filter hook output priority 0; policy accept; }",
+        `insert rule inet tcabc123_fw out ${c.want}`,
+      ]);
+    });
+  }
+
+  it("refuses a UDP rule on the VXLAN port (the run's own tunnels)", () => {
+    assert.throws(
+      () =>
+        firewallLines(
+          "t",
+          0,
+          { action: "deny", protocol: "udp", port: 4789 },
+          { srcAddr: "10.0.0.1", port: 4789 },
+        ),
+      UnsupportedInEmulationError,
     );
   });
 
@@ -80,6 +120,30 @@ describe("firewall rules, offline", () => {
     const { ctl, runner } = offline(topo, dir);
     await assert.rejects(ctl.setFirewall({ action: "deny", src: "x" }), UnknownNodeError);
     assert.equal(runner.calls.length, 0);
+  });
+
+  it("a rule by application matches its port; the ledger refuses exactly that application's flows", async () => {
+    const { ctl, state, runner } = offline(topo, dir);
+    state.applicationPorts = applicationPorts(["tm", "game->db", "web->db"], 5201);
+    assert.deepEqual(state.applicationPorts, { tm: 5201, "game->db": 5202, "web->db": 5203 });
+    await ctl.setFirewall({ action: "deny", application: "game->db" });
+    await ctl.setFirewall({ action: "deny", application: "not-in-this-run" });
+    assert.match(runner.text(), /th dport 5202 .* reject with tcp reset comment "fw0"/);
+    assert.doesNotMatch(runner.text(), /comment "fw1"/, "an application without a port installs nothing");
+    const flows = ["game->db", "web->db", "tm", "game->db"].map((application, id) => ({
+      id,
+      src: 0,
+      dst: 2,
+      sizeBytes: 1000,
+      startNs: 0,
+      tag: 0,
+      application,
+    }));
+    const ledger = new FlowLedger(topo, flows, ctl, 1);
+    for (const f of flows)
+      ledger.onReport({ event: "start", id: f.id, dst: "x", bytes: f.sizeBytes, startNs: 0, lateNs: 0 });
+    assert.equal(ledger.denied, 2, "both game flows, and only they");
+    assert.equal(ledger.activeFlows(), 2);
   });
 
   it("the flow ledger records a denied pair's flows as denied, counted in the traffic, never active", async () => {
@@ -137,6 +201,27 @@ describe("firewall on namespaces", async () => {
         (await ctl.firewall.counters()).map((c) => c.packets),
         [3, 2],
       );
+      // By port (an application's, in a run): only connections to that port are refused.
+      await exec(run.runId, "n2", ["iperf3", "-s", "-D", "-B", addr(2), "-p", "5202"]);
+      await new Promise((r) => setTimeout(r, 300));
+      await ctl.setFirewall({ action: "deny", dst: "n2", port: 5202, protocol: "tcp" });
+      const connectTo = async (from: number, port: number) =>
+        (
+          await exec(run.runId, `n${from}`, [
+            "iperf3",
+            "-c",
+            addr(2),
+            "-B",
+            addr(from),
+            "-p",
+            String(port),
+            "-n",
+            "64K",
+          ])
+        ).code;
+      for (let i = 0; i < 3; i++) assert.notEqual(await connectTo(1, 5202), 0, "port 5202 is denied");
+      assert.equal(await connectTo(1, 5201), 0, "port 5201 is not");
+      assert.equal((await ctl.firewall.counters())[2]?.packets, 3, "each refused connection counted once");
       await ctl.firewall.clear();
       const left = await exec(run.runId, "n0", ["nft", "list", "ruleset"]);
       assert.equal(left.stdout.trim(), "", "clear removes the tables");

@@ -26,10 +26,16 @@ function state({ ctl, net, topo }: Setup) {
     routes: [...ctl.routes()],
     mirrors: ctl.takeMirrorStats().map((m) => ({ src: m.src, dst: m.dst, path: m.path })),
     denied: ctl.deniedPairs(),
+    deniedByFields: ["s", "u"].flatMap((src) =>
+      FIELDS.filter((f) => !ctl.firewallAllows(src, "t", f)).map((f) => `${src}->t ${JSON.stringify(f)}`),
+    ),
     vnaPool: [...ctl.vnaPool()],
     unreservedBps: topo.links.map((_, l) => net.unreservedBps(l)),
   };
 }
+
+/** Flows the firewall's state is read on besides their pair. */
+const FIELDS = [{ application: "x" }, { application: "y" }, { port: 80, protocol: "tcp" }, { port: 81 }];
 
 /** Lets every pending setup latency elapse. */
 const settle = (s: Setup) => s.sim.run(s.sim.now + 100 * MS);
@@ -78,6 +84,19 @@ const sequences: {
       j.setFirewall({ action: "allow", src: "s", dst: "t" });
       j.setFirewall({ action: "deny", src: "u" });
       j.setFirewall({ action: "allow" });
+    },
+  },
+  {
+    name: "firewall rules by application and port under broader ones (undone without touching other applications)",
+    before: (j) => {
+      j.setFirewall({ action: "deny" });
+      j.setFirewall({ action: "allow", src: "u" });
+      j.setFirewall({ action: "allow", src: "s", application: "y" });
+    },
+    after: (j) => {
+      j.setFirewall({ action: "deny", src: "s", application: "x" });
+      j.setFirewall({ action: "allow", application: "x", port: 80, protocol: "tcp" });
+      j.setFirewall({ action: "deny", port: 81 });
     },
   },
   {

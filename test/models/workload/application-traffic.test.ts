@@ -104,6 +104,7 @@ describe("per-application traffic in the Observation", () => {
     // What the ledger asks of the control plane when a flow starts: no firewall rule, no mirror, the default path.
     const stub = {
       denies: () => false,
+      applicationPort: () => undefined,
       mirrors: { of: () => undefined },
       pathNow: () => ({ path: null, virtualLink: null }),
     } as unknown as EmulationControlPlane;

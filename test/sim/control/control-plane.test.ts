@@ -268,6 +268,18 @@ describe("simulator control plane", () => {
       InvalidArgumentError,
       /action must be "allow" or "deny"/,
     ],
+    [
+      "a firewall port outside 1..65535",
+      (c) => c.ctl.setFirewall({ action: "deny", port: 0 }),
+      InvalidArgumentError,
+      /port must be an integer 1\.\.65535, got 0/,
+    ],
+    [
+      "a firewall protocol other than tcp or udp",
+      (c) => c.ctl.setFirewall({ action: "deny", protocol: "sctp" as "tcp" }),
+      InvalidArgumentError,
+      /protocol must be "tcp" or "udp", got "sctp"/,
+    ],
   ];
   for (const [what, act, cls, msg] of errors) {
     it(`rejects ${what} with ${cls.name} and counts it`, () => {
