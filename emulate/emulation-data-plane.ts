@@ -78,6 +78,7 @@ export class EmulationDataPlane implements DataPlane {
     return {
       traffic: this.p.ledger.traffic(consume),
       applications: this.p.ledger.applicationTraffic(consume),
+      applicationFlows: this.p.ledger.applicationFlows(consume),
       links: this.linkStats(consume),
       virtualLinks: this.p.ctl.virtualLinks(),
       routes: this.p.emuCtl.routes(),

@@ -16,7 +16,12 @@
  * and its end counts in {@link FlowLedger.mirroredEnded} (the Observation's mirror feedback); which copy finished
  * first is not observed per flow (`mirrorWon` stays false; emulate/mirror.ts counts first deliveries per segment).
  */
-import type { ApplicationTraffic, NodePath, PairTraffic } from "../models/policies/types.ts";
+import type {
+  ApplicationFlowStats,
+  ApplicationTraffic,
+  NodePath,
+  PairTraffic,
+} from "../models/policies/types.ts";
 import type { FlowMatchFields } from "../models/policies/verb-args.ts";
 import { ApplicationTrafficCounter } from "../models/workload/application-traffic.ts";
 import { type FlowArrival, TM_APPLICATION } from "../models/workload/flow-schedule.ts";
@@ -105,6 +110,7 @@ export class FlowLedger {
       }
       this.finished++;
       this.clientFct.set(f.id, rep.fctNs);
+      this.appTraffic.ended(f.application, Math.max(1, Math.round(rep.fctNs * this.timeCompression)));
       if (this.mirroredIds.has(f.id)) this.mirroredEndedByPair[f.src * this.n + f.dst]!++;
     }
   };
@@ -120,6 +126,7 @@ export class FlowLedger {
     if (this.emuCtl.denies(src, dst, this.wireFields(f))) {
       this.denied++;
       this.deniedIds.add(f.id);
+      this.appTraffic.refused(f.application);
       this.flowErrors["denied by firewall"] = (this.flowErrors["denied by firewall"] ?? 0) + 1;
       return;
     }
@@ -187,6 +194,11 @@ export class FlowLedger {
    */
   applicationTraffic(consume: boolean): ApplicationTraffic[] {
     return this.appTraffic.take(consume);
+  }
+
+  /** Per-application completions (client-measured FCT, simulated ns) and refusals since the last consuming call. */
+  applicationFlows(consume: boolean): ApplicationFlowStats[] {
+    return this.appTraffic.takeOutcomes(consume);
   }
 
   /**

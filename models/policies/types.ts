@@ -41,6 +41,22 @@ export interface ApplicationTraffic {
   flows: number;
 }
 
+/**
+ * How one application's flows fared over the last control interval: flows that completed in it (with their
+ * completion times, arrival to last byte at the destination, ns) and flows a firewall refused at arrival.
+ */
+export interface ApplicationFlowStats {
+  /** The application, as in {@link ApplicationTraffic}. */
+  application: string;
+  /** Flows that completed in the interval. */
+  completed: number;
+  /** Flows refused by a firewall rule in the interval (they never complete). */
+  refused: number;
+  /** Mean and 99th percentile (nearest rank) FCT of the completed flows, ns; null when none completed. */
+  meanFctNs: number | null;
+  p99FctNs: number | null;
+}
+
 /** One directed link over the last control interval. */
 export interface LinkStats {
   id: string;
@@ -102,6 +118,11 @@ export interface Observation {
    * omitted. Absent where the engine cannot tell which application a flow belongs to.
    */
   applications?: readonly ApplicationTraffic[];
+  /**
+   * Per-application outcomes of the last interval (completions with FCT, refusals), sorted by application; absent
+   * where the engine cannot tell which application a flow belongs to.
+   */
+  applicationFlows?: readonly ApplicationFlowStats[];
   /** Per-link stats of the last interval, sorted by link id. */
   links: readonly LinkStats[];
   /** Current virtual links, sorted by id. */

@@ -94,7 +94,7 @@ export class SimDataPlane implements DataPlane {
     const apps = this.opts.applications;
     return {
       traffic: this.ctl.takeTraffic(consume),
-      ...(apps ? { applications: apps.take(consume) } : {}),
+      ...(apps ? { applications: apps.take(consume), applicationFlows: apps.takeOutcomes(consume) } : {}),
       links,
       virtualLinks: this.ctl.virtualLinks(),
       routes: this.ctl.routes(),

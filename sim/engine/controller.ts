@@ -8,6 +8,7 @@ import { ControlDriver } from "../../models/control/driver.ts";
 import { type ActionRecord, recording } from "../../models/policies/recording.ts";
 import { StaticRoutes } from "../../models/policies/static-routes.ts";
 import type { Policy } from "../../models/policies/types.ts";
+import type { FlowMatchFields } from "../../models/policies/verb-args.ts";
 import { ApplicationTrafficCounter } from "../../models/workload/application-traffic.ts";
 import type { FlowSink } from "../../models/workload/flow-sink.ts";
 import { type ControlStats, SimControlPlane } from "../control/control-plane.ts";
@@ -141,21 +142,34 @@ export async function startController(
   });
   const n = topo.nodeCount;
   const keys = new Int32Array(n * n);
+  /** The application of each flow in flight, for its outcome at its end. */
+  const flowApplication = new Map<number, string>();
   const sink: FlowSink = {
     topology: topo,
     startFlow: (spec: FlowSpec) => {
       if (spec.application !== undefined)
         applications.count(spec.application, spec.src, spec.dst, spec.sizeBytes);
-      return ctl.startFlow(
+      const id = ctl.startFlow(
         spec.src,
         spec.dst,
         spec.sizeBytes,
         spec.tag ?? 0,
         keys[spec.src * n + spec.dst]!++,
-        spec.application === undefined ? undefined : { application: spec.application },
+        firewallFields(spec),
       );
+      if (spec.application !== undefined) {
+        if (id < 0) applications.refused(spec.application);
+        else flowApplication.set(id, spec.application);
+      }
+      return id;
     },
   };
+  trace.on("flowEnd", (r) => {
+    const app = flowApplication.get(r.flow);
+    if (app === undefined) return;
+    flowApplication.delete(r.flow);
+    applications.ended(app, r.endNs - r.startNs);
+  });
   let mirroredBytes = 0;
   trace.on("flowEnd", (r) => {
     if (r.wireBytes > r.sizeBytes) mirroredBytes += r.wireBytes - r.sizeBytes;
@@ -178,4 +192,13 @@ export function overheadOf(c: Controlled): ControlOverhead {
     ...(s.probeBytes > 0 ? { probeBytes: s.probeBytes } : {}),
     ...(c.ctl.firewallActive ? { firewall: { ...s.firewall } } : {}),
   };
+}
+
+/** What the firewall matches a flow on besides its pair: the application, port and protocol its spec carries. */
+function firewallFields(spec: FlowSpec): FlowMatchFields {
+  const f: FlowMatchFields = {};
+  if (spec.application !== undefined) f.application = spec.application;
+  if (spec.port !== undefined) f.port = spec.port;
+  if (spec.protocol !== undefined) f.protocol = spec.protocol;
+  return f;
 }

@@ -97,6 +97,31 @@ describe("per-application traffic in the Observation", () => {
     assert.deepEqual([...pairsOf.keys()].sort(), ["client->web", "db->web", "tm", "web->client", "web->db"]);
   });
 
+  it("the simulator reports each application's completions with their FCTs, as its flow records have them", async () => {
+    const sc = scenario();
+    const seen: Observation[] = [];
+    const records = await runPolicy(sc, observing(sc.policies[0]!, seen));
+    const completed = new Map<string, number>();
+    for (const o of seen)
+      for (const a of o.applicationFlows ?? []) {
+        completed.set(a.application, (completed.get(a.application) ?? 0) + a.completed);
+        assert.equal(a.refused, 0, "no firewall rule");
+        if (a.completed > 0) assert.ok(a.p99FctNs! >= a.meanFctNs! && a.meanFctNs! > 0);
+      }
+    assert.deepEqual([...completed.keys()].sort(), [
+      "client->web",
+      "db->web",
+      "tm",
+      "web->client",
+      "web->db",
+    ]);
+    const total = [...completed.values()].reduce((a, b) => a + b, 0);
+    // Flows ending around the last observation may fall on either side of it (its step and their ends interleave).
+    const last = seen.at(-1)!.timeNs;
+    const ended = [...records.flows.byFlowId()].filter((f) => f.endNs <= last).length;
+    assert.ok(Math.abs(total - ended) <= 2, `${total} completions, ${ended} flows ended by ${last} ns`);
+  });
+
   it("the emulator's flow ledger counts the flows its agents start under their scheduled application", () => {
     const sc = scenario();
     const flows = scenarioSchedule(sc).flows.slice(0, 40);
