@@ -15,6 +15,7 @@ import { minMluTePolicy } from "../models/policies/min-mlu-te.ts";
 import { mirroringPolicy } from "../models/policies/mirroring.ts";
 import { nearestInstancePolicy } from "../models/policies/nearest-instance.ts";
 import { oraclePathPolicy } from "../models/policies/oracle-path.ts";
+import { personaPolicy } from "../models/policies/persona.ts";
 import { predictiveOverlayPolicy } from "../models/policies/predictive-overlay.ts";
 import { reactivePolicy } from "../models/policies/reactive.ts";
 import { rlMeshPolicy } from "../models/policies/rl-mesh.ts";
@@ -34,6 +35,7 @@ export const POLICIES: readonly PolicyDefinition[] = [
   ronPolicy,
   rlMeshPolicy,
   oraclePathPolicy,
+  personaPolicy,
 ];
 
 /** Policy definitions by name, in list order. */

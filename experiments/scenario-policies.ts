@@ -8,6 +8,9 @@
  * per link (`link-utilization`), one sample per control interval. The oracle reads the run's future; the others
  * train on the config's training span (when it has one) and then observe it, so they start warm.
  */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parsePersona } from "../models/personas/profile.ts";
 import type { PolicyDefinition, RoutingSpec } from "../models/policies/definition.ts";
 import { routingOf } from "../models/policies/definition.ts";
 import type { Policy } from "../models/policies/types.ts";
@@ -24,7 +27,13 @@ import type { Locate } from "./scenario-locate.ts";
 export function buildPolicies(loaded: LoadedConfig): EnginePolicy[] {
   return loaded.config.policies.map((p, i) => {
     const def = loaded.policies.get(p.name)!;
-    return enginePolicy(def, withMesh(def, p, loaded.config.intents), ["policies", i], loaded.error);
+    const params = readPersonaFiles(p.params, loaded.baseDir, ["policies", i, "params"], loaded.error);
+    return enginePolicy(
+      def,
+      withMesh(def, { ...p, params }, loaded.config.intents),
+      ["policies", i],
+      loaded.error,
+    );
   });
 }
 
@@ -40,6 +49,31 @@ function withMesh(
 ): PolicyConfig {
   if (intents === undefined || !("mesh" in def.params.shape) || p.params.mesh !== undefined) return p;
   return { ...p, params: { ...p.params, mesh: { services: intents.services, clients: intents.clients } } };
+}
+
+/**
+ * A policy's params with every file named in `personas` (a path relative to the config's directory) replaced by
+ * the persona document it holds (models/personas/profile.ts parsePersona); params without `personas` unchanged.
+ * @throws ConfigError naming the entry, for a file that cannot be read or holds a bad persona
+ */
+function readPersonaFiles(
+  params: Record<string, unknown>,
+  baseDir: string,
+  path: PropertyKey[],
+  error: Locate,
+): Record<string, unknown> {
+  const personas = params.personas;
+  if (!Array.isArray(personas) || !personas.some((p) => typeof p === "string")) return params;
+  const docs = personas.map((p: unknown, j) => {
+    if (typeof p !== "string") return p;
+    const file = resolve(baseDir, p);
+    try {
+      return parsePersona(readFileSync(file, "utf8"), p);
+    } catch (e) {
+      throw error([...path, "personas", j], `cannot use persona file "${p}": ${(e as Error).message}`);
+    }
+  });
+  return { ...params, personas: docs };
 }
 
 /** Whether any policy of a loaded config runs a control loop (its steps count against limits). */

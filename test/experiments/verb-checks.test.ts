@@ -63,6 +63,7 @@ describe("verbs an engine cannot do are refused before the run", () => {
         ["predictive-overlay", ["createVirtualLink", "removeVirtualLink"]],
         ["mirroring", ["setRoute", "mirror"]],
         ["min-mlu-te", ["setRoute"]],
+        ["persona", ["createVirtualLink", "removeVirtualLink", "setRoute", "setQos", "setFirewall"]],
       ],
     );
   });
@@ -91,7 +92,20 @@ describe("verbs an engine cannot do are refused before the run", () => {
 
   it("lets an engine run the policies whose verbs it has, and refuses one calling a verb it lacks", () => {
     const { l, policies } = loaded();
-    assert.doesNotThrow(() => checkVerbs(policies, noFirewallNoQos, l.error));
+    const persona = policies.findIndex((p) => p.name === "persona");
+    assert.doesNotThrow(() =>
+      checkVerbs(
+        policies.filter((p) => p.name !== "persona"),
+        noFirewallNoQos,
+        l.error,
+      ),
+    );
+    assert.throws(
+      () => checkVerbs(policies, noFirewallNoQos, l.error),
+      new RegExp(
+        `policies\\[${persona}\\]\\.name: policy persona calls setQos, which the emulator cannot do`,
+      ),
+    );
     const qos = [{ label: "qos-user", verbs: ["setRoute", "setQos"] as const }];
     assert.throws(
       () => checkVerbs(qos, noFirewallNoQos, l.error),

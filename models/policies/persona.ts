@@ -1,0 +1,289 @@
+/**
+ * The persona policy (issue 14, the seed's adaptation engine): each control interval, for each running
+ * application with a persona, diff the persona's desired config against what is in place (virtual links, routes,
+ * QoS classes, firewall rules: models/policies/persona-config.ts), apply the diff through a journal
+ * (models/policies/journal.ts), measure the application over the next intervals and roll the journal back when it
+ * got worse than before.
+ *
+ * One trial at a time: an application's changes are applied at a journal mark, then measured for `measureIntervals`
+ * intervals while no other application changes anything, so rolling back to the mark undoes exactly that
+ * application's changes. Applications take turns in the order of `personas`; an application is running when its
+ * flows completed or were refused in each of the last `baselineIntervals` intervals, and a trial starts only with
+ * that many intervals of history since the previous trial ended (its baseline). A kept application is diffed again
+ * every turn (new pairs, moved paths) and any new changes go through a trial of their own; a reverted one is left
+ * alone for the rest of the run.
+ *
+ * The application's metric (from the Observation's `applicationFlows`, over its application pairs `"A->*"` and
+ * `"*->A"`): for latency-first personas the mean over intervals of the largest p99 FCT of its pairs; for
+ * bandwidth-first ones the mean FCT of its completed flows (throughput falls as it rises); and the share of its
+ * flows the firewall refused. The trial got worse when the refused share rose by more than 1 point, when nothing
+ * completed where flows completed before, or when the FCT metric exceeds the baseline by more than `threshold`
+ * (0.2: 20 %). A rise of refusals reverts at once, after the first measured interval; the rest is judged after
+ * `measureIntervals`.
+ *
+ * Every apply, keep and revert is an event in {@link PersonaPolicy.events} (time, application, changes, metric
+ * before and after, reason); the changes and their undo calls are actions like any other (the recording decorator
+ * records them, actions.csv).
+ */
+import * as z from "zod";
+import { type Persona, PersonaSchema } from "../personas/profile.ts";
+import { COMMON_PARAMS, DEFAULT_K_PATHS, definePolicy, paramDefaults } from "./definition.ts";
+import { type Journaled, journaling } from "./journal.ts";
+import { ApplicationView, applicationEnds, type PersonaChange, personaDiff } from "./persona-config.ts";
+import { ControlError, type ControlPlane, type Observation, type Policy } from "./types.ts";
+import type { Verbs } from "./verbs.ts";
+
+/** The persona policy's parameters, declared once (config `params`, defaults of {@link PersonaPolicyOptions}). */
+export const PERSONA_PARAMS = z.strictObject({
+  personas: z
+    .array(
+      z.union([
+        z.string().min(1).meta({ description: "A persona JSON file, relative to the config's directory." }),
+        PersonaSchema,
+      ]),
+    )
+    .default([])
+    .meta({
+      description: "The personas to apply: documents inline or files (experiments/ reads and checks them).",
+    }),
+  threshold: z
+    .number()
+    .min(0)
+    .default(0.2)
+    .meta({ description: "Revert when the application's FCT metric rises by more than this fraction." }),
+  baselineIntervals: z.int().min(1).default(3).meta({
+    description: "Intervals of history a trial's baseline takes (and an application must have run).",
+  }),
+  measureIntervals: z
+    .int()
+    .min(1)
+    .default(2)
+    .meta({ description: "Intervals a trial is measured before it is kept or reverted." }),
+  kPaths: COMMON_PARAMS.kPaths,
+  reroute: COMMON_PARAMS.reroute,
+});
+
+const DEFAULTS = paramDefaults(PERSONA_PARAMS);
+
+export type PersonaPolicyOptions = Partial<Omit<z.output<typeof PERSONA_PARAMS>, "personas" | "reroute">>;
+
+/** One interval of an application: completions, refusals, FCTs (ns). */
+interface Sample {
+  completed: number;
+  refused: number;
+  /** Largest p99 FCT over its pairs; completion-weighted mean FCT; null when nothing completed. */
+  p99FctNs: number | null;
+  meanFctNs: number | null;
+}
+
+/** An application's metric over some intervals (see the module doc). */
+export interface PersonaMetric {
+  completed: number;
+  refused: number;
+  /** p99-based (latency-first) or mean-based (bandwidth-first) FCT, ns; null when nothing completed. */
+  fctNs: number | null;
+}
+
+/** An apply, keep or revert. */
+export interface PersonaEvent {
+  timeNs: number;
+  application: string;
+  event: "apply" | "keep" | "revert";
+  /** Changes applied (apply), or undone (revert). */
+  changes: number;
+  /** Changes the control plane refused (apply). */
+  failed?: number;
+  before: PersonaMetric;
+  after?: PersonaMetric;
+  reason?: string;
+}
+
+interface Trial {
+  app: string;
+  persona: Persona;
+  mark: number;
+  changes: number;
+  baseline: PersonaMetric;
+  samples: Sample[];
+}
+
+export class PersonaPolicy implements Policy {
+  readonly name = "persona";
+  readonly events: PersonaEvent[] = [];
+  private readonly view = new ApplicationView();
+  private readonly history = new Map<string, Sample[]>();
+  private readonly status = new Map<string, "pending" | "kept" | "reverted">();
+  private journal: Journaled<Verbs> | null = null;
+  private trial: Trial | null = null;
+  private turn = 0;
+
+  constructor(
+    private readonly personas: readonly Persona[],
+    private readonly opts: PersonaPolicyOptions = {},
+  ) {
+    for (const p of personas) this.status.set(p.application.name, "pending");
+  }
+
+  async decide(obs: Observation, ctl: ControlPlane): Promise<void> {
+    this.view.observe(obs);
+    this.journal ??= journaling(ctl);
+    const journal = this.journal;
+    const keep = this.opts.baselineIntervals ?? DEFAULTS.baselineIntervals;
+    for (const p of this.personas) {
+      const app = p.application.name;
+      const h = this.history.get(app) ?? [];
+      h.push(sampleOf(obs, app));
+      if (h.length > keep) h.shift();
+      this.history.set(app, h);
+    }
+    if (this.trial) await this.measure(obs, journal, this.trial);
+    else await this.tryNext(obs, journal);
+  }
+
+  /** Starts the next application's trial, if one is running and has changes to make. */
+  private async tryNext(obs: Observation, journal: Journaled<Verbs>): Promise<void> {
+    const keep = this.opts.baselineIntervals ?? DEFAULTS.baselineIntervals;
+    for (let i = 0; i < this.personas.length; i++) {
+      const persona = this.personas[(this.turn + i) % this.personas.length]!;
+      const app = persona.application.name;
+      const h = this.history.get(app)!;
+      if (this.status.get(app) === "reverted" || h.length < keep) continue;
+      if (h.some((s) => s.completed + s.refused === 0)) continue;
+      const kPaths = this.opts.kPaths ?? DEFAULT_K_PATHS;
+      const changes = await personaDiff(persona, this.view, obs, journal, kPaths);
+      if (changes.length === 0) {
+        this.status.set(app, "kept");
+        continue;
+      }
+      this.turn = (this.turn + i + 1) % this.personas.length;
+      const baseline = metricOf(h, persona);
+      const mark = journal.mark();
+      const failed = await applyChanges(journal, changes);
+      const applied = journal.entries().length - mark;
+      this.events.push({
+        timeNs: obs.timeNs,
+        application: app,
+        event: "apply",
+        changes: applied,
+        failed,
+        before: baseline,
+      });
+      if (applied > 0) this.trial = { app, persona, mark, changes: applied, baseline, samples: [] };
+      else this.status.set(app, "reverted"); // every change refused: nothing to measure, and no retry
+      return;
+    }
+  }
+
+  /** One measured interval of the running trial; ends it (keep or revert) when it is decided. */
+  private async measure(obs: Observation, journal: Journaled<Verbs>, trial: Trial): Promise<void> {
+    trial.samples.push(sampleOf(obs, trial.app));
+    const after = metricOf(trial.samples, trial.persona);
+    const share = (m: PersonaMetric) => m.refused / Math.max(1, m.completed + m.refused);
+    const refusals = share(after) > share(trial.baseline) + 0.01;
+    const done =
+      refusals || trial.samples.length >= (this.opts.measureIntervals ?? DEFAULTS.measureIntervals);
+    if (!done) return;
+    const threshold = this.opts.threshold ?? DEFAULTS.threshold;
+    const reason = refusals
+      ? `refused share ${share(trial.baseline).toFixed(3)} -> ${share(after).toFixed(3)}`
+      : worseFct(after, trial.baseline, threshold);
+    const event: PersonaEvent = {
+      timeNs: obs.timeNs,
+      application: trial.app,
+      event: reason ? "revert" : "keep",
+      changes: trial.changes,
+      before: trial.baseline,
+      after,
+    };
+    if (reason) {
+      await journal.rollback(trial.mark);
+      event.reason = reason;
+    }
+    this.events.push(event);
+    this.status.set(trial.app, reason ? "reverted" : "kept");
+    this.trial = null;
+    this.history.clear(); // the next baseline is measured after this trial
+  }
+}
+
+/** Why `after` is worse than `before` by FCT, or null when it is not. */
+function worseFct(after: PersonaMetric, before: PersonaMetric, threshold: number): string | null {
+  if (after.completed === 0 && before.completed > 0) return "no flow completed";
+  if (after.fctNs === null || before.fctNs === null) return null;
+  return after.fctNs > before.fctNs * (1 + threshold)
+    ? `FCT metric ${Math.round(before.fctNs)} -> ${Math.round(after.fctNs)} ns`
+    : null;
+}
+
+/** Applies the changes through the journal; returns how many the control plane refused (a ControlError). */
+async function applyChanges(ctl: ControlPlane, changes: readonly PersonaChange[]): Promise<number> {
+  let failed = 0;
+  for (const c of changes) {
+    try {
+      if (c.verb === "createVirtualLink") {
+        if (c.replaces !== undefined) await ctl.removeVirtualLink(c.replaces);
+        await ctl.createVirtualLink(c.src, c.dst, { path: c.path });
+      } else if (c.verb === "setRoute") await ctl.setRoute({ src: c.src, dst: c.dst }, c.path);
+      else if (c.verb === "setQos") await ctl.setQos({ src: c.src, dst: c.dst }, c.qos);
+      else await ctl.setFirewall(c.rule);
+    } catch (e) {
+      if (!(e instanceof ControlError)) throw e;
+      failed++;
+    }
+  }
+  return failed;
+}
+
+/** An application's interval from the Observation's applicationFlows (its pairs `"A->*"` and `"*->A"`). */
+function sampleOf(obs: Observation, app: string): Sample {
+  const s: Sample = { completed: 0, refused: 0, p99FctNs: null, meanFctNs: null };
+  let sum = 0;
+  for (const f of obs.applicationFlows ?? []) {
+    if (!applicationEnds(f.application)?.includes(app)) continue;
+    s.completed += f.completed;
+    s.refused += f.refused;
+    if (f.p99FctNs !== null) s.p99FctNs = Math.max(s.p99FctNs ?? 0, f.p99FctNs);
+    if (f.meanFctNs !== null) sum += f.meanFctNs * f.completed;
+  }
+  if (s.completed > 0) s.meanFctNs = sum / s.completed;
+  return s;
+}
+
+/** The metric over samples (see the module doc). */
+export function metricOf(samples: readonly Sample[], persona: Persona): PersonaMetric {
+  const completed = samples.reduce((a, s) => a + s.completed, 0);
+  const refused = samples.reduce((a, s) => a + s.refused, 0);
+  let fctNs: number | null = null;
+  if (persona.desired.routing === "latency") {
+    const p99s = samples.flatMap((s) => (s.p99FctNs === null ? [] : [s.p99FctNs]));
+    if (p99s.length > 0) fctNs = p99s.reduce((a, b) => a + b, 0) / p99s.length;
+  } else if (completed > 0) {
+    fctNs = samples.reduce((a, s) => a + (s.meanFctNs ?? 0) * s.completed, 0) / completed;
+  }
+  return { completed, refused, fctNs };
+}
+
+/** The personas of validated params: every entry a document (experiments/ reads the files). */
+function documents(personas: readonly (string | Persona)[]): Persona[] {
+  return personas.map((p, i) => {
+    if (typeof p === "string")
+      throw new Error(`persona: personas[${i}] is the file "${p}", which the experiment did not read`);
+    return p;
+  });
+}
+
+/** The persona policy in a config: `name: persona`, {@link PERSONA_PARAMS}, no predictor, shortest paths beneath. */
+export const personaPolicy = definePolicy({
+  name: "persona",
+  doc: "Applies each application's persona (overlay, QoS, firewall, routes) through a journal, measures it, and reverts it when the application got worse.",
+  params: PERSONA_PARAMS,
+  forecasts: null,
+  verbs: ["createVirtualLink", "removeVirtualLink", "setRoute", "setQos", "setFirewall"],
+  create: (p, ctx) =>
+    new PersonaPolicy(documents(p.personas), {
+      threshold: p.threshold,
+      baselineIntervals: p.baselineIntervals,
+      measureIntervals: p.measureIntervals,
+      kPaths: p.kPaths ?? ctx.kPaths,
+    }),
+});
