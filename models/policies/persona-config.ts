@@ -87,7 +87,12 @@ export async function personaDiff(
   const pairs = view.pairsOf(app).map(([k]) => k.split("->") as [string, string]);
   const links = linksByEnds(obs);
   const overlay = overlayPairs(persona.desired.topology, view, app);
-  const out: PersonaChange[] = [];
+  // Firewall first, then QoS, then paths: the cheapest to apply first where actions take wall time (emulation).
+  const rules = obs.firewall?.rules.map((r) => JSON.stringify(r.rule)) ?? [];
+  const out: PersonaChange[] = firewallRules(persona, view)
+    .filter((rule) => !rules.includes(JSON.stringify(rule)))
+    .map((rule) => ({ verb: "setFirewall", rule }));
+  out.push(...qosChanges(persona, pairs, obs));
   for (const [src, dst] of pairs) {
     const candidates = await ctl.paths(src, dst, persona.desired.routing === "latency" ? 1 : kPaths);
     const path = persona.desired.routing === "latency" ? candidates[0] : leastLoadedPath(candidates, links);
@@ -99,10 +104,6 @@ export async function personaDiff(
     } else if (!samePath(obs.routes.get(`${src}->${dst}`), path))
       out.push({ verb: "setRoute", src, dst, path });
   }
-  out.push(...qosChanges(persona, pairs, obs));
-  const rules = obs.firewall?.rules.map((r) => JSON.stringify(r.rule)) ?? [];
-  for (const rule of firewallRules(persona, view))
-    if (!rules.includes(JSON.stringify(rule))) out.push({ verb: "setFirewall", rule });
   return out;
 }
 
