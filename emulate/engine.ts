@@ -26,7 +26,13 @@ import { StaticRoutes } from "../models/policies/static-routes.ts";
 import type { Policy } from "../models/policies/types.ts";
 import type { FlowArrival } from "../models/workload/flow-schedule.ts";
 import { controllerContext } from "../sim/engine/controller.ts";
-import { type Engine, type RunRecords, type TimeseriesRow, timeseriesRow } from "../sim/engine/records.ts";
+import {
+  type Engine,
+  policyEventsOf,
+  type RunRecords,
+  type TimeseriesRow,
+  timeseriesRow,
+} from "../sim/engine/records.ts";
 import type { EnginePolicy, Scenario } from "../sim/engine/types.ts";
 import { Simulator } from "../sim/kernel/simulator.ts";
 import { FlowStatsCollector } from "../sim/metrics/flow-stats.ts";
@@ -334,6 +340,7 @@ async function drive(
     timeseries: sampling.timeseries,
     actions,
     recoveries: driver.recoveries,
+    ...policyEventsOf(policy),
     overhead: {
       engine: "emulate",
       ...actionOverhead(actions),

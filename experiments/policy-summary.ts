@@ -3,6 +3,7 @@
  * statistics, MLU statistics, and the engine's overhead with time to recover.
  */
 import { type RecoveryRecord, recoverySummary } from "../models/control/driver.ts";
+import type { PolicyEvent } from "../models/policies/types.ts";
 import type { ControlOverhead } from "../sim/engine/controller.ts";
 import type { EmulationOverhead, RunRecords } from "../sim/engine/records.ts";
 import type { FlowStatsSummary } from "../sim/metrics/flow-stats.ts";
@@ -35,6 +36,8 @@ export interface PolicySummary {
   overhead: (ControlOverhead | EmulationOverhead) & RecoveryFacts;
   /** Intent satisfaction of the config's intent mesh (experiments/intent-satisfaction.ts), when it has one. */
   intents?: IntentSatisfaction;
+  /** The policy's decisions beyond actions (a persona applied, kept, reverted), when it reports any. */
+  policyEvents?: PolicyEvent[];
 }
 
 /** A policy's summary.json entry from its run records. */
@@ -49,5 +52,6 @@ export function policySummary(r: RunRecords): PolicySummary {
     flows: r.flowStats,
     links: r.linkStats,
     overhead: { ...overhead, recoveries: [...r.recoveries], ...recoverySummary(r.recoveries) },
+    ...(r.policyEvents ? { policyEvents: [...r.policyEvents] } : {}),
   };
 }

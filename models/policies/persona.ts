@@ -30,7 +30,7 @@ import { type Persona, PersonaSchema } from "../personas/profile.ts";
 import { COMMON_PARAMS, DEFAULT_K_PATHS, definePolicy, paramDefaults } from "./definition.ts";
 import { type Journaled, journaling } from "./journal.ts";
 import { ApplicationView, applicationEnds, type PersonaChange, personaDiff } from "./persona-config.ts";
-import { ControlError, type ControlPlane, type Observation, type Policy } from "./types.ts";
+import { ControlError, type ControlPlane, type Observation, type Policy, type PolicyEvent } from "./types.ts";
 import type { Verbs } from "./verbs.ts";
 
 /** The persona policy's parameters, declared once (config `params`, defaults of {@link PersonaPolicyOptions}). */
@@ -122,6 +122,16 @@ export class PersonaPolicy implements Policy {
     private readonly opts: PersonaPolicyOptions = {},
   ) {
     for (const p of personas) this.status.set(p.application.name, "pending");
+  }
+
+  /** The events as the run's records carry them: `persona-apply`, `persona-keep`, `persona-revert` per application. */
+  policyEvents(): PolicyEvent[] {
+    return this.events.map(({ timeNs, application, event, ...detail }) => ({
+      timeNs,
+      kind: `persona-${event}`,
+      subject: application,
+      detail,
+    }));
   }
 
   async decide(obs: Observation, ctl: ControlPlane): Promise<void> {

@@ -187,9 +187,26 @@ export interface MirrorPathStats {
   lossRate: number | null;
 }
 
+/**
+ * Something a policy decided that is not a single action (a persona applied, kept or reverted): recorded in the
+ * run's records (`policyEvents`) and summary.json next to the actions its decision made.
+ */
+export interface PolicyEvent {
+  /** Engine time of the decision, ns. */
+  timeNs: number;
+  /** What happened, e.g. `"persona-revert"`. */
+  kind: string;
+  /** What it happened to, e.g. an application. */
+  subject: string;
+  /** The decision's numbers and reason, JSON-serializable. */
+  detail?: Readonly<Record<string, unknown>>;
+}
+
 /** A policy: called every control interval; may also react to failures. */
 export interface Policy {
   readonly name: string;
+  /** Its decisions beyond actions so far, oldest first (optional: most policies have none). */
+  policyEvents?(): readonly PolicyEvent[];
   decide(obs: Observation, ctl: ControlPlane): void | Promise<void>;
   onLinkDown?(linkId: string, obs: Observation, ctl: ControlPlane): void | Promise<void>;
   onLinkUp?(linkId: string, obs: Observation, ctl: ControlPlane): void | Promise<void>;

@@ -15,6 +15,7 @@
  */
 import type { DecisionTiming, RecoveryRecord } from "../../models/control/driver.ts";
 import type { ActionRecord } from "../../models/policies/recording.ts";
+import type { Policy, PolicyEvent } from "../../models/policies/types.ts";
 import type { ApplicationProfile } from "../../models/workload/profiler.ts";
 import type { FlowRow, FlowStatsSummary } from "../metrics/flow-stats.ts";
 import type { LinkSamples, LinkUtilizationSummary } from "../metrics/link-sampler.ts";
@@ -111,6 +112,12 @@ export type EngineOverhead =
   | ({ engine: "emulate" } & EmulationOverhead);
 
 /** What an engine returns for one policy: typed records in simulated units, no file formats. */
+/** `{policyEvents}` of a policy that reports events (none: nothing), for a RunRecords literal. */
+export function policyEventsOf(policy: Policy): { policyEvents?: readonly PolicyEvent[] } {
+  const events = policy.policyEvents?.() ?? [];
+  return events.length > 0 ? { policyEvents: events } : {};
+}
+
 export interface RunRecords {
   /** The policy's label in the experiment, registry name and validated parameters. */
   label: string;
@@ -134,6 +141,8 @@ export interface RunRecords {
   actions: readonly ActionRecord[];
   /** Pairs a failure hit and their time to recover, ns. */
   recoveries: readonly RecoveryRecord[];
+  /** The policy's decisions beyond actions (models/policies/types.ts PolicyEvent), when it reports any. */
+  policyEvents?: readonly PolicyEvent[];
   overhead: EngineOverhead;
   /** Bytes and flows per application per metrics interval (profile.csv), when the scenario asks for it. */
   profile?: ApplicationProfile;

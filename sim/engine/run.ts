@@ -30,7 +30,13 @@ import { TraceBus } from "../metrics/trace.ts";
 import type { Path } from "../substrate/routing.ts";
 import { createTransport } from "../transport/models.ts";
 import { overheadOf, startController } from "./controller.ts";
-import { type Engine, type RunRecords, type TimeseriesRow, timeseriesRow } from "./records.ts";
+import {
+  type Engine,
+  policyEventsOf,
+  type RunRecords,
+  type TimeseriesRow,
+  timeseriesRow,
+} from "./records.ts";
 import { scenarioSchedule } from "./schedule.ts";
 import type { EnginePolicy, Scenario } from "./types.ts";
 
@@ -135,6 +141,7 @@ export async function runPolicy(
     timeseries,
     actions: controlled.actions,
     recoveries: controlled.driver.recoveries,
+    ...policyEventsOf(controlled.policy),
     overhead: { engine: "sim", ...overheadOf(controlled) },
     ...(profiler ? { profile: { applications: profiler.pairs, intervals: profiler.intervals } } : {}),
     events: sim.executed,

@@ -16,7 +16,7 @@ import { parseConfig } from "../../../experiments/config/load.ts";
 import { buildScenario } from "../../../experiments/scenario.ts";
 import { PERSONA_SCHEMA_VERSION, type Persona } from "../../../models/personas/profile.ts";
 import { type PersonaEvent, PersonaPolicy } from "../../../models/policies/persona.ts";
-import type { FirewallRule, Observation, Policy } from "../../../models/policies/types.ts";
+import type { FirewallRule, Observation, Policy, PolicyEvent } from "../../../models/policies/types.ts";
 import { type FlowMatchFields, matchesFlowFields } from "../../../models/policies/verb-args.ts";
 import { runPolicy } from "../../../sim/engine/run.ts";
 import type { EnginePolicy } from "../../../sim/engine/types.ts";
@@ -82,6 +82,8 @@ metrics: {interval: 100ms}
 
 interface Run {
   events: PersonaEvent[];
+  /** The run records' policy events. */
+  recorded: readonly PolicyEvent[];
   /** The Observation of every decision, in order. */
   seen: Observation[];
 }
@@ -105,13 +107,14 @@ async function run(doc: Persona, threshold = 0.2): Promise<Run> {
           seen.push(obs);
           return p.decide(obs, ctl);
         },
+        policyEvents: () => p.policyEvents(),
       };
       return observing;
     },
   };
-  await runPolicy(sc, policy);
+  const records = await runPolicy(sc, policy);
   assert.ok(inner instanceof PersonaPolicy);
-  return { events: inner.events, seen };
+  return { events: inner.events, seen, recorded: records.policyEvents ?? [] };
 }
 
 /** The firewall's decision for flows of every pair to every port the test uses, as "src->dst port" denied. */
@@ -145,7 +148,15 @@ function state(o: Observation) {
 
 describe("the persona policy", () => {
   it("reverts a wrong persona within two control intervals of its effect, and the refusals stop", async () => {
-    const { events, seen } = await run(WRONG);
+    const { events, seen, recorded } = await run(WRONG);
+    assert.deepEqual(
+      recorded.map((e) => [e.kind, e.subject]),
+      [
+        ["persona-apply", "db"],
+        ["persona-revert", "db"],
+      ],
+      "the run records carry the events",
+    );
     const apply = events.find((e) => e.event === "apply");
     const revert = events.find((e) => e.event === "revert");
     assert.ok(apply && revert, `events: ${JSON.stringify(events)}`);
