@@ -18,7 +18,7 @@
  * - Firewall: default deny on A's ports at A's nodes (`deny {dst: node, port}`: what arrives there on those ports,
  *   requests to A and responses to A's calls, which carry the server's port), then an allow per allow-list entry
  *   from the peer's nodes (an application's, as seen; a node) to A's nodes, on the entry's port (or each of A's
- *   ports) and protocol. A's ports are the allow-list's ports, else the fingerprint's.
+ *   ports) and protocol. A's ports are the fingerprint's ports and the allow-list's.
  *
  * The diff leaves out what the Observation shows in place: a virtual link of the pair on the path, the pair's route,
  * its QoS class, a firewall rule equal to the one wanted (rules are compared as values; a rule set earlier and
@@ -149,7 +149,7 @@ export function firewallRules(persona: Persona, view: ApplicationView): Firewall
   const app = persona.application.name;
   const { allow } = persona.desired.security;
   const named = allow.flatMap((a) => (a.port === undefined ? [] : [a.port]));
-  const ports = [...new Set(named.length > 0 ? named : persona.fingerprint.ports)].sort((a, b) => a - b);
+  const ports = [...new Set([...persona.fingerprint.ports, ...named])].sort((a, b) => a - b);
   const nodes = view.nodesOf(app);
   const out: FirewallRule[] = [];
   for (const dst of nodes) for (const port of ports) out.push({ action: "deny", dst, port });

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { parseConfig } from "../../../experiments/config/load.ts";
+import { loadConfig, parseConfig } from "../../../experiments/config/load.ts";
 import { buildScenario } from "../../../experiments/scenario.ts";
 import { PERSONA_SCHEMA_VERSION, type Persona } from "../../../models/personas/profile.ts";
 import { type PersonaEvent, PersonaPolicy } from "../../../models/policies/persona.ts";
@@ -217,5 +217,20 @@ describe("the persona policy", () => {
       (last.applicationFlows ?? []).every((f) => f.refused === 0),
       "web's calls to db are allowed",
     );
+  });
+
+  it("experiments/configs/personas.yaml runs: its wrong personas (game's, trading's) are reverted, one interval after they were applied", async () => {
+    const loaded = loadConfig(join(import.meta.dirname, "../../../experiments/configs/personas.yaml"), {
+      set: ["workload.window.duration=1s"],
+    });
+    const sc = buildScenario(loaded, 0).scenario;
+    const wrong = sc.policies.find((p) => p.label === "persona-wrong")!;
+    const events = (await runPolicy(sc, wrong)).policyEvents ?? [];
+    for (const app of ["game", "trading"]) {
+      const apply = events.find((e) => e.subject === app && e.kind === "persona-apply");
+      const revert = events.find((e) => e.subject === app && e.kind === "persona-revert");
+      assert.ok(apply && revert, `${app}: ${JSON.stringify(events)}`);
+      assert.equal(revert.timeNs - apply.timeNs, INTERVAL_NS);
+    }
   });
 });
