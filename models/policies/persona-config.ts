@@ -22,7 +22,8 @@
  *
  * The diff leaves out what the Observation shows in place: a virtual link of the pair on the path, the pair's route,
  * its QoS class, a firewall rule equal to the one wanted (rules are compared as values; a rule set earlier and
- * overridden since is taken as in place).
+ * overridden since is taken as in place), or one the caller knows it set and did not roll back (the emulator's
+ * Observation has no firewall part).
  */
 import type { Persona } from "../personas/profile.ts";
 import { leastLoadedPath, linksByEnds, samePath } from "./common.ts";
@@ -82,6 +83,8 @@ export async function personaDiff(
   obs: Observation,
   ctl: ControlPlane,
   kPaths: number,
+  /** Rules (as JSON) known to be in force besides the Observation's (an engine may not report its firewall). */
+  rulesInForce: ReadonlySet<string> = new Set(),
 ): Promise<PersonaChange[]> {
   const app = persona.application.name;
   const pairs = view.pairsOf(app).map(([k]) => k.split("->") as [string, string]);
@@ -90,7 +93,7 @@ export async function personaDiff(
   // Firewall first, then QoS, then paths: the cheapest to apply first where actions take wall time (emulation).
   const rules = obs.firewall?.rules.map((r) => JSON.stringify(r.rule)) ?? [];
   const out: PersonaChange[] = firewallRules(persona, view)
-    .filter((rule) => !rules.includes(JSON.stringify(rule)))
+    .filter((rule) => !rules.includes(JSON.stringify(rule)) && !rulesInForce.has(JSON.stringify(rule)))
     .map((rule) => ({ verb: "setFirewall", rule }));
   out.push(...qosChanges(persona, pairs, obs));
   for (const [src, dst] of pairs) {

@@ -105,6 +105,8 @@ interface Trial {
   changes: number;
   baseline: PersonaMetric;
   samples: Sample[];
+  /** The firewall rules it set, as JSON. */
+  rules: string[];
 }
 
 export class PersonaPolicy implements Policy {
@@ -115,6 +117,8 @@ export class PersonaPolicy implements Policy {
   private readonly status = new Map<string, "pending" | "kept" | "reverted">();
   private journal: Journaled<Verbs> | null = null;
   private trial: Trial | null = null;
+  /** Firewall rules (JSON) this policy set and did not roll back. */
+  private readonly rulesSet = new Set<string>();
   private turn = 0;
 
   constructor(
@@ -160,7 +164,7 @@ export class PersonaPolicy implements Policy {
       if (this.status.get(app) === "reverted" || h.length < keep) continue;
       if (h.some((s) => s.completed + s.refused === 0)) continue;
       const kPaths = this.opts.kPaths ?? DEFAULT_K_PATHS;
-      const changes = await personaDiff(persona, this.view, obs, journal, kPaths);
+      const changes = await personaDiff(persona, this.view, obs, journal, kPaths, this.rulesSet);
       if (changes.length === 0) {
         this.status.set(app, "kept");
         continue;
@@ -170,6 +174,11 @@ export class PersonaPolicy implements Policy {
       const mark = journal.mark();
       const failed = await applyChanges(journal, changes);
       const applied = journal.entries().length - mark;
+      const rules = journal
+        .entries()
+        .slice(mark)
+        .flatMap((e) => (e.verb === "setFirewall" ? [JSON.stringify(e.args[0])] : []));
+      for (const r of rules) this.rulesSet.add(r);
       this.events.push({
         timeNs: obs.timeNs,
         application: app,
@@ -178,7 +187,7 @@ export class PersonaPolicy implements Policy {
         failed,
         before: baseline,
       });
-      if (applied > 0) this.trial = { app, persona, mark, changes: applied, baseline, samples: [] };
+      if (applied > 0) this.trial = { app, persona, mark, changes: applied, baseline, samples: [], rules };
       else this.status.set(app, "reverted"); // every change refused: nothing to measure, and no retry
       return;
     }
@@ -207,6 +216,7 @@ export class PersonaPolicy implements Policy {
     };
     if (reason) {
       await journal.rollback(trial.mark);
+      for (const r of trial.rules) this.rulesSet.delete(r);
       event.reason = reason;
     }
     this.events.push(event);
