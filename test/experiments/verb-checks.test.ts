@@ -63,6 +63,11 @@ describe("verbs an engine cannot do are refused before the run", () => {
         ["predictive-overlay", ["createVirtualLink", "removeVirtualLink"]],
         ["mirroring", ["setRoute", "mirror"]],
         ["min-mlu-te", ["setRoute"]],
+        ["nearest-instance", ["setRoute"]],
+        ["intent-routing", ["setRoute"]],
+        ["ron", ["setRoute", "probe"]],
+        ["rl-mesh", ["setRoute", "probe"]],
+        ["oracle-path", ["setRoute"]],
         ["persona", ["createVirtualLink", "removeVirtualLink", "setRoute", "setQos", "setFirewall"]],
       ],
     );
