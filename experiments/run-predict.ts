@@ -23,6 +23,7 @@ import {
 import { type LstmOptions, LstmPredictor } from "../models/predictors/lstm.ts";
 import { type Predictor, PredictorError } from "../models/predictors/predictor.ts";
 import { createPredictor, type PredictorOptions } from "../models/predictors/registry.ts";
+import { type TransformerOptions, TransformerPredictor } from "../models/predictors/transformer.ts";
 import type { TrafficMatrixSeries } from "../models/workload/tm-series.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../sim/io/atomic-write.ts";
 import { renderVegaLite, type TopLevelSpec } from "./plots/render.ts";
@@ -42,7 +43,7 @@ export interface RunPredictOptions {
   out: string;
   /** Reads the series at a path. */
   loadSeries: (pathOrDir: string) => TrafficMatrixSeries | Promise<TrafficMatrixSeries>;
-  /** Seed of the LSTM's random streams. Default 1. */
+  /** Seed of the deep models' random streams (LSTM, Transformer). Default 1. */
   seed?: number;
   /**
    * Season length in intervals for seasonal-naive and hw. Default: one day of intervals when a day is a whole
@@ -52,9 +53,11 @@ export interface RunPredictOptions {
   /** Number of largest pairs (by test-part volume) in the plot. Default 4. */
   plotPairs?: number;
   /** Other predictor options (ma window, smoothing constants). */
-  predictorOptions?: Omit<PredictorOptions, "dimension" | "oracle" | "lstm" | "period">;
+  predictorOptions?: Omit<PredictorOptions, "dimension" | "oracle" | "lstm" | "transformer" | "period">;
   /** LSTM parameters. */
   lstm?: LstmOptions;
+  /** Transformer parameters; its direct horizon defaults to `horizon`. */
+  transformer?: TransformerOptions;
   /** Load the LSTM from this directory instead of training it, and/or save the trained one here. */
   lstmModel?: { load?: string; save?: string };
   /** Progress lines. */
@@ -92,7 +95,7 @@ export interface RunPredictResult {
   records: EvaluationRecord[];
   /** The console table ({@link formatTable}). */
   table: string;
-  /** The tfjs backend that ran the LSTM, or null when no LSTM ran. */
+  /** The tfjs backend that ran the deep models (LSTM, Transformer), or null when none ran. */
   tfBackend: string | null;
   trainIntervals: number;
   testIntervals: number;
@@ -138,7 +141,11 @@ export async function runPredict(opts: RunPredictOptions): Promise<RunPredictRes
       await lstm.save(opts.lstmModel.save);
       log(`lstm: model saved to ${opts.lstmModel.save}`);
     }
-    const tfBackend = lstm?.backendName ?? null;
+    const tfBackend =
+      predictors
+        .filter((p) => p instanceof LstmPredictor || p instanceof TransformerPredictor)
+        .map((p) => p.backendName)
+        .find((b) => b !== undefined) ?? null;
     const labelAt = (t: number) => matrix.labels?.[t] ?? null;
     const manifest = {
       source: series.source,
@@ -237,6 +244,7 @@ async function makePredictor(
     dimension: P,
     period,
     lstm: { seed, ...opts.lstm },
+    transformer: { seed, horizon: opts.horizon, ...opts.transformer },
     oracle: { rows: matrix.rows, endNs: matrix.endNs },
   });
 }

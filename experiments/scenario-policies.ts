@@ -99,7 +99,10 @@ export function enginePolicy(
     label: p.label ?? p.name,
     name: p.name,
     params,
-    predictorBackend: predictor?.name === "lstm" ? "tfjs (tfjs-node, else wasm, else cpu)" : null,
+    predictorBackend:
+      predictor?.name === "lstm" || predictor?.name === "transformer"
+        ? "tfjs (tfjs-node, else wasm, else cpu)"
+        : null,
     predictor: predictor?.name ?? null,
     create: (ctx) => dataPlane(routing, ctx),
     ...(create ? { controller: (ctx) => controller(def, create, params, predictor, ctx) } : {}),
@@ -168,9 +171,11 @@ async function buildPredictor(
       : {}),
   });
   if (cfg.name !== "oracle" && s.history.length > 0) {
-    await predictor.train?.(s.history);
+    // The history ends at time 0 (the run's start), one row per control interval.
+    const endNs = Float64Array.from(s.history, (_, k) => (k - s.history.length + 1) * intervalNs);
+    await predictor.train?.(s.history, endNs);
     s.history.forEach((row, k) => {
-      predictor.observe((k - s.history.length + 1) * intervalNs, row);
+      predictor.observe(endNs[k]!, row);
     });
   }
   return predictor;

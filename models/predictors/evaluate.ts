@@ -211,7 +211,7 @@ export async function evaluatePredictors(
     let trainSeconds = 0;
     if (pred.train) {
       const t0 = process.hrtime.bigint();
-      await pred.train(history);
+      await pred.train(history, endNs.subarray(0, s));
       trainSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     }
     for (let t = 0; t < s; t++) pred.observe(endNs[t]!, rows[t]!);

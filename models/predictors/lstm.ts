@@ -529,7 +529,8 @@ function gather(
   return ws ? { xs, ys, ws } : { xs, ys };
 }
 
-function fitScaling(history: readonly Float64Array[]): LstmScaling {
+/** The log1p scaling of the module doc, fitted on `history` (T x P); shared with the Transformer. */
+export function fitScaling(history: readonly Float64Array[]): LstmScaling {
   let sum = 0;
   let positives = 0;
   for (const row of history) {
@@ -559,11 +560,13 @@ function fitScaling(history: readonly Float64Array[]): LstmScaling {
   return { scale, mu: mean, sigma: sigma > 0 ? sigma : 1, uMax };
 }
 
-function toZ(x: number, s: LstmScaling): number {
+/** z of a raw value under scaling `s`. */
+export function toZ(x: number, s: LstmScaling): number {
   return (Math.log1p(Math.max(x, 0) / s.scale) - s.mu) / s.sigma;
 }
 
-function scaleRows(rows: readonly Float64Array[], s: LstmScaling): Float32Array {
+/** `rows` scaled to z, row-major (z[t * P + p]). */
+export function scaleRows(rows: readonly Float64Array[], s: LstmScaling): Float32Array {
   const P = rows[0]?.length ?? 0;
   const z = new Float32Array(rows.length * P);
   rows.forEach((row, t) => {
@@ -573,7 +576,7 @@ function scaleRows(rows: readonly Float64Array[], s: LstmScaling): Float32Array 
 }
 
 /** A 31-bit integer seed for a tfjs initializer. */
-function seedFrom(stream: RandomStream): number {
+export function seedFrom(stream: RandomStream): number {
   return stream.int(2 ** 31 - 1);
 }
 
@@ -645,7 +648,7 @@ function extractWeights(model: Tf.LayersModel): LstmNetWeights {
 }
 
 /** Fisher-Yates shuffle driven by `rng`. */
-function shuffleInPlace(a: Int32Array, rng: RandomStream): void {
+export function shuffleInPlace(a: Int32Array, rng: RandomStream): void {
   for (let i = a.length - 1; i > 0; i--) {
     const j = rng.int(i + 1);
     const t = a[i]!;
@@ -655,7 +658,7 @@ function shuffleInPlace(a: Int32Array, rng: RandomStream): void {
 }
 
 /** A random subset of at most `max` elements (all when max is 0 or not smaller), in ascending order. */
-function subset(a: Int32Array, max: number, rng: RandomStream): Int32Array {
+export function subset(a: Int32Array, max: number, rng: RandomStream): Int32Array {
   if (max <= 0 || a.length <= max) return a;
   const copy = Int32Array.from(a);
   for (let i = 0; i < max; i++) {
@@ -667,7 +670,7 @@ function subset(a: Int32Array, max: number, rng: RandomStream): Int32Array {
   return copy.subarray(0, max).sort();
 }
 
-function definedOnly<T extends object>(o: T): Partial<T> {
+export function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 

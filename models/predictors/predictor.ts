@@ -25,8 +25,10 @@ export interface Predictor {
   /**
    * Fits parameters on `history` (T x P, oldest first). Call it before observing: it does not feed the history
    * as observations and may reset the observed state; observe the history afterwards to warm the predictor up.
+   * `endNs`, when given, is each history row's end time (ns, as `observe`'s `timeNs`), for predictors with time
+   * features (the Transformer); the others ignore it.
    */
-  train?(history: readonly Float64Array[]): void | Promise<void>;
+  train?(history: readonly Float64Array[], endNs?: ArrayLike<number>): void | Promise<void>;
   /**
    * Feeds the sample of one interval. `timeNs` is the end of that interval (as `Observation.timeNs`), ns; samples
    * must come in time order, one per interval.

@@ -9,6 +9,7 @@
  * | ewma           | exponentially weighted moving average  | alpha                        |
  * | hw             | Holt-Winters additive                  | period (required), alpha, beta, gamma |
  * | lstm           | LSTM (TensorFlow.js)                   | lstm                         |
+ * | transformer    | Transformer encoder (TensorFlow.js)    | transformer                  |
  * | oracle         | the actual future                      | oracle (required)            |
  */
 import * as z from "zod";
@@ -20,8 +21,18 @@ import { MovingAveragePredictor } from "./moving-average.ts";
 import { type OracleOptions, OraclePredictor } from "./oracle.ts";
 import { type Predictor, PredictorError } from "./predictor.ts";
 import { SeasonalNaivePredictor } from "./seasonal-naive.ts";
+import { type TransformerOptions, TransformerPredictor } from "./transformer.ts";
 
-export const PREDICTOR_NAMES = ["lv", "seasonal-naive", "ma", "ewma", "hw", "lstm", "oracle"] as const;
+export const PREDICTOR_NAMES = [
+  "lv",
+  "seasonal-naive",
+  "ma",
+  "ewma",
+  "hw",
+  "lstm",
+  "transformer",
+  "oracle",
+] as const;
 export type PredictorName = (typeof PREDICTOR_NAMES)[number];
 
 export interface PredictorOptions {
@@ -37,6 +48,8 @@ export interface PredictorOptions {
   gamma?: number;
   /** LSTM parameters (see LstmConfig). */
   lstm?: LstmOptions;
+  /** Transformer parameters (see TransformerConfig). */
+  transformer?: TransformerOptions;
   /** The future the oracle reads. */
   oracle?: OracleOptions;
 }
@@ -94,6 +107,51 @@ const LstmParamsSchema = z
   });
 
 /**
+ * `params.transformer` of the Transformer predictor: {@link TransformerConfig}, every field optional (defaults in
+ * TRANSFORMER_DEFAULTS).
+ */
+const TransformerParamsSchema = z
+  .strictObject({
+    window: count(1, "W, intervals per input window (default 12)."),
+    horizon: count(1, "H, intervals forecast directly; more are fed back (default 12)."),
+    dModel: count(1, "d_model, the encoder width (default 16)."),
+    heads: count(1, "Attention heads, a divisor of dModel (default 2)."),
+    blocks: count(1, "Encoder blocks (default 1)."),
+    epochs: count(1, "Maximum training epochs (default 30)."),
+    batchSize: count(1, "Windows per gradient step (default 256)."),
+    learningRate: z.number().gt(0).optional().meta(doc("Adam step size (default 0.002).")),
+    patience: count(1, "Epochs without improvement before stopping (default 3)."),
+    validationFraction: z
+      .number()
+      .min(0)
+      .max(0.5)
+      .optional()
+      .meta(doc("Fraction of the history held out for early stopping (default 0.1).")),
+    windowsPerEpoch: count(0, "Training windows per epoch, 0 = all (default 8192)."),
+    validationWindows: count(0, "Cap on validation windows, 0 = all (default 4096)."),
+    intervalNs: z
+      .number()
+      .gt(0)
+      .optional()
+      .meta(doc("Interval length in ns assumed when training gets no times (default 300e9, 5 minutes).")),
+    seed: z
+      .union([z.int(), z.string()])
+      .optional()
+      .meta(doc("Seed of the predictor's own streams (default 1).")),
+  })
+  .superRefine((c, ctx) => {
+    const d = c.dModel ?? 16;
+    const h = c.heads ?? 2;
+    if (d % h !== 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["heads"],
+        message: `expected a divisor of dModel (${d}), got ${h}`,
+      });
+    }
+  });
+
+/**
  * The `params` each predictor accepts in a config, declared once: a strict object per name (an unknown or
  * misspelt parameter is an error), with types, ranges and required fields, checked at validate time.
  */
@@ -109,6 +167,9 @@ export const PREDICTOR_PARAMS = {
     gamma: smoothing("Season smoothing constant in [0, 1]", "closed"),
   }),
   lstm: z.strictObject({ lstm: LstmParamsSchema.optional().meta(doc("LSTM settings (LstmConfig).")) }),
+  transformer: z.strictObject({
+    transformer: TransformerParamsSchema.optional().meta(doc("Transformer settings (TransformerConfig).")),
+  }),
   oracle: z.strictObject({}),
 } as const satisfies Readonly<Record<PredictorName, z.ZodObject>>;
 
@@ -131,6 +192,7 @@ export const PREDICTOR_DOCS: Readonly<Record<PredictorName, string>> = {
   ewma: "Exponentially weighted moving average.",
   hw: "Holt-Winters additive.",
   lstm: "LSTM on TensorFlow.js.",
+  transformer: "Transformer encoder on TensorFlow.js (multi-horizon, time-of-day and day-of-week features).",
   oracle: "The actual future (perfect foresight: the bound).",
 };
 
@@ -167,6 +229,8 @@ export function createPredictor(name: string, opts: PredictorOptions): Predictor
       });
     case "lstm":
       return new LstmPredictor(opts.dimension, opts.lstm);
+    case "transformer":
+      return new TransformerPredictor(opts.dimension, opts.transformer);
     case "oracle":
       return new OraclePredictor(
         opts.dimension,

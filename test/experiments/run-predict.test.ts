@@ -130,6 +130,29 @@ describe("topocast predict (runPredict)", () => {
     assert.equal(json.predictors[0].params.units, 4);
   });
 
+  it("runs the Transformer as a deep model: its backend reported, tested against the simple ones, direct to H", async () => {
+    const dir = join(out, "transformer");
+    const result = await runPredict({
+      tm: "some/dir",
+      train: "2004-03-05",
+      predictors: ["lv", "ewma", "transformer"],
+      horizon: 3,
+      out: dir,
+      loadSeries: () => hourlySeries(),
+      transformer: { window: 4, dModel: 4, heads: 1, epochs: 1, windowsPerEpoch: 64, batchSize: 32 },
+    });
+    const json = JSON.parse(readFileSync(result.files.json, "utf8"));
+    assert.ok(["wasm", "cpu", "tensorflow"].includes(json.tfBackend));
+    const params = json.predictors.find((p: { name: string }) => p.name === "transformer").params;
+    assert.equal(params.horizon, 3);
+    assert.equal(params.seed, 1);
+    assert.deepEqual(
+      json.comparisons.map((c: { predictor: string; horizon: number }) => `${c.predictor}@${c.horizon}`),
+      ["transformer@1", "transformer@2", "transformer@3"],
+    );
+    assert.ok(result.records.filter((r) => r.predictor === "transformer").every((r) => r.trainSeconds > 0));
+  });
+
   it("needs a period for seasonal predictors when a day is not a whole number of intervals", async () => {
     const series = { ...hourlySeries(), intervalNs: 7 * 60e9 };
     await assert.rejects(

@@ -1,0 +1,600 @@
+/**
+ * Transformer forecaster: a small encoder-only Transformer (Vaswani et al., "Attention Is All You Need", NeurIPS
+ * 2017) over each series' recent window, with direct multi-horizon output, in the style of the time-series
+ * Transformers of Zerveas et al. ("A Transformer-based Framework for Multivariate Time Series Representation
+ * Learning", KDD 2021: linear input projection, learned positions, flattened encoder output into a linear head)
+ * and Lim et al. (Temporal Fusion Transformer, 2021: known time covariates such as time of day and day of week as
+ * inputs, multi-horizon direct forecasts). One TensorFlow.js layers model is shared by all P series: each series'
+ * window of the last W intervals is one sample, so the model learns from all series at once and serves any P.
+ *
+ * Scaling: the LSTM's (lstm.ts): u = log1p(max(x, 0) / s0), z = (u - mu) / sigma, fitted on the training
+ * history; forecasts map back with u clamped to [0, u_max + 2].
+ *
+ * Input, per window row j (interval t - W + 1 + j, t the last): F = 5 + W features: the row's z; sin and cos of
+ * the time of day and of the day of week of the interval's end time (Observation.timeNs, ns since the Unix epoch,
+ * or since any origin: only the phase within a day / week matters); and a one-hot of the position j. A Dense
+ * projection to d_model of this row is therefore the value/time embedding plus a learned absolute position
+ * embedding (the one-hot selects a row of the projection's kernel).
+ *
+ * Encoder: `blocks` pre-layer-norm blocks (Xiong et al., "On Layer Normalization in the Transformer
+ * Architecture", ICML 2020: stable without learning-rate warm-up), each
+ *   x = x + Wo concat_h softmax(Q_h K_h^T / sqrt(d_k)) V_h   with Q_h, K_h, V_h dense maps of LN(x), d_k = d_model / heads
+ *   x = x + FF(LN(x)),   FF = Dense(2 d_model, relu) then Dense(d_model)
+ * built from tfjs layers (dense, dot, rescaling, softmax, concatenate, add, layerNormalization): tfjs-layers has
+ * no public multi-head attention layer. No causal mask: every row of the window is in the past. A final layer
+ * norm, then the W x d_model outputs are flattened into a Dense of H outputs: the changes z_{t+h} - z_t for
+ * h = 1 .. H (direct multi-horizon forecasting, residual to the last value like the LSTM; the head starts at
+ * zero, so an untrained model forecasts the last value). Forecasts beyond H steps feed the H forecasts back as
+ * inputs (their times one interval apart).
+ *
+ * Training (`train(history, endNs)`): windows (t, p) for t = W-1 .. T-1-H; the last `validationFraction` of window
+ * times is the validation set (a time split). Adam, batch `batchSize`, loss the weighted mean absolute error on z
+ * over the H outputs, each window weighted by its level x_t / s0 + 1 (as the LSTM's "volume" weighting: the loss
+ * then approximates absolute error in the data's units, which MAE measures). Each epoch draws `windowsPerEpoch`
+ * windows from stream `transformer/shuffle`; validation uses up to `validationWindows` windows from stream
+ * `transformer/validation`; training stops after `patience` epochs without improvement or `epochs` epochs and
+ * keeps the best epoch's weights. Initializers are seeded from stream `transformer/init` (glorotUniform), so the
+ * same seed, history and backend give the same weights and forecasts.
+ *
+ * Times: `train` takes each history row's end time (`endNs`); without it, row t of T is taken to end at
+ * (t - T + 1) x `intervalNs`, the convention of a caller that observes the history ending at time 0. Before W
+ * observations the forecast is the last value (zeros before any).
+ */
+import type * as Tf from "@tensorflow/tfjs";
+import { type RandomStream, RandomStreams } from "../../sim/kernel/rng.ts";
+import {
+  definedOnly,
+  fitScaling,
+  type LstmScaling,
+  scaleRows,
+  seedFrom,
+  shuffleInPlace,
+  subset,
+  toZ,
+} from "./lstm.ts";
+import {
+  checkDimension,
+  checkHistory,
+  checkSample,
+  checkSteps,
+  flatForecast,
+  type Predictor,
+  PredictorError,
+} from "./predictor.ts";
+import { loadTf, type TfBackendName } from "./tf-backend.ts";
+
+/** Every Transformer parameter: meaning, unit and default in one place. */
+export interface TransformerConfig {
+  /** W, intervals per input window. Default 12 (an hour of 5-minute intervals). */
+  window: number;
+  /** H, intervals forecast directly by one pass (more are fed back). Default 12. */
+  horizon: number;
+  /** d_model, the width of the encoder. Default 16. */
+  dModel: number;
+  /** Attention heads; must divide dModel. Default 2. */
+  heads: number;
+  /** Encoder blocks. Default 1. */
+  blocks: number;
+  /** Maximum training epochs. Default 30. */
+  epochs: number;
+  /** Windows per gradient step. Default 256. */
+  batchSize: number;
+  /** Adam step size. Default 0.002. */
+  learningRate: number;
+  /** Epochs without validation improvement before stopping. Default 3. */
+  patience: number;
+  /** Fraction of the history's window times (the latest) held out for early stopping, in [0, 0.5]. Default 0.1. */
+  validationFraction: number;
+  /** Training windows per epoch (a fresh random draw each epoch); 0 = all. Default 8192. */
+  windowsPerEpoch: number;
+  /** Cap on validation windows (a fixed random subset); 0 = all. Default 4096. */
+  validationWindows: number;
+  /** Interval length (ns) assumed when `train` gets no times and before two observations. Default 300e9 (5 min). */
+  intervalNs: number;
+  /** Seed of the predictor's random streams (initializers, shuffling). Default 1. */
+  seed: number | string;
+}
+
+export const TRANSFORMER_DEFAULTS: Readonly<TransformerConfig> = {
+  window: 12,
+  horizon: 12,
+  dModel: 16,
+  heads: 2,
+  blocks: 1,
+  epochs: 30,
+  batchSize: 256,
+  learningRate: 0.002,
+  patience: 3,
+  validationFraction: 0.1,
+  windowsPerEpoch: 8192,
+  validationWindows: 4096,
+  intervalNs: 300e9,
+  seed: 1,
+};
+
+export interface TransformerOptions extends Partial<TransformerConfig> {
+  /** Streams to draw from instead of `new RandomStreams(seed)` (to share an experiment's seed and run). */
+  streams?: RandomStreams;
+}
+
+/** What training did. */
+export interface TransformerTrainingInfo {
+  backend: string;
+  intervals: number;
+  pairs: number;
+  trainWindows: number;
+  validationWindows: number;
+  epochs: number;
+  bestEpoch: number;
+  bestValidationLoss: number;
+  trainLoss: number[];
+  validationLoss: number[];
+  /** The validation loss of forecasting the last value at every horizon, the bar the model must clear. */
+  lastValueValidationLoss: number;
+  /** Trainable weights of the network. */
+  parameters: number;
+  seconds: number;
+}
+
+/** Time features per interval: sin/cos of the time of day, sin/cos of the day of week. */
+const TIME_FEATURES = 4;
+const DAY_NS = 86_400e9;
+const WEEK_NS = 7 * DAY_NS;
+
+export class TransformerPredictor implements Predictor {
+  readonly name = "transformer";
+  readonly dimension: number;
+  readonly config: Readonly<TransformerConfig>;
+  private readonly streams: RandomStreams;
+  private tf: typeof Tf | undefined;
+  private backend: TfBackendName | undefined;
+  private model: Tf.LayersModel | undefined;
+  private optimizer: Tf.Optimizer | undefined;
+  private scaling: LstmScaling | undefined;
+  private trainingInfo: TransformerTrainingInfo | null = null;
+  /** The latest W observations, raw: observation t of series p at `ring[(t mod W) * P + p]`, its time in `times`. */
+  private readonly ring: Float64Array;
+  private readonly times: Float64Array;
+  private count = 0;
+
+  /** @param dimension P, the number of series. @throws PredictorError for a bad parameter. */
+  constructor(dimension: number, opts: TransformerOptions = {}) {
+    this.dimension = checkDimension(this.name, dimension);
+    const { streams, ...rest } = opts;
+    this.config = validateConfig({ ...TRANSFORMER_DEFAULTS, ...definedOnly(rest) });
+    this.streams = streams ?? new RandomStreams(this.config.seed);
+    this.ring = new Float64Array(this.config.window * dimension);
+    this.times = new Float64Array(this.config.window);
+  }
+
+  /** The backend that trained the model (undefined before). */
+  get backendName(): string | undefined {
+    return this.backend;
+  }
+
+  /** What the last training did (null before training). */
+  get training(): TransformerTrainingInfo | null {
+    return this.trainingInfo;
+  }
+
+  params(): Record<string, unknown> {
+    return {
+      ...this.config,
+      backend: this.backend ?? null,
+      scaling: this.scaling ?? null,
+      epochsRun: this.trainingInfo?.epochs ?? null,
+      bestEpoch: this.trainingInfo?.bestEpoch ?? null,
+      parameters: this.trainingInfo?.parameters ?? null,
+    };
+  }
+
+  /** The network's weights as plain arrays, in layer order (for inspection and tests). @throws before training. */
+  weights(): number[][] {
+    if (!this.model) throw new PredictorError("transformer.weights: the model is not trained yet");
+    return this.model.getWeights().map((w) => Array.from(w.dataSync()));
+  }
+
+  /**
+   * Fits the scaling and the network on `history` (T x P, T >= W + H + 1) from freshly seeded weights.
+   * @param endNs the end time of each history row (ns), length T; see the module doc when absent.
+   * @throws PredictorError for a short or malformed history or times of the wrong length.
+   */
+  async train(history: readonly Float64Array[], endNs?: ArrayLike<number>): Promise<void> {
+    checkHistory(this.name, this.dimension, history);
+    const { window: W, horizon: H } = this.config;
+    const T = history.length;
+    if (T < W + H + 1) {
+      throw new PredictorError(
+        `transformer.train: history has ${T} intervals; needs at least window + horizon + 1 = ${W + H + 1}`,
+      );
+    }
+    if (endNs !== undefined && endNs.length !== T) {
+      throw new PredictorError(`transformer.train: endNs has ${endNs.length} times, expected ${T}`);
+    }
+    const t0 = process.hrtime.bigint();
+    const rt = await loadTf();
+    this.tf = rt.tf;
+    this.backend = rt.backend;
+    this.disposeModel();
+    this.scaling = fitScaling(history);
+    const times = Float64Array.from({ length: T }, (_, t) =>
+      endNs ? endNs[t]! : (t - T + 1) * this.config.intervalNs,
+    );
+    const data: WindowData = {
+      z: scaleRows(history, this.scaling),
+      time: timeFeatures(times),
+      P: this.dimension,
+      W,
+      H,
+      scaling: this.scaling,
+    };
+    this.model = buildModel(rt.tf, this.config, this.streams.stream("transformer/init"));
+    this.optimizer = rt.tf.train.adam(this.config.learningRate);
+    const fit = await this.fitEpochs(data);
+    this.trainingInfo = {
+      backend: rt.backend,
+      intervals: T,
+      pairs: this.dimension,
+      ...fit,
+      parameters: this.model.countParams(),
+      seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+    };
+  }
+
+  observe(timeNs: number, sample: Float64Array): void {
+    checkSample(this.name, this.dimension, sample);
+    const slot = this.count % this.config.window;
+    this.ring.set(sample, slot * this.dimension);
+    this.times[slot] = timeNs;
+    this.count++;
+  }
+
+  forecast(steps: number): Float64Array[] {
+    checkSteps(this.name, steps);
+    const P = this.dimension;
+    const { window: W, horizon: H } = this.config;
+    if (this.count === 0) return flatForecast(new Float64Array(P), steps);
+    const lastSlot = (this.count - 1) % W;
+    if (this.count < W || !this.model || !this.scaling || !this.tf) {
+      return flatForecast(this.ring.slice(lastSlot * P, (lastSlot + 1) * P), steps);
+    }
+    const s = this.scaling;
+    // z[p * L + j] and time[j] for j < W the observed window, then the forecasts as they are made.
+    const L = W + steps;
+    const z = new Float32Array(P * L);
+    const time = new Float64Array(L);
+    for (let j = 0; j < W; j++) {
+      const slot = (this.count - W + j) % W;
+      time[j] = this.times[slot]!;
+      for (let p = 0; p < P; p++) z[p * L + j] = toZ(this.ring[slot * P + p]!, s);
+    }
+    const step = W > 1 && time[W - 1]! > time[W - 2]! ? time[W - 1]! - time[W - 2]! : this.config.intervalNs;
+    for (let j = W; j < L; j++) time[j] = time[W - 1]! + (j - W + 1) * step;
+    const out: Float64Array[] = [];
+    for (let start = 0; out.length < steps; start += H) {
+      const y = this.predictWindows(z, time, L, start);
+      const take = Math.min(H, steps - out.length);
+      for (let h = 0; h < take; h++) out.push(new Float64Array(P));
+      for (let p = 0; p < P; p++) {
+        const last = z[p * L + start + W - 1]!;
+        for (let h = 0; h < take; h++) {
+          const u = Math.min(Math.max((last + y[p * H + h]!) * s.sigma + s.mu, 0), s.uMax + 2);
+          z[p * L + start + W + h] = (u - s.mu) / s.sigma;
+          out[start + h]![p] = s.scale * Math.expm1(u);
+        }
+      }
+    }
+    return out;
+  }
+
+  dispose(): void {
+    this.disposeModel();
+  }
+
+  private disposeModel(): void {
+    this.model?.dispose();
+    this.optimizer?.dispose();
+    this.model = undefined;
+    this.optimizer = undefined;
+  }
+
+  /** The model's H outputs (P x H, row-major) on each series' window z[start .. start + W - 1]. */
+  private predictWindows(z: Float32Array, time: Float64Array, L: number, start: number): Float32Array {
+    const tf = this.tf!;
+    const P = this.dimension;
+    const W = this.config.window;
+    const F = featureCount(W);
+    const xs = new Float32Array(P * W * F);
+    const tfeat = timeFeatures(time.subarray(start, start + W));
+    for (let p = 0; p < P; p++) {
+      writeWindow(xs, p, W, (j) => z[p * L + start + j]!, tfeat, 0);
+    }
+    return tf.tidy(() => {
+      const y = this.model!.predict(tf.tensor3d(xs, [P, W, F])) as Tf.Tensor;
+      return y.dataSync() as Float32Array;
+    });
+  }
+
+  /** Epochs of Adam with early stopping; keeps the best epoch's weights. */
+  private async fitEpochs(
+    data: WindowData,
+  ): Promise<
+    Pick<
+      TransformerTrainingInfo,
+      | "trainWindows"
+      | "validationWindows"
+      | "epochs"
+      | "bestEpoch"
+      | "bestValidationLoss"
+      | "trainLoss"
+      | "validationLoss"
+      | "lastValueValidationLoss"
+    >
+  > {
+    const model = this.model!;
+    const { P, W, H } = data;
+    const T = data.z.length / P;
+    // Windows (t, p) indexed k = (t - (W - 1)) * P + p, t the last input time; split by time.
+    const windowTimes = T - W - H + 1; // t = W-1 .. T-1-H
+    const valTimes = Math.floor(windowTimes * this.config.validationFraction);
+    const trainCount = (windowTimes - valTimes) * P;
+    const allVal = Int32Array.from({ length: valTimes * P }, (_, i) => trainCount + i);
+    const val = subset(allVal, this.config.validationWindows, this.streams.stream("transformer/validation"));
+    const trainIdx = Int32Array.from({ length: trainCount }, (_, i) => i);
+    const shuffle = this.streams.stream("transformer/shuffle");
+    const trainLoss: number[] = [];
+    const validationLoss: number[] = [];
+    let best = Number.POSITIVE_INFINITY;
+    let bestEpoch = 0;
+    let bestWeights: Tf.Tensor[] | undefined;
+    for (let epoch = 1; epoch <= this.config.epochs; epoch++) {
+      shuffleInPlace(trainIdx, shuffle);
+      const n =
+        this.config.windowsPerEpoch > 0 ? Math.min(this.config.windowsPerEpoch, trainCount) : trainCount;
+      trainLoss.push(this.fitWindows(data, trainIdx.subarray(0, n)));
+      const vl = val.length > 0 ? this.windowLoss(data, val) : trainLoss[trainLoss.length - 1]!;
+      validationLoss.push(vl);
+      if (vl < best) {
+        best = vl;
+        bestEpoch = epoch;
+        for (const w of bestWeights ?? []) w.dispose();
+        bestWeights = model.getWeights().map((w) => w.clone());
+      } else if (epoch - bestEpoch >= this.config.patience) {
+        break;
+      }
+      await new Promise((resolve) => setImmediate(resolve)); // let timers and signals through between epochs
+    }
+    if (bestWeights) {
+      model.setWeights(bestWeights);
+      for (const w of bestWeights) w.dispose();
+    }
+    return {
+      trainWindows: trainCount,
+      validationWindows: val.length,
+      epochs: trainLoss.length,
+      bestEpoch,
+      bestValidationLoss: best,
+      trainLoss,
+      validationLoss,
+      lastValueValidationLoss: val.length > 0 ? this.windowLoss(data, val, true) : Number.NaN,
+    };
+  }
+
+  /** One pass of Adam steps over windows `idx`; returns the mean batch loss. */
+  private fitWindows(data: WindowData, idx: Int32Array): number {
+    const tf = this.tf!;
+    const model = this.model!;
+    const optimizer = this.optimizer!;
+    const B = this.config.batchSize;
+    const { W, H } = data;
+    const F = featureCount(W);
+    let sum = 0;
+    let batches = 0;
+    for (let start = 0; start < idx.length; start += B) {
+      const batch = idx.subarray(start, Math.min(start + B, idx.length));
+      const { xs, ys, ws } = gather(data, batch);
+      const cost = tf.tidy(() => {
+        const x = tf.tensor3d(xs, [batch.length, W, F]);
+        const y = tf.tensor2d(ys, [batch.length, H]);
+        const w = tf.tensor2d(ws, [batch.length, 1]);
+        const c = optimizer.minimize(
+          () => weightedMae(tf, y, model.apply(x, { training: true }) as Tf.Tensor, w),
+          true,
+        );
+        if (!c) throw new PredictorError("transformer: the optimizer returned no loss");
+        return c;
+      });
+      sum += cost.dataSync()[0]!;
+      cost.dispose();
+      batches++;
+    }
+    return sum / Math.max(batches, 1);
+  }
+
+  /** The weighted MAE on z of the current network on windows `idx`, or with `lastValue` of the last value. */
+  private windowLoss(data: WindowData, idx: Int32Array, lastValue = false): number {
+    const tf = this.tf!;
+    const { W, H } = data;
+    const F = featureCount(W);
+    const B = 1024;
+    let sum = 0;
+    let weights = 0;
+    for (let start = 0; start < idx.length; start += B) {
+      const batch = idx.subarray(start, Math.min(start + B, idx.length));
+      const { xs, ys, ws } = gather(data, batch);
+      const pred = lastValue
+        ? new Float32Array(ys.length)
+        : tf.tidy(
+            () =>
+              (
+                this.model!.predict(tf.tensor3d(xs, [batch.length, W, F])) as Tf.Tensor
+              ).dataSync() as Float32Array,
+          );
+      for (let i = 0; i < batch.length; i++) {
+        let e = 0;
+        for (let h = 0; h < H; h++) e += Math.abs(pred[i * H + h]! - ys[i * H + h]!);
+        sum += (ws[i]! * e) / H;
+        weights += ws[i]!;
+      }
+    }
+    return sum / weights;
+  }
+}
+
+/** Scaled history and its time features, as the network consumes them. */
+interface WindowData {
+  /** z[t * P + p]. */
+  z: Float32Array;
+  /** time[t * 4 + f], f: sin/cos time of day, sin/cos day of week. */
+  time: Float32Array;
+  P: number;
+  W: number;
+  H: number;
+  scaling: LstmScaling;
+}
+
+/** F, the features of one window row: z, the 4 time features, the one-hot position. */
+function featureCount(W: number): number {
+  return 1 + TIME_FEATURES + W;
+}
+
+/** sin/cos of the time of day and of the day of week of each time (ns). */
+function timeFeatures(timesNs: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(timesNs.length * TIME_FEATURES);
+  for (let t = 0; t < timesNs.length; t++) {
+    const day = (2 * Math.PI * mod(timesNs[t]!, DAY_NS)) / DAY_NS;
+    const week = (2 * Math.PI * mod(timesNs[t]!, WEEK_NS)) / WEEK_NS;
+    out.set([Math.sin(day), Math.cos(day), Math.sin(week), Math.cos(week)], t * TIME_FEATURES);
+  }
+  return out;
+}
+
+function mod(a: number, m: number): number {
+  const r = a % m;
+  return r < 0 ? r + m : r;
+}
+
+/**
+ * Writes window i (W rows of F features) into `xs`: row j gets zAt(j), the time features of time row
+ * `timeRow0 + j` of `time`, and the one-hot of j.
+ */
+function writeWindow(
+  xs: Float32Array,
+  i: number,
+  W: number,
+  zAt: (j: number) => number,
+  time: Float32Array,
+  timeRow0: number,
+): void {
+  const F = featureCount(W);
+  for (let j = 0; j < W; j++) {
+    const o = (i * W + j) * F;
+    xs[o] = zAt(j);
+    for (let f = 0; f < TIME_FEATURES; f++) xs[o + 1 + f] = time[(timeRow0 + j) * TIME_FEATURES + f]!;
+    xs[o + 1 + TIME_FEATURES + j] = 1;
+  }
+}
+
+/** Inputs (n x W x F), targets (n x H: z_{t+h} - z_t) and weights (n: x_t / s0 + 1) of windows `idx`. */
+function gather(data: WindowData, idx: Int32Array): { xs: Float32Array; ys: Float32Array; ws: Float32Array } {
+  const { z, time, P, W, H, scaling } = data;
+  const xs = new Float32Array(idx.length * W * featureCount(W));
+  const ys = new Float32Array(idx.length * H);
+  const ws = new Float32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) {
+    const k = idx[i]!;
+    const p = k % P;
+    const t = (k - p) / P + W - 1;
+    const first = t - W + 1;
+    writeWindow(xs, i, W, (j) => z[(first + j) * P + p]!, time, first);
+    const last = z[t * P + p]!;
+    for (let h = 0; h < H; h++) ys[i * H + h] = z[(t + 1 + h) * P + p]! - last;
+    ws[i] = Math.exp(last * scaling.sigma + scaling.mu);
+  }
+  return { xs, ys, ws };
+}
+
+/** sum(w |y - yhat|) / (sum(w) H): the weighted mean absolute error over windows and horizons. */
+function weightedMae(tf: typeof Tf, y: Tf.Tensor, yhat: Tf.Tensor, w: Tf.Tensor): Tf.Scalar {
+  const H = y.shape[1]!;
+  return tf.div(tf.sum(tf.mul(tf.abs(tf.sub(y, yhat)), w)), tf.mul(tf.sum(w), H)) as Tf.Scalar;
+}
+
+/** The network of the module doc, with glorotUniform initializers seeded from `init`. */
+function buildModel(tf: typeof Tf, c: TransformerConfig, init: RandomStream): Tf.LayersModel {
+  const glorot = () => tf.initializers.glorotUniform({ seed: seedFrom(init) });
+  const input = tf.input({ shape: [c.window, featureCount(c.window)] });
+  let x = tf.layers.dense({ units: c.dModel, kernelInitializer: glorot() }).apply(input) as Tf.SymbolicTensor;
+  for (let b = 0; b < c.blocks; b++) x = encoderBlock(tf, x, c, glorot);
+  x = tf.layers.layerNormalization({ axis: -1 }).apply(x) as Tf.SymbolicTensor;
+  const flat = tf.layers.flatten().apply(x) as Tf.SymbolicTensor;
+  const output = tf.layers
+    .dense({ units: c.horizon, kernelInitializer: "zeros", biasInitializer: "zeros" })
+    .apply(flat) as Tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: output });
+}
+
+/** One pre-LN encoder block: multi-head self-attention and the position-wise feed-forward, each residual. */
+function encoderBlock(
+  tf: typeof Tf,
+  x: Tf.SymbolicTensor,
+  c: TransformerConfig,
+  glorot: () => ReturnType<typeof Tf.initializers.glorotUniform>,
+): Tf.SymbolicTensor {
+  const dk = c.dModel / c.heads;
+  const apply = (layer: Tf.layers.Layer, input: Tf.SymbolicTensor | Tf.SymbolicTensor[]) =>
+    layer.apply(input) as Tf.SymbolicTensor;
+  const h = apply(tf.layers.layerNormalization({ axis: -1 }), x);
+  const heads: Tf.SymbolicTensor[] = [];
+  for (let i = 0; i < c.heads; i++) {
+    const proj = () => apply(tf.layers.dense({ units: dk, useBias: false, kernelInitializer: glorot() }), h);
+    const [q, k, v] = [proj(), proj(), proj()];
+    const scores = apply(
+      tf.layers.rescaling({ scale: 1 / Math.sqrt(dk) }),
+      apply(tf.layers.dot({ axes: [2, 2] }), [q, k]),
+    );
+    const attention = apply(tf.layers.softmax({ axis: -1 }), scores);
+    heads.push(apply(tf.layers.dot({ axes: [2, 1] }), [attention, v]));
+  }
+  const merged = heads.length > 1 ? apply(tf.layers.concatenate({ axis: -1 }), heads) : heads[0]!;
+  const attended = apply(tf.layers.dense({ units: c.dModel, kernelInitializer: glorot() }), merged);
+  const x1 = apply(tf.layers.add(), [x, attended]);
+  const h2 = apply(tf.layers.layerNormalization({ axis: -1 }), x1);
+  const ff = apply(
+    tf.layers.dense({ units: c.dModel, kernelInitializer: glorot() }),
+    apply(tf.layers.dense({ units: 2 * c.dModel, activation: "relu", kernelInitializer: glorot() }), h2),
+  );
+  return apply(tf.layers.add(), [x1, ff]);
+}
+
+function validateConfig(c: TransformerConfig): TransformerConfig {
+  const int = (name: keyof TransformerConfig, min: number) => {
+    const v = c[name];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
+      throw new PredictorError(`transformer.${name}: expected an integer >= ${min}, got ${String(v)}`);
+    }
+  };
+  int("window", 1);
+  int("horizon", 1);
+  int("dModel", 1);
+  int("heads", 1);
+  int("blocks", 1);
+  int("epochs", 1);
+  int("batchSize", 1);
+  int("patience", 1);
+  int("windowsPerEpoch", 0);
+  int("validationWindows", 0);
+  if (c.dModel % c.heads !== 0) {
+    throw new PredictorError(`transformer.heads: expected a divisor of dModel (${c.dModel}), got ${c.heads}`);
+  }
+  if (!(typeof c.learningRate === "number" && c.learningRate > 0))
+    throw new PredictorError(`transformer.learningRate: expected a number > 0, got ${c.learningRate}`);
+  if (!(typeof c.intervalNs === "number" && c.intervalNs > 0))
+    throw new PredictorError(`transformer.intervalNs: expected a number > 0, got ${c.intervalNs}`);
+  if (!(c.validationFraction >= 0 && c.validationFraction <= 0.5)) {
+    throw new PredictorError(
+      `transformer.validationFraction: expected a number in [0, 0.5], got ${c.validationFraction}`,
+    );
+  }
+  return c;
+}
