@@ -50,6 +50,7 @@ import {
 } from "./predictor.ts";
 import { loadTf, type TfBackendName } from "./tf-backend.ts";
 import { directoryHandler, readModelJson } from "./tf-file-io.ts";
+import { drawEpoch, fitBatches, fitWithEarlyStopping, shuffleInPlace, subset } from "./tf-training.ts";
 
 /** Every LSTM parameter: name, meaning, unit and default in one place. */
 export interface LstmConfig {
@@ -292,34 +293,16 @@ export class LstmPredictor implements Predictor {
     const trainIdx = Int32Array.from({ length: trainCount }, (_, i) => i);
     const data = this.windowSource(z);
     const shuffle = this.streams.stream("lstm/shuffle");
-
-    const trainLoss: number[] = [];
-    const validationLoss: number[] = [];
-    let best = Number.POSITIVE_INFINITY;
-    let bestEpoch = 0;
-    let bestWeights: Tf.Tensor[] | undefined;
-    for (let epoch = 1; epoch <= this.config.epochs; epoch++) {
-      shuffleInPlace(trainIdx, shuffle);
-      const n =
-        this.config.windowsPerEpoch > 0 ? Math.min(this.config.windowsPerEpoch, trainCount) : trainCount;
-      trainLoss.push(this.fitWindows(data, trainIdx.subarray(0, n)));
-      this.forward = new LstmForward(extractWeights(this.model));
-      const vl = val.length > 0 ? this.windowLoss(data, val) : trainLoss[trainLoss.length - 1]!;
-      validationLoss.push(vl);
-      if (vl < best) {
-        best = vl;
-        bestEpoch = epoch;
-        for (const w of bestWeights ?? []) w.dispose();
-        bestWeights = this.model.getWeights().map((w) => w.clone());
-      } else if (epoch - bestEpoch >= this.config.patience) {
-        break;
-      }
-      await new Promise((resolve) => setImmediate(resolve)); // let timers and signals through between epochs
-    }
-    if (bestWeights) {
-      this.model.setWeights(bestWeights);
-      for (const w of bestWeights) w.dispose();
-    }
+    const model = this.model;
+    const fit = await fitWithEarlyStopping(
+      model,
+      this.config,
+      () => this.fitWindows(data, drawEpoch(trainIdx, this.config.windowsPerEpoch, shuffle)),
+      (trainLoss) => {
+        this.forward = new LstmForward(extractWeights(model));
+        return val.length > 0 ? this.windowLoss(data, val) : trainLoss;
+      },
+    );
     this.forward = new LstmForward(extractWeights(this.model));
     this.trainingInfo = {
       backend: rt.backend,
@@ -327,11 +310,7 @@ export class LstmPredictor implements Predictor {
       pairs: P,
       trainWindows: trainCount,
       validationWindows: val.length,
-      epochs: trainLoss.length,
-      bestEpoch,
-      bestValidationLoss: best,
-      trainLoss,
-      validationLoss,
+      ...fit,
       lastValueValidationLoss: val.length > 0 ? this.windowLoss(data, val, true) : Number.NaN,
       seconds: Number(process.hrtime.bigint() - t0) / 1e9,
     };
@@ -432,27 +411,14 @@ export class LstmPredictor implements Predictor {
     const B = this.config.batchSize;
     const W = data.W;
     const lossFn = this.config.loss === "mae" ? tf.losses.absoluteDifference : tf.losses.meanSquaredError;
-    let sum = 0;
-    let batches = 0;
-    for (let start = 0; start < idx.length; start += B) {
-      const batch = idx.subarray(start, Math.min(start + B, idx.length));
+    return fitBatches(tf, optimizer, idx.length, B, this.name, (start, end) => {
+      const batch = idx.subarray(start, end);
       const { xs, ys, ws } = gather(data, batch);
-      const cost = tf.tidy(() => {
-        const x = tf.tensor3d(xs, [batch.length, W, 1]);
-        const y = tf.tensor2d(ys, [batch.length, 1]);
-        const w = ws ? tf.tensor2d(ws, [batch.length, 1]) : undefined;
-        const c = optimizer.minimize(
-          () => lossFn(y, model.apply(x, { training: true }) as Tf.Tensor, w, tf.Reduction.MEAN) as Tf.Scalar,
-          true,
-        );
-        if (!c) throw new PredictorError("lstm: the optimizer returned no loss");
-        return c;
-      });
-      sum += cost.dataSync()[0]!;
-      cost.dispose();
-      batches++;
-    }
-    return sum / Math.max(batches, 1);
+      const x = tf.tensor3d(xs, [batch.length, W, 1]);
+      const y = tf.tensor2d(ys, [batch.length, 1]);
+      const w = ws ? tf.tensor2d(ws, [batch.length, 1]) : undefined;
+      return lossFn(y, model.apply(x, { training: true }) as Tf.Tensor, w, tf.Reduction.MEAN) as Tf.Scalar;
+    });
   }
 
   /**
@@ -645,29 +611,6 @@ function extractWeights(model: Tf.LayersModel): LstmNetWeights {
   if (layers.length === 0 || !dense)
     throw new PredictorError("lstm: the model needs LSTM layers and a dense output");
   return { layers, dense };
-}
-
-/** Fisher-Yates shuffle driven by `rng`. */
-export function shuffleInPlace(a: Int32Array, rng: RandomStream): void {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    const t = a[i]!;
-    a[i] = a[j]!;
-    a[j] = t;
-  }
-}
-
-/** A random subset of at most `max` elements (all when max is 0 or not smaller), in ascending order. */
-export function subset(a: Int32Array, max: number, rng: RandomStream): Int32Array {
-  if (max <= 0 || a.length <= max) return a;
-  const copy = Int32Array.from(a);
-  for (let i = 0; i < max; i++) {
-    const j = i + rng.int(copy.length - i);
-    const t = copy[i]!;
-    copy[i] = copy[j]!;
-    copy[j] = t;
-  }
-  return copy.subarray(0, max).sort();
 }
 
 export function definedOnly<T extends object>(o: T): Partial<T> {

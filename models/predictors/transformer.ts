@@ -42,16 +42,7 @@
  */
 import type * as Tf from "@tensorflow/tfjs";
 import { type RandomStream, RandomStreams } from "../../sim/kernel/rng.ts";
-import {
-  definedOnly,
-  fitScaling,
-  type LstmScaling,
-  scaleRows,
-  seedFrom,
-  shuffleInPlace,
-  subset,
-  toZ,
-} from "./lstm.ts";
+import { definedOnly, fitScaling, type LstmScaling, scaleRows, seedFrom, toZ } from "./lstm.ts";
 import {
   checkDimension,
   checkHistory,
@@ -62,6 +53,7 @@ import {
   PredictorError,
 } from "./predictor.ts";
 import { loadTf, type TfBackendName } from "./tf-backend.ts";
+import { drawEpoch, fitBatches, fitWithEarlyStopping, subset } from "./tf-training.ts";
 
 /** Every Transformer parameter: meaning, unit and default in one place. */
 export interface TransformerConfig {
@@ -342,40 +334,16 @@ export class TransformerPredictor implements Predictor {
     const val = subset(allVal, this.config.validationWindows, this.streams.stream("transformer/validation"));
     const trainIdx = Int32Array.from({ length: trainCount }, (_, i) => i);
     const shuffle = this.streams.stream("transformer/shuffle");
-    const trainLoss: number[] = [];
-    const validationLoss: number[] = [];
-    let best = Number.POSITIVE_INFINITY;
-    let bestEpoch = 0;
-    let bestWeights: Tf.Tensor[] | undefined;
-    for (let epoch = 1; epoch <= this.config.epochs; epoch++) {
-      shuffleInPlace(trainIdx, shuffle);
-      const n =
-        this.config.windowsPerEpoch > 0 ? Math.min(this.config.windowsPerEpoch, trainCount) : trainCount;
-      trainLoss.push(this.fitWindows(data, trainIdx.subarray(0, n)));
-      const vl = val.length > 0 ? this.windowLoss(data, val) : trainLoss[trainLoss.length - 1]!;
-      validationLoss.push(vl);
-      if (vl < best) {
-        best = vl;
-        bestEpoch = epoch;
-        for (const w of bestWeights ?? []) w.dispose();
-        bestWeights = model.getWeights().map((w) => w.clone());
-      } else if (epoch - bestEpoch >= this.config.patience) {
-        break;
-      }
-      await new Promise((resolve) => setImmediate(resolve)); // let timers and signals through between epochs
-    }
-    if (bestWeights) {
-      model.setWeights(bestWeights);
-      for (const w of bestWeights) w.dispose();
-    }
+    const fit = await fitWithEarlyStopping(
+      model,
+      this.config,
+      () => this.fitWindows(data, drawEpoch(trainIdx, this.config.windowsPerEpoch, shuffle)),
+      (trainLoss) => (val.length > 0 ? this.windowLoss(data, val) : trainLoss),
+    );
     return {
       trainWindows: trainCount,
       validationWindows: val.length,
-      epochs: trainLoss.length,
-      bestEpoch,
-      bestValidationLoss: best,
-      trainLoss,
-      validationLoss,
+      ...fit,
       lastValueValidationLoss: val.length > 0 ? this.windowLoss(data, val, true) : Number.NaN,
     };
   }
@@ -388,27 +356,14 @@ export class TransformerPredictor implements Predictor {
     const B = this.config.batchSize;
     const { W, H } = data;
     const F = featureCount(W);
-    let sum = 0;
-    let batches = 0;
-    for (let start = 0; start < idx.length; start += B) {
-      const batch = idx.subarray(start, Math.min(start + B, idx.length));
+    return fitBatches(tf, optimizer, idx.length, B, this.name, (start, end) => {
+      const batch = idx.subarray(start, end);
       const { xs, ys, ws } = gather(data, batch);
-      const cost = tf.tidy(() => {
-        const x = tf.tensor3d(xs, [batch.length, W, F]);
-        const y = tf.tensor2d(ys, [batch.length, H]);
-        const w = tf.tensor2d(ws, [batch.length, 1]);
-        const c = optimizer.minimize(
-          () => weightedMae(tf, y, model.apply(x, { training: true }) as Tf.Tensor, w),
-          true,
-        );
-        if (!c) throw new PredictorError("transformer: the optimizer returned no loss");
-        return c;
-      });
-      sum += cost.dataSync()[0]!;
-      cost.dispose();
-      batches++;
-    }
-    return sum / Math.max(batches, 1);
+      const x = tf.tensor3d(xs, [batch.length, W, F]);
+      const y = tf.tensor2d(ys, [batch.length, H]);
+      const w = tf.tensor2d(ws, [batch.length, 1]);
+      return weightedMae(tf, y, model.apply(x, { training: true }) as Tf.Tensor, w);
+    });
   }
 
   /** The weighted MAE on z of the current network on windows `idx`, or with `lastValue` of the last value. */
