@@ -224,17 +224,17 @@ export function htmlTable(r: Rows): string {
 export const REPORT_CSS = `body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;font-size:.9em;margin:.5em 0}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+.flag{color:#a00}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
 .plot svg{max-width:100%;height:auto}.note{color:#666}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.85em}`;
 
 /** Wall time per control decision (manifest.json; experiments/decision-cost.ts), flagged beyond the interval. */
 function decisionHtml(manifest: string | null, config: string | null): string {
   const d = manifest === null ? null : decisionCost(manifest, config);
   if (d === null) return "";
-  const flags = d.flagged.map((f) => `<p class="reading">Flagged: ${esc(f)}.</p>`).join("\n");
+  const flags = d.flagged.map((f) => `<p class="flag">Flagged: ${esc(f)}.</p>`).join("\n");
   return `<h2>Cost of deciding</h2>
-<p class="note">Wall time of each policy's decision per control step (forecasts included), from manifest.json; control interval ${esc(d.intervalMs.toFixed(3))} ms of wall time.</p>
 ${htmlTable(d.rows)}
+<p class="note">Wall time of each policy's decision per control step (forecasts included), from manifest.json; control interval ${esc(d.intervalMs.toFixed(3))} ms of wall time.</p>
 ${flags}`;
 }
 

@@ -106,7 +106,7 @@ describe("report.html in Chromium", { skip }, () => {
     );
   });
 
-  it("renders the summary, per-size and value-of-prediction tables with a row per policy", async () => {
+  it("renders the summary, per-size, value-of-prediction and cost-of-deciding tables with a row per policy", async () => {
     const tables = await page.$$eval("table", (ts) =>
       ts.map((t) => ({
         heading: t.previousElementSibling?.textContent ?? "",
@@ -121,6 +121,8 @@ describe("report.html in Chromium", { skip }, () => {
         ["By flow size", POLICIES * 3],
         // One row per predictive policy that is not an oracle: overlay-ewma, -lv, -ma and mirroring-ewma.
         ["Value of prediction", 4],
+        // Wall time per control decision, from manifest.json.
+        ["Cost of deciding", POLICIES],
       ],
     );
     for (const t of tables) assert.ok(t.height > 0, `${t.heading} table is visible`);
