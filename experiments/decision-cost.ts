@@ -19,19 +19,18 @@ export interface DecisionCost {
   flagged: string[];
 }
 
-interface ConfigPart {
+/** The parts of config.json the table needs. */
+export interface DecisionConfig {
   control?: { interval?: string | number };
   emulation?: { timeCompression?: number };
 }
 
-/** The table from manifest.json's and config.json's texts; null when the manifest has no decision times. */
-export function decisionCost(manifestText: string, configText: string | null): DecisionCost | null {
-  const m = JSON.parse(manifestText) as Partial<Manifest>;
+/** The table from a run's manifest and config; null when the manifest has no decision times. */
+export function decisionCost(m: Partial<Manifest>, c: DecisionConfig | null): DecisionCost | null {
   const policies = (m.policies ?? []).filter((p) => p.decisions !== undefined);
   if (policies.length === 0) return null;
-  const c = (configText === null ? {} : JSON.parse(configText)) as ConfigPart;
-  const intervalNs = parseDurationNs(c.control?.interval ?? "1s");
-  const compression = m.engine === "emulate" ? (c.emulation?.timeCompression ?? 1) : 1;
+  const intervalNs = parseDurationNs(c?.control?.interval ?? "1s");
+  const compression = m.engine === "emulate" ? (c?.emulation?.timeCompression ?? 1) : 1;
   const intervalMs = intervalNs / 1e6 / compression;
   const ms = (x: number) => x.toFixed(3);
   const flagged = policies

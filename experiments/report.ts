@@ -229,7 +229,10 @@ table{border-collapse:collapse;font-size:.9em;margin:.5em 0}th,td{border:1px sol
 
 /** Wall time per control decision (manifest.json; experiments/decision-cost.ts), flagged beyond the interval. */
 function decisionHtml(manifest: string | null, config: string | null): string {
-  const d = manifest === null ? null : decisionCost(manifest, config);
+  const d =
+    manifest === null
+      ? null
+      : decisionCost(JSON.parse(manifest), config === null ? null : JSON.parse(config));
   if (d === null) return "";
   const flags = d.flagged.map((f) => `<p class="flag">Flagged: ${esc(f)}.</p>`).join("\n");
   return `<h2>Cost of deciding</h2>

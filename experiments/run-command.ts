@@ -88,7 +88,7 @@ export async function runCommand(file: string, o: RunCommandOptions): Promise<vo
   const { failures, control } = loaded.config;
   for (const line of readingLines(s, { failures, convergenceDelay: control.convergenceDelay }))
     console.log(line);
-  const cost = decisionCost(JSON.stringify(outcome.manifest), JSON.stringify(loaded.config));
+  const cost = decisionCost(outcome.manifest, loaded.config);
   for (const f of cost?.flagged ?? []) console.log(`decision time flagged: ${f}`);
   console.log(`results: ${outcome.dir} (${outcome.manifest.wallSeconds.toFixed(1)} s wall)`);
   if (outcome.reportPath) console.log(`report:  ${outcome.reportPath}`);

@@ -50,7 +50,14 @@ import {
 } from "./predictor.ts";
 import { loadTf, type TfBackendName } from "./tf-backend.ts";
 import { directoryHandler, readModelJson } from "./tf-file-io.ts";
-import { drawEpoch, fitBatches, fitWithEarlyStopping, shuffleInPlace, subset } from "./tf-training.ts";
+import {
+  drawEpoch,
+  fitBatches,
+  fitWithEarlyStopping,
+  shuffleInPlace,
+  subset,
+  type TfTrainingInfo,
+} from "./tf-training.ts";
 
 /** Every LSTM parameter: name, meaning, unit and default in one place. */
 export interface LstmConfig {
@@ -131,21 +138,7 @@ export interface LstmScaling {
 }
 
 /** What training did, recorded in the saved model. */
-export interface LstmTrainingInfo {
-  backend: string;
-  intervals: number;
-  pairs: number;
-  trainWindows: number;
-  validationWindows: number;
-  epochs: number;
-  bestEpoch: number;
-  bestValidationLoss: number;
-  trainLoss: number[];
-  validationLoss: number[];
-  /** The validation loss of forecasting the last value, for comparison with `bestValidationLoss`. */
-  lastValueValidationLoss: number;
-  seconds: number;
-}
+export type LstmTrainingInfo = TfTrainingInfo;
 
 /** The metadata block stored in model.json's `userDefinedMetadata.topocast`. */
 export interface LstmModelMetadata {

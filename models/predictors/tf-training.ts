@@ -35,6 +35,23 @@ export function fitBatches(
   return sum / Math.max(batches, 1);
 }
 
+/** What a deep predictor's training did (LSTM: recorded in the saved model; Transformer: adds its size). */
+export interface TfTrainingInfo {
+  backend: string;
+  intervals: number;
+  pairs: number;
+  trainWindows: number;
+  validationWindows: number;
+  epochs: number;
+  bestEpoch: number;
+  bestValidationLoss: number;
+  trainLoss: number[];
+  validationLoss: number[];
+  /** The validation loss of forecasting the last value (at every horizon), the bar the model must clear. */
+  lastValueValidationLoss: number;
+  seconds: number;
+}
+
 /** What {@link fitWithEarlyStopping} did. */
 export interface EarlyStoppingRecord {
   epochs: number;

@@ -53,7 +53,7 @@ import {
   PredictorError,
 } from "./predictor.ts";
 import { loadTf, type TfBackendName } from "./tf-backend.ts";
-import { drawEpoch, fitBatches, fitWithEarlyStopping, subset } from "./tf-training.ts";
+import { drawEpoch, fitBatches, fitWithEarlyStopping, subset, type TfTrainingInfo } from "./tf-training.ts";
 
 /** Every Transformer parameter: meaning, unit and default in one place. */
 export interface TransformerConfig {
@@ -110,22 +110,9 @@ export interface TransformerOptions extends Partial<TransformerConfig> {
 }
 
 /** What training did. */
-export interface TransformerTrainingInfo {
-  backend: string;
-  intervals: number;
-  pairs: number;
-  trainWindows: number;
-  validationWindows: number;
-  epochs: number;
-  bestEpoch: number;
-  bestValidationLoss: number;
-  trainLoss: number[];
-  validationLoss: number[];
-  /** The validation loss of forecasting the last value at every horizon, the bar the model must clear. */
-  lastValueValidationLoss: number;
+export interface TransformerTrainingInfo extends TfTrainingInfo {
   /** Trainable weights of the network. */
   parameters: number;
-  seconds: number;
 }
 
 /** Time features per interval: sin/cos of the time of day, sin/cos of the day of week. */

@@ -7,11 +7,10 @@ import { describe, it } from "node:test";
 import { decisionCost } from "../../experiments/decision-cost.ts";
 
 const timing = (maxMs: number) => ({ steps: 4, meanMs: maxMs / 2, p95Ms: maxMs, maxMs, totalMs: 2 * maxMs });
-const manifest = (engine: "sim" | "emulate", maxMs: number[]) =>
-  JSON.stringify({
-    engine,
-    policies: maxMs.map((m, i) => ({ policy: `p${i}`, events: 1, wallSeconds: 1, decisions: timing(m) })),
-  });
+const manifest = (engine: "sim" | "emulate", maxMs: number[]) => ({
+  engine,
+  policies: maxMs.map((m, i) => ({ policy: `p${i}`, events: 1, wallSeconds: 1, decisions: timing(m) })),
+});
 
 describe("the cost of deciding", () => {
   const cases = [
@@ -42,7 +41,7 @@ describe("the cost of deciding", () => {
   ] as const;
   for (const c of cases) {
     it(c.name, () => {
-      const d = decisionCost(manifest(c.engine, [...c.maxMs]), JSON.stringify(c.config))!;
+      const d = decisionCost(manifest(c.engine, [...c.maxMs]), c.config)!;
       assert.equal(d.intervalMs, c.intervalMs);
       assert.deepEqual(
         d.flagged.map((f) => f.split(":")[0]),
@@ -58,7 +57,7 @@ describe("the cost of deciding", () => {
   it("is null for a manifest written before decision times existed", () => {
     assert.equal(
       decisionCost(
-        JSON.stringify({ engine: "sim", policies: [{ policy: "a", events: 1, wallSeconds: 1 }] }),
+        JSON.parse('{"engine": "sim", "policies": [{"policy": "a", "events": 1, "wallSeconds": 1}]}'),
         null,
       ),
       null,
