@@ -62,7 +62,7 @@ let input = ""; process.stdin.on("data", (d) => input += d); process.stdin.on("e
       got: got.length ? crypto.createHash("sha256").update(Buffer.concat(got)).digest("hex") : "",
       records: (() => { const b = Buffer.concat(got), t = []; for (let i = 0; i + 5 <= b.length; i += 5 + b.readUInt16BE(i + 3)) t.push(b[i]); return t; })(),
     }));
-    setTimeout(() => s.destroy(), 5000);
+    setTimeout(() => s.destroy(), 5000).unref(); // must not hold the process open once every connection closed
   });
   const out = [];
   for (let i = 0; i < o.tries; i++) out.push(await one());
