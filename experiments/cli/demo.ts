@@ -1,7 +1,7 @@
 /** `topocast demo`: Poisson flows on a bundled topology with shortest-path routing, and a summary table. */
 import type { Argv } from "yargs";
 import { formatDuration, formatRate, formatSize } from "../../sim/units.ts";
-import { runDemo } from "../demo.ts";
+import type { runDemo } from "../demo.ts";
 import { CliInputError, makeTable } from "./options.ts";
 
 /** Adds `demo`. */
@@ -27,12 +27,13 @@ export function addDemo<T>(y: Argv<T>): Argv<T> {
         .option("json", { type: "boolean", default: false, describe: "Print the result as JSON" })
         .example("$0 demo", "Abilene at 60% peak load, 20k flows")
         .example("$0 demo --topology Geant2012 --load 0.9 --flows 100000", "a busier, larger run"),
-    (args) => {
+    async (args) => {
       if (!(args.load > 0 && args.load <= 1.5))
         throw new CliInputError(`--load: expected (0, 1.5], got ${args.load}`);
       if (!Number.isInteger(args.flows) || args.flows < 1) {
         throw new CliInputError(`--flows: expected a positive integer, got ${args.flows}`);
       }
+      const { runDemo } = await import("../demo.ts");
       const result = runDemo({
         topology: args.topology,
         load: args.load,

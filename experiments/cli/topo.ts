@@ -1,7 +1,6 @@
 /** `topocast topo show <file>`: a topology's nodes, links, capacities and delays. */
 import type { Argv } from "yargs";
 import { formatDuration, formatRate } from "../../sim/units.ts";
-import { nodeTitle, readTopologyFile } from "../topology-files.ts";
 import { makeTable } from "./options.ts";
 
 /** Nodes `topo show` lists by name; larger topologies list the first ones and count the rest. */
@@ -24,13 +23,14 @@ export function addTopo<T>(y: Argv<T>): Argv<T> {
             .option("json", { type: "boolean", default: false })
             .example("$0 topo show Abilene", "the bundled Zoo Abilene")
             .example("$0 topo show ../shared/data/topologies/sndlib/abilene.xml", "an SNDlib network"),
-        (args) => topoShow(args.file, args.json),
+        async (args) => topoShow(args.file, args.json),
       )
       .demandCommand(1, "topo: name a subcommand (show)"),
   );
 }
 
-function topoShow(file: string, json: boolean): void {
+async function topoShow(file: string, json: boolean): Promise<void> {
+  const { nodeTitle, readTopologyFile } = await import("../topology-files.ts");
   const topo = readTopologyFile(file, undefined, (w) => console.error(`topocast: warning: ${w}`));
   const s = topo.summary();
   if (json) {
