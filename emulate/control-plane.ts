@@ -9,8 +9,10 @@
  *   devices; and the interceptor: a policy rule at the source (`iif lo to <dst node address>`, i.e. the pair's
  *   traffic originating there) into the link's own table, whose one route points into the VXLAN device. Like the
  *   simulator's, a virtual link carries its pair one way; the reverse traffic keeps its routes. The
- *   device MTU is the path's smallest link MTU minus 50 (VXLAN overhead). `rateBps` limits the device's egress
- *   with htb (a cap, not a reservation on the substrate). The VNA pool: at most `vnaPoolSize` virtual-link
+ *   device MTU is the path's smallest link MTU minus 50 (VXLAN overhead). `rateBps` is a reservation, as in the
+ *   simulator: htb caps the device's egress at it, and every substrate egress of the path reserves it (plus the
+ *   encapsulation) for the tunnel's outer packets (emulate/qos.ts `reserve`; InsufficientCapacityError when it does
+ *   not fit). The VNA pool: at most `vnaPoolSize` virtual-link
  *   endpoints per node, else PoolExhaustedError.
  * - removeVirtualLink: removes both devices, rules, tables, tunnel routes and addresses.
  * - setRoute(pair, path): the pair's packets follow `path`: a rule at the source (`iif lo to dst`) and at every
@@ -93,6 +95,9 @@ export interface ControlPlaneOptions {
 }
 
 const VXLAN_OVERHEAD = 50;
+
+/** The QoS module's key of a virtual link's reservation (emulate/qos.ts `reserve`). */
+const reservationKey = (virtualLink: string) => `vl:${virtualLink}`;
 const VL_RULE_PRIORITY = 1000;
 const ROUTE_RULE_PRIORITY = 20_000;
 
@@ -667,6 +672,13 @@ export class EmulationControlPlane implements ControlPlane {
     try {
       await this.apply(pin);
       await this.apply(ip, tc);
+      if (opts.rateBps !== undefined)
+        await this.qos.reserve(
+          reservationKey(id),
+          { nodes, hops },
+          { src: vteps.a, dst: vteps.b, innerMtu: mtu },
+          opts.rateBps,
+        );
     } catch (e) {
       await this.teardownVirtualLink(vl).catch(() => {});
       this.state.virtualLinks = this.state.virtualLinks.filter((x) => x.id !== id);
@@ -685,6 +697,7 @@ export class EmulationControlPlane implements ControlPlane {
     const run = async (i: number, cmds: Cmd[]) => {
       for (const c of cmds) await this.runner.run(["ip", "-n", this.ns(i), ...c], { check: false });
     };
+    await this.qos.release(reservationKey(vl.id));
     await parallel([u, v], (i) =>
       run(i, [ruleDel(vl.rulePriority), routeFlushTable(vl.table), linkDel(vl.devs[i === u ? 0 : 1])]),
     );

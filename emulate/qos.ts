@@ -37,6 +37,9 @@ import { UnsupportedInEmulationError } from "./errors.ts";
 import type { QosState } from "./run-state.ts";
 import { parallel, runBatch } from "./runner.ts";
 
+/** Bytes VXLAN adds to each packet (outer Ethernet, IP, UDP, VXLAN headers). */
+const VXLAN_HEADER_BYTES = 50;
+
 /** Share of a link's rate the default leaf always keeps. */
 export const DEFAULT_CLASS_SHARE = 0.01;
 
@@ -134,44 +137,105 @@ export class EmulationQos {
     const old = this.of(pair.src, pair.dst);
     const egress = path ? this.egress(path.nodes, path.hops) : [];
     const rates = egress.map((e) => Math.min(e.linkBps, qos?.rateBps ?? e.linkBps * DEFAULT_CLASS_SHARE));
-    egress.forEach((e, i) => {
-      const others = this.guaranteed(e.node, e.dev, old);
-      if (others + rates[i]! > e.linkBps * (1 - DEFAULT_CLASS_SHARE))
-        throw new InsufficientCapacityError(
-          `setQos ${key}: link ${ctx.plan.nodes[e.node]!.id} ${e.dev} has ${e.linkBps} bit/s, ${others} bit/s guaranteed to other classes; ${rates[i]} bit/s more leaves its default class under ${DEFAULT_CLASS_SHARE * 100}%`,
-        );
-    });
+    this.admit(`setQos ${key}`, egress, rates, old);
     if (old) await this.remove(old);
     if (!qos) return;
+    const spec = {
+      priority: qos.priority,
+      ...(qos.rateBps !== undefined ? { rateBps: qos.rateBps } : {}),
+      ...(qos.ceilBps !== undefined ? { ceilBps: qos.ceilBps } : {}),
+    };
+    await this.install({ key, egress, rates, src: ctx.addr(u), dst: ctx.addr(v), spec }, (e, rate) => ({
+      priority: qos.priority,
+      ceilBps: Math.max(rate, Math.min(e.linkBps, qos.ceilBps ?? e.linkBps)),
+    }));
+  }
+
+  /**
+   * Reserves `rateBps` on every egress of a virtual link's substrate path (`nodes`, `hops`, as resolved when it was
+   * created) for its tunnel: a class with htb rate = ceil = the reservation plus the encapsulation's share
+   * (`(innerMtu + 50) / innerMtu`: VXLAN adds 50 bytes per packet), at priority 0, matched by the tunnel endpoints'
+   * addresses (the outer header) beside the pairs' classes. Like the simulator's reservation (a pseudo link of
+   * exactly the reserved capacity; sim/transport/transport.ts ReservationCapable), the tunnel never gets more than
+   * it reserved and the link's other traffic never less than the rest; unlike it, htb lends the reserved rate to
+   * other traffic while the tunnel is idle (htb is work-conserving). `key` names the reservation (one per virtual
+   * link); {@link release} removes it.
+   * @throws InsufficientCapacityError when a link's guarantees would leave its default class under 1%,
+   *   UnsupportedInEmulationError when the links are not shaped with htb
+   */
+  async reserve(
+    key: string,
+    path: ReturnType<ControlContext["resolvePath"]>,
+    tunnel: { src: string; dst: string; innerMtu: number },
+    rateBps: number,
+  ): Promise<void> {
+    if (this.ctx.plan.mechanisms.rate !== "htb")
+      throw new UnsupportedInEmulationError(
+        "createVirtualLink with rateBps",
+        "a reservation needs htb on the links (emulation.rate)",
+      );
+    const egress = this.egress(path.nodes, path.hops);
+    const outer = rateBps * ((tunnel.innerMtu + VXLAN_HEADER_BYTES) / tunnel.innerMtu);
+    const rates = egress.map((e) => Math.min(e.linkBps, outer));
+    this.admit(`createVirtualLink ${key} with rateBps ${rateBps}`, egress, rates);
+    await this.install({ key, egress, rates, src: tunnel.src, dst: tunnel.dst }, (_e, rate) => ({
+      priority: 0,
+      ceilBps: rate,
+    }));
+  }
+
+  /** Removes the reservation `key` (nothing when there is none). */
+  async release(key: string): Promise<void> {
+    const q = this.ctx.state.qos.find((x) => x.pair === key);
+    if (q) await this.remove(q);
+  }
+
+  /** Throws InsufficientCapacityError when `rates` on `egress` would leave a default class under its share. */
+  private admit(what: string, egress: readonly Egress[], rates: readonly number[], except?: QosState): void {
+    egress.forEach((e, i) => {
+      const others = this.guaranteed(e.node, e.dev, except);
+      if (others + rates[i]! > e.linkBps * (1 - DEFAULT_CLASS_SHARE))
+        throw new InsufficientCapacityError(
+          `${what}: link ${this.ctx.plan.nodes[e.node]!.id} ${e.dev} has ${e.linkBps} bit/s, ${others} bit/s guaranteed to other classes; ${rates[i]} bit/s more leaves its default class under ${DEFAULT_CLASS_SHARE * 100}%`,
+        );
+    });
+  }
+
+  /**
+   * Records a class (state first, so a crash leaves it to cleanup) and installs it on every egress: the default
+   * leaf's rate lowered by the guarantees, the class with its u32 filter on `src` -> `dst`, its FIFO. On a failure
+   * everything installed is removed again.
+   */
+  private async install(
+    c: {
+      key: string;
+      egress: readonly Egress[];
+      rates: readonly number[];
+      src: string;
+      dst: string;
+      spec?: QosState["spec"];
+    },
+    classOf: (e: Egress, rate: number) => { priority: number; ceilBps: number },
+  ): Promise<void> {
+    const { ctx } = this;
     const minor = ctx.state.nextQosMinor++;
     const st: QosState = {
-      pair: key,
+      pair: c.key,
       minor,
-      devs: egress.map((e) => [ctx.ns(e.node), e.dev]),
-      rates,
-      spec: {
-        priority: qos.priority,
-        ...(qos.rateBps !== undefined ? { rateBps: qos.rateBps } : {}),
-        ...(qos.ceilBps !== undefined ? { ceilBps: qos.ceilBps } : {}),
-      },
+      devs: c.egress.map((e) => [ctx.ns(e.node), e.dev]),
+      rates: [...c.rates],
+      ...(c.spec ? { spec: c.spec } : {}),
     };
     ctx.state.qos.push(st);
     ctx.save();
     const queueNs = ctx.plan.settings.queueNs ?? undefined;
     const tc = new Map<number, Cmd[]>();
-    egress.forEach((e, i) => {
+    c.egress.forEach((e, i) => {
+      const rate = c.rates[i]!;
       tc.set(e.node, [
         ...(tc.get(e.node) ?? []),
         defaultClassRate(e.dev, e.linkBps - this.guaranteed(e.node, e.dev), e.linkBps, e.mtu),
-        ...htbQosClass({
-          dev: e.dev,
-          minor,
-          priority: qos.priority,
-          rateBps: rates[i]!,
-          ceilBps: Math.max(rates[i]!, Math.min(e.linkBps, qos.ceilBps ?? e.linkBps)),
-          src: ctx.addr(u),
-          dst: ctx.addr(v),
-        }),
+        ...htbQosClass({ dev: e.dev, minor, rateBps: rate, src: c.src, dst: c.dst, ...classOf(e, rate) }),
         qosLeaf(e.dev, minor, e.linkBps, e.mtu, queueNs),
       ]);
     });

@@ -23,6 +23,7 @@ import {
   type ControlError,
   type ControlPlane,
   type FirewallRule,
+  InsufficientCapacityError,
   InvalidArgumentError,
   type NodePath,
   NoPathError,
@@ -144,10 +145,23 @@ const CASES: Record<keyof Verbs, VerbCase> = {
 };
 
 /**
- * More rows for verbs whose arguments select different matches (named `<verb> <what>`): firewall rules by
- * application, by port and protocol, narrowing an earlier broader rule (rolled back exactly).
+ * More rows for verbs whose arguments select different matches (named `<verb> <what>`): a virtual link with a
+ * reserved rate (refused when it does not fit); firewall rules by application, by port and protocol, narrowing an earlier broader rule (rolled back exactly).
  */
 const MORE_CASES: Record<string, VerbCase & { verb: keyof Verbs }> = {
+  "createVirtualLink with a reserved rate": {
+    verb: "createVirtualLink",
+    act: (c) => Promise.resolve(c.createVirtualLink(PAIR.src, PAIR.dst, { path: VIA_N3, rateBps: 20e6 })),
+    visible: (o) =>
+      assert.deepEqual(
+        o.virtualLinks.map((v) => [v.src, v.dst, v.path, v.rateBps, v.ready]),
+        [["n0", "n2", VIA_N3, 20e6, true]],
+      ),
+    fails: {
+      call: (c) => c.createVirtualLink(PAIR.src, PAIR.dst, { path: VIA_N3, rateBps: 200e6 }),
+      error: InsufficientCapacityError,
+    },
+  },
   "setFirewall by application": {
     verb: "setFirewall",
     act: (c) => Promise.resolve(c.setFirewall({ action: "deny", application: "game" })),

@@ -13,10 +13,11 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { EmulationControlPlane } from "../../emulate/control-plane.ts";
 import { defaultClassRate } from "../../emulate/qos.ts";
-import { down, exec, up } from "../../emulate/substrate.ts";
+import { down, up } from "../../emulate/substrate.ts";
 import { InsufficientCapacityError } from "../../models/policies/types.ts";
 import { line } from "../../sim/substrate/generators.ts";
 import { assertRunsGone, capabilities, needs } from "../helpers/emulation.ts";
+import { iperfGoodput, iperfServers } from "./fixtures/iperf.ts";
 import { namespaceState } from "./fixtures/namespace-state.ts";
 import { offline } from "./fixtures/offline-control-plane.ts";
 
@@ -58,23 +59,10 @@ describe("QoS classes, offline", () => {
 describe("QoS on namespaces", async () => {
   const skip = await needs(["veth", "htb", "u32"], ["iperf3"]);
 
-  /** Goodput of two pairs sending at once for `seconds` (bits/s at the receiver, from iperf3's JSON). */
+  /** Goodput of two pairs sending at once for `seconds` (bits/s at the receiver). */
   async function together(runId: string, addr: (i: number) => string, seconds: number) {
-    const send = async (from: number, port: number) => {
-      const r = await exec(runId, `n${from}`, [
-        "iperf3",
-        "-J",
-        "-c",
-        addr(2),
-        "-B",
-        addr(from),
-        "-p",
-        String(port),
-        "-t",
-        String(seconds),
-      ]);
-      return JSON.parse(r.stdout).end.sum_received.bits_per_second as number;
-    };
+    const send = (from: number, port: number) =>
+      iperfGoodput(runId, { node: `n${from}`, address: addr(from) }, { address: addr(2), port }, seconds);
     const [high, low] = await Promise.all([send(1, 5201), send(0, 5202)]);
     return { high, low };
   }
@@ -86,8 +74,7 @@ describe("QoS on namespaces", async () => {
     try {
       const ctl = EmulationControlPlane.attach(run.runId);
       const addr = (i: number) => run.nodes[i]!.addresses[0]!;
-      for (const port of ["5201", "5202"]) await exec(run.runId, "n2", ["iperf3", "-s", "-D", "-p", port]);
-      await new Promise((r) => setTimeout(r, 300));
+      await iperfServers(run.runId, "n2", [5201, 5202]);
       const before = await namespaceState(run);
       const plain = await together(run.runId, addr, 3);
       await ctl.setQos({ src: "n1", dst: "n2" }, { priority: 0, rateBps: 12e6 });
