@@ -4,9 +4,8 @@
  * while the pair n1 -> n2 sends beside it outside any tunnel, both as fast as TCP lets them. The tunnel's goodput
  * keeps at least 90% of its reservation (the rest is TCP/IP and VXLAN headers), the other pair at least 90% of what
  * the reservation leaves; without a reservation the split is whatever TCP makes of it (two runs: 16.2 / 2.8 and
- * 11.1 / 8.3 Mbit/s, tunnel / other pair; with it 14.3 / 5.0 and 14.2 / 4.9). Removing the virtual link removes its
- * classes:
- * every namespace is as before.
+ * 11.1 / 8.3 Mbit/s, tunnel / other pair; with it 14.3 / 5.0 and 14.2 / 4.9). Removing the virtual link removes
+ * its classes: every namespace is as before.
  *
  *     n0 ---- n1 ====> n2
  */
