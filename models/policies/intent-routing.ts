@@ -11,11 +11,16 @@
  * changes, is pinned with `setRoute(client -> anycast node)`. Its traffic is then added on the chosen path, so the
  * next client sees it (no herding of bulk clients onto one idle path).
  *
+ * With `circuits`, a client whose intent bounds bandwidth gets a circuit instead (models/services/circuits.ts: a
+ * virtual link reserving (1 + `circuitHeadroom`) x its bound on the chosen path), moved when the choice changes;
+ * when the reservation does not fit, its route is pinned as without circuits.
+ *
  * Instances come from the mesh (the config), not from the registry: the registry's promises settle only while the
  * simulator's kernel runs, and policies do not see the registry today (see docs/architecture.md).
  */
 import * as z from "zod";
 import type { Predictor } from "../predictors/predictor.ts";
+import { type Circuit, Circuits } from "../services/circuits.ts";
 import {
   INTENT_MESH_SCHEMA,
   type IntentMesh,
@@ -35,7 +40,15 @@ import {
 } from "../services/path-cost.ts";
 import { pathLinkKeys, samePath } from "./common.ts";
 import { COMMON_PARAMS, DEFAULT_K_PATHS, definePolicy, paramDefaults } from "./definition.ts";
-import { ControlError, type ControlPlane, type NodePath, type Observation, type Policy } from "./types.ts";
+import {
+  ControlError,
+  type ControlPlane,
+  InsufficientCapacityError,
+  type NodePath,
+  type Observation,
+  type Policy,
+  PoolExhaustedError,
+} from "./types.ts";
 
 const weight = (d: number, what: string) =>
   z
@@ -70,6 +83,14 @@ export const INTENT_ROUTING_PARAMS = z.strictObject({
   hopsWeight: weight(DEFAULT_WEIGHTS.hops, "hops"),
   securityWeight: weight(DEFAULT_WEIGHTS.security, "insecure-path penalty"),
   costWeight: weight(DEFAULT_WEIGHTS.cost, "egress cost"),
+  circuits: z.boolean().default(false).meta({
+    description:
+      "Clients with a bandwidth bound get a circuit (models/services/circuits.ts: a virtual link with a reserved rate) on their chosen path instead of a pinned route.",
+  }),
+  circuitHeadroom: z.number().min(0).default(1).meta({
+    description:
+      "A circuit reserves (1 + this) x the intent's bandwidth bound: room for concurrent requests and TCP start-up.",
+  }),
   kPaths: COMMON_PARAMS.kPaths,
   reroute: COMMON_PARAMS.reroute,
 });
@@ -89,6 +110,9 @@ export class IntentRouting implements Policy {
   readonly name = "intent-routing";
   private readonly hysteresis: PathHysteresis;
   private readonly o: Required<Omit<IntentRoutingOptions, "kPaths">> & { kPaths: number };
+  /** Circuits by client key (`client->anycast`), when `circuits` is on. */
+  private readonly circuitOf = new Map<string, Circuit>();
+  private circuits: Circuits | undefined;
 
   constructor(opts: IntentRoutingOptions) {
     this.o = { ...DEFAULTS, kPaths: DEFAULT_K_PATHS, ...opts } as typeof this.o;
@@ -105,19 +129,43 @@ export class IntentRouting implements Policy {
     for (const c of this.o.mesh.clients) {
       const key = `${c.node}->${c.anycast}`;
       const bps = rate.get(key) ?? 0;
-      const current = obs.routes.get(key) ?? ctl.defaultPath(c.node, c.anycast);
+      const circuit = this.circuitOf.get(key);
+      const current = circuit?.path ?? obs.routes.get(key) ?? ctl.defaultPath(c.node, c.anycast);
       if (current) shift(views, current, -bps);
       const costed = this.candidates(c, views, bps, ctl);
       const chosenId = this.hysteresis.decide(key, costed, cheapest(costed) as Choice | null);
       const chosen = costed.find((x) => x.id === chosenId)?.prediction.path ?? current;
       if (chosen) shift(views, chosen, bps);
-      if (!chosen || samePath(chosen, obs.routes.get(key))) continue;
+      if (!chosen || samePath(chosen, circuit?.path ?? obs.routes.get(key))) continue;
       try {
-        await ctl.setRoute({ src: c.node, dst: c.anycast }, chosen);
+        if (this.o.circuits && c.intent.minBandwidthBps !== undefined) await this.moveCircuit(ctl, c, chosen);
+        else await ctl.setRoute({ src: c.node, dst: c.anycast }, chosen);
       } catch (e) {
         if (!(e instanceof ControlError)) throw e;
         this.hysteresis.clear(key); // not in force: decide afresh next interval
       }
+    }
+  }
+
+  /**
+   * Moves the client's circuit onto `path` (break before make: the old reservation may share links with the new
+   * one): removes the old circuit, creates the new one reserving (1 + headroom) x the intent's bandwidth bound. When
+   * the reservation does not fit (or the pool is full), the client's route is pinned to the path instead.
+   */
+  private async moveCircuit(ctl: ControlPlane, c: MeshClient, path: NodePath): Promise<void> {
+    const key = `${c.node}->${c.anycast}`;
+    this.circuits ??= new Circuits(ctl);
+    const old = this.circuitOf.get(key);
+    if (old) {
+      this.circuitOf.delete(key);
+      await this.circuits.removeCircuit(old.id);
+    }
+    const rateBps = c.intent.minBandwidthBps! * (1 + this.o.circuitHeadroom);
+    try {
+      this.circuitOf.set(key, await this.circuits.createCircuit(c.node, c.anycast, path, { rateBps }));
+    } catch (e) {
+      if (!(e instanceof InsufficientCapacityError || e instanceof PoolExhaustedError)) throw e;
+      await ctl.setRoute({ src: c.node, dst: c.anycast }, path);
     }
   }
 
@@ -171,7 +219,7 @@ export const intentRoutingPolicy = definePolicy({
   doc: "Per client of the intent mesh, the instance and path of lowest predicted cost that meets its intent (latency, bandwidth, security, egress cost), with hysteresis.",
   params: INTENT_ROUTING_PARAMS,
   forecasts: "link-utilization",
-  verbs: ["setRoute"],
+  verbs: ["setRoute", "createVirtualLink", "removeVirtualLink"],
   create: (p, ctx) => {
     if (!p.mesh) throw new Error("intent-routing: no intent mesh (give the config an `intents` section)");
     const { mesh, reroute: _r, ...rest } = p;

@@ -81,3 +81,38 @@ describe("intent routing picks the instance and path the intent asks for", () =>
     assert.deepEqual(got, SHORT);
   });
 });
+
+describe("intent routing with circuits", () => {
+  const cases = [
+    {
+      headroom: 0.5,
+      circuit: [["c", "svc-x", SECURE, 750e6]],
+      route: [],
+      why: "gives the bandwidth-bound client a circuit reserving 1.5 x its bound on the chosen path",
+    },
+    {
+      headroom: 2,
+      circuit: [],
+      route: SECURE,
+      why: "pins the route instead when the reservation (1.5 Gbit/s) does not fit the 1 Gbit/s links",
+    },
+  ];
+  for (const k of cases) {
+    it(k.why, async () => {
+      const c = setup({}, meshTopology());
+      c.sim.schedule(0, () => c.start("u", "i1", 1000 * MB));
+      const policy = new IntentRouting({
+        mesh: mesh("service=x, bandwidth>500Mbps"),
+        predictor: new LastValuePredictor(c.topo.linkCount),
+        circuits: true,
+        circuitHeadroom: k.headroom,
+      });
+      await c.loop(policy, { endNs: 40 * MS }).run();
+      assert.deepEqual(
+        c.ctl.virtualLinks().map((v) => [v.src, v.dst, v.path, v.rateBps]),
+        k.circuit,
+      );
+      assert.deepEqual(c.ctl.routes().get("c->svc-x") ?? [], k.route);
+    });
+  }
+});
