@@ -43,13 +43,14 @@ export function generatedNodeCount(g: Generator): number {
 }
 
 /** Refuses a generator of more than {@link MAX_NODES} nodes, before it allocates them. */
-export function checkGeneratorSize(g: Generator, error: Locate): void {
+export function checkGeneratorSize(
+  g: Generator,
+  error: Locate,
+  path: (string | number)[] = ["topology", "generator"],
+): void {
   const n = generatedNodeCount(g);
   if (n > MAX_NODES) {
-    throw error(
-      ["topology", "generator"],
-      `a ${g.kind} of ${n} nodes is more than topocast simulates (at most ${MAX_NODES})`,
-    );
+    throw error(path, `a ${g.kind} of ${n} nodes is more than topocast simulates (at most ${MAX_NODES})`);
   }
 }
 

@@ -73,29 +73,87 @@ const LinkDefaultsSchema = z
   })
   .meta(doc("Link properties for whatever the topology source leaves out."));
 
-export const TopologySchema = z
-  .strictObject({
-    zoo: z
-      .string()
-      .optional()
-      .meta(doc('A bundled Topology Zoo network: "Abilene", "Geant2012" or "Cogentco".')),
-    file: filePath("A Topology Zoo .graphml or SNDlib network .xml file.").optional(),
-    generator: GeneratorSchema.optional(),
-    links: LinkDefaultsSchema.prefault({}),
-  })
-  .superRefine((t, ctx) => {
-    const given = (["zoo", "file", "generator"] as const).filter((k) => t[k] !== undefined);
+/** One source of a network: exactly one of zoo, file or generator, with its link defaults. */
+const sourceFields = {
+  zoo: z
+    .string()
+    .optional()
+    .meta(doc('A bundled Topology Zoo network: "Abilene", "Geant2012" or "Cogentco".')),
+  file: filePath("A Topology Zoo .graphml or SNDlib network .xml file.").optional(),
+  generator: GeneratorSchema.optional(),
+  links: LinkDefaultsSchema.prefault({}),
+};
+
+/** Adds an issue unless exactly one of `keys` is given. */
+function exactlyOne<T extends Record<string, unknown>>(keys: readonly (keyof T & string)[]) {
+  return (t: T, ctx: z.RefinementCtx) => {
+    const given = keys.filter((k) => t[k] !== undefined);
     if (given.length !== 1) {
       ctx.addIssue({
         code: "custom",
         message:
           given.length === 0
-            ? "name one source: zoo, file or generator"
+            ? `name one source: ${keys.join(", ").replace(/, (\w+)$/, " or $1")}`
             : `name one source, not ${given.join(" and ")}`,
       });
     }
+  };
+}
+
+const SubstrateSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a letter, then letters, digits, _ or -")
+      .meta(doc("The substrate's name: its nodes' ids become `<name>:<id>`.")),
+    ...sourceFields,
   })
-  .meta(doc("The substrate network: exactly one of zoo, file or generator, plus link defaults."));
+  .superRefine(exactlyOne(["zoo", "file", "generator"]))
+  .meta(doc("One substrate of several: a name and exactly one of zoo, file or generator."));
+
+const GatewaySchema = z
+  .strictObject({
+    between: z
+      .tuple([z.string(), z.string()])
+      .meta(doc("The two ends, `<substrate>:<node>`, in different substrates.")),
+    capacity: rate("Capacity; default: the topology's link default.", {
+      min: 0,
+      exclusiveMin: true,
+    }).optional(),
+    delay: duration("One-way propagation delay; default: the topology's link default.").optional(),
+    secure: z.boolean().default(false).meta(doc("Whether the gateway link is trusted/encrypted.")),
+    egressCostPerGB: z.number().min(0).default(0).meta(doc("Egress cost per GB sent over the gateway.")),
+    oneWay: z.boolean().default(false).meta(doc("Only between[0] -> between[1].")),
+  })
+  .meta(doc("A link joining two substrates."));
+
+export const TopologySchema = z
+  .strictObject({
+    ...sourceFields,
+    substrates: z
+      .array(SubstrateSchema)
+      .min(2)
+      .optional()
+      .meta(doc("Several networks in one (sim/substrate/compose.ts), joined by `gateways`.")),
+    gateways: z
+      .array(GatewaySchema)
+      .default([])
+      .meta(doc("Links between substrates (with `substrates` only).")),
+  })
+  .superRefine(exactlyOne(["zoo", "file", "generator", "substrates"]))
+  .superRefine((t, ctx) => {
+    if (t.substrates === undefined && t.gateways.length > 0)
+      ctx.addIssue({
+        code: "custom",
+        path: ["gateways"],
+        message: "gateways join substrates: list `substrates`",
+      });
+  })
+  .meta(
+    doc(
+      "The substrate network: exactly one of zoo, file, generator or substrates (several joined by gateways), plus link defaults.",
+    ),
+  );
 
 // ------------------------------------------------------------------------------------------------ workload
 

@@ -44,6 +44,27 @@ const cases: { what: string; yaml: string; message: RegExp; args?: string[] }[] 
     message: /bad\.yaml:5: workload\.window\.duration: expected a duration such as "10ms".*got 100/,
   },
   {
+    what: "gateways without substrates",
+    yaml: GOOD.replace("zoo: Abilene", 'zoo: Abilene\n  gateways: [{between: ["a:0", "b:0"]}]'),
+    message: /topology\.gateways: gateways join substrates: list `substrates`/,
+  },
+  {
+    what: "a gateway to a node no substrate has",
+    yaml: GOOD.replace(
+      "zoo: Abilene",
+      'substrates:\n    - {name: wan, zoo: Abilene}\n    - {name: dc, generator: {kind: line, n: 2}}\n  gateways: [{between: ["wan:0", "dc:n9"]}]',
+    ),
+    message: /topology\.gateways: gateway 0 \(wan:0 - dc:n9\): "dc:n9" is not <substrate>:<node> of a substrate listed \(wan, dc\)/,
+  },
+  {
+    what: "a substrate with two sources",
+    yaml: GOOD.replace(
+      "zoo: Abilene",
+      "substrates:\n    - {name: wan, zoo: Abilene, generator: {kind: ring, n: 3}}\n    - {name: dc, generator: {kind: line, n: 2}}",
+    ),
+    message: /topology\.substrates\[0\]: name one source, not zoo and generator/,
+  },
+  {
     what: "an unknown policy",
     yaml: GOOD.replace("name: shortest-path", "name: teleport"),
     message: /bad\.yaml:7: policies\[0\]\.name: unknown policy "teleport"; known: shortest-path, ecmp/,
