@@ -54,7 +54,8 @@ const cases: { what: string; yaml: string; message: RegExp; args?: string[] }[] 
       "zoo: Abilene",
       'substrates:\n    - {name: wan, zoo: Abilene}\n    - {name: dc, generator: {kind: line, n: 2}}\n  gateways: [{between: ["wan:0", "dc:n9"]}]',
     ),
-    message: /topology\.gateways: gateway 0 \(wan:0 - dc:n9\): "dc:n9" is not <substrate>:<node> of a substrate listed \(wan, dc\)/,
+    message:
+      /topology\.gateways: gateway 0 \(wan:0 - dc:n9\): "dc:n9" is not <substrate>:<node> of a substrate listed \(wan, dc\)/,
   },
   {
     what: "a substrate with two sources",
