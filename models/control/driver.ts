@@ -291,8 +291,8 @@ export class ControlDriver {
     const obs = this.lastObs ?? this.observe(this.clock.nowNs, false);
     for (const l of ev.links) {
       const id = this.dataPlane.topology.links[l]!.id;
-      if (ev.up) await this.policy.onLinkUp?.(id, obs, this.ctl);
-      else await this.policy.onLinkDown?.(id, obs, this.ctl);
+      if (ev.up) await this.policy.onLinkUp?.(id, obs, this.ctl, this.clock.nowNs);
+      else await this.policy.onLinkDown?.(id, obs, this.ctl, this.clock.nowNs);
     }
     this.checkRecovery();
   }

@@ -21,12 +21,16 @@
  * (0.2: 20 %). A rise of refusals reverts at once, after the first measured interval; the rest is judged after
  * `measureIntervals`.
  *
- * Every apply, keep and revert is an event in {@link PersonaPolicy.events} (time, application, changes, metric
+ * Failover (`onLinkDown`): virtual links and routes over a failed link move at once to a path over the links still up
+ * (across substrates when a gateway failed), outside the trials.
+ *
+ * Every apply, keep, revert and failover is an event in {@link PersonaPolicy.events} (time, application, changes, metric
  * before and after, reason); the changes and their undo calls are actions like any other (the recording decorator
  * records them, actions.csv).
  */
 import * as z from "zod";
 import { type Persona, PersonaSchema } from "../personas/profile.ts";
+import { leastLoadedPath, linksByEnds, pathLinkKeys } from "./common.ts";
 import { COMMON_PARAMS, DEFAULT_K_PATHS, definePolicy, paramDefaults } from "./definition.ts";
 import { type Journaled, journaling } from "./journal.ts";
 import { ApplicationView, applicationEnds, type PersonaChange, personaDiff } from "./persona-config.ts";
@@ -88,8 +92,8 @@ export interface PersonaMetric {
 export interface PersonaEvent {
   timeNs: number;
   application: string;
-  event: "apply" | "keep" | "revert";
-  /** Changes applied (apply), or undone (revert). */
+  event: "apply" | "keep" | "revert" | "failover";
+  /** Changes applied (apply, failover), or undone (revert). */
   changes: number;
   /** Changes the control plane refused (apply). */
   failed?: number;
@@ -97,6 +101,8 @@ export interface PersonaEvent {
   after?: PersonaMetric;
   reason?: string;
 }
+
+const EMPTY_METRIC: PersonaMetric = Object.freeze({ completed: 0, refused: 0, fctNs: null });
 
 interface Trial {
   app: string;
@@ -152,6 +158,95 @@ export class PersonaPolicy implements Policy {
     }
     if (this.trial) await this.measure(obs, journal, this.trial);
     else await this.tryNext(obs, journal);
+  }
+
+  /**
+   * Failover: the pairs whose virtual link or pinned route crosses the failed link move at once, outside any trial,
+   * to their persona's path over the links still up (`ctl.paths`; across substrates when the gateway between them
+   * failed): the pair's route is pinned to it (its flows in progress move), then a virtual link is re-created on
+   * it (new flows); a pair left without a path loses its link and route (its traffic waits for the default route). A trial
+   * in progress is ended first and kept: its measurement is void, and rolling it back later would move pairs back
+   * onto the failed link. One `failover` event per application moved (a pair no persona claims counts for `*`).
+   */
+  async onLinkDown(linkId: string, obs: Observation, ctl: ControlPlane, atNs: number): Promise<void> {
+    this.journal ??= journaling(ctl);
+    const journal = this.journal;
+    const failed = linkId.split("#")[0]!;
+    const crosses = (path: readonly string[]) => pathLinkKeys(path).includes(failed);
+    const moves: { src: string; dst: string; virtualLink?: string }[] = [
+      ...obs.virtualLinks
+        .filter((v) => crosses(v.path))
+        .map((v) => ({ src: v.src, dst: v.dst, virtualLink: v.id })),
+      ...[...obs.routes]
+        .filter(([, path]) => crosses(path))
+        .map(([key]) => {
+          const [src, dst] = key.split("->") as [string, string];
+          return { src, dst };
+        }),
+    ];
+    if (moves.length === 0) return;
+    if (this.trial) this.endTrial(this.trial, atNs, `ended by the failure of ${linkId}`);
+    const links = linksByEnds(obs);
+    const byApp = new Map<string, { changes: number; failed: number }>();
+    for (const m of moves) {
+      const persona = this.personaOfPair(`${m.src}->${m.dst}`);
+      const latency = (persona?.desired.routing ?? "latency") === "latency";
+      const candidates = await journal.paths(
+        m.src,
+        m.dst,
+        latency ? 1 : (this.opts.kPaths ?? DEFAULT_K_PATHS),
+      );
+      const path = latency ? candidates[0] : leastLoadedPath(candidates, links);
+      const tally = byApp.get(persona?.application.name ?? "*") ?? { changes: 0, failed: 0 };
+      byApp.set(persona?.application.name ?? "*", tally);
+      try {
+        // The route first: the flows already on the old link leave it for the pair's route (in the simulator a
+        // virtual link carries the flows that start after it is ready), so they move with it, not stall until the
+        // default routes reconverge.
+        await journal.setRoute({ src: m.src, dst: m.dst }, path ?? null);
+        if (m.virtualLink !== undefined) {
+          await journal.removeVirtualLink(m.virtualLink);
+          if (path) await journal.createVirtualLink(m.src, m.dst, { path });
+        }
+        tally.changes++;
+      } catch (e) {
+        if (!(e instanceof ControlError)) throw e;
+        tally.failed++;
+      }
+    }
+    for (const [application, t] of byApp) {
+      const persona = this.personas.find((p) => p.application.name === application);
+      this.events.push({
+        timeNs: atNs,
+        application,
+        event: "failover",
+        changes: t.changes,
+        failed: t.failed,
+        before: persona ? metricOf(this.history.get(application) ?? [], persona) : EMPTY_METRIC,
+        reason: `link ${linkId} down`,
+      });
+    }
+  }
+
+  /** The persona of the first application (in `personas` order) whose traffic used the node pair `key`. */
+  private personaOfPair(key: string): Persona | undefined {
+    return this.personas.find((p) => this.view.pairsOf(p.application.name).some(([k]) => k === key));
+  }
+
+  /** Ends a trial without measuring it further: kept, with `reason`. */
+  private endTrial(trial: Trial, atNs: number, reason: string): void {
+    this.events.push({
+      timeNs: atNs,
+      application: trial.app,
+      event: "keep",
+      changes: trial.changes,
+      before: trial.baseline,
+      after: metricOf(trial.samples, trial.persona),
+      reason,
+    });
+    this.status.set(trial.app, "kept");
+    this.trial = null;
+    this.history.clear();
   }
 
   /** Starts the next application's trial, if one is running and has changes to make. */

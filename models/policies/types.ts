@@ -208,8 +208,12 @@ export interface Policy {
   /** Its decisions beyond actions so far, oldest first (optional: most policies have none). */
   policyEvents?(): readonly PolicyEvent[];
   decide(obs: Observation, ctl: ControlPlane): void | Promise<void>;
-  onLinkDown?(linkId: string, obs: Observation, ctl: ControlPlane): void | Promise<void>;
-  onLinkUp?(linkId: string, obs: Observation, ctl: ControlPlane): void | Promise<void>;
+  /**
+   * A link failed at `atNs` (engine time, ns); `obs` is the last interval's observation (taken before the failure).
+   */
+  onLinkDown?(linkId: string, obs: Observation, ctl: ControlPlane, atNs: number): void | Promise<void>;
+  /** A link came back at `atNs`; as {@link onLinkDown}. */
+  onLinkUp?(linkId: string, obs: Observation, ctl: ControlPlane, atNs: number): void | Promise<void>;
 }
 
 /** Base class of the control plane's typed errors. */

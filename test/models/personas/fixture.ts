@@ -1,5 +1,36 @@
-/** A valid persona document for tests (a latency-sensitive "game" application), and a deep-copy helper. */
-import type { Persona } from "../../../models/personas/profile.ts";
+/**
+ * Valid persona documents for tests: a latency-sensitive "game" application ({@link gamePersona}), and one whose
+ * desired config a test states, with a neutral fingerprint ({@link personaWith}); and a deep-copy helper.
+ */
+import { PERSONA_SCHEMA_VERSION, type Persona } from "../../../models/personas/profile.ts";
+
+/**
+ * A persona of `name` asking for `desired`; its fingerprint (ports `ports`, nothing else learned) is not read by the
+ * persona policy. `binNs`: the fingerprint's burstiness bin (a control interval).
+ */
+export function personaWith(
+  name: string,
+  ports: number[],
+  desired: Persona["desired"],
+  binNs = 100_000_000,
+): Persona {
+  return {
+    schemaVersion: PERSONA_SCHEMA_VERSION,
+    version: 1,
+    application: { name, versionHash: "test" },
+    fingerprint: {
+      protocols: ["tcp"],
+      ports,
+      peers: [],
+      bandwidth: { meanBps: 0, p95Bps: 0, peakBps: 0 },
+      burstiness: { binNs, peakToMean: 1, dispersion: 1 },
+      latencySensitivity: { smallBytes: 10_000, share: 0, exchanges: 0 },
+      timeOfDay: Array.from({ length: 24 }, () => 0),
+    },
+    desired,
+    provenance: { engine: "sim", run: "test", windowStartNs: 0, windowEndNs: 1, learnedAt: "test" },
+  };
+}
 
 export function gamePersona(overrides: Partial<Persona> = {}): Persona {
   return {

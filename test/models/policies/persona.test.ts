@@ -14,41 +14,22 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { loadConfig, parseConfig } from "../../../experiments/config/load.ts";
 import { buildScenario } from "../../../experiments/scenario.ts";
-import { PERSONA_SCHEMA_VERSION, type Persona } from "../../../models/personas/profile.ts";
+import type { Persona } from "../../../models/personas/profile.ts";
 import { type PersonaEvent, PersonaPolicy } from "../../../models/policies/persona.ts";
 import type { FirewallRule, Observation, Policy, PolicyEvent } from "../../../models/policies/types.ts";
 import { type FlowMatchFields, matchesFlowFields } from "../../../models/policies/verb-args.ts";
 import { runPolicy } from "../../../sim/engine/run.ts";
 import type { EnginePolicy } from "../../../sim/engine/types.ts";
+import { personaWith } from "../personas/fixture.ts";
 
 const MS = 1_000_000;
 const INTERVAL_NS = 100 * MS;
 const dir = mkdtempSync(join(tmpdir(), "topocast-persona-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A persona document for `name` with the given desired config (the fingerprint is not read by the policy). */
-function persona(name: string, desired: Persona["desired"]): Persona {
-  return {
-    schemaVersion: PERSONA_SCHEMA_VERSION,
-    version: 1,
-    application: { name, versionHash: "test" },
-    fingerprint: {
-      protocols: ["tcp"],
-      ports: [5432],
-      peers: [],
-      bandwidth: { meanBps: 0, p95Bps: 0, peakBps: 0 },
-      burstiness: { binNs: INTERVAL_NS, peakToMean: 1, dispersion: 1 },
-      latencySensitivity: { smallBytes: 10_000, share: 0, exchanges: 0 },
-      timeOfDay: Array.from({ length: 24 }, () => 0),
-    },
-    desired,
-    provenance: { engine: "sim", run: "test", windowStartNs: 0, windowEndNs: 1, learnedAt: "test" },
-  };
-}
-
 /** db's persona: web may call it; `allow` replaced makes it wrong. */
 function dbPersona(allow: Persona["desired"]["security"]["allow"]): Persona {
-  return persona("db", {
+  return personaWith("db", [5432], {
     topology: "star",
     qos: { priority: 1, rateBps: 20e6, ceilBps: 1e9 },
     security: { allow, defaultDeny: true, alertOn: ["denied-flow"] },
