@@ -8,6 +8,7 @@ import type { ControlOverhead } from "../sim/engine/controller.ts";
 import type { EmulationOverhead, RunRecords } from "../sim/engine/records.ts";
 import type { FlowStatsSummary } from "../sim/metrics/flow-stats.ts";
 import type { LinkUtilizationSummary } from "../sim/metrics/link-sampler.ts";
+import type { ApplicationFct } from "./application-fct.ts";
 import type { IntentSatisfaction } from "./intent-satisfaction.ts";
 
 /** Time to recover from failures, in summary.json's `overhead` of every engine. */
@@ -34,6 +35,8 @@ export interface PolicySummary {
    * static baselines take no actions but recover.
    */
   overhead: (ControlOverhead | EmulationOverhead) & RecoveryFacts;
+  /** FCT per application pair and application (experiments/application-fct.ts), when the config has applications. */
+  applications?: ApplicationFct;
   /** Intent satisfaction of the config's intent mesh (experiments/intent-satisfaction.ts), when it has one. */
   intents?: IntentSatisfaction;
   /** The policy's decisions beyond actions (a persona applied, kept, reverted), when it reports any. */

@@ -9,6 +9,7 @@ import type { RunRecords } from "../sim/engine/records.ts";
 import { simEngine } from "../sim/engine/run.ts";
 import type { Scenario } from "../sim/engine/types.ts";
 import { actionsCsvByPolicy } from "./actions-csv.ts";
+import { applicationFct } from "./application-fct.ts";
 import type { LoadedConfig } from "./config/load.ts";
 import { flowsCsv } from "./flows-csv.ts";
 import { intentSatisfaction } from "./intent-satisfaction.ts";
@@ -118,7 +119,12 @@ export function runSummary(
     workload,
     policies: results.map((r) => {
       const sum = policySummary(r);
-      return workload.intents ? { ...sum, intents: intentSatisfaction(scenario, workload.intents, r) } : sum;
+      const apps = applicationFct(scenario, r);
+      return {
+        ...sum,
+        ...(apps ? { applications: apps } : {}),
+        ...(workload.intents ? { intents: intentSatisfaction(scenario, workload.intents, r) } : {}),
+      };
     }),
     valueOfPrediction: valueOfPrediction(
       results.map(policySummary),

@@ -121,8 +121,8 @@ export type FlowRecordInput = Pick<
   "flow" | "src" | "dst" | "sizeBytes" | "startNs" | "fctNs" | "idealFctNs" | "slowdown" | "tag"
 > & { path: { readonly length: number } };
 
-/** Sample statistics; sorts `values` in place. */
-function distribution(values: Float64Array): DistributionStats | null {
+/** Sample statistics (mean, nearest-rank percentiles, max); sorts `values` in place; null when empty. */
+export function distribution(values: Float64Array): DistributionStats | null {
   const n = values.length;
   if (n === 0) return null;
   values.sort();

@@ -64,7 +64,7 @@ describe("verbs an engine cannot do are refused before the run", () => {
         ["mirroring", ["setRoute", "mirror"]],
         ["min-mlu-te", ["setRoute"]],
         ["nearest-instance", ["setRoute"]],
-        ["intent-routing", ["setRoute"]],
+        ["intent-routing", ["setRoute", "createVirtualLink", "removeVirtualLink"]],
         ["ron", ["setRoute", "probe"]],
         ["rl-mesh", ["setRoute", "probe"]],
         ["oracle-path", ["setRoute"]],
