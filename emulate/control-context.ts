@@ -4,6 +4,7 @@
  * each module owns its verb's commands, state and counters.
  */
 import type { NodePath } from "../models/policies/types.ts";
+import type { VerbCommands } from "./channels.ts";
 import type { LinkEnd, Plan } from "./plan.ts";
 import type { RunState } from "./run-state.ts";
 import type { Runner } from "./runner.ts";
@@ -17,6 +18,8 @@ export interface Hop {
 
 export interface ControlContext {
   readonly runner: Runner;
+  /** ip/tc batches and nft transactions in a namespace (long-lived channels in a live run, emulate/channels.ts). */
+  readonly commands: VerbCommands;
   readonly plan: Plan;
   readonly state: RunState;
   /** Node index of an id. @throws UnknownNodeError */

@@ -52,6 +52,7 @@ import { checkFirewallRule, checkQosSpec } from "../models/policies/verb-checks.
 import { allPairsShortestPaths, kShortestPaths } from "../sim/substrate/routing.ts";
 import { DEFAULT_LINK, type Topology, TopologyBuilder } from "../sim/substrate/topology.ts";
 import { AddressPool } from "./addressing.ts";
+import { ChannelCommands, OneShotCommands, type VerbCommands } from "./channels.ts";
 import {
   addrAdd,
   addrDel,
@@ -92,6 +93,11 @@ export interface ControlPlaneOptions {
   nowNs?: () => number;
   /** Wall ms between readings of the mirrors' counters. @default 250 */
   mirrorPollMs?: number;
+  /**
+   * How the verbs run their commands. @default long-lived per-namespace channels (emulate/channels.ts) when the
+   * runner is a {@link ProcessRunner} (or none is given), else one process per request through the runner
+   */
+  commands?: VerbCommands;
 }
 
 const VXLAN_OVERHEAD = 50;
@@ -108,6 +114,7 @@ export class EmulationControlPlane implements ControlPlane {
   readonly probes: EmulationProbes;
   readonly qos: EmulationQos;
   private readonly runner: Runner;
+  private readonly commands: VerbCommands;
   private readonly dir: string;
   private readonly poolSize: number;
   private readonly nowNs: () => number;
@@ -129,6 +136,11 @@ export class EmulationControlPlane implements ControlPlane {
   ) {
     this.plan = state.plan;
     this.runner = opts.runner ?? new ProcessRunner();
+    this.commands =
+      opts.commands ??
+      (this.runner instanceof ProcessRunner
+        ? new ChannelCommands(this.runner.log ? { log: this.runner.log } : {})
+        : new OneShotCommands(this.runner));
     this.dir = opts.dir ?? runDir();
     this.poolSize = opts.vnaPoolSize ?? 8;
     const t0 = process.hrtime.bigint();
@@ -147,6 +159,7 @@ export class EmulationControlPlane implements ControlPlane {
   private context(): ControlContext {
     return {
       runner: this.runner,
+      commands: this.commands,
       plan: this.plan,
       state: this.state,
       node: (id) => this.node(id),
@@ -231,9 +244,13 @@ export class EmulationControlPlane implements ControlPlane {
     await Promise.all([this.probes.settle(), this.mirrors.refresh()]);
   }
 
-  /** Stops the background reading of counters (call at the end of a run; the objects stay until teardown). */
+  /**
+   * Stops the background reading of counters and ends the command channels (call at the end of a run; the objects
+   * stay until teardown; a later verb starts new channels).
+   */
   close(): void {
     this.mirrors.stop();
+    this.commands.close();
   }
 
   /** Up to `k` loopless least-delay paths (Yen) over the substrate, node ids. */

@@ -29,23 +29,13 @@
  * Observation's {@link MirrorStats} over the interval.
  */
 import { type MirrorStats, type NodePath, type Pair, pairKey } from "../models/policies/types.ts";
-import {
-  addrAdd,
-  addrDel,
-  batchText,
-  type Cmd,
-  linkDel,
-  linkUp,
-  routeAdd,
-  routeDel,
-  vxlanAdd,
-} from "./commands.ts";
+import { addrAdd, addrDel, type Cmd, linkDel, linkUp, routeAdd, routeDel, vxlanAdd } from "./commands.ts";
 import type { ControlContext, Hop } from "./control-context.ts";
 import { UnsupportedInEmulationError } from "./errors.ts";
 import { ifName } from "./names.ts";
-import { nftAddr, nftComment, nftDev, nftIdent, type RuleCounter, readRuleCounters, runNft } from "./nft.ts";
+import { nftAddr, nftComment, nftDev, nftIdent, type RuleCounter } from "./nft.ts";
 import type { MirrorState } from "./run-state.ts";
-import { parallel, runBatch } from "./runner.ts";
+import { parallel } from "./runner.ts";
 import { verbUnavailable } from "./verb-support.ts";
 
 /** u32 filter priority of mirror k's copy filters: 200 + k. */
@@ -161,7 +151,7 @@ export function mirrorDestinationNft(
   ];
 }
 
-/** nft lines removing mirror k's chains and sets (or whole tables when `dropTables`). */
+/** nft lines removing mirror k's chains and sets (or, when `dropTables`, both tables of the node's mirrors). */
 export function mirrorNftTeardown(
   tables: { inet: string; netdev: string },
   k: number,
@@ -169,10 +159,15 @@ export function mirrorNftTeardown(
   dropTables: boolean,
 ): string[] {
   const { inet, netdev } = tables;
+  // Both tables, whatever the role: a node that was a destination and then only a source still has its netdev
+  // table. `add` first makes each delete succeed when the table is not there (one transaction: all or nothing).
   if (dropTables)
-    return role === "dst"
-      ? [`delete table inet ${inet}`, `delete table netdev ${netdev}`]
-      : [`delete table inet ${inet}`];
+    return [
+      `add table inet ${inet}`,
+      `delete table inet ${inet}`,
+      `add table netdev ${netdev}`,
+      `delete table netdev ${netdev}`,
+    ];
   const chain = (family: string, t: string) => [
     `flush chain ${family} ${t} m${k}`,
     `delete chain ${family} ${t} m${k}`,
@@ -357,30 +352,23 @@ export class EmulationMirrors {
       ...m.egress.map((d) => mirredFilter(d, m.prio, ctx.addr(u), ctx.addr(v), m.devs[0])),
     ];
     const t = this.tables;
+    const run = ctx.commands;
     // Per node: its ip batch, then what needs the devices (the copy filters at u, the ingress chain at v); the
-    // source's counter in parallel. Two processes in sequence on the critical path.
+    // source's counter in parallel. Two requests in sequence on the critical path.
     await Promise.all([
       parallel([...ip.keys()], async (i) => {
-        await runBatch(ctx.runner, "ip", ctx.ns(i), ip.get(i)!);
-        if (i === u) await runBatch(ctx.runner, "tc", ctx.ns(u), tc);
+        await run.batch("ip", ctx.ns(i), ip.get(i)!);
+        if (i === u) await run.batch("tc", ctx.ns(u), tc);
         if (i === v)
-          await runNft(
-            ctx.runner,
-            ctx.ns(v),
-            mirrorDestinationNft(t, m.k, m.devs[1], ctx.addr(u), ctx.addr(v)),
-          );
+          await run.nft(ctx.ns(v), mirrorDestinationNft(t, m.k, m.devs[1], ctx.addr(u), ctx.addr(v)));
       }),
-      runNft(ctx.runner, ctx.ns(u), mirrorSourceNft(t.inet, m.k, ctx.addr(u), ctx.addr(v))),
+      run.nft(ctx.ns(u), mirrorSourceNft(t.inet, m.k, ctx.addr(u), ctx.addr(v))),
     ]);
   }
 
-  /** Runs `cmds` as one `tool -force -batch` (every line tried, failures ignored: what is gone stays gone). */
-  private async forced(tool: "ip" | "tc", i: number, cmds: Cmd[]): Promise<void> {
-    if (cmds.length === 0) return;
-    await this.ctx.runner.run([tool, "-n", this.ctx.ns(i), "-force", "-batch", "-"], {
-      input: batchText(cmds),
-      check: false,
-    });
+  /** Runs `cmds` with every line tried, failures ignored (what is gone stays gone). */
+  private forced(tool: "ip" | "tc", i: number, cmds: Cmd[]): Promise<void> {
+    return this.ctx.commands.batch(tool, this.ctx.ns(i), cmds, { check: false });
   }
 
   /**
@@ -415,7 +403,7 @@ export class EmulationMirrors {
           ...m.egress.map((d) => egressFilterDel(d, m.prio)),
           ...(lastAsSrc ? m.egress.map(clsactDel) : []),
         ]),
-        runNft(ctx.runner, ctx.ns(u), mirrorNftTeardown(t, m.k, "src", !uses(m.src))).catch(() => {}),
+        ctx.commands.nft(ctx.ns(u), mirrorNftTeardown(t, m.k, "src", !uses(m.src)), { check: false }),
       ]);
       await this.forced("ip", u, [
         linkDel(m.devs[0]),
@@ -425,7 +413,7 @@ export class EmulationMirrors {
       ]);
     };
     const atDst = async () => {
-      await runNft(ctx.runner, ctx.ns(v), mirrorNftTeardown(t, m.k, "dst", !uses(m.dst))).catch(() => {});
+      await ctx.commands.nft(ctx.ns(v), mirrorNftTeardown(t, m.k, "dst", !uses(m.dst)), { check: false });
       await this.forced("ip", v, [
         linkDel(m.devs[1]),
         addrDel("lo", `${m.vteps[1]}/32`),
@@ -458,7 +446,7 @@ export class EmulationMirrors {
     const table = this.tables.inet;
     const per = new Map(
       await Promise.all(
-        nodes.map(async (i) => [i, await readRuleCounters(ctx.runner, ctx.ns(i), "inet", table)] as const),
+        nodes.map(async (i) => [i, await ctx.commands.ruleCounters(ctx.ns(i), "inet", table)] as const),
       ),
     );
     for (const m of ms) {

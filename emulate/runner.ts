@@ -44,7 +44,8 @@ export interface RunnerStats {
 
 export class ProcessRunner implements Runner {
   readonly stats: RunnerStats = { processes: 0, batchOps: 0 };
-  private readonly log: ((line: string) => void) | undefined;
+  /** Where commands are logged (verbose), or undefined. */
+  readonly log: ((line: string) => void) | undefined;
 
   constructor(opts: RunnerOptions = {}) {
     this.log = opts.verbose ? (opts.log ?? ((l) => process.stderr.write(`${l}\n`))) : undefined;

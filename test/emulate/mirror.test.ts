@@ -33,10 +33,17 @@ describe("mirror commands", () => {
       "primary_late",
     ])
       assert.equal(lines.filter((l) => l.includes(`comment "m3_${c}"`)).length, 1, c);
-    assert.deepEqual(mirrorNftTeardown(mirrorTables("tcabc123"), 3, "dst", true), [
-      "delete table inet tcabc123_mir",
-      "delete table netdev tcabc123_mirdev",
-    ]);
+    for (const role of ["src", "dst"] as const)
+      assert.deepEqual(
+        mirrorNftTeardown(mirrorTables("tcabc123"), 3, role, true),
+        [
+          "add table inet tcabc123_mir",
+          "delete table inet tcabc123_mir",
+          "add table netdev tcabc123_mirdev",
+          "delete table netdev tcabc123_mirdev",
+        ],
+        `the node's last mirror (${role}) removes both tables, there or not`,
+      );
   });
 
   it("refuses addresses and names nft would parse as syntax", () => {
@@ -68,6 +75,9 @@ describe("mirror on namespaces", async () => {
       await new Promise((r) => setTimeout(r, 300));
       const client = await exec(run.runId, "n0", ["iperf3", "-c", a2, "-B", a0, "-n", "2M"]);
       assert.equal(client.code, 0, client.stderr);
+      // The client's last packets (FIN, ACKs) are still on the 20 ms primary path when it exits; counters read
+      // through the control plane's channels come back within a millisecond, so let them land first.
+      await new Promise((r) => setTimeout(r, 200));
       await ctl.sync();
       const m = ctl.observeVerbs(true, () => 1).mirrors[0]!;
       t.diagnostic(JSON.stringify(m));

@@ -1,0 +1,362 @@
+/**
+ * Long-lived command channels for the verbs: per namespace one `ip -n NS -force -batch -`, one
+ * `tc -n NS -force -batch -` and one `ip netns exec NS nft -j -i` process, started on first use and kept for the
+ * control plane's life. A request writes its lines to the process's stdin (each built from an argv by
+ * {@link batchText}, or an nft script joined into one line: one transaction), then a *sentinel*, a command that
+ * fails the same way every time, so its error on stderr marks the request's end. No process is started per
+ * request: on a loaded machine starting one costs 20-70 ms (scheduling, not the tool: `true` costs as much), a
+ * request on a channel well under a millisecond plus the kernel's own work.
+ *
+ * Reading the answers:
+ * - ip/tc (`-force`: every line is tried): the tool numbers the lines it has read since it started and reports a
+ *   failing one as `Command failed -:N` on stderr after its message, so each failure belongs to one line of one
+ *   request. tc reads one line ahead before running a line, so a tc request ends with the sentinel and one more
+ *   line (a second sentinel, whose failure belongs to no request and is ignored).
+ * - nft: a failing command prints `Error: ...`, the command and a caret line; a request is one line, so every
+ *   error before the sentinel's is the request's. A query (`list table ...`, JSON) answers with one line on
+ *   stdout, written before the sentinel's error: the query is done once the sentinel has failed and either its
+ *   answer line or its error has come.
+ * A tool that exits (iproute2 exits on an argument it cannot parse) fails its request with what it printed and
+ * the request's commands; the next request starts a new process.
+ *
+ * Lifetime: requests on one channel run one at a time, in order. The processes hold no reference on the event loop
+ * while idle, exit at EOF on their stdin: on {@link ChannelCommands.close}, and when the driver dies (kill -9
+ * included: the kernel closes its end of the pipes). Teardown (`down`, `emulate cleanup`) also kills every process
+ * left in the run's namespaces. {@link OneShotCommands} does the same through a {@link Runner}, one process per
+ * request (for injected runners in tests without root).
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { batchText, type Cmd, netnsExecArgv } from "./commands.ts";
+import { EmulationError } from "./errors.ts";
+import {
+  type NftFamily,
+  nftIdent,
+  nftScriptArgv,
+  type RuleCounter,
+  readRuleCounters,
+  ruleCounters,
+} from "./nft.ts";
+import { type Runner, runBatch } from "./runner.ts";
+
+export type BatchTool = "ip" | "tc";
+
+/** What the verb modules run: batches of ip/tc commands and nft transactions in a namespace. */
+export interface VerbCommands {
+  /**
+   * Runs `cmds` in namespace `ns`. Every line is tried; with `check` (default true) an EmulationError names the
+   * first failing line's command and the tool's message.
+   */
+  batch(tool: BatchTool, ns: string, cmds: readonly Cmd[], opts?: { check?: boolean }): Promise<void>;
+  /** Runs `lines` (nft statements) as one transaction; with `check` (default true) throws EmulationError on failure. */
+  nft(ns: string, lines: readonly string[], opts?: { check?: boolean }): Promise<void>;
+  /** The counters of a table's commented rules; undefined when it cannot be listed. */
+  ruleCounters(ns: string, family: NftFamily, table: string): Promise<Map<string, RuleCounter> | undefined>;
+  /** Ends the channels (their processes exit); later requests start new ones. */
+  close(): void;
+}
+
+/** `tool -n ns -force -batch -`: commands from stdin, every line tried. */
+const forcedBatchArgv = (tool: BatchTool, ns: string): string[] => [tool, "-n", ns, "-force", "-batch", "-"];
+
+/** One process per request, through a runner (tests with an injected runner). */
+export class OneShotCommands implements VerbCommands {
+  constructor(private readonly runner: Runner) {}
+
+  async batch(
+    tool: BatchTool,
+    ns: string,
+    cmds: readonly Cmd[],
+    opts: { check?: boolean } = {},
+  ): Promise<void> {
+    if (cmds.length === 0) return;
+    if (opts.check !== false) return runBatch(this.runner, tool, ns, cmds);
+    await this.runner.run(forcedBatchArgv(tool, ns), {
+      input: batchText(cmds),
+      check: false,
+    });
+  }
+
+  async nft(ns: string, lines: readonly string[], opts: { check?: boolean } = {}): Promise<void> {
+    if (lines.length === 0) return;
+    await this.runner.run(nftScriptArgv(ns), { input: `${lines.join("\n")}\n`, check: opts.check !== false });
+  }
+
+  ruleCounters(ns: string, family: NftFamily, table: string): Promise<Map<string, RuleCounter> | undefined> {
+    return readRuleCounters(this.runner, ns, family, table);
+  }
+
+  close(): void {}
+}
+
+/** A device name no namespace of a run has: `ip link show` / `tc qdisc show` of it fails, as a sentinel. */
+const NO_DEVICE = "topocast_none";
+
+/** What a channel's request waits for, and what it found. */
+interface Pending {
+  /** Whether the request is complete, given the stderr and stdout text since it was written. */
+  done(stderr: string, stdout: string): boolean;
+  resolve(r: { stderr: string; stdout: string }): void;
+  reject(e: Error): void;
+  what: string;
+}
+
+export interface ChannelOptions {
+  /** Fail a request (and kill its process) after this many ms. @default 60000 */
+  timeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+/** One long-lived process; requests written to its stdin one at a time. */
+class Channel {
+  private child: ChildProcessWithoutNullStreams | undefined;
+  private stderr = "";
+  private stdout = "";
+  private pending: Pending | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Lines written to the current process (ip/tc number them from 1). */
+  lines = 0;
+
+  constructor(
+    readonly argv: readonly string[],
+    private readonly opts: ChannelOptions,
+  ) {}
+
+  /** Runs `write` (which returns the text to send) and waits until `done`; one request at a time. */
+  request(
+    what: string,
+    write: (firstLine: number) => string,
+    done: Pending["done"],
+  ): Promise<{ stderr: string; stdout: string; firstLine: number }> {
+    const next = this.queue.then(() => this.send(what, write, done));
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private send(
+    what: string,
+    write: (firstLine: number) => string,
+    done: Pending["done"],
+  ): Promise<{ stderr: string; stdout: string; firstLine: number }> {
+    const child = this.start();
+    const firstLine = this.lines + 1;
+    const text = write(firstLine);
+    this.lines += text.split("\n").length - 1;
+    this.stderr = "";
+    this.stdout = "";
+    this.opts.log?.(`+ [${this.argv.join(" ")}] ${what}`);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.fail(new EmulationError(`${this.argv.join(" ")}: timed out running: ${what}`, this.argv));
+        child.kill("SIGKILL");
+      }, this.opts.timeoutMs ?? 60_000);
+      const clear = () => {
+        clearTimeout(timer);
+        this.pending = undefined;
+        this.hold(false);
+      };
+      this.pending = {
+        what,
+        done,
+        resolve: (r) => {
+          clear();
+          resolve({ ...r, firstLine });
+        },
+        reject: (e) => {
+          clear();
+          reject(e);
+        },
+      };
+      this.hold(true);
+      child.stdin.write(text);
+    });
+  }
+
+  private start(): ChildProcessWithoutNullStreams {
+    if (this.child) return this.child;
+    const [file, ...args] = this.argv;
+    // Its own process group, like every command of the runner: a terminal's Ctrl-C reaches the driver only.
+    const child = spawn(file!, args, { stdio: ["pipe", "pipe", "pipe"], shell: false, detached: true });
+    this.child = child;
+    this.lines = 0;
+    child.stdout.on("data", (b: Buffer) => this.received("stdout", b));
+    child.stderr.on("data", (b: Buffer) => this.received("stderr", b));
+    child.stdin.on("error", () => {}); // the exit tells
+    child.on("error", (e) => this.died(child, `cannot start: ${e.message}`));
+    child.on("close", (code, signal) =>
+      this.died(child, signal ? `killed by ${signal}` : `exited with ${code}`),
+    );
+    this.hold(false);
+    return child;
+  }
+
+  /** Keeps the event loop alive while a request waits, not while the channel idles. */
+  private hold(busy: boolean): void {
+    const c = this.child;
+    if (!c) return;
+    for (const h of [c, c.stdout, c.stderr] as { ref(): void; unref(): void }[]) busy ? h.ref() : h.unref();
+  }
+
+  private received(stream: "stdout" | "stderr", b: Buffer): void {
+    if (stream === "stderr") this.stderr += b.toString();
+    else this.stdout += b.toString();
+    const p = this.pending;
+    // After this poll phase: stdout written before the sentinel's error may be read in the same phase.
+    if (p?.done(this.stderr, this.stdout))
+      setImmediate(() => {
+        if (this.pending === p) p.resolve({ stderr: this.stderr, stdout: this.stdout });
+      });
+  }
+
+  private died(child: ChildProcessWithoutNullStreams, why: string): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    const said = this.stderr.trim();
+    this.fail(
+      new EmulationError(
+        `${this.argv.join(" ")}: ${why} while running: ${this.pending?.what ?? "nothing"}${said ? `: ${said}` : ""}`,
+        this.argv,
+        said,
+      ),
+    );
+  }
+
+  private fail(e: EmulationError): void {
+    this.pending?.reject(e);
+  }
+
+  /** Ends stdin: the process exits once it has run what it has read. */
+  close(): void {
+    this.child?.stdin.end();
+    this.child = undefined;
+  }
+}
+
+const FAILED = /Command failed -:(\d+)\n/g;
+
+/** ip/tc: each failing line's number and message (the stderr text since the previous failure). */
+export function batchFailures(stderr: string): { line: number; message: string }[] {
+  const out: { line: number; message: string }[] = [];
+  let from = 0;
+  for (const m of stderr.matchAll(FAILED)) {
+    out.push({ line: Number(m[1]), message: stderr.slice(from, m.index).trim() });
+    from = m.index! + m[0].length;
+  }
+  return out;
+}
+
+/** The text of an ip/tc request: its commands, the sentinel, and for tc (which reads a line ahead) one more. */
+export function batchRequest(
+  tool: BatchTool,
+  cmds: readonly Cmd[],
+): { text: string; sentinelOffset: number } {
+  const sentinel = tool === "ip" ? ["link", "show", "dev", NO_DEVICE] : ["qdisc", "show", "dev", NO_DEVICE];
+  const tail = tool === "tc" ? [sentinel, sentinel] : [sentinel];
+  return { text: batchText([...cmds, ...tail]), sentinelOffset: cmds.length };
+}
+
+/** An nft request: one line (one transaction) and a sentinel listing a table no run has. */
+export function nftRequest(lines: readonly string[], seq: number): { text: string; sentinel: string } {
+  for (const l of lines)
+    if (l.includes("\n")) throw new EmulationError(`nft statement spans lines: ${JSON.stringify(l)}`);
+  const sentinel = `list table netdev ${nftIdent(`topocast_none_${seq}`)}`;
+  return { text: `${lines.join("; ")}\n${sentinel}\n`, sentinel };
+}
+
+/** Where the sentinel's error starts in nft's stderr, once its caret line has come; -1 before. */
+export function nftSentinelEnd(stderr: string, sentinel: string): number {
+  const echo = stderr.indexOf(`${sentinel}\n`);
+  if (echo < 0 || stderr.indexOf("\n", echo + sentinel.length + 1) < 0) return -1;
+  return stderr.lastIndexOf("Error:", echo);
+}
+
+/** Long-lived channels, one per namespace and tool (see the module's doc). */
+export class ChannelCommands implements VerbCommands {
+  private readonly channels = new Map<string, Channel>();
+  private seq = 0;
+
+  constructor(private readonly opts: ChannelOptions = {}) {}
+
+  private channel(key: string, argv: () => string[]): Channel {
+    let c = this.channels.get(key);
+    if (!c) {
+      c = new Channel(argv(), this.opts);
+      this.channels.set(key, c);
+    }
+    return c;
+  }
+
+  async batch(
+    tool: BatchTool,
+    ns: string,
+    cmds: readonly Cmd[],
+    opts: { check?: boolean } = {},
+  ): Promise<void> {
+    if (cmds.length === 0) return;
+    const c = this.channel(`${tool} ${ns}`, () => forcedBatchArgv(tool, ns));
+    const { text, sentinelOffset } = batchRequest(tool, cmds);
+    let sentinelLine = 0;
+    const what = cmds.map((x) => x.join(" ")).join("; ");
+    const r = await c.request(
+      what,
+      (first) => {
+        sentinelLine = first + sentinelOffset;
+        return text;
+      },
+      (stderr) => batchFailures(stderr).some((f) => f.line === sentinelLine),
+    );
+    if (opts.check === false) return;
+    const failed = batchFailures(r.stderr).find((f) => f.line >= r.firstLine && f.line < sentinelLine);
+    if (!failed) return;
+    const cmd = cmds[failed.line - r.firstLine]!;
+    throw new EmulationError(
+      `${tool} -n ${ns} ${cmd.join(" ")}: ${failed.message}`,
+      [tool, "-n", ns, ...cmd],
+      failed.message,
+    );
+  }
+
+  private nftChannel(ns: string): Channel {
+    return this.channel(`nft ${ns}`, () => netnsExecArgv(ns, ["nft", "-j", "-i"]));
+  }
+
+  /** One nft request: its own errors (stderr before the sentinel's) and its stdout. */
+  private async nftRun(
+    ns: string,
+    lines: readonly string[],
+    answers: boolean,
+  ): Promise<{ errors: string; stdout: string }> {
+    const { text, sentinel } = nftRequest(lines, this.seq++);
+    const r = await this.nftChannel(ns).request(
+      lines.join("; "),
+      () => text,
+      (stderr, stdout) => {
+        const end = nftSentinelEnd(stderr, sentinel);
+        return end >= 0 && (!answers || end > 0 || stdout.endsWith("\n"));
+      },
+    );
+    return { errors: r.stderr.slice(0, nftSentinelEnd(r.stderr, sentinel)).trim(), stdout: r.stdout };
+  }
+
+  async nft(ns: string, lines: readonly string[], opts: { check?: boolean } = {}): Promise<void> {
+    if (lines.length === 0) return;
+    const { errors } = await this.nftRun(ns, lines, false);
+    if (errors && opts.check !== false)
+      throw new EmulationError(`nft in ${ns}: ${errors}`, netnsExecArgv(ns, ["nft", "-i"]), errors);
+  }
+
+  async ruleCounters(
+    ns: string,
+    family: NftFamily,
+    table: string,
+  ): Promise<Map<string, RuleCounter> | undefined> {
+    const r = await this.nftRun(ns, [`list table ${family} ${nftIdent(table)}`], true).catch(() => undefined);
+    if (!r || r.errors) return undefined;
+    const json = r.stdout.split("\n").find((l) => l.startsWith("{"));
+    return json === undefined ? undefined : ruleCounters(json);
+  }
+
+  close(): void {
+    for (const c of this.channels.values()) c.close();
+    this.channels.clear();
+  }
+}
