@@ -91,28 +91,46 @@ export class Mirroring implements Policy {
       if (n <= 1) this.cooldown.delete(key);
       else this.cooldown.set(key, n - 1);
     }
+    // Every action of the decision is issued in order, then all are awaited together: one mirror's set-up (tens of
+    // milliseconds of wall time in the emulator) does not hold the next, and the order of the calls is what it was.
     const minFlows = this.opts.minFlows ?? DEFAULTS.minFlows;
+    const pending: Promise<unknown>[] = [];
     for (const [key, path] of [...this.active].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       const [src, dst] = key.split("->") as [string, string];
       const t = this.tally.get(key) ?? { flows: 0, wins: 0 };
       const def = ctl.defaultPath(src, dst);
       const stillHot = def !== null && pathLinkKeys(def).some((k) => hot.has(k));
       if (t.flows >= minFlows && t.wins / t.flows > (this.opts.switchWinRate ?? DEFAULTS.switchWinRate)) {
-        await this.tryAct(() => ctl.setRoute({ src, dst }, path));
-        await this.drop(ctl, key, 0);
+        pending.push(
+          this.tryAct(() => ctl.setRoute({ src, dst }, path)),
+          this.drop(ctl, key, 0),
+        );
       } else if (t.flows >= minFlows && t.wins / t.flows < (this.opts.minWinRate ?? DEFAULTS.minWinRate)) {
-        await this.drop(ctl, key, 10);
+        pending.push(this.drop(ctl, key, 10));
       } else if (!stillHot) {
-        await this.drop(ctl, key, 0);
+        pending.push(this.drop(ctl, key, 0));
       }
     }
+    for (const [key, path] of this.newMirrors(obs, ctl, hot))
+      pending.push(
+        this.tryAct(() => ctl.mirror(pairOf(key), path)).then((ok) => {
+          if (ok === undefined) return;
+          this.active.set(key, path);
+          this.tally.set(key, { flows: 0, wins: 0 });
+        }),
+      );
+    await Promise.all(pending);
+  }
 
-    // New mirrors for pairs with traffic whose default path crosses a hot link.
+  /** New mirrors, by pair key, for pairs with traffic whose default path crosses a hot link, in traffic order. */
+  private newMirrors(obs: Observation, ctl: ControlPlane, hot: Set<string>): [string, NodePath][] {
     const k = this.opts.kPaths ?? DEFAULT_K_PATHS;
     const maxBytes = this.opts.maxPairBytes ?? DEFAULTS.maxPairBytes;
+    const out: [string, NodePath][] = [];
     for (const t of obs.traffic) {
       const key = `${t.src}->${t.dst}`;
       if (this.active.has(key) || this.cooldown.has(key) || t.bytes > maxBytes) continue;
+      if (out.some(([k2]) => k2 === key)) continue;
       const def = obs.routes.get(key) ?? ctl.defaultPath(t.src, t.dst);
       if (!def || !pathLinkKeys(def).some((l) => hot.has(l))) continue;
       const candidates = ctl
@@ -120,21 +138,17 @@ export class Mirroring implements Policy {
         .filter((p) => !samePath(p, def) && !pathLinkKeys(p).some((l) => hot.has(l)));
       candidates.sort((a, b) => sharedLinks(a, def) - sharedLinks(b, def) || a.length - b.length);
       const path = candidates[0];
-      if (!path) continue;
-      const ok = await this.tryAct(() => ctl.mirror({ src: t.src, dst: t.dst }, path));
-      if (ok !== undefined) {
-        this.active.set(key, path);
-        this.tally.set(key, { flows: 0, wins: 0 });
-      }
+      if (path) out.push([key, path]);
     }
+    return out;
   }
 
+  /** Removes the pair's mirror (the call is issued now; the bookkeeping too, whatever the outcome, as before). */
   private async drop(ctl: ControlPlane, key: string, cooldown: number): Promise<void> {
-    const [src, dst] = key.split("->") as [string, string];
-    await this.tryAct(() => ctl.mirror({ src, dst }, null));
     this.active.delete(key);
     this.tally.delete(key);
     if (cooldown > 0) this.cooldown.set(key, cooldown);
+    await this.tryAct(() => ctl.mirror(pairOf(key), null));
   }
 
   private async tryAct<T>(f: () => T | Promise<T>): Promise<T | true | undefined> {
@@ -145,6 +159,12 @@ export class Mirroring implements Policy {
       throw e;
     }
   }
+}
+
+/** The pair of a key `src->dst`. */
+function pairOf(key: string): { src: string; dst: string } {
+  const [src, dst] = key.split("->") as [string, string];
+  return { src, dst };
 }
 
 /** Mirroring in a config: `name: mirroring`, {@link MIRRORING_PARAMS}, a predictor over link utilization. */
