@@ -33,6 +33,7 @@ import {
   ControlError,
   type ControlPlane,
   type FirewallRule,
+  type FirewallStats,
   LinkDownError,
   type MirrorStats,
   type NodePath,
@@ -82,6 +83,14 @@ import { EmulationQos } from "./qos.ts";
 import { type RunState, readState, runDir, type VirtualLinkState, writeState } from "./run-state.ts";
 import { ProcessRunner, parallel, type Runner, runBatch } from "./runner.ts";
 import { requireRun } from "./substrate.ts";
+
+/** The Observation's parts the verbs give (emulated units; the engine's scaling decorator converts them). */
+export interface ObservedVerbs {
+  probes: ProbeResult[];
+  mirrors: MirrorStats[];
+  qos?: QosStats[];
+  firewall: FirewallStats;
+}
 
 export interface ControlPlaneOptions {
   runner?: Runner;
@@ -217,25 +226,32 @@ export class EmulationControlPlane implements ControlPlane {
     return this.firewall.denies(src, dst, fields);
   }
 
+  /**
+   * Whether a firewall rule lets a new flow of the pair start now, counting it for the Observation's `firewall`
+   * (the flow ledger calls it once per flow; see {@link EmulationFirewall.admits}).
+   */
+  admits(src: string, dst: string, sizeBytes: number, fields?: FlowMatchFields): boolean {
+    return this.firewall.admits(src, dst, sizeBytes, fields);
+  }
+
   /** The TCP port an application's flows are sent to in this run (emulate/application-ports.ts), if it has one. */
   applicationPort(application: string): number | undefined {
     return this.state.applicationPorts?.[application];
   }
 
   /**
-   * The Observation's probes and mirrors since the last consuming call, in emulated units (wall-clock RTTs): probe
-   * results completed, and each mirror's counters as last read (`endedFlows`: the pair's mirrored flows that ended
-   * in the interval, from the flow ledger).
+   * The Observation's verb parts since the last consuming call, in emulated units (wall-clock RTTs): probe
+   * results completed, each mirror's counters as last read (`endedFlows`: the pair's mirrored flows that ended
+   * in the interval, from the flow ledger), the QoS classes in place, and the firewall's rules with the flows each
+   * decided and the flows refused per pair (as counted by {@link admits}).
    */
-  observeVerbs(
-    consume: boolean,
-    endedFlows: (src: string, dst: string) => number = () => 0,
-  ): { probes: ProbeResult[]; mirrors: MirrorStats[]; qos?: QosStats[] } {
+  observeVerbs(consume: boolean, endedFlows: (src: string, dst: string) => number = () => 0): ObservedVerbs {
     const qos = this.qos.stats();
     return {
       probes: this.probes.results(consume),
       mirrors: this.mirrors.stats(consume, endedFlows),
       ...(qos.length > 0 ? { qos } : {}),
+      firewall: this.firewall.observe(consume),
     };
   }
 

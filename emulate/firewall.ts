@@ -23,11 +23,16 @@
  * (connection attempts refused or let through). Rules live until the run's namespaces are deleted, or
  * {@link EmulationFirewall.clear}.
  */
-import { type FirewallRule, pairKey } from "../models/policies/types.ts";
+import {
+  type FirewallRule,
+  type FirewallStats,
+  type PairTraffic,
+  pairKey,
+} from "../models/policies/types.ts";
 import { type FlowMatchFields, hasFlowFields, matchesFlowFields } from "../models/policies/verb-args.ts";
 import type { ControlContext } from "./control-context.ts";
 import { UnsupportedInEmulationError } from "./errors.ts";
-import { nftAddr, nftComment, nftIdent, readRuleCounters, runNft } from "./nft.ts";
+import { nftAddr, nftComment, nftIdent } from "./nft.ts";
 import { parallel } from "./runner.ts";
 import { verbUnavailable } from "./verb-support.ts";
 
@@ -93,8 +98,14 @@ export function firewallLines(table: string, k: number, rule: FirewallRule, t: F
   ];
 }
 
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 export class EmulationFirewall {
   private queue: Promise<void> = Promise.resolve();
+  /** New flows (and bytes) each rule decided since the last consuming {@link observe}, by rule index. */
+  private readonly decided: { flows: number; bytes: number }[] = [];
+  /** New flows refused since the last consuming {@link observe}, by pair key. */
+  private readonly refused = new Map<string, PairTraffic>();
 
   constructor(private readonly ctx: ControlContext) {}
 
@@ -149,7 +160,7 @@ export class EmulationFirewall {
     );
     this.rules.push({ ...rule });
     ctx.save();
-    await parallel(srcs, (s) => runNft(ctx.runner, ctx.ns(s), lines.get(s)!));
+    await parallel(srcs, (s) => ctx.commands.nft(ctx.ns(s), lines.get(s)!));
   }
 
   /**
@@ -157,7 +168,13 @@ export class EmulationFirewall {
    * the wire (its destination port and "tcp" for the agents' flows); a rule's application matches by its port.
    */
   denies(src: string, dst: string, fields: FlowMatchFields = {}): boolean {
-    const rule = this.rules.findLast((r) => {
+    const k = this.deciding(src, dst, fields);
+    return k >= 0 && this.rules[k]!.action === "deny";
+  }
+
+  /** The index of the rule deciding a new flow of the pair (the last one matching it, as nft meets them), or -1. */
+  private deciding(src: string, dst: string, fields: FlowMatchFields): number {
+    return this.rules.findLastIndex((r) => {
       if ((r.src !== undefined && r.src !== src) || (r.dst !== undefined && r.dst !== dst)) return false;
       const port = this.portOf(r);
       if (port === null) return false;
@@ -165,7 +182,47 @@ export class EmulationFirewall {
       if (port !== undefined) onWire.port = port;
       return matchesFlowFields(onWire, { protocol: "tcp", ...fields });
     });
-    return rule?.action === "deny";
+  }
+
+  /**
+   * Whether a new flow of the pair may start (as {@link denies}), counting it on its deciding rule and, when
+   * refused, per pair, for the Observation's `firewall` (as the simulator's firewall counts: sim/control/firewall.ts).
+   * The flow ledger calls it for every flow it starts; nft refuses the denied flow's connection on the wire.
+   */
+  admits(src: string, dst: string, sizeBytes: number, fields: FlowMatchFields = {}): boolean {
+    const k = this.deciding(src, dst, fields);
+    if (k < 0) return true;
+    this.decided[k] ??= { flows: 0, bytes: 0 };
+    const c = this.decided[k]!;
+    c.flows++;
+    c.bytes += sizeBytes;
+    if (this.rules[k]!.action === "allow") return true;
+    const key = pairKey(src, dst);
+    const r = this.refused.get(key) ?? { src, dst, flows: 0, bytes: 0 };
+    r.flows++;
+    r.bytes += sizeBytes;
+    this.refused.set(key, r);
+    return false;
+  }
+
+  /**
+   * The Observation's firewall since the last consuming call: the rules in force in the order they were set, each
+   * with the new flows (and bytes) it decided, and the flows refused per pair, sorted by (src, dst).
+   */
+  observe(consume: boolean): FirewallStats {
+    const rules = this.rules.map((rule, k) => ({
+      rule: { ...rule },
+      flows: this.decided[k]?.flows ?? 0,
+      bytes: this.decided[k]?.bytes ?? 0,
+    }));
+    const refused = [...this.refused.values()]
+      .map((r) => ({ ...r }))
+      .sort((a, b) => cmp(a.src, b.src) || cmp(a.dst, b.dst));
+    if (consume) {
+      this.decided.length = 0;
+      this.refused.clear();
+    }
+    return { rules, refused };
   }
 
   /** Pairs whose flows an endpoint-only rule denies now (as the simulator's deniedPairs), as pair keys, sorted. */
@@ -187,7 +244,7 @@ export class EmulationFirewall {
     const rules = this.rules;
     if (rules.length === 0) return [];
     const perNode = await parallel(ctx.plan.nodes, (n) =>
-      readRuleCounters(ctx.runner, n.netns, "inet", this.table),
+      ctx.commands.ruleCounters(n.netns, "inet", this.table),
     );
     return rules.map((rule, k) => ({
       rule,
@@ -205,6 +262,7 @@ export class EmulationFirewall {
         .then(() => {}),
     );
     ctx.state.firewall = [];
+    this.decided.length = 0; // indices start again; refusals already counted stay until observed
     ctx.save();
   }
 }

@@ -9,7 +9,8 @@
  * server, x timeCompression; its ideal FCT is the engines' one definition (sim/substrate/ideal-fct.ts), the same
  * as the simulator's for the same flow.
  *
- * A flow whose pair a firewall rule denies when it starts (the control plane's `denies`) is recorded as denied:
+ * A flow whose pair a firewall rule denies when it starts (the control plane's `admits`, which also counts it for
+ * the Observation's `firewall`) is recorded as denied:
  * counted in the interval's traffic and in `denied` (and `flowErrors["denied by firewall"]`), never active, never
  * finished; what its agent reports afterwards (refused connections, retried until its deadline) is ignored. A
  * flow that starts while its pair is mirrored is a mirrored flow: its record says so and counts both copies' bytes,
@@ -123,7 +124,7 @@ export class FlowLedger {
     this.appTraffic.count(f.application, f.src, f.dst, f.sizeBytes);
     this.startedFlows.push(f);
     const [src, dst] = [this.ids[f.src]!, this.ids[f.dst]!];
-    if (this.emuCtl.denies(src, dst, this.wireFields(f))) {
+    if (!this.emuCtl.admits(src, dst, f.sizeBytes, this.wireFields(f))) {
       this.denied++;
       this.deniedIds.add(f.id);
       this.appTraffic.refused(f.application);

@@ -11,11 +11,11 @@
  * pass unchanged, as do null and absent values. Because the units come from the table, a new verb is scaled
  * without code here. Results of verbs are passed back unchanged (no verb answers with a quantity today).
  */
-import type { ControlPlane, MirrorStats, ProbeResult, VirtualLinkInfo } from "../models/policies/types.ts";
+import type { ControlPlane, VirtualLinkInfo } from "../models/policies/types.ts";
 import { decorate } from "../models/policies/verb-decorator.ts";
 import type { ControlPlaneOf, Unit, UnitSpec, VerbTable } from "../models/policies/verb-table.ts";
 import { VERBS, type Verbs } from "../models/policies/verbs.ts";
-import type { EmulationControlPlane } from "./control-plane.ts";
+import type { EmulationControlPlane, ObservedVerbs } from "./control-plane.ts";
 
 /** How the emulated network is scaled against the simulated one. */
 export interface ScaleFactors {
@@ -68,25 +68,28 @@ export function scaling<T extends VerbTable>(
 }
 
 /**
- * Probe results and mirror counters of the emulated network in simulated units: RTTs x c (wall time runs c times
- * faster), available rates / r, mirrored bytes x c / r (the inverse of a size's scaling). Times (`timeNs`) come from
- * the control plane's clock, which is simulated already.
+ * The verbs' Observation parts in simulated units: RTTs x c (wall time runs c times faster), available rates / r,
+ * mirrored bytes x c / r (the inverse of a size's scaling), QoS classes' rates / r. Times (`timeNs`) come from the
+ * control plane's clock, which is simulated already; the firewall's counts come from the flow ledger, which counts
+ * the schedule's flows in simulated bytes, and pass as they are.
  */
-export function unscaleObserved(
-  v: { probes: ProbeResult[]; mirrors: MirrorStats[] },
-  f: ScaleFactors,
-): { probes: ProbeResult[]; mirrors: MirrorStats[] } {
+export function unscaleObserved(v: ObservedVerbs, f: ScaleFactors): ObservedVerbs {
+  const rate = (bps: number | null) => (bps === null ? null : bps / f.rateScale);
   return {
     probes: v.probes.map((p) => ({
       ...p,
       rttNs: p.rttNs === null ? null : Math.round(p.rttNs * f.timeCompression),
-      availableBps: p.availableBps === null ? null : p.availableBps / f.rateScale,
+      availableBps: rate(p.availableBps),
     })),
     mirrors: v.mirrors.map((m) =>
       m.mirroredBytes === undefined
         ? m
         : { ...m, mirroredBytes: Math.round((m.mirroredBytes * f.timeCompression) / f.rateScale) },
     ),
+    ...(v.qos
+      ? { qos: v.qos.map((q) => ({ ...q, rateBps: rate(q.rateBps), ceilBps: rate(q.ceilBps) })) }
+      : {}),
+    firewall: v.firewall,
   };
 }
 
@@ -102,10 +105,7 @@ export function scaledControlPlane(
   activeFlows: (virtualLink: string) => number,
 ): ControlPlaneOf<Verbs> & {
   virtualLinks(): VirtualLinkInfo[];
-  observeVerbs(
-    consume: boolean,
-    endedFlows?: (src: string, dst: string) => number,
-  ): { probes: ProbeResult[]; mirrors: MirrorStats[] };
+  observeVerbs(consume: boolean, endedFlows?: (src: string, dst: string) => number): ObservedVerbs;
 } {
   const virtualLinks = (): VirtualLinkInfo[] =>
     ctl.virtualLinks().map((v) => ({

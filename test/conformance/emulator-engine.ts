@@ -6,8 +6,8 @@
  * On since the emulator's verbs landed (issue 13); {@link EMULATOR_ROWS} switches the rows off.
  * The parts of that branch's API this file uses are declared in {@link EmulatorVerbParts} (it compiles without
  * them); a missing one fails the row with its name. Its Observation parts are passed through as the engine gives
- * them: a verb whose effect the emulator does not report (QoS classes, the firewall's rules and counters) fails its
- * row, as it should.
+ * them: a verb whose effect the emulator does not report fails its row, as it should. A flow is offered as the
+ * engine's flow ledger offers it: counted by the control plane's firewall (`admits`), then sent with iperf3.
  */
 import { FEATURES, type Feature, TOOLS, type ToolName } from "../../emulate/capabilities.ts";
 import { EmulationControlPlane } from "../../emulate/control-plane.ts";
@@ -16,6 +16,9 @@ import type { IntervalObservation } from "../../models/control/driver.ts";
 import type { Topology } from "../../sim/substrate/topology.ts";
 import { capabilities, leftovers, needs } from "../helpers/emulation.ts";
 import type { EngineUnderTest } from "./engine-under-test.ts";
+
+/** The port the suite's flows are sent to (iperf3's default), as the firewall sees them on the wire. */
+const IPERF3_PORT = 5201;
 
 /** Whether the emulator's rows run (as root, with the tools they need). */
 export const EMULATOR_ROWS = true;
@@ -79,9 +82,17 @@ export async function emulatorEngine(topo: Topology): Promise<EngineUnderTest> {
         ...parts.observeVerbs(true),
       };
     },
+    // As the engine's flow ledger does for every flow: the control plane decides and counts it (the Observation's
+    // firewall), then the flow is sent for real and nft lets it through or refuses it; the two must agree.
     async startFlow(src: string, dst: string, sizeBytes: number) {
+      const admitted = ctl.admits(src, dst, sizeBytes, { protocol: "tcp", port: IPERF3_PORT });
       const argv = ["iperf3", "-c", addr(dst), "-B", addr(src), "-n", String(sizeBytes)];
-      return (await exec(run.runId, src, argv)).code === 0;
+      const sent = (await exec(run.runId, src, argv)).code === 0;
+      if (sent !== admitted)
+        throw new Error(
+          `${src}->${dst}: the control plane ${admitted ? "admits" : "refuses"} it, nft did not`,
+        );
+      return sent;
     },
     async close() {
       parts.close();

@@ -253,7 +253,7 @@ const ENGINES: {
   name: string;
   skip: () => Promise<string | false>;
   build: () => Promise<EngineUnderTest>;
-  /** Verbs whose row this engine's ControlPlane alone cannot show, with the reason and where it is tested. */
+  /** Rows (by label) this engine's ControlPlane alone cannot show, with the reason and where it is tested. */
   elsewhere?: Partial<Record<string, string>>;
 }[] = [
   { name: "simulator (fluid)", skip: async () => false, build: async () => simulatorEngine(topo, "fluid") },
@@ -262,8 +262,10 @@ const ENGINES: {
     skip: () => emulatorSkipReason(),
     build: () => emulatorEngine(topo),
     elsewhere: {
-      setFirewall:
-        "refused flows per pair come from the run's flow ledger (emulate/flow-ledger.ts), not from the ControlPlane the suite drives; test/emulate/firewall.test.ts checks refusal and counters on namespaces",
+      "setFirewall by application":
+        "the emulator matches an application by the port its flows are sent to in a run (emulate/application-ports.ts); the suite's iperf3 flows carry none: test/emulate/firewall.test.ts checks rules by application on namespaces",
+      "setFirewall by port and protocol, after a broader deny":
+        "the suite's flows go to iperf3's one port: test/emulate/firewall.test.ts checks rules by port and protocol on namespaces",
     },
   },
 ];
@@ -276,12 +278,9 @@ describe("every ControlPlane verb behaves the same in every engine", () => {
   for (const engine of ENGINES) {
     describe(engine.name, async () => {
       const skip = await engine.skip();
-      const rows: [string, keyof Verbs, VerbCase][] = [
-        ...Object.entries(CASES).map(([v, c]): [string, keyof Verbs, VerbCase] => [v, v as keyof Verbs, c]),
-        ...Object.entries(MORE_CASES).map(([name, c]): [string, keyof Verbs, VerbCase] => [name, c.verb, c]),
-      ];
-      for (const [label, verb, c] of rows) {
-        const why = skip || (engine.elsewhere?.[verb] ?? false);
+      const rows: [string, VerbCase][] = [...Object.entries(CASES), ...Object.entries(MORE_CASES)];
+      for (const [label, c] of rows) {
+        const why = skip || (engine.elsewhere?.[label] ?? false);
         it(`${label}: visible in the next observation, typed errors, exact teardown`, {
           skip: why,
         }, async () => {

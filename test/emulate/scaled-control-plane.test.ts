@@ -164,9 +164,13 @@ describe("scaling's unit rules (r = 0.25, c = 4)", () => {
   }
 });
 
-describe("observed probes and mirrors back in simulated units", () => {
-  it("multiplies RTTs by c, divides available rates by r and multiplies mirrored bytes by c / r", () => {
+describe("observed verbs back in simulated units", () => {
+  it("multiplies RTTs by c, divides available and QoS rates by r, multiplies mirrored bytes by c / r, keeps the firewall's counts", () => {
     const g = { rateScale: 0.001, timeCompression: 0.1 };
+    const firewall = {
+      rules: [{ rule: { action: "deny" as const, src: "n0" }, flows: 2, bytes: 5000 }],
+      refused: [{ src: "n0", dst: "n1", flows: 2, bytes: 5000 }],
+    };
     const v = unscaleObserved(
       {
         probes: [
@@ -174,9 +178,13 @@ describe("observed probes and mirrors back in simulated units", () => {
           { path: ["n0", "n1"], rttNs: null, availableBps: null, timeNs: 6 },
         ],
         mirrors: [{ src: "n0", dst: "n1", path: ["n0", "n1"], flows: 2, mirrorWins: 1, mirroredBytes: 1000 }],
+        qos: [{ src: "n0", dst: "n1", priority: 1, rateBps: 10e3, ceilBps: null }],
+        firewall,
       },
       g,
     );
+    assert.deepEqual(v.qos, [{ src: "n0", dst: "n1", priority: 1, rateBps: 10e6, ceilBps: null }]);
+    assert.deepEqual(v.firewall, firewall, "counted by the flow ledger in simulated bytes already");
     assert.deepEqual(v.probes, [
       { path: ["n0", "n1"], rttNs: 4e5, availableBps: 1e9, timeNs: 5 },
       { path: ["n0", "n1"], rttNs: null, availableBps: null, timeNs: 6 },
