@@ -217,7 +217,8 @@ export class EmulationMirrors {
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
   private readonly pollMs: number;
-  private queue: Promise<void> = Promise.resolve();
+  /** Per node id: the last mirror change that touches it (as source or destination), done or not. */
+  private readonly tails = new Map<string, Promise<void>>();
 
   constructor(
     private readonly ctx: ControlContext,
@@ -250,9 +251,17 @@ export class EmulationMirrors {
    * @throws UnknownNodeError, NoPathError, LinkDownError (the path)
    */
   set(pair: Pair, path: NodePath | null): Promise<void> {
-    // One at a time: mirrors sharing a node share its qdiscs, tables and saved settings.
-    const next = this.queue.then(() => this.apply(pair, path));
-    this.queue = next.catch(() => {});
+    // Changes sharing an end node run one at a time, in call order: mirrors with a common source or destination
+    // share its qdiscs, nft tables and saved device settings. Changes on other nodes run meanwhile (what a path's
+    // transit nodes get, a host route to the mirror's own endpoint address, is the mirror's alone).
+    const ends = [...new Set([pair.src, pair.dst])];
+    const before = Promise.all(ends.map((n) => this.tails.get(n)));
+    const next = before.then(() => this.apply(pair, path));
+    const tail = next.catch(() => {});
+    for (const n of ends) this.tails.set(n, tail);
+    void tail.then(() => {
+      for (const n of ends) if (this.tails.get(n) === tail) this.tails.delete(n);
+    });
     return next;
   }
 
@@ -423,7 +432,7 @@ export class EmulationMirrors {
     };
     const transit = [...routes.keys()].filter((i) => i !== u && i !== v);
     await Promise.all([atSrc(), atDst(), parallel(transit, (i) => this.forced("ip", i, routes.get(i)!))]);
-    ctx.state.mirrors = others;
+    ctx.state.mirrors = this.mirrors.filter((x) => x !== m); // others may have come and gone meanwhile
     ctx.save();
   }
 
