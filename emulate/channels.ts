@@ -1,7 +1,7 @@
 /**
  * Long-lived command channels for the verbs: per namespace one `ip -n NS -force -batch -`, one
- * `tc -n NS -force -batch -` and one `ip netns exec NS nft -j -i` process, started on first use and kept for the
- * control plane's life. A request writes its lines to the process's stdin (each built from an argv by
+ * `tc -n NS -force -batch -` and two `ip netns exec NS nft ... -i` processes (changes; readings of counters, so a
+ * reading never delays a change), started on first use and kept for the control plane's life. A request writes its lines to the process's stdin (each built from an argv by
  * {@link batchText}, or an nft script joined into one line: one transaction), then a *sentinel*, a command that
  * fails the same way every time, so its error on stderr marks the request's end. No process is started per
  * request: on a loaded machine starting one costs 20-70 ms (scheduling, not the tool: `true` costs as much), a
@@ -315,8 +315,15 @@ export class ChannelCommands implements VerbCommands {
     );
   }
 
-  private nftChannel(ns: string): Channel {
-    return this.channel(`nft ${ns}`, () => netnsExecArgv(ns, ["nft", "-j", "-i"]));
+  /**
+   * The namespace's nft channel for changes (`nft -i`), or for readings (`nft -j -t -i`: JSON, sets without their
+   * elements, which the mirrors' dynamic sets hold by the thousand): counters polled every few hundred
+   * milliseconds never hold a change back.
+   */
+  private nftChannel(ns: string, read: boolean): Channel {
+    return read
+      ? this.channel(`nft-read ${ns}`, () => netnsExecArgv(ns, ["nft", "-j", "-t", "-i"]))
+      : this.channel(`nft ${ns}`, () => netnsExecArgv(ns, ["nft", "-i"]));
   }
 
   /** One nft request: its own errors (stderr before the sentinel's) and its stdout. */
@@ -326,7 +333,7 @@ export class ChannelCommands implements VerbCommands {
     answers: boolean,
   ): Promise<{ errors: string; stdout: string }> {
     const { text, sentinel } = nftRequest(lines, this.seq++);
-    const r = await this.nftChannel(ns).request(
+    const r = await this.nftChannel(ns, answers).request(
       lines.join("; "),
       () => text,
       (stderr, stdout) => {
