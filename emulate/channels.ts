@@ -19,6 +19,9 @@
  * A tool that exits (iproute2 exits on an argument it cannot parse) fails its request with what it printed and
  * the request's commands; the next request starts a new process.
  *
+ * With a log (the runner's `--verbose`), each request is logged when sent (`+ [argv] commands`) and when done, with
+ * its wall ms (`= [argv] ms: commands`).
+ *
  * Lifetime: requests on one channel run one at a time, in order. The processes hold no reference on the event loop
  * while idle, exit at EOF on their stdin: on {@link ChannelCommands.close}, and when the driver dies (kill -9
  * included: the kernel closes its end of the pipes). Teardown (`down`, `emulate cleanup`) also kills every process
@@ -144,6 +147,7 @@ class Channel {
     this.stderr = "";
     this.stdout = "";
     this.opts.log?.(`+ [${this.argv.join(" ")}] ${what}`);
+    const t0 = performance.now();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.fail(new EmulationError(`${this.argv.join(" ")}: timed out running: ${what}`, this.argv));
@@ -151,6 +155,7 @@ class Channel {
       }, this.opts.timeoutMs ?? 60_000);
       const clear = () => {
         clearTimeout(timer);
+        this.opts.log?.(`= [${this.argv.join(" ")}] ${(performance.now() - t0).toFixed(1)} ms: ${what}`);
         this.pending = undefined;
         this.hold(false);
       };
