@@ -128,7 +128,7 @@ describe("per-application traffic in the Observation", () => {
     const ids = sc.topology.nodes.map((n) => n.id);
     // What the ledger asks of the control plane when a flow starts: no firewall rule, no mirror, the default path.
     const stub = {
-      denies: () => false,
+      admits: () => true,
       applicationPort: () => undefined,
       mirrors: { of: () => undefined },
       pathNow: () => ({ path: null, virtualLink: null }),
