@@ -6,10 +6,14 @@ import type { Simulator } from "../kernel/simulator.ts";
 import type { TraceBus } from "../metrics/trace.ts";
 import type { Topology } from "../substrate/topology.ts";
 import { FlowNetwork, type FlowNetworkOptions } from "./flow-network.ts";
+import { PacketNetwork } from "./packet-network.ts";
 import type { Transport } from "./transport.ts";
 
-/** Transport models a config may name in `transport.model`. */
-export const TRANSPORT_MODELS = ["fluid"] as const;
+/**
+ * Transport models a config may name in `transport.model`: `fluid` (sim/transport/flow-network.ts, max-min fair
+ * rates) and `packet` (sim/transport/packet-network.ts, TCP over drop-tail FIFOs, packet by packet).
+ */
+export const TRANSPORT_MODELS = ["fluid", "packet"] as const;
 export type TransportModel = (typeof TRANSPORT_MODELS)[number];
 
 /** The optional capabilities of sim/transport/transport.ts, by name. */
@@ -27,9 +31,14 @@ export interface TransportCapabilities {
  */
 export const TRANSPORT_CAPABILITIES: Readonly<Record<TransportModel, Readonly<TransportCapabilities>>> = {
   fluid: { reservations: true, mirrors: true, priorities: true, probes: true, drops: false },
+  packet: { reservations: false, mirrors: false, priorities: false, probes: true, drops: true },
 };
 
-/** Builds the configured transport model on a simulator and topology; callers test capabilities with the guards. */
+/**
+ * Builds the configured transport model on a simulator and topology; callers test capabilities with the guards.
+ * The packet model reads `opts.tcp` (handshake, initial window, MSS over Linux's defaults; null: no handshake) and
+ * `opts.queue` (every link's FIFO; null: the emulator's default, 10 ms at the link rate).
+ */
 export function createTransport(
   model: TransportModel,
   sim: Simulator,
@@ -40,5 +49,16 @@ export function createTransport(
   switch (model) {
     case "fluid":
       return new FlowNetwork(sim, topology, trace, opts);
+    case "packet":
+      return new PacketNetwork(sim, topology, trace, {
+        tcp: opts.tcp
+          ? {
+              handshake: opts.tcp.handshake,
+              initialWindowSegments: opts.tcp.initialWindowSegments,
+              mssBytes: opts.tcp.mssBytes,
+            }
+          : { handshake: false },
+        buffer: opts.queue ?? null,
+      });
   }
 }

@@ -258,6 +258,17 @@ const ENGINES: {
 }[] = [
   { name: "simulator (fluid)", skip: async () => false, build: async () => simulatorEngine(topo, "fluid") },
   {
+    name: "simulator (packet)",
+    skip: async () => false,
+    build: async () => simulatorEngine(topo, "packet"),
+    elsewhere: {
+      mirror:
+        "the packet model has no mirrors: configs whose policies mirror are refused before the run (test/experiments/verb-checks.test.ts)",
+      setQos:
+        "the packet model has no QoS classes: configs whose policies set them are refused before the run (test/experiments/verb-checks.test.ts)",
+    },
+  },
+  {
     name: "emulator",
     skip: () => emulatorSkipReason(),
     build: () => emulatorEngine(topo),

@@ -1,0 +1,121 @@
+/**
+ * The TCP of the packet model (sim/transport/packet/): its parameters, with Linux's defaults (what the emulator's
+ * namespaces run) and ns-3 3.37's (for the validation against ns-3, bench/ns3-dumbbell.ts).
+ *
+ * Sizes in bytes, times in integer ns. Sources: RFC 5681 (slow start, congestion avoidance, fast retransmit),
+ * RFC 6582 (NewReno fast recovery), RFC 3042 (limited transmit), RFC 6298 (RTO), RFC 1122 section 4.2.3.2
+ * (delayed ACKs), RFC 3465 (byte counting), RFC 6928 (initial window 10), RFC 7323 (timestamps, RTT per ACK).
+ */
+import { TransportError } from "../transport.ts";
+
+/** Congestion controls the packet model runs. */
+export const PACKET_CONGESTION_CONTROLS = ["newreno"] as const;
+export type PacketCongestionControl = (typeof PACKET_CONGESTION_CONTROLS)[number];
+
+export interface PacketTcpOptions {
+  /** Congestion control: NewReno (RFC 5681 + RFC 6582). */
+  congestionControl: PacketCongestionControl;
+  /** Whether a flow spends a round trip on SYN / SYN-ACK before its first data segment. */
+  handshake: boolean;
+  /** Initial congestion window, segments (RFC 6928: 10). */
+  initialWindowSegments: number;
+  /** Payload bytes per segment (1448 on a 1500-byte MTU with TCP timestamps). */
+  mssBytes: number;
+  /** IP + TCP header bytes of every packet (20 + 20 + 12 of the timestamps option = 52). */
+  headerBytes: number;
+  /** Link-layer bytes per packet the links serialize and queue (Ethernet 14, as htb counts frames; ns-3's PPP 2). */
+  frameOverheadBytes: number;
+  /**
+   * Byte counting (RFC 3465 with no limit, as Linux): slow start adds the segments an ACK acknowledges, congestion
+   * avoidance one segment per window of acknowledged segments. false: one segment per ACK in slow start and
+   * MSS^2 / cwnd per ACK in congestion avoidance (RFC 5681's rules, as ns-3's NewReno).
+   */
+  byteCounting: boolean;
+  /** RTO floor, ns (Linux 200 ms; RFC 6298 and ns-3: 1 s). */
+  minRtoNs: number;
+  /** RTO before the first RTT sample, ns (RFC 6298: 1 s). */
+  initialRtoNs: number;
+  /** RTO ceiling, ns (Linux 120 s). */
+  maxRtoNs: number;
+  /** Clock granularity G of RFC 6298's RTO = SRTT + max(G, 4 RTTVAR), ns. */
+  clockGranularityNs: number;
+  /** Consecutive timeouts after which a flow gives up (Linux tcp_retries2 = 15); it then never completes. */
+  maxRetries: number;
+  /** Delayed-ACK timer, ns (Linux 40 ms; ns-3 200 ms). */
+  delayedAckNs: number;
+  /** In-order full segments per ACK (RFC 1122: at most 2). */
+  ackEverySegments: number;
+  /** The first this many data segments of a connection are ACKed at once (Linux's quick-ACK mode; ns-3: 0). */
+  quickAckSegments: number;
+  /** Receive window, bytes: the sender never has more than this unacknowledged. */
+  receiveWindowBytes: number;
+}
+
+/** Linux's defaults (kernel 5.x/6.x) as the emulator's namespaces run them, with NewReno. */
+export const LINUX_PACKET_TCP: Readonly<PacketTcpOptions> = Object.freeze({
+  congestionControl: "newreno",
+  handshake: true,
+  initialWindowSegments: 10,
+  mssBytes: 1448,
+  headerBytes: 52,
+  frameOverheadBytes: 14,
+  byteCounting: true,
+  minRtoNs: 200e6,
+  initialRtoNs: 1e9,
+  maxRtoNs: 120e9,
+  clockGranularityNs: 1e6,
+  maxRetries: 15,
+  delayedAckNs: 40e6,
+  ackEverySegments: 2,
+  quickAckSegments: 16,
+  receiveWindowBytes: 6 * 1024 * 1024,
+});
+
+/**
+ * ns-3 3.37's TcpNewReno as bench/ns3-dumbbell.ts configures it (segment 1448, initial window 10, delayed ACK
+ * count 2, buffers 4 MiB, point-to-point links), with SACK off and classic recovery, which the bench asks ns-3 for.
+ */
+export const NS3_PACKET_TCP: Readonly<PacketTcpOptions> = Object.freeze({
+  ...LINUX_PACKET_TCP,
+  frameOverheadBytes: 2,
+  byteCounting: false,
+  minRtoNs: 1e9,
+  delayedAckNs: 200e6,
+  quickAckSegments: 0,
+  receiveWindowBytes: 4 * 1024 * 1024,
+});
+
+/** @throws TransportError naming the first bad field. */
+export function checkPacketTcp(o: PacketTcpOptions): void {
+  const ints: (keyof PacketTcpOptions)[] = [
+    "initialWindowSegments",
+    "mssBytes",
+    "ackEverySegments",
+    "maxRetries",
+    "minRtoNs",
+    "initialRtoNs",
+    "maxRtoNs",
+    "delayedAckNs",
+  ];
+  for (const k of ints) {
+    const v = o[k];
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
+      throw new TransportError(`packet tcp: ${k} must be a positive integer, got ${String(v)}`);
+    }
+  }
+  for (const k of ["headerBytes", "frameOverheadBytes", "quickAckSegments", "clockGranularityNs"] as const) {
+    if (!Number.isSafeInteger(o[k]) || o[k] < 0) {
+      throw new TransportError(`packet tcp: ${k} must be a non-negative integer, got ${o[k]}`);
+    }
+  }
+  if (!(o.receiveWindowBytes >= o.mssBytes)) {
+    throw new TransportError(
+      `packet tcp: receiveWindowBytes must hold at least one segment (${o.mssBytes}), got ${o.receiveWindowBytes}`,
+    );
+  }
+  if (!PACKET_CONGESTION_CONTROLS.includes(o.congestionControl)) {
+    throw new TransportError(
+      `packet tcp: congestionControl must be one of ${PACKET_CONGESTION_CONTROLS.join(", ")}, got ${o.congestionControl}`,
+    );
+  }
+}

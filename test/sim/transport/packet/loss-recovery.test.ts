@@ -1,0 +1,85 @@
+/**
+ * How the packet model's TCP recovers from a loss: one lost segment with data behind it comes back by fast
+ * retransmit (three duplicate ACKs, RFC 5681/6582) without a timeout; a lost last segment (no data behind it, so
+ * no duplicate ACKs) and a lost SYN wait for the retransmission timer (RFC 6298: at least 200 ms as Linux, 1 s
+ * before the first RTT sample).
+ *
+ *     n0 ====== n1     1 Gbit/s, 10 ms each way; losses injected on the forward link only
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { PacketKind } from "../../../../sim/transport/packet-network.ts";
+import { line, runFlows } from "./fixture.ts";
+
+const RTT = 20e6;
+const SEGMENTS = 100;
+const SIZE = SEGMENTS * 1448;
+
+/** Drops the first packet of `kind` with sequence field `seq`, once. */
+function dropOnce(kind: PacketKind, seq: number) {
+  let done = false;
+  return (_flow: number, k: PacketKind, s: number): boolean => {
+    if (done || k !== kind || s !== seq) return false;
+    done = true;
+    return true;
+  };
+}
+
+describe("loss recovery", () => {
+  const cases = [
+    {
+      what: "a lost segment with data behind it is fast-retransmitted, no timeout",
+      loss: dropOnce("data", 30),
+      expect: { fastRetransmits: 1, timeouts: 0, retransmissions: 1 },
+      fctAtLeast: 0,
+      fctBelow: 200e6,
+    },
+    {
+      what: "a lost first segment is fast-retransmitted too (the window behind it sends duplicate ACKs)",
+      loss: dropOnce("data", 0),
+      expect: { fastRetransmits: 1, timeouts: 0, retransmissions: 1 },
+      fctAtLeast: 0,
+      fctBelow: 15 * RTT, // the rest in congestion avoidance from ssthresh = 5 segments
+    },
+    {
+      what: "a lost last segment (tail loss) waits for the RTO",
+      loss: dropOnce("data", SEGMENTS - 1),
+      expect: { fastRetransmits: 0, timeouts: 1, retransmissions: 1 },
+      fctAtLeast: 200e6 + RTT,
+      fctBelow: 200e6 + 12 * RTT,
+    },
+    {
+      what: "a lost SYN is sent again after the initial RTO of 1 s",
+      loss: dropOnce("syn", 0),
+      expect: { fastRetransmits: 0, timeouts: 0, retransmissions: 0 },
+      fctAtLeast: 1e9 + RTT,
+      fctBelow: 1e9 + 12 * RTT,
+    },
+  ];
+  for (const c of cases) {
+    test(c.what, () => {
+      const topo = line([{ capacityBps: 1e9, delayNs: 10e6 }]);
+      const { records, net } = runFlows(topo, [{ sizeBytes: SIZE }], { loss: c.loss });
+      assert.equal(records.length, 1, "the flow completes");
+      const { fastRetransmits, timeouts, retransmissions } = net.counters;
+      assert.deepEqual({ fastRetransmits, timeouts, retransmissions }, c.expect);
+      const fct = records[0]!.fctNs;
+      assert.ok(fct >= c.fctAtLeast && fct < c.fctBelow, `FCT ${fct / 1e6} ms`);
+      const drops = net.linkDropsUntilNow(new Float64Array(topo.linkCount));
+      assert.equal(
+        drops.reduce((a, x) => a + x, 0),
+        1,
+        "one packet dropped",
+      );
+    });
+  }
+
+  test("without the loss the same flow has neither retransmissions nor timeouts", () => {
+    const topo = line([{ capacityBps: 1e9, delayNs: 10e6 }]);
+    const { net } = runFlows(topo, [{ sizeBytes: SIZE }]);
+    assert.deepEqual(
+      { f: net.counters.fastRetransmits, t: net.counters.timeouts, r: net.counters.retransmissions },
+      { f: 0, t: 0, r: 0 },
+    );
+  });
+});
