@@ -69,7 +69,7 @@ interface FctStats {
 }
 
 /** Nearest rank as ns-3's program computes it. */
-function pct(sorted: readonly number[], p: number): number {
+export function pct(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * (sorted.length - 1) + 0.5))]!;
 }
 
@@ -81,7 +81,7 @@ function fctStats(values: readonly number[]): FctStats | null {
 }
 
 /** The dumbbell: s0..s3 - left - right - r0..r3. */
-function dumbbell() {
+export function dumbbell() {
   const b = new TopologyBuilder("dumbbell", "bench/ns3-dumbbell.ts")
     .addNode({ id: "left" })
     .addNode({ id: "right" });
@@ -164,7 +164,7 @@ export function parseNs3Short(out: string): DumbbellStats {
 }
 
 /** Builds ns-3's peer programs into a temporary directory; the dumbbell's path, or why not. */
-function buildNs3(): { dumbbell: string; dir: string } | { missing: string } {
+export function buildNs3(): { dumbbell: string; dir: string } | { missing: string } {
   const peers =
     process.env.TOPOCAST_NS3_PEERS ?? resolve(import.meta.dirname ?? ".", "../../shared/peers/ns3");
   if (!existsSync(join(peers, "build.sh"))) return { missing: `no ns-3 peer sources at ${peers}` };

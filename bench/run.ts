@@ -15,6 +15,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => BenchResult | Promise<B
   emulate: () => import("./emulate.ts"),
   wire: () => import("./wire.ts"),
   "ns3-dumbbell": () => import("./ns3-dumbbell.ts"),
+  "fidelity-ns3": () => import("./fidelity-ns3.ts"),
   dht: () => import("./dht.ts"),
   "dht-emulate": () => import("./dht-emulate.ts"),
   verbs: () => import("./verbs.ts"),

@@ -554,7 +554,9 @@ const TransportSchema = z
       .enum(TRANSPORT_MODELS)
       .default("fluid")
       .meta(
-        doc("How the simulator carries flows: fluid = max-min fair rates over directed links (flow-level)."),
+        doc(
+          "How the simulator carries flows: fluid = max-min fair rates over directed links (flow-level); packet = every flow a TCP NewReno connection (handshake, slow start, fast retransmit and recovery, RTO with Linux's 200 ms floor, delayed ACKs) whose packets cross drop-tail FIFOs with serialization and propagation delays (slower; no mirrors, reservations or QoS classes).",
+        ),
       ),
     tcp: z
       .union([
@@ -578,7 +580,7 @@ const TransportSchema = z
       .prefault({})
       .meta(
         doc(
-          "TCP start-up of every flow (handshake and slow start, Cardwell et al. INFOCOM 2000, without losses), as Linux runs it in the emulator; false: flows start at their max-min share at once.",
+          "TCP start-up of every flow (handshake and slow start, Cardwell et al. INFOCOM 2000, without losses), as Linux runs it in the emulator; false: flows start at their max-min share at once. The packet model takes handshake, initialWindow and mss from here (false: no handshake).",
         ),
       ),
     queue: z
@@ -594,7 +596,7 @@ const TransportSchema = z
       .default(false)
       .meta(
         doc(
-          'Fluid queues (with tcp): per link, the congestion windows of its flows beyond the bandwidth-delay product wait in a drop-tail FIFO of this buffer, and every flow crossing it sees the queueing delay (Misra, Gong and Towsley, SIGCOMM 2000). The buffer as queueing delay at the link rate ("10ms", as the emulator sizes its FIFOs by default), packets of 1514 bytes ("1000p") or bytes ("1.5MB"); false: no queues.',
+          'Fluid queues (with tcp): per link, the congestion windows of its flows beyond the bandwidth-delay product wait in a drop-tail FIFO of this buffer, and every flow crossing it sees the queueing delay (Misra, Gong and Towsley, SIGCOMM 2000). The buffer as queueing delay at the link rate ("10ms", as the emulator sizes its FIFOs by default), packets of 1514 bytes ("1000p") or bytes ("1.5MB"); false: no queues. The packet model\'s FIFO of every link (packets: a packet count, as pfifo); false: the emulator\'s default, 10 ms at the link rate.',
         ),
       ),
   })

@@ -199,6 +199,14 @@ export class PacketNetwork implements Transport, DropCounting, ProbeCapable {
     return ids.sort((a, b) => a - b);
   }
 
+  /** Bytes a flow's receiver holds in order now (its size once complete). @throws TransportError when finished. */
+  receivedBytes(flow: number): number {
+    return Math.min(
+      this.fSize[this.slotOf(flow)]!,
+      this.tcp.receivedSegments(this.slotOf(flow)) * this.tcpOptions.mssBytes,
+    );
+  }
+
   /** Whether `flow` is still transferring. */
   isActive(flow: number): boolean {
     return this.slotOfId.has(flow);

@@ -8,16 +8,17 @@
  * callers test for them with the `has*` guards below and refuse, with a clear error, a verb that needs one the
  * configured model lacks, instead of silently degrading:
  *
- * | capability | what it adds | fluid (FlowNetwork) |
- * |---|---|---|
- * | {@link ReservationCapable} | rate reservations along a path, as pseudo links flows can be routed over | yes |
- * | {@link MirrorCapable} | a second copy of a flow on another path; the first copy to deliver wins | yes |
- * | {@link PriorityCapable} | QoS classes: guaranteed rate, ceiling, strict-priority borrowing | yes |
- * | {@link ProbeCapable} | what a probe packet along a path would see now (delay, queueing, loss) | yes (queueing with fluid queues) |
- * | {@link DropCounting} | packets dropped per link egress | no (fluid rates never exceed capacity) |
+ * | capability | what it adds | fluid (FlowNetwork) | packet (PacketNetwork) |
+ * |---|---|---|---|
+ * | {@link ReservationCapable} | rate reservations along a path, as pseudo links flows can be routed over | yes | no |
+ * | {@link MirrorCapable} | a second copy of a flow on another path; the first copy to deliver wins | yes | no |
+ * | {@link PriorityCapable} | QoS classes: guaranteed rate, ceiling, strict-priority borrowing | yes | no |
+ * | {@link ProbeCapable} | what a probe packet along a path would see now (delay, queueing, loss) | yes (queueing with fluid queues) | yes (FIFO backlogs) |
+ * | {@link DropCounting} | packets dropped per link egress | no (fluid rates never exceed capacity) | yes |
  *
  * Implementations: `fluid` (sim/transport/flow-network.ts: max-min fair rates, Bertsekas & Gallager section
- * 6.5.2). The model is chosen by the config's `transport.model` through `createTransport` (sim/transport/models.ts).
+ * 6.5.2) and `packet` (sim/transport/packet-network.ts: TCP NewReno over drop-tail FIFOs, packet by packet). The
+ * model is chosen by the config's `transport.model` through `createTransport` (sim/transport/models.ts).
  *
  * Units: rates in bits/s, sizes in bytes, time in integer ns (the simulator's clock).
  */

@@ -13,7 +13,8 @@
  * cwnd < ssthresh (initially unlimited), then congestion avoidance (RFC 5681; byte counting or per-ACK increase,
  * {@link PacketTcpOptions.byteCounting}). Three duplicate ACKs: fast retransmit and NewReno fast recovery (RFC 6582):
  * ssthresh = max(FlightSize / 2, 2 MSS), retransmit sndUna, cwnd = ssthresh + 3 MSS, +MSS per further duplicate;
- * a partial ACK retransmits the next hole and deflates cwnd by the newly acked bytes less one MSS; the ACK that
+ * a partial ACK retransmits the next hole and deflates cwnd by the newly acked bytes less one MSS (only the first
+ * partial ACK restarts the retransmission timer: RFC 6582's "impatient" variant); the ACK that
  * covers `recover` (sndMax at entry) ends recovery with cwnd = ssthresh. A new recovery only starts once the
  * cumulative ACK has passed `recover`. Retransmission timeout (RFC 6298): RTO = max(minRto, SRTT + max(G, 4
  * RTTVAR)), samples from the echoed timestamps of every ACK of new data (RFC 7323), doubled per timeout up to
@@ -92,6 +93,8 @@ export class TcpFlows implements PacketSink {
   private dupAcks = new Int32Array(0);
   private recover = new Int32Array(0);
   private inRecovery = new Uint8Array(0);
+  /** Whether the current recovery has seen a partial ACK (RFC 6582's "impatient" timer: only the first restarts it). */
+  private partialAcked = new Uint8Array(0);
   private srtt = new Float64Array(0);
   private rttvar = new Float64Array(0);
   private rto = new Float64Array(0);
@@ -184,6 +187,11 @@ export class TcpFlows implements PacketSink {
   setPaths(slot: number, fwd: number, rev: number): void {
     this.fwd[slot] = fwd;
     this.rev[slot] = rev;
+  }
+
+  /** Segments the receiver of `slot` holds in order. */
+  receivedSegments(slot: number): number {
+    return this.rcvNxt[slot]!;
   }
 
   fwdPath(slot: number): number {
@@ -310,9 +318,15 @@ export class TcpFlows implements PacketSink {
         this.dupAcks[slot] = 0;
         this.cwnd[slot] = this.ssthresh[slot]!;
       } else {
-        // partial ACK (RFC 6582 step 5): retransmit the next hole, deflate, restart the timer
+        // partial ACK (RFC 6582 step 5): retransmit the next hole, deflate; only the first one restarts the timer
         this.sendSegment(slot, ack);
         this.cwnd[slot] = Math.max(mss, this.cwnd[slot]! - acked * mss + mss);
+        if (this.partialAcked[slot] === 0) {
+          this.partialAcked[slot] = 1;
+          this.armRto(slot);
+        }
+        this.trySend(slot);
+        return;
       }
     } else {
       this.dupAcks[slot] = 0;
@@ -340,6 +354,7 @@ export class TcpFlows implements PacketSink {
       this.recover[slot] = this.sndMax[slot]!;
       this.cwnd[slot] = this.ssthresh[slot]! + 3 * mss;
       this.inRecovery[slot] = 1;
+      this.partialAcked[slot] = 0;
       this.counters.fastRetransmits++;
       this.sendSegment(slot, ack);
       this.armRto(slot);
@@ -576,6 +591,7 @@ export class TcpFlows implements PacketSink {
     this.dupAcks = growI32(this.dupAcks, n);
     this.recover = growI32(this.recover, n);
     this.inRecovery = growU8(this.inRecovery, n);
+    this.partialAcked = growU8(this.partialAcked, n);
     this.srtt = growF64(this.srtt, n);
     this.rttvar = growF64(this.rttvar, n);
     this.rto = growF64(this.rto, n);

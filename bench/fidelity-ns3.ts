@@ -1,0 +1,366 @@
+/**
+ * Fidelity of the packet model against ns-3 (issue 12, item 3): the dumbbell of bench/ns3-dumbbell.ts in ns-3 3.37,
+ * in topocast's packet model and in its fluid model, side by side in one process, so speed ratios are fair on a
+ * shared machine. `npm run bench -- fidelity-ns3 [--mode=bulk|--mode=short]` (default both) writes
+ * results/bench/fidelity-ns3.json.
+ *
+ * Scenario: k = 4 senders -> 100 Mbit/s, 10 ms bottleneck -> 4 receivers, access links 1 Gbit/s, 1 ms; every
+ * device's FIFO 1100 packets (ns-3's FifoQueueDisc of 1000 and its device queue of 100).
+ * - bulk: flow i from s_i to r_i starts at 10 i ms and sends until 10 s; goodput per flow = bytes its receiver holds
+ *   in order / 10 s (ns-3: its PacketSink's bytes / duration); Jain's index over the four.
+ * - short: 300 flows, log-uniform sizes in [10 kB, 1 MB], random sender and receiver, Poisson arrivals at 0.6 x the
+ *   bottleneck rate from 50 ms. The flows are ns-3's own, flow by flow: a small C++ program runs the generation
+ *   loop of dumbbell.cc (std::mt19937_64 with the seed) and topocast replays its list. FCT from start to the last
+ *   byte at the receiver; nearest-rank percentiles as ns-3's program computes them.
+ * Both TCPs are NewReno: ns-3 is asked for no SACK and classic recovery (`--ns3::TcpSocketBase::Sack=false
+ * --ns3::TcpL4Protocol::RecoveryType=ns3::TcpClassicRecovery`), which is what the packet model implements; the
+ * packet model runs with ns-3's settings (NS3_PACKET_TCP: per-ACK window growth, 1 s minimum RTO, 200 ms delayed
+ * ACK, 2-byte PPP headers). ns-3's defaults (SACK, PRR) run as a reference row.
+ *
+ * Speed: packet transmissions (packet-hops, ns-3's PhyTxEnd count) per wall second of the run, and per CPU
+ * second (ns-3's user time from /usr/bin/time; ours from process.cpuUsage).
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { Simulator } from "../sim/kernel/simulator.ts";
+import { TraceBus } from "../sim/metrics/trace.ts";
+import { allPairsShortestPaths } from "../sim/substrate/routing.ts";
+import type { Topology } from "../sim/substrate/topology.ts";
+import { FlowNetwork } from "../sim/transport/flow-network.ts";
+import { NS3_PACKET_TCP, PacketNetwork } from "../sim/transport/packet-network.ts";
+import type { Transport } from "../sim/transport/transport.ts";
+import { buildNs3, dumbbell, pct } from "./ns3-dumbbell.ts";
+import type { BenchResult } from "./run.ts";
+
+const K = 4;
+const DURATION_S = 10;
+const FLOWS = 300;
+const LOAD = 0.6;
+const SEEDS = [1, 2, 3];
+const SMALL_BYTES = 100_000;
+const BUFFER = { packets: 1100 };
+const NS3_NEWRENO = [
+  "--ns3::TcpSocketBase::Sack=false",
+  "--ns3::TcpL4Protocol::RecoveryType=ns3::TcpClassicRecovery",
+];
+
+/** The generation loop of ../shared/peers/ns3/dumbbell.cc (`--mode=short`), printing its flows. */
+const FLOW_LIST_CC = `#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+int main(int argc, char** argv) {
+  unsigned k = 4, n = std::atoi(argv[2]); unsigned seed = std::atoi(argv[1]);
+  double minSize = 10e3, maxSize = 1e6, load = std::atof(argv[3]), bnBps = 100e6;
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> U(0, 1);
+  std::uniform_int_distribution<unsigned> pick(0, k - 1);
+  double meanSize = (maxSize - minSize) / std::log(maxSize / minSize);
+  std::exponential_distribution<double> gap(load * bnBps / (8.0 * meanSize));
+  double t = 0.05;
+  for (unsigned j = 0; j < n; ++j) {
+    unsigned src = pick(rng); unsigned dst = pick(rng);
+    unsigned long long size = (unsigned long long)std::exp(std::log(minSize) + U(rng) * std::log(maxSize / minSize));
+    std::printf("%u %u %llu %.17g\\n", src, dst, size, t);
+    t += gap(rng);
+  }
+}
+`;
+
+interface Flow {
+  src: number;
+  dst: number;
+  sizeBytes: number;
+  startS: number;
+}
+
+export interface EngineRun {
+  /** Simulated work: packet transmissions (packet models) or flows (fluid). */
+  transmissions: number | null;
+  wallSeconds: number;
+  cpuSeconds: number | null;
+}
+
+export interface BulkResult extends EngineRun {
+  goodputMbps: number[];
+  aggregateMbps: number;
+  jain: number;
+  /** Bits the bottleneck carried per second (link-layer headers included), Mbit/s; null for the fluid model. */
+  bottleneckMbps: number | null;
+}
+
+export interface ShortResult extends EngineRun {
+  n: number;
+  fct: { p50: number; p99: number; mean: number };
+  small: { p50: number; p99: number };
+}
+
+function jain(xs: readonly number[]): number {
+  const s = xs.reduce((a, x) => a + x, 0);
+  return (s * s) / (xs.length * xs.reduce((a, x) => a + x * x, 0));
+}
+
+function timed<T>(f: () => T): { value: T; wallSeconds: number; cpuSeconds: number } {
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const value = f();
+  const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c = process.cpuUsage(c0);
+  return { value, wallSeconds, cpuSeconds: (c.user + c.system) / 1e6 };
+}
+
+function packetNet(sim: Simulator, topo: Topology, trace: TraceBus): PacketNetwork {
+  return new PacketNetwork(sim, topo, trace, { tcp: NS3_PACKET_TCP, buffer: BUFFER });
+}
+
+/** Bulk mode in topocast: four long flows until 10 s; goodput from the bytes each receiver holds in order. */
+export function topocastBulk(model: "packet" | "fluid"): BulkResult {
+  const topo = dumbbell();
+  const routes = allPairsShortestPaths(topo, { weight: "delay" });
+  const sim = new Simulator();
+  const trace = new TraceBus();
+  const net: Transport = model === "packet" ? packetNet(sim, topo, trace) : new FlowNetwork(sim, topo, trace);
+  const ids: number[] = [];
+  for (let i = 0; i < K; i++) {
+    const src = topo.node(`s${i}`);
+    const dst = topo.node(`r${i}`);
+    sim.scheduleAt(i * 10e6, () => {
+      ids.push(net.startFlow({ src, dst, sizeBytes: 1e12, path: routes.path(src, dst)! }));
+    });
+  }
+  const run = timed(() => sim.run(DURATION_S * 1e9));
+  const bytes = ids.map((id) =>
+    net instanceof PacketNetwork ? net.receivedBytes(id) : 1e12 - (net as FlowNetwork).remainingOf(id),
+  );
+  const goodputMbps = bytes.map((b) => (b * 8) / DURATION_S / 1e6);
+  const bits = net.linkBitsUntilNow(new Float64Array(topo.linkCount));
+  const bottleneck = topo.linksBetween(topo.node("left"), topo.node("right"))[0]!;
+  return {
+    goodputMbps,
+    aggregateMbps: goodputMbps.reduce((a, x) => a + x, 0),
+    jain: jain(goodputMbps),
+    bottleneckMbps: net instanceof PacketNetwork ? bits[bottleneck]! / DURATION_S / 1e6 : null,
+    transmissions: net instanceof PacketNetwork ? net.transmissions : null,
+    wallSeconds: run.wallSeconds,
+    cpuSeconds: run.cpuSeconds,
+  };
+}
+
+function shortStats(fctMs: readonly number[], smallMs: readonly number[]) {
+  const s = [...fctMs].sort((a, b) => a - b);
+  const sm = [...smallMs].sort((a, b) => a - b);
+  return {
+    n: s.length,
+    fct: { p50: pct(s, 50), p99: pct(s, 99), mean: s.reduce((a, x) => a + x, 0) / s.length },
+    small: { p50: pct(sm, 50), p99: pct(sm, 99) },
+  };
+}
+
+/** Short mode in topocast on ns-3's flow list. */
+export function topocastShort(model: "packet" | "fluid", flows: readonly Flow[]): ShortResult {
+  const topo = dumbbell();
+  const routes = allPairsShortestPaths(topo, { weight: "delay" });
+  const sim = new Simulator();
+  const trace = new TraceBus();
+  const net: Transport = model === "packet" ? packetNet(sim, topo, trace) : new FlowNetwork(sim, topo, trace);
+  const fct: number[] = [];
+  const small: number[] = [];
+  trace.on("flowEnd", (r) => {
+    fct.push(r.fctNs / 1e6);
+    if (r.sizeBytes < SMALL_BYTES) small.push(r.fctNs / 1e6);
+  });
+  for (const f of flows) {
+    const src = topo.node(`s${f.src}`);
+    const dst = topo.node(`r${f.dst}`);
+    sim.scheduleAt(Math.round(f.startS * 1e9), () => {
+      net.startFlow({ src, dst, sizeBytes: f.sizeBytes, path: routes.path(src, dst)! });
+    });
+  }
+  const run = timed(() => sim.run());
+  return {
+    ...shortStats(fct, small),
+    transmissions: net instanceof PacketNetwork ? net.transmissions : null,
+    wallSeconds: run.wallSeconds,
+    cpuSeconds: run.cpuSeconds,
+  };
+}
+
+/** Runs ns-3's dumbbell under /usr/bin/time: its output (stderr joined) and its user + system seconds. */
+function ns3Run(binary: string, args: readonly string[]): { out: string; cpuSeconds: number | null } {
+  const out = execFileSync("sh", ["-c", '/usr/bin/time -f "cpu %U %S" "$0" "$@" 2>&1', binary, ...args], {
+    encoding: "utf8",
+  });
+  const m = /cpu ([\d.]+) ([\d.]+)/.exec(out);
+  return { out, cpuSeconds: m ? Number(m[1]) + Number(m[2]) : null };
+}
+
+function ns3Speed(out: string): { transmissions: number; wallSeconds: number } {
+  const tx = /pkt_tx_all_devices=(\d+)/.exec(out);
+  const wall = /wall_run_s=([\d.]+)/.exec(out);
+  return { transmissions: Number(tx?.[1] ?? Number.NaN), wallSeconds: Number(wall?.[1] ?? Number.NaN) };
+}
+
+export function ns3Bulk(binary: string, extra: readonly string[]): BulkResult {
+  const r = ns3Run(binary, ["--mode=bulk", `--k=${K}`, `--duration=${DURATION_S}`, "--flowmon=0", ...extra]);
+  const m = /per-flow app goodput Mbit\/s \(sink bytes \/ duration\):([\d. ]+)/.exec(r.out);
+  const goodputMbps = (m?.[1] ?? "").trim().split(/\s+/).map(Number);
+  const bn = /pkt_tx_bottleneck=(\d+)/.exec(r.out);
+  return {
+    goodputMbps,
+    aggregateMbps: goodputMbps.reduce((a, x) => a + x, 0),
+    jain: jain(goodputMbps),
+    // full-size packets of 1500 bytes plus PPP's 2 (ns-3 counts packets, not bytes)
+    bottleneckMbps: bn ? (Number(bn[1]) * 1502 * 8) / DURATION_S / 1e6 : null,
+    ...ns3Speed(r.out),
+    cpuSeconds: r.cpuSeconds,
+  };
+}
+
+/** ns-3's short mode: the FCT statistics it prints. */
+export function ns3Short(binary: string, seed: number, extra: readonly string[]): ShortResult {
+  const args = [
+    "--mode=short",
+    `--k=${K}`,
+    `--flows=${FLOWS}`,
+    `--load=${LOAD}`,
+    `--seed=${seed}`,
+    "--flowmon=0",
+  ];
+  const r = ns3Run(binary, [...args, ...extra]);
+  const line = (name: string) => {
+    const esc = name.replace(/[<>=]/g, (c) => `\\${c}`);
+    const x = new RegExp(
+      `FCT ${esc}\\s+n=\\s*(\\d+) mean=\\s*([\\d.]+) p50=\\s*([\\d.]+) p95=\\s*[\\d.]+ p99=\\s*([\\d.]+)`,
+    ).exec(r.out);
+    return { n: Number(x?.[1]), mean: Number(x?.[2]), p50: Number(x?.[3]), p99: Number(x?.[4]) };
+  };
+  const all = line("all");
+  const small = line("<100KB");
+  return {
+    n: all.n,
+    fct: { p50: all.p50, p99: all.p99, mean: all.mean },
+    small: { p50: small.p50, p99: small.p99 },
+    ...ns3Speed(r.out),
+    cpuSeconds: r.cpuSeconds,
+  };
+}
+
+function ns3Flows(dir: string, seed: number): Flow[] {
+  const bin = join(dir, "flow-list");
+  if (!existsSync(bin)) {
+    writeFileSync(`${bin}.cc`, FLOW_LIST_CC);
+    execFileSync("g++", ["-O2", "-std=c++17", "-o", bin, `${bin}.cc`]);
+  }
+  return execFileSync(bin, [String(seed), String(FLOWS), String(LOAD)], { encoding: "utf8" })
+    .trim()
+    .split("\n")
+    .map((l) => {
+      const [src, dst, size, start] = l.split(" ");
+      return { src: Number(src), dst: Number(dst), sizeBytes: Number(size), startS: Number(start) };
+    });
+}
+
+function ratio(a: number, b: number): number {
+  return Math.round((a / b) * 1000) / 1000;
+}
+
+function bulkMode(binary: string | null): BenchResult {
+  const rows: Record<string, BulkResult> = {};
+  if (binary) rows["ns-3 NewReno (no SACK, classic recovery)"] = ns3Bulk(binary, NS3_NEWRENO);
+  rows["packet (NewReno, ns-3 settings)"] = topocastBulk("packet");
+  rows.fluid = topocastBulk("fluid");
+  if (binary) rows["ns-3 NewReno (defaults: SACK, PRR)"] = ns3Bulk(binary, []);
+  const ref = rows["ns-3 NewReno (no SACK, classic recovery)"];
+  const pk = rows["packet (NewReno, ns-3 settings)"]!;
+  return {
+    rows,
+    ...(ref
+      ? {
+          compare: {
+            goodputError: ratio(pk.aggregateMbps - ref.aggregateMbps, ref.aggregateMbps),
+            jainDifference: Math.round((pk.jain - ref.jain) * 1e4) / 1e4,
+            speedRatioWall: ratio(pk.transmissions! / pk.wallSeconds, ref.transmissions! / ref.wallSeconds),
+            speedRatioCpu:
+              ref.cpuSeconds && pk.cpuSeconds
+                ? ratio(pk.transmissions! / pk.cpuSeconds, ref.transmissions! / ref.cpuSeconds)
+                : null,
+          },
+        }
+      : {}),
+  };
+}
+
+function shortMode(binary: string | null, dir: string | null): BenchResult {
+  const perSeed: Record<string, ShortResult[]> = {};
+  const add = (name: string, r: ShortResult) => {
+    perSeed[name] ??= [];
+    perSeed[name]!.push(r);
+  };
+  for (const seed of SEEDS) {
+    if (!binary || !dir) break;
+    const flows = ns3Flows(dir, seed);
+    add("ns-3 NewReno (no SACK, classic recovery)", ns3Short(binary, seed, NS3_NEWRENO));
+    add("packet (NewReno, ns-3 settings)", topocastShort("packet", flows));
+    add("fluid", topocastShort("fluid", flows));
+  }
+  const mean = (rs: ShortResult[], f: (r: ShortResult) => number) =>
+    rs.reduce((a, r) => a + f(r), 0) / rs.length;
+  const rows = Object.fromEntries(
+    Object.entries(perSeed).map(([name, rs]) => [
+      name,
+      {
+        fctP50: mean(rs, (r) => r.fct.p50),
+        fctP99: mean(rs, (r) => r.fct.p99),
+        smallP50: mean(rs, (r) => r.small.p50),
+        smallP99: mean(rs, (r) => r.small.p99),
+        transmissions: rs[0]!.transmissions === null ? null : mean(rs, (r) => r.transmissions!),
+        wallSeconds: mean(rs, (r) => r.wallSeconds),
+        cpuSeconds: rs.some((r) => r.cpuSeconds === null) ? null : mean(rs, (r) => r.cpuSeconds!),
+        perSeed: rs,
+      },
+    ]),
+  );
+  const ref = rows["ns-3 NewReno (no SACK, classic recovery)"];
+  const pk = rows["packet (NewReno, ns-3 settings)"];
+  const fl = rows.fluid;
+  return {
+    seeds: SEEDS,
+    rows,
+    ...(ref && pk && fl
+      ? {
+          compare: {
+            fctP50Error: ratio(pk.fctP50 - ref.fctP50, ref.fctP50),
+            fctP99Error: ratio(pk.fctP99 - ref.fctP99, ref.fctP99),
+            speedRatioWall: ratio(pk.transmissions! / pk.wallSeconds, ref.transmissions! / ref.wallSeconds),
+            speedRatioCpu:
+              ref.cpuSeconds && pk.cpuSeconds
+                ? ratio(pk.transmissions! / pk.cpuSeconds, ref.transmissions! / ref.cpuSeconds)
+                : null,
+            fluidSpeedupWall: ratio(ref.wallSeconds, fl.wallSeconds),
+          },
+        }
+      : {}),
+  };
+}
+
+export async function run(): Promise<BenchResult> {
+  const mode = process.argv.find((a) => a.startsWith("--mode="))?.slice(7) ?? "both";
+  const built = buildNs3();
+  const binary = "dumbbell" in built ? built.dumbbell : null;
+  const dir = "dir" in built ? built.dir : null;
+  const loadBefore = loadavg();
+  try {
+    return {
+      workload:
+        "dumbbell k=4, 100 Mbit/s 10 ms bottleneck, 1 Gbit/s 1 ms access, FIFOs of 1100 packets; bulk: 4 flows for 10 s; short: ns-3's own 300 flows (log-uniform 10 kB-1 MB, Poisson at 0.6 load), seeds 1-3",
+      ns3: binary ? "ns-3 3.37 (Debian libns3-dev)" : (built as { missing: string }).missing,
+      loadAverage: { before: loadBefore, after: loadavg() },
+      ...(mode === "both" || mode === "bulk" ? { bulk: bulkMode(binary) } : {}),
+      ...(mode === "both" || mode === "short" ? { short: shortMode(binary, dir) } : {}),
+    };
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
