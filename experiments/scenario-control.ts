@@ -34,6 +34,7 @@ export function transportSettings(t: ExperimentConfig["transport"]): TransportSe
             mssBytes: parseSizeBytes(t.tcp.mss),
           },
     queue: linkBuffer(t.queue),
+    ...(t.congestionControl ? { congestionControl: t.congestionControl } : {}),
   };
 }
 

@@ -22,6 +22,7 @@ import { INTENT_MESH_SCHEMA } from "../../models/services/intent-mesh.ts";
 import { BUNDLED_FLOW_SIZE_CDFS } from "../../models/workload/flow-size-cdf.ts";
 import { GRAVITY_DEFAULTS } from "../../models/workload/gravity-tm.ts";
 import { TRANSPORT_MODELS } from "../../sim/transport/models.ts";
+import { PACKET_CONGESTION_CONTROLS } from "../../sim/transport/packet/tcp-options.ts";
 import { POLICY_REGISTRY, type PolicyRegistry } from "../policy-registry.ts";
 import { duration, filePath, rate, size } from "./fields.ts";
 
@@ -581,6 +582,14 @@ const TransportSchema = z
       .meta(
         doc(
           "TCP start-up of every flow (handshake and slow start, Cardwell et al. INFOCOM 2000, without losses), as Linux runs it in the emulator; false: flows start at their max-min share at once. The packet model takes handshake, initialWindow and mss from here (false: no handshake).",
+        ),
+      ),
+    congestionControl: z
+      .enum(PACKET_CONGESTION_CONTROLS)
+      .optional()
+      .meta(
+        doc(
+          "The packet model's congestion control: newreno (RFC 5681, RFC 6582; the default) or cubic (RFC 9438 window growth and decrease, without HyStart; loss recovery stays NewReno's). The fluid model has none.",
         ),
       ),
     queue: z

@@ -72,6 +72,9 @@ export async function runPolicy(
   const net = createTransport(scenario.transport.model, sim, topo, trace, {
     tcp: scenario.transport.tcp,
     queue: scenario.transport.queue ?? null,
+    ...(scenario.transport.congestionControl
+      ? { congestionControl: scenario.transport.congestionControl }
+      : {}),
   });
   const flowStats = new FlowStatsCollector(trace);
   const sampler = new LinkUtilizationSampler(sim, net, { intervalNs: scenario.metrics.intervalNs, trace });

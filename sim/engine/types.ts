@@ -13,6 +13,7 @@ import type { Topology } from "../substrate/topology.ts";
 import type { TcpStartup } from "../transport/flow-network.ts";
 import type { LinkBuffer } from "../transport/fluid-queues.ts";
 import type { TransportModel } from "../transport/models.ts";
+import type { PacketCongestionControl } from "../transport/packet/tcp-options.ts";
 
 /** One interval of offered traffic: per ordered pair, a constant rate over [startNs, endNs) of simulated time. */
 export interface DemandInterval {
@@ -83,6 +84,8 @@ export interface TransportSettings {
   tcp: TcpStartup | null;
   /** Fluid queues' buffer per link (sim/transport/fluid-queues.ts), or null/absent: no queues. */
   queue?: LinkBuffer | null;
+  /** The packet model's congestion control (absent: NewReno); the fluid model has none. */
+  congestionControl?: PacketCongestionControl;
 }
 
 /** The control plane's settings (config section `control`). */

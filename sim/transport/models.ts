@@ -6,6 +6,7 @@ import type { Simulator } from "../kernel/simulator.ts";
 import type { TraceBus } from "../metrics/trace.ts";
 import type { Topology } from "../substrate/topology.ts";
 import { FlowNetwork, type FlowNetworkOptions } from "./flow-network.ts";
+import type { PacketCongestionControl } from "./packet/tcp-options.ts";
 import { PacketNetwork } from "./packet-network.ts";
 import type { Transport } from "./transport.ts";
 
@@ -36,7 +37,8 @@ export const TRANSPORT_CAPABILITIES: Readonly<Record<TransportModel, Readonly<Tr
 
 /**
  * Builds the configured transport model on a simulator and topology; callers test capabilities with the guards.
- * The packet model reads `opts.tcp` (handshake, initial window, MSS over Linux's defaults; null: no handshake) and
+ * The packet model reads `opts.tcp` (handshake, initial window, MSS over Linux's defaults; null: no handshake),
+ * `opts.congestionControl` (default NewReno) and
  * `opts.queue` (every link's FIFO; null: the emulator's default, 10 ms at the link rate).
  */
 export function createTransport(
@@ -44,7 +46,7 @@ export function createTransport(
   sim: Simulator,
   topology: Topology,
   trace?: TraceBus,
-  opts: FlowNetworkOptions = {},
+  opts: FlowNetworkOptions & { congestionControl?: PacketCongestionControl } = {},
 ): Transport {
   switch (model) {
     case "fluid":
@@ -56,8 +58,9 @@ export function createTransport(
               handshake: opts.tcp.handshake,
               initialWindowSegments: opts.tcp.initialWindowSegments,
               mssBytes: opts.tcp.mssBytes,
+              congestionControl: opts.congestionControl ?? "newreno",
             }
-          : { handshake: false },
+          : { handshake: false, congestionControl: opts.congestionControl ?? "newreno" },
         buffer: opts.queue ?? null,
       });
   }

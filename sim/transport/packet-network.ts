@@ -42,7 +42,12 @@ import {
 } from "./transport.ts";
 import { growF64, growI32 } from "./typed-arrays.ts";
 
-export { LINUX_PACKET_TCP, NS3_PACKET_TCP, type PacketTcpOptions } from "./packet/tcp-options.ts";
+export {
+  LINUX_PACKET_TCP,
+  NS3_PACKET_CUBIC,
+  NS3_PACKET_TCP,
+  type PacketTcpOptions,
+} from "./packet/tcp-options.ts";
 
 export interface PacketNetworkOptions {
   /** TCP parameters, over {@link LINUX_PACKET_TCP}. */

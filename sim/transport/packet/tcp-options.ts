@@ -9,11 +9,14 @@
 import { TransportError } from "../transport.ts";
 
 /** Congestion controls the packet model runs. */
-export const PACKET_CONGESTION_CONTROLS = ["newreno"] as const;
+export const PACKET_CONGESTION_CONTROLS = ["newreno", "cubic"] as const;
 export type PacketCongestionControl = (typeof PACKET_CONGESTION_CONTROLS)[number];
 
 export interface PacketTcpOptions {
-  /** Congestion control: NewReno (RFC 5681 + RFC 6582). */
+  /**
+   * Congestion control: NewReno (RFC 5681 + RFC 6582) or CUBIC's window growth and decrease (RFC 9438,
+   * sim/transport/packet/cubic.ts; with byte counting; loss recovery stays NewReno's).
+   */
   congestionControl: PacketCongestionControl;
   /** Whether a flow spends a round trip on SYN / SYN-ACK before its first data segment. */
   handshake: boolean;
@@ -83,6 +86,13 @@ export const NS3_PACKET_TCP: Readonly<PacketTcpOptions> = Object.freeze({
   delayedAckNs: 200e6,
   quickAckSegments: 0,
   receiveWindowBytes: 4 * 1024 * 1024,
+});
+
+/** ns-3 3.37's TcpCubic as bench/ns3-dumbbell.ts configures it, HyStart off (asked of ns-3 by the bench). */
+export const NS3_PACKET_CUBIC: Readonly<PacketTcpOptions> = Object.freeze({
+  ...NS3_PACKET_TCP,
+  congestionControl: "cubic",
+  byteCounting: true,
 });
 
 /** @throws TransportError naming the first bad field. */

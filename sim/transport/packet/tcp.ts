@@ -33,6 +33,7 @@
  */
 import type { Simulator } from "../../kernel/simulator.ts";
 import { growF64, growI32, growU8 } from "../typed-arrays.ts";
+import { Cubic } from "./cubic.ts";
 import type { PacketLinks, PacketSink } from "./links.ts";
 import { ACK, DATA, type PacketPool, SYN, SYN_ACK } from "./packets.ts";
 import type { PacketTcpOptions } from "./tcp-options.ts";
@@ -121,6 +122,8 @@ export class TcpFlows implements PacketSink {
   private readonly rwndSegs: number;
   private readonly ringSize: number;
   private readonly ctlWire: number;
+  /** CUBIC's state (sim/transport/packet/cubic.ts), or null for NewReno. */
+  private readonly cubic: Cubic | null;
 
   constructor(
     private readonly sim: Simulator,
@@ -135,6 +138,7 @@ export class TcpFlows implements PacketSink {
     while (ring <= this.rwndSegs) ring *= 2;
     this.ringSize = ring;
     this.ctlWire = o.headerBytes + o.frameOverheadBytes;
+    this.cubic = o.congestionControl === "cubic" ? new Cubic() : null;
     this.grow(256);
   }
 
@@ -173,6 +177,7 @@ export class TcpFlows implements PacketSink {
     this.tsRecent[slot] = -1;
     this.ackAt[slot] = INF;
     this.oooCount[slot] = 0;
+    this.cubic?.reset(slot);
     if (this.o.handshake) {
       this.state[slot] = SYN_SENT;
       this.sendControl(slot, SYN, this.fwd[slot]!, -1);
@@ -349,8 +354,7 @@ export class TcpFlows implements PacketSink {
     if (this.inRecovery[slot] === 1) {
       this.cwnd[slot] = this.cwnd[slot]! + mss;
     } else if (dup === 3 && ack >= this.recover[slot]!) {
-      const flight = (this.sndMax[slot]! - ack) * mss;
-      this.ssthresh[slot] = Math.max(flight / 2, 2 * mss);
+      this.ssthresh[slot] = this.lossThreshold(slot, (this.sndMax[slot]! - ack) * mss);
       this.recover[slot] = this.sndMax[slot]!;
       this.cwnd[slot] = this.ssthresh[slot]! + 3 * mss;
       this.inRecovery[slot] = 1;
@@ -362,19 +366,36 @@ export class TcpFlows implements PacketSink {
     this.trySend(slot);
   }
 
+  /**
+   * ssthresh after a congestion event with `flight` bytes outstanding. NewReno: max(FlightSize / 2, 2 MSS) (RFC 5681
+   * eq. 4). CUBIC: beta x the window, taken as min(cwnd, FlightSize), or ssthresh during a recovery (whose cwnd is
+   * inflated by duplicate ACKs, which Linux's PRR does not do).
+   */
+  private lossThreshold(slot: number, flight: number): number {
+    const mss = this.mss;
+    if (this.cubic) {
+      const w = this.inRecovery[slot] === 1 ? this.ssthresh[slot]! : Math.min(this.cwnd[slot]!, flight);
+      return this.cubic.onCongestion(slot, w / mss) * mss;
+    }
+    return Math.max(flight / 2, 2 * mss);
+  }
+
   /** Window growth for `acked` newly acknowledged segments outside recovery. */
   private increase(slot: number, acked: number): void {
     const mss = this.mss;
     let cwnd = this.cwnd[slot]!;
     const ssthresh = this.ssthresh[slot]!;
-    if (this.o.byteCounting) {
+    if (this.o.byteCounting || this.cubic) {
       let left = acked;
       if (cwnd < ssthresh) {
         const take = Math.min(left, Math.ceil((ssthresh - cwnd) / mss));
         cwnd = Math.min(cwnd + take * mss, ssthresh === INF ? INF : Math.max(ssthresh, cwnd));
         left -= take;
       }
-      if (left > 0) {
+      if (left > 0 && this.cubic) {
+        const w = this.cubic.increase(slot, cwnd / mss, left, this.sim.now, this.srtt[slot]!);
+        cwnd = w * mss;
+      } else if (left > 0) {
         // Linux's tcp_cong_avoid_ai: one segment per cwnd segments acknowledged
         const w = Math.max(1, Math.floor(cwnd / mss));
         let acc = this.caAcked[slot]! + left;
@@ -456,7 +477,7 @@ export class TcpFlows implements PacketSink {
     const mss = this.mss;
     const una = this.sndUna[slot]!;
     this.counters.timeouts++;
-    this.ssthresh[slot] = Math.max(((this.sndMax[slot]! - una) * mss) / 2, 2 * mss);
+    this.ssthresh[slot] = this.lossThreshold(slot, (this.sndMax[slot]! - una) * mss);
     this.cwnd[slot] = mss;
     this.caAcked[slot] = 0;
     this.recover[slot] = this.sndMax[slot]!;
@@ -611,6 +632,7 @@ export class TcpFlows implements PacketSink {
     this.ackAt = growF64(this.ackAt, n);
     this.ackPending = growU8(this.ackPending, n);
     this.oooCount = growI32(this.oooCount, n);
+    this.cubic?.grow(n);
     while (this.ooo.length < n) this.ooo.push(null);
     this.cap = n;
   }
