@@ -1,6 +1,7 @@
 /**
  * Fidelity of the packet model against ns-3 (issue 12, item 3): the dumbbell of bench/ns3-dumbbell.ts in ns-3 3.37,
- * in topocast's packet model and in its fluid model, side by side in one process, so speed ratios are fair on a
+ * in topocast's packet model and in its fluid model (with TCP start-up, as configs have
+ * it by default), side by side in one process, so speed ratios are fair on a
  * shared machine. `npm run bench -- fidelity-ns3 [--mode=bulk|--mode=short]` (default both) writes
  * results/bench/fidelity-ns3.json.
  *
@@ -12,10 +13,11 @@
  *   bottleneck rate from 50 ms. The flows are ns-3's own, flow by flow: a small C++ program runs the generation
  *   loop of dumbbell.cc (std::mt19937_64 with the seed) and topocast replays its list. FCT from start to the last
  *   byte at the receiver; nearest-rank percentiles as ns-3's program computes them.
- * Both TCPs are NewReno: ns-3 is asked for no SACK and classic recovery (`--ns3::TcpSocketBase::Sack=false
- * --ns3::TcpL4Protocol::RecoveryType=ns3::TcpClassicRecovery`), which is what the packet model implements; the
- * packet model runs with ns-3's settings (NS3_PACKET_TCP: per-ACK window growth, 1 s minimum RTO, 200 ms delayed
- * ACK, 2-byte PPP headers). ns-3's defaults (SACK, PRR) run as a reference row.
+ * Both TCPs, NewReno and CUBIC: ns-3 is asked for no SACK and classic recovery (`--ns3::TcpSocketBase::Sack=false
+ * --ns3::TcpL4Protocol::RecoveryType=ns3::TcpClassicRecovery`; for CUBIC also `--ns3::TcpCubic::HyStart=false`),
+ * which is what the packet model implements; the packet model runs with ns-3's settings (NS3_PACKET_TCP: per-ACK
+ * window growth for NewReno, 1 s minimum RTO, 200 ms delayed ACK, 2-byte PPP headers; NS3_PACKET_CUBIC). ns-3's
+ * defaults (SACK, PRR, HyStart) run as a reference row in bulk mode.
  *
  * Speed: packet transmissions (packet-hops, ns-3's PhyTxEnd count) per wall second of the run, and per CPU
  * second (ns-3's user time from /usr/bin/time; ours from process.cpuUsage).
@@ -28,8 +30,13 @@ import { Simulator } from "../sim/kernel/simulator.ts";
 import { TraceBus } from "../sim/metrics/trace.ts";
 import { allPairsShortestPaths } from "../sim/substrate/routing.ts";
 import type { Topology } from "../sim/substrate/topology.ts";
-import { FlowNetwork } from "../sim/transport/flow-network.ts";
-import { NS3_PACKET_TCP, PacketNetwork } from "../sim/transport/packet-network.ts";
+import { FlowNetwork, LINUX_TCP_STARTUP } from "../sim/transport/flow-network.ts";
+import {
+  NS3_PACKET_CUBIC,
+  NS3_PACKET_TCP,
+  PacketNetwork,
+  type PacketTcpOptions,
+} from "../sim/transport/packet-network.ts";
 import type { Transport } from "../sim/transport/transport.ts";
 import { buildNs3, dumbbell, pct } from "./ns3-dumbbell.ts";
 import type { BenchResult } from "./run.ts";
@@ -41,10 +48,28 @@ const LOAD = 0.6;
 const SEEDS = [1, 2, 3];
 const SMALL_BYTES = 100_000;
 const BUFFER = { packets: 1100 };
-const NS3_NEWRENO = [
+/** ns-3 without SACK and with classic (RFC 6582) recovery: the loss recovery the packet model implements. */
+const NS3_NO_SACK = [
   "--ns3::TcpSocketBase::Sack=false",
   "--ns3::TcpL4Protocol::RecoveryType=ns3::TcpClassicRecovery",
 ];
+
+/** The two TCPs: ns-3's arguments (matched to the packet model, and its defaults) and the packet model's options. */
+const VARIANTS: readonly {
+  name: string;
+  ns3: string[];
+  ns3Defaults: string[];
+  tcp: Readonly<PacketTcpOptions>;
+}[] = [
+  { name: "NewReno", ns3: NS3_NO_SACK, ns3Defaults: [], tcp: NS3_PACKET_TCP },
+  {
+    name: "CUBIC",
+    ns3: ["--tcp=ns3::TcpCubic", "--ns3::TcpCubic::HyStart=false", ...NS3_NO_SACK],
+    ns3Defaults: ["--tcp=ns3::TcpCubic"],
+    tcp: NS3_PACKET_CUBIC,
+  },
+];
+type Variant = (typeof VARIANTS)[number];
 
 /** The generation loop of ../shared/peers/ns3/dumbbell.cc (`--mode=short`), printing its flows. */
 const FLOW_LIST_CC = `#include <cmath>
@@ -77,7 +102,7 @@ interface Flow {
 }
 
 export interface EngineRun {
-  /** Simulated work: packet transmissions (packet models) or flows (fluid). */
+  /** Packet transmissions (packet-hops) of the run; null for the fluid model. */
   transmissions: number | null;
   wallSeconds: number;
   cpuSeconds: number | null;
@@ -111,17 +136,28 @@ function timed<T>(f: () => T): { value: T; wallSeconds: number; cpuSeconds: numb
   return { value, wallSeconds, cpuSeconds: (c.user + c.system) / 1e6 };
 }
 
-function packetNet(sim: Simulator, topo: Topology, trace: TraceBus): PacketNetwork {
-  return new PacketNetwork(sim, topo, trace, { tcp: NS3_PACKET_TCP, buffer: BUFFER });
+function makeNet(
+  tcp: Readonly<PacketTcpOptions> | null,
+  sim: Simulator,
+  topo: Topology,
+  trace: TraceBus,
+): Transport {
+  // The fluid row is the fluid model as configs get it by default: max-min rates with TCP start-up, no queues.
+  return tcp
+    ? new PacketNetwork(sim, topo, trace, { tcp, buffer: BUFFER })
+    : new FlowNetwork(sim, topo, trace, { tcp: LINUX_TCP_STARTUP });
 }
 
-/** Bulk mode in topocast: four long flows until 10 s; goodput from the bytes each receiver holds in order. */
-export function topocastBulk(model: "packet" | "fluid"): BulkResult {
+/**
+ * Bulk mode in topocast: four long flows until 10 s; goodput from the bytes each receiver holds in order. `tcp`:
+ * the packet model with these options, or null for the fluid model.
+ */
+export function topocastBulk(tcp: Readonly<PacketTcpOptions> | null): BulkResult {
   const topo = dumbbell();
   const routes = allPairsShortestPaths(topo, { weight: "delay" });
   const sim = new Simulator();
   const trace = new TraceBus();
-  const net: Transport = model === "packet" ? packetNet(sim, topo, trace) : new FlowNetwork(sim, topo, trace);
+  const net = makeNet(tcp, sim, topo, trace);
   const ids: number[] = [];
   for (let i = 0; i < K; i++) {
     const src = topo.node(`s${i}`);
@@ -158,13 +194,13 @@ function shortStats(fctMs: readonly number[], smallMs: readonly number[]) {
   };
 }
 
-/** Short mode in topocast on ns-3's flow list. */
-export function topocastShort(model: "packet" | "fluid", flows: readonly Flow[]): ShortResult {
+/** Short mode in topocast on ns-3's flow list (`tcp` as in {@link topocastBulk}). */
+export function topocastShort(tcp: Readonly<PacketTcpOptions> | null, flows: readonly Flow[]): ShortResult {
   const topo = dumbbell();
   const routes = allPairsShortestPaths(topo, { weight: "delay" });
   const sim = new Simulator();
   const trace = new TraceBus();
-  const net: Transport = model === "packet" ? packetNet(sim, topo, trace) : new FlowNetwork(sim, topo, trace);
+  const net = makeNet(tcp, sim, topo, trace);
   const fct: number[] = [];
   const small: number[] = [];
   trace.on("flowEnd", (r) => {
@@ -266,14 +302,30 @@ function ratio(a: number, b: number): number {
   return Math.round((a / b) * 1000) / 1000;
 }
 
-function bulkMode(binary: string | null): BenchResult {
+function speed(pk: EngineRun, ref: EngineRun) {
+  return {
+    speedRatioWall: ratio(pk.transmissions! / pk.wallSeconds, ref.transmissions! / ref.wallSeconds),
+    speedRatioCpu:
+      ref.cpuSeconds && pk.cpuSeconds
+        ? ratio(pk.transmissions! / pk.cpuSeconds, ref.transmissions! / ref.cpuSeconds)
+        : null,
+  };
+}
+
+function bulkMode(binary: string | null, v: Variant): BenchResult {
   const rows: Record<string, BulkResult> = {};
-  if (binary) rows["ns-3 NewReno (no SACK, classic recovery)"] = ns3Bulk(binary, NS3_NEWRENO);
-  rows["packet (NewReno, ns-3 settings)"] = topocastBulk("packet");
-  rows.fluid = topocastBulk("fluid");
-  if (binary) rows["ns-3 NewReno (defaults: SACK, PRR)"] = ns3Bulk(binary, []);
-  const ref = rows["ns-3 NewReno (no SACK, classic recovery)"];
-  const pk = rows["packet (NewReno, ns-3 settings)"]!;
+  const refName = `ns-3 ${v.name} (no SACK, classic recovery)`;
+  const pkName = `packet ${v.name} (ns-3 settings)`;
+  if (binary) rows[refName] = ns3Bulk(binary, v.ns3);
+  rows[pkName] = topocastBulk(v.tcp);
+  rows["fluid (TCP start-up)"] = topocastBulk(null);
+  if (binary)
+    rows[`ns-3 ${v.name} (defaults: SACK, PRR${v.name === "CUBIC" ? ", HyStart" : ""})`] = ns3Bulk(
+      binary,
+      v.ns3Defaults,
+    );
+  const ref = rows[refName];
+  const pk = rows[pkName]!;
   return {
     rows,
     ...(ref
@@ -281,67 +333,64 @@ function bulkMode(binary: string | null): BenchResult {
           compare: {
             goodputError: ratio(pk.aggregateMbps - ref.aggregateMbps, ref.aggregateMbps),
             jainDifference: Math.round((pk.jain - ref.jain) * 1e4) / 1e4,
-            speedRatioWall: ratio(pk.transmissions! / pk.wallSeconds, ref.transmissions! / ref.wallSeconds),
-            speedRatioCpu:
-              ref.cpuSeconds && pk.cpuSeconds
-                ? ratio(pk.transmissions! / pk.cpuSeconds, ref.transmissions! / ref.cpuSeconds)
-                : null,
+            ...speed(pk, ref),
           },
         }
       : {}),
   };
 }
 
-function shortMode(binary: string | null, dir: string | null): BenchResult {
-  const perSeed: Record<string, ShortResult[]> = {};
-  const add = (name: string, r: ShortResult) => {
-    perSeed[name] ??= [];
-    perSeed[name]!.push(r);
+interface ShortRow {
+  fctP50: number;
+  fctP99: number;
+  smallP50: number;
+  smallP99: number;
+  transmissions: number | null;
+  wallSeconds: number;
+  cpuSeconds: number | null;
+  perSeed: ShortResult[];
+}
+
+function meanShort(rs: ShortResult[]): ShortRow {
+  const mean = (f: (r: ShortResult) => number) => rs.reduce((a, r) => a + f(r), 0) / rs.length;
+  return {
+    fctP50: mean((r) => r.fct.p50),
+    fctP99: mean((r) => r.fct.p99),
+    smallP50: mean((r) => r.small.p50),
+    smallP99: mean((r) => r.small.p99),
+    transmissions: rs[0]!.transmissions === null ? null : mean((r) => r.transmissions!),
+    wallSeconds: mean((r) => r.wallSeconds),
+    cpuSeconds: rs.some((r) => r.cpuSeconds === null) ? null : mean((r) => r.cpuSeconds!),
+    perSeed: rs,
   };
+}
+
+function shortMode(binary: string | null, dir: string | null, v: Variant): BenchResult {
+  if (!binary || !dir) return { rows: {} };
+  const refName = `ns-3 ${v.name} (no SACK, classic recovery)`;
+  const pkName = `packet ${v.name} (ns-3 settings)`;
+  const flName = "fluid (TCP start-up)";
+  const runs: Record<string, ShortResult[]> = { [refName]: [], [pkName]: [], [flName]: [] };
   for (const seed of SEEDS) {
-    if (!binary || !dir) break;
     const flows = ns3Flows(dir, seed);
-    add("ns-3 NewReno (no SACK, classic recovery)", ns3Short(binary, seed, NS3_NEWRENO));
-    add("packet (NewReno, ns-3 settings)", topocastShort("packet", flows));
-    add("fluid", topocastShort("fluid", flows));
+    runs[refName]!.push(ns3Short(binary, seed, v.ns3));
+    runs[pkName]!.push(topocastShort(v.tcp, flows));
+    runs[flName]!.push(topocastShort(null, flows));
   }
-  const mean = (rs: ShortResult[], f: (r: ShortResult) => number) =>
-    rs.reduce((a, r) => a + f(r), 0) / rs.length;
-  const rows = Object.fromEntries(
-    Object.entries(perSeed).map(([name, rs]) => [
-      name,
-      {
-        fctP50: mean(rs, (r) => r.fct.p50),
-        fctP99: mean(rs, (r) => r.fct.p99),
-        smallP50: mean(rs, (r) => r.small.p50),
-        smallP99: mean(rs, (r) => r.small.p99),
-        transmissions: rs[0]!.transmissions === null ? null : mean(rs, (r) => r.transmissions!),
-        wallSeconds: mean(rs, (r) => r.wallSeconds),
-        cpuSeconds: rs.some((r) => r.cpuSeconds === null) ? null : mean(rs, (r) => r.cpuSeconds!),
-        perSeed: rs,
-      },
-    ]),
-  );
-  const ref = rows["ns-3 NewReno (no SACK, classic recovery)"];
-  const pk = rows["packet (NewReno, ns-3 settings)"];
-  const fl = rows.fluid;
+  const rows = Object.fromEntries(Object.entries(runs).map(([name, rs]) => [name, meanShort(rs)]));
+  const ref = rows[refName]!;
+  const pk = rows[pkName]!;
   return {
     seeds: SEEDS,
     rows,
-    ...(ref && pk && fl
-      ? {
-          compare: {
-            fctP50Error: ratio(pk.fctP50 - ref.fctP50, ref.fctP50),
-            fctP99Error: ratio(pk.fctP99 - ref.fctP99, ref.fctP99),
-            speedRatioWall: ratio(pk.transmissions! / pk.wallSeconds, ref.transmissions! / ref.wallSeconds),
-            speedRatioCpu:
-              ref.cpuSeconds && pk.cpuSeconds
-                ? ratio(pk.transmissions! / pk.cpuSeconds, ref.transmissions! / ref.cpuSeconds)
-                : null,
-            fluidSpeedupWall: ratio(ref.wallSeconds, fl.wallSeconds),
-          },
-        }
-      : {}),
+    compare: {
+      fctP50Error: ratio(pk.fctP50 - ref.fctP50, ref.fctP50),
+      fctP99Error: ratio(pk.fctP99 - ref.fctP99, ref.fctP99),
+      smallP50Error: ratio(pk.smallP50 - ref.smallP50, ref.smallP50),
+      smallP99Error: ratio(pk.smallP99 - ref.smallP99, ref.smallP99),
+      ...speed(pk, ref),
+      fluidSpeedupWall: ratio(ref.wallSeconds, rows[flName]!.wallSeconds),
+    },
   };
 }
 
@@ -357,8 +406,12 @@ export async function run(): Promise<BenchResult> {
         "dumbbell k=4, 100 Mbit/s 10 ms bottleneck, 1 Gbit/s 1 ms access, FIFOs of 1100 packets; bulk: 4 flows for 10 s; short: ns-3's own 300 flows (log-uniform 10 kB-1 MB, Poisson at 0.6 load), seeds 1-3",
       ns3: binary ? "ns-3 3.37 (Debian libns3-dev)" : (built as { missing: string }).missing,
       loadAverage: { before: loadBefore, after: loadavg() },
-      ...(mode === "both" || mode === "bulk" ? { bulk: bulkMode(binary) } : {}),
-      ...(mode === "both" || mode === "short" ? { short: shortMode(binary, dir) } : {}),
+      ...(mode === "both" || mode === "bulk"
+        ? { bulk: Object.fromEntries(VARIANTS.map((v) => [v.name, bulkMode(binary, v)])) }
+        : {}),
+      ...(mode === "both" || mode === "short"
+        ? { short: Object.fromEntries(VARIANTS.map((v) => [v.name, shortMode(binary, dir, v)])) }
+        : {}),
     };
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });
