@@ -266,6 +266,8 @@ const ENGINES: {
         "the packet model has no mirrors: configs whose policies mirror are refused before the run (test/experiments/verb-checks.test.ts)",
       setQos:
         "the packet model has no QoS classes: configs whose policies set them are refused before the run (test/experiments/verb-checks.test.ts)",
+      "createVirtualLink with a reserved rate":
+        "the packet model has no reservations: createVirtualLink with rateBps fails with UnsupportedActionError (sim/control/control-plane.ts)",
     },
   },
   {
