@@ -148,16 +148,26 @@ function makeNet(
     : new FlowNetwork(sim, topo, trace, { tcp: LINUX_TCP_STARTUP });
 }
 
+/** The dumbbell, its shortest paths, a simulator, a trace bus and the transport (`tcp` as in {@link makeNet}). */
+function setup(tcp: Readonly<PacketTcpOptions> | null) {
+  const topo = dumbbell();
+  const sim = new Simulator();
+  const trace = new TraceBus();
+  return {
+    topo,
+    routes: allPairsShortestPaths(topo, { weight: "delay" }),
+    sim,
+    trace,
+    net: makeNet(tcp, sim, topo, trace),
+  };
+}
+
 /**
  * Bulk mode in topocast: four long flows until 10 s; goodput from the bytes each receiver holds in order. `tcp`:
  * the packet model with these options, or null for the fluid model.
  */
 export function topocastBulk(tcp: Readonly<PacketTcpOptions> | null): BulkResult {
-  const topo = dumbbell();
-  const routes = allPairsShortestPaths(topo, { weight: "delay" });
-  const sim = new Simulator();
-  const trace = new TraceBus();
-  const net = makeNet(tcp, sim, topo, trace);
+  const { topo, routes, sim, net } = setup(tcp);
   const ids: number[] = [];
   for (let i = 0; i < K; i++) {
     const src = topo.node(`s${i}`);
@@ -196,11 +206,7 @@ function shortStats(fctMs: readonly number[], smallMs: readonly number[]) {
 
 /** Short mode in topocast on ns-3's flow list (`tcp` as in {@link topocastBulk}). */
 export function topocastShort(tcp: Readonly<PacketTcpOptions> | null, flows: readonly Flow[]): ShortResult {
-  const topo = dumbbell();
-  const routes = allPairsShortestPaths(topo, { weight: "delay" });
-  const sim = new Simulator();
-  const trace = new TraceBus();
-  const net = makeNet(tcp, sim, topo, trace);
+  const { topo, routes, sim, trace, net } = setup(tcp);
   const fct: number[] = [];
   const small: number[] = [];
   trace.on("flowEnd", (r) => {
