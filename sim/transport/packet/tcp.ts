@@ -19,7 +19,9 @@
  * cumulative ACK has passed `recover`. Retransmission timeout (RFC 6298): RTO = max(minRto, SRTT + max(G, 4
  * RTTVAR)), samples from the echoed timestamps of every ACK of new data (RFC 7323), doubled per timeout up to
  * maxRto; a timeout sets ssthresh as above, cwnd = 1 MSS, recover = sndMax, and goes back to sndUna (go-back-N).
- * After maxRetries consecutive timeouts the sender gives up: the flow never completes.
+ * After maxRetries consecutive timeouts the sender gives up: the flow never completes. With CUBIC
+ * (sim/transport/packet/cubic.ts) the window's growth in congestion avoidance and its decrease follow RFC 9438;
+ * recovery stays as above.
  *
  * Receiver. Cumulative ACKs (the next segment expected) echoing TS.Recent (RFC 7323: the timestamp of the segment
  * that advanced the left edge when the last ACK was sent). In-order segments are ACKed every ackEverySegments, or
