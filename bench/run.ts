@@ -1,6 +1,7 @@
 /**
- * `npm run bench -- <name...>`: runs benchmarks and writes results/bench/<name>.json (atomically) with machine facts.
- * Without a name, runs all. Speed targets live here, never in timed tests.
+ * `npm run bench -- <name...> [--key value ...]`: runs benchmarks and writes results/bench/<name>.json (atomically)
+ * with machine facts (a benchmark may name its file with `resultName`, e.g. after its options). Without a name,
+ * runs all. Options go to every selected benchmark. Speed targets live here, never in timed tests.
  */
 import { cpus, totalmem } from "node:os";
 import { resolve } from "node:path";
@@ -8,9 +9,16 @@ import { writeJsonAtomic } from "../sim/io/atomic-write.ts";
 
 export type BenchResult = Record<string, unknown>;
 
-const BENCHES: Record<string, () => Promise<{ run: () => BenchResult | Promise<BenchResult> }>> = {
+/** Options after the names, `--key value` (e.g. `--flows 100000`), passed to every selected benchmark. */
+export type BenchOptions = Readonly<Record<string, string>>;
+
+const BENCHES: Record<
+  string,
+  () => Promise<{ run: (opts: BenchOptions) => BenchResult | Promise<BenchResult> }>
+> = {
   kernel: () => import("./kernel.ts"),
   flow: () => import("./flow.ts"),
+  "flow-heavy": () => import("./flow-heavy.ts"),
   lstm: () => import("./lstm.ts"),
   emulate: () => import("./emulate.ts"),
   wire: () => import("./wire.ts"),
@@ -24,7 +32,15 @@ const BENCHES: Record<string, () => Promise<{ run: () => BenchResult | Promise<B
 };
 
 async function main(): Promise<void> {
-  const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+  const names: string[] = [];
+  const opts: Record<string, string> = {};
+  const args = process.argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith("--")) names.push(a);
+    else if (a.includes("=")) opts[a.slice(2, a.indexOf("="))] = a.slice(a.indexOf("=") + 1);
+    else opts[a.slice(2)] = args[++i] ?? "";
+  }
   const selected = names.length ? names : Object.keys(BENCHES);
   for (const name of selected) {
     const load = BENCHES[name];
@@ -33,8 +49,12 @@ async function main(): Promise<void> {
       process.exit(2);
     }
     const mod = await load();
-    const result = await mod.run();
-    const out = resolve(import.meta.dirname ?? ".", "../results/bench", `${name}.json`);
+    const result = await mod.run(opts);
+    const out = resolve(
+      import.meta.dirname ?? ".",
+      "../results/bench",
+      `${typeof result.resultName === "string" ? result.resultName : name}.json`,
+    );
     const record = {
       name,
       date: new Date().toISOString(),

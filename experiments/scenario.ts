@@ -76,6 +76,7 @@ export function buildScenario(
       control,
       transport: transportSettings(c.transport),
       flowSizes: sizes,
+      ...(c.workload.arrivals ? { arrivals: c.workload.arrivals } : {}),
       policies,
       failures,
       metrics,

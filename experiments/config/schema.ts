@@ -424,6 +424,14 @@ export const WorkloadSchema = z
     ).default("0s"),
     load: LoadSchema.prefault({}),
     flowSizes: FlowSizesSchema.prefault({ bundled: "websearch" }),
+    arrivals: z
+      .enum(["per-pair", "superposed"])
+      .optional()
+      .meta(
+        doc(
+          'How flow arrivals are drawn (absent: "per-pair"). "per-pair": a Poisson process per node pair, each with its own stream (models/workload/poisson-flows.ts). "superposed": one Poisson process per demand interval at the summed rate, each flow\'s pair drawn from an alias table (models/workload/superposed-flows.ts): the same traffic in distribution, other flows for a seed, far less time and memory on large networks (hundreds of nodes).',
+        ),
+      ),
     applications: ApplicationsSchema.optional(),
   })
   .meta(

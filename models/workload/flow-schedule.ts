@@ -64,6 +64,12 @@ export interface ScheduleGenerator {
   startNs: number;
   /** Application name of its flows. @default TM_APPLICATION */
   application?: string;
+  /**
+   * How its flows chain (see the module doc): `"pair"`, one chain per node pair (a generator with a pending
+   * arrival per pair); `"generator"`, one chain of all its flows (a generator with one pending arrival, as the
+   * superposed one). @default "pair"
+   */
+  chains?: "pair" | "generator";
   start(sim: Simulator, sink: FlowSink): void;
 }
 
@@ -81,6 +87,7 @@ export function recordSchedule(
   const chains = generators.map(() => new Map<number, number[]>());
   generators.forEach((g, i) => {
     const application = g.application ?? TM_APPLICATION;
+    const byPair = (g.chains ?? "pair") === "pair";
     const sink: FlowSink = {
       topology,
       startFlow: (spec: FlowSpec): number => {
@@ -94,7 +101,7 @@ export function recordSchedule(
           tag: spec.tag ?? 0,
           application,
         });
-        const pair = spec.src * topology.nodeCount + spec.dst;
+        const pair = byPair ? spec.src * topology.nodeCount + spec.dst : 0;
         const chain = chains[i]!.get(pair);
         if (chain) chain.push(id);
         else chains[i]!.set(pair, [id]);

@@ -63,21 +63,12 @@ export class PoissonFlowSource {
     private readonly opts: PoissonFlowOptions,
   ) {
     const topo = network.topology;
-    const meanSize = opts.sizes.mean();
-    if (!(meanSize > 0)) throw new WorkloadError(`flow-size distribution has mean ${meanSize}; must be > 0`);
-    this.untilNs = opts.untilNs ?? Number.POSITIVE_INFINITY;
-    this.maxFlows = opts.maxFlows ?? Number.POSITIVE_INFINITY;
+    const { meanSize, untilNs, maxFlows } = sourceBounds(opts);
+    this.untilNs = untilNs;
+    this.maxFlows = maxFlows;
     this.pairs = [];
     for (const d of opts.demands) {
-      if (!(d.rateBps >= 0) || !Number.isFinite(d.rateBps)) {
-        throw new WorkloadError(`demand ${pairName(topo, d)}: rate must be >= 0 bits/s, got ${d.rateBps}`);
-      }
-      if (d.src === d.dst) throw new WorkloadError(`demand ${pairName(topo, d)}: source equals destination`);
-      if (d.sizeBytes !== undefined && !(d.sizeBytes >= 1 && Number.isFinite(d.sizeBytes))) {
-        throw new WorkloadError(
-          `demand ${pairName(topo, d)}: flow size must be >= 1 byte, got ${d.sizeBytes}`,
-        );
-      }
+      checkDemand(topo, d);
       if (d.rateBps === 0) continue;
       const fixedBytes = d.sizeBytes === undefined ? 0 : Math.round(d.sizeBytes);
       this.pairs.push({
@@ -155,7 +146,40 @@ export function poissonSchedule(
   );
 }
 
-function pairName(topo: Topology, d: { src: number; dst: number }): string {
+/**
+ * A Poisson source's mean flow size (bytes) and its bounds (`untilNs`, `maxFlows`; Infinity when absent).
+ * @throws WorkloadError when the size distribution's mean is not > 0.
+ */
+export function sourceBounds(opts: { sizes: Distribution; untilNs?: number; maxFlows?: number }): {
+  meanSize: number;
+  untilNs: number;
+  maxFlows: number;
+} {
+  const meanSize = opts.sizes.mean();
+  if (!(meanSize > 0)) throw new WorkloadError(`flow-size distribution has mean ${meanSize}; must be > 0`);
+  return {
+    meanSize,
+    untilNs: opts.untilNs ?? Number.POSITIVE_INFINITY,
+    maxFlows: opts.maxFlows ?? Number.POSITIVE_INFINITY,
+  };
+}
+
+/**
+ * Checks one demand of a Poisson workload.
+ * @throws WorkloadError naming the pair for a negative or non-finite rate, src = dst, or a fixed size below 1 byte.
+ */
+export function checkDemand(topo: Topology, d: PairDemand): void {
+  if (!(d.rateBps >= 0) || !Number.isFinite(d.rateBps)) {
+    throw new WorkloadError(`demand ${pairName(topo, d)}: rate must be >= 0 bits/s, got ${d.rateBps}`);
+  }
+  if (d.src === d.dst) throw new WorkloadError(`demand ${pairName(topo, d)}: source equals destination`);
+  if (d.sizeBytes !== undefined && !(d.sizeBytes >= 1 && Number.isFinite(d.sizeBytes))) {
+    throw new WorkloadError(`demand ${pairName(topo, d)}: flow size must be >= 1 byte, got ${d.sizeBytes}`);
+  }
+}
+
+/** `"<src id>-><dst id>"`, the pair's name in stream names and messages. */
+export function pairName(topo: Topology, d: { src: number; dst: number }): string {
   return `${topo.nodes[d.src]?.id ?? d.src}->${topo.nodes[d.dst]?.id ?? d.dst}`;
 }
 

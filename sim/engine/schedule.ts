@@ -1,10 +1,13 @@
 /**
- * The flow schedule of a {@link Scenario}: its demand intervals' Poisson flows (models/workload/poisson-flows.ts)
- * drawn from `RandomStreams(seed, run)` (streams `flows/<src>-><dst>`), computed once per scenario object and
- * replayed by every policy's run in both engines (the simulator's `runPolicy`, the emulator's traffic agents).
+ * The flow schedule of a {@link Scenario}: its demand intervals' Poisson flows drawn from `RandomStreams(seed, run)`,
+ * computed once per scenario object and replayed by every policy's run in both engines (the simulator's
+ * `runPolicy`, the emulator's traffic agents). `scenario.arrivals` picks the generator: a process per pair
+ * (models/workload/poisson-flows.ts, streams `flows/<src>-><dst>`; the default) or one superposed process per
+ * interval (models/workload/superposed-flows.ts, stream `flows/superposed`).
  */
 import type { FlowSchedule } from "../../models/workload/flow-schedule.ts";
 import { poissonSchedule } from "../../models/workload/poisson-flows.ts";
+import { superposedSchedule } from "../../models/workload/superposed-flows.ts";
 import { RandomStreams } from "../kernel/rng.ts";
 import type { Scenario } from "./types.ts";
 
@@ -15,7 +18,8 @@ export function scenarioSchedule(scenario: Scenario): FlowSchedule {
   let s = computed.get(scenario);
   if (!s) {
     const streams = new RandomStreams(scenario.seed, scenario.run);
-    s = poissonSchedule(scenario.topology, scenario.intervals, scenario.flowSizes, streams);
+    const build = scenario.arrivals === "superposed" ? superposedSchedule : poissonSchedule;
+    s = build(scenario.topology, scenario.intervals, scenario.flowSizes, streams);
     computed.set(scenario, s);
   }
   return s;

@@ -15,6 +15,9 @@ import type { LinkBuffer } from "../transport/fluid-queues.ts";
 import type { TransportModel } from "../transport/models.ts";
 import type { PacketCongestionControl } from "../transport/packet/tcp-options.ts";
 
+/** How a scenario's open-loop flow arrivals are drawn (config `workload.arrivals`). */
+export type ArrivalProcess = "per-pair" | "superposed";
+
 /** One interval of offered traffic: per ordered pair, a constant rate over [startNs, endNs) of simulated time. */
 export interface DemandInterval {
   startNs: number;
@@ -134,6 +137,12 @@ export interface Scenario {
   control: ControlSettings;
   transport: TransportSettings;
   flowSizes: Distribution;
+  /**
+   * How the intervals' flow arrivals are drawn (sim/engine/schedule.ts): a Poisson process per pair
+   * (models/workload/poisson-flows.ts) or one superposed process per interval (models/workload/superposed-flows.ts).
+   * @default "per-pair"
+   */
+  arrivals?: ArrivalProcess;
   policies: readonly EnginePolicy[];
   failures: readonly LinkEvent[];
   metrics: {

@@ -6,7 +6,9 @@
  * (Bertsekas & Gallager, "Data Networks", 2nd ed., section 6.5.2): no link carries more than its capacity, and
  * every flow has a bottleneck link that is saturated and on which no flow gets a higher rate. It is computed by
  * progressive filling with a heap of links keyed by fair share (remaining capacity / unfrozen flows): the link with
- * the smallest share saturates first, its flows freeze at that share, and shares elsewhere can only grow.
+ * the smallest share saturates first, its flows freeze at that share, and shares elsewhere can only grow. The heap
+ * (link-share-heap.ts) is indexed: each link once, its share updated in place, so a component of F flows over H-hop
+ * paths costs O((L + F H) log L) for its L links, with no allocation.
  * A down link has capacity 0, so its flows stall at rate 0 until they are moved.
  *
  * Reservations. {@link FlowNetwork.reserve} sets aside `rateBps` on every link of a substrate path and returns a
@@ -79,6 +81,7 @@ import type { FlowRecord, TraceBus } from "../metrics/trace.ts";
 import { IdealFct } from "../substrate/ideal-fct.ts";
 import type { Topology } from "../substrate/topology.ts";
 import { FluidQueues, type LinkBuffer } from "./fluid-queues.ts";
+import { LinkShareHeap } from "./link-share-heap.ts";
 import {
   BEST_EFFORT_LEVEL,
   type FlowSpec,
@@ -166,7 +169,7 @@ class LinkFlowList {
   }
 }
 
-/** A min-heap of (share, link, version) for progressive filling; ties broken by link index. */
+/** A min-heap of (share, link, version) with lazy deletion, for progressive filling by QoS class (fillByClass); ties broken by link index. */
 class ShareHeap {
   key = new Float64Array(64);
   link = new Int32Array(64);
@@ -320,8 +323,11 @@ export class FlowNetwork
   private compLinks: Int32Array = new Int32Array(64);
   private compFlows: Int32Array = new Int32Array(64);
   private readonly heap = new ShareHeap();
+  private readonly linkHeap = new LinkShareHeap();
   private reallocations = 0;
   private componentFlowsTotal = 0;
+  /** Reallocations per component size (flow copies), index = size; grows as larger components appear. */
+  private componentSizes = new Float64Array(64);
   private readonly tcp: TcpStartup | null;
   /** Slow start's window factor per round trip ({@link TcpStartup.slowStartGrowth}). */
   private readonly growth: number;
@@ -417,11 +423,30 @@ export class FlowNetwork
     return this.nextFlowId;
   }
 
-  /** Reallocation count and mean component size (flow copies), for benchmarks and diagnostics. */
-  get stats(): { reallocations: number; meanComponentFlows: number } {
+  /** Reallocations and their component sizes (flow copies: mean, 99th percentile, largest), for benchmarks. */
+  get stats(): {
+    reallocations: number;
+    meanComponentFlows: number;
+    p99ComponentFlows: number;
+    maxComponentFlows: number;
+  } {
+    const hist = this.componentSizes;
+    let max = 0;
+    let p99 = 0;
+    let seen = 0;
+    const rank = Math.ceil(0.99 * this.reallocations);
+    for (let size = 0; size < hist.length; size++) {
+      const count = hist[size]!;
+      if (count === 0) continue;
+      max = size;
+      if (seen < rank && seen + count >= rank) p99 = size;
+      seen += count;
+    }
     return {
       reallocations: this.reallocations,
       meanComponentFlows: this.reallocations ? this.componentFlowsTotal / this.reallocations : 0,
+      p99ComponentFlows: p99,
+      maxComponentFlows: max,
     };
   }
 
@@ -1265,6 +1290,12 @@ export class FlowNetwork
     }
     this.reallocations++;
     this.componentFlowsTotal += nFlows;
+    if (nFlows >= this.componentSizes.length) {
+      const grown = new Float64Array(Math.max(2 * this.componentSizes.length, nFlows + 1));
+      grown.set(this.componentSizes);
+      this.componentSizes = grown;
+    }
+    this.componentSizes[nFlows]!++;
 
     // 2. Progressive filling over the component (by class when QoS classes exist, see fillByClass).
     const newRate = this.fNewRate;
@@ -1272,22 +1303,20 @@ export class FlowNetwork
     else {
       const residual = this.residual;
       const unfrozen = this.unfrozen;
-      const ver = this.linkVer;
-      const heap = this.heap;
-      heap.size = 0;
+      const heap = this.linkHeap;
+      heap.clear();
       for (let i = 0; i < nLinks; i++) {
         const l = compLinks[i]!;
         const n = this.onLink[l]!.count;
         const usable = this.up[l] === 1 && this.downUnder[l] === 0;
         residual[l] = usable ? Math.max(0, this.capacity[l]! - this.reserved[l]!) : 0;
         unfrozen[l] = n;
-        ver[l] = 0;
-        if (n > 0) heap.push(residual[l]! / n, l, 0);
+        if (n > 0) heap.append(residual[l]! / n, l);
       }
+      heap.heapify();
+      // The least share first (ties: lower link index): its link's unfrozen flows freeze at it.
       while (heap.size > 0) {
-        heap.pop();
-        const l = heap.topLink;
-        if (heap.topVer !== ver[l] || unfrozen[l]! === 0) continue;
+        const l = heap.pop();
         const share = heap.topKey;
         const list = this.onLink[l]!;
         for (let j = 0; j < list.count; j++) {
@@ -1304,8 +1333,8 @@ export class FlowNetwork
             if (r < 0) r = 0;
             residual[m] = r;
             const u = --unfrozen[m]!;
-            const v = ++ver[m]!;
-            if (u > 0) heap.push(r / u, m, v);
+            if (u > 0) heap.update(m, r / u);
+            else heap.remove(m);
           }
         }
         residual[l] = 0;

@@ -1,0 +1,302 @@
+/**
+ * Heavy-load flow benchmark (issue 17): the fluid model where max-min recomputations touch many flows.
+ *
+ * - `kdl`: Topology Zoo Kdl (754 nodes, 1,798 directed links; every link 10 Gbit/s and 1 ms), a gravity traffic
+ *   matrix series (models/workload/gravity-tm.ts, 1-min matrices, each played for 10 s of simulated time, cycled
+ *   until the flows are reached) scaled so shortest paths by delay load the busiest link to 90% at the series'
+ *   peak, DCTCP web-search flow sizes. Needs the shared data folder (`$TOPOCAST_SHARED_DATA`, else
+ *   `<repo>/../shared/data`); without it the case is skipped and says why.
+ * - `fattree`: the k=16 fat tree (1,024 hosts, 320 switches, 10 Gbit/s, 1 ms links), the same rate between every
+ *   ordered pair of hosts, scaled so shortest paths by hops load the busiest link to 70%, VL2 data-mining sizes.
+ *
+ * Flows arrive live into a FlowNetwork (no TCP start-up, no queues), drawn per pair
+ * (models/workload/poisson-flows.ts) or superposed (models/workload/superposed-flows.ts, the default here), and the
+ * run drains. Reported: flows/s over the simulation's wall time (setup apart), max-min recomputations with their
+ * mean, 99th-percentile and largest component size (flow copies), peak RSS of the case's own process.
+ *
+ * `npm run bench -- flow-heavy [--case kdl|fattree] [--flows N] [--arrivals per-pair|superposed] [--seed S]`:
+ * without `--case` each case runs in its own child process (so peak RSS is the case's). Results go to
+ * results/bench/flow-heavy.json for the full run (1e6 flows, superposed), else flow-heavy-<arrivals>-<flows>.json.
+ * Targets: Kdl 1e6 flows < 60 s and < 2 GiB; fat tree 1e6 flows < 120 s.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { FlowSink } from "../models/workload/flow-sink.ts";
+import { bundledFlowSizeCdf } from "../models/workload/flow-size-cdf.ts";
+import { gravitySeries } from "../models/workload/gravity-tm.ts";
+import { type PairDemand, PoissonFlowSource, scaleDemandsToMlu } from "../models/workload/poisson-flows.ts";
+import { SUPERPOSED_STREAM, SuperposedFlowSource } from "../models/workload/superposed-flows.ts";
+import type { ArrivalProcess } from "../sim/engine/types.ts";
+import { type Distribution, RandomStreams } from "../sim/kernel/rng.ts";
+import { Simulator } from "../sim/kernel/simulator.ts";
+import { TraceBus } from "../sim/metrics/trace.ts";
+import { fatTree } from "../sim/substrate/generators.ts";
+import { allPairsShortestPaths, type Path } from "../sim/substrate/routing.ts";
+import { Topology } from "../sim/substrate/topology.ts";
+import { readZooGraphml } from "../sim/substrate/zoo-graphml.ts";
+import { FlowNetwork } from "../sim/transport/flow-network.ts";
+import type { BenchOptions, BenchResult } from "./run.ts";
+
+const CASES = ["kdl", "fattree"] as const;
+type CaseName = (typeof CASES)[number];
+
+/** What a case runs: demand segments (cycled) over a topology with fixed routes. */
+interface HeavyWorkload {
+  description: string;
+  topology: Topology;
+  route: (src: number, dst: number) => Path;
+  sizes: Distribution;
+  /** Number of distinct segments; segment i plays `demandsOf(i % segments)`. */
+  segments: number;
+  segmentNs: number;
+  demandsOf(i: number): readonly PairDemand[];
+  offeredPeakMlu: number;
+  /** Expected flow arrivals per second of simulated time, first segment. */
+  flowsPerSimSecond: number;
+}
+
+const SEGMENT_NS = 10e9;
+
+function kdlPath(): string {
+  const env = process.env.TOPOCAST_SHARED_DATA;
+  const base = env ? resolve(env) : resolve(import.meta.dirname ?? ".", "../../shared/data");
+  return resolve(base, "topologies/topology-zoo/Kdl.graphml");
+}
+
+/** Every link `capacityBps` and `delayNs` (the issue's uniform 10 Gbit/s, 1 ms). */
+function uniformLinks(t: Topology, capacityBps: number, delayNs: number): Topology {
+  return new Topology(
+    t.name,
+    t.source,
+    t.nodes,
+    t.links.map((l) => ({ ...l, capacityBps, delayNs })),
+  );
+}
+
+/** Highest offered utilization over the matrices (row-major N x N over `idx`), each pair on `route`. */
+function peakMlu(
+  topo: Topology,
+  mats: readonly Float64Array[],
+  idx: readonly number[],
+  route: HeavyWorkload["route"],
+) {
+  const n = idx.length;
+  let peak = 0;
+  for (const m of mats) {
+    const load = new Float64Array(topo.linkCount);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const r = m[i * n + j]!;
+        if (i === j || r === 0) continue;
+        for (const l of route(idx[i]!, idx[j]!)) load[l] = load[l]! + r;
+      }
+    }
+    for (let l = 0; l < topo.linkCount; l++) peak = Math.max(peak, load[l]! / topo.links[l]!.capacityBps);
+  }
+  return peak;
+}
+
+function kdlWorkload(flows: number, seed: number): HeavyWorkload {
+  const topo = uniformLinks(readZooGraphml(kdlPath()), 10e9, 1_000_000);
+  const routes = allPairsShortestPaths(topo, { weight: "delay" });
+  const route = (s: number, d: number) => routes.path(s, d)!;
+  const sizes = bundledFlowSizeCdf("websearch");
+  const streams = new RandomStreams(seed);
+  const ids = topo.nodes.map((n) => n.id);
+  const series = (intervals: number) =>
+    gravitySeries({ nodes: ids, intervals, totalBps: 1e12, streams, intervalNs: 60e9 });
+  // Enough distinct matrices for the flows at interval 0's rate (+25%); cycling covers the rest.
+  const probe = series(1);
+  const idx0 = probe.nodes.map((id) => topo.node(id));
+  const rate0 = (0.9 / peakMlu(topo, probe.rates, idx0, route)) * sumOf(probe.rates[0]!);
+  const perSecond0 = rate0 / (8 * sizes.mean());
+  const segments = Math.max(1, Math.min(20, Math.ceil((1.25 * flows) / perSecond0 / (SEGMENT_NS / 1e9))));
+  const s = series(segments);
+  const idx = s.nodes.map((id) => topo.node(id));
+  const scale = 0.9 / peakMlu(topo, s.rates, idx, route);
+  const n = idx.length;
+  return {
+    description: `Kdl (${topo.nodeCount} nodes, ${topo.linkCount} directed links, 10 Gbit/s, 1 ms), gravity TM (${segments} 1-min matrices, ${SEGMENT_NS / 1e9} s each, cycled) at 90% peak offered MLU on shortest paths, web-search sizes`,
+    topology: topo,
+    route,
+    sizes,
+    segments,
+    segmentNs: SEGMENT_NS,
+    demandsOf: (t) => {
+      const m = s.rates[t]!;
+      const out: PairDemand[] = [];
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) {
+          const r = m[i * n + j]! * scale;
+          if (i !== j && r > 0) out.push({ src: idx[i]!, dst: idx[j]!, rateBps: r });
+        }
+      }
+      return out;
+    },
+    offeredPeakMlu: 0.9,
+    flowsPerSimSecond: (scale * sumOf(s.rates[0]!)) / (8 * sizes.mean()),
+  };
+}
+
+function sumOf(a: Float64Array): number {
+  let s = 0;
+  for (const x of a) s += x;
+  return s;
+}
+
+function fatTreeWorkload(): HeavyWorkload {
+  const topo = fatTree(16, {}, { capacityBps: 10e9, delayNs: 1_000_000 });
+  const routes = allPairsShortestPaths(topo, { weight: "hops" });
+  const route = (s: number, d: number) => routes.path(s, d)!;
+  const sizes = bundledFlowSizeCdf("datamining");
+  const hosts = topo.nodes.filter((n) => /-h\d+$/.test(n.id)).map((n) => n.index);
+  const unit: PairDemand[] = [];
+  for (const s of hosts) for (const d of hosts) if (s !== d) unit.push({ src: s, dst: d, rateBps: 1e6 });
+  const demands = scaleDemandsToMlu(topo, unit, route, 0.7);
+  const total = demands.reduce((a, d) => a + d.rateBps, 0);
+  return {
+    description: `k=16 fat tree (${hosts.length} hosts, ${topo.nodeCount} nodes, ${topo.linkCount} directed links, 10 Gbit/s, 1 ms), uniform host-to-host TM at 70% peak offered MLU on shortest paths by hops, data-mining sizes`,
+    topology: topo,
+    route,
+    sizes,
+    segments: 1,
+    segmentNs: 1000e9,
+    demandsOf: () => demands,
+    offeredPeakMlu: 0.7,
+    flowsPerSimSecond: total / (8 * sizes.mean()),
+  };
+}
+
+/** Runs `w` live until `flows` flows have started, then drains. */
+function simulate(w: HeavyWorkload, arrivals: ArrivalProcess, flows: number, seed: number) {
+  const sim = new Simulator();
+  const trace = new TraceBus();
+  const net = new FlowNetwork(sim, w.topology, trace, { tcp: null, queue: null });
+  let done = 0;
+  let slowdownSum = 0;
+  trace.on("flowEnd", (r) => {
+    done++;
+    slowdownSum += r.slowdown;
+  });
+  let started = 0;
+  let peakActive = 0;
+  const sink: FlowSink = {
+    topology: w.topology,
+    startFlow: (spec) => {
+      started++;
+      const id = net.startFlow(spec);
+      if (net.activeFlows > peakActive) peakActive = net.activeFlows;
+      return id;
+    },
+  };
+  const streams = new RandomStreams(seed, 1); // run 1: independent of the gravity matrices' streams (run 0)
+  const stream = streams.stream(SUPERPOSED_STREAM);
+  const startSegment = (i: number): void => {
+    if (started >= flows) return;
+    const common = {
+      demands: w.demandsOf(i % w.segments),
+      sizes: w.sizes,
+      route: w.route,
+      untilNs: sim.now + w.segmentNs,
+      maxFlows: flows - started,
+    };
+    if (arrivals === "superposed") new SuperposedFlowSource(sim, sink, { ...common, stream }).start();
+    else new PoissonFlowSource(sim, sink, { ...common, streams }).start();
+    sim.schedule(w.segmentNs, startSegment, 0, i + 1);
+  };
+  const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
+  sim.schedule(0, startSegment, 0, 0);
+  sim.run();
+  const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  const stats = net.stats;
+  return {
+    flows: done,
+    unfinished: net.activeFlows,
+    simulatedSeconds: sim.now / 1e9,
+    wallSeconds,
+    /** User + system CPU of the simulation: on a shared machine, wall time stretches and this does not. */
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    flowsPerSecond: done / wallSeconds,
+    eventsExecuted: sim.executed,
+    meanSlowdown: slowdownSum / done,
+    peakActiveFlows: peakActive,
+    reallocations: stats.reallocations,
+    meanComponentFlows: stats.meanComponentFlows,
+    p99ComponentFlows: stats.p99ComponentFlows,
+    maxComponentFlows: stats.maxComponentFlows,
+  };
+}
+
+/** One case in this process. */
+export function runCase(name: CaseName, arrivals: ArrivalProcess, flows: number, seed: number): BenchResult {
+  if (name === "kdl" && !existsSync(kdlPath())) {
+    return {
+      case: name,
+      skipped: `needs Topology Zoo Kdl at ${kdlPath()} (the shared data folder; set TOPOCAST_SHARED_DATA)`,
+    };
+  }
+  const t0 = process.hrtime.bigint();
+  const w = name === "kdl" ? kdlWorkload(flows, seed) : fatTreeWorkload();
+  const setupSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const result = simulate(w, arrivals, flows, seed);
+  return {
+    case: name,
+    workload: w.description,
+    arrivals,
+    offeredPeakMlu: w.offeredPeakMlu,
+    expectedFlowsPerSimSecond: w.flowsPerSimSecond,
+    setupSeconds,
+    ...result,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+}
+
+function options(opts: BenchOptions) {
+  const flows = Number(opts.flows ?? 1_000_000);
+  if (!Number.isSafeInteger(flows) || flows < 1)
+    throw new Error(`--flows: expected an integer >= 1, got ${opts.flows}`);
+  const arrivals = (opts.arrivals ?? "superposed") as ArrivalProcess;
+  if (arrivals !== "per-pair" && arrivals !== "superposed") {
+    throw new Error(`--arrivals: expected per-pair or superposed, got ${opts.arrivals}`);
+  }
+  const cases = (opts.case ?? CASES.join(",")).split(",") as CaseName[];
+  for (const c of cases) {
+    if (!CASES.includes(c)) throw new Error(`--case: expected ${CASES.join(" or ")}, got ${c}`);
+  }
+  return { flows, arrivals, cases, seed: Number(opts.seed ?? 1) };
+}
+
+export function run(opts: BenchOptions): BenchResult {
+  const o = options(opts);
+  const self = fileURLToPath(import.meta.url);
+  const results = o.cases.map((c) => {
+    const args = ["--import", "tsx", self, c, o.arrivals, String(o.flows), String(o.seed)];
+    const out = execFileSync(process.execPath, args, {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    return JSON.parse(out) as BenchResult;
+  });
+  const full = o.flows === 1_000_000 && o.arrivals === "superposed" && o.cases.length === CASES.length;
+  return {
+    resultName: full ? "flow-heavy" : `flow-heavy-${o.arrivals}-${o.flows}`,
+    targets: { kdl: { wallSeconds: 60, peakRssBytes: 2 * 1024 ** 3 }, fattree: { wallSeconds: 120 } },
+    loadAverage: loadAverage(),
+    cases: results,
+  };
+}
+
+function loadAverage(): number[] {
+  return execFileSync("cat", ["/proc/loadavg"], { encoding: "utf8" }).split(" ").slice(0, 3).map(Number);
+}
+
+// Child mode: `node --import tsx bench/flow-heavy.ts <case> <arrivals> <flows> <seed>` prints one case as JSON.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [name, arrivals, flows, seed] = process.argv.slice(2);
+  const r = runCase(name as CaseName, arrivals as ArrivalProcess, Number(flows), Number(seed));
+  process.stdout.write(`${JSON.stringify(r)}\n`);
+}
