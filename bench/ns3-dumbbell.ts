@@ -15,9 +15,8 @@
  * Without them the ns-3 columns are absent and the result says why.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { RandomStreams } from "../sim/kernel/rng.ts";
 import { Simulator } from "../sim/kernel/simulator.ts";
 import { TraceBus } from "../sim/metrics/trace.ts";
@@ -25,6 +24,7 @@ import { allPairsShortestPaths } from "../sim/substrate/routing.ts";
 import { TopologyBuilder } from "../sim/substrate/topology.ts";
 import { FlowNetwork, LINUX_TCP_STARTUP, type TcpStartup } from "../sim/transport/flow-network.ts";
 import type { LinkBuffer } from "../sim/transport/fluid-queues.ts";
+import { buildNs3Peers } from "./ns3-peers.ts";
 import type { BenchResult } from "./run.ts";
 
 const K = 4;
@@ -165,17 +165,8 @@ export function parseNs3Short(out: string): DumbbellStats {
 
 /** Builds ns-3's peer programs into a temporary directory; the dumbbell's path, or why not. */
 export function buildNs3(): { dumbbell: string; dir: string } | { missing: string } {
-  const peers =
-    process.env.TOPOCAST_NS3_PEERS ?? resolve(import.meta.dirname ?? ".", "../../shared/peers/ns3");
-  if (!existsSync(join(peers, "build.sh"))) return { missing: `no ns-3 peer sources at ${peers}` };
-  try {
-    execFileSync("pkg-config", ["--exists", "ns3-core"]);
-  } catch {
-    return { missing: "ns-3 is not installed (apt-get install libns3-dev libgsl-dev)" };
-  }
-  const dir = mkdtempSync(join(tmpdir(), "topocast-ns3-"));
-  execFileSync("sh", [join(peers, "build.sh"), dir], { stdio: "ignore" });
-  return { dumbbell: join(dir, "dumbbell"), dir };
+  const built = buildNs3Peers();
+  return "dir" in built ? { dumbbell: join(built.dir, "dumbbell"), dir: built.dir } : built;
 }
 
 /** Means over runs of each statistic (runs with an empty bucket are left out of that bucket's mean). */

@@ -82,42 +82,55 @@ export class LinkShareHeap {
     this.siftUp(this.pos[moved]!);
   }
 
-  private less(a: number, b: number): boolean {
-    const ka = this.key[a]!;
-    const kb = this.key[b]!;
-    return ka < kb || (ka === kb && this.link[a]! < this.link[b]!);
-  }
-
-  private swap(a: number, b: number): void {
-    const k = this.key[a]!;
-    const l = this.link[a]!;
-    this.key[a] = this.key[b]!;
-    this.link[a] = this.link[b]!;
-    this.key[b] = k;
-    this.link[b] = l;
-    this.pos[this.link[a]!] = a;
-    this.pos[l] = b;
-  }
-
+  /** Moves the entry at `i` down to its place (the hole moves; the entry is written once). */
   private siftDown(i: number): void {
+    const key = this.key;
+    const link = this.link;
+    const pos = this.pos;
     const n = this.size;
+    const k = key[i]!;
+    const l = link[i]!;
     for (;;) {
       let c = 2 * i + 1;
-      if (c >= n) return;
-      if (c + 1 < n && this.less(c + 1, c)) c++;
-      if (!this.less(c, i)) return;
-      this.swap(i, c);
+      if (c >= n) break;
+      let kc = key[c]!;
+      if (c + 1 < n) {
+        const kr = key[c + 1]!;
+        if (kr < kc || (kr === kc && link[c + 1]! < link[c]!)) {
+          c++;
+          kc = kr;
+        }
+      }
+      if (k < kc || (k === kc && l < link[c]!)) break;
+      key[i] = kc;
+      link[i] = link[c]!;
+      pos[link[i]!] = i;
       i = c;
     }
+    key[i] = k;
+    link[i] = l;
+    pos[l] = i;
   }
 
+  /** Moves the entry at `i` up to its place. */
   private siftUp(i: number): void {
+    const key = this.key;
+    const link = this.link;
+    const pos = this.pos;
+    const k = key[i]!;
+    const l = link[i]!;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(i, p)) return;
-      this.swap(i, p);
+      const kp = key[p]!;
+      if (kp < k || (kp === k && link[p]! < l)) break;
+      key[i] = kp;
+      link[i] = link[p]!;
+      pos[link[i]!] = i;
       i = p;
     }
+    key[i] = k;
+    link[i] = l;
+    pos[l] = i;
   }
 
   private growEntries(): void {
