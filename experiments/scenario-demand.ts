@@ -80,17 +80,26 @@ export function buildDemand(c: ExperimentConfig, topology: Topology, run: number
       throw error(["workload", "load", "targetMlu"], "the traffic matrix offers no load to scale");
     scale = c.workload.load.targetMlu / peak;
   }
+  // Each interval's demands are built from the series' matrix when read, never stored: a network of N nodes has
+  // N (N - 1) pairs per interval (Kdl: 568k), so stored demand objects would grow with pairs x intervals.
+  const interval = (startNs: number, endNs: number, t: number): DemandInterval => ({
+    startNs,
+    endNs,
+    get demands() {
+      return demandsOf(t, scale);
+    },
+  });
   const intervals: DemandInterval[] = [];
   let simNs = 0;
   for (const s of window) {
-    intervals.push({ startNs: simNs, endNs: simNs + s.lenNs, demands: demandsOf(s.t, scale) });
+    intervals.push(interval(simNs, simNs + s.lenNs, s.t));
     simNs += s.lenNs;
   }
   const trainingIntervals: DemandInterval[] = [];
   let back = 0;
   for (let k = training.length - 1; k >= 0; k--) {
     const s = training[k]!;
-    trainingIntervals.unshift({ startNs: back - s.lenNs, endNs: back, demands: demandsOf(s.t, scale) });
+    trainingIntervals.unshift(interval(back - s.lenNs, back, s.t));
     back -= s.lenNs;
   }
   return {

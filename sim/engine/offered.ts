@@ -40,13 +40,14 @@ export function offeredSeries(
   const linkBits = Array.from({ length: bins }, () => new Float64Array(topo.linkCount));
   const paths = new Map<number, Path | undefined>();
   for (const iv of intervals) {
+    const demands = iv.demands; // read once: an interval may build its demands on each read
     const k0 = Math.max(0, Math.floor((iv.startNs - fromNs) / binNs));
     const k1 = Math.min(bins - 1, Math.floor((iv.endNs - 1 - fromNs) / binNs));
     for (let k = k0; k <= k1; k++) {
       const b0 = fromNs + k * binNs;
       const overlap = Math.min(iv.endNs, b0 + binNs) - Math.max(iv.startNs, b0);
       if (overlap <= 0) continue;
-      for (const d of iv.demands) {
+      for (const d of demands) {
         const bits = (d.rateBps * overlap) / 1e9;
         const p = pairOf(d.src, d.dst);
         pairBytes[k]![p] = pairBytes[k]![p]! + bits / 8;

@@ -25,9 +25,10 @@ export interface DemandInterval {
   /**
    * Offered load per pair, bits/s; zero-rate pairs may be omitted. Node indices into the scenario's topology.
    * `sizeBytes`: every flow of the pair has this size (an intent mesh's requests); absent: the flow-size
-   * distribution (models/workload/poisson-flows.ts PairDemand).
+   * distribution (models/workload/poisson-flows.ts PairDemand). May be a getter that builds a new array on each
+   * read (a traffic matrix's intervals do, so demands never pile up as pairs x intervals): read it once per use.
    */
-  demands: readonly { src: number; dst: number; rateBps: number; sizeBytes?: number }[];
+  readonly demands: readonly { src: number; dst: number; rateBps: number; sizeBytes?: number }[];
 }
 
 /** A link state change at a simulated time. */

@@ -42,6 +42,15 @@ describe("workload.arrivals", () => {
     });
   }
 
+  test("an interval's demands are built from the matrix when read, not stored (equal on each read)", () => {
+    const { scenario } = buildScenario(parseConfig(config(""), "a.yaml", "."), 0);
+    const iv = scenario.intervals[0]!;
+    const first = iv.demands;
+    assert.equal(first.length, 20);
+    assert.deepEqual(iv.demands, first);
+    assert.notEqual(iv.demands, first);
+  });
+
   test("absent keeps the config as it was (no arrivals field in the effective config)", () => {
     assert.equal(parseConfig(config(""), "a.yaml", ".").config.workload.arrivals, undefined);
   });
