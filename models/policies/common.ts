@@ -116,6 +116,22 @@ export class LinkLoadEstimate {
     for (const [k, l] of this.links) this.util.set(k, l.utilization);
   }
 
+  /**
+   * Raises each link's utilization to at least what the given loads put on it (bits/s over the paths, summed per
+   * link, over capacity): the forecast of every pair on the path it will take, so a link the forecast says will be
+   * hot looks hot before its traffic comes, and one hot now (a backlog) stays hot.
+   */
+  raiseTo(loads: Iterable<{ path: NodePath; bps: number }>): void {
+    const sum = new Map<string, number>();
+    for (const { path, bps } of loads) {
+      for (const k of pathLinkKeys(path)) {
+        const l = this.links.get(k);
+        if (l) sum.set(k, (sum.get(k) ?? 0) + bps / l.capacityBps);
+      }
+    }
+    for (const [k, u] of sum) this.util.set(k, Math.max(this.util.get(k)!, u));
+  }
+
   /** The estimated utilization of a link key (Infinity if down or unknown). */
   utilization(key: string): number {
     const l = this.links.get(key);

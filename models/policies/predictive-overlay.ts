@@ -86,6 +86,14 @@ export const PREDICTIVE_OVERLAY_PARAMS = z.strictObject({
     description:
       "A link moves to a longer path only if that lowers its path's peak utilization by more than this.",
   }),
+  maxPathUtilization: z.number().gt(0).default(0.7).meta({
+    description:
+      "A path is hot above this estimated peak utilization: links take the shortest candidate at most this hot (else the coolest); with linksFor hot-paths a pair gets a link only when its default path is hotter.",
+  }),
+  linksFor: z.enum(["hot-paths", "top-pairs"]).default("hot-paths").meta({
+    description:
+      "Which pairs get the VNAs: hot-paths, a pair whose default path is forecast above maxPathUtilization (every pair's forecast on the path it will take, or the measured utilization if higher) when a candidate path is cooler; top-pairs, the pairs with the largest forecasts whatever their paths (before issue 18's fix).",
+  }),
   kPaths: COMMON_PARAMS.kPaths,
   reroute: COMMON_PARAMS.reroute,
 });
@@ -94,17 +102,14 @@ const DEFAULTS = paramDefaults(PREDICTIVE_OVERLAY_PARAMS);
 
 /**
  * {@link PREDICTIVE_OVERLAY_PARAMS} but the data plane's `reroute`, each optional (default: the schema's; kPaths 4;
- * maxLinks unbounded), and:
- * - `predictor`: forecasts per-pair bytes per interval; its dimension must be N(N-1) for the observation's nodes;
- * - `maxPathUtilization`: a new link takes the shortest of the k candidate paths whose peak utilization (last
- *   interval) is at most this, else the least utilized one: detours cost propagation delay, so they are taken only
- *   to avoid a hot path. Default 0.7.
+ * maxLinks unbounded), and `predictor`: forecasts per-pair bytes per interval; its dimension must be N(N-1) for the
+ * observation's nodes. Detours cost propagation delay, so they are taken only to avoid a path hotter than
+ * `maxPathUtilization`.
  */
 export type PredictiveOverlayOptions = Partial<
   Omit<z.output<typeof PREDICTIVE_OVERLAY_PARAMS>, "reroute">
 > & {
   predictor: Predictor;
-  maxPathUtilization?: number;
 };
 
 export class PredictiveOverlay implements Policy {
@@ -129,6 +134,10 @@ export class PredictiveOverlay implements Policy {
     const ranked = [...forecast.keys()]
       .filter((i) => forecast[i]! >= minBytes)
       .sort((a, b) => forecast[b]! - forecast[a]! || a - b);
+    if ((this.opts.linksFor ?? DEFAULTS.linksFor) === "hot-paths") {
+      await this.decideByNeed(obs, ctl, forecast, ranked);
+      return;
+    }
 
     // Greedy selection within the pools (existing links of this policy count as already placed).
     const free = new Map<string, number>();
@@ -145,19 +154,9 @@ export class PredictiveOverlay implements Policy {
     }
 
     // Tear down first, so the pools have room for the new links.
-    const idle = this.opts.idleIntervals ?? DEFAULTS.idleIntervals;
     // Links over a failed substrate link go at once, busy or not: their flows move to the default route.
     await this.dropBroken(obs, ctl);
-    const busy = new Set(obs.virtualLinks.filter((v) => v.activeFlows > 0).map((v) => v.id));
-    for (const [key, link] of [...this.owned].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-      if (wanted.has(key) || busy.has(link.id)) {
-        link.out = 0;
-        continue;
-      }
-      if (++link.out < idle) continue;
-      await this.tryAct(() => ctl.removeVirtualLink(link.id));
-      this.owned.delete(key);
-    }
+    await this.dropIdle(obs, ctl, wanted);
 
     const seconds = obs.intervalNs / 1e9;
     const rates = (key: string) => {
@@ -194,8 +193,93 @@ export class PredictiveOverlay implements Policy {
     }
   }
 
+  /**
+   * `linksFor: "hot-paths"`: VNAs go to the pairs that need a detour. The load estimate is every pair's forecast
+   * rate on the path it will take (its link, else its default route), or the measured utilization where higher;
+   * heaviest pair first, a pair without a link gets one when its default path's estimated peak exceeds
+   * `maxPathUtilization` and a candidate is cooler (the shortest that fits, else the coolest); a pair with a ready
+   * link goes back to its default route when that is where it would be placed now, or moves as `repath` says.
+   * Links of pairs forecast below `minBytes` go once idle for `idleIntervals`.
+   */
+  private async decideByNeed(
+    obs: Observation,
+    ctl: ControlPlane,
+    forecast: Float64Array,
+    ranked: readonly number[],
+  ): Promise<void> {
+    const index = this.index!;
+    const free = new Map([...obs.vnaPool].map(([n, p]) => [n, p.capacity - p.used]));
+    const release = (key: string) => {
+      for (const n of key.split("->")) free.set(n, (free.get(n) ?? 0) + 1);
+    };
+    await this.dropBroken(obs, ctl, undefined, release);
+    const bps = (i: number) => (forecast[i]! * 8 * 1e9) / obs.intervalNs;
+    const vls = new Map(obs.virtualLinks.map((v) => [v.id, v]));
+    const linkOf = (key: string) => {
+      const id = this.owned.get(key)?.id;
+      return id === undefined ? undefined : vls.get(id);
+    };
+    const defaultOf = (src: string, dst: string) =>
+      obs.routes.get(pairKey(src, dst)) ?? ctl.defaultPath(src, dst);
+    const load = new LinkLoadEstimate(obs);
+    load.raiseTo(
+      [...forecast.keys()].flatMap((i) => {
+        const { src, dst } = index.pair(i);
+        const path = linkOf(pairKey(src, dst))?.path ?? defaultOf(src, dst);
+        return path && forecast[i]! > 0 ? [{ path, bps: bps(i) }] : [];
+      }),
+    );
+    const maxLinks = this.opts.maxLinks ?? Number.POSITIVE_INFINITY;
+    const seen = new Set<string>();
+    for (const i of ranked) {
+      const { src, dst } = index.pair(i);
+      const key = pairKey(src, dst);
+      const def = defaultOf(src, dst);
+      if (!def) continue;
+      const rate = bps(i);
+      if (this.owned.has(key)) {
+        seen.add(key);
+        const v = linkOf(key);
+        if (!v?.ready) continue; // chosen within the last interval: nothing measured on it yet
+        const best = load.place(this.candidates(ctl, src, dst), v.path, rate, rate, this.limit);
+        if (best && samePath(best, def)) {
+          await this.tryAct(() => ctl.removeVirtualLink(v.id));
+          this.owned.delete(key);
+          release(key);
+          load.move(v.path, rate, def, rate);
+        } else {
+          await this.repath(obs, ctl, [key], () => ({ now: rate, next: rate }), load);
+        }
+        continue;
+      }
+      if (this.owned.size >= maxLinks || load.peakWith(def, rate, def, rate) <= this.limit) continue;
+      if ((free.get(src) ?? 0) < 1 || (free.get(dst) ?? 0) < 1) continue;
+      const best = load.place(this.candidates(ctl, src, dst), def, rate, rate, this.limit);
+      if (!best || samePath(best, def) || !(await this.create(ctl, key, best, rate))) continue;
+      seen.add(key);
+      for (const n of [src, dst]) free.set(n, free.get(n)! - 1);
+      load.move(def, rate, best, rate);
+    }
+    await this.dropIdle(obs, ctl, seen);
+  }
+
+  /** Removes links of pairs not in `keep` that carried no flow for `idleIntervals` decisions. */
+  private async dropIdle(obs: Observation, ctl: ControlPlane, keep: ReadonlySet<string>): Promise<void> {
+    const idle = this.opts.idleIntervals ?? DEFAULTS.idleIntervals;
+    const busy = new Set(obs.virtualLinks.filter((v) => v.activeFlows > 0).map((v) => v.id));
+    for (const [key, link] of [...this.owned].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      if (keep.has(key) || busy.has(link.id)) {
+        link.out = 0;
+        continue;
+      }
+      if (++link.out < idle) continue;
+      await this.tryAct(() => ctl.removeVirtualLink(link.id));
+      this.owned.delete(key);
+    }
+  }
+
   private get limit(): number {
-    return this.opts.maxPathUtilization ?? 0.7;
+    return this.opts.maxPathUtilization ?? DEFAULTS.maxPathUtilization;
   }
 
   private candidates(ctl: ControlPlane, src: string, dst: string): NodePath[] {
@@ -252,7 +336,12 @@ export class PredictiveOverlay implements Policy {
     await this.dropBroken(obs, ctl, _link);
   }
 
-  private async dropBroken(obs: Observation, ctl: ControlPlane, alsoDown?: string): Promise<void> {
+  private async dropBroken(
+    obs: Observation,
+    ctl: ControlPlane,
+    alsoDown?: string,
+    removed?: (key: string) => void,
+  ): Promise<void> {
     const down = new Set(obs.links.filter((l) => !l.up).map((l) => `${l.src}->${l.dst}`));
     if (alsoDown) down.add(alsoDown);
     if (down.size === 0) return;
@@ -262,6 +351,7 @@ export class PredictiveOverlay implements Policy {
       if (!path || !pathLinkKeys(path).some((k) => down.has(k))) continue;
       await this.tryAct(() => ctl.removeVirtualLink(link.id));
       this.owned.delete(key);
+      removed?.(key);
     }
   }
 
@@ -292,6 +382,8 @@ export const predictiveOverlayPolicy = definePolicy({
       idleIntervals: p.idleIntervals,
       adaptPaths: p.adaptPaths,
       repathMargin: p.repathMargin,
+      linksFor: p.linksFor,
+      maxPathUtilization: p.maxPathUtilization,
       kPaths: p.kPaths ?? ctx.kPaths,
       ...(p.maxLinks !== undefined ? { maxLinks: p.maxLinks } : {}),
     }),

@@ -17,12 +17,12 @@ describe("predictive overlay", () => {
   it("gives the predicted hot pair a virtual link on the idle path before its traffic arrives", async () => {
     const c = setup();
     const pairs = new PairIndex(NODES);
-    // The oracle knows that s->t sends 50 MB in the third interval [20, 30) ms.
+    // The oracle knows that s->t sends 0.5 MB (400 Mbit/s) in the third interval [20, 30) ms.
     const rows = Array.from({ length: 10 }, () => new Float64Array(pairs.size));
-    rows[2]![pairs.index("s", "t")] = 50 * MB;
+    rows[2]![pairs.index("s", "t")] = 0.5 * MB;
     const overlay = new PredictiveOverlay({ predictor: new OraclePredictor(pairs.size, { rows }) });
     c.sim.schedule(0, () => c.start("u", "v", 1000 * MB)); // keeps s->a->t busy
-    c.sim.schedule(21 * MS, () => c.start("s", "t", 50 * MB));
+    c.sim.schedule(21 * MS, () => c.start("s", "t", 0.5 * MB));
     const created: { at: number; path: readonly string[] }[] = [];
     const decide = overlay.decide.bind(overlay);
     overlay.decide = async (obs, ctl) => {
@@ -37,15 +37,15 @@ describe("predictive overlay", () => {
       "asked for on the idle path, a setup latency ahead",
     );
     assert.equal(c.ctl.stats.hitFlows, 1, "the flow found the link ready");
-    const r = c.records.find((x) => x.sizeBytes === 50 * MB)!;
+    const r = c.records.find((x) => x.sizeBytes === 0.5 * MB)!;
     assert.deepEqual(c.topo.pathNodes(r.path), ["s", "b", "t"]);
   });
 
-  it("gives the larger pair the link when each node has one VNA", async () => {
+  it("with linksFor top-pairs, gives the larger pair the link when each node has one VNA", async () => {
     const c = setup({ vnaPoolSize: 1 });
     const pairs = new PairIndex(NODES);
     const predictor = new LastValuePredictor(pairs.size);
-    const overlay = new PredictiveOverlay({ predictor });
+    const overlay = new PredictiveOverlay({ predictor, linksFor: "top-pairs" });
     c.sim.schedule(1 * MS, () => {
       c.start("s", "t", 2 * MB);
       c.start("s", "v", 5 * MB);
@@ -61,7 +61,11 @@ describe("predictive overlay", () => {
   it("tears down a pair's link when its forecast falls away", async () => {
     const c = setup();
     const pairs = new PairIndex(NODES);
-    const overlay = new PredictiveOverlay({ predictor: new LastValuePredictor(pairs.size) });
+    // top-pairs: the pair gets a link though its path is free (hot-paths would give it none).
+    const overlay = new PredictiveOverlay({
+      predictor: new LastValuePredictor(pairs.size),
+      linksFor: "top-pairs",
+    });
     c.sim.schedule(1 * MS, () => c.start("s", "t", MB));
     await c.loop(overlay, { endNs: 30 * MS }).run();
     assert.equal(c.ctl.virtualLinks().length, 0);
