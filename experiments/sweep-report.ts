@@ -77,7 +77,14 @@ export async function renderSweepReport(dir: string): Promise<SweepReport> {
     if (!isCompleteRun(runDir)) continue;
     complete++;
     const s = readSummary(runDir);
-    samples.push({ id: e.id, params: e.params, seed: e.seed, run: e.run, policies: s.policies });
+    samples.push({
+      id: e.id,
+      params: e.params,
+      seed: e.seed,
+      run: e.run,
+      policies: s.policies,
+      mluBound: s.mluBound?.mean ?? null,
+    });
     for (const p of s.policies) {
       const key = JSON.stringify([keys.map((k) => e.params[k]), p.policy]);
       let g = groups.get(key);

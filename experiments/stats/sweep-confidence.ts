@@ -22,7 +22,16 @@ export interface SampleRun {
   seed: number;
   run: number;
   policies: readonly PolicySummary[];
+  /** The run's min-MLU bound of the offered traffic (summary.json `mluBound.mean`), when the config asked for it. */
+  mluBound?: number | null;
 }
+
+/**
+ * The row of the min-MLU bound (config `metrics.mluBound`, experiments/mlu-bound.ts) in a group's intervals: its
+ * `mlu.mean` only, the best mean MLU any routing of the offered means could reach; paired with the references
+ * like a policy.
+ */
+export const MLU_BOUND_ROW = "mlu-bound (LP)";
 
 export interface PolicyIntervals {
   policy: string;
@@ -101,6 +110,11 @@ function valuesByPolicy(runs: readonly SampleRun[]): Map<string, Map<string, (nu
       }
     }
   });
+  // After the policies: the bound is a row of the table, not a policy run.
+  if (runs.some((r) => r.mluBound != null)) {
+    const xs = runs.map((r) => r.mluBound ?? null);
+    out.set(MLU_BOUND_ROW, new Map(CI_METRICS.map((m) => [m, m === "mlu.mean" ? xs : xs.map(() => null)])));
+  }
   return out;
 }
 

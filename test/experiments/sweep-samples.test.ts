@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parseConfig } from "../../experiments/config/load.ts";
 import type { PolicySummary } from "../../experiments/policy-summary.ts";
-import { type SampleRun, sweepConfidence } from "../../experiments/stats/sweep-confidence.ts";
+import { MLU_BOUND_ROW, type SampleRun, sweepConfidence } from "../../experiments/stats/sweep-confidence.ts";
 import { expandSweep } from "../../experiments/sweep.ts";
 import { topocast } from "./run-cli.ts";
 
@@ -99,6 +99,30 @@ describe("sweep confidence over samples", () => {
     assert.deepEqual(none.signs, { less: 4, equal: 0, greater: 0 });
     const one = c.groups[1]!.paired.find((p) => p.policy === "b" && p.metric === "slowdown.mean")!;
     assert.equal(one.ciIncludesZero, true);
+  });
+
+  it("adds the runs' min-MLU bound as a row with its mean MLU only, paired with the references", () => {
+    const bounded = runs.map((r, i) => ({ ...r, mluBound: 0.25 + i / 100 }));
+    const g = sweepConfidence(
+      bounded,
+      ["workload.window.start", "failures"],
+      ["workload.window.start"],
+      ["a"],
+    ).groups[0]!;
+    const row = g.policies.at(-1)!;
+    assert.equal(row.policy, MLU_BOUND_ROW, "after the policies");
+    assert.deepEqual(Object.keys(row.metrics), ["mlu.mean"]);
+    assert.equal(row.metrics["mlu.mean"]!.mean, 0.28, "runs 0, 2, 4, 6 of the group without the failure");
+    const paired = g.paired.filter((p) => p.policy === MLU_BOUND_ROW);
+    assert.deepEqual(
+      paired.map((p) => [p.metric, +p.difference.mean.toFixed(2)]),
+      [["mlu.mean", -0.22]],
+    );
+    assert.equal(
+      c.groups[0]!.policies.some((p) => p.policy === MLU_BOUND_ROW),
+      false,
+      "no row without a bound",
+    );
   });
 
   it("leaves out metrics a policy does not report rather than pairing nulls", () => {
