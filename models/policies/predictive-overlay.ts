@@ -1,19 +1,31 @@
 /**
  * Predictive overlay (design 1): profile who talks to whom, forecast each pair's volume for the next interval,
- * and build virtual links for the pairs with the most predicted traffic *before* it arrives, within each node's
- * pool of virtual-link endpoints (VNAs). Traffic of a pair with a ready virtual link is intercepted onto it; any
- * other takes the default route.
+ * and build virtual links *before* the traffic arrives for the pairs whose default path the forecast says will be
+ * hot, within each node's pool of virtual-link endpoints (VNAs). Traffic of a pair with a ready virtual link is
+ * intercepted onto it; any other takes the default route. A new link moves only new flows (a connection keeps its
+ * path).
  *
- * Each interval: observe per-pair bytes, forecast the next `lookahead` intervals, rank pairs by their largest
- * forecast (a link must be asked for a setup latency ahead of its traffic), and greedily keep or
- * grant virtual links to the top pairs whose two endpoints still have a free VNA (so with a pool of 1 the larger
- * pair wins). Links of pairs that fell out of the ranking, or whose forecast dropped below `minBytes`, are torn down
- * once they carry no flow and have been out for `idleIntervals` intervals (tearing down a busy link would move its
+ * Each interval: observe per-pair bytes, forecast the next `lookahead` intervals and score each pair on its
+ * largest forecast (a link must be asked for a setup latency ahead of its traffic). Which pairs get the VNAs is
+ * `linksFor`:
+ * - `hot-paths` (default): links are estimated as every pair's forecast rate on the path it will take, or the
+ *   measured utilization where higher ({@link LinkLoadEstimate.raiseTo}); heaviest pair first, a pair gets a link
+ *   when its default path's estimated peak exceeds `maxPathUtilization` and a candidate path is cooler, if both
+ *   endpoints have a free VNA; a pair with a link goes back to its default route once that is where it would be
+ *   placed, and otherwise moves as below. Why (issue 18): with `top-pairs` the VNAs went to the largest pairs
+ *   whatever their paths; on SNDlib Abilene at 114h with a failure 18-22 of the ~21 links ran on their pair's own
+ *   default path, the pools were full, and the pairs crossing the link that saturated after the failure could
+ *   not get one (oracle overlay mean slowdown 15.4 against reactive TE's 13.6; 10.9 with `hot-paths`).
+ * - `top-pairs`: greedily keep or grant links to the top-ranked pairs whose two endpoints still have a free VNA
+ *   (so with a pool of 1 the larger pair wins).
+ * Links of pairs that fell out of the ranking, or whose forecast dropped below `minBytes`, are torn down once they
+ * carry no flow and have been out for `idleIntervals` intervals (tearing down a busy link would move its
  * connections). With `headroom` set, a new link reserves forecast rate x headroom on its path.
  *
- * Paths (`adaptPaths`, default on). Utilization is estimated as the decision goes (last interval's measurement,
- * then each placed pair's measured rate taken off its current path and its forecast rate put on its new one,
- * {@link LinkLoadEstimate}).
+ * Paths (`adaptPaths`, default on; `hot-paths` always adapts). Utilization is estimated as the decision goes
+ * (with `top-pairs` from the last interval's measurement, each placed pair's measured rate taken off its current
+ * path and its forecast rate put on its new one; with `hot-paths` from the estimate above, the forecast rate both
+ * ways; {@link LinkLoadEstimate}).
  * A new link takes the shortest of the k shortest paths whose estimated peak with the pair on it is at most
  * `maxPathUtilization`, else the one with the lowest such peak. Every interval, heaviest pair first, a ready link
  * is moved (removed and created again: its flows fall back to the default route, new ones take the new link)
@@ -78,7 +90,7 @@ export const PREDICTIVE_OVERLAY_PARAMS = z.strictObject({
     .meta({ description: "Intervals out of the ranking before a link is removed." }),
   adaptPaths: z.boolean().default(true).meta({
     description:
-      "Place links by estimated load (the pairs' forecast rates) and move a link off a detour no longer needed or a hot path; false: a link keeps the path it was created on (before issue 18).",
+      "With linksFor top-pairs: place links by estimated load (the pairs' forecast rates) and move a link off a detour no longer needed or a hot path; false: a link keeps the path it was created on (before issue 18). hot-paths always does the former.",
   }),
   // A hysteresis against two pairs swapping paths every interval: a link moves when its path's estimated peak
   // utilization exceeds the best candidate's (with the pair moved there) by more than this.
