@@ -3,6 +3,9 @@
  * files, or a CSV `time_s,src,dst,rate_bps`) with a walk-forward test; see experiments/run-predict.ts.
  */
 import { statSync } from "node:fs";
+import { LSTM_DEFAULTS, type LstmOptions } from "../models/predictors/lstm.ts";
+import { PredictorError } from "../models/predictors/predictor.ts";
+import { TRANSFORMER_DEFAULTS, type TransformerOptions } from "../models/predictors/transformer.ts";
 import { readCsvTmSeries } from "../models/workload/csv-tm-series.ts";
 import { WorkloadError } from "../models/workload/errors.ts";
 import { linkUtilizationMatrix } from "../models/workload/link-series.ts";
@@ -19,6 +22,10 @@ export interface PredictCliOptions {
   out: string;
   seed: number;
   period?: number;
+  /** LSTM settings as `key=value,...` (LstmConfig keys), e.g. `seasonalLag=288,epochs=8`. */
+  lstm?: string;
+  /** Transformer settings as `key=value,...` (TransformerConfig keys). */
+  transformer?: string;
   /** What to forecast (default pairs); links need `topology`. */
   series?: "pairs" | "links";
   topology?: string;
@@ -55,6 +62,47 @@ export function loadSeries(path: string): TrafficMatrixSeries {
   throw new WorkloadError(`${path}: expected a directory of SNDlib demandMatrix-*.xml files or a .csv file`);
 }
 
+/**
+ * `key=value,...` settings of a deep model, each key one of `defaults`' and each value read as the default's type
+ * (number, true/false, or a string; `seed` may be either). The predictor validates ranges.
+ * @throws PredictorError naming the option, the key and the allowed keys or the bad value.
+ */
+export function modelSettings(
+  option: string,
+  text: string,
+  defaults: Readonly<Record<string, unknown>>,
+): Record<string, number | boolean | string> {
+  const out: Record<string, number | boolean | string> = {};
+  for (const item of text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const eq = item.indexOf("=");
+    const key = eq > 0 ? item.slice(0, eq).trim() : item;
+    const raw = eq > 0 ? item.slice(eq + 1).trim() : "";
+    if (!(key in defaults)) {
+      throw new PredictorError(
+        `${option} ${item}: unknown setting "${key}"; known: ${Object.keys(defaults).join(", ")}`,
+      );
+    }
+    if (eq <= 0 || raw === "") throw new PredictorError(`${option} ${item}: expected ${key}=<value>`);
+    const kind = typeof defaults[key];
+    if (kind === "boolean") {
+      if (raw !== "true" && raw !== "false") {
+        throw new PredictorError(`${option} ${key}: expected true or false, got "${raw}"`);
+      }
+      out[key] = raw === "true";
+    } else if (kind === "number" || key === "seed") {
+      const v = Number(raw);
+      if (!Number.isFinite(v)) {
+        if (key === "seed") out[key] = raw;
+        else throw new PredictorError(`${option} ${key}: expected a number, got "${raw}"`);
+      } else out[key] = v;
+    } else out[key] = raw;
+  }
+  return out;
+}
+
 export async function predictCommand(o: PredictCliOptions): Promise<void> {
   const fraction = Number(o.train);
   const view = seriesView(o.series ?? "pairs", o.topology);
@@ -71,6 +119,16 @@ export async function predictCommand(o: PredictCliOptions): Promise<void> {
     loadSeries,
     view,
     ...(o.period !== undefined ? { period: o.period } : {}),
+    ...(o.lstm ? { lstm: modelSettings("--lstm", o.lstm, LSTM_DEFAULTS) as LstmOptions } : {}),
+    ...(o.transformer
+      ? {
+          transformer: modelSettings(
+            "--transformer",
+            o.transformer,
+            TRANSFORMER_DEFAULTS,
+          ) as TransformerOptions,
+        }
+      : {}),
     log: (line) => console.error(line),
   });
   console.log(result.table);

@@ -23,6 +23,7 @@ import {
 import { type LstmOptions, LstmPredictor } from "../models/predictors/lstm.ts";
 import { type Predictor, PredictorError } from "../models/predictors/predictor.ts";
 import { createPredictor, type PredictorOptions } from "../models/predictors/registry.ts";
+import type { TfTrainingInfo } from "../models/predictors/tf-training.ts";
 import { type TransformerOptions, TransformerPredictor } from "../models/predictors/transformer.ts";
 import type { TrafficMatrixSeries } from "../models/workload/tm-series.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../sim/io/atomic-write.ts";
@@ -169,7 +170,7 @@ export async function runPredict(opts: RunPredictOptions): Promise<RunPredictRes
       },
       tfBackend,
       seed,
-      predictors: predictors.map((p) => ({ name: p.name, params: p.params() })),
+      predictors: predictors.map((p) => ({ name: p.name, params: p.params(), ...trainingOf(p) })),
       records: result.records,
       significance:
         "comparisons: each predictor against the best simple predictor (lowest MAE; every predictor but the oracle " +
@@ -197,6 +198,17 @@ export async function runPredict(opts: RunPredictOptions): Promise<RunPredictRes
   } finally {
     for (const p of predictors) p.dispose?.();
   }
+}
+
+/**
+ * A deep predictor's training record for predict.json: the learning curves (training and validation loss per
+ * epoch, weighted MAE on z), the best epoch, the last value's validation loss and the wall time.
+ */
+function trainingOf(p: Predictor): { training?: TfTrainingInfo } {
+  if (p instanceof LstmPredictor || p instanceof TransformerPredictor) {
+    return p.training ? { training: p.training } : {};
+  }
+  return {};
 }
 
 /** One line per horizon and tested predictor: verdict, mean loss difference and p-value against the reference. */

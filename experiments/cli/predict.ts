@@ -37,6 +37,15 @@ export function addPredict<T>(y: Argv<T>): Argv<T> {
         .option("horizon", { type: "number", default: 3, describe: "Steps ahead (intervals)" })
         .option("period", { type: "number", describe: "Season in intervals for seasonal-naive and hw" })
         .option("seed", { type: "number", default: 1 })
+        .option("lstm", {
+          type: "string",
+          describe:
+            "LSTM settings key=value,... (LstmConfig), e.g. seasonalLag=288,timeFeatures=true,epochs=8,windowsPerEpoch=4096",
+        })
+        .option("transformer", {
+          type: "string",
+          describe: "Transformer settings key=value,... (TransformerConfig), e.g. seasonalLag=288,epochs=8",
+        })
         .option("out", { type: "string", default: "results/predict", describe: "Output directory" })
         .example(
           "$0 predict --tm ../shared/data/traffic-matrices/sndlib-abilene-5min --train 2004-03-06 --predictors lv,ewma,hw,lstm",
@@ -57,6 +66,8 @@ export function addPredict<T>(y: Argv<T>): Argv<T> {
         series: args.series,
         ...(args.topology !== undefined ? { topology: args.topology } : {}),
         ...(args.period !== undefined ? { period: args.period } : {}),
+        ...(args.lstm !== undefined ? { lstm: args.lstm } : {}),
+        ...(args.transformer !== undefined ? { transformer: args.transformer } : {}),
       });
     },
   );

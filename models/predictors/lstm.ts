@@ -4,17 +4,18 @@
  * the model lets it learn from all P series at once and makes it independent of P (a model trained on one
  * network's pairs forecasts any number of pairs).
  *
- * Scaling (fitted on the training history, stored with the model): with s0 the mean of the history's positive
- * values, u = log1p(max(x, 0) / s0) and z = (u - mu) / sigma, mu and sigma the mean and standard deviation of u
- * over the history. The log compresses the heavy-tailed volumes so small and large pairs train alike; forecasts
- * map back by x = s0 expm1(sigma z + mu), with u clamped to [0, u_max + 2] (u_max the history's largest u) so a
- * stray output cannot overflow.
+ * Scaling and features (deep-features.ts): z, the log1p (or, with `logScale` false, linear) scaling of the values
+ * fitted on the training history and stored with the model; with `seasonalLag` = S > 0 a second input channel,
+ * the value one season before the interval after each row (lead 1: the last row carries the seasonal-naive
+ * forecast of the target); with `timeFeatures` four more, sin/cos of the row's time of day and day of week. F, the
+ * input width, is 1 + (S > 0) + 4 (timeFeatures).
  *
  * Model: `layers` LSTM layers of `units` units (sigmoid recurrent activation, unit forget bias) and one dense
- * output; input W x 1 (the window's z), output the next z, or with `residual` (default) the change z_{t+1} - z_t,
+ * output; input W x F (the window's rows), output the next z, or with `residual` (default) the change z_{t+1} - z_t,
  * so an untrained network starts near the last value. Forecasts of h > 1 steps feed predictions back.
  *
- * Training (`train(history)`, history T x P): windows (t, p) for t = W-1 .. T-2; the last `validationFraction` of
+ * Training (`train(history, endNs)`, history T x P): windows (t, p) for t = t0 .. T-2 (t0 = W - 1, or S + W - 2
+ * with the lag channel); the last `validationFraction` of
  * window times is the validation set (a time split, so validation never sees the training future). Adam, batch
  * `batchSize`, loss `loss` on z (mae: the conditional median, which minimizes the MAE the evaluation reports; or
  * mse), each window weighted by `weighting` ("volume": by its level x_t / s0 + 1, so that the loss on log-scaled
@@ -38,6 +39,21 @@
 import type * as Tf from "@tensorflow/tfjs";
 import type { RandomStream } from "../../sim/kernel/rng.ts";
 import { RandomStreams } from "../../sim/kernel/rng.ts";
+import {
+  checkSeasonalLag,
+  clampZ,
+  firstWindowEnd,
+  fitScaling,
+  fromZ,
+  historyNeeded,
+  historyTimes,
+  ObservationRing,
+  type SeasonalLag,
+  scaleRows,
+  TIME_FEATURES,
+  timeFeatures,
+  type ValueScaling,
+} from "./deep-features.ts";
 import { LstmForward, type LstmNetWeights } from "./lstm-forward.ts";
 import {
   checkDimension,
@@ -100,6 +116,17 @@ export interface LstmConfig {
   fineTuneIntervals: number;
   /** Passes over the recent windows per fine-tune. Default 1. */
   fineTuneEpochs: number;
+  /**
+   * S, the season of the seasonal lag channel in intervals (288: a day of 5-minute intervals); 0 = no lag channel.
+   * Default 0.
+   */
+  seasonalLag: number;
+  /** Scale values by log1p (true) or linearly (false) before the standardization. Default true. */
+  logScale: boolean;
+  /** Add sin/cos of each row's time of day and day of week as input channels. Default false. */
+  timeFeatures: boolean;
+  /** Interval length (ns) assumed when `train` gets no times. Default 300e9 (5 min). */
+  intervalNs: number;
   /** Seed of the predictor's random streams (initializers, shuffling). Default 1. */
   seed: number | string;
 }
@@ -121,6 +148,10 @@ export const LSTM_DEFAULTS: Readonly<LstmConfig> = {
   fineTuneEvery: 0,
   fineTuneIntervals: 288,
   fineTuneEpochs: 1,
+  seasonalLag: 0,
+  logScale: true,
+  timeFeatures: false,
+  intervalNs: 300e9,
   seed: 1,
 };
 
@@ -129,13 +160,8 @@ export interface LstmOptions extends Partial<LstmConfig> {
   streams?: RandomStreams;
 }
 
-/** The log1p scaling fitted on the training history (see the module doc). */
-export interface LstmScaling {
-  scale: number;
-  mu: number;
-  sigma: number;
-  uMax: number;
-}
+/** The value scaling fitted on the training history (deep-features.ts). */
+export type LstmScaling = ValueScaling;
 
 /** What training did, recorded in the saved model. */
 export type LstmTrainingInfo = TfTrainingInfo;
@@ -163,10 +189,8 @@ export class LstmPredictor implements Predictor {
   private forward: LstmForward | undefined;
   private scaling: LstmScaling | undefined;
   private trainingInfo: LstmTrainingInfo | null = null;
-  /** The latest `cap` observations, raw: observation t of pair p at `ring[(t mod cap) * P + p]`. */
-  private readonly ring: Float64Array;
-  private readonly cap: number;
-  private count = 0;
+  /** The latest observations, raw, with their times. */
+  private readonly ring: ObservationRing;
   private replay = 0;
   private sinceTune = 0;
   private fineTunes = 0;
@@ -178,11 +202,19 @@ export class LstmPredictor implements Predictor {
     const { streams, ...rest } = opts;
     this.config = validateConfig({ ...LSTM_DEFAULTS, ...definedOnly(rest) });
     this.streams = streams ?? new RandomStreams(this.config.seed);
-    this.cap = Math.max(
-      this.config.window,
-      this.config.fineTuneEvery > 0 ? this.config.fineTuneIntervals : 0,
-    );
-    this.ring = new Float64Array(this.cap * dimension);
+    const need = historyNeeded(this.config.window, this.lag);
+    const tune = this.config.fineTuneEvery > 0 ? this.config.fineTuneIntervals + need : 0;
+    this.ring = new ObservationRing(dimension, Math.max(need, tune));
+  }
+
+  /** The seasonal lag channel's settings (season 0: none; lead 1). */
+  get lag(): SeasonalLag {
+    return { season: this.config.seasonalLag, lead: 1 };
+  }
+
+  /** F, the input channels per window row. */
+  get inputChannels(): number {
+    return inputChannels(this.config);
   }
 
   /**
@@ -253,16 +285,20 @@ export class LstmPredictor implements Predictor {
    * Fits the scaling and the network on `history` (T x P, T > W + 1; see the module doc), from freshly seeded
    * weights. For a loaded model (unless loaded with `retrain`), only marks the next T observations as replay.
    */
-  async train(history: readonly Float64Array[]): Promise<void> {
+  async train(history: readonly Float64Array[], endNs?: ArrayLike<number>): Promise<void> {
     checkHistory(this.name, this.dimension, history);
     this.replay = history.length;
     this.sinceTune = 0;
     if (this.frozen) return;
     const W = this.config.window;
-    if (history.length < W + 2) {
+    const t0w = firstWindowEnd(W, this.lag);
+    if (history.length < t0w + 3) {
       throw new PredictorError(
-        `lstm.train: history has ${history.length} intervals; needs at least W + 2 = ${W + 2}`,
+        `lstm.train: history has ${history.length} intervals; needs at least ${t0w + 3} (window ${W}, seasonal lag ${this.config.seasonalLag})`,
       );
+    }
+    if (endNs !== undefined && endNs.length !== history.length) {
+      throw new PredictorError(`lstm.train: endNs has ${endNs.length} times, expected ${history.length}`);
     }
     const t0 = process.hrtime.bigint();
     const rt = await loadTf();
@@ -270,21 +306,20 @@ export class LstmPredictor implements Predictor {
     this.tf = tf;
     this.backend = rt.backend;
     this.disposeModel();
-    this.scaling = fitScaling(history);
+    this.scaling = fitScaling(history, this.config.logScale);
     const P = this.dimension;
     const T = history.length;
-    const z = scaleRows(history, this.scaling);
+    const data = this.windowSource(history, historyTimes(T, this.config.intervalNs, endNs));
     this.model = buildModel(tf, this.config, this.streams.stream("lstm/init"));
     this.optimizer = tf.train.adam(this.config.learningRate);
 
-    // Windows (t, p) indexed k = (t - (W - 1)) * P + p, t the last input time; split by time.
-    const times = T - W; // t = W-1 .. T-2
+    // Windows (t, p) indexed k = (t - t0) * P + p, t the last input time; split by time.
+    const times = T - 1 - data.t0; // t = t0 .. T-2
     const valTimes = Math.floor(times * this.config.validationFraction);
     const trainCount = (times - valTimes) * P;
     const allVal = Int32Array.from({ length: valTimes * P }, (_, i) => trainCount + i);
     const val = subset(allVal, this.config.validationWindows, this.streams.stream("lstm/validation"));
     const trainIdx = Int32Array.from({ length: trainCount }, (_, i) => i);
-    const data = this.windowSource(z);
     const shuffle = this.streams.stream("lstm/shuffle");
     const model = this.model;
     const fit = await fitWithEarlyStopping(
@@ -309,16 +344,15 @@ export class LstmPredictor implements Predictor {
     };
   }
 
-  observe(_timeNs: number, sample: Float64Array): void {
+  observe(timeNs: number, sample: Float64Array): void {
     checkSample(this.name, this.dimension, sample);
-    this.ring.set(sample, (this.count % this.cap) * this.dimension);
-    this.count++;
+    this.ring.push(timeNs, sample);
     if (this.replay > 0) {
       this.replay--;
       return;
     }
     const K = this.config.fineTuneEvery;
-    if (K > 0 && this.model && ++this.sinceTune >= K && this.count > this.config.window + 1) {
+    if (K > 0 && this.model && ++this.sinceTune >= K) {
       this.sinceTune = 0;
       this.fineTune();
     }
@@ -328,25 +362,34 @@ export class LstmPredictor implements Predictor {
     checkSteps(this.name, steps);
     const P = this.dimension;
     const W = this.config.window;
-    if (this.count === 0) return flatForecast(new Float64Array(P), steps);
-    if (this.count < W || !this.forward || !this.scaling) return flatForecast(this.recent(1)[0]!, steps);
+    const ring = this.ring;
+    if (ring.count === 0) return flatForecast(new Float64Array(P), steps);
+    const n = historyNeeded(W, this.lag);
+    if (ring.count < n || !this.forward || !this.scaling) return flatForecast(ring.last(), steps);
     const s = this.scaling;
-    const rows = this.recent(W);
-    const input = new Float64Array(P * W);
-    for (let p = 0; p < P; p++) {
-      for (let t = 0; t < W; t++) input[p * W + t] = toZ(rows[t]![p]!, s);
-    }
+    // zx[p * L + i]: the latest n observations' z, then the forecasts as they are made; times likewise.
+    const L = n + steps;
+    const zx = ring.latestZ(n, s, L);
+    const time = new Float64Array(L);
+    for (let i = 0; i < n; i++) time[i] = ring.time(ring.count - n + i);
+    const dt = ring.step(this.config.intervalNs);
+    for (let i = n; i < L; i++) time[i] = time[n - 1]! + (i - n + 1) * dt;
+    const tfeat = this.config.timeFeatures ? timeFeatures(time) : undefined;
+    const F = this.inputChannels;
+    const input = new Float64Array(P * W * F);
     const out: Float64Array[] = [];
     for (let h = 0; h < steps; h++) {
+      const end = n - 1 + h;
+      for (let p = 0; p < P; p++) {
+        writeRows(input, p, W, F, (i) => zx[p * L + i]!, end, this.config.seasonalLag, tfeat);
+      }
       const y = this.forward.run(input, P, W);
       const x = new Float64Array(P);
       for (let p = 0; p < P; p++) {
-        let zNext = this.config.residual ? input[p * W + W - 1]! + y[p]! : y[p]!;
-        const u = Math.min(Math.max(zNext * s.sigma + s.mu, 0), s.uMax + 2);
-        zNext = (u - s.mu) / s.sigma;
-        x[p] = s.scale * Math.expm1(u);
-        input.copyWithin(p * W, p * W + 1, (p + 1) * W);
-        input[p * W + W - 1] = zNext;
+        const last = zx[p * L + end]!;
+        const zNext = this.config.residual ? last + y[p]! : y[p]!;
+        x[p] = fromZ(zNext, s);
+        zx[p * L + end + 1] = clampZ(zNext, s);
       }
       out.push(x);
     }
@@ -386,15 +429,6 @@ export class LstmPredictor implements Predictor {
     return this.model;
   }
 
-  /** The latest `n` observations, oldest first (n <= min(count, cap)). */
-  private recent(n: number): Float64Array[] {
-    const P = this.dimension;
-    return Array.from({ length: n }, (_, i) => {
-      const t = (this.count - n + i) % this.cap;
-      return this.ring.subarray(t * P, (t + 1) * P);
-    });
-  }
-
   /** One pass of Adam steps over `idx`; returns the mean batch loss. */
   private fitWindows(data: WindowSource, idx: Int32Array): number {
     const tf = this.tf!;
@@ -402,12 +436,12 @@ export class LstmPredictor implements Predictor {
     const optimizer = this.optimizer ?? tf.train.adam(this.config.learningRate);
     this.optimizer = optimizer;
     const B = this.config.batchSize;
-    const W = data.W;
+    const { W, F } = data;
     const lossFn = this.config.loss === "mae" ? tf.losses.absoluteDifference : tf.losses.meanSquaredError;
     return fitBatches(tf, optimizer, idx.length, B, this.name, (start, end) => {
       const batch = idx.subarray(start, end);
       const { xs, ys, ws } = gather(data, batch);
-      const x = tf.tensor3d(xs, [batch.length, W, 1]);
+      const x = tf.tensor3d(xs, [batch.length, W, F]);
       const y = tf.tensor2d(ys, [batch.length, 1]);
       const w = ws ? tf.tensor2d(ws, [batch.length, 1]) : undefined;
       return lossFn(y, model.apply(x, { training: true }) as Tf.Tensor, w, tf.Reduction.MEAN) as Tf.Scalar;
@@ -420,9 +454,9 @@ export class LstmPredictor implements Predictor {
    */
   private windowLoss(data: WindowSource, idx: Int32Array, lastValue = false): number {
     const { xs, ys, ws } = gather(data, idx);
-    const W = data.W;
+    const { W, F } = data;
     const pred = lastValue
-      ? Float64Array.from(idx, (_, i) => (data.residual ? 0 : xs[i * W + W - 1]!))
+      ? Float64Array.from(idx, (_, i) => (data.residual ? 0 : xs[(i * W + W - 1) * F]!))
       : this.forward!.run(Float64Array.from(xs), idx.length, W);
     let sum = 0;
     let weights = 0;
@@ -435,18 +469,36 @@ export class LstmPredictor implements Predictor {
     return sum / weights;
   }
 
-  private windowSource(z: Float32Array): WindowSource {
-    const { residual, weighting } = this.config;
-    return { z, P: this.dimension, W: this.config.window, residual, weighting, scaling: this.scaling! };
+  /** The windows of `rows` (T x P, raw) ending at `endNs`, under the fitted scaling. */
+  private windowSource(rows: readonly Float64Array[], endNs: Float64Array): WindowSource {
+    const { residual, weighting, window: W } = this.config;
+    return {
+      z: scaleRows(rows, this.scaling!),
+      time: this.config.timeFeatures ? timeFeatures(endNs) : undefined,
+      P: this.dimension,
+      W,
+      F: this.inputChannels,
+      t0: firstWindowEnd(W, this.lag),
+      season: this.config.seasonalLag,
+      residual,
+      weighting,
+      scaling: this.scaling!,
+    };
   }
 
   private fineTune(): void {
+    const ring = this.ring;
     const W = this.config.window;
-    const n = Math.min(this.count, this.cap, this.config.fineTuneIntervals);
-    if (n < W + 1) return;
-    const z = scaleRows(this.recent(n), this.scaling!);
-    const data = this.windowSource(z);
-    const idx = Int32Array.from({ length: (n - W) * this.dimension }, (_, i) => i);
+    const n = Math.min(ring.count, ring.cap, this.config.fineTuneIntervals + historyNeeded(W, this.lag) - W);
+    const t0 = firstWindowEnd(W, this.lag);
+    if (n < t0 + 2) return;
+    const first = ring.count - n;
+    const rows = Array.from({ length: n }, (_, i) => ring.row(first + i));
+    const data = this.windowSource(
+      rows,
+      Float64Array.from(rows, (_, i) => ring.time(first + i)),
+    );
+    const idx = Int32Array.from({ length: (n - 1 - t0) * this.dimension }, (_, i) => i);
     const stream = this.streams.stream("lstm/fine-tune");
     for (let e = 0; e < this.config.fineTuneEpochs; e++) {
       shuffleInPlace(idx, stream);
@@ -457,81 +509,72 @@ export class LstmPredictor implements Predictor {
   }
 }
 
-/** Scaled history: `z[t * P + p]`, Float32 as the network consumes it. */
+/** Scaled history: `z[t * P + p]`, Float32 as the network consumes it, with what forms its windows. */
 interface WindowSource {
   z: Float32Array;
+  /** Time features of each row (`time[t * 4 + f]`) when the model takes them. */
+  time: Float32Array | undefined;
   P: number;
   W: number;
+  /** Input channels per row. */
+  F: number;
+  /** The first window's last time. */
+  t0: number;
+  /** S, the seasonal lag (0: none). */
+  season: number;
   residual: boolean;
   weighting: LstmConfig["weighting"];
   scaling: LstmScaling;
 }
 
-/** Inputs (n x W) and targets (n) of windows `idx` (see {@link LstmPredictor.train} for the indexing). */
+/** F of a configuration: z, the seasonal lag when S > 0, the four time features when on. */
+export function inputChannels(c: Pick<LstmConfig, "seasonalLag" | "timeFeatures">): number {
+  return 1 + (c.seasonalLag > 0 ? 1 : 0) + (c.timeFeatures ? TIME_FEATURES : 0);
+}
+
+/**
+ * Writes the W rows of series p's window ending at index `end` into `out` (window p, rows of F channels): row j
+ * (index i = end - W + 1 + j) gets zAt(i), then zAt(i + 1 - season) when season > 0, then the time features of
+ * index i when `time` is given (deep-features.ts: the lag channel with lead 1).
+ */
+export function writeRows(
+  out: Float64Array | Float32Array,
+  p: number,
+  W: number,
+  F: number,
+  zAt: (i: number) => number,
+  end: number,
+  season: number,
+  time: Float32Array | undefined,
+): void {
+  for (let j = 0; j < W; j++) {
+    const i = end - W + 1 + j;
+    let o = (p * W + j) * F;
+    out[o++] = zAt(i);
+    if (season > 0) out[o++] = zAt(i + 1 - season);
+    if (time) for (let f = 0; f < TIME_FEATURES; f++) out[o++] = time[i * TIME_FEATURES + f]!;
+  }
+}
+
+/** Inputs (n x W x F), targets (n) and weights of windows `idx` (see {@link LstmPredictor.train} for the indexing). */
 function gather(
   data: WindowSource,
   idx: Int32Array,
 ): { xs: Float32Array; ys: Float32Array; ws?: Float32Array } {
-  const { z, P, W, residual, scaling } = data;
-  const xs = new Float32Array(idx.length * W);
+  const { z, P, W, F, residual, scaling } = data;
+  const xs = new Float32Array(idx.length * W * F);
   const ys = new Float32Array(idx.length);
   const ws = data.weighting === "volume" ? new Float32Array(idx.length) : undefined;
   for (let i = 0; i < idx.length; i++) {
     const k = idx[i]!;
     const p = k % P;
-    const t = (k - p) / P + W - 1;
-    for (let j = 0; j < W; j++) xs[i * W + j] = z[(t - W + 1 + j) * P + p]!;
+    const t = (k - p) / P + data.t0;
+    writeRows(xs, i, W, F, (r) => z[r * P + p]!, t, data.season, data.time);
     const next = z[(t + 1) * P + p]!;
     ys[i] = residual ? next - z[t * P + p]! : next;
-    if (ws) ws[i] = Math.exp(z[t * P + p]! * scaling.sigma + scaling.mu);
+    if (ws) ws[i] = fromZ(z[t * P + p]!, scaling) / scaling.scale + 1;
   }
   return ws ? { xs, ys, ws } : { xs, ys };
-}
-
-/** The log1p scaling of the module doc, fitted on `history` (T x P); shared with the Transformer. */
-export function fitScaling(history: readonly Float64Array[]): LstmScaling {
-  let sum = 0;
-  let positives = 0;
-  for (const row of history) {
-    for (const v of row) {
-      if (v > 0) {
-        sum += v;
-        positives++;
-      }
-    }
-  }
-  const scale = positives > 0 ? sum / positives : 1;
-  let n = 0;
-  let mean = 0;
-  let m2 = 0;
-  let uMax = 0;
-  for (const row of history) {
-    for (const v of row) {
-      const u = Math.log1p(Math.max(v, 0) / scale);
-      n++;
-      const d = u - mean;
-      mean += d / n;
-      m2 += d * (u - mean);
-      if (u > uMax) uMax = u;
-    }
-  }
-  const sigma = Math.sqrt(m2 / n);
-  return { scale, mu: mean, sigma: sigma > 0 ? sigma : 1, uMax };
-}
-
-/** z of a raw value under scaling `s`. */
-export function toZ(x: number, s: LstmScaling): number {
-  return (Math.log1p(Math.max(x, 0) / s.scale) - s.mu) / s.sigma;
-}
-
-/** `rows` scaled to z, row-major (z[t * P + p]). */
-export function scaleRows(rows: readonly Float64Array[], s: LstmScaling): Float32Array {
-  const P = rows[0]?.length ?? 0;
-  const z = new Float32Array(rows.length * P);
-  rows.forEach((row, t) => {
-    for (let p = 0; p < P; p++) z[t * P + p] = toZ(row[p]!, s);
-  });
-  return z;
 }
 
 /** A 31-bit integer seed for a tfjs initializer. */
@@ -553,7 +596,7 @@ function buildModel(tf: typeof Tf, c: LstmConfig, init: RandomStream): Tf.Layers
         tf.layers.lstm({
           units: c.units,
           returnSequences: l < c.layers - 1,
-          ...(l === 0 ? { inputShape: [c.window, 1] } : {}),
+          ...(l === 0 ? { inputShape: [c.window, inputChannels(c)] } : {}),
           activation: "tanh",
           recurrentActivation: "sigmoid",
           kernelInitializer: tf.initializers.glorotUniform({ seed: seedFrom(init) }),
@@ -628,6 +671,13 @@ function validateConfig(c: LstmConfig): LstmConfig {
   int("fineTuneEvery", 0);
   int("fineTuneEpochs", 1);
   int("fineTuneIntervals", c.window + 1);
+  checkSeasonalLag("lstm", { season: c.seasonalLag, lead: 1 });
+  if (!(typeof c.intervalNs === "number" && c.intervalNs > 0))
+    throw new PredictorError(`lstm.intervalNs: expected a number > 0, got ${c.intervalNs}`);
+  for (const key of ["logScale", "timeFeatures"] as const) {
+    if (typeof c[key] !== "boolean")
+      throw new PredictorError(`lstm.${key}: expected true or false, got ${c[key]}`);
+  }
   if (!(c.learningRate > 0))
     throw new PredictorError(`lstm.learningRate: expected a number > 0, got ${c.learningRate}`);
   if (!(c.validationFraction >= 0 && c.validationFraction <= 0.5)) {

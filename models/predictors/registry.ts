@@ -90,6 +90,17 @@ const LstmParamsSchema = z
     fineTuneEvery: count(0, "Fine-tune every K observed intervals, 0 = never (default 0)."),
     fineTuneIntervals: count(2, "Intervals of recent history a fine-tune trains on, > window (default 288)."),
     fineTuneEpochs: count(1, "Passes over the recent windows per fine-tune (default 1)."),
+    seasonalLag: count(0, "Season of the seasonal lag input channel in intervals, 0 = none (default 0)."),
+    logScale: z.boolean().optional().meta(doc("Scale values by log1p, else linearly (default true).")),
+    timeFeatures: z
+      .boolean()
+      .optional()
+      .meta(doc("Time of day and day of week as input channels (default false).")),
+    intervalNs: z
+      .number()
+      .gt(0)
+      .optional()
+      .meta(doc("Interval length in ns assumed when training gets no times (default 300e9, 5 minutes).")),
     seed: z
       .union([z.int(), z.string()])
       .optional()
@@ -134,6 +145,11 @@ const TransformerParamsSchema = z
       .gt(0)
       .optional()
       .meta(doc("Interval length in ns assumed when training gets no times (default 300e9, 5 minutes).")),
+    seasonalLag: count(
+      0,
+      "Season of the seasonal lag input channel in intervals, >= horizon, 0 = none (default 0).",
+    ),
+    logScale: z.boolean().optional().meta(doc("Scale values by log1p, else linearly (default true).")),
     seed: z
       .union([z.int(), z.string()])
       .optional()

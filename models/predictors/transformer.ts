@@ -7,14 +7,15 @@
  * inputs, multi-horizon direct forecasts). One TensorFlow.js layers model is shared by all P series: each series'
  * window of the last W intervals is one sample, so the model learns from all series at once and serves any P.
  *
- * Scaling: the LSTM's (lstm.ts): u = log1p(max(x, 0) / s0), z = (u - mu) / sigma, fitted on the training
- * history; forecasts map back with u clamped to [0, u_max + 2].
+ * Scaling and features (deep-features.ts): z, the log1p (or, with `logScale` false, linear) scaling fitted on the
+ * training history; forecasts map back with u clamped to [0, u_max + 2].
  *
- * Input, per window row j (interval t - W + 1 + j, t the last): F = 5 + W features: the row's z; sin and cos of
- * the time of day and of the day of week of the interval's end time (Observation.timeNs, ns since the Unix epoch,
- * or since any origin: only the phase within a day / week matters); and a one-hot of the position j. A Dense
- * projection to d_model of this row is therefore the value/time embedding plus a learned absolute position
- * embedding (the one-hot selects a row of the projection's kernel).
+ * Input, per window row j (interval i = t - W + 1 + j, t the last): F = 5 + W features, 6 + W with the seasonal
+ * lag: the row's z; with `seasonalLag` = S > 0, z_{i + H - S} (lead H: the last H rows carry the values one season
+ * before the H targets); sin and cos of the time of day and of the day of week of the interval's end time
+ * (Observation.timeNs, ns since the Unix epoch, or since any origin: only the phase within a day / week matters);
+ * and a one-hot of the position j. A Dense projection to d_model of this row is therefore the value/time embedding
+ * plus a learned absolute position embedding (the one-hot selects a row of the projection's kernel).
  *
  * Encoder: `blocks` pre-layer-norm blocks (Xiong et al., "On Layer Normalization in the Transformer
  * Architecture", ICML 2020: stable without learning-rate warm-up), each
@@ -27,7 +28,8 @@
  * zero, so an untrained model forecasts the last value). Forecasts beyond H steps feed the H forecasts back as
  * inputs (their times one interval apart).
  *
- * Training (`train(history, endNs)`): windows (t, p) for t = W-1 .. T-1-H; the last `validationFraction` of window
+ * Training (`train(history, endNs)`): windows (t, p) for t = t0 .. T-1-H (t0 = W - 1, or S - H + W - 1 with the
+ * lag); the last `validationFraction` of window
  * times is the validation set (a time split). Adam, batch `batchSize`, loss the weighted mean absolute error on z
  * over the H outputs, each window weighted by its level x_t / s0 + 1 (as the LSTM's "volume" weighting: the loss
  * then approximates absolute error in the data's units, which MAE measures). Each epoch draws `windowsPerEpoch`
@@ -42,7 +44,22 @@
  */
 import type * as Tf from "@tensorflow/tfjs";
 import { type RandomStream, RandomStreams } from "../../sim/kernel/rng.ts";
-import { definedOnly, fitScaling, type LstmScaling, scaleRows, seedFrom, toZ } from "./lstm.ts";
+import {
+  checkSeasonalLag,
+  clampZ,
+  firstWindowEnd,
+  fitScaling,
+  fromZ,
+  historyNeeded,
+  historyTimes,
+  ObservationRing,
+  type SeasonalLag,
+  scaleRows,
+  TIME_FEATURES,
+  timeFeatures,
+  type ValueScaling,
+} from "./deep-features.ts";
+import { definedOnly, seedFrom } from "./lstm.ts";
 import {
   checkDimension,
   checkHistory,
@@ -83,6 +100,13 @@ export interface TransformerConfig {
   validationWindows: number;
   /** Interval length (ns) assumed when `train` gets no times and before two observations. Default 300e9 (5 min). */
   intervalNs: number;
+  /**
+   * S, the season of the seasonal lag channel in intervals (>= horizon; 288: a day of 5-minute intervals); 0 = no
+   * lag channel. Default 0.
+   */
+  seasonalLag: number;
+  /** Scale values by log1p (true) or linearly (false) before the standardization. Default true. */
+  logScale: boolean;
   /** Seed of the predictor's random streams (initializers, shuffling). Default 1. */
   seed: number | string;
 }
@@ -101,6 +125,8 @@ export const TRANSFORMER_DEFAULTS: Readonly<TransformerConfig> = {
   windowsPerEpoch: 8192,
   validationWindows: 4096,
   intervalNs: 300e9,
+  seasonalLag: 0,
+  logScale: true,
   seed: 1,
 };
 
@@ -115,11 +141,6 @@ export interface TransformerTrainingInfo extends TfTrainingInfo {
   parameters: number;
 }
 
-/** Time features per interval: sin/cos of the time of day, sin/cos of the day of week. */
-const TIME_FEATURES = 4;
-const DAY_NS = 86_400e9;
-const WEEK_NS = 7 * DAY_NS;
-
 export class TransformerPredictor implements Predictor {
   readonly name = "transformer";
   readonly dimension: number;
@@ -129,12 +150,12 @@ export class TransformerPredictor implements Predictor {
   private backend: TfBackendName | undefined;
   private model: Tf.LayersModel | undefined;
   private optimizer: Tf.Optimizer | undefined;
-  private scaling: LstmScaling | undefined;
+  private scaling: ValueScaling | undefined;
   private trainingInfo: TransformerTrainingInfo | null = null;
-  /** The latest W observations, raw: observation t of series p at `ring[(t mod W) * P + p]`, its time in `times`. */
-  private readonly ring: Float64Array;
-  private readonly times: Float64Array;
-  private count = 0;
+  /** The latest observations, raw, with their times. */
+  private readonly ring: ObservationRing;
+  /** The forecast's input buffer (P x W x F), reused. */
+  private input = new Float32Array(0);
 
   /** @param dimension P, the number of series. @throws PredictorError for a bad parameter. */
   constructor(dimension: number, opts: TransformerOptions = {}) {
@@ -142,8 +163,12 @@ export class TransformerPredictor implements Predictor {
     const { streams, ...rest } = opts;
     this.config = validateConfig({ ...TRANSFORMER_DEFAULTS, ...definedOnly(rest) });
     this.streams = streams ?? new RandomStreams(this.config.seed);
-    this.ring = new Float64Array(this.config.window * dimension);
-    this.times = new Float64Array(this.config.window);
+    this.ring = new ObservationRing(dimension, historyNeeded(this.config.window, this.lag));
+  }
+
+  /** The seasonal lag channel's settings (season 0: none; lead H). */
+  get lag(): SeasonalLag {
+    return { season: this.config.seasonalLag, lead: this.config.horizon };
   }
 
   /** The backend that trained the model (undefined before). */
@@ -182,9 +207,10 @@ export class TransformerPredictor implements Predictor {
     checkHistory(this.name, this.dimension, history);
     const { window: W, horizon: H } = this.config;
     const T = history.length;
-    if (T < W + H + 1) {
+    const t0w = firstWindowEnd(W, this.lag);
+    if (T < t0w + H + 2) {
       throw new PredictorError(
-        `transformer.train: history has ${T} intervals; needs at least window + horizon + 1 = ${W + H + 1}`,
+        `transformer.train: history has ${T} intervals; needs at least ${t0w + H + 2} (window ${W}, horizon ${H}, seasonal lag ${this.config.seasonalLag})`,
       );
     }
     if (endNs !== undefined && endNs.length !== T) {
@@ -195,16 +221,15 @@ export class TransformerPredictor implements Predictor {
     this.tf = rt.tf;
     this.backend = rt.backend;
     this.disposeModel();
-    this.scaling = fitScaling(history);
-    const times = Float64Array.from({ length: T }, (_, t) =>
-      endNs ? endNs[t]! : (t - T + 1) * this.config.intervalNs,
-    );
+    this.scaling = fitScaling(history, this.config.logScale);
     const data: WindowData = {
       z: scaleRows(history, this.scaling),
-      time: timeFeatures(times),
+      time: timeFeatures(historyTimes(T, this.config.intervalNs, endNs)),
       P: this.dimension,
       W,
       H,
+      t0: t0w,
+      season: this.config.seasonalLag,
       scaling: this.scaling,
     };
     this.model = buildModel(rt.tf, this.config, this.streams.stream("transformer/init"));
@@ -222,44 +247,38 @@ export class TransformerPredictor implements Predictor {
 
   observe(timeNs: number, sample: Float64Array): void {
     checkSample(this.name, this.dimension, sample);
-    const slot = this.count % this.config.window;
-    this.ring.set(sample, slot * this.dimension);
-    this.times[slot] = timeNs;
-    this.count++;
+    this.ring.push(timeNs, sample);
   }
 
   forecast(steps: number): Float64Array[] {
     checkSteps(this.name, steps);
     const P = this.dimension;
     const { window: W, horizon: H } = this.config;
-    if (this.count === 0) return flatForecast(new Float64Array(P), steps);
-    const lastSlot = (this.count - 1) % W;
-    if (this.count < W || !this.model || !this.scaling || !this.tf) {
-      return flatForecast(this.ring.slice(lastSlot * P, (lastSlot + 1) * P), steps);
-    }
+    const ring = this.ring;
+    if (ring.count === 0) return flatForecast(new Float64Array(P), steps);
+    const n = historyNeeded(W, this.lag);
+    if (ring.count < n || !this.model || !this.scaling || !this.tf) return flatForecast(ring.last(), steps);
     const s = this.scaling;
-    // z[p * L + j] and time[j] for j < W the observed window, then the forecasts as they are made.
-    const L = W + steps;
-    const z = new Float32Array(P * L);
+    // zx[p * L + i] and time[i] for i < n the latest observations, then the forecasts as they are made.
+    const L = n + steps;
+    const zx = ring.latestZ(n, s, L);
     const time = new Float64Array(L);
-    for (let j = 0; j < W; j++) {
-      const slot = (this.count - W + j) % W;
-      time[j] = this.times[slot]!;
-      for (let p = 0; p < P; p++) z[p * L + j] = toZ(this.ring[slot * P + p]!, s);
-    }
-    const step = W > 1 && time[W - 1]! > time[W - 2]! ? time[W - 1]! - time[W - 2]! : this.config.intervalNs;
-    for (let j = W; j < L; j++) time[j] = time[W - 1]! + (j - W + 1) * step;
+    for (let i = 0; i < n; i++) time[i] = ring.time(ring.count - n + i);
+    const dt = ring.step(this.config.intervalNs);
+    for (let i = n; i < L; i++) time[i] = time[n - 1]! + (i - n + 1) * dt;
+    const tfeat = timeFeatures(time);
     const out: Float64Array[] = [];
     for (let start = 0; out.length < steps; start += H) {
-      const y = this.predictWindows(z, time, L, start);
+      const end = n - 1 + start;
+      const y = this.predictWindows((p, i) => zx[p * L + i]!, tfeat, end);
       const take = Math.min(H, steps - out.length);
       for (let h = 0; h < take; h++) out.push(new Float64Array(P));
       for (let p = 0; p < P; p++) {
-        const last = z[p * L + start + W - 1]!;
+        const last = zx[p * L + end]!;
         for (let h = 0; h < take; h++) {
-          const u = Math.min(Math.max((last + y[p * H + h]!) * s.sigma + s.mu, 0), s.uMax + 2);
-          z[p * L + start + W + h] = (u - s.mu) / s.sigma;
-          out[start + h]![p] = s.scale * Math.expm1(u);
+          const zh = last + y[p * H + h]!;
+          zx[p * L + end + 1 + h] = clampZ(zh, s);
+          out[start + h]![p] = fromZ(zh, s);
         }
       }
     }
@@ -277,16 +296,23 @@ export class TransformerPredictor implements Predictor {
     this.optimizer = undefined;
   }
 
-  /** The model's H outputs (P x H, row-major) on each series' window z[start .. start + W - 1]. */
-  private predictWindows(z: Float32Array, time: Float64Array, L: number, start: number): Float32Array {
+  /**
+   * The model's H outputs (P x H, row-major) on each series' window ending at index `end` of `zAt(p, i)` (time
+   * features `tfeat` by the same index). The input buffer is reused across calls; tensors live in one tidy.
+   */
+  private predictWindows(
+    zAt: (p: number, i: number) => number,
+    tfeat: Float32Array,
+    end: number,
+  ): Float32Array {
     const tf = this.tf!;
     const P = this.dimension;
     const W = this.config.window;
-    const F = featureCount(W);
-    const xs = new Float32Array(P * W * F);
-    const tfeat = timeFeatures(time.subarray(start, start + W));
+    const F = featureCount(W, this.config.seasonalLag);
+    if (this.input.length !== P * W * F) this.input = new Float32Array(P * W * F);
+    const xs = this.input;
     for (let p = 0; p < P; p++) {
-      writeWindow(xs, p, W, (j) => z[p * L + start + j]!, tfeat, 0);
+      writeWindow(xs, p, W, (i) => zAt(p, i), end, this.lag, tfeat);
     }
     return tf.tidy(() => {
       const y = this.model!.predict(tf.tensor3d(xs, [P, W, F])) as Tf.Tensor;
@@ -311,10 +337,10 @@ export class TransformerPredictor implements Predictor {
     >
   > {
     const model = this.model!;
-    const { P, W, H } = data;
+    const { P, H } = data;
     const T = data.z.length / P;
-    // Windows (t, p) indexed k = (t - (W - 1)) * P + p, t the last input time; split by time.
-    const windowTimes = T - W - H + 1; // t = W-1 .. T-1-H
+    // Windows (t, p) indexed k = (t - t0) * P + p, t the last input time; split by time.
+    const windowTimes = T - H - data.t0; // t = t0 .. T-1-H
     const valTimes = Math.floor(windowTimes * this.config.validationFraction);
     const trainCount = (windowTimes - valTimes) * P;
     const allVal = Int32Array.from({ length: valTimes * P }, (_, i) => trainCount + i);
@@ -342,7 +368,7 @@ export class TransformerPredictor implements Predictor {
     const optimizer = this.optimizer!;
     const B = this.config.batchSize;
     const { W, H } = data;
-    const F = featureCount(W);
+    const F = featureCount(W, data.season);
     return fitBatches(tf, optimizer, idx.length, B, this.name, (start, end) => {
       const batch = idx.subarray(start, end);
       const { xs, ys, ws } = gather(data, batch);
@@ -357,7 +383,7 @@ export class TransformerPredictor implements Predictor {
   private windowLoss(data: WindowData, idx: Int32Array, lastValue = false): number {
     const tf = this.tf!;
     const { W, H } = data;
-    const F = featureCount(W);
+    const F = featureCount(W, data.season);
     const B = 1024;
     let sum = 0;
     let weights = 0;
@@ -392,66 +418,58 @@ interface WindowData {
   P: number;
   W: number;
   H: number;
-  scaling: LstmScaling;
+  /** The first window's last time. */
+  t0: number;
+  /** S, the seasonal lag (0: none). */
+  season: number;
+  scaling: ValueScaling;
 }
 
-/** F, the features of one window row: z, the 4 time features, the one-hot position. */
-function featureCount(W: number): number {
-  return 1 + TIME_FEATURES + W;
-}
-
-/** sin/cos of the time of day and of the day of week of each time (ns). */
-function timeFeatures(timesNs: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(timesNs.length * TIME_FEATURES);
-  for (let t = 0; t < timesNs.length; t++) {
-    const day = (2 * Math.PI * mod(timesNs[t]!, DAY_NS)) / DAY_NS;
-    const week = (2 * Math.PI * mod(timesNs[t]!, WEEK_NS)) / WEEK_NS;
-    out.set([Math.sin(day), Math.cos(day), Math.sin(week), Math.cos(week)], t * TIME_FEATURES);
-  }
-  return out;
-}
-
-function mod(a: number, m: number): number {
-  const r = a % m;
-  return r < 0 ? r + m : r;
+/** F, the features of one window row: z, the seasonal lag when S > 0, the 4 time features, the one-hot position. */
+function featureCount(W: number, season: number): number {
+  return 1 + (season > 0 ? 1 : 0) + TIME_FEATURES + W;
 }
 
 /**
- * Writes window i (W rows of F features) into `xs`: row j gets zAt(j), the time features of time row
- * `timeRow0 + j` of `time`, and the one-hot of j.
+ * Writes window k (W rows of F features) into `xs`: row j, index i = end - W + 1 + j, gets zAt(i), the seasonal
+ * lag zAt(i + lead - S) when S > 0, the time features of index i of `time`, and the one-hot of j.
  */
 function writeWindow(
   xs: Float32Array,
-  i: number,
+  k: number,
   W: number,
-  zAt: (j: number) => number,
+  zAt: (i: number) => number,
+  end: number,
+  lag: SeasonalLag,
   time: Float32Array,
-  timeRow0: number,
 ): void {
-  const F = featureCount(W);
+  const F = featureCount(W, lag.season);
+  xs.fill(0, k * W * F, (k + 1) * W * F);
   for (let j = 0; j < W; j++) {
-    const o = (i * W + j) * F;
-    xs[o] = zAt(j);
-    for (let f = 0; f < TIME_FEATURES; f++) xs[o + 1 + f] = time[(timeRow0 + j) * TIME_FEATURES + f]!;
-    xs[o + 1 + TIME_FEATURES + j] = 1;
+    const i = end - W + 1 + j;
+    let o = (k * W + j) * F;
+    xs[o++] = zAt(i);
+    if (lag.season > 0) xs[o++] = zAt(i + lag.lead - lag.season);
+    for (let f = 0; f < TIME_FEATURES; f++) xs[o++] = time[i * TIME_FEATURES + f]!;
+    xs[o + j] = 1;
   }
 }
 
 /** Inputs (n x W x F), targets (n x H: z_{t+h} - z_t) and weights (n: x_t / s0 + 1) of windows `idx`. */
 function gather(data: WindowData, idx: Int32Array): { xs: Float32Array; ys: Float32Array; ws: Float32Array } {
   const { z, time, P, W, H, scaling } = data;
-  const xs = new Float32Array(idx.length * W * featureCount(W));
+  const xs = new Float32Array(idx.length * W * featureCount(W, data.season));
   const ys = new Float32Array(idx.length * H);
   const ws = new Float32Array(idx.length);
+  const lag = { season: data.season, lead: H };
   for (let i = 0; i < idx.length; i++) {
     const k = idx[i]!;
     const p = k % P;
-    const t = (k - p) / P + W - 1;
-    const first = t - W + 1;
-    writeWindow(xs, i, W, (j) => z[(first + j) * P + p]!, time, first);
+    const t = (k - p) / P + data.t0;
+    writeWindow(xs, i, W, (r) => z[r * P + p]!, t, lag, time);
     const last = z[t * P + p]!;
     for (let h = 0; h < H; h++) ys[i * H + h] = z[(t + 1 + h) * P + p]! - last;
-    ws[i] = Math.exp(last * scaling.sigma + scaling.mu);
+    ws[i] = fromZ(last, scaling) / scaling.scale + 1;
   }
   return { xs, ys, ws };
 }
@@ -465,7 +483,7 @@ function weightedMae(tf: typeof Tf, y: Tf.Tensor, yhat: Tf.Tensor, w: Tf.Tensor)
 /** The network of the module doc, with glorotUniform initializers seeded from `init`. */
 function buildModel(tf: typeof Tf, c: TransformerConfig, init: RandomStream): Tf.LayersModel {
   const glorot = () => tf.initializers.glorotUniform({ seed: seedFrom(init) });
-  const input = tf.input({ shape: [c.window, featureCount(c.window)] });
+  const input = tf.input({ shape: [c.window, featureCount(c.window, c.seasonalLag)] });
   let x = tf.layers.dense({ units: c.dModel, kernelInitializer: glorot() }).apply(input) as Tf.SymbolicTensor;
   for (let b = 0; b < c.blocks; b++) x = encoderBlock(tf, x, c, glorot);
   x = tf.layers.layerNormalization({ axis: -1 }).apply(x) as Tf.SymbolicTensor;
@@ -526,6 +544,9 @@ function validateConfig(c: TransformerConfig): TransformerConfig {
   int("patience", 1);
   int("windowsPerEpoch", 0);
   int("validationWindows", 0);
+  checkSeasonalLag("transformer", { season: c.seasonalLag, lead: c.horizon });
+  if (typeof c.logScale !== "boolean")
+    throw new PredictorError(`transformer.logScale: expected true or false, got ${c.logScale}`);
   if (c.dModel % c.heads !== 0) {
     throw new PredictorError(`transformer.heads: expected a divisor of dModel (${c.dModel}), got ${c.heads}`);
   }

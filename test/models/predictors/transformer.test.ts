@@ -155,7 +155,10 @@ describe("the Transformer predictor", () => {
 
   it("rejects a history shorter than window + horizon + 1 and times of the wrong length", async () => {
     const p = new TransformerPredictor(P, tiny);
-    await assert.rejects(p.train(history.slice(0, 11)), /needs at least window \+ horizon \+ 1 = 12/);
+    await assert.rejects(
+      p.train(history.slice(0, 11)),
+      /needs at least 12 \(window 8, horizon 3, seasonal lag 0\)/,
+    );
     await assert.rejects(p.train(history, endNs.subarray(0, 5)), /endNs has 5 times, expected 384/);
   });
 
