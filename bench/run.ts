@@ -20,6 +20,7 @@ const BENCHES: Record<
   flow: () => import("./flow.ts"),
   "flow-heavy": () => import("./flow-heavy.ts"),
   lstm: () => import("./lstm.ts"),
+  "forecast-latency": () => import("./forecast-latency.ts"),
   emulate: () => import("./emulate.ts"),
   wire: () => import("./wire.ts"),
   "ns3-dumbbell": () => import("./ns3-dumbbell.ts"),

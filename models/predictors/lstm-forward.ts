@@ -10,6 +10,10 @@
  *   i = sigma(z_i), f = sigma(z_f), o = sigma(z_o), c = f * c + i * tanh(z_c~), h = o * tanh(c)
  * The next layer reads the sequence of h; the dense unit reads the last h: y = h . d + e.
  * sigma is the logistic function (the layers are built with `recurrentActivation: "sigmoid"`).
+ *
+ * sigma and tanh are read from tables by linear interpolation on [-16, 16] in steps of 1/256 (error below 2e-6;
+ * outside, the exact functions): a table read costs a few multiply-adds where Math.exp / Math.tanh cost tens, and
+ * the 5 activations per unit and step otherwise dominate the forecast's time (5 P W U of them).
  */
 
 /** Weights of one LSTM layer, row-major as tfjs stores them. */
@@ -174,15 +178,44 @@ export class LstmForward {
         for (let u = 0; u < U; u++) {
           const i = sigmoid(z[zo + u]!);
           const f = sigmoid(z[zo + U + u]!);
-          const cc = f * c[co + u]! + i * Math.tanh(z[zo + 2 * U + u]!);
+          const cc = f * c[co + u]! + i * tanh(z[zo + 2 * U + u]!);
           c[co + u] = cc;
-          hs[out + u] = sigmoid(z[zo + 3 * U + u]!) * Math.tanh(cc);
+          hs[out + u] = sigmoid(z[zo + 3 * U + u]!) * tanh(cc);
         }
       }
     }
   }
 }
 
-function sigmoid(x: number): number {
+const TABLE_RANGE = 16;
+const TABLE_STEPS = 256;
+const TABLE_SIZE = 2 * TABLE_RANGE * TABLE_STEPS + 1;
+/** f at x_i = -16 + i / 256, i = 0 .. 8192. */
+const SIGMOID_TABLE = Float64Array.from({ length: TABLE_SIZE }, (_, i) => {
+  const x = -TABLE_RANGE + i / TABLE_STEPS;
   return 1 / (1 + Math.exp(-x));
+});
+const TANH_TABLE = Float64Array.from({ length: TABLE_SIZE }, (_, i) =>
+  Math.tanh(-TABLE_RANGE + i / TABLE_STEPS),
+);
+
+/** Linear interpolation in `table` at x, or `exact(x)` outside [-16, 16]. */
+function interpolate(table: Float64Array, x: number, exact: (x: number) => number): number {
+  const u = (x + TABLE_RANGE) * TABLE_STEPS;
+  if (!(u >= 0 && u < TABLE_SIZE - 1)) return exact(x);
+  const i = u | 0;
+  const a = table[i]!;
+  return a + (table[i + 1]! - a) * (u - i);
+}
+
+const exactSigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/** The logistic function, interpolated (see the module doc). */
+export function sigmoid(x: number): number {
+  return interpolate(SIGMOID_TABLE, x, exactSigmoid);
+}
+
+/** tanh, interpolated (see the module doc). */
+export function tanh(x: number): number {
+  return interpolate(TANH_TABLE, x, Math.tanh);
 }

@@ -71,6 +71,12 @@ import {
 } from "./predictor.ts";
 import { loadTf, type TfBackendName } from "./tf-backend.ts";
 import { drawEpoch, fitBatches, fitWithEarlyStopping, subset, type TfTrainingInfo } from "./tf-training.ts";
+import {
+  type DenseWeights,
+  type NormWeights,
+  TransformerForward,
+  type TransformerNetWeights,
+} from "./transformer-forward.ts";
 
 /** Every Transformer parameter: meaning, unit and default in one place. */
 export interface TransformerConfig {
@@ -154,8 +160,11 @@ export class TransformerPredictor implements Predictor {
   private trainingInfo: TransformerTrainingInfo | null = null;
   /** The latest observations, raw, with their times. */
   private readonly ring: ObservationRing;
-  /** The forecast's input buffer (P x W x F), reused. */
+  /** The trained network in plain JS (forecasts run on it, not on tfjs). */
+  private forward: TransformerForward | undefined;
+  /** The forecast's input (P x W x F) and output (P x H) buffers, reused. */
   private input = new Float32Array(0);
+  private output = new Float32Array(0);
 
   /** @param dimension P, the number of series. @throws PredictorError for a bad parameter. */
   constructor(dimension: number, opts: TransformerOptions = {}) {
@@ -232,9 +241,11 @@ export class TransformerPredictor implements Predictor {
       season: this.config.seasonalLag,
       scaling: this.scaling,
     };
-    this.model = buildModel(rt.tf, this.config, this.streams.stream("transformer/init"));
+    const built = buildModel(rt.tf, this.config, this.streams.stream("transformer/init"));
+    this.model = built.model;
     this.optimizer = rt.tf.train.adam(this.config.learningRate);
     const fit = await this.fitEpochs(data);
+    this.forward = new TransformerForward(extractWeights(built.layers, W));
     this.trainingInfo = {
       backend: rt.backend,
       intervals: T,
@@ -257,7 +268,7 @@ export class TransformerPredictor implements Predictor {
     const ring = this.ring;
     if (ring.count === 0) return flatForecast(new Float64Array(P), steps);
     const n = historyNeeded(W, this.lag);
-    if (ring.count < n || !this.model || !this.scaling || !this.tf) return flatForecast(ring.last(), steps);
+    if (ring.count < n || !this.forward || !this.scaling) return flatForecast(ring.last(), steps);
     const s = this.scaling;
     // zx[p * L + i] and time[i] for i < n the latest observations, then the forecasts as they are made.
     const L = n + steps;
@@ -294,30 +305,45 @@ export class TransformerPredictor implements Predictor {
     this.optimizer?.dispose();
     this.model = undefined;
     this.optimizer = undefined;
+    this.forward = undefined;
   }
 
   /**
-   * The model's H outputs (P x H, row-major) on each series' window ending at index `end` of `zAt(p, i)` (time
-   * features `tfeat` by the same index). The input buffer is reused across calls; tensors live in one tidy.
+   * The network's H outputs (P x H, row-major) on each series' window ending at index `end` of `zAt(p, i)` (time
+   * features `tfeat` by the same index), by the JS forward pass; input and output buffers are reused across calls
+   * (the result is valid until the next call).
    */
   private predictWindows(
     zAt: (p: number, i: number) => number,
     tfeat: Float32Array,
     end: number,
   ): Float32Array {
-    const tf = this.tf!;
     const P = this.dimension;
     const W = this.config.window;
     const F = featureCount(W, this.config.seasonalLag);
     if (this.input.length !== P * W * F) this.input = new Float32Array(P * W * F);
+    if (this.output.length !== P * this.config.horizon)
+      this.output = new Float32Array(P * this.config.horizon);
     const xs = this.input;
     for (let p = 0; p < P; p++) {
       writeWindow(xs, p, W, (i) => zAt(p, i), end, this.lag, tfeat);
     }
-    return tf.tidy(() => {
-      const y = this.model!.predict(tf.tensor3d(xs, [P, W, F])) as Tf.Tensor;
-      return y.dataSync() as Float32Array;
-    });
+    return this.forward!.run(xs, P, this.output);
+  }
+
+  /** The tfjs model's outputs on windows `xs` (n x W x F): what the JS forward pass must reproduce (tests). */
+  predictWithTf(xs: Float32Array, n: number): Float32Array {
+    const tf = this.tf!;
+    const W = this.config.window;
+    const F = featureCount(W, this.config.seasonalLag);
+    return tf.tidy(
+      () => (this.model!.predict(tf.tensor3d(xs, [n, W, F])) as Tf.Tensor).dataSync() as Float32Array,
+    );
+  }
+
+  /** The JS forward pass's outputs on windows `xs` (n x W x F), a fresh array. */
+  predictWithJs(xs: Float32Array, n: number): Float32Array {
+    return this.forward!.run(xs, n);
   }
 
   /** Epochs of Adam with early stopping; keeps the best epoch's weights. */
@@ -480,18 +506,46 @@ function weightedMae(tf: typeof Tf, y: Tf.Tensor, yhat: Tf.Tensor, w: Tf.Tensor)
   return tf.div(tf.sum(tf.mul(tf.abs(tf.sub(y, yhat)), w)), tf.mul(tf.sum(w), H)) as Tf.Scalar;
 }
 
-/** The network of the module doc, with glorotUniform initializers seeded from `init`. */
-function buildModel(tf: typeof Tf, c: TransformerConfig, init: RandomStream): Tf.LayersModel {
+/** The layers of a built network that hold weights, kept to read them into {@link TransformerForward}. */
+interface NetLayers {
+  input: Tf.layers.Layer;
+  blocks: {
+    norm1: Tf.layers.Layer;
+    heads: { q: Tf.layers.Layer; k: Tf.layers.Layer; v: Tf.layers.Layer }[];
+    out: Tf.layers.Layer;
+    norm2: Tf.layers.Layer;
+    ff1: Tf.layers.Layer;
+    ff2: Tf.layers.Layer;
+  }[];
+  finalNorm: Tf.layers.Layer;
+  head: Tf.layers.Layer;
+}
+
+/** The network of the module doc, with glorotUniform initializers seeded from `init`, and its weighted layers. */
+function buildModel(
+  tf: typeof Tf,
+  c: TransformerConfig,
+  init: RandomStream,
+): { model: Tf.LayersModel; layers: NetLayers } {
   const glorot = () => tf.initializers.glorotUniform({ seed: seedFrom(init) });
   const input = tf.input({ shape: [c.window, featureCount(c.window, c.seasonalLag)] });
-  let x = tf.layers.dense({ units: c.dModel, kernelInitializer: glorot() }).apply(input) as Tf.SymbolicTensor;
-  for (let b = 0; b < c.blocks; b++) x = encoderBlock(tf, x, c, glorot);
-  x = tf.layers.layerNormalization({ axis: -1 }).apply(x) as Tf.SymbolicTensor;
+  const inputLayer = tf.layers.dense({ units: c.dModel, kernelInitializer: glorot() });
+  let x = inputLayer.apply(input) as Tf.SymbolicTensor;
+  const blocks: NetLayers["blocks"] = [];
+  for (let b = 0; b < c.blocks; b++) {
+    const block = encoderBlock(tf, x, c, glorot);
+    x = block.output;
+    blocks.push(block.layers);
+  }
+  const finalNorm = tf.layers.layerNormalization({ axis: -1 });
+  x = finalNorm.apply(x) as Tf.SymbolicTensor;
   const flat = tf.layers.flatten().apply(x) as Tf.SymbolicTensor;
-  const output = tf.layers
-    .dense({ units: c.horizon, kernelInitializer: "zeros", biasInitializer: "zeros" })
-    .apply(flat) as Tf.SymbolicTensor;
-  return tf.model({ inputs: input, outputs: output });
+  const head = tf.layers.dense({ units: c.horizon, kernelInitializer: "zeros", biasInitializer: "zeros" });
+  const output = head.apply(flat) as Tf.SymbolicTensor;
+  return {
+    model: tf.model({ inputs: input, outputs: output }),
+    layers: { input: inputLayer, blocks, finalNorm, head },
+  };
 }
 
 /** One pre-LN encoder block: multi-head self-attention and the position-wise feed-forward, each residual. */
@@ -500,15 +554,21 @@ function encoderBlock(
   x: Tf.SymbolicTensor,
   c: TransformerConfig,
   glorot: () => ReturnType<typeof Tf.initializers.glorotUniform>,
-): Tf.SymbolicTensor {
+): { output: Tf.SymbolicTensor; layers: NetLayers["blocks"][number] } {
   const dk = c.dModel / c.heads;
   const apply = (layer: Tf.layers.Layer, input: Tf.SymbolicTensor | Tf.SymbolicTensor[]) =>
     layer.apply(input) as Tf.SymbolicTensor;
-  const h = apply(tf.layers.layerNormalization({ axis: -1 }), x);
+  const norm1 = tf.layers.layerNormalization({ axis: -1 });
+  const h = apply(norm1, x);
   const heads: Tf.SymbolicTensor[] = [];
+  const headLayers: NetLayers["blocks"][number]["heads"] = [];
   for (let i = 0; i < c.heads; i++) {
-    const proj = () => apply(tf.layers.dense({ units: dk, useBias: false, kernelInitializer: glorot() }), h);
-    const [q, k, v] = [proj(), proj(), proj()];
+    const projection = () => tf.layers.dense({ units: dk, useBias: false, kernelInitializer: glorot() });
+    const ql = projection();
+    const kl = projection();
+    const vl = projection();
+    headLayers.push({ q: ql, k: kl, v: vl });
+    const [q, k, v] = [apply(ql, h), apply(kl, h), apply(vl, h)];
     const scores = apply(
       tf.layers.rescaling({ scale: 1 / Math.sqrt(dk) }),
       apply(tf.layers.dot({ axes: [2, 2] }), [q, k]),
@@ -517,14 +577,51 @@ function encoderBlock(
     heads.push(apply(tf.layers.dot({ axes: [2, 1] }), [attention, v]));
   }
   const merged = heads.length > 1 ? apply(tf.layers.concatenate({ axis: -1 }), heads) : heads[0]!;
-  const attended = apply(tf.layers.dense({ units: c.dModel, kernelInitializer: glorot() }), merged);
-  const x1 = apply(tf.layers.add(), [x, attended]);
-  const h2 = apply(tf.layers.layerNormalization({ axis: -1 }), x1);
-  const ff = apply(
-    tf.layers.dense({ units: c.dModel, kernelInitializer: glorot() }),
-    apply(tf.layers.dense({ units: 2 * c.dModel, activation: "relu", kernelInitializer: glorot() }), h2),
-  );
-  return apply(tf.layers.add(), [x1, ff]);
+  const out = tf.layers.dense({ units: c.dModel, kernelInitializer: glorot() });
+  const x1 = apply(tf.layers.add(), [x, apply(out, merged)]);
+  const norm2 = tf.layers.layerNormalization({ axis: -1 });
+  const h2 = apply(norm2, x1);
+  const ff1 = tf.layers.dense({ units: 2 * c.dModel, activation: "relu", kernelInitializer: glorot() });
+  const ff2 = tf.layers.dense({ units: c.dModel, kernelInitializer: glorot() });
+  const ff = apply(ff2, apply(ff1, h2));
+  return {
+    output: apply(tf.layers.add(), [x1, ff]),
+    layers: { norm1, heads: headLayers, out, norm2, ff1, ff2 },
+  };
+}
+
+/** The weights of a built network's layers, as the JS forward pass reads them. */
+function extractWeights(layers: NetLayers, window: number): TransformerNetWeights {
+  const values = (l: Tf.layers.Layer) => l.getWeights().map((w) => ({ shape: w.shape, data: w.dataSync() }));
+  const dense = (l: Tf.layers.Layer): DenseWeights => {
+    const [k, b] = values(l);
+    if (!k) throw new PredictorError(`transformer: layer ${l.name} has no kernel`);
+    return {
+      inputs: k.shape[0]!,
+      outputs: k.shape[1]!,
+      kernel: Float64Array.from(k.data),
+      ...(b ? { bias: Float64Array.from(b.data) } : {}),
+    };
+  };
+  const norm = (l: Tf.layers.Layer): NormWeights => {
+    const [g, b] = values(l);
+    if (!g || !b) throw new PredictorError(`transformer: layer ${l.name} has no gamma or beta`);
+    return { gamma: Float64Array.from(g.data), beta: Float64Array.from(b.data) };
+  };
+  return {
+    window,
+    input: dense(layers.input),
+    blocks: layers.blocks.map((b) => ({
+      norm1: norm(b.norm1),
+      heads: b.heads.map((h) => ({ q: dense(h.q), k: dense(h.k), v: dense(h.v) })),
+      out: dense(b.out),
+      norm2: norm(b.norm2),
+      ff1: dense(b.ff1),
+      ff2: dense(b.ff2),
+    })),
+    finalNorm: norm(layers.finalNorm),
+    head: dense(layers.head),
+  };
 }
 
 function validateConfig(c: TransformerConfig): TransformerConfig {

@@ -109,6 +109,70 @@ describe("the Transformer predictor", () => {
     }
   });
 
+  for (const lag of [0, DAY]) {
+    it(`computes in its JS forward pass what tfjs predict computes (seasonal lag ${lag}, 2 blocks, 6 windows)`, async () => {
+      const p = new TransformerPredictor(P, {
+        ...tiny,
+        blocks: 2,
+        seasonalLag: lag,
+        epochs: 1,
+        windowsPerEpoch: 128,
+      });
+      try {
+        await p.train(history, endNs.subarray(0, TRAIN));
+        const F = 1 + (lag > 0 ? 1 : 0) + 4 + tiny.window!;
+        // Six windows of values drawn from a fixed LCG in [-2, 2], the one-hot position in each row.
+        let state = 12345;
+        const next = () => {
+          state = (state * 1103515245 + 12345) % 2 ** 31;
+          return (state / 2 ** 31) * 4 - 2;
+        };
+        const n = 6;
+        const W = tiny.window!;
+        const xs = new Float32Array(n * W * F);
+        for (let k = 0; k < n; k++) {
+          for (let j = 0; j < W; j++) {
+            const o = (k * W + j) * F;
+            for (let f = 0; f < F - W; f++) xs[o + f] = next();
+            xs[o + F - W + j] = 1;
+          }
+        }
+        const ours = p.predictWithJs(xs, n);
+        const theirs = p.predictWithTf(xs, n);
+        assert.equal(ours.length, n * tiny.horizon!);
+        for (let i = 0; i < ours.length; i++) {
+          assert.ok(
+            Math.abs(ours[i]! - theirs[i]!) < 1e-4,
+            `output ${i}: JS ${ours[i]} vs tfjs ${theirs[i]}`,
+          );
+        }
+        assert.ok(
+          ours.some((v) => Math.abs(v) > 1e-3),
+          "outputs are not all zero (the head was trained)",
+        );
+      } finally {
+        p.dispose();
+      }
+    });
+  }
+
+  it("with a one-day seasonal lag, trains the same forecasts from the same seed", async () => {
+    const runs = [7, 7].map(
+      (seed) =>
+        new TransformerPredictor(P, { ...tiny, seed, seasonalLag: DAY, epochs: 2, windowsPerEpoch: 128 }),
+    );
+    try {
+      for (const r of runs) {
+        await r.train(history, endNs.subarray(0, TRAIN));
+        for (let t = 0; t < TRAIN; t++) r.observe(endNs[t]!, series[t]!);
+      }
+      assert.deepEqual(runs[0]!.forecast(5), runs[1]!.forecast(5));
+      assert.ok(runs[0]!.training!.trainLoss.length >= 1);
+    } finally {
+      for (const r of runs) r.dispose();
+    }
+  });
+
   it("forecasts zeros before any observation and the last value before a full window", () => {
     const fresh = new TransformerPredictor(P, tiny);
     assert.deepEqual(fresh.forecast(2), [new Float64Array(P), new Float64Array(P)]);
