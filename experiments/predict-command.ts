@@ -3,6 +3,7 @@
  * files, or a CSV `time_s,src,dst,rate_bps`) with a walk-forward test; see experiments/run-predict.ts.
  */
 import { statSync } from "node:fs";
+import { join } from "node:path";
 import { LSTM_DEFAULTS, type LstmOptions } from "../models/predictors/lstm.ts";
 import { PredictorError } from "../models/predictors/predictor.ts";
 import { TRANSFORMER_DEFAULTS, type TransformerOptions } from "../models/predictors/transformer.ts";
@@ -11,7 +12,7 @@ import { WorkloadError } from "../models/workload/errors.ts";
 import { linkUtilizationMatrix } from "../models/workload/link-series.ts";
 import { readSndlibTmSeries } from "../models/workload/sndlib-tm-series.ts";
 import type { TrafficMatrixSeries } from "../models/workload/tm-series.ts";
-import { PAIRS_VIEW, runPredict, type SeriesView } from "./run-predict.ts";
+import { PAIRS_VIEW, type RunPredictOptions, runPredict, type SeriesView } from "./run-predict.ts";
 import { readTopologyFile } from "./topology-files.ts";
 
 export interface PredictCliOptions {
@@ -26,6 +27,10 @@ export interface PredictCliOptions {
   lstm?: string;
   /** Transformer settings as `key=value,...` (TransformerConfig keys). */
   transformer?: string;
+  /** Save each trained deep model to `<dir>/<name>` (lstm, transformer). */
+  saveModels?: string;
+  /** Load each deep model from `<dir>/<name>` instead of training it. */
+  loadModels?: string;
   /** What to forecast (default pairs); links need `topology`. */
   series?: "pairs" | "links";
   topology?: string;
@@ -103,6 +108,17 @@ export function modelSettings(
   return out;
 }
 
+/** `--save-models` / `--load-models` as run-predict's per-model directories. */
+function deepModelDirs(o: PredictCliOptions): Pick<RunPredictOptions, "lstmModel" | "transformerModel"> {
+  const dirs = (name: string) => ({
+    ...(o.loadModels ? { load: join(o.loadModels, name) } : {}),
+    ...(o.saveModels ? { save: join(o.saveModels, name) } : {}),
+  });
+  return o.saveModels || o.loadModels
+    ? { lstmModel: dirs("lstm"), transformerModel: dirs("transformer") }
+    : {};
+}
+
 export async function predictCommand(o: PredictCliOptions): Promise<void> {
   const fraction = Number(o.train);
   const view = seriesView(o.series ?? "pairs", o.topology);
@@ -129,6 +145,7 @@ export async function predictCommand(o: PredictCliOptions): Promise<void> {
           ) as TransformerOptions,
         }
       : {}),
+    ...deepModelDirs(o),
     log: (line) => console.error(line),
   });
   console.log(result.table);

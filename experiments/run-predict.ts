@@ -61,6 +61,8 @@ export interface RunPredictOptions {
   transformer?: TransformerOptions;
   /** Load the LSTM from this directory instead of training it, and/or save the trained one here. */
   lstmModel?: { load?: string; save?: string };
+  /** The same for the Transformer. */
+  transformerModel?: { load?: string; save?: string };
   /** Progress lines. */
   log?: (line: string) => void;
   /**
@@ -141,6 +143,11 @@ export async function runPredict(opts: RunPredictOptions): Promise<RunPredictRes
     if (lstm && opts.lstmModel?.save) {
       await lstm.save(opts.lstmModel.save);
       log(`lstm: model saved to ${opts.lstmModel.save}`);
+    }
+    const transformer = predictors.find((p): p is TransformerPredictor => p instanceof TransformerPredictor);
+    if (transformer && opts.transformerModel?.save) {
+      await transformer.save(opts.transformerModel.save);
+      log(`transformer: model saved to ${opts.transformerModel.save}`);
     }
     const tfBackend =
       predictors
@@ -250,6 +257,9 @@ async function makePredictor(
       fineTuneIntervals: opts.lstm?.fineTuneIntervals,
       fineTuneEpochs: opts.lstm?.fineTuneEpochs,
     });
+  }
+  if (name === "transformer" && opts.transformerModel?.load) {
+    return TransformerPredictor.load(opts.transformerModel.load, P);
   }
   return createPredictor(name, {
     ...opts.predictorOptions,

@@ -42,6 +42,15 @@ export function addPredict<T>(y: Argv<T>): Argv<T> {
           describe:
             "LSTM settings key=value,... (LstmConfig), e.g. seasonalLag=288,timeFeatures=true,epochs=8,windowsPerEpoch=4096",
         })
+        .option("save-models", {
+          type: "string",
+          describe: "Save each trained deep model (lstm, transformer) to <dir>/<name>",
+        })
+        .option("load-models", {
+          type: "string",
+          describe:
+            "Load each deep model from <dir>/<name> (as --save-models wrote it) instead of training it",
+        })
         .option("transformer", {
           type: "string",
           describe: "Transformer settings key=value,... (TransformerConfig), e.g. seasonalLag=288,epochs=8",
@@ -68,6 +77,8 @@ export function addPredict<T>(y: Argv<T>): Argv<T> {
         ...(args.period !== undefined ? { period: args.period } : {}),
         ...(args.lstm !== undefined ? { lstm: args.lstm } : {}),
         ...(args.transformer !== undefined ? { transformer: args.transformer } : {}),
+        ...(args["save-models"] !== undefined ? { saveModels: args["save-models"] } : {}),
+        ...(args["load-models"] !== undefined ? { loadModels: args["load-models"] } : {}),
       });
     },
   );

@@ -70,6 +70,7 @@ import {
   PredictorError,
 } from "./predictor.ts";
 import { loadTf, type TfBackendName } from "./tf-backend.ts";
+import { directoryHandler, readModelJson } from "./tf-file-io.ts";
 import { drawEpoch, fitBatches, fitWithEarlyStopping, subset, type TfTrainingInfo } from "./tf-training.ts";
 import {
   type DenseWeights,
@@ -147,6 +148,15 @@ export interface TransformerTrainingInfo extends TfTrainingInfo {
   parameters: number;
 }
 
+/** The metadata block stored in a saved model's model.json (`userDefinedMetadata.topocast`). */
+export interface TransformerModelMetadata {
+  kind: "topocast-transformer-predictor";
+  version: 1;
+  config: TransformerConfig;
+  scaling: ValueScaling;
+  training: TransformerTrainingInfo | null;
+}
+
 export class TransformerPredictor implements Predictor {
   readonly name = "transformer";
   readonly dimension: number;
@@ -158,6 +168,8 @@ export class TransformerPredictor implements Predictor {
   private optimizer: Tf.Optimizer | undefined;
   private scaling: ValueScaling | undefined;
   private trainingInfo: TransformerTrainingInfo | null = null;
+  /** Loaded from a file: `train` keeps the weights. */
+  private frozen = false;
   /** The latest observations, raw, with their times. */
   private readonly ring: ObservationRing;
   /** The trained network in plain JS (forecasts run on it, not on tfjs). */
@@ -214,6 +226,7 @@ export class TransformerPredictor implements Predictor {
    */
   async train(history: readonly Float64Array[], endNs?: ArrayLike<number>): Promise<void> {
     checkHistory(this.name, this.dimension, history);
+    if (this.frozen) return;
     const { window: W, horizon: H } = this.config;
     const T = history.length;
     const t0w = firstWindowEnd(W, this.lag);
@@ -294,6 +307,84 @@ export class TransformerPredictor implements Predictor {
       }
     }
     return out;
+  }
+
+  /**
+   * Saves the trained network's weights to `dir` (model.json + weights.bin, the tfjs weights format), with the
+   * config, scaling and training record in model.json's `userDefinedMetadata.topocast`; the topology is not
+   * stored: {@link load} rebuilds it from the config. @throws PredictorError before training.
+   */
+  async save(dir: string): Promise<void> {
+    const model = this.model;
+    if (!model || !this.scaling || !this.tf) {
+      throw new PredictorError("transformer.save: the model is not trained or loaded yet");
+    }
+    const meta: TransformerModelMetadata = {
+      kind: "topocast-transformer-predictor",
+      version: 1,
+      config: { ...this.config },
+      scaling: this.scaling,
+      training: this.trainingInfo,
+    };
+    const named = model.weights.map((w, i) => ({ name: `w${i}`, tensor: w.read() }));
+    const { data, specs } = await this.tf.io.encodeWeights(named);
+    await directoryHandler(dir).save!({
+      modelTopology: { note: "topocast Transformer: rebuilt from userDefinedMetadata.topocast.config" },
+      format: "topocast-transformer-weights",
+      weightSpecs: specs,
+      weightData: data,
+      userDefinedMetadata: { topocast: meta as unknown as Record<string, never> },
+    });
+  }
+
+  /**
+   * Loads a predictor saved by {@link save}: the network rebuilt from the stored config, the weights set in
+   * order. `train` then keeps the weights (it only checks the history). @throws PredictorError when the directory
+   * holds no topocast Transformer or its weights do not fit the config.
+   */
+  static async load(
+    dir: string,
+    dimension: number,
+    opts: { streams?: RandomStreams } = {},
+  ): Promise<TransformerPredictor> {
+    const { path, json } = readModelJson(dir);
+    const meta = (json.userDefinedMetadata as { topocast?: Partial<TransformerModelMetadata> } | undefined)
+      ?.topocast;
+    if (
+      meta?.kind !== "topocast-transformer-predictor" ||
+      meta.version !== 1 ||
+      !meta.config ||
+      !meta.scaling
+    ) {
+      throw new PredictorError(
+        `${path}: not a topocast Transformer predictor (userDefinedMetadata.topocast.kind/version/config/scaling missing)`,
+      );
+    }
+    const p = new TransformerPredictor(dimension, { ...meta.config, streams: opts.streams });
+    const rt = await loadTf();
+    const artifacts = await directoryHandler(dir).load!();
+    const specs = artifacts.weightSpecs ?? [];
+    const built = buildModel(rt.tf, p.config, p.streams.stream("transformer/init"));
+    if (specs.length !== built.model.weights.length) {
+      built.model.dispose();
+      throw new PredictorError(
+        `${path}: ${specs.length} weight tensors saved, the config's network has ${built.model.weights.length}`,
+      );
+    }
+    const tensors = rt.tf.io.decodeWeights(artifacts.weightData!, specs);
+    try {
+      built.model.setWeights(specs.map((s) => tensors[s.name]!));
+    } finally {
+      for (const t of Object.values(tensors)) t.dispose();
+    }
+    p.tf = rt.tf;
+    p.backend = rt.backend;
+    p.model = built.model;
+    p.forward = new TransformerForward(extractWeights(built.layers, p.config.window));
+    p.scaling = meta.scaling;
+    p.trainingInfo = meta.training ?? null;
+    p.frozen = true;
+    return p;
   }
 
   dispose(): void {

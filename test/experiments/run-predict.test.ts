@@ -140,9 +140,13 @@ describe("topocast predict (runPredict)", () => {
       out: dir,
       loadSeries: () => hourlySeries(),
       transformer: { window: 4, dModel: 4, heads: 1, epochs: 1, windowsPerEpoch: 64, batchSize: 32 },
+      transformerModel: { save: join(out, "transformer-model") },
     });
     const json = JSON.parse(readFileSync(result.files.json, "utf8"));
     assert.ok(["wasm", "cpu", "tensorflow"].includes(json.tfBackend));
+    const entry = json.predictors.find((p: { name: string }) => p.name === "transformer");
+    assert.equal(entry.training.trainLoss.length, entry.training.epochs, "learning curve in predict.json");
+    assert.equal(entry.training.validationLoss.length, entry.training.epochs);
     const params = json.predictors.find((p: { name: string }) => p.name === "transformer").params;
     assert.equal(params.horizon, 3);
     assert.equal(params.seed, 1);
@@ -151,6 +155,22 @@ describe("topocast predict (runPredict)", () => {
       ["transformer@1", "transformer@2", "transformer@3"],
     );
     assert.ok(result.records.filter((r) => r.predictor === "transformer").every((r) => r.trainSeconds > 0));
+  });
+
+  it("loads a saved Transformer instead of training one: the same records as the run that saved it", async () => {
+    const first = JSON.parse(readFileSync(join(out, "transformer", "predict.json"), "utf8"));
+    const result = await runPredict({
+      tm: "some/dir",
+      train: "2004-03-05",
+      predictors: ["lv", "ewma", "transformer"],
+      horizon: 3,
+      out: join(out, "transformer-again"),
+      loadSeries: () => hourlySeries(),
+      transformerModel: { load: join(out, "transformer-model") },
+    });
+    const mae = (records: { predictor: string; mae: number }[]) =>
+      records.filter((r) => r.predictor === "transformer").map((r) => r.mae);
+    assert.deepEqual(mae(result.records), mae(first.records));
   });
 
   it("needs a period for seasonal predictors when a day is not a whole number of intervals", async () => {

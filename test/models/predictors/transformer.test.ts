@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { PredictorError } from "../../../models/predictors/predictor.ts";
 import { createPredictor } from "../../../models/predictors/registry.ts";
@@ -170,6 +173,33 @@ describe("the Transformer predictor", () => {
       assert.ok(runs[0]!.training!.trainLoss.length >= 1);
     } finally {
       for (const r of runs) r.dispose();
+    }
+  });
+
+  it("forecasts the same after a save and load round trip, keeping its config, scaling and training", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "topocast-transformer-"));
+    try {
+      await trained.save(dir);
+      const loaded = await TransformerPredictor.load(dir, P);
+      try {
+        assert.deepEqual(loaded.config, trained.config);
+        assert.deepEqual(loaded.params().scaling, trained.params().scaling);
+        assert.deepEqual(loaded.training, trained.training);
+        await loaded.train(history, endNs.subarray(0, TRAIN)); // keeps the loaded weights
+        assert.deepEqual(loaded.weights(), trained.weights());
+        // Both observe the same latest window (the ring keeps only that), then forecast alike.
+        for (let t = TRAIN - 8; t < TRAIN; t++) {
+          loaded.observe(endNs[t]!, series[t]!);
+          trained.observe(endNs[t]!, series[t]!);
+        }
+        assert.deepEqual(loaded.forecast(5), trained.forecast(5));
+      } finally {
+        loaded.dispose();
+      }
+      writeFileSync(join(dir, "model.json"), JSON.stringify({ modelTopology: {}, weightsManifest: [] }));
+      await assert.rejects(TransformerPredictor.load(dir, P), /not a topocast Transformer predictor/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
