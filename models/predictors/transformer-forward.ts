@@ -11,7 +11,8 @@
  *               g = LN2(x);  x = x + relu(g A + a) B + b
  *   y = flatten(LN_f(x)) Hd + hd                                  W d -> H outputs
  * LN(v) = gamma (v - mean(v)) / sqrt(var(v) + eps) + beta over the d features, eps = 1e-3 (tfjs's default).
- * Kernels are row-major [in, out], as tfjs stores Dense kernels.
+ * Kernels are row-major [in, out], as tfjs stores Dense kernels. The softmax's exp is read from a table (relative
+ * error below 2e-6; see {@link expNonPositive}).
  */
 
 /** A dense layer's weights: kernel [inputs x outputs] row-major, bias (absent: zeros). */
@@ -176,7 +177,7 @@ export class TransformerForward {
       }
       let sum = 0;
       for (let j = 0; j < W; j++) {
-        const e = Math.exp(scores[j]! - max);
+        const e = expNonPositive(scores[j]! - max);
         scores[j] = e;
         sum += e;
       }
@@ -287,6 +288,25 @@ function denseInput(
       out[r * O + o] = s;
     }
   }
+}
+
+const EXP_RANGE = 16;
+const EXP_STEPS = 256;
+/** exp at x_i = -16 + i / 256, i = 0 .. 4096. */
+const EXP_TABLE = Float64Array.from({ length: EXP_RANGE * EXP_STEPS + 1 }, (_, i) =>
+  Math.exp(-EXP_RANGE + i / EXP_STEPS),
+);
+
+/**
+ * exp(x) for x <= 0 (softmax after subtracting the maximum) by linear interpolation in a table on [-16, 0]
+ * (relative error below 2e-6), exact below -16.
+ */
+export function expNonPositive(x: number): number {
+  const u = (x + EXP_RANGE) * EXP_STEPS;
+  if (!(u >= 0 && u < EXP_RANGE * EXP_STEPS)) return Math.exp(x);
+  const i = u | 0;
+  const a = EXP_TABLE[i]!;
+  return a + (EXP_TABLE[i + 1]! - a) * (u - i);
 }
 
 /** Layer normalization of each of `rows` rows of d values of `a` into `out`. */
