@@ -3,15 +3,16 @@
  * the persona targets are stated in (issue 14: latency-critical applications' p99 FCT, bulk throughput).
  *
  * An application pair `"A->B"` (models/workload/applications.ts: A's requests to B and B's responses; `client`
- * for an entry's clients) is read off each finished flow's tag (`N x N + pair index`: sim/engine/run.ts gives
- * application flows tags above every pair tag of the matrix); an application's flows are those of every pair naming
+ * for an entry's clients) is read off each finished flow's tag (`applicationTagBase` + pair index, by the profiler's
+ * `tagClassifier`); an application's flows are those of every pair naming
  * it, as the persona policy measures it (models/policies/persona.ts). Per pair and per application: finished flows,
  * FCT mean and nearest-rank p50/p95/p99/max (ns), and its transfer rate: bits of its flows over the sum of their
  * FCTs (bits/s; weighted by size, so a bulk application's rate is its large transfers').
  * Flows that never finished are not in it (`flowCounts.unfinished` counts them). The emulator does not run
  * applications: its runs have no entry.
  */
-import { applicationPairs } from "../models/workload/applications.ts";
+import { applicationPairs, applicationTagBase } from "../models/workload/applications.ts";
+import { tagClassifier } from "../models/workload/profiler.ts";
 import type { RunRecords } from "../sim/engine/records.ts";
 import type { Scenario } from "../sim/engine/types.ts";
 import { type DistributionStats, distribution } from "../sim/metrics/flow-stats.ts";
@@ -35,12 +36,12 @@ export interface ApplicationFct {
 export function applicationFct(scenario: Scenario, r: RunRecords): ApplicationFct | undefined {
   if (!scenario.applications || r.overhead.engine !== "sim") return undefined;
   const pairs = applicationPairs(scenario.applications);
-  const tagBase = scenario.topology.nodeCount * scenario.topology.nodeCount;
+  const pairOf = tagClassifier(pairs.length, applicationTagBase(scenario.topology.nodeCount));
   const fct = pairs.map(() => [] as number[]);
   const bits = pairs.map(() => 0);
   for (const f of r.flows.byFlowId()) {
-    const i = f.tag - tagBase;
-    if (i < 0 || i >= pairs.length || !(f.fctNs > 0)) continue;
+    const i = pairOf(f);
+    if (i < 0 || !(f.fctNs > 0)) continue;
     fct[i]!.push(f.fctNs);
     bits[i]! += f.sizeBytes * 8;
   }

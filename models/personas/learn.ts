@@ -42,6 +42,7 @@ import {
   type AppSpec,
   type AppWorkloadSpec,
   applicationPairs,
+  applicationTagBase,
   CLIENT_APP,
 } from "../workload/applications.ts";
 import type { FlowEndEvent, FlowProtocol } from "../workload/flow-sink.ts";
@@ -147,7 +148,7 @@ export function learnPersonas(input: LearnInput, options: LearnOptions): Persona
   const o = resolveOptions(options);
   const spec = input.applications;
   const pairs = pairInfos(spec);
-  const tagBase = input.tagBase ?? input.topology.nodeCount * input.topology.nodeCount;
+  const tagBase = input.tagBase ?? applicationTagBase(input.topology.nodeCount);
   const binCount = Math.ceil((o.endNs - o.startNs) / o.binNs);
   const accs = new Map(spec.apps.map((a) => [a.name, new AppAccumulator(binCount)]));
   const edges = new Map<string, EdgeCount>();

@@ -44,6 +44,15 @@ import { suggest } from "./node-mapping.ts";
 import { piecewiseArrivalOffset } from "./piecewise-poisson.ts";
 import { compareIds } from "./tm-series-build.ts";
 
+/**
+ * The first application-pair tag when applications run beside a traffic matrix on a network of `nodeCount` nodes:
+ * N x N, above every node-pair tag `src x N + dst` the matrix's flows carry. The simulator tags applications so
+ * (sim/engine/run.ts); whatever reads tags back (profiles, personas, summaries) uses this too.
+ */
+export function applicationTagBase(nodeCount: number): number {
+  return nodeCount * nodeCount;
+}
+
 /** Bytes: a constant or a distribution sampled per message. */
 export type Size = number | Distribution;
 

@@ -28,6 +28,7 @@
 import { MIN_PRIORITY } from "../../sim/kernel/event-queue.ts";
 import type { Simulator } from "../../sim/kernel/simulator.ts";
 import type { Topology } from "../../sim/substrate/topology.ts";
+import { applicationTagBase } from "./applications.ts";
 import { quote, WorkloadError } from "./errors.ts";
 import { TM_APPLICATION } from "./flow-schedule.ts";
 import type { FlowEventSource } from "./flow-sink.ts";
@@ -287,7 +288,7 @@ export interface ApplicationProfile {
 export function applicationClassifier(
   nodeCount: number,
   appPairs: readonly string[],
-  tagBase = nodeCount * nodeCount,
+  tagBase = applicationTagBase(nodeCount),
   tmName = TM_APPLICATION,
 ): { pairs: string[]; classify: FlowClassifier } {
   const apps = tagClassifier(appPairs.length, tagBase);

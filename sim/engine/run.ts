@@ -19,7 +19,7 @@
  */
 
 import { decisionTiming } from "../../models/control/driver.ts";
-import { AppWorkload } from "../../models/workload/applications.ts";
+import { AppWorkload, applicationTagBase } from "../../models/workload/applications.ts";
 import { ScheduleReplay } from "../../models/workload/flow-schedule.ts";
 import { applicationClassifier, TrafficProfiler } from "../../models/workload/profiler.ts";
 import { RandomStreams } from "../kernel/rng.ts";
@@ -104,7 +104,7 @@ export async function runPolicy(
     const apps = new AppWorkload(sim, controlled.sink, trace, scenario.applications, {
       streams: new RandomStreams(scenario.seed, scenario.run),
       route: () => NO_PATH,
-      tagBase: topo.nodeCount * topo.nodeCount,
+      tagBase: applicationTagBase(topo.nodeCount),
       untilNs: horizonNs,
     });
     apps.start();
