@@ -3,4 +3,5 @@
 import { register } from "tsx/esm/api";
 
 register();
-await import("../experiments/cli.ts");
+const { main } = await import("../experiments/cli.ts");
+await main();

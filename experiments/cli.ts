@@ -4,6 +4,7 @@
  * help order. Bad input exits with code 2 and a one-line message naming the file, field and value; `--debug` adds
  * the stack trace. Unexpected failures exit 1.
  */
+import { pathToFileURL } from "node:url";
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { addDemo } from "./cli/demo.ts";
@@ -44,31 +45,42 @@ export function buildCli(argv: string[]): Argv {
     .help()
     .fail((msg, err) => {
       if (err) throw err;
-      console.error(`topocast: ${msg}
-Run with --help for usage.`);
-      process.exit(2);
+      throw new CliInputError(`${msg}\nRun with --help for usage.`);
     });
 }
 
 export { CliInputError };
 
-async function main(): Promise<void> {
-  const argv = hideBin(process.argv);
+/**
+ * Runs one command line (`argv` without node and script) in this process and resolves to its exit code: 0 when the
+ * command finished (a command may still set `process.exitCode`), 2 for bad input (a one-line message on stderr
+ * naming the file, field and value), 1 for an unexpected failure. Never calls `process.exit`, so tests can run many
+ * command lines in one process.
+ */
+export async function runCli(argv: string[]): Promise<number> {
   const debug = argv.includes("--debug");
   try {
     await buildCli(argv).parseAsync();
+    return 0;
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     if (debug) console.error(err.stack);
     if (isUserError(err) || err instanceof CliInputError) {
       console.error(`topocast: ${err.message}`);
-      process.exit(2);
+      return 2;
     }
     console.error(
       `topocast: unexpected error: ${err.message}${debug ? "" : " (run with --debug for the stack)"}`,
     );
-    process.exit(1);
+    return 1;
   }
 }
 
-await main();
+/** The `topocast` process: runs `process.argv` and exits with a failure's code at once (see {@link runCli}). */
+export async function main(): Promise<void> {
+  const code = await runCli(hideBin(process.argv));
+  if (code !== 0) process.exit(code);
+}
+
+// Run directly (`node --import tsx experiments/cli.ts ...`) as well as through bin/topocast.js.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
