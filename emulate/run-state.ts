@@ -133,6 +133,11 @@ export interface RunState extends RunCreator {
   applicationPorts?: Record<string, number>;
   /** Probe paths set up so far, by path key. */
   probePaths?: Record<string, ProbePathState>;
+  /** The registry daemons (`topocast registry start`, emulate/dht/daemons.ts), while they run. */
+  registry?: {
+    port: number;
+    nodes: { node: string; pid: number; pidStart?: number; socket: string }[];
+  };
   nextMirror?: number;
   nextVni: number;
   nextQosMinor: number;
@@ -155,6 +160,11 @@ export function runDir(): string {
 
 export function statePath(runId: string, dir = runDir()): string {
   return join(dir, `${runId}.json`);
+}
+
+/** The directory of a run's registry daemons' sockets and logs (emulate/dht/daemons.ts). */
+export function registryDir(runId: string, dir = runDir()): string {
+  return join(dir, `${runId}.registry`);
 }
 
 /** What a state file holds: a probe in progress or a run. */

@@ -17,7 +17,7 @@
  * with the run prefix (the kernel frees a namespace's veths asynchronously once nothing refers to it).
  */
 import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
-import { readdirSync, readlinkSync, statSync } from "node:fs";
+import { readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Topology } from "../sim/substrate/topology.ts";
 import { type Capabilities, chooseMechanisms, probe } from "./capabilities.ts";
@@ -45,6 +45,7 @@ import {
   type RunState,
   readState,
   readStateFile,
+  registryDir,
   removeState,
   runDir,
   type StateFile,
@@ -313,6 +314,7 @@ async function teardown(
     await sleep(20);
   }
   removeState(runId, dir);
+  rmSync(registryDir(runId, dir), { recursive: true, force: true });
   return { namespaces: namespaces.length, processes: pids.length };
 }
 

@@ -12,6 +12,7 @@ import { addEmulate } from "./cli/emulate.ts";
 import { CliInputError } from "./cli/options.ts";
 import { addPersona } from "./cli/persona.ts";
 import { addPredict } from "./cli/predict.ts";
+import { addRegistry } from "./cli/registry.ts";
 import { addCompare, addReport } from "./cli/results.ts";
 import { addRun, addValidate } from "./cli/run.ts";
 import { addSweep } from "./cli/sweep.ts";
@@ -32,6 +33,7 @@ const COMMANDS = [
   addTrainRl,
   addTopo,
   addPersona,
+  addRegistry,
 ];
 
 export function buildCli(argv: string[]): Argv {
@@ -78,6 +80,12 @@ export async function runCli(argv: string[]): Promise<number> {
 
 /** The `topocast` process: runs `process.argv` and exits with a failure's code at once (see {@link runCli}). */
 export async function main(): Promise<void> {
+  // Output piped into a reader that stops early (`| head`): stop quietly, as other command-line tools do.
+  for (const stream of [process.stdout, process.stderr])
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(0);
+      throw e;
+    });
   const code = await runCli(hideBin(process.argv));
   if (code !== 0) process.exit(code);
 }

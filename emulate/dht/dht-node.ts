@@ -9,9 +9,12 @@
  * `{"id":1,"ok":false,"error":{"name":"UnknownResourceError","message":"..."}}` on stdout. Operations: `register`,
  * `records` (the records listed under a service), `get`, `status`, `holds` (whether this node stores a resource's
  * record), `stop`. The node re-puts its index and records and re-announces every `republishMs` (BEP 44 nodes may
- * drop items after two hours; BEP 5 peers age out).
+ * drop items after two hours; BEP 5 peers age out). With `socket` in its config it serves the same requests on
+ * that Unix socket instead of stdin and runs until stopped (a daemon of a persistent run, emulate/dht/daemons.ts).
  */
 
+import { chmodSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import DHT, { type GetResult } from "bittorrent-dht";
@@ -52,6 +55,11 @@ export interface DhtNodeConfig {
    * per announcing node and per resource at once, so the library's 16 queue them. @default 64
    */
   concurrency?: number;
+  /**
+   * Serve requests on this Unix socket (mode 0600) instead of stdin, and keep running without a parent: the
+   * registry daemons of a persistent run (emulate/dht/daemons.ts).
+   */
+  socket?: string;
 }
 
 /** The records listed under a service, as one node found them. */
@@ -286,15 +294,9 @@ async function answer(node: RegistryNode, req: NodeRequest): Promise<unknown> {
   }
 }
 
-async function main(cfg: DhtNodeConfig): Promise<void> {
-  const node = new RegistryNode(cfg);
-  const port = await node.listen();
-  const write = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
-  write({ event: "listening", port, nodeId: node.dht.nodeId.toString("hex") });
-  const lines = createInterface({ input: process.stdin });
-  // the controller went away: stop (a node never outlives its run's controller)
-  lines.on("close", () => void node.close().finally(() => process.exit(0)));
-  lines.on("line", (line) => {
+/** Answers one line-delimited request stream (stdin, or one connection to the node's socket). */
+function serve(node: RegistryNode, input: NodeJS.ReadableStream, write: (o: unknown) => void): void {
+  createInterface({ input }).on("line", (line) => {
     let req: NodeRequest;
     try {
       req = JSON.parse(line) as NodeRequest;
@@ -320,6 +322,29 @@ async function main(cfg: DhtNodeConfig): Promise<void> {
       },
     );
   });
+}
+
+async function main(cfg: DhtNodeConfig): Promise<void> {
+  const node = new RegistryNode(cfg);
+  const port = await node.listen();
+  const line = (o: unknown) => `${JSON.stringify(o)}\n`;
+  if (cfg.socket) {
+    // A daemon of a persistent run: requests arrive on a Unix socket (a file, reachable from the root namespace
+    // without any network traffic there); the process lives until it is stopped or the run is torn down.
+    const socketPath = cfg.socket;
+    rmSync(socketPath, { force: true });
+    const server = createServer((conn) => {
+      conn.on("error", () => {});
+      serve(node, conn, (o) => conn.writable && conn.write(line(o)));
+    });
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    chmodSync(socketPath, 0o600);
+    process.stdout.write(line({ event: "listening", port, socket: socketPath }));
+    return;
+  }
+  process.stdout.write(line({ event: "listening", port, nodeId: node.dht.nodeId.toString("hex") }));
+  process.stdin.on("end", () => void node.close().finally(() => process.exit(0)));
+  serve(node, process.stdin, (o) => process.stdout.write(line(o)));
 }
 
 export const DHT_NODE_SCRIPT = fileURLToPath(import.meta.url);

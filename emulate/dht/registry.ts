@@ -52,7 +52,7 @@ export interface RegistryOptions {
   concurrency?: number;
 }
 
-interface ErrorReply {
+export interface ErrorReply {
   name: string;
   message: string;
   resourceId?: string;
@@ -67,7 +67,7 @@ const ERRORS: Record<string, (e: ErrorReply) => Error> = {
 };
 
 /** One node process and its request channel. */
-class NodeProcess {
+class NodeProcess implements RegistryChannel {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private exited = false;
@@ -104,8 +104,7 @@ class NodeProcess {
       if (!p) return;
       this.pending.delete(msg.id!);
       if (msg.ok) p.resolve(msg.result);
-      else
-        p.reject((ERRORS[msg.error!.name] ?? ((e: ErrorReply) => new RegistryError(e.message)))(msg.error!));
+      else p.reject(replyError(msg.error!));
     });
     child.once("exit", () => {
       this.exited = true;
@@ -145,10 +144,21 @@ class NodeProcess {
   }
 }
 
-class EmuRegistryClient implements ResourceRegistry {
+/** Where a client's requests go: a node process's stdin (here) or its daemon's socket (daemons.ts). */
+export interface RegistryChannel {
+  request<T>(op: NodeRequest["op"], args: unknown[]): Promise<T>;
+}
+
+/** The reply of a node process to an error, as the client's error class. */
+export function replyError(e: ErrorReply): Error {
+  return (ERRORS[e.name] ?? ((x: ErrorReply) => new RegistryError(x.message)))(e);
+}
+
+/** The registry API of one node, over its channel; matching runs in the caller (with its path estimates). */
+export class EmuRegistryClient implements ResourceRegistry {
   constructor(
     readonly node: string,
-    private readonly proc: NodeProcess,
+    private readonly proc: RegistryChannel,
   ) {}
 
   registerResource(

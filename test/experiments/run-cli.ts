@@ -37,29 +37,37 @@ export function topocast(
 
 let queue: Promise<unknown> = Promise.resolve();
 
+type ConsoleMethod = "log" | "info" | "warn" | "error";
+const STREAM_OF: Record<ConsoleMethod, "stdout" | "stderr"> = {
+  log: "stdout",
+  info: "stdout",
+  warn: "stderr",
+  error: "stderr",
+};
+
 /**
- * Runs `topocast args` in this process (experiments/cli.ts `runCli`), capturing what it writes to stdout and stderr:
- * the same exit code and output as {@link topocast} without a child's start-up (about 1.5 s each). Calls are
- * serialized, since the capture replaces the process's stream writers while one runs.
+ * Runs `topocast args` in this process (experiments/cli.ts `runCli`), capturing what it prints through `console`
+ * (the commands' only output channel, and the CLI's error line): the same exit code and output as {@link topocast}
+ * without a child's start-up (about 1.5 s each). The process's streams are left alone: node:test reports through
+ * them. Calls are serialized, since the capture replaces the console's methods while one runs.
  */
 export function topocastInProcess(args: readonly string[]): Promise<CliResult> {
   const run = async (): Promise<CliResult> => {
     const { runCli } = await import("../../experiments/cli.ts");
+    const { format } = await import("node:util");
     const out = { stdout: "", stderr: "" };
-    const streams = { stdout: process.stdout, stderr: process.stderr } as const;
-    const saved = { stdout: process.stdout.write, stderr: process.stderr.write };
-    for (const k of ["stdout", "stderr"] as const)
-      streams[k].write = ((chunk: string | Uint8Array) => {
-        out[k] += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-        return true;
-      }) as typeof process.stdout.write;
+    const saved = { log: console.log, info: console.info, warn: console.warn, error: console.error };
+    for (const m of Object.keys(STREAM_OF) as ConsoleMethod[])
+      console[m] = (...a: unknown[]) => {
+        out[STREAM_OF[m]] += `${format(...a)}\n`;
+      };
     const exitCode = process.exitCode;
+    process.exitCode = undefined;
     try {
       const code = await runCli([...args]);
       return { code: code !== 0 ? code : Number(process.exitCode ?? 0), ...out };
     } finally {
-      streams.stdout.write = saved.stdout;
-      streams.stderr.write = saved.stderr;
+      Object.assign(console, saved);
       process.exitCode = exitCode;
     }
   };
