@@ -189,7 +189,7 @@ export function personaExport(db: string, apps: readonly string[], out: string |
     null,
     2,
   )}\n`;
-  if (out === undefined) process.stdout.write(text);
+  if (out === undefined) console.log(text.trimEnd());
   else writeFileSync(out, text);
 }
 
