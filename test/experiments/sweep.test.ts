@@ -161,5 +161,16 @@ describe("topocast sweep", () => {
     assert.match(script, /^#SBATCH --array=0-2$/m);
     assert.match(script, /sweep .*tiny-sweep\.yaml .*--resume .*--shard "\$\{SLURM_ARRAY_TASK_ID\}\/3"/);
     assert.equal(existsSync(join(out, "runs")), false, "emitting runs nothing");
+    assert.ok(script.includes(`\n${process.execPath} `), "runs this node binary by its absolute path");
+  });
+
+  it("writes no more array tasks than the sweep has runs", async () => {
+    const out = join(dir, "slurm-clamped");
+    const r = await topocast(["sweep", configFile, "--emit", "slurm", "--shards", "9", "--out", out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /--shards 9: only 4 runs, writing 4 tasks/);
+    const script = readFileSync(join(out, "sweep.sbatch"), "utf8");
+    assert.match(script, /^#SBATCH --array=0-3$/m);
+    assert.match(script, /--shard "\$\{SLURM_ARRAY_TASK_ID\}\/4"/);
   });
 });
