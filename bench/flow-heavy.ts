@@ -59,14 +59,14 @@ interface HeavyWorkload {
 
 const SEGMENT_NS = 10e9;
 
-function kdlPath(): string {
+export function kdlPath(): string {
   const env = process.env.TOPOCAST_SHARED_DATA;
   const base = env ? resolve(env) : resolve(import.meta.dirname ?? ".", "../../shared/data");
   return resolve(base, "topologies/topology-zoo/Kdl.graphml");
 }
 
 /** Every link `capacityBps` and `delayNs` (the issue's uniform 10 Gbit/s, 1 ms). */
-function uniformLinks(t: Topology, capacityBps: number, delayNs: number): Topology {
+export function uniformLinks(t: Topology, capacityBps: number, delayNs: number): Topology {
   return new Topology(
     t.name,
     t.source,

@@ -22,6 +22,7 @@ const BENCHES: Record<
   lstm: () => import("./lstm.ts"),
   "forecast-latency": () => import("./forecast-latency.ts"),
   emulate: () => import("./emulate.ts"),
+  "emulate-limits": () => import("./emulate-limits.ts"),
   wire: () => import("./wire.ts"),
   "ns3-dumbbell": () => import("./ns3-dumbbell.ts"),
   "fidelity-ns3": () => import("./fidelity-ns3.ts"),
