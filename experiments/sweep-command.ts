@@ -28,7 +28,6 @@ import {
   sampling,
   shardRuns,
 } from "./sweep.ts";
-import { renderSweepReport } from "./sweep-report.ts";
 
 export interface SweepCliOptions {
   set: string[];
@@ -151,6 +150,8 @@ export async function sweepCommand(file: string, o: SweepCliOptions): Promise<vo
     `sweep finished in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${done} done, ${failed} failed`,
   );
   if (o.report && shard === undefined) {
+    // Loaded only here: a shard on a cluster node (--no-report) never needs the report's plots and statistics.
+    const { renderSweepReport } = await import("./sweep-report.ts");
     const r = await renderSweepReport(out);
     console.log(r.table);
     console.log(`report: ${r.reportPath}`);
