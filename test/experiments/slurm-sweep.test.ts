@@ -24,7 +24,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { REPO_ROOT } from "../helpers/shared-data.ts";
-import { topocast } from "./run-cli.ts";
+import { topocast, topocastInProcess } from "./run-cli.ts";
 
 const DAEMONS = ["munged", "slurmctld", "slurmd", "sbatch", "scontrol", "scancel"];
 
@@ -221,7 +221,7 @@ function assertSameRuns(a: string, b: string): void {
 
 /** `topocast report dir`: its table (without the path line) and the merged summaries it writes. */
 async function report(dir: string): Promise<{ table: string; csv: string; json: string }> {
-  const r = await topocast(["report", dir]);
+  const r = await topocastInProcess(["report", dir]);
   assert.equal(r.code, 0, r.stderr);
   return {
     table: r.stdout.replace(/^report: .*$/m, ""),
@@ -254,7 +254,16 @@ describe("topocast sweep --emit slurm on a single-node Slurm", { skip: missingPa
 
   it("runs the emitted job array of 8 and reports the same as a local sweep --jobs 2, byte for byte", async (t) => {
     if (!cluster) return t.skip(`Slurm could not be started: ${notStarted}`);
-    const emit = await topocast(["sweep", configFile, "--emit", "slurm", "--shards", "8", "--out", out]);
+    const emit = await topocastInProcess([
+      "sweep",
+      configFile,
+      "--emit",
+      "slurm",
+      "--shards",
+      "8",
+      "--out",
+      out,
+    ]);
     assert.equal(emit.code, 0, emit.stderr);
     const job = cluster.submit(RESOURCES, join(out, "sweep.sbatch"));
     const localSweep = topocast(["sweep", configFile, "--jobs", "2", "--out", local, "--no-report"]);
