@@ -104,20 +104,32 @@ class Cluster {
     });
     writeFileSync(join(dir, "slurm.conf"), slurmConf(dir, cluster, await freePorts(2)));
     const c = new Cluster(dir);
+    try {
+      await c.boot();
+    } catch (e) {
+      await c.stop(); // what did start is ours to stop
+      throw e;
+    }
+    return c;
+  }
+
+  private async boot(): Promise<void> {
+    const dir = this.dir;
     const m = join(dir, "munge");
-    c.daemon("munged", [
+    this.daemon("munged", [
       "--foreground",
       `--socket=${m}/munge.socket`,
       `--key-file=${m}/munge.key`,
       `--pid-file=${m}/munged.pid`,
       `--seed-file=${m}/munged.seed`,
     ]);
-    await c.until("munged's socket", () => readdirSync(m).includes("munge.socket"));
+    await this.until("munged's socket", () => readdirSync(m).includes("munge.socket"));
     const conf = join(dir, "slurm.conf");
-    c.daemon("slurmctld", ["-D", "-c", "-f", conf]);
-    c.daemon("slurmd", ["-D", "-N", "localhost", "-f", conf]);
-    await c.until("node localhost idle", () => /State=IDLE/.test(c.scontrol(["show", "node", "localhost"])));
-    return c;
+    this.daemon("slurmctld", ["-D", "-c", "-f", conf]);
+    this.daemon("slurmd", ["-D", "-N", "localhost", "-f", conf]);
+    await this.until("node localhost idle", () =>
+      /State=IDLE/.test(this.scontrol(["show", "node", "localhost"])),
+    );
   }
 
   private daemon(cmd: string, args: string[]): void {
