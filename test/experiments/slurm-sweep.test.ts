@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
+  closeSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -135,6 +136,7 @@ class Cluster {
   private daemon(cmd: string, args: string[]): void {
     const log = openSync(join(this.dir, "log", `${cmd}.out`), "a");
     const p = spawn(cmd, args, { stdio: ["ignore", log, log], env: this.env });
+    closeSync(log); // the daemon has its own copy
     p.on("error", () => {}); // a missing binary shows as a start-up timeout with the logs
     this.procs.push(p);
   }
