@@ -22,8 +22,9 @@
  *   at the destination (emulate/mirror.ts).
  * - setFirewall(rule): nftables rules at the sources, with counters (emulate/firewall.ts).
  * - probe(path): ICMP echoes pinned to the path (emulate/probe.ts).
- * - secure virtual links throw {@link UnsupportedInEmulationError}; `topocast emulate` refuses configs asking for
- *   them before the run (emulate/verb-support.ts).
+ * - createVirtualLink(..., {secure: true}): the same virtual link, and the pair's TCP connections to the ports of
+ *   {@link ControlPlaneOptions.securePorts} cross it inside a mutual-TLS 1.3 tunnel between a sidecar at each end
+ *   (emulate/sidecar/secure-link.ts); removeVirtualLink stops the sidecars and removes their keys.
  *
  * State (virtual links, routes, classes, counters) lives in the run's state file, so a controller in another
  * process can attach to a run built by `emulate up` ({@link EmulationControlPlane.attach}).
@@ -82,7 +83,9 @@ import { EmulationProbes } from "./probe.ts";
 import { EmulationQos } from "./qos.ts";
 import { type RunState, readState, runDir, type VirtualLinkState, writeState } from "./run-state.ts";
 import { ProcessRunner, parallel, type Runner, runBatch } from "./runner.ts";
+import { SecureLinks } from "./sidecar/secure-link.ts";
 import { requireRun } from "./substrate.ts";
+import { verbUnavailable } from "./verb-support.ts";
 
 /** The Observation's parts the verbs give (emulated units; the engine's scaling decorator converts them). */
 export interface ObservedVerbs {
@@ -107,6 +110,11 @@ export interface ControlPlaneOptions {
    * runner is a {@link ProcessRunner} (or none is given), else one process per request through the runner
    */
   commands?: VerbCommands;
+  /**
+   * TCP ports a secure virtual link tunnels (the destination's ports the pair's connections go to).
+   * @default the traffic agents' ports of the run (RunState.applicationPorts)
+   */
+  securePorts?: readonly number[];
 }
 
 const VXLAN_OVERHEAD = 50;
@@ -133,6 +141,9 @@ export class EmulationControlPlane implements ControlPlane {
   private readonly down = new Set<string>();
   /** Default routes after a reconvergence (null: the plan's). */
   private routesNow: RoutePlan[][] | null = null;
+  /** The sidecars of secure virtual links. */
+  readonly secureLinks: SecureLinks;
+  private readonly securePorts: readonly number[] | undefined;
 
   /** Attaches to a live run by id (reads its state file). */
   static attach(runId: string, opts: ControlPlaneOptions = {}): EmulationControlPlane {
@@ -162,6 +173,8 @@ export class EmulationControlPlane implements ControlPlane {
     this.firewall = new EmulationFirewall(ctx);
     this.probes = new EmulationProbes(ctx);
     this.qos = new EmulationQos(ctx);
+    this.secureLinks = new SecureLinks({ runId: this.plan.runId, plan: this.plan }, this.runner, this.dir);
+    this.securePorts = opts.securePorts;
   }
 
   /** What the verb modules see of this control plane. */
@@ -474,7 +487,7 @@ export class EmulationControlPlane implements ControlPlane {
         dst: v.dst,
         path: v.path,
         rateBps: v.rateBps,
-        secure: false,
+        secure: v.secure !== undefined,
         ready: true,
         createdNs: v.createdNs ?? v.createdMs * 1e6,
         activeFlows: 0, // not tracked in emulation yet (agents report per flow, not per virtual link)
@@ -595,11 +608,10 @@ export class EmulationControlPlane implements ControlPlane {
   }
 
   private async doCreate(srcId: string, dstId: string, opts: VirtualLinkOptions): Promise<string> {
-    if (opts.secure)
-      throw new UnsupportedInEmulationError(
-        "createVirtualLink",
-        "secure tunnels are not supported in emulation yet",
-      );
+    const caps = this.state.capabilities;
+    const why = opts.secure && caps ? verbUnavailable("secureVirtualLink", caps) : null;
+    if (why) throw new UnsupportedInEmulationError("createVirtualLink", `secure: ${why}`);
+    const securePorts = opts.secure ? this.tunnelledPorts() : [];
     const u = this.node(srcId);
     const v = this.node(dstId);
     if (u === v) throw new NoPathError(`${srcId} -> ${dstId}: a virtual link needs two distinct nodes`);
@@ -712,6 +724,7 @@ export class EmulationControlPlane implements ControlPlane {
           { src: vteps.a, dst: vteps.b, innerMtu: mtu },
           opts.rateBps,
         );
+      if (opts.secure) vl.secure = await this.secureLinks.open(k, srcId, dstId, securePorts);
     } catch (e) {
       await this.teardownVirtualLink(vl).catch(() => {});
       this.state.virtualLinks = this.state.virtualLinks.filter((x) => x.id !== id);
@@ -722,6 +735,19 @@ export class EmulationControlPlane implements ControlPlane {
     return id;
   }
 
+  /** The ports a secure virtual link tunnels: the option's, else the traffic agents'. */
+  private tunnelledPorts(): number[] {
+    const ports = [...new Set(this.securePorts ?? Object.values(this.state.applicationPorts ?? {}))].sort(
+      (a, b) => a - b,
+    );
+    if (ports.length === 0)
+      throw new UnsupportedInEmulationError(
+        "createVirtualLink",
+        "a secure virtual link needs the ports to tunnel: none given (securePorts) and no traffic agents yet",
+      );
+    return ports;
+  }
+
   /** Removes everything of a virtual link, ignoring what is already gone (used for rollback too). */
   private async teardownVirtualLink(vl: VirtualLinkState): Promise<void> {
     const u = this.node(vl.src);
@@ -730,6 +756,7 @@ export class EmulationControlPlane implements ControlPlane {
     const run = async (i: number, cmds: Cmd[]) => {
       for (const c of cmds) await this.runner.run(["ip", "-n", this.ns(i), ...c], { check: false });
     };
+    if (vl.secure) await this.secureLinks.close(vl.src, vl.secure);
     await this.qos.release(reservationKey(vl.id));
     await parallel([u, v], (i) =>
       run(i, [ruleDel(vl.rulePriority), routeFlushTable(vl.table), linkDel(vl.devs[i === u ? 0 : 1])]),

@@ -44,6 +44,19 @@ export interface VirtualLinkState {
   createdMs: number;
   /** Creation time on the controller's clock (ns; in `topocast emulate`, simulated time), when it has one. */
   createdNs?: number;
+  /** A `secure: true` link's mutual-TLS tunnel (emulate/sidecar/secure-link.ts); absent for a plain one. */
+  secure?: SecureLinkState;
+}
+
+/** What a secure virtual link adds: its sidecars and its interception at the source (emulate/sidecar/secure-link.ts). */
+export interface SecureLinkState {
+  /** SPIFFE IDs of the sidecars at the source and at the destination. */
+  sidecars: [string, string];
+  /** The nftables NAT table in the source namespace. */
+  table: string;
+  /** Destination ports tunnelled, and the source sidecar's local listener for each (same order). */
+  ports: number[];
+  listeners: number[];
 }
 
 /** An explicit route of a pair: policy rules (priority `rulePriority`) into its own table along `path`. */

@@ -306,6 +306,7 @@ async function teardown(
   const namespaces = await listNamespaces(runner, runId);
   const pids = pidsIn(namespaces);
   await killAll(pids);
+  cleanupSidecars({ runId, dir }); // the run's sidecars (secure virtual links, a mesh) and their keys
   await runBatch(runner, "ip", undefined, namespaces.map(netnsDel));
   for (let i = 0; ; i++) {
     const left = [...(await listNamespaces(runner, runId)), ...(await rootLinks(runner, runId))];

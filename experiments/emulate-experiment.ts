@@ -22,7 +22,7 @@ import { ProcessRunner } from "../emulate/runner.ts";
 import { scaleTopology } from "../emulate/scaling.ts";
 import { perFlowPairs } from "../emulate/static-routes.ts";
 import { EmulationInterrupted } from "../emulate/traffic-agents.ts";
-import { verbRefusals, verbsNotEmulated } from "../emulate/verb-support.ts";
+import { verbsNotEmulated } from "../emulate/verb-support.ts";
 import { type FlowArrival, flowsBefore } from "../models/workload/flow-schedule.ts";
 import type { RunRecords } from "../sim/engine/records.ts";
 import { scenarioSchedule } from "../sim/engine/schedule.ts";
@@ -179,8 +179,6 @@ async function preflight(
     rate: settings.rate,
     queueNs: settings.queueNs === null ? null : Math.round(settings.queueNs / settings.timeCompression),
   });
-  const refused = verbRefusals(scenario.policies)[0];
-  if (refused) throw loaded.error(refused.path, refused.message);
   const dropped = [
     ...preview.dropped,
     ...verbsNotEmulated(scenario.policies, capabilities),

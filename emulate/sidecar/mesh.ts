@@ -15,14 +15,15 @@
  * `issue.notAfter` says otherwise, so a longer run sets it.
  */
 import type { ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { EmulationError } from "../errors.ts";
 import type { Plan } from "../plan.ts";
 import { creator, processStart, runDir } from "../run-state.ts";
 import { spawnIn } from "../substrate.ts";
 import { CRL_VALIDITY_MS, type IssueOptions, type LeafCredentials, RunCa } from "./ca.ts";
-import { spiffeId } from "./identity.ts";
+import { parseSpiffeId, spiffeId } from "./identity.ts";
 import type { NegotiateReply, NegotiateRequest } from "./negotiation.ts";
 import { type AllowPolicy, checkPolicy } from "./policy.ts";
 import {
@@ -61,6 +62,8 @@ export interface SidecarSpec {
   routes?: RouteSpec[];
   /** Port of its gRPC negotiation server on the node address (negotiation.ts); none when absent. */
   controlPort?: number;
+  /** This sidecar's own allow policy, instead of the mesh's (a secure virtual link's sidecars: secure-link.ts). */
+  policy?: AllowPolicy;
 }
 
 export interface MeshOptions {
@@ -163,18 +166,35 @@ class SidecarProcess {
   }
 }
 
-/** A running mesh; {@link close} stops every sidecar it started and removes its files. */
+/** A sidecar's TLS endpoint with where it runs. */
+type PlacedEndpoint = Endpoint & { node: string; netns: string };
+
+/** What the mesh needs to start a sidecar (startMesh's options, checked). */
+interface LaunchOptions {
+  policy: AllowPolicy;
+  timeoutMs: number;
+  issue?: IssueOptions | undefined;
+}
+
+/**
+ * A running mesh; {@link add} and {@link remove} start and stop sidecars while it runs, {@link close} stops every
+ * sidecar it started and removes its files.
+ */
 export class SidecarMesh {
   private readonly refresh: NodeJS.Timeout;
+  private readonly handles = new Map<string, SidecarHandle>();
+  private readonly procs = new Map<string, SidecarProcess>();
+  readonly runId: string;
 
   constructor(
-    readonly runId: string,
+    private readonly up: { runId: string; plan: Plan },
     readonly ca: RunCa,
     readonly paths: MeshPaths,
-    private readonly handles: ReadonlyMap<string, SidecarHandle>,
-    private readonly procs: ReadonlyMap<string, SidecarProcess>,
+    private readonly state: MeshState,
     private readonly dir: string,
+    private readonly launchOptions: LaunchOptions,
   ) {
+    this.runId = up.runId;
     this.refresh = setInterval(() => void this.pushBundle(), CRL_VALIDITY_MS / 2);
     this.refresh.unref();
   }
@@ -234,6 +254,80 @@ export class SidecarMesh {
     return this.pushBundle();
   }
 
+  /**
+   * Starts one more sidecar (its port 0: any free port); its routes and relays may name sidecars already running.
+   * Resolves once it listens. @throws EmulationError for an unknown node, a duplicate identity or a route to a
+   * sidecar not running.
+   */
+  async add(spec: SidecarSpec): Promise<SidecarHandle> {
+    const own = endpoints(this.up.plan, [spec]);
+    const ends = new Map<string, PlacedEndpoint>(
+      this.sidecars.map((h) => [h.spiffeId, { ...h.endpoint, node: h.node, netns: h.netns }]),
+    );
+    const id = [...own.keys()][0]!;
+    if (ends.has(id)) throw new EmulationError(`sidecar mesh: ${id} is already running`);
+    ends.set(id, own.get(id)!);
+    return this.launch(spec, ends);
+  }
+
+  /** Starts the sidecar of `spec` (endpoints of every sidecar it may name in `ends`); records it before waiting. */
+  async launch(spec: SidecarSpec, ends: ReadonlyMap<string, PlacedEndpoint>): Promise<SidecarHandle> {
+    const { plan, runId } = this.up;
+    const leaf: LeafCredentials = await this.ca.issue(spec.app, spec.instance, this.launchOptions.issue);
+    const policy = spec.policy
+      ? checkPolicy(spec.policy, `sidecar ${leaf.spiffeId} policy`)
+      : this.launchOptions.policy;
+    const cfg = sidecarConfig(runId, spec, ends, {
+      ...writeCredentials(this.paths, leaf),
+      paths: this.paths,
+      policy,
+    });
+    const e = ends.get(cfg.spiffeId)!;
+    const child = spawnIn(
+      plan,
+      e.node,
+      [process.execPath, "--import", "tsx", SIDECAR_SCRIPT, JSON.stringify(cfg)],
+      {
+        stdio: ["pipe", "pipe", "inherit"],
+      },
+    );
+    const proc = new SidecarProcess(child, cfg.spiffeId, this.launchOptions.timeoutMs);
+    this.procs.set(cfg.spiffeId, proc);
+    this.state.sidecars.push({
+      spiffeId: cfg.spiffeId,
+      netns: e.netns,
+      pid: child.pid!,
+      pidStart: processStart(child.pid!),
+    });
+    writeMeshState(this.state, this.dir);
+    const ready = await proc.ready;
+    const handle: SidecarHandle = {
+      spiffeId: cfg.spiffeId,
+      node: e.node,
+      netns: e.netns,
+      endpoint: { host: e.host, port: ready.port, spiffeId: cfg.spiffeId },
+      routes: ready.routes,
+      serial: leaf.serial,
+      pid: child.pid!,
+      ...(ready.control ? { control: { host: e.host, port: ready.control, spiffeId: cfg.spiffeId } } : {}),
+    };
+    this.handles.set(cfg.spiffeId, handle);
+    return handle;
+  }
+
+  /** Stops one sidecar and removes its key and certificate files. Idempotent. */
+  async remove(id: string): Promise<void> {
+    await this.procs.get(id)?.stop();
+    this.procs.delete(id);
+    this.handles.delete(id);
+    const parsed = parseSpiffeId(id);
+    if (parsed)
+      for (const ext of ["key", "crt"])
+        rmSync(join(this.paths.keys, `${parsed.app}.${parsed.instance}.${ext}`), { force: true });
+    this.state.sidecars = this.state.sidecars.filter((s) => s.spiffeId !== id);
+    writeMeshState(this.state, this.dir);
+  }
+
   /** Stops every sidecar and removes the mesh directory (keys included). Idempotent. */
   async close(): Promise<void> {
     clearInterval(this.refresh);
@@ -243,11 +337,8 @@ export class SidecarMesh {
 }
 
 /** Where each sidecar will listen, by identity, checked against the plan. */
-function endpoints(
-  plan: Plan,
-  specs: readonly SidecarSpec[],
-): Map<string, Endpoint & { node: string; netns: string }> {
-  const out = new Map<string, Endpoint & { node: string; netns: string }>();
+function endpoints(plan: Plan, specs: readonly SidecarSpec[]): Map<string, PlacedEndpoint> {
+  const out = new Map<string, PlacedEndpoint>();
   for (const [i, s] of specs.entries()) {
     const id = spiffeId(s.app, s.instance);
     const n = plan.nodes.find((x) => x.id === s.node);
@@ -297,6 +388,26 @@ function sidecarConfig(
   };
 }
 
+/** Creates a run's mesh directory and CA, with no sidecar yet ({@link SidecarMesh.add} starts them). */
+export async function createMesh(up: { runId: string; plan: Plan }, opts: MeshOptions): Promise<SidecarMesh> {
+  const dir = opts.dir ?? runDir();
+  const policy = checkPolicy(opts.policy);
+  const state: MeshState = { ...creator(up.runId), sidecars: [] };
+  const paths = createMeshDir(state, dir);
+  try {
+    const ca = await RunCa.create(up.runId);
+    writeBundle(paths, await ca.bundle());
+    return new SidecarMesh(up, ca, paths, state, dir, {
+      policy,
+      timeoutMs: opts.timeoutMs ?? 10_000,
+      issue: opts.issue,
+    });
+  } catch (err) {
+    removeMesh(up.runId, dir);
+    throw err;
+  }
+}
+
 /**
  * Starts a mesh on a running substrate: the CA, the mesh directory, then each sidecar in spec order (each waits
  * until listening). On a failure it stops what it started, removes the directory and throws.
@@ -306,53 +417,13 @@ export async function startMesh(
   specs: readonly SidecarSpec[],
   opts: MeshOptions,
 ): Promise<SidecarMesh> {
-  const dir = opts.dir ?? runDir();
-  const policy = checkPolicy(opts.policy);
   const ends = endpoints(up.plan, specs);
-  const state: MeshState = { ...creator(up.runId), sidecars: [] };
-  const paths = createMeshDir(state, dir);
-  const ca = await RunCa.create(up.runId);
-  const handles = new Map<string, SidecarHandle>();
-  const procs = new Map<string, SidecarProcess>();
-  const mesh = () => new SidecarMesh(up.runId, ca, paths, handles, procs, dir);
+  const mesh = await createMesh(up, opts);
   try {
-    writeBundle(paths, await ca.bundle());
-    for (const spec of specs) {
-      const leaf: LeafCredentials = await ca.issue(spec.app, spec.instance, opts.issue);
-      const cfg = sidecarConfig(up.runId, spec, ends, { ...writeCredentials(paths, leaf), paths, policy });
-      const e = ends.get(cfg.spiffeId)!;
-      const child = spawnIn(
-        up.plan,
-        e.node,
-        [process.execPath, "--import", "tsx", SIDECAR_SCRIPT, JSON.stringify(cfg)],
-        {
-          stdio: ["pipe", "pipe", "inherit"],
-        },
-      );
-      const proc = new SidecarProcess(child, cfg.spiffeId, opts.timeoutMs ?? 10_000);
-      procs.set(cfg.spiffeId, proc);
-      state.sidecars.push({
-        spiffeId: cfg.spiffeId,
-        netns: e.netns,
-        pid: child.pid!,
-        pidStart: processStart(child.pid!),
-      });
-      writeMeshState(state, dir);
-      const ready = await proc.ready;
-      handles.set(cfg.spiffeId, {
-        spiffeId: cfg.spiffeId,
-        node: e.node,
-        netns: e.netns,
-        endpoint: { host: e.host, port: ready.port, spiffeId: cfg.spiffeId },
-        routes: ready.routes,
-        serial: leaf.serial,
-        pid: child.pid!,
-        ...(ready.control ? { control: { host: e.host, port: ready.control, spiffeId: cfg.spiffeId } } : {}),
-      });
-    }
+    for (const spec of specs) await mesh.launch(spec, ends);
   } catch (err) {
-    await mesh().close();
+    await mesh.close();
     throw err;
   }
-  return mesh();
+  return mesh;
 }

@@ -58,7 +58,8 @@ function verbParts(ctl: EmulationControlPlane): EmulatorVerbParts {
 
 export async function emulatorEngine(topo: Topology): Promise<EngineUnderTest> {
   const run = await up(topo, { capabilities: await capabilities() });
-  const ctl = EmulationControlPlane.attach(run.runId);
+  // A secure virtual link tunnels the suite's iperf3 connections (the run has no traffic agents).
+  const ctl = EmulationControlPlane.attach(run.runId, { securePorts: [IPERF3_PORT] });
   const parts = verbParts(ctl);
   const addr = (id: string) => run.nodes.find((n) => n.id === id)!.addresses[0]!;
   for (const n of run.nodes) await exec(run.runId, n.id, ["iperf3", "-s", "-D", "-B", addr(n.id)]);

@@ -146,7 +146,7 @@ const CASES: Record<keyof Verbs, VerbCase> = {
 
 /**
  * More rows for verbs whose arguments select different matches (named `<verb> <what>`): a virtual link with a
- * reserved rate (refused when it does not fit); firewall rules by application, by port and protocol, narrowing an earlier broader rule (rolled back exactly).
+ * reserved rate (refused when it does not fit); a secure virtual link (a mutual-TLS tunnel carrying a flow); firewall rules by application, by port and protocol, narrowing an earlier broader rule (rolled back exactly).
  */
 const MORE_CASES: Record<string, VerbCase & { verb: keyof Verbs }> = {
   "createVirtualLink with a reserved rate": {
@@ -161,6 +161,20 @@ const MORE_CASES: Record<string, VerbCase & { verb: keyof Verbs }> = {
       call: (c) => c.createVirtualLink(PAIR.src, PAIR.dst, { path: VIA_N3, rateBps: 200e6 }),
       error: InsufficientCapacityError,
     },
+  },
+  "createVirtualLink secure": {
+    verb: "createVirtualLink",
+    act: (c) => Promise.resolve(c.createVirtualLink(PAIR.src, PAIR.dst, { path: VIA_N3, secure: true })),
+    async exercise(e) {
+      // Through the mutual-TLS tunnel (the emulator's sidecars; the simulator's TLS cost model): the flow completes.
+      assert.equal(await e.startFlow(PAIR.src, PAIR.dst, 100_000), true, "the pair's flow is carried");
+    },
+    visible: (o) =>
+      assert.deepEqual(
+        o.virtualLinks.map((v) => [v.src, v.dst, v.path, v.secure, v.ready]),
+        [["n0", "n2", VIA_N3, true, true]],
+      ),
+    fails: { call: (c) => c.createVirtualLink(PAIR.src, "nX", { secure: true }), error: UnknownNodeError },
   },
   "setFirewall by application": {
     verb: "setFirewall",

@@ -94,10 +94,10 @@ describe("emulation control plane, offline", () => {
       message: /must lead from n0 to n2/,
     },
     {
-      name: "a secure tunnel",
+      name: "a secure tunnel with no port to carry (no traffic agents, no securePorts)",
       act: (c) => c.createVirtualLink("n0", "n2", { secure: true }),
       error: UnsupportedInEmulationError,
-      message: /secure/,
+      message: /secure virtual link needs the ports to tunnel/,
     },
     {
       name: "a mirror path that skips a link",

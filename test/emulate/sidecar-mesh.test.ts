@@ -12,7 +12,7 @@
  * refused and logged with its reason, and none may reach the echo application.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
@@ -24,77 +24,12 @@ import type { RefusalReason } from "../../emulate/sidecar/sidecar.ts";
 import { cleanup, down, spawnIn, type UpResult, up } from "../../emulate/substrate.ts";
 import { line } from "../../sim/substrate/generators.ts";
 import { assertRunsGone, capabilities, needs } from "../helpers/emulation.ts";
+import { APP_PORT, assertGone, killedDriver, runClient, startEcho } from "./fixtures/tls-client.ts";
 
 const PORT = 15001;
-const APP_PORT = 7000;
 const TRIES = 5;
 const DB = "spiffe://topocast/db/0";
 const RELAY = "spiffe://topocast/relay/0";
-
-/** An echo server; prints one line per accepted connection, so the test counts what reached the application. */
-const ECHO = `
-const net = require("node:net");
-const s = net.createServer((c) => { console.log("conn"); c.pipe(c); c.on("error", () => {}); });
-s.listen(${APP_PORT}, process.argv[1], () => console.log("ready"));
-`;
-
-/**
- * A client: reads {host, port, tls?: {key?, cert?, ca}, header?, bytes, tries} on stdin, makes `tries`
- * connections, each sending the header and `bytes` random bytes, and prints per connection the SHA-256 of what it
- * sent and of what came back (empty when nothing did), and, read as TLS records, the content types of what came
- * back (a plain TCP client talking to a TLS server may get an alert record, type 21, and nothing else).
- */
-const CLIENT = `
-const net = require("node:net"), tls = require("node:tls"), crypto = require("node:crypto");
-let input = ""; process.stdin.on("data", (d) => input += d); process.stdin.on("end", async () => {
-  const o = JSON.parse(input);
-  const one = () => new Promise((resolve) => {
-    const payload = crypto.randomBytes(o.bytes);
-    const got = [];
-    const s = o.tls
-      ? tls.connect({ host: o.host, port: o.port, ...o.tls, minVersion: "TLSv1.3", checkServerIdentity: () => undefined })
-      : net.connect({ host: o.host, port: o.port });
-    s.once(o.tls ? "secureConnect" : "connect", () => { if (o.header) s.write(o.header + "\\n"); s.write(payload); });
-    s.on("data", (d) => { got.push(d); if (Buffer.concat(got).length >= o.bytes) s.end(); });
-    s.on("error", () => {});
-    s.on("close", () => resolve({
-      sent: crypto.createHash("sha256").update(payload).digest("hex"),
-      got: got.length ? crypto.createHash("sha256").update(Buffer.concat(got)).digest("hex") : "",
-      records: (() => { const b = Buffer.concat(got), t = []; for (let i = 0; i + 5 <= b.length; i += 5 + b.readUInt16BE(i + 3)) t.push(b[i]); return t; })(),
-    }));
-    setTimeout(() => s.destroy(), 5000).unref(); // must not hold the process open once every connection closed
-  });
-  const out = [];
-  for (let i = 0; i < o.tries; i++) out.push(await one());
-  console.log(JSON.stringify(out));
-});
-`;
-
-interface ClientInput {
-  host: string;
-  port: number;
-  tls?: { key?: string; cert?: string; ca: string };
-  header?: string;
-  bytes: number;
-  tries: number;
-}
-
-async function runClient(
-  run: UpResult,
-  node: string,
-  input: ClientInput,
-): Promise<{ sent: string; got: string; records: number[] }[]> {
-  const child = spawnIn(run.plan, node, [process.execPath, "-e", CLIENT], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  let out = "";
-  child.stdout!.on("data", (d: Buffer) => {
-    out += d;
-  });
-  child.stdin!.end(JSON.stringify(input));
-  await new Promise((resolve) => child.once("exit", resolve));
-  return JSON.parse(out);
-}
 
 describe("sidecar mesh in namespaces", async () => {
   const skip = await needs(["veth", "htb"]);
@@ -109,15 +44,7 @@ describe("sidecar mesh in namespaces", async () => {
   before(async () => {
     if (skip) return;
     run = await up(line(4, { capacityBps: 100e6, delayNs: 0 }), { capabilities: await capabilities() });
-    echo = spawnIn(run.plan, "n2", [process.execPath, "-e", ECHO, addr("n2")], {
-      stdio: ["pipe", "pipe", "inherit"],
-    });
-    await new Promise<void>((resolve) =>
-      createInterface({ input: echo!.stdout! }).on("line", (l) => {
-        if (l === "ready") resolve();
-        else appConnections++;
-      }),
-    );
+    echo = await startEcho(run, "n2", () => appConnections++);
     const target = `${addr("n2")}:${APP_PORT}`;
     mesh = await startMesh(
       run,
@@ -368,23 +295,11 @@ describe("sidecar mesh after kill -9 of its driver", async () => {
   });
 
   it("leaves no sidecar, key or namespace after cleanup by run id", { skip }, async () => {
-    const driver = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", DRIVER], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    const first = await new Promise<string>((resolve) =>
-      createInterface({ input: driver.stdout! }).once("line", resolve),
-    );
-    const started = JSON.parse(first) as { runId: string; pids: number[] };
+    const started = await killedDriver(DRIVER);
     runId = started.runId;
-    assert.equal(started.pids.length, 2);
-    assert.ok(started.pids.every(isAlive));
-    assert.equal(keyFiles(runId).length, 2);
-    driver.kill("SIGKILL");
-    await new Promise((resolve) => driver.once("exit", resolve));
     assert.deepEqual(cleanupSidecars({ runId }), [runId]);
     assert.deepEqual(await cleanup({ runId }), [runId]);
-    for (let i = 0; started.pids.some(isAlive) && i < 100; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(!started.pids.some(isAlive), "no sidecar process left");
+    await assertGone(started.pids);
     assert.ok(!existsSync(meshDir(runId)), "mesh directory (keys) removed");
     await assertRunsGone([runId]);
     runId = undefined;

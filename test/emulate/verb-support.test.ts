@@ -1,6 +1,5 @@
 /**
- * What the emulator refuses before a run (secure virtual links, whatever the machine) and what it lists as not
- * emulated on a machine without nftables; and the control plane's own refusal when a verb's tools are missing.
+ * What the emulator lists as not emulated on a machine without nftables (mirrors, firewall, secure virtual links); and the control plane's own refusal when a verb's tools are missing.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -9,7 +8,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { type Capabilities, FEATURES, TOOLS } from "../../emulate/capabilities.ts";
 import { UnsupportedInEmulationError } from "../../emulate/errors.ts";
-import { verbRefusals, verbsNotEmulated, verbUnavailable } from "../../emulate/verb-support.ts";
+import { verbsNotEmulated, verbUnavailable } from "../../emulate/verb-support.ts";
 import type { EnginePolicy } from "../../sim/engine/types.ts";
 import { line } from "../../sim/substrate/generators.ts";
 import { offline } from "./fixtures/offline-control-plane.ts";
@@ -48,22 +47,18 @@ function machine(without: { tools?: string[]; features?: string[] } = {}): Capab
 }
 
 describe("verbs the emulator cannot carry out", () => {
-  it("refuses secure: true anywhere in a policy's params, naming the field", () => {
-    const r = verbRefusals([policy("a", { k: 2 }), policy("b", { tunnel: { secure: true } })]);
-    assert.deepEqual(
-      r.map((x) => x.path),
-      [["policies", 1, "params", "tunnel", "secure"]],
-    );
-    assert.match(r[0]!.message, /policy b: secure: true asks for secure virtual links/);
-    assert.deepEqual(verbRefusals([policy("c", { secure: false })]), []);
-  });
-
-  const machines: { name: string; c: Capabilities; want: RegExp[] }[] = [
+  const machines: { name: string; c: Capabilities; params?: Record<string, unknown>; want: RegExp[] }[] = [
     { name: "a machine with everything", c: machine(), want: [] },
     {
       name: "a machine without nft",
       c: machine({ tools: ["nft"] }),
       want: [/^mirror: needs the nft tool \(Debian package nftables\)/, /^setFirewall: needs the nft tool/],
+    },
+    {
+      name: "a machine without nft, for a policy asking for secure virtual links",
+      c: machine({ tools: ["nft"] }),
+      params: { tunnel: { secure: true } },
+      want: [/^mirror: /, /^setFirewall: /, /^createVirtualLink secure: needs the nft tool/],
     },
     {
       name: "a kernel without mirred or htb",
@@ -73,7 +68,7 @@ describe("verbs the emulator cannot carry out", () => {
   ];
   for (const m of machines)
     it(`lists for ${m.name}: ${m.want.length} verb(s) not emulated`, () => {
-      const got = verbsNotEmulated([policy("p", {})], m.c);
+      const got = verbsNotEmulated([policy("p", m.params ?? {})], m.c);
       assert.equal(got.length, m.want.length, got.join("; "));
       m.want.forEach((re, i) => {
         assert.match(got[i]!, re);
@@ -99,6 +94,11 @@ describe("verbs the emulator cannot carry out", () => {
       ctl.setFirewall({ action: "deny" }),
       (e: unknown) =>
         e instanceof UnsupportedInEmulationError && /setFirewall: needs the nft tool/.test(String(e)),
+    );
+    await assert.rejects(
+      ctl.createVirtualLink("n0", "n2", { secure: true }),
+      (e: unknown) =>
+        e instanceof UnsupportedInEmulationError && /secure: needs the nft tool/.test(String(e)),
     );
     assert.equal(runner.calls.length, 0);
   });

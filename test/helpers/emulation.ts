@@ -10,6 +10,7 @@ import { type Capabilities, type Feature, probe, type ToolName } from "../../emu
 import { checkRunId } from "../../emulate/names.ts";
 import { statePath } from "../../emulate/run-state.ts";
 import { ProcessRunner } from "../../emulate/runner.ts";
+import { meshDir } from "../../emulate/sidecar/run-files.ts";
 import { listNamespaces, rootLinks } from "../../emulate/substrate.ts";
 
 let probed: Promise<Capabilities> | undefined;
@@ -47,6 +48,7 @@ export async function leftovers(runId: string, dir?: string): Promise<string[]> 
     ...(await listNamespaces(runner, runId)).map((ns) => `netns ${ns}`),
     ...links.map((l) => `link ${l}`),
     ...(existsSync(state) ? [`state file ${state}`] : []),
+    ...(existsSync(meshDir(runId, dir)) ? [`sidecar mesh directory ${meshDir(runId, dir)}`] : []),
   ];
 }
 
