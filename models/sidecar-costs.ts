@@ -91,3 +91,54 @@ export const TLS_SETUP_PROCESSING_NS = 5_000_000;
  * 30) and not at 1 Gbit/s (0.48; CPU-bound, see {@link SIDECAR_CPU_S_PER_GB}).
  */
 export const MEASURED_GOODPUT_RATIO = { "100Mbps": 0.99, "1Gbps": 0.48 } as const;
+
+/**
+ * Payload a secure virtual link's tunnel carries at most, bits/s: its two sidecars are one Node process each, each
+ * doing about half of {@link SIDECAR_CPU_S_PER_GB} per GB, so with a core each they move 8e9 / (15 / 2) ~ 1.07
+ * Gbit/s of payload. The simulator caps the flows of one secure virtual link together at it (an htb-like class
+ * ceiling in the fluid model); the emulator's real sidecars share the machine's cores with everything else, so
+ * under load they give less (MEASURED_RUNS at 1 Gbit/s).
+ */
+export const SIDECAR_MAX_PAYLOAD_BPS = (8e9 / SIDECAR_CPU_S_PER_GB) * 2;
+
+/**
+ * One-way delay each sidecar adds to a tunnelled byte, ns: user-space relaying (a read from one socket, AES-GCM,
+ * a write to the other; Node streams). From `npm run bench -- secure-link` (bench/secure-link.ts,
+ * results/bench/secure-link.json, `echoRtt`): the round trip of a 1 kB echo through a secure virtual link against
+ * the plain one on the same 2-hop path, divided by the 4 sidecar passes of a round trip.
+ */
+export const SIDECAR_HOP_DELAY_NS = 100_000;
+
+/** What a tunnel costs one flow through it (the simulator's FlowSpec.tunnel). */
+export interface TunnelCost {
+  /** Set-up before the flow's first byte beyond TCP's own handshake, ns. */
+  setupNs: number;
+  /** One-way delay the tunnel adds to each round trip's way and to the last byte, ns. */
+  delayNs: number;
+  /** Bytes on the wire per payload byte (>= 1). */
+  wireFactor: number;
+}
+
+/**
+ * The cost of a secure virtual link's mutual-TLS tunnel (emulate/sidecar/secure-link.ts) to one flow through it,
+ * on a path of one-way propagation `oneWayNs` (the model the simulator runs; every input above, each with its
+ * source):
+ *
+ * - set-up: the application's connection ends at its local sidecar at once; the sidecar's TCP handshake and TLS 1.3
+ *   full handshake to the far sidecar take {@link TLS_SETUP_RTTS} = 2 round trips (RFC 8446 section 2) plus the
+ *   handshake's processing {@link TLS_SETUP_PROCESSING_NS} (measured, bench/sidecar-tls.ts), against TCP's one
+ *   round trip without the tunnel: 1 round trip (of path plus sidecars) + the processing, beyond TCP's start-up;
+ * - delay: two sidecars relay each byte, {@link SIDECAR_HOP_DELAY_NS} each (measured, bench/secure-link.ts);
+ * - bytes: {@link TLS_WIRE_FACTOR}, 22 bytes per 16 kB record (RFC 8446 section 5.2).
+ *
+ * The throughput cap ({@link SIDECAR_MAX_PAYLOAD_BPS}) is per link, not per flow: the control plane applies it.
+ */
+export function tlsTunnelCost(oneWayNs: number): TunnelCost {
+  const delayNs = 2 * SIDECAR_HOP_DELAY_NS;
+  const rttNs = 2 * (oneWayNs + delayNs);
+  return {
+    setupNs: (TLS_SETUP_RTTS - 1) * rttNs + TLS_SETUP_PROCESSING_NS,
+    delayNs,
+    wireFactor: TLS_WIRE_FACTOR,
+  };
+}

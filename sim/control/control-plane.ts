@@ -66,9 +66,15 @@ import {
   type SetupLatencies,
   setupLatencyKey,
 } from "../../models/policies/verbs.ts";
+import {
+  SIDECAR_MAX_PAYLOAD_BPS,
+  TLS_WIRE_FACTOR,
+  type TunnelCost,
+  tlsTunnelCost,
+} from "../../models/sidecar-costs.ts";
 import type { Simulator } from "../kernel/simulator.ts";
 import type { FlowRecord, TraceBus } from "../metrics/trace.ts";
-import { kShortestPaths, type Path } from "../substrate/routing.ts";
+import { kShortestPaths, type Path, pathDelayNs } from "../substrate/routing.ts";
 import type { Topology } from "../substrate/topology.ts";
 import type { TransportCapabilities } from "../transport/models.ts";
 import {
@@ -81,6 +87,7 @@ import {
   type MirrorCapable,
   type PriorityCapable,
   type ProbeCapable,
+  type QosClassSpec,
   type ReservationCapable,
   type Transport,
   TransportError,
@@ -141,6 +148,8 @@ interface VirtualLink {
   createdNs: number;
   /** Pseudo link index of its reservation, or -1. */
   pseudo: number;
+  /** A secure link's QoS class capping its flows at the sidecars' throughput, or -1. */
+  capClass: number;
   flows: number;
   bytes: number;
 }
@@ -273,10 +282,12 @@ export class SimControlPlane implements ControlPlane {
     if (!this.firewall.admits(pair, sizeBytes, fields)) return -1;
     let path: Path | undefined;
     let vlId: string | undefined;
+    let tunnel: TunnelCost | undefined;
     const vl = this.readyVl(pair);
     if (vl) {
       path = vl.pseudo >= 0 ? [vl.pseudo] : vl.path;
       vlId = vl.id;
+      if (vl.secure) tunnel = tlsTunnelCost(pathDelayNs(this.topo, vl.path));
       vl.flows++;
       vl.bytes += sizeBytes;
       this.stats.hitFlows++;
@@ -295,7 +306,9 @@ export class SimControlPlane implements ControlPlane {
       path,
       tag,
       ...(mirrorPath && !samePath(mirrorPath, path) ? { mirrorPath } : {}),
+      ...(tunnel ? { tunnel } : {}),
     };
+    if (vl && vl.capClass >= 0) spec.qosClass = vl.capClass;
     if (this.pairQos.size > 0) {
       const qos = this.pairQos.get(pair);
       if (qos) spec.qosClass = qos.id;
@@ -409,6 +422,7 @@ export class SimControlPlane implements ControlPlane {
         ready: false,
         createdNs: this.sim.now,
         pseudo,
+        capClass: opts.secure && this.pri ? this.pri.addQosClass(secureLinkCap()) : -1,
         flows: 0,
         bytes: 0,
       };
@@ -446,6 +460,7 @@ export class SimControlPlane implements ControlPlane {
       }
       this.onReroute?.();
       if (vl.pseudo >= 0) this.res!.release(vl.pseudo);
+      if (vl.capClass >= 0) this.pri!.removeQosClass(vl.capClass);
       this.poolUsed[vl.src] = this.poolUsed[vl.src]! - 1;
       this.poolUsed[vl.dst] = this.poolUsed[vl.dst]! - 1;
       const seconds = (2 * (this.sim.now - vl.createdNs)) / 1e9;
@@ -872,6 +887,20 @@ export class SimControlPlane implements ControlPlane {
     const n = this.topo.nodeCount;
     return pairKey(this.id(Math.floor(p / n)), this.id(p % n));
   }
+}
+
+/**
+ * The class capping a secure virtual link's flows together at what its two sidecars carry
+ * (models/sidecar-costs.ts `SIDECAR_MAX_PAYLOAD_BPS`, on the wire with TLS's records): no guarantee, best effort's
+ * level, committed on no link.
+ */
+function secureLinkCap(): QosClassSpec {
+  return {
+    level: BEST_EFFORT_LEVEL,
+    guaranteedBps: 0,
+    ceilBps: SIDECAR_MAX_PAYLOAD_BPS * TLS_WIRE_FACTOR,
+    links: [],
+  };
 }
 
 /** A QoS spec as a transport class: priority clamped to 0..7 (as htb's prio), guarantee 0 and no ceiling by default. */

@@ -75,6 +75,8 @@
  * slowdown = FCT / ideal FCT >= 1 and is comparable across policies and engines. With TCP start-up the ideal stays
  * the same, so a slowdown includes what the handshake and slow start cost.
  */
+
+import type { TunnelCost } from "../../models/sidecar-costs.ts";
 import { MAX_PRIORITY, MIN_PRIORITY } from "../kernel/event-queue.ts";
 import type { Simulator } from "../kernel/simulator.ts";
 import type { FlowRecord, TraceBus } from "../metrics/trace.ts";
@@ -301,8 +303,10 @@ export class FlowNetwork
    */
   private fParked = new Uint8Array(0);
   private readonly parked = new Set<number>();
-  /** Base RTT of the copy's path, ns (twice its propagation delay). */
+  /** Base RTT of the copy's path, ns (twice its propagation delay, plus twice its tunnel's delay). */
   private fRttNs = new Float64Array(0);
+  /** One-way delay a tunnel adds to the flow (its relays' processing), ns; 0 without a tunnel. */
+  private fTunnelNs = new Float64Array(0);
   /** Slow start: the round's window and what is left of it, bytes (Infinity after slow start), and events. */
   private fWindow = new Float64Array(0);
   private fBudget = new Float64Array(0);
@@ -464,13 +468,17 @@ export class FlowNetwork
     const qosClass = spec.qosClass ?? NONE;
     if (qosClass !== NONE) this.qosClass(qosClass, "startFlow");
     const id = this.nextFlowId++;
-    const handshake = (this.tcp?.handshake ?? false) && this.pathDelayNs(path) > 0;
-    const slot = this.newCopy(id, src, dst, spec.tag ?? 0, sizeBytes, path, false, handshake);
+    const setupNs = spec.tunnel ? checkTunnel(spec.tunnel) : 0;
+    const handshake =
+      (this.tcp?.handshake ?? false) && this.pathDelayNs(path) + (spec.tunnel?.delayNs ?? 0) > 0;
+    const slot = this.newCopy(id, src, dst, spec.tag ?? 0, sizeBytes, path, false, handshake || setupNs > 0);
     this.fWireExtra[slot] = 0;
+    if (spec.tunnel) this.enterTunnel(slot, spec.tunnel);
     if (qosClass !== NONE) this.joinClass(slot, qosClass);
     this.active++;
     this.slotOfId.set(id, slot);
-    if (this.tcp) this.startTcp(slot);
+    if (setupNs > 0) this.fRound[slot] = this.sim.schedule(setupNs, this.onTunnelUp, ROUND_PRIORITY, slot);
+    else if (this.tcp) this.startTcp(slot);
     if (spec.mirrorPath) this.addMirror(slot, spec.mirrorPath);
     if (this.trace?.has("flowStart")) {
       this.trace.emit("flowStart", {
@@ -492,7 +500,7 @@ export class FlowNetwork
     this.progress(slot);
     this.queues?.clear(slot);
     this.repath(slot, path);
-    this.fRttNs[slot] = 2 * this.pathDelayNs(path);
+    this.fRttNs[slot] = 2 * (this.pathDelayNs(path) + this.fTunnelNs[slot]!);
   }
 
   /**
@@ -892,6 +900,7 @@ export class FlowNetwork
     this.fParked = growU8(this.fParked, cap);
     this.fClass = growI32(this.fClass, cap, NONE);
     this.fRttNs = growF64(this.fRttNs, cap);
+    this.fTunnelNs = growF64(this.fTunnelNs, cap);
     this.fRound = growF64(this.fRound, cap);
     this.fWindow = growF64(this.fWindow, cap);
     this.fBudget = growF64(this.fBudget, cap);
@@ -935,6 +944,7 @@ export class FlowNetwork
     this.fIsMirror[slot] = mirror ? 1 : 0;
     // A mirror's record is its primary's: only the primary needs the ideal.
     this.fIdealNs[slot] = mirror ? 0 : this.ideal.ns(src, dst, sizeBytes);
+    this.fTunnelNs[slot] = 0;
     this.fRttNs[slot] = 2 * this.pathDelayNs(path);
     this.fRound[slot] = NONE;
     this.fWindow[slot] = 0;
@@ -956,6 +966,29 @@ export class FlowNetwork
     for (let i = 0; i < path.length; i++) delay += this.delayNs[path[i]!]!;
     return delay;
   }
+
+  // ---------------------------------------------------------------- tunnels
+
+  /**
+   * A flow through a tunnel (FlowSpec.tunnel): its bytes on the wire grow by the tunnel's factor (the record keeps
+   * the payload size; `wireBytes` counts the overhead), and every round trip and its last byte wait the tunnel's
+   * one-way delay. Its set-up, before TCP's start-up, is {@link onTunnelUp}'s wait.
+   */
+  private enterTunnel(slot: number, t: TunnelCost): void {
+    const size = this.fSize[slot]!;
+    this.fRemaining[slot] = size * t.wireFactor;
+    this.fWireExtra[slot] = size * (t.wireFactor - 1);
+    this.fTunnelNs[slot] = t.delayNs;
+    this.fRttNs[slot] = this.fRttNs[slot]! + 2 * t.delayNs;
+  }
+
+  /** The tunnel of a new flow is up: TCP's start-up begins (or, without it, the flow sends at its share). */
+  private readonly onTunnelUp = (slot: number): void => {
+    this.fRound[slot] = NONE;
+    const handshake = (this.tcp?.handshake ?? false) && this.fRttNs[slot]! > 0;
+    if (this.tcp && this.fRttNs[slot]! > 0) this.startTcp(slot);
+    if (!handshake && this.fParked[slot] === 1) this.setParked(slot, false);
+  };
 
   // ---------------------------------------------------------------- TCP start-up
 
@@ -1201,7 +1234,7 @@ export class FlowNetwork
       wireBytes += this.sentBytes(twin);
     }
     const path = this.fPath[slot]!;
-    let delay = 0;
+    let delay = this.fTunnelNs[primary]!;
     for (let h = 0; h < path.length; h++) delay += this.delayNs[path[h]!]!;
     // The last byte waits in the queues on its path; a network-limited copy's last bytes were its excess in its
     // bottleneck's queue, so its wait there is in its transfer already (they drained at its rate).
@@ -1611,4 +1644,16 @@ function grow32(a: Int32Array): Int32Array<ArrayBuffer> {
   const b = new Int32Array(a.length * 2);
   b.set(a);
   return b;
+}
+
+/** Checks a flow's tunnel cost; returns its set-up time, ns. @throws TransportError for a negative or NaN part. */
+function checkTunnel(t: TunnelCost): number {
+  if (
+    !(t.setupNs >= 0 && t.delayNs >= 0 && t.wireFactor >= 1) ||
+    !Number.isFinite(t.setupNs + t.delayNs + t.wireFactor)
+  )
+    throw new TransportError(
+      `startFlow: tunnel costs must be finite, set-up and delay >= 0 ns and wire factor >= 1, got ${JSON.stringify(t)}`,
+    );
+  return Math.round(t.setupNs);
 }

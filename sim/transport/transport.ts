@@ -22,6 +22,8 @@
  *
  * Units: rates in bits/s, sizes in bytes, time in integer ns (the simulator's clock).
  */
+
+import type { TunnelCost } from "../../models/sidecar-costs.ts";
 import type { FlowSink, FlowSpec as SinkFlowSpec } from "../../models/workload/flow-sink.ts";
 import type { Topology } from "../substrate/topology.ts";
 
@@ -33,6 +35,12 @@ export interface FlowSpec extends SinkFlowSpec {
   mirrorPath?: ArrayLike<number>;
   /** QoS class of the flow's primary copy (see PriorityCapable); default none (best effort). */
   qosClass?: number;
+  /**
+   * What a tunnel the flow passes through costs it (a secure virtual link's mutual-TLS tunnel:
+   * models/sidecar-costs.ts `tlsTunnelCost`): set-up before TCP's start-up, one-way delay on every round trip and
+   * the last byte, bytes on the wire per payload byte. The fluid model takes it; the packet model ignores it.
+   */
+  tunnel?: TunnelCost;
 }
 
 /** Errors from misuse of a transport (unknown flow, invalid path, reservation that does not fit). */
