@@ -30,6 +30,7 @@ const BENCHES: Record<
   "dht-emulate": () => import("./dht-emulate.ts"),
   verbs: () => import("./verbs.ts"),
   "sidecar-tls": () => import("./sidecar-tls.ts"),
+  "secure-link": () => import("./secure-link.ts"),
   persona: () => import("./persona.ts"),
 };
 
