@@ -83,7 +83,10 @@ export class SecureLinks {
 
   /** The run's mesh of secure-link sidecars (its CA, refusals, stats), created on first use. */
   runMesh(): Promise<SidecarMesh> {
-    this.mesh ??= createMesh(this.up, { policy: { allow: [] }, dir: this.dir });
+    this.mesh ??= createMesh(this.up, { policy: { allow: [] }, dir: this.dir }).catch((e: unknown) => {
+      this.mesh = undefined; // a later link tries again
+      throw e;
+    });
     return this.mesh;
   }
 
@@ -152,12 +155,5 @@ export class SecureLinks {
   /** The destination sidecar's TLS endpoint of a secure link (for tests that attack it). */
   async endpoint(state: SecureLinkState): Promise<SidecarHandle["endpoint"]> {
     return (await this.runMesh()).sidecar(state.sidecars[1]).endpoint;
-  }
-
-  /** Stops every sidecar and removes the mesh directory. */
-  async closeAll(): Promise<void> {
-    const mesh = this.mesh;
-    this.mesh = undefined;
-    if (mesh) await (await mesh).close();
   }
 }
