@@ -50,10 +50,15 @@ export async function emulateRun(file: string, o: EmulateRunOptions): Promise<vo
   console.log(textTable(overallRows(s)));
   console.log(textTable(bucketRows(s)));
   if (outcome.simDir) {
-    const { comparisonText } = await import("./sim-vs-emulation/output.ts");
+    const { comparisonText, modelComparisonText } = await import("./sim-vs-emulation/output.ts");
     const c = JSON.parse(readFileSync(join(outcome.dir, "sim-vs-emulation.json"), "utf8"));
     console.log(`sim vs emulation (the same flows in ${outcome.simDir}):`);
     console.log(comparisonText(c));
+    if (outcome.sims.length > 1) {
+      const m = JSON.parse(readFileSync(join(outcome.dir, "sim-models-vs-emulation.json"), "utf8"));
+      console.log(`the simulator's models side by side (${outcome.sims.map((s) => s.dir).join(", ")}):`);
+      console.log(modelComparisonText(m));
+    }
   }
   console.log(`results: ${outcome.dir} (${outcome.manifest.wallSeconds.toFixed(1)} s wall)`);
   if (outcome.reportPath) console.log(`report:  ${outcome.reportPath}`);

@@ -29,7 +29,7 @@ import { scenarioSchedule } from "../sim/engine/schedule.ts";
 import type { EnginePolicy, Scenario } from "../sim/engine/types.ts";
 import { FRAME_BYTES } from "../sim/transport/fluid-queues.ts";
 import { formatDuration, formatRate, formatSize, parseDurationNs, parseSizeBytes } from "../sim/units.ts";
-import { type LoadedConfig, parseConfig } from "./config/load.ts";
+import { ConfigError, type LoadedConfig, parseConfig } from "./config/load.ts";
 import type { ExperimentConfig } from "./config/schema.ts";
 import { type Manifest, type RunSummary, readCsv, writeRunDir } from "./results.ts";
 import {
@@ -46,7 +46,9 @@ import { buildScenario } from "./scenario.ts";
 import { compareFlows, readSizeBuckets } from "./sim-vs-emulation/flow-comparison.ts";
 import { readFlowsCsv } from "./sim-vs-emulation/flows-csv.ts";
 import { compareLinks } from "./sim-vs-emulation/link-comparison.ts";
-import { writeComparison } from "./sim-vs-emulation/output.ts";
+import { compareModels, type ModelRun } from "./sim-vs-emulation/model-table.ts";
+import { writeComparison, writeModelComparison } from "./sim-vs-emulation/output.ts";
+import { type SimModelVariant, variantOf, variantOverrides } from "./sim-vs-emulation/sim-models.ts";
 
 export interface EmulateOptions {
   run?: number;
@@ -67,8 +69,10 @@ export interface EmulateOutcome {
   summary: RunSummary;
   manifest: Manifest;
   reportPath: string | null;
-  /** The simulator's results directory compared against, or null. */
+  /** The simulator's results directory compared against (the first model of emulation.compareWith), or null. */
   simDir: string | null;
+  /** Every simulator model compared against, with its results directory (emulation.compareWith). */
+  sims: { model: SimModelVariant; dir: string }[];
   /** The signal that ended the run early (its results are partial), or null. */
   interrupted: NodeJS.Signals | null;
 }
@@ -137,15 +141,16 @@ export async function emulateExperiment(
   const { scenario, workload } = buildScenario(loaded, run);
   const runner = new ProcessRunner({ verbose: opts.verbose ?? false });
   const pre = await preflight(loaded, scenario, settings, runner, note);
-  const simDir = await simulationBeside(loaded, settings, run, scenario, pre.flows, opts, note);
+  const sims = await simulationBeside(loaded, settings, run, scenario, pre.flows, opts, note);
+  const simDir = sims[0]?.dir ?? null;
   const outcome = await emulatePolicies(scenario, pre, settings, runner, opts, note);
 
   const summary = await withMluBound(loaded, scenario, runSummary(scenario, workload, run, outcome.results));
-  const manifest = emulationManifest(loaded, scenario, run, startedAt, settings, pre, outcome, simDir);
+  const manifest = emulationManifest(loaded, scenario, run, startedAt, settings, pre, outcome, sims);
   let reportPath: string | null = null;
   const dir = await writeRunDir(opts.out ?? defaultEmulationDir(loaded, run), async (tmp) => {
     writeResultFiles(tmp, loaded, summary, scenario.topology, outcome.results);
-    if (simDir !== null) await writeSimComparison(tmp, simDir, scenario, pre);
+    if (sims.length > 0) await writeSimComparison(tmp, sims, scenario, pre);
     reportPath = await finishRunDir(tmp, manifest, t0, opts.report ?? true);
   });
   if (reportPath !== null) reportPath = join(dir, "report.html");
@@ -156,7 +161,7 @@ export async function emulateExperiment(
       `policy ${f.policy} failed in emulation: ${why}${outcome.results.length > 0 ? ` (the results of the policies before it are in ${dir})` : ""}`,
     );
   }
-  return { dir, summary, manifest, reportPath, simDir, interrupted: outcome.interrupted };
+  return { dir, summary, manifest, reportPath, simDir, sims, interrupted: outcome.interrupted };
 }
 
 /**
@@ -227,9 +232,63 @@ function notEmulated(scenario: Scenario): string[] {
   return out;
 }
 
+/** One simulator model's results directory to compare with. */
+interface SimRun {
+  model: SimModelVariant;
+  dir: string;
+}
+
+/** A simulator model to compare with: the config that runs it (beside the emulation) and its results directory. */
+export interface SimModelConfig {
+  model: SimModelVariant;
+  loaded: LoadedConfig;
+  dir: (run: number) => string;
+  note: string | null;
+}
+
 /**
- * The simulator's results directory to compare with: run now (`withSim`), or found from an earlier run of the
- * same workload; null when there is none (or it is stale).
+ * The simulator models of `emulation.compareWith` (default: the config's own transport), each as the config that
+ * runs it beside the emulation ({@link simulatorBeside}); a model other than the config's own writes its results
+ * to the directory suffixed with its name. Each is built once here, so a model the config's policies cannot run
+ * under is refused before any run.
+ * @throws ConfigError at emulation.compareWith[i] naming the model and why.
+ */
+export function simModels(
+  loaded: LoadedConfig,
+  settings: EmulationRunSettings,
+  run: number,
+): SimModelConfig[] {
+  const t = loaded.config.transport;
+  const own = { model: t.model, tcp: t.tcp, queue: t.queue };
+  const models = loaded.config.emulation?.compareWith ?? [variantOf(own)];
+  const queue = String(loaded.config.emulation?.queue ?? "10ms");
+  return models.map((model, i) => {
+    const set = variantOverrides(model, own, queue);
+    try {
+      const variant =
+        set.length === 0
+          ? loaded
+          : parseConfig(loaded.text, loaded.file, loaded.baseDir, {
+              ...loaded.options,
+              set: [...(loaded.options.set ?? []), ...set],
+            });
+      if (set.length > 0) buildScenario(variant, run);
+      const beside = simulatorBeside(variant, settings);
+      const dir = (r: number) => (set.length === 0 ? beside.dir(r) : `${beside.dir(r)}-${model}`);
+      return { model, loaded: beside.loaded, dir, note: beside.note };
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      throw loaded.error(
+        ["emulation", "compareWith", i],
+        `the simulator cannot run this config with its ${model} model (${set.join(", ")}): ${e.message}`,
+      );
+    }
+  });
+}
+
+/**
+ * The simulator's results directories to compare with, one per model of `emulation.compareWith`: run now
+ * (`withSim`), or found from an earlier run of the same workload; a model without (fresh) results is left out.
  */
 async function simulationBeside(
   loaded: LoadedConfig,
@@ -239,20 +298,24 @@ async function simulationBeside(
   flows: readonly FlowArrival[],
   opts: EmulateOptions,
   note: (line: string) => void,
-): Promise<string | null> {
-  const beside = simulatorBeside(loaded, settings);
-  if (beside.note) note(beside.note);
-  if (opts.withSim) {
-    note("running the simulator on the same config first");
-    return (await runExperiment(beside.loaded, { run, report: opts.report ?? true, out: beside.dir(run) }))
-      .dir;
+): Promise<SimRun[]> {
+  const models = simModels(loaded, settings, run);
+  for (const n of new Set(models.map((m) => m.note))) if (n !== null) note(n);
+  const out: SimRun[] = [];
+  for (const m of models) {
+    if (opts.withSim) {
+      note(`running the simulator (${m.model} model) on the same config first`);
+      const r = await runExperiment(m.loaded, { run, report: opts.report ?? true, out: m.dir(run) });
+      out.push({ model: m.model, dir: r.dir });
+      continue;
+    }
+    const d = m.dir(run);
+    if (!existsSync(join(d, "flows.csv"))) continue;
+    const stale = await staleSimulation(d, scenario.topology.nodes, flows);
+    if (stale === null) out.push({ model: m.model, dir: d });
+    else note(`not comparing with the simulator's results in ${d}: ${stale} (run with --with-sim)`);
   }
-  const d = beside.dir(run);
-  if (!existsSync(join(d, "flows.csv"))) return null;
-  const stale = await staleSimulation(d, scenario.topology.nodes, flows);
-  if (stale === null) return d;
-  note(`not comparing with the simulator's results in ${d}: ${stale} (run with --with-sim)`);
-  return null;
+  return out;
 }
 
 /**
@@ -391,7 +454,7 @@ function emulationManifest(
   settings: EmulationRunSettings,
   pre: Preflight,
   outcome: PoliciesOutcome,
-  simDir: string | null,
+  sims: readonly SimRun[],
 ): Manifest {
   const { interrupted, interruptedAt, failure } = outcome;
   const wall = outcome.perPolicy.map((p) => p.wallSeconds);
@@ -417,7 +480,8 @@ function emulationManifest(
         ? outcome.linkCheck
         : "not measured (no ping on PATH; Debian package iputils-ping)",
       rateCheck: outcome.rateCheck,
-      simDir,
+      simDir: sims[0]?.dir ?? null,
+      simDirs: Object.fromEntries(sims.map((s) => [s.model, s.dir])),
       interrupted:
         interrupted === null
           ? null
@@ -432,27 +496,31 @@ function emulationManifest(
 
 /**
  * The sim-vs-emulation comparison, into the results directory being written (`tmp`). The emulation replays the
- * simulator's flows 0 .. flows.length-1 (arrival order): those only are compared.
+ * simulator's flows 0 .. flows.length-1 (arrival order): those only are compared. sim-vs-emulation.{json,csv} and
+ * its plot compare the first model; sim-models-vs-emulation.{json,csv} puts every model side by side.
  */
 async function writeSimComparison(
   tmp: string,
-  simDir: string,
+  sims: readonly SimRun[],
   scenario: Scenario,
   pre: Preflight,
 ): Promise<void> {
-  const simRows = readFlowsCsv(join(simDir, "flows.csv")).filter((f) => f.flow < pre.flows.length);
   const emuRows = readFlowsCsv(join(tmp, "flows.csv"));
   const buckets = readSizeBuckets(tmp) ?? {
     edges: scenario.metrics.sizeBucketEdges,
     names: scenario.metrics.sizeBucketNames,
   };
-  const comparison = compareFlows(simRows, emuRows, buckets);
-  comparison.links = compareLinks(
-    readCsv(join(simDir, "links.csv")),
-    readCsv(join(tmp, "links.csv")),
-    pre.windowNs,
-  );
-  await writeComparison(tmp, comparison, simRows, emuRows);
+  const emuLinks = readCsv(join(tmp, "links.csv"));
+  const runs: ModelRun[] = sims.map((s) => {
+    const simRows = readFlowsCsv(join(s.dir, "flows.csv")).filter((f) => f.flow < pre.flows.length);
+    const comparison = compareFlows(simRows, emuRows, buckets);
+    comparison.links = compareLinks(readCsv(join(s.dir, "links.csv")), emuLinks, pre.windowNs);
+    return { model: s.model, comparison, simRows };
+  });
+  const first = runs[0];
+  if (!first) return;
+  await writeComparison(tmp, first.comparison, first.simRows, emuRows);
+  writeModelComparison(tmp, compareModels(runs, emuRows));
 }
 
 /** "median m, range a..b" of measured / configured ratios, or null when there are none. */

@@ -153,7 +153,20 @@ async function comparisonHtml(dir: string): Promise<string> {
 ${htmlTable(comparisonRows(c))}
 ${c.links && c.links.length > 0 ? htmlTable(linkComparisonRows(c.links)) : ""}
 ${notes}
-${svg ? `<div class="plot">${svg.replace(/^<\?xml[^>]*>\s*/, "")}</div>` : ""}`;
+${svg ? `<div class="plot">${svg.replace(/^<\?xml[^>]*>\s*/, "")}</div>` : ""}
+${await modelsHtml(dir)}`;
+}
+
+/** The simulator's models side by side against the emulation (sim-models-vs-emulation.json), when more than one. */
+async function modelsHtml(dir: string): Promise<string> {
+  const json = readOptional(join(dir, "sim-models-vs-emulation.json"));
+  if (json === null) return "";
+  const { modelComparisonRows, effectRows } = await import("./sim-vs-emulation/output.ts");
+  const m = JSON.parse(json) as Parameters<typeof modelComparisonRows>[0];
+  if (m.models.length < 2) return "";
+  return `<h2>The simulator's models vs emulation</h2>
+${htmlTable(modelComparisonRows(m))}
+${m.effects.length > 0 ? htmlTable(effectRows(m)) : ""}`;
 }
 
 /** The run's data files, for a reader to take further. */
@@ -167,6 +180,8 @@ const DATA_FILES = [
   "manifest.json",
   "sim-vs-emulation.csv",
   "sim-vs-emulation.json",
+  "sim-models-vs-emulation.csv",
+  "sim-models-vs-emulation.json",
 ];
 
 /** A line of the report's file list: a name and links (text, path relative to the report). */

@@ -29,12 +29,17 @@ function addEmulateRun<T>(y: Argv<T>): Argv<T> {
         .option("with-sim", {
           type: "boolean",
           default: false,
-          describe: "Simulate the same config first, for the sim-vs-emulation comparison",
+          describe:
+            "Simulate the same config first, for the sim-vs-emulation comparison: with each model of emulation.compareWith (fluid, fluid-tcp, packet; default the config's own transport)",
         })
         .option("verbose", { type: "boolean", default: false, describe: "Log every ip/tc command" })
         .example(
           "$0 emulate experiments/configs/abilene-emulate.yaml --with-sim",
-          "Abilene as 12 namespaces, predictive overlay vs shortest path, compared with the simulator",
+          "Abilene as 12 namespaces, predictive overlay vs shortest path, compared with the simulator's three models",
+        )
+        .example(
+          "$0 emulate my.yaml --with-sim --set 'emulation.compareWith=[fluid-tcp, packet]'",
+          "compare with the TCP-aware fluid model and the packet model, side by side",
         ),
     async (args) => {
       checkInt("run", args.run, 0);

@@ -24,6 +24,7 @@ import { GRAVITY_DEFAULTS } from "../../models/workload/gravity-tm.ts";
 import { TRANSPORT_MODELS } from "../../sim/transport/models.ts";
 import { PACKET_CONGESTION_CONTROLS } from "../../sim/transport/packet/tcp-options.ts";
 import { POLICY_REGISTRY, type PolicyRegistry } from "../policy-registry.ts";
+import { SIM_MODEL_VARIANTS } from "../sim-vs-emulation/sim-models.ts";
 import { duration, filePath, rate, size } from "./fields.ts";
 
 const doc = (description: string) => ({ description });
@@ -690,6 +691,16 @@ const EmulationSchema = z
       .meta(
         doc(
           "Before the first policy, measure every link's achieved rate with iperf3, one link at a time (about 3 s per directed link); delays are always measured (ping).",
+        ),
+      ),
+    compareWith: z
+      .array(z.enum(SIM_MODEL_VARIANTS))
+      .min(1)
+      .optional()
+      .refine((v) => v === undefined || new Set(v).size === v.length, "list each model once")
+      .meta(
+        doc(
+          "The simulator models the emulation is compared with, side by side (`topocast emulate --with-sim` runs each on the same config): fluid = max-min rates without TCP start-up (transport.tcp false), fluid-tcp = the TCP-aware fluid model (handshake and slow-start rounds), packet = the packet model (transport.model packet, its FIFOs sized as emulation.queue). Default: the config's own transport only.",
         ),
       ),
   })

@@ -9,6 +9,7 @@ import { type Rows, textTable } from "../summary-table.ts";
 import { ALL_FLOWS, type SimEmuComparison, type SimEmuRow } from "./flow-comparison.ts";
 import type { FlowsCsvRow } from "./flows-csv.ts";
 import { linkComparisonRows } from "./link-comparison.ts";
+import type { ModelComparison, ModelTableRow } from "./model-table.ts";
 
 /** The columns of sim-vs-emulation.csv: header and value of a row (null prints as an empty field). */
 const CSV_COLUMNS: readonly [string, (r: SimEmuRow) => string | number | null][] = [
@@ -204,4 +205,93 @@ export async function writeComparison(
     join(dir, "plots", "sim-vs-emulation-fct-cdf"),
   );
   return { json, csv, plot };
+}
+
+/** The columns of sim-models-vs-emulation.csv, one line per (policy, bucket, model). */
+const MODEL_CSV_COLUMNS: readonly [string, (r: ModelTableRow, m: string) => string | number | null][] = [
+  ["policy", (r) => r.policy],
+  ["bucket", (r) => r.bucket],
+  ["model", (_, m) => m],
+  ["emu_flows", (r) => r.emuFlows],
+  ["emu_fct_p50_ns", (r) => r.emuFctP50Ns],
+  ["emu_fct_p99_ns", (r) => r.emuFctP99Ns],
+  ["sim_flows", (r, m) => r.models[m]?.simFlows ?? null],
+  ["sim_fct_p50_ns", (r, m) => r.models[m]?.simFctP50Ns ?? null],
+  ["sim_fct_p99_ns", (r, m) => r.models[m]?.simFctP99Ns ?? null],
+  ["matched_flows", (r, m) => r.models[m]?.matchedFlows ?? null],
+  ["matched_fct_ratio_p50", (r, m) => r.models[m]?.matchedFctRatioP50 ?? null],
+];
+
+/** Header of sim-models-vs-emulation.csv. */
+export const SIM_MODELS_CSV_HEADER: string = MODEL_CSV_COLUMNS.map(([h]) => h).join(",");
+
+/** sim-models-vs-emulation.csv: one line per (policy, bucket) row and model, models in their column order. */
+export function modelComparisonCsv(c: ModelComparison): string {
+  const field = (v: string | number | null) =>
+    v === null ? "" : typeof v === "string" ? csvField(v) : formatCsvNumber(v);
+  const lines = [SIM_MODELS_CSV_HEADER];
+  for (const r of c.rows)
+    for (const m of c.models) lines.push(MODEL_CSV_COLUMNS.map(([, get]) => field(get(r, m))).join(","));
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The models side by side (terminal and report): per (policy, bucket), the emulation's FCT p50 / p99, then per
+ * model its FCT p50 / p99 and the matched per-flow ratio emu / sim (median).
+ */
+export function modelComparisonRows(c: ModelComparison): Rows {
+  const dur = (x: number | null | undefined) => (x === null || x === undefined ? "-" : formatDuration(x));
+  const num = (x: number | null | undefined) => (x === null || x === undefined ? "-" : x.toFixed(2));
+  const head = ["policy", "flow size", "emu FCT p50 / p99"];
+  for (const m of c.models) head.push(`${m} p50 / p99`, `emu/${m}`);
+  const rows = c.rows.map((r) => {
+    const cells = [r.policy, r.bucket, `${dur(r.emuFctP50Ns)} / ${dur(r.emuFctP99Ns)}`];
+    for (const m of c.models) {
+      const x = r.models[m];
+      cells.push(`${dur(x?.simFctP50Ns)} / ${dur(x?.simFctP99Ns)}`, num(x?.matchedFctRatioP50));
+    }
+    return cells;
+  });
+  return { head, rows };
+}
+
+/**
+ * Each policy's effect against the baseline, per run: change of mean / p99 FCT in percent, and for each model
+ * whether both signs agree with the emulation's ("agrees", or which differs).
+ */
+export function effectRows(c: ModelComparison): Rows {
+  const pct = (x: number | null) => (x === null ? "-" : `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%`);
+  const head = ["policy", "vs", "emu mean / p99"];
+  for (const m of c.models) head.push(`${m} mean / p99`, `${m} signs`);
+  const rows = c.effects.map((e) => {
+    const cells = [e.policy, e.baseline, `${pct(e.emulation.meanChange)} / ${pct(e.emulation.p99Change)}`];
+    for (const m of c.models) {
+      const x = e.models[m];
+      if (!x) {
+        cells.push("-", "-");
+        continue;
+      }
+      const off = [x.meanSignAgrees === false ? "mean" : "", x.p99SignAgrees === false ? "p99" : ""];
+      const signs = x.meanSignAgrees === null || x.p99SignAgrees === null ? "-" : off.join(" ").trim();
+      cells.push(`${pct(x.meanChange)} / ${pct(x.p99Change)}`, signs === "" ? "agrees" : `differs: ${signs}`);
+    }
+    return cells;
+  });
+  return { head, rows };
+}
+
+/** The models table and the effects table, for the terminal. */
+export function modelComparisonText(c: ModelComparison): string {
+  const lines = [textTable(modelComparisonRows(c))];
+  if (c.effects.length > 0) lines.push(textTable(effectRows(c)));
+  return `${lines.join("\n")}\n`;
+}
+
+/** Writes, atomically, `<dir>/sim-models-vs-emulation.json` (`c` as is) and `.csv` ({@link modelComparisonCsv}). */
+export function writeModelComparison(dir: string, c: ModelComparison): { json: string; csv: string } {
+  const json = join(dir, "sim-models-vs-emulation.json");
+  const csv = join(dir, "sim-models-vs-emulation.csv");
+  writeJsonAtomic(json, c);
+  writeFileAtomic(csv, modelComparisonCsv(c));
+  return { json, csv };
 }

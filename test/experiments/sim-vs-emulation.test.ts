@@ -22,6 +22,7 @@ import {
   writeComparison,
 } from "../../experiments/sim-vs-emulation/output.ts";
 import { MetricsError } from "../../sim/metrics/flow-stats.ts";
+import { flowsTable } from "../helpers/flows-table.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "topocast-sim-vs-emu-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,34 +30,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 /** Buckets small [0, 100), medium [100, 1000), large [1000, inf) bytes. */
 const BUCKETS = { edges: [100, 1000], names: ["small", "medium", "large"] };
 
-/**
- * Flows from an aligned table with columns policy, flow, size (bytes), fct (ns), slowdown; the other fields of a
- * flows.csv row are filled in consistently (ideal FCT = fct / slowdown).
- */
-function flows(table: string): FlowsCsvRow[] {
-  return table
-    .trim()
-    .split("\n")
-    .slice(1)
-    .map((line) => {
-      const [policy, flow, size, fct, slowdown] = line.trim().split(/\s+/);
-      const fctNs = Number(fct);
-      return {
-        policy: policy!,
-        flow: Number(flow),
-        src: "a",
-        dst: "b",
-        sizeBytes: Number(size),
-        startNs: 0,
-        endNs: fctNs,
-        fctNs,
-        idealFctNs: fctNs / Number(slowdown),
-        slowdown: Number(slowdown),
-        hops: 1,
-        tag: 0,
-      };
-    });
-}
+const flows = flowsTable;
 
 /** The flows as a results directory's flows.csv. */
 function csvOf(rows: readonly FlowsCsvRow[]): string {
