@@ -107,6 +107,7 @@ export function enginePolicy(
     create: (ctx) => dataPlane(routing, ctx),
     ...(create ? { controller: (ctx) => controller(def, create, params, predictor, ctx) } : {}),
     ...(def.verbs ? { verbs: def.verbs } : {}),
+    ...(def.verbOptions ? { verbOptions: def.verbOptions(params) } : {}),
   };
 }
 

@@ -8,8 +8,10 @@
  * {@link MAX_STEPS} samples or rounds over the horizon. Real runs are far below these (Abilene's SNDlib week: 2,016
  * intervals x 144 pairs); a config above them is a slip (`n: 1e12`, a 1 ns interval, a window 100000 days in).
  */
+
+import type { VerbOption } from "../../models/policies/definition.ts";
 import type { ActionKind } from "../../models/policies/verbs.ts";
-import { unsupportedVerbs } from "../../sim/control/control-plane.ts";
+import { unsupportedVerbOptions, unsupportedVerbs } from "../../sim/control/control-plane.ts";
 import type { EnginePolicy, LinkEvent } from "../../sim/engine/types.ts";
 import { TRANSPORT_CAPABILITIES, type TransportModel } from "../../sim/transport/models.ts";
 import { formatDuration, parseDurationNs } from "../../sim/units.ts";
@@ -171,13 +173,21 @@ export interface EngineVerbSupport {
   engine: string;
   /** Action verbs the engine cannot do, each with why. */
   unsupported: Partial<Record<ActionKind, string>>;
+  /** Verb options the engine cannot carry out, each with why (absent: it can do every option of its verbs). */
+  unsupportedOptions?: Partial<Record<VerbOption, string>>;
 }
+
+/** What a policy's use of a verb option asks for, in words. */
+const OPTION_MEANS: Record<VerbOption, string> = {
+  "createVirtualLink.rateBps": "createVirtualLink with rateBps (a virtual link with a reserved rate)",
+};
 
 /** What the simulator's control plane cannot do over a transport model (from the model's declared capabilities). */
 export function simulatorVerbSupport(model: TransportModel): EngineVerbSupport {
   return {
     engine: `the simulator's ${model} transport`,
     unsupported: unsupportedVerbs(TRANSPORT_CAPABILITIES[model]),
+    unsupportedOptions: unsupportedVerbOptions(TRANSPORT_CAPABILITIES[model]),
   };
 }
 
@@ -187,7 +197,7 @@ export function simulatorVerbSupport(model: TransportModel): EngineVerbSupport {
  * preflight's: they are a policy parameter, not a verb.)
  */
 export function checkVerbs(
-  policies: readonly Pick<EnginePolicy, "label" | "verbs">[],
+  policies: readonly Pick<EnginePolicy, "label" | "verbs" | "verbOptions">[],
   support: EngineVerbSupport,
   error: Locate,
 ): void {
@@ -198,6 +208,15 @@ export function checkVerbs(
         throw error(
           ["policies", i, "name"],
           `policy ${p.label} calls ${verb}, which ${support.engine} cannot do: ${why}; run it in an engine that can, or leave the policy out`,
+        );
+      }
+    }
+    for (const use of p.verbOptions ?? []) {
+      const why = support.unsupportedOptions?.[use.option];
+      if (why !== undefined) {
+        throw error(
+          ["policies", i, "params", ...use.param.split(".")],
+          `policy ${p.label}: this setting makes it call ${OPTION_MEANS[use.option]}, which ${support.engine} cannot do: ${why}; change the setting or run it in an engine that can`,
         );
       }
     }

@@ -15,6 +15,19 @@ import type { Predictor } from "../predictors/predictor.ts";
 import type { Policy } from "./types.ts";
 import type { ActionKind } from "./verbs.ts";
 
+/**
+ * Options of a verb that need more of an engine than the verb itself: `createVirtualLink.rateBps`, a virtual link
+ * with a reserved rate (a circuit).
+ */
+export const VERB_OPTIONS = ["createVirtualLink.rateBps"] as const;
+export type VerbOption = (typeof VERB_OPTIONS)[number];
+
+/** A verb option a policy's params turn on, and the param (path under `params`) that does. */
+export interface VerbOptionUse {
+  option: VerbOption;
+  param: string;
+}
+
 /** Candidate paths per control decision when neither the policy's params nor the config's `control` say. */
 export const DEFAULT_K_PATHS = 4;
 
@@ -75,6 +88,11 @@ export interface PolicyDefinition<
    * the config before the run (experiments/config/scenario-checks.ts `checkVerbs`).
    */
   verbs?: readonly ActionKind[];
+  /**
+   * The verb options the given params make its control loop use (a reservation when circuits are on, say): an
+   * engine that cannot do one refuses the config before the run, naming the param.
+   */
+  verbOptions?(params: z.output<P>): readonly VerbOptionUse[];
 }
 
 /** Checks a definition's shape and erases its type parameters for the registry's list. */

@@ -220,6 +220,7 @@ export const intentRoutingPolicy = definePolicy({
   params: INTENT_ROUTING_PARAMS,
   forecasts: "link-utilization",
   verbs: ["setRoute", "createVirtualLink", "removeVirtualLink"],
+  verbOptions: (p) => (p.circuits ? [{ option: "createVirtualLink.rateBps", param: "circuits" }] : []),
   create: (p, ctx) => {
     if (!p.mesh) throw new Error("intent-routing: no intent mesh (give the config an `intents` section)");
     const { mesh, reroute: _r, ...rest } = p;

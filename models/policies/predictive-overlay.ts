@@ -385,6 +385,8 @@ export const predictiveOverlayPolicy = definePolicy({
   params: PREDICTIVE_OVERLAY_PARAMS,
   forecasts: "pair-volumes",
   verbs: ["createVirtualLink", "removeVirtualLink"],
+  verbOptions: (p) =>
+    p.headroom !== null ? [{ option: "createVirtualLink.rateBps", param: "headroom" }] : [],
   create: (p, ctx) =>
     new PredictiveOverlay({
       predictor: ctx.predictor,

@@ -38,6 +38,7 @@
  * typed ControlErrors of types.ts.
  */
 
+import type { VerbOption } from "../../models/policies/definition.ts";
 import {
   type ControlPlane,
   type FirewallRule,
@@ -109,13 +110,31 @@ export const VERB_CAPABILITY: Partial<Record<ActionKind, keyof TransportCapabili
   probe: "probes",
 };
 
-/** The action verbs the control plane cannot do over a transport with `caps`, each with why. */
-export function unsupportedVerbs(caps: TransportCapabilities): Partial<Record<ActionKind, string>> {
-  const out: Partial<Record<ActionKind, string>> = {};
-  for (const [verb, cap] of Object.entries(VERB_CAPABILITY) as [ActionKind, keyof TransportCapabilities][]) {
-    if (!caps[cap]) out[verb] = `the transport model has no ${cap}`;
+/** The capability each verb option needs from the transport. */
+export const VERB_OPTION_CAPABILITY: Record<VerbOption, keyof TransportCapabilities> = {
+  "createVirtualLink.rateBps": "reservations",
+};
+
+/** The entries of `table` (a verb or option -> the capability it needs) that `caps` lacks, each with why. */
+function lacking<K extends string>(
+  table: Partial<Record<K, keyof TransportCapabilities>>,
+  caps: TransportCapabilities,
+): Partial<Record<K, string>> {
+  const out: Partial<Record<K, string>> = {};
+  for (const [key, cap] of Object.entries(table) as [K, keyof TransportCapabilities][]) {
+    if (!caps[cap]) out[key] = `the transport model has no ${cap}`;
   }
   return out;
+}
+
+/** The verb options the control plane cannot carry out over a transport with `caps`, each with why. */
+export function unsupportedVerbOptions(caps: TransportCapabilities): Partial<Record<VerbOption, string>> {
+  return lacking(VERB_OPTION_CAPABILITY, caps);
+}
+
+/** The action verbs the control plane cannot do over a transport with `caps`, each with why. */
+export function unsupportedVerbs(caps: TransportCapabilities): Partial<Record<ActionKind, string>> {
+  return lacking(VERB_CAPABILITY, caps);
 }
 export { DEFAULT_SETUP_LATENCIES } from "../../models/policies/verbs.ts";
 

@@ -3,6 +3,8 @@
  * and bytes), and what it returns per policy. experiments/ builds scenarios from validated configs; the engine
  * knows nothing about files, YAML or the CLI.
  */
+
+import type { VerbOptionUse } from "../../models/policies/definition.ts";
 import type { Policy } from "../../models/policies/types.ts";
 import type { ActionKind } from "../../models/policies/verbs.ts";
 import type { AppWorkloadSpec } from "../../models/workload/applications.ts";
@@ -79,6 +81,8 @@ export interface EnginePolicy {
   controller?: (ctx: ControllerContext) => Policy | Promise<Policy>;
   /** The action verbs the controller may call (its definition's declaration, models/policies/definition.ts); checked before a run. */
   verbs?: readonly ActionKind[];
+  /** The verb options its params turn on (its definition's `verbOptions`), each with the param; checked before a run. */
+  verbOptions?: readonly VerbOptionUse[];
 }
 
 /** How the simulator carries flows (config section `transport`). */

@@ -134,3 +134,52 @@ describe("verbs an engine cannot do are refused before the run", () => {
     );
   });
 });
+
+describe("a policy setting that reserves rates is refused before the run by a transport without reservations", () => {
+  /** A ring config running `policy` (YAML flow mapping) over the transport `model`. */
+  function file(model: string, policy: string): string {
+    const f = join(dir, `options-${model}.yaml`);
+    writeFileSync(
+      f,
+      `name: verb-options
+topology:
+  generator: {kind: ring, n: 4}
+workload:
+  window: {duration: 100ms}
+transport: {model: ${model}}
+policies:
+  - name: shortest-path
+  - ${policy}
+`,
+    );
+    return f;
+  }
+  const cases: { policy: string; param: string; refusedBy: string[] }[] = [
+    { policy: "{name: intent-routing, params: {circuits: true}}", param: "circuits", refusedBy: ["packet"] },
+    { policy: "{name: intent-routing, params: {circuits: false}}", param: "circuits", refusedBy: [] },
+    {
+      policy: "{name: predictive-overlay, params: {headroom: 1.5}}",
+      param: "headroom",
+      refusedBy: ["packet"],
+    },
+    { policy: "{name: predictive-overlay}", param: "headroom", refusedBy: [] },
+  ];
+  for (const c of cases) {
+    for (const model of TRANSPORT_MODELS) {
+      const refused = c.refusedBy.includes(model);
+      it(`${refused ? "refuses" : "runs"} ${c.policy} over the ${model} transport`, () => {
+        const l = loadConfig(file(model, c.policy));
+        if (!refused) {
+          assert.doesNotThrow(() => buildScenario(l, 0));
+          return;
+        }
+        assert.throws(
+          () => buildScenario(l, 0),
+          new RegExp(
+            `policies\\[1\\]\\.params\\.${c.param}: policy \\S+: this setting makes it call createVirtualLink with rateBps \\(a virtual link with a reserved rate\\), which the simulator's packet transport cannot do: the transport model has no reservations`,
+          ),
+        );
+      });
+    }
+  }
+});
