@@ -17,7 +17,9 @@
  * --ns3::TcpL4Protocol::RecoveryType=ns3::TcpClassicRecovery`; for CUBIC also `--ns3::TcpCubic::HyStart=false`),
  * which is what the packet model implements; the packet model runs with ns-3's settings (NS3_PACKET_TCP: per-ACK
  * window growth for NewReno, 1 s minimum RTO, 200 ms delayed ACK, 2-byte PPP headers; NS3_PACKET_CUBIC). ns-3's
- * defaults (SACK, PRR, HyStart) run as a reference row in bulk mode.
+ * defaults (SACK, PRR, HyStart) run as a reference row in bulk mode. Bulk mode also runs the packet model with SACK
+ * and PRR (NS3_PACKET_TCP_SACK, NS3_PACKET_CUBIC_SACK) against ns-3 with its default recovery (SACK, PRR; for CUBIC
+ * with HyStart off, which the packet model does not model): `sackGoodputError`, `sackJainDifference`.
  *
  * Speed: packet transmissions (packet-hops, ns-3's PhyTxEnd count) per wall second of the run, and per CPU
  * second (ns-3's user time from /usr/bin/time; ours from process.cpuUsage).
@@ -33,7 +35,9 @@ import type { Topology } from "../sim/substrate/topology.ts";
 import { FlowNetwork, LINUX_TCP_STARTUP } from "../sim/transport/flow-network.ts";
 import {
   NS3_PACKET_CUBIC,
+  NS3_PACKET_CUBIC_SACK,
   NS3_PACKET_TCP,
+  NS3_PACKET_TCP_SACK,
   PacketNetwork,
   type PacketTcpOptions,
 } from "../sim/transport/packet-network.ts";
@@ -59,14 +63,26 @@ const VARIANTS: readonly {
   name: string;
   ns3: string[];
   ns3Defaults: string[];
+  /** ns-3 with its default loss recovery (SACK, PRR) and otherwise what the packet model runs (HyStart off). */
+  ns3Sack: string[];
   tcp: Readonly<PacketTcpOptions>;
+  tcpSack: Readonly<PacketTcpOptions>;
 }[] = [
-  { name: "NewReno", ns3: NS3_NO_SACK, ns3Defaults: [], tcp: NS3_PACKET_TCP },
+  {
+    name: "NewReno",
+    ns3: NS3_NO_SACK,
+    ns3Defaults: [],
+    ns3Sack: [],
+    tcp: NS3_PACKET_TCP,
+    tcpSack: NS3_PACKET_TCP_SACK,
+  },
   {
     name: "CUBIC",
     ns3: ["--tcp=ns3::TcpCubic", "--ns3::TcpCubic::HyStart=false", ...NS3_NO_SACK],
     ns3Defaults: ["--tcp=ns3::TcpCubic"],
+    ns3Sack: ["--tcp=ns3::TcpCubic", "--ns3::TcpCubic::HyStart=false"],
     tcp: NS3_PACKET_CUBIC,
+    tcpSack: NS3_PACKET_CUBIC_SACK,
   },
 ];
 type Variant = (typeof VARIANTS)[number];
@@ -330,16 +346,24 @@ function bulkMode(binary: string | null, v: Variant): BenchResult {
       binary,
       v.ns3Defaults,
     );
+  const sackRefName = `ns-3 ${v.name} (SACK, PRR${v.name === "CUBIC" ? ", HyStart off" : ""})`;
+  const sackName = `packet ${v.name} SACK + PRR (ns-3 settings)`;
+  if (binary && v.name === "CUBIC") rows[sackRefName] = ns3Bulk(binary, v.ns3Sack);
+  const sackRef = rows[v.name === "CUBIC" ? sackRefName : `ns-3 ${v.name} (defaults: SACK, PRR)`];
+  rows[sackName] = topocastBulk(v.tcpSack);
   const ref = rows[refName];
   const pk = rows[pkName]!;
+  const pkSack = rows[sackName]!;
   return {
     rows,
-    ...(ref
+    ...(ref && sackRef
       ? {
           compare: {
             goodputError: ratio(pk.aggregateMbps - ref.aggregateMbps, ref.aggregateMbps),
             jainDifference: Math.round((pk.jain - ref.jain) * 1e4) / 1e4,
             ...speed(pk, ref),
+            sackGoodputError: ratio(pkSack.aggregateMbps - sackRef.aggregateMbps, sackRef.aggregateMbps),
+            sackJainDifference: Math.round((pkSack.jain - sackRef.jain) * 1e4) / 1e4,
           },
         }
       : {}),

@@ -598,7 +598,15 @@ const TransportSchema = z
       .optional()
       .meta(
         doc(
-          "The packet model's congestion control: newreno (RFC 5681, RFC 6582; the default) or cubic (RFC 9438 window growth and decrease, without HyStart; loss recovery stays NewReno's). The fluid model has none.",
+          "The packet model's congestion control: newreno (RFC 5681, RFC 6582; the default) or cubic (RFC 9438 window growth and decrease, without HyStart; loss recovery as transport.sack says). The fluid model has none.",
+        ),
+      ),
+    sack: z
+      .boolean()
+      .optional()
+      .meta(
+        doc(
+          "The packet model's loss recovery: true (the default, as Linux) = selective acknowledgements (RFC 2018) with RFC 6675's scoreboard and conservative pipe and Proportional Rate Reduction (RFC 6937); false = NewReno's recovery (RFC 6582). The fluid model has none.",
         ),
       ),
     queue: z

@@ -75,6 +75,7 @@ export async function runPolicy(
     ...(scenario.transport.congestionControl
       ? { congestionControl: scenario.transport.congestionControl }
       : {}),
+    ...(scenario.transport.sack !== undefined ? { sack: scenario.transport.sack } : {}),
   });
   const flowStats = new FlowStatsCollector(trace);
   const sampler = new LinkUtilizationSampler(sim, net, { intervalNs: scenario.metrics.intervalNs, trace });

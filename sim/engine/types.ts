@@ -94,6 +94,8 @@ export interface TransportSettings {
   queue?: LinkBuffer | null;
   /** The packet model's congestion control (absent: NewReno); the fluid model has none. */
   congestionControl?: PacketCongestionControl;
+  /** The packet model's SACK loss recovery (absent: on, as Linux); the fluid model has none. */
+  sack?: boolean;
 }
 
 /** The control plane's settings (config section `control`). */

@@ -38,7 +38,7 @@ export const TRANSPORT_CAPABILITIES: Readonly<Record<TransportModel, Readonly<Tr
 /**
  * Builds the configured transport model on a simulator and topology; callers test capabilities with the guards.
  * The packet model reads `opts.tcp` (handshake, initial window, MSS over Linux's defaults; null: no handshake),
- * `opts.congestionControl` (default NewReno) and
+ * `opts.congestionControl` (default NewReno), `opts.sack` (default on, as Linux) and
  * `opts.queue` (every link's FIFO; null: the emulator's default, 10 ms at the link rate).
  */
 export function createTransport(
@@ -46,7 +46,7 @@ export function createTransport(
   sim: Simulator,
   topology: Topology,
   trace?: TraceBus,
-  opts: FlowNetworkOptions & { congestionControl?: PacketCongestionControl } = {},
+  opts: FlowNetworkOptions & { congestionControl?: PacketCongestionControl; sack?: boolean } = {},
 ): Transport {
   switch (model) {
     case "fluid":
@@ -59,8 +59,13 @@ export function createTransport(
               initialWindowSegments: opts.tcp.initialWindowSegments,
               mssBytes: opts.tcp.mssBytes,
               congestionControl: opts.congestionControl ?? "newreno",
+              sack: opts.sack ?? true,
             }
-          : { handshake: false, congestionControl: opts.congestionControl ?? "newreno" },
+          : {
+              handshake: false,
+              congestionControl: opts.congestionControl ?? "newreno",
+              sack: opts.sack ?? true,
+            },
         buffer: opts.queue ?? null,
       });
   }

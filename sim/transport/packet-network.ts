@@ -45,7 +45,9 @@ import { growF64, growI32 } from "./typed-arrays.ts";
 export {
   LINUX_PACKET_TCP,
   NS3_PACKET_CUBIC,
+  NS3_PACKET_CUBIC_SACK,
   NS3_PACKET_TCP,
+  NS3_PACKET_TCP_SACK,
   type PacketTcpOptions,
 } from "./packet/tcp-options.ts";
 

@@ -4,7 +4,7 @@
  *
  * A packet belongs to a flow slot, has a kind (SYN, SYN-ACK, data, ACK), a sequence field (a data segment's index;
  * an ACK's cumulative acknowledgement: the next segment expected), payload and wire sizes (bytes), the timestamps
- * of RFC 7323 (its send time and the echoed one, ns), the interned path it follows, its hop on that path and the
+ * of RFC 7323 (its send time and the echoed one, ns), an ACK's SACK report, the interned path it follows, its hop on that path and the
  * epoch of the link it is crossing (a link that goes down bumps its epoch: packets on it are lost).
  */
 import { growF64, growI32, growU8 } from "../typed-arrays.ts";
@@ -22,6 +22,8 @@ export class PacketPool {
   wire = new Int32Array(0);
   ts = new Float64Array(0);
   ecr = new Float64Array(0);
+  /** An ACK's SACK report: the out-of-order segment that triggered it (RFC 2018's first block), or -1. */
+  sack = new Int32Array(0);
   path = new Int32Array(0);
   hop = new Int32Array(0);
   epoch = new Int32Array(0);
@@ -55,6 +57,7 @@ export class PacketPool {
     this.wire = growI32(this.wire, n);
     this.ts = growF64(this.ts, n);
     this.ecr = growF64(this.ecr, n);
+    this.sack = growI32(this.sack, n);
     this.path = growI32(this.path, n);
     this.hop = growI32(this.hop, n);
     this.epoch = growI32(this.epoch, n);

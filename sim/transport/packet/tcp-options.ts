@@ -3,7 +3,7 @@
  * namespaces run) and ns-3 3.37's (for the validation against ns-3, bench/ns3-dumbbell.ts).
  *
  * Sizes in bytes, times in integer ns. Sources: RFC 5681 (slow start, congestion avoidance, fast retransmit),
- * RFC 6582 (NewReno fast recovery), RFC 3042 (limited transmit), RFC 6298 (RTO), RFC 1122 section 4.2.3.2
+ * RFC 6582 (NewReno fast recovery), RFC 2018 / RFC 6675 / RFC 6937 (SACK, its loss recovery, PRR), RFC 3042 (limited transmit), RFC 6298 (RTO), RFC 1122 section 4.2.3.2
  * (delayed ACKs), RFC 3465 (byte counting), RFC 6928 (initial window 10), RFC 7323 (timestamps, RTT per ACK).
  */
 import { TransportError } from "../transport.ts";
@@ -18,6 +18,12 @@ export interface PacketTcpOptions {
    * sim/transport/packet/cubic.ts; with byte counting; loss recovery stays NewReno's).
    */
   congestionControl: PacketCongestionControl;
+  /**
+   * Selective acknowledgements (RFC 2018) and SACK-based loss recovery as Linux runs it by default: the RFC 6675
+   * scoreboard, loss detection and conservative pipe, with Proportional Rate Reduction (RFC 6937) setting the window
+   * during recovery. false: NewReno's recovery (RFC 6582).
+   */
+  sack: boolean;
   /** Whether a flow spends a round trip on SYN / SYN-ACK before its first data segment. */
   handshake: boolean;
   /** Initial congestion window, segments (RFC 6928: 10). */
@@ -57,6 +63,7 @@ export interface PacketTcpOptions {
 /** Linux's defaults (kernel 5.x/6.x) as the emulator's namespaces run them, with NewReno. */
 export const LINUX_PACKET_TCP: Readonly<PacketTcpOptions> = Object.freeze({
   congestionControl: "newreno",
+  sack: true,
   handshake: true,
   initialWindowSegments: 10,
   mssBytes: 1448,
@@ -80,6 +87,7 @@ export const LINUX_PACKET_TCP: Readonly<PacketTcpOptions> = Object.freeze({
  */
 export const NS3_PACKET_TCP: Readonly<PacketTcpOptions> = Object.freeze({
   ...LINUX_PACKET_TCP,
+  sack: false,
   frameOverheadBytes: 2,
   byteCounting: false,
   minRtoNs: 1e9,
@@ -129,3 +137,15 @@ export function checkPacketTcp(o: PacketTcpOptions): void {
     );
   }
 }
+
+/** ns-3 3.37's TcpNewReno with its defaults' loss recovery (SACK on, TcpPrrRecovery), as NS3_PACKET_TCP otherwise. */
+export const NS3_PACKET_TCP_SACK: Readonly<PacketTcpOptions> = Object.freeze({
+  ...NS3_PACKET_TCP,
+  sack: true,
+});
+
+/** ns-3 3.37's TcpCubic with SACK and PRR (its defaults), HyStart off, as NS3_PACKET_CUBIC otherwise. */
+export const NS3_PACKET_CUBIC_SACK: Readonly<PacketTcpOptions> = Object.freeze({
+  ...NS3_PACKET_CUBIC,
+  sack: true,
+});

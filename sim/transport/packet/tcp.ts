@@ -38,6 +38,7 @@ import { growF64, growI32, growU8 } from "../typed-arrays.ts";
 import { Cubic } from "./cubic.ts";
 import type { PacketLinks, PacketSink } from "./links.ts";
 import { ACK, DATA, type PacketPool, SYN, SYN_ACK } from "./packets.ts";
+import { SackBoard } from "./sack.ts";
 import type { PacketTcpOptions } from "./tcp-options.ts";
 
 /** Sender states. */
@@ -126,6 +127,8 @@ export class TcpFlows implements PacketSink {
   private readonly ctlWire: number;
   /** CUBIC's state (sim/transport/packet/cubic.ts), or null for NewReno. */
   private readonly cubic: Cubic | null;
+  /** The SACK scoreboard and PRR (sim/transport/packet/sack.ts), or null without SACK. */
+  private readonly board: SackBoard | null;
 
   constructor(
     private readonly sim: Simulator,
@@ -141,6 +144,7 @@ export class TcpFlows implements PacketSink {
     this.ringSize = ring;
     this.ctlWire = o.headerBytes + o.frameOverheadBytes;
     this.cubic = o.congestionControl === "cubic" ? new Cubic() : null;
+    this.board = o.sack ? new SackBoard(ring) : null;
     this.grow(256);
   }
 
@@ -180,6 +184,7 @@ export class TcpFlows implements PacketSink {
     this.ackAt[slot] = INF;
     this.oooCount[slot] = 0;
     this.cubic?.reset(slot);
+    this.board?.reset(slot);
     if (this.o.handshake) {
       this.state[slot] = SYN_SENT;
       this.sendControl(slot, SYN, this.fwd[slot]!, -1);
@@ -216,7 +221,8 @@ export class TcpFlows implements PacketSink {
         this.onData(slot, pool.seq[p]!, pool.ts[p]!);
         break;
       case ACK:
-        this.onAck(slot, pool.seq[p]!, pool.ecr[p]!);
+        if (this.board) this.onSackAck(slot, pool.seq[p]!, pool.ecr[p]!, pool.sack[p]!);
+        else this.onAck(slot, pool.seq[p]!, pool.ecr[p]!);
         break;
       case SYN:
         this.onSyn(slot, pool.ts[p]!);
@@ -252,11 +258,12 @@ export class TcpFlows implements PacketSink {
     return p;
   }
 
-  private sendControl(slot: number, kind: number, path: number, ecr: number): void {
+  private sendControl(slot: number, kind: number, path: number, ecr: number, sack = -1): void {
     const p = this.newPacket(slot, kind, path, this.ctlWire);
     this.pool.seq[p] = kind === ACK ? this.rcvNxt[slot]! : 0;
     this.pool.payload[p] = 0;
     this.pool.ecr[p] = ecr;
+    this.pool.sack[p] = sack;
     this.links.send(p);
   }
 
@@ -293,8 +300,10 @@ export class TcpFlows implements PacketSink {
     const una = this.sndUna[slot]!;
     const n = this.nSeg[slot]!;
     let nxt = this.sndNxt[slot]!;
+    const board = this.board;
     while (nxt < n && (nxt - una + 1) * mss <= wnd && nxt - una < this.rwndSegs) {
-      this.sendSegment(slot, nxt);
+      if (board === null || nxt >= this.sndMax[slot]! || !board.isSacked(slot, nxt))
+        this.sendSegment(slot, nxt);
       nxt++;
       if (nxt > this.sndMax[slot]!) this.sndMax[slot] = nxt;
     }
@@ -366,6 +375,103 @@ export class TcpFlows implements PacketSink {
       this.armRto(slot);
     }
     this.trySend(slot);
+  }
+
+  /**
+   * An ACK with SACK (sim/transport/packet/sack.ts): the cumulative ACK and the reported segment update the
+   * scoreboard; outside recovery as {@link onAck} (window growth, duplicate ACKs with limited transmit); recovery
+   * starts on the third duplicate ACK or once the first unacknowledged segment is lost by RFC 6675's IsLost; in
+   * recovery PRR sets the window and NextSeg chooses what to send; the ACK reaching `recover` ends it (cwnd =
+   * ssthresh).
+   */
+  private onSackAck(slot: number, ack: number, ecr: number, sack: number): void {
+    if (this.state[slot] !== OPEN) return;
+    const board = this.board!;
+    const una = this.sndUna[slot]!;
+    let delivered = 0;
+    if (ack > una) {
+      if (ecr >= 0) this.rttSample(slot, this.sim.now - ecr);
+      this.retries[slot] = 0;
+      delivered = board.advance(slot, una, ack);
+      this.sndUna[slot] = ack;
+      if (this.sndNxt[slot]! < ack) this.sndNxt[slot] = ack;
+    }
+    if (sack >= ack && sack < this.sndMax[slot]! && board.mark(slot, sack)) delivered++;
+    if (ack >= this.nSeg[slot]!) {
+      this.state[slot] = DONE;
+      this.rtoAt[slot] = INF;
+      this.maybeRelease(slot);
+      return;
+    }
+    if (this.inRecovery[slot] === 1 && ack >= this.recover[slot]!) {
+      this.inRecovery[slot] = 0;
+      this.dupAcks[slot] = 0;
+      this.cwnd[slot] = this.ssthresh[slot]!;
+    } else if (this.inRecovery[slot] === 0) {
+      if (ack > una) {
+        this.dupAcks[slot] = 0;
+        this.increase(slot, ack - una);
+      } else if (this.sndMax[slot]! > una) {
+        this.dupAcks[slot] = this.dupAcks[slot]! + 1;
+      }
+      const lost = board.lostBound(slot, ack) > ack;
+      if (ack >= this.recover[slot]! && (this.dupAcks[slot]! >= 3 || lost)) this.enterSackRecovery(slot);
+    }
+    if (ack > una) this.armRto(slot);
+    if (this.inRecovery[slot] === 1) this.sendRecovery(slot, delivered);
+    else this.trySend(slot);
+  }
+
+  /** Fast retransmit with SACK: ssthresh as {@link lossThreshold}, PRR's start, the first unacknowledged segment again. */
+  private enterSackRecovery(slot: number): void {
+    const una = this.sndUna[slot]!;
+    const flight = this.sndMax[slot]! - una;
+    this.ssthresh[slot] = this.lossThreshold(slot, flight * this.mss);
+    this.recover[slot] = this.sndMax[slot]!;
+    this.inRecovery[slot] = 1;
+    this.counters.fastRetransmits++;
+    const board = this.board!;
+    board.startRecovery(slot, una, flight);
+    if (!board.isSacked(slot, una)) {
+      this.sendSegment(slot, una);
+      board.retransmitted(slot, una);
+      board.sentInRecovery(slot);
+    }
+    this.armRto(slot);
+  }
+
+  /** In recovery: PRR's window for an ACK delivering `delivered` segments, then NextSeg while the pipe has room. */
+  private sendRecovery(slot: number, delivered: number): void {
+    const board = this.board!;
+    const mss = this.mss;
+    const una = this.sndUna[slot]!;
+    let pipe = board.pipe(slot, una, this.sndMax[slot]!);
+    const cwnd = board.prrWindow(slot, delivered, pipe, this.ssthresh[slot]! / mss);
+    this.cwnd[slot] = Math.max(mss, cwnd * mss);
+    while (pipe + 1 <= cwnd) {
+      const lost = board.nextLost(slot, una);
+      if (lost >= 0) {
+        this.sendSegment(slot, lost);
+        board.retransmitted(slot, lost);
+      } else {
+        const nxt = this.sndMax[slot]!;
+        if (nxt < this.nSeg[slot]! && nxt - una < this.rwndSegs) {
+          this.sendSegment(slot, nxt);
+          this.sndMax[slot] = nxt + 1;
+          this.sndNxt[slot] = nxt + 1;
+        } else if (nxt < this.nSeg[slot]!) {
+          break; // the receive window is full: wait for the cumulative ACK
+        } else {
+          const s = board.nextTailHole(slot, una);
+          if (s < 0) break;
+          this.sendSegment(slot, s);
+          board.retransmitted(slot, s);
+        }
+      }
+      board.sentInRecovery(slot);
+      pipe++;
+    }
+    if (this.rtoAt[slot] === INF) this.armRto(slot);
   }
 
   /**
@@ -485,6 +591,7 @@ export class TcpFlows implements PacketSink {
     this.recover[slot] = this.sndMax[slot]!;
     this.inRecovery[slot] = 0;
     this.dupAcks[slot] = 0;
+    this.board?.forgetRetransmissions(slot, una, this.sndMax[slot]!);
     this.sndNxt[slot] = una;
     this.armRto(slot);
     this.trySend(slot);
@@ -505,7 +612,7 @@ export class TcpFlows implements PacketSink {
     let nxt = this.rcvNxt[slot]!;
     if (seg !== nxt) {
       if (seg > nxt) this.holdOutOfOrder(slot, seg);
-      this.sendAck(slot);
+      this.sendAck(slot, seg > nxt && this.board ? seg : -1);
       return;
     }
     if (nxt === this.lastAckSent[slot]) this.tsRecent[slot] = ts;
@@ -554,11 +661,12 @@ export class TcpFlows implements PacketSink {
     }
   }
 
-  private sendAck(slot: number): void {
+  /** An ACK now; `sack`: the out-of-order segment it reports (with SACK), else -1. */
+  private sendAck(slot: number, sack = -1): void {
     this.unacked[slot] = 0;
     this.lastAckSent[slot] = this.rcvNxt[slot]!;
     this.ackAt[slot] = INF;
-    this.sendControl(slot, ACK, this.rev[slot]!, this.tsRecent[slot]!);
+    this.sendControl(slot, ACK, this.rev[slot]!, this.tsRecent[slot]!, sack);
   }
 
   private armDelayedAck(slot: number): void {
@@ -635,6 +743,7 @@ export class TcpFlows implements PacketSink {
     this.ackPending = growU8(this.ackPending, n);
     this.oooCount = growI32(this.oooCount, n);
     this.cubic?.grow(n);
+    this.board?.grow(n);
     while (this.ooo.length < n) this.ooo.push(null);
     this.cap = n;
   }
