@@ -1,6 +1,7 @@
 /**
  * `topocast emulate <config>` end to end (root): a config's policies run unchanged on namespaces, replaying the
- * simulator's flows, writing the simulator's results layout plus the sim-vs-emulation comparison, and tearing
+ * simulator's flows, writing the simulator's results layout plus the sim-vs-emulation comparison (against the
+ * TCP-aware fluid model and the packet model, side by side), and tearing
  * everything down. The Abilene example runs too when the shared data (SNDlib, never committed) is present.
  *
  *   n0 --- n1
@@ -16,6 +17,7 @@ import { after, describe, it } from "node:test";
 import { loadConfig, parseConfig } from "../../experiments/config/load.ts";
 import { emulateExperiment } from "../../experiments/emulate-experiment.ts";
 import type { SimEmuComparison } from "../../experiments/sim-vs-emulation/flow-comparison.ts";
+import type { ModelComparison } from "../../experiments/sim-vs-emulation/model-table.ts";
 import { assertRunsGone, needs } from "../helpers/emulation.ts";
 import { REPO_ROOT, sharedDataDir } from "../helpers/shared-data.ts";
 
@@ -41,7 +43,7 @@ failures:
 control: {interval: 100ms, convergenceDelay: 100ms}
 metrics: {interval: 100ms}
 output: {dir: ${out}}
-emulation: {rateScale: 0.05, drain: 5s}
+emulation: {rateScale: 0.05, drain: 5s, compareWith: [fluid-tcp, packet]}
 `;
 
 /** The run ids an emulation's manifest names: its capability probe's and every policy's substrate. */
@@ -81,6 +83,23 @@ describe("topocast emulate <config>", async () => {
     }
     assert.ok(existsSync(join(r.dir, "sim-vs-emulation.json")));
     assert.ok(existsSync(join(r.dir, "sim-vs-emulation.csv")));
+    // emulation.compareWith: the TCP-aware fluid model (the config's own, first) and the packet model side by side.
+    assert.deepEqual(
+      r.sims.map((x) => x.model),
+      ["fluid-tcp", "packet"],
+    );
+    assert.equal(r.sims[0]!.dir, r.simDir);
+    assert.ok(existsSync(join(r.sims[1]!.dir, "flows.csv")), "the packet model's own results directory");
+    const models = JSON.parse(
+      readFileSync(join(r.dir, "sim-models-vs-emulation.json"), "utf8"),
+    ) as ModelComparison;
+    assert.deepEqual(models.models, ["fluid-tcp", "packet"]);
+    assert.ok(models.rows.length > 0);
+    for (const row of models.rows) assert.deepEqual(Object.keys(row.models), ["fluid-tcp", "packet"]);
+    assert.deepEqual(
+      models.effects.map((e) => [e.policy, e.baseline]),
+      [["overlay-oracle", "shortest-path"]],
+    );
 
     const m = r.manifest;
     assert.equal(m.engine, "emulate");
