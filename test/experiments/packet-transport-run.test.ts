@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { loadConfig } from "../../experiments/config/load.ts";
 import { runExperiment } from "../../experiments/run-experiment.ts";
+import { buildScenario } from "../../experiments/scenario.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "topocast-packet-run-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -64,5 +65,12 @@ describe("a run with the packet model", () => {
       runExperiment(loadConfig(file), { out: join(dir, "m"), report: false }),
       /policies\[0\]\.name: policy mirroring calls mirror, which the simulator's packet transport cannot do/,
     );
+  });
+
+  it("passes transport.sack to the model: absent = the model's default (on, as Linux), false = NewReno's recovery", () => {
+    const file = config("packet-sack", "  - name: shortest-path");
+    assert.equal(buildScenario(loadConfig(file), 0).scenario.transport.sack, undefined);
+    const off = loadConfig(file, { set: ["transport.sack=false"] });
+    assert.equal(buildScenario(off, 0).scenario.transport.sack, false);
   });
 });

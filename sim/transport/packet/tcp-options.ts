@@ -131,6 +131,9 @@ export function checkPacketTcp(o: PacketTcpOptions): void {
       `packet tcp: receiveWindowBytes must hold at least one segment (${o.mssBytes}), got ${o.receiveWindowBytes}`,
     );
   }
+  if (typeof o.sack !== "boolean") {
+    throw new TransportError(`packet tcp: sack must be true or false, got ${String(o.sack)}`);
+  }
   if (!PACKET_CONGESTION_CONTROLS.includes(o.congestionControl)) {
     throw new TransportError(
       `packet tcp: congestionControl must be one of ${PACKET_CONGESTION_CONTROLS.join(", ")}, got ${o.congestionControl}`,

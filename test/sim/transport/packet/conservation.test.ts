@@ -36,10 +36,13 @@ describe("conservation of bytes", () => {
       buffer: undefined,
     },
   ];
-  for (const c of cases) {
-    test(`${c.what}: sent = delivered + dropped`, () => {
+  for (const c of cases.flatMap((x) => [true, false].map((sack) => ({ ...x, sack })))) {
+    test(`${c.what}, ${c.sack ? "SACK" : "NewReno"} recovery: sent = delivered + dropped`, () => {
       const topo = TOPO();
-      const { net, records } = runFlows(topo, c.flows, c.buffer ? { buffer: c.buffer } : {});
+      const { net, records } = runFlows(topo, c.flows, {
+        tcp: { sack: c.sack },
+        ...(c.buffer ? { buffer: c.buffer } : {}),
+      });
       const k = net.counters;
       assert.equal(records.length, c.flows.length, "every flow completes");
       assert.equal(net.packetsInFlight, 0, "no packet left in the network");
