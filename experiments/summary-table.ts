@@ -90,7 +90,14 @@ export function workloadLine(s: RunSummary): string {
 
 /** The link events of a run as the config wrote them, and the default routes' convergence delay. */
 export interface RunConditions {
-  failures: readonly { at: string; link: string; state: string }[];
+  failures: readonly {
+    at: string;
+    link: string;
+    state: string;
+    capacity?: string;
+    delay?: string;
+    loss?: number;
+  }[];
   convergenceDelay: string;
 }
 
@@ -142,11 +149,17 @@ function mluBoundLine(b: NonNullable<RunSummary["mluBound"]>): string {
 function linkEvents(events: RunConditions["failures"]): string {
   const parts: string[] = [];
   events.forEach((e, i) => {
-    if (e.state !== "down") return;
-    const up = events.find((u, j) => j > i && u.link === e.link && u.state === "up");
-    parts.push(up ? `link ${e.link} down from ${e.at} to ${up.at}` : `link ${e.link} down at ${e.at}`);
+    if (e.state === "up") return;
+    const what = e.state === "down" ? "down" : `degraded (${degradation(e)})`;
+    const up = events.find((u, j) => j > i && u.link === e.link && u.state !== "degraded");
+    parts.push(up ? `link ${e.link} ${what} from ${e.at} to ${up.at}` : `link ${e.link} ${what} at ${e.at}`);
   });
   return parts.join(", ");
+}
+
+function degradation(e: RunConditions["failures"][number]): string {
+  const parts = [e.capacity, e.delay && `${e.delay} delay`, e.loss !== undefined && `${e.loss * 100}% loss`];
+  return parts.filter((p) => p).join(", ");
 }
 
 function predictionLine(s: RunSummary, best: PolicySummary | undefined): string {

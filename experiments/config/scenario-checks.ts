@@ -125,7 +125,8 @@ export function checkWindowInData(
 
 /**
  * Refuses failures the run could not honour: an event at or after the end of the simulated traffic, a link going
- * down when it is down or up when it is up (links start up), and two events on one link at the same time.
+ * down when it is down or up when it is up and not degraded (links start up), a degradation of a link that is down,
+ * and two events on one link at the same time.
  * `events[i]` is `failures[i]` resolved to directed links; `linkName` names a link index.
  */
 export function checkFailures(
@@ -156,7 +157,14 @@ export function checkFailures(
         );
       }
       const wasUp = prev === undefined || prev.up;
-      if (wasUp === f.up) {
+      const wasDegraded = prev?.quality !== undefined;
+      if (f.quality && !wasUp) {
+        throw error(
+          ["failures", i, "state"],
+          `${linkName(link)} is down at ${formatDuration(f.atNs)} (failures[${j}]); degrade a link that is up (bring it up first)`,
+        );
+      }
+      if (wasUp === f.up && !f.quality && !(f.up && wasDegraded)) {
         throw error(
           ["failures", i, "state"],
           `${linkName(link)} is already ${f.up ? "up" : "down"} at ${formatDuration(f.atNs)} (${prev === undefined ? "links start up" : `failures[${j}] set it ${f.up ? "up" : "down"}`})`,

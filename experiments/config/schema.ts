@@ -489,10 +489,50 @@ export const FailureSchema = z
     link: z
       .string()
       .meta(doc('A directed link id as `topocast topo show` names them, e.g. "ATLAM5->ATLAng".')),
-    state: z.enum(["down", "up"]).meta(doc("The link's new state.")),
+    state: z
+      .enum(["down", "up", "degraded"])
+      .meta(
+        doc(
+          "The link's new state: `down`, `up` (also ends a degradation: nominal capacity and delay, no loss), or `degraded` (up, with `capacity`, `delay` and `loss`).",
+        ),
+      ),
     bothDirections: z.boolean().default(true).meta(doc("Also change the reverse link.")),
+    capacity: rate("Degraded only: the link's capacity (default: its nominal capacity).", {
+      min: 0,
+      exclusiveMin: true,
+    }).optional(),
+    delay: duration("Degraded only: the link's one-way delay (default: its nominal delay).", {
+      min: 0,
+    }).optional(),
+    loss: z
+      .number()
+      .min(0)
+      .lt(1)
+      .optional()
+      .meta(
+        doc(
+          "Degraded only: the fraction of packets lost, in [0, 1) (default 0). The fluid model caps each crossing flow at its Mathis rate; the packet model drops packets with this probability; the emulator's wire relay drops datagrams.",
+        ),
+      ),
   })
-  .meta(doc("A link failure or repair."));
+  .superRefine((f, ctx) => {
+    const given = (["capacity", "delay", "loss"] as const).filter((k) => f[k] !== undefined);
+    if (f.state !== "degraded" && given.length > 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: [given[0]!],
+        message: `only a degraded link has a ${given[0]}; state is "${f.state}" (allowed with ${given[0]}: "degraded")`,
+      });
+    }
+    if (f.state === "degraded" && given.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["state"],
+        message: "a degraded link needs at least one of capacity, delay or loss",
+      });
+    }
+  })
+  .meta(doc("A link failure, repair or degradation."));
 
 const MetricsSchema = z
   .strictObject({

@@ -23,6 +23,19 @@
 import type { Topology } from "../../sim/substrate/topology.ts";
 import type { ControlPlane, Observation, Policy } from "../policies/types.ts";
 
+/**
+ * What a degraded link offers instead of its nominal capacity and delay (the config's `state: degraded`): the
+ * engines apply it from the event's instant until the link's next `up` event restores the nominal values.
+ */
+export interface LinkQuality {
+  /** Capacity, bits/s (> 0). */
+  capacityBps: number;
+  /** One-way propagation delay, integer ns (>= 0). */
+  delayNs: number;
+  /** Fraction of packets lost on the link, in [0, 1). What it means per engine: the engines' DataPlane docs. */
+  loss: number;
+}
+
 /** A link state change the driver applies and reports to the policy. */
 export interface ScheduledLinkEvent {
   /** Simulated time, integer ns. */
@@ -30,6 +43,11 @@ export interface ScheduledLinkEvent {
   /** Directed link indices (both directions of a cable). */
   links: readonly number[];
   up: boolean;
+  /**
+   * Present for a degradation (`up` is then true): the links stay up with this quality. A later `up` event restores
+   * their nominal quality. No policy hook runs and routes do not reconverge (a degraded link is still up).
+   */
+  quality?: LinkQuality;
 }
 
 /** How long one pair took to recover from a failure. */
@@ -86,6 +104,11 @@ export interface DataPlane {
   readonly topology: Topology;
   /** Takes the links down or up (a down link carries nothing until it is up again). */
   setLinkState(links: readonly number[], up: boolean): void | Promise<void>;
+  /**
+   * Gives the links a degraded quality, or (null) their nominal capacity, delay and no loss again. Required by
+   * runs with `degraded` events; an engine without it cannot run them.
+   */
+  setLinkQuality?(links: readonly number[], quality: LinkQuality | null): void | Promise<void>;
   /**
    * Default routes reconverge over the links that are up (`down` are the links down now): new flows, and active
    * flows as the engine's default routing moves them, take the new routes.
@@ -155,6 +178,8 @@ export class ControlDriver {
    */
   readonly decisionWallMs: number[] = [];
   private readonly down = new Set<number>();
+  /** Links with a degraded quality until their next `up` event. */
+  private readonly degraded = new Set<number>();
   private readonly open = new Map<number, RecoveryRecord>();
   private readonly nodeIds: readonly string[];
   private pending: Pending[] = [];
@@ -278,6 +303,13 @@ export class ControlDriver {
   }
 
   private async applyLinkEvent(ev: ScheduledLinkEvent): Promise<void> {
+    if (ev.quality) return this.degrade(ev.links, ev.quality);
+    if (ev.up) {
+      const restored = ev.links.filter((l) => this.degraded.has(l));
+      for (const l of restored) this.degraded.delete(l);
+      if (restored.length > 0) await this.qualityPlane().setLinkQuality(restored, null);
+      if (!ev.links.some((l) => this.down.has(l))) return this.checkRecovery();
+    }
     if (!ev.up) this.recordAffected(ev.links);
     await this.dataPlane.setLinkState(ev.links, ev.up);
     for (const l of ev.links) {
@@ -295,6 +327,20 @@ export class ControlDriver {
       else await this.policy.onLinkDown?.(id, obs, this.ctl, this.clock.nowNs);
     }
     this.checkRecovery();
+  }
+
+  /** A degradation: the links stay up with `quality` (no reconvergence, no hook: see {@link ScheduledLinkEvent}). */
+  private async degrade(links: readonly number[], quality: LinkQuality): Promise<void> {
+    for (const l of links) this.degraded.add(l);
+    await this.qualityPlane().setLinkQuality(links, quality);
+    this.checkRecovery();
+  }
+
+  private qualityPlane(): DataPlane & Required<Pick<DataPlane, "setLinkQuality">> {
+    const dp = this.dataPlane;
+    if (!dp.setLinkQuality)
+      throw new Error("this engine's data plane cannot degrade links (no setLinkQuality)");
+    return dp as DataPlane & Required<Pick<DataPlane, "setLinkQuality">>;
   }
 
   private async reconverge(): Promise<void> {

@@ -3,7 +3,7 @@
  *
  * Observation: per-pair arrivals of the interval from the control plane's data plane, per-application arrivals from
  * the counter at the engine's flow sink (`applications`), per-link utilization from the transport's bit counters
- * (bits carried / (capacity x interval)), the configured delay as `delayNs`, and `drops` only from a transport that
+ * (bits carried / (capacity x interval)), the link's delay now as `delayNs` (its configured delay unless degraded), and `drops` only from a transport that
  * counts them (`DropCounting`; the fluid model's rates never exceed capacity and its optional fluid queues do not count
  * packets, so there the field is absent, not zero); virtual
  * links, routes, VNA pool, probe results, mirror tallies, QoS classes and the firewall's counters from the control
@@ -14,11 +14,11 @@
  * or default; what control-loop policies run on) or only the flows crossing a down link move to their default path
  * (`"stalled"`: the static baselines' idealized IGP; flows keep their paths otherwise, also after a repair).
  */
-import type { DataPlane, IntervalObservation } from "../../models/control/driver.ts";
+import type { DataPlane, IntervalObservation, LinkQuality } from "../../models/control/driver.ts";
 import type { LinkStats } from "../../models/policies/types.ts";
 import type { ApplicationTrafficCounter } from "../../models/workload/application-traffic.ts";
 import type { Topology } from "../substrate/topology.ts";
-import { countsDrops, type DropCounting, type Transport } from "../transport/transport.ts";
+import { countsDrops, type DropCounting, hasLinkQuality, type Transport } from "../transport/transport.ts";
 import type { SimControlPlane } from "./control-plane.ts";
 
 export type Reconvergence = "all" | "stalled";
@@ -59,6 +59,19 @@ export class SimDataPlane implements DataPlane {
     for (const l of links) this.net.setLinkUp(l, up);
   }
 
+  /** Degrades links (or restores their topology's capacity and delay, no loss) through the transport. */
+  setLinkQuality(links: readonly number[], quality: LinkQuality | null): void {
+    const net = this.net;
+    if (!hasLinkQuality(net)) throw new Error("this transport model cannot degrade links");
+    for (const l of links) {
+      const nominal = net.topology.links[l]!;
+      net.setLinkQuality(
+        l,
+        quality ?? { capacityBps: nominal.capacityBps, delayNs: nominal.delayNs, loss: 0 },
+      );
+    }
+  }
+
   reconverge(down: ReadonlySet<number>): void {
     if (!(this.opts.linksChanged?.(down) ?? true)) return;
     if ((this.opts.reconvergence ?? "all") === "all") this.ctl.rerouteAll();
@@ -81,7 +94,7 @@ export class SimDataPlane implements DataPlane {
         capacityBps: this.net.linkCapacity(l.index),
         utilization: bits / ((this.net.linkCapacity(l.index) * dt) / 1e9 || 1),
         ...(drops ? { drops: drops.cur[l.index]! - drops.prev[l.index]! } : {}),
-        delayNs: l.delayNs,
+        delayNs: hasLinkQuality(this.net) ? this.net.linkDelayNs(l.index) : l.delayNs,
         secure: l.secure,
         egressCostPerGB: l.egressCostPerGB,
       };

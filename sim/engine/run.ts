@@ -60,6 +60,12 @@ export function simEngine(
 
 const NO_PATH: Path = [];
 
+/** Uniform draws of the stream `transport/link-loss` of the scenario's (seed, run). */
+function lossStream(scenario: Scenario): () => number {
+  const s = new RandomStreams(scenario.seed, scenario.run).stream("transport/link-loss");
+  return () => s.uniform();
+}
+
 /** Simulates `policy` on the scenario's topology and workload. */
 export async function runPolicy(
   scenario: Scenario,
@@ -72,6 +78,8 @@ export async function runPolicy(
   const net = createTransport(scenario.transport.model, sim, topo, trace, {
     tcp: scenario.transport.tcp,
     queue: scenario.transport.queue ?? null,
+    // Degraded links' packet loss (packet model): its own stream, drawn only for packets entering a lossy link.
+    lossRandom: lossStream(scenario),
     ...(scenario.transport.congestionControl
       ? { congestionControl: scenario.transport.congestionControl }
       : {}),

@@ -5,6 +5,7 @@
  */
 
 import type { VerbOptionUse } from "../../models/policies/definition.ts";
+import type { LinkQuality } from "../../models/control/driver.ts";
 import type { Policy } from "../../models/policies/types.ts";
 import type { ActionKind } from "../../models/policies/verbs.ts";
 import type { AppWorkloadSpec } from "../../models/workload/applications.ts";
@@ -39,6 +40,8 @@ export interface LinkEvent {
   /** Directed link indices affected (both directions of a bidirectional link). */
   links: readonly number[];
   up: boolean;
+  /** A degradation (`state: degraded`): the links stay up with this quality until their next `up` event. */
+  quality?: LinkQuality;
 }
 
 /**

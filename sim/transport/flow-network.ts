@@ -68,6 +68,14 @@
  * delays of the path's links at its start, and a flow's last byte waits them (Misra, Gong and Towsley, SIGCOMM
  * 2000). Rates stay max-min fair: queues change when flows finish, not how the links are shared.
  *
+ * Degraded links ({@link FlowNetwork.setLinkQuality}, the config's `state: degraded`). Capacity and delay change from
+ * the instant on. Loss has no packets to drop here: a flow whose path loses a fraction p = 1 - prod(1 - loss) of its
+ * packets gets at most the Mathis rate of its base RTT, {@link mathisRateBps} (TCP in congestion avoidance under
+ * random loss), a per-flow cap that max-min filling honours (a capped flow freezes at its cap once every link's share
+ * exceeds it, and the capacity it leaves goes to the others). Not modelled: the retransmitted bytes on the links,
+ * loss during the handshake and slow start (the start-up rounds are unchanged), and caps under QoS classes (their
+ * guaranteed-then-borrow filling ignores them).
+ *
  * Time and units. Rates in bits/s, sizes in bytes, time in integer ns. Completion events are rounded up to the
  * next ns. A flow's FCT ends when its last byte arrives: transfer end plus the path's one-way propagation delay
  * (and, with fluid queues, queueing delay); its ideal FCT is the engines' one definition (sim/substrate/ideal-fct.ts:
@@ -77,6 +85,7 @@
  */
 
 import type { TunnelCost } from "../../models/sidecar-costs.ts";
+import type { LinkQuality } from "../../models/control/driver.ts";
 import { MAX_PRIORITY, MIN_PRIORITY } from "../kernel/event-queue.ts";
 import type { Simulator } from "../kernel/simulator.ts";
 import type { FlowRecord, TraceBus } from "../metrics/trace.ts";
@@ -92,6 +101,7 @@ import {
   type PriorityCapable,
   type ProbeCapable,
   type QosClassSpec,
+  type QualityCapable,
   type ReservationCapable,
   type Transport,
   TransportError,
@@ -107,8 +117,23 @@ export { TransportError };
  * reallocation covers them all. (A MAX_PRIORITY event queued earlier for the same instant still runs before it.)
  */
 export const REALLOCATE_PRIORITY = MAX_PRIORITY;
+const NO_CAPPED: readonly number[] = [];
 /** Priority of completion events: before ordinary events at the same time (a finished flow frees capacity). */
 export const COMPLETION_PRIORITY = MIN_PRIORITY;
+
+/** MSS of the Mathis cap when the model runs without TCP start-up (Linux's over a 1500-byte MTU). */
+export const DEFAULT_MSS_BYTES = 1448;
+
+/**
+ * The Mathis rate: the long-run throughput of a TCP flow in congestion avoidance that loses a fraction `loss` of
+ * its packets at random, MSS x 8 / RTT x sqrt(3/2) / sqrt(loss) bits/s (Mathis, Semke, Mahdavi and Ott, "The
+ * Macroscopic Behavior of the TCP Congestion Avoidance Algorithm", CCR 27(3), 1997, eq. 3, C = sqrt(3/2) for an
+ * ACK per segment). Infinity without loss or without a round trip (a zero-delay path): no cap.
+ */
+export function mathisRateBps(mssBytes: number, rttNs: number, loss: number): number {
+  if (!(loss > 0) || !(rttNs > 0)) return Number.POSITIVE_INFINITY;
+  return ((mssBytes * 8e9) / rttNs) * Math.sqrt(1.5 / loss);
+}
 
 const NONE = -1;
 
@@ -243,7 +268,7 @@ class ShareHeap {
 }
 
 export class FlowNetwork
-  implements Transport, ReservationCapable, MirrorCapable, PriorityCapable, ProbeCapable
+  implements Transport, ReservationCapable, MirrorCapable, PriorityCapable, ProbeCapable, QualityCapable
 {
   // --- links: substrate links 0..L0-1, then pseudo links (reservations); arrays grow as pseudo links are added
   private readonly L0: number;
@@ -259,6 +284,10 @@ export class FlowNetwork
   /** For pseudo links: how many links under it are down. */
   private downUnder: Int32Array;
   private delayNs: Float64Array;
+  /** Loss fraction per substrate link (degraded links, {@link FlowNetwork.setLinkQuality}); pseudo links have none. */
+  private readonly loss: Float64Array;
+  /** Substrate links with loss > 0: while none, no flow has a cap and filling is plain max-min. */
+  private lossyLinks = 0;
   private onLink: LinkFlowList[];
   private linkRate: Float64Array;
   private linkBits: Float64Array;
@@ -307,6 +336,8 @@ export class FlowNetwork
   private fRttNs = new Float64Array(0);
   /** One-way delay a tunnel adds to the flow (its relays' processing), ns; 0 without a tunnel. */
   private fTunnelNs = new Float64Array(0);
+  /** Most the copy may get, bits/s: the Mathis cap of its path's loss (Infinity on a path without loss). */
+  private fCap = new Float64Array(0);
   /** Slow start: the round's window and what is left of it, bytes (Infinity after slow start), and events. */
   private fWindow = new Float64Array(0);
   private fBudget = new Float64Array(0);
@@ -372,6 +403,7 @@ export class FlowNetwork
     this.lDst = new Int32Array(cap);
     this.capacity = new Float64Array(cap);
     this.delayNs = new Float64Array(cap);
+    this.loss = new Float64Array(topology.linkCount);
     for (const l of topology.links) {
       this.lSrc[l.index] = l.src;
       this.lDst[l.index] = l.dst;
@@ -500,7 +532,7 @@ export class FlowNetwork
     this.progress(slot);
     this.queues?.clear(slot);
     this.repath(slot, path);
-    this.fRttNs[slot] = 2 * (this.pathDelayNs(path) + this.fTunnelNs[slot]!);
+    this.setRtt(slot, path);
   }
 
   /**
@@ -572,6 +604,36 @@ export class FlowNetwork
     }
     this.capacity[link] = capacityBps;
     this.markDirty(link);
+  }
+
+  /**
+   * A degraded (or restored) substrate link: its capacity (>= its reservations), its one-way delay, and its loss,
+   * which caps every flow crossing it at the Mathis rate of its path (module doc). Active flows over the link take
+   * the new delay for their remaining round trips and their last byte; rates follow at the end of the instant.
+   * @throws TransportError for a negative or non-finite delay, a loss outside [0, 1), or a bad capacity.
+   */
+  setLinkQuality(link: number, quality: LinkQuality): void {
+    this.checkSubstrateLink(link, "setLinkQuality");
+    const { delayNs, loss } = quality;
+    if (!(delayNs >= 0) || !Number.isFinite(delayNs)) {
+      throw new TransportError(`setLinkQuality: delay must be >= 0 ns, got ${delayNs}`);
+    }
+    if (!(loss >= 0 && loss < 1))
+      throw new TransportError(`setLinkQuality: loss must be in [0, 1), got ${loss}`);
+    this.setLinkCapacity(link, quality.capacityBps);
+    this.delayNs[link] = delayNs;
+    if (this.loss[link]! > 0 !== loss > 0) this.lossyLinks += loss > 0 ? 1 : -1;
+    this.loss[link] = loss;
+    for (const f of this.flowsOnLink(link)) {
+      for (const slot of [this.slotOf(f), this.fTwin[this.slotOf(f)]!]) {
+        if (slot !== NONE) this.setRtt(slot, this.fPath[slot]!);
+      }
+    }
+  }
+
+  /** A link's one-way propagation delay now, ns (its configured delay unless {@link setLinkQuality} changed it). */
+  linkDelayNs(link: number): number {
+    return this.delayNs[link]!;
   }
 
   /** Nominal capacity of a link, bits/s (a down link keeps its capacity but carries nothing). */
@@ -901,6 +963,7 @@ export class FlowNetwork
     this.fClass = growI32(this.fClass, cap, NONE);
     this.fRttNs = growF64(this.fRttNs, cap);
     this.fTunnelNs = growF64(this.fTunnelNs, cap);
+    this.fCap = growF64(this.fCap, cap, Number.POSITIVE_INFINITY);
     this.fRound = growF64(this.fRound, cap);
     this.fWindow = growF64(this.fWindow, cap);
     this.fBudget = growF64(this.fBudget, cap);
@@ -945,7 +1008,7 @@ export class FlowNetwork
     // A mirror's record is its primary's: only the primary needs the ideal.
     this.fIdealNs[slot] = mirror ? 0 : this.ideal.ns(src, dst, sizeBytes);
     this.fTunnelNs[slot] = 0;
-    this.fRttNs[slot] = 2 * this.pathDelayNs(path);
+    this.setRtt(slot, path);
     this.fRound[slot] = NONE;
     this.fWindow[slot] = 0;
     this.fBudget[slot] = Number.POSITIVE_INFINITY;
@@ -958,6 +1021,19 @@ export class FlowNetwork
       this.parked.add(slot);
     } else this.attach(slot, path);
     return slot;
+  }
+
+  /** The copy's base RTT and, on a lossy path, its Mathis cap (module doc); marks its links dirty when the cap changes. */
+  private setRtt(slot: number, path: ArrayLike<number>): void {
+    const rtt = 2 * (this.pathDelayNs(path) + this.fTunnelNs[slot]!);
+    this.fRttNs[slot] = rtt;
+    if (this.lossyLinks === 0 && this.fCap[slot] === Number.POSITIVE_INFINITY) return;
+    let delivered = 1;
+    for (let h = 0; h < path.length; h++) delivered *= 1 - (this.loss[path[h]!] ?? 0);
+    const cap = mathisRateBps(this.tcp?.mssBytes ?? DEFAULT_MSS_BYTES, rtt, 1 - delivered);
+    if (cap === this.fCap[slot]) return;
+    this.fCap[slot] = cap;
+    for (let h = 0; h < path.length; h++) this.markDirty(path[h]!);
   }
 
   /** One-way propagation delay of a path (pseudo links carry their substrate path's delay), ns. */
@@ -1347,8 +1423,16 @@ export class FlowNetwork
         if (n > 0) heap.append(residual[l]! / n, l);
       }
       heap.heapify();
+      // Flows capped by loss freeze at their cap when it is below every link's share (lowest cap first).
+      const capped = this.lossyLinks > 0 ? this.cappedFlows(nFlows, epoch) : NO_CAPPED;
+      let ci = 0;
       // The least share first (ties: lower link index): its link's unfrozen flows freeze at it.
       while (heap.size > 0) {
+        while (ci < capped.length && fMark[capped[ci]!] !== epoch) ci++;
+        if (ci < capped.length && this.fCap[capped[ci]!]! < heap.peekKey()) {
+          this.freezeAtCap(capped[ci++]!);
+          continue;
+        }
         const l = heap.pop();
         const share = heap.topKey;
         const list = this.onLink[l]!;
@@ -1378,6 +1462,33 @@ export class FlowNetwork
     // 3. Apply.
     this.applyRates(nLinks, nFlows);
   };
+
+  /** The component's flows with a finite cap, by cap then slot (a total order: ties cannot depend on the sort). */
+  private cappedFlows(nFlows: number, epoch: number): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < nFlows; i++) {
+      const f = this.compFlows[i]!;
+      if (this.fMark[f] === epoch && this.fCap[f]! < Number.POSITIVE_INFINITY) out.push(f);
+    }
+    return out.sort((a, b) => this.fCap[a]! - this.fCap[b]! || a - b);
+  }
+
+  /** Freezes an unfrozen flow at its cap during progressive filling: its links lose that much and one flow. */
+  private freezeAtCap(f: number): void {
+    const rate = this.fCap[f]!;
+    this.fMark[f] = 0;
+    this.fNewRate[f] = rate;
+    const p = this.fPath[f]!;
+    this.fBott[f] = p[0]!;
+    for (let h = 0; h < p.length; h++) {
+      const m = p[h]!;
+      const r = Math.max(0, this.residual[m]! - rate);
+      this.residual[m] = r;
+      const u = --this.unfrozen[m]!;
+      if (u > 0) this.linkHeap.update(m, r / u);
+      else this.linkHeap.remove(m);
+    }
+  }
 
   /** Accounts link bits at the old rates, updates the component's changed flows, recomputes its link sums. */
   private applyRates(nLinks: number, nFlows: number): void {

@@ -42,6 +42,11 @@ export class LinkShareHeap {
     for (let i = (this.size >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
+  /** The least share, without removing it. The heap must not be empty. */
+  peekKey(): number {
+    return this.key[0]!;
+  }
+
   /** Removes the least (share, link) and returns its link; its share is in {@link topKey}. The heap must not be empty. */
   pop(): number {
     const l = this.link[0]!;

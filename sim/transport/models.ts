@@ -38,15 +38,20 @@ export const TRANSPORT_CAPABILITIES: Readonly<Record<TransportModel, Readonly<Tr
 /**
  * Builds the configured transport model on a simulator and topology; callers test capabilities with the guards.
  * The packet model reads `opts.tcp` (handshake, initial window, MSS over Linux's defaults; null: no handshake),
- * `opts.congestionControl` (default NewReno), `opts.sack` (default on, as Linux) and
- * `opts.queue` (every link's FIFO; null: the emulator's default, 10 ms at the link rate).
+ * `opts.congestionControl` (default NewReno), `opts.sack` (default on, as Linux),
+ * `opts.queue` (every link's FIFO; null: the emulator's default, 10 ms at the link rate) and `opts.lossRandom` (the
+ * draws of degraded links' loss).
  */
 export function createTransport(
   model: TransportModel,
   sim: Simulator,
   topology: Topology,
   trace?: TraceBus,
-  opts: FlowNetworkOptions & { congestionControl?: PacketCongestionControl; sack?: boolean } = {},
+  opts: FlowNetworkOptions & {
+    congestionControl?: PacketCongestionControl;
+    sack?: boolean;
+    lossRandom?: () => number;
+  } = {},
 ): Transport {
   switch (model) {
     case "fluid":
@@ -67,6 +72,7 @@ export function createTransport(
               sack: opts.sack ?? true,
             },
         buffer: opts.queue ?? null,
+        ...(opts.lossRandom ? { lossRandom: opts.lossRandom } : {}),
       });
   }
 }

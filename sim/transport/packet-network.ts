@@ -23,6 +23,7 @@
  *
  * Units: rates in bits/s, sizes in bytes, time in integer ns.
  */
+import type { LinkQuality } from "../../models/control/driver.ts";
 import type { Simulator } from "../kernel/simulator.ts";
 import type { FlowRecord, TraceBus } from "../metrics/trace.ts";
 import { IdealFct } from "../substrate/ideal-fct.ts";
@@ -37,6 +38,7 @@ import {
   type FlowSpec,
   type PathProbe,
   type ProbeCapable,
+  type QualityCapable,
   type Transport,
   TransportError,
 } from "./transport.ts";
@@ -62,6 +64,11 @@ export interface PacketNetworkOptions {
    * true drops it there (counted as that link's drop).
    */
   loss?: (flow: number, kind: PacketKind, seq: number, link: number) => boolean;
+  /**
+   * Uniform [0, 1) draws for degraded links' loss (a named seeded stream: the engine passes
+   * `transport/link-loss`); without it a loss > 0 is refused. Drawn only for packets entering a lossy link.
+   */
+  lossRandom?: () => number;
 }
 
 /** Kinds of packets, as {@link PacketNetworkOptions.loss} sees them. */
@@ -71,7 +78,7 @@ const KINDS: readonly PacketKind[] = ["syn", "syn-ack", "data", "ack"];
 /** Window over which {@link PacketNetwork.linkLoadBps} measures a link's rate, ns. */
 const LOAD_WINDOW_NS = 10e6;
 
-export class PacketNetwork implements Transport, DropCounting, ProbeCapable {
+export class PacketNetwork implements Transport, DropCounting, ProbeCapable, QualityCapable {
   private readonly pool = new PacketPool();
   private readonly paths = new PathTable();
   private readonly links: PacketLinks;
@@ -110,6 +117,7 @@ export class PacketNetwork implements Transport, DropCounting, ProbeCapable {
       released: (slot) => this.freeSlots.push(slot),
     });
     this.links.sink = this.tcp;
+    this.links.lossDraw = opts.lossRandom ?? null;
     const loss = opts.loss;
     if (loss) {
       const pool = this.pool;
@@ -228,6 +236,37 @@ export class PacketNetwork implements Transport, DropCounting, ProbeCapable {
 
   isLinkUp(link: number): boolean {
     return this.links.up[link] === 1;
+  }
+
+  /**
+   * A degraded (or restored) link: packets accepted from now on are sent at the new capacity and arrive after the
+   * new delay (packets already accepted keep their departure: a rate change takes effect behind the FIFO's backlog,
+   * and the FIFO keeps the byte limit it was built with); each packet entering the link is lost with probability
+   * `loss` (a draw of the `lossRandom` stream). @throws TransportError for bad values or loss without a stream.
+   */
+  setLinkQuality(link: number, quality: LinkQuality): void {
+    this.checkLink(link, "setLinkQuality");
+    const { capacityBps, delayNs, loss } = quality;
+    if (!(capacityBps > 0) || !Number.isFinite(capacityBps)) {
+      throw new TransportError(`setLinkQuality: capacity must be > 0 bits/s, got ${capacityBps}`);
+    }
+    if (!(delayNs >= 0) || !Number.isFinite(delayNs)) {
+      throw new TransportError(`setLinkQuality: delay must be >= 0 ns, got ${delayNs}`);
+    }
+    if (!(loss >= 0 && loss < 1))
+      throw new TransportError(`setLinkQuality: loss must be in [0, 1), got ${loss}`);
+    if (loss > 0 && !this.links.lossDraw) {
+      throw new TransportError(
+        "setLinkQuality: loss > 0 needs a random stream (PacketNetworkOptions.lossRandom)",
+      );
+    }
+    this.links.capacity[link] = capacityBps;
+    this.links.delayNs[link] = delayNs;
+    this.links.loss[link] = loss;
+  }
+
+  linkDelayNs(link: number): number {
+    return this.links.delayNs[link]!;
   }
 
   linkCapacity(link: number): number {

@@ -15,6 +15,7 @@
  * | {@link PriorityCapable} | QoS classes: guaranteed rate, ceiling, strict-priority borrowing | yes | no |
  * | {@link ProbeCapable} | what a probe packet along a path would see now (delay, queueing, loss) | yes (queueing with fluid queues) | yes (FIFO backlogs) |
  * | {@link DropCounting} | packets dropped per link egress | no (fluid rates never exceed capacity) | yes |
+ * | {@link QualityCapable} | degraded links: capacity, delay and loss changed during a run | yes (loss as a Mathis cap per flow) | yes (loss as a drop probability) |
  *
  * Implementations: `fluid` (sim/transport/flow-network.ts: max-min fair rates, Bertsekas & Gallager section
  * 6.5.2) and `packet` (sim/transport/packet-network.ts: TCP NewReno over drop-tail FIFOs, packet by packet). The
@@ -24,6 +25,7 @@
  */
 
 import type { TunnelCost } from "../../models/sidecar-costs.ts";
+import type { LinkQuality } from "../../models/control/driver.ts";
 import type { FlowSink, FlowSpec as SinkFlowSpec } from "../../models/workload/flow-sink.ts";
 import type { Topology } from "../substrate/topology.ts";
 
@@ -154,6 +156,22 @@ export interface ProbeCapable {
 export interface DropCounting {
   /** Packets dropped at the egress of each topology link from time 0 until now, written into `out`. */
   linkDropsUntilNow(out: Float64Array): Float64Array;
+}
+
+/**
+ * Degraded links (the config's `state: degraded`): a substrate link's capacity, one-way delay and loss change from
+ * now on. What loss means is the model's (its module doc): the fluid model caps each crossing flow at its Mathis rate,
+ * the packet model drops each packet entering the link with that probability from a named seeded stream.
+ */
+export interface QualityCapable {
+  /** @throws TransportError for a bad capacity, delay or loss. */
+  setLinkQuality(link: number, quality: LinkQuality): void;
+  /** The link's one-way propagation delay now, ns. */
+  linkDelayNs(link: number): number;
+}
+
+export function hasLinkQuality<T extends Transport>(t: T): t is T & QualityCapable {
+  return typeof (t as Partial<QualityCapable>).setLinkQuality === "function";
 }
 
 export function hasReservations<T extends Transport>(t: T): t is T & ReservationCapable {

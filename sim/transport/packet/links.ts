@@ -73,6 +73,12 @@ export class PacketLinks {
   /** Packet transmissions started (accepted packets), all links: the packet-hops of the run. */
   transmissions = 0;
   sink: PacketSink | null = null;
+  /**
+   * Loss fraction per link (degraded links): a packet about to enter the FIFO is dropped when a draw of
+   * {@link lossDraw} (uniform [0, 1), a named seeded stream) is below it; no draw on a link without loss.
+   */
+  readonly loss: Float64Array;
+  lossDraw: (() => number) | null = null;
   /** Extra losses (tests, loss models): a packet about to enter link `l`'s FIFO is dropped when this says so. */
   lossFilter: ((l: number, p: number) => boolean) | null = null;
 
@@ -97,6 +103,7 @@ export class PacketLinks {
     this.queuedBytes = new Float64Array(n);
     this.acceptedBits = new Float64Array(n);
     this.drops = new Float64Array(n);
+    this.loss = new Float64Array(n);
     for (const l of topology.links) {
       const i = l.index;
       this.capacity[i] = l.capacityBps;
@@ -122,7 +129,11 @@ export class PacketLinks {
   }
 
   private enqueue(l: number, p: number): void {
-    if (this.up[l] === 0 || this.lossFilter?.(l, p) === true) {
+    if (
+      this.up[l] === 0 ||
+      (this.loss[l]! > 0 && this.lossDraw!() < this.loss[l]!) ||
+      this.lossFilter?.(l, p) === true
+    ) {
       this.drop(l, p);
       return;
     }
