@@ -307,29 +307,7 @@ export function fifoLimit(
  */
 export function htbLink(dev: string, rateBps: number, mtu = 1500, queueNs?: number): Cmd[] {
   const fifo = fifoLimit(rateBps, mtu, queueNs);
-  const r = bits(rateBps);
-  const b = String(burstBytes(rateBps, mtu));
-  const cls = (parent: string, id: string, prio: number) => [
-    "class",
-    "add",
-    "dev",
-    dev,
-    "parent",
-    parent,
-    "classid",
-    id,
-    "htb",
-    "rate",
-    r,
-    "ceil",
-    r,
-    "burst",
-    b,
-    "cburst",
-    b,
-    "prio",
-    String(prio),
-  ];
+  const cls = htbClass("add", dev, rateBps, mtu);
   return [
     ["qdisc", "replace", "dev", dev, "root", "handle", "1:", "htb", "default", "10"],
     cls("1:", "1:1", 0),
@@ -347,6 +325,41 @@ export function htbLink(dev: string, rateBps: number, mtu = 1500, queueNs?: numb
       "limit",
       String(fifo.limit),
     ],
+  ];
+}
+
+/**
+ * A link's new egress rate under {@link htbLink} (a degraded link): `class change` of the link class `1:1` and the
+ * default leaf, rate = ceil, burst for the new rate. The leaf's FIFO keeps the limit it was built with.
+ */
+export function htbLinkRate(dev: string, rateBps: number, mtu = 1500): Cmd[] {
+  const cls = htbClass("change", dev, rateBps, mtu);
+  return [cls("1:", "1:1", 0), cls("1:1", HTB_DEFAULT_CLASS, 7)];
+}
+
+function htbClass(verb: "add" | "change", dev: string, rateBps: number, mtu: number) {
+  const r = bits(rateBps);
+  const b = String(burstBytes(rateBps, mtu));
+  return (parent: string, id: string, prio: number): Cmd => [
+    "class",
+    verb,
+    "dev",
+    dev,
+    "parent",
+    parent,
+    "classid",
+    id,
+    "htb",
+    "rate",
+    r,
+    "ceil",
+    r,
+    "burst",
+    b,
+    "cburst",
+    b,
+    "prio",
+    String(prio),
   ];
 }
 

@@ -30,6 +30,7 @@
  * process can attach to a run built by `emulate up` ({@link EmulationControlPlane.attach}).
  */
 
+import type { LinkQuality } from "../models/control/driver.ts";
 import {
   ControlError,
   type ControlPlane,
@@ -76,6 +77,7 @@ import {
 import type { ControlContext, Hop } from "./control-context.ts";
 import { UnsupportedInEmulationError } from "./errors.ts";
 import { EmulationFirewall } from "./firewall.ts";
+import { linkQualityArgv } from "./link-quality.ts";
 import { EmulationMirrors } from "./mirror.ts";
 import { ifName, macAddress } from "./names.ts";
 import type { LinkPlan, Plan, RoutePlan } from "./plan.ts";
@@ -355,6 +357,15 @@ export class EmulationControlPlane implements ControlPlane {
       await this.installDefaultRoutes(this.routesNow ?? this.plan.routes, true);
       await this.restoreRoutesOver(lp);
     }
+  }
+
+  /**
+   * A degraded (or restored) directed link, in emulated units: the commands of emulate/link-quality.ts. With
+   * `dryRun`, only checks that this run can emulate it (throws as the real call would).
+   */
+  async setLinkQuality(linkId: string, quality: LinkQuality, dryRun = false): Promise<void> {
+    const commands = linkQualityArgv(this.plan, linkId, quality);
+    if (!dryRun) for (const argv of commands) await this.runner.run(argv);
   }
 
   /** Whether a directed link is up. */

@@ -3,6 +3,9 @@
  * a cable, reconvergence as the substrate's least-delay routes recomputed (plus a static baseline's pinned routes),
  * the interval's observation from the link counters and the flow ledger, and which pairs a failure hits.
  *
+ * Degraded links: capacity through htb (or the relay's pacing), delay and loss through the userspace wire's relay,
+ * reconfigured while it runs (emulate/link-quality.ts).
+ *
  * Observation: per-pair and per-application bytes and flows from the agents' `start` reports (a flow's application
  * from the schedule); per-link utilization and drops from the egress counters over the time between the readings
  * that bound the interval; `delayNs` as measured by the link
@@ -13,7 +16,7 @@
  * Recovery: a pair is on a link, or stalled, by where its traffic goes now (`pathNow`: virtual link, pinned route or
  * default route), since a TCP flow follows its pair's current route; checked at the driver's instants (ticks).
  */
-import type { DataPlane, IntervalObservation } from "../models/control/driver.ts";
+import type { DataPlane, IntervalObservation, LinkQuality } from "../models/control/driver.ts";
 import type { LinkStats, NodePath } from "../models/policies/types.ts";
 import type { RoutingPolicy } from "../sim/engine/types.ts";
 import type { Topology } from "../sim/substrate/topology.ts";
@@ -34,6 +37,8 @@ export interface EmulationDataPlaneParts {
   measuredDelayNs: ReadonlyMap<string, number>;
   /** A static baseline's routing, pinned again after reconvergence when it says flows move; null otherwise. */
   staticRouting: RoutingPolicy | null;
+  /** Simulated to emulated units (emulate/scaling.ts): rates x rateScale, delays / timeCompression. */
+  scale: { rateScale: number; timeCompression: number };
 }
 
 export class EmulationDataPlane implements DataPlane {
@@ -60,6 +65,31 @@ export class EmulationDataPlane implements DataPlane {
       cables.add(link.reverse >= 0 ? topo.links[Math.min(l, link.reverse)]!.id : link.id);
     }
     for (const id of [...cables].sort()) await this.p.emuCtl.setLinkState(id, up);
+  }
+
+  /**
+   * Degrades directed links (or restores their topology's capacity and delay, no loss), scaled to emulated units:
+   * htb's rate at the sending end, the wire relay's delay and loss at the receiving end (emulate/link-quality.ts).
+   */
+  async setLinkQuality(links: readonly number[], quality: LinkQuality | null, dryRun = false): Promise<void> {
+    const { rateScale, timeCompression } = this.p.scale;
+    for (const l of links) {
+      const link = this.topology.links[l]!;
+      const q = quality ?? { capacityBps: link.capacityBps, delayNs: link.delayNs, loss: 0 };
+      const emulated = {
+        capacityBps: q.capacityBps * rateScale,
+        delayNs: Math.round(q.delayNs / timeCompression),
+        loss: q.loss,
+      };
+      await this.p.emuCtl.setLinkQuality(link.id, emulated, dryRun);
+    }
+  }
+
+  /** Checks, before the run, that every degradation among `events` can be emulated here (throws as it would). */
+  async checkDegradations(
+    events: readonly { links: readonly number[]; quality?: LinkQuality }[],
+  ): Promise<void> {
+    for (const ev of events) if (ev.quality) await this.setLinkQuality(ev.links, ev.quality, true);
   }
 
   /** Default routes reconverge; a static baseline's own routes follow its routing's reaction to the change. */

@@ -284,7 +284,9 @@ async function drive(
     ledger,
     measuredDelayNs,
     staticRouting,
+    scale: { rateScale: settings.rateScale, timeCompression: c },
   });
+  await dataPlane.checkDegradations(scenario.failures); // a degradation this run cannot emulate fails now
   const clock = new EmulationClock({
     epoch,
     timeCompression: c,

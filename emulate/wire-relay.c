@@ -25,6 +25,12 @@
  * on SIGTERM or SIGINT, `{"event":"relay-stop","in":..,"out":..,"lost":..,"unknown":..}` and exit 0. A bad
  * command line is reported on stderr, exit 2; a failing system call on stderr, exit 1.
  *
+ * Control datagrams: a datagram from 127.0.0.1 that starts with "TCWIRE " (a VXLAN header starts with 0x08, never
+ * 'T') followed by a <wire> reconfigures that VNI's wire from then on: delay, loss, rate and queue (a degraded link,
+ * emulation-data-plane.ts); the wire's FIFO and transmitter state stay, and departures stay non-decreasing (a
+ * datagram never overtakes one queued before a delay cut). A malformed control datagram or an unknown VNI is counted
+ * as unknown and otherwise ignored.
+ *
  * Schedule mode (for tests, no sockets): reads lines `<vni> <arrivalNs> <bytes>` on stdin and prints for each
  * the departure time in ns, -1 when the datagram is lost, or -2 when no wire has its VNI.
  */
@@ -140,14 +146,30 @@ static unsigned long parse_uint(const char *s, const char *name, unsigned long l
   return (unsigned long)v;
 }
 
+/* The numbers of a `<vni>:<delayNs>:<lossRate>:<rateBps or -1>:<queueBytes>`; false when malformed. */
+struct wire_spec {
+  double vni, delay, loss, rate, queue;
+};
+
+static bool parse_spec(const char *arg, struct wire_spec *w) {
+  const char *s = arg;
+  return field(&s, 0, 16777215, true, false, &w->vni) && field(&s, 0, DELAY_MAX, true, false, &w->delay) &&
+         field(&s, 0, 1, false, false, &w->loss) && field(&s, -1, 1e15, false, false, &w->rate) &&
+         (w->rate == -1 || w->rate > 0) && field(&s, 0, 1e15, false, true, &w->queue);
+}
+
+/* A wire's delay, loss, rate and queue from a parsed spec (its FIFO and transmitter state are left alone). */
+static void set_quality(struct wire *w, const struct wire_spec *q) {
+  w->delay_ns = (int64_t)q->delay;
+  w->loss = q->loss;
+  w->rate_bps = q->rate > 0 ? q->rate : 0;
+  w->queue_bytes = q->queue;
+}
+
 /* `<vni>:<delayNs>:<lossRate>:<rateBps or -1>:<queueBytes>`. */
 static void parse_wire(const char *arg, int index, struct wire *w) {
-  const char *s = arg;
-  double vni, delay, loss, rate, queue;
-  bool ok = field(&s, 0, 16777215, true, false, &vni) && field(&s, 0, DELAY_MAX, true, false, &delay) &&
-            field(&s, 0, 1, false, false, &loss) && field(&s, -1, 1e15, false, false, &rate) &&
-            (rate == -1 || rate > 0) && field(&s, 0, 1e15, false, true, &queue);
-  if (!ok) {
+  struct wire_spec q;
+  if (!parse_spec(arg, &q)) {
     char why[256];
     snprintf(why, sizeof why,
              "argv[%d]: expected <vni>:<delayNs>:<lossRate>:<rateBps or -1>:<queueBytes> "
@@ -156,11 +178,8 @@ static void parse_wire(const char *arg, int index, struct wire *w) {
     usage(why);
   }
   memset(w, 0, sizeof *w);
-  w->vni = (uint32_t)vni;
-  w->delay_ns = (int64_t)delay;
-  w->loss = loss;
-  w->rate_bps = rate > 0 ? rate : 0;
-  w->queue_bytes = queue;
+  w->vni = (uint32_t)q.vni;
+  set_quality(w, &q);
 }
 
 static struct wire *parse_wires(int argc, char **argv, int first, int *n) {
@@ -352,6 +371,7 @@ struct relay {
   struct mmsghdr rx[BATCH];
   struct iovec rxv[BATCH];
   uint8_t (*rxbuf)[DGRAM_MAX];
+  struct sockaddr_in rxaddr[BATCH];
   union {
     char buf[CMSG_SPACE(sizeof(struct timespec))];
     struct cmsghdr align;
@@ -418,11 +438,26 @@ static int64_t arrival(struct relay *r, int i, int64_t now, int64_t real_now) {
   return now;
 }
 
+/* A control datagram (see the header): reconfigures a wire; false when it is not one from 127.0.0.1 or malformed. */
+static bool control(struct relay *r, int i, const uint8_t *b, size_t len) {
+  if (r->rxaddr[i].sin_addr.s_addr != htonl(INADDR_LOOPBACK) || len - 7 >= 128) return false;
+  char text[128];
+  memcpy(text, b + 7, len - 7);
+  text[len - 7] = '\0';
+  struct wire_spec q;
+  struct wire *w = parse_spec(text, &q) ? find_wire(r->wires, r->nwires, (uint32_t)q.vni) : NULL;
+  if (!w) return false;
+  set_quality(w, &q);
+  return true;
+}
+
 /* Receives one batch (without waiting); returns how many datagrams it held. */
 static int receive(struct relay *r) {
   for (int i = 0; i < BATCH; i++) {
     r->rxv[i] = (struct iovec){.iov_base = r->rxbuf[i], .iov_len = DGRAM_MAX};
-    r->rx[i].msg_hdr = (struct msghdr){.msg_iov = &r->rxv[i],
+    r->rx[i].msg_hdr = (struct msghdr){.msg_name = &r->rxaddr[i],
+                                       .msg_namelen = sizeof r->rxaddr[i],
+                                       .msg_iov = &r->rxv[i],
                                        .msg_iovlen = 1,
                                        .msg_control = r->rxctl[i].buf,
                                        .msg_controllen = sizeof r->rxctl[i].buf};
@@ -437,6 +472,10 @@ static int receive(struct relay *r) {
     uint8_t *b = r->rxbuf[i];
     size_t len = r->rx[i].msg_len;
     r->n.in++;
+    if (len > 7 && memcmp(b, "TCWIRE ", 7) == 0) {
+      if (!control(r, i, b, len)) r->n.unknown++;
+      continue;
+    }
     struct wire *w = len >= 8 ? find_wire(r->wires, r->nwires, (uint32_t)(b[4] << 16 | b[5] << 8 | b[6])) : NULL;
     if (!w) {
       r->n.unknown++;

@@ -12,6 +12,10 @@
  * for the last millisecond would cut the jitter, but it keeps every relay busy and on a small machine starves
  * the traffic it carries.)
  *
+ * A running relay's wire is reconfigured by a control datagram from 127.0.0.1 ({@link wireControlMessage}: a
+ * degraded link's delay, loss and, when the relay paces, rate); the wire keeps its FIFO and transmitter state, and
+ * the C relay keeps departures non-decreasing.
+ *
  * One relay serves all wires into a namespace. Two programs implement it: the C relay (wire-relay.c, compiled at
  * run time by relay-build.ts; the default, several times cheaper per datagram) and this module's JavaScript relay,
  * the reference and the fallback when no C compiler is found. The C relay follows the functions below (the same
@@ -171,8 +175,24 @@ export async function relayMain(cfg: RelayConfig): Promise<void> {
     w.target = wait > 0 ? now + wait : 0;
     w.timer = wait > 0 ? setTimeout(() => flush(w), wait) : setImmediate(() => flush(w));
   };
-  sock.on("message", (msg: Buffer) => {
+  sock.on("message", (msg: Buffer, from: { address: string }) => {
     counts.in++;
+    if (msg.length > 7 && msg.toString("latin1", 0, 7) === "TCWIRE ") {
+      // A control datagram (wireControlMessage): a wire's new delay, loss, rate and queue; its FIFO stays.
+      const f = msg.toString("latin1", 7).split(":").map(Number);
+      const c = from.address === "127.0.0.1" && f.length === 5 ? wires.get(f[0]!) : undefined;
+      if (!c || !f.every((x) => Number.isFinite(x)) || !(f[1]! >= 0 && f[2]! >= 0 && f[2]! <= 1))
+        counts.unknown++;
+      else
+        c.cfg = {
+          ...c.cfg,
+          delayNs: f[1]!,
+          lossRate: f[2]!,
+          rateBps: f[3]! > 0 ? f[3]! : null,
+          queueBytes: f[4]!,
+        };
+      return;
+    }
     const w = msg.length >= 8 ? wires.get(msg.readUIntBE(4, 3)) : undefined;
     if (!w) {
       counts.unknown++;
@@ -236,6 +256,34 @@ export interface JsRelayProgram {
 /** One wire on the C relay's command line: `<vni>:<delayNs>:<lossRate>:<rateBps or -1>:<queueBytes>`. */
 export function wireSpec(w: WireConfig): string {
   return [w.vni, Math.round(w.delayNs), w.lossRate, w.rateBps ?? -1, w.queueBytes].map(String).join(":");
+}
+
+/**
+ * The control datagram that reconfigures a running relay's wire (a degraded link): `TCWIRE <wire spec>`, accepted
+ * only from 127.0.0.1 inside the relay's namespace; both relays apply it to datagrams arriving from then on.
+ */
+export function wireControlMessage(w: WireConfig): string {
+  return `TCWIRE ${wireSpec(w)}`;
+}
+
+/**
+ * Sends a control datagram to the relay of namespace `ns` on `port`: `ip netns exec <ns> bash -c` with bash's
+ * /dev/udp redirection (the message and port are positional arguments, never parsed as shell text).
+ */
+export function wireControlArgv(ns: string, port: number, w: WireConfig): string[] {
+  const script = 'printf %s "$1" > "/dev/udp/127.0.0.1/$2"';
+  return [
+    "ip",
+    "netns",
+    "exec",
+    ns,
+    "bash",
+    "-c",
+    script,
+    "wire-control",
+    wireControlMessage(w),
+    String(port),
+  ];
 }
 
 /** The C relay's arguments: `<port> <vxlanPort> <seed mod 2^32> <wire>...` (see wire-relay.c). */

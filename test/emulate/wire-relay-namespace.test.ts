@@ -5,7 +5,7 @@
  * (never early) with a loose median.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { ipArgv, netnsAdd, netnsDel, netnsExecArgv } from "../../emulate/commands.ts";
 import { netnsNames, newRunId } from "../../emulate/names.ts";
@@ -19,6 +19,7 @@ import {
   type WireConfig,
 } from "../../emulate/wire-relay.ts";
 import { assertRunsGone, median, needs } from "../helpers/emulation.ts";
+import { startRelay } from "./fixtures/relay-process.ts";
 
 const wire = (o: Partial<WireConfig>): WireConfig => ({
   vni: 1,
@@ -96,32 +97,6 @@ function ipv4(proto: 6 | 17, n: number, fill: number): Buffer {
   else b.writeUInt16BE(8 + n, 24);
   b.writeUInt16BE(0xdead, proto === 6 ? 36 : 26);
   return b;
-}
-
-/** Spawns a relay; resolves once it reports ready, with a function that stops it and returns its relay-stop. */
-async function startRelay(argv: string[]): Promise<{ child: ChildProcess; stop: () => Promise<unknown> }> {
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stderr!.on("data", (b: Buffer) => {
-    err += b.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on("data", (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('"relay-ready"')) resolve();
-    });
-    void exited.then((code) => reject(new Error(`relay exited with ${code}: ${err}`)));
-  });
-  const stop = async () => {
-    child.kill("SIGTERM");
-    assert.equal(await exited, 0, `relay exit code; stderr: ${err}`);
-    const line = out.split("\n").find((l) => l.includes('"relay-stop"'));
-    assert.ok(line, `no relay-stop in ${JSON.stringify(out)}`);
-    return JSON.parse(line);
-  };
-  return { child, stop };
 }
 
 describe("the C relay beside the JavaScript relay in a scratch namespace", async () => {
