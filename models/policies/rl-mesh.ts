@@ -25,6 +25,7 @@ import { meshParams, probeBudgetParam } from "../rl/mesh-params.ts";
 import { banditOf, loadModel } from "../rl/model-file.ts";
 import { type BanditExploration, PathBandit } from "../rl/path-bandit.ts";
 import { PathMesh, type PathMeshOptions } from "../rl/path-mesh.ts";
+import { pathLinkKeys } from "./common.ts";
 import { COMMON_PARAMS, definePolicy, type PolicyFactoryContext } from "./definition.ts";
 import type { ControlPlane, NodePath, Observation, Policy } from "./types.ts";
 
@@ -82,6 +83,8 @@ export class RlMesh implements Policy {
   private readonly pending = new Map<string, { path: NodePath; x: Float64Array }>();
   /** Rewards earned per decision interval (for training curves). */
   readonly rewards: number[] = [];
+  /** Nodes the intrusion detector flagged ({@link setRiskyNodes}). */
+  private risky: ReadonlySet<string> = new Set();
 
   constructor(readonly opts: RlMeshOptions) {
     this.mesh = new PathMesh(opts);
@@ -93,7 +96,7 @@ export class RlMesh implements Policy {
     const bandit = this.opts.bandit;
     await this.mesh.place(view, ctl, (pair, candidates, current, failover) => {
       const xs = candidates.map((p) =>
-        contextOf(view.pathView(p, this.opts.insecureLinks), this.opts.reward),
+        contextOf(view.pathView(p, this.insecureOn(p)), this.opts.reward),
       );
       const explore = failover ? { alpha: 0, epsilon: 0 } : this.opts.exploration;
       const usable = candidates.map((p) => view.usable(p));
@@ -131,7 +134,7 @@ export class RlMesh implements Policy {
       const r = rewardOf(
         probe,
         this.mesh.bottleneck(p.path, obs),
-        1 - this.mesh.insecureShare(p.path, this.opts.insecureLinks),
+        1 - this.mesh.insecureShare(p.path, this.insecureOn(p.path)),
         this.opts.reward,
       );
       if (this.opts.learn) this.opts.bandit.update(p.x, r);
@@ -142,10 +145,33 @@ export class RlMesh implements Policy {
     if (n > 0) this.rewards.push(sum / n);
   }
 
+  /**
+   * Security risk from intrusion detection (models/security/prevention.ts `riskyNodes`): links into or out of
+   * these nodes count as insecure, with `insecureLinks`, in the context's secure share and in the reward's security
+   * term (-wSecurity x insecure share). None by default, so a run without detections is unchanged.
+   */
+  setRiskyNodes(nodes: Iterable<string>): void {
+    this.risky = new Set(nodes);
+  }
+
+  /** The insecure share of a path: its links listed in `insecureLinks` or touching a risky node, [0, 1]. */
+  securityRisk(p: NodePath): number {
+    return this.mesh.insecureShare(p, this.insecureOn(p));
+  }
+
+  private insecureOn(p: NodePath): readonly string[] {
+    if (this.risky.size === 0) return this.opts.insecureLinks;
+    const touching = pathLinkKeys(p).filter((k) => {
+      const [a, b] = k.split("->");
+      return this.risky.has(a!) || this.risky.has(b!);
+    });
+    return [...this.opts.insecureLinks, ...touching];
+  }
+
   private greedy(candidates: readonly NodePath[], view: ReturnType<PathMesh["observe"]>): NodePath | null {
     const usable = candidates.filter((p) => view.usable(p));
     if (usable.length === 0) return null;
-    const xs = usable.map((p) => contextOf(view.pathView(p, this.opts.insecureLinks), this.opts.reward));
+    const xs = usable.map((p) => contextOf(view.pathView(p, this.insecureOn(p)), this.opts.reward));
     return usable[this.opts.bandit.select(xs, { alpha: 0, epsilon: 0 })]!;
   }
 }
