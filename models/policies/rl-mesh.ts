@@ -95,9 +95,7 @@ export class RlMesh implements Policy {
     this.learnFrom(obs);
     const bandit = this.opts.bandit;
     await this.mesh.place(view, ctl, (pair, candidates, current, failover) => {
-      const xs = candidates.map((p) =>
-        contextOf(view.pathView(p, this.insecureOn(p)), this.opts.reward),
-      );
+      const xs = candidates.map((p) => contextOf(view.pathView(p, this.insecureOn(p)), this.opts.reward));
       const explore = failover ? { alpha: 0, epsilon: 0 } : this.opts.exploration;
       const usable = candidates.map((p) => view.usable(p));
       const i = bandit.select(

@@ -47,7 +47,8 @@ describe("rl-mesh security risk from detections", () => {
   it("counts every link touching a detected node as insecure", () => {
     const m = rlMesh(["s->b"]);
     const d = new IntrusionDetector();
-    for (let i = 0; i < 5; i++) d.observe({ timeNs: i, src: "a", dst: "t", port: 1, outcome: "refused-auth" });
+    for (let i = 0; i < 5; i++)
+      d.observe({ timeNs: i, src: "a", dst: "t", port: 1, outcome: "refused-auth" });
     m.setRiskyNodes(riskyNodes(d.detections));
     assert.equal(m.securityRisk(viaA), 1);
     assert.equal(m.securityRisk(viaB), 0.5);
