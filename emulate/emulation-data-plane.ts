@@ -4,7 +4,9 @@
  * the interval's observation from the link counters and the flow ledger, and which pairs a failure hits.
  *
  * Degraded links: capacity through htb (or the relay's pacing), delay and loss through the userspace wire's relay,
- * reconfigured while it runs (emulate/link-quality.ts).
+ * reconfigured while it runs (emulate/link-quality.ts). A degradation takes effect once its commands ran (three
+ * per direction, the directions in parallel: a few hundred ms on a loaded machine), so flows starting within that
+ * time after the event still see the nominal link.
  *
  * Observation: per-pair and per-application bytes and flows from the agents' `start` reports (a flow's application
  * from the schedule); per-link utilization and drops from the egress counters over the time between the readings
@@ -23,6 +25,7 @@ import type { Topology } from "../sim/substrate/topology.ts";
 import type { EmulationControlPlane } from "./control-plane.ts";
 import type { LinkCounters } from "./counters.ts";
 import type { FlowLedger } from "./flow-ledger.ts";
+import { parallel } from "./runner.ts";
 import type { ScaledControlPlane } from "./scaled-control-plane.ts";
 import { pinStaticRoutes } from "./static-routes.ts";
 
@@ -73,7 +76,8 @@ export class EmulationDataPlane implements DataPlane {
    */
   async setLinkQuality(links: readonly number[], quality: LinkQuality | null, dryRun = false): Promise<void> {
     const { rateScale, timeCompression } = this.p.scale;
-    for (const l of links) {
+    // Directions in parallel: each is a few commands, and a degradation takes effect only once they ran.
+    await parallel(links, async (l) => {
       const link = this.topology.links[l]!;
       const q = quality ?? { capacityBps: link.capacityBps, delayNs: link.delayNs, loss: 0 };
       const emulated = {
@@ -82,7 +86,7 @@ export class EmulationDataPlane implements DataPlane {
         loss: q.loss,
       };
       await this.p.emuCtl.setLinkQuality(link.id, emulated, dryRun);
-    }
+    });
   }
 
   /** Checks, before the run, that every degradation among `events` can be emulated here (throws as it would). */
