@@ -4,8 +4,8 @@
  * knows nothing about files, YAML or the CLI.
  */
 
-import type { VerbOptionUse } from "../../models/policies/definition.ts";
 import type { LinkQuality } from "../../models/control/driver.ts";
+import type { VerbOptionUse } from "../../models/policies/definition.ts";
 import type { Policy } from "../../models/policies/types.ts";
 import type { ActionKind } from "../../models/policies/verbs.ts";
 import type { AppWorkloadSpec } from "../../models/workload/applications.ts";

@@ -84,8 +84,8 @@
  * the same, so a slowdown includes what the handshake and slow start cost.
  */
 
-import type { TunnelCost } from "../../models/sidecar-costs.ts";
 import type { LinkQuality } from "../../models/control/driver.ts";
+import type { TunnelCost } from "../../models/sidecar-costs.ts";
 import { MAX_PRIORITY, MIN_PRIORITY } from "../kernel/event-queue.ts";
 import type { Simulator } from "../kernel/simulator.ts";
 import type { FlowRecord, TraceBus } from "../metrics/trace.ts";

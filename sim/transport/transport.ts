@@ -24,8 +24,8 @@
  * Units: rates in bits/s, sizes in bytes, time in integer ns (the simulator's clock).
  */
 
-import type { TunnelCost } from "../../models/sidecar-costs.ts";
 import type { LinkQuality } from "../../models/control/driver.ts";
+import type { TunnelCost } from "../../models/sidecar-costs.ts";
 import type { FlowSink, FlowSpec as SinkFlowSpec } from "../../models/workload/flow-sink.ts";
 import type { Topology } from "../substrate/topology.ts";
 
