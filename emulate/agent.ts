@@ -15,6 +15,19 @@
  * replay on one time line; without it, from the agent's own start. Flows come inline (`flows`, small tests) or from
  * a JSON file (`flowsFile`: argv is limited to 128 KiB per argument on Linux).
  *
+ * Exchanges (application calls, models/workload/applications.ts): a flow with `call` is a request that awaits its
+ * response on its own connection. Its header's id has bit 63 set; the server, once it has every byte, reports
+ * "recv", answers the one byte and keeps the connection open under the request's id. The response comes later,
+ * when the controller says so (the callee's invocation is over): the stdin op `{"op":"respond","request",
+ * "id","bytes","startNs"}` at the server's agent sends a 24-byte header (response id, size, scheduled start, each
+ * big-endian uint64) and the bytes back over that connection; the client's agent reports the response's "recv"
+ * and "flow" when it has them all, and closes. So an exchange is one TCP connection from the caller's namespace
+ * to the application's port in the instance's namespace, as a real RPC is.
+ *
+ * Live flows (closed-loop workloads): with `live`, after the epoch line the agent keeps reading stdin for ops:
+ * `{"op":"send","flow":AgentFlow}` starts a flow at its `startNs` (at once when that has passed) and
+ * `{"op":"respond",...}` above; it stops reading when stdin closes.
+ *
  * Reports are JSON lines on stdout: `{"event":"listening",...}`, `{"event":"start","id",...}` when a flow's
  * connection is opened (the profiler's per-pair bytes), `{"event":"recv","id","atNs"}` at the server when a flow's
  * last byte has arrived (the simulator's definition of a flow's end), `{"event":"flow","id",...,"fctNs"}` at the
@@ -37,7 +50,21 @@ export interface AgentFlow {
   bytes: number;
   /** Scheduled start, ns from the agent's start (before compression). */
   startNs: number;
+  /** A request that awaits its response on its connection (see the module doc). @default false */
+  call?: boolean;
 }
+
+/** A response to send back over request `request`'s open connection (the `respond` op). */
+export interface AgentResponse {
+  request: number;
+  id: number;
+  bytes: number;
+  /** Scheduled start, ns from the epoch (before compression). */
+  startNs: number;
+}
+
+/** What the controller writes to a live agent's stdin after the epoch, one JSON line each. */
+export type AgentOp = { op: "send"; flow: AgentFlow } | ({ op: "respond" } & AgentResponse);
 
 export interface AgentConfig {
   /** Serve flows on this address and port (and on `extraPorts`: one port per application; "listening" once all listen). */
@@ -56,6 +83,8 @@ export interface AgentConfig {
   waitForEpoch?: boolean;
   /** Wall time runs this many times faster than flow start times. @default 1 */
   timeCompression?: number;
+  /** Keep reading ops from stdin after the epoch (needs `waitForEpoch`; see the module doc). @default false */
+  live?: boolean;
 }
 
 export type AgentReport =
@@ -68,7 +97,11 @@ export type AgentReport =
   | { event: "done"; flows: number };
 
 const HEADER = 16;
+const RESPONSE_HEADER = 24;
+const CALL_BIT = 1n << 63n;
 const CHUNK = Buffer.alloc(64 * 1024);
+/** Requests whose response is still to come, by request id: their connections at this server. */
+const openCalls = new Map<number, Socket>();
 
 function report(r: AgentReport): void {
   process.stdout.write(`${JSON.stringify(r)}\n`);
@@ -98,13 +131,14 @@ function serve(host: string, port: number, listening: () => void): void {
       } else got += b.length;
       if (got >= want && !answered) {
         answered = true;
-        report({
-          event: "recv",
-          id: Number(header.readBigUInt64BE(0)),
-          bytes: want,
-          atNs: process.hrtime.bigint().toString(),
-        });
-        sock.end(Buffer.from([1]));
+        const raw = header.readBigUInt64BE(0);
+        const id = Number(raw & ~CALL_BIT);
+        report({ event: "recv", id, bytes: want, atNs: process.hrtime.bigint().toString() });
+        if ((raw & CALL_BIT) === 0n) return void sock.end(Buffer.from([1]));
+        sock.setNoDelay(true);
+        sock.write(Buffer.from([1]));
+        openCalls.set(id, sock);
+        sock.on("close", () => openCalls.delete(id));
       }
     });
     sock.on("error", () => {});
@@ -116,7 +150,28 @@ function serve(host: string, port: number, listening: () => void): void {
 const RETRY_CODES = new Set(["ENETUNREACH", "EHOSTUNREACH", "ECONNREFUSED", "ETIMEDOUT"]);
 const RETRY_MS = 50;
 
-function sendFlow(f: AgentFlow, t0: bigint, retryForMs: number): Promise<void> {
+/** Writes `left` bytes of filler to `sock`, waiting for drain when its buffer is full. */
+function pumpBytes(sock: Socket, bytes: number): void {
+  let left = bytes;
+  const pump = () => {
+    while (left > 0) {
+      const n = Math.min(left, CHUNK.length);
+      left -= n;
+      if (!sock.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n)))
+        return void sock.once("drain", pump);
+    }
+  };
+  pump();
+}
+
+/** Writes `header` with the first filler bytes in one write, then the rest. */
+function writeMessage(sock: Socket, header: Buffer, bytes: number): void {
+  const first = Math.min(bytes, CHUNK.length - header.length);
+  sock.write(Buffer.concat([header, CHUNK.subarray(0, first)]));
+  pumpBytes(sock, bytes - first);
+}
+
+function sendFlow(f: AgentFlow, t0: bigint, retryForMs: number, epoch: bigint, c: number): Promise<void> {
   return new Promise((resolve) => {
     report({
       event: "start",
@@ -130,34 +185,40 @@ function sendFlow(f: AgentFlow, t0: bigint, retryForMs: number): Promise<void> {
     const attempt = () => {
       const sock = createConnection({ host: f.dst, port: f.port });
       let connected = false;
-      let left = f.bytes;
-      const pump = () => {
-        while (left > 0) {
-          const n = Math.min(left, CHUNK.length);
-          left -= n;
-          if (!sock.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n)))
-            return void sock.once("drain", pump);
-        }
-      };
+      let acked = false;
       sock.on("connect", () => {
         connected = true;
         const h = Buffer.alloc(HEADER);
-        h.writeBigUInt64BE(BigInt(f.id), 0);
+        h.writeBigUInt64BE(BigInt(f.id) | (f.call ? CALL_BIT : 0n), 0);
         h.writeBigUInt64BE(BigInt(f.bytes), 8);
-        sock.write(h);
-        pump();
+        if (f.call) {
+          // A call is a message sent in one go, as RPC frameworks do (no Nagle wait behind a delayed ACK).
+          sock.setNoDelay(true);
+          writeMessage(sock, h, f.bytes);
+        } else {
+          sock.write(h);
+          pumpBytes(sock, f.bytes);
+        }
       });
-      sock.once("data", () => {
-        report({
-          event: "flow",
-          id: f.id,
-          dst: f.dst,
-          bytes: f.bytes,
-          startNs: f.startNs,
-          fctNs: Number(process.hrtime.bigint() - t0),
-        });
-        sock.destroy();
-        resolve();
+      const response = f.call ? responseReader(sock, f.dst, epoch, c, resolve) : null;
+      sock.on("data", (b: Buffer) => {
+        if (!acked) {
+          acked = true;
+          report({
+            event: "flow",
+            id: f.id,
+            dst: f.dst,
+            bytes: f.bytes,
+            startNs: f.startNs,
+            fctNs: Number(process.hrtime.bigint() - t0),
+          });
+          if (!response) {
+            sock.destroy();
+            return resolve();
+          }
+          b = b.subarray(1);
+        }
+        response?.(b);
       });
       sock.on("error", (e: NodeJS.ErrnoException) => {
         sock.destroy();
@@ -173,16 +234,98 @@ function sendFlow(f: AgentFlow, t0: bigint, retryForMs: number): Promise<void> {
   });
 }
 
-/** The first stdin line, `{"epochNs":"<decimal>"}`. */
-async function readEpoch(): Promise<string> {
-  const rl = createInterface({ input: process.stdin });
-  for await (const line of rl) {
-    rl.close();
-    const e = (JSON.parse(line) as { epochNs?: unknown }).epochNs;
-    if (typeof e !== "string" || !/^\d+$/.test(e)) throw new Error(`agent: bad epoch line ${line}`);
-    return e;
+/**
+ * Reads a response (24-byte header, then its bytes) from a request's connection; reports its "recv" and "flow"
+ * (FCT from its scheduled start, `epoch` + startNs / c) when it is complete, then closes and calls `done`.
+ */
+function responseReader(
+  sock: Socket,
+  peer: string,
+  epoch: bigint,
+  c: number,
+  done: () => void,
+): (b: Buffer) => void {
+  let header = Buffer.alloc(0);
+  let want = -1;
+  let got = 0;
+  return (b) => {
+    if (want < 0) {
+      header = Buffer.concat([header, b]);
+      if (header.length < RESPONSE_HEADER) return;
+      want = Number(header.readBigUInt64BE(8));
+      got = header.length - RESPONSE_HEADER;
+    } else got += b.length;
+    if (got < want) return;
+    const now = process.hrtime.bigint();
+    const id = Number(header.readBigUInt64BE(0));
+    const startNs = Number(header.readBigUInt64BE(16));
+    const t0 = epoch + BigInt(Math.round(startNs / c));
+    report({ event: "recv", id, bytes: want, atNs: now.toString() });
+    report({ event: "flow", id, dst: peer, bytes: want, startNs, fctNs: Number(now - t0) });
+    sock.destroy();
+    done();
+  };
+}
+
+/** Sends response `r` over its request's open connection (the `respond` op); a closed one is a flow error. */
+function respond(r: AgentResponse, epoch: bigint, c: number): void {
+  const sock = openCalls.get(r.request);
+  const t0 = epoch + BigInt(Math.round(r.startNs / c));
+  const peer = sock?.remoteAddress ?? "";
+  report({
+    event: "start",
+    id: r.id,
+    dst: peer,
+    bytes: r.bytes,
+    startNs: r.startNs,
+    lateNs: Number(process.hrtime.bigint() - t0),
+  });
+  if (!sock || sock.destroyed) {
+    report({ event: "flow-error", id: r.id, error: "request connection closed" });
+    return;
   }
-  throw new Error("agent: stdin closed before the epoch arrived");
+  openCalls.delete(r.request);
+  const h = Buffer.alloc(RESPONSE_HEADER);
+  h.writeBigUInt64BE(BigInt(r.id), 0);
+  h.writeBigUInt64BE(BigInt(r.bytes), 8);
+  h.writeBigUInt64BE(BigInt(r.startNs), 16);
+  writeMessage(sock, h, r.bytes);
+}
+
+/**
+ * Reads stdin lines: the first, `{"epochNs":"<decimal>"}`, resolves the epoch; with `onOp` every later line is an
+ * op ({@link AgentOp}) until stdin closes, without it reading stops after the epoch.
+ */
+function readStdin(onOp: ((op: AgentOp, epoch: bigint) => void) | null): Promise<bigint> {
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: process.stdin });
+    let epoch: bigint | null = null;
+    rl.on("line", (line) => {
+      if (epoch !== null) return onOp?.(JSON.parse(line) as AgentOp, epoch);
+      const e = (JSON.parse(line) as { epochNs?: unknown }).epochNs;
+      if (typeof e !== "string" || !/^\d+$/.test(e))
+        return reject(new Error(`agent: bad epoch line ${line}`));
+      epoch = BigInt(e);
+      resolve(epoch);
+      if (!onOp) rl.close();
+    });
+    rl.on("close", () => {
+      if (epoch === null) reject(new Error("agent: stdin closed before the epoch arrived"));
+    });
+  });
+}
+
+/** Sends flow `f` at its scheduled start, `start` + startNs / c (at once when that has passed). */
+function scheduleFlow(f: AgentFlow, start: bigint, c: number, retryForMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const at = start + BigInt(Math.round(f.startNs / c));
+    const go = () => {
+      const late = Number(at - process.hrtime.bigint()) / 1e6;
+      if (late > 1) setTimeout(go, late - 0.5);
+      else void sendFlow(f, at, retryForMs, start, c).then(resolve);
+    };
+    go();
+  });
 }
 
 /** Runs an agent in this process (the namespace it was started in). */
@@ -192,24 +335,19 @@ export async function agentMain(cfg: AgentConfig): Promise<void> {
     ...(cfg.flows ?? []),
     ...(cfg.flowsFile ? (JSON.parse(readFileSync(cfg.flowsFile, "utf8")) as AgentFlow[]) : []),
   ];
-  if (flows.length === 0) return;
+  if (flows.length === 0 && !cfg.live) return;
   const c = cfg.timeCompression ?? 1;
-  const epoch = cfg.waitForEpoch ? await readEpoch() : cfg.epochNs;
-  const start = epoch !== undefined ? BigInt(epoch) : process.hrtime.bigint();
-  await Promise.all(
-    flows.map(
-      (f) =>
-        new Promise<void>((resolve) => {
-          const at = start + BigInt(Math.round(f.startNs / c));
-          const go = () => {
-            const late = Number(at - process.hrtime.bigint()) / 1e6;
-            if (late > 1) setTimeout(go, late - 0.5);
-            else void sendFlow(f, at, cfg.retryForMs ?? 0).then(resolve);
-          };
-          go();
-        }),
-    ),
-  );
+  const retry = cfg.retryForMs ?? 0;
+  const onOp = (op: AgentOp, epoch: bigint) => {
+    if (op.op === "send") void scheduleFlow(op.flow, epoch, c, retry);
+    else respond(op, epoch, c);
+  };
+  const epoch = cfg.waitForEpoch
+    ? await readStdin(cfg.live ? onOp : null)
+    : cfg.epochNs !== undefined
+      ? BigInt(cfg.epochNs)
+      : process.hrtime.bigint();
+  await Promise.all(flows.map((f) => scheduleFlow(f, epoch, c, retry)));
   report({ event: "done", flows: flows.length });
   if (!cfg.listen) process.exit(0);
 }

@@ -1,25 +1,80 @@
 /**
  * The TCP port each application's flows are sent to in emulation, so that the network (nftables rules by
  * destination port, emulate/firewall.ts) can tell applications apart: the traffic matrix's flows (`"tm"`) and
- * flows of no application go to the agents' port `basePort`; every other application, in sorted order, to
- * `basePort + 1`, `basePort + 2`, ... The agents listen on every port of the map (emulate/traffic-agents.ts).
+ * flows of no application go to the agents' port `basePort`; an application pair whose exchanges' server declares
+ * a port (`apps[].port` of models/workload/applications.ts) to that port, listened on only at the server's
+ * instances (the agents in those namespaces); every other application, in sorted order, to `basePort + 1`,
+ * `basePort + 2`, ... (skipping declared ports), listened on by every agent (emulate/traffic-agents.ts).
  */
+import { type AppWorkloadSpec, exchangeServers } from "../models/workload/applications.ts";
 import { TM_APPLICATION } from "../models/workload/flow-schedule.ts";
+import type { Topology } from "../sim/substrate/topology.ts";
 import { EmulationError } from "./errors.ts";
 
 /**
- * The port per application of `applications` (names, any order, repeats allowed).
- * @throws EmulationError when the ports would pass 65535
+ * The port per application of `applications` (names, any order, repeats allowed); `declared` fixes the port of
+ * some of them (an application pair's server port).
+ * @throws EmulationError when the ports would pass 65535 or a declared port is `basePort` (the matrix's)
  */
-export function applicationPorts(applications: Iterable<string>, basePort: number): Record<string, number> {
-  const names = [...new Set(applications)].filter((a) => a !== TM_APPLICATION).sort();
-  if (basePort + names.length > 65535)
-    throw new EmulationError(
-      `application ports: ${names.length} applications after port ${basePort} pass 65535; lower emulation.port`,
-    );
-  const out: Record<string, number> = { [TM_APPLICATION]: basePort };
-  names.forEach((a, k) => {
-    out[a] = basePort + 1 + k;
-  });
+export function applicationPorts(
+  applications: Iterable<string>,
+  basePort: number,
+  declared: Readonly<Record<string, number>> = {},
+): Record<string, number> {
+  const names = [...new Set(applications)].filter((a) => a !== TM_APPLICATION && !(a in declared)).sort();
+  const taken = new Set(Object.values(declared));
+  for (const [app, port] of Object.entries(declared))
+    if (port === basePort)
+      throw new EmulationError(
+        `application ports: ${app} declares port ${port}, the agents' port for the traffic matrix; set emulation.port to another one`,
+      );
+  const out: Record<string, number> = { [TM_APPLICATION]: basePort, ...declared };
+  let next = basePort + 1;
+  for (const a of names) {
+    while (taken.has(next)) next++;
+    if (next > 65535)
+      throw new EmulationError(
+        `application ports: ${names.length} applications after port ${basePort} pass 65535; lower emulation.port`,
+      );
+    out[a] = next++;
+  }
   return out;
+}
+
+/** The declared server port of every application pair of `spec` whose server app has one. */
+export function declaredPorts(spec: AppWorkloadSpec): Record<string, number> {
+  const apps = new Map(spec.apps.map((a) => [a.name, a]));
+  const out: Record<string, number> = {};
+  for (const [pair, { server }] of exchangeServers(spec)) {
+    const port = apps.get(server)?.port;
+    if (port !== undefined) out[pair] = port;
+  }
+  return out;
+}
+
+/**
+ * What each node's agent listens on beyond the matrix's port: every generated port (applications without a
+ * declared port), plus the declared ports of the applications with an instance on the node. Indexed like
+ * `topology.nodes`, each sorted.
+ * @throws EmulationError when an application declares udp (the agents carry exchanges over TCP only)
+ */
+export function listenPorts(
+  topology: Topology,
+  ports: Readonly<Record<string, number>>,
+  spec: AppWorkloadSpec | undefined,
+): number[][] {
+  const declared = spec ? declaredPorts(spec) : {};
+  const generated = Object.entries(ports)
+    .filter(([app]) => app !== TM_APPLICATION && !(app in declared))
+    .map(([, p]) => p);
+  const perNode = topology.nodes.map(() => new Set(generated));
+  for (const [i, a] of (spec?.apps ?? []).entries()) {
+    if (a.protocol === "udp")
+      throw new EmulationError(
+        `workload.applications.apps[${i}] (${a.name}): protocol udp is not emulated yet (the traffic agents carry exchanges over TCP)`,
+      );
+    if (a.port === undefined) continue;
+    for (const id of a.instances) perNode[topology.node(id)]!.add(a.port);
+  }
+  return perNode.map((s) => [...s].sort((x, y) => x - y));
 }

@@ -16,6 +16,8 @@
  *    data plane the namespaces (emulate/emulation-data-plane.ts): failures, convergence delay, failure hooks and time
  *    to recover as in the simulator.
  * 4. Before traffic, the link checks (emulate/checks.ts); the measured delays feed the observations' delayNs.
+ * 5. The scenario's applications, when it has any: their call graphs run live on the agents
+ *    (emulate/live-applications.ts), each exchange a connection to its application's port at the callee's instance.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,6 +26,7 @@ import { ControlDriver, decisionTiming } from "../models/control/driver.ts";
 import { type ActionRecord, recording } from "../models/policies/recording.ts";
 import { StaticRoutes } from "../models/policies/static-routes.ts";
 import type { Policy } from "../models/policies/types.ts";
+import { applicationPairs } from "../models/workload/applications.ts";
 import type { FlowArrival } from "../models/workload/flow-schedule.ts";
 import { controllerContext } from "../sim/engine/controller.ts";
 import {
@@ -39,7 +42,7 @@ import { FlowStatsCollector } from "../sim/metrics/flow-stats.ts";
 import { LinkUtilizationSampler } from "../sim/metrics/link-sampler.ts";
 import { TraceBus } from "../sim/metrics/trace.ts";
 import type { Topology } from "../sim/substrate/topology.ts";
-import { applicationPorts } from "./application-ports.ts";
+import { applicationPorts, declaredPorts, listenPorts } from "./application-ports.ts";
 import type { Capabilities } from "./capabilities.ts";
 import { checkLinks, checkRates, type LinkCheck, type RateCheck } from "./checks.ts";
 import { EmulationControlPlane } from "./control-plane.ts";
@@ -49,6 +52,7 @@ import { EmulationDataPlane } from "./emulation-data-plane.ts";
 import { actionOverhead, medianStartLateMs } from "./emulation-overhead.ts";
 import { EmulationError } from "./errors.ts";
 import { FlowLedger } from "./flow-ledger.ts";
+import { LiveApplications } from "./live-applications.ts";
 import type { Plan } from "./plan.ts";
 import { type EmulationRunSettings, emulatedWindowNs } from "./run-settings.ts";
 import { readState, runDir, writeState } from "./run-state.ts";
@@ -146,11 +150,15 @@ export async function emulatePolicy(
     const state = readState(up.runId, dir);
     if (!state) throw new EmulationError(`run ${up.runId}: state file vanished`);
     let epoch: bigint | undefined;
-    // Each application's flows go to its own port, so firewall rules by application match them.
+    // Each application's flows go to its own port (its declared one, if any), so firewall rules by application
+    // match them.
+    const apps = scenario.applications;
     state.applicationPorts = applicationPorts(
-      flows.map((f) => f.application),
+      [...flows.map((f) => f.application), ...(apps ? applicationPairs(apps) : [])],
       settings.port,
+      apps ? declaredPorts(apps) : {},
     );
+    const listen = listenPorts(scenario.topology, state.applicationPorts, apps);
     writeState(state, dir);
     const emuCtl = new EmulationControlPlane(state, {
       runner,
@@ -167,6 +175,7 @@ export async function emulatePolicy(
     const run: Run = { scenario, policy, flows, settings, opts, runner, plan: up.plan, emuCtl, ledger, ctl };
     const work = mkdtempSync(join(tmpdir(), `topocast-${up.runId}-`));
     let agents: TrafficAgents | undefined;
+    let live: LiveApplications | undefined;
     try {
       const { policy: p, routing } = await preparePolicy(run);
       const measuredDelayNs = await preflight(run);
@@ -178,13 +187,24 @@ export async function emulatePolicy(
         emulatedWindowNs(scenario, settings) + settings.drainNs,
         ledger.onReport,
         state.applicationPorts,
+        { listen, live: apps !== undefined },
       );
+      if (apps)
+        live = new LiveApplications(scenario.topology, apps, up.plan, agents, ledger, settings, {
+          seed: scenario.seed,
+          run: scenario.run,
+          untilNs: emulatedWindowNs(scenario, settings),
+          firstId: flows.reduce((m, f) => Math.max(m, f.id + 1), 0),
+          ports: state.applicationPorts,
+        });
       await agents.whenListening(opts.signal);
       // Every agent listens: start the clock half a second from now, on all of them at once.
       epoch = agents.startClock();
       ledger.epoch = epoch;
+      live?.start(epoch);
       return await drive(run, p, policy.controller ? null : routing, measuredDelayNs, epoch, agents);
     } finally {
+      live?.stop();
       agents?.stop();
       rmSync(work, { recursive: true, force: true });
     }
@@ -325,7 +345,7 @@ async function drive(
   ledger.emitRecords(trace);
   const linkStats = sampling.sampler.summary();
   // After an interrupt, flows whose start had not come are not counted (neither started nor unfinished).
-  const started = opts.signal?.aborted ? ledger.started : run.flows.length;
+  const started = opts.signal?.aborted ? ledger.started : ledger.flowCount;
   return {
     label: run.policy.label,
     name: run.policy.name,

@@ -16,6 +16,11 @@
  * flow that starts while its pair is mirrored is a mirrored flow: its record says so and counts both copies' bytes,
  * and its end counts in {@link FlowLedger.mirroredEnded} (the Observation's mirror feedback); which copy finished
  * first is not observed per flow (`mirrorWon` stays false; emulate/mirror.ts counts first deliveries per segment).
+ *
+ * Live flows (a closed-loop workload's, emulate/live-applications.ts) join during the run ({@link FlowLedger.add}),
+ * with what the firewall sees of them (their application's port and protocol); their last byte's arrival goes to
+ * `onLiveEnd` as the flow's end in simulated ns, so the workload can take its next step; the ledger is done when
+ * every flow so far ended and the workload has nothing more to start (`livePending`).
  */
 import type {
   ApplicationFlowStats,
@@ -71,13 +76,22 @@ export class FlowLedger {
   /** Mirrored flows that ended since the last {@link clearMirroredEnded}, per pair. */
   private readonly mirroredEndedByPair: Int32Array;
   private readonly ideal: IdealFct;
+  /** Scheduled flows, then live ones in the order they joined. */
+  private readonly flows: FlowArrival[];
+  /** Live flows: what the firewall sees of each. */
+  private readonly liveWire = new Map<number, FlowMatchFields>();
+  /** A live flow's last byte arrived at `endNs` (simulated, from the epoch). */
+  onLiveEnd: ((f: FlowArrival, endNs: number) => void) | null = null;
+  /** Whether the live workload may still start flows. */
+  livePending: () => boolean = () => false;
 
   constructor(
     private readonly topo: Topology,
-    private readonly flows: readonly FlowArrival[],
+    flows: readonly FlowArrival[],
     private readonly emuCtl: EmulationControlPlane,
     private readonly timeCompression: number,
   ) {
+    this.flows = [...flows];
     this.n = topo.nodeCount;
     this.ids = topo.nodes.map((x) => x.id);
     this.sortedIds = [...this.ids].sort();
@@ -96,7 +110,10 @@ export class FlowLedger {
     if (!f || this.deniedIds.has(f.id)) return;
     if (rep.event === "start") this.onStart(f, rep.lateNs);
     else if (rep.event === "recv") {
-      if (this.epoch !== undefined) this.recvAt.set(f.id, Number(BigInt(rep.atNs) - this.epoch));
+      if (this.epoch === undefined) return;
+      const at = Number(BigInt(rep.atNs) - this.epoch);
+      this.recvAt.set(f.id, at);
+      if (this.liveWire.has(f.id)) this.onLiveEnd?.(f, Math.round(at * this.timeCompression));
     } else if (rep.event === "flow" || rep.event === "flow-error") {
       this.active[f.src * this.n + f.dst]!--;
       const vl = this.flowVl.get(f.id);
@@ -142,15 +159,35 @@ export class FlowLedger {
     this.startLateMs.push(lateNs / 1e6);
   }
 
-  /** What the firewall sees of a flow on the wire: TCP to its application's port (emulate/application-ports.ts). */
+  /**
+   * Adds a live flow (its id unique among the ledger's flows) before its agent is told to send it; `wire` is what
+   * the firewall sees of it (its exchange's server port and protocol).
+   */
+  add(f: FlowArrival, wire: FlowMatchFields): void {
+    this.flows.push(f);
+    this.byId.set(f.id, f);
+    this.liveWire.set(f.id, wire);
+  }
+
+  /** Flows so far: scheduled and live. */
+  get flowCount(): number {
+    return this.flows.length;
+  }
+
+  /**
+   * What the firewall sees of a flow on the wire: a live flow's own fields, else TCP to its application's port
+   * (emulate/application-ports.ts).
+   */
   private wireFields(f: FlowArrival): FlowMatchFields {
+    const live = this.liveWire.get(f.id);
+    if (live) return live;
     const port = this.emuCtl.applicationPort(f.application);
     return port === undefined ? { protocol: "tcp" } : { protocol: "tcp", port };
   }
 
   /** Whether every scheduled flow finished or failed. */
   get done(): boolean {
-    return this.finished + this.failed + this.denied >= this.flows.length;
+    return this.finished + this.failed + this.denied >= this.flows.length && !this.livePending();
   }
 
   /** Flows transferring now, all pairs. */

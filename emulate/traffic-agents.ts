@@ -1,12 +1,14 @@
 /**
  * The traffic of an emulation run: one agent per node (emulate/agent.ts) in the node's namespace, serving and
- * replaying the scheduled flows its node sends as real TCP connections, all started on one common epoch.
+ * replaying the scheduled flows its node sends as real TCP connections, all started on one common epoch. Live
+ * agents also take flows and responses during the run ({@link TrafficAgents.send}, {@link TrafficAgents.respond}:
+ * a closed-loop workload's, emulate/live-applications.ts).
  */
 import type { ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FlowArrival } from "../models/workload/flow-schedule.ts";
-import { type AgentFlow, type AgentReport, startAgent } from "./agent.ts";
+import { type AgentFlow, type AgentOp, type AgentReport, type AgentResponse, startAgent } from "./agent.ts";
 import { EmulationError } from "./errors.ts";
 import type { Plan } from "./plan.ts";
 import type { EmulationRunSettings } from "./run-settings.ts";
@@ -24,6 +26,7 @@ export class TrafficAgents {
   readonly exited: string[] = [];
   private readonly listening = new Set<number>();
   private readonly agents: ChildProcess[];
+  private readonly live: boolean;
 
   /**
    * Starts the agents: each gets its node's flows (emulated sizes) in a file under `workDir` and keeps retrying
@@ -38,11 +41,18 @@ export class TrafficAgents {
     onReport: (rep: AgentReport) => void,
     /** The port of each flow's application (emulate/application-ports.ts); default: every flow to `settings.port`. */
     ports: Readonly<Record<string, number>> = {},
+    /**
+     * Per node (plan order): the ports its agent listens on beside `settings.port` (application-ports.ts
+     * `listenPorts`), and whether agents take flows during the run. Default: every port of `ports` on every node,
+     * not live.
+     */
+    opts: { listen?: readonly (readonly number[])[]; live?: boolean } = {},
   ) {
     const bySource: AgentFlow[][] = plan.nodes.map(() => []);
-    const extraPorts = [...new Set(Object.values(ports))]
+    const everyPort = [...new Set(Object.values(ports))]
       .filter((p) => p !== settings.port)
       .sort((a, b) => a - b);
+    this.live = opts.live ?? false;
     for (const f of flows) {
       bySource[f.src]!.push({
         id: f.id,
@@ -59,10 +69,11 @@ export class TrafficAgents {
         plan,
         nd.id,
         {
-          listen: { host: nd.address, port: settings.port, extraPorts },
+          listen: { host: nd.address, port: settings.port, extraPorts: opts.listen?.[i] ?? everyPort },
           flowsFile: file,
           timeCompression: settings.timeCompression,
           waitForEpoch: true,
+          live: this.live,
           retryForMs: Math.round(retryForNs / settings.timeCompression / 1e6),
         },
         (rep) => {
@@ -110,8 +121,28 @@ export class TrafficAgents {
   /** Starts every agent's schedule half a second from now, all at once; returns that epoch (hrtime ns). */
   startClock(): bigint {
     const epoch = process.hrtime.bigint() + 500_000_000n;
-    for (const a of this.agents) a.stdin?.end(`${JSON.stringify({ epochNs: epoch.toString() })}\n`);
+    const line = `${JSON.stringify({ epochNs: epoch.toString() })}\n`;
+    for (const a of this.agents) {
+      if (this.live) a.stdin?.write(line);
+      else a.stdin?.end(line);
+    }
     return epoch;
+  }
+
+  /** Live agents: node `src` (plan index) sends `flow` at its scheduled start (at once when that has passed). */
+  send(src: number, flow: AgentFlow): void {
+    this.op(src, { op: "send", flow });
+  }
+
+  /** Live agents: node `src` sends response `r` back over its request's connection (emulate/agent.ts). */
+  respond(src: number, r: AgentResponse): void {
+    this.op(src, { op: "respond", ...r });
+  }
+
+  private op(src: number, op: AgentOp): void {
+    if (!this.live)
+      throw new EmulationError("traffic agents: not started live, they take no flows during the run");
+    this.agents[src]!.stdin?.write(`${JSON.stringify(op)}\n`);
   }
 
   /** @throws EmulationError when an agent exited mid-run. */
@@ -121,6 +152,9 @@ export class TrafficAgents {
   }
 
   stop(): void {
-    for (const a of this.agents) a.kill("SIGTERM");
+    for (const a of this.agents) {
+      a.stdin?.end();
+      a.kill("SIGTERM");
+    }
   }
 }

@@ -41,9 +41,9 @@ import type { Topology } from "../../sim/substrate/topology.ts";
 import {
   type AppSpec,
   type AppWorkloadSpec,
-  applicationPairs,
   applicationTagBase,
   CLIENT_APP,
+  exchangeServers,
 } from "../workload/applications.ts";
 import type { FlowEndEvent, FlowProtocol } from "../workload/flow-sink.ts";
 import {
@@ -221,11 +221,8 @@ function resolveOptions(options: LearnOptions): Resolved {
 /** Every application pair of the spec by index (tag - tagBase), with its server, port, protocol and edge. */
 function pairInfos(spec: AppWorkloadSpec): PairInfo[] {
   const apps = new Map(spec.apps.map((a) => [a.name, a]));
-  const calls = new Set(spec.calls.map((c) => `${c.from}->${c.to}`));
-  return applicationPairs(spec).map((name) => {
+  return [...exchangeServers(spec)].map(([name, { server, request }]) => {
     const [from, to] = name.split("->") as [string, string];
-    const request = from === CLIENT_APP || calls.has(name);
-    const server = request ? to : from;
     const app = apps.get(server);
     return {
       from,

@@ -39,7 +39,7 @@ import type { Distribution, RandomStream, RandomStreams } from "../../sim/kernel
 import type { Simulator } from "../../sim/kernel/simulator.ts";
 import type { Path } from "../../sim/substrate/routing.ts";
 import { quote, WorkloadError } from "./errors.ts";
-import type { FlowEndEvent, FlowEventSource, FlowProtocol, FlowSink } from "./flow-sink.ts";
+import type { FlowEndEvent, FlowEventSource, FlowExchange, FlowProtocol, FlowSink } from "./flow-sink.ts";
 import { suggest } from "./node-mapping.ts";
 import { piecewiseArrivalOffset } from "./piecewise-poisson.ts";
 import { compareIds } from "./tm-series-build.ts";
@@ -388,8 +388,10 @@ export class AppWorkload {
       const req = sizeOf(e.request, e.rng);
       const resp = sizeOf(e.response, e.rng);
       const id = e.app.server;
-      this.transfer(client, server, req, e.requestTag, id, () =>
-        this.invoke(e.app, server, () => this.transfer(server, client, resp, e.responseTag, id, finish)),
+      this.transfer(client, server, req, e.requestTag, id, "request", (reqFlow) =>
+        this.invoke(e.app, server, () =>
+          this.transfer(server, client, resp, e.responseTag, id, { responseTo: reqFlow }, finish),
+        ),
       );
     }
     this.scheduleRequest(e);
@@ -407,9 +409,11 @@ export class AppWorkload {
           const resp = sizeOf(edge.response, edge.rng);
           inv.left++;
           const id = edge.callee.server;
-          this.transfer(at, callee, req, edge.requestTag, id, () =>
+          this.transfer(at, callee, req, edge.requestTag, id, "request", (reqFlow) =>
             this.invoke(edge.callee, callee, () =>
-              this.transfer(callee, at, resp, edge.responseTag, id, () => release(inv)),
+              this.transfer(callee, at, resp, edge.responseTag, id, { responseTo: reqFlow }, () =>
+                release(inv),
+              ),
             ),
           );
         }
@@ -421,8 +425,10 @@ export class AppWorkload {
   }
 
   /**
-   * Moves `bytes` from node a to node b (a flow, or nothing when a = b), then calls `then` at the last byte. The
-   * flow carries its application pair and the server's port and protocol (`server`).
+   * Moves `bytes` from node a to node b (a flow, or nothing when a = b), then calls `then` at the last byte with
+   * the flow's id (-1 without a flow). The flow carries its application pair, the server's port and protocol
+   * (`server`) and its part in the exchange (a request, or the response to a request flow; a response to no flow
+   * is sent as a one-way flow).
    */
   private transfer(
     a: number,
@@ -430,10 +436,11 @@ export class AppWorkload {
     bytes: number,
     tag: number,
     server: FlowIdentity,
-    then: () => void,
+    exchange: FlowExchange,
+    then: (flow: number) => void,
   ): void {
     if (a === b) {
-      then();
+      then(-1);
       return;
     }
     const id = this.network.startFlow({
@@ -444,9 +451,10 @@ export class AppWorkload {
       tag,
       application: this.appPairs[tag - this.tagBase]!,
       ...server,
+      ...(exchange === "request" || exchange.responseTo >= 0 ? { exchange } : {}),
     });
     this.flowCount++;
-    if (id >= 0) this.waiting.set(id, () => then());
+    if (id >= 0) this.waiting.set(id, () => then(id));
   }
 
   private readonly onFlowEnd = (r: FlowEndEvent): void => {
@@ -488,6 +496,21 @@ export function applicationPairs(spec: AppWorkloadSpec): string[] {
     }
   }
   return [...names].sort(compareIds);
+}
+
+/**
+ * The server of each application pair's exchanges (see the module doc): Y for `"X->Y"` when X calls Y or X is
+ * `"client"` (its flows are requests), X otherwise (responses). Keys are {@link applicationPairs}.
+ */
+export function exchangeServers(spec: AppWorkloadSpec): Map<string, { server: string; request: boolean }> {
+  const calls = new Set(spec.calls.map((c) => `${c.from}->${c.to}`));
+  return new Map(
+    applicationPairs(spec).map((name) => {
+      const [from, to] = name.split("->") as [string, string];
+      const request = from === CLIENT_APP || calls.has(name);
+      return [name, { server: request ? to : from, request }];
+    }),
+  );
 }
 
 function release(inv: Invocation): void {

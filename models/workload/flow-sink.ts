@@ -29,7 +29,17 @@ export interface FlowSpec {
   port?: number;
   /** The exchange's transport protocol; absent: tcp. */
   protocol?: FlowProtocol;
+  /**
+   * The flow's part in a request/response exchange (applications.ts): `"request"` for a request that awaits its
+   * response, `{ responseTo }` for the response to request flow `responseTo` (an id this sink returned). An engine
+   * that carries flows as connections sends the response back over its request's connection (the emulator's
+   * agents); others ignore it. Absent: a one-way flow.
+   */
+  exchange?: FlowExchange;
 }
+
+/** A flow's part in a request/response exchange (see {@link FlowSpec.exchange}). */
+export type FlowExchange = "request" | { responseTo: number };
 
 /** Transport protocols a flow may name. */
 export type FlowProtocol = "tcp" | "udp";
