@@ -19,8 +19,9 @@
  * did. With several instances or size distributions and overlapping calls, the draws of one edge are taken in the
  * order its callers' invocations start, which follows the network: the same draws, possibly in another order.
  *
- * Times: flows start at the kernel's now (simulated ns); a flow told late to its agent starts when told, and the
- * lateness is the ledger's start lateness. Sizes are scaled as the scheduled flows' (emulate/scaling.ts).
+ * Times: flows start at the kernel's now (simulated ns): an entry's request at its arrival, a call's next flow at
+ * the instant the previous one's last byte arrived; a flow told late to its agent (a busy controller, the pipes)
+ * starts when told, and the lateness counts in its FCT and in the ledger's start lateness. Sizes are scaled as the scheduled flows' (emulate/scaling.ts).
  */
 import { AppWorkload, type AppWorkloadSpec, applicationTagBase } from "../models/workload/applications.ts";
 import type { FlowArrival } from "../models/workload/flow-schedule.ts";
@@ -134,19 +135,23 @@ export class LiveApplications implements FlowSink {
     this.timer = setTimeout(this.pump, waitMs);
   };
 
-  /** A live flow's last byte arrived: the workload takes its next step now. */
+  /**
+   * A live flow's last byte arrived at `endNs`: the workload takes its next step then (the kernel runs up to it
+   * first, unless it is already past it), so the next flow's start is that instant and any delay of the report
+   * and of its agent counts in that flow's FCT, as the start lateness of an entry's request does.
+   */
   private ended(f: FlowArrival, endNs: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    const now = this.nowNs();
-    if (now > this.sim.now) this.sim.run(now);
+    const at = Math.min(endNs, this.nowNs());
+    if (at > this.sim.now) this.sim.run(at);
     const e: FlowEndEvent = {
       flow: f.id,
       src: f.src,
       dst: f.dst,
       sizeBytes: f.sizeBytes,
       startNs: f.startNs,
-      endNs: Math.min(endNs, this.sim.now),
+      endNs: Math.max(endNs, this.sim.now),
       tag: f.tag,
     };
     for (const fn of this.endListeners) fn(e);
