@@ -184,6 +184,12 @@ async function preflight(
     rate: settings.rate,
     queueNs: settings.queueNs === null ? null : Math.round(settings.queueNs / settings.timeCompression),
   });
+  const udp = (scenario.applications?.apps ?? []).findIndex((a) => a.protocol === "udp");
+  if (udp >= 0)
+    throw loaded.error(
+      ["workload", "applications", "apps", udp, "protocol"],
+      `the emulator's traffic agents carry application exchanges over TCP only; got "udp" for ${scenario.applications!.apps[udp]!.name} (topocast run simulates it)`,
+    );
   const dropped = [
     ...preview.dropped,
     ...verbsNotEmulated(scenario.policies, capabilities),
@@ -212,14 +218,9 @@ async function preflight(
   return { capabilities, preview, dropped, windowNs, flows };
 }
 
-/** What of the scenario the emulator leaves out, whatever the kernel: applications, per-flow spreading. */
+/** What of the scenario the emulator leaves out, whatever the kernel: per-flow spreading. */
 function notEmulated(scenario: Scenario): string[] {
   const out: string[] = [];
-  if (scenario.applications) {
-    out.push(
-      "workload.applications: the emulator does not run applications yet (topocast run does); their flows are left out",
-    );
-  }
   for (const p of scenario.policies) {
     if (p.controller) continue;
     const split = perFlowPairs(scenario, p);
