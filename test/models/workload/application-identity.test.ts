@@ -29,8 +29,8 @@ function spec(identity: boolean): AppWorkloadSpec {
   };
 }
 
-/** Runs the workload for 1 s and returns every flow spec it started, in order. */
-function specs(s: AppWorkloadSpec): FlowSpec[] {
+/** Runs the workload for 1 s and returns every flow spec it started, in order (with `ids`, each one's flow id). */
+function specs(s: AppWorkloadSpec, ids: number[] = []): FlowSpec[] {
   const sim = new Simulator();
   const trace = new TraceBus();
   const net = new FlowNetwork(sim, topo, trace);
@@ -39,7 +39,9 @@ function specs(s: AppWorkloadSpec): FlowSpec[] {
     topology: topo,
     startFlow: (f) => {
       seen.push(f);
-      return net.startFlow(f);
+      const id = net.startFlow(f);
+      ids.push(id);
+      return id;
     },
   };
   const apps = new AppWorkload(sim, sink, trace, s, {
@@ -72,6 +74,24 @@ describe("applications with identity (version, port, protocol, dependencies)", (
     const key = (f: FlowSpec) => `${f.src} ${f.dst} ${f.sizeBytes} ${f.tag} ${f.application}`;
     assert.deepEqual(plain.map(key), flows.map(key));
     assert.ok(plain.every((f) => f.port === undefined && f.protocol === "tcp"));
+  });
+
+  it("mark every request as awaiting a response, and each response with its request's flow", () => {
+    const ids: number[] = [];
+    const all = specs(spec(true), ids);
+    const byId = new Map(all.map((f, i) => [ids[i]!, f]));
+    let responses = 0;
+    for (const f of all) {
+      const ex = f.exchange;
+      assert.ok(ex !== undefined, `${f.application}: every application flow is part of an exchange`);
+      if (ex === "request") continue;
+      responses++;
+      const req = byId.get(ex.responseTo);
+      assert.equal(req?.exchange, "request", `${f.application}: answers a request`);
+      assert.deepEqual([req.src, req.dst], [f.dst, f.src], "back to the caller");
+      assert.equal(req.application!.split("->").reverse().join("->"), f.application);
+    }
+    assert.ok(responses > 0 && 2 * responses <= all.length, `${responses} responses of ${all.length}`);
   });
 
   const bad: [string, (s: AppWorkloadSpec) => AppWorkloadSpec, RegExp][] = [
