@@ -24,6 +24,12 @@
  * and "flow" when it has them all, and closes. So an exchange is one TCP connection from the caller's namespace
  * to the application's port in the instance's namespace, as a real RPC is.
  *
+ * UDP exchanges (an application whose protocol is udp): the request as datagrams of at most 1,400 payload bytes
+ * to the application's UDP port, each with the 16-byte header; the server reports "recv" once it has every byte,
+ * answers an 8-byte datagram (the request id) and keeps the client's address under the request's id; the
+ * response comes as datagrams with the 24-byte header to that address. Sent at once, without pacing or
+ * retransmission (small messages; a lost datagram leaves its flow unfinished).
+ *
  * Live flows (closed-loop workloads): with `live`, after the epoch line the agent keeps reading stdin for ops:
  * `{"op":"send","flow":AgentFlow}` starts a flow at its `startNs` (at once when that has passed) and
  * `{"op":"respond",...}` above; it stops reading when stdin closes.
@@ -35,6 +41,7 @@
  * `{"event":"flow-error",...}` per failed flow, and `{"event":"done","flows":n}` when the client is idle.
  */
 import type { ChildProcess } from "node:child_process";
+import { createSocket, type RemoteInfo, type Socket as UdpSocket } from "node:dgram";
 import { readFileSync } from "node:fs";
 import { createConnection, createServer, type Socket } from "node:net";
 import { createInterface } from "node:readline";
@@ -52,6 +59,8 @@ export interface AgentFlow {
   startNs: number;
   /** A request that awaits its response on its connection (see the module doc). @default false */
   call?: boolean;
+  /** "udp": datagrams to a UDP port (see the module doc). @default "tcp" */
+  protocol?: "tcp" | "udp";
 }
 
 /** A response to send back over request `request`'s open connection (the `respond` op). */
@@ -68,7 +77,7 @@ export type AgentOp = { op: "send"; flow: AgentFlow } | ({ op: "respond" } & Age
 
 export interface AgentConfig {
   /** Serve flows on this address and port (and on `extraPorts`: one port per application; "listening" once all listen). */
-  listen?: { host: string; port: number; extraPorts?: readonly number[] };
+  listen?: { host: string; port: number; extraPorts?: readonly number[]; udpPorts?: readonly number[] };
   flows?: AgentFlow[];
   /** A JSON file holding an `AgentFlow[]` (appended to `flows`). */
   flowsFile?: string;
@@ -107,13 +116,97 @@ function report(r: AgentReport): void {
   process.stdout.write(`${JSON.stringify(r)}\n`);
 }
 
-/** Serves on every port; reports "listening" (with the first port) once all of them listen. */
-function serveAll(host: string, ports: readonly number[]): void {
-  let left = ports.length;
-  for (const port of ports)
-    serve(host, port, () => {
-      if (--left === 0) report({ event: "listening", host, port: ports[0]! });
+/** Serves on every TCP and UDP port; reports "listening" (with the first TCP port) once all of them listen. */
+function serveAll(host: string, ports: readonly number[], udpPorts: readonly number[] = []): void {
+  let left = ports.length + udpPorts.length;
+  const listening = () => {
+    if (--left === 0) report({ event: "listening", host, port: ports[0]! });
+  };
+  for (const port of ports) serve(host, port, listening);
+  for (const port of udpPorts) serveUdp(host, port, listening);
+}
+
+const DATAGRAM = 1400;
+/** UDP requests whose response is still to come, by request id: the server socket and the client's address. */
+const udpCalls = new Map<number, { sock: UdpSocket; to: RemoteInfo }>();
+
+/** A UDP server: counts each request's bytes, reports "recv", acks with the request id and awaits `respond`. */
+function serveUdp(host: string, port: number, listening: () => void): void {
+  const got = new Map<number, number>();
+  const sock = createSocket("udp4");
+  sock.on("message", (b, rinfo) => {
+    if (b.length < HEADER) return;
+    const id = Number(b.readBigUInt64BE(0) & ~CALL_BIT);
+    const want = Number(b.readBigUInt64BE(8));
+    const n = (got.get(id) ?? 0) + b.length - HEADER;
+    got.set(id, n);
+    if (n < want || n - (b.length - HEADER) >= want) return;
+    got.delete(id);
+    report({ event: "recv", id, bytes: want, atNs: process.hrtime.bigint().toString() });
+    const ack = Buffer.alloc(8);
+    ack.writeBigUInt64BE(BigInt(id), 0);
+    sock.send(ack, rinfo.port, rinfo.address);
+    udpCalls.set(id, { sock, to: rinfo });
+  });
+  sock.on("error", () => {});
+  sock.bind(port, host, listening);
+}
+
+/** Reports flow `f` done at the client (its answer arrived), FCT from `t0`, its scheduled start. */
+function reportSent(f: AgentFlow, t0: bigint): void {
+  const fctNs = Number(process.hrtime.bigint() - t0);
+  report({ event: "flow", id: f.id, dst: f.dst, bytes: f.bytes, startNs: f.startNs, fctNs });
+}
+
+/** Sends `bytes` as datagrams of `header` + at most {@link DATAGRAM} payload bytes each. */
+function sendDatagrams(sock: UdpSocket, header: Buffer, bytes: number, port: number, address: string): void {
+  for (let left = bytes; left > 0; ) {
+    const n = Math.min(left, DATAGRAM);
+    left -= n;
+    sock.send(Buffer.concat([header, CHUNK.subarray(0, n)]), port, address);
+  }
+}
+
+/** A UDP request: its datagrams, the server's ack ("flow"), then the response's datagrams ("recv", "flow"). */
+function sendUdpFlow(f: AgentFlow, t0: bigint, epoch: bigint, c: number): Promise<void> {
+  return new Promise((resolve) => {
+    const sock = createSocket("udp4");
+    let acked = false;
+    let got = 0;
+    sock.on("message", (b) => {
+      if (!acked && b.length === 8) {
+        acked = true;
+        return reportSent(f, t0);
+      }
+      if (b.length < RESPONSE_HEADER) return;
+      const want = Number(b.readBigUInt64BE(8));
+      got += b.length - RESPONSE_HEADER;
+      if (got < want) return;
+      const now = process.hrtime.bigint();
+      const id = Number(b.readBigUInt64BE(0));
+      const startNs = Number(b.readBigUInt64BE(16));
+      report({ event: "recv", id, bytes: want, atNs: now.toString() });
+      report({
+        event: "flow",
+        id,
+        dst: f.dst,
+        bytes: want,
+        startNs,
+        fctNs: Number(now - (epoch + BigInt(Math.round(startNs / c)))),
+      });
+      sock.close();
+      resolve();
     });
+    sock.on("error", (e) => {
+      report({ event: "flow-error", id: f.id, error: e.message });
+      sock.close();
+      resolve();
+    });
+    const h = Buffer.alloc(HEADER);
+    h.writeBigUInt64BE(BigInt(f.id) | CALL_BIT, 0);
+    h.writeBigUInt64BE(BigInt(f.bytes), 8);
+    sendDatagrams(sock, h, f.bytes, f.port, f.dst);
+  });
 }
 
 function serve(host: string, port: number, listening: () => void): void {
@@ -172,15 +265,16 @@ function writeMessage(sock: Socket, header: Buffer, bytes: number): void {
 }
 
 function sendFlow(f: AgentFlow, t0: bigint, retryForMs: number, epoch: bigint, c: number): Promise<void> {
+  report({
+    event: "start",
+    id: f.id,
+    dst: f.dst,
+    bytes: f.bytes,
+    startNs: f.startNs,
+    lateNs: Number(process.hrtime.bigint() - t0),
+  });
+  if (f.protocol === "udp") return sendUdpFlow(f, t0, epoch, c);
   return new Promise((resolve) => {
-    report({
-      event: "start",
-      id: f.id,
-      dst: f.dst,
-      bytes: f.bytes,
-      startNs: f.startNs,
-      lateNs: Number(process.hrtime.bigint() - t0),
-    });
     const deadline = performance.now() + retryForMs;
     const attempt = () => {
       const sock = createConnection({ host: f.dst, port: f.port });
@@ -204,14 +298,7 @@ function sendFlow(f: AgentFlow, t0: bigint, retryForMs: number, epoch: bigint, c
       sock.on("data", (b: Buffer) => {
         if (!acked) {
           acked = true;
-          report({
-            event: "flow",
-            id: f.id,
-            dst: f.dst,
-            bytes: f.bytes,
-            startNs: f.startNs,
-            fctNs: Number(process.hrtime.bigint() - t0),
-          });
+          reportSent(f, t0);
           if (!response) {
             sock.destroy();
             return resolve();
@@ -269,6 +356,15 @@ function responseReader(
 
 /** Sends response `r` over its request's open connection (the `respond` op); a closed one is a flow error. */
 function respond(r: AgentResponse, epoch: bigint, c: number): void {
+  const udp = udpCalls.get(r.request);
+  if (udp) {
+    udpCalls.delete(r.request);
+    const t0 = epoch + BigInt(Math.round(r.startNs / c));
+    const lateNs = Number(process.hrtime.bigint() - t0);
+    report({ event: "start", id: r.id, dst: udp.to.address, bytes: r.bytes, startNs: r.startNs, lateNs });
+    sendDatagrams(udp.sock, responseHeader(r), r.bytes, udp.to.port, udp.to.address);
+    return;
+  }
   const sock = openCalls.get(r.request);
   const t0 = epoch + BigInt(Math.round(r.startNs / c));
   const peer = sock?.remoteAddress ?? "";
@@ -285,11 +381,16 @@ function respond(r: AgentResponse, epoch: bigint, c: number): void {
     return;
   }
   openCalls.delete(r.request);
+  writeMessage(sock, responseHeader(r), r.bytes);
+}
+
+/** A response's 24-byte header: its id, size and scheduled start. */
+function responseHeader(r: AgentResponse): Buffer {
   const h = Buffer.alloc(RESPONSE_HEADER);
   h.writeBigUInt64BE(BigInt(r.id), 0);
   h.writeBigUInt64BE(BigInt(r.bytes), 8);
   h.writeBigUInt64BE(BigInt(r.startNs), 16);
-  writeMessage(sock, h, r.bytes);
+  return h;
 }
 
 /**
@@ -330,7 +431,8 @@ function scheduleFlow(f: AgentFlow, start: bigint, c: number, retryForMs: number
 
 /** Runs an agent in this process (the namespace it was started in). */
 export async function agentMain(cfg: AgentConfig): Promise<void> {
-  if (cfg.listen) serveAll(cfg.listen.host, [cfg.listen.port, ...(cfg.listen.extraPorts ?? [])]);
+  if (cfg.listen)
+    serveAll(cfg.listen.host, [cfg.listen.port, ...(cfg.listen.extraPorts ?? [])], cfg.listen.udpPorts);
   const flows = [
     ...(cfg.flows ?? []),
     ...(cfg.flowsFile ? (JSON.parse(readFileSync(cfg.flowsFile, "utf8")) as AgentFlow[]) : []),

@@ -3,7 +3,7 @@
  * destination port, emulate/firewall.ts) can tell applications apart: the traffic matrix's flows (`"tm"`) and
  * flows of no application go to the agents' port `basePort`; an application pair whose exchanges' server declares
  * a port (`apps[].port` of models/workload/applications.ts) to that port, listened on only at the server's
- * instances (the agents in those namespaces); every other application, in sorted order, to `basePort + 1`,
+ * instances (the agents in those namespaces, on TCP or UDP as its protocol says); every other application, in sorted order, to `basePort + 1`,
  * `basePort + 2`, ... (skipping declared ports), listened on by every agent (emulate/traffic-agents.ts).
  */
 import { type AppWorkloadSpec, exchangeServers } from "../models/workload/applications.ts";
@@ -53,28 +53,31 @@ export function declaredPorts(spec: AppWorkloadSpec): Record<string, number> {
 }
 
 /**
- * What each node's agent listens on beyond the matrix's port: every generated port (applications without a
- * declared port), plus the declared ports of the applications with an instance on the node. Indexed like
- * `topology.nodes`, each sorted.
- * @throws EmulationError when an application declares udp (the agents carry exchanges over TCP only)
+ * What each node's agent listens on beyond the matrix's port: on TCP every generated port (applications without a
+ * declared port), plus the declared ports of the applications with an instance on the node, on TCP or UDP as the
+ * application's protocol says. Indexed like `topology.nodes`, each list sorted.
+ * @throws EmulationError when a UDP application declares no port (generated ports are TCP)
  */
 export function listenPorts(
   topology: Topology,
   ports: Readonly<Record<string, number>>,
   spec: AppWorkloadSpec | undefined,
-): number[][] {
+): { tcp: number[]; udp: number[] }[] {
   const declared = spec ? declaredPorts(spec) : {};
   const generated = Object.entries(ports)
     .filter(([app]) => app !== TM_APPLICATION && !(app in declared))
     .map(([, p]) => p);
-  const perNode = topology.nodes.map(() => new Set(generated));
+  const perNode = topology.nodes.map(() => ({ tcp: new Set(generated), udp: new Set<number>() }));
   for (const [i, a] of (spec?.apps ?? []).entries()) {
-    if (a.protocol === "udp")
-      throw new EmulationError(
-        `workload.applications.apps[${i}] (${a.name}): protocol udp is not emulated yet (the traffic agents carry exchanges over TCP)`,
-      );
-    if (a.port === undefined) continue;
-    for (const id of a.instances) perNode[topology.node(id)]!.add(a.port);
+    if (a.port === undefined) {
+      if (a.protocol === "udp")
+        throw new EmulationError(
+          `workload.applications.apps[${i}] (${a.name}): a UDP application needs a port to be emulated`,
+        );
+      continue;
+    }
+    for (const id of a.instances) perNode[topology.node(id)]![a.protocol ?? "tcp"].add(a.port);
   }
-  return perNode.map((s) => [...s].sort((x, y) => x - y));
+  const sorted = (s: Set<number>) => [...s].sort((x, y) => x - y);
+  return perNode.map((n) => ({ tcp: sorted(n.tcp), udp: sorted(n.udp) }));
 }

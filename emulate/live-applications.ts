@@ -189,6 +189,7 @@ export class LiveApplications implements FlowSink {
         bytes,
         startNs: f.startNs,
         call: ex === "request",
+        protocol,
       });
     }
     return id;

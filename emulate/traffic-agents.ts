@@ -46,7 +46,7 @@ export class TrafficAgents {
      * `listenPorts`), and whether agents take flows during the run. Default: every port of `ports` on every node,
      * not live.
      */
-    opts: { listen?: readonly (readonly number[])[]; live?: boolean } = {},
+    opts: { listen?: readonly { tcp: readonly number[]; udp: readonly number[] }[]; live?: boolean } = {},
   ) {
     const bySource: AgentFlow[][] = plan.nodes.map(() => []);
     const everyPort = [...new Set(Object.values(ports))]
@@ -69,7 +69,12 @@ export class TrafficAgents {
         plan,
         nd.id,
         {
-          listen: { host: nd.address, port: settings.port, extraPorts: opts.listen?.[i] ?? everyPort },
+          listen: {
+            host: nd.address,
+            port: settings.port,
+            extraPorts: opts.listen?.[i]?.tcp ?? everyPort,
+            udpPorts: opts.listen?.[i]?.udp ?? [],
+          },
           flowsFile: file,
           timeCompression: settings.timeCompression,
           waitForEpoch: true,

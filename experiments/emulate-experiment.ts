@@ -184,12 +184,6 @@ async function preflight(
     rate: settings.rate,
     queueNs: settings.queueNs === null ? null : Math.round(settings.queueNs / settings.timeCompression),
   });
-  const udp = (scenario.applications?.apps ?? []).findIndex((a) => a.protocol === "udp");
-  if (udp >= 0)
-    throw loaded.error(
-      ["workload", "applications", "apps", udp, "protocol"],
-      `the emulator's traffic agents carry application exchanges over TCP only; got "udp" for ${scenario.applications!.apps[udp]!.name} (topocast run simulates it)`,
-    );
   const dropped = [
     ...preview.dropped,
     ...verbsNotEmulated(scenario.policies, capabilities),

@@ -50,12 +50,16 @@ describe("application ports in emulation", () => {
     });
   });
 
-  it("listens on declared ports only at the server's instances, on generated ports everywhere", () => {
+  it("listens on declared ports only at the server's instances (TCP or UDP), on generated ports everywhere", () => {
     const ports = applicationPorts(["tm", ...applicationPairs(spec)], 5201, declaredPorts(spec));
-    assert.deepEqual(listenPorts(topo, ports, spec), [
-      [5203, 5204],
-      [5203, 5204, 8080],
-      [5202, 5203, 5204],
+    const udp = {
+      ...spec,
+      apps: [...spec.apps, { name: "game", instances: ["n0"], port: 7777, protocol: "udp" as const }],
+    };
+    assert.deepEqual(listenPorts(topo, ports, udp), [
+      { tcp: [5203, 5204], udp: [7777] },
+      { tcp: [5203, 5204, 8080], udp: [] },
+      { tcp: [5202, 5203, 5204], udp: [] },
     ]);
   });
 
@@ -66,14 +70,10 @@ describe("application ports in emulation", () => {
       message: /client->web declares port 8080, the agents' port for the traffic matrix/,
     },
     {
-      name: "a UDP application",
+      name: "a UDP application without a port",
       run: () =>
-        listenPorts(
-          topo,
-          {},
-          { ...spec, apps: [{ name: "game", instances: ["n0"], port: 7777, protocol: "udp" }] },
-        ),
-      message: /apps\[0\] \(game\): protocol udp is not emulated yet/,
+        listenPorts(topo, {}, { ...spec, apps: [{ name: "game", instances: ["n0"], protocol: "udp" }] }),
+      message: /apps\[0\] \(game\): a UDP application needs a port to be emulated/,
     },
   ];
   for (const r of refusals)

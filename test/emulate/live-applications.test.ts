@@ -6,7 +6,8 @@
  * flows under their applications.
  *
  *   n0 ------ n1 ------ n2        clients at n0 call web (TCP 8080 at n1), which calls db (TCP 5432 at n2);
- *   1 Gbit/s, 1 ms per link       a light uniform matrix runs beside them on the agents' port
+ *   1 Gbit/s, 1 ms per link       clients at n0 and n1 exchange datagrams with game (UDP 7777 at n2, a 3 kB
+ *                                 response in three datagrams); a light uniform matrix runs beside them
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -37,10 +38,12 @@ workload:
     apps:
       - {name: web, instances: [n1], port: 8080, dependencies: [db]}
       - {name: db, instances: [n2], port: 5432}
+      - {name: game, instances: [n2], port: 7777, protocol: udp}
     calls:
       - {from: web, to: db, request: 300B, response: 20kB}
     entries:
       - {app: web, requestsPerSecond: 20, clients: [n0], request: 1kB, response: 50kB}
+      - {app: game, requestsPerSecond: 20, clients: [n0, n1], request: 200B, response: 3kB}
 policies: [{name: shortest-path}]
 control: {interval: 100ms}
 metrics: {interval: 100ms}
@@ -145,5 +148,6 @@ describe("applications' call graphs in the emulator", async () => {
     assert.equal(ports["web->client"], 8080, "a response carries its exchange's server port");
     assert.equal(ports["web->db"], 5432);
     assert.equal(ports["db->web"], 5432);
+    assert.equal(ports["client->game"], 7777);
   });
 });
