@@ -4,6 +4,10 @@
  * flows.csv. The emulator reports FCTs in simulated time (wall FCT x timeCompression) and replays exactly the
  * simulator's flows (same ids, endpoints, sizes, start times), possibly only a prefix of the window, so the two
  * files are directly comparable and the emulated flows of a policy are a subset of its simulated flows by id.
+ * Application flows are the exception: each engine numbers them as their calls happen (the emulator's live call
+ * graphs, emulate/live-applications.ts), so an emulated flow whose id names a simulated flow with other endpoints
+ * or tag is matched instead by (src, dst, tag, size), the k-th such emulated flow by start time with the k-th such
+ * simulated one ({@link matchFlows}).
  *
  * Two views per (policy, bucket):
  * - Distributions, each side over all its flows in the bucket: counts, median and p99 FCT, median slowdown, the
@@ -149,6 +153,44 @@ function byPolicy(rows: readonly FlowsCsvRow[], run: string): Map<string, Map<nu
   return out;
 }
 
+/**
+ * The simulated flow each emulated flow of a policy is, or undefined: by id when the two agree on endpoints and tag
+ * (the replayed traffic-matrix flows); otherwise by (src, dst, tag, size), the k-th such emulated flow in start order
+ * with the k-th such simulated flow not already matched by id. `byKey` counts the second kind.
+ */
+export function matchFlows(
+  sim: ReadonlyMap<number, FlowsCsvRow>,
+  emu: ReadonlyMap<number, FlowsCsvRow>,
+): { match: Map<number, FlowsCsvRow | undefined>; byKey: number } {
+  const same = (a: FlowsCsvRow, b: FlowsCsvRow) => a.src === b.src && a.dst === b.dst && a.tag === b.tag;
+  const match = new Map<number, FlowsCsvRow | undefined>();
+  const taken = new Set<number>();
+  const rest: FlowsCsvRow[] = [];
+  for (const r of emu.values()) {
+    const s = sim.get(r.flow);
+    if (s && same(s, r)) {
+      match.set(r.flow, s);
+      taken.add(s.flow);
+    } else rest.push(r);
+  }
+  if (rest.length === 0) return { match, byKey: 0 };
+  const key = (r: FlowsCsvRow) => `${r.src}\u0000${r.dst}\u0000${r.tag}\u0000${r.sizeBytes}`;
+  const byStart = (a: FlowsCsvRow, b: FlowsCsvRow) => a.startNs - b.startNs || a.flow - b.flow;
+  const queues = new Map<string, FlowsCsvRow[]>();
+  for (const s of [...sim.values()].filter((x) => !taken.has(x.flow)).sort(byStart)) {
+    const q = queues.get(key(s));
+    if (q) q.push(s);
+    else queues.set(key(s), [s]);
+  }
+  let byKey = 0;
+  for (const r of rest.sort(byStart)) {
+    const s = queues.get(key(r))?.shift();
+    match.set(r.flow, s);
+    if (s) byKey++;
+  }
+  return { match, byKey };
+}
+
 /** The samples of one (policy, bucket). */
 interface Group {
   simFct: number[];
@@ -234,12 +276,13 @@ export function compareFlows(
     }
     const unknown: number[] = [];
     const resized: number[] = [];
+    const { match, byKey } = matchFlows(simFlows, emuFlows);
     for (const r of emuFlows.values()) {
       inBucketAndAll(r.sizeBytes, (g) => {
         g.emuFct.push(r.fctNs);
         g.emuSlowdown.push(r.slowdown);
       });
-      const s = simFlows.get(r.flow);
+      const s = match.get(r.flow);
       if (!s) {
         unknown.push(r.flow);
         continue;
@@ -259,9 +302,14 @@ export function compareFlows(
         `policy "${policy}": ${matched} of ${simFlows.size} simulated flows finished in the emulation (shorter emulated window or unfinished flows); the distribution columns compare different flow sets, the matched columns the same flows`,
       );
     }
+    if (byKey > 0) {
+      notes.push(
+        `policy "${policy}": ${byKey} emulated flow(s) matched by endpoints, tag and size in start order, not by id (application flows: each engine numbers them as their calls happen)`,
+      );
+    }
     if (unknown.length > 0) {
       notes.push(
-        `policy "${policy}": ${unknown.length} emulated flow(s) have no simulated flow with the same id (first: ${unknown[0]}); they count in the distribution columns only`,
+        `policy "${policy}": ${unknown.length} emulated flow(s) match no simulated flow by id or by endpoints, tag and size (first: ${unknown[0]}); they count in the distribution columns only`,
       );
     }
     if (resized.length > 0) {

@@ -221,9 +221,46 @@ describe("compareFlows", () => {
     assert.deepEqual(
       c.notes.map((n) => n.replace(/ \(.*$/, "")),
       [
-        'policy "sp": 1 emulated flow(s) have no simulated flow with the same id',
+        'policy "sp": 1 emulated flow(s) match no simulated flow by id or by endpoints, tag and size',
         'policy "sp": 1 matched flow(s) differ in size_bytes between the runs',
       ],
+    );
+  });
+
+  it("matches application flows, numbered differently by each engine, by endpoints, tag and size in start order", () => {
+    // Two calls of an application pair (tag 7, a -> b) and one response (tag 8, b -> a): the emulator numbered
+    // them in another order than the simulator; flow 0 is a replayed matrix flow, the same in both.
+    const at = (rows: FlowsCsvRow[], fields: Partial<FlowsCsvRow>[]) =>
+      rows.map((r, i) => ({ ...r, ...fields[i] }));
+    const simRows = at(
+      flows(`
+        policy  flow  size  fct
+        sp      0     50    100
+        sp      1     60    100
+        sp      2     60    100
+        sp      3     80    100
+      `),
+      [{}, { tag: 7, startNs: 10 }, { tag: 7, startNs: 20 }, { src: "b", dst: "a", tag: 8, startNs: 30 }],
+    );
+    const emuRows = at(
+      flows(`
+        policy  flow  size  fct
+        sp      0     50    200
+        sp      1     80    400
+        sp      2     60    300
+        sp      3     60    600
+      `),
+      [{}, { src: "b", dst: "a", tag: 8, startNs: 31 }, { tag: 7, startNs: 11 }, { tag: 7, startNs: 21 }],
+    );
+    const c = compareFlows(simRows, emuRows, BUCKETS);
+    const all = row(c.rows, "sp", ALL_FLOWS);
+    assert.equal(all.matchedFlows, 4);
+    // Flows 0 and 2 agree by id (ratios 2 and 3); emulated 1 is the response (4), emulated 3 the other call,
+    // the simulator's flow 1 (6): nearest-rank median 3.
+    assert.equal(all.matchedFctRatioP50, 3);
+    assert.deepEqual(
+      c.notes.map((n) => n.replace(/ \(.*$/, "")),
+      ['policy "sp": 2 emulated flow(s) matched by endpoints, tag and size in start order, not by id'],
     );
   });
 
