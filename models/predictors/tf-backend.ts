@@ -8,12 +8,12 @@
  * kind), then `cpu` (pure JS, always there). `TOPOCAST_TF_BACKEND=wasm|cpu|tensorflow` forces one (an error if it
  * cannot start). Every result that involves a model records {@link TfRuntime.backend}.
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as Tf from "@tensorflow/tfjs";
 
 export type TfBackendName = "tensorflow" | "wasm" | "cpu";
 
 export interface TfRuntime {
-  tf: typeof tf;
+  tf: typeof Tf;
   /** The backend that runs the models. */
   backend: TfBackendName;
   /** Why earlier backends in the order were not used (for logs), e.g. `tensorflow: Cannot find package ...`. */
@@ -34,6 +34,8 @@ async function start(forced: string | undefined): Promise<TfRuntime> {
   if (forced !== undefined && forced !== "" && !ORDER.includes(forced as TfBackendName)) {
     throw new Error(`TOPOCAST_TF_BACKEND: expected one of ${ORDER.join(", ")}, got "${forced}"`);
   }
+  // Imported on first use, not with this module: tfjs costs about half a second of start-up.
+  const tf = await import("@tensorflow/tfjs");
   const candidates = forced ? [forced as TfBackendName] : ORDER;
   const skipped: string[] = [];
   for (const name of candidates) {

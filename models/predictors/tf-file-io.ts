@@ -7,17 +7,23 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { io } from "@tensorflow/tfjs";
-import * as tf from "@tensorflow/tfjs";
 import { writeFileAtomic } from "../../sim/io/atomic-write.ts";
 import { PredictorError } from "./predictor.ts";
 
 export const MODEL_JSON = "model.json";
 export const WEIGHTS_BIN = "weights.bin";
 
+/**
+ * tfjs, imported when a model is saved or loaded: importing it costs about half a second of start-up, which every
+ * command that merely reads a config (and so the predictor registry) would otherwise pay.
+ */
+const tfjs = () => import("@tensorflow/tfjs");
+
 /** An IOHandler that saves to and loads from `dir`. */
 export function directoryHandler(dir: string): io.IOHandler {
   return {
     async save(artifacts: io.ModelArtifacts): Promise<io.SaveResult> {
+      const tf = await tfjs();
       if (artifacts.modelTopology instanceof ArrayBuffer) {
         throw new PredictorError(`${dir}: cannot save a binary model topology`);
       }
@@ -48,6 +54,7 @@ export function directoryHandler(dir: string): io.IOHandler {
     },
 
     async load(): Promise<io.ModelArtifacts> {
+      const tf = await tfjs();
       const { json } = readModelJson(dir);
       const manifest = json.weightsManifest;
       const specs = manifest.flatMap((g) => g.weights);
