@@ -106,10 +106,10 @@ export const SIDECAR_MAX_PAYLOAD_BPS = (8e9 / SIDECAR_CPU_S_PER_GB) * 2;
  * a write to the other; Node streams). Measured by `npm run bench -- secure-link` (bench/secure-link.ts,
  * results/bench/secure-link.json, `echoRttMs`): the median round trip of a 1 kB echo over an open connection through
  * the secure virtual link against the plain one on the same 2-hop path (20 ms RTT), over the 4 sidecar passes of a
- * round trip. Two runs (load average 17-26): -0.18 and +0.23 ms a pass, inside the reps' spread (21.9-25.4 ms per
- * round trip). Below what that machine resolves, so 0 until a quiet rerun measures it; the model keeps the term.
+ * round trip. On a quiet machine (load average 1.7-1.9, 2026-12-03): 21.366 vs 20.614 ms, 0.188 ms a pass (two
+ * earlier runs at load average 17-26 gave -0.18 and +0.23 ms, inside their reps' spread).
  */
-export const SIDECAR_HOP_DELAY_NS = 0;
+export const SIDECAR_HOP_DELAY_NS = 188_000;
 
 /** What a tunnel costs one flow through it (the simulator's FlowSpec.tunnel). */
 export interface TunnelCost {
