@@ -23,6 +23,7 @@ import { scaleTopology } from "../emulate/scaling.ts";
 import { perFlowPairs } from "../emulate/static-routes.ts";
 import { EmulationInterrupted } from "../emulate/traffic-agents.ts";
 import { verbsNotEmulated } from "../emulate/verb-support.ts";
+import { applicationTagBase } from "../models/workload/applications.ts";
 import { type FlowArrival, flowsBefore } from "../models/workload/flow-schedule.ts";
 import type { RunRecords } from "../sim/engine/records.ts";
 import { scenarioSchedule } from "../sim/engine/schedule.ts";
@@ -44,7 +45,7 @@ import {
 } from "./run-experiment.ts";
 import { buildScenario } from "./scenario.ts";
 import { compareFlows, readSizeBuckets } from "./sim-vs-emulation/flow-comparison.ts";
-import { readFlowsCsv } from "./sim-vs-emulation/flows-csv.ts";
+import { type FlowsCsvRow, readFlowsCsv } from "./sim-vs-emulation/flows-csv.ts";
 import { compareLinks } from "./sim-vs-emulation/link-comparison.ts";
 import { compareModels, type ModelRun } from "./sim-vs-emulation/model-table.ts";
 import { writeComparison, writeModelComparison } from "./sim-vs-emulation/output.ts";
@@ -490,8 +491,29 @@ function emulationManifest(
 }
 
 /**
+ * The simulated flows the emulation ran, per policy: every application flow (tag from `tagBase` up: the emulator
+ * runs the applications' call graphs live over the whole window) and the first `replayed` of the others in id order
+ * (the emulation replays the simulator's scheduled flows in arrival order, a prefix when capped). The simulator
+ * numbers both kinds together in arrival order, so an id alone does not say which was replayed.
+ */
+export function emulatedSimFlows(
+  rows: readonly FlowsCsvRow[],
+  replayed: number,
+  tagBase: number,
+): FlowsCsvRow[] {
+  const scheduled = new Map<string, number>();
+  return rows.filter((f) => {
+    if (f.tag >= tagBase) return true;
+    const k = scheduled.get(f.policy) ?? 0;
+    scheduled.set(f.policy, k + 1);
+    return k < replayed;
+  });
+}
+
+/**
  * The sim-vs-emulation comparison, into the results directory being written (`tmp`). The emulation replays the
- * simulator's flows 0 .. flows.length-1 (arrival order): those only are compared. sim-vs-emulation.{json,csv} and
+ * simulator's scheduled flows 0 .. flows.length-1 (arrival order) and runs the applications live: those only are
+ * compared ({@link emulatedSimFlows}). sim-vs-emulation.{json,csv} and
  * its plot compare the first model; sim-models-vs-emulation.{json,csv} puts every model side by side.
  */
 async function writeSimComparison(
@@ -507,7 +529,11 @@ async function writeSimComparison(
   };
   const emuLinks = readCsv(join(tmp, "links.csv"));
   const runs: ModelRun[] = sims.map((s) => {
-    const simRows = readFlowsCsv(join(s.dir, "flows.csv")).filter((f) => f.flow < pre.flows.length);
+    const simRows = emulatedSimFlows(
+      readFlowsCsv(join(s.dir, "flows.csv")), // by policy, then flow id
+      pre.flows.length,
+      scenario.applications ? applicationTagBase(scenario.topology.nodeCount) : Number.POSITIVE_INFINITY,
+    );
     const comparison = compareFlows(simRows, emuRows, buckets);
     comparison.links = compareLinks(readCsv(join(s.dir, "links.csv")), emuLinks, pre.windowNs);
     return { model: s.model, comparison, simRows };

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { emulatedSimFlows } from "../../experiments/emulate-experiment.ts";
 import { FLOWS_CSV_HEADER } from "../../experiments/flows-csv.ts";
 import { ResultsError } from "../../experiments/results.ts";
 import {
@@ -544,4 +545,46 @@ describe("compareLinks", () => {
     assert.equal(out[1]!.emuMeanMlu, null);
     assert.equal(out[1]!.meanAbsUtilizationDiff, null);
   });
+});
+
+describe("emulatedSimFlows: the simulated flows an emulation ran", () => {
+  // Per policy: scheduled (matrix) flows have tags below the application tag base 4, application flows from it.
+  const rows = (policy: string, tags: number[]): FlowsCsvRow[] =>
+    flowsTable(`policy flow size fct\n${tags.map((_, i) => `${policy} ${i} 50 100`).join("\n")}`).map(
+      (r, i) => ({
+        ...r,
+        tag: tags[i]!,
+      }),
+    );
+  const cases: { what: string; tags: number[]; replayed: number; tagBase: number; kept: number[] }[] = [
+    {
+      what: "matrix flows only: the first `replayed` ids",
+      tags: [0, 1, 2, 3],
+      replayed: 2,
+      tagBase: Infinity,
+      kept: [0, 1],
+    },
+    {
+      what: "applications interleaved: every application flow, the first scheduled ones",
+      tags: [0, 5, 1, 6, 2, 7],
+      replayed: 2,
+      tagBase: 4,
+      kept: [0, 1, 2, 3, 5],
+    },
+    {
+      what: "nothing replayed: the application flows alone",
+      tags: [4, 0, 4],
+      replayed: 0,
+      tagBase: 4,
+      kept: [0, 2],
+    },
+  ];
+  for (const c of cases)
+    it(c.what, () => {
+      const got = emulatedSimFlows([...rows("a", c.tags), ...rows("b", c.tags)], c.replayed, c.tagBase);
+      assert.deepEqual(
+        got.map((r) => `${r.policy}${r.flow}`),
+        [...c.kept.map((k) => `a${k}`), ...c.kept.map((k) => `b${k}`)],
+      );
+    });
 });
