@@ -117,6 +117,7 @@ function timedCommands(inner: VerbCommands) {
     batch: (tool, ns, cmds, o) => time(tool, () => inner.batch(tool, ns, cmds, o)),
     nft: (ns, lines, o) => time("nft", () => inner.nft(ns, lines, o)),
     ruleCounters: (ns, family, table) => inner.ruleCounters(ns, family, table),
+    stats: (tool, ns, show) => inner.stats(tool, ns, show),
     close: () => inner.close(),
   };
   return {

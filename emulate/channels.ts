@@ -54,6 +54,12 @@ export interface VerbCommands {
   nft(ns: string, lines: readonly string[], opts?: { check?: boolean }): Promise<void>;
   /** The counters of a table's commented rules; undefined when it cannot be listed. */
   ruleCounters(ns: string, family: NftFamily, table: string): Promise<Map<string, RuleCounter> | undefined>;
+  /**
+   * The JSON statistics `tool -s -j <show>` prints in namespace `ns` (e.g. `["link", "show"]`, `["qdisc", "show"]`),
+   * or undefined when the command fails. Channels read them on their own process, so link counters polled every
+   * tick neither wait behind changes nor start a process per reading.
+   */
+  stats(tool: BatchTool, ns: string, show: Cmd): Promise<string | undefined>;
   /** Ends the channels (their processes exit); later requests start new ones. */
   close(): void;
 }
@@ -86,6 +92,11 @@ export class OneShotCommands implements VerbCommands {
 
   ruleCounters(ns: string, family: NftFamily, table: string): Promise<Map<string, RuleCounter> | undefined> {
     return readRuleCounters(this.runner, ns, family, table);
+  }
+
+  async stats(tool: BatchTool, ns: string, show: Cmd): Promise<string | undefined> {
+    const r = await this.runner.run([tool, "-n", ns, "-s", "-j", ...show], { check: false });
+    return r.code === 0 ? r.stdout : undefined;
   }
 
   close(): void {}
@@ -347,6 +358,35 @@ export class ChannelCommands implements VerbCommands {
       },
     );
     return { errors: r.stderr.slice(0, nftSentinelEnd(r.stderr, sentinel)).trim(), stdout: r.stdout };
+  }
+
+  async stats(tool: BatchTool, ns: string, show: Cmd): Promise<string | undefined> {
+    const c = this.channel(`${tool}-stats ${ns}`, () => [
+      tool,
+      "-n",
+      ns,
+      "-s",
+      "-j",
+      "-force",
+      "-batch",
+      "-",
+    ]);
+    const { text, sentinelOffset } = batchRequest(tool, [show]);
+    let own = 0;
+    const r = await c.request(
+      `-s -j ${show.join(" ")}`,
+      (first) => {
+        own = first;
+        return text;
+      },
+      (stderr, stdout) => {
+        const failed = batchFailures(stderr);
+        if (!failed.some((f) => f.line === own + sentinelOffset)) return false;
+        // The statistics arrive on stdout, the sentinel's error on stderr: wait for both (or for the command's error).
+        return failed.some((f) => f.line === own) || stdout.trimEnd().endsWith("]");
+      },
+    );
+    return batchFailures(r.stderr).some((f) => f.line === r.firstLine) ? undefined : r.stdout.trim();
   }
 
   async nft(ns: string, lines: readonly string[], opts: { check?: boolean } = {}): Promise<void> {

@@ -279,6 +279,11 @@ export class EmulationControlPlane implements ControlPlane {
    * Stops the background reading of counters and ends the command channels (call at the end of a run; the objects
    * stay until teardown; a later verb starts new channels).
    */
+  /** Statistics of a namespace's devices or qdiscs through the command channels (emulate/counters.ts reads them). */
+  stats(tool: "ip" | "tc", ns: string, show: readonly string[]): Promise<string | undefined> {
+    return this.commands.stats(tool, ns, show);
+  }
+
   close(): void {
     this.mirrors.stop();
     this.commands.close();

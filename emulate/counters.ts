@@ -4,7 +4,8 @@
  * linear interpolation between them, and UDP receive errors.
  */
 import type { Topology } from "../sim/substrate/topology.ts";
-import { ipArgv, linkStats, tcArgv } from "./commands.ts";
+import type { VerbCommands } from "./channels.ts";
+import { EmulationError } from "./errors.ts";
 import type { Plan } from "./plan.ts";
 import { parallel, type Runner } from "./runner.ts";
 
@@ -40,11 +41,18 @@ interface TcQdiscStats {
 }
 
 /**
+ * Where readings come from: the control plane's command channels (a long-lived `ip -s -j -batch` and `tc -s -j
+ * -batch` per namespace, emulate/channels.ts), so a reading every tick starts no process; a process per reading
+ * (OneShotCommands) where a runner is injected.
+ */
+export type StatsReader = Pick<VerbCommands, "stats">;
+
+/**
  * Reads tx bytes and dropped packets of every egress device: `ip -s -j link` (bytes, device drops) and
  * `tc -s -j qdisc` (the root qdisc's drops: a full FIFO) per namespace, namespaces in parallel.
  */
 async function readCounters(
-  runner: Runner,
+  reader: StatsReader,
   devs: readonly DevRef[],
   bytes: Float64Array,
   drops: Float64Array,
@@ -56,15 +64,16 @@ async function readCounters(
     byNs.set(d.netns, list);
   }
   await parallel([...byNs.keys()], async (ns) => {
-    const [r, q] = await Promise.all([
-      runner.run(ipArgv(linkStats(), ns)),
-      runner.run(tcArgv(["-s", "-j", "qdisc", "show"], ns), { check: false }),
+    const [link, qdisc] = await Promise.all([
+      reader.stats("ip", ns, ["link", "show"]),
+      reader.stats("tc", ns, ["qdisc", "show"]),
     ]);
-    const rows = JSON.parse(r.stdout) as IpLinkStats[];
+    if (link === undefined) throw new EmulationError(`ip -n ${ns} -s -j link show failed`, ["ip", "-n", ns]);
+    const rows = JSON.parse(link) as IpLinkStats[];
     const by = new Map(rows.map((x) => [x.ifname, x]));
     const qdiscDrops = new Map<string, number>();
-    if (q.code === 0 && q.stdout.trim() !== "") {
-      for (const x of JSON.parse(q.stdout) as TcQdiscStats[])
+    if (qdisc !== undefined && qdisc !== "") {
+      for (const x of JSON.parse(qdisc) as TcQdiscStats[])
         if (x.root && x.dev !== undefined) qdiscDrops.set(x.dev, x.drops ?? 0);
     }
     for (const d of byNs.get(ns)!) {
@@ -90,7 +99,7 @@ export class LinkCounters {
   private readonly reads: { t: number; bytes: Float64Array }[];
 
   private constructor(
-    private readonly runner: Runner,
+    private readonly reader: StatsReader,
     private readonly devs: readonly DevRef[],
     /** Simulated bits per emulated byte (8 x timeCompression / rateScale). */
     readonly bitsScale: number,
@@ -105,17 +114,22 @@ export class LinkCounters {
   }
 
   /** Takes the first reading (time 0) of the egress devices of `plan`'s links. */
-  static async start(runner: Runner, plan: Plan, topo: Topology, bitsScale: number): Promise<LinkCounters> {
+  static async start(
+    reader: StatsReader,
+    plan: Plan,
+    topo: Topology,
+    bitsScale: number,
+  ): Promise<LinkCounters> {
     const devs = egressDevices(plan, topo);
     const bytes = new Float64Array(topo.linkCount);
     const drops = new Float64Array(topo.linkCount);
-    await readCounters(runner, devs, bytes, drops);
-    return new LinkCounters(runner, devs, bitsScale, bytes, drops);
+    await readCounters(reader, devs, bytes, drops);
+    return new LinkCounters(reader, devs, bitsScale, bytes, drops);
   }
 
   /** Reads the counters now (throws when a namespace's reading fails). */
   read(): Promise<void> {
-    return readCounters(this.runner, this.devs, this.bytes, this.drops);
+    return readCounters(this.reader, this.devs, this.bytes, this.drops);
   }
 
   /** Keeps the latest reading as taken at `tNs` (simulated). */

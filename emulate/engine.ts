@@ -294,7 +294,7 @@ async function drive(
   const windowNs = emulatedWindowNs(scenario, settings);
   const trace = new TraceBus();
   const collector = new FlowStatsCollector(trace);
-  const counters = await LinkCounters.start(run.runner, run.plan, topo, (8 * c) / settings.rateScale);
+  const counters = await LinkCounters.start(run.emuCtl, run.plan, topo, (8 * c) / settings.rateScale);
   const sampling = linkSampling(topo, counters, ledger, scenario.metrics.intervalNs, trace);
   const dataPlane = new EmulationDataPlane({
     topology: topo,

@@ -18,6 +18,7 @@ import {
   ChannelCommands,
   nftRequest,
   nftSentinelEnd,
+  OneShotCommands,
 } from "../../emulate/channels.ts";
 import type { Cmd } from "../../emulate/commands.ts";
 import { EmulationControlPlane } from "../../emulate/control-plane.ts";
@@ -163,6 +164,49 @@ describe("channels on namespaces", async () => {
       ch.close();
       await down(run.runId);
       await assertRunsGone([run.runId]);
+    }
+  });
+
+  it("reads device and qdisc statistics on their own channel, as one process per reading would", {
+    skip,
+  }, async () => {
+    const run = await up(square(), { capabilities: await capabilities() });
+    const ch = new ChannelCommands();
+    const once = new OneShotCommands(new ProcessRunner());
+    const ns = run.plan.nodes[0]!.netns;
+    try {
+      const names = (json: string | undefined) =>
+        (JSON.parse(json ?? "null") as { ifname?: string; kind?: string; dev?: string }[]).map(
+          (x) => x.ifname ?? `${x.dev}:${x.kind}`,
+        );
+      type Case = [string, "ip" | "tc", Cmd];
+      const cases: Case[] = [
+        ["every device's counters", "ip", ["link", "show"]],
+        ["every qdisc's counters", "tc", ["qdisc", "show"]],
+        ["one device", "ip", ["link", "show", "dev", "lo"]],
+      ];
+      for (const [what, tool, show] of cases) {
+        // Twice on the channel: the second reading comes from the same process.
+        for (let i = 0; i < 2; i++)
+          assert.deepEqual(
+            names(await ch.stats(tool, ns, show)),
+            names(await once.stats(tool, ns, show)),
+            what,
+          );
+      }
+      assert.equal(
+        await ch.stats("ip", ns, ["link", "show", "dev", "nosuchdev0"]),
+        undefined,
+        "a failing reading",
+      );
+      assert.deepEqual(
+        names(await ch.stats("ip", ns, ["link", "show", "dev", "lo"])),
+        ["lo"],
+        "and the next one",
+      );
+    } finally {
+      ch.close();
+      await down(run.runId);
     }
   });
 
