@@ -444,12 +444,15 @@ export class EmulationControlPlane implements ControlPlane {
    */
   private async runTolerant(i: number, cmds: Cmd[]): Promise<number> {
     try {
-      await runBatch(this.runner, "ip", this.ns(i), cmds);
+      await this.commands.batch("ip", this.ns(i), cmds);
       return 0;
     } catch {
       let failed = 0;
       for (const c of cmds)
-        if ((await this.runner.run(ipArgv(c, this.ns(i)), { check: false })).code !== 0) failed++;
+        failed += await this.commands.batch("ip", this.ns(i), [c]).then(
+          () => 0,
+          () => 1,
+        );
       return failed;
     }
   }
@@ -609,8 +612,8 @@ export class EmulationControlPlane implements ControlPlane {
   private async apply(ip: Map<number, Cmd[]>, tc: Map<number, Cmd[]> = new Map()): Promise<void> {
     const nodes = [...new Set([...ip.keys(), ...tc.keys()])].sort((a, b) => a - b);
     await parallel(nodes, async (i) => {
-      await runBatch(this.runner, "ip", this.ns(i), ip.get(i) ?? []);
-      await runBatch(this.runner, "tc", this.ns(i), tc.get(i) ?? []);
+      await this.commands.batch("ip", this.ns(i), ip.get(i) ?? []);
+      await this.commands.batch("tc", this.ns(i), tc.get(i) ?? []);
     });
   }
 
@@ -769,9 +772,8 @@ export class EmulationControlPlane implements ControlPlane {
     const u = this.node(vl.src);
     const v = this.node(vl.dst);
     const nodes = vl.path.map((id) => this.node(id));
-    const run = async (i: number, cmds: Cmd[]) => {
-      for (const c of cmds) await this.runner.run(["ip", "-n", this.ns(i), ...c], { check: false });
-    };
+    // Every line tried (a forced batch goes on after a failing one), whatever is already gone.
+    const run = (i: number, cmds: Cmd[]) => this.commands.batch("ip", this.ns(i), cmds, { check: false });
     if (vl.secure) await this.secureLinks.close(vl.src, vl.secure);
     await this.qos.release(reservationKey(vl.id));
     await parallel([u, v], (i) =>
@@ -799,10 +801,11 @@ export class EmulationControlPlane implements ControlPlane {
     const old = this.state.routes[key];
     if (!old) return;
     const nodes = old.path.map((n) => this.node(n));
-    await parallel(nodes.slice(0, -1), async (i) => {
-      await this.runner.run(["ip", "-n", this.ns(i), ...ruleDel(old.rulePriority)], { check: false });
-      await this.runner.run(["ip", "-n", this.ns(i), ...routeFlushTable(old.table)], { check: false });
-    });
+    await parallel(nodes.slice(0, -1), (i) =>
+      this.commands.batch("ip", this.ns(i), [ruleDel(old.rulePriority), routeFlushTable(old.table)], {
+        check: false,
+      }),
+    );
     delete this.state.routes[key];
   }
 

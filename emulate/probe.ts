@@ -166,7 +166,7 @@ export class EmulationProbes {
           routeFlushTable(st.table),
           ...(j === 0 ? [addrDel("lo", `${st.address}/32`)] : []),
         ];
-        for (const c of cmds) await ctx.runner.run(["ip", "-n", ctx.ns(i), ...c], { check: false });
+        await ctx.commands.batch("ip", ctx.ns(i), cmds, { check: false });
       });
     }
     ctx.state.probePaths = {};

@@ -273,8 +273,7 @@ export class EmulationQos {
     const { ctx } = this;
     ctx.state.qos = ctx.state.qos.filter((x) => x !== q);
     await parallel(q.devs, async ([ns, dev]) => {
-      for (const c of htbQosClassDel(dev, q.minor))
-        await ctx.runner.run(["tc", "-n", ns, ...c], { check: false });
+      await ctx.commands.batch("tc", ns, htbQosClassDel(dev, q.minor), { check: false });
       const end = ctx.plan.links
         .flatMap((k) => [
           { end: k.a, mtu: k.mtu },
@@ -283,7 +282,7 @@ export class EmulationQos {
         .find((x) => x.end.dev === dev && ctx.ns(x.end.node) === ns);
       if (!end || end.end.rateBps === null) return;
       const rate = end.end.rateBps - this.guaranteed(end.end.node, dev);
-      await ctx.runner.run(["tc", "-n", ns, ...defaultClassRate(dev, rate, end.end.rateBps, end.mtu)], {
+      await ctx.commands.batch("tc", ns, [defaultClassRate(dev, rate, end.end.rateBps, end.mtu)], {
         check: false,
       });
     });
