@@ -84,7 +84,7 @@ import type { LinkPlan, Plan, RoutePlan } from "./plan.ts";
 import { EmulationProbes } from "./probe.ts";
 import { EmulationQos } from "./qos.ts";
 import { type RunState, readState, runDir, type VirtualLinkState, writeState } from "./run-state.ts";
-import { ProcessRunner, parallel, type Runner, runBatch } from "./runner.ts";
+import { ProcessRunner, parallel, type Runner } from "./runner.ts";
 import { SecureLinks } from "./sidecar/secure-link.ts";
 import { requireRun } from "./substrate.ts";
 import { verbUnavailable } from "./verb-support.ts";
