@@ -61,7 +61,6 @@ import {
   addrDel,
   type Cmd,
   htbLink,
-  ipArgv,
   linkDel,
   linkDown,
   linkUp,
@@ -354,7 +353,7 @@ export class EmulationControlPlane implements ControlPlane {
       else this.down.add(id);
     }
     await parallel([lp.a, lp.b], (end) =>
-      this.runner.run(ipArgv(up ? linkUp(end.dev) : linkDown(end.dev), this.ns(end.node))).then(() => {}),
+      this.commands.batch("ip", this.ns(end.node), [up ? linkUp(end.dev) : linkDown(end.dev)]),
     );
     // Taking a device down flushed every route through it, in every table: restore the current default routes,
     // and the pinned per-pair routes and virtual links' tunnel routes that cross the cable.
