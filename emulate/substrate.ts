@@ -274,7 +274,8 @@ export function pidsIn(namespaces: readonly string[]): number[] {
   return pids;
 }
 
-async function killAll(pids: readonly number[]): Promise<void> {
+/** SIGTERM to `pids`, SIGKILL to those alive a second later; resolves when they are gone (or after 3 s). */
+export async function killAll(pids: readonly number[]): Promise<void> {
   const signal = (pid: number, sig: NodeJS.Signals) => {
     try {
       process.kill(pid, sig);

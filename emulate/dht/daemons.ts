@@ -31,7 +31,7 @@ import {
   runDir,
   writeState,
 } from "../run-state.ts";
-import { netnsOf, requireRun } from "../substrate.ts";
+import { killAll, netnsOf, requireRun } from "../substrate.ts";
 import { DHT_NODE_SCRIPT, type NodeRequest } from "./dht-node.ts";
 import {
   EmuRegistryClient,
@@ -115,22 +115,6 @@ function liveDaemons(state: RunState): RegistryDaemonState["nodes"] {
   );
 }
 
-function kill(pids: readonly number[]): Promise<void> {
-  for (const p of pids) {
-    try {
-      process.kill(p, "SIGTERM");
-    } catch {}
-  }
-  return (async () => {
-    for (let i = 0; i < 150 && pids.some(isAlive); i++) await sleep(20);
-    for (const p of pids.filter(isAlive)) {
-      try {
-        process.kill(p, "SIGKILL");
-      } catch {}
-    }
-  })();
-}
-
 export interface DaemonOptions extends RegistryOptions {
   /** Run directory (state files). @default runDir() */
   dir?: string;
@@ -191,7 +175,7 @@ export async function startDaemons(runId: string, opts: DaemonOptions = {}): Pro
       }
     }
   } catch (e) {
-    await kill(started.map((d) => d.pid));
+    await killAll(started.map((d) => d.pid));
     rmSync(sockets, { recursive: true, force: true });
     throw e;
   }
@@ -204,7 +188,7 @@ export async function startDaemons(runId: string, opts: DaemonOptions = {}): Pro
 export async function stopDaemons(runId: string, dir = runDir()): Promise<number> {
   const state = requireRun(runId, dir);
   const live = liveDaemons(state);
-  await kill(live.map((d) => d.pid));
+  await killAll(live.map((d) => d.pid));
   rmSync(registryDir(runId, dir), { recursive: true, force: true });
   const { registry: _, ...rest } = readState(runId, dir) ?? state;
   writeState(rest, dir);
