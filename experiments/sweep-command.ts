@@ -23,6 +23,7 @@ import {
   indexFileName,
   parseShard,
   type Shard,
+  SweepError,
   type SweepIndex,
   type SweepRun,
   sampling,
@@ -49,6 +50,15 @@ export const SLURM_DEFAULT_MAX_ARRAY_SIZE = 1001;
 
 function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./:=,+-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * An #SBATCH option value as sbatch reads it (Slurm's sbatch.c `_get_argument`): the value ends at white space
+ * outside double quotes, a backslash escapes the next character and an unescaped `#` starts a comment. Quoted, with
+ * `\\`, `"` and `#` escaped, any value without a line break survives. (`%` patterns are the caller's business.)
+ */
+export function sbatchValue(s: string): string {
+  return `"${s.replace(/[\\"#]/g, (c) => `\\${c}`)}"`;
 }
 
 export async function sweepCommand(file: string, o: SweepCliOptions): Promise<void> {
@@ -222,6 +232,11 @@ export function emitSlurm(
   name: string,
   total: number,
 ): string {
+  if (/[\n\r]/.test(out) || /[\n\r]/.test(name))
+    throw new SweepError(
+      `--emit slurm: ${JSON.stringify(/[\n\r]/.test(out) ? out : name)} holds a line break, which an #SBATCH line cannot carry; choose another --out directory or config name`,
+    );
+  const sbatchOutput = sbatchValue(`${join(out, "slurm").replaceAll("%", "%%")}/%A_%a.out`);
   const cmd = [
     process.execPath,
     BIN,
@@ -246,12 +261,12 @@ export function emitSlurm(
 # Resume:     a failed task leaves its runs missing or failed; resubmit just it (sbatch --array=<i>,<j> ...) or the
 #             whole array: every task runs only its shard's runs without a complete directory.
 # Afterwards: topocast report ${out}     (merges the shards' index files)
-#SBATCH --job-name=topocast-${name}
+#SBATCH --job-name=${sbatchValue(`topocast-${name}`)}
 #SBATCH --array=0-${shards - 1}
 #SBATCH --cpus-per-task=4
 #SBATCH --mem-per-cpu=2G
 #SBATCH --time=04:00:00
-#SBATCH --output=${out}/slurm/%A_%a.out
+#SBATCH --output=${sbatchOutput}
 set -euo pipefail
 cd ${shellQuote(process.cwd())}
 ${cmd} "\${SLURM_ARRAY_TASK_ID}/${shards}" --jobs "\${SLURM_CPUS_PER_TASK:-1}"

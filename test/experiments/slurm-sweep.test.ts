@@ -247,7 +247,8 @@ async function report(dir: string): Promise<{ table: string; csv: string; json: 
 describe("topocast sweep --emit slurm on a single-node Slurm", { skip: missingPackages() }, () => {
   const dir = mkdtempSync(`/tmp/${runId}-slurm-`);
   const configFile = join(dir, "sweep.yaml");
-  const out = join(dir, "sweep");
+  // A space, a `%` (sbatch's --output pattern character) and a `#` (an #SBATCH comment) in the sweep's directory.
+  const out = join(dir, "sweep out 100% #1");
   const local = join(dir, "local");
   let cluster: Cluster | undefined;
   let notStarted = "";

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parseConfig } from "../../experiments/config/load.ts";
 import { expandSweep, parseShard, shardRuns } from "../../experiments/sweep.ts";
+import { sbatchValue } from "../../experiments/sweep-command.ts";
 import { topocast } from "./run-cli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "topocast-sweep-"));
@@ -172,5 +173,23 @@ describe("topocast sweep", () => {
     const script = readFileSync(join(out, "sweep.sbatch"), "utf8");
     assert.match(script, /^#SBATCH --array=0-3$/m);
     assert.match(script, /--shard "\$\{SLURM_ARRAY_TASK_ID\}\/4"/);
+  });
+});
+
+describe("#SBATCH option values", () => {
+  const cases: [string, string][] = [
+    ["/tmp/sweep/slurm/%A_%a.out", '"/tmp/sweep/slurm/%A_%a.out"'],
+    ["/tmp/my sweep/x", '"/tmp/my sweep/x"'],
+    ["/tmp/run #1/x", '"/tmp/run \\#1/x"'],
+    ['/tmp/a"b\\c', '"/tmp/a\\"b\\\\c"'],
+  ];
+  for (const [value, written] of cases) {
+    it(`writes ${JSON.stringify(value)} as ${written}`, () => assert.equal(sbatchValue(value), written));
+  }
+
+  it("refuses an --out directory with a line break, naming it", async () => {
+    const r = await topocast(["sweep", configFile, "--emit", "slurm", "--out", join(dir, "a\nb")]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /holds a line break/);
   });
 });
