@@ -76,7 +76,7 @@ import {
 import type { ControlContext, Hop } from "./control-context.ts";
 import { UnsupportedInEmulationError } from "./errors.ts";
 import { EmulationFirewall } from "./firewall.ts";
-import { linkQualityArgv } from "./link-quality.ts";
+import { linkQualityCommands } from "./link-quality.ts";
 import { EmulationMirrors } from "./mirror.ts";
 import { ifName, macAddress } from "./names.ts";
 import type { LinkPlan, Plan, RoutePlan } from "./plan.ts";
@@ -368,8 +368,13 @@ export class EmulationControlPlane implements ControlPlane {
    * `dryRun`, only checks that this run can emulate it (throws as the real call would).
    */
   async setLinkQuality(linkId: string, quality: LinkQuality, dryRun = false): Promise<void> {
-    const commands = linkQualityArgv(this.plan, linkId, quality);
-    if (!dryRun) for (const argv of commands) await this.runner.run(argv);
+    const { tc, wire } = linkQualityCommands(this.plan, linkId, quality);
+    if (dryRun) return;
+    // The rate (the sender's tc channel) and the wire (a process in the receiver's namespace) at once.
+    await Promise.all([
+      tc ? this.commands.batch("tc", tc.ns, tc.cmds) : undefined,
+      wire ? this.runner.run(wire) : undefined,
+    ]);
   }
 
   /** Whether a directed link is up. */

@@ -10,29 +10,39 @@
  *   datagram (emulate/wire-relay.ts {@link wireControlMessage}); no netem on this kernel. A plain veth link (built
  *   without delay or loss, hence without a wire) cannot take a delay or loss other than its own, and says so.
  *
- * Pure: the commands are built here and run by the control plane's runner (emulate/control-plane.ts).
+ * Pure: the commands are built here; the control plane (emulate/control-plane.ts) sends the htb changes down the
+ * sending namespace's tc channel and runs the wire's control datagram as a process (the relay listens on the far
+ * namespace's loopback, which only a process in that namespace reaches).
  */
 import type { LinkQuality } from "../models/control/driver.ts";
-import { htbLinkRate, tcArgv } from "./commands.ts";
+import { type Cmd, htbLinkRate } from "./commands.ts";
 import { EmulationError } from "./errors.ts";
 import type { Plan } from "./plan.ts";
 import { wireControlArgv } from "./wire-relay.ts";
 
+/** What gives a directed link a quality: tc commands for one namespace (a batch), and the wire's control argv. */
+export interface LinkQualityCommands {
+  /** htb class changes at the sending end (`tc class change`, without `-n`), or null when the rate is not htb's. */
+  tc: { ns: string; cmds: Cmd[] } | null;
+  /** `ip netns exec <far> bash -c ...` sending the relay its control datagram, or null for a link with no wire. */
+  wire: string[] | null;
+}
+
 /**
- * The commands that give directed link `linkId` the quality `q` (emulated units: bits/s, ns, a fraction), in order.
+ * The commands that give directed link `linkId` the quality `q` (emulated units: bits/s, ns, a fraction).
  * @throws EmulationError for an unknown link, a capacity change under tbf, or a delay or loss on a link with no
  *   wire, naming the link, the value and what would allow it.
  */
-export function linkQualityArgv(plan: Plan, linkId: string, q: LinkQuality): string[][] {
+export function linkQualityCommands(plan: Plan, linkId: string, q: LinkQuality): LinkQualityCommands {
   const lp = plan.links.find((l) => l.ids[0] === linkId || l.ids[1] === linkId);
   if (!lp) throw new EmulationError(`run ${plan.runId}: unknown link "${linkId}"`);
   const forward = lp.ids[0] === linkId;
   const [near, far] = forward ? [lp.a, lp.b] : [lp.b, lp.a];
   const ns = (node: number) => plan.nodes[node]!.netns;
-  const out: string[][] = [];
+  const out: LinkQualityCommands = { tc: null, wire: null };
   const rate = plan.mechanisms.rate;
   if (rate === "htb" && near.rateBps !== null) {
-    out.push(...htbLinkRate(near.dev, q.capacityBps, lp.mtu).map((c) => tcArgv(c, ns(near.node))));
+    out.tc = { ns: ns(near.node), cmds: htbLinkRate(near.dev, q.capacityBps, lp.mtu) };
   } else if (rate === "tbf" && q.capacityBps !== near.rateBps) {
     throw new EmulationError(
       `link ${linkId}: a degraded capacity (${q.capacityBps} bit/s emulated) needs htb or the wire relay's pacing; this run limits rates with tbf`,
@@ -46,7 +56,7 @@ export function linkQualityArgv(plan: Plan, linkId: string, q: LinkQuality): str
       rateBps: rate === "relay" ? q.capacityBps : null,
       queueBytes: 1000 * (lp.mtu + 64),
     };
-    out.push(wireControlArgv(ns(far.node), plan.settings.relayPort, w));
+    out.wire = wireControlArgv(ns(far.node), plan.settings.relayPort, w);
   } else if (q.loss > 0 || Math.round(q.delayNs) !== far.inDelayNs) {
     throw new EmulationError(
       `link ${linkId}: a degraded delay (${Math.round(q.delayNs)} ns emulated) or loss (${q.loss}) needs the userspace wire, and this link is a plain veth (built without delay or loss, or with emulation.delay "ignore" or netem); give the link a delay so that it gets a wire`,

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { EmulationControlPlane } from "../../emulate/control-plane.ts";
 import { EmulationError } from "../../emulate/errors.ts";
-import { linkQualityArgv } from "../../emulate/link-quality.ts";
+import { linkQualityCommands } from "../../emulate/link-quality.ts";
 import { planSubstrate } from "../../emulate/plan.ts";
 import { down, exec, up } from "../../emulate/substrate.ts";
 import { line } from "../../sim/substrate/generators.ts";
@@ -22,15 +22,15 @@ describe("degraded link commands", () => {
   it("change htb's rate at the sender and reconfigure the receiver's wire", () => {
     const plan = planSubstrate(WIRED, "d1e2f3", { rate: "htb", delay: "wire" });
     const id = WIRED.links[0]!.id;
-    const argv = linkQualityArgv(plan, id, DEGRADED);
+    const { tc, wire } = linkQualityCommands(plan, id, DEGRADED);
     const [n0, n1] = [plan.nodes[0]!.netns, plan.nodes[1]!.netns];
-    const classes = argv.filter((a) => a[0] === "tc");
-    assert.equal(classes.length, 2);
-    for (const a of classes) {
-      assert.deepEqual(a.slice(0, 5), ["tc", "-n", n0, "class", "change"]);
+    assert.equal(tc?.ns, n0);
+    assert.equal(tc.cmds.length, 2);
+    for (const a of tc.cmds) {
+      assert.deepEqual(a.slice(0, 2), ["class", "change"]);
       assert.equal(a[a.indexOf("rate") + 1], "10000000bit");
     }
-    const wire = argv.find((a) => a.includes("bash"))!;
+    assert.ok(wire);
     assert.deepEqual(wire.slice(0, 4), ["ip", "netns", "exec", n1]);
     assert.equal(wire.at(-2), `TCWIRE ${plan.links[0]!.wire!.vni}:20000000:0.01:-1:${1000 * (1500 + 64)}`);
   });
@@ -54,7 +54,7 @@ describe("degraded link commands", () => {
       const plan = planSubstrate(c.topo, "d1e2f3", c.mechanisms);
       const id = c.topo.links[0]!.id;
       assert.throws(
-        () => linkQualityArgv(plan, id, DEGRADED),
+        () => linkQualityCommands(plan, id, DEGRADED),
         (e: unknown) =>
           e instanceof EmulationError && e.message.includes(`link ${id}`) && c.msg.test(e.message),
       );
