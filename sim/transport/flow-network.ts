@@ -1055,7 +1055,7 @@ export class FlowNetwork
     this.fRemaining[slot] = size * t.wireFactor;
     this.fWireExtra[slot] = size * (t.wireFactor - 1);
     this.fTunnelNs[slot] = t.delayNs;
-    this.fRttNs[slot] = this.fRttNs[slot]! + 2 * t.delayNs;
+    this.setRtt(slot, this.fPath[slot]!); // the RTT and a lossy path's Mathis cap both include the tunnel
   }
 
   /** The tunnel of a new flow is up: TCP's start-up begins (or, without it, the flow sends at its share). */

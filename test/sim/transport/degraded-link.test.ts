@@ -54,6 +54,16 @@ describe("degraded links, fluid model", () => {
     assert.ok(Math.abs(net.rateOf(clean) - (1e9 - cap)) < 1, `clean ${net.rateOf(clean)}`);
   });
 
+  it("caps a tunnelled flow at the Mathis rate of its RTT with the tunnel's delay", () => {
+    const { sim, net, viaA, s, t, topo } = diamond();
+    net.setLinkQuality(topo.link("a->t"), { capacityBps: 1e9, delayNs: 1_000_000, loss: 0.01 });
+    const tunnel = { setupNs: 0, delayNs: 3_000_000, wireFactor: 1 };
+    const f = net.startFlow({ src: s, dst: t, sizeBytes: 100 * MB, path: viaA, tunnel });
+    sim.run(1_000_000);
+    // RTT 2 x (2 ms of links + 3 ms of tunnel) = 10 ms.
+    assert.ok(Math.abs(net.rateOf(f) - mathisRateBps(1448, 10_000_000, 0.01)) < 1, `rate ${net.rateOf(f)}`);
+  });
+
   it("lifts the cap when the link is restored", () => {
     const { sim, net, viaA, s, t, topo } = diamond();
     const at = topo.link("a->t");
