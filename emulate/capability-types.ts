@@ -25,7 +25,7 @@ export const FEATURES = [
 ] as const;
 export type Feature = (typeof FEATURES)[number];
 
-export const TOOLS = ["ip", "tc", "bridge", "sysctl", "ping", "iperf3", "nft"] as const;
+export const TOOLS = ["ip", "tc", "bridge", "sysctl", "ping", "iperf3", "nft", "conntrack"] as const;
 export type ToolName = (typeof TOOLS)[number];
 
 export interface Capabilities {

@@ -18,6 +18,8 @@
  * 4. Before traffic, the link checks (emulate/checks.ts); the measured delays feed the observations' delayNs.
  * 5. The scenario's applications, when it has any: their call graphs run live on the agents
  *    (emulate/live-applications.ts), each exchange a connection to its application's port at the callee's instance.
+ * 6. With `emulation.conntrack`, the kernel's connection tracker records those connections in every namespace
+ *    (emulate/conntrack.ts): RunRecords.connections, a second record beside the agents' reports.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -45,6 +47,7 @@ import type { Topology } from "../sim/substrate/topology.ts";
 import { applicationPorts, declaredPorts, listenPorts } from "./application-ports.ts";
 import type { Capabilities } from "./capabilities.ts";
 import { checkLinks, checkRates, type LinkCheck, type RateCheck } from "./checks.ts";
+import { ConntrackRecorder, connectionFlows } from "./conntrack.ts";
 import { EmulationControlPlane } from "./control-plane.ts";
 import { LinkCounters, udpReceiveErrors } from "./counters.ts";
 import { EmulationClock } from "./emulation-clock.ts";
@@ -176,6 +179,7 @@ export async function emulatePolicy(
     const work = mkdtempSync(join(tmpdir(), `topocast-${up.runId}-`));
     let agents: TrafficAgents | undefined;
     let live: LiveApplications | undefined;
+    let conntrack: ConntrackRecorder | undefined;
     try {
       const { policy: p, routing } = await preparePolicy(run);
       const measuredDelayNs = await preflight(run);
@@ -198,12 +202,25 @@ export async function emulatePolicy(
           ports: state.applicationPorts,
         });
       await agents.whenListening(opts.signal);
+      if (settings.conntrack)
+        conntrack = await ConntrackRecorder.start(up.plan, runner, opts.capabilities.tools.conntrack ?? null);
       // Every agent listens: start the clock half a second from now, on all of them at once.
       epoch = agents.startClock();
       ledger.epoch = epoch;
       live?.start(epoch);
-      return await drive(run, p, policy.controller ? null : routing, measuredDelayNs, epoch, agents);
+      const records = await drive(run, p, policy.controller ? null : routing, measuredDelayNs, epoch, agents);
+      if (conntrack && apps) {
+        records.connections = connectionFlows(await conntrack.stop(), {
+          plan: up.plan,
+          applications: apps,
+          ports: state.applicationPorts,
+          epoch,
+          timeCompression: c,
+        });
+      }
+      return records;
     } finally {
+      await conntrack?.close();
       live?.stop();
       agents?.stop();
       rmSync(work, { recursive: true, force: true });

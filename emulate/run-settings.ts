@@ -24,6 +24,8 @@ export interface EmulationRunSettings {
   maxFlows: number;
   /** Measure every link's achieved rate with iperf3 before the first policy. */
   checkRates: boolean;
+  /** Record the applications' connections with conntrack (emulate/conntrack.ts) into RunRecords.connections. */
+  conntrack: boolean;
 }
 
 /** The end of the emulated window, simulated ns. */

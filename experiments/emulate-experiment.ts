@@ -94,6 +94,7 @@ export function emulationSettings(c: ExperimentConfig): EmulationRunSettings {
     allowDegrade: e?.allowDegrade ?? false,
     maxFlows: e?.maxFlows ?? 100_000,
     checkRates: e?.checkRates ?? false,
+    conntrack: e?.conntrack ?? false,
   };
 }
 

@@ -741,6 +741,14 @@ const EmulationSchema = z
           "Before the first policy, measure every link's achieved rate with iperf3, one link at a time (about 3 s per directed link); delays are always measured (ping).",
         ),
       ),
+    conntrack: z
+      .boolean()
+      .default(false)
+      .meta(
+        doc(
+          "Record the applications' connections with the kernel's connection tracker (conntrack, Debian package conntrack) in every namespace, beside the agents' own reports: a second source for learning personas (emulate/conntrack.ts).",
+        ),
+      ),
     compareWith: z
       .array(z.enum(SIM_MODEL_VARIANTS))
       .min(1)

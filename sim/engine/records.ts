@@ -16,6 +16,7 @@
 import type { DecisionTiming, RecoveryRecord } from "../../models/control/driver.ts";
 import type { ActionRecord } from "../../models/policies/recording.ts";
 import type { Policy, PolicyEvent } from "../../models/policies/types.ts";
+import type { FlowEndEvent } from "../../models/workload/flow-sink.ts";
 import type { ApplicationProfile } from "../../models/workload/profiler.ts";
 import type { FlowRow, FlowStatsSummary } from "../metrics/flow-stats.ts";
 import type { LinkSamples, LinkUtilizationSummary } from "../metrics/link-sampler.ts";
@@ -150,4 +151,23 @@ export interface RunRecords {
   events: number;
   /** Wall time of the policy's control decisions (the machine's, not simulated): manifest.json only. */
   decisions: DecisionTiming;
+  /**
+   * The applications' connections as the kernel tracked them (the emulator with `emulation.conntrack`;
+   * emulate/conntrack.ts), as request and response flows: a record independent of the agents' own reports.
+   */
+  connections?: ConnectionFlows;
+}
+
+/** A connection's request or response as a flow row (the fields persona learning reads, models/personas/learn.ts). */
+export type ConnectionFlow = Pick<FlowEndEvent, "src" | "dst" | "sizeBytes" | "startNs" | "endNs" | "tag">;
+
+/** Application flows read from tracked connections, and the connections that could not be read as one. */
+export interface ConnectionFlows {
+  flows: ConnectionFlow[];
+  /** Connections to a port of no application (the traffic matrix's, probes, the relays' and VXLAN's). */
+  other: number;
+  /** Application connections without a start (older than the recorder) or without counters. */
+  unread: number;
+  /** Connections that more than one application pair could have made (the first, in pair order, is taken). */
+  ambiguous: number;
 }

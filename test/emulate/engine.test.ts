@@ -50,6 +50,7 @@ const SETTINGS: EmulationRunSettings = {
   allowDegrade: false,
   maxFlows: 1000,
   checkRates: false,
+  conntrack: false,
 };
 
 describe("emulation engine, offline", () => {

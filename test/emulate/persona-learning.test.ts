@@ -7,6 +7,10 @@
  * the latency share within 0.05, per-peer bytes and flows within 10% (over 10 s, so the flows pushed past the
  * window's end by the emulator's longer FCTs stay a few percent).
  *
+ * The same run records the connections with the kernel's connection tracker (`emulation.conntrack`,
+ * emulate/conntrack.ts): personas learned from those alone agree with the agents' within the same tolerances
+ * (load 15: 449 application connections, 12 of the matrix's set aside; means 0.0-2.3% apart, p95s within 1.1%).
+ *
  *   n0 ------ n1 ------ n2      clients at n0 call web (TCP 8080 at n1, small exchanges), which calls db (TCP 5432
  *   1 Gbit/s, 1 ms per link     at n2); clients at n0 fetch 1 MB from files (TCP 9100 at n2, bulk)
  */
@@ -50,7 +54,7 @@ workload:
 policies: [{name: shortest-path}]
 control: {interval: 100ms}
 metrics: {interval: 100ms}
-emulation: {drain: 3s}
+emulation: {drain: 3s, conntrack: true}
 `;
 const dir = mkdtempSync(join(tmpdir(), "topocast-persona-learning-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,9 +63,10 @@ const loaded = parseConfig(CONFIG, join(dir, "learn.yaml"), dir);
 const scenario = buildScenario(loaded, 0).scenario;
 const settings = emulationSettings(loaded.config);
 
-function learn(r: RunRecords, engine: "sim" | "emulate"): Persona[] {
+function learn(r: RunRecords, engine: "sim" | "emulate", from: "flows" | "connections" = "flows"): Persona[] {
+  const flows = from === "flows" ? r.flows.byFlowId() : r.connections!.flows;
   return learnPersonas(
-    { flows: r.flows.byFlowId(), applications: scenario.applications!, topology: scenario.topology },
+    { flows, applications: scenario.applications!, topology: scenario.topology },
     {
       window: { startNs: 0, endNs: WINDOW_NS },
       provenance: { engine, run: "persona-learning", learnedAt: "seed 9" },
@@ -72,21 +77,29 @@ function learn(r: RunRecords, engine: "sim" | "emulate"): Persona[] {
 
 describe("personas learned from the emulator", async () => {
   const skip = await needs(["veth", "htb"]);
+  const caps = skip ? undefined : await capabilities();
+  const noConntrack = caps?.tools.conntrack ? false : "needs the conntrack tool (apt install conntrack)";
+  /** The emulator's run (once, shared by the cases), with conntrack when the tool is there. */
+  let emulated: Promise<RunRecords> | undefined;
+  const emulate = () => {
+    emulated ??= (async () => {
+      let runId = "";
+      const engine = emulationEngine(
+        flowsBefore(scenarioSchedule(scenario), WINDOW_NS),
+        { ...settings, conntrack: !noConntrack },
+        { capabilities: caps!, dir, onUp: (up) => (runId = up.runId) },
+      );
+      const records = await engine.run(scenario, scenario.policies[0]!);
+      await assertRunsGone([runId], dir);
+      return records;
+    })();
+    return emulated;
+  };
 
   it("agree with the simulator's for the same workload, within the stated tolerances", { skip }, async () => {
     assert.equal(emulatedWindowNs(scenario, settings), WINDOW_NS);
     const sim = learn(await simEngine().run(scenario, scenario.policies[0]!), "sim");
-    let runId = "";
-    const engine = emulationEngine(flowsBefore(scenarioSchedule(scenario), WINDOW_NS), settings, {
-      capabilities: await capabilities(),
-      dir,
-      onUp: (up) => {
-        runId = up.runId;
-      },
-    });
-    const records = await engine.run(scenario, scenario.policies[0]!);
-    await assertRunsGone([runId], dir);
-    const emu = learn(records, "emulate");
+    const emu = learn(await emulate(), "emulate");
     assert.deepEqual(
       emu.map((p) => p.application.name),
       ["web", "db", "files"],
@@ -108,5 +121,25 @@ describe("personas learned from the emulator", async () => {
       emu.map((p) => p.desired.qos.priority),
       "the same traffic class, so the same desired QoS priority",
     );
+  });
+
+  it("learned from conntrack's connections alone agree with those from the agents' reports", {
+    skip: skip || noConntrack,
+  }, async () => {
+    const records = await emulate();
+    const c = records.connections!;
+    assert.equal(c.unread, 0, "every application connection has a start and counters");
+    assert.equal(c.ambiguous, 0);
+    const agents = learn(records, "emulate");
+    const kernel = learn(records, "emulate", "connections");
+    const f = (q: Persona) =>
+      `${q.application.name}: mean ${(q.fingerprint.bandwidth.meanBps / 1e6).toFixed(3)} p95 ${(q.fingerprint.bandwidth.p95Bps / 1e6).toFixed(3)} Mbit/s share ${q.fingerprint.latencySensitivity.share.toFixed(3)}`;
+    const report = agents.map((p, i) => `agents ${f(p)} | conntrack ${f(kernel[i]!)}`).join("\n");
+    assert.deepEqual(
+      kernel.map((p) => p.application.name),
+      agents.map((p) => p.application.name),
+    );
+    for (const [i, p] of agents.entries())
+      assert.deepEqual(personaDisagreements(p, kernel[i]!), [], `${p.application.name}:\n${report}`);
   });
 });

@@ -1,0 +1,418 @@
+/**
+ * Connections as the kernel's connection tracker saw them (conntrack(8), netfilter's nf_conntrack): a second,
+ * independent record of the emulated applications' traffic beside the agents' own flow reports, for learning
+ * personas from what a real host can observe (issue 14: "from the agents, link counters and conntrack").
+ *
+ * Per node namespace, while the recorder runs:
+ * - `net.netfilter.nf_conntrack_acct = 1` (per-namespace sysctl; the old value is put back at stop) so entries
+ *   carry packet and byte counters;
+ * - an nft table `inet <prefix>_ct` whose raw-priority prerouting chain marks forwarded packets `notrack` (a node
+ *   records only connections it originates or terminates, not those it routes) and whose output chain holds a
+ *   `ct state new` counter (a rule with a ct expression makes the kernel track this namespace at all);
+ * - one `conntrack -E -e NEW,UPDATE,DESTROY -o timestamp,extended,id` process: a connection's start (NEW), its
+ *   establishment and close (UPDATE to ESTABLISHED, to FIN_WAIT/CLOSE_WAIT/LAST_ACK/TIME_WAIT/CLOSE) and, for
+ *   entries that expire during the run, its counters (DESTROY);
+ * - at stop, `conntrack -L -o extended,id`: the counters of the entries still there (TCP waits 120 s in TIME_WAIT,
+ *   so a run's connections are mostly still listed).
+ * Only entries whose original source is the namespace's own address are kept: each connection once, at its client.
+ *
+ * Times: conntrack stamps events with the wall clock (CLOCK_REALTIME, microseconds) as it reads them; they are
+ * mapped onto process.hrtime through one reading of both clocks at start. Bytes are IP bytes (headers included;
+ * a GSO super-packet counts as one packet): {@link payloadBytes} estimates the payload.
+ *
+ * Needs the conntrack tool (Debian package `conntrack`) and nftables; {@link ConntrackRecorder.start} says so
+ * otherwise.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import {
+  type AppWorkloadSpec,
+  applicationPairs,
+  applicationTagBase,
+  CLIENT_APP,
+  exchangeServers,
+} from "../models/workload/applications.ts";
+import type { ConnectionFlows } from "../sim/engine/records.ts";
+import { netnsExecArgv } from "./commands.ts";
+import { EmulationError } from "./errors.ts";
+import { nftIdent } from "./nft.ts";
+import type { Plan } from "./plan.ts";
+import type { Runner } from "./runner.ts";
+
+/** One direction's counters of a connection: packets and IP bytes. */
+export interface ConntrackCounters {
+  packets: number;
+  bytes: number;
+}
+
+/** One connection, at the node that opened it. Times are process.hrtime ns (bigint as number). */
+export interface ConntrackEntry {
+  /** Node index (plan order) of the namespace that recorded it: the client. */
+  node: number;
+  /** conntrack's id of the entry (unique among the namespace's live entries). */
+  id: string;
+  protocol: "tcp" | "udp";
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  /** NEW event, or null when the entry was older than the recorder. */
+  startHrNs: number | null;
+  /** First UPDATE that saw the reply direction (TCP: SYN_RECV or ESTABLISHED; UDP: the first reply), or null. */
+  repliedHrNs: number | null;
+  /** First UPDATE to a closing TCP state, or null (UDP has none). */
+  closedHrNs: number | null;
+  /** Last event of any kind, or null. */
+  lastHrNs: number | null;
+  /** Client -> server and server -> client counters, or null when never read (no DESTROY, gone before the list). */
+  orig: ConntrackCounters | null;
+  reply: ConntrackCounters | null;
+}
+
+/** A parsed line of `conntrack -E` or `conntrack -L` output with `-o extended,id` (and `timestamp` for -E). */
+export interface ConntrackLine {
+  /** Event time, wall clock microseconds since the epoch (events only), or null. */
+  atUs: number | null;
+  /** NEW, UPDATE, DESTROY (events) or null (a listed entry). */
+  event: "NEW" | "UPDATE" | "DESTROY" | null;
+  protocol: string;
+  /** TCP state (SYN_SENT, ESTABLISHED, TIME_WAIT, ...), or null for protocols without one. */
+  state: string | null;
+  id: string;
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  orig: ConntrackCounters | null;
+  reply: ConntrackCounters | null;
+  /** Whether the reply direction has been seen (no [UNREPLIED] flag). */
+  replied: boolean;
+}
+
+const CLOSING = new Set(["FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE"]);
+
+/**
+ * Parses one line of conntrack's output (see {@link ConntrackLine}); null for anything else (its summary line,
+ * protocols without ports, a line without an id).
+ */
+export function parseConntrackLine(line: string): ConntrackLine | null {
+  const m = /^\s*(?:\[(\d+)\.(\d{6})\]\s+)?(?:\[(NEW|UPDATE|DESTROY)\]\s+)?(.*)$/.exec(line);
+  if (!m) return null;
+  const tokens = m[4]!.trim().split(/\s+/);
+  // ipv4 2 tcp 6 <timeout> [<state>] key=value ... ; a listed entry has the same shape without the prefixes.
+  if (tokens[0] !== "ipv4" || tokens.length < 5) return null;
+  const protocol = tokens[2]!;
+  let i = 4;
+  while (i < tokens.length && /^\d+$/.test(tokens[i]!)) i++; // the timeout (absent in DESTROY events)
+  const state = i < tokens.length && /^[A-Z_]+$/.test(tokens[i]!) ? tokens[i]! : null;
+  const dirs: Record<string, string>[] = [];
+  let id = "";
+  let replied = true;
+  for (const t of tokens.slice(i)) {
+    if (t === "[UNREPLIED]") replied = false;
+    const eq = t.indexOf("=");
+    if (eq < 0) continue;
+    const [k, v] = [t.slice(0, eq), t.slice(eq + 1)];
+    if (k === "id") id = v;
+    if (k === "src") dirs.push({});
+    const d = dirs.at(-1);
+    if (d && !(k in d)) d[k] = v;
+  }
+  const [o, r] = dirs;
+  if (!o || !id || o.sport === undefined || o.dport === undefined) return null;
+  const counters = (d: Record<string, string> | undefined): ConntrackCounters | null =>
+    d?.packets !== undefined && d.bytes !== undefined
+      ? { packets: Number(d.packets), bytes: Number(d.bytes) }
+      : null;
+  return {
+    atUs: m[1] === undefined ? null : Number(m[1]) * 1e6 + Number(m[2]),
+    event: (m[3] as ConntrackLine["event"] | undefined) ?? null,
+    protocol,
+    state: protocol === "tcp" ? state : null,
+    id,
+    src: o.src!,
+    dst: o.dst!,
+    sport: Number(o.sport),
+    dport: Number(o.dport),
+    orig: counters(o),
+    reply: counters(r),
+    replied,
+  };
+}
+
+/** Per-packet header bytes conntrack counts beyond the payload: IPv4 + TCP with timestamps (20 + 32), or + UDP (20 + 8). */
+const HEADER_BYTES = { tcp: 52, udp: 28 } as const;
+/** A SYN's (and SYN-ACK's) options beyond the timestamps: MSS, SACK-permitted, window scale (8 bytes). */
+const SYN_EXTRA_BYTES = 8;
+
+/**
+ * Payload bytes of one direction, estimated from its IP bytes: each packet's headers subtracted (TCP with
+ * timestamps, as Linux sends by default), and the SYN's extra options. Never below 0.
+ */
+export function payloadBytes(protocol: "tcp" | "udp", c: ConntrackCounters): number {
+  const extra = protocol === "tcp" ? SYN_EXTRA_BYTES : 0;
+  return Math.max(0, c.bytes - c.packets * HEADER_BYTES[protocol] - extra);
+}
+
+/** Name of the run's conntrack table in every namespace. */
+export function conntrackTable(prefix: string): string {
+  return nftIdent(`${prefix}_ct`);
+}
+
+/** The nft script that makes namespace tracking (and forwarded packets not tracked): one transaction. */
+export function conntrackNft(table: string): string {
+  return [
+    `add table inet ${table}`,
+    `add chain inet ${table} pre { type filter hook prerouting priority -300; policy accept; }`,
+    `add rule inet ${table} pre fib daddr type != local notrack`,
+    `add chain inet ${table} out { type filter hook output priority -300; policy accept; }`,
+    `add rule inet ${table} out ct state new counter`,
+    "",
+  ].join("\n");
+}
+
+const ACCT = "net.netfilter.nf_conntrack_acct";
+
+/**
+ * Records the connections every node of a run opens (see the module doc); {@link stop} ends it, removes what it
+ * added and returns the entries.
+ */
+export class ConntrackRecorder {
+  private readonly entries = new Map<string, ConntrackEntry>();
+  private readonly procs: ChildProcess[] = [];
+  private readonly oldAcct: string[] = [];
+  /** process.hrtime ns minus wall-clock ns, read once at start. */
+  private offsetNs = 0;
+
+  private constructor(
+    private readonly plan: Plan,
+    private readonly runner: Runner,
+    private readonly conntrack: string,
+  ) {}
+
+  /**
+   * Starts recording in every node namespace of `plan`.
+   * @throws EmulationError when the conntrack tool is missing (`conntrack` is null) or a namespace refuses the
+   *   sysctl or the table (no nf_conntrack in this kernel).
+   */
+  static async start(plan: Plan, runner: Runner, conntrack: string | null): Promise<ConntrackRecorder> {
+    if (conntrack === null)
+      throw new EmulationError(
+        "emulation.conntrack: the conntrack tool is not installed (Debian package conntrack); install it or turn emulation.conntrack off",
+      );
+    const r = new ConntrackRecorder(plan, runner, conntrack);
+    const hr = process.hrtime.bigint();
+    const wallNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
+    r.offsetNs = Number(hr - wallNs);
+    const table = conntrackTable(plan.prefix);
+    for (const n of plan.nodes) {
+      const old = await runner.run(netnsExecArgv(n.netns, ["sysctl", "-n", ACCT]), { check: false });
+      r.oldAcct.push(old.code === 0 ? old.stdout.trim() : "0");
+      await runner.run(netnsExecArgv(n.netns, ["sysctl", "-q", "-w", `${ACCT}=1`]));
+      await runner.run(netnsExecArgv(n.netns, ["nft", "-f", "-"]), { input: conntrackNft(table) });
+    }
+    await Promise.all(plan.nodes.map((n) => r.watch(n.index)));
+    return r;
+  }
+
+  /** Starts `conntrack -E` in node `i`'s namespace; resolves once it is reading events. */
+  private watch(i: number): Promise<void> {
+    const ns = this.plan.nodes[i]!.netns;
+    const argv = netnsExecArgv(ns, [
+      this.conntrack,
+      "-E",
+      "-e",
+      "NEW,UPDATE,DESTROY",
+      "-o",
+      "timestamp,extended,id",
+      "-b",
+      String(8 << 20),
+    ]);
+    const p = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+    this.procs.push(p);
+    let buf = "";
+    p.stdout!.setEncoding("utf8");
+    p.stdout!.on("data", (d: string) => {
+      buf += d;
+      let nl = buf.indexOf("\n");
+      while (nl >= 0) {
+        this.take(i, buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+        nl = buf.indexOf("\n");
+      }
+    });
+    p.on("error", () => {});
+    // conntrack prints nothing until the first event: give it a moment to subscribe.
+    return new Promise((resolve) => setTimeout(resolve, 200));
+  }
+
+  /** Folds one output line of node `i` into its entry (own connections only). */
+  private take(i: number, line: string): void {
+    const l = parseConntrackLine(line);
+    if (!l || (l.protocol !== "tcp" && l.protocol !== "udp")) return;
+    if (!this.ownAddresses(i).has(l.src)) return;
+    const key = `${i} ${l.id} ${l.src}:${l.sport}>${l.dst}:${l.dport}`;
+    let e = this.entries.get(key);
+    if (!e) {
+      e = {
+        node: i,
+        id: l.id,
+        protocol: l.protocol,
+        src: l.src,
+        dst: l.dst,
+        sport: l.sport,
+        dport: l.dport,
+        startHrNs: null,
+        repliedHrNs: null,
+        closedHrNs: null,
+        lastHrNs: null,
+        orig: null,
+        reply: null,
+      };
+      this.entries.set(key, e);
+    }
+    const at = l.atUs === null ? null : l.atUs * 1000 + this.offsetNs;
+    if (at !== null) {
+      if (l.event === "NEW") e.startHrNs ??= at;
+      if (l.event === "UPDATE" && l.replied) e.repliedHrNs ??= at;
+      if (l.state !== null && CLOSING.has(l.state)) e.closedHrNs ??= at;
+      e.lastHrNs = at;
+    }
+    if (l.orig) e.orig = l.orig;
+    if (l.reply) e.reply = l.reply;
+  }
+
+  private readonly own = new Map<number, Set<string>>();
+  /** Node `i`'s addresses: its loopback address and every link end's. */
+  private ownAddresses(i: number): Set<string> {
+    let s = this.own.get(i);
+    if (!s) {
+      s = new Set([this.plan.nodes[i]!.address]);
+      for (const l of this.plan.links)
+        for (const end of [l.a, l.b]) if (end.node === i) s.add(end.address.split("/")[0]!);
+      this.own.set(i, s);
+    }
+    return s;
+  }
+
+  /**
+   * Reads the remaining entries' counters, stops the event readers, removes the table and restores the sysctl.
+   * Returns every entry seen, in (node, start) order.
+   */
+  async stop(): Promise<ConntrackEntry[]> {
+    for (const n of this.plan.nodes) {
+      const r = await this.runner.run(netnsExecArgv(n.netns, [this.conntrack, "-L", "-o", "extended,id"]), {
+        check: false,
+      });
+      for (const line of r.stdout.split("\n")) this.take(n.index, line);
+    }
+    await this.close();
+    return [...this.entries.values()].sort(
+      (a, b) => a.node - b.node || (a.startHrNs ?? 0) - (b.startHrNs ?? 0) || a.sport - b.sport,
+    );
+  }
+
+  /** Stops the readers and removes the table and sysctl change (also after a failure; never throws). */
+  async close(): Promise<void> {
+    for (const p of this.procs) p.kill("SIGTERM");
+    this.procs.length = 0;
+    const table = conntrackTable(this.plan.prefix);
+    for (const [k, n] of this.plan.nodes.entries()) {
+      await this.runner.run(netnsExecArgv(n.netns, ["nft", "delete", "table", "inet", table]), {
+        check: false,
+      });
+      const old = this.oldAcct[k];
+      if (old !== undefined)
+        await this.runner.run(netnsExecArgv(n.netns, ["sysctl", "-q", "-w", `${ACCT}=${old}`]), {
+          check: false,
+        });
+    }
+    this.oldAcct.length = 0;
+  }
+}
+
+/** What maps conntrack entries onto application flows. */
+export interface ConnectionFlowContext {
+  plan: Plan;
+  applications: AppWorkloadSpec;
+  /** Port per application pair (the run state's applicationPorts). */
+  ports: Readonly<Record<string, number>>;
+  /** The agents' epoch (process.hrtime ns) and the time compression: simulated ns = (hr - epoch) x c. */
+  epoch: bigint;
+  timeCompression: number;
+}
+
+/**
+ * Each application connection as its exchange's two flows: the request (client -> server, the original
+ * direction's payload, from NEW to the first reply) and the response (server -> client, the reply direction's
+ * payload, from the first reply to the close, or to the last event for UDP). The pair is the request pair
+ * "X->Y" (models/workload/applications.ts, {@link exchangeServers}) whose port is the connection's destination port,
+ * whose server Y has an instance at the destination node and whose caller X has one at the client node (X =
+ * "client": the node is one of Y's entry clients); the response is tagged "Y->X". Tags are
+ * `applicationTagBase(N) + index` in {@link applicationPairs}, as the engines tag flows. Times in simulated ns.
+ */
+export function connectionFlows(
+  entries: readonly ConntrackEntry[],
+  ctx: ConnectionFlowContext,
+): ConnectionFlows {
+  const { plan, applications: spec } = ctx;
+  const pairs = applicationPairs(spec);
+  const tagBase = applicationTagBase(plan.nodes.length);
+  const tagOf = new Map(pairs.map((p, k) => [p, tagBase + k]));
+  const nodeOf = new Map<string, number>();
+  for (const n of plan.nodes) nodeOf.set(n.address, n.index);
+  for (const l of plan.links) for (const e of [l.a, l.b]) nodeOf.set(e.address.split("/")[0]!, e.node);
+  const indexOf = new Map(plan.nodes.map((n) => [n.id, n.index]));
+  const instances = new Map(
+    spec.apps.map((a) => [a.name, new Set(a.instances.map((id) => indexOf.get(id)))]),
+  );
+  const clients = new Map<string, Set<number | undefined>>();
+  for (const e of spec.entries)
+    for (const c of e.clients ?? []) {
+      const s = clients.get(e.app) ?? new Set();
+      s.add(indexOf.get(c));
+      clients.set(e.app, s);
+    }
+  const requests = [...exchangeServers(spec)].filter(([, s]) => s.request).map(([p]) => p);
+  const out: ConnectionFlows = { flows: [], other: 0, unread: 0, ambiguous: 0 };
+  const sim = (hr: number) => Math.round((hr - Number(ctx.epoch)) * ctx.timeCompression);
+  for (const e of entries) {
+    const server = nodeOf.get(e.dst);
+    const found = requests.filter((p) => {
+      const [x, y] = p.split("->") as [string, string];
+      if (ctx.ports[p] !== e.dport || server === undefined || !instances.get(y)?.has(server)) return false;
+      return (x === CLIENT_APP ? clients.get(y) : instances.get(x))?.has(e.node) ?? false;
+    });
+    if (found.length === 0) {
+      out.other++;
+      continue;
+    }
+    if (found.length > 1) out.ambiguous++;
+    if (e.startHrNs === null || e.orig === null || e.reply === null || server === undefined) {
+      out.unread++;
+      continue;
+    }
+    const [x, y] = found[0]!.split("->") as [string, string];
+    const start = sim(e.startHrNs);
+    const replied = Math.max(start + 1, sim(e.repliedHrNs ?? e.startHrNs));
+    const end = Math.max(replied + 1, sim(e.closedHrNs ?? e.lastHrNs ?? e.startHrNs));
+    out.flows.push(
+      {
+        src: e.node,
+        dst: server,
+        sizeBytes: payloadBytes(e.protocol, e.orig),
+        startNs: start,
+        endNs: replied,
+        tag: tagOf.get(`${x}->${y}`)!,
+      },
+      {
+        src: server,
+        dst: e.node,
+        sizeBytes: payloadBytes(e.protocol, e.reply),
+        startNs: replied,
+        endNs: end,
+        tag: tagOf.get(`${y}->${x}`)!,
+      },
+    );
+  }
+  return out;
+}
