@@ -178,6 +178,8 @@ const ACCT = "net.netfilter.nf_conntrack_acct";
  */
 export class ConntrackRecorder {
   private readonly entries = new Map<string, ConntrackEntry>();
+  /** Whether the kernel dropped events for a reader that fell behind (conntrack warns "We have hit ENOBUFS"). */
+  eventsLost = false;
   private readonly procs: ChildProcess[] = [];
   private readonly oldAcct: string[] = [];
   /** process.hrtime ns minus wall-clock ns, read once at start. */
@@ -239,6 +241,10 @@ export class ConntrackRecorder {
         buf = buf.slice(nl + 1);
         nl = buf.indexOf("\n");
       }
+    });
+    p.stderr!.setEncoding("utf8");
+    p.stderr!.on("data", (d: string) => {
+      if (d.includes("ENOBUFS")) this.eventsLost = true;
     });
     p.on("error", () => {});
     // conntrack prints nothing until the first event: give it a moment to subscribe.
@@ -339,6 +345,8 @@ export interface ConnectionFlowContext {
   /** The agents' epoch (process.hrtime ns) and the time compression: simulated ns = (hr - epoch) x c. */
   epoch: bigint;
   timeCompression: number;
+  /** The recorder's {@link ConntrackRecorder.eventsLost}. */
+  eventsLost: boolean;
 }
 
 /**
@@ -373,7 +381,7 @@ export function connectionFlows(
       clients.set(e.app, s);
     }
   const requests = [...exchangeServers(spec)].filter(([, s]) => s.request).map(([p]) => p);
-  const out: ConnectionFlows = { flows: [], other: 0, unread: 0, ambiguous: 0 };
+  const out: ConnectionFlows = { flows: [], other: 0, unread: 0, ambiguous: 0, eventsLost: ctx.eventsLost };
   const sim = (hr: number) => Math.round((hr - Number(ctx.epoch)) * ctx.timeCompression);
   for (const e of entries) {
     const server = nodeOf.get(e.dst);

@@ -210,7 +210,9 @@ export async function emulatePolicy(
       live?.start(epoch);
       const records = await drive(run, p, policy.controller ? null : routing, measuredDelayNs, epoch, agents);
       if (conntrack && apps) {
-        records.connections = connectionFlows(await conntrack.stop(), {
+        const entries = await conntrack.stop();
+        records.connections = connectionFlows(entries, {
+          eventsLost: conntrack.eventsLost,
           plan: up.plan,
           applications: apps,
           ports: state.applicationPorts,

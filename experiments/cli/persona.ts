@@ -32,7 +32,22 @@ export function addPersona<T>(y: Argv<T>): Argv<T> {
               describe: "Policy label of the learning run (default: the first)",
             })
             .option("run", { type: "number", default: 0, describe: "Replication number (0-based)" })
+            .option("engine", {
+              choices: ["sim", "emulate"] as const,
+              default: "sim" as const,
+              describe: "Engine of the learning run (emulate: Linux namespaces, root)",
+            })
+            .option("source", {
+              choices: ["agents", "conntrack"] as const,
+              default: "agents" as const,
+              describe:
+                "With --engine emulate, learn from the agents' flow reports or from the connections the kernel's conntrack saw",
+            })
             .example("$0 persona learn experiments/configs/applications.yaml", "learn and store")
+            .example(
+              "sudo $0 persona learn experiments/configs/persona-learn.yaml --engine emulate --source conntrack",
+              "learn from the connections a real host sees",
+            )
             .example(
               "$0 persona learn apps.yaml --window 10s..70s --db /tmp/p.db",
               "a window, another repository",
@@ -44,6 +59,8 @@ export function addPersona<T>(y: Argv<T>): Argv<T> {
             set: a.set,
             run: a.run,
             json: a.json,
+            engine: a.engine,
+            source: a.source,
             ...(a.seed === undefined ? {} : { seed: a.seed }),
             ...(a.window === undefined ? {} : { window: a.window }),
             ...(a.policy === undefined ? {} : { policy: a.policy }),

@@ -1,6 +1,6 @@
 /**
  * The `topocast persona` commands over the repository (repository.ts): `learn` runs a config's learning run in the
- * simulator and stores each application's learned persona (models/personas/learn.ts) as its next version; `list`,
+ * simulator (or, `--engine emulate`, on namespaces, learning from the agents' reports or from conntrack) and stores each application's learned persona (models/personas/learn.ts) as its next version; `list`,
  * `show`, `diff`, `export` and `import` read and write the repository. Output goes to stdout; bad input throws
  * user errors (ConfigError, PersonaError, LearnError, CliInputError) that the CLI prints without a stack.
  */
@@ -17,6 +17,13 @@ import { PersonaRepository } from "./repository.ts";
 
 export interface LearnCommandOptions {
   db: string;
+  /** Which engine runs the learning run. @default "sim" */
+  engine?: "sim" | "emulate";
+  /**
+   * The emulator's flows to learn from: the traffic agents' reports, or the connections the kernel's connection
+   * tracker saw (emulation.conntrack). @default "agents"
+   */
+  source?: "agents" | "conntrack";
   /** `"<end>"` (from 0) or `"<start>..<end>"`, durations; default the config's whole window. */
   window?: string;
   /** The learning run's policy label; default the config's first policy. */
@@ -50,16 +57,27 @@ export async function personaLearn(file: string, o: LearnCommandOptions): Promis
       `--policy: no policy labelled ${JSON.stringify(o.policy)} in ${file}; it has ${labels}`,
     );
   }
-  const window = parseWindow(o.window, workload.horizonNs);
-  const records = await runPolicy(scenario, policy);
+  const engine = o.engine ?? "sim";
+  const source = o.source ?? "agents";
+  if (engine === "sim" && source !== "agents")
+    throw new CliInputError(
+      `--source ${source}: only the emulator has conntrack's connections; add --engine emulate, or learn from the simulator's flows (--source agents)`,
+    );
+  // The emulator's modules load only for an emulated learning run.
+  const emulated = engine === "emulate" ? await import("./learn-emulated.ts") : undefined;
+  const horizonNs = emulated ? emulated.emulatedHorizonNs(loaded.config, scenario) : workload.horizonNs;
+  const window = parseWindow(o.window, horizonNs);
+  const flows = emulated
+    ? await emulated.emulatedFlows(loaded.config, scenario, policy, source)
+    : (await runPolicy(scenario, policy)).flows.byFlowId();
   const learned = learnPersonas(
-    { flows: records.flows.byFlowId(), applications: scenario.applications, topology: scenario.topology },
+    { flows, applications: scenario.applications, topology: scenario.topology },
     {
       window,
       provenance: {
-        engine: "sim",
+        engine,
         run: file,
-        learnedAt: `${scenario.name} seed ${scenario.seed} run ${scenario.run}, policy ${policy.label}`,
+        learnedAt: `${scenario.name} seed ${scenario.seed} run ${scenario.run}, policy ${policy.label}${engine === "emulate" ? `, from the ${source === "agents" ? "agents' reports" : "conntrack connections"}` : ""}`,
       },
     },
   );

@@ -170,4 +170,9 @@ export interface ConnectionFlows {
   unread: number;
   /** Connections that more than one application pair could have made (the first, in pair order, is taken). */
   ambiguous: number;
+  /**
+   * Whether the kernel dropped connection events because a reader fell behind (a busy machine): starts then go
+   * missing and their connections count as unread.
+   */
+  eventsLost: boolean;
 }

@@ -143,7 +143,14 @@ describe("connections as application flows", () => {
     ...more,
   });
   const run = (entries: ConntrackEntry[]) =>
-    connectionFlows(entries, { plan, applications: spec, ports, epoch: 0n, timeCompression: 2 });
+    connectionFlows(entries, {
+      plan,
+      applications: spec,
+      ports,
+      epoch: 0n,
+      timeCompression: 2,
+      eventsLost: false,
+    });
 
   it("gives a client's call to web its request and response, tagged by pair, in simulated ns", () => {
     const r = run([entry(0, 1, 8080)]);

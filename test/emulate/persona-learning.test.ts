@@ -128,6 +128,7 @@ describe("personas learned from the emulator", async () => {
   }, async () => {
     const records = await emulate();
     const c = records.connections!;
+    assert.equal(c.eventsLost, false, "the kernel dropped no connection event");
     assert.equal(c.unread, 0, "every application connection has a start and counters");
     assert.equal(c.ambiguous, 0);
     const agents = learn(records, "emulate");

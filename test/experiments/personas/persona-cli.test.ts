@@ -141,6 +141,11 @@ describe("topocast persona, end to end on experiments/configs/persona-learn.yaml
       () => ["learn", CONFIG, "--window", "5s..1s"],
       /--window: expected "<end>" or "<start>\.\.<end>"/,
     ],
+    [
+      "conntrack as the source of a simulated run",
+      () => ["learn", CONFIG, "--source", "conntrack"],
+      /--source conntrack: only the emulator has conntrack's connections; add --engine emulate/,
+    ],
   ];
   for (const [what, args, message] of bad) {
     it(`exits 2 with a one-line reason for ${what}`, async () => {
