@@ -2,8 +2,8 @@
  * The traffic agent: one Node process per host namespace (`ip netns exec <ns> node --import tsx emulate/agent.ts
  * <json config>`), a TCP server for flows arriving at its node and a client replaying the flows leaving it.
  *
- * Protocol per flow (one TCP connection): the client sends a 16-byte header (flow id, size in bytes, both
- * big-endian uint64) and then `size` bytes; the server answers one byte once it has them all and closes. The
+ * Protocol per flow (one TCP connection, TCP_NODELAY): the client writes a 16-byte header (flow id, size in bytes,
+ * both big-endian uint64) together with the first of `size` bytes, then the rest; the server answers one byte once it has them all and closes. The
  * client's completion time runs from the flow's scheduled start to that byte; the server also reports when the
  * last byte arrived, so a controller that knows the epoch measures FCT as the simulator defines it (scheduled start
  * to the last byte at the destination; connection set-up counts). With a time-compression factor c, a flow
@@ -277,7 +277,10 @@ function sendFlow(f: AgentFlow, t0: bigint, retryForMs: number, epoch: bigint, c
   return new Promise((resolve) => {
     const deadline = performance.now() + retryForMs;
     const attempt = () => {
-      const sock = createConnection({ host: f.dst, port: f.port });
+      // A flow is a message written in one go without Nagle's algorithm, as RPC frameworks and HTTP servers send
+      // (and as the simulator's models send S bytes): with the 16-byte header written on its own first, Nagle held
+      // a sub-segment flow's bytes until the header's ACK, one round trip more than any model has.
+      const sock = createConnection({ host: f.dst, port: f.port, noDelay: true });
       let connected = false;
       let acked = false;
       sock.on("connect", () => {
@@ -285,14 +288,7 @@ function sendFlow(f: AgentFlow, t0: bigint, retryForMs: number, epoch: bigint, c
         const h = Buffer.alloc(HEADER);
         h.writeBigUInt64BE(BigInt(f.id) | (f.call ? CALL_BIT : 0n), 0);
         h.writeBigUInt64BE(BigInt(f.bytes), 8);
-        if (f.call) {
-          // A call is a message sent in one go, as RPC frameworks do (no Nagle wait behind a delayed ACK).
-          sock.setNoDelay(true);
-          writeMessage(sock, h, f.bytes);
-        } else {
-          sock.write(h);
-          pumpBytes(sock, f.bytes);
-        }
+        writeMessage(sock, h, f.bytes);
       });
       const response = f.call ? responseReader(sock, f.dst, epoch, c, resolve) : null;
       sock.on("data", (b: Buffer) => {
