@@ -47,6 +47,7 @@ import { growF64, growI32 } from "./typed-arrays.ts";
 export {
   LINUX_PACKET_TCP,
   NS3_PACKET_CUBIC,
+  NS3_PACKET_CUBIC_DEFAULTS,
   NS3_PACKET_CUBIC_SACK,
   NS3_PACKET_TCP,
   NS3_PACKET_TCP_SACK,

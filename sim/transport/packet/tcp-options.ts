@@ -7,6 +7,7 @@
  * (delayed ACKs), RFC 3465 (byte counting), RFC 6928 (initial window 10), RFC 7323 (timestamps, RTT per ACK).
  */
 import { TransportError } from "../transport.ts";
+import type { CubicImplementation } from "./cubic.ts";
 
 /** Congestion controls the packet model runs. */
 export const PACKET_CONGESTION_CONTROLS = ["newreno", "cubic"] as const;
@@ -24,6 +25,13 @@ export interface PacketTcpOptions {
    * during recovery. false: NewReno's recovery (RFC 6582).
    */
   sack: boolean;
+  /**
+   * CUBIC's hybrid slow start (HyStart: ACK-train and delay detection, Ha and Rhee 2011), on by default in Linux
+   * and ns-3 (sim/transport/packet/cubic.ts). Only with CUBIC.
+   */
+  hystart: boolean;
+  /** Whose CUBIC and HyStart details: Linux's tcp_cubic.c or ns-3 3.37's TcpCubic (cubic.ts says where they differ). */
+  cubicAs: CubicImplementation;
   /** Whether a flow spends a round trip on SYN / SYN-ACK before its first data segment. */
   handshake: boolean;
   /** Initial congestion window, segments (RFC 6928: 10). */
@@ -64,6 +72,8 @@ export interface PacketTcpOptions {
 export const LINUX_PACKET_TCP: Readonly<PacketTcpOptions> = Object.freeze({
   congestionControl: "newreno",
   sack: true,
+  hystart: true,
+  cubicAs: "linux",
   handshake: true,
   initialWindowSegments: 10,
   mssBytes: 1448,
@@ -88,6 +98,8 @@ export const LINUX_PACKET_TCP: Readonly<PacketTcpOptions> = Object.freeze({
 export const NS3_PACKET_TCP: Readonly<PacketTcpOptions> = Object.freeze({
   ...LINUX_PACKET_TCP,
   sack: false,
+  hystart: false,
+  cubicAs: "ns3",
   frameOverheadBytes: 2,
   byteCounting: false,
   minRtoNs: 1e9,
@@ -131,6 +143,12 @@ export function checkPacketTcp(o: PacketTcpOptions): void {
       `packet tcp: receiveWindowBytes must hold at least one segment (${o.mssBytes}), got ${o.receiveWindowBytes}`,
     );
   }
+  if (typeof o.hystart !== "boolean") {
+    throw new TransportError(`packet tcp: hystart must be true or false, got ${String(o.hystart)}`);
+  }
+  if (o.cubicAs !== "linux" && o.cubicAs !== "ns3") {
+    throw new TransportError(`packet tcp: cubicAs must be "linux" or "ns3", got ${String(o.cubicAs)}`);
+  }
   if (typeof o.sack !== "boolean") {
     throw new TransportError(`packet tcp: sack must be true or false, got ${String(o.sack)}`);
   }
@@ -151,4 +169,10 @@ export const NS3_PACKET_TCP_SACK: Readonly<PacketTcpOptions> = Object.freeze({
 export const NS3_PACKET_CUBIC_SACK: Readonly<PacketTcpOptions> = Object.freeze({
   ...NS3_PACKET_CUBIC,
   sack: true,
+});
+
+/** ns-3 3.37's TcpCubic with its defaults' SACK, PRR and HyStart, as NS3_PACKET_CUBIC otherwise. */
+export const NS3_PACKET_CUBIC_DEFAULTS: Readonly<PacketTcpOptions> = Object.freeze({
+  ...NS3_PACKET_CUBIC_SACK,
+  hystart: true,
 });

@@ -143,7 +143,7 @@ export class TcpFlows implements PacketSink {
     while (ring <= this.rwndSegs) ring *= 2;
     this.ringSize = ring;
     this.ctlWire = o.headerBytes + o.frameOverheadBytes;
-    this.cubic = o.congestionControl === "cubic" ? new Cubic() : null;
+    this.cubic = o.congestionControl === "cubic" ? new Cubic(o.hystart, o.cubicAs) : null;
     this.board = o.sack ? new SackBoard(ring) : null;
     this.grow(256);
   }
@@ -183,7 +183,7 @@ export class TcpFlows implements PacketSink {
     this.tsRecent[slot] = -1;
     this.ackAt[slot] = INF;
     this.oooCount[slot] = 0;
-    this.cubic?.reset(slot);
+    this.cubic?.reset(slot, this.sim.now);
     this.board?.reset(slot);
     if (this.o.handshake) {
       this.state[slot] = SYN_SENT;
@@ -324,7 +324,7 @@ export class TcpFlows implements PacketSink {
   private newAck(slot: number, ack: number, ecr: number): void {
     const mss = this.mss;
     const acked = ack - this.sndUna[slot]!;
-    if (ecr >= 0) this.rttSample(slot, this.sim.now - ecr);
+    if (ecr >= 0) this.ackSample(slot, this.sim.now - ecr, ack);
     this.retries[slot] = 0;
     this.sndUna[slot] = ack;
     if (this.sndNxt[slot]! < ack) this.sndNxt[slot] = ack;
@@ -390,7 +390,7 @@ export class TcpFlows implements PacketSink {
     const una = this.sndUna[slot]!;
     let delivered = 0;
     if (ack > una) {
-      if (ecr >= 0) this.rttSample(slot, this.sim.now - ecr);
+      if (ecr >= 0) this.ackSample(slot, this.sim.now - ecr, ack);
       this.retries[slot] = 0;
       delivered = board.advance(slot, una, ack);
       this.sndUna[slot] = ack;
@@ -496,6 +496,7 @@ export class TcpFlows implements PacketSink {
     if (this.o.byteCounting || this.cubic) {
       let left = acked;
       if (cwnd < ssthresh) {
+        this.cubic?.onSlowStartAck(slot, this.sndUna[slot]!, this.sim.now, this.sndMax[slot]!);
         const take = Math.min(left, Math.ceil((ssthresh - cwnd) / mss));
         cwnd = Math.min(cwnd + take * mss, ssthresh === INF ? INF : Math.max(ssthresh, cwnd));
         left -= take;
@@ -520,6 +521,21 @@ export class TcpFlows implements PacketSink {
       cwnd += Math.floor(Math.max(1, (mss * mss) / cwnd));
     }
     this.cwnd[slot] = cwnd;
+  }
+
+  /**
+   * An RTT sample of `r` ns on an ACK of new data up to `ack`: RFC 6298's estimator, and with CUBIC its minimum RTT
+   * and HyStart, which may end slow start (ssthresh = cwnd).
+   */
+  private ackSample(slot: number, r: number, ack: number): void {
+    this.rttSample(slot, r);
+    const cubic = this.cubic;
+    if (cubic === null) return;
+    const cwnd = this.cwnd[slot]!;
+    const slowStart = cwnd < this.ssthresh[slot]! && this.inRecovery[slot] === 0;
+    const sent = this.o.cubicAs === "ns3" ? this.sndMax[slot]! : this.sndNxt[slot]!;
+    if (cubic.onRttSample(slot, r, this.sim.now, cwnd / this.mss, slowStart, ack, sent))
+      this.ssthresh[slot] = cwnd;
   }
 
   /** RFC 6298 section 2 with a sample of `r` ns. */
@@ -586,6 +602,7 @@ export class TcpFlows implements PacketSink {
     const una = this.sndUna[slot]!;
     this.counters.timeouts++;
     this.ssthresh[slot] = this.lossThreshold(slot, (this.sndMax[slot]! - una) * mss);
+    this.cubic?.onTimeout(slot, this.sim.now, una);
     this.cwnd[slot] = mss;
     this.caAcked[slot] = 0;
     this.recover[slot] = this.sndMax[slot]!;
