@@ -15,7 +15,8 @@
  * (target - cwnd) / cwnd x a (Linux's "cnt", as a fraction); RTT_min is the connection's minimum RTT sample (Linux's
  * delay_min, ns-3's m_delayMin), samples taken within 1 s (Linux; ns-3: 10 ms) of an epoch's start ignored. The
  * Reno-friendly estimate W_est grows by alpha x a / cwnd with alpha = 3 (1 - beta) / (1 + beta); while W_cubic(t) <
- * W_est, cwnd follows W_est.
+ * W_est, cwnd follows W_est (Linux only: ns-3 3.37 has no Reno-friendly region). Before the first congestion event
+ * (or after a timeout) cwnd grows by at least a / 20 (Linux's and ns-3's cnt clamp of 20: 5% per RTT).
  *
  * HyStart, in slow start once cwnd >= 16 segments, per ACK with an RTT sample; a round starts at the ACK that passes
  * the highest segment sent at the last round's start (its time: round start). Exit (ssthresh = cwnd) when
@@ -208,15 +209,14 @@ export class Cubic {
     const t = (nowNs - this.epoch[slot]!) / 1e9;
     const rtt = this.delayMin[slot]! > 0 ? this.delayMin[slot]! : rttNs;
     const wCubic = (x: number) => C * (x - this.k[slot]!) ** 3 + this.wMax[slot]!;
+    // before the first congestion event (W_max 0 in Linux and ns-3) at least one segment per 20 acknowledged
+    const floor = this.lossSeen[slot] === 0 ? cwnd + acked / 20 : cwnd;
     if (this.as === "linux") {
       const est = this.wEst[slot]! + (ALPHA * acked) / cwnd;
       this.wEst[slot] = est;
-      if (wCubic(t) < est) return Math.max(cwnd, est);
+      if (wCubic(t) < est) return Math.max(floor, est);
     }
     const target = Math.min(Math.max(wCubic(t + rtt / 1e9), cwnd), 1.5 * cwnd);
-    let step = (target - cwnd) / cwnd;
-    // before the first congestion event (W_max 0 in Linux and ns-3) at least one segment per 20 acknowledged
-    if (this.lossSeen[slot] === 0) step = Math.max(step, 1 / 20);
-    return cwnd + step * acked;
+    return Math.max(floor, cwnd + ((target - cwnd) / cwnd) * acked);
   }
 }

@@ -58,6 +58,15 @@ describe("CUBIC window", () => {
     assert.ok(plateau < early && plateau < late, `growth per 0.5 s: ${early}, ${plateau}, ${late}`);
   });
 
+  test("before any congestion event the window grows at least 5% per RTT (Linux's and ns-3's cnt clamp of 20)", () => {
+    const c = new Cubic();
+    c.grow(1);
+    c.reset(0);
+    const w = grow(c, 100, 0.5);
+    // W_cubic alone would add C (0.5 + 0.1)^3 = 0.09 segments; 1.05^5 x 100 = 127.6
+    assert.ok(w[w.length - 1]! >= 125 && w[w.length - 1]! < 130, `W(0.5 s) = ${w[w.length - 1]}`);
+  });
+
   test("fast convergence: an event at 800 after one at 1000 sets W_max = 800 x 1.7 / 2 = 680", () => {
     const c = new Cubic();
     c.grow(1);
