@@ -17,12 +17,17 @@
  * --ns3::TcpL4Protocol::RecoveryType=ns3::TcpClassicRecovery`; for CUBIC also `--ns3::TcpCubic::HyStart=false`),
  * which is what the packet model implements; the packet model runs with ns-3's settings (NS3_PACKET_TCP: per-ACK
  * window growth for NewReno, 1 s minimum RTO, 200 ms delayed ACK, 2-byte PPP headers; NS3_PACKET_CUBIC). ns-3's
- * defaults (SACK, PRR, HyStart) run as a reference row in bulk mode. Bulk mode also runs the packet model with SACK
+ * defaults (SACK, PRR, HyStart) run as a reference row in bulk mode. Both modes also run the packet model with SACK
  * and PRR (NS3_PACKET_TCP_SACK, NS3_PACKET_CUBIC_SACK) against ns-3 with its default recovery (SACK, PRR; for CUBIC
- * with HyStart off, which the packet model does not model): `sackGoodputError`, `sackJainDifference`.
+ * with HyStart off): bulk `sackGoodputError`, `sackJainDifference`, short `sack`; and for CUBIC the packet model with
+ * ns-3's HyStart (NS3_PACKET_CUBIC_DEFAULTS) against ns-3's defaults: bulk `hystartGoodputError`,
+ * `hystartJainDifference`, short `hystart`.
  *
  * Speed: packet transmissions (packet-hops, ns-3's PhyTxEnd count) per wall second of the run, and per CPU
- * second (ns-3's user time from /usr/bin/time; ours from process.cpuUsage).
+ * second (ns-3's user time from /usr/bin/time; ours from process.cpuUsage). The fluid model against ns-3 on the
+ * short workload: ns-3's simulation run (`wall_run_s`, mean over its no-SACK and SACK runs) over the fluid model's,
+ * warm (median of 5 runs after its first) and cold (its first run, JIT warm-up included); per CPU second ns-3's
+ * whole process against the fluid model's warm run.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
@@ -35,6 +40,7 @@ import type { Topology } from "../sim/substrate/topology.ts";
 import { FlowNetwork, LINUX_TCP_STARTUP } from "../sim/transport/flow-network.ts";
 import {
   NS3_PACKET_CUBIC,
+  NS3_PACKET_CUBIC_DEFAULTS,
   NS3_PACKET_CUBIC_SACK,
   NS3_PACKET_TCP,
   NS3_PACKET_TCP_SACK,
@@ -51,6 +57,8 @@ const FLOWS = 300;
 const LOAD = 0.6;
 const SEEDS = [1, 2, 3];
 const SMALL_BYTES = 100_000;
+/** Timed runs of the fluid model per seed after its first (see fluidShortTimed). */
+const FLUID_REPEATS = 5;
 const BUFFER = { packets: 1100 };
 /** ns-3 without SACK and with classic (RFC 6582) recovery: the loss recovery the packet model implements. */
 const NS3_NO_SACK = [
@@ -67,6 +75,8 @@ const VARIANTS: readonly {
   ns3Sack: string[];
   tcp: Readonly<PacketTcpOptions>;
   tcpSack: Readonly<PacketTcpOptions>;
+  /** The packet model as ns-3's defaults run (SACK, PRR; CUBIC with HyStart). */
+  tcpDefaults: Readonly<PacketTcpOptions>;
 }[] = [
   {
     name: "NewReno",
@@ -75,6 +85,7 @@ const VARIANTS: readonly {
     ns3Sack: [],
     tcp: NS3_PACKET_TCP,
     tcpSack: NS3_PACKET_TCP_SACK,
+    tcpDefaults: NS3_PACKET_TCP_SACK,
   },
   {
     name: "CUBIC",
@@ -83,6 +94,7 @@ const VARIANTS: readonly {
     ns3Sack: ["--tcp=ns3::TcpCubic", "--ns3::TcpCubic::HyStart=false"],
     tcp: NS3_PACKET_CUBIC,
     tcpSack: NS3_PACKET_CUBIC_SACK,
+    tcpDefaults: NS3_PACKET_CUBIC_DEFAULTS,
   },
 ];
 type Variant = (typeof VARIANTS)[number];
@@ -351,6 +363,11 @@ function bulkMode(binary: string | null, v: Variant): BenchResult {
   if (binary && v.name === "CUBIC") rows[sackRefName] = ns3Bulk(binary, v.ns3Sack);
   const sackRef = rows[v.name === "CUBIC" ? sackRefName : `ns-3 ${v.name} (defaults: SACK, PRR)`];
   rows[sackName] = topocastBulk(v.tcpSack);
+  const defaultsRefName = `ns-3 ${v.name} (defaults: SACK, PRR${v.name === "CUBIC" ? ", HyStart" : ""})`;
+  const defaultsName = `packet ${v.name} SACK + PRR + HyStart (ns-3 settings)`;
+  if (v.name === "CUBIC") rows[defaultsName] = topocastBulk(v.tcpDefaults);
+  const defaultsRef = rows[defaultsRefName];
+  const pkDefaults = rows[defaultsName];
   const ref = rows[refName];
   const pk = rows[pkName]!;
   const pkSack = rows[sackName]!;
@@ -364,6 +381,15 @@ function bulkMode(binary: string | null, v: Variant): BenchResult {
             ...speed(pk, ref),
             sackGoodputError: ratio(pkSack.aggregateMbps - sackRef.aggregateMbps, sackRef.aggregateMbps),
             sackJainDifference: Math.round((pkSack.jain - sackRef.jain) * 1e4) / 1e4,
+            ...(defaultsRef && pkDefaults
+              ? {
+                  hystartGoodputError: ratio(
+                    pkDefaults.aggregateMbps - defaultsRef.aggregateMbps,
+                    defaultsRef.aggregateMbps,
+                  ),
+                  hystartJainDifference: Math.round((pkDefaults.jain - defaultsRef.jain) * 1e4) / 1e4,
+                }
+              : {}),
           },
         }
       : {}),
@@ -395,31 +421,89 @@ function meanShort(rs: ShortResult[]): ShortRow {
   };
 }
 
+/** The fluid model on `flows` once cold (its first run in this process), then {@link FLUID_REPEATS} times. */
+function fluidShortTimed(flows: readonly Flow[]): { result: ShortResult; cold: number; warm: EngineRun } {
+  const result = topocastShort(null, flows);
+  const reps = Array.from({ length: FLUID_REPEATS }, () => topocastShort(null, flows));
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  return {
+    result,
+    cold: result.wallSeconds,
+    warm: {
+      transmissions: null,
+      wallSeconds: median(reps.map((r) => r.wallSeconds)),
+      cpuSeconds: median(reps.map((r) => r.cpuSeconds ?? Number.NaN)),
+    },
+  };
+}
+
+/** FCT errors of packet row `pk` against ns-3 row `ref`. */
+function fctErrors(pk: ShortRow, ref: ShortRow) {
+  return {
+    fctP50Error: ratio(pk.fctP50 - ref.fctP50, ref.fctP50),
+    fctP99Error: ratio(pk.fctP99 - ref.fctP99, ref.fctP99),
+    smallP50Error: ratio(pk.smallP50 - ref.smallP50, ref.smallP50),
+    smallP99Error: ratio(pk.smallP99 - ref.smallP99, ref.smallP99),
+  };
+}
+
+/**
+ * Short mode: per seed, ns-3 and the packet model without SACK (classic recovery), with SACK and PRR (ns-3's
+ * recovery; CUBIC with HyStart off), for CUBIC also with ns-3's defaults (HyStart on), and the fluid model. The
+ * fluid model's speed against ns-3: ns-3's simulation run (its `wall_run_s`; CPU: the whole process) over the fluid
+ * model's run, cold (its first run in the process, JIT warm-up included) and warm (median of 5 runs).
+ */
 function shortMode(binary: string | null, dir: string | null, v: Variant): BenchResult {
   if (!binary || !dir) return { rows: {} };
-  const refName = `ns-3 ${v.name} (no SACK, classic recovery)`;
-  const pkName = `packet ${v.name} (ns-3 settings)`;
-  const flName = "fluid (TCP start-up)";
-  const runs: Record<string, ShortResult[]> = { [refName]: [], [pkName]: [], [flName]: [] };
+  const cubic = v.name === "CUBIC";
+  const names = {
+    ref: `ns-3 ${v.name} (no SACK, classic recovery)`,
+    pk: `packet ${v.name} (ns-3 settings)`,
+    sackRef: `ns-3 ${v.name} (SACK, PRR${cubic ? ", HyStart off" : ""})`,
+    sack: `packet ${v.name} SACK + PRR (ns-3 settings)`,
+    defaultsRef: `ns-3 ${v.name} (defaults: SACK, PRR, HyStart)`,
+    defaults: `packet ${v.name} SACK + PRR + HyStart (ns-3 settings)`,
+    fluid: "fluid (TCP start-up)",
+  };
+  const runs: Record<string, ShortResult[]> = {};
+  const push = (name: string, r: ShortResult) => {
+    runs[name] = [...(runs[name] ?? []), r];
+  };
+  const cold: number[] = [];
+  const warm: EngineRun[] = [];
   for (const seed of SEEDS) {
     const flows = ns3Flows(dir, seed);
-    runs[refName]!.push(ns3Short(binary, seed, v.ns3));
-    runs[pkName]!.push(topocastShort(v.tcp, flows));
-    runs[flName]!.push(topocastShort(null, flows));
+    push(names.ref, ns3Short(binary, seed, v.ns3));
+    push(names.pk, topocastShort(v.tcp, flows));
+    push(names.sackRef, ns3Short(binary, seed, v.ns3Sack));
+    push(names.sack, topocastShort(v.tcpSack, flows));
+    if (cubic) {
+      push(names.defaultsRef, ns3Short(binary, seed, v.ns3Defaults));
+      push(names.defaults, topocastShort(v.tcpDefaults, flows));
+    }
+    const fl = fluidShortTimed(flows);
+    push(names.fluid, fl.result);
+    cold.push(fl.cold);
+    warm.push(fl.warm);
   }
   const rows = Object.fromEntries(Object.entries(runs).map(([name, rs]) => [name, meanShort(rs)]));
-  const ref = rows[refName]!;
-  const pk = rows[pkName]!;
+  const ref = rows[names.ref]!;
+  const sackRef = rows[names.sackRef]!;
+  const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+  const refs = [...runs[names.ref]!, ...runs[names.sackRef]!];
+  const ns3Wall = mean(refs.map((r) => r.wallSeconds));
+  const ns3Cpu = mean(refs.map((r) => r.cpuSeconds ?? Number.NaN));
   return {
     seeds: SEEDS,
     rows,
     compare: {
-      fctP50Error: ratio(pk.fctP50 - ref.fctP50, ref.fctP50),
-      fctP99Error: ratio(pk.fctP99 - ref.fctP99, ref.fctP99),
-      smallP50Error: ratio(pk.smallP50 - ref.smallP50, ref.smallP50),
-      smallP99Error: ratio(pk.smallP99 - ref.smallP99, ref.smallP99),
-      ...speed(pk, ref),
-      fluidSpeedupWall: ratio(ref.wallSeconds, rows[flName]!.wallSeconds),
+      ...fctErrors(rows[names.pk]!, ref),
+      ...speed(rows[names.pk]!, ref),
+      sack: fctErrors(rows[names.sack]!, sackRef),
+      ...(cubic ? { hystart: fctErrors(rows[names.defaults]!, rows[names.defaultsRef]!) } : {}),
+      fluidSpeedupWall: ratio(ns3Wall, mean(warm.map((w) => w.wallSeconds))),
+      fluidSpeedupWallCold: ratio(ns3Wall, mean(cold)),
+      fluidSpeedupCpu: ratio(ns3Cpu, mean(warm.map((w) => w.cpuSeconds!))),
     },
   };
 }
