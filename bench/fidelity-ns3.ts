@@ -21,7 +21,8 @@
  * and PRR (NS3_PACKET_TCP_SACK, NS3_PACKET_CUBIC_SACK) against ns-3 with its default recovery (SACK, PRR; for CUBIC
  * with HyStart off): bulk `sackGoodputError`, `sackJainDifference`, short `sack`; and for CUBIC the packet model with
  * ns-3's HyStart (NS3_PACKET_CUBIC_DEFAULTS) against ns-3's defaults: bulk `hystartGoodputError`,
- * `hystartJainDifference`, short `hystart`.
+ * `hystartJainDifference`, short `hystart`. Short mode runs again with FIFOs of 200 packets (ns-3 `--qlen=100`), where
+ * flows lose packets, with and without SACK: `smallFifos`, `smallFifosSack`.
  *
  * Speed: packet transmissions (packet-hops, ns-3's PhyTxEnd count) per wall second of the run, and per CPU
  * second (ns-3's user time from /usr/bin/time; ours from process.cpuUsage). The fluid model against ns-3 on the
@@ -60,6 +61,12 @@ const SMALL_BYTES = 100_000;
 /** Timed runs of the fluid model per seed after its first (see fluidShortTimed). */
 const FLUID_REPEATS = 5;
 const BUFFER = { packets: 1100 };
+/**
+ * The short workload with small FIFOs, where loss recovery matters: ns-3's FifoQueueDisc of 100 packets
+ * (`--qlen=100`) and its device queue of 100, the packet model's FIFOs of 200 packets.
+ */
+const SMALL_QLEN = 100;
+const SMALL_BUFFER = { packets: SMALL_QLEN + 100 };
 /** ns-3 without SACK and with classic (RFC 6582) recovery: the loss recovery the packet model implements. */
 const NS3_NO_SACK = [
   "--ns3::TcpSocketBase::Sack=false",
@@ -169,15 +176,16 @@ function makeNet(
   sim: Simulator,
   topo: Topology,
   trace: TraceBus,
+  buffer: { packets: number } = BUFFER,
 ): Transport {
   // The fluid row is the fluid model as configs get it by default: max-min rates with TCP start-up, no queues.
   return tcp
-    ? new PacketNetwork(sim, topo, trace, { tcp, buffer: BUFFER })
+    ? new PacketNetwork(sim, topo, trace, { tcp, buffer })
     : new FlowNetwork(sim, topo, trace, { tcp: LINUX_TCP_STARTUP });
 }
 
 /** The dumbbell, its shortest paths, a simulator, a trace bus and the transport (`tcp` as in {@link makeNet}). */
-function setup(tcp: Readonly<PacketTcpOptions> | null) {
+function setup(tcp: Readonly<PacketTcpOptions> | null, buffer = BUFFER) {
   const topo = dumbbell();
   const sim = new Simulator();
   const trace = new TraceBus();
@@ -186,7 +194,7 @@ function setup(tcp: Readonly<PacketTcpOptions> | null) {
     routes: allPairsShortestPaths(topo, { weight: "delay" }),
     sim,
     trace,
-    net: makeNet(tcp, sim, topo, trace),
+    net: makeNet(tcp, sim, topo, trace, buffer),
   };
 }
 
@@ -233,8 +241,12 @@ function shortStats(fctMs: readonly number[], smallMs: readonly number[]) {
 }
 
 /** Short mode in topocast on ns-3's flow list (`tcp` as in {@link topocastBulk}). */
-export function topocastShort(tcp: Readonly<PacketTcpOptions> | null, flows: readonly Flow[]): ShortResult {
-  const { topo, routes, sim, trace, net } = setup(tcp);
+export function topocastShort(
+  tcp: Readonly<PacketTcpOptions> | null,
+  flows: readonly Flow[],
+  buffer = BUFFER,
+): ShortResult {
+  const { topo, routes, sim, trace, net } = setup(tcp, buffer);
   const fct: number[] = [];
   const small: number[] = [];
   trace.on("flowEnd", (r) => {
@@ -464,6 +476,10 @@ function shortMode(binary: string | null, dir: string | null, v: Variant): Bench
     defaultsRef: `ns-3 ${v.name} (defaults: SACK, PRR, HyStart)`,
     defaults: `packet ${v.name} SACK + PRR + HyStart (ns-3 settings)`,
     fluid: "fluid (TCP start-up)",
+    smallRef: `ns-3 ${v.name} (no SACK, classic recovery), FIFOs of ${SMALL_BUFFER.packets} packets`,
+    small: `packet ${v.name} (ns-3 settings), FIFOs of ${SMALL_BUFFER.packets} packets`,
+    smallSackRef: `ns-3 ${v.name} (SACK, PRR${cubic ? ", HyStart off" : ""}), FIFOs of ${SMALL_BUFFER.packets} packets`,
+    smallSack: `packet ${v.name} SACK + PRR (ns-3 settings), FIFOs of ${SMALL_BUFFER.packets} packets`,
   };
   const runs: Record<string, ShortResult[]> = {};
   const push = (name: string, r: ShortResult) => {
@@ -481,6 +497,10 @@ function shortMode(binary: string | null, dir: string | null, v: Variant): Bench
       push(names.defaultsRef, ns3Short(binary, seed, v.ns3Defaults));
       push(names.defaults, topocastShort(v.tcpDefaults, flows));
     }
+    push(names.smallRef, ns3Short(binary, seed, [...v.ns3, `--qlen=${SMALL_QLEN}`]));
+    push(names.small, topocastShort(v.tcp, flows, SMALL_BUFFER));
+    push(names.smallSackRef, ns3Short(binary, seed, [...v.ns3Sack, `--qlen=${SMALL_QLEN}`]));
+    push(names.smallSack, topocastShort(v.tcpSack, flows, SMALL_BUFFER));
     const fl = fluidShortTimed(flows);
     push(names.fluid, fl.result);
     cold.push(fl.cold);
@@ -501,6 +521,8 @@ function shortMode(binary: string | null, dir: string | null, v: Variant): Bench
       ...speed(rows[names.pk]!, ref),
       sack: fctErrors(rows[names.sack]!, sackRef),
       ...(cubic ? { hystart: fctErrors(rows[names.defaults]!, rows[names.defaultsRef]!) } : {}),
+      smallFifos: fctErrors(rows[names.small]!, rows[names.smallRef]!),
+      smallFifosSack: fctErrors(rows[names.smallSack]!, rows[names.smallSackRef]!),
       fluidSpeedupWall: ratio(ns3Wall, mean(warm.map((w) => w.wallSeconds))),
       fluidSpeedupWallCold: ratio(ns3Wall, mean(cold)),
       fluidSpeedupCpu: ratio(ns3Cpu, mean(warm.map((w) => w.cpuSeconds!))),
