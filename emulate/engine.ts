@@ -21,6 +21,7 @@
  * 6. With `emulation.conntrack`, the kernel's connection tracker records those connections in every namespace
  *    (emulate/conntrack.ts): RunRecords.connections, a second record beside the agents' reports.
  */
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +29,7 @@ import { ControlDriver, decisionTiming } from "../models/control/driver.ts";
 import { type ActionRecord, recording } from "../models/policies/recording.ts";
 import { StaticRoutes } from "../models/policies/static-routes.ts";
 import type { Policy } from "../models/policies/types.ts";
+import { RegistryAccess } from "../models/services/instance-directory.ts";
 import { applicationPairs } from "../models/workload/applications.ts";
 import type { FlowArrival } from "../models/workload/flow-schedule.ts";
 import { controllerContext } from "../sim/engine/controller.ts";
@@ -50,6 +52,7 @@ import { checkLinks, checkRates, type LinkCheck, type RateCheck } from "./checks
 import { ConntrackRecorder, connectionFlows } from "./conntrack.ts";
 import { EmulationControlPlane } from "./control-plane.ts";
 import { LinkCounters, udpReceiveErrors } from "./counters.ts";
+import { type EmuRegistryService, startRegistry } from "./dht/registry.ts";
 import { EmulationClock } from "./emulation-clock.ts";
 import { EmulationDataPlane } from "./emulation-data-plane.ts";
 import { actionOverhead, medianStartLateMs } from "./emulation-overhead.ts";
@@ -100,6 +103,8 @@ interface Run {
   emuCtl: EmulationControlPlane;
   ledger: FlowLedger;
   ctl: ScaledControlPlane;
+  /** The run's registry (bittorrent-dht processes), when the scenario asks for one. */
+  registry?: RegistryAccess;
 }
 
 /**
@@ -180,7 +185,14 @@ export async function emulatePolicy(
     let agents: TrafficAgents | undefined;
     let live: LiveApplications | undefined;
     let conntrack: ConntrackRecorder | undefined;
+    let dht: EmuRegistryService | undefined;
     try {
+      // The registry's DHT processes, one per substrate node, before the clock starts; latencies on the run's clock.
+      if (scenario.registry && policy.controller) {
+        dht = await startRegistry(up, { nodes: scenario.registry.nodes });
+        const simNow = () => (epoch === undefined ? 0 : Number(process.hrtime.bigint() - epoch) * c);
+        run.registry = new RegistryAccess(dht, simNow, scenario.registry.ttlNs);
+      }
       const { policy: p, routing } = await preparePolicy(run);
       const measuredDelayNs = await preflight(run);
       agents = new TrafficAgents(
@@ -225,6 +237,7 @@ export async function emulatePolicy(
       await conntrack?.close();
       live?.stop();
       agents?.stop();
+      await dht?.close();
       rmSync(work, { recursive: true, force: true });
     }
   });
@@ -237,7 +250,7 @@ async function preparePolicy(
   const { scenario, policy } = run;
   const routing = policy.create({ topology: scenario.topology, seed: scenario.seed, run: scenario.run });
   if (policy.controller)
-    return { policy: await policy.controller(controllerContext(scenario, routing)), routing };
+    return { policy: await policy.controller(controllerContext(scenario, routing, run.registry)), routing };
   await pinStaticRoutes(scenario.topology, routing, run.emuCtl, run.ctl);
   return { policy: new StaticRoutes(policy.name), routing };
 }
@@ -382,6 +395,7 @@ async function drive(
     actions,
     recoveries: driver.recoveries,
     ...policyEventsOf(policy),
+    ...(run.registry ? { discovery: run.registry.totals } : {}),
     overhead: {
       engine: "emulate",
       ...actionOverhead(actions),

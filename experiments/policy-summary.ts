@@ -2,8 +2,10 @@
  * One policy's entry in summary.json, from its run records (sim/engine/records.ts): flow counts, FCT and slowdown
  * statistics, MLU statistics, and the engine's overhead with time to recover.
  */
+
 import { type RecoveryRecord, recoverySummary } from "../models/control/driver.ts";
 import type { PolicyEvent } from "../models/policies/types.ts";
+import type { DiscoveryTotals } from "../models/services/instance-directory.ts";
 import type { ControlOverhead } from "../sim/engine/controller.ts";
 import type { EmulationOverhead, RunRecords } from "../sim/engine/records.ts";
 import type { FlowStatsSummary } from "../sim/metrics/flow-stats.ts";
@@ -41,6 +43,8 @@ export interface PolicySummary {
   intents?: IntentSatisfaction;
   /** The policy's decisions beyond actions (a persona applied, kept, reverted), when it reports any. */
   policyEvents?: PolicyEvent[];
+  /** Instance discovery through the registry (config `intents.registry`): lookups, their latency and failures. */
+  discovery?: DiscoveryTotals;
 }
 
 /** A policy's summary.json entry from its run records. */
@@ -56,5 +60,6 @@ export function policySummary(r: RunRecords): PolicySummary {
     links: r.linkStats,
     overhead: { ...overhead, recoveries: [...r.recoveries], ...recoverySummary(r.recoveries) },
     ...(r.policyEvents ? { policyEvents: [...r.policyEvents] } : {}),
+    ...(r.discovery ? { discovery: r.discovery } : {}),
   };
 }

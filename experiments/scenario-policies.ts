@@ -134,7 +134,12 @@ async function controller(
   predictorConfig: PredictorConfig | null,
   ctx: ControllerContext,
 ): Promise<Policy> {
-  const base = { kPaths: ctx.control.kPaths, seed: ctx.seed, run: ctx.run };
+  const base = {
+    kPaths: ctx.control.kPaths,
+    seed: ctx.seed,
+    run: ctx.run,
+    ...(ctx.registry ? { registry: ctx.registry } : {}),
+  };
   if (def.forecasts === null || predictorConfig === null) return create(params, base);
   const series =
     def.forecasts === "pair-volumes"

@@ -8,6 +8,7 @@
  */
 
 import type { DemandInterval, Scenario } from "../sim/engine/types.ts";
+import { parseDurationNs } from "../sim/units.ts";
 import type { ConfigError, LoadedConfig } from "./config/load.ts";
 import { checkSteps, checkVerbs, simulatorVerbSupport } from "./config/scenario-checks.ts";
 import { intentWorkloadFacts } from "./intent-satisfaction.ts";
@@ -81,6 +82,15 @@ export function buildScenario(
       failures,
       metrics,
       ...(apps ? { applications: apps.spec } : {}),
+      ...(c.intents?.registry
+        ? {
+            registry: {
+              ttlNs: parseDurationNs(c.intents.registry.ttl),
+              replication: c.intents.registry.replication,
+              nodes: base.nodes.map((n) => n.id),
+            },
+          }
+        : {}),
     },
     workload: {
       source: demand.source,

@@ -668,6 +668,28 @@ const TransportSchema = z
   })
   .meta(doc("The simulator's transport model."));
 
+const RegistrySchema = z
+  .strictObject({
+    ttl: duration(
+      "How long a client uses a discovery answer before it asks the registry again (simulated time).",
+      { min: 0, exclusiveMin: true },
+    ).default("1s"),
+    replication: z
+      .int()
+      .min(1)
+      .default(20)
+      .meta(
+        doc(
+          "Simulator: the Kademlia model's bucket size and replication factor k (paper: 20). A node holding a key answers its own lookups without messages, so k below the node count makes discovery cross the network as the emulator's bittorrent-dht nodes always do (their k is 20).",
+        ),
+      ),
+  })
+  .meta(
+    doc(
+      "Discover the instances through the registry (a DHT: the Kademlia model in the simulator, one bittorrent-dht process per node in the emulator) instead of reading them from this section: instances register at start, their nodes update their health when they fail, clients cache answers for `ttl` (models/services/instance-directory.ts).",
+    ),
+  );
+
 const EmulationSchema = z
   .strictObject({
     timeCompression: z
@@ -818,7 +840,9 @@ export function experimentSchema(registry: PolicyRegistry) {
       workload: WorkloadSchema.prefault({}),
       policies: z.array(policySchema(registry)).min(1).meta(doc("Policies compared on identical traffic.")),
       failures: z.array(FailureSchema).default([]).meta(doc("Link failures and repairs, in any order.")),
-      intents: INTENT_MESH_SCHEMA.optional(),
+      intents: INTENT_MESH_SCHEMA.extend({ registry: RegistrySchema.optional() })
+        .meta(INTENT_MESH_SCHEMA.meta() ?? {})
+        .optional(),
       metrics: MetricsSchema.prefault({}),
       control: ControlSchema.prefault({}),
       transport: TransportSchema.prefault({}),

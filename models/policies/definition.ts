@@ -12,6 +12,7 @@
 
 import * as z from "zod";
 import type { Predictor } from "../predictors/predictor.ts";
+import type { RegistryAccess } from "../services/instance-directory.ts";
 import type { Policy } from "./types.ts";
 import type { ActionKind } from "./verbs.ts";
 
@@ -65,6 +66,8 @@ export type PolicyFactoryContext<F extends ForecastInput | null = ForecastInput 
   /** The experiment's seed and replication, for a policy that draws random numbers (name its own stream). */
   seed: number;
   run: number;
+  /** The run's registry, when the config's `intents.registry` asks the engine for one (intent-aware policies). */
+  registry?: RegistryAccess;
 } & (F extends ForecastInput ? { predictor: Predictor } : { predictor?: undefined });
 
 export interface PolicyDefinition<

@@ -15,12 +15,15 @@
  * virtual link reserving (1 + `circuitHeadroom`) x its bound on the chosen path), moved when the choice changes;
  * when the reservation does not fit, its route is pinned as without circuits.
  *
- * Instances come from the mesh (the config), not from the registry: the registry's promises settle only while the
- * simulator's kernel runs, and policies do not see the registry today (see docs/architecture.md).
+ * Instances come from the mesh (the config), or, when the engine offers a registry (the config's `intents.registry`),
+ * from discovery through it (models/services/instance-directory.ts: registration at start, health updates, answers
+ * cached with a TTL). With the registry the policy does not read an instance's liveness from its attachment link:
+ * a failed instance stays a candidate until its record says `down` and the client's cached answer is refreshed.
  */
 import * as z from "zod";
 import type { Predictor } from "../predictors/predictor.ts";
 import { type Circuit, Circuits } from "../services/circuits.ts";
+import { InstanceDirectory, type RegistryAccess } from "../services/instance-directory.ts";
 import {
   INTENT_MESH_SCHEMA,
   type IntentMesh,
@@ -102,6 +105,8 @@ export type IntentRoutingOptions = Partial<
 > & {
   mesh: IntentMesh;
   predictor: Predictor;
+  /** The run's registry: instances are discovered through it instead of read from the mesh. */
+  registry?: RegistryAccess;
 };
 
 type Choice = CostedPath & { id: string };
@@ -109,20 +114,29 @@ type Choice = CostedPath & { id: string };
 export class IntentRouting implements Policy {
   readonly name = "intent-routing";
   private readonly hysteresis: PathHysteresis;
-  private readonly o: Required<Omit<IntentRoutingOptions, "kPaths">> & { kPaths: number };
+  private readonly o: Required<Omit<IntentRoutingOptions, "kPaths" | "registry">> & { kPaths: number };
   /** Circuits by client key (`client->anycast`), when `circuits` is on. */
   private readonly circuitOf = new Map<string, Circuit>();
   private circuits: Circuits | undefined;
+  private readonly directory: InstanceDirectory | undefined;
 
   constructor(opts: IntentRoutingOptions) {
-    this.o = { ...DEFAULTS, kPaths: DEFAULT_K_PATHS, ...opts } as typeof this.o;
+    const { registry, ...rest } = opts;
+    this.o = { ...DEFAULTS, kPaths: DEFAULT_K_PATHS, ...rest } as typeof this.o;
     this.hysteresis = new PathHysteresis({ margin: this.o.margin, holdIntervals: this.o.holdIntervals });
+    this.directory = registry && new InstanceDirectory(registry, opts.mesh);
   }
 
   async decide(obs: Observation, ctl: ControlPlane): Promise<void> {
     const util = Float64Array.from(obs.links, (l) => (l.up ? l.utilization : 0));
     this.o.predictor.observe(obs.timeNs, util);
     const views = linkViews(obs.links, this.o.predictor.forecast(1)[0]);
+    if (this.directory) {
+      this.directory.observe(obs);
+      // Liveness only through the registry: attachment links count as up.
+      for (const [k, v] of views)
+        if (k.includes("->svc-") && !v.stats.up) views.set(k, { ...v, stats: { ...v.stats, up: true } });
+    }
     const rate = new Map(
       obs.traffic.map((t) => [`${t.src}->${t.dst}`, (t.bytes * 8 * 1e9) / obs.intervalNs]),
     );
@@ -172,7 +186,8 @@ export class IntentRouting implements Policy {
   /** The client's candidates (to every instance), costed with its own rate on each, hard-breakers left out. */
   private candidates(c: MeshClient, views: Map<string, LinkView>, bps: number, ctl: ControlPlane): Choice[] {
     const paths: NodePath[] = [];
-    for (const inst of this.o.mesh.instances.get(c.service) ?? []) {
+    const instances = this.directory?.instances(c) ?? this.o.mesh.instances.get(c.service) ?? [];
+    for (const inst of instances) {
       const attach = views.get(`${inst}->${c.anycast}`);
       if (!attach?.stats.up) continue;
       const toInstance = inst === c.node ? [[c.node]] : ctl.paths(c.node, inst, this.o.kPaths);
@@ -229,6 +244,7 @@ export const intentRoutingPolicy = definePolicy({
       kPaths: p.kPaths ?? ctx.kPaths,
       mesh: resolveMesh(mesh),
       predictor: ctx.predictor,
+      ...(ctx.registry ? { registry: ctx.registry } : {}),
     });
   },
 });

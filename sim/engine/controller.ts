@@ -9,14 +9,17 @@ import { type ActionRecord, recording } from "../../models/policies/recording.ts
 import { StaticRoutes } from "../../models/policies/static-routes.ts";
 import type { Policy } from "../../models/policies/types.ts";
 import type { FlowMatchFields } from "../../models/policies/verb-args.ts";
+import { RegistryAccess } from "../../models/services/instance-directory.ts";
 import { ApplicationTrafficCounter } from "../../models/workload/application-traffic.ts";
 import type { FlowSink } from "../../models/workload/flow-sink.ts";
 import { type ControlStats, SimControlPlane } from "../control/control-plane.ts";
 import type { FirewallTotals } from "../control/firewall.ts";
 import { SimClock } from "../control/sim-clock.ts";
 import { SimDataPlane } from "../control/sim-data-plane.ts";
+import { RandomStreams } from "../kernel/rng.ts";
 import type { Simulator } from "../kernel/simulator.ts";
 import type { TraceBus } from "../metrics/trace.ts";
+import { deployRegistry } from "../services/registry.ts";
 import { allPairsShortestPaths } from "../substrate/routing.ts";
 import type { FlowSpec, Transport } from "../transport/transport.ts";
 import { offeredSeries } from "./offered.ts";
@@ -31,6 +34,8 @@ export interface Controlled {
   sink: FlowSink;
   /** Bytes sent by mirror copies beyond the flows' sizes so far. */
   mirroredBytes(): number;
+  /** The run's registry, when the scenario asks for one. */
+  registry?: RegistryAccess;
 }
 
 /**
@@ -60,7 +65,11 @@ export interface ControlOverhead {
  * control interval on `routing`'s default paths (the oracle's future, the predictors' training span). Shared by
  * both engines, so a policy is built from the same context in simulation and in emulation.
  */
-export function controllerContext(scenario: Scenario, routing: RoutingPolicy): ControllerContext {
+export function controllerContext(
+  scenario: Scenario,
+  routing: RoutingPolicy,
+  registry?: RegistryAccess,
+): ControllerContext {
   const topo = scenario.topology;
   const control = scenario.control;
   const horizonNs = scenario.intervals.reduce((m, iv) => Math.max(m, iv.endNs), 0);
@@ -87,7 +96,26 @@ export function controllerContext(scenario: Scenario, routing: RoutingPolicy): C
     linkUtilization: future.linkUtilization,
     trainingPairBytes: past.pairBytes,
     trainingLinkUtilization: past.linkUtilization,
+    ...(registry ? { registry } : {}),
   };
+}
+
+/**
+ * The run's registry when the scenario asks for one (`Scenario.registry`): the Kademlia model on the scenario's
+ * nodes (warm routing tables, no republish timer: the run drains its kernel), its random streams under
+ * `registry/`, and the access the policies discover through.
+ */
+function simRegistry(scenario: Scenario, sim: Simulator): RegistryAccess | undefined {
+  const r = scenario.registry;
+  if (r === undefined) return undefined;
+  const service = deployRegistry(sim, new RandomStreams(scenario.seed, scenario.run), scenario.topology, {
+    warm: true,
+    republish: false,
+    nodes: r.nodes,
+    k: r.replication,
+    name: "registry/kademlia",
+  });
+  return new RegistryAccess(service, () => sim.now, r.ttlNs);
 }
 
 /**
@@ -118,8 +146,9 @@ export async function startController(
       return fallback.path(s, d) ?? undefined;
     },
   });
+  const registry = policy.controller ? simRegistry(scenario, sim) : undefined;
   const p = policy.controller
-    ? await policy.controller(controllerContext(scenario, routing))
+    ? await policy.controller(controllerContext(scenario, routing, registry))
     : new StaticRoutes(policy.name);
   const applications = new ApplicationTrafficCounter(topo.nodes.map((x) => x.id));
   const dataPlane = new SimDataPlane(net, ctl, {
@@ -134,7 +163,8 @@ export async function startController(
     clockNs: () => sim.now,
     setupLatencyNs: control.setupLatencyNs,
   });
-  const driver = new ControlDriver(new SimClock(sim, onAdvance), dataPlane, recorded, p, {
+  const busy = registry && (() => registry.pending > 0);
+  const driver = new ControlDriver(new SimClock(sim, onAdvance, busy), dataPlane, recorded, p, {
     intervalNs: control.intervalNs,
     endNs: bins * control.intervalNs,
     failures: scenario.failures,
@@ -174,7 +204,15 @@ export async function startController(
   trace.on("flowEnd", (r) => {
     if (r.wireBytes > r.sizeBytes) mirroredBytes += r.wireBytes - r.sizeBytes;
   });
-  return { ctl, driver, policy: p, sink, mirroredBytes: () => mirroredBytes, actions };
+  return {
+    ctl,
+    driver,
+    policy: p,
+    sink,
+    mirroredBytes: () => mirroredBytes,
+    actions,
+    ...(registry ? { registry } : {}),
+  };
 }
 
 export function overheadOf(c: Controlled): ControlOverhead {

@@ -16,6 +16,7 @@
 import type { DecisionTiming, RecoveryRecord } from "../../models/control/driver.ts";
 import type { ActionRecord } from "../../models/policies/recording.ts";
 import type { Policy, PolicyEvent } from "../../models/policies/types.ts";
+import type { DiscoveryTotals } from "../../models/services/instance-directory.ts";
 import type { FlowEndEvent } from "../../models/workload/flow-sink.ts";
 import type { ApplicationProfile } from "../../models/workload/profiler.ts";
 import type { FlowRow, FlowStatsSummary } from "../metrics/flow-stats.ts";
@@ -142,6 +143,8 @@ export interface RunRecords {
   actions: readonly ActionRecord[];
   /** Pairs a failure hit and their time to recover, ns. */
   recoveries: readonly RecoveryRecord[];
+  /** Instance discovery through the registry, when the scenario has one (models/services/instance-directory.ts). */
+  discovery?: DiscoveryTotals;
   /** The policy's decisions beyond actions (models/policies/types.ts PolicyEvent), when it reports any. */
   policyEvents?: readonly PolicyEvent[];
   overhead: EngineOverhead;

@@ -154,6 +154,7 @@ export async function runPolicy(
     actions: controlled.actions,
     recoveries: controlled.driver.recoveries,
     ...policyEventsOf(controlled.policy),
+    ...(controlled.registry ? { discovery: controlled.registry.totals } : {}),
     overhead: { engine: "sim", ...overheadOf(controlled) },
     ...(profiler ? { profile: { applications: profiler.pairs, intervals: profiler.intervals } } : {}),
     events: sim.executed,

@@ -8,6 +8,7 @@ import type { LinkQuality } from "../../models/control/driver.ts";
 import type { VerbOptionUse } from "../../models/policies/definition.ts";
 import type { Policy } from "../../models/policies/types.ts";
 import type { ActionKind } from "../../models/policies/verbs.ts";
+import type { RegistryAccess } from "../../models/services/instance-directory.ts";
 import type { AppWorkloadSpec } from "../../models/workload/applications.ts";
 import type { SetupLatencies } from "../control/control-plane.ts";
 import type { Distribution } from "../kernel/rng.ts";
@@ -116,6 +117,8 @@ export interface ControlSettings {
 
 /** What a controller factory gets: the substrate, the settings, and the traffic it may learn from or (oracle) foresee. */
 export interface ControllerContext extends PolicyContext {
+  /** The run's registry, when the scenario asks for one (`Scenario.registry`). */
+  registry?: RegistryAccess;
   /** Node ids, sorted (the Observation's `nodes`; pairs indexed as models/policies/common.ts PairIndex). */
   nodes: readonly string[];
   control: ControlSettings;
@@ -168,4 +171,10 @@ export interface Scenario {
    * (no new external requests after it). Their flows are tagged from N x N up (N nodes), after the node pairs.
    */
   applications?: AppWorkloadSpec;
+  /**
+   * Discover the intent mesh's instances through a registry (the config's `intents.registry`): the engine deploys
+   * one on `nodes` (the substrate without the anycast nodes) and offers it to the policies; answers are cached for
+   * `ttlNs`; `replication` is the simulator's Kademlia k.
+   */
+  registry?: { ttlNs: number; nodes: readonly string[]; replication: number };
 }

@@ -197,29 +197,39 @@ export class SimRegistryService implements RegistryService {
 }
 
 /**
- * Deploys the registry on `topo`: one DHT node per substrate node (in node order), routing tables filled by a
- * message-level join of each node through the first (sequential, `joinGapNs` apart) unless `warm` asks for the
- * global-knowledge start, then republishing. Runs the kernel until the joins are done.
+ * Deploys the registry on `topo`: one DHT node per substrate node (in node order; only those of `nodes` when given),
+ * routing tables filled by a message-level join of each node through the first (sequential, `joinGapNs` apart)
+ * unless `warm` asks for the global-knowledge start, then republishing (unless `republish` is false: a run that
+ * drains its kernel to the end must not keep an hourly timer). Runs the kernel until the joins are done.
+ * @throws RegistryError for a node id of `nodes` that `topo` does not have.
  */
 export function deployRegistry(
   sim: Simulator,
   streams: RandomStreams,
   topo: Topology,
-  opts: Partial<KademliaOptions> & { warm?: boolean; joinGapNs?: number } = {},
+  opts: Partial<KademliaOptions> & {
+    warm?: boolean;
+    joinGapNs?: number;
+    nodes?: readonly string[];
+    republish?: boolean;
+  } = {},
 ): SimRegistryService {
-  const { warm, joinGapNs, ...kademlia } = opts;
+  const { warm, joinGapNs, nodes: only, republish, ...kademlia } = opts;
+  for (const id of only ?? [])
+    if (!topo.hasNode(id)) throw new RegistryError(`registry: no node ${JSON.stringify(id)} in ${topo.name}`);
+  const hosts = only ? topo.nodes.filter((n) => only.includes(n.id)) : topo.nodes;
   const net = new KademliaNetwork(sim, streams, substrateDelay(topo), kademlia);
   const placement = new Map<string, number>();
-  for (const n of topo.nodes) placement.set(n.id, net.addNode(n.index));
+  for (const n of hosts) placement.set(n.id, net.addNode(n.index));
   if (warm) net.warmStart(streams);
   else {
     const gap = joinGapNs ?? 1_000_000_000;
-    const first = placement.get(topo.nodes[0]!.id)!;
-    topo.nodes.slice(1).forEach((n, i) => {
+    const first = placement.get(hosts[0]!.id)!;
+    hosts.slice(1).forEach((n, i) => {
       sim.schedule(gap * i, () => net.join(placement.get(n.id)!, first));
     });
-    sim.run(sim.now + gap * topo.nodes.length + 10 * net.options.rpcTimeoutNs);
+    sim.run(sim.now + gap * hosts.length + 10 * net.options.rpcTimeoutNs);
   }
-  net.startRepublish();
+  if (republish !== false) net.startRepublish();
   return new SimRegistryService(net, placement);
 }

@@ -1,0 +1,254 @@
+/**
+ * Service instances from the registry (issue 15): how the intent-aware policies (models/policies/intent-routing.ts,
+ * models/policies/nearest-instance.ts) learn where a service runs when the config's `intents.registry` is set,
+ * instead of reading the instances from the config. The same code runs in both engines; only the
+ * {@link RegistryService} under it differs (the simulator's Kademlia model, sim/services/registry.ts, every message
+ * delayed by the substrate; the emulator's bittorrent-dht processes, emulate/dht/registry.ts, over the emulated
+ * links).
+ *
+ * - {@link RegistryAccess} is the engine's side: the deployment, the engine's clock (simulated ns), the cache TTL,
+ *   the operations in flight (the simulator runs its kernel one event time at a time while any is, so their
+ *   multi-step promises continue at the right simulated instants: sim/services/settle.ts) and the run's totals
+ *   ({@link DiscoveryTotals}, summary.json `policies[i].discovery`).
+ * - {@link InstanceDirectory} is the policy's side, called at every control step:
+ *   - registration at start: at the first step every instance registers itself from its own node (resource id
+ *     `<service>/<node>`, metadata health `up`, no promise: the policy costs the paths itself);
+ *   - a health monitor on each instance's node: when the instance's attachment link to its service's anycast node
+ *     (models/services/intent-mesh.ts: the instance's liveness) changes state between two steps, the node updates
+ *     the record (`updateResourceStatus(id, "down" | "up")`); updates of one instance are applied in order;
+ *   - discovery with a cache per (client node, service), like a DNS resolver's: a step that finds no answer or an
+ *     answer older than the TTL starts `discoverResources({service})` from the client's node (one in flight per
+ *     key; the first waits for the registrations) and meanwhile answers from the cache as it is (stale, or nothing
+ *     before the first answer). Instances whose record is `down` are not returned (selectMatches).
+ *   So a failed instance stays a candidate until its health update has landed and the client's cached answer has
+ *   expired and been refreshed: the policies do not read an instance's liveness from the link state themselves.
+ */
+import { anycastNode, type IntentMesh, type MeshClient } from "./intent-mesh.ts";
+import type { OperationStats, RegistryService } from "./registry.ts";
+
+/** Discovery through the registry over one run (summary.json `policies[i].discovery`). Latencies in simulated ns. */
+export interface DiscoveryTotals {
+  /** Instances registered at start, and registrations that failed. */
+  registrations: number;
+  registrationFailures: number;
+  /** Health updates sent by the instances' monitors, and those that failed. */
+  statusUpdates: number;
+  statusUpdateFailures: number;
+  /** discoverResources calls that answered, and those that failed (the cached answer was kept). */
+  lookups: number;
+  lookupFailures: number;
+  /** Lookup latency (from the call to the answer, engine clock), ns: median, mean, max; null without lookups. */
+  lookupLatencyP50Ns: number | null;
+  lookupLatencyMeanNs: number | null;
+  lookupLatencyMaxNs: number | null;
+  /** DHT lookups and messages the discoveries made (messages where the engine counts them), largest hop depth. */
+  dhtLookups: number;
+  dhtMessages: number;
+  maxHops: number;
+  /** Records listed under a service that no lookup found, summed over lookups. */
+  missingRecords: number;
+  /** Policy queries answered from a fresh cache, an expired one (a refresh under way) or with nothing yet. */
+  freshAnswers: number;
+  staleAnswers: number;
+  emptyAnswers: number;
+  /** Instances handed to a policy while their attachment link was down (a stale registration in use). */
+  downInstancesOffered: number;
+}
+
+/** The counters of {@link DiscoveryTotals} (all but the latencies). */
+export type DiscoveryCounter = Exclude<
+  keyof DiscoveryTotals,
+  "lookupLatencyP50Ns" | "lookupLatencyMeanNs" | "lookupLatencyMaxNs"
+>;
+
+/** A registry deployment as the engine offers it to the policies of one run. */
+export class RegistryAccess {
+  /** Registry operations in flight. */
+  pending = 0;
+  private readonly latencies: number[] = [];
+  private readonly t: Record<DiscoveryCounter, number> = {
+    registrations: 0,
+    registrationFailures: 0,
+    statusUpdates: 0,
+    statusUpdateFailures: 0,
+    lookups: 0,
+    lookupFailures: 0,
+    dhtLookups: 0,
+    dhtMessages: 0,
+    maxHops: 0,
+    missingRecords: 0,
+    freshAnswers: 0,
+    staleAnswers: 0,
+    emptyAnswers: 0,
+    downInstancesOffered: 0,
+  };
+
+  /**
+   * @param service the run's registry (one node per substrate node that may host instances or clients)
+   * @param nowNs the engine's clock, simulated ns
+   * @param ttlNs how long a discovery answer is used before it is refreshed, simulated ns (> 0)
+   */
+  constructor(
+    readonly service: RegistryService,
+    readonly nowNs: () => number,
+    readonly ttlNs: number,
+  ) {
+    if (!(ttlNs > 0)) throw new RangeError(`registry: ttl must be > 0 ns, got ${ttlNs}`);
+  }
+
+  /** Counts `p` as in flight until it settles. */
+  track<T>(p: Promise<T>): Promise<T> {
+    this.pending++;
+    return p.finally(() => {
+      this.pending--;
+    });
+  }
+
+  /** Adds to a counter (by the directory). */
+  count(what: DiscoveryCounter, n = 1): void {
+    this.t[what] += n;
+  }
+
+  /** Records one answered lookup: its latency (ns, engine clock) and its DHT cost. */
+  lookupDone(latencyNs: number, stats: OperationStats, missing: number): void {
+    this.t.lookups++;
+    this.latencies.push(latencyNs);
+    this.t.dhtLookups += stats.lookups;
+    this.t.dhtMessages += stats.messages ?? 0;
+    this.t.maxHops = Math.max(this.t.maxHops, stats.hops ?? 0);
+    this.t.missingRecords += missing;
+  }
+
+  get totals(): DiscoveryTotals {
+    const v = [...this.latencies].sort((a, b) => a - b);
+    const n = v.length;
+    return {
+      ...this.t,
+      lookupLatencyP50Ns: n ? v[Math.floor((n - 1) / 2)]! : null,
+      lookupLatencyMeanNs: n ? Math.round(v.reduce((a, b) => a + b, 0) / n) : null,
+      lookupLatencyMaxNs: n ? v[n - 1]! : null,
+    };
+  }
+}
+
+/** The resource id an instance registers under. */
+export function instanceResourceId(service: string, node: string): string {
+  return `${service}/${node}`;
+}
+
+/** What the directory reads of an observation: link states (the instances' monitors). */
+export interface LinkStates {
+  readonly links: readonly { readonly src: string; readonly dst: string; readonly up: boolean }[];
+}
+
+interface CachedAnswer {
+  readonly instances: readonly string[];
+  readonly fetchedNs: number;
+}
+
+/** One policy's view of the instances through the registry (see the module doc). */
+export class InstanceDirectory {
+  private registered: Promise<void> | null = null;
+  private readonly cache = new Map<string, CachedAnswer>();
+  private readonly refreshing = new Set<string>();
+  /** Instance id -> its attachment link's state at the last step (what its monitor last saw). */
+  private readonly alive = new Map<string, boolean>();
+  /** Instance id -> the end of its chain of status updates. */
+  private readonly updates = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly access: RegistryAccess,
+    private readonly mesh: IntentMesh,
+  ) {}
+
+  /** At every control step, before {@link instances}: registration (first step), then the monitors' updates. */
+  observe(obs: LinkStates): void {
+    const up = new Map(obs.links.map((l) => [`${l.src}->${l.dst}`, l.up]));
+    this.registered ??= this.registerAll();
+    for (const [service, nodes] of this.mesh.instances) {
+      for (const node of nodes) {
+        const id = instanceResourceId(service, node);
+        const now = up.get(`${node}->${anycastNode(service)}`) ?? true;
+        const before = this.alive.get(id) ?? true;
+        this.alive.set(id, now);
+        if (now !== before) this.updateStatus(id, node, now);
+      }
+    }
+  }
+
+  /** The instances (node ids) of `c`'s service as its cache answers now; starts a refresh when due. */
+  instances(c: MeshClient): readonly string[] {
+    const key = `${c.node}|${c.service}`;
+    const cached = this.cache.get(key);
+    const due = cached === undefined || this.access.nowNs() - cached.fetchedNs >= this.access.ttlNs;
+    if (due && !this.refreshing.has(key)) this.refresh(key, c);
+    this.access.count(cached === undefined ? "emptyAnswers" : due ? "staleAnswers" : "freshAnswers");
+    const out = cached?.instances ?? [];
+    for (const n of out)
+      if (this.alive.get(instanceResourceId(c.service, n)) === false)
+        this.access.count("downInstancesOffered");
+    return out;
+  }
+
+  private registerAll(): Promise<void> {
+    const all: Promise<void>[] = [];
+    for (const [service, nodes] of this.mesh.instances) {
+      for (const node of nodes) {
+        const op = this.access.service
+          .client(node)
+          .registerResource(
+            instanceResourceId(service, node),
+            { address: node, node, network: "substrate", capabilities: [service], health: "up" },
+            [],
+          );
+        all.push(
+          this.access.track(op).then(
+            () => this.access.count("registrations"),
+            () => this.access.count("registrationFailures"),
+          ),
+        );
+      }
+    }
+    return Promise.all(all).then(() => undefined);
+  }
+
+  private updateStatus(id: string, node: string, up: boolean): void {
+    const prev = this.updates.get(id) ?? this.registered ?? Promise.resolve();
+    const next = this.access.track(
+      prev.then(() => this.access.service.client(node).updateResourceStatus(id, up ? "up" : "down")),
+    );
+    this.updates.set(
+      id,
+      next.then(
+        () => this.access.count("statusUpdates"),
+        () => this.access.count("statusUpdateFailures"),
+      ),
+    );
+  }
+
+  private refresh(key: string, c: MeshClient): void {
+    this.refreshing.add(key);
+    let startNs = 0;
+    // The first lookups wait for the registrations; their latency counts from when they start.
+    const op = (this.registered ?? Promise.resolve()).then(() => {
+      startNs = this.access.nowNs();
+      return this.access.service.client(c.node).discoverResources({ service: c.service });
+    });
+    void this.access
+      .track(op)
+      .then(
+        (d) => {
+          const nowNs = this.access.nowNs();
+          this.access.lookupDone(nowNs - startNs, d.stats, d.missing);
+          const nodes = d.matches.map((m) => m.resource.metadata.node);
+          const order = this.mesh.instances.get(c.service) ?? [];
+          // The config's order among the answers (nearest-instance breaks ties by it), then any other node.
+          const rank = (n: string) => (order.includes(n) ? order.indexOf(n) : order.length);
+          nodes.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+          this.cache.set(key, { instances: nodes, fetchedNs: nowNs });
+        },
+        () => this.access.count("lookupFailures"),
+      )
+      .finally(() => this.refreshing.delete(key));
+  }
+}
