@@ -39,6 +39,7 @@ import {
 } from "./commands.ts";
 import { EmulationError } from "./errors.ts";
 import { ifName, macAddress, netnsNames, runPrefix } from "./names.ts";
+import { nftDev } from "./nft.ts";
 import type { RelayConfig } from "./wire-relay.ts";
 
 /** Emulation settings (the `emulation` section of a config). */
@@ -128,6 +129,12 @@ export interface Plan {
   links: LinkPlan[];
   /** Default next hop per node (index) and destination node, in destination order. */
   routes: RoutePlan[][];
+  /**
+   * Sinks with several incoming links (an intent mesh's anycast nodes), each with the reverse side of every
+   * incoming link's veth, in link order: their replies leave the way the request came in ({@link sinkReplyCommands}).
+   * Absent in plans of topologies without such sinks.
+   */
+  sinkReplies?: { node: number; ends: { dev: string; via: string }[] }[];
   /** Where the address pool stands after the substrate (the control plane continues from here). */
   poolCursor: { low: number; high: number };
   /** Configured properties that are not emulated, one sentence each. */
@@ -238,6 +245,15 @@ export function planSubstrate(
       return [{ dst: v.index, via: far.address, dev: near.dev }];
     }),
   );
+  const sinkReplies = topo.nodes.flatMap((u) => {
+    const ins = topo.inLinks[u.index]!;
+    if (topo.outLinks[u.index]!.length > 0 || ins.length < 2) return [];
+    const ends = ins.map((l) => {
+      const lp = links[undirectedOf[l]!]!;
+      return { dev: lp.b.dev, via: lp.a.address };
+    });
+    return [{ node: u.index, ends }];
+  });
   return {
     runId,
     prefix: runPrefix(runId),
@@ -247,9 +263,42 @@ export function planSubstrate(
     nodes,
     links,
     routes,
+    ...(sinkReplies.length > 0 ? { sinkReplies } : {}),
     poolCursor: pool.cursor,
     dropped,
   };
+}
+
+/** Routing tables and rule priorities of a sink's reply paths: 500 + the incoming link's position. */
+const SINK_REPLY_TABLE = 500;
+
+/**
+ * A sink's replies over the link their connection came in on (symmetric paths, as the simulator's flows assume):
+ * conntrack marks each connection with its incoming link's position + 1 (nftables, prerouting), the output route
+ * hook copies the mark onto the sink's own packets, and a rule per mark sends them to a table whose default route
+ * is that link's neighbour. Packets of connections the sink opens itself keep mark 0 and its main routes
+ * ({@link sinkReturn}). Without this, every reply left by the first incoming link: an instance other than the
+ * first answered its clients the long way round. Empty for other nodes.
+ */
+export function sinkReplyCommands(plan: Plan, i: number): { ip: Cmd[]; nft: string[] } {
+  const sink = plan.sinkReplies?.find((r) => r.node === i);
+  if (!sink) return { ip: [], nft: [] };
+  const ip: Cmd[] = [];
+  const marks: string[] = [];
+  sink.ends.forEach((e, j) => {
+    const t = String(SINK_REPLY_TABLE + j);
+    ip.push(["rule", "add", "fwmark", String(j + 1), "table", t, "priority", t]);
+    ip.push(["route", "add", "default", "via", e.via, "dev", e.dev, "table", t]);
+    marks.push(`add rule inet tc_sink pre iifname ${nftDev(e.dev)} ct state new ct mark set ${j + 1}`);
+  });
+  const nft = [
+    "add table inet tc_sink",
+    "add chain inet tc_sink pre { type filter hook prerouting priority -150 ; }",
+    "add chain inet tc_sink out { type route hook output priority -150 ; }",
+    ...marks,
+    "add rule inet tc_sink out meta mark set ct mark",
+  ];
+  return { ip, nft };
 }
 
 // --- stages ----------------------------------------------------------------------------------------------------

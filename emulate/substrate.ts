@@ -24,6 +24,7 @@ import { type Capabilities, chooseMechanisms, probe } from "./capabilities.ts";
 import { ipArgv, netnsDel, netnsExecArgv, netnsList } from "./commands.ts";
 import { EmulationError } from "./errors.ts";
 import { belongsToRun, checkRunId, newRunId, runIdOf, runPrefix } from "./names.ts";
+import { runNft } from "./nft.ts";
 import {
   bridgeCommands,
   type EmulationSettings,
@@ -32,6 +33,7 @@ import {
   planSubstrate,
   relayConfig,
   rootCommands,
+  sinkReplyCommands,
   sysctlCommand,
   tcCommands,
 } from "./plan.ts";
@@ -194,6 +196,11 @@ export async function up(topo: Topology, opts: UpOptions = {}): Promise<UpResult
         const ns = plan.nodes[i]!.netns;
         await runner.run(sysctlCommand(plan, i));
         await runBatch(runner, "ip", ns, nodeCommands(plan, i));
+        const sink = sinkReplyCommands(plan, i);
+        if (sink.ip.length > 0) {
+          await runBatch(runner, "ip", ns, sink.ip);
+          await runNft(runner, ns, sink.nft);
+        }
         await runBatch(runner, "tc", ns, tcCommands(plan, i));
         await runBatch(runner, "bridge", ns, bridgeCommands(plan, i));
       },

@@ -147,7 +147,11 @@ export async function emulateExperiment(
   const simDir = sims[0]?.dir ?? null;
   const outcome = await emulatePolicies(scenario, pre, settings, runner, opts, note);
 
-  const summary = await withMluBound(loaded, scenario, runSummary(scenario, workload, run, outcome.results));
+  const summary = await withMluBound(
+    loaded,
+    scenario,
+    runSummary(asEmulatedTcp(scenario, settings), workload, run, outcome.results),
+  );
   const manifest = emulationManifest(loaded, scenario, run, startedAt, settings, pre, outcome, sims);
   let reportPath: string | null = null;
   const dir = await writeRunDir(opts.out ?? defaultEmulationDir(loaded, run), async (tmp) => {
@@ -585,6 +589,19 @@ async function staleSimulation(
       return `flow ${f.id} differs there (another config, seed or version)`;
   }
   return missing > 0.1 * flows.length ? `${missing} of the ${flows.length} flows are missing there` : null;
+}
+
+/**
+ * `scenario` with TCP start-up as the emulator's TCP has it in simulated bytes (segments of 1448 x timeCompression /
+ * rateScale, see {@link simulatorBeside}): what the emulated runs' summary reads where it counts a flow's start-up
+ * round trips (experiments/intent-satisfaction.ts). Unchanged without TCP start-up or scaling.
+ */
+export function asEmulatedTcp(scenario: Scenario, s: EmulationRunSettings): Scenario {
+  const tcp = scenario.transport.tcp;
+  const factor = s.timeCompression / s.rateScale;
+  if (tcp === null || factor === 1) return scenario;
+  const mssBytes = Math.max(1, Math.round(tcp.mssBytes * factor));
+  return { ...scenario, transport: { ...scenario.transport, tcp: { ...tcp, mssBytes } } };
 }
 
 /**
