@@ -7,6 +7,7 @@ import {
   planSubstrate,
   relayConfig,
   rootCommands,
+  sinkReplyCommands,
   tcCommands,
 } from "../../emulate/plan.ts";
 import { line } from "../../sim/substrate/generators.ts";
@@ -179,5 +180,32 @@ describe("a sink node (incoming links only, as an intent mesh's anycast node)", 
       [0, 1].map((dst) => ({ dst, via: toSvc.a.address, dev: toSvc.b.dev })),
     );
     assert.ok(plan.routes[0]!.some((r) => r.dst === 2) && plan.routes[1]!.some((r) => r.dst === 2));
+  });
+
+  it("answers a connection over the link it came in on: a conntrack mark and a table per incoming link", () => {
+    const topo = new TopologyBuilder("sink", "test", { capacityBps: 100e6, delayNs: 0 })
+      .addNode({ id: "a" })
+      .addNode({ id: "b" })
+      .addNode({ id: "svc" })
+      .addLink("a", "b")
+      .addLink("a", "svc", {}, false)
+      .addLink("b", "svc", {}, false)
+      .build();
+    const plan = planSubstrate(topo, "1a2b3c", HTB_WIRE);
+    const ends = ["a->svc", "b->svc"].map((id) => plan.links.find((l) => l.ids[0] === id)!);
+    const { ip, nft } = sinkReplyCommands(plan, 2);
+    assert.deepEqual(
+      ip,
+      ends.flatMap((l, j) => [
+        ["rule", "add", "fwmark", String(j + 1), "table", String(500 + j), "priority", String(500 + j)],
+        ["route", "add", "default", "via", l.a.address, "dev", l.b.dev, "table", String(500 + j)],
+      ]),
+    );
+    for (const [j, l] of ends.entries())
+      assert.ok(
+        nft.includes(`add rule inet tc_sink pre iifname "${l.b.dev}" ct state new ct mark set ${j + 1}`),
+      );
+    assert.ok(nft.includes("add rule inet tc_sink out meta mark set ct mark"));
+    for (const other of [0, 1]) assert.deepEqual(sinkReplyCommands(plan, other), { ip: [], nft: [] });
   });
 });

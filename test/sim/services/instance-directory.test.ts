@@ -1,0 +1,150 @@
+/**
+ * Instances discovered through the simulated registry (models/services/instance-directory.ts on the Kademlia model,
+ * sim/services/registry.ts), driven by the simulator's clock as a run drives it (sim/control/sim-clock.ts: event
+ * time by event time while an operation is in flight). A 6-node ring, 10 ms per link each way, k = 2 so lookups
+ * cross the ring; service "web" with instances on n1 and n3 (anycast node svc-web), clients on n0 and n4; TTL 1 s.
+ *
+ *     n0 -- n1 -- n2
+ *     |            |
+ *     n5 -- n4 -- n3
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+  type DiscoveryTotals,
+  InstanceDirectory,
+  type LinkStates,
+  RegistryAccess,
+} from "../../../models/services/instance-directory.ts";
+import { type IntentMesh, resolveMesh } from "../../../models/services/intent-mesh.ts";
+import { SimClock } from "../../../sim/control/sim-clock.ts";
+import { RandomStreams } from "../../../sim/kernel/rng.ts";
+import { Simulator } from "../../../sim/kernel/simulator.ts";
+import { deployRegistry } from "../../../sim/services/registry.ts";
+import { ring } from "../../../sim/substrate/generators.ts";
+
+const MS = 1_000_000;
+const TTL = 1000 * MS;
+
+const MESH: IntentMesh = resolveMesh({
+  services: [{ name: "web", instances: ["n1", "n3"] }],
+  clients: [
+    { node: "n0", intent: "service=web, latency<50ms", requestsPerSecond: 1, requestSize: "1KB" },
+    { node: "n4", intent: "service=web", requestsPerSecond: 1, requestSize: "1KB" },
+  ],
+  links: [],
+});
+
+/** The links the directory's monitors read: the instances' attachment links, up unless listed. */
+const links = (down: readonly string[] = []): LinkStates => ({
+  links: ["n1", "n3"].map((n) => ({ src: n, dst: "svc-web", up: !down.includes(n) })),
+});
+
+function setup(nodes?: readonly string[]) {
+  const sim = new Simulator();
+  const service = deployRegistry(sim, new RandomStreams(7), ring(6, { delayNs: 10 * MS }), {
+    warm: true,
+    republish: false,
+    k: 2,
+    ...(nodes ? { nodes } : {}),
+  });
+  const access = new RegistryAccess(service, () => sim.now, TTL);
+  const clock = new SimClock(sim, undefined, () => access.pending > 0);
+  const dir = new InstanceDirectory(access, MESH);
+  const [c0, c4] = MESH.clients as [IntentMesh["clients"][0], IntentMesh["clients"][0]];
+  return { sim, access, clock, dir, c0, c4 };
+}
+
+type Step = { atMs: number; down?: string[]; n0: string[]; n4?: string[] };
+
+/** Control steps: at each, the monitors observe `down`, then both clients ask; expected answers per client. */
+async function play(steps: readonly Step[], nodes?: readonly string[]) {
+  const s = setup(nodes);
+  for (const st of steps) {
+    await s.clock.advance(st.atMs * MS);
+    s.dir.observe(links(st.down));
+    assert.deepEqual([...s.dir.instances(s.c0)], st.n0, `n0 at ${st.atMs} ms`);
+    const n4 = [...s.dir.instances(s.c4)];
+    if (st.n4) assert.deepEqual(n4, st.n4, `n4 at ${st.atMs} ms`);
+  }
+  await s.clock.drain();
+  return s.access.totals;
+}
+
+describe("instances from the simulated registry", () => {
+  const cases: {
+    name: string;
+    steps: Step[];
+    nodes?: string[];
+    check: (t: DiscoveryTotals) => void;
+  }[] = [
+    {
+      name: "registration at the first step; nothing until the first answer, then both instances, cached for the TTL",
+      steps: [
+        { atMs: 250, n0: [], n4: [] },
+        { atMs: 500, n0: ["n1", "n3"], n4: ["n1", "n3"] },
+        { atMs: 750, n0: ["n1", "n3"] },
+      ],
+      check: (t) => {
+        assert.equal(t.registrations, 2);
+        assert.equal(t.lookups, 2, "one lookup per client: the second and third steps answer from the cache");
+        assert.equal(t.emptyAnswers, 2);
+        assert.equal(t.freshAnswers, 4, "both clients at 500 and 750 ms");
+        assert.equal(t.lookupFailures, 0);
+        // a node holding every key answers locally (0 ns); a lookup that asks another node takes a round trip of
+        // 10 ms links at least
+        assert.ok(
+          t.lookupLatencyMaxNs !== null && t.lookupLatencyMaxNs >= 20 * MS,
+          String(t.lookupLatencyMaxNs),
+        );
+        assert.ok(t.dhtMessages > 0 && t.maxHops >= 1, JSON.stringify(t));
+      },
+    },
+    {
+      name: "a failed instance stays in the cached answer until the TTL, then is gone; it comes back after repair",
+      steps: [
+        { atMs: 250, n0: [] },
+        { atMs: 500, n0: ["n1", "n3"] },
+        { atMs: 750, down: ["n1"], n0: ["n1", "n3"] }, // monitor reports; the cache is still fresh
+        { atMs: 1000, down: ["n1"], n0: ["n1", "n3"] }, // stale registration offered
+        { atMs: 1500, down: ["n1"], n0: ["n1", "n3"] }, // expired: refresh starts, stale answer meanwhile
+        { atMs: 1750, down: ["n1"], n0: ["n3"] },
+        { atMs: 2000, n0: ["n3"] }, // repaired: reported, cache fresh until 2.5 s
+        { atMs: 2750, n0: ["n3"] }, // expired: refresh under way
+        { atMs: 3000, n0: ["n1", "n3"] },
+      ],
+      check: (t) => {
+        assert.equal(t.statusUpdates, 2);
+        assert.equal(t.statusUpdateFailures, 0);
+        assert.equal(
+          t.downInstancesOffered,
+          6,
+          "n1 handed to both clients at 750, 1000 and 1500 ms while down",
+        );
+        assert.equal(t.staleAnswers, 4, "both clients at 1500 and 2750 ms");
+        assert.equal(t.lookups, 6, "three per client");
+      },
+    },
+    {
+      name: "a client without a registry node: every lookup fails, the answer stays empty",
+      nodes: ["n1", "n2", "n3", "n4", "n5"],
+      steps: [
+        { atMs: 250, n0: [] },
+        { atMs: 500, n0: [] },
+      ],
+      check: (t) => {
+        assert.equal(t.lookupFailures, 2);
+        assert.equal(t.registrations, 2);
+        assert.equal(t.emptyAnswers, 2 + 1, "n0 twice, n4 once before its answer");
+      },
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => c.check(await play(c.steps, c.nodes)));
+  }
+
+  it("is deterministic: the same steps give the same totals", async () => {
+    const steps = cases[1]!.steps;
+    assert.deepEqual(await play(steps), await play(steps));
+  });
+});
