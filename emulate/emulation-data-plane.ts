@@ -11,7 +11,8 @@
  * Observation: per-pair and per-application bytes and flows from the agents' `start` reports (a flow's application
  * from the schedule); per-link utilization and drops from the egress counters over the time between the readings
  * that bound the interval; `delayNs` as measured by the link
- * check (min RTT / 2, simulated ns) where it ran, else configured; virtual links (rates in simulated bits/s),
+ * check (min RTT / 2, simulated ns) where it ran, else configured; a degraded link's configured capacity, delay and
+ * loss (`lossRate`) while it is degraded (the link check ran before); virtual links (rates in simulated bits/s),
  * routes and VNA pools from the control plane; probe results completed and mirror counters as last read
  * (emulate/probe.ts, emulate/mirror.ts), in simulated units.
  *
@@ -50,6 +51,8 @@ export class EmulationDataPlane implements DataPlane {
   private readonly prevBytes: Float64Array;
   private readonly prevDrops: Float64Array;
   private prevReadNs = 0;
+  /** Per link, its degraded quality in simulated units (absent: nominal). */
+  private readonly quality = new Map<number, LinkQuality>();
 
   constructor(private readonly p: EmulationDataPlaneParts) {
     this.topology = p.topology;
@@ -80,6 +83,10 @@ export class EmulationDataPlane implements DataPlane {
     await parallel(links, async (l) => {
       const link = this.topology.links[l]!;
       const q = quality ?? { capacityBps: link.capacityBps, delayNs: link.delayNs, loss: 0 };
+      if (!dryRun) {
+        if (quality) this.quality.set(l, quality);
+        else this.quality.delete(l);
+      }
       const emulated = {
         capacityBps: q.capacityBps * rateScale,
         delayNs: Math.round(q.delayNs / timeCompression),
@@ -128,7 +135,8 @@ export class EmulationDataPlane implements DataPlane {
     const last = counters.latest();
     const dtRead = Math.max(1, last.t - this.prevReadNs);
     const links: LinkStats[] = topo.links.map((l) => {
-      const cap = l.capacityBps;
+      const q = this.quality.get(l.index);
+      const cap = q?.capacityBps ?? l.capacityBps;
       const drops = counters.drops[l.index]! - counters.baseDrops[l.index]!;
       const st: LinkStats = {
         id: l.id,
@@ -139,7 +147,8 @@ export class EmulationDataPlane implements DataPlane {
         utilization:
           ((last.bytes[l.index]! - this.prevBytes[l.index]!) * counters.bitsScale) / ((cap * dtRead) / 1e9),
         drops: drops - this.prevDrops[l.index]!,
-        delayNs: measuredDelayNs.get(l.id) ?? l.delayNs,
+        delayNs: q?.delayNs ?? measuredDelayNs.get(l.id) ?? l.delayNs,
+        ...(q && q.loss > 0 ? { lossRate: q.loss } : {}),
         secure: l.secure,
         egressCostPerGB: l.egressCostPerGB,
       };

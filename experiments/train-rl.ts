@@ -6,7 +6,8 @@
  * failures, control settings) with the `rl-mesh` policy learning online, replication `run` = the episode number,
  * so every episode draws other flows from the same traffic. The agent is shared across episodes (one model keeps
  * learning); exploration is the policy's, or `epsilon` when given. The policy's parameters come from the config's
- * first `rl-mesh` entry (its defaults when there is none); a `model` there is the starting point (fine-tuning).
+ * first `rl-mesh` entry (its defaults when there is none); a `model` there is the starting point (fine-tuning),
+ * unless `fresh` (then the agent starts untrained, so a model file can be rebuilt from the config alone).
  *
  * Outputs: the model file at `out`, and `<out without .json>-curve.csv` with one row per episode: the mean reward
  * of the agent's decisions (models/rl/features.ts), their count, the model's total updates, and the run's mean
@@ -30,6 +31,8 @@ export interface TrainOptions {
   episodes: number;
   /** Exploration probability during training (default: the policy's). */
   epsilon?: number;
+  /** Ignore the entry's `model` and start untrained. */
+  fresh?: boolean;
   /** One line per episode. */
   log?: (line: string) => void;
 }
@@ -66,7 +69,8 @@ function rlMeshEntry(loaded: LoadedConfig) {
 /** Trains the agent over `episodes` simulator runs and writes the model and its curve. */
 export async function trainRl(loaded: LoadedConfig, o: TrainOptions): Promise<TrainOutcome> {
   const { entry, path, params } = rlMeshEntry(loaded);
-  const agent = agentOf(params as z.output<typeof RL_MESH_PARAMS>);
+  const p = params as z.output<typeof RL_MESH_PARAMS>;
+  const agent = agentOf(o.fresh ? { ...p, model: undefined } : p);
   if (o.epsilon !== undefined) agent.exploration = { ...agent.exploration, epsilon: o.epsilon };
   let current: RlMesh | null = null;
   const training: PolicyDefinition = {

@@ -16,6 +16,12 @@ export function addTrainRl<T>(y: Argv<T>): Argv<T> {
           describe: "Simulator runs (episode e = replication e)",
         })
         .option("epsilon", { type: "number", describe: "Exploration probability while training" })
+        .option("fresh", {
+          type: "boolean",
+          default: false,
+          describe:
+            "Start from an untrained agent, ignoring the rl-mesh entry's model (a reproducible retrain)",
+        })
         .example(
           "$0 train-rl experiments/configs/sidecar-mesh.yaml --set workload.window.start=86h --out model.json",
           "train on the day before the evaluation window",
@@ -35,6 +41,7 @@ export function addTrainRl<T>(y: Argv<T>): Argv<T> {
       const outcome = await trainRl(loaded, {
         out: args.out,
         episodes: args.episodes,
+        fresh: args.fresh,
         ...(args.epsilon !== undefined ? { epsilon: args.epsilon } : {}),
         log: (line) => console.error(line),
       });

@@ -24,7 +24,7 @@ import { contextOf, DEFAULT_REWARD, DIMENSION, type RewardSpec, rewardOf } from 
 import { meshParams, probeBudgetParam } from "../rl/mesh-params.ts";
 import { banditOf, loadModel } from "../rl/model-file.ts";
 import { type BanditExploration, PathBandit } from "../rl/path-bandit.ts";
-import { PathMesh, type PathMeshOptions } from "../rl/path-mesh.ts";
+import { type MeshView, PathMesh, type PathMeshOptions } from "../rl/path-mesh.ts";
 import { pathLinkKeys } from "./common.ts";
 import { COMMON_PARAMS, definePolicy, type PolicyFactoryContext } from "./definition.ts";
 import type { ControlPlane, NodePath, Observation, Policy } from "./types.ts";
@@ -92,10 +92,13 @@ export class RlMesh implements Policy {
 
   async decide(obs: Observation, ctl: ControlPlane): Promise<void> {
     const view = this.mesh.observe(obs, this.opts.predictor);
-    this.learnFrom(obs);
+    this.learnFrom(view);
     const bandit = this.opts.bandit;
-    await this.mesh.place(view, ctl, (pair, candidates, current, failover) => {
-      const xs = candidates.map((p) => contextOf(view.pathView(p, this.insecureOn(p)), this.opts.reward));
+    await this.mesh.place(view, ctl, (pair, all, current, failover, bps) => {
+      const candidates = this.avoidingRisk(all);
+      const xs = candidates.map((p) =>
+        contextOf(view.pathView(p, this.insecureOn(p), { current, bps }), this.opts.reward),
+      );
       const explore = failover ? { alpha: 0, epsilon: 0 } : this.opts.exploration;
       const usable = candidates.map((p) => view.usable(p));
       const i = bandit.select(
@@ -119,21 +122,39 @@ export class RlMesh implements Policy {
   }
 
   async onLinkDown(linkId: string, obs: Observation, ctl: ControlPlane): Promise<void> {
-    await this.mesh.failover(linkId, obs, ctl, (_pair, candidates, view) => this.greedy(candidates, view));
+    await this.mesh.failover(linkId, obs, ctl, (_pair, candidates, view) =>
+      this.greedy(this.avoidingRisk(candidates), view),
+    );
   }
 
-  /** Rewards each pending choice with the newest probe of its path (online learning). */
-  private learnFrom(obs: Observation): void {
+  /**
+   * The candidates that relay through no flagged node ({@link setRiskyNodes}; the pair's own ends do not count),
+   * or all of them when every one does (zero trust: a node the detector flagged relays nothing it can avoid).
+   */
+  avoidingRisk(candidates: readonly NodePath[]): readonly NodePath[] {
+    if (this.risky.size === 0) return candidates;
+    const safe = candidates.filter((p) => !p.slice(1, -1).some((n) => this.risky.has(n)));
+    return safe.length > 0 ? safe : candidates;
+  }
+
+  /**
+   * Rewards each pending choice with the newest probe of its path and the path's free bandwidth and loss now
+   * (online learning).
+   */
+  private learnFrom(view: MeshView): void {
+    const obs = view.obs;
     let sum = 0;
     let n = 0;
     for (const [pair, p] of this.pending) {
       const probe = obs.probes.findLast((r) => r.path.join() === p.path.join());
       if (!probe) continue;
+      const insecure = this.insecureOn(p.path);
       const r = rewardOf(
         probe,
         this.mesh.bottleneck(p.path, obs),
-        1 - this.mesh.insecureShare(p.path, this.insecureOn(p.path)),
+        1 - this.mesh.insecureShare(p.path, insecure),
         this.opts.reward,
+        view.pathView(p.path, insecure),
       );
       if (this.opts.learn) this.opts.bandit.update(p.x, r);
       sum += r;
@@ -144,9 +165,11 @@ export class RlMesh implements Policy {
   }
 
   /**
-   * Security risk from intrusion detection (models/security/prevention.ts `riskyNodes`): links into or out of
-   * these nodes count as insecure, with `insecureLinks`, in the context's secure share and in the reward's security
-   * term (-wSecurity x insecure share). None by default, so a run without detections is unchanged.
+   * Security risk from intrusion detection (models/security/prevention.ts `riskyNodes`; in a simulator run with
+   * `attacks`, sim/engine/attacks.ts calls it on every detection): candidates relaying through these nodes are left
+   * out while another candidate exists ({@link avoidingRisk}), and links into or out of them count as insecure,
+   * with `insecureLinks`, in the context's secure share and in the reward's security term (-wSecurity x insecure
+   * share). None by default, so a run without detections is unchanged.
    */
   setRiskyNodes(nodes: Iterable<string>): void {
     this.risky = new Set(nodes);
@@ -166,7 +189,7 @@ export class RlMesh implements Policy {
     return [...this.opts.insecureLinks, ...touching];
   }
 
-  private greedy(candidates: readonly NodePath[], view: ReturnType<PathMesh["observe"]>): NodePath | null {
+  private greedy(candidates: readonly NodePath[], view: MeshView): NodePath | null {
     const usable = candidates.filter((p) => view.usable(p));
     if (usable.length === 0) return null;
     const xs = usable.map((p) => contextOf(view.pathView(p, this.insecureOn(p)), this.opts.reward));

@@ -73,6 +73,11 @@ export interface LinkStats {
   drops?: number;
   /** Measured one-way delay, ns, where the engine measures it (emulation); else the configured delay. */
   delayNs: number;
+  /**
+   * Fraction of packets the link loses now, [0, 1), where the engine knows it (simulator and emulator: a degraded
+   * link's configured `loss`); absent on a link without known loss (read as 0).
+   */
+  lossRate?: number;
   /** The substrate link's `secure` attribute (trusted/encrypted; sim/substrate/topology.ts); absent: unknown. */
   secure?: boolean;
   /** The substrate link's egress cost, currency units per GB (1e9 bytes) sent; absent: unknown. */

@@ -2,13 +2,13 @@
  * The path agent's model file: one versioned JSON document, written by training in one engine and loaded by the
  * policy in either (train in one engine, deploy in the other: the same file).
  *
- * Shape (version 1):
+ * Shape (version 2; version 1 had no `flowTime` feature and no `reward.flowBytes`, and is refused):
  * ```
- * { "format": "topocast-rl-path-model", "version": 1, "algorithm": "linucb",
+ * { "format": "topocast-rl-path-model", "version": 2, "algorithm": "linucb",
  *   "features": ["bias", "rtt", ...],               // models/rl/features.ts FEATURES, in order
- *   "reward": { "rttRefNs": 5e7, "wBandwidth": 1, "wSecurity": 1, "lossPenalty": 5 },
+ *   "reward": { "rttRefNs": 5e7, "wBandwidth": 0, "wSecurity": 1, "lossPenalty": 10, "flowBytes": 1e6 },
  *   "exploration": { "alpha": 0.5, "epsilon": 0.05 }, // defaults for the policy (its params may override)
- *   "state": { "dimension": 8, "aInv": [64 numbers], "b": [8 numbers], "updates": 1234 },
+ *   "state": { "dimension": 9, "aInv": [81 numbers], "b": [9 numbers], "updates": 1234 },
  *   "training": { "episodes": 20, "source": "..." }   // optional, free-form provenance
  * }
  * ```
@@ -23,7 +23,7 @@ import { DIMENSION, FEATURES, type RewardSpec } from "./features.ts";
 import { type BanditExploration, PathBandit } from "./path-bandit.ts";
 
 export const MODEL_FORMAT = "topocast-rl-path-model";
-export const MODEL_VERSION = 1;
+export const MODEL_VERSION = 2;
 
 /** A model file that cannot be read, parsed or does not have the expected shape. */
 export class ModelFileError extends Error {
@@ -45,6 +45,7 @@ const ModelSchema = z.strictObject({
     wBandwidth: finite.refine((v) => v >= 0, { message: "expected >= 0" }),
     wSecurity: finite.refine((v) => v >= 0, { message: "expected >= 0" }),
     lossPenalty: finite.refine((v) => v > 0, { message: "expected > 0" }),
+    flowBytes: finite.refine((v) => v > 0, { message: "expected > 0" }),
   }),
   exploration: z.strictObject({
     alpha: finite.refine((v) => v >= 0, { message: "expected >= 0" }),

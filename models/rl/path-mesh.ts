@@ -37,12 +37,13 @@ export interface PathMeshOptions {
   insecureLinks: readonly string[];
 }
 
-/** A pair's choice: the path to pin (null: leave it as it is). */
+/** A pair's choice: the path to pin (null: leave it as it is); `bps` is the pair's rate of the last interval. */
 export type Chooser = (
   pair: string,
   candidates: readonly NodePath[],
   current: NodePath | null,
   failover: boolean,
+  bps: number,
 ) => NodePath | null;
 
 /** One interval's view of the paths: link state, forecasts, probe records and this decision's moved load. */
@@ -63,17 +64,40 @@ export class MeshView {
     return pathUp(p, this.links) && !this.table.get(p).lastLost;
   }
 
-  /** The features' view of a path (see models/rl/features.ts). */
-  pathView(p: NodePath, insecure: readonly string[]): PathView {
+  /**
+   * The features' view of a path (see models/rl/features.ts). With `pair`, the free bandwidth is what the path
+   * would have with the pair's `bps` on it: the rate is given back on the links of the pair's `current` path and
+   * taken off every link of `p` (so the current path is not penalised by the pair's own traffic).
+   */
+  pathView(
+    p: NodePath,
+    insecure: readonly string[],
+    pair?: { current: NodePath | null; bps: number },
+  ): PathView {
     const r = this.table.get(p);
     const keys = pathLinkKeys(p);
+    const own = new Set(pair?.current ? pathLinkKeys(pair.current) : []);
     let extra = 0;
     let util = 0;
+    let room = Number.POSITIVE_INFINITY;
+    let delivered = 1;
+    let delayNs = 0;
     for (const k of keys) {
-      extra = Math.max(extra, this.extraBps.get(k) ?? 0);
-      util = Math.max(util, this.forecastUtil.get(k) ?? 0);
+      const moved = this.extraBps.get(k) ?? 0;
+      extra = Math.max(extra, moved);
+      const u = this.forecastUtil.get(k) ?? 0;
+      util = Math.max(util, u);
+      const l = this.links.get(k);
+      if (!l) continue;
+      const back = own.has(k) ? (pair?.bps ?? 0) : 0;
+      room = Math.min(room, l.capacityBps * (1 - Math.min(1, u)) - moved + back - (pair?.bps ?? 0));
+      delivered *= 1 - (l.lossRate ?? 0);
+      delayNs += l.delayNs;
     }
     return {
+      roomBps: Number.isFinite(room) ? Math.max(0, room) : undefined,
+      pathLoss: 1 - delivered,
+      propagationRttNs: 2 * delayNs,
       rttNs: r.rttNs,
       prevRttNs: r.prevRttNs,
       loss: r.loss,
@@ -168,11 +192,12 @@ export class PathMesh {
       if (candidates.length === 0) continue;
       let current = obs.routes.get(key) ?? ctl.defaultPath(t.src, t.dst);
       const failover = current === null || !view.usable(current);
-      const path = choose(key, candidates, current, failover);
+      const bps = (t.bytes * 8) / seconds;
+      const path = choose(key, candidates, current, failover, bps);
       if (path && !samePath(path, current) && (failover || moves < this.opts.maxMoves)) {
         if (await pin(ctl, t, path)) {
           if (!failover) moves++;
-          view.move(current, path, (t.bytes * 8) / seconds);
+          view.move(current, path, bps);
           current = path;
         }
       }

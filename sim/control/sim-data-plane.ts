@@ -3,7 +3,8 @@
  *
  * Observation: per-pair arrivals of the interval from the control plane's data plane, per-application arrivals from
  * the counter at the engine's flow sink (`applications`), per-link utilization from the transport's bit counters
- * (bits carried / (capacity x interval)), the link's delay now as `delayNs` (its configured delay unless degraded), and `drops` only from a transport that
+ * (bits carried / (capacity x interval)), the link's delay now as `delayNs` (its configured delay unless degraded), a
+ * degraded link's loss as `lossRate` (absent without loss), and `drops` only from a transport that
  * counts them (`DropCounting`; the fluid model's rates never exceed capacity and its optional fluid queues do not count
  * packets, so there the field is absent, not zero); virtual
  * links, routes, VNA pool, probe results, mirror tallies, QoS classes and the firewall's counters from the control
@@ -37,6 +38,8 @@ export class SimDataPlane implements DataPlane {
   private readonly curBits: Float64Array;
   /** Drop counters (previous and current readings) when the transport counts drops. */
   private readonly drops: { net: DropCounting; prev: Float64Array; cur: Float64Array } | null;
+  /** Per link, the loss of its degraded quality now (0: none). */
+  private readonly lossNow: Float64Array;
 
   constructor(
     private readonly net: Transport,
@@ -46,6 +49,7 @@ export class SimDataPlane implements DataPlane {
     const L = net.topology.linkCount;
     this.prevBits = net.linkBitsUntilNow(new Float64Array(L));
     this.curBits = new Float64Array(L);
+    this.lossNow = new Float64Array(L);
     this.drops = countsDrops(net)
       ? { net, prev: net.linkDropsUntilNow(new Float64Array(L)), cur: new Float64Array(L) }
       : null;
@@ -65,6 +69,7 @@ export class SimDataPlane implements DataPlane {
     if (!hasLinkQuality(net)) throw new Error("this transport model cannot degrade links");
     for (const l of links) {
       const nominal = net.topology.links[l]!;
+      this.lossNow[l] = quality?.loss ?? 0;
       net.setLinkQuality(
         l,
         quality ?? { capacityBps: nominal.capacityBps, delayNs: nominal.delayNs, loss: 0 },
@@ -95,6 +100,7 @@ export class SimDataPlane implements DataPlane {
         utilization: bits / ((this.net.linkCapacity(l.index) * dt) / 1e9 || 1),
         ...(drops ? { drops: drops.cur[l.index]! - drops.prev[l.index]! } : {}),
         delayNs: hasLinkQuality(this.net) ? this.net.linkDelayNs(l.index) : l.delayNs,
+        ...(this.lossNow[l.index]! > 0 ? { lossRate: this.lossNow[l.index]! } : {}),
         secure: l.secure,
         egressCostPerGB: l.egressCostPerGB,
       };

@@ -23,10 +23,10 @@ import { MB, MS, setup } from "../../sim/control/fixture.ts";
 
 const NODES = ["a", "b", "s", "t", "u", "v"];
 
-/** A model that values what the reward values: theta = -1 on RTT, +1 on the free share (A = I, b = theta). */
+/** A model that values what the reward values: theta = -1 on the flow time (A = I, b = theta). */
 function rewardShapedBandit(): PathBandit {
   const aInv = Array.from({ length: DIMENSION * DIMENSION }, (_, k) => (k % (DIMENSION + 1) === 0 ? 1 : 0));
-  const b = [0, -1, 0, 0, 0, 0, 0, 1];
+  const b = [0, 0, 0, 0, 0, 0, 0, 0, -1];
   return new PathBandit(DIMENSION, 1, { dimension: DIMENSION, aInv, b, updates: 0 });
 }
 

@@ -63,7 +63,7 @@ describe("model file", () => {
     ["a missing file", () => null, /no such model file/],
     ["text that is not JSON", () => "{not json", /not JSON/],
     ["another format", (d) => ({ ...d, format: "tfjs" }), /format: .*got "tfjs"/],
-    ["a newer version", (d) => ({ ...d, version: 2 }), /version: .*got 2/],
+    ["a newer version", (d) => ({ ...d, version: 3 }), /version: .*got 3/],
     [
       "a string among the weights",
       (d) => ({ ...d, state: { ...d.state, aInv: (d.state.aInv as unknown[]).with(3, "x") } }),
@@ -72,7 +72,7 @@ describe("model file", () => {
     [
       "a weight matrix of the wrong size",
       (d) => ({ ...d, state: { ...d.state, aInv: (d.state.aInv as unknown[]).slice(1) } }),
-      /state\.aInv \(length\): expected 64, got 63/,
+      /state\.aInv \(length\): expected 81, got 80/,
     ],
     ["other features", (d) => ({ ...d, features: ["bias", "rtt"] }), /features: expected \["bias","rtt",/],
     [

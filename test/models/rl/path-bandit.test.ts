@@ -4,7 +4,13 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { contextOf, DEFAULT_REWARD, type PathView, rewardOf } from "../../../models/rl/features.ts";
+import {
+  contextOf,
+  DEFAULT_REWARD,
+  DIMENSION,
+  type PathView,
+  rewardOf,
+} from "../../../models/rl/features.ts";
 import { PathBandit } from "../../../models/rl/path-bandit.ts";
 import { RandomStreams } from "../../../sim/kernel/rng.ts";
 
@@ -15,8 +21,9 @@ import { RandomStreams } from "../../../sim/kernel/rng.ts";
  *         \                      /
  *          b -----(15 ms)------'         "long":  RTT 40 ms, 80% of its bottleneck free
  *
- * With the default reward (-RTT/50 ms + 1 x free share), long earns -0.8 + 0.8 = 0 and short -0.4 + 0.05 = -0.35:
- * the long path is better although its RTT is twice as high.
+ * With the default reward (-log2(1 + T / 50 ms), T a 1 MB flow's RTT plus transfer time at the free bandwidth), long
+ * earns -log2(1 + (40 + 10) / 50) = -1 and short -log2(1 + (20 + 160) / 50) = -2.2: the long path is better
+ * although its RTT is twice as high.
  */
 const PATHS = {
   short: { rttNs: 20e6, freeShare: 0.05, hops: 2 },
@@ -81,7 +88,7 @@ function train(bandit: PathBandit, episodes: number, steps: number, seed: number
 describe("path bandit", () => {
   it("learns the better of two paths on the toy topology within 5 episodes of 20 decisions, for every seed", () => {
     for (const seed of [1, 2, 3, 4, 5]) {
-      const bandit = new PathBandit(8);
+      const bandit = new PathBandit(DIMENSION);
       const shares = train(bandit, 5, 20, seed);
       // Greedy (no exploration) after 5 episodes: the long path, judged on fresh probes.
       const noise = new RandomStreams(seed).stream("toy/check");
@@ -103,7 +110,7 @@ describe("path bandit", () => {
   });
 
   it("prefers the lower-RTT path when both have the same free bandwidth", () => {
-    const bandit = new PathBandit(8);
+    const bandit = new PathBandit(DIMENSION);
     const rng = new RandomStreams(7).stream("toy");
     for (let k = 0; k < 200; k++) {
       const rtt = 10e6 + 60e6 * rng.uniform();
@@ -115,21 +122,21 @@ describe("path bandit", () => {
   });
 
   it("keeps its state: a bandit rebuilt from state() scores every context exactly as the original", () => {
-    const a = new PathBandit(8);
+    const a = new PathBandit(DIMENSION);
     train(a, 3, 20, 11);
-    const b = new PathBandit(8, 1, JSON.parse(JSON.stringify(a.state())));
+    const b = new PathBandit(DIMENSION, 1, JSON.parse(JSON.stringify(a.state())));
     const rng = new RandomStreams(3).stream("check");
     for (let k = 0; k < 50; k++) {
-      const x = Float64Array.from({ length: 8 }, () => rng.uniform());
+      const x = Float64Array.from({ length: DIMENSION }, () => rng.uniform());
       assert.equal(b.score(x, 0.5), a.score(x, 0.5));
     }
     assert.equal(b.updates, a.updates);
   });
 
   it("refuses contexts of the wrong length and non-finite rewards", () => {
-    const bandit = new PathBandit(8);
-    assert.throws(() => bandit.update(new Float64Array(7), 0), /context of length 7, expected 8/);
-    assert.throws(() => bandit.update(new Float64Array(8), Number.NaN), /reward must be finite/);
+    const bandit = new PathBandit(DIMENSION);
+    assert.throws(() => bandit.update(new Float64Array(7), 0), /context of length 7, expected 9/);
+    assert.throws(() => bandit.update(new Float64Array(DIMENSION), Number.NaN), /reward must be finite/);
     assert.throws(() => bandit.select([], { alpha: 0, epsilon: 0 }), /no candidate/);
   });
 });
