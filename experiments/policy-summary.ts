@@ -6,6 +6,7 @@
 import { type RecoveryRecord, recoverySummary } from "../models/control/driver.ts";
 import type { PolicyEvent } from "../models/policies/types.ts";
 import type { DiscoveryTotals } from "../models/services/instance-directory.ts";
+import type { IdsRecords } from "../sim/engine/attacks.ts";
 import type { ControlOverhead } from "../sim/engine/controller.ts";
 import type { EmulationOverhead, RunRecords } from "../sim/engine/records.ts";
 import type { FlowStatsSummary } from "../sim/metrics/flow-stats.ts";
@@ -45,6 +46,8 @@ export interface PolicySummary {
   policyEvents?: PolicyEvent[];
   /** Instance discovery through the registry (config `intents.registry`): lookups, their latency and failures. */
   discovery?: DiscoveryTotals;
+  /** Intrusion detection under the config's attacks (sim/engine/attacks.ts), when it has any. */
+  ids?: IdsRecords;
 }
 
 /** A policy's summary.json entry from its run records. */
@@ -61,5 +64,6 @@ export function policySummary(r: RunRecords): PolicySummary {
     overhead: { ...overhead, recoveries: [...r.recoveries], ...recoverySummary(r.recoveries) },
     ...(r.policyEvents ? { policyEvents: [...r.policyEvents] } : {}),
     ...(r.discovery ? { discovery: r.discovery } : {}),
+    ...(r.ids ? { ids: r.ids } : {}),
   };
 }

@@ -14,6 +14,7 @@ import { checkSteps, checkVerbs, simulatorVerbSupport } from "./config/scenario-
 import { intentWorkloadFacts } from "./intent-satisfaction.ts";
 import type { WorkloadFacts } from "./results.ts";
 import { buildApplications } from "./scenario-applications.ts";
+import { buildAttacks } from "./scenario-attacks.ts";
 import { controlSettings, transportSettings } from "./scenario-control.ts";
 import { buildDemand, buildFlowSizes, offeredBits } from "./scenario-demand.ts";
 import { buildFailures } from "./scenario-failures.ts";
@@ -62,6 +63,7 @@ export function buildScenario(
   }
 
   const failures = buildFailures(c.failures, topology, horizonNs, error);
+  const attacks = buildAttacks(c.attacks, topology, horizonNs, error);
   const metrics = metricsSettings(c.metrics, error);
   const policies = buildPolicies(loaded);
   checkSteps(c, horizonNs, hasControlLoop(loaded), error);
@@ -80,6 +82,7 @@ export function buildScenario(
       ...(c.workload.arrivals ? { arrivals: c.workload.arrivals } : {}),
       policies,
       failures,
+      ...(attacks.length > 0 ? { attacks } : {}),
       metrics,
       ...(apps ? { applications: apps.spec } : {}),
       ...(c.intents?.registry

@@ -483,6 +483,28 @@ export function policySchema(registry: PolicyRegistry) {
 
 // ------------------------------------------------------------------------------------------------ rest
 
+/** An attack of the sidecar mesh's attack workload (models/security/attacks.ts). */
+export const AttackSchema = z.strictObject({
+  kind: z
+    .enum(["unauthenticated", "scan"])
+    .meta(
+      doc(
+        "`unauthenticated`: an attacker without a valid certificate connecting to other nodes' sidecars (refused by authentication); `scan`: a port scanner touching ports 1-1023 of other nodes (tripwires).",
+      ),
+    ),
+  node: z.string().meta(doc("The source node id.")),
+  targets: z
+    .array(z.string())
+    .optional()
+    .meta(doc("Destination node ids to choose from (default: every other node).")),
+  at: duration("Simulated time of the first possible attempt."),
+  duration: duration("How long attempts keep coming.", { min: 0, exclusiveMin: true }),
+  rate: z
+    .number()
+    .gt(0)
+    .meta(doc("Mean attempts per second (Poisson, from the stream security/attack/<index>).")),
+});
+
 export const FailureSchema = z
   .strictObject({
     at: duration("Simulated time of the event."),
@@ -843,6 +865,14 @@ export function experimentSchema(registry: PolicyRegistry) {
       intents: INTENT_MESH_SCHEMA.extend({ registry: RegistrySchema.optional() })
         .meta(INTENT_MESH_SCHEMA.meta() ?? {})
         .optional(),
+      attacks: z
+        .array(AttackSchema)
+        .default([])
+        .meta(
+          doc(
+            "Attack workload of the sidecar mesh: connection attempts the sidecars' intrusion detector sees; a detection blocks the source through setFirewall (simulator).",
+          ),
+        ),
       metrics: MetricsSchema.prefault({}),
       control: ControlSchema.prefault({}),
       transport: TransportSchema.prefault({}),

@@ -22,6 +22,7 @@ import type { TraceBus } from "../metrics/trace.ts";
 import { deployRegistry } from "../services/registry.ts";
 import { allPairsShortestPaths } from "../substrate/routing.ts";
 import type { FlowSpec, Transport } from "../transport/transport.ts";
+import { SimAttacks } from "./attacks.ts";
 import { offeredSeries } from "./offered.ts";
 import type { ControllerContext, EnginePolicy, RoutingPolicy, Scenario } from "./types.ts";
 
@@ -36,6 +37,8 @@ export interface Controlled {
   mirroredBytes(): number;
   /** The run's registry, when the scenario asks for one. */
   registry?: RegistryAccess;
+  /** The scenario's attack workload and its intrusion detection, when it has attacks. */
+  attacks?: SimAttacks;
 }
 
 /**
@@ -204,6 +207,18 @@ export async function startController(
   trace.on("flowEnd", (r) => {
     if (r.wireBytes > r.sizeBytes) mirroredBytes += r.wireBytes - r.sizeBytes;
   });
+  const nodes = topo.nodes.map((x) => x.id);
+  const attacks = scenario.attacks?.length
+    ? new SimAttacks(
+        sim,
+        scenario.attacks,
+        { seed: scenario.seed, run: scenario.run, nodes },
+        recorded,
+        ctl,
+        p,
+        control.setupLatencyNs.firewall,
+      )
+    : undefined;
   return {
     ctl,
     driver,
@@ -212,6 +227,7 @@ export async function startController(
     mirroredBytes: () => mirroredBytes,
     actions,
     ...(registry ? { registry } : {}),
+    ...(attacks ? { attacks } : {}),
   };
 }
 

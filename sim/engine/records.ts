@@ -13,6 +13,7 @@
  * - overhead: tagged by engine ({@link EngineOverhead}), since what an engine can measure of its own cost differs
  *   (the simulator's counters are deterministic; the emulator's are wall-clock latencies and kernel counters).
  */
+
 import type { DecisionTiming, RecoveryRecord } from "../../models/control/driver.ts";
 import type { ActionRecord } from "../../models/policies/recording.ts";
 import type { Policy, PolicyEvent } from "../../models/policies/types.ts";
@@ -22,6 +23,7 @@ import type { ApplicationProfile } from "../../models/workload/profiler.ts";
 import type { FlowRow, FlowStatsSummary } from "../metrics/flow-stats.ts";
 import type { LinkSamples, LinkUtilizationSummary } from "../metrics/link-sampler.ts";
 import type { LinkIntervalEvent } from "../metrics/trace.ts";
+import type { IdsRecords } from "./attacks.ts";
 import type { ControlOverhead } from "./controller.ts";
 import type { EnginePolicy, Scenario } from "./types.ts";
 
@@ -150,6 +152,8 @@ export interface RunRecords {
   overhead: EngineOverhead;
   /** Bytes and flows per application per metrics interval (profile.csv), when the scenario asks for it. */
   profile?: ApplicationProfile;
+  /** What the intrusion detection did (sim/engine/attacks.ts), when the scenario has attacks. */
+  ids?: IdsRecords;
   /** Work units of the run for diagnostics (simulator events; emulator ticks); not in summary.json. */
   events: number;
   /** Wall time of the policy's control decisions (the machine's, not simulated): manifest.json only. */

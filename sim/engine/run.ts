@@ -157,6 +157,7 @@ export async function runPolicy(
     ...(controlled.registry ? { discovery: controlled.registry.totals } : {}),
     overhead: { engine: "sim", ...overheadOf(controlled) },
     ...(profiler ? { profile: { applications: profiler.pairs, intervals: profiler.intervals } } : {}),
+    ...(controlled.attacks ? { ids: controlled.attacks.records() } : {}),
     events: sim.executed,
     decisions: decisionTiming(controlled.driver.decisionWallMs),
   };

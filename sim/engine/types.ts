@@ -8,6 +8,7 @@ import type { LinkQuality } from "../../models/control/driver.ts";
 import type { VerbOptionUse } from "../../models/policies/definition.ts";
 import type { Policy } from "../../models/policies/types.ts";
 import type { ActionKind } from "../../models/policies/verbs.ts";
+import type { AttackSpec } from "../../models/security/attacks.ts";
 import type { RegistryAccess } from "../../models/services/instance-directory.ts";
 import type { AppWorkloadSpec } from "../../models/workload/applications.ts";
 import type { SetupLatencies } from "../control/control-plane.ts";
@@ -158,6 +159,8 @@ export interface Scenario {
   arrivals?: ArrivalProcess;
   policies: readonly EnginePolicy[];
   failures: readonly LinkEvent[];
+  /** Attack workload of the sidecar mesh (sim/engine/attacks.ts); absent: none. */
+  attacks?: readonly AttackSpec[];
   metrics: {
     intervalNs: number;
     /** Size bucket edges, bytes, ascending. */
