@@ -1,6 +1,7 @@
 /**
  * The path agent (LinUCB with a shared model, models/rl/path-bandit.ts) learns which of two paths is better from
- * noisy probes, and its decisions survive a save/load round trip.
+ * noisy probes, and its decisions survive a save/load round trip; the flow-time feature and reward rank paths as
+ * a flow would (a lossy link held to its Mathis rate is worse than a longer healthy path).
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -8,6 +9,8 @@ import {
   contextOf,
   DEFAULT_REWARD,
   DIMENSION,
+  FEATURES,
+  flowTimeNs,
   type PathView,
   rewardOf,
 } from "../../../models/rl/features.ts";
@@ -138,5 +141,51 @@ describe("path bandit", () => {
     assert.throws(() => bandit.update(new Float64Array(7), 0), /context of length 7, expected 9/);
     assert.throws(() => bandit.update(new Float64Array(DIMENSION), Number.NaN), /reward must be finite/);
     assert.throws(() => bandit.select([], { alpha: 0, epsilon: 0 }), /no candidate/);
+  });
+});
+
+describe("flow-time context and reward", () => {
+  const spec = DEFAULT_REWARD;
+  const healthy = (rttNs: number, roomBps: number): PathView => ({
+    rttNs,
+    prevRttNs: null,
+    loss: 0,
+    availableBps: roomBps,
+    bottleneckBps: 10e9,
+    forecastUtilization: 0,
+    hops: 3,
+    secureShare: 1,
+    roomBps,
+    pathLoss: 0,
+  });
+  const F = FEATURES.indexOf("flowTime");
+  // Each row: a path that must score a worse (higher) flow time than the other, and why.
+  const rows: { what: string; worse: PathView; better: PathView }[] = [
+    {
+      what: "a lossy link whose flows are held to their Mathis rate, though its probed free bandwidth is large",
+      worse: { ...healthy(60e6, 2.4e9), pathLoss: 0.005 },
+      better: healthy(80e6, 1e9),
+    },
+    { what: "a full path against a longer free one", worse: healthy(20e6, 5e6), better: healthy(40e6, 1e9) },
+    {
+      what: "a longer path at the same free bandwidth",
+      worse: healthy(60e6, 1e9),
+      better: healthy(20e6, 1e9),
+    },
+  ];
+  for (const r of rows) {
+    it(`rates worse ${r.what}`, () => {
+      const worse = contextOf(r.worse, spec)[F]!;
+      const better = contextOf(r.better, spec)[F]!;
+      assert.ok(worse > better, `flowTime ${worse} vs ${better}`);
+      const reward = (v: PathView) =>
+        rewardOf({ rttNs: v.rttNs, availableBps: v.availableBps }, 10e9, 1, spec, v);
+      assert.ok(reward(r.worse) < reward(r.better), "and earns less");
+    });
+  }
+
+  it("the Mathis cap: a 1 MB flow over 0.5% loss at 55 ms RTT takes seconds", () => {
+    const t = flowTimeNs(55e6, 2.4e9, 0.005, 1e6);
+    assert.ok(t > 2e9 && t < 4e9, `${t} ns`);
   });
 });
