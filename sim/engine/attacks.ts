@@ -17,19 +17,12 @@
 import type { Policy } from "../../models/policies/types.ts";
 import type { FirewallRule } from "../../models/policies/verb-args.ts";
 import { type AttackSpec, attackEvents, attackStreamName } from "../../models/security/attacks.ts";
-import type { DetectionKind } from "../../models/security/ids.ts";
-import { IntrusionPrevention, riskyNodes } from "../../models/security/prevention.ts";
+import { type BlockRecord, IntrusionPrevention, riskyNodes } from "../../models/security/prevention.ts";
 import { RandomStreams } from "../kernel/rng.ts";
 import type { Simulator } from "../kernel/simulator.ts";
 
-/** One blocked source: when it was first seen, detected, and when its deny rule was in place, ns. */
-export interface IdsBlock {
-  src: string;
-  kind: DetectionKind;
-  reason: string;
-  firstSeenNs: number;
-  detectedNs: number;
-  blockedNs: number;
+/** One blocked source (prevention's record, its `blockedNs` when the deny rule was in place) and its outcome. */
+export interface IdsBlock extends BlockRecord {
   /** blockedNs - firstSeenNs. */
   timeToBlockNs: number;
   /** Whether the source is one of the scenario's attack sources. */
