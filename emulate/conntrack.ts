@@ -9,7 +9,8 @@
  * - an nft table `inet <prefix>_ct` whose raw-priority prerouting chain marks forwarded packets `notrack` (a node
  *   records only connections it originates or terminates, not those it routes) and whose output chain holds a
  *   `ct state new` counter (a rule with a ct expression makes the kernel track this namespace at all);
- * - one `conntrack -E -e NEW,UPDATE,DESTROY -o timestamp,extended,id` process: a connection's start (NEW), its
+ * - one `conntrack -E -e NEW,UPDATE,DESTROY -o timestamp,extended,id` process writing to a file in the run's work
+ *   directory (read at stop; through a pipe, a busy controller made the readers fall behind): a connection's start (NEW), its
  *   establishment and close (UPDATE to ESTABLISHED, to FIN_WAIT/CLOSE_WAIT/LAST_ACK/TIME_WAIT/CLOSE) and, for
  *   entries that expire during the run, its counters (DESTROY);
  * - at stop, `conntrack -L -o extended,id`: the counters of the entries still there (TCP waits 120 s in TIME_WAIT,
@@ -24,6 +25,8 @@
  * otherwise.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import {
   type AppWorkloadSpec,
   applicationPairs,
@@ -181,6 +184,7 @@ export class ConntrackRecorder {
   /** Whether the kernel dropped events for a reader that fell behind (conntrack warns "We have hit ENOBUFS"). */
   eventsLost = false;
   private readonly procs: ChildProcess[] = [];
+  private readonly files: { node: number; file: string }[] = [];
   private readonly oldAcct: string[] = [];
   /** process.hrtime ns minus wall-clock ns, read once at start. */
   private offsetNs = 0;
@@ -189,6 +193,7 @@ export class ConntrackRecorder {
     private readonly plan: Plan,
     private readonly runner: Runner,
     private readonly conntrack: string,
+    private readonly dir: string,
   ) {}
 
   /**
@@ -196,12 +201,17 @@ export class ConntrackRecorder {
    * @throws EmulationError when the conntrack tool is missing (`conntrack` is null) or a namespace refuses the
    *   sysctl or the table (no nf_conntrack in this kernel).
    */
-  static async start(plan: Plan, runner: Runner, conntrack: string | null): Promise<ConntrackRecorder> {
+  static async start(
+    plan: Plan,
+    runner: Runner,
+    conntrack: string | null,
+    dir: string,
+  ): Promise<ConntrackRecorder> {
     if (conntrack === null)
       throw new EmulationError(
         "emulation.conntrack: the conntrack tool is not installed (Debian package conntrack); install it or turn emulation.conntrack off",
       );
-    const r = new ConntrackRecorder(plan, runner, conntrack);
+    const r = new ConntrackRecorder(plan, runner, conntrack, dir);
     const hr = process.hrtime.bigint();
     const wallNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
     r.offsetNs = Number(hr - wallNs);
@@ -229,19 +239,14 @@ export class ConntrackRecorder {
       "-b",
       String(8 << 20),
     ]);
-    const p = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+    // Events go to a file, not through a pipe to this (busy) process: a reader blocked on a full pipe stops reading
+    // its netlink socket, and the kernel drops events (ENOBUFS).
+    const file = join(this.dir, `conntrack-${i}.events`);
+    const fd = openSync(file, "w");
+    this.files.push({ node: i, file });
+    const p = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", fd, "pipe"] });
+    closeSync(fd);
     this.procs.push(p);
-    let buf = "";
-    p.stdout!.setEncoding("utf8");
-    p.stdout!.on("data", (d: string) => {
-      buf += d;
-      let nl = buf.indexOf("\n");
-      while (nl >= 0) {
-        this.take(i, buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-        nl = buf.indexOf("\n");
-      }
-    });
     p.stderr!.setEncoding("utf8");
     p.stderr!.on("data", (d: string) => {
       if (d.includes("ENOBUFS")) this.eventsLost = true;
@@ -305,6 +310,13 @@ export class ConntrackRecorder {
    * Returns every entry seen, in (node, start) order.
    */
   async stop(): Promise<ConntrackEntry[]> {
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the last events reach the files
+    for (const p of this.procs) p.kill("SIGTERM");
+    for (const { node, file } of this.files) {
+      for (const line of readFileSync(file, "utf8").split("\n")) this.take(node, line);
+      rmSync(file, { force: true });
+    }
+    this.files.length = 0;
     for (const n of this.plan.nodes) {
       const r = await this.runner.run(netnsExecArgv(n.netns, [this.conntrack, "-L", "-o", "extended,id"]), {
         check: false,
@@ -317,10 +329,12 @@ export class ConntrackRecorder {
     );
   }
 
-  /** Stops the readers and removes the table and sysctl change (also after a failure; never throws). */
+  /** Stops the readers and removes the table, sysctl change and event files (also after a failure; never throws). */
   async close(): Promise<void> {
     for (const p of this.procs) p.kill("SIGTERM");
     this.procs.length = 0;
+    for (const { file } of this.files) rmSync(file, { force: true });
+    this.files.length = 0;
     const table = conntrackTable(this.plan.prefix);
     for (const [k, n] of this.plan.nodes.entries()) {
       await this.runner.run(netnsExecArgv(n.netns, ["nft", "delete", "table", "inet", table]), {

@@ -215,7 +215,12 @@ export async function emulatePolicy(
         });
       await agents.whenListening(opts.signal);
       if (settings.conntrack)
-        conntrack = await ConntrackRecorder.start(up.plan, runner, opts.capabilities.tools.conntrack ?? null);
+        conntrack = await ConntrackRecorder.start(
+          up.plan,
+          runner,
+          opts.capabilities.tools.conntrack ?? null,
+          work,
+        );
       // Every agent listens: start the clock half a second from now, on all of them at once.
       epoch = agents.startClock();
       ledger.epoch = epoch;
