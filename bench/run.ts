@@ -32,6 +32,7 @@ const BENCHES: Record<
   "sidecar-tls": () => import("./sidecar-tls.ts"),
   "secure-link": () => import("./secure-link.ts"),
   persona: () => import("./persona.ts"),
+  "persona-apply": () => import("./persona-apply.ts"),
 };
 
 async function main(): Promise<void> {

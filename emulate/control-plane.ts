@@ -730,12 +730,14 @@ export class EmulationControlPlane implements ControlPlane {
         neighReplace(e.other, e.otherMac, e.dev),
         routeAdd({ dst: `${this.addr(e.peer)}/32`, via: e.other, dev: e.dev, src: this.addr(e.i), table }),
       );
-      // The interceptor, at the source only: a virtual link carries its pair src -> dst, as in the simulator;
-      // the reverse direction (the flows' ACKs, dst -> src flows) keeps its own routes.
-      if (e.i === u)
-        add(ip, e.i, ruleAdd({ local: true, to: `${this.addr(e.peer)}/32`, table, priority: rulePriority }));
       if (opts.rateBps !== undefined) add(tc, e.i, ...htbLink(e.dev, opts.rateBps, mtu));
     }
+    // phase 3, make before break: the interceptor, at the source only, once both ends (and the reservation) are up,
+    // so no packet of the pair enters the tunnel before its far end exists. A virtual link carries its pair
+    // src -> dst, as in the simulator; the reverse direction (the flows' ACKs, dst -> src flows) keeps its routes.
+    const intercept = new Map([
+      [u, [ruleAdd({ local: true, to: `${this.addr(v)}/32`, table, priority: rulePriority })]],
+    ]);
     this.state.virtualLinks.push(vl);
     try {
       await this.apply(pin);
@@ -747,6 +749,7 @@ export class EmulationControlPlane implements ControlPlane {
           { src: vteps.a, dst: vteps.b, innerMtu: mtu },
           opts.rateBps,
         );
+      await this.apply(intercept);
       if (opts.secure) vl.secure = await this.secureLinks.open(k, srcId, dstId, securePorts);
     } catch (e) {
       await this.teardownVirtualLink(vl).catch(() => {});
@@ -779,10 +782,12 @@ export class EmulationControlPlane implements ControlPlane {
     // Every line tried (a forced batch goes on after a failing one), whatever is already gone.
     const run = (i: number, cmds: Cmd[]) => this.commands.batch("ip", this.ns(i), cmds, { check: false });
     if (vl.secure) await this.secureLinks.close(vl.src, vl.secure);
+    // Break before unmake: the interceptor first (the pair's new packets take their routes again), then, once what
+    // is in the tunnel has arrived (its path's delay), the reservation, the devices and the tunnel's routes.
+    await run(u, [ruleDel(vl.rulePriority), routeFlushTable(vl.table)]);
+    await new Promise((ok) => setTimeout(ok, this.drainMs(nodes)));
     await this.qos.release(reservationKey(vl.id));
-    await parallel([u, v], (i) =>
-      run(i, [ruleDel(vl.rulePriority), routeFlushTable(vl.table), linkDel(vl.devs[i === u ? 0 : 1])]),
-    );
+    await parallel([u, v], (i) => run(i, [linkDel(vl.devs[i === u ? 0 : 1])]));
     await parallel(nodes, (i) =>
       run(i, [
         routeDel(`${vl.vteps[1]}/32`),
@@ -791,6 +796,23 @@ export class EmulationControlPlane implements ControlPlane {
         ...(i === v ? [addrDel("lo", `${vl.vteps[1]}/32`)] : []),
       ]),
     );
+  }
+
+  /**
+   * Wall ms for what is in a tunnel over `nodes` (indices) to arrive: the path's one-way delay (emulated, so
+   * divided by the time compression) plus 10 ms of queueing, at most 200.
+   */
+  private drainMs(nodes: readonly number[]): number {
+    let ns = 0;
+    for (let i = 0; i + 1 < nodes.length; i++) {
+      const l = this.plan.links.find(
+        (k) =>
+          (k.a.node === nodes[i] && k.b.node === nodes[i + 1]) ||
+          (k.b.node === nodes[i] && k.a.node === nodes[i + 1]),
+      );
+      ns += l ? Math.max(l.delayNs[0], l.delayNs[1] ?? 0) : 0;
+    }
+    return Math.min(200, Math.ceil(ns / 1e6) + 10);
   }
 
   private async doRemove(id: string): Promise<void> {

@@ -102,6 +102,9 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export class EmulationFirewall {
   private queue: Promise<void> = Promise.resolve();
+  /** The transaction the next rules join (not started yet), and its lines per source node index. */
+  private pending: Promise<void> | undefined;
+  private readonly lines = new Map<number, string[]>();
   /** New flows (and bytes) each rule decided since the last consuming {@link observe}, by rule index. */
   private readonly decided: { flows: number; bytes: number }[] = [];
   /** New flows refused since the last consuming {@link observe}, by pair key. */
@@ -127,15 +130,29 @@ export class EmulationFirewall {
   /**
    * Adds a rule (see the module doc). Its endpoints are checked first (UnknownNodeError); the rule is in force in
    * every namespace of its scope when this resolves.
+   *
+   * Rules set together go in together: the rules set while an earlier transaction is still running (or in the same
+   * turn of the event loop, as a caller that issues several calls before awaiting them) are installed in one nft
+   * transaction per namespace, in the order they were set. So a default deny and the allows that punch through it
+   * take effect at once at each source, with no instant in which the deny holds alone (and refuses the flows the
+   * allows let through), as the simulator's rules set at one instant take effect together.
    */
   set(rule: FirewallRule): Promise<void> {
-    // One at a time, so every namespace inserts the rules in the order they were set.
-    const next = this.queue.then(() => this.apply(rule));
-    this.queue = next.catch(() => {});
-    return next;
+    try {
+      this.prepare(rule);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this.pending ??= this.queue
+      .then(() => new Promise<void>((ok) => setImmediate(ok)))
+      .then(() => this.flush());
+    const mine = this.pending;
+    this.queue = mine.catch(() => {});
+    return mine;
   }
 
-  private async apply(rule: FirewallRule): Promise<void> {
+  /** Checks a rule, records it (in force for {@link denies} from now) and queues its lines at its sources. */
+  private prepare(rule: FirewallRule): void {
     const { ctx } = this;
     const caps = ctx.state.capabilities;
     const why = caps ? verbUnavailable("setFirewall", caps) : null;
@@ -145,22 +162,30 @@ export class EmulationFirewall {
     const port = this.portOf(rule);
     const k = this.rules.length;
     // An application without a port in this run has no flows to match: the rule is kept, nothing installed.
-    const lines = new Map(
-      srcs.map((s) => [
-        s,
-        port === null
-          ? []
-          : firewallLines(this.table, k, rule, {
-              srcAddr: ctx.addr(s),
-              ...(dstAddr !== undefined ? { dstAddr } : {}),
-              ...(port !== undefined ? { port } : {}),
-              vxlanPort: ctx.plan.settings.vxlanPort,
-            }),
-      ]),
+    const lines = srcs.map((s) =>
+      port === null
+        ? []
+        : firewallLines(this.table, k, rule, {
+            srcAddr: ctx.addr(s),
+            ...(dstAddr !== undefined ? { dstAddr } : {}),
+            ...(port !== undefined ? { port } : {}),
+            vxlanPort: ctx.plan.settings.vxlanPort,
+          }),
     );
     this.rules.push({ ...rule });
+    srcs.forEach((s, i) => {
+      this.lines.set(s, [...(this.lines.get(s) ?? []), ...lines[i]!]);
+    });
+  }
+
+  /** Installs the queued lines: one transaction per namespace, in parallel. */
+  private async flush(): Promise<void> {
+    const { ctx } = this;
+    const lines = [...this.lines].sort((a, b) => a[0] - b[0]);
+    this.lines.clear();
+    this.pending = undefined;
     ctx.save();
-    await parallel(srcs, (s) => ctx.commands.nft(ctx.ns(s), lines.get(s)!));
+    await parallel(lines, ([s, l]) => ctx.commands.nft(ctx.ns(s), l));
   }
 
   /**

@@ -35,7 +35,7 @@ import {
 import type { ControlContext } from "./control-context.ts";
 import { UnsupportedInEmulationError } from "./errors.ts";
 import type { QosState } from "./run-state.ts";
-import { parallel, runBatch } from "./runner.ts";
+import { parallel } from "./runner.ts";
 
 /** Bytes VXLAN adds to each packet (outer Ethernet, IP, UDP, VXLAN headers). */
 const VXLAN_HEADER_BYTES = 50;
@@ -232,15 +232,27 @@ export class EmulationQos {
     const tc = new Map<number, Cmd[]>();
     c.egress.forEach((e, i) => {
       const rate = c.rates[i]!;
+      const [cls, filter] = htbQosClass({
+        dev: e.dev,
+        minor,
+        rateBps: rate,
+        src: c.src,
+        dst: c.dst,
+        ...classOf(e, rate),
+      }) as [Cmd, Cmd];
+      // The class and its FIFO before the filter that steers packets into it: replacing a class's leaf drops what
+      // it queued, so the FIFO goes in while nothing is steered there yet.
       tc.set(e.node, [
         ...(tc.get(e.node) ?? []),
         defaultClassRate(e.dev, e.linkBps - this.guaranteed(e.node, e.dev), e.linkBps, e.mtu),
-        ...htbQosClass({ dev: e.dev, minor, rateBps: rate, src: c.src, dst: c.dst, ...classOf(e, rate) }),
+        cls,
         qosLeaf(e.dev, minor, e.linkBps, e.mtu, queueNs),
+        filter,
       ]);
     });
     try {
-      await parallel([...tc.keys()], (i) => runBatch(ctx.runner, "tc", ctx.ns(i), tc.get(i)!));
+      // Through the command channels, as every other verb: no process started per namespace.
+      await parallel([...tc.keys()], (i) => ctx.commands.batch("tc", ctx.ns(i), tc.get(i)!));
     } catch (e) {
       await this.remove(st).catch(() => {});
       throw e;
@@ -268,24 +280,38 @@ export class EmulationQos {
     );
   }
 
-  /** Removes a class, its filter and FIFO, and gives the default leaves their rate back. */
+  /**
+   * Removes a class, its filter and FIFO, and gives the default leaves their rate back. Break before unmake: the
+   * filters go first (the pair's new packets take the default leaf), then, once the class's FIFO had time to send
+   * what it held ({@link drainMs}), the classes: deleting a class drops what its FIFO still queues.
+   */
   private async remove(q: QosState): Promise<void> {
     const { ctx } = this;
     ctx.state.qos = ctx.state.qos.filter((x) => x !== q);
-    await parallel(q.devs, async ([ns, dev]) => {
-      await ctx.commands.batch("tc", ns, htbQosClassDel(dev, q.minor), { check: false });
+    const del = q.devs.map(([, dev]) => htbQosClassDel(dev, q.minor) as [Cmd, Cmd]);
+    await parallel(q.devs, ([ns], i) => ctx.commands.batch("tc", ns, [del[i]![0]], { check: false }));
+    await new Promise((ok) => setTimeout(ok, this.drainMs()));
+    await parallel(q.devs, async ([ns, dev], i) => {
       const end = ctx.plan.links
         .flatMap((k) => [
           { end: k.a, mtu: k.mtu },
           { end: k.b, mtu: k.mtu },
         ])
         .find((x) => x.end.dev === dev && ctx.ns(x.end.node) === ns);
-      if (!end || end.end.rateBps === null) return;
-      const rate = end.end.rateBps - this.guaranteed(end.end.node, dev);
-      await ctx.commands.batch("tc", ns, [defaultClassRate(dev, rate, end.end.rateBps, end.mtu)], {
-        check: false,
-      });
+      const rate = end?.end.rateBps == null ? [] : [end.end.rateBps - this.guaranteed(end.end.node, dev)];
+      await ctx.commands.batch(
+        "tc",
+        ns,
+        [del[i]![1], ...rate.map((r) => defaultClassRate(dev, r, end!.end.rateBps!, end!.mtu))],
+        { check: false },
+      );
     });
     ctx.save();
+  }
+
+  /** Wall ms a class's FIFO takes to send what it may hold: the links' queueing delay (10 ms when unset), at most 50. */
+  private drainMs(): number {
+    const queueNs = this.ctx.plan.settings.queueNs ?? 10_000_000;
+    return Math.min(50, Math.ceil(queueNs / 1e6));
   }
 }

@@ -16,14 +16,23 @@
  * virtual link whose creation it did not see cannot be re-created, and rollback then refuses before changing
  * anything. Undo calls take their setup latencies like any action (in the simulator, state is back once they
  * elapse). Failed actions change nothing and are not journaled. If an undo call fails, rollback stops there with
- * that error; the entries not yet undone stay in the log.
+ * that error; the entries not yet undone stay in the log. Neighbouring setFirewall entries are undone together
+ * ({@link TOGETHER}); when one of their undo calls fails, all of them stay in the log.
  */
 import { ControlError, type ControlPlane } from "./types.ts";
-import { decorate, inSequence, whenSettled } from "./verb-decorator.ts";
+import { decorate, inSequence, isPromiseLike, whenSettled } from "./verb-decorator.ts";
 import type { ControlPlaneOf, JournalEntry, UndoContext, VerbCall, VerbTable } from "./verb-table.ts";
 import { VERBS, type Verbs } from "./verbs.ts";
 
 export type { JournalEntry } from "./verb-table.ts";
+
+/**
+ * The verb whose neighbouring entries a rollback undoes together: their undo calls are issued before any is awaited,
+ * so an engine that installs rules set together at once (the emulator's firewall: one transaction per namespace)
+ * never shows the state between two of them (a rule's undo re-applies an earlier deny the next undo lifts). Calls
+ * reach the engine in the same order as one by one, so an engine that applies them as they come ends the same.
+ */
+const TOGETHER = "setFirewall";
 
 /** The journal cannot do what it was asked (an unknown mark, an action it cannot undo). */
 export class JournalError extends ControlError {}
@@ -87,6 +96,17 @@ export function journaling<T extends VerbTable>(
     const done = inSequence(calls.map(run));
     return done ? done.then(() => void log.pop()) : void log.pop();
   };
+  /** Undoes the entries from `from` to the end at once: their undo calls issued, newest first, before any settles. */
+  const undoTogether = (from: number) => () => {
+    const calls = Array.from({ length: log.length - from }, (_, k) => undoOf(log.length - 1 - k)).flatMap(
+      (c) => (c === "irreversible" ? [] : c),
+    );
+    const results = calls.map((c) => run(c)());
+    const done = () => {
+      log.length = from;
+    };
+    return results.some(isPromiseLike) ? Promise.all(results).then(done) : done();
+  };
   const controls: JournalControls = {
     mark: () => log.length,
     entries: () => log.slice(),
@@ -102,7 +122,14 @@ export function journaling<T extends VerbTable>(
           );
         }
       }
-      return inSequence(Array.from({ length: log.length - mark }, () => undoLast));
+      const steps: (() => unknown)[] = [];
+      for (let i = log.length - 1; i >= mark; ) {
+        let j = i;
+        while (log[i]!.verb === TOGETHER && j - 1 >= mark && log[j - 1]!.verb === TOGETHER) j--;
+        steps.push(j === i ? undoLast : undoTogether(j));
+        i = j - 1;
+      }
+      return inSequence(steps);
     },
   };
   const verbs = decorate(table, inner, (verb, decl, args, call) => {

@@ -330,23 +330,57 @@ function worseFct(after: PersonaMetric, before: PersonaMetric, threshold: number
     : null;
 }
 
-/** Applies the changes through the journal; returns how many the control plane refused (a ControlError). */
-async function applyChanges(ctl: ControlPlane, changes: readonly PersonaChange[]): Promise<number> {
+/**
+ * Applies the changes through the journal, in three steps: the firewall rules, then the QoS classes, then the paths
+ * (virtual links, routes); the calls of a step are issued together, before any is awaited, so an engine that takes
+ * wall time per call (the emulator) makes them at once: its firewall installs rules set together in one transaction
+ * per namespace (no instant in which a default deny holds without the allows that go with it), and its classes and
+ * tunnels go in side by side instead of one after another. The simulator makes the calls at one instant either way.
+ * Returns how many calls the control plane refused (a ControlError).
+ */
+export async function applyChanges(ctl: ControlPlane, changes: readonly PersonaChange[]): Promise<number> {
   let failed = 0;
-  for (const c of changes) {
+  /** Makes the call now (a verb that throws at once included); resolves to whether it succeeded. */
+  const attempt = (call: () => unknown): Promise<boolean> => {
+    let r: unknown;
     try {
-      if (c.verb === "createVirtualLink") {
-        if (c.replaces !== undefined) await ctl.removeVirtualLink(c.replaces);
-        await ctl.createVirtualLink(c.src, c.dst, { path: c.path });
-      } else if (c.verb === "setRoute") await ctl.setRoute({ src: c.src, dst: c.dst }, c.path);
-      else if (c.verb === "setQos") await ctl.setQos({ src: c.src, dst: c.dst }, c.qos);
-      else await ctl.setFirewall(c.rule);
+      r = call();
     } catch (e) {
-      if (!(e instanceof ControlError)) throw e;
-      failed++;
+      r = Promise.reject(e);
     }
+    return Promise.resolve(r).then(
+      () => true,
+      (e: unknown) => {
+        if (!(e instanceof ControlError)) throw e;
+        failed++;
+        return false;
+      },
+    );
+  };
+  const step = (c: PersonaChange) => (c.verb === "setFirewall" ? 0 : c.verb === "setQos" ? 1 : 2);
+  for (const k of [0, 1, 2]) {
+    const issued: Promise<boolean>[] = [];
+    // In the changes' order: a replaced virtual link is removed (and that awaited) before its successor and the
+    // changes after it are issued, so the calls reach the control plane in the same order as one by one.
+    for (const c of changes) {
+      if (step(c) !== k) continue;
+      if (c.verb === "createVirtualLink" && c.replaces !== undefined) {
+        const id = c.replaces;
+        if (!(await attempt(() => ctl.removeVirtualLink(id)))) continue;
+      }
+      issued.push(attempt(() => applyChange(ctl, c)));
+    }
+    await Promise.all(issued);
   }
   return failed;
+}
+
+/** The verb call of one change (a replaced virtual link's removal aside: {@link applyChanges} makes it). */
+function applyChange(ctl: ControlPlane, c: PersonaChange): unknown {
+  if (c.verb === "createVirtualLink") return ctl.createVirtualLink(c.src, c.dst, { path: c.path });
+  if (c.verb === "setRoute") return ctl.setRoute({ src: c.src, dst: c.dst }, c.path);
+  if (c.verb === "setQos") return ctl.setQos({ src: c.src, dst: c.dst }, c.qos);
+  return ctl.setFirewall(c.rule);
 }
 
 /** An application's interval from the Observation's applicationFlows (its pairs `"A->*"` and `"*->A"`). */

@@ -42,7 +42,7 @@ export function decorate<T extends VerbTable>(
 /** How a call ended. */
 export type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-function isPromiseLike(x: unknown): x is PromiseLike<unknown> {
+export function isPromiseLike(x: unknown): x is PromiseLike<unknown> {
   return typeof x === "object" && x !== null && typeof (x as { then?: unknown }).then === "function";
 }
 

@@ -104,7 +104,7 @@ describe("firewall rules, offline", () => {
     });
   }
 
-  it("rules set at once are installed one after the other, in the order they were set", async () => {
+  it("rules set at once go in together: one transaction per namespace, in the order they were set", async () => {
     const { ctl, runner } = offline(topo, dir);
     await Promise.all([
       ctl.setFirewall({ action: "deny", dst: "n2" }),
@@ -112,8 +112,14 @@ describe("firewall rules, offline", () => {
     ]);
     const atN1 = runner.calls
       .filter((c) => c.argv[3] === "tcabc123-n1")
-      .map((c) => /comment "(fw\d)"/.exec(c.input ?? "")?.[1]);
-    assert.deepEqual(atN1, ["fw0", "fw1"]);
+      .map((c) => [...(c.input ?? "").matchAll(/comment "(fw\d)"/g)].map((m) => m[1]));
+    assert.deepEqual(atN1, [["fw0", "fw1"]], "the default deny never stands alone at n1");
+    await ctl.setFirewall({ action: "deny", src: "n1", dst: "n2" });
+    assert.equal(
+      runner.calls.filter((c) => c.argv[3] === "tcabc123-n1").length,
+      2,
+      "a later rule: a transaction of its own",
+    );
   });
 
   it("refuses an unknown node before touching any namespace", async () => {
