@@ -159,6 +159,7 @@ function startAgents(
     allowDegrade: false,
     maxFlows: 100_000,
     checkRates: false,
+    conntrack: false,
   } as const;
   const onReport = (rep: AgentReport) => {
     const rec = "id" in rep ? records.get(rep.id) : undefined;
