@@ -1,7 +1,8 @@
 /**
  * The persona policy runs unchanged in the emulator (root, real namespaces): a wrong persona for db (its allow-list
  * names n1, not web's node n0) denies web's calls on db's port at n2, the flow ledger records the refusals in the
- * Observation's applicationFlows, and the policy reverts it through the journal within two control intervals;
+ * Observation's applicationFlows, and the policy reverts it through the journal within two control intervals (of
+ * its apply, and of the first Observation that shows its refusals);
  * the matrix's flows (another port) are never refused. Everything is torn down.
  *
  *   n0 ---- n1 ---- n2        web->db flows n0 -> n2 (db's port: the emulator's port for "web->db"),
@@ -85,9 +86,11 @@ describe("the persona policy in the emulator", async () => {
 
   it("reverts a wrong persona within two control intervals, refusing only its application's flows", {
     skip,
-  }, async () => {
+  }, async (t) => {
     const persona = new PersonaPolicy([wrong], { baselineIntervals: 2, measureIntervals: 2 });
     const seen: number[] = [];
+    /** Per decision: the flows of web->db its Observation showed refused. */
+    const refusedSeen: number[] = [];
     const refused = new Map<string, number>();
     const policy: EnginePolicy = {
       ...base.policies[0]!,
@@ -96,6 +99,11 @@ describe("the persona policy in the emulator", async () => {
         name: "w",
         decide(obs, ctl) {
           seen.push(obs.timeNs);
+          refusedSeen.push(
+            (obs.applicationFlows ?? [])
+              .filter((f) => f.application === "web->db")
+              .reduce((a, f) => a + f.refused, 0),
+          );
           for (const f of obs.applicationFlows ?? [])
             refused.set(f.application, (refused.get(f.application) ?? 0) + f.refused);
           return persona.decide(obs, ctl);
@@ -122,6 +130,14 @@ describe("the persona policy in the emulator", async () => {
     assert.ok(
       steps >= 1 && steps <= 2,
       `decisions at ${seen.join(", ")}; apply ${apply.timeNs}, revert ${revert.timeNs}`,
+    );
+    // From the first decision whose Observation shows the effect (refused calls) to the revert: at most 2 intervals.
+    const effect = refusedSeen.findIndex((n, i) => n > 0 && seen[i]! > apply.timeNs);
+    const sinceEffect = seen.indexOf(revert.timeNs) - effect;
+    t.diagnostic(`apply -> revert ${steps} decisions; effect measurable -> revert ${sinceEffect} decisions`);
+    assert.ok(
+      effect >= 0 && sinceEffect >= 0 && sinceEffect <= 2,
+      `refused per decision: ${refusedSeen.join(", ")}`,
     );
     assert.match(revert.reason ?? "", /refused share/);
     const verbs = r.actions.map((a) => a.verb);

@@ -128,7 +128,7 @@ function state(o: Observation) {
 }
 
 describe("the persona policy", () => {
-  it("reverts a wrong persona within two control intervals of its effect, and the refusals stop", async () => {
+  it("reverts a wrong persona within two control intervals of its effect, and the refusals stop", async (t) => {
     const { events, seen, recorded } = await run(WRONG);
     assert.deepEqual(
       recorded.map((e) => [e.kind, e.subject]),
@@ -151,6 +151,12 @@ describe("the persona policy", () => {
         .filter((f) => f.application.includes("db"))
         .reduce((a, f) => a + f.refused, 0);
     const during = seen.filter((o) => o.timeNs > apply.timeNs && o.timeNs <= revert.timeNs);
+    // The first Observation after the apply that shows refusals: the effect is measurable from there.
+    const effect = during.find((o) => refusedAt(o) > 0);
+    assert.ok(effect && revert.timeNs - effect.timeNs <= 2 * INTERVAL_NS, `effect ${effect?.timeNs}`);
+    t.diagnostic(
+      `apply -> revert ${(revert.timeNs - apply.timeNs) / INTERVAL_NS} intervals; effect measurable -> revert ${(revert.timeNs - effect.timeNs) / INTERVAL_NS}`,
+    );
     assert.ok(
       during.some((o) => refusedAt(o) > 0),
       "the wrong allow-list refused web's calls",
