@@ -113,6 +113,8 @@ interface Trial {
   samples: Sample[];
   /** The firewall rules it set, as JSON. */
   rules: string[];
+  /** Measured intervals passed over: the application had no flow end in them. */
+  skipped: number;
 }
 
 export class PersonaPolicy implements Policy {
@@ -282,7 +284,7 @@ export class PersonaPolicy implements Policy {
         failed,
         before: baseline,
       });
-      if (applied > 0) this.trial = { app, persona, mark, changes: applied, baseline, samples: [], rules };
+      if (applied > 0) this.trial = { app, persona, mark, changes: applied, baseline, samples: [], rules, skipped: 0 };
       else this.status.set(app, "reverted"); // every change refused: nothing to measure, and no retry
       return;
     }
@@ -290,12 +292,20 @@ export class PersonaPolicy implements Policy {
 
   /** One measured interval of the running trial; ends it (keep or revert) when it is decided. */
   private async measure(obs: Observation, journal: Journaled<Verbs>, trial: Trial): Promise<void> {
-    trial.samples.push(sampleOf(obs, trial.app));
+    const sample = sampleOf(obs, trial.app);
+    const measureIntervals = this.opts.measureIntervals ?? DEFAULTS.measureIntervals;
+    // An interval in which the application neither completed nor was refused anything tells nothing (an emulator
+    // whose applications stalled behind a busy machine): up to `measureIntervals` of them are passed over, later
+    // ones count (an application the persona silenced entirely is still judged: "no flow completed").
+    if (sample.completed + sample.refused === 0 && trial.skipped < measureIntervals) {
+      trial.skipped++;
+      return;
+    }
+    trial.samples.push(sample);
     const after = metricOf(trial.samples, trial.persona);
     const share = (m: PersonaMetric) => m.refused / Math.max(1, m.completed + m.refused);
     const refusals = share(after) > share(trial.baseline) + 0.01;
-    const done =
-      refusals || trial.samples.length >= (this.opts.measureIntervals ?? DEFAULTS.measureIntervals);
+    const done = refusals || trial.samples.length >= measureIntervals;
     if (!done) return;
     const threshold = this.opts.threshold ?? DEFAULTS.threshold;
     const reason = refusals
