@@ -19,7 +19,8 @@
  * flows the firewall refused. The trial got worse when the refused share rose by more than 1 point, when nothing
  * completed where flows completed before, or when the FCT metric exceeds the baseline by more than `threshold`
  * (0.2: 20 %). A rise of refusals reverts at once, after the first measured interval; the rest is judged after
- * `measureIntervals`.
+ * `measureIntervals`. A measured interval in which the application had no flow end (nothing completed or refused:
+ * an emulated application stalled behind a busy machine) is passed over, up to `measureIntervals` of them.
  *
  * Failover (`onLinkDown`): virtual links and routes over a failed link move at once to a path over the links still up
  * (across substrates when a gateway failed), outside the trials.
