@@ -285,7 +285,8 @@ export class PersonaPolicy implements Policy {
         failed,
         before: baseline,
       });
-      if (applied > 0) this.trial = { app, persona, mark, changes: applied, baseline, samples: [], rules, skipped: 0 };
+      if (applied > 0)
+        this.trial = { app, persona, mark, changes: applied, baseline, samples: [], rules, skipped: 0 };
       else this.status.set(app, "reverted"); // every change refused: nothing to measure, and no retry
       return;
     }
