@@ -294,8 +294,8 @@ export class TransformerPredictor implements Predictor {
     const out: Float64Array[] = [];
     for (let start = 0; out.length < steps; start += H) {
       const end = n - 1 + start;
-      const y = this.predictWindows((p, i) => zx[p * L + i]!, tfeat, end);
       const take = Math.min(H, steps - out.length);
+      const y = this.predictWindows(zx, L, tfeat, end, take);
       for (let h = 0; h < take; h++) out.push(new Float64Array(P));
       for (let p = 0; p < P; p++) {
         const last = zx[p * L + end]!;
@@ -400,14 +400,16 @@ export class TransformerPredictor implements Predictor {
   }
 
   /**
-   * The network's H outputs (P x H, row-major) on each series' window ending at index `end` of `zAt(p, i)` (time
-   * features `tfeat` by the same index), by the JS forward pass; input and output buffers are reused across calls
-   * (the result is valid until the next call).
+   * The network's first `outputs` of H outputs (P x H, row-major) on each series' window ending at index `end` of
+   * `zx[p * L + i]` (time features `tfeat` by the same index), by the JS forward pass; input and output buffers
+   * are reused across calls (the result is valid until the next call).
    */
   private predictWindows(
-    zAt: (p: number, i: number) => number,
+    zx: Float32Array,
+    L: number,
     tfeat: Float32Array,
     end: number,
+    outputs: number,
   ): Float32Array {
     const P = this.dimension;
     const W = this.config.window;
@@ -417,9 +419,9 @@ export class TransformerPredictor implements Predictor {
       this.output = new Float32Array(P * this.config.horizon);
     const xs = this.input;
     for (let p = 0; p < P; p++) {
-      writeWindow(xs, p, W, (i) => zAt(p, i), end, this.lag, tfeat);
+      writeWindow(xs, p, W, (i) => zx[p * L + i]!, end, this.lag, tfeat);
     }
-    return this.forward!.run(xs, P, this.output);
+    return this.forward!.run(xs, P, this.output, outputs);
   }
 
   /** The tfjs model's outputs on windows `xs` (n x W x F): what the JS forward pass must reproduce (tests). */
@@ -432,9 +434,9 @@ export class TransformerPredictor implements Predictor {
     );
   }
 
-  /** The JS forward pass's outputs on windows `xs` (n x W x F), a fresh array. */
-  predictWithJs(xs: Float32Array, n: number): Float32Array {
-    return this.forward!.run(xs, n);
+  /** The JS forward pass's outputs on windows `xs` (n x W x F), a fresh array (only the first `outputs` of H). */
+  predictWithJs(xs: Float32Array, n: number, outputs = this.config.horizon): Float32Array {
+    return this.forward!.run(xs, n, undefined, outputs);
   }
 
   /** Epochs of Adam with early stopping; keeps the best epoch's weights. */
