@@ -150,6 +150,10 @@ const TransformerParamsSchema = z
       "Season of the seasonal lag input channel in intervals, >= horizon, 0 = none (default 0).",
     ),
     logScale: z.boolean().optional().meta(doc("Scale values by log1p, else linearly (default true).")),
+    timeFeatures: z
+      .boolean()
+      .optional()
+      .meta(doc("Time of day and day of week as input features (default true).")),
     seed: z
       .union([z.int(), z.string()])
       .optional()

@@ -11,8 +11,9 @@
  * training history; forecasts map back with u clamped to [0, u_max + 2].
  *
  * Input, per window row j (interval i = t - W + 1 + j, t the last): F = 5 + W features, 6 + W with the seasonal
- * lag: the row's z; with `seasonalLag` = S > 0, z_{i + H - S} (lead H: the last H rows carry the values one season
- * before the H targets); sin and cos of the time of day and of the day of week of the interval's end time
+ * lag, 4 fewer with `timeFeatures` false: the row's z; with `seasonalLag` = S > 0, z_{i + H - S} (lead H: the last
+ * H rows carry the values one season before the H targets); sin and cos of the time of day and of the day of week
+ * of the interval's end time
  * (Observation.timeNs, ns since the Unix epoch, or since any origin: only the phase within a day / week matters);
  * and a one-hot of the position j. A Dense projection to d_model of this row is therefore the value/time embedding
  * plus a learned absolute position embedding (the one-hot selects a row of the projection's kernel).
@@ -114,6 +115,8 @@ export interface TransformerConfig {
   seasonalLag: number;
   /** Scale values by log1p (true) or linearly (false) before the standardization. Default true. */
   logScale: boolean;
+  /** Time of day and day of week (sin, cos of each) as input features. Default true. */
+  timeFeatures: boolean;
   /** Seed of the predictor's random streams (initializers, shuffling). Default 1. */
   seed: number | string;
 }
@@ -134,6 +137,7 @@ export const TRANSFORMER_DEFAULTS: Readonly<TransformerConfig> = {
   intervalNs: 300e9,
   seasonalLag: 0,
   logScale: true,
+  timeFeatures: true,
   seed: 1,
 };
 
@@ -246,7 +250,9 @@ export class TransformerPredictor implements Predictor {
     this.scaling = fitScaling(history, this.config.logScale);
     const data: WindowData = {
       z: scaleRows(history, this.scaling),
-      time: timeFeatures(historyTimes(T, this.config.intervalNs, endNs)),
+      time: this.config.timeFeatures
+        ? timeFeatures(historyTimes(T, this.config.intervalNs, endNs))
+        : undefined,
       P: this.dimension,
       W,
       H,
@@ -290,7 +296,7 @@ export class TransformerPredictor implements Predictor {
     for (let i = 0; i < n; i++) time[i] = ring.time(ring.count - n + i);
     const dt = ring.step(this.config.intervalNs);
     for (let i = n; i < L; i++) time[i] = time[n - 1]! + (i - n + 1) * dt;
-    const tfeat = timeFeatures(time);
+    const tfeat = this.config.timeFeatures ? timeFeatures(time) : undefined;
     const out: Float64Array[] = [];
     for (let start = 0; out.length < steps; start += H) {
       const end = n - 1 + start;
@@ -407,13 +413,13 @@ export class TransformerPredictor implements Predictor {
   private predictWindows(
     zx: Float32Array,
     L: number,
-    tfeat: Float32Array,
+    tfeat: Float32Array | undefined,
     end: number,
     outputs: number,
   ): Float32Array {
     const P = this.dimension;
     const W = this.config.window;
-    const F = featureCount(W, this.config.seasonalLag);
+    const F = featureCount(W, this.config.seasonalLag, this.config.timeFeatures);
     if (this.input.length !== P * W * F) this.input = new Float32Array(P * W * F);
     if (this.output.length !== P * this.config.horizon)
       this.output = new Float32Array(P * this.config.horizon);
@@ -428,7 +434,7 @@ export class TransformerPredictor implements Predictor {
   predictWithTf(xs: Float32Array, n: number): Float32Array {
     const tf = this.tf!;
     const W = this.config.window;
-    const F = featureCount(W, this.config.seasonalLag);
+    const F = featureCount(W, this.config.seasonalLag, this.config.timeFeatures);
     return tf.tidy(
       () => (this.model!.predict(tf.tensor3d(xs, [n, W, F])) as Tf.Tensor).dataSync() as Float32Array,
     );
@@ -487,7 +493,7 @@ export class TransformerPredictor implements Predictor {
     const optimizer = this.optimizer!;
     const B = this.config.batchSize;
     const { W, H } = data;
-    const F = featureCount(W, data.season);
+    const F = featureCount(W, data.season, data.time !== undefined);
     return fitBatches(tf, optimizer, idx.length, B, this.name, (start, end) => {
       const batch = idx.subarray(start, end);
       const { xs, ys, ws } = gather(data, batch);
@@ -502,7 +508,7 @@ export class TransformerPredictor implements Predictor {
   private windowLoss(data: WindowData, idx: Int32Array, lastValue = false): number {
     const tf = this.tf!;
     const { W, H } = data;
-    const F = featureCount(W, data.season);
+    const F = featureCount(W, data.season, data.time !== undefined);
     const B = 1024;
     let sum = 0;
     let weights = 0;
@@ -532,8 +538,8 @@ export class TransformerPredictor implements Predictor {
 interface WindowData {
   /** z[t * P + p]. */
   z: Float32Array;
-  /** time[t * 4 + f], f: sin/cos time of day, sin/cos day of week. */
-  time: Float32Array;
+  /** time[t * 4 + f], f: sin/cos time of day, sin/cos day of week; undefined without time features. */
+  time: Float32Array | undefined;
   P: number;
   W: number;
   H: number;
@@ -544,14 +550,17 @@ interface WindowData {
   scaling: ValueScaling;
 }
 
-/** F, the features of one window row: z, the seasonal lag when S > 0, the 4 time features, the one-hot position. */
-function featureCount(W: number, season: number): number {
-  return 1 + (season > 0 ? 1 : 0) + TIME_FEATURES + W;
+/**
+ * F, the features of one window row: z, the seasonal lag when S > 0, the 4 time features when `time`, the one-hot
+ * position.
+ */
+function featureCount(W: number, season: number, time: boolean): number {
+  return 1 + (season > 0 ? 1 : 0) + (time ? TIME_FEATURES : 0) + W;
 }
 
 /**
  * Writes window k (W rows of F features) into `xs`: row j, index i = end - W + 1 + j, gets zAt(i), the seasonal
- * lag zAt(i + lead - S) when S > 0, the time features of index i of `time`, and the one-hot of j.
+ * lag zAt(i + lead - S) when S > 0, the time features of index i of `time` when given, and the one-hot of j.
  */
 function writeWindow(
   xs: Float32Array,
@@ -560,16 +569,16 @@ function writeWindow(
   zAt: (i: number) => number,
   end: number,
   lag: SeasonalLag,
-  time: Float32Array,
+  time: Float32Array | undefined,
 ): void {
-  const F = featureCount(W, lag.season);
+  const F = featureCount(W, lag.season, time !== undefined);
   xs.fill(0, k * W * F, (k + 1) * W * F);
   for (let j = 0; j < W; j++) {
     const i = end - W + 1 + j;
     let o = (k * W + j) * F;
     xs[o++] = zAt(i);
     if (lag.season > 0) xs[o++] = zAt(i + lag.lead - lag.season);
-    for (let f = 0; f < TIME_FEATURES; f++) xs[o++] = time[i * TIME_FEATURES + f]!;
+    if (time) for (let f = 0; f < TIME_FEATURES; f++) xs[o++] = time[i * TIME_FEATURES + f]!;
     xs[o + j] = 1;
   }
 }
@@ -577,7 +586,7 @@ function writeWindow(
 /** Inputs (n x W x F), targets (n x H: z_{t+h} - z_t) and weights (n: x_t / s0 + 1) of windows `idx`. */
 function gather(data: WindowData, idx: Int32Array): { xs: Float32Array; ys: Float32Array; ws: Float32Array } {
   const { z, time, P, W, H, scaling } = data;
-  const xs = new Float32Array(idx.length * W * featureCount(W, data.season));
+  const xs = new Float32Array(idx.length * W * featureCount(W, data.season, data.time !== undefined));
   const ys = new Float32Array(idx.length * H);
   const ws = new Float32Array(idx.length);
   const lag = { season: data.season, lead: H };
@@ -621,7 +630,7 @@ function buildModel(
   init: RandomStream,
 ): { model: Tf.LayersModel; layers: NetLayers } {
   const glorot = () => tf.initializers.glorotUniform({ seed: seedFrom(init) });
-  const input = tf.input({ shape: [c.window, featureCount(c.window, c.seasonalLag)] });
+  const input = tf.input({ shape: [c.window, featureCount(c.window, c.seasonalLag, c.timeFeatures)] });
   const inputLayer = tf.layers.dense({ units: c.dModel, kernelInitializer: glorot() });
   let x = inputLayer.apply(input) as Tf.SymbolicTensor;
   const blocks: NetLayers["blocks"] = [];
@@ -735,8 +744,10 @@ function validateConfig(c: TransformerConfig): TransformerConfig {
   int("windowsPerEpoch", 0);
   int("validationWindows", 0);
   checkSeasonalLag("transformer", { season: c.seasonalLag, lead: c.horizon });
-  if (typeof c.logScale !== "boolean")
-    throw new PredictorError(`transformer.logScale: expected true or false, got ${c.logScale}`);
+  for (const key of ["logScale", "timeFeatures"] as const) {
+    if (typeof c[key] !== "boolean")
+      throw new PredictorError(`transformer.${key}: expected true or false, got ${String(c[key])}`);
+  }
   if (c.dModel % c.heads !== 0) {
     throw new PredictorError(`transformer.heads: expected a divisor of dModel (${c.dModel}), got ${c.heads}`);
   }
