@@ -40,10 +40,8 @@ import type * as Tf from "@tensorflow/tfjs";
 import type { RandomStream } from "../../sim/kernel/rng.ts";
 import { RandomStreams } from "../../sim/kernel/rng.ts";
 import {
-  checkSeasonalLag,
   clampZ,
   firstWindowEnd,
-  fitScaling,
   fromZ,
   historyNeeded,
   historyTimes,
@@ -54,6 +52,18 @@ import {
   timeFeatures,
   type ValueScaling,
 } from "./deep-features.ts";
+import {
+  checkDeepConfig,
+  checkInt,
+  checkTrainingSpan,
+  type DeepCommonConfig,
+  definedOnly,
+  fitWindows,
+  forecastInputs,
+  secondsSince,
+  seedFrom,
+  startTraining,
+} from "./deep-setup.ts";
 import { LstmForward, type LstmNetWeights } from "./lstm-forward.ts";
 import {
   checkDimension,
@@ -66,19 +76,14 @@ import {
 } from "./predictor.ts";
 import { loadTf, type TfBackendName } from "./tf-backend.ts";
 import { directoryHandler, readModelJson } from "./tf-file-io.ts";
-import {
-  drawEpoch,
-  fitBatches,
-  fitWithEarlyStopping,
-  shuffleInPlace,
-  subset,
-  type TfTrainingInfo,
-} from "./tf-training.ts";
+import { fitBatches, shuffleInPlace, type TfTrainingInfo } from "./tf-training.ts";
 
-/** Every LSTM parameter: name, meaning, unit and default in one place. */
-export interface LstmConfig {
-  /** W, intervals per input window. Default 12 (an hour of 5-minute intervals). */
-  window: number;
+/**
+ * Every LSTM parameter: those of every deep predictor (window, epochs, batchSize, learningRate, patience,
+ * validationFraction, windowsPerEpoch, validationWindows, intervalNs, seasonalLag, logScale, timeFeatures, seed)
+ * in {@link DeepCommonConfig} (lead 1: the seasonal lag is the value one season before the interval after each row), the rest here; the defaults of all in LSTM_DEFAULTS.
+ */
+export interface LstmConfig extends DeepCommonConfig {
   /**
    * Units per LSTM layer. Default 16: on the Abilene week 32 units forecast no better (1-step MAE 9.04e-4 vs
    * 8.99e-4) at twice the training time, and a 1-step forecast of 132 pairs takes ~11 ms instead of ~3.5 ms.
@@ -86,12 +91,6 @@ export interface LstmConfig {
   units: number;
   /** Stacked LSTM layers. Default 1. */
   layers: number;
-  /** Maximum training epochs. Default 30. */
-  epochs: number;
-  /** Windows per gradient step. Default 512. */
-  batchSize: number;
-  /** Adam step size. Default 0.003. */
-  learningRate: number;
   /** Training loss on z (see the module doc). Default "mae". */
   loss: "mae" | "mse";
   /** Predict z_{t+1} - z_t instead of z_{t+1}. Default true. */
@@ -102,33 +101,12 @@ export interface LstmConfig {
    * what MAE measures (|dx| ~ (x + s0) |du|). Default "volume".
    */
   weighting: "none" | "volume";
-  /** Fraction of the history's window times (the latest) held out for early stopping, in [0, 0.5]. Default 0.1. */
-  validationFraction: number;
-  /** Epochs without validation improvement before stopping. Default 3. */
-  patience: number;
-  /** Training windows per epoch (a fresh random draw each epoch); 0 = all. Default 8192. */
-  windowsPerEpoch: number;
-  /** Cap on validation windows (a fixed random subset); 0 = all. Default 8192. */
-  validationWindows: number;
   /** K: fine-tune every K observed intervals; 0 = never. Default 0. */
   fineTuneEvery: number;
   /** Intervals of recent history a fine-tune trains on (> W). Default 288. */
   fineTuneIntervals: number;
   /** Passes over the recent windows per fine-tune. Default 1. */
   fineTuneEpochs: number;
-  /**
-   * S, the season of the seasonal lag channel in intervals (288: a day of 5-minute intervals); 0 = no lag channel.
-   * Default 0.
-   */
-  seasonalLag: number;
-  /** Scale values by log1p (true) or linearly (false) before the standardization. Default true. */
-  logScale: boolean;
-  /** Add sin/cos of each row's time of day and day of week as input channels. Default false. */
-  timeFeatures: boolean;
-  /** Interval length (ns) assumed when `train` gets no times. Default 300e9 (5 min). */
-  intervalNs: number;
-  /** Seed of the predictor's random streams (initializers, shuffling). Default 1. */
-  seed: number | string;
 }
 
 export const LSTM_DEFAULTS: Readonly<LstmConfig> = {
@@ -291,56 +269,45 @@ export class LstmPredictor implements Predictor {
     this.sinceTune = 0;
     if (this.frozen) return;
     const W = this.config.window;
-    const t0w = firstWindowEnd(W, this.lag);
-    if (history.length < t0w + 3) {
-      throw new PredictorError(
-        `lstm.train: history has ${history.length} intervals; needs at least ${t0w + 3} (window ${W}, seasonal lag ${this.config.seasonalLag})`,
-      );
-    }
-    if (endNs !== undefined && endNs.length !== history.length) {
-      throw new PredictorError(`lstm.train: endNs has ${endNs.length} times, expected ${history.length}`);
-    }
-    const t0 = process.hrtime.bigint();
-    const rt = await loadTf();
-    const tf = rt.tf;
-    this.tf = tf;
-    this.backend = rt.backend;
+    checkTrainingSpan(
+      this.name,
+      history.length,
+      endNs,
+      firstWindowEnd(W, this.lag) + 3,
+      `window ${W}, seasonal lag ${this.config.seasonalLag}`,
+    );
+    const start = await startTraining(history, this.config.logScale);
+    this.tf = start.tf;
+    this.backend = start.backend;
     this.disposeModel();
-    this.scaling = fitScaling(history, this.config.logScale);
+    this.scaling = start.scaling;
     const P = this.dimension;
     const T = history.length;
     const data = this.windowSource(history, historyTimes(T, this.config.intervalNs, endNs));
-    this.model = buildModel(tf, this.config, this.streams.stream("lstm/init"));
-    this.optimizer = tf.train.adam(this.config.learningRate);
-
-    // Windows (t, p) indexed k = (t - t0) * P + p, t the last input time; split by time.
-    const times = T - 1 - data.t0; // t = t0 .. T-2
-    const valTimes = Math.floor(times * this.config.validationFraction);
-    const trainCount = (times - valTimes) * P;
-    const allVal = Int32Array.from({ length: valTimes * P }, (_, i) => trainCount + i);
-    const val = subset(allVal, this.config.validationWindows, this.streams.stream("lstm/validation"));
-    const trainIdx = Int32Array.from({ length: trainCount }, (_, i) => i);
-    const shuffle = this.streams.stream("lstm/shuffle");
-    const model = this.model;
-    const fit = await fitWithEarlyStopping(
+    const model = buildModel(start.tf, this.config, this.streams.stream("lstm/init"));
+    this.model = model;
+    this.optimizer = start.tf.train.adam(this.config.learningRate);
+    // Windows end at t = t0 .. T-2 (the target is t + 1).
+    const fit = await fitWindows(
+      this.name,
       model,
       this.config,
-      () => this.fitWindows(data, drawEpoch(trainIdx, this.config.windowsPerEpoch, shuffle)),
-      (trainLoss) => {
-        this.forward = new LstmForward(extractWeights(model));
-        return val.length > 0 ? this.windowLoss(data, val) : trainLoss;
+      this.streams,
+      T - 1 - data.t0,
+      P,
+      (idx) => this.fitWindows(data, idx),
+      (idx, lastValue) => {
+        if (!lastValue) this.forward = new LstmForward(extractWeights(model));
+        return this.windowLoss(data, idx, lastValue);
       },
     );
-    this.forward = new LstmForward(extractWeights(this.model));
+    this.forward = new LstmForward(extractWeights(model));
     this.trainingInfo = {
-      backend: rt.backend,
+      backend: start.backend,
       intervals: T,
       pairs: P,
-      trainWindows: trainCount,
-      validationWindows: val.length,
       ...fit,
-      lastValueValidationLoss: val.length > 0 ? this.windowLoss(data, val, true) : Number.NaN,
-      seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+      seconds: secondsSince(start),
     };
   }
 
@@ -367,14 +334,9 @@ export class LstmPredictor implements Predictor {
     const n = historyNeeded(W, this.lag);
     if (ring.count < n || !this.forward || !this.scaling) return flatForecast(ring.last(), steps);
     const s = this.scaling;
-    // zx[p * L + i]: the latest n observations' z, then the forecasts as they are made; times likewise.
-    const L = n + steps;
-    const zx = ring.latestZ(n, s, L);
-    const time = new Float64Array(L);
-    for (let i = 0; i < n; i++) time[i] = ring.time(ring.count - n + i);
-    const dt = ring.step(this.config.intervalNs);
-    for (let i = n; i < L; i++) time[i] = time[n - 1]! + (i - n + 1) * dt;
-    const tfeat = this.config.timeFeatures ? timeFeatures(time) : undefined;
+    const { timeFeatures, intervalNs } = this.config;
+    // zx[p * L + i]: the latest n observations' z, then the forecasts as they are made.
+    const { zx, L, tfeat } = forecastInputs(ring, n, steps, s, intervalNs, timeFeatures);
     const F = this.inputChannels;
     const input = new Float64Array(P * W * F);
     const out: Float64Array[] = [];
@@ -577,11 +539,6 @@ function gather(
   return ws ? { xs, ys, ws } : { xs, ys };
 }
 
-/** A 31-bit integer seed for a tfjs initializer. */
-export function seedFrom(stream: RandomStream): number {
-  return stream.int(2 ** 31 - 1);
-}
-
 function buildModel(tf: typeof Tf, c: LstmConfig, init: RandomStream): Tf.LayersModel {
   const model = tf.sequential();
   const warn = console.warn;
@@ -649,42 +606,13 @@ function extractWeights(model: Tf.LayersModel): LstmNetWeights {
   return { layers, dense };
 }
 
-export function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
 function validateConfig(c: LstmConfig): LstmConfig {
-  const int = (name: keyof LstmConfig, min: number) => {
-    const v = c[name];
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-      throw new PredictorError(`lstm.${name}: expected an integer >= ${min}, got ${String(v)}`);
-    }
-  };
-  int("window", 1);
-  int("units", 1);
-  int("layers", 1);
-  int("epochs", 1);
-  int("batchSize", 1);
-  int("patience", 1);
-  int("windowsPerEpoch", 0);
-  int("validationWindows", 0);
-  int("fineTuneEvery", 0);
-  int("fineTuneEpochs", 1);
-  int("fineTuneIntervals", c.window + 1);
-  checkSeasonalLag("lstm", { season: c.seasonalLag, lead: 1 });
-  if (!(typeof c.intervalNs === "number" && c.intervalNs > 0))
-    throw new PredictorError(`lstm.intervalNs: expected a number > 0, got ${c.intervalNs}`);
-  for (const key of ["logScale", "timeFeatures"] as const) {
-    if (typeof c[key] !== "boolean")
-      throw new PredictorError(`lstm.${key}: expected true or false, got ${c[key]}`);
-  }
-  if (!(c.learningRate > 0))
-    throw new PredictorError(`lstm.learningRate: expected a number > 0, got ${c.learningRate}`);
-  if (!(c.validationFraction >= 0 && c.validationFraction <= 0.5)) {
-    throw new PredictorError(
-      `lstm.validationFraction: expected a number in [0, 0.5], got ${c.validationFraction}`,
-    );
-  }
+  checkDeepConfig("lstm", c, 1);
+  checkInt("lstm", "units", c.units, 1);
+  checkInt("lstm", "layers", c.layers, 1);
+  checkInt("lstm", "fineTuneEvery", c.fineTuneEvery, 0);
+  checkInt("lstm", "fineTuneEpochs", c.fineTuneEpochs, 1);
+  checkInt("lstm", "fineTuneIntervals", c.fineTuneIntervals, c.window + 1);
   if (c.loss !== "mae" && c.loss !== "mse")
     throw new PredictorError(`lstm.loss: expected "mae" or "mse", got "${c.loss}"`);
   if (c.weighting !== "none" && c.weighting !== "volume") {

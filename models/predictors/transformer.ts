@@ -46,10 +46,8 @@
 import type * as Tf from "@tensorflow/tfjs";
 import { type RandomStream, RandomStreams } from "../../sim/kernel/rng.ts";
 import {
-  checkSeasonalLag,
   clampZ,
   firstWindowEnd,
-  fitScaling,
   fromZ,
   historyNeeded,
   historyTimes,
@@ -60,7 +58,18 @@ import {
   timeFeatures,
   type ValueScaling,
 } from "./deep-features.ts";
-import { definedOnly, seedFrom } from "./lstm.ts";
+import {
+  checkDeepConfig,
+  checkInt,
+  checkTrainingSpan,
+  type DeepCommonConfig,
+  definedOnly,
+  fitWindows,
+  forecastInputs,
+  secondsSince,
+  seedFrom,
+  startTraining,
+} from "./deep-setup.ts";
 import {
   checkDimension,
   checkHistory,
@@ -72,7 +81,7 @@ import {
 } from "./predictor.ts";
 import { loadTf, type TfBackendName } from "./tf-backend.ts";
 import { directoryHandler, readModelJson } from "./tf-file-io.ts";
-import { drawEpoch, fitBatches, fitWithEarlyStopping, subset, type TfTrainingInfo } from "./tf-training.ts";
+import { fitBatches, type TfTrainingInfo } from "./tf-training.ts";
 import {
   type DenseWeights,
   type NormWeights,
@@ -80,10 +89,12 @@ import {
   type TransformerNetWeights,
 } from "./transformer-forward.ts";
 
-/** Every Transformer parameter: meaning, unit and default in one place. */
-export interface TransformerConfig {
-  /** W, intervals per input window. Default 12 (an hour of 5-minute intervals). */
-  window: number;
+/**
+ * Every Transformer parameter: those of every deep predictor (window, epochs, batchSize, learningRate, patience,
+ * validationFraction, windowsPerEpoch, validationWindows, intervalNs, seasonalLag, logScale, timeFeatures, seed)
+ * in {@link DeepCommonConfig} (seasonalLag >= horizon when set (lead H)), the rest here; the defaults of all in TRANSFORMER_DEFAULTS.
+ */
+export interface TransformerConfig extends DeepCommonConfig {
   /** H, intervals forecast directly by one pass (more are fed back). Default 12. */
   horizon: number;
   /** d_model, the width of the encoder. Default 16. */
@@ -92,33 +103,6 @@ export interface TransformerConfig {
   heads: number;
   /** Encoder blocks. Default 1. */
   blocks: number;
-  /** Maximum training epochs. Default 30. */
-  epochs: number;
-  /** Windows per gradient step. Default 256. */
-  batchSize: number;
-  /** Adam step size. Default 0.002. */
-  learningRate: number;
-  /** Epochs without validation improvement before stopping. Default 3. */
-  patience: number;
-  /** Fraction of the history's window times (the latest) held out for early stopping, in [0, 0.5]. Default 0.1. */
-  validationFraction: number;
-  /** Training windows per epoch (a fresh random draw each epoch); 0 = all. Default 8192. */
-  windowsPerEpoch: number;
-  /** Cap on validation windows (a fixed random subset); 0 = all. Default 4096. */
-  validationWindows: number;
-  /** Interval length (ns) assumed when `train` gets no times and before two observations. Default 300e9 (5 min). */
-  intervalNs: number;
-  /**
-   * S, the season of the seasonal lag channel in intervals (>= horizon; 288: a day of 5-minute intervals); 0 = no
-   * lag channel. Default 0.
-   */
-  seasonalLag: number;
-  /** Scale values by log1p (true) or linearly (false) before the standardization. Default true. */
-  logScale: boolean;
-  /** Time of day and day of week (sin, cos of each) as input features. Default true. */
-  timeFeatures: boolean;
-  /** Seed of the predictor's random streams (initializers, shuffling). Default 1. */
-  seed: number | string;
 }
 
 export const TRANSFORMER_DEFAULTS: Readonly<TransformerConfig> = {
@@ -234,20 +218,18 @@ export class TransformerPredictor implements Predictor {
     const { window: W, horizon: H } = this.config;
     const T = history.length;
     const t0w = firstWindowEnd(W, this.lag);
-    if (T < t0w + H + 2) {
-      throw new PredictorError(
-        `transformer.train: history has ${T} intervals; needs at least ${t0w + H + 2} (window ${W}, horizon ${H}, seasonal lag ${this.config.seasonalLag})`,
-      );
-    }
-    if (endNs !== undefined && endNs.length !== T) {
-      throw new PredictorError(`transformer.train: endNs has ${endNs.length} times, expected ${T}`);
-    }
-    const t0 = process.hrtime.bigint();
-    const rt = await loadTf();
-    this.tf = rt.tf;
-    this.backend = rt.backend;
+    checkTrainingSpan(
+      this.name,
+      T,
+      endNs,
+      t0w + H + 2,
+      `window ${W}, horizon ${H}, seasonal lag ${this.config.seasonalLag}`,
+    );
+    const start = await startTraining(history, this.config.logScale);
+    this.tf = start.tf;
+    this.backend = start.backend;
     this.disposeModel();
-    this.scaling = fitScaling(history, this.config.logScale);
+    this.scaling = start.scaling;
     const data: WindowData = {
       z: scaleRows(history, this.scaling),
       time: this.config.timeFeatures
@@ -260,18 +242,28 @@ export class TransformerPredictor implements Predictor {
       season: this.config.seasonalLag,
       scaling: this.scaling,
     };
-    const built = buildModel(rt.tf, this.config, this.streams.stream("transformer/init"));
+    const built = buildModel(start.tf, this.config, this.streams.stream("transformer/init"));
     this.model = built.model;
-    this.optimizer = rt.tf.train.adam(this.config.learningRate);
-    const fit = await this.fitEpochs(data);
+    this.optimizer = start.tf.train.adam(this.config.learningRate);
+    // Windows end at t = t0 .. T-1-H (the targets are t + 1 .. t + H).
+    const fit = await fitWindows(
+      this.name,
+      built.model,
+      this.config,
+      this.streams,
+      T - H - data.t0,
+      this.dimension,
+      (idx) => this.fitWindows(data, idx),
+      (idx, lastValue) => this.windowLoss(data, idx, lastValue),
+    );
     this.forward = new TransformerForward(extractWeights(built.layers, W));
     this.trainingInfo = {
-      backend: rt.backend,
+      backend: start.backend,
       intervals: T,
       pairs: this.dimension,
       ...fit,
       parameters: this.model.countParams(),
-      seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+      seconds: secondsSince(start),
     };
   }
 
@@ -289,14 +281,9 @@ export class TransformerPredictor implements Predictor {
     const n = historyNeeded(W, this.lag);
     if (ring.count < n || !this.forward || !this.scaling) return flatForecast(ring.last(), steps);
     const s = this.scaling;
-    // zx[p * L + i] and time[i] for i < n the latest observations, then the forecasts as they are made.
-    const L = n + steps;
-    const zx = ring.latestZ(n, s, L);
-    const time = new Float64Array(L);
-    for (let i = 0; i < n; i++) time[i] = ring.time(ring.count - n + i);
-    const dt = ring.step(this.config.intervalNs);
-    for (let i = n; i < L; i++) time[i] = time[n - 1]! + (i - n + 1) * dt;
-    const tfeat = this.config.timeFeatures ? timeFeatures(time) : undefined;
+    const { timeFeatures, intervalNs } = this.config;
+    // zx[p * L + i] and tfeat by i: for i < n the latest observations, then the forecasts as they are made.
+    const { zx, L, tfeat } = forecastInputs(ring, n, steps, s, intervalNs, timeFeatures);
     const out: Float64Array[] = [];
     for (let start = 0; out.length < steps; start += H) {
       const end = n - 1 + start;
@@ -443,47 +430,6 @@ export class TransformerPredictor implements Predictor {
   /** The JS forward pass's outputs on windows `xs` (n x W x F), a fresh array (only the first `outputs` of H). */
   predictWithJs(xs: Float32Array, n: number, outputs = this.config.horizon): Float32Array {
     return this.forward!.run(xs, n, undefined, outputs);
-  }
-
-  /** Epochs of Adam with early stopping; keeps the best epoch's weights. */
-  private async fitEpochs(
-    data: WindowData,
-  ): Promise<
-    Pick<
-      TransformerTrainingInfo,
-      | "trainWindows"
-      | "validationWindows"
-      | "epochs"
-      | "bestEpoch"
-      | "bestValidationLoss"
-      | "trainLoss"
-      | "validationLoss"
-      | "lastValueValidationLoss"
-    >
-  > {
-    const model = this.model!;
-    const { P, H } = data;
-    const T = data.z.length / P;
-    // Windows (t, p) indexed k = (t - t0) * P + p, t the last input time; split by time.
-    const windowTimes = T - H - data.t0; // t = t0 .. T-1-H
-    const valTimes = Math.floor(windowTimes * this.config.validationFraction);
-    const trainCount = (windowTimes - valTimes) * P;
-    const allVal = Int32Array.from({ length: valTimes * P }, (_, i) => trainCount + i);
-    const val = subset(allVal, this.config.validationWindows, this.streams.stream("transformer/validation"));
-    const trainIdx = Int32Array.from({ length: trainCount }, (_, i) => i);
-    const shuffle = this.streams.stream("transformer/shuffle");
-    const fit = await fitWithEarlyStopping(
-      model,
-      this.config,
-      () => this.fitWindows(data, drawEpoch(trainIdx, this.config.windowsPerEpoch, shuffle)),
-      (trainLoss) => (val.length > 0 ? this.windowLoss(data, val) : trainLoss),
-    );
-    return {
-      trainWindows: trainCount,
-      validationWindows: val.length,
-      ...fit,
-      lastValueValidationLoss: val.length > 0 ? this.windowLoss(data, val, true) : Number.NaN,
-    };
   }
 
   /** One pass of Adam steps over windows `idx`; returns the mean batch loss. */
@@ -727,38 +673,13 @@ function extractWeights(layers: NetLayers, window: number): TransformerNetWeight
 }
 
 function validateConfig(c: TransformerConfig): TransformerConfig {
-  const int = (name: keyof TransformerConfig, min: number) => {
-    const v = c[name];
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-      throw new PredictorError(`transformer.${name}: expected an integer >= ${min}, got ${String(v)}`);
-    }
-  };
-  int("window", 1);
-  int("horizon", 1);
-  int("dModel", 1);
-  int("heads", 1);
-  int("blocks", 1);
-  int("epochs", 1);
-  int("batchSize", 1);
-  int("patience", 1);
-  int("windowsPerEpoch", 0);
-  int("validationWindows", 0);
-  checkSeasonalLag("transformer", { season: c.seasonalLag, lead: c.horizon });
-  for (const key of ["logScale", "timeFeatures"] as const) {
-    if (typeof c[key] !== "boolean")
-      throw new PredictorError(`transformer.${key}: expected true or false, got ${String(c[key])}`);
-  }
+  checkInt("transformer", "horizon", c.horizon, 1);
+  checkDeepConfig("transformer", c, c.horizon);
+  checkInt("transformer", "dModel", c.dModel, 1);
+  checkInt("transformer", "heads", c.heads, 1);
+  checkInt("transformer", "blocks", c.blocks, 1);
   if (c.dModel % c.heads !== 0) {
     throw new PredictorError(`transformer.heads: expected a divisor of dModel (${c.dModel}), got ${c.heads}`);
-  }
-  if (!(typeof c.learningRate === "number" && c.learningRate > 0))
-    throw new PredictorError(`transformer.learningRate: expected a number > 0, got ${c.learningRate}`);
-  if (!(typeof c.intervalNs === "number" && c.intervalNs > 0))
-    throw new PredictorError(`transformer.intervalNs: expected a number > 0, got ${c.intervalNs}`);
-  if (!(c.validationFraction >= 0 && c.validationFraction <= 0.5)) {
-    throw new PredictorError(
-      `transformer.validationFraction: expected a number in [0, 0.5], got ${c.validationFraction}`,
-    );
   }
   return c;
 }
