@@ -26,14 +26,18 @@ import { fileURLToPath } from "node:url";
 import type { FlowSink } from "../models/workload/flow-sink.ts";
 import { bundledFlowSizeCdf } from "../models/workload/flow-size-cdf.ts";
 import { gravitySeries } from "../models/workload/gravity-tm.ts";
-import { type PairDemand, PoissonFlowSource, scaleDemandsToMlu } from "../models/workload/poisson-flows.ts";
-import { SUPERPOSED_STREAM, SuperposedFlowSource } from "../models/workload/superposed-flows.ts";
+import { type PairDemand, PoissonFlowSource } from "../models/workload/poisson-flows.ts";
+import {
+  type PairDemandColumns,
+  SUPERPOSED_STREAM,
+  SuperposedFlowSource,
+} from "../models/workload/superposed-flows.ts";
 import type { ArrivalProcess } from "../sim/engine/types.ts";
 import { type Distribution, RandomStreams } from "../sim/kernel/rng.ts";
 import { Simulator } from "../sim/kernel/simulator.ts";
 import { TraceBus } from "../sim/metrics/trace.ts";
 import { fatTree } from "../sim/substrate/generators.ts";
-import { allPairsShortestPaths, type Path } from "../sim/substrate/routing.ts";
+import { allPairsShortestPaths, type Path, type ShortestPathTable } from "../sim/substrate/routing.ts";
 import { Topology } from "../sim/substrate/topology.ts";
 import { readZooGraphml } from "../sim/substrate/zoo-graphml.ts";
 import { FlowNetwork } from "../sim/transport/flow-network.ts";
@@ -51,7 +55,7 @@ interface HeavyWorkload {
   /** Number of distinct segments; segment i plays `demandsOf(i % segments)`. */
   segments: number;
   segmentNs: number;
-  demandsOf(i: number): readonly PairDemand[];
+  demandsOf(i: number): PairDemandColumns;
   offeredPeakMlu: number;
   /** Expected flow arrivals per second of simulated time, first segment. */
   flowsPerSimSecond: number;
@@ -75,22 +79,57 @@ export function uniformLinks(t: Topology, capacityBps: number, delayNs: number):
   );
 }
 
-/** Highest offered utilization over the matrices (row-major N x N over `idx`), each pair on `route`. */
+/**
+ * Per source, the topology's nodes in decreasing hops from it (row-major, N x N): the order in which demands
+ * are summed up the source's shortest-path tree by {@link peakMlu}.
+ */
+function treeOrder(topo: Topology, routes: ShortestPathTable): Int32Array {
+  const n = topo.nodeCount;
+  const order = new Int32Array(n * n);
+  const count = new Int32Array(n + 1);
+  for (let s = 0; s < n; s++) {
+    count.fill(0);
+    for (let v = 0; v < n; v++) count[Math.max(0, routes.hops(s, v))]!++;
+    let at = 0;
+    for (let h = n; h >= 0; h--) {
+      const c = count[h]!;
+      count[h] = at; // first position of hop h, the farthest first
+      at += c;
+    }
+    for (let v = 0; v < n; v++) order[s * n + count[Math.max(0, routes.hops(s, v))]!++] = v;
+  }
+  return order;
+}
+
+/**
+ * Highest offered utilization over the matrices (row-major over `idx`), each pair on its least path in `routes`:
+ * per source, each node's demand plus what its subtree carries goes onto its tree's last link, nodes in
+ * decreasing hops (O(N) per source and matrix, no path built).
+ */
 function peakMlu(
   topo: Topology,
+  routes: ShortestPathTable,
+  order: Int32Array,
   mats: readonly Float64Array[],
   idx: readonly number[],
-  route: HeavyWorkload["route"],
 ) {
   const n = idx.length;
+  const N = topo.nodeCount;
+  const linkSrc = topo.links.map((l) => l.src);
+  const acc = new Float64Array(N);
   let peak = 0;
   for (const m of mats) {
     const load = new Float64Array(topo.linkCount);
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) {
-        const r = m[i * n + j]!;
-        if (i === j || r === 0) continue;
-        for (const l of route(idx[i]!, idx[j]!)) load[l] = load[l]! + r;
+      const s = idx[i]!;
+      acc.fill(0);
+      for (let j = 0; j < n; j++) if (j !== i) acc[idx[j]!] = acc[idx[j]!]! + m[i * n + j]!;
+      for (let k = 0; k < N; k++) {
+        const v = order[s * N + k]!;
+        const e = routes.lastLink(s, v);
+        if (e < 0 || acc[v] === 0) continue;
+        load[e] = load[e]! + acc[v]!;
+        acc[linkSrc[e]!] = acc[linkSrc[e]!]! + acc[v]!;
       }
     }
     for (let l = 0; l < topo.linkCount; l++) peak = Math.max(peak, load[l]! / topo.links[l]!.capacityBps);
@@ -98,10 +137,44 @@ function peakMlu(
   return peak;
 }
 
+/** The least path src -> dst of `routes`, rebuilt from the tree on each call (no cache: one array per flow). */
+function router(topo: Topology, routes: ShortestPathTable): (src: number, dst: number) => Path {
+  return (src, dst) => {
+    const path: number[] = [];
+    for (let v = dst; v !== src; ) {
+      const e = routes.lastLink(src, v);
+      if (e < 0) throw new Error(`${topo.name}: no path from ${src} to ${dst}`);
+      path.push(e);
+      v = topo.links[e]!.src;
+    }
+    return path.reverse();
+  };
+}
+
+/** The non-zero off-diagonal entries of a row-major matrix over `idx`, times `scale`, as demand columns. */
+function columnsOf(m: Float64Array, idx: readonly number[], scale: number): PairDemandColumns {
+  const n = idx.length;
+  let k = 0;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j && m[i * n + j]! > 0) k++;
+  const out = { src: new Int32Array(k), dst: new Int32Array(k), rateBps: new Float64Array(k) };
+  k = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const r = m[i * n + j]! * scale;
+      if (i === j || !(r > 0)) continue;
+      out.src[k] = idx[i]!;
+      out.dst[k] = idx[j]!;
+      out.rateBps[k++] = r;
+    }
+  }
+  return out;
+}
+
 function kdlWorkload(flows: number, seed: number): HeavyWorkload {
   const topo = uniformLinks(readZooGraphml(kdlPath()), 10e9, 1_000_000);
   const routes = allPairsShortestPaths(topo, { weight: "delay" });
-  const route = (s: number, d: number) => routes.path(s, d)!;
+  const route = router(topo, routes);
+  const order = treeOrder(topo, routes);
   const sizes = bundledFlowSizeCdf("websearch");
   const streams = new RandomStreams(seed);
   const ids = topo.nodes.map((n) => n.id);
@@ -110,13 +183,12 @@ function kdlWorkload(flows: number, seed: number): HeavyWorkload {
   // Enough distinct matrices for the flows at interval 0's rate (+25%); cycling covers the rest.
   const probe = series(1);
   const idx0 = probe.nodes.map((id) => topo.node(id));
-  const rate0 = (0.9 / peakMlu(topo, probe.rates, idx0, route)) * sumOf(probe.rates[0]!);
+  const rate0 = (0.9 / peakMlu(topo, routes, order, probe.rates, idx0)) * sumOf(probe.rates[0]!);
   const perSecond0 = rate0 / (8 * sizes.mean());
   const segments = Math.max(1, Math.min(20, Math.ceil((1.25 * flows) / perSecond0 / (SEGMENT_NS / 1e9))));
   const s = series(segments);
   const idx = s.nodes.map((id) => topo.node(id));
-  const scale = 0.9 / peakMlu(topo, s.rates, idx, route);
-  const n = idx.length;
+  const scale = 0.9 / peakMlu(topo, routes, order, s.rates, idx);
   return {
     description: `Kdl (${topo.nodeCount} nodes, ${topo.linkCount} directed links, 10 Gbit/s, 1 ms), gravity TM (${segments} 1-min matrices, ${SEGMENT_NS / 1e9} s each, cycled) at 90% peak offered MLU on shortest paths, web-search sizes`,
     topology: topo,
@@ -124,17 +196,7 @@ function kdlWorkload(flows: number, seed: number): HeavyWorkload {
     sizes,
     segments,
     segmentNs: SEGMENT_NS,
-    demandsOf: (t) => {
-      const m = s.rates[t]!;
-      const out: PairDemand[] = [];
-      for (let i = 0; i < n; i++) {
-        for (let j = 0; j < n; j++) {
-          const r = m[i * n + j]! * scale;
-          if (i !== j && r > 0) out.push({ src: idx[i]!, dst: idx[j]!, rateBps: r });
-        }
-      }
-      return out;
-    },
+    demandsOf: (t) => columnsOf(s.rates[t]!, idx, scale),
     offeredPeakMlu: 0.9,
     flowsPerSimSecond: (scale * sumOf(s.rates[0]!)) / (8 * sizes.mean()),
   };
@@ -149,13 +211,13 @@ function sumOf(a: Float64Array): number {
 function fatTreeWorkload(): HeavyWorkload {
   const topo = fatTree(16, {}, { capacityBps: 10e9, delayNs: 1_000_000 });
   const routes = allPairsShortestPaths(topo, { weight: "hops" });
-  const route = (s: number, d: number) => routes.path(s, d)!;
+  const route = router(topo, routes);
   const sizes = bundledFlowSizeCdf("datamining");
   const hosts = topo.nodes.filter((n) => /-h\d+$/.test(n.id)).map((n) => n.index);
-  const unit: PairDemand[] = [];
-  for (const s of hosts) for (const d of hosts) if (s !== d) unit.push({ src: s, dst: d, rateBps: 1e6 });
-  const demands = scaleDemandsToMlu(topo, unit, route, 0.7);
-  const total = demands.reduce((a, d) => a + d.rateBps, 0);
+  const unit = new Float64Array(hosts.length * hosts.length).fill(1e6); // bits/s per ordered pair
+  const scale = 0.7 / peakMlu(topo, routes, treeOrder(topo, routes), [unit], hosts);
+  const demands = columnsOf(unit, hosts, scale);
+  const total = demands.rateBps.reduce((a, r) => a + r, 0);
   return {
     description: `k=16 fat tree (${hosts.length} hosts, ${topo.nodeCount} nodes, ${topo.linkCount} directed links, 10 Gbit/s, 1 ms), uniform host-to-host TM at 70% peak offered MLU on shortest paths by hops, data-mining sizes`,
     topology: topo,
@@ -167,6 +229,11 @@ function fatTreeWorkload(): HeavyWorkload {
     offeredPeakMlu: 0.7,
     flowsPerSimSecond: total / (8 * sizes.mean()),
   };
+}
+
+/** Columns as a list of demands (the per-pair generator takes one object per pair). */
+function listOf(c: PairDemandColumns): PairDemand[] {
+  return Array.from(c.rateBps, (rateBps, k) => ({ src: c.src[k]!, dst: c.dst[k]!, rateBps }));
 }
 
 /** Runs `w` live until `flows` flows have started, then drains. */
@@ -203,7 +270,7 @@ function simulate(w: HeavyWorkload, arrivals: ArrivalProcess, flows: number, see
       maxFlows: flows - started,
     };
     if (arrivals === "superposed") new SuperposedFlowSource(sim, sink, { ...common, stream }).start();
-    else new PoissonFlowSource(sim, sink, { ...common, streams }).start();
+    else new PoissonFlowSource(sim, sink, { ...common, demands: listOf(common.demands), streams }).start();
     sim.schedule(w.segmentNs, startSegment, 0, i + 1);
   };
   const t0 = process.hrtime.bigint();

@@ -17,7 +17,9 @@
  * the same order and the same stream state give the same flows. The stream runs on from one interval into the
  * next. Unlike per-pair streams, changing one pair's demand changes the flows of the others.
  *
- * Memory: per pair 20 bytes (alias table, src, dst, fixed size) while the source lives; one pending event.
+ * Memory: per pair 20 bytes (alias table, src, dst, fixed size) while the source lives; one pending event. Demands
+ * may come as columns ({@link PairDemandColumns}: typed arrays, no object per pair) when there are hundreds of
+ * thousands of pairs per interval; the flows are the same as for the equal list of {@link PairDemand}s.
  * Units: rates bits/s, sizes bytes, times integer ns.
  */
 import type { Distribution, RandomStream, RandomStreams } from "../../sim/kernel/rng.ts";
@@ -27,13 +29,23 @@ import type { Topology } from "../../sim/substrate/topology.ts";
 import { AliasTable } from "./alias-table.ts";
 import { type FlowSchedule, recordSchedule } from "./flow-schedule.ts";
 import type { FlowSink } from "./flow-sink.ts";
-import { checkDemand, type DemandSegment, type PairDemand, sourceBounds } from "./poisson-flows.ts";
+import { checkDemand, type DemandSegment, type PairDemand, sourceBounds, WorkloadError } from "./poisson-flows.ts";
 
 /** The default stream of superposed arrivals. */
 export const SUPERPOSED_STREAM = "flows/superposed";
 
+/**
+ * Demands as columns: pair k is (src[k], dst[k]) at rateBps[k] bits/s, sizes drawn from the distribution. Equal
+ * lengths; the same flows as the list of {@link PairDemand}s in the same order.
+ */
+export interface PairDemandColumns {
+  src: Int32Array;
+  dst: Int32Array;
+  rateBps: Float64Array;
+}
+
 export interface SuperposedFlowOptions {
-  demands: readonly PairDemand[];
+  demands: readonly PairDemand[] | PairDemandColumns;
   sizes: Distribution;
   /** The stream every draw comes from (see the module doc). */
   stream: RandomStream;
@@ -48,10 +60,10 @@ export interface SuperposedFlowOptions {
 /** Generates flows into a {@link FlowSink}. Call {@link start} once. */
 export class SuperposedFlowSource {
   private readonly table: AliasTable | null;
-  private readonly src: Int32Array;
-  private readonly dst: Int32Array;
+  private src = new Int32Array(0);
+  private dst = new Int32Array(0);
   /** Fixed size per pair, bytes, or 0: drawn from the distribution. */
-  private readonly fixed: Float64Array;
+  private fixed = new Float64Array(0);
   private readonly meanGapNs: number;
   private readonly untilNs: number;
   private readonly maxFlows: number;
@@ -69,8 +81,17 @@ export class SuperposedFlowSource {
     this.untilNs = untilNs;
     this.maxFlows = maxFlows;
     this.nodeCount = topo.nodeCount;
+    const flowRate = "rateBps" in opts.demands ? this.fromColumns(opts.demands, meanSize) : this.fromList(meanSize);
+    this.table = flowRate.length > 0 ? new AliasTable(flowRate) : null;
+    this.meanGapNs = this.table ? 1e9 / this.table.total : Number.POSITIVE_INFINITY;
+  }
+
+  /** Fills src, dst, fixed from a list of demands (zero rates left out); returns each pair's flows/s. */
+  private fromList(meanSize: number): Float64Array {
+    const demands = this.opts.demands as readonly PairDemand[];
+    const topo = this.network.topology;
     let n = 0;
-    for (const d of opts.demands) {
+    for (const d of demands) {
       checkDemand(topo, d);
       if (d.rateBps > 0) n++;
     }
@@ -79,7 +100,7 @@ export class SuperposedFlowSource {
     this.fixed = new Float64Array(n);
     const flowRate = new Float64Array(n);
     let k = 0;
-    for (const d of opts.demands) {
+    for (const d of demands) {
       if (d.rateBps === 0) continue;
       const fixedBytes = d.sizeBytes === undefined ? 0 : Math.round(d.sizeBytes);
       this.src[k] = d.src;
@@ -88,8 +109,38 @@ export class SuperposedFlowSource {
       flowRate[k] = d.rateBps / ((fixedBytes || meanSize) * 8); // flows/s
       k++;
     }
-    this.table = n > 0 ? new AliasTable(flowRate) : null;
-    this.meanGapNs = this.table ? 1e9 / this.table.total : Number.POSITIVE_INFINITY;
+    return flowRate;
+  }
+
+  /** As {@link fromList} for columns (checked like a list: each rate >= 0 and finite, src !== dst). */
+  private fromColumns(c: PairDemandColumns, meanSize: number): Float64Array {
+    const topo = this.network.topology;
+    const len = c.rateBps.length;
+    if (c.src.length !== len || c.dst.length !== len) {
+      throw new WorkloadError(
+        `demand columns: src, dst and rateBps must have equal lengths, got ${c.src.length}, ${c.dst.length}, ${len}`,
+      );
+    }
+    let n = 0;
+    for (let i = 0; i < len; i++) {
+      const r = c.rateBps[i]!;
+      if (r > 0 && c.src[i] !== c.dst[i] && Number.isFinite(r)) n++;
+      else checkDemand(topo, { src: c.src[i]!, dst: c.dst[i]!, rateBps: r }); // throws unless a zero rate
+    }
+    this.src = new Int32Array(n);
+    this.dst = new Int32Array(n);
+    this.fixed = new Float64Array(n);
+    const flowRate = new Float64Array(n);
+    let k = 0;
+    for (let i = 0; i < len; i++) {
+      const r = c.rateBps[i]!;
+      if (r === 0) continue;
+      this.src[k] = c.src[i]!;
+      this.dst[k] = c.dst[i]!;
+      flowRate[k] = r / (meanSize * 8); // flows/s
+      k++;
+    }
+    return flowRate;
   }
 
   /** Flows generated so far. */

@@ -348,6 +348,12 @@ export interface ShortestPathTable {
   cost(src: number, dst: number): number;
   /** Hop count of that path; -1 when unreachable. */
   hops(src: number, dst: number): number;
+  /**
+   * The last link of that path (its tree's predecessor link of dst), -1 when src === dst or unreachable: walking
+   * these back from dst rebuilds the path without caching it, and summing over a tree in decreasing hops gives link
+   * loads in O(N) per source.
+   */
+  lastLink(src: number, dst: number): number;
 }
 
 class TreeTable implements ShortestPathTable {
@@ -386,6 +392,10 @@ class TreeTable implements ShortestPathTable {
 
   hops(src: number, dst: number): number {
     return this.hopCount[this.at(src, dst, "hops")]!;
+  }
+
+  lastLink(src: number, dst: number): number {
+    return this.pred[this.at(src, dst, "lastLink")]!;
   }
 }
 
