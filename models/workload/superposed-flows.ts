@@ -29,7 +29,13 @@ import type { Topology } from "../../sim/substrate/topology.ts";
 import { AliasTable } from "./alias-table.ts";
 import { type FlowSchedule, recordSchedule } from "./flow-schedule.ts";
 import type { FlowSink } from "./flow-sink.ts";
-import { checkDemand, type DemandSegment, type PairDemand, sourceBounds, WorkloadError } from "./poisson-flows.ts";
+import {
+  checkDemand,
+  type DemandSegment,
+  type PairDemand,
+  sourceBounds,
+  WorkloadError,
+} from "./poisson-flows.ts";
 
 /** The default stream of superposed arrivals. */
 export const SUPERPOSED_STREAM = "flows/superposed";
@@ -81,7 +87,8 @@ export class SuperposedFlowSource {
     this.untilNs = untilNs;
     this.maxFlows = maxFlows;
     this.nodeCount = topo.nodeCount;
-    const flowRate = "rateBps" in opts.demands ? this.fromColumns(opts.demands, meanSize) : this.fromList(meanSize);
+    const flowRate =
+      "rateBps" in opts.demands ? this.fromColumns(opts.demands, meanSize) : this.fromList(meanSize);
     this.table = flowRate.length > 0 ? new AliasTable(flowRate) : null;
     this.meanGapNs = this.table ? 1e9 / this.table.total : Number.POSITIVE_INFINITY;
   }

@@ -166,6 +166,54 @@ describe("superposed Poisson arrivals", () => {
     assert.equal(p.sources[0]!.chains.length, demands.length);
   });
 
+  it("draw the same flows from demand columns as from the equal list", () => {
+    const list = demands.filter((d) => d.sizeBytes === undefined);
+    const columns = {
+      src: Int32Array.from(list, (d) => d.src),
+      dst: Int32Array.from(list, (d) => d.dst),
+      rateBps: Float64Array.from(list, (d) => d.rateBps),
+    };
+    const flows = (given: typeof list | typeof columns) => {
+      const sim = new Simulator();
+      const out: string[] = [];
+      const sink: FlowSink = {
+        topology: topo,
+        startFlow: (f) => out.push(`${sim.now} ${f.src} ${f.dst} ${f.sizeBytes}`) - 1,
+      };
+      const stream = new RandomStreams(3).stream("flows/superposed");
+      new SuperposedFlowSource(sim, sink, {
+        demands: given,
+        sizes,
+        stream,
+        route: () => [],
+        untilNs: 5e9,
+      }).start();
+      sim.run();
+      return out;
+    };
+    const fromList = flows(list);
+    assert.ok(fromList.length > 100);
+    assert.deepEqual(flows(columns), fromList);
+    const sim = new Simulator();
+    const stream = new RandomStreams(1).stream("x");
+    for (const bad of [
+      { src: Int32Array.of(0), dst: Int32Array.of(0), rateBps: Float64Array.of(1) },
+      { src: Int32Array.of(0), dst: Int32Array.of(1), rateBps: Float64Array.of(Number.NaN) },
+      { src: Int32Array.of(0, 1), dst: Int32Array.of(1), rateBps: Float64Array.of(1, 1) },
+    ]) {
+      assert.throws(
+        () =>
+          new SuperposedFlowSource(sim, new CountingSink(sim), {
+            demands: bad,
+            sizes,
+            stream,
+            route: () => [],
+          }),
+        WorkloadError,
+      );
+    }
+  });
+
   it("refuse bad demands as per-pair sources do", () => {
     const sim = new Simulator();
     const sink = new CountingSink(sim);

@@ -192,12 +192,24 @@ describe("all-pairs shortest paths", () => {
     assert.ok(Object.isFrozen(table.path(0, 5)));
   });
 
+  it("gives each least path's last link, -1 from a node to itself", () => {
+    const topo = fatTree(4);
+    const table = allPairsShortestPaths(topo, { weight: "hops" });
+    for (let s = 0; s < topo.nodeCount; s++) {
+      for (let d = 0; d < topo.nodeCount; d++) {
+        const path = table.path(s, d)!;
+        assert.equal(table.lastLink(s, d), s === d ? -1 : path[path.length - 1]);
+      }
+    }
+  });
+
   it("reports unreachable pairs as undefined, Infinity and -1", () => {
     const table = allPairsShortestPaths(YEN);
     const [h, c] = [n(YEN, "H"), n(YEN, "C")];
     assert.equal(table.path(h, c), undefined);
     assert.equal(table.cost(h, c), Number.POSITIVE_INFINITY);
     assert.equal(table.hops(h, c), -1);
+    assert.equal(table.lastLink(h, c), -1);
     assert.equal(table.cost(c, h), 5 * MS);
   });
 });
