@@ -307,8 +307,10 @@ export function runCase(name: CaseName, arrivals: ArrivalProcess, flows: number,
     };
   }
   const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   const w = name === "kdl" ? kdlWorkload(flows, seed) : fatTreeWorkload();
   const setupSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const setupCpu = process.cpuUsage(c0);
   const result = simulate(w, arrivals, flows, seed);
   return {
     case: name,
@@ -317,6 +319,7 @@ export function runCase(name: CaseName, arrivals: ArrivalProcess, flows: number,
     offeredPeakMlu: w.offeredPeakMlu,
     expectedFlowsPerSimSecond: w.flowsPerSimSecond,
     setupSeconds,
+    setupCpuSeconds: (setupCpu.user + setupCpu.system) / 1e6,
     ...result,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
