@@ -359,10 +359,6 @@ export class FlowNetwork
   private compFlows: Int32Array = new Int32Array(64);
   private readonly heap = new ShareHeap();
   private readonly linkHeap = new LinkShareHeap();
-  /** fillMaxMin's solo entries: (share, link, flow) sorted by (share, link). */
-  private soloKey = new Float64Array(64);
-  private soloLink = new Int32Array(64);
-  private soloFlow = new Int32Array(64);
   private reallocations = 0;
   private componentFlowsTotal = 0;
   /** Reallocations per component size (flow copies), index = size; grows as larger components appear. */
@@ -1418,84 +1414,27 @@ export class FlowNetwork
     this.applyRates(nLinks, nFlows);
   };
 
-  /**
-   * Plain max-min by progressive filling over the component (no QoS class). A link that carries one flow of the
-   * component only ("solo") stays out of the heap: its share is its residual until that flow freezes, so it is
-   * kept as an entry (share, link) of its flow's least solo link in a small sorted list, and the next constraint to
-   * saturate is the least (share, link) over the heap's top and that list's first live entry. That is the pop
-   * order of a heap holding every link, so rates and bottlenecks are the same, bit for bit.
-   */
+  /** Plain max-min by progressive filling over the component (no QoS class). */
   private fillMaxMin(nLinks: number, nFlows: number, epoch: number): void {
     const { compLinks, residual, unfrozen, fMark, linkHeap: heap } = this;
     heap.clear();
-    if (this.soloKey.length < nFlows) {
-      this.soloKey = new Float64Array(2 * nFlows);
-      this.soloLink = new Int32Array(2 * nFlows);
-      this.soloFlow = new Int32Array(2 * nFlows);
-    }
-    const soloKey = this.soloKey;
-    const soloLink = this.soloLink;
-    const soloFlow = this.soloFlow;
-    let nSolo = 0;
     for (let i = 0; i < nLinks; i++) {
       const l = compLinks[i]!;
-      const list = this.onLink[l]!;
-      const n = list.count;
+      const n = this.onLink[l]!.count;
       const usable = this.up[l] === 1 && this.downUnder[l] === 0;
-      const res = usable ? Math.max(0, this.capacity[l]! - this.reserved[l]!) : 0;
-      residual[l] = res;
-      if (n !== 1) {
-        unfrozen[l] = n;
-        if (n > 0) heap.append(res / n, l);
-        continue;
-      }
-      unfrozen[l] = 0; // solo: never in the heap (see the doc)
-      // Insert (res, l) into the sorted solo list, at most one entry per flow: its least (share, link).
-      const f = list.flows[0]!;
-      let k = 0;
-      while (k < nSolo && soloFlow[k] !== f) k++;
-      if (k < nSolo) {
-        if (soloKey[k]! < res || (soloKey[k] === res && soloLink[k]! < l)) continue;
-        for (; k < nSolo - 1; k++) {
-          soloKey[k] = soloKey[k + 1]!;
-          soloLink[k] = soloLink[k + 1]!;
-          soloFlow[k] = soloFlow[k + 1]!;
-        }
-        nSolo--;
-      }
-      let j = nSolo++;
-      while (j > 0 && (soloKey[j - 1]! > res || (soloKey[j - 1] === res && soloLink[j - 1]! > l))) {
-        soloKey[j] = soloKey[j - 1]!;
-        soloLink[j] = soloLink[j - 1]!;
-        soloFlow[j] = soloFlow[j - 1]!;
-        j--;
-      }
-      soloKey[j] = res;
-      soloLink[j] = l;
-      soloFlow[j] = f;
+      residual[l] = usable ? Math.max(0, this.capacity[l]! - this.reserved[l]!) : 0;
+      unfrozen[l] = n;
+      if (n > 0) heap.append(residual[l]! / n, l);
     }
     heap.heapify();
     // Flows capped by loss freeze at their cap when it is below every link's share (lowest cap first).
     const capped = this.lossyLinks > 0 ? this.cappedFlows(nFlows, epoch) : NO_CAPPED;
     let ci = 0;
-    let si = 0;
     // The least share first (ties: lower link index): its link's unfrozen flows freeze at it.
-    for (;;) {
-      while (si < nSolo && fMark[soloFlow[si]!] !== epoch) si++;
-      const soloFirst =
-        si < nSolo &&
-        (heap.size === 0 ||
-          soloKey[si]! < heap.peekKey() ||
-          (soloKey[si] === heap.peekKey() && soloLink[si]! < heap.peekLink()));
-      if (!soloFirst && heap.size === 0) break;
+    while (heap.size > 0) {
       while (ci < capped.length && fMark[capped[ci]!] !== epoch) ci++;
-      if (ci < capped.length && this.fCap[capped[ci]!]! < (soloFirst ? soloKey[si]! : heap.peekKey())) {
+      if (ci < capped.length && this.fCap[capped[ci]!]! < heap.peekKey()) {
         this.freezeAtCap(capped[ci++]!);
-        continue;
-      }
-      if (soloFirst) {
-        this.freezeAt(soloFlow[si]!, soloKey[si]!, soloLink[si]!);
-        si++;
         continue;
       }
       const l = heap.pop();
@@ -1520,7 +1459,7 @@ export class FlowNetwork
     const p = this.fPath[f]!;
     for (let h = 0; h < p.length; h++) {
       const m = p[h]!;
-      if (m === l || unfrozen[m] === 0) continue; // solo links are in no heap
+      if (m === l) continue;
       let r = residual[m]! - share;
       if (r < 0) r = 0;
       residual[m] = r;
@@ -1549,7 +1488,6 @@ export class FlowNetwork
     this.fBott[f] = p[0]!;
     for (let h = 0; h < p.length; h++) {
       const m = p[h]!;
-      if (this.unfrozen[m] === 0) continue; // a solo link (fillMaxMin): in no heap
       const r = Math.max(0, this.residual[m]! - rate);
       this.residual[m] = r;
       const u = --this.unfrozen[m]!;

@@ -47,11 +47,6 @@ export class LinkShareHeap {
     return this.key[0]!;
   }
 
-  /** The link of the least share, without removing it. The heap must not be empty. */
-  peekLink(): number {
-    return this.link[0]!;
-  }
-
   /** Removes the least (share, link) and returns its link; its share is in {@link topKey}. The heap must not be empty. */
   pop(): number {
     const l = this.link[0]!;
