@@ -175,6 +175,14 @@ export function conntrackNft(table: string): string {
 
 const ACCT = "net.netfilter.nf_conntrack_acct";
 
+/** The node of every address of the run: each node's own (on lo) and its link ends'. */
+function addressNodes(plan: Plan): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const n of plan.nodes) out.set(n.address, n.index);
+  for (const l of plan.links) for (const e of [l.a, l.b]) out.set(e.address, e.node);
+  return out;
+}
+
 /**
  * Records the connections every node of a run opens (see the module doc); {@link stop} ends it, removes what it
  * added and returns the entries.
@@ -188,13 +196,16 @@ export class ConntrackRecorder {
   private readonly oldAcct: string[] = [];
   /** process.hrtime ns minus wall-clock ns, read once at start. */
   private offsetNs = 0;
+  private readonly nodeOf: Map<string, number>;
 
   private constructor(
     private readonly plan: Plan,
     private readonly runner: Runner,
     private readonly conntrack: string,
     private readonly dir: string,
-  ) {}
+  ) {
+    this.nodeOf = addressNodes(plan);
+  }
 
   /**
    * Starts recording in every node namespace of `plan`.
@@ -260,7 +271,7 @@ export class ConntrackRecorder {
   private take(i: number, line: string): void {
     const l = parseConntrackLine(line);
     if (!l || (l.protocol !== "tcp" && l.protocol !== "udp")) return;
-    if (!this.ownAddresses(i).has(l.src)) return;
+    if (this.nodeOf.get(l.src) !== i) return;
     const key = `${i} ${l.id} ${l.src}:${l.sport}>${l.dst}:${l.dport}`;
     let e = this.entries.get(key);
     if (!e) {
@@ -290,19 +301,6 @@ export class ConntrackRecorder {
     }
     if (l.orig) e.orig = l.orig;
     if (l.reply) e.reply = l.reply;
-  }
-
-  private readonly own = new Map<number, Set<string>>();
-  /** Node `i`'s addresses: its loopback address and every link end's. */
-  private ownAddresses(i: number): Set<string> {
-    let s = this.own.get(i);
-    if (!s) {
-      s = new Set([this.plan.nodes[i]!.address]);
-      for (const l of this.plan.links)
-        for (const end of [l.a, l.b]) if (end.node === i) s.add(end.address.split("/")[0]!);
-      this.own.set(i, s);
-    }
-    return s;
   }
 
   /**
@@ -380,9 +378,7 @@ export function connectionFlows(
   const pairs = applicationPairs(spec);
   const tagBase = applicationTagBase(plan.nodes.length);
   const tagOf = new Map(pairs.map((p, k) => [p, tagBase + k]));
-  const nodeOf = new Map<string, number>();
-  for (const n of plan.nodes) nodeOf.set(n.address, n.index);
-  for (const l of plan.links) for (const e of [l.a, l.b]) nodeOf.set(e.address.split("/")[0]!, e.node);
+  const nodeOf = addressNodes(plan);
   const indexOf = new Map(plan.nodes.map((n) => [n.id, n.index]));
   const instances = new Map(
     spec.apps.map((a) => [a.name, new Set(a.instances.map((id) => indexOf.get(id)))]),
