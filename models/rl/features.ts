@@ -31,6 +31,8 @@
  * flows over it take seconds (issue 16's degraded link: rl-mesh 59% above the oracle's mean FCT with that reward).
  */
 
+import { LINUX_MSS_BYTES, mathisRateBps } from "../tcp-throughput.ts";
+
 /** Context feature names, in vector order (the model file lists them and the loader checks they match). */
 export const FEATURES = [
   "bias",
@@ -73,17 +75,13 @@ export const DEFAULT_REWARD: RewardSpec = {
   flowBytes: 1e6,
 };
 
-/** TCP segment payload of the Mathis rate, bytes (Linux over a 1500-byte MTU with timestamps). */
-export const MSS_BYTES = 1448;
-
 /**
  * Expected completion time of a `flowBytes` flow over a path, ns: rttNs + flowBytes x 8 / rate, rate the smaller of
- * `roomBps` (floored at 1 kbit/s) and the Mathis rate MSS x 8 / RTT x sqrt(3/2) / sqrt(pathLoss) (Mathis, Semke,
- * Mahdavi, Ott, "The Macroscopic Behavior of the TCP Congestion Avoidance Algorithm", CCR 1997; none without loss).
+ * `roomBps` (floored at 1 kbit/s) and the Mathis rate of the path's RTT and `pathLoss` with Linux's MSS
+ * (models/tcp-throughput.ts {@link mathisRateBps}; none without loss).
  */
 export function flowTimeNs(rttNs: number, roomBps: number, pathLoss: number, flowBytes: number): number {
-  const mathis =
-    pathLoss > 0 && rttNs > 0 ? ((MSS_BYTES * 8e9) / rttNs) * Math.sqrt(1.5 / pathLoss) : Infinity;
+  const mathis = mathisRateBps(LINUX_MSS_BYTES, rttNs, pathLoss);
   return rttNs + (flowBytes * 8e9) / Math.max(1e3, Math.min(roomBps, mathis));
 }
 

@@ -86,6 +86,7 @@
 
 import type { LinkQuality } from "../../models/control/driver.ts";
 import type { TunnelCost } from "../../models/sidecar-costs.ts";
+import { LINUX_MSS_BYTES, mathisRateBps } from "../../models/tcp-throughput.ts";
 import { MAX_PRIORITY, MIN_PRIORITY } from "../kernel/event-queue.ts";
 import type { Simulator } from "../kernel/simulator.ts";
 import type { FlowRecord, TraceBus } from "../metrics/trace.ts";
@@ -122,18 +123,8 @@ const NO_CAPPED: readonly number[] = [];
 export const COMPLETION_PRIORITY = MIN_PRIORITY;
 
 /** MSS of the Mathis cap when the model runs without TCP start-up (Linux's over a 1500-byte MTU). */
-export const DEFAULT_MSS_BYTES = 1448;
-
-/**
- * The Mathis rate: the long-run throughput of a TCP flow in congestion avoidance that loses a fraction `loss` of
- * its packets at random, MSS x 8 / RTT x sqrt(3/2) / sqrt(loss) bits/s (Mathis, Semke, Mahdavi and Ott, "The
- * Macroscopic Behavior of the TCP Congestion Avoidance Algorithm", CCR 27(3), 1997, eq. 3, C = sqrt(3/2) for an
- * ACK per segment). Infinity without loss or without a round trip (a zero-delay path): no cap.
- */
-export function mathisRateBps(mssBytes: number, rttNs: number, loss: number): number {
-  if (!(loss > 0) || !(rttNs > 0)) return Number.POSITIVE_INFINITY;
-  return ((mssBytes * 8e9) / rttNs) * Math.sqrt(1.5 / loss);
-}
+export const DEFAULT_MSS_BYTES = LINUX_MSS_BYTES;
+export { mathisRateBps };
 
 const NONE = -1;
 
