@@ -3,7 +3,7 @@
  * in topocast's packet model and in its fluid model (with TCP start-up, as configs have
  * it by default), side by side in one process, so speed ratios are fair on a
  * shared machine. `npm run bench -- fidelity-ns3 [--mode=bulk|--mode=short]` (default both) writes
- * results/bench/fidelity-ns3.json.
+ * results/bench/fidelity-ns3.json (one mode alone: fidelity-ns3-bulk.json or fidelity-ns3-short.json).
  *
  * Scenario: k = 4 senders -> 100 Mbit/s, 10 ms bottleneck -> 4 receivers, access links 1 Gbit/s, 1 ms; every
  * device's FIFO 1100 packets (ns-3's FifoQueueDisc of 1000 and its device queue of 100).
@@ -50,7 +50,7 @@ import {
 } from "../sim/transport/packet-network.ts";
 import type { Transport } from "../sim/transport/transport.ts";
 import { buildNs3, dumbbell, pct } from "./ns3-dumbbell.ts";
-import type { BenchResult } from "./run.ts";
+import type { BenchOptions, BenchResult } from "./run.ts";
 
 const K = 4;
 const DURATION_S = 10;
@@ -530,14 +530,19 @@ function shortMode(binary: string | null, dir: string | null, v: Variant): Bench
   };
 }
 
-export async function run(): Promise<BenchResult> {
-  const mode = process.argv.find((a) => a.startsWith("--mode="))?.slice(7) ?? "both";
+export async function run(opts: BenchOptions): Promise<BenchResult> {
+  const mode = opts.mode ?? "both";
+  if (!["both", "bulk", "short"].includes(mode)) {
+    throw new Error(`fidelity-ns3: --mode "${mode}" is not one of both, bulk, short`);
+  }
   const built = buildNs3();
   const binary = "dumbbell" in built ? built.dumbbell : null;
   const dir = "dir" in built ? built.dir : null;
   const loadBefore = loadavg();
   try {
     return {
+      // One mode alone writes its own file, so running bulk and short apart never overwrites the other's numbers.
+      ...(mode === "both" ? {} : { resultName: `fidelity-ns3-${mode}` }),
       workload:
         "dumbbell k=4, 100 Mbit/s 10 ms bottleneck, 1 Gbit/s 1 ms access, FIFOs of 1100 packets; bulk: 4 flows for 10 s; short: ns-3's own 300 flows (log-uniform 10 kB-1 MB, Poisson at 0.6 load), seeds 1-3",
       ns3: binary ? "ns-3 3.37 (Debian libns3-dev)" : (built as { missing: string }).missing,
