@@ -265,11 +265,11 @@ export function simModels(
   run: number,
 ): SimModelConfig[] {
   const t = loaded.config.transport;
-  const own = { model: t.model, tcp: t.tcp, queue: t.queue };
+  const own = { model: t.model, tcp: t.tcp, queue: t.queue, timerScale: t.timerScale };
   const models = loaded.config.emulation?.compareWith ?? [variantOf(own)];
   const queue = String(loaded.config.emulation?.queue ?? "10ms");
   return models.map((model, i) => {
-    const set = variantOverrides(model, own, queue);
+    const set = variantOverrides(model, own, queue, settings.timeCompression);
     try {
       const variant =
         set.length === 0

@@ -36,6 +36,7 @@ export function transportSettings(t: ExperimentConfig["transport"]): TransportSe
     queue: linkBuffer(t.queue),
     ...(t.congestionControl ? { congestionControl: t.congestionControl } : {}),
     ...(t.sack !== undefined ? { sack: t.sack } : {}),
+    ...(t.timerScale !== undefined ? { timerScale: t.timerScale } : {}),
   };
 }
 

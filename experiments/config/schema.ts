@@ -671,6 +671,16 @@ const TransportSchema = z
           "The packet model's loss recovery: true (the default, as Linux) = selective acknowledgements (RFC 2018) with RFC 6675's scoreboard and conservative pipe and Proportional Rate Reduction (RFC 6937); false = NewReno's recovery (RFC 6582). The fluid model has none.",
         ),
       ),
+    timerScale: z
+      .number()
+      .gt(0)
+      .max(1000)
+      .optional()
+      .meta(
+        doc(
+          "The packet model's TCP timers (RTO floor, initial and maximum RTO, clock granularity, delayed-ACK timer) as multiples of Linux's (1, the default: 200 ms, 1 s, 120 s, 1 ms, 40 ms). The emulator's kernel runs these timers in wall time, so at emulation.timeCompression c they last c times as long in simulated time; the packet model compared beside an emulation runs with timerScale c (emulation.compareWith). The fluid model has none.",
+        ),
+      ),
     queue: z
       .union(
         [

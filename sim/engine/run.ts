@@ -84,6 +84,7 @@ export async function runPolicy(
       ? { congestionControl: scenario.transport.congestionControl }
       : {}),
     ...(scenario.transport.sack !== undefined ? { sack: scenario.transport.sack } : {}),
+    ...(scenario.transport.timerScale !== undefined ? { timerScale: scenario.transport.timerScale } : {}),
   });
   const flowStats = new FlowStatsCollector(trace);
   const sampler = new LinkUtilizationSampler(sim, net, { intervalNs: scenario.metrics.intervalNs, trace });

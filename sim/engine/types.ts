@@ -101,6 +101,8 @@ export interface TransportSettings {
   congestionControl?: PacketCongestionControl;
   /** The packet model's SACK loss recovery (absent: on, as Linux); the fluid model has none. */
   sack?: boolean;
+  /** The packet model's TCP timers as multiples of Linux's ({@link scaleTcpTimers}; absent: 1). */
+  timerScale?: number;
 }
 
 /** The control plane's settings (config section `control`). */

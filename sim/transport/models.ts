@@ -6,7 +6,7 @@ import type { Simulator } from "../kernel/simulator.ts";
 import type { TraceBus } from "../metrics/trace.ts";
 import type { Topology } from "../substrate/topology.ts";
 import { FlowNetwork, type FlowNetworkOptions } from "./flow-network.ts";
-import type { PacketCongestionControl } from "./packet/tcp-options.ts";
+import { LINUX_PACKET_TCP, type PacketCongestionControl, scaleTcpTimers } from "./packet/tcp-options.ts";
 import { PacketNetwork } from "./packet-network.ts";
 import type { Transport } from "./transport.ts";
 
@@ -38,7 +38,8 @@ export const TRANSPORT_CAPABILITIES: Readonly<Record<TransportModel, Readonly<Tr
 /**
  * Builds the configured transport model on a simulator and topology; callers test capabilities with the guards.
  * The packet model reads `opts.tcp` (handshake, initial window, MSS over Linux's defaults; null: no handshake),
- * `opts.congestionControl` (default NewReno), `opts.sack` (default on, as Linux),
+ * `opts.congestionControl` (default NewReno), `opts.sack` (default on, as Linux), `opts.timerScale` (Linux's TCP
+ * timers times this, {@link scaleTcpTimers}; default 1),
  * `opts.queue` (every link's FIFO; null: the emulator's default, 10 ms at the link rate) and `opts.lossRandom` (the
  * draws of degraded links' loss).
  */
@@ -50,29 +51,33 @@ export function createTransport(
   opts: FlowNetworkOptions & {
     congestionControl?: PacketCongestionControl;
     sack?: boolean;
+    timerScale?: number;
     lossRandom?: () => number;
   } = {},
 ): Transport {
   switch (model) {
     case "fluid":
       return new FlowNetwork(sim, topology, trace, opts);
-    case "packet":
+    case "packet": {
+      const common = {
+        congestionControl: opts.congestionControl ?? "newreno",
+        sack: opts.sack ?? true,
+        ...(opts.timerScale !== undefined && opts.timerScale !== 1
+          ? scaleTcpTimers(LINUX_PACKET_TCP, opts.timerScale)
+          : {}),
+      };
       return new PacketNetwork(sim, topology, trace, {
         tcp: opts.tcp
           ? {
               handshake: opts.tcp.handshake,
               initialWindowSegments: opts.tcp.initialWindowSegments,
               mssBytes: opts.tcp.mssBytes,
-              congestionControl: opts.congestionControl ?? "newreno",
-              sack: opts.sack ?? true,
+              ...common,
             }
-          : {
-              handshake: false,
-              congestionControl: opts.congestionControl ?? "newreno",
-              sack: opts.sack ?? true,
-            },
+          : { handshake: false, ...common },
         buffer: opts.queue ?? null,
         ...(opts.lossRandom ? { lossRandom: opts.lossRandom } : {}),
       });
+    }
   }
 }

@@ -32,7 +32,7 @@ describe("the config each simulator model runs (emulation.compareWith)", () => {
   const plain: TransportAsConfigured = { model: "fluid", tcp: false, queue: false };
   const queued: TransportAsConfigured = { model: "fluid", tcp: {}, queue: "10ms" };
   const packet: TransportAsConfigured = { model: "packet", tcp: {}, queue: false };
-  const cases: [string, SimModelVariant, TransportAsConfigured, string, string[]][] = [
+  const cases: [string, SimModelVariant, TransportAsConfigured, string, string[], number?][] = [
     ["the config's own model needs no override", "fluid-tcp", fluidTcp, "10ms", []],
     ["max-min drops TCP start-up", "fluid", fluidTcp, "10ms", ["transport.tcp=false"]],
     [
@@ -66,9 +66,19 @@ describe("the config each simulator model runs (emulation.compareWith)", () => {
       ["transport.model=packet", "transport.tcp={}"],
     ],
     ["back to fluid from a packet config", "fluid-tcp", packet, "10ms", ["transport.model=fluid"]],
+    [
+      "the packet model's TCP timers last as the emulator's do in simulated time",
+      "packet",
+      fluidTcp,
+      "10ms",
+      ["transport.model=packet", "transport.timerScale=0.1"],
+      0.1,
+    ],
+    ["a configured transport.timerScale is kept", "packet", { ...packet, timerScale: 1 }, "10ms", [], 0.1],
+    ["the fluid models have no timers", "fluid-tcp", packet, "10ms", ["transport.model=fluid"], 0.1],
   ];
-  for (const [what, v, t, q, want] of cases) {
-    it(what, () => assert.deepEqual(variantOverrides(v, t, q), want));
+  for (const [what, v, t, q, want, c] of cases) {
+    it(what, () => assert.deepEqual(variantOverrides(v, t, q, c), want));
   }
 
   const config = (policies: string, emulation: string) => `name: models
@@ -125,7 +135,7 @@ emulation: {rateScale: 0.01, timeCompression: 0.1${emulation}}
       (e: unknown) =>
         e instanceof ConfigError &&
         /emulation\.compareWith\[1\]/.test(e.message) &&
-        /packet model \(transport\.model=packet\)/.test(e.message) &&
+        /packet model \(transport\.model=packet[,)]/.test(e.message) &&
         /mirror/.test(e.message),
     );
   });

@@ -91,6 +91,33 @@ export const LINUX_PACKET_TCP: Readonly<PacketTcpOptions> = Object.freeze({
   receiveWindowBytes: 6 * 1024 * 1024,
 });
 
+/** The timers {@link scaleTcpTimers} scales. */
+export type TcpTimers = Pick<
+  PacketTcpOptions,
+  "minRtoNs" | "initialRtoNs" | "maxRtoNs" | "clockGranularityNs" | "delayedAckNs"
+>;
+
+/**
+ * `base`'s timers (RTO floor, initial and maximum RTO, clock granularity, delayed-ACK timer) times `scale`, rounded
+ * to integer ns, at least 1 ns. The emulator's kernel runs its timers in wall time; at timeCompression c a simulated
+ * second lasts 1 / c wall seconds, so Linux's 200 ms RTO floor is 200 c ms of simulated time there, and the packet
+ * model compared beside it runs `scaleTcpTimers(LINUX_PACKET_TCP, c)`.
+ * @throws TransportError when `scale` is not a positive finite number.
+ */
+export function scaleTcpTimers(base: Readonly<TcpTimers>, scale: number): TcpTimers {
+  if (!(Number.isFinite(scale) && scale > 0)) {
+    throw new TransportError(`TCP timer scale ${scale}: must be a positive finite number`);
+  }
+  const t = (ns: number) => Math.max(1, Math.round(ns * scale));
+  return {
+    minRtoNs: t(base.minRtoNs),
+    initialRtoNs: t(base.initialRtoNs),
+    maxRtoNs: t(base.maxRtoNs),
+    clockGranularityNs: t(base.clockGranularityNs),
+    delayedAckNs: t(base.delayedAckNs),
+  };
+}
+
 /**
  * ns-3 3.37's TcpNewReno as bench/ns3-dumbbell.ts configures it (segment 1448, initial window 10, delayed ACK
  * count 2, buffers 4 MiB, point-to-point links), with SACK off and classic recovery, which the bench asks ns-3 for.

@@ -9,7 +9,11 @@
 import { Simulator } from "../../../../sim/kernel/simulator.ts";
 import { type FlowRecord, TraceBus } from "../../../../sim/metrics/trace.ts";
 import { type Topology, TopologyBuilder } from "../../../../sim/substrate/topology.ts";
-import { PacketNetwork, type PacketNetworkOptions } from "../../../../sim/transport/packet-network.ts";
+import {
+  type PacketKind,
+  PacketNetwork,
+  type PacketNetworkOptions,
+} from "../../../../sim/transport/packet-network.ts";
 
 export interface Hop {
   capacityBps: number;
@@ -58,4 +62,14 @@ export function runFlows(
   }
   sim.run();
   return { net, records, sim };
+}
+
+/** A loss injector (PacketNetworkOptions.loss) dropping the first packet of `kind` with sequence field `seq`, once. */
+export function dropOnce(kind: PacketKind, seq: number) {
+  let done = false;
+  return (_flow: number, k: PacketKind, s: number): boolean => {
+    if (done || k !== kind || s !== seq) return false;
+    done = true;
+    return true;
+  };
 }

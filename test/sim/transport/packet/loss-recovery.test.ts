@@ -10,21 +10,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { PacketKind } from "../../../../sim/transport/packet-network.ts";
-import { line, runFlows } from "./fixture.ts";
+import { dropOnce, line, runFlows } from "./fixture.ts";
 
 const RTT = 20e6;
 const SEGMENTS = 100;
 const SIZE = SEGMENTS * 1448;
-
-/** Drops the first packet of `kind` with sequence field `seq`, once. */
-function dropOnce(kind: PacketKind, seq: number) {
-  let done = false;
-  return (_flow: number, k: PacketKind, s: number): boolean => {
-    if (done || k !== kind || s !== seq) return false;
-    done = true;
-    return true;
-  };
-}
 
 describe("loss recovery", () => {
   const cases = [
