@@ -12,6 +12,7 @@ import { WorkloadError } from "../models/workload/errors.ts";
 import { linkUtilizationMatrix } from "../models/workload/link-series.ts";
 import { readSndlibTmSeries } from "../models/workload/sndlib-tm-series.ts";
 import type { TrafficMatrixSeries } from "../models/workload/tm-series.ts";
+import { readProfileSeries } from "./profile-series.ts";
 import { PAIRS_VIEW, type RunPredictOptions, runPredict, type SeriesView } from "./run-predict.ts";
 import { readTopologyFile } from "./topology-files.ts";
 
@@ -31,14 +32,53 @@ export interface PredictCliOptions {
   saveModels?: string;
   /** Load each deep model from `<dir>/<name>` instead of training it. */
   loadModels?: string;
-  /** What to forecast (default pairs); links need `topology`. */
-  series?: "pairs" | "links";
+  /** What to forecast (default pairs); links need `topology`; apps read `tm` as a run's profile.csv. */
+  series?: "pairs" | "links" | "apps";
   topology?: string;
+  /** For apps: the policy of profile.csv whose intervals to read (default the first). */
+  policy?: string;
 }
 
-/** The view `--series` asks for. @throws WorkloadError when links are asked without a topology */
-export function seriesView(series: "pairs" | "links", topology: string | undefined): SeriesView {
+/** The per-application view: each application pair's offered rate from a run's profile.csv (profile-series.ts). */
+export function appsView(policy: string | undefined): SeriesView {
+  return {
+    columns: "applications",
+    unit: "bit/s",
+    note:
+      "each application pair's offered rate (bytes x 8 / interval counted at flow arrival by the run's profiler, " +
+      `profile.csv of policy ${policy === undefined ? "the first in the file" : JSON.stringify(policy)}); the background matrix ("tm") is left out`,
+    matrix: () => {
+      throw new WorkloadError("predict --series apps: reads a profile.csv, not a traffic matrix");
+    },
+    load: (path) => {
+      const s = readProfileSeries(path, policy);
+      return {
+        source: `${s.source} (policy ${s.policy})`,
+        nodes: null,
+        intervalNs: s.intervalNs,
+        matrix: s.matrix,
+      };
+    },
+    plot: { scale: 1e-6, axis: "rate (Mbit/s)", facet: "application pair" },
+  };
+}
+
+/**
+ * The view `--series` asks for. @throws WorkloadError when links are asked without a topology, or a topology or
+ * policy is given for a series that does not use it
+ */
+export function seriesView(
+  series: "pairs" | "links" | "apps",
+  topology: string | undefined,
+  policy?: string,
+): SeriesView {
+  if (policy !== undefined && series !== "apps") {
+    throw new WorkloadError(
+      `predict --policy: only for --series apps (a profile.csv's policy), got --series ${series}`,
+    );
+  }
   if (series === "pairs") return PAIRS_VIEW;
+  if (series === "apps") return appsView(policy);
   if (topology === undefined) {
     throw new WorkloadError(
       "predict --series links: give the network with --topology (its node ids are the series')",
@@ -121,7 +161,7 @@ function deepModelDirs(o: PredictCliOptions): Pick<RunPredictOptions, "lstmModel
 
 export async function predictCommand(o: PredictCliOptions): Promise<void> {
   const fraction = Number(o.train);
-  const view = seriesView(o.series ?? "pairs", o.topology);
+  const view = seriesView(o.series ?? "pairs", o.topology, o.policy);
   const result = await runPredict({
     tm: o.tm,
     train: Number.isFinite(fraction) ? fraction : o.train,

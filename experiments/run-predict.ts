@@ -81,6 +81,11 @@ export interface SeriesView {
   /** One sentence for predict.json: what a column is. */
   note: string;
   matrix(series: TrafficMatrixSeries): SeriesMatrix;
+  /**
+   * Reads the columns from the path itself instead of a traffic-matrix series (`loadSeries` and `matrix` are then
+   * not used): the application view reads a run's profile.csv.
+   */
+  load?: (path: string) => LoadedColumns;
   /** The forecast plot: a column's value x `scale` on an axis titled `axis`; facets titled `facet`. */
   plot: { scale: number; axis: string; facet: string };
 }
@@ -93,6 +98,27 @@ export const PAIRS_VIEW: SeriesView = {
   matrix: seriesMatrix,
   plot: { scale: 1e-6, axis: "rate (Mbit/s)", facet: "pair (src->dst)" },
 };
+
+/** Columns read directly by a view's `load`: the matrix, where it came from, its interval and node count. */
+export interface LoadedColumns {
+  source: string;
+  /** Nodes of the network, null when the columns are not of one (applications). */
+  nodes: number | null;
+  intervalNs: number;
+  matrix: SeriesMatrix;
+}
+
+/** The view's columns of the series at `opts.tm`. */
+async function loadColumns(opts: RunPredictOptions, view: SeriesView): Promise<LoadedColumns> {
+  if (view.load) return view.load(opts.tm);
+  const series = await opts.loadSeries(opts.tm);
+  return {
+    source: series.source,
+    nodes: series.nodes.length,
+    intervalNs: series.intervalNs,
+    matrix: view.matrix(series),
+  };
+}
 
 export interface RunPredictResult {
   records: EvaluationRecord[];
@@ -113,9 +139,9 @@ export interface RunPredictResult {
  */
 export async function runPredict(opts: RunPredictOptions): Promise<RunPredictResult> {
   if (opts.predictors.length === 0) throw new PredictorError("predict: no predictors given");
-  const series = await opts.loadSeries(opts.tm);
   const view = opts.view ?? PAIRS_VIEW;
-  const matrix = view.matrix(series);
+  const series = await loadColumns(opts, view);
+  const matrix = series.matrix;
   const P = matrix.pairs.length;
   const T = matrix.rows.length;
   const s = resolveSplit(opts.train, T, matrix.labels);
@@ -123,7 +149,7 @@ export async function runPredict(opts: RunPredictOptions): Promise<RunPredictRes
   const seed = opts.seed ?? 1;
   const log = opts.log ?? (() => {});
   log(
-    `${series.source}: ${series.nodes.length} nodes, ${P} ${view.columns}, ${T} intervals; training on ${s}, testing on ${T - s}`,
+    `${series.source}: ${series.nodes === null ? "" : `${series.nodes} nodes, `}${P} ${view.columns}, ${T} intervals; training on ${s}, testing on ${T - s}`,
   );
 
   const predictors: Predictor[] = [];
@@ -157,7 +183,7 @@ export async function runPredict(opts: RunPredictOptions): Promise<RunPredictRes
     const labelAt = (t: number) => matrix.labels?.[t] ?? null;
     const manifest = {
       source: series.source,
-      nodes: series.nodes.length,
+      nodes: series.nodes,
       series: view.columns,
       pairs: P,
       pairsNote: view.note,

@@ -24,10 +24,15 @@ export function addPredict<T>(y: Argv<T>): Argv<T> {
           describe: "Comma-separated names",
         })
         .option("series", {
-          choices: ["pairs", "links"] as const,
+          choices: ["pairs", "links", "apps"] as const,
           default: "pairs" as const,
           describe:
-            "What to forecast: each ordered pair's rate, or each directed link's offered utilization (least-delay paths over --topology)",
+            "What to forecast: each ordered pair's rate, each directed link's offered utilization (least-delay paths over --topology), or each application pair's offered rate (--tm is then a run's profile.csv)",
+        })
+        .option("policy", {
+          type: "string",
+          describe:
+            "For --series apps: the policy in profile.csv whose intervals to read (default the first)",
         })
         .option("topology", {
           type: "string",
@@ -73,6 +78,7 @@ export function addPredict<T>(y: Argv<T>): Argv<T> {
         out: args.out,
         seed: args.seed,
         series: args.series,
+        ...(args.policy !== undefined ? { policy: args.policy } : {}),
         ...(args.topology !== undefined ? { topology: args.topology } : {}),
         ...(args.period !== undefined ? { period: args.period } : {}),
         ...(args.lstm !== undefined ? { lstm: args.lstm } : {}),

@@ -8,7 +8,8 @@
  * Per layer and step, with x_t the input (F values), h and c the state (U values each, zero at t = 0):
  *   z = x_t K + h R + b                    K: F x 4U, R: U x 4U, b: 4U; gate blocks in the order i, f, c~, o
  *   i = sigma(z_i), f = sigma(z_f), o = sigma(z_o), c = f * c + i * tanh(z_c~), h = o * tanh(c)
- * The next layer reads the sequence of h; the dense unit reads the last h: y = h . d + e.
+ * The next layer reads the sequence of h; the dense layer reads the last h: y_o = h . d_o + e_o, one output o per
+ * head (one, or H for a direct multi-horizon model).
  * sigma is the logistic function (the layers are built with `recurrentActivation: "sigmoid"`).
  *
  * sigma and tanh are read from tables by linear interpolation on [-16, 16] in steps of 1/256 (error below 2e-6;
@@ -32,8 +33,10 @@ export interface LstmLayerWeights {
 
 export interface LstmNetWeights {
   layers: LstmLayerWeights[];
-  /** U_last weights and a bias of the output unit. */
-  dense: { kernel: Float64Array; bias: number };
+  /**
+   * The output layer: kernel U_last x O row-major and O biases (a number: O = 1), O the outputs per window.
+   */
+  dense: { kernel: Float64Array; bias: number | Float64Array };
 }
 
 /** Internal form: kernels transposed to 4U x F and 4U x U, so each gate row is a contiguous dot product. */
@@ -51,8 +54,9 @@ const BLOCK = 4;
 /** A compiled network: call {@link run} for many windows. */
 export class LstmForward {
   private readonly layers: PreparedLayer[];
+  /** Dense kernel transposed to O x U. */
   private readonly denseK: Float64Array;
-  private readonly denseB: number;
+  private readonly denseB: Float64Array;
   /** Gate pre-activations of a block: window j, gate g at `z[j * 4U + g]`. */
   private readonly z: Float64Array;
   /** Cell states of a block: window j, unit u at `c[j * U + u]`. */
@@ -74,8 +78,14 @@ export class LstmForward {
       }
       return { F: l.inputDim, U: l.units, kT, rT, b: Float64Array.from(l.bias) };
     });
-    this.denseK = Float64Array.from(weights.dense.kernel);
-    this.denseB = weights.dense.bias;
+    const bias = weights.dense.bias;
+    this.denseB = typeof bias === "number" ? Float64Array.of(bias) : Float64Array.from(bias);
+    const O = this.denseB.length;
+    const lastU = this.layers[this.layers.length - 1]!.U;
+    this.denseK = new Float64Array(O * lastU);
+    for (let u = 0; u < lastU; u++) {
+      for (let o = 0; o < O; o++) this.denseK[o * lastU + u] = weights.dense.kernel[u * O + o]!;
+    }
     const maxU = Math.max(...this.layers.map((l) => l.U));
     this.z = new Float64Array(BLOCK * 4 * maxU);
     this.c = new Float64Array(BLOCK * maxU);
@@ -87,11 +97,18 @@ export class LstmForward {
     return this.layers[0]!.F;
   }
 
+  /** O, the outputs per window. */
+  get outputs(): number {
+    return this.denseB.length;
+  }
+
   /**
-   * Outputs for `n` windows: `input[(k * W + t) * F + f]` is feature f of step t of window k. Returns n values.
+   * Outputs for `n` windows: `input[(k * W + t) * F + f]` is feature f of step t of window k. Returns n x O
+   * values, output o of window k at `k * O + o`.
    */
   run(input: Float64Array, n: number, W: number): Float64Array {
-    const out = new Float64Array(n);
+    const O = this.outputs;
+    const out = new Float64Array(n * O);
     const F0 = this.inputDim;
     if (input.length < n * W * F0) {
       throw new Error(`LstmForward.run: input has ${input.length} values, expected ${n} x ${W} x ${F0}`);
@@ -115,12 +132,15 @@ export class LstmForward {
         a = b;
         b = t;
       }
-      // a now holds the last layer's h sequences; the dense unit reads each window's last step.
+      // a now holds the last layer's h sequences; the dense layer reads each window's last step.
       for (let j = 0; j < nb; j++) {
-        let y = this.denseB;
         const last = (j * W + W - 1) * U;
-        for (let u = 0; u < U; u++) y += a[last + u]! * this.denseK[u]!;
-        out[k0 + j] = y;
+        for (let o = 0; o < O; o++) {
+          let y = this.denseB[o]!;
+          const ko = o * U;
+          for (let u = 0; u < U; u++) y += a[last + u]! * this.denseK[ko + u]!;
+          out[(k0 + j) * O + o] = y;
+        }
       }
     }
     return out;

@@ -11,8 +11,19 @@
  * input width, is 1 + (S > 0) + 4 (timeFeatures).
  *
  * Model: `layers` LSTM layers of `units` units (sigmoid recurrent activation, unit forget bias) and one dense
- * output; input W x F (the window's rows), output the next z, or with `residual` (default) the change z_{t+1} - z_t,
- * so an untrained network starts near the last value. Forecasts of h > 1 steps feed predictions back.
+ * output; input W x F (the window's rows), output the next z, or with `residual` (default) the change z_{t+1} - b_t
+ * from the base b_t, so an untrained network starts near the base forecast. The base (`base`) is the last value
+ * z_t (default) or the z of an exponentially weighted moving average of the values (`"ewma"`, smoothing constant
+ * `baseAlpha`, tuned on the training history as the ewma predictor tunes it when 0; the EWMA is then also an input
+ * channel), so the network learns a correction of the simple forecaster. Forecasts of h > 1 steps feed predictions
+ * back (the EWMA updated with them), or with `heads` = H > 0 the dense layer has H outputs, output k the change
+ * from b_t to z_{t+k} (direct multi-horizon forecasting, no feedback; steps beyond H repeat the H-step forecast),
+ * and the seasonal lag channel takes lead H (the last H rows carry the season-ago values of the H targets).
+ *
+ * Per-pair normalisation (`pairScaling`): each pair's values are divided by m_p, the pair's mean over the training
+ * history (1 for a pair that is zero throughout), before the scaling above and multiplied back after, so small and
+ * large pairs reach the network on one scale; the "volume" loss weights are multiplied by m_p / mean(m) so that the
+ * loss still approximates the absolute error in the data's units.
  *
  * Training (`train(history, endNs)`, history T x P): windows (t, p) for t = t0 .. T-2 (t0 = W - 1, or S + W - 2
  * with the lag channel); the last `validationFraction` of
@@ -50,6 +61,7 @@ import {
   scaleRows,
   TIME_FEATURES,
   timeFeatures,
+  toZ,
   type ValueScaling,
 } from "./deep-features.ts";
 import {
@@ -64,6 +76,7 @@ import {
   seedFrom,
   startTraining,
 } from "./deep-setup.ts";
+import { EwmaPredictor } from "./ewma.ts";
 import { LstmForward, type LstmNetWeights } from "./lstm-forward.ts";
 import {
   checkDimension,
@@ -107,6 +120,14 @@ export interface LstmConfig extends DeepCommonConfig {
   fineTuneIntervals: number;
   /** Passes over the recent windows per fine-tune. Default 1. */
   fineTuneEpochs: number;
+  /** H > 0: H outputs, output k the forecast k steps ahead (direct multi-horizon); 0: one output fed back. Default 0. */
+  heads: number;
+  /** The residual's base: the last value or an EWMA of the values (see the module doc). Default "last". */
+  base: "last" | "ewma";
+  /** The EWMA base's smoothing constant in (0, 1]; 0 = tuned on the training history. Default 0. */
+  baseAlpha: number;
+  /** Divide each pair by its training mean before the scaling (per-pair normalisation). Default false. */
+  pairScaling: boolean;
 }
 
 export const LSTM_DEFAULTS: Readonly<LstmConfig> = {
@@ -126,6 +147,10 @@ export const LSTM_DEFAULTS: Readonly<LstmConfig> = {
   fineTuneEvery: 0,
   fineTuneIntervals: 288,
   fineTuneEpochs: 1,
+  heads: 0,
+  base: "last",
+  baseAlpha: 0,
+  pairScaling: false,
   seasonalLag: 0,
   logScale: true,
   timeFeatures: false,
@@ -151,6 +176,8 @@ export interface LstmModelMetadata {
   config: LstmConfig;
   scaling: LstmScaling;
   training: LstmTrainingInfo | null;
+  /** m_p of `pairScaling`, when on. */
+  pairScale?: number[];
 }
 
 const ORTHOGONAL_WARNING = "Orthogonal initializer is being called on a matrix with more than";
@@ -167,8 +194,16 @@ export class LstmPredictor implements Predictor {
   private forward: LstmForward | undefined;
   private scaling: LstmScaling | undefined;
   private trainingInfo: LstmTrainingInfo | null = null;
-  /** The latest observations, raw, with their times. */
+  /** The latest observations, raw (divided by m_p with `pairScaling`), with their times. */
   private readonly ring: ObservationRing;
+  /** The EWMA base after each of the latest observations (base "ewma"). */
+  private readonly baseRing: ObservationRing | undefined;
+  /** The EWMA of the observations so far (base "ewma"). */
+  private ewmaLevel: Float64Array | undefined;
+  /** m_p of `pairScaling` (fitted by `train`). */
+  private pairScale: Float64Array | undefined;
+  /** The EWMA base's smoothing constant (`baseAlpha`, or tuned by `train`; 0.5 before). */
+  private alpha: number;
   private replay = 0;
   private sinceTune = 0;
   private fineTunes = 0;
@@ -183,11 +218,18 @@ export class LstmPredictor implements Predictor {
     const need = historyNeeded(this.config.window, this.lag);
     const tune = this.config.fineTuneEvery > 0 ? this.config.fineTuneIntervals + need : 0;
     this.ring = new ObservationRing(dimension, Math.max(need, tune));
+    if (this.config.base === "ewma") this.baseRing = new ObservationRing(dimension, this.ring.cap);
+    this.alpha = this.config.baseAlpha > 0 ? this.config.baseAlpha : 0.5;
   }
 
-  /** The seasonal lag channel's settings (season 0: none; lead 1). */
+  /** The seasonal lag channel's settings (season 0: none; lead 1, or H with `heads` = H). */
   get lag(): SeasonalLag {
-    return { season: this.config.seasonalLag, lead: 1 };
+    return { season: this.config.seasonalLag, lead: Math.max(this.config.heads, 1) };
+  }
+
+  /** O, the network's outputs per window (H with `heads`, else 1). */
+  get outputs(): number {
+    return Math.max(this.config.heads, 1);
   }
 
   /** F, the input channels per window row. */
@@ -222,6 +264,7 @@ export class LstmPredictor implements Predictor {
     p.backend = rt.backend;
     p.model = await rt.tf.loadLayersModel(directoryHandler(dir));
     p.scaling = meta.scaling;
+    p.pairScale = meta.pairScale ? Float64Array.from(meta.pairScale) : undefined;
     p.trainingInfo = meta.training ?? null;
     p.forward = new LstmForward(extractWeights(p.model));
     p.frozen = retrain !== true;
@@ -250,6 +293,7 @@ export class LstmPredictor implements Predictor {
       scaling: this.scaling ?? null,
       epochsRun: this.trainingInfo?.epochs ?? null,
       bestEpoch: this.trainingInfo?.bestEpoch ?? null,
+      baseAlphaUsed: this.config.base === "ewma" ? this.alpha : null,
       loaded: this.frozen,
     };
   }
@@ -273,27 +317,35 @@ export class LstmPredictor implements Predictor {
       this.name,
       history.length,
       endNs,
-      firstWindowEnd(W, this.lag) + 3,
+      firstWindowEnd(W, this.lag) + this.outputs + 2,
       `window ${W}, seasonal lag ${this.config.seasonalLag}`,
     );
-    const start = await startTraining(history, this.config.logScale);
+    this.pairScale = this.config.pairScaling ? pairMeans(history) : undefined;
+    const rows = this.pairScale ? history.map((r) => divided(r, this.pairScale!)) : history;
+    if (this.config.base === "ewma" && !(this.config.baseAlpha > 0)) {
+      const ewma = new EwmaPredictor(this.dimension);
+      ewma.train(history);
+      this.alpha = ewma.alpha;
+    }
+    const start = await startTraining(rows, this.config.logScale);
     this.tf = start.tf;
     this.backend = start.backend;
     this.disposeModel();
     this.scaling = start.scaling;
     const P = this.dimension;
     const T = history.length;
-    const data = this.windowSource(history, historyTimes(T, this.config.intervalNs, endNs));
+    const base = this.baseRing ? ewmaRows(rows, this.alpha) : undefined;
+    const data = this.windowSource(rows, historyTimes(T, this.config.intervalNs, endNs), base);
     const model = buildModel(start.tf, this.config, this.streams.stream("lstm/init"));
     this.model = model;
     this.optimizer = start.tf.train.adam(this.config.learningRate);
-    // Windows end at t = t0 .. T-2 (the target is t + 1).
+    // Windows end at t = t0 .. T-1-O (the targets are t + 1 .. t + O).
     const fit = await fitWindows(
       this.name,
       model,
       this.config,
       this.streams,
-      T - 1 - data.t0,
+      T - this.outputs - data.t0,
       P,
       (idx) => this.fitWindows(data, idx),
       (idx, lastValue) => {
@@ -313,7 +365,13 @@ export class LstmPredictor implements Predictor {
 
   observe(timeNs: number, sample: Float64Array): void {
     checkSample(this.name, this.dimension, sample);
-    this.ring.push(timeNs, sample);
+    const x = this.pairScale ? divided(sample, this.pairScale) : sample;
+    this.ring.push(timeNs, x);
+    if (this.baseRing) {
+      if (!this.ewmaLevel) this.ewmaLevel = Float64Array.from(x);
+      else ewmaStep(this.ewmaLevel, x, this.alpha);
+      this.baseRing.push(timeNs, this.ewmaLevel);
+    }
     if (this.replay > 0) {
       this.replay--;
       return;
@@ -332,26 +390,94 @@ export class LstmPredictor implements Predictor {
     const ring = this.ring;
     if (ring.count === 0) return flatForecast(new Float64Array(P), steps);
     const n = historyNeeded(W, this.lag);
-    if (ring.count < n || !this.forward || !this.scaling) return flatForecast(ring.last(), steps);
+    if (ring.count < n || !this.forward || !this.scaling) {
+      return flatForecast(this.pairScale ? multiplied(ring.last(), this.pairScale) : ring.last(), steps);
+    }
     const s = this.scaling;
-    const { timeFeatures, intervalNs } = this.config;
-    // zx[p * L + i]: the latest n observations' z, then the forecasts as they are made.
-    const { zx, L, tfeat } = forecastInputs(ring, n, steps, s, intervalNs, timeFeatures);
+    const { timeFeatures, intervalNs, heads } = this.config;
+    // zx[p * L + i]: the latest n observations' z, then the forecasts as they are made; zb the same of the base.
+    const { zx, L, tfeat } = forecastInputs(ring, n, heads > 0 ? 0 : steps, s, intervalNs, timeFeatures);
+    const zb = this.baseRing?.latestZ(n, s, L);
+    const out =
+      heads > 0
+        ? this.directForecast(zx, zb, L, steps, tfeat)
+        : this.iteratedForecast(zx, zb, L, steps, tfeat);
+    if (this.pairScale) for (const x of out) for (let p = 0; p < P; p++) x[p] = x[p]! * this.pairScale[p]!;
+    return out;
+  }
+
+  /** The window rows of every pair ending at index `end` of zx (and zb), for the network. */
+  private forecastWindows(
+    zx: Float32Array,
+    zb: Float32Array | undefined,
+    L: number,
+    end: number,
+    tfeat: Float32Array | undefined,
+  ): Float64Array {
+    const P = this.dimension;
+    const W = this.config.window;
     const F = this.inputChannels;
     const input = new Float64Array(P * W * F);
+    const { seasonalLag } = this.config;
+    const lead = this.lag.lead;
+    for (let p = 0; p < P; p++) {
+      const baseAt = zb ? (i: number) => zb[p * L + i]! : undefined;
+      writeRows(input, p, W, F, (i) => zx[p * L + i]!, end, seasonalLag, tfeat, lead, baseAt);
+    }
+    return input;
+  }
+
+  /** Forecasts of 1 .. steps from one pass of the H-output network (steps beyond H repeat the H-step one). */
+  private directForecast(
+    zx: Float32Array,
+    zb: Float32Array | undefined,
+    L: number,
+    steps: number,
+    tfeat: Float32Array | undefined,
+  ): Float64Array[] {
+    const P = this.dimension;
+    const O = this.outputs;
+    const end = L - 1;
+    const y = this.forward!.run(this.forecastWindows(zx, zb, L, end, tfeat), P, this.config.window);
+    const out: Float64Array[] = [];
+    for (let k = 0; k < steps; k++) {
+      const o = Math.min(k, O - 1);
+      const x = new Float64Array(P);
+      for (let p = 0; p < P; p++) {
+        const ref = this.config.residual ? (zb ? zb[p * L + end]! : zx[p * L + end]!) : 0;
+        x[p] = fromZ(ref + y[p * O + o]!, this.scaling!);
+      }
+      out.push(x);
+    }
+    return out;
+  }
+
+  /** Forecasts of 1 .. steps from the one-output network, each fed back (and into the EWMA base). */
+  private iteratedForecast(
+    zx: Float32Array,
+    zb: Float32Array | undefined,
+    L: number,
+    steps: number,
+    tfeat: Float32Array | undefined,
+  ): Float64Array[] {
+    const P = this.dimension;
+    const s = this.scaling!;
+    const n = L - steps;
+    const level = this.ewmaLevel ? Float64Array.from(this.ewmaLevel) : undefined;
     const out: Float64Array[] = [];
     for (let h = 0; h < steps; h++) {
       const end = n - 1 + h;
-      for (let p = 0; p < P; p++) {
-        writeRows(input, p, W, F, (i) => zx[p * L + i]!, end, this.config.seasonalLag, tfeat);
-      }
-      const y = this.forward.run(input, P, W);
+      const y = this.forward!.run(this.forecastWindows(zx, zb, L, end, tfeat), P, this.config.window);
       const x = new Float64Array(P);
       for (let p = 0; p < P; p++) {
-        const last = zx[p * L + end]!;
-        const zNext = this.config.residual ? last + y[p]! : y[p]!;
+        const ref = zb ? zb[p * L + end]! : zx[p * L + end]!;
+        const zNext = this.config.residual ? ref + y[p]! : y[p]!;
         x[p] = fromZ(zNext, s);
         zx[p * L + end + 1] = clampZ(zNext, s);
+      }
+      if (zb && level) {
+        ewmaStep(level, x, this.alpha);
+        for (let p = 0; p < P; p++) zb[p * L + end + 1] = toZ(level[p]!, s);
       }
       out.push(x);
     }
@@ -370,6 +496,7 @@ export class LstmPredictor implements Predictor {
       config: { ...this.config },
       scaling: this.scaling!,
       training: this.trainingInfo,
+      ...(this.pairScale ? { pairScale: Array.from(this.pairScale) } : {}),
     };
     model.setUserDefinedMetadata({ topocast: meta });
     await model.save(directoryHandler(dir));
@@ -398,44 +525,59 @@ export class LstmPredictor implements Predictor {
     const optimizer = this.optimizer ?? tf.train.adam(this.config.learningRate);
     this.optimizer = optimizer;
     const B = this.config.batchSize;
-    const { W, F } = data;
+    const { W, F, O } = data;
     const lossFn = this.config.loss === "mae" ? tf.losses.absoluteDifference : tf.losses.meanSquaredError;
     return fitBatches(tf, optimizer, idx.length, B, this.name, (start, end) => {
       const batch = idx.subarray(start, end);
       const { xs, ys, ws } = gather(data, batch);
       const x = tf.tensor3d(xs, [batch.length, W, F]);
-      const y = tf.tensor2d(ys, [batch.length, 1]);
+      const y = tf.tensor2d(ys, [batch.length, O]);
       const w = ws ? tf.tensor2d(ws, [batch.length, 1]) : undefined;
       return lossFn(y, model.apply(x, { training: true }) as Tf.Tensor, w, tf.Reduction.MEAN) as Tf.Scalar;
     });
   }
 
   /**
-   * The configured (weighted) loss of the current network on windows `idx`, in z units, via the JS forward pass;
-   * or, with `lastValue`, of forecasting each window's last value.
+   * The configured (weighted) loss of the current network on windows `idx` (mean over its outputs), in z units,
+   * via the JS forward pass; or, with `lastValue`, of forecasting each window's base (last value or EWMA).
    */
   private windowLoss(data: WindowSource, idx: Int32Array, lastValue = false): number {
     const { xs, ys, ws } = gather(data, idx);
-    const { W, F } = data;
+    const { W, F, O } = data;
     const pred = lastValue
-      ? Float64Array.from(idx, (_, i) => (data.residual ? 0 : xs[(i * W + W - 1) * F]!))
+      ? Float64Array.from({ length: idx.length * O }, (_, j) =>
+          data.residual ? 0 : xs[(Math.floor(j / O) * W + W - 1) * F]!,
+        )
       : this.forward!.run(Float64Array.from(xs), idx.length, W);
     let sum = 0;
     let weights = 0;
-    for (let i = 0; i < idx.length; i++) {
-      const e = pred[i]! - ys[i]!;
-      const w = ws ? ws[i]! : 1;
+    for (let j = 0; j < idx.length * O; j++) {
+      const e = pred[j]! - ys[j]!;
+      const w = ws ? ws[Math.floor(j / O)]! : 1;
       sum += w * (this.config.loss === "mae" ? Math.abs(e) : e * e);
       weights += w;
     }
     return sum / weights;
   }
 
-  /** The windows of `rows` (T x P, raw) ending at `endNs`, under the fitted scaling. */
-  private windowSource(rows: readonly Float64Array[], endNs: Float64Array): WindowSource {
+  /**
+   * The windows of `rows` (T x P, raw, or divided by m_p with `pairScaling`) ending at `endNs`, with the EWMA base
+   * `base` of each row (base "ewma"), under the fitted scaling.
+   */
+  private windowSource(
+    rows: readonly Float64Array[],
+    endNs: Float64Array,
+    base: readonly Float64Array[] | undefined,
+  ): WindowSource {
     const { residual, weighting, window: W } = this.config;
+    const m = this.pairScale;
+    const meanM = m ? m.reduce((a, b) => a + b, 0) / m.length : 1;
     return {
       z: scaleRows(rows, this.scaling!),
+      base: base ? scaleRows(base, this.scaling!) : undefined,
+      pairWeight: m ? Float64Array.from(m, (v) => v / meanM) : undefined,
+      O: this.outputs,
+      lead: this.lag.lead,
       time: this.config.timeFeatures ? timeFeatures(endNs) : undefined,
       P: this.dimension,
       W,
@@ -454,13 +596,16 @@ export class LstmPredictor implements Predictor {
     const n = Math.min(ring.count, ring.cap, this.config.fineTuneIntervals + historyNeeded(W, this.lag) - W);
     const t0 = firstWindowEnd(W, this.lag);
     if (n < t0 + 2) return;
+    if (n < t0 + this.outputs + 1) return;
     const first = ring.count - n;
     const rows = Array.from({ length: n }, (_, i) => ring.row(first + i));
+    const base = this.baseRing ? rows.map((_, i) => this.baseRing!.row(first + i)) : undefined;
     const data = this.windowSource(
       rows,
       Float64Array.from(rows, (_, i) => ring.time(first + i)),
+      base,
     );
-    const idx = Int32Array.from({ length: (n - 1 - t0) * this.dimension }, (_, i) => i);
+    const idx = Int32Array.from({ length: (n - this.outputs - t0) * this.dimension }, (_, i) => i);
     const stream = this.streams.stream("lstm/fine-tune");
     for (let e = 0; e < this.config.fineTuneEpochs; e++) {
       shuffleInPlace(idx, stream);
@@ -484,20 +629,34 @@ interface WindowSource {
   t0: number;
   /** S, the seasonal lag (0: none). */
   season: number;
+  /** The seasonal lag's lead. */
+  lead: number;
+  /** z of the EWMA base of each row (`base[t * P + p]`), base "ewma". */
+  base: Float32Array | undefined;
+  /** Per-pair loss weight factors m_p / mean(m) (`pairScaling`). */
+  pairWeight: Float64Array | undefined;
+  /** Outputs per window (targets t + 1 .. t + O). */
+  O: number;
   residual: boolean;
   weighting: LstmConfig["weighting"];
   scaling: LstmScaling;
 }
 
-/** F of a configuration: z, the seasonal lag when S > 0, the four time features when on. */
-export function inputChannels(c: Pick<LstmConfig, "seasonalLag" | "timeFeatures">): number {
-  return 1 + (c.seasonalLag > 0 ? 1 : 0) + (c.timeFeatures ? TIME_FEATURES : 0);
+/**
+ * F of a configuration: z, the seasonal lag when S > 0, the EWMA base with base "ewma", the four time features
+ * when on.
+ */
+export function inputChannels(
+  c: Pick<LstmConfig, "seasonalLag" | "timeFeatures"> & Partial<Pick<LstmConfig, "base">>,
+): number {
+  return 1 + (c.seasonalLag > 0 ? 1 : 0) + (c.base === "ewma" ? 1 : 0) + (c.timeFeatures ? TIME_FEATURES : 0);
 }
 
 /**
  * Writes the W rows of series p's window ending at index `end` into `out` (window p, rows of F channels): row j
- * (index i = end - W + 1 + j) gets zAt(i), then zAt(i + 1 - season) when season > 0, then the time features of
- * index i when `time` is given (deep-features.ts: the lag channel with lead 1).
+ * (index i = end - W + 1 + j) gets zAt(i), then zAt(i + lead - season) when season > 0, then baseAt(i) when
+ * given, then the time features of index i when `time` is given (deep-features.ts: the lag channel with lead
+ * `lead`, 1 by default).
  */
 export function writeRows(
   out: Float64Array | Float32Array,
@@ -508,35 +667,75 @@ export function writeRows(
   end: number,
   season: number,
   time: Float32Array | undefined,
+  lead = 1,
+  baseAt?: (i: number) => number,
 ): void {
   for (let j = 0; j < W; j++) {
     const i = end - W + 1 + j;
     let o = (p * W + j) * F;
     out[o++] = zAt(i);
-    if (season > 0) out[o++] = zAt(i + 1 - season);
+    if (season > 0) out[o++] = zAt(i + lead - season);
+    if (baseAt) out[o++] = baseAt(i);
     if (time) for (let f = 0; f < TIME_FEATURES; f++) out[o++] = time[i * TIME_FEATURES + f]!;
   }
 }
 
-/** Inputs (n x W x F), targets (n) and weights of windows `idx` (see {@link LstmPredictor.train} for the indexing). */
+/**
+ * Inputs (n x W x F), targets (n x O: z_{t+k}, or its change from the base with `residual`) and weights of windows
+ * `idx` (see {@link LstmPredictor.train} for the indexing).
+ */
 function gather(
   data: WindowSource,
   idx: Int32Array,
 ): { xs: Float32Array; ys: Float32Array; ws?: Float32Array } {
-  const { z, P, W, F, residual, scaling } = data;
+  const { z, base, P, W, F, O, residual, scaling } = data;
   const xs = new Float32Array(idx.length * W * F);
-  const ys = new Float32Array(idx.length);
+  const ys = new Float32Array(idx.length * O);
   const ws = data.weighting === "volume" ? new Float32Array(idx.length) : undefined;
   for (let i = 0; i < idx.length; i++) {
     const k = idx[i]!;
     const p = k % P;
     const t = (k - p) / P + data.t0;
-    writeRows(xs, i, W, F, (r) => z[r * P + p]!, t, data.season, data.time);
-    const next = z[(t + 1) * P + p]!;
-    ys[i] = residual ? next - z[t * P + p]! : next;
-    if (ws) ws[i] = fromZ(z[t * P + p]!, scaling) / scaling.scale + 1;
+    const baseAt = base ? (r: number) => base[r * P + p]! : undefined;
+    writeRows(xs, i, W, F, (r) => z[r * P + p]!, t, data.season, data.time, data.lead, baseAt);
+    const ref = residual ? (base ? base[t * P + p]! : z[t * P + p]!) : 0;
+    for (let o = 0; o < O; o++) ys[i * O + o] = z[(t + 1 + o) * P + p]! - ref;
+    if (ws) ws[i] = (fromZ(z[t * P + p]!, scaling) / scaling.scale + 1) * (data.pairWeight?.[p] ?? 1);
   }
   return ws ? { xs, ys, ws } : { xs, ys };
+}
+
+/** m_p, each pair's mean over `history` (1 for a pair that is zero throughout). */
+function pairMeans(history: readonly Float64Array[]): Float64Array {
+  const m = new Float64Array(history[0]?.length ?? 0);
+  for (const row of history) for (let p = 0; p < m.length; p++) m[p] = m[p]! + Math.max(row[p]!, 0);
+  return m.map((v) => (v > 0 ? v / history.length : 1));
+}
+
+/** `row` divided element-wise by `m`. */
+function divided(row: Float64Array, m: Float64Array): Float64Array {
+  return row.map((v, p) => v / m[p]!);
+}
+
+/** `row` multiplied element-wise by `m`. */
+function multiplied(row: Float64Array, m: Float64Array): Float64Array {
+  return row.map((v, p) => v * m[p]!);
+}
+
+/** One EWMA step in place: level += alpha (x - level) (ewma.ts). */
+function ewmaStep(level: Float64Array, x: Float64Array, alpha: number): void {
+  for (let p = 0; p < level.length; p++) level[p] = level[p]! + alpha * (x[p]! - level[p]!);
+}
+
+/** The EWMA level after each row of `rows` (level_0 = row 0). */
+function ewmaRows(rows: readonly Float64Array[], alpha: number): Float64Array[] {
+  const out: Float64Array[] = [];
+  const level = Float64Array.from(rows[0] ?? []);
+  for (const [t, row] of rows.entries()) {
+    if (t > 0) ewmaStep(level, row, alpha);
+    out.push(Float64Array.from(level));
+  }
+  return out;
 }
 
 function buildModel(tf: typeof Tf, c: LstmConfig, init: RandomStream): Tf.LayersModel {
@@ -566,7 +765,7 @@ function buildModel(tf: typeof Tf, c: LstmConfig, init: RandomStream): Tf.Layers
     // The first layer has an input shape, so each add builds its weights (runs the initializers) here.
     model.add(
       tf.layers.dense({
-        units: 1,
+        units: Math.max(c.heads, 1),
         kernelInitializer: tf.initializers.glorotUniform({ seed: seedFrom(init) }),
       }),
     );
@@ -596,7 +795,7 @@ function extractWeights(model: Tf.LayersModel): LstmNetWeights {
     } else if (cls === "Dense") {
       const [k, b] = w;
       if (!k || !b) throw new PredictorError(`lstm: layer ${layer.name} has no bias or kernel`);
-      dense = { kernel: Float64Array.from(k.dataSync()), bias: b.dataSync()[0]! };
+      dense = { kernel: Float64Array.from(k.dataSync()), bias: Float64Array.from(b.dataSync()) };
     } else {
       throw new PredictorError(`lstm: unexpected layer ${cls} in the model`);
     }
@@ -607,7 +806,14 @@ function extractWeights(model: Tf.LayersModel): LstmNetWeights {
 }
 
 function validateConfig(c: LstmConfig): LstmConfig {
-  checkDeepConfig("lstm", c, 1);
+  checkDeepConfig("lstm", c, Math.max(c.heads, 1));
+  checkInt("lstm", "heads", c.heads, 0);
+  if (c.base !== "last" && c.base !== "ewma")
+    throw new PredictorError(`lstm.base: expected "last" or "ewma", got "${c.base}"`);
+  if (!(typeof c.baseAlpha === "number" && c.baseAlpha >= 0 && c.baseAlpha <= 1))
+    throw new PredictorError(`lstm.baseAlpha: expected a number in [0, 1] (0: tuned), got ${c.baseAlpha}`);
+  if (typeof c.pairScaling !== "boolean")
+    throw new PredictorError(`lstm.pairScaling: expected true or false, got ${c.pairScaling}`);
   checkInt("lstm", "units", c.units, 1);
   checkInt("lstm", "layers", c.layers, 1);
   checkInt("lstm", "fineTuneEvery", c.fineTuneEvery, 0);

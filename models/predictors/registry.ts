@@ -90,6 +90,24 @@ const LstmParamsSchema = z
     fineTuneEvery: count(0, "Fine-tune every K observed intervals, 0 = never (default 0)."),
     fineTuneIntervals: count(2, "Intervals of recent history a fine-tune trains on, > window (default 288)."),
     fineTuneEpochs: count(1, "Passes over the recent windows per fine-tune (default 1)."),
+    heads: count(
+      0,
+      "H > 0: H outputs forecasting 1 .. H steps directly; 0: one output fed back (default 0).",
+    ),
+    base: z
+      .enum(["last", "ewma"])
+      .optional()
+      .meta(doc('What the residual is over: the last value or an EWMA of the values (default "last").')),
+    baseAlpha: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .meta(doc("Smoothing constant of the EWMA base, 0 = tuned on the training history (default 0).")),
+    pairScaling: z
+      .boolean()
+      .optional()
+      .meta(doc("Divide each pair by its training mean before scaling (default false).")),
     seasonalLag: count(0, "Season of the seasonal lag input channel in intervals, 0 = none (default 0)."),
     logScale: z.boolean().optional().meta(doc("Scale values by log1p, else linearly (default true).")),
     timeFeatures: z
