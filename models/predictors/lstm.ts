@@ -493,7 +493,8 @@ export class LstmPredictor implements Predictor {
     const meta: LstmModelMetadata = {
       kind: "topocast-lstm-predictor",
       version: 1,
-      config: { ...this.config },
+      // The EWMA base's smoothing constant as trained (tuned when 0).
+      config: { ...this.config, ...(this.config.base === "ewma" ? { baseAlpha: this.alpha } : {}) },
       scaling: this.scaling!,
       training: this.trainingInfo,
       ...(this.pairScale ? { pairScale: Array.from(this.pairScale) } : {}),
