@@ -20,7 +20,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 async function trained(opts: LstmOptions): Promise<LstmPredictor> {
   const pred = new LstmPredictor(LEVELS.length, { ...small, ...opts });
   await pred.train(series);
-  series.forEach((row, t) => pred.observe((t + 1) * 300e9, row));
+  for (const [t, row] of series.entries()) pred.observe((t + 1) * 300e9, row);
   return pred;
 }
 
@@ -71,11 +71,12 @@ describe("LSTM options: direct heads, EWMA base, per-pair scaling", () => {
     })();
     try {
       await loaded.train(series);
-      series.forEach((row, t) => loaded.observe((t + 1) * 300e9, row));
+      for (const [t, row] of series.entries()) loaded.observe((t + 1) * 300e9, row);
       const a = pred.forecast(3);
       const b = loaded.forecast(3);
       a.forEach((row, h) => {
-        row.forEach((v, p) => assert.ok(Math.abs(v - b[h]![p]!) <= 1e-6 * v, `h ${h} pair ${p}`));
+        for (const [p, v] of row.entries())
+          assert.ok(Math.abs(v - b[h]![p]!) <= 1e-6 * v, `h ${h} pair ${p}`);
       });
     } finally {
       pred.dispose();
