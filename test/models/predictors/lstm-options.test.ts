@@ -13,7 +13,7 @@ const LEVELS = [1e3, 1e6, 1e9];
 const series = Array.from({ length: 120 }, (_, t) =>
   Float64Array.from(LEVELS, (m, p) => m * (1 + 0.1 * Math.sin((2 * Math.PI * (t + 5 * p)) / 24))),
 );
-const small: LstmOptions = { window: 4, units: 4, epochs: 2, batchSize: 64, windowsPerEpoch: 0, seed: 5 };
+const small: LstmOptions = { window: 4, units: 4, epochs: 1, batchSize: 64, windowsPerEpoch: 0, seed: 5 };
 const dir = mkdtempSync(join(tmpdir(), "topocast-lstm-options-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
