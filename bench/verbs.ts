@@ -118,6 +118,7 @@ function timedCommands(inner: VerbCommands) {
     nft: (ns, lines, o) => time("nft", () => inner.nft(ns, lines, o)),
     ruleCounters: (ns, family, table) => inner.ruleCounters(ns, family, table),
     stats: (tool, ns, show) => inner.stats(tool, ns, show),
+    open: (ns, tools) => inner.open(ns, tools),
     close: () => inner.close(),
   };
   return {

@@ -60,9 +60,19 @@ export interface VerbCommands {
    * tick neither wait behind changes nor start a process per reading.
    */
   stats(tool: BatchTool, ns: string, show: Cmd): Promise<string | undefined>;
+  /**
+   * Starts the channels of namespace `ns` that `tools` name (`nft`: its change channel, `nft-read`: its reading
+   * channel) without sending anything, so a later request starts no process. Starting a process blocks the caller's
+   * event loop for as long as the fork takes (54-252 ms each for the persona policy's first apply at load 16), so
+   * a run opens its channels before its traffic starts. Nothing for one-shot commands.
+   */
+  open(ns: string, tools: readonly ChannelTool[]): void;
   /** Ends the channels (their processes exit); later requests start new ones. */
   close(): void;
 }
+
+/** The channels of a namespace {@link VerbCommands.open} can start. */
+export type ChannelTool = BatchTool | "nft" | "nft-read";
 
 /** `tool -n ns -force -batch -`: commands from stdin, every line tried. */
 const forcedBatchArgv = (tool: BatchTool, ns: string): string[] => [tool, "-n", ns, "-force", "-batch", "-"];
@@ -98,6 +108,8 @@ export class OneShotCommands implements VerbCommands {
     const r = await this.runner.run([tool, "-n", ns, "-s", "-j", ...show], { check: false });
     return r.code === 0 ? r.stdout : undefined;
   }
+
+  open(): void {}
 
   close(): void {}
 }
@@ -185,6 +197,11 @@ class Channel {
       this.hold(true);
       child.stdin.write(text);
     });
+  }
+
+  /** Starts the process now, if it is not running (a request would start it). */
+  open(): void {
+    this.start();
   }
 
   private start(): ChildProcessWithoutNullStreams {
@@ -301,6 +318,18 @@ export class ChannelCommands implements VerbCommands {
     return c;
   }
 
+  open(ns: string, tools: readonly ChannelTool[]): void {
+    for (const t of tools)
+      (t === "nft" || t === "nft-read"
+        ? this.nftChannel(ns, t === "nft-read")
+        : this.batchChannel(t, ns)
+      ).open();
+  }
+
+  private batchChannel(tool: BatchTool, ns: string): Channel {
+    return this.channel(`${tool} ${ns}`, () => forcedBatchArgv(tool, ns));
+  }
+
   async batch(
     tool: BatchTool,
     ns: string,
@@ -308,7 +337,7 @@ export class ChannelCommands implements VerbCommands {
     opts: { check?: boolean } = {},
   ): Promise<void> {
     if (cmds.length === 0) return;
-    const c = this.channel(`${tool} ${ns}`, () => forcedBatchArgv(tool, ns));
+    const c = this.batchChannel(tool, ns);
     const { text, sentinelOffset } = batchRequest(tool, cmds);
     let sentinelLine = 0;
     const what = cmds.map((x) => x.join(" ")).join("; ");

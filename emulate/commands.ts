@@ -399,7 +399,15 @@ export interface QosClassSpec {
   /** Matched packets: IPv4 source and destination addresses. */
   src: string;
   dst: string;
+  /**
+   * The run's VXLAN port: when given, the pair's packets inside a virtual link's tunnel are steered into the class
+   * too, by a second filter ({@link htbQosClass}).
+   */
+  vxlanPort?: number;
 }
+
+/** Offset of a VXLAN packet's inner IPv4 header from its outer one: outer IP 20, UDP 8, VXLAN 8, Ethernet 14. */
+const VXLAN_INNER_IP_OFFSET = 50;
 
 /** An htb class under `1:1` plus a u32 filter steering the pair's packets into it. */
 export function htbQosClass(q: QosClassSpec): Cmd[] {
@@ -440,7 +448,7 @@ export function htbQosClass(q: QosClassSpec): Cmd[] {
       "prio",
       "1",
       "handle",
-      `800::${q.minor.toString(16)}`,
+      filterHandle(q.minor, false),
       "u32",
       "match",
       "ip",
@@ -453,27 +461,66 @@ export function htbQosClass(q: QosClassSpec): Cmd[] {
       "flowid",
       id,
     ],
+    ...(q.vxlanPort === undefined ? [] : [tunnelledPairFilter(q, id, q.vxlanPort)]),
   ];
 }
 
-/** Removes a QoS class and its filter. */
-export function htbQosClassDel(dev: string, minor: number): Cmd[] {
+/**
+ * Node handle (in u32's hash table 800:) of a QoS class's filter for its pair's packets inside a virtual link: the
+ * class's own filter's plus 0x800, in the same priority, so deleting both leaves no empty classifier behind (u32
+ * instances of one qdisc share their hash tables, and one stays while another exists). Node handles have 12 bits:
+ * minors from 100 up to 0x7ff.
+ */
+const TUNNELLED_HANDLE_OFFSET = 0x800;
+
+function filterHandle(minor: number, tunnelled: boolean): string {
+  if (minor >= TUNNELLED_HANDLE_OFFSET)
+    throw new EmulationError(
+      `qos class minor: at most ${TUNNELLED_HANDLE_OFFSET - 1} (its filters' u32 handles), got ${minor}`,
+    );
+  return `800::${(minor + (tunnelled ? TUNNELLED_HANDLE_OFFSET : 0)).toString(16)}`;
+}
+
+/**
+ * The filter that steers a pair's packets carried in a virtual link into its class: a VXLAN datagram (UDP to
+ * `vxlanPort`; the outer header has no options, as the kernel's VXLAN sends it) whose inner IPv4 header has the
+ * pair's addresses. Without it a pair's class would hold none of its packets once the pair's traffic takes a
+ * virtual link, whose outer header carries the tunnel endpoints' addresses; the simulator's class holds the pair's
+ * flows on whatever path they take.
+ */
+function tunnelledPairFilter(q: QosClassSpec, flowid: string, vxlanPort: number): Cmd {
+  // u32 keys sit at 4-byte offsets and the inner addresses do not (62, 66): each address is two 16-bit matches.
+  const halves = (addr: string, at: number): string[] => {
+    const o = addr.split(".").map(Number);
+    const h = (a: number, b: number) => `0x${((a << 8) | b).toString(16).padStart(4, "0")}`;
+    return [
+      ...["match", "u16", h(o[0]!, o[1]!), "0xffff", "at", String(at)],
+      ...["match", "u16", h(o[2]!, o[3]!), "0xffff", "at", String(at + 2)],
+    ];
+  };
   return [
-    [
-      "filter",
-      "del",
-      "dev",
-      dev,
-      "parent",
-      "1:",
-      "protocol",
-      "ip",
-      "prio",
-      "1",
-      "handle",
-      `800::${minor.toString(16)}`,
-      "u32",
+    ...["filter", "replace", "dev", q.dev, "parent", "1:", "protocol", "ip", "prio", "1"],
+    ...["handle", filterHandle(q.minor, true), "u32"],
+    ...["match", "ip", "protocol", "17", "0xff", "match", "u16", int(vxlanPort, "VXLAN port", 1), "0xffff"],
+    ...[
+      "at",
+      "22",
+      ...halves(q.src, VXLAN_INNER_IP_OFFSET + 12),
+      ...halves(q.dst, VXLAN_INNER_IP_OFFSET + 16),
     ],
+    ...["flowid", flowid],
+  ];
+}
+
+/** Removes a QoS class and its filters (`tunnelled`: the one for its pair's packets in a virtual link too). */
+export function htbQosClassDel(dev: string, minor: number, tunnelled = false): Cmd[] {
+  const filterDel = (t: boolean): Cmd => [
+    ...["filter", "del", "dev", dev, "parent", "1:", "protocol", "ip", "prio", "1"],
+    ...["handle", filterHandle(minor, t), "u32"],
+  ];
+  return [
+    filterDel(false),
+    ...(tunnelled ? [filterDel(true)] : []),
     ["class", "del", "dev", dev, "classid", `1:${int(minor, "qos class minor", 100)}`],
   ];
 }

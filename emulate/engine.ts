@@ -254,6 +254,8 @@ async function preparePolicy(
 ): Promise<{ policy: Policy & { dispose?: () => void }; routing: ReturnType<EnginePolicy["create"]> }> {
   const { scenario, policy } = run;
   const routing = policy.create({ topology: scenario.topology, seed: scenario.seed, run: scenario.run });
+  // The verbs' command channels start now, not at the first action (a start blocks the controller's event loop).
+  run.emuCtl.openChannels([...(policy.verbs ?? []), ...(scenario.failures.length > 0 ? ["failure"] : [])]);
   if (policy.controller)
     return { policy: await policy.controller(controllerContext(scenario, routing, run.registry)), routing };
   await pinStaticRoutes(scenario.topology, routing, run.emuCtl, run.ctl);

@@ -14,8 +14,12 @@
  * lowered to the link rate minus the guarantees of the classes on that device (and raised back when they go); a
  * guarantee that would leave the default leaf less than 1% of the link is refused with InsufficientCapacityError,
  * naming the link. A u32 filter on the pair's node addresses steers its packets into the class (priority 1, before
- * the default). `setQos(pair, null)` removes the class, its filter and its FIFO and gives the default leaf its rate
- * back; so does a new spec for the pair (replaced whole).
+ * the default), and a second one (same priority, its own handle) its packets inside a virtual link's VXLAN tunnel, by
+ * their inner header (emulate/commands.ts `htbQosClass`): the simulator's class holds a pair's flows on any path, and
+ * without it a persona's latency class (whose pairs also get virtual links) held none of their packets once its
+ * tunnels were up, which then queued in the default leaf behind the bulk applications' bursts. `setQos(pair, null)`
+ * removes the class, its filter and its FIFO and gives the default leaf its rate back; so does a new spec for the
+ * pair (replaced whole).
  */
 import {
   InsufficientCapacityError,
@@ -145,10 +149,14 @@ export class EmulationQos {
       ...(qos.rateBps !== undefined ? { rateBps: qos.rateBps } : {}),
       ...(qos.ceilBps !== undefined ? { ceilBps: qos.ceilBps } : {}),
     };
-    await this.install({ key, egress, rates, src: ctx.addr(u), dst: ctx.addr(v), spec }, (e, rate) => ({
-      priority: qos.priority,
-      ceilBps: Math.max(rate, Math.min(e.linkBps, qos.ceilBps ?? e.linkBps)),
-    }));
+    const vxlanPort = ctx.plan.settings.vxlanPort;
+    await this.install(
+      { key, egress, rates, src: ctx.addr(u), dst: ctx.addr(v), spec, vxlanPort },
+      (e, rate) => ({
+        priority: qos.priority,
+        ceilBps: Math.max(rate, Math.min(e.linkBps, qos.ceilBps ?? e.linkBps)),
+      }),
+    );
   }
 
   /**
@@ -214,6 +222,8 @@ export class EmulationQos {
       src: string;
       dst: string;
       spec?: QosState["spec"];
+      /** The run's VXLAN port: the pair's packets in a virtual link are steered into the class too. */
+      vxlanPort?: number;
     },
     classOf: (e: Egress, rate: number) => { priority: number; ceilBps: number },
   ): Promise<void> {
@@ -232,14 +242,15 @@ export class EmulationQos {
     const tc = new Map<number, Cmd[]>();
     c.egress.forEach((e, i) => {
       const rate = c.rates[i]!;
-      const [cls, filter] = htbQosClass({
+      const [cls, ...filters] = htbQosClass({
         dev: e.dev,
         minor,
         rateBps: rate,
         src: c.src,
         dst: c.dst,
+        ...(c.vxlanPort !== undefined ? { vxlanPort: c.vxlanPort } : {}),
         ...classOf(e, rate),
-      }) as [Cmd, Cmd];
+      }) as [Cmd, ...Cmd[]];
       // The class and its FIFO before the filter that steers packets into it: replacing a class's leaf drops what
       // it queued, so the FIFO goes in while nothing is steered there yet.
       tc.set(e.node, [
@@ -247,7 +258,7 @@ export class EmulationQos {
         defaultClassRate(e.dev, e.linkBps - this.guaranteed(e.node, e.dev), e.linkBps, e.mtu),
         cls,
         qosLeaf(e.dev, minor, e.linkBps, e.mtu, queueNs),
-        filter,
+        ...filters,
       ]);
     });
     try {
@@ -288,8 +299,9 @@ export class EmulationQos {
   private async remove(q: QosState): Promise<void> {
     const { ctx } = this;
     ctx.state.qos = ctx.state.qos.filter((x) => x !== q);
-    const del = q.devs.map(([, dev]) => htbQosClassDel(dev, q.minor) as [Cmd, Cmd]);
-    await parallel(q.devs, ([ns], i) => ctx.commands.batch("tc", ns, [del[i]![0]], { check: false }));
+    // A pair's class has a second filter, for its packets in a virtual link; a reservation's has one.
+    const del = q.devs.map(([, dev]) => htbQosClassDel(dev, q.minor, q.spec !== undefined));
+    await parallel(q.devs, ([ns], i) => ctx.commands.batch("tc", ns, del[i]!.slice(0, -1), { check: false }));
     await new Promise((ok) => setTimeout(ok, this.drainMs()));
     await parallel(q.devs, async ([ns, dev], i) => {
       const end = ctx.plan.links
@@ -302,7 +314,7 @@ export class EmulationQos {
       await ctx.commands.batch(
         "tc",
         ns,
-        [del[i]![1], ...rate.map((r) => defaultClassRate(dev, r, end!.end.rateBps!, end!.mtu))],
+        [del[i]!.at(-1)!, ...rate.map((r) => defaultClassRate(dev, r, end!.end.rateBps!, end!.mtu))],
         { check: false },
       );
     });

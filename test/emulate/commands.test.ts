@@ -8,6 +8,7 @@ import {
   fdbDefault,
   htbLink,
   htbQosClass,
+  htbQosClassDel,
   ipArgv,
   neighReplace,
   netemLeaf,
@@ -228,6 +229,23 @@ describe("command builders", () => {
     });
     assert.deepEqual(cls!.slice(0, 8), ["class", "replace", "dev", "d", "parent", "1:1", "classid", "1:100"]);
     assert.ok(filter!.join(" ").includes("match ip src 10.0.0.1/32 match ip dst 10.0.0.2/32 flowid 1:100"));
+  });
+
+  it("a QoS class also steers the pair's packets in a virtual link, by their inner header", () => {
+    const spec = { dev: "d", minor: 101, priority: 0, rateBps: 1e6, ceilBps: 1e8, src: "10.213.0.2" };
+    const cmds = htbQosClass({ ...spec, dst: "10.213.0.5", vxlanPort: 4789 });
+    assert.equal(cmds.length, 3);
+    assert.equal(
+      cmds[2]!.join(" "),
+      "filter replace dev d parent 1: protocol ip prio 1 handle 800::865 u32 match ip protocol 17 0xff " +
+        "match u16 4789 0xffff at 22 match u16 0x0ad5 0xffff at 62 match u16 0x0002 0xffff at 64 " +
+        "match u16 0x0ad5 0xffff at 66 match u16 0x0005 0xffff at 68 flowid 1:101",
+    );
+    const del = htbQosClassDel("d", 101, true).map((c) =>
+      c.includes("handle") ? c[c.indexOf("handle") + 1] : c.at(-1),
+    );
+    assert.deepEqual(del, ["800::65", "800::865", "1:101"]);
+    assert.throws(() => htbQosClass({ ...spec, minor: 0x800, dst: "10.213.0.5" }), /at most 2047/);
   });
 
   it("bursts cover 2 ms at the rate and at least four frames", () => {
