@@ -35,7 +35,14 @@ import { leastLoadedPath, linksByEnds, pathLinkKeys } from "./common.ts";
 import { COMMON_PARAMS, DEFAULT_K_PATHS, definePolicy, paramDefaults } from "./definition.ts";
 import { type Journaled, journaling } from "./journal.ts";
 import { ApplicationView, applicationEnds, type PersonaChange, personaDiff } from "./persona-config.ts";
-import { ControlError, type ControlPlane, type Observation, type Policy, type PolicyEvent } from "./types.ts";
+import {
+  ControlError,
+  type ControlPlane,
+  NoPathError,
+  type Observation,
+  type Policy,
+  type PolicyEvent,
+} from "./types.ts";
 import type { Verbs } from "./verbs.ts";
 
 /** The persona policy's parameters, declared once (config `params`, defaults of {@link PersonaPolicyOptions}). */
@@ -207,10 +214,8 @@ export class PersonaPolicy implements Policy {
         // virtual link carries the flows that start after it is ready), so they move with it, not stall until the
         // default routes reconverge.
         await journal.setRoute({ src: m.src, dst: m.dst }, path ?? null);
-        if (m.virtualLink !== undefined) {
-          await journal.removeVirtualLink(m.virtualLink);
-          if (path) await journal.createVirtualLink(m.src, m.dst, { path });
-        }
+        if (m.virtualLink !== undefined && (await removedNow(journal, m.virtualLink)) && path)
+          await journal.createVirtualLink(m.src, m.dst, { path });
         tally.changes++;
       } catch (e) {
         if (!(e instanceof ControlError)) throw e;
@@ -330,6 +335,22 @@ export class PersonaPolicy implements Policy {
     this.status.set(trial.app, reason ? "reverted" : "kept");
     this.trial = null;
     this.history.clear(); // the next baseline is measured after this trial
+  }
+}
+
+/**
+ * Removes a virtual link; false when it was gone already. The hook's Observation can be older than the network:
+ * the emulator skips control steps while a decision runs, so a link a rollback removed since can still be listed
+ * (personas-substrates-emulate: trading's links, rolled back 1.4 s before the gateway failed). The pair's route
+ * is pinned either way; a link that is gone is not made again (its persona was reverted).
+ */
+async function removedNow(ctl: ControlPlane, id: string): Promise<boolean> {
+  try {
+    await ctl.removeVirtualLink(id);
+    return true;
+  } catch (e) {
+    if (e instanceof NoPathError) return false;
+    throw e;
   }
 }
 
