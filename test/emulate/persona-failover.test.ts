@@ -1,0 +1,160 @@
+/**
+ * Cross-substrate failover of the persona policy in the emulator (root, real namespaces): two substrates of two
+ * nodes each, joined by two gateways; db's persona (mesh, latency first) puts web's calls a:n0 -> b:n0 on a virtual
+ * link over the short gateway, which fails at 2 s. The policy's onLinkDown hook moves the pair at once to the path
+ * over the other gateway (pinned route, new virtual link); the issue's target: the application's traffic flows again
+ * within the convergence delay (1 s) plus one control interval (100 ms). Asserted on the flows themselves: the calls
+ * in progress at the failure and the first call started after it finish by then. Everything is torn down.
+ *
+ *   a:n0 ---1 ms--- b:n0        gateway 1 (fails at 2 s)
+ *    |               |
+ *   a:n1 ---3 ms--- b:n1        gateway 2; links 100 Mbit/s, 1 ms inside each substrate
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { applicationPorts } from "../../emulate/application-ports.ts";
+import { emulationEngine } from "../../emulate/engine.ts";
+import { parseConfig } from "../../experiments/config/load.ts";
+import { emulationSettings } from "../../experiments/emulate-experiment.ts";
+import { buildScenario } from "../../experiments/scenario.ts";
+import { PERSONA_SCHEMA_VERSION, type Persona } from "../../models/personas/profile.ts";
+import { PersonaPolicy } from "../../models/policies/persona.ts";
+import type { FlowArrival } from "../../models/workload/flow-schedule.ts";
+import type { EnginePolicy } from "../../sim/engine/types.ts";
+import { assertRunsGone, capabilities, needs } from "../helpers/emulation.ts";
+
+const MS = 1_000_000;
+const FAIL_NS = 2000 * MS;
+const CONVERGENCE_NS = 1000 * MS;
+const INTERVAL_NS = 100 * MS;
+const CONFIG = `name: persona-failover
+seed: 3
+topology:
+  links: {capacity: 100Mbps, delay: 1ms}
+  substrates:
+    - {name: a, generator: {kind: line, n: 2}}
+    - {name: b, generator: {kind: line, n: 2}}
+  gateways:
+    - {between: ["a:n0", "b:n0"], capacity: 100Mbps, delay: 1ms, egressCostPerGB: 0.02}
+    - {between: ["a:n1", "b:n1"], capacity: 100Mbps, delay: 3ms, egressCostPerGB: 0.02}
+workload: {tm: {kind: uniform}, window: {duration: 4s}}
+failures: [{at: 2s, link: "a:n0->b:n0", state: down}]
+policies: [{name: shortest-path}]
+control: {interval: 100ms, convergenceDelay: 1s}
+metrics: {interval: 100ms}
+emulation: {drain: 2s}
+`;
+const dir = mkdtempSync(join(tmpdir(), "topocast-persona-failover-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const loaded = parseConfig(CONFIG, join(dir, "persona-failover.yaml"), dir);
+const scenario = buildScenario(loaded, 0).scenario;
+const settings = emulationSettings(loaded.config);
+const node = (id: string) => scenario.topology.nodes.findIndex((n) => n.id === id);
+
+/** Every 20 ms from 0 to 4 s: a 50 kB call web -> db (a:n0 -> b:n0), 4 ms at 100 Mbit/s. */
+const flows: FlowArrival[] = Array.from({ length: 200 }, (_, k) => ({
+  id: k,
+  src: node("a:n0"),
+  dst: node("b:n0"),
+  application: "web->db",
+  sizeBytes: 50_000,
+  startNs: k * 20 * MS,
+  tag: 0,
+}));
+const dbPort = applicationPorts(["web->db"], settings.port)["web->db"]!;
+
+const db: Persona = {
+  schemaVersion: PERSONA_SCHEMA_VERSION,
+  version: 1,
+  application: { name: "db", versionHash: "test" },
+  fingerprint: {
+    protocols: ["tcp"],
+    ports: [dbPort],
+    peers: [],
+    bandwidth: { meanBps: 0, p95Bps: 0, peakBps: 0 },
+    burstiness: { binNs: 100 * MS, peakToMean: 1, dispersion: 1 },
+    latencySensitivity: { smallBytes: 10_000, share: 1, exchanges: 0 },
+    timeOfDay: Array.from({ length: 24 }, () => 0),
+  },
+  desired: {
+    topology: "mesh",
+    qos: { priority: 0, rateBps: 10e6, ceilBps: 1e9 },
+    security: {
+      allow: [{ peer: { kind: "node", name: "a:n0" }, port: dbPort }],
+      defaultDeny: true,
+      alertOn: [],
+    },
+    routing: "latency",
+  },
+  provenance: { engine: "sim", run: "test", windowStartNs: 0, windowEndNs: 1, learnedAt: "test" },
+};
+
+describe("persona failover across two substrates in the emulator", async () => {
+  const skip = await needs(["veth", "htb", "vxlan"], ["nft"]);
+
+  it("moves the application off the failed gateway: its calls flow again within convergence + 1 interval", {
+    skip,
+  }, async (t) => {
+    const persona = new PersonaPolicy([db], { baselineIntervals: 2, measureIntervals: 2 });
+    const policy: EnginePolicy = {
+      ...scenario.policies[0]!,
+      label: "persona",
+      controller: () => persona,
+    };
+    let runId = "";
+    const engine = emulationEngine(flows, settings, {
+      capabilities: await capabilities(),
+      dir,
+      onUp: (up) => {
+        runId = up.runId;
+      },
+    });
+    const r = await engine.run(scenario, policy);
+    await assertRunsGone([runId], dir);
+
+    const kept = persona.events.find((e) => e.event === "keep");
+    const failover = persona.events.filter((e) => e.event === "failover");
+    assert.ok(kept && kept.timeNs < FAIL_NS, `kept before the failure: ${JSON.stringify(persona.events)}`);
+    assert.ok(
+      failover.length > 0 && failover.every((e) => e.application === "db" && (e.failed ?? 0) === 0),
+      JSON.stringify(failover),
+    );
+    // The virtual link over the other gateway: created after the failure on a path through a:n1 and b:n1.
+    const moved = r.actions.find(
+      (a) =>
+        a.verb === "createVirtualLink" &&
+        a.timeNs >= FAIL_NS &&
+        a.outcome === "ok" &&
+        JSON.stringify(a.args).includes("b:n1"),
+    );
+    assert.ok(
+      moved,
+      r.actions.map((a) => `${a.timeNs} ${a.verb} ${a.outcome} ${JSON.stringify(a.args)}`).join("\n"),
+    );
+
+    const done = [...r.flows.byFlowId()].map((f) => ({ startNs: f.startNs, endNs: f.startNs + f.fctNs }));
+    assert.equal(done.length, flows.length, "every call finished");
+    const bound = FAIL_NS + CONVERGENCE_NS + INTERVAL_NS;
+    const across = done.filter((f) => f.startNs < FAIL_NS && f.endNs > FAIL_NS);
+    const firstAfter = done.filter((f) => f.startNs >= FAIL_NS).sort((x, y) => x.endNs - y.endNs)[0]!;
+    const lastAcross = Math.max(FAIL_NS, ...across.map((f) => f.endNs));
+    t.diagnostic(
+      `calls across the failure ${across.length}, last done ${(lastAcross - FAIL_NS) / MS} ms after it; ` +
+        `first call after it done ${(firstAfter.endNs - FAIL_NS) / MS} ms after it`,
+    );
+    assert.ok(
+      lastAcross <= bound,
+      `a call in progress at the failure ended ${lastAcross - FAIL_NS} ns after it`,
+    );
+    assert.ok(firstAfter.endNs <= bound, `the first call after the failure ended at ${firstAfter.endNs} ns`);
+    // Before the default routes reconverge: the persona moved it, not the reconvergence.
+    assert.ok(
+      firstAfter.endNs < FAIL_NS + CONVERGENCE_NS,
+      `first call after the failure at ${firstAfter.endNs} ns`,
+    );
+  });
+});
