@@ -6,20 +6,30 @@
  * Per node namespace, while the recorder runs:
  * - `net.netfilter.nf_conntrack_acct = 1` (per-namespace sysctl; the old value is put back at stop) so entries
  *   carry packet and byte counters;
- * - an nft table `inet <prefix>_ct` whose raw-priority prerouting chain marks forwarded packets `notrack` (a node
- *   records only connections it originates or terminates, not those it routes) and whose output chain holds a
- *   `ct state new` counter (a rule with a ct expression makes the kernel track this namespace at all);
- * - one `conntrack -E -e NEW,UPDATE,DESTROY -o timestamp,extended,id` process writing to a file in the run's work
- *   directory (read at stop; through a pipe, a busy controller made the readers fall behind): a connection's start (NEW), its
- *   establishment and close (UPDATE to ESTABLISHED, to FIN_WAIT/CLOSE_WAIT/LAST_ACK/TIME_WAIT/CLOSE) and, for
- *   entries that expire during the run, its counters (DESTROY);
- * - at stop, `conntrack -L -o extended,id`: the counters of the entries still there (TCP waits 120 s in TIME_WAIT,
- *   so a run's connections are mostly still listed).
+ * - an nft table `inet <prefix>_ct` at raw priority ({@link conntrackNft}): forwarded packets are `notrack` (a node
+ *   records only connections it originates or terminates, not those it routes), and, given the applications' server
+ *   ports ({@link trackedPorts}), so is everything but the client half of an application connection (requests to
+ *   those ports out, replies from them in): the traffic matrix's connections, the servers' halves, VXLAN and relay
+ *   datagrams create no entry and no event;
+ * - one `conntrack -E` reader at real-time priority ({@link conntrackReaderArgv}: why) writing to a file in the
+ *   run's work directory (read at stop; through a pipe, a busy controller made the readers fall behind): a
+ *   connection's start (NEW), its first reply and close (UPDATE to SYN_RECV/ESTABLISHED, to FIN_WAIT .. TIME_WAIT)
+ *   and, for entries that expire during the run, its counters (DESTROY);
+ * - at stop, `conntrack -L -o extended,id` while the readers still run: the counters of the entries still there (TCP
+ *   waits 120 s in TIME_WAIT, so a run's connections are mostly still listed); the dump reaps the expired ones, whose
+ *   DESTROY events carry theirs.
  * Only entries whose original source is the namespace's own address are kept: each connection once, at its client.
+ *
+ * Finished transfers ({@link finished}): the agents record a flow once its last byte arrived, before their
+ * deadline; conntrack's counters also hold connections cut at the run's end, or reset. A TCP connection counts
+ * when it was closed by a FIN before the deadline; a cut one gives its request (when the server answered) and no
+ * response.
  *
  * Times: conntrack stamps events with the wall clock (CLOCK_REALTIME, microseconds) as it reads them; they are
  * mapped onto process.hrtime through one reading of both clocks at start. Bytes are IP bytes (headers included;
- * a GSO super-packet counts as one packet): {@link payloadBytes} estimates the payload.
+ * a GSO super-packet counts as one packet): {@link payloadBytes} estimates the payload, {@link messageBytes} the
+ * agents' messages. Retransmitted bytes count again: at the client, the request's retransmissions as sent and the
+ * response's duplicates as received (spurious retransmissions: a segment whose ACK came after the sender's RTO).
  *
  * Needs the conntrack tool (Debian package `conntrack`) and nftables; {@link ConntrackRecorder.start} says so
  * otherwise.
@@ -62,10 +72,12 @@ export interface ConntrackEntry {
   startHrNs: number | null;
   /** First UPDATE that saw the reply direction (TCP: SYN_RECV or ESTABLISHED; UDP: the first reply), or null. */
   repliedHrNs: number | null;
-  /** First UPDATE to a closing TCP state, or null (UDP has none). */
+  /** First UPDATE to a TCP state after a FIN (FIN_WAIT .. TIME_WAIT), or null (none seen; UDP has none). */
   closedHrNs: number | null;
   /** Last event of any kind, or null. */
   lastHrNs: number | null;
+  /** TCP state last seen (an event's or the final listing's), or null (UDP, or never seen with one). */
+  state: string | null;
   /** Client -> server and server -> client counters, or null when never read (no DESTROY, gone before the list). */
   orig: ConntrackCounters | null;
   reply: ConntrackCounters | null;
@@ -91,7 +103,8 @@ export interface ConntrackLine {
   replied: boolean;
 }
 
-const CLOSING = new Set(["FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE"]);
+/** TCP states after a FIN (an orderly close); CLOSE (after a reset, or the end of TIME_WAIT) is not one. */
+const FIN_STATES = new Set(["FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT"]);
 
 /**
  * Parses one line of conntrack's output (see {@link ConntrackLine}); null for anything else (its summary line,
@@ -161,14 +174,57 @@ export function conntrackTable(prefix: string): string {
   return nftIdent(`${prefix}_ct`);
 }
 
-/** The nft script that makes namespace tracking (and forwarded packets not tracked): one transaction. */
-export function conntrackNft(table: string): string {
+/** The application server ports conntrack tracks, per transport protocol (sorted, no repeats). */
+export interface TrackedPorts {
+  tcp: number[];
+  udp: number[];
+}
+
+/**
+ * The server ports of the applications' request pairs (`ports`: the run state's applicationPorts, port per pair),
+ * each under its server application's protocol: what {@link conntrackNft} keeps tracked.
+ */
+export function trackedPorts(spec: AppWorkloadSpec, ports: Readonly<Record<string, number>>): TrackedPorts {
+  const protocolOf = new Map(spec.apps.map((a) => [a.name, a.protocol ?? "tcp"]));
+  const out = { tcp: new Set<number>(), udp: new Set<number>() };
+  for (const [pair, { server, request }] of exchangeServers(spec)) {
+    const port = ports[pair];
+    if (request && port !== undefined) out[protocolOf.get(server) ?? "tcp"].add(port);
+  }
+  const sorted = (x: Set<number>) => [...x].sort((a, b) => a - b);
+  return { tcp: sorted(out.tcp), udp: sorted(out.udp) };
+}
+
+/**
+ * The nft script of a namespace's tracking table (one transaction), raw priority (-300, before conntrack's own
+ * hook at -200), so that the kernel creates entries, and sends events, only for what the recorder keeps:
+ * - prerouting: forwarded packets are not tracked (a node records what it originates or terminates); with
+ *   `ports`, an arriving packet is tracked only when it comes from an application's server port (`th sport`, the
+ *   reply half of a connection this node opened) under that port's protocol;
+ * - output: with `ports`, a packet is tracked only when it goes to an application's server port (the request
+ *   half); the `ct state new` counter keeps a ct expression in the table (it makes the kernel track the
+ *   namespace at all).
+ * Everything else (the traffic matrix's connections, the servers' halves of application connections, VXLAN and
+ * relay datagrams, probes) is `notrack`: no entry, no event. Without `ports` (a sink node, whose replies follow the
+ * connection mark emulate/plan.ts's sinkReplyCommands sets on every incoming connection), only forwarded packets
+ * go untracked.
+ */
+export function conntrackNft(table: string, ports?: TrackedPorts): string {
+  const keep = (dir: "sport" | "dport", chain: string) =>
+    (["tcp", "udp"] as const)
+      .filter((p) => ports![p].length > 0)
+      .map(
+        (p) =>
+          `add rule inet ${table} ${chain} meta l4proto ${p} th ${dir} { ${ports![p].join(", ")} } return`,
+      );
   return [
     `add table inet ${table}`,
     `add chain inet ${table} pre { type filter hook prerouting priority -300; policy accept; }`,
     `add rule inet ${table} pre fib daddr type != local notrack`,
+    ...(ports ? [...keep("sport", "pre"), `add rule inet ${table} pre notrack`] : []),
     `add chain inet ${table} out { type filter hook output priority -300; policy accept; }`,
     `add rule inet ${table} out ct state new counter`,
+    ...(ports ? [...keep("dport", "out"), `add rule inet ${table} out notrack`] : []),
     "",
   ].join("\n");
 }
@@ -183,6 +239,28 @@ function addressNodes(plan: Plan): Map<string, number> {
   return out;
 }
 
+/** Real-time priority (SCHED_FIFO, 1..99) of the event readers: above every ordinary process, below the kernel's. */
+const READER_PRIORITY = 10;
+
+/**
+ * The argv of one namespace's event reader: `conntrack -E` for NEW, UPDATE and DESTROY events with wall-clock
+ * stamps, extended output and entry ids, under SCHED_FIFO (`chrt -f`). The kernel delivers events to the reader's
+ * netlink socket, whose buffer is net.core.rmem_default (212,992 bytes here; a few hundred events); a reader not
+ * scheduled for a moment on a loaded machine overflows it (ENOBUFS) and events are lost. conntrack's own
+ * `--buffer-size` does not help in event mode: conntrack-tools 1.4.7 applies it to its request socket, not to the
+ * event socket it reads (src/conntrack.c since "conntrack: unbreak event mode", 2022), and rmem_default is not per
+ * namespace. A real-time reader runs as soon as an event arrives (it sleeps in recv between events), so the
+ * buffer does not fill.
+ */
+export function conntrackReaderArgv(conntrack: string, netns: string): string[] {
+  return [
+    "chrt",
+    "-f",
+    String(READER_PRIORITY),
+    ...netnsExecArgv(netns, [conntrack, "-E", "-e", "NEW,UPDATE,DESTROY", "-o", "timestamp,extended,id"]),
+  ];
+}
+
 /**
  * Records the connections every node of a run opens (see the module doc); {@link stop} ends it, removes what it
  * added and returns the entries.
@@ -191,6 +269,8 @@ export class ConntrackRecorder {
   private readonly entries = new Map<string, ConntrackEntry>();
   /** Whether the kernel dropped events for a reader that fell behind (conntrack warns "We have hit ENOBUFS"). */
   eventsLost = false;
+  /** How many times a reader hit ENOBUFS (each warning is one overrun: one or more events lost). */
+  overruns = 0;
   private readonly procs: ChildProcess[] = [];
   private readonly files: { node: number; file: string }[] = [];
   private readonly oldAcct: string[] = [];
@@ -209,6 +289,8 @@ export class ConntrackRecorder {
 
   /**
    * Starts recording in every node namespace of `plan`.
+   * `ports`: the applications' server ports ({@link trackedPorts}): the kernel tracks only connections to them
+   * ({@link conntrackNft}; sink nodes excepted); null: every connection a node opens or terminates.
    * @throws EmulationError when the conntrack tool is missing (`conntrack` is null) or a namespace refuses the
    *   sysctl or the table (no nf_conntrack in this kernel).
    */
@@ -217,6 +299,7 @@ export class ConntrackRecorder {
     runner: Runner,
     conntrack: string | null,
     dir: string,
+    ports: TrackedPorts | null = null,
   ): Promise<ConntrackRecorder> {
     if (conntrack === null)
       throw new EmulationError(
@@ -227,11 +310,14 @@ export class ConntrackRecorder {
     const wallNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
     r.offsetNs = Number(hr - wallNs);
     const table = conntrackTable(plan.prefix);
+    const sinks = new Set(plan.sinkReplies?.map((r) => r.node));
     for (const n of plan.nodes) {
       const old = await runner.run(netnsExecArgv(n.netns, ["sysctl", "-n", ACCT]), { check: false });
       r.oldAcct.push(old.code === 0 ? old.stdout.trim() : "0");
       await runner.run(netnsExecArgv(n.netns, ["sysctl", "-q", "-w", `${ACCT}=1`]));
-      await runner.run(netnsExecArgv(n.netns, ["nft", "-f", "-"]), { input: conntrackNft(table) });
+      await runner.run(netnsExecArgv(n.netns, ["nft", "-f", "-"]), {
+        input: conntrackNft(table, ports === null || sinks.has(n.index) ? undefined : ports),
+      });
     }
     await Promise.all(plan.nodes.map((n) => r.watch(n.index)));
     return r;
@@ -239,17 +325,7 @@ export class ConntrackRecorder {
 
   /** Starts `conntrack -E` in node `i`'s namespace; resolves once it is reading events. */
   private watch(i: number): Promise<void> {
-    const ns = this.plan.nodes[i]!.netns;
-    const argv = netnsExecArgv(ns, [
-      this.conntrack,
-      "-E",
-      "-e",
-      "NEW,UPDATE,DESTROY",
-      "-o",
-      "timestamp,extended,id",
-      "-b",
-      String(8 << 20),
-    ]);
+    const argv = conntrackReaderArgv(this.conntrack, this.plan.nodes[i]!.netns);
     // Events go to a file, not through a pipe to this (busy) process: a reader blocked on a full pipe stops reading
     // its netlink socket, and the kernel drops events (ENOBUFS).
     const file = join(this.dir, `conntrack-${i}.events`);
@@ -260,7 +336,8 @@ export class ConntrackRecorder {
     this.procs.push(p);
     p.stderr!.setEncoding("utf8");
     p.stderr!.on("data", (d: string) => {
-      if (d.includes("ENOBUFS")) this.eventsLost = true;
+      this.overruns += d.split("ENOBUFS").length - 1;
+      if (this.overruns > 0) this.eventsLost = true;
     });
     p.on("error", () => {});
     // conntrack prints nothing until the first event: give it a moment to subscribe.
@@ -287,6 +364,7 @@ export class ConntrackRecorder {
         repliedHrNs: null,
         closedHrNs: null,
         lastHrNs: null,
+        state: null,
         orig: null,
         reply: null,
       };
@@ -296,9 +374,10 @@ export class ConntrackRecorder {
     if (at !== null) {
       if (l.event === "NEW") e.startHrNs ??= at;
       if (l.event === "UPDATE" && l.replied) e.repliedHrNs ??= at;
-      if (l.state !== null && CLOSING.has(l.state)) e.closedHrNs ??= at;
+      if (l.state !== null && FIN_STATES.has(l.state)) e.closedHrNs ??= at;
       e.lastHrNs = at;
     }
+    if (l.state !== null) e.state = l.state;
     if (l.orig) e.orig = l.orig;
     if (l.reply) e.reply = l.reply;
   }
@@ -308,6 +387,15 @@ export class ConntrackRecorder {
    * Returns every entry seen, in (node, start) order.
    */
   async stop(): Promise<ConntrackEntry[]> {
+    // The listing first, with the readers still running: a dump reaps the entries that expired since the kernel's
+    // last garbage-collection pass (TCP 10 s after a reset, UDP 30 s after its last datagram) instead of listing
+    // them, and their DESTROY events, with the counters, go to the readers.
+    for (const n of this.plan.nodes) {
+      const r = await this.runner.run(netnsExecArgv(n.netns, [this.conntrack, "-L", "-o", "extended,id"]), {
+        check: false,
+      });
+      for (const line of r.stdout.split("\n")) this.take(n.index, line);
+    }
     await new Promise((resolve) => setTimeout(resolve, 200)); // the last events reach the files
     for (const p of this.procs) p.kill("SIGTERM");
     for (const { node, file } of this.files) {
@@ -315,12 +403,6 @@ export class ConntrackRecorder {
       rmSync(file, { force: true });
     }
     this.files.length = 0;
-    for (const n of this.plan.nodes) {
-      const r = await this.runner.run(netnsExecArgv(n.netns, [this.conntrack, "-L", "-o", "extended,id"]), {
-        check: false,
-      });
-      for (const line of r.stdout.split("\n")) this.take(n.index, line);
-    }
     await this.close();
     return [...this.entries.values()].sort(
       (a, b) => a.node - b.node || (a.startHrNs ?? 0) - (b.startHrNs ?? 0) || a.sport - b.sport,
@@ -348,6 +430,44 @@ export class ConntrackRecorder {
   }
 }
 
+/**
+ * The traffic agents' framing (emulate/agent.ts's exchange protocol), which conntrack counts and the flows' sizes do
+ * not: a request carries a 16-byte header (per datagram for UDP); a TCP server answers it with a 1-byte ack and
+ * sends its response after a 24-byte header; a UDP server acks with an 8-byte datagram and sends each response
+ * datagram with a 24-byte header.
+ */
+export const AGENT_FRAMING = { requestHeader: 16, tcpAck: 1, udpAck: 8, responseHeader: 24 } as const;
+
+/**
+ * The message bytes of one direction of an agents' exchange: {@link payloadBytes} less {@link AGENT_FRAMING}
+ * (`orig`: the request; else the response). Never below 0.
+ */
+export function messageBytes(protocol: "tcp" | "udp", c: ConntrackCounters, orig: boolean): number {
+  const f = AGENT_FRAMING;
+  if (protocol === "tcp")
+    return Math.max(0, payloadBytes("tcp", c) - (orig ? f.requestHeader : f.tcpAck + f.responseHeader));
+  const framing = orig
+    ? c.packets * f.requestHeader
+    : f.udpAck + Math.max(0, c.packets - 1) * f.responseHeader;
+  return Math.max(0, payloadBytes("udp", c) - framing);
+}
+
+/**
+ * Whether a connection's transfer finished by `untilHrNs` (process.hrtime ns; the agents' deadline, after which
+ * they record no flow): TCP, it was closed by a FIN (FIN_WAIT .. TIME_WAIT) by then (a connection reset without
+ * one, or still open when the run ended, was cut); UDP (no state), its reply direction carried more than the
+ * server's ack (a response datagram arrived) and the reply came by then.
+ */
+export function finished(
+  e: Pick<ConntrackEntry, "protocol" | "state" | "reply" | "closedHrNs" | "repliedHrNs" | "lastHrNs">,
+  untilHrNs = Number.POSITIVE_INFINITY,
+): boolean {
+  if (e.protocol === "udp") return (e.reply?.packets ?? 0) > 1 && (e.repliedHrNs ?? 0) <= untilHrNs;
+  // A FIN state in the final listing whose event went missing: closed at an unknown time, no later than the last event.
+  const at = e.closedHrNs ?? (e.state !== null && FIN_STATES.has(e.state) ? (e.lastHrNs ?? 0) : null);
+  return at !== null && at <= untilHrNs;
+}
+
 /** What maps conntrack entries onto application flows. */
 export interface ConnectionFlowContext {
   plan: Plan;
@@ -359,6 +479,11 @@ export interface ConnectionFlowContext {
   timeCompression: number;
   /** The recorder's {@link ConntrackRecorder.eventsLost}. */
   eventsLost: boolean;
+  /**
+   * The agents' deadline, simulated ns (the emulated window plus the drain): transfers that finish later are cut,
+   * as the agents record no flow after it. @default no deadline
+   */
+  untilNs?: number;
 }
 
 /**
@@ -391,8 +516,19 @@ export function connectionFlows(
       clients.set(e.app, s);
     }
   const requests = [...exchangeServers(spec)].filter(([, s]) => s.request).map(([p]) => p);
-  const out: ConnectionFlows = { flows: [], other: 0, unread: 0, ambiguous: 0, eventsLost: ctx.eventsLost };
+  const out: ConnectionFlows = {
+    flows: [],
+    other: 0,
+    unread: 0,
+    unfinished: 0,
+    ambiguous: 0,
+    eventsLost: ctx.eventsLost,
+  };
   const sim = (hr: number) => Math.round((hr - Number(ctx.epoch)) * ctx.timeCompression);
+  const untilHr =
+    ctx.untilNs === undefined
+      ? Number.POSITIVE_INFINITY
+      : Number(ctx.epoch) + ctx.untilNs / ctx.timeCompression;
   for (const e of entries) {
     const server = nodeOf.get(e.dst);
     const found = requests.filter((p) => {
@@ -405,6 +541,10 @@ export function connectionFlows(
       continue;
     }
     if (found.length > 1) out.ambiguous++;
+    if (e.startHrNs !== null && e.repliedHrNs === null && e.reply === null) {
+      out.unfinished++; // never answered (and gone before the listing): no flow, as for the agents
+      continue;
+    }
     if (e.startHrNs === null || e.orig === null || e.reply === null || server === undefined) {
       out.unread++;
       continue;
@@ -412,25 +552,28 @@ export function connectionFlows(
     const [x, y] = found[0]!.split("->") as [string, string];
     const start = sim(e.startHrNs);
     const replied = Math.max(start + 1, sim(e.repliedHrNs ?? e.startHrNs));
-    const end = Math.max(replied + 1, sim(e.closedHrNs ?? e.lastHrNs ?? e.startHrNs));
-    out.flows.push(
-      {
+    const done = finished(e, untilHr);
+    const response = messageBytes(e.protocol, e.reply, false);
+    if (!done) out.unfinished++;
+    // A cut connection's request counts once the server answered it (reply bytes), its response does not.
+    if (done || response > 0 || (e.protocol === "tcp" && payloadBytes("tcp", e.reply) > 0))
+      out.flows.push({
         src: e.node,
         dst: server,
-        sizeBytes: payloadBytes(e.protocol, e.orig),
+        sizeBytes: messageBytes(e.protocol, e.orig, true),
         startNs: start,
         endNs: replied,
         tag: tagOf.get(`${x}->${y}`)!,
-      },
-      {
+      });
+    if (done && response > 0)
+      out.flows.push({
         src: server,
         dst: e.node,
-        sizeBytes: payloadBytes(e.protocol, e.reply),
+        sizeBytes: response,
         startNs: replied,
-        endNs: end,
+        endNs: Math.max(replied + 1, sim(e.closedHrNs ?? e.lastHrNs ?? e.startHrNs)),
         tag: tagOf.get(`${y}->${x}`)!,
-      },
-    );
+      });
   }
   return out;
 }

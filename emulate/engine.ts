@@ -49,7 +49,7 @@ import type { Topology } from "../sim/substrate/topology.ts";
 import { applicationPorts, declaredPorts, listenPorts } from "./application-ports.ts";
 import type { Capabilities } from "./capabilities.ts";
 import { checkLinks, checkRates, type LinkCheck, type RateCheck } from "./checks.ts";
-import { ConntrackRecorder, connectionFlows } from "./conntrack.ts";
+import { ConntrackRecorder, connectionFlows, trackedPorts } from "./conntrack.ts";
 import { EmulationControlPlane } from "./control-plane.ts";
 import { LinkCounters, udpReceiveErrors } from "./counters.ts";
 import { type EmuRegistryService, startRegistry } from "./dht/registry.ts";
@@ -220,6 +220,7 @@ export async function emulatePolicy(
           runner,
           opts.capabilities.tools.conntrack ?? null,
           work,
+          apps ? trackedPorts(apps, state.applicationPorts) : null,
         );
       // Every agent listens: start the clock half a second from now, on all of them at once.
       epoch = agents.startClock();
@@ -235,6 +236,7 @@ export async function emulatePolicy(
           ports: state.applicationPorts,
           epoch,
           timeCompression: c,
+          untilNs: emulatedWindowNs(scenario, settings) + settings.drainNs,
         });
       }
       return records;

@@ -175,6 +175,12 @@ export interface ConnectionFlows {
   other: number;
   /** Application connections without a start (older than the recorder) or without counters. */
   unread: number;
+  /**
+   * Application connections cut before their transfer finished (TCP: not closed by FIN when counted, so the run
+   * stopped mid-transfer or a side reset it): their responses are left out, as the agents leave out unfinished
+   * flows; their requests count when the server had acknowledged them.
+   */
+  unfinished: number;
   /** Connections that more than one application pair could have made (the first, in pair order, is taken). */
   ambiguous: number;
   /**

@@ -9,8 +9,12 @@ import {
   type ConntrackEntry,
   connectionFlows,
   conntrackNft,
+  conntrackReaderArgv,
+  finished,
+  messageBytes,
   parseConntrackLine,
   payloadBytes,
+  trackedPorts,
 } from "../../emulate/conntrack.ts";
 import { planSubstrate } from "../../emulate/plan.ts";
 import { applicationPairs, applicationTagBase } from "../../models/workload/applications.ts";
@@ -103,11 +107,150 @@ describe("payload estimate", () => {
 });
 
 describe("the namespace's tracking table", () => {
-  it("leaves forwarded packets untracked and holds a ct rule in the output chain", () => {
-    const nft = conntrackNft("tcabc_ct");
-    assert.match(nft, /hook prerouting priority -300;.*\n.*fib daddr type != local notrack/);
-    assert.match(nft, /hook output priority -300;.*\n.*ct state new counter/);
-  });
+  const spec = {
+    apps: [
+      { name: "game", instances: ["n0"], port: 7777, protocol: "udp" as const },
+      { name: "web", instances: ["n1"], port: 8080 },
+      { name: "db", instances: ["n2"], port: 5432 },
+      { name: "files", instances: ["n2"] },
+    ],
+    calls: [{ from: "web", to: "db", requestBytes: 300, responseBytes: 2000 }],
+    entries: [
+      { app: "game", ratePerSec: 1, clients: ["n1"], requestBytes: 200, responseBytes: 400 },
+      { app: "web", ratePerSec: 1, clients: ["n0"], requestBytes: 1000, responseBytes: 5000 },
+      { app: "files", ratePerSec: 1, clients: ["n0"], requestBytes: 500, responseBytes: 1e6 },
+    ],
+  };
+  const ports = {
+    tm: 7000,
+    "client->game": 7777,
+    "game->client": 7777,
+    "client->web": 8080,
+    "web->client": 8080,
+    "web->db": 5432,
+    "db->web": 5432,
+    "client->files": 7001,
+    "files->client": 7001,
+  };
+
+  it("tracks the request pairs' server ports under their server's protocol, not the matrix's", () =>
+    assert.deepEqual(trackedPorts(spec, ports), { tcp: [5432, 7001, 8080], udp: [7777] }));
+
+  const cases = [
+    {
+      what: "with ports: replies from the servers' ports in, requests to them out, everything else notrack",
+      ports: { tcp: [5432, 8080], udp: [7777] },
+      want: [
+        "add table inet tcabc_ct",
+        "add chain inet tcabc_ct pre { type filter hook prerouting priority -300; policy accept; }",
+        "add rule inet tcabc_ct pre fib daddr type != local notrack",
+        "add rule inet tcabc_ct pre meta l4proto tcp th sport { 5432, 8080 } return",
+        "add rule inet tcabc_ct pre meta l4proto udp th sport { 7777 } return",
+        "add rule inet tcabc_ct pre notrack",
+        "add chain inet tcabc_ct out { type filter hook output priority -300; policy accept; }",
+        "add rule inet tcabc_ct out ct state new counter",
+        "add rule inet tcabc_ct out meta l4proto tcp th dport { 5432, 8080 } return",
+        "add rule inet tcabc_ct out meta l4proto udp th dport { 7777 } return",
+        "add rule inet tcabc_ct out notrack",
+      ],
+    },
+    {
+      what: "TCP ports only: no UDP rule (an empty set is an nft syntax error)",
+      ports: { tcp: [8080], udp: [] },
+      want: [
+        "add table inet tcabc_ct",
+        "add chain inet tcabc_ct pre { type filter hook prerouting priority -300; policy accept; }",
+        "add rule inet tcabc_ct pre fib daddr type != local notrack",
+        "add rule inet tcabc_ct pre meta l4proto tcp th sport { 8080 } return",
+        "add rule inet tcabc_ct pre notrack",
+        "add chain inet tcabc_ct out { type filter hook output priority -300; policy accept; }",
+        "add rule inet tcabc_ct out ct state new counter",
+        "add rule inet tcabc_ct out meta l4proto tcp th dport { 8080 } return",
+        "add rule inet tcabc_ct out notrack",
+      ],
+    },
+    {
+      what: "without ports (a sink node): forwarded packets untracked, nothing else",
+      ports: undefined,
+      want: [
+        "add table inet tcabc_ct",
+        "add chain inet tcabc_ct pre { type filter hook prerouting priority -300; policy accept; }",
+        "add rule inet tcabc_ct pre fib daddr type != local notrack",
+        "add chain inet tcabc_ct out { type filter hook output priority -300; policy accept; }",
+        "add rule inet tcabc_ct out ct state new counter",
+      ],
+    },
+  ];
+  for (const c of cases)
+    it(c.what, () => assert.deepEqual(conntrackNft("tcabc_ct", c.ports).split("\n"), [...c.want, ""]));
+});
+
+describe("the event reader", () => {
+  it("runs conntrack -E in the namespace at real-time priority, without --buffer-size (not applied to events)", () =>
+    assert.deepEqual(conntrackReaderArgv("/usr/sbin/conntrack", "tcabc-n0"), [
+      "chrt",
+      "-f",
+      "10",
+      "ip",
+      "netns",
+      "exec",
+      "tcabc-n0",
+      "/usr/sbin/conntrack",
+      "-E",
+      "-e",
+      "NEW,UPDATE,DESTROY",
+      "-o",
+      "timestamp,extended,id",
+    ]));
+});
+
+describe("finished transfers and the agents' framing", () => {
+  const S = 1_000_000_000;
+  const tcp = { protocol: "tcp", reply: null, repliedHrNs: 1 * S, lastHrNs: 4 * S } as const;
+  const finishedCases = [
+    {
+      e: { ...tcp, state: "TIME_WAIT", closedHrNs: 3 * S },
+      want: true,
+      note: "closed by FIN before the deadline",
+    },
+    { e: { ...tcp, state: "CLOSE", closedHrNs: 3 * S }, want: true, note: "FIN, then CLOSE after TIME_WAIT" },
+    {
+      e: { ...tcp, state: "TIME_WAIT", closedHrNs: 6 * S },
+      want: false,
+      note: "closed after the deadline: cut",
+    },
+    { e: { ...tcp, state: "ESTABLISHED", closedHrNs: null }, want: false, note: "open when listed: cut" },
+    { e: { ...tcp, state: "CLOSE", closedHrNs: null }, want: false, note: "reset without a FIN" },
+    {
+      e: { ...tcp, state: "TIME_WAIT", closedHrNs: null },
+      want: true,
+      note: "listed after a FIN whose event is missing",
+    },
+    {
+      e: { ...tcp, protocol: "udp", state: null, closedHrNs: null, reply: { packets: 2, bytes: 500 } },
+      want: true,
+      note: "UDP: the ack and a response",
+    },
+    {
+      e: { ...tcp, protocol: "udp", state: null, closedHrNs: null, reply: { packets: 1, bytes: 36 } },
+      want: false,
+      note: "UDP: the ack only",
+    },
+  ] as const;
+  for (const c of finishedCases)
+    it(`${c.e.protocol} ${c.e.state ?? ""}: ${c.note}`, () => assert.equal(finished(c.e, 5 * S), c.want));
+
+  const bytesCases = [
+    { protocol: "tcp", c: { packets: 4, bytes: 52 * 4 + 8 + 16 + 1000 }, orig: true, want: 1000 },
+    { protocol: "tcp", c: { packets: 5, bytes: 52 * 5 + 8 + 25 + 5000 }, orig: false, want: 5000 },
+    { protocol: "udp", c: { packets: 1, bytes: 28 + 16 + 200 }, orig: true, want: 200 },
+    { protocol: "udp", c: { packets: 2, bytes: 28 + 16 + 1400 + 28 + 16 + 600 }, orig: true, want: 2000 },
+    { protocol: "udp", c: { packets: 2, bytes: 28 + 8 + 28 + 24 + 400 }, orig: false, want: 400 },
+    { protocol: "udp", c: { packets: 1, bytes: 28 + 8 }, orig: false, want: 0 },
+  ] as const;
+  for (const c of bytesCases)
+    it(`${c.protocol} ${c.orig ? "request" : "response"} ${JSON.stringify(c.c)}: ${c.want} message bytes`, () =>
+      assert.equal(messageBytes(c.protocol, c.c, c.orig), c.want));
 });
 
 describe("connections as application flows", () => {
@@ -138,8 +281,10 @@ describe("connections as application flows", () => {
     repliedHrNs: 12 * MS,
     closedHrNs: 20 * MS,
     lastHrNs: 21 * MS,
-    orig: { packets: 4, bytes: 52 * 4 + 8 + 1000 },
-    reply: { packets: 5, bytes: 52 * 5 + 8 + 5000 },
+    state: "TIME_WAIT",
+    // The agents' framing on top of the messages: a 16-byte request header; a 1-byte ack and a 24-byte header.
+    orig: { packets: 4, bytes: 52 * 4 + 8 + 16 + 1000 },
+    reply: { packets: 5, bytes: 52 * 5 + 8 + 25 + 5000 },
     ...more,
   });
   const run = (entries: ConntrackEntry[]) =>
@@ -150,6 +295,7 @@ describe("connections as application flows", () => {
       epoch: 0n,
       timeCompression: 2,
       eventsLost: false,
+      untilNs: 60 * MS, // the agents' deadline: 30 ms of the (hrtime) run
     });
 
   it("gives a client's call to web its request and response, tagged by pair, in simulated ns", () => {
@@ -178,10 +324,46 @@ describe("connections as application flows", () => {
       entries: [entry(0, 1, 8080, { orig: null, reply: null })],
       want: { flows: 0, other: 0, unread: 1 },
     },
+    {
+      what: "a connection cut mid-response (still open): its acknowledged request only",
+      entries: [
+        entry(0, 1, 8080, {
+          state: "ESTABLISHED",
+          closedHrNs: null,
+          reply: { packets: 3, bytes: 52 * 3 + 8 + 25 + 2000 },
+        }),
+      ],
+      want: { flows: 1, other: 0, unread: 0, unfinished: 1 },
+    },
+    {
+      what: "a connection cut before the server answered: nothing",
+      entries: [
+        entry(0, 1, 8080, { state: "ESTABLISHED", closedHrNs: null, reply: { packets: 1, bytes: 52 + 8 } }),
+      ],
+      want: { flows: 0, other: 0, unread: 0, unfinished: 1 },
+    },
+    {
+      what: "a connection closed after the agents' deadline: its request only",
+      entries: [entry(0, 1, 8080, { closedHrNs: 40 * MS })],
+      want: { flows: 1, other: 0, unread: 0, unfinished: 1 },
+    },
+    {
+      what: "a request never answered, gone before the listing: unfinished, not unread",
+      entries: [entry(0, 1, 8080, { repliedHrNs: null, closedHrNs: null, orig: null, reply: null })],
+      want: { flows: 0, other: 0, unread: 0, unfinished: 1 },
+    },
+    {
+      what: "a connection reset without a FIN: not finished",
+      entries: [entry(0, 1, 8080, { state: "CLOSE", closedHrNs: null })],
+      want: { flows: 1, other: 0, unread: 0, unfinished: 1 },
+    },
   ];
   for (const c of tally)
     it(`counts ${c.what}`, () => {
       const r = run(c.entries);
-      assert.deepEqual({ flows: r.flows.length, other: r.other, unread: r.unread }, c.want);
+      assert.deepEqual(
+        { flows: r.flows.length, other: r.other, unread: r.unread, unfinished: r.unfinished },
+        { unfinished: 0, ...c.want },
+      );
     });
 });
