@@ -11,8 +11,8 @@
  *   ports ({@link trackedPorts}), so is everything but the client half of an application connection (requests to
  *   those ports out, replies from them in): the traffic matrix's connections, the servers' halves, VXLAN and relay
  *   datagrams create no entry and no event;
- * - one `conntrack -E` reader at real-time priority ({@link conntrackReaderArgv}: why) writing to a file in the
- *   run's work directory (read at stop; through a pipe, a busy controller made the readers fall behind): a
+ * - one `conntrack -E` reader at real-time priority ({@link conntrackReaderArgv}: why) writing to a file in
+ *   /dev/shm (read at stop; through a pipe, a busy controller made the readers fall behind): a
  *   connection's start (NEW), its first reply and close (UPDATE to SYN_RECV/ESTABLISHED, to FIN_WAIT .. TIME_WAIT)
  *   and, for entries that expire during the run, its counters (DESTROY);
  * - at stop, `conntrack -L -o extended,id` while the readers still run: the counters of the entries still there (TCP
@@ -35,7 +35,7 @@
  * otherwise.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import {
   type AppWorkloadSpec,
@@ -230,6 +230,8 @@ export function conntrackNft(table: string, ports?: TrackedPorts): string {
 }
 
 const ACCT = "net.netfilter.nf_conntrack_acct";
+/** A tmpfs every Linux system mounts (systemd, Debian): the event files' home when present. */
+const SHM = "/dev/shm";
 
 /** The node of every address of the run: each node's own (on lo) and its link ends'. */
 function addressNodes(plan: Plan): Map<string, number> {
@@ -323,12 +325,24 @@ export class ConntrackRecorder {
     return r;
   }
 
+  private eventDir: string | null = null;
+
+  /**
+   * Where the readers write: a directory of the run's own in /dev/shm (tmpfs) when there is one, else the work
+   * directory. A reader writes every event at once (conntrack flushes per line); on a disk-backed file system a
+   * write may block behind other processes' I/O, and a blocked reader loses events as one that is not scheduled.
+   */
+  private eventsDir(): string {
+    this.eventDir ??= existsSync(SHM) ? mkdtempSync(join(SHM, `${this.plan.prefix}-ct-`)) : this.dir;
+    return this.eventDir;
+  }
+
   /** Starts `conntrack -E` in node `i`'s namespace; resolves once it is reading events. */
   private watch(i: number): Promise<void> {
     const argv = conntrackReaderArgv(this.conntrack, this.plan.nodes[i]!.netns);
     // Events go to a file, not through a pipe to this (busy) process: a reader blocked on a full pipe stops reading
     // its netlink socket, and the kernel drops events (ENOBUFS).
-    const file = join(this.dir, `conntrack-${i}.events`);
+    const file = join(this.eventsDir(), `conntrack-${i}.events`);
     const fd = openSync(file, "w");
     this.files.push({ node: i, file });
     const p = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", fd, "pipe"] });
@@ -415,6 +429,9 @@ export class ConntrackRecorder {
     this.procs.length = 0;
     for (const { file } of this.files) rmSync(file, { force: true });
     this.files.length = 0;
+    if (this.eventDir !== null && this.eventDir !== this.dir)
+      rmSync(this.eventDir, { recursive: true, force: true });
+    this.eventDir = null;
     const table = conntrackTable(this.plan.prefix);
     for (const [k, n] of this.plan.nodes.entries()) {
       await this.runner.run(netnsExecArgv(n.netns, ["nft", "delete", "table", "inet", table]), {
