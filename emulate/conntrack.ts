@@ -4,8 +4,8 @@
  * personas from what a real host can observe (issue 14: "from the agents, link counters and conntrack").
  *
  * Per node namespace, while the recorder runs:
- * - `net.netfilter.nf_conntrack_acct = 1` (per-namespace sysctl; the old value is put back at stop) so entries
- *   carry packet and byte counters;
+ * - `net.netfilter.nf_conntrack_acct = 1` and the timeouts raised to an hour ({@link RECORDER_SYSCTLS}; per-namespace
+ *   sysctls, the old values put back at stop) so entries carry packet and byte counters and none expires in the run;
  * - an nft table `inet <prefix>_ct` at raw priority ({@link conntrackNft}): forwarded packets are `notrack` (a node
  *   records only connections it originates or terminates, not those it routes), and, given the applications' server
  *   ports ({@link trackedPorts}), so is everything but the client half of an application connection (requests to
@@ -230,6 +230,29 @@ export function conntrackNft(table: string, ports?: TrackedPorts): string {
 }
 
 const ACCT = "net.netfilter.nf_conntrack_acct";
+/**
+ * Per-namespace sysctls the recorder sets (and puts back at stop): byte and packet counters on, and every timeout a
+ * run's entry could reach before the final listing raised to an hour, so that no entry expires during the run.
+ * An expired entry is gone from the listing, and the kernel reaps expired entries in batches (its garbage
+ * collector, or a dump that meets them), each with a DESTROY event: thousands at once, more than the event
+ * socket's buffer holds however promptly its reader runs.
+ */
+export const RECORDER_SYSCTLS: Readonly<Record<string, number>> = {
+  [ACCT]: 1,
+  ...Object.fromEntries(
+    [
+      "udp_timeout",
+      "udp_timeout_stream",
+      "tcp_timeout_syn_sent",
+      "tcp_timeout_syn_recv",
+      "tcp_timeout_fin_wait",
+      "tcp_timeout_close_wait",
+      "tcp_timeout_last_ack",
+      "tcp_timeout_time_wait",
+      "tcp_timeout_close",
+    ].map((k) => [`net.netfilter.nf_conntrack_${k}`, 3600]),
+  ),
+};
 /** A tmpfs every Linux system mounts (systemd, Debian): the event files' home when present. */
 const SHM = "/dev/shm";
 
@@ -275,7 +298,8 @@ export class ConntrackRecorder {
   overruns = 0;
   private readonly procs: ChildProcess[] = [];
   private readonly files: { node: number; file: string }[] = [];
-  private readonly oldAcct: string[] = [];
+  /** Per node, the values of {@link RECORDER_SYSCTLS} before the recorder set them. */
+  private readonly oldSysctls: Map<string, string>[] = [];
   /** process.hrtime ns minus wall-clock ns, read once at start. */
   private offsetNs = 0;
   private readonly nodeOf: Map<string, number>;
@@ -314,9 +338,13 @@ export class ConntrackRecorder {
     const table = conntrackTable(plan.prefix);
     const sinks = new Set(plan.sinkReplies?.map((r) => r.node));
     for (const n of plan.nodes) {
-      const old = await runner.run(netnsExecArgv(n.netns, ["sysctl", "-n", ACCT]), { check: false });
-      r.oldAcct.push(old.code === 0 ? old.stdout.trim() : "0");
-      await runner.run(netnsExecArgv(n.netns, ["sysctl", "-q", "-w", `${ACCT}=1`]));
+      const old = new Map<string, string>();
+      r.oldSysctls.push(old);
+      for (const [key, value] of Object.entries(RECORDER_SYSCTLS)) {
+        const was = await runner.run(netnsExecArgv(n.netns, ["sysctl", "-n", key]), { check: false });
+        if (was.code === 0) old.set(key, was.stdout.trim());
+        await runner.run(netnsExecArgv(n.netns, ["sysctl", "-q", "-w", `${key}=${value}`]));
+      }
       await runner.run(netnsExecArgv(n.netns, ["nft", "-f", "-"]), {
         input: conntrackNft(table, ports === null || sinks.has(n.index) ? undefined : ports),
       });
@@ -437,13 +465,12 @@ export class ConntrackRecorder {
       await this.runner.run(netnsExecArgv(n.netns, ["nft", "delete", "table", "inet", table]), {
         check: false,
       });
-      const old = this.oldAcct[k];
-      if (old !== undefined)
-        await this.runner.run(netnsExecArgv(n.netns, ["sysctl", "-q", "-w", `${ACCT}=${old}`]), {
+      for (const [key, value] of this.oldSysctls[k] ?? [])
+        await this.runner.run(netnsExecArgv(n.netns, ["sysctl", "-q", "-w", `${key}=${value}`]), {
           check: false,
         });
     }
-    this.oldAcct.length = 0;
+    this.oldSysctls.length = 0;
   }
 }
 

@@ -14,6 +14,7 @@ import {
   messageBytes,
   parseConntrackLine,
   payloadBytes,
+  RECORDER_SYSCTLS,
   trackedPorts,
 } from "../../emulate/conntrack.ts";
 import { planSubstrate } from "../../emulate/plan.ts";
@@ -183,6 +184,18 @@ describe("the namespace's tracking table", () => {
   ];
   for (const c of cases)
     it(c.what, () => assert.deepEqual(conntrackNft("tcabc_ct", c.ports).split("\n"), [...c.want, ""]));
+});
+
+describe("the recorder's sysctls", () => {
+  it("turn the counters on and keep every entry of a run until the final listing (an hour)", () => {
+    const { "net.netfilter.nf_conntrack_acct": acct, ...timeouts } = RECORDER_SYSCTLS;
+    assert.equal(acct, 1);
+    assert.ok(Object.keys(timeouts).length >= 9);
+    for (const [k, v] of Object.entries(timeouts)) {
+      assert.match(k, /^net\.netfilter\.nf_conntrack_(tcp|udp)_timeout/);
+      assert.equal(v, 3600, k);
+    }
+  });
 });
 
 describe("the event reader", () => {
