@@ -28,6 +28,7 @@ const BENCHES: Record<
   "fidelity-ns3": () => import("./fidelity-ns3.ts"),
   dht: () => import("./dht.ts"),
   "dht-emulate": () => import("./dht-emulate.ts"),
+  "dht-intent": () => import("./dht-intent.ts"),
   verbs: () => import("./verbs.ts"),
   "sidecar-tls": () => import("./sidecar-tls.ts"),
   "secure-link": () => import("./secure-link.ts"),

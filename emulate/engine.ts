@@ -52,7 +52,7 @@ import { checkLinks, checkRates, type LinkCheck, type RateCheck } from "./checks
 import { ConntrackRecorder, connectionFlows, trackedPorts } from "./conntrack.ts";
 import { EmulationControlPlane } from "./control-plane.ts";
 import { LinkCounters, udpReceiveErrors } from "./counters.ts";
-import { type EmuRegistryService, startRegistry } from "./dht/registry.ts";
+import { type EmuRegistryService, engineRegistryOptions, startRegistry } from "./dht/registry.ts";
 import { EmulationClock } from "./emulation-clock.ts";
 import { EmulationDataPlane } from "./emulation-data-plane.ts";
 import { actionOverhead, medianStartLateMs } from "./emulation-overhead.ts";
@@ -189,9 +189,14 @@ export async function emulatePolicy(
     try {
       // The registry's DHT processes, one per substrate node, before the clock starts; latencies on the run's clock.
       if (scenario.registry && policy.controller) {
-        dht = await startRegistry(up, { nodes: scenario.registry.nodes });
+        dht = await startRegistry(up, engineRegistryOptions(scenario.registry, c));
         const simNow = () => (epoch === undefined ? 0 : Number(process.hrtime.bigint() - epoch) * c);
-        run.registry = new RegistryAccess(dht, simNow, scenario.registry.ttlNs);
+        run.registry = new RegistryAccess(
+          dht,
+          simNow,
+          scenario.registry.ttlNs,
+          scenario.registry.registrationWaitNs,
+        );
       }
       const { policy: p, routing } = await preparePolicy(run);
       const measuredDelayNs = await preflight(run);

@@ -90,6 +90,7 @@ export function buildScenario(
             registry: {
               ttlNs: parseDurationNs(c.intents.registry.ttl),
               replication: c.intents.registry.replication,
+              registrationWaitNs: parseDurationNs(c.intents.registry.registrationWait),
               nodes: base.nodes.map((n) => n.id),
             },
           }

@@ -15,6 +15,10 @@ declare module "bittorrent-dht" {
     nodeId?: Buffer | string;
     verify?: (signature: Buffer, message: Buffer, publicKey: Buffer) => boolean;
     concurrency?: number;
+    /** Bucket size and lookup width, passed to k-rpc. @default 20 */
+    k?: number;
+    /** UDP query timeout, ms, passed to k-rpc-socket. @default 2000 */
+    timeout?: number;
     maxAge?: number;
   }
 

@@ -55,6 +55,10 @@ export interface DhtNodeConfig {
    * per announcing node and per resource at once, so the library's 16 queue them. @default 64
    */
   concurrency?: number;
+  /** Bucket size, the width of every lookup and how many nodes store an item (k-rpc's `k`). @default 20 */
+  k?: number;
+  /** How long a UDP query waits for its reply, wall-clock ms (k-rpc-socket's `timeout`). @default 2000 */
+  rpcTimeoutMs?: number;
   /**
    * Serve requests on this Unix socket (mode 0600) instead of stdin, and keep running without a parent: the
    * registry daemons of a persistent run (emulate/dht/daemons.ts).
@@ -72,9 +76,20 @@ export interface ServiceRecords {
 
 class Tally {
   private readonly t0 = process.hrtime.bigint();
+  private readonly durations: number[] = [];
   lookups = 0;
+  /** Counts one DHT lookup and times it (wall clock) until it settles. */
+  timed<T>(lookup: Promise<T>): Promise<T> {
+    this.lookups++;
+    const t = process.hrtime.bigint();
+    return lookup.finally(() => this.durations.push(Number(process.hrtime.bigint() - t)));
+  }
   stats(): OperationStats {
-    return { latencyNs: Number(process.hrtime.bigint() - this.t0), lookups: this.lookups };
+    return {
+      latencyNs: Number(process.hrtime.bigint() - this.t0),
+      lookups: this.lookups,
+      lookupLatenciesNs: this.durations,
+    };
   }
 }
 
@@ -96,6 +111,8 @@ export class RegistryNode {
       host: cfg.address,
       verify: this.keys.verify,
       concurrency: cfg.concurrency ?? 64,
+      ...(cfg.k === undefined ? {} : { k: cfg.k }),
+      ...(cfg.rpcTimeoutMs === undefined ? {} : { timeout: cfg.rpcTimeoutMs }),
     });
     this.dht.on("error", (e: Error) => process.stderr.write(`dht ${cfg.node}: ${e.message}\n`));
   }
@@ -115,20 +132,29 @@ export class RegistryNode {
       throw new MalformedResourceError(
         `${key}: ${v.length} bytes, over BEP 44's limit (${MAX_VALUE_BYTES} bytes of JSON)`,
       );
-    tally.lookups++;
-    return new Promise((resolve, reject) => {
-      this.dht.put(
-        { k: this.keys.publicKey, salt: sha1(key), seq, v, sign: this.keys.sign },
-        (err, _hash, n) => {
-          if (err) reject(new RegistryUnavailableError(`put ${key} from ${this.cfg.node}: ${err.message}`));
-          else resolve(n);
-        },
-      );
-    });
+    return tally.timed(
+      new Promise((resolve, reject) => {
+        this.dht.put(
+          { k: this.keys.publicKey, salt: sha1(key), seq, v, sign: this.keys.sign },
+          (err, _hash, n) => {
+            if (err) reject(new RegistryUnavailableError(`put ${key} from ${this.cfg.node}: ${err.message}`));
+            else resolve(n);
+          },
+        );
+      }),
+    );
   }
 
-  private getItem(key: string, tally: Tally): Promise<GetResult | null> {
-    tally.lookups++;
+  /**
+   * One BEP 44 get. `read-modify-write` (register, status) asks the network first, for the freshest version, then
+   * this node's own copy; `local-first` (discovery) answers from this node's own replica when it holds one, as the
+   * Kademlia model's value lookup does (sim/services/kademlia.ts), and asks the network otherwise.
+   */
+  private getItem(
+    key: string,
+    tally: Tally,
+    order: "read-modify-write" | "local-first" = "read-modify-write",
+  ): Promise<GetResult | null> {
     const salt = sha1(key);
     const target = sha1(Buffer.concat([this.keys.publicKey, salt]));
     const once = (cache: boolean) =>
@@ -138,40 +164,53 @@ export class RegistryNode {
           else resolve(res);
         });
       });
-    // the network first (the freshest version), then this node's own copy
-    return once(false).then((r) => r ?? once(true));
+    if (order === "local-first") {
+      const hex = target.toString("hex");
+      if (hex in this.dht.toJSON().values) return once(true);
+      return tally.timed(once(false));
+    }
+    return tally.timed(once(false).then((r) => r ?? once(true)));
   }
 
   private announce(service: string, tally: Tally): Promise<void> {
-    tally.lookups++;
-    return new Promise((resolve, reject) => {
-      this.dht.announce(sha1(serviceKey(service)), this.cfg.port, (err) => {
-        if (err)
-          reject(new RegistryUnavailableError(`announce ${service} from ${this.cfg.node}: ${err.message}`));
-        else resolve();
-      });
-    });
+    return tally.timed(
+      new Promise((resolve, reject) => {
+        this.dht.announce(sha1(serviceKey(service)), this.cfg.port, (err) => {
+          if (err)
+            reject(new RegistryUnavailableError(`announce ${service} from ${this.cfg.node}: ${err.message}`));
+          else resolve();
+        });
+      }),
+    );
   }
 
-  private peers(service: string, tally: Tally): Promise<Peer[]> {
-    tally.lookups++;
+  /** The nodes announced under `service` (get_peers); `onPeer` hears each one as its first reply names it. */
+  private peers(service: string, tally: Tally, onPeer: (p: Peer) => void): Promise<void> {
     const hash = sha1(serviceKey(service));
-    const found = new Map<string, Peer>();
-    return new Promise((resolve) => {
-      const onPeer = (peer: Peer, infoHash: Buffer) => {
-        if (infoHash.equals(hash))
-          found.set(`${peer.host}:${peer.port}`, { host: peer.host, port: peer.port });
-      };
-      this.dht.on("peer", onPeer);
-      this.dht.lookup(hash, () => {
-        this.dht.off("peer", onPeer);
-        resolve([...found.values()].sort((a, b) => (`${a.host}:${a.port}` < `${b.host}:${b.port}` ? -1 : 1)));
-      });
-    });
+    const found = new Set<string>();
+    return tally.timed(
+      new Promise((resolve) => {
+        const onReply = (peer: Peer, infoHash: Buffer) => {
+          const key = `${peer.host}:${peer.port}`;
+          if (!infoHash.equals(hash) || found.has(key)) return;
+          found.add(key);
+          onPeer({ host: peer.host, port: peer.port });
+        };
+        this.dht.on("peer", onReply);
+        this.dht.lookup(hash, () => {
+          this.dht.off("peer", onReply);
+          resolve();
+        });
+      }),
+    );
   }
 
-  private async record(id: string, tally: Tally): Promise<ResourceRecord | undefined> {
-    const r = await this.getItem(resourceKey(id), tally);
+  private async record(
+    id: string,
+    tally: Tally,
+    order?: "read-modify-write" | "local-first",
+  ): Promise<ResourceRecord | undefined> {
+    const r = await this.getItem(resourceKey(id), tally, order);
     return r ? decodeRecord(r.v.toString(), `DHT item ${resourceKey(id)} (seq ${r.seq})`) : undefined;
   }
 
@@ -179,13 +218,14 @@ export class RegistryNode {
     await this.putItem(resourceKey(rec.id), encodeRecord(rec), rec.version, tally);
   }
 
+  /** Puts this node's index; a put refused while a newer index (a later registration's) is on its way is no error. */
   private async publishIndex(tally: Tally): Promise<void> {
     const index = [...this.own.values()].map((r) => [r.id, r.metadata.capabilities]);
-    await this.putItem(
-      indexKey(this.cfg.address, this.cfg.port),
-      JSON.stringify(index),
-      ++this.indexSeq,
-      tally,
+    const seq = ++this.indexSeq;
+    await this.putItem(indexKey(this.cfg.address, this.cfg.port), JSON.stringify(index), seq, tally).catch(
+      (e: unknown) => {
+        if (this.indexSeq === seq) throw e;
+      },
     );
   }
 
@@ -198,15 +238,20 @@ export class RegistryNode {
     const tally = new Tally();
     const old = await this.record(id, tally);
     const rec = { ...draft, version: (old?.version ?? 0) + 1 };
-    await this.store(rec, tally);
     this.own.set(id, rec);
-    await this.publishIndex(tally);
-    await Promise.all(rec.metadata.capabilities.map((s) => this.announce(s, tally)));
+    // The record, this node's index and the announces are independent items: put all at once (one lookup's time
+    // rather than three). A discovery meanwhile may see the announce before the index or the record (a record
+    // missing from that answer, found by the next one).
+    await Promise.all([
+      this.store(rec, tally),
+      this.publishIndex(tally),
+      ...rec.metadata.capabilities.map((s) => this.announce(s, tally)),
+    ]);
     return tally.stats();
   }
 
   private async indexOf(peer: Peer, tally: Tally): Promise<[string, string[]][]> {
-    const r = await this.getItem(indexKey(peer.host, peer.port), tally);
+    const r = await this.getItem(indexKey(peer.host, peer.port), tally, "local-first");
     if (!r) return [];
     try {
       return JSON.parse(r.v.toString()) as [string, string[]][];
@@ -215,14 +260,26 @@ export class RegistryNode {
     }
   }
 
+  /**
+   * The records listed under `service`: the announcing nodes (get_peers), each one's index, each listed record. The
+   * three steps overlap: a node's index is read as soon as a get_peers reply names the node, and a record as soon as
+   * an index lists it, so a discovery takes about the longest chain of three lookups rather than the sum of the
+   * three slowest.
+   */
   async records(service: string): Promise<ServiceRecords> {
     const tally = new Tally();
-    const peers = await this.peers(validateIntent({ service }, "records").service, tally);
-    const indexes = await Promise.all(peers.map((p) => this.indexOf(p, tally)));
-    const ids = [
-      ...new Set(indexes.flat().flatMap(([id, caps]) => (caps.includes(service) ? [id] : []))),
-    ].sort();
-    const found = await Promise.all(ids.map((id) => this.record(id, tally)));
+    const reads: Promise<void>[] = [];
+    const wanted = new Map<string, Promise<ResourceRecord | undefined>>();
+    const onIndex = (index: [string, string[]][]) => {
+      for (const [id, caps] of index)
+        if (caps.includes(service) && !wanted.has(id)) wanted.set(id, this.record(id, tally, "local-first"));
+    };
+    await this.peers(validateIntent({ service }, "records").service, tally, (p) =>
+      reads.push(this.indexOf(p, tally).then(onIndex)),
+    );
+    await Promise.all(reads);
+    const ids = [...wanted.keys()].sort();
+    const found = await Promise.all(ids.map((id) => wanted.get(id)!));
     const records = found.filter((r): r is ResourceRecord => r !== undefined);
     return { records, missing: ids.length - records.length, stats: tally.stats() };
   }

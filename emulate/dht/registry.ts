@@ -33,6 +33,7 @@ import {
   type ResourceRegistry,
   selectMatches,
 } from "../../models/services/registry.ts";
+import { KADEMLIA_DEFAULTS } from "../../sim/services/kademlia.ts";
 import { EmulationError } from "../errors.ts";
 import type { Plan } from "../plan.ts";
 import { spawnIn } from "../substrate.ts";
@@ -50,6 +51,10 @@ export interface RegistryOptions {
   timeoutMs?: number;
   /** UDP queries in flight per DHT node (emulate/dht/dht-node.ts). @default 64 */
   concurrency?: number;
+  /** Bucket size, lookup width and replication of every DHT node (emulate/dht/dht-node.ts). @default 20 */
+  k?: number;
+  /** How long a DHT node waits for a UDP reply, wall-clock ms (emulate/dht/dht-node.ts). @default 2000 */
+  rpcTimeoutMs?: number;
 }
 
 export interface ErrorReply {
@@ -248,7 +253,11 @@ export class EmuRegistryService implements RegistryService {
   }
 }
 
-/** The DHT node configs for a plan: node i bootstraps from nodes 0..i-1 (the run's addresses only). */
+/**
+ * The DHT node configs for a plan: node i bootstraps from the last min(8, k) of nodes 0..i-1 (the run's addresses
+ * only). No more than k: k-rpc queries every bootstrap node again in any lookup whose candidates are fewer than its
+ * bootstrap list, and with k below the list's length that is every lookup.
+ */
 export function nodeConfigs(plan: Plan, runId: string, opts: RegistryOptions = {}): DhtNodeConfig[] {
   const port = opts.port ?? 16881;
   const chosen = opts.nodes ?? plan.nodes.map((n) => n.id);
@@ -266,15 +275,40 @@ export function nodeConfigs(plan: Plan, runId: string, opts: RegistryOptions = {
       node: id,
       address: n.address,
       port,
-      bootstrap: started.slice(-8),
+      bootstrap: started.slice(-Math.min(8, opts.k ?? 20)),
       runAddresses,
       republishMs: opts.republishMs ?? 600_000,
       concurrency: opts.concurrency ?? 64,
+      ...(opts.k === undefined ? {} : { k: opts.k }),
+      ...(opts.rpcTimeoutMs === undefined ? {} : { rpcTimeoutMs: opts.rpcTimeoutMs }),
     };
     checkBootstrap(cfg.bootstrap, runAddresses, `registry node ${id}`);
     started.push({ host: n.address, port });
     return cfg;
   });
+}
+
+/**
+ * The registry options of an emulated run of a scenario with `intents.registry` (emulate/engine.ts), so that its DHT
+ * behaves as the simulator's Kademlia model of the same scenario (sim/engine/controller.ts) in simulated time:
+ * - a DHT node on each of the scenario's registry nodes;
+ * - `k` = the scenario's replication (the model's k): a lookup asks the k nodes closest to the key. With the
+ *   library's 20 on an 11-PoP network every lookup asked every node and ended with the farthest one's reply, one
+ *   network-diameter round trip per lookup (bench/dht-intent.ts: 49.5 ms simulated median against 48 ms largest
+ *   round trip);
+ * - the UDP reply timeout of the model (KADEMLIA_DEFAULTS.rpcTimeoutNs, simulated) divided by `timeCompression`,
+ *   as the links' delays are: the library's 2 s of wall clock is 100 ms simulated at 0.05, about two of the largest
+ *   round trips, and a reply later than that evicts a live node from the routing tables.
+ */
+export function engineRegistryOptions(
+  registry: { readonly nodes: readonly string[]; readonly replication: number },
+  timeCompression: number,
+): RegistryOptions {
+  return {
+    nodes: registry.nodes,
+    k: registry.replication,
+    rpcTimeoutMs: KADEMLIA_DEFAULTS.rpcTimeoutNs / 1e6 / timeCompression,
+  };
 }
 
 /**

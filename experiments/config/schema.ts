@@ -712,9 +712,13 @@ const RegistrySchema = z
       .default(20)
       .meta(
         doc(
-          "Simulator: the Kademlia model's bucket size and replication factor k (paper: 20). A node holding a key answers its own lookups without messages, so k below the node count makes discovery cross the network as the emulator's bittorrent-dht nodes always do (their k is 20).",
+          "The DHT's bucket size, lookup width and replication factor k (Kademlia paper and bittorrent-dht: 20), in both engines: the simulator's Kademlia model and the emulator's bittorrent-dht nodes. A node holding a key answers its own lookups without messages, so k below the node count makes discovery cross the network.",
         ),
       ),
+    registrationWait: duration(
+      "How long the first discoveries wait for the instances' registrations (simulated time, from the first control step): then they start even if some registration has not completed (counted: summary.json `discovery.registrationsLate`). Until a client's first discovery answers, its steps use the instances listed here (counted: `discovery.fallbackAnswers`).",
+      { min: 0 },
+    ).default("1s"),
   })
   .meta(
     doc(

@@ -18,8 +18,13 @@
  *     the record (`updateResourceStatus(id, "down" | "up")`); updates of one instance are applied in order;
  *   - discovery with a cache per (client node, service), like a DNS resolver's: a step that finds no answer or an
  *     answer older than the TTL starts `discoverResources({service})` from the client's node (one in flight per
- *     key; the first waits for the registrations) and meanwhile answers from the cache as it is (stale, or nothing
- *     before the first answer). Instances whose record is `down` are not returned (selectMatches).
+ *     key) and meanwhile answers from the cache as it is (stale). Instances whose record is `down` are not returned
+ *     (selectMatches).
+ *   - a bounded start: the first discoveries wait for the registrations, but no longer than the access's
+ *     `registrationWaitNs` after the first step (checked at each step, so the same in both engines); registrations
+ *     still under way then are counted (`registrationsLate`). Until a client's first discovery has answered, its
+ *     steps get the config's instances of the service (`fallbackAnswers`): a deterministic start rather than no
+ *     instance at all (which left a policy on the default routes for as long as the DHT took).
  *   So a failed instance stays a candidate until its health update has landed and the client's cached answer has
  *   expired and been refreshed: the policies do not read an instance's liveness from the link state themselves.
  */
@@ -47,10 +52,15 @@ export interface DiscoveryTotals {
   maxHops: number;
   /** Records listed under a service that no lookup found, summed over lookups. */
   missingRecords: number;
-  /** Policy queries answered from a fresh cache, an expired one (a refresh under way) or with nothing yet. */
+  /**
+   * Policy queries answered from a fresh cache, from an expired one (a refresh under way), or, before the client's
+   * first discovery answer, with the config's instances (the fallback).
+   */
   freshAnswers: number;
   staleAnswers: number;
-  emptyAnswers: number;
+  fallbackAnswers: number;
+  /** Registrations still under way when the first discoveries stopped waiting for them (`registrationWaitNs`). */
+  registrationsLate: number;
   /** Instances handed to a policy while their attachment link was down (a stale registration in use). */
   downInstancesOffered: number;
 }
@@ -79,7 +89,8 @@ export class RegistryAccess {
     missingRecords: 0,
     freshAnswers: 0,
     staleAnswers: 0,
-    emptyAnswers: 0,
+    fallbackAnswers: 0,
+    registrationsLate: 0,
     downInstancesOffered: 0,
   };
 
@@ -87,13 +98,18 @@ export class RegistryAccess {
    * @param service the run's registry (one node per substrate node that may host instances or clients)
    * @param nowNs the engine's clock, simulated ns
    * @param ttlNs how long a discovery answer is used before it is refreshed, simulated ns (> 0)
+   * @param registrationWaitNs how long after the first step the first discoveries wait for the registrations,
+   *   simulated ns (>= 0)
    */
   constructor(
     readonly service: RegistryService,
     readonly nowNs: () => number,
     readonly ttlNs: number,
+    readonly registrationWaitNs = 1e9,
   ) {
     if (!(ttlNs > 0)) throw new RangeError(`registry: ttl must be > 0 ns, got ${ttlNs}`);
+    if (!(registrationWaitNs >= 0))
+      throw new RangeError(`registry: registrationWait must be >= 0 ns, got ${registrationWaitNs}`);
   }
 
   /** Counts `p` as in flight until it settles. */
@@ -149,6 +165,12 @@ interface CachedAnswer {
 /** One policy's view of the instances through the registry (see the module doc). */
 export class InstanceDirectory {
   private registered: Promise<void> | null = null;
+  /** Resolves when the first discoveries may start: registrations done, or the wait bound reached at a step. */
+  private released: Promise<void> = Promise.resolve();
+  private release: () => void = () => {};
+  private releasedYet = false;
+  private registeringNs = 0;
+  private registrationsPending = 0;
   private readonly cache = new Map<string, CachedAnswer>();
   private readonly refreshing = new Set<string>();
   /** Instance id -> its attachment link's state at the last step (what its monitor last saw). */
@@ -164,7 +186,20 @@ export class InstanceDirectory {
   /** At every control step, before {@link instances}: registration (first step), then the monitors' updates. */
   observe(obs: LinkStates): void {
     const up = new Map(obs.links.map((l) => [`${l.src}->${l.dst}`, l.up]));
-    this.registered ??= this.registerAll();
+    if (this.registered === null) {
+      this.registeringNs = this.access.nowNs();
+      this.released = new Promise((resolve) => {
+        this.release = resolve;
+      });
+      this.registered = this.registerAll();
+      void this.registered.then(() => this.releaseDiscoveries());
+    } else if (
+      !this.releasedYet &&
+      this.access.nowNs() - this.registeringNs >= this.access.registrationWaitNs
+    ) {
+      this.access.count("registrationsLate", this.registrationsPending);
+      this.releaseDiscoveries();
+    }
     for (const [service, nodes] of this.mesh.instances) {
       for (const node of nodes) {
         const id = instanceResourceId(service, node);
@@ -182,12 +217,17 @@ export class InstanceDirectory {
     const cached = this.cache.get(key);
     const due = cached === undefined || this.access.nowNs() - cached.fetchedNs >= this.access.ttlNs;
     if (due && !this.refreshing.has(key)) this.refresh(key, c);
-    this.access.count(cached === undefined ? "emptyAnswers" : due ? "staleAnswers" : "freshAnswers");
-    const out = cached?.instances ?? [];
+    this.access.count(cached === undefined ? "fallbackAnswers" : due ? "staleAnswers" : "freshAnswers");
+    const out = cached?.instances ?? this.mesh.instances.get(c.service) ?? [];
     for (const n of out)
       if (this.alive.get(instanceResourceId(c.service, n)) === false)
         this.access.count("downInstancesOffered");
     return out;
+  }
+
+  private releaseDiscoveries(): void {
+    this.releasedYet = true;
+    this.release();
   }
 
   private registerAll(): Promise<void> {
@@ -201,11 +241,17 @@ export class InstanceDirectory {
             { address: node, node, network: "substrate", capabilities: [service], health: "up" },
             [],
           );
+        this.registrationsPending++;
         all.push(
-          this.access.track(op).then(
-            () => this.access.count("registrations"),
-            () => this.access.count("registrationFailures"),
-          ),
+          this.access
+            .track(op)
+            .then(
+              () => this.access.count("registrations"),
+              () => this.access.count("registrationFailures"),
+            )
+            .finally(() => {
+              this.registrationsPending--;
+            }),
         );
       }
     }
@@ -229,8 +275,8 @@ export class InstanceDirectory {
   private refresh(key: string, c: MeshClient): void {
     this.refreshing.add(key);
     let startNs = 0;
-    // The first lookups wait for the registrations; their latency counts from when they start.
-    const op = (this.registered ?? Promise.resolve()).then(() => {
+    // The first lookups wait for the registrations (bounded); their latency counts from when they start.
+    const op = this.released.then(() => {
       startNs = this.access.nowNs();
       return this.access.service.client(c.node).discoverResources({ service: c.service });
     });

@@ -55,6 +55,8 @@ export interface OperationStats {
   readonly hops?: number;
   /** DHT messages sent, where the engine can count them. */
   readonly messages?: number;
+  /** Each DHT lookup's own duration, wall-clock ns, in the order they ended (the emulator times them). */
+  readonly lookupLatenciesNs?: readonly number[];
 }
 
 /** One discovered resource: its record, the promise that matched and the predicted end-to-end figures. */

@@ -118,7 +118,7 @@ function simRegistry(scenario: Scenario, sim: Simulator): RegistryAccess | undef
     k: r.replication,
     name: "registry/kademlia",
   });
-  return new RegistryAccess(service, () => sim.now, r.ttlNs);
+  return new RegistryAccess(service, () => sim.now, r.ttlNs, r.registrationWaitNs);
 }
 
 /**

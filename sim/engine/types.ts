@@ -181,5 +181,5 @@ export interface Scenario {
    * one on `nodes` (the substrate without the anycast nodes) and offers it to the policies; answers are cached for
    * `ttlNs`; `replication` is the simulator's Kademlia k.
    */
-  registry?: { ttlNs: number; nodes: readonly string[]; replication: number };
+  registry?: { ttlNs: number; nodes: readonly string[]; replication: number; registrationWaitNs: number };
 }

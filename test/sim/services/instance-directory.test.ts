@@ -17,6 +17,7 @@ import {
   RegistryAccess,
 } from "../../../models/services/instance-directory.ts";
 import { type IntentMesh, resolveMesh } from "../../../models/services/intent-mesh.ts";
+import type { Discovery, RegistryService, ResourceRegistry } from "../../../models/services/registry.ts";
 import { SimClock } from "../../../sim/control/sim-clock.ts";
 import { RandomStreams } from "../../../sim/kernel/rng.ts";
 import { Simulator } from "../../../sim/kernel/simulator.ts";
@@ -79,16 +80,17 @@ describe("instances from the simulated registry", () => {
     check: (t: DiscoveryTotals) => void;
   }[] = [
     {
-      name: "registration at the first step; nothing until the first answer, then both instances, cached for the TTL",
+      name: "registration at the first step; the config's instances until the first answer, then the answer, cached for the TTL",
       steps: [
-        { atMs: 250, n0: [], n4: [] },
+        { atMs: 250, n0: ["n1", "n3"], n4: ["n1", "n3"] },
         { atMs: 500, n0: ["n1", "n3"], n4: ["n1", "n3"] },
         { atMs: 750, n0: ["n1", "n3"] },
       ],
       check: (t) => {
         assert.equal(t.registrations, 2);
         assert.equal(t.lookups, 2, "one lookup per client: the second and third steps answer from the cache");
-        assert.equal(t.emptyAnswers, 2);
+        assert.equal(t.fallbackAnswers, 2);
+        assert.equal(t.registrationsLate, 0);
         assert.equal(t.freshAnswers, 4, "both clients at 500 and 750 ms");
         assert.equal(t.lookupFailures, 0);
         // a node holding every key answers locally (0 ns); a lookup that asks another node takes a round trip of
@@ -103,7 +105,7 @@ describe("instances from the simulated registry", () => {
     {
       name: "a failed instance stays in the cached answer until the TTL, then is gone; it comes back after repair",
       steps: [
-        { atMs: 250, n0: [] },
+        { atMs: 250, n0: ["n1", "n3"] },
         { atMs: 500, n0: ["n1", "n3"] },
         { atMs: 750, down: ["n1"], n0: ["n1", "n3"] }, // monitor reports; the cache is still fresh
         { atMs: 1000, down: ["n1"], n0: ["n1", "n3"] }, // stale registration offered
@@ -126,16 +128,16 @@ describe("instances from the simulated registry", () => {
       },
     },
     {
-      name: "a client without a registry node: every lookup fails, the answer stays empty",
+      name: "a client without a registry node: every lookup fails, the config's instances stay its answer",
       nodes: ["n1", "n2", "n3", "n4", "n5"],
       steps: [
-        { atMs: 250, n0: [] },
-        { atMs: 500, n0: [] },
+        { atMs: 250, n0: ["n1", "n3"] },
+        { atMs: 500, n0: ["n1", "n3"] },
       ],
       check: (t) => {
         assert.equal(t.lookupFailures, 2);
         assert.equal(t.registrations, 2);
-        assert.equal(t.emptyAnswers, 2 + 1, "n0 twice, n4 once before its answer");
+        assert.equal(t.fallbackAnswers, 2 + 1, "n0 twice, n4 once before its answer");
       },
     },
   ];
@@ -146,5 +148,46 @@ describe("instances from the simulated registry", () => {
   it("is deterministic: the same steps give the same totals", async () => {
     const steps = cases[1]!.steps;
     assert.deepEqual(await play(steps), await play(steps));
+  });
+
+  it("bounds the wait for registrations: one never completes, discovery starts at the first step past the bound", async () => {
+    // A registry whose registration from n3 never settles (a DHT that cannot complete it) and whose discovery
+    // answers at once with the instances registered so far; the engine's clock moved by hand.
+    const registered: string[] = [];
+    const client = (node: string): ResourceRegistry =>
+      ({
+        node,
+        registerResource: () => {
+          if (node === "n3") return new Promise(() => {});
+          registered.push(node);
+          return Promise.resolve({ latencyNs: 0, lookups: 1 });
+        },
+        discoverResources: () =>
+          Promise.resolve({
+            matches: registered.map((n) => ({ resource: { metadata: { node: n } } })),
+            rejected: 0,
+            missing: 0,
+            stats: { latencyNs: 0, lookups: 1 },
+          } as unknown as Discovery),
+      }) as unknown as ResourceRegistry;
+    const service: RegistryService = { nodes: ["n0", "n1", "n3", "n4"], client, close: async () => {} };
+    let now = 0;
+    const access = new RegistryAccess(service, () => now, TTL, 500 * MS);
+    const dir = new InstanceDirectory(access, MESH);
+    const c0 = MESH.clients[0]!;
+    const answers: string[][] = [];
+    for (const atMs of [250, 500, 750, 1000]) {
+      now = atMs * MS;
+      dir.observe(links());
+      answers.push([...dir.instances(c0)]);
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.deepEqual(answers, [["n1", "n3"], ["n1", "n3"], ["n1", "n3"], ["n1"]]);
+    const t = access.totals;
+    assert.deepEqual(
+      [t.registrations, t.registrationsLate, t.fallbackAnswers, t.lookups, t.freshAnswers],
+      [1, 1, 3, 1, 1],
+    );
+    assert.equal(access.pending, 1, "n3's registration is still in flight");
   });
 });
