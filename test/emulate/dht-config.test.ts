@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { counterCommand, egressGuardCommands, parseCounterPackets } from "../../emulate/dht/egress-guard.ts";
 import { checkBootstrap, mutableTarget, runKeys, sha1 } from "../../emulate/dht/keys.ts";
-import { nodeConfigs } from "../../emulate/dht/registry.ts";
+import { engineRegistryOptions, nodeConfigs } from "../../emulate/dht/registry.ts";
 import { EmulationError } from "../../emulate/errors.ts";
 import { planSubstrate } from "../../emulate/plan.ts";
 import { ring } from "../../sim/substrate/generators.ts";
@@ -37,6 +37,25 @@ describe("registry node configs", () => {
       () => checkBootstrap([{ host: "10.213.0.1", port: 0 }], ["10.213.0.1"], "x"),
       /port: expected 1..65535/,
     );
+  });
+
+  it("as the engine starts them: k = the scenario's replication, bootstrap lists of at most k, the model's timeout dilated", () => {
+    const cases = [
+      { replication: 2, c: 0.05, bootstraps: [0, 1, 2, 2], timeoutMs: 20_000 },
+      { replication: 20, c: 1, bootstraps: [0, 1, 2, 3], timeoutMs: 1000 },
+    ];
+    for (const t of cases) {
+      const opts = engineRegistryOptions(
+        { nodes: ["n0", "n1", "n2", "n3"], replication: t.replication },
+        t.c,
+      );
+      const cfgs = nodeConfigs(plan, "1a2b3c", opts);
+      assert.deepEqual(
+        cfgs.map((x) => x.bootstrap.length),
+        t.bootstraps,
+      );
+      for (const x of cfgs) assert.deepEqual([x.k, x.rpcTimeoutMs], [t.replication, t.timeoutMs]);
+    }
   });
 
   it("refuse a node that is not in the run", () => {

@@ -80,7 +80,10 @@ describe("the emulated registry on a 5-node ring", async () => {
         ["cam-0", `${addr("n0")}:8080`],
       ],
     );
-    assert.ok(d.stats.lookups >= 3 && d.stats.latencyNs > 0, JSON.stringify(d.stats));
+    // get_peers always crosses the network; the index and record reads are answered from n3's own replicas when it
+    // holds them (k = 20 > 5 nodes: every node does), as the Kademlia model's value lookups are
+    assert.ok(d.stats.lookups >= 1 && d.stats.latencyNs > 0, JSON.stringify(d.stats));
+    assert.equal(d.stats.lookupLatenciesNs?.length, d.stats.lookups, "every DHT lookup timed");
   });
 
   it("updates a status from a third namespace and refuses an unknown resource", { skip }, async () => {
