@@ -20,6 +20,7 @@
  * Targets: Kdl 1e6 flows < 60 s and < 2 GiB; fat tree 1e6 flows < 120 s.
  */
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,7 +45,7 @@ import { FlowNetwork } from "../sim/transport/flow-network.ts";
 import type { BenchOptions, BenchResult } from "./run.ts";
 
 const CASES = ["kdl", "fattree"] as const;
-type CaseName = (typeof CASES)[number];
+export type CaseName = (typeof CASES)[number];
 
 /** What a case runs: demand segments (cycled) over a topology with fixed routes. */
 interface HeavyWorkload {
@@ -236,16 +237,21 @@ function listOf(c: PairDemandColumns): PairDemand[] {
   return Array.from(c.rateBps, (rateBps, k) => ({ src: c.src[k]!, dst: c.dst[k]!, rateBps }));
 }
 
-/** Runs `w` live until `flows` flows have started, then drains. */
-function simulate(w: HeavyWorkload, arrivals: ArrivalProcess, flows: number, seed: number) {
+/**
+ * Runs `w` live until `flows` flows have started, then drains. With `digest`, also the SHA-256 over every flow-end
+ * record (JSON, one a line, in completion order): the check that a faster flow network gives the same results.
+ */
+function simulate(w: HeavyWorkload, arrivals: ArrivalProcess, flows: number, seed: number, digest: boolean) {
   const sim = new Simulator();
   const trace = new TraceBus();
   const net = new FlowNetwork(sim, w.topology, trace, { tcp: null, queue: null });
   let done = 0;
   let slowdownSum = 0;
+  const hash = digest ? createHash("sha256") : null;
   trace.on("flowEnd", (r) => {
     done++;
     slowdownSum += r.slowdown;
+    hash?.update(`${JSON.stringify(r)}\n`);
   });
   let started = 0;
   let peakActive = 0;
@@ -295,11 +301,18 @@ function simulate(w: HeavyWorkload, arrivals: ArrivalProcess, flows: number, see
     meanComponentFlows: stats.meanComponentFlows,
     p99ComponentFlows: stats.p99ComponentFlows,
     maxComponentFlows: stats.maxComponentFlows,
+    ...(hash ? { flowEndSha256: hash.digest("hex") } : {}),
   };
 }
 
 /** One case in this process. */
-export function runCase(name: CaseName, arrivals: ArrivalProcess, flows: number, seed: number): BenchResult {
+export function runCase(
+  name: CaseName,
+  arrivals: ArrivalProcess,
+  flows: number,
+  seed: number,
+  digest = false,
+): BenchResult {
   if (name === "kdl" && !existsSync(kdlPath())) {
     return {
       case: name,
@@ -311,7 +324,7 @@ export function runCase(name: CaseName, arrivals: ArrivalProcess, flows: number,
   const w = name === "kdl" ? kdlWorkload(flows, seed) : fatTreeWorkload();
   const setupSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const setupCpu = process.cpuUsage(c0);
-  const result = simulate(w, arrivals, flows, seed);
+  const result = simulate(w, arrivals, flows, seed, digest);
   return {
     case: name,
     workload: w.description,

@@ -19,6 +19,7 @@ const BENCHES: Record<
   kernel: () => import("./kernel.ts"),
   flow: () => import("./flow.ts"),
   "flow-heavy": () => import("./flow-heavy.ts"),
+  "flow-heavy-digest": () => import("./flow-heavy-digest.ts"),
   lstm: () => import("./lstm.ts"),
   "forecast-latency": () => import("./forecast-latency.ts"),
   emulate: () => import("./emulate.ts"),
