@@ -290,6 +290,8 @@ export class FlowNetwork
   /** Max-min filling's classes of equivalent links (fillMaxMin): each link's class, its representative's mark. */
   private linkClass: Int32Array;
   private repMark: Uint32Array;
+  /** Links of flows whose rate changed in the current reallocation (applyRates), marked with its epoch. */
+  private rateMark: Uint32Array;
   private classStamp = new Int32Array(64);
   private classChild = new Int32Array(64);
   private classRep = new Int32Array(64);
@@ -422,6 +424,7 @@ export class FlowNetwork
     this.linkVer = new Int32Array(cap);
     this.linkClass = new Int32Array(cap);
     this.repMark = new Uint32Array(cap);
+    this.rateMark = new Uint32Array(cap);
     this.pseudoOver = Array.from({ length: L }, () => []);
     this.dirty = new Int32Array(Math.max(16, L));
     this.growSlots(1024);
@@ -937,6 +940,7 @@ export class FlowNetwork
       this.linkVer = growI32(this.linkVer, n);
       this.linkClass = growI32(this.linkClass, n);
       this.repMark = growU32(this.repMark, n);
+      this.rateMark = growU32(this.rateMark, n);
       this.linkCap = n;
       this.queues?.growLinks(n);
     }
@@ -1376,6 +1380,7 @@ export class FlowNetwork
       compLinks[nLinks++] = l;
     }
     this.dirtyCount = 0;
+    const nDirty = nLinks;
     for (let qi = 0; qi < nLinks; qi++) {
       const list = this.onLink[compLinks[qi]!]!;
       for (let j = 0; j < list.count; j++) {
@@ -1413,7 +1418,7 @@ export class FlowNetwork
     else this.fillMaxMin(nLinks, nFlows, epoch);
 
     // 3. Apply.
-    this.applyRates(nLinks, nFlows);
+    this.applyRates(nLinks, nFlows, nDirty, epoch);
   };
 
   /**
@@ -1570,8 +1575,12 @@ export class FlowNetwork
     }
   }
 
-  /** Accounts link bits at the old rates, updates the component's changed flows, recomputes its link sums. */
-  private applyRates(nLinks: number, nFlows: number): void {
+  /**
+   * Accounts link bits at the old rates, updates the component's changed flows, and recomputes the link sums that
+   * can have changed: those of the dirty links (the first `nDirty` of the component, whose flow lists changed) and of
+   * the links of flows whose rate changed (the others sum the same rates in the same order).
+   */
+  private applyRates(nLinks: number, nFlows: number, nDirty: number, epoch: number): void {
     const now = this.sim.now;
     const compLinks = this.compLinks;
     const compFlows = this.compFlows;
@@ -1582,6 +1591,7 @@ export class FlowNetwork
       this.linkLast[l] = now;
     }
     const queues = this.queues;
+    const rateMark = this.rateMark;
     for (let i = 0; i < nFlows; i++) {
       const f = compFlows[i]!;
       const r = newRate[f]!;
@@ -1595,6 +1605,8 @@ export class FlowNetwork
       this.progress(f);
       if (queues && this.queued(f)) this.updateQueue(f, r);
       this.fRate[f] = r;
+      const p = this.fPath[f]!;
+      for (let h = 0; h < p.length; h++) rateMark[p[h]!] = epoch;
       const ev = this.fEvent[f]!;
       if (ev !== NONE) this.sim.cancel(ev);
       if (r > 0) {
@@ -1613,6 +1625,7 @@ export class FlowNetwork
     queues?.flushTouched();
     for (let i = 0; i < nLinks; i++) {
       const l = compLinks[i]!;
+      if (i >= nDirty && rateMark[l] !== epoch) continue;
       const list = this.onLink[l]!;
       let sum = 0;
       for (let j = 0; j < list.count; j++) sum += this.fRate[list.flows[j]!]!;
