@@ -93,6 +93,7 @@ import type { FlowRecord, TraceBus } from "../metrics/trace.ts";
 import { IdealFct } from "../substrate/ideal-fct.ts";
 import type { Topology } from "../substrate/topology.ts";
 import { FluidQueues, type LinkBuffer } from "./fluid-queues.ts";
+import { LinkFlowStore } from "./link-flow-store.ts";
 import { LinkShareHeap } from "./link-share-heap.ts";
 import {
   BEST_EFFORT_LEVEL,
@@ -165,27 +166,6 @@ export interface FlowNetworkOptions {
 const ROUND_PRIORITY = MIN_PRIORITY + 1;
 /** A window with less than this left counts as sent (rates and times are rounded to the ns). */
 const BUDGET_EPSILON_BYTES = 1e-3;
-
-/** Growable per-link list of (flow slot, hop index in that flow's path). */
-class LinkFlowList {
-  flows = new Int32Array(4);
-  hops = new Int32Array(4);
-  count = 0;
-
-  add(slot: number, hop: number): number {
-    if (this.count === this.flows.length) {
-      const f = new Int32Array(this.count * 2);
-      f.set(this.flows);
-      this.flows = f;
-      const h = new Int32Array(this.count * 2);
-      h.set(this.hops);
-      this.hops = h;
-    }
-    this.flows[this.count] = slot;
-    this.hops[this.count] = hop;
-    return this.count++;
-  }
-}
 
 /** A min-heap of (share, link, version) with lazy deletion, for progressive filling by QoS class (fillByClass); ties broken by link index. */
 class ShareHeap {
@@ -279,7 +259,8 @@ export class FlowNetwork
   private readonly loss: Float64Array;
   /** Substrate links with loss > 0: while none, no flow has a cap and filling is plain max-min. */
   private lossyLinks = 0;
-  private onLink: LinkFlowList[];
+  /** The flow copies on each link (slot and hop), flat. */
+  private readonly onLink: LinkFlowStore;
   private linkRate: Float64Array;
   private linkBits: Float64Array;
   private linkLast: Float64Array;
@@ -414,7 +395,7 @@ export class FlowNetwork
     this.reserved = new Float64Array(cap);
     this.up = new Uint8Array(cap).fill(1);
     this.downUnder = new Int32Array(cap);
-    this.onLink = Array.from({ length: cap }, () => new LinkFlowList());
+    this.onLink = new LinkFlowStore(cap);
     this.linkRate = new Float64Array(cap);
     this.linkBits = new Float64Array(cap);
     this.linkLast = new Float64Array(cap);
@@ -435,7 +416,7 @@ export class FlowNetwork
             opts.queue,
             this.tcp.mssBytes,
             this.growth,
-            { capacityOf: (l) => this.capacity[l]!, slotsOn: (l) => this.onLink[l]! },
+            { capacityOf: (l) => this.capacity[l]!, slotsOn: (l) => this.onLink.slotsOn(l) },
             cap,
             this.slotCap,
           )
@@ -587,9 +568,9 @@ export class FlowNetwork
 
   /** Ids of the active flows with a copy crossing `link` directly (not through a pseudo link), ascending. */
   flowsOnLink(link: number): number[] {
-    const list = this.onLink[link]!;
+    const { flows, count } = this.onLink.slotsOn(link);
     const ids = new Set<number>();
-    for (let i = 0; i < list.count; i++) ids.add(this.fId[list.flows[i]!]!);
+    for (let i = 0; i < count; i++) ids.add(this.fId[flows[i]!]!);
     for (const slot of this.parked) if (this.fPath[slot]!.includes(link)) ids.add(this.fId[slot]!);
     return [...ids].sort((a, b) => a - b);
   }
@@ -752,9 +733,9 @@ export class FlowNetwork
   release(pseudo: number): void {
     const u = this.under[pseudo];
     if (!u) throw new TransportError(`release: ${pseudo} is not a live reservation`);
-    if (this.onLink[pseudo]!.count > 0) {
+    if (this.onLink.count[pseudo]! > 0) {
       throw new TransportError(
-        `release: reservation ${pseudo} still carries ${this.onLink[pseudo]!.count} flows`,
+        `release: reservation ${pseudo} still carries ${this.onLink.count[pseudo]} flows`,
       );
     }
     // Fold the bits it carried into the links under it, so utilization stays right after it is gone.
@@ -930,7 +911,7 @@ export class FlowNetwork
       this.up = up;
       this.downUnder = growI32(this.downUnder, n);
       this.delayNs = growF64(this.delayNs, n);
-      for (let i = this.linkCap; i < n; i++) this.onLink.push(new LinkFlowList());
+      this.onLink.growLinks(n);
       this.linkRate = growF64(this.linkRate, n);
       this.linkBits = growF64(this.linkBits, n);
       this.linkLast = growF64(this.linkLast, n);
@@ -1255,7 +1236,7 @@ export class FlowNetwork
     const pos = new Int32Array(p.length);
     for (let h = 0; h < p.length; h++) {
       const l = p[h]!;
-      pos[h] = this.onLink[l]!.add(slot, h);
+      pos[h] = this.onLink.add(l, slot, h);
       this.markDirty(l);
     }
     this.fPath[slot] = p;
@@ -1267,15 +1248,10 @@ export class FlowNetwork
     const pos = this.fPathPos[slot]!;
     for (let h = 0; h < p.length; h++) {
       const l = p[h]!;
-      const list = this.onLink[l]!;
       const i = pos[h]!;
-      const last = --list.count;
-      if (i !== last) {
-        const movedSlot = list.flows[last]!;
-        const movedHop = list.hops[last]!;
-        list.flows[i] = movedSlot;
-        list.hops[i] = movedHop;
-        this.fPathPos[movedSlot]![movedHop] = i;
+      if (this.onLink.removeAt(l, i) >= 0) {
+        const at = this.onLink.start[l]! + i; // the link's last entry, moved into i
+        this.fPathPos[this.onLink.flows[at]!]![this.onLink.hops[at]!] = i;
       }
       this.markDirty(l);
     }
@@ -1381,10 +1357,13 @@ export class FlowNetwork
     }
     this.dirtyCount = 0;
     const nDirty = nLinks;
+    const { start, count, flows } = this.onLink;
     for (let qi = 0; qi < nLinks; qi++) {
-      const list = this.onLink[compLinks[qi]!]!;
-      for (let j = 0; j < list.count; j++) {
-        const f = list.flows[j]!;
+      const l = compLinks[qi]!;
+      const s = start[l]!;
+      const e = s + count[l]!;
+      for (let j = s; j < e; j++) {
+        const f = flows[j]!;
         if (fMark[f] === epoch) continue;
         fMark[f] = epoch;
         if (nFlows === compFlows.length) compFlows = this.compFlows = grow32(compFlows);
@@ -1433,7 +1412,7 @@ export class FlowNetwork
     for (let i = 0; i < nLinks; i++) {
       const l = compLinks[i]!;
       if (repMark[l] !== epoch) continue;
-      const n = this.onLink[l]!.count;
+      const n = this.onLink.count[l]!;
       unfrozen[l] = n;
       heap.append(residual[l]! / n, l);
     }
@@ -1450,9 +1429,10 @@ export class FlowNetwork
       }
       const l = heap.pop();
       const share = heap.topKey;
-      const list = this.onLink[l]!;
-      for (let j = 0; j < list.count; j++) {
-        const f = list.flows[j]!;
+      const s = this.onLink.start[l]!;
+      const e = s + this.onLink.count[l]!;
+      for (let j = s; j < e; j++) {
+        const f = this.onLink.flows[j]!;
         if (fMark[f] === epoch) this.freezeAt(f, share, l, epoch); // else frozen earlier in this pass
       }
       residual[l] = 0;
@@ -1470,13 +1450,14 @@ export class FlowNetwork
    */
   private markRepresentatives(nLinks: number, nFlows: number, epoch: number): void {
     const { compLinks, residual, linkClass: cls, repMark } = this;
+    const count = this.onLink.count;
     let nc = 0;
     let firstResidual = 0;
     const byResidual = this.classOfResidual;
     byResidual.clear();
     for (let i = 0; i < nLinks; i++) {
       const l = compLinks[i]!;
-      if (this.onLink[l]!.count === 0) continue;
+      if (count[l] === 0) continue;
       const usable = this.up[l] === 1 && this.downUnder[l] === 0;
       const r = usable ? Math.max(0, this.capacity[l]! - this.reserved[l]!) : 0;
       residual[l] = r;
@@ -1508,7 +1489,7 @@ export class FlowNetwork
     const rep = this.classRep;
     for (let i = 0; i < nLinks; i++) {
       const l = compLinks[i]!;
-      if (this.onLink[l]!.count === 0) continue;
+      if (count[l] === 0) continue;
       const c = cls[l]!;
       if (rep[c]! < 0 || l < rep[c]!) rep[c] = l;
     }
@@ -1623,12 +1604,14 @@ export class FlowNetwork
       if (this.tcp) this.scheduleWindowSent(f);
     }
     queues?.flushTouched();
+    const { start, count, flows } = this.onLink;
     for (let i = 0; i < nLinks; i++) {
       const l = compLinks[i]!;
       if (i >= nDirty && rateMark[l] !== epoch) continue;
-      const list = this.onLink[l]!;
+      const s = start[l]!;
+      const e = s + count[l]!;
       let sum = 0;
-      for (let j = 0; j < list.count; j++) sum += this.fRate[list.flows[j]!]!;
+      for (let j = s; j < e; j++) sum += this.fRate[flows[j]!]!;
       this.linkRate[l] = sum;
     }
   }
@@ -1694,8 +1677,8 @@ export class FlowNetwork
         for (const s of this.qos[c]!.slots) if (this.fParked[s] === 0 && fMark[s] !== epoch) addFlow(s);
       }
       for (; qi < nLinks; qi++) {
-        const list = this.onLink[this.compLinks[qi]!]!;
-        for (let j = 0; j < list.count; j++) if (fMark[list.flows[j]!] !== epoch) addFlow(list.flows[j]!);
+        const { flows, count } = this.onLink.slotsOn(this.compLinks[qi]!);
+        for (let j = 0; j < count; j++) if (fMark[flows[j]!] !== epoch) addFlow(flows[j]!);
       }
     }
     return [nLinks, nFlows];
@@ -1809,9 +1792,8 @@ export class FlowNetwork
         continue;
       }
       if (heap.topVer !== ver[id] || unfrozen[id] === 0) continue;
-      const list = this.onLink[id]!;
-      for (let j = 0; j < list.count; j++)
-        if (fMark[list.flows[j]!] === ep) freeze(list.flows[j]!, share, id);
+      const { flows, count } = this.onLink.slotsOn(id);
+      for (let j = 0; j < count; j++) if (fMark[flows[j]!] === ep) freeze(flows[j]!, share, id);
       residual[id] = 0;
       unfrozen[id] = 0;
     }
