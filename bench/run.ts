@@ -20,6 +20,7 @@ const BENCHES: Record<
   flow: () => import("./flow.ts"),
   "flow-heavy": () => import("./flow-heavy.ts"),
   "flow-heavy-digest": () => import("./flow-heavy-digest.ts"),
+  scaling: () => import("./scaling.ts"),
   lstm: () => import("./lstm.ts"),
   "forecast-latency": () => import("./forecast-latency.ts"),
   emulate: () => import("./emulate.ts"),
