@@ -19,8 +19,9 @@
  * the run's, process.cpuUsage; ns-3: its whole process, GNU time), which a shared machine's load does not stretch;
  * all three run single-threaded, so on a quiet machine wall time is about the same.
  *
- * `npm run bench -- scaling [--max-flows N] [--plot-only 1]`: writes results/bench/scaling.json and the figure;
- * `--plot-only 1` redraws the figure from the JSON. ns-3 points need Debian's libns3-dev and the peer sources
+ * `npm run bench -- scaling [--max-flows N] [--engines fluid,packet,ns-3,kdl] [--plot-only 1]`: writes
+ * results/bench/scaling.json and the figure; a subset of `--engines` reruns those and keeps the others' points from
+ * the JSON; `--plot-only 1` redraws the figure from the JSON. ns-3 points need Debian's libns3-dev and the peer sources
  * (bench/ns3-peers.ts); without them the figure has topocast's points only and the JSON says why. Default
  * `--max-flows` 1e6: 1e7 flows would take ~10 min per fluid point and far longer for the packet model and ns-3 on
  * this 2-core shared machine (the packet model and ns-3 stop at 1e4 flows: ns-3 needs ~90 CPU-s there already).
@@ -164,10 +165,12 @@ const FLOW_COUNTS: Record<Engine, readonly number[]> = {
 };
 const SENDERS = [4, 16, 64, 376];
 const NODES_FLOWS = 1e3;
+/** ns-3's dumbbell.cc gives sender i the subnet 10.1.i.0/24: beyond 255 its addresses collide. */
+const NS3_MAX_SENDERS = 255;
 const KDL_FLOWS = [1e4, 1e5, 1e6, 1e7];
 
 /** Every point's command, in order (a point is skipped when its engine is unavailable). */
-function measure(maxFlows: number): { points: ScalingPoint[]; notes: string[] } {
+function measure(maxFlows: number, only: readonly string[]): { points: ScalingPoint[]; notes: string[] } {
   const self = fileURLToPath(import.meta.url);
   const heavy = resolve(import.meta.dirname ?? ".", "flow-heavy.ts");
   const built = buildNs3Peers();
@@ -189,7 +192,9 @@ function measure(maxFlows: number): { points: ScalingPoint[]; notes: string[] } 
     );
   };
   try {
-    const engines: Engine[] = ns3 ? ["fluid", "packet", "ns-3"] : ["fluid", "packet"];
+    const engines = (["fluid", "packet", "ns-3"] as const).filter(
+      (e) => only.includes(e) && (ns3 || e !== "ns-3"),
+    );
     for (const e of engines) {
       const pointAt = (k: number, n: number): ScalingPoint =>
         e === "ns-3"
@@ -197,6 +202,12 @@ function measure(maxFlows: number): { points: ScalingPoint[]; notes: string[] } 
           : (child([self, e, String(k), String(n)]) as unknown as ScalingPoint);
       for (const n of FLOW_COUNTS[e]) if (n <= maxFlows) add(pointAt(4, n), "flows");
       for (const k of SENDERS) {
+        if (e === "ns-3" && k > NS3_MAX_SENDERS) {
+          notes.push(
+            `ns-3 has no point at k=${k}: its dumbbell.cc numbers subnets 10.1.<k>.0/24, so k <= ${NS3_MAX_SENDERS}`,
+          );
+          continue;
+        }
         const known = k === 4 && FLOW_COUNTS[e].includes(NODES_FLOWS) && NODES_FLOWS <= maxFlows;
         add(
           known
@@ -207,7 +218,7 @@ function measure(maxFlows: number): { points: ScalingPoint[]; notes: string[] } 
       }
     }
     for (const n of KDL_FLOWS) {
-      if (n > maxFlows) continue;
+      if (n > maxFlows || !only.includes("kdl")) continue;
       const r = child([heavy, "kdl", "superposed", String(n), "1"]);
       if (typeof r.skipped === "string") {
         notes.push(`kdl points absent: ${r.skipped}`);
@@ -255,7 +266,12 @@ export function scalingSpec(points: readonly ScalingPoint[]): TopLevelSpec {
       encoding: {
         x: { field: "x", type: "quantitative" as const, scale: { type: "log" as const }, title },
         y: { field: "value", type: "quantitative" as const, scale: { type: "log" as const }, title: null },
-        color: { field: "series", type: "nominal" as const, title: "engine (workload)" },
+        color: {
+          field: "series",
+          type: "nominal" as const,
+          title: "engine (workload)",
+          legend: { labelLimit: 400 },
+        },
       },
     },
     resolve: { scale: { y: "independent" as const } },
@@ -280,8 +296,25 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   }
   const maxFlows = Number(opts["max-flows"] ?? 1e6);
   if (!(maxFlows >= 1e2)) throw new Error(`--max-flows: expected a number >= 100, got ${opts["max-flows"]}`);
+  const only = (opts.engines ?? "fluid,packet,ns-3,kdl").split(",");
+  for (const e of only) {
+    if (!["fluid", "packet", "ns-3", "kdl"].includes(e)) {
+      throw new Error(`--engines: expected a list of fluid, packet, ns-3, kdl; got ${e}`);
+    }
+  }
   const before = loadavg();
-  const { points, notes } = measure(maxFlows);
+  const measured = measure(maxFlows, only);
+  // A subset of engines replaces their points in the last results and keeps the others'.
+  const all = only.length < 4 && existsSync(`${base}.json`);
+  const prev = all
+    ? (JSON.parse(readFileSync(`${base}.json`, "utf8")) as { points: ScalingPoint[]; notes: string[] })
+    : null;
+  const kept = (prev?.points ?? []).filter((p) => !only.includes(p.workload === "kdl" ? "kdl" : p.engine));
+  const points = [...kept, ...measured.points];
+  const notes = [
+    ...(prev?.notes ?? []).filter((n) => !only.some((e) => n.startsWith(`${e} points`))),
+    ...measured.notes,
+  ];
   const figure = await renderVegaLite(scalingSpec(points), base);
   return {
     resultName: "scaling",
