@@ -194,7 +194,7 @@ export class CalendarEventQueue implements EventQueue {
     this.unlink(slot);
     this.release(slot);
     this.size--;
-    if (this.size < this.nb / 2 && this.nb > MIN_BUCKETS) this.resize(this.nb / 2);
+    if (2 * this.size < this.nb && this.nb > MIN_BUCKETS) this.resize(this.nb / 2);
   }
 
   private liveSlot(id: number): number {
@@ -317,9 +317,25 @@ export class CalendarEventQueue implements EventQueue {
     this.bk[ob + COUNT]!--;
   }
 
-  /** The slot of the earliest event (size > 0), cached until the queue changes. */
+  /**
+   * The slot of the earliest event (size > 0), cached until the queue changes. The common case, the head of the
+   * current day's bucket, is tested here (small enough to inline into `popUntil`); the scan over later days is
+   * out of line.
+   */
   private findMin(): number {
     if (this.minSlot !== NIL) return this.minSlot;
+    const day = this.day;
+    const h = this.bk[BUCKET_STRIDE * ((day | 0) & (this.nb - 1)) + HEAD]!;
+    if (h !== NIL && this.f64[4 * h]! < (day + 1) * this.width) {
+      this.searches++;
+      this.minSlot = h;
+      return h;
+    }
+    return this.searchMin();
+  }
+
+  /** {@link findMin} past the current day's bucket: Brown's scan of the following days, then a direct search. */
+  private searchMin(): number {
     const nb = this.nb;
     const w = this.width;
     const bk = this.bk;

@@ -77,12 +77,14 @@ export class Simulator {
    * @throws SimulationError for a negative, non-integer or unsafe delay, or a priority out of range.
    */
   schedule<T = undefined>(delayNs: number, handler: EventHandler<T>, priority = 0, data?: T): EventId {
-    if (!Number.isSafeInteger(delayNs) || delayNs < 0) {
-      throw new SimulationError(
-        `schedule: delay must be a non-negative integer of nanoseconds, got ${delayNs} at t=${this.nowNs} ns`,
-      );
+    // One range test covers negative, too large (now + delay beyond 2^53) and NaN; the integer test follows.
+    // The checks stay small and the errors out of line, so this inlines into the caller's handler.
+    const timeNs = this.nowNs + delayNs;
+    if (!(delayNs >= 0 && timeNs <= Number.MAX_SAFE_INTEGER) || !Number.isInteger(delayNs)) {
+      badDelay(delayNs, this.nowNs);
     }
-    return this.scheduleAt(this.nowNs + delayNs, handler, priority, data);
+    if (priority !== 0 && !validPriority(priority)) badPriority(priority);
+    return this.queue.push(timeNs, priority, handler, data as T);
   }
 
   /**
@@ -96,11 +98,7 @@ export class Simulator {
     if (timeNs < this.nowNs) {
       throw new SimulationError(`scheduleAt: time ${timeNs} ns is in the past (now ${this.nowNs} ns)`);
     }
-    if ((priority | 0) !== priority || priority < MIN_PRIORITY || priority > MAX_PRIORITY) {
-      throw new SimulationError(
-        `schedule: priority must be an integer in [${MIN_PRIORITY}, ${MAX_PRIORITY}], got ${priority}`,
-      );
-    }
+    if (!validPriority(priority)) badPriority(priority);
     return this.queue.push(timeNs, priority, handler, data as T);
   }
 
@@ -149,4 +147,23 @@ export class Simulator {
     this.executedCount++;
     (handler as EventHandler<unknown>)(data);
   };
+}
+
+function validPriority(priority: number): boolean {
+  return (priority | 0) === priority && priority >= MIN_PRIORITY && priority <= MAX_PRIORITY;
+}
+
+function badDelay(delayNs: number, nowNs: number): never {
+  if (Number.isSafeInteger(delayNs) && delayNs >= 0) {
+    throw new SimulationError(`schedule: delay ${delayNs} ns at t=${nowNs} ns ends beyond 2^53 ns`);
+  }
+  throw new SimulationError(
+    `schedule: delay must be a non-negative integer of nanoseconds, got ${delayNs} at t=${nowNs} ns`,
+  );
+}
+
+function badPriority(priority: number): never {
+  throw new SimulationError(
+    `schedule: priority must be an integer in [${MIN_PRIORITY}, ${MAX_PRIORITY}], got ${priority}`,
+  );
 }

@@ -31,14 +31,24 @@ describe("random streams", () => {
     assert.notDeepEqual(draws(new RandomStreams(7, 0), "sizes", 5), base);
   });
 
-  it("draws seedrandom's xor4096 53-bit doubles for the key [seed, run, name], bit for bit", () => {
-    const s = new RandomStreams(7, 2).stream("arrivals");
-    const ref = seedrandom.xor4096(JSON.stringify([7, 2, "arrivals"]));
-    for (let i = 0; i < 1000; i++) assert.equal(s.uniform(), ref.double());
-    for (let i = 0; i < 1000; i++) assert.equal(s.exponential(100), -100 * Math.log1p(-ref.double()));
-    const u = s.uniform01;
-    for (let i = 0; i < 1000; i++) assert.equal(u(), ref.double());
-  });
+  // The stream steps xor4096 itself over an Int32Array (seedrandom seeds it): the same doubles as seedrandom's own
+  // generator for string seeds, numbers, long names (seed mixing over more than 128 characters) and runs.
+  const keys: [number | string, number, string][] = [
+    [7, 2, "arrivals"],
+    [0, 0, ""],
+    [-1, 3, "sizes/ATLA-CHIN"],
+    ["seed", 0, "x".repeat(300)],
+  ];
+  for (const [seed, run, name] of keys) {
+    it(`draws seedrandom's xor4096 53-bit doubles for the key ${JSON.stringify([seed, run, name]).slice(0, 40)}, bit for bit`, () => {
+      const s = new RandomStreams(seed, run).stream(name);
+      const ref = seedrandom.xor4096(JSON.stringify([seed, run, name]));
+      for (let i = 0; i < 5000; i++) assert.equal(s.uniform(), ref.double());
+      for (let i = 0; i < 1000; i++) assert.equal(s.exponential(100), -100 * Math.log1p(-ref.double()));
+      const u = s.uniform01;
+      for (let i = 0; i < 1000; i++) assert.equal(u(), ref.double());
+    });
+  }
 
   it("does not shift a stream's draws when another stream is added or used", () => {
     const a = new RandomStreams(1, 0);
