@@ -15,6 +15,13 @@
  * rule matches datagrams (nft keeps no connection state here: no conntrack), never the VXLAN port, so its counter
  * counts datagrams, not flows.
  *
+ * Identity. A rule naming `identity: "unauthenticated"` matches only the sockets not owned by the mesh's uid
+ * ({@link MESH_UID}: the run's sidecars, traffic agents and applications run as root; a workload without a mesh
+ * identity, such as an experiment's attacker or scanner, runs as another uid): `meta skuid != 0`, as Istio tells
+ * its sidecar's own traffic by `-m owner --uid-owner`. So the node's other flows keep flowing. A SPIFFE identity is
+ * not visible to nftables: the sidecars refuse it (revocation, emulate/sidecar/ids.ts); this verb throws
+ * UnsupportedInEmulationError for one.
+ *
  * Order: each rule is inserted at the head of the chain, so the most recent rule matching a flow is the first nft
  * meets: "the last rule set decides", as the verb table says; with no rule every flow is allowed (policy accept).
  *
@@ -29,12 +36,20 @@ import {
   type PairTraffic,
   pairKey,
 } from "../models/policies/types.ts";
-import { type FlowMatchFields, hasFlowFields, matchesFlowFields } from "../models/policies/verb-args.ts";
+import {
+  type FlowMatchFields,
+  hasFlowFields,
+  matchesFlowFields,
+  UNAUTHENTICATED,
+} from "../models/policies/verb-args.ts";
 import type { ControlContext } from "./control-context.ts";
 import { UnsupportedInEmulationError } from "./errors.ts";
 import { nftAddr, nftComment, nftIdent } from "./nft.ts";
 import { parallel } from "./runner.ts";
 import { verbUnavailable } from "./verb-support.ts";
+
+/** The uid of the run's own processes (sidecars, traffic agents, applications): the mesh's workloads. */
+export const MESH_UID = 0;
 
 /** A rule's counter summed over the namespaces it was installed in. */
 export interface FirewallCounter {
@@ -85,9 +100,15 @@ export function firewallLines(table: string, k: number, rule: FirewallRule, t: F
     throw new RangeError(`setFirewall: port must be an integer in 1..65535, got ${port}`);
   if (rule.protocol === "udp" && port === (t.vxlanPort ?? 4789))
     throw new UnsupportedInEmulationError("setFirewall", `UDP port ${port} carries the run's VXLAN tunnels`);
+  if (rule.identity !== undefined && rule.identity !== UNAUTHENTICATED)
+    throw new UnsupportedInEmulationError(
+      "setFirewall",
+      `identity ${rule.identity}: nftables cannot see a SPIFFE identity; the sidecars refuse it (revocation)`,
+    );
   const ends = [
     `ip saddr ${nftAddr(t.srcAddr)}`,
     ...(t.dstAddr !== undefined ? [`ip daddr ${nftAddr(t.dstAddr)}`] : []),
+    ...(rule.identity !== undefined ? [`meta skuid != ${MESH_UID}`] : []),
   ];
   const verdict =
     rule.action === "allow" ? "accept" : rule.protocol === "udp" ? "reject" : "reject with tcp reset";
@@ -205,6 +226,7 @@ export class EmulationFirewall {
       if (port === null) return false;
       const onWire: FirewallRule = { action: r.action, protocol: r.protocol ?? "tcp" };
       if (port !== undefined) onWire.port = port;
+      if (r.identity !== undefined) onWire.identity = r.identity;
       return matchesFlowFields(onWire, { protocol: "tcp", ...fields });
     });
   }

@@ -1,8 +1,9 @@
 /**
  * Intrusion detection and prevention for the emulator's sidecar mesh (issue 16): the sidecars' refusals and
  * tripwire touches become connection events for the engine-neutral detector (models/security/ids.ts), and a
- * detection blocks its source through the control plane's `setFirewall` (models/security/prevention.ts; in the
- * emulator nftables at the source's namespace, emulate/firewall.ts).
+ * detection blocks its source workload through the control plane's `setFirewall` (models/security/prevention.ts;
+ * in the emulator nftables at the source's namespace matching the node's unauthenticated sockets only,
+ * emulate/firewall.ts), or, for an authenticated workload, through the mesh's revocation (`revoke`).
  *
  * - **Refusals**: every sidecar appends one JSON line per refused connection to the mesh's `refusals.jsonl`
  *   (sidecar.ts `Refusal`); this module reads what was appended every `pollMs`. Certificate and handshake reasons
@@ -61,6 +62,7 @@ export function refusalEvent(
     dst: at?.node ?? r.sidecar,
     port: at?.port ?? 0,
     outcome: outcomeOf(r.reason),
+    ...(r.peerId !== undefined ? { identity: r.peerId } : {}),
   };
 }
 
@@ -91,6 +93,12 @@ export interface SidecarIdsOptions extends IdsOptions {
   tripwires?: { nodes: readonly string[]; ports: readonly number[] };
   /** How often the refusal log is read, ms. @default 50 */
   pollMs?: number;
+  /**
+   * Refuses an authenticated workload by its SPIFFE ID (the mesh's revocation, {@link SidecarMesh.revoke}): a
+   * block naming a SPIFFE identity goes here, one naming `unauthenticated` to the firewall (nftables cannot see a
+   * SPIFFE ID). Absent: such a block goes to the firewall, which refuses it.
+   */
+  revoke?: (spiffeId: string) => Promise<unknown>;
 }
 
 export class SidecarIds {
@@ -105,7 +113,14 @@ export class SidecarIds {
     private readonly opts: SidecarIdsOptions,
     firewall: FirewallControl,
   ) {
-    this.prevention = new IntrusionPrevention(firewall, () => this.nowNs(), opts);
+    const revoke = opts.revoke;
+    const blocks: FirewallControl = {
+      setFirewall: (rule) =>
+        revoke && rule.identity?.startsWith("spiffe://")
+          ? revoke(rule.identity).then(() => {})
+          : firewall.setFirewall(rule),
+    };
+    this.prevention = new IntrusionPrevention(blocks, () => this.nowNs(), opts);
   }
 
   /** Wall ns since the start. */

@@ -52,6 +52,15 @@ export type FirewallProtocol = (typeof FIREWALL_PROTOCOLS)[number];
  * `application`, `port` and `protocol` match the flow's own fields (a flow that does not carry the field is not
  * matched by a rule naming it). In emulation an application is matched by its port (the port its flows are sent
  * to), so a rule naming an application whose port the emulator does not know is refused.
+ *
+ * `identity` names the workload a flow comes from, so one workload of a node can be refused while the node's other
+ * flows keep flowing (zero trust: the identity decides, not the address): a SPIFFE ID
+ * (`spiffe://topocast/<app>/<instance>`) of an authenticated workload, or {@link UNAUTHENTICATED} for every
+ * workload of the node that holds no mesh identity (an attacker without a certificate, a port scanner). A flow
+ * carrying no identity is not matched by a rule naming one (an application's flows ride its sidecar's
+ * authenticated tunnels). In emulation {@link UNAUTHENTICATED} matches the sockets not owned by the mesh's uid
+ * (nftables `meta skuid`, as Istio tells its sidecar's traffic by `--uid-owner`), and a SPIFFE ID is refused by
+ * the sidecars (revocation), not by nftables.
  */
 export interface FirewallRule {
   action: "allow" | "deny";
@@ -63,25 +72,38 @@ export interface FirewallRule {
   port?: number;
   /** Transport protocol. */
   protocol?: FirewallProtocol;
+  /** The source workload's identity: a SPIFFE ID, or {@link UNAUTHENTICATED}. */
+  identity?: string;
 }
+
+/** The identity of every workload without a mesh identity (no valid certificate). */
+export const UNAUTHENTICATED = "unauthenticated";
 
 /** What a firewall rule matches a new flow on besides its endpoints; absent fields are not carried by the flow. */
 export interface FlowMatchFields {
   application?: string;
   port?: number;
   protocol?: string;
+  /** The source workload's identity (a SPIFFE ID or {@link UNAUTHENTICATED}), when the flow carries one. */
+  identity?: string;
 }
 
-/** Whether `rule`'s application, port and protocol (where given) equal the flow's. Endpoints are not looked at. */
+/** Whether `rule`'s application, port, protocol and identity (where given) equal the flow's. Endpoints are not looked at. */
 export function matchesFlowFields(rule: FirewallRule, flow: FlowMatchFields): boolean {
   return (
     (rule.application === undefined || rule.application === flow.application) &&
     (rule.port === undefined || rule.port === flow.port) &&
-    (rule.protocol === undefined || rule.protocol === flow.protocol)
+    (rule.protocol === undefined || rule.protocol === flow.protocol) &&
+    (rule.identity === undefined || rule.identity === flow.identity)
   );
 }
 
-/** Whether a rule names an application, a port or a protocol (else it matches by endpoints only). */
+/** Whether a rule names an application, a port, a protocol or an identity (else it matches by endpoints only). */
 export function hasFlowFields(rule: FirewallRule): boolean {
-  return rule.application !== undefined || rule.port !== undefined || rule.protocol !== undefined;
+  return (
+    rule.application !== undefined ||
+    rule.port !== undefined ||
+    rule.protocol !== undefined ||
+    rule.identity !== undefined
+  );
 }

@@ -4,7 +4,7 @@
  * allowed.
  */
 import { InvalidArgumentError } from "./types.ts";
-import { FIREWALL_PROTOCOLS, type FirewallRule, type QosSpec } from "./verb-args.ts";
+import { FIREWALL_PROTOCOLS, type FirewallRule, type QosSpec, UNAUTHENTICATED } from "./verb-args.ts";
 
 /**
  * Checks a QoS spec: priority a finite number (engines clamp it to 0..7), rateBps absent or a finite rate >= 0,
@@ -23,7 +23,8 @@ export function checkQosSpec(qos: QosSpec): void {
 
 /**
  * Checks a firewall rule: action "allow" or "deny"; `application` absent or a non-empty string; `port` absent or an
- * integer 1..65535; `protocol` absent or one of {@link FIREWALL_PROTOCOLS}.
+ * integer 1..65535; `protocol` absent or one of {@link FIREWALL_PROTOCOLS}; `identity` absent, a SPIFFE ID
+ * (`spiffe://...`) or {@link UNAUTHENTICATED}.
  * @throws InvalidArgumentError for the first field that is not so.
  */
 export function checkFirewallRule(rule: FirewallRule): void {
@@ -38,4 +39,11 @@ export function checkFirewallRule(rule: FirewallRule): void {
     throw bad("port", port, "an integer 1..65535");
   if (protocol !== undefined && !(FIREWALL_PROTOCOLS as readonly string[]).includes(protocol))
     throw bad("protocol", protocol, FIREWALL_PROTOCOLS.map((p) => `"${p}"`).join(" or "));
+  const { identity } = rule;
+  if (
+    identity !== undefined &&
+    identity !== UNAUTHENTICATED &&
+    !(typeof identity === "string" && /^spiffe:\/\/[^/]+\/.+/.test(identity))
+  )
+    throw bad("identity", identity, `a SPIFFE ID (spiffe://<trust domain>/<path>) or "${UNAUTHENTICATED}"`);
 }

@@ -25,9 +25,15 @@
  *   `volume.windowNs` (and at least `volume.minBytes`): deviation from a statistical profile, Denning, "An
  *   Intrusion-Detection Model", IEEE TSE 1987. Applications without a profile are not checked.
  *
+ * A source is a workload, not a node: the source node and the identity the workload presented (its SPIFFE ID
+ * when it authenticated, else {@link UNAUTHENTICATED}: every workload of the node without a certificate, plain TCP
+ * included). Each detector keeps its windows per source, so an attacker's refusals never count against the mesh
+ * workloads of its node, and a block (models/security/prevention.ts) refuses that identity alone.
+ *
  * A source is detected once; afterwards its events are counted as `afterBlock` and never detected again (the
- * prevention side, models/security/prevention.ts, blocks it). Sources on `trusted` are never detected.
+ * prevention side, models/security/prevention.ts, blocks it). Nodes on `trusted` are never detected.
  */
+import { UNAUTHENTICATED } from "../policies/verb-args.ts";
 
 /** What a sidecar saw of one connection attempt. */
 export type ConnectionOutcome = "accepted" | "refused-auth" | "refused-policy" | "tripwire";
@@ -46,17 +52,33 @@ export interface ConnectionEvent {
   bytes?: number;
   /** The application it reached (accepted connections), when known. */
   application?: string;
+  /** The SPIFFE ID the source presented, when it authenticated; absent: {@link UNAUTHENTICATED}. */
+  identity?: string;
 }
+
+/** The identity of an event's source workload: its SPIFFE ID, else {@link UNAUTHENTICATED}. */
+export function identityOf(ev: { identity?: string }): string {
+  return ev.identity ?? UNAUTHENTICATED;
+}
+
+/** The key of a source workload (node and identity) in the detector's tables. */
+const sourceKey = (src: string, identity: string): string => `${src} ${identity}`;
 
 export type DetectionKind = "unauthenticated" | "port-scan" | "flood" | "volume";
 
 export interface Detection {
   timeNs: number;
+  /** The source node. */
   src: string;
+  /** The source workload's identity there (a SPIFFE ID or {@link UNAUTHENTICATED}). */
+  identity: string;
   kind: DetectionKind;
   /** One sentence: the evidence and the threshold it crossed. */
   reason: string;
 }
+
+/** What a detector found, before it is tied to its source and time. */
+type Finding = Pick<Detection, "kind" | "reason">;
 
 export interface IdsThresholds {
   auth: { count: number; windowNs: number };
@@ -113,9 +135,9 @@ export class IntrusionDetector {
     this.trusted = new Set(opts.trusted ?? []);
   }
 
-  /** Whether `src` was detected. */
-  isDetected(src: string): boolean {
-    return this.detected.has(src);
+  /** Whether the workload `identity` (default {@link UNAUTHENTICATED}) of node `src` was detected. */
+  isDetected(src: string, identity: string = UNAUTHENTICATED): boolean {
+    return this.detected.has(sourceKey(src, identity));
   }
 
   /**
@@ -127,31 +149,33 @@ export class IntrusionDetector {
       throw new RangeError(`IntrusionDetector.observe: timeNs must be an integer >= 0, got ${ev.timeNs}`);
     }
     if (this.trusted.has(ev.src)) return null;
-    if (this.detected.has(ev.src)) {
+    const identity = identityOf(ev);
+    const key = sourceKey(ev.src, identity);
+    if (this.detected.has(key)) {
       this.afterBlock++;
       return null;
     }
-    const s = this.state(ev.src);
+    const s = this.state(key);
     const found =
       this.flood(s, ev) ?? this.unauthenticated(s, ev) ?? this.scan(s, ev) ?? this.volumeOff(s, ev);
     if (!found) return null;
-    const d: Detection = { timeNs: ev.timeNs, src: ev.src, kind: found.kind, reason: found.reason };
-    this.detected.add(ev.src);
-    this.sources.delete(ev.src);
+    const d: Detection = { timeNs: ev.timeNs, src: ev.src, identity, kind: found.kind, reason: found.reason };
+    this.detected.add(key);
+    this.sources.delete(key);
     this.detections.push(d);
     return d;
   }
 
-  private state(src: string): SourceState {
-    let s = this.sources.get(src);
+  private state(key: string): SourceState {
+    let s = this.sources.get(key);
     if (!s) {
       s = { refused: [], all: [], contacts: [], firstContacts: new Set(), ratio: 1, volume: [] };
-      this.sources.set(src, s);
+      this.sources.set(key, s);
     }
     return s;
   }
 
-  private flood(s: SourceState, ev: ConnectionEvent): Omit<Detection, "timeNs" | "src"> | null {
+  private flood(s: SourceState, ev: ConnectionEvent): Finding | null {
     const { count, windowNs } = this.thresholds.flood;
     slide(s.all, ev.timeNs - windowNs);
     s.all.push(ev.timeNs);
@@ -162,7 +186,7 @@ export class IntrusionDetector {
     };
   }
 
-  private unauthenticated(s: SourceState, ev: ConnectionEvent): Omit<Detection, "timeNs" | "src"> | null {
+  private unauthenticated(s: SourceState, ev: ConnectionEvent): Finding | null {
     if (ev.outcome !== "refused-auth" && ev.outcome !== "refused-policy") return null;
     const { count, windowNs } = this.thresholds.auth;
     slide(s.refused, ev.timeNs - windowNs);
@@ -174,7 +198,7 @@ export class IntrusionDetector {
     };
   }
 
-  private scan(s: SourceState, ev: ConnectionEvent): Omit<Detection, "timeNs" | "src"> | null {
+  private scan(s: SourceState, ev: ConnectionEvent): Finding | null {
     const key = `${ev.dst}:${ev.port}`;
     const { theta0, theta1 } = this.thresholds.trw;
     if (!s.firstContacts.has(key)) {
@@ -201,7 +225,7 @@ export class IntrusionDetector {
     };
   }
 
-  private volumeOff(s: SourceState, ev: ConnectionEvent): Omit<Detection, "timeNs" | "src"> | null {
+  private volumeOff(s: SourceState, ev: ConnectionEvent): Finding | null {
     const app = ev.application;
     const profile = app === undefined ? undefined : this.opts.profiles?.[app];
     if (ev.outcome !== "accepted" || app === undefined || profile === undefined || !ev.bytes) return null;

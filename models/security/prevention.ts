@@ -1,6 +1,9 @@
 /**
- * Intrusion prevention: a detection blocks its source through the control plane's `setFirewall` (a deny rule with
- * the source as `src`, every destination, TCP: the verb's default protocol), the same call in both engines. Each
+ * Intrusion prevention: a detection blocks its source workload through the control plane's `setFirewall`: a deny
+ * rule with the source node as `src` and the workload's `identity` (its SPIFFE ID, or `unauthenticated` for the
+ * node's workloads without a certificate), every destination, TCP (the verb's default protocol), the same call in
+ * both engines. The node's other workloads (the applications riding its sidecar's authenticated tunnels) keep
+ * flowing: a rule naming an identity matches only flows of that identity. Each
  * block is recorded with the detection's and the block's times, so a run reports time to block per source, and
  * the detections are the security-risk input of the RL mesh's reward ({@link riskyNodes}).
  */
@@ -11,6 +14,7 @@ import {
   type DetectionKind,
   type IdsOptions,
   IntrusionDetector,
+  identityOf,
 } from "./ids.ts";
 
 /** The part of a ControlPlane prevention needs. */
@@ -19,7 +23,9 @@ export interface FirewallControl {
 }
 
 export interface BlockRecord {
+  /** The source node and the blocked workload's identity there. */
   src: string;
+  identity: string;
   kind: DetectionKind;
   reason: string;
   /** Time of the first event of the source seen, of the detection, and when its rule was in place, ns. */
@@ -44,15 +50,17 @@ export class IntrusionPrevention {
 
   /** Feeds an event; on a detection, blocks the source and returns the detection. */
   async observe(ev: ConnectionEvent): Promise<Detection | null> {
-    if (!this.firstSeen.has(ev.src)) this.firstSeen.set(ev.src, ev.timeNs);
+    const key = `${ev.src} ${identityOf(ev)}`;
+    if (!this.firstSeen.has(key)) this.firstSeen.set(key, ev.timeNs);
     const d = this.detector.observe(ev);
     if (!d) return null;
-    await this.firewall.setFirewall({ action: "deny", src: d.src });
+    await this.firewall.setFirewall({ action: "deny", src: d.src, identity: d.identity });
     this.blocks.push({
       src: d.src,
+      identity: d.identity,
       kind: d.kind,
       reason: d.reason,
-      firstSeenNs: this.firstSeen.get(d.src)!,
+      firstSeenNs: this.firstSeen.get(key)!,
       detectedNs: d.timeNs,
       blockedNs: this.clockNs(),
     });

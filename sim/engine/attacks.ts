@@ -4,9 +4,11 @@
  * their times; an attempt whose source the firewall already refuses is counted as blocked (it never reaches a
  * sidecar), any other feeds the sidecars' intrusion detector and prevention (models/security/ids.ts,
  * prevention.ts), which blocks a detected source through the policy's control plane (`setFirewall`, recorded in
- * actions.csv like the policy's own actions; it takes effect after the verb's setup latency, and from then on the
- * source's flows are refused as well, which the run counts as benign flows blocked: every flow of the traffic
- * matrices and applications is benign). A detection also tells the policy, when it takes security risk
+ * actions.csv like the policy's own actions; it takes effect after the verb's setup latency). The attacker and
+ * the scanner hold no certificate: their attempts carry the identity `unauthenticated`, and the block names it
+ * (a deny of the node's unauthenticated workloads), so the node's benign flows, which ride its sidecar's
+ * authenticated tunnels and carry no such identity, keep flowing; the firewall's refused flows are counted as
+ * benign flows blocked (every flow of the traffic matrices and applications is benign). A detection also tells the policy, when it takes security risk
  * (`setRiskyNodes`, rl-mesh), which nodes are flagged.
  *
  * Benign flows are not connection events here: in the mesh an application's flows ride the sidecars' long-lived
@@ -17,6 +19,7 @@
 import type { Policy } from "../../models/policies/types.ts";
 import type { FirewallRule } from "../../models/policies/verb-args.ts";
 import { type AttackSpec, attackEvents, attackStreamName } from "../../models/security/attacks.ts";
+import { identityOf } from "../../models/security/ids.ts";
 import { type BlockRecord, IntrusionPrevention, riskyNodes } from "../../models/security/prevention.ts";
 import { RandomStreams } from "../kernel/rng.ts";
 import type { Simulator } from "../kernel/simulator.ts";
@@ -49,7 +52,11 @@ export interface IdsRecords {
 /** The firewall side the attack workload needs of the simulator's control plane. */
 export interface AttackControl {
   setFirewall(rule: FirewallRule): void | Promise<void>;
-  firewallAllows(src: string, dst: string, fields: { port?: number; protocol?: string }): boolean;
+  firewallAllows(
+    src: string,
+    dst: string,
+    fields: { port?: number; protocol?: string; identity?: string },
+  ): boolean;
   readonly stats: { firewall: { refusedFlows: number; refusedBytes: number } };
 }
 
@@ -80,14 +87,15 @@ export class SimAttacks {
       const events = attackEvents(a, streams.nodes, rs.stream(attackStreamName(i)));
       for (const ev of events) {
         sim.scheduleAt(ev.timeNs, () => {
-          if (!this.ctl.firewallAllows(ev.src, ev.dst, { port: ev.port, protocol: "tcp" })) {
+          const fields = { port: ev.port, protocol: "tcp", identity: identityOf(ev) };
+          if (!this.ctl.firewallAllows(ev.src, ev.dst, fields)) {
             this.blocked++;
             return;
           }
           this.seen++;
           void this.prevention.observe(ev);
           // The detection (and its deny rule) happened synchronously within observe.
-          if (this.prevention.detector.isDetected(ev.src)) this.flag();
+          if (this.prevention.detector.isDetected(ev.src, identityOf(ev))) this.flag();
         });
       }
       return events.length;

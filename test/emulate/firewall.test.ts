@@ -47,6 +47,11 @@ describe("firewall rules, offline", () => {
       want: 'ip saddr 10.0.0.1 meta l4proto udp th dport 53 counter reject comment "fw4"',
     },
     {
+      rule: { action: "deny", src: "n1", identity: "unauthenticated" },
+      target: { srcAddr: "10.0.0.1" },
+      want: 'ip saddr 10.0.0.1 meta skuid != 0 meta l4proto tcp tcp flags & (syn | ack) == syn counter reject with tcp reset comment "fw4"',
+    },
+    {
       rule: { action: "deny", protocol: "udp" },
       target: { srcAddr: "10.0.0.1", vxlanPort: 4789 },
       want: 'ip saddr 10.0.0.1 meta l4proto udp th dport != 4789 counter reject comment "fw4"',
@@ -73,6 +78,28 @@ describe("firewall rules, offline", () => {
         ),
       UnsupportedInEmulationError,
     );
+  });
+
+  it("refuses a SPIFFE identity (the sidecars refuse it, not nftables)", () => {
+    assert.throws(
+      () =>
+        firewallLines(
+          "t",
+          0,
+          { action: "deny", identity: "spiffe://topocast/web/0" },
+          { srcAddr: "10.0.0.1" },
+        ),
+      UnsupportedInEmulationError,
+    );
+  });
+
+  it("an identity rule denies no flow of the agents (they carry no identity), only what names it", async () => {
+    const { ctl } = offline(topo, dir);
+    await ctl.setFirewall({ action: "deny", src: "n0", identity: "unauthenticated" });
+    assert.equal(ctl.firewall.denies("n0", "n2", { port: 5201, protocol: "tcp" }), false);
+    assert.equal(ctl.firewall.denies("n0", "n2", { port: 15443, identity: "unauthenticated" }), true);
+    assert.equal(ctl.firewall.denies("n1", "n2", { port: 15443, identity: "unauthenticated" }), false);
+    assert.deepEqual(ctl.firewall.deniedPairs(), []);
   });
 
   const cases: { rules: { action: "allow" | "deny"; src?: string; dst?: string }[]; denied: string[] }[] = [

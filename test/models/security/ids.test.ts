@@ -80,6 +80,31 @@ describe("intrusion detector", () => {
     assert.equal(firstDetection(d, events), -1);
   });
 
+  it("keeps its windows per workload: a node's authenticated workloads are not its attacker", () => {
+    const d = new IntrusionDetector({ profiles: { "web->db": 0.8e6 } });
+    const web = "spiffe://topocast/web/0";
+    const events: ConnectionEvent[] = [];
+    for (let i = 0; i < 10; i++) {
+      // the attacker and the node's mesh workload interleave; 3 policy refusals of the workload stay below 5
+      events.push(ev(i * 100, { outcome: "refused-auth" }));
+      events.push(ev(i * 100 + 1, { identity: web, outcome: i < 3 ? "refused-policy" : "accepted" }));
+    }
+    firstDetection(d, events);
+    assert.deepEqual(
+      d.detections.map((x) => [x.src, x.identity, x.kind]),
+      [["attacker", "unauthenticated", "unauthenticated"]],
+    );
+    assert.equal(d.isDetected("attacker"), true);
+    assert.equal(d.isDetected("attacker", web), false);
+    // the same node's workload sending far over its profile is detected under its own SPIFFE ID
+    const big = Array.from({ length: 4 }, (_, i) =>
+      ev(2000 + i * 50, { identity: web, application: "web->db", bytes: 400_000 }),
+    );
+    firstDetection(d, big);
+    assert.deepEqual(d.detections.at(-1)!.identity, web);
+    assert.equal(d.detections.at(-1)!.kind, "volume");
+  });
+
   it("forgets refusals older than the window", () => {
     const d = new IntrusionDetector();
     const spread = Array.from({ length: 10 }, (_, i) => ev(i * 2600, { outcome: "refused-auth" }));
@@ -110,12 +135,13 @@ describe("intrusion prevention", () => {
       await ips.observe(ev(i * 100, { outcome: "refused-auth" }));
       await ips.observe(ev(i * 100, { src: "web" }));
     }
-    assert.deepEqual(rules, [{ action: "deny", src: "attacker" }]);
+    assert.deepEqual(rules, [{ action: "deny", src: "attacker", identity: "unauthenticated" }]);
     assert.equal(ips.blocks.length, 1);
     assert.deepEqual(
       { ...ips.blocks[0]!, reason: "" },
       {
         src: "attacker",
+        identity: "unauthenticated",
         kind: "unauthenticated",
         reason: "",
         firstSeenNs: 0,
