@@ -65,6 +65,7 @@ import { readState, runDir, writeState } from "./run-state.ts";
 import { ProcessRunner, type Runner } from "./runner.ts";
 import { type ScaledControlPlane, scaledControlPlane } from "./scaled-control-plane.ts";
 import { scaleTopology } from "./scaling.ts";
+import { EmuAttacks } from "./sidecar/attack-run.ts";
 import { pinStaticRoutes } from "./static-routes.ts";
 import { type UpResult, withSubstrate } from "./substrate.ts";
 import { EmulationInterrupted, TrafficAgents } from "./traffic-agents.ts";
@@ -186,6 +187,7 @@ export async function emulatePolicy(
     let live: LiveApplications | undefined;
     let conntrack: ConntrackRecorder | undefined;
     let dht: EmuRegistryService | undefined;
+    let attacks: EmuAttacks | undefined;
     try {
       // The registry's DHT processes, one per substrate node, before the clock starts; latencies on the run's clock.
       if (scenario.registry && policy.controller) {
@@ -227,11 +229,28 @@ export async function emulatePolicy(
           work,
           apps ? trackedPorts(apps, state.applicationPorts) : null,
         );
+      // The config's attacks (their sidecars, tripwires and detector) before the clock starts.
+      if (scenario.attacks?.length)
+        attacks = await EmuAttacks.start({
+          up,
+          attacks: scenario.attacks,
+          seed: scenario.seed,
+          run: scenario.run,
+          windowNs: emulatedWindowNs(scenario, settings),
+          timeCompression: c,
+          firewall: emuCtl,
+          dir,
+        });
       // Every agent listens: start the clock half a second from now, on all of them at once.
       epoch = agents.startClock();
       ledger.epoch = epoch;
       live?.start(epoch);
+      attacks?.play(epoch);
       const records = await drive(run, p, policy.controller ? null : routing, measuredDelayNs, epoch, agents);
+      if (attacks) {
+        await attacks.stop();
+        records.ids = attacks.records(benignRefused(ledger));
+      }
       if (conntrack && apps) {
         const entries = await conntrack.stop();
         records.connections = connectionFlows(entries, {
@@ -246,6 +265,7 @@ export async function emulatePolicy(
       }
       return records;
     } finally {
+      await attacks?.stop(0);
       await conntrack?.close();
       live?.stop();
       agents?.stop();
@@ -253,6 +273,14 @@ export async function emulatePolicy(
       rmSync(work, { recursive: true, force: true });
     }
   });
+}
+
+/**
+ * The agents' flows (all benign) refused: denied by a rule at their start, or refused on the wire (ECONNREFUSED: a
+ * deny rule matched a connection the rules in force did not predict). Their bytes are not known.
+ */
+function benignRefused(ledger: FlowLedger): { flows: number; bytes: null } {
+  return { flows: ledger.denied + (ledger.flowErrors.ECONNREFUSED ?? 0), bytes: null };
 }
 
 /** The policy to drive: a control-loop policy from its factory, or a static baseline with its routes pinned. */

@@ -221,11 +221,6 @@ async function preflight(
 /** What of the scenario the emulator leaves out, whatever the kernel: per-flow spreading. */
 function notEmulated(scenario: Scenario): string[] {
   const out: string[] = [];
-  if (scenario.attacks?.length) {
-    out.push(
-      `attacks: ${scenario.attacks.length} attack(s) of the simulator's attack workload (sim/engine/attacks.ts); the emulator's intrusion detection runs in the sidecar mesh's own tests (test/emulate/sidecar-ids.test.ts), not in an experiment run yet (set attacks: [] to leave them out)`,
-    );
-  }
   for (const p of scenario.policies) {
     if (p.controller) continue;
     const split = perFlowPairs(scenario, p);

@@ -13,7 +13,8 @@
  *   accepted connection is closed at once and reported as a `tripwire` event. A sidecar mesh carries every
  *   application's traffic through the sidecar's one TLS port, so only a scanner touches these ports.
  *
- * Times are wall-clock ns since {@link SidecarIds.start} (the emulator's clock runs in wall time). Stop with
+ * Times are wall-clock ns since construction (the emulator's clock runs in wall time), or the run's clock
+ * (`clockNs`). Stop with
  * {@link SidecarIds.close}: the tripwires exit, and also when this process dies (their stdin closes).
  */
 import type { ChildProcess } from "node:child_process";
@@ -99,6 +100,10 @@ export interface SidecarIdsOptions extends IdsOptions {
    * SPIFFE ID). Absent: such a block goes to the firewall, which refuses it.
    */
   revoke?: (spiffeId: string) => Promise<unknown>;
+  /** The events' clock, integer ns >= 0 (an experiment run's clock). @default wall ns since construction */
+  clockNs?: () => number;
+  /** Told of every event as it is fed (what it is, before the detector sees it). */
+  onEvent?: (ev: ConnectionEvent) => void;
 }
 
 export class SidecarIds {
@@ -123,9 +128,11 @@ export class SidecarIds {
     this.prevention = new IntrusionPrevention(blocks, () => this.nowNs(), opts);
   }
 
-  /** Wall ns since the start. */
+  /** The events' clock: {@link SidecarIdsOptions.clockNs}, else wall ns since construction. */
   nowNs(): number {
-    return Number(process.hrtime.bigint() - this.t0);
+    return this.opts.clockNs
+      ? Math.max(0, Math.round(this.opts.clockNs()))
+      : Number(process.hrtime.bigint() - this.t0);
   }
 
   /** Starts the tripwires (resolves once they listen) and the log reader. */
@@ -145,6 +152,7 @@ export class SidecarIds {
   }
 
   private feed(ev: ConnectionEvent): void {
+    this.opts.onEvent?.(ev);
     this.queue = this.queue.then(() => this.prevention.observe(ev));
   }
 

@@ -30,6 +30,8 @@ export interface IdsBlock extends BlockRecord {
   timeToBlockNs: number;
   /** Whether the source is one of the scenario's attack sources. */
   attacker: boolean;
+  /** The emulator's: timeToBlockNs in wall ms (the run's clock runs timeCompression times wall time). */
+  timeToBlockWallMs?: number;
 }
 
 /** What the intrusion detection did in a run (summary.json's `ids` of each policy). */
@@ -44,9 +46,9 @@ export interface IdsRecords {
   missed: string[];
   /** Blocked sources that attacked nobody (false positives). */
   falsePositives: string[];
-  /** Flows (all benign) the firewall refused, and their bytes. */
+  /** Flows (all benign) the firewall refused, and their bytes (null: not known, the emulator's refused connections). */
   benignFlowsBlocked: number;
-  benignBytesBlocked: number;
+  benignBytesBlocked: number | null;
 }
 
 /** The firewall side the attack workload needs of the simulator's control plane. */
