@@ -10,7 +10,9 @@
  * - **scan**: plain TCP connects to ports 1-1023 of its targets, where tripwires listen on every one of them.
  *
  * The sidecars' refusal log and the tripwires feed the same detector as the simulator's (emulate/sidecar/ids.ts
- * over models/security/ids.ts), on the run's clock (simulated ns); a detection blocks the source workload through
+ * over models/security/ids.ts), on the run's clock (simulated ns), each event at the time the sidecar or tripwire
+ * saw it (wall ms stamps; the controller reads them later, in bursts when it is busy); a block's time is when its
+ * nftables rules were in place; a detection blocks the source workload through
  * the run's setFirewall (nftables at the source, the node's unauthenticated sockets only), so the traffic agents'
  * flows of the attack nodes keep flowing. {@link EmuAttacks.records} gives summary.json's `ids` as the simulator
  * does, with each block's time also in wall ms. The deny rules are set on the emulation control plane directly,
@@ -54,6 +56,7 @@ export interface EmuAttacksOptions {
 /** The attacks of one emulated run: {@link start} before the clock, {@link play} at the epoch, {@link stop}. */
 export class EmuAttacks {
   private epoch: bigint | undefined;
+  private epochUnixMs: number | undefined;
   private seen = 0;
   private readonly processes: AttackProcess[] = [];
   private outcomes: string[] = [];
@@ -95,6 +98,7 @@ export class EmuAttacks {
         sidecars: mesh ? sidecarsOf(mesh) : new Map(),
         tripwires: { nodes: targets("scan"), ports: TRIPWIRE_PORTS },
         clockNs: () => self?.nowNs() ?? 0,
+        atWallMs: (unixMs) => self?.atWallMs(unixMs) ?? 0,
         onEvent: () => {
           if (self) self.seen++;
         },
@@ -117,16 +121,23 @@ export class EmuAttacks {
     return Number(process.hrtime.bigint() - this.epoch) * this.opts.timeCompression;
   }
 
+  /** The run's clock at a wall instant (Unix ms), simulated ns (0 before the epoch is known). */
+  atWallMs(unixMs: number): number {
+    if (this.epochUnixMs === undefined) return 0;
+    return (unixMs - this.epochUnixMs) * 1e6 * this.opts.timeCompression;
+  }
+
   /** Starts each attack's process, its attempts timed from `epoch` (the traffic's start, hrtime ns). */
   play(epoch: bigint): void {
     this.epoch = epoch;
+    this.epochUnixMs = Date.now() + Number(epoch - process.hrtime.bigint()) / 1e6;
     const { plan } = this.opts.up;
     const address = (node: string) => plan.nodes.find((n) => n.id === node)!.address;
-    const leadMs = Number(epoch - process.hrtime.bigint()) / 1e6;
+
     this.events.forEach((evs, i) => {
       const tls = this.opts.attacks[i]!.kind === "unauthenticated";
       const attempts: Attempt[] = evs.map((e) => ({
-        atMs: Math.max(0, leadMs + e.timeNs / this.opts.timeCompression / 1e6),
+        atUnixMs: this.epochUnixMs! + e.timeNs / this.opts.timeCompression / 1e6,
         host: address(e.dst),
         port: e.port,
         tls,

@@ -22,17 +22,18 @@ export function unattested(argv: readonly string[]): string[] {
   return ["setpriv", `--reuid=${UNATTESTED_UID}`, `--regid=${UNATTESTED_UID}`, "--clear-groups", ...argv];
 }
 
-/** One attempt: when (ms from the process's start), where, and whether it speaks TLS. */
+/** One attempt: when (Unix ms; one already past goes at once), where, and whether it speaks TLS. */
 export interface Attempt {
-  atMs: number;
+  atUnixMs: number;
   host: string;
   port: number;
   tls: boolean;
 }
 
-/** What became of an attempt: `refused`, `closed`, `timeout` or an error code; `atMs` when it was made. */
+/** What became of an attempt: `refused`, `closed`, `timeout` or an error code; when it started and ended, Unix ms. */
 export interface AttemptOutcome {
-  atMs: number;
+  startUnixMs: number;
+  endUnixMs: number;
   port: number;
   outcome: string;
 }
@@ -41,11 +42,11 @@ export interface AttemptOutcome {
 const PLAYER = `
 const net = require("node:net"), tls = require("node:tls");
 const list = JSON.parse(process.argv[1]);
-const t0 = Date.now();
 let left = list.length;
 if (left === 0) process.exit(0);
 for (const a of list) setTimeout(() => {
   let outcome = "closed";
+  const start = Date.now();
   const s = a.tls
     ? tls.connect({ host: a.host, port: a.port, rejectUnauthorized: false, minVersion: "TLSv1.3" })
     : net.connect({ host: a.host, port: a.port });
@@ -54,10 +55,10 @@ for (const a of list) setTimeout(() => {
   const timer = setTimeout(() => { outcome = "timeout"; s.destroy(); }, 3000);
   s.on("close", () => {
     clearTimeout(timer);
-    console.log(JSON.stringify({ atMs: Date.now() - t0, port: a.port, outcome }));
+    console.log(JSON.stringify({ startUnixMs: start, endUnixMs: Date.now(), port: a.port, outcome }));
     if (--left === 0) process.exit(0);
   });
-}, a.atMs);
+}, Math.max(0, a.atUnixMs - Date.now()));
 `;
 
 /** A running attack process; `done` resolves with every attempt's outcome when the last one ended. */

@@ -74,7 +74,7 @@ const [host, ...ports] = process.argv.slice(1);
 let up = 0;
 for (const p of ports) {
   const s = net.createServer((c) => {
-    console.log(JSON.stringify({ peer: c.remoteAddress, port: Number(p) }));
+    console.log(JSON.stringify({ peer: c.remoteAddress, port: Number(p), t: Date.now() }));
     c.on("error", () => {});
     c.destroy();
   });
@@ -102,6 +102,12 @@ export interface SidecarIdsOptions extends IdsOptions {
   revoke?: (spiffeId: string) => Promise<unknown>;
   /** The events' clock, integer ns >= 0 (an experiment run's clock). @default wall ns since construction */
   clockNs?: () => number;
+  /**
+   * The clock's time of a wall instant (Unix ms): when given, an event is timed when the sidecar or tripwire saw
+   * it (the refusal's `time`, the tripwire's stamp), not when this process read it, which a busy controller does
+   * late and in bursts.
+   */
+  atWallMs?: (unixMs: number) => number;
   /** Told of every event as it is fed (what it is, before the detector sees it). */
   onEvent?: (ev: ConnectionEvent) => void;
 }
@@ -151,6 +157,13 @@ export class SidecarIds {
     for (const w of this.wires) w.stdin?.end();
   }
 
+  /** An event's time: when it was seen (`atWallMs`), else now; never after now. */
+  private timeOf(unixMs: number): number {
+    const now = this.nowNs();
+    const at = this.opts.atWallMs;
+    return at && Number.isFinite(unixMs) ? Math.min(now, Math.max(0, Math.round(at(unixMs)))) : now;
+  }
+
   private feed(ev: ConnectionEvent): void {
     this.opts.onEvent?.(ev);
     this.queue = this.queue.then(() => this.prevention.observe(ev));
@@ -163,7 +176,7 @@ export class SidecarIds {
     for (const line of text.slice(0, end).split("\n")) {
       if (line.trim() === "") continue;
       const r = JSON.parse(line) as Refusal;
-      this.feed(refusalEvent(r, this.nowNs(), this.opts.plan, this.opts.sidecars));
+      this.feed(refusalEvent(r, this.timeOf(Date.parse(r.time)), this.opts.plan, this.opts.sidecars));
     }
   }
 
@@ -183,9 +196,9 @@ export class SidecarIds {
       child.once("exit", (code) => reject(new Error(`tripwire on ${node} exited with ${code}`)));
       createInterface({ input: child.stdout! }).on("line", (l) => {
         if (l === "ready") return resolve();
-        const t = JSON.parse(l) as { peer: string; port: number };
+        const t = JSON.parse(l) as { peer: string; port: number; t: number };
         const src = nodeOfAddress(this.opts.plan, t.peer);
-        this.feed({ timeNs: this.nowNs(), src, dst: node, port: t.port, outcome: "tripwire" });
+        this.feed({ timeNs: this.timeOf(t.t), src, dst: node, port: t.port, outcome: "tripwire" });
       });
     });
   }

@@ -17,6 +17,7 @@ import {
   type Observation,
   pairKey,
 } from "../policies/types.ts";
+import { isPromiseLike } from "../policies/verb-decorator.ts";
 import type { Predictor } from "../predictors/predictor.ts";
 import type { PathView } from "./features.ts";
 import {
@@ -128,6 +129,9 @@ export class PathMesh {
   readonly table = new PathTable();
   private readonly cache = new Map<string, NodePath[]>();
   private downSignature = "";
+  /** The probes of an earlier interval still going out, and a failure of theirs to throw. */
+  private probing: Promise<void> | null = null;
+  private probeFailure: { error: unknown } | null = null;
 
   constructor(private readonly opts: PathMeshOptions) {}
 
@@ -175,6 +179,7 @@ export class PathMesh {
 
   /** One interval: choose and pin paths for the heaviest pairs, then probe (see the module doc). */
   async place(view: MeshView, ctl: ControlPlane, choose: Chooser): Promise<void> {
+    this.checkProbes();
     const obs = view.obs;
     const seconds = obs.intervalNs / 1e9;
     const active = [...obs.traffic]
@@ -203,7 +208,40 @@ export class PathMesh {
       }
       probing.push({ current, candidates });
     }
-    await sendProbes(ctl, probePlan(probing, this.table, this.opts.probeBudget));
+    this.probe(ctl, probing);
+  }
+
+  /**
+   * Sends the interval's probes without waiting for them: a probe's result only comes in a later observation, and
+   * an engine whose probe verb takes a while (the emulator installs the path's routes, then pings) would otherwise
+   * hold the decision past the next control instant. While the previous interval's probes are still going out, this
+   * interval sends none (their budget is still being spent). A failure other than a typed ControlError is thrown by
+   * the next {@link place}. In an engine whose probe answers at once (the simulator) every probe is sent here.
+   */
+  private probe(ctl: ControlPlane, probing: Parameters<typeof probePlan>[0]): void {
+    if (this.probing) return;
+    const pending = sendProbes(ctl, probePlan(probing, this.table, this.opts.probeBudget));
+    if (!pending) return;
+    this.probing = pending
+      .catch((error: unknown) => {
+        this.probeFailure = { error };
+      })
+      .finally(() => {
+        this.probing = null;
+      });
+  }
+
+  /** Rethrows a failure of the probes sent in an earlier interval (see {@link probe}). */
+  private checkProbes(): void {
+    const f = this.probeFailure;
+    this.probeFailure = null;
+    if (f) throw f.error;
+  }
+
+  /** Waits for the probes still going out (a policy's end). */
+  async settleProbes(): Promise<void> {
+    await this.probing;
+    this.checkProbes();
   }
 
   /**
@@ -244,19 +282,35 @@ export class PathMesh {
 const PROBES_IN_FLIGHT = 8;
 
 /**
- * Sends probes, at most {@link PROBES_IN_FLIGHT} awaited together (the verb may return a promise: the emulator's
- * sets up the path's routes first); a typed ControlError skips the probe, anything else fails the decision.
+ * Sends the probes of `plan` in order. While the verb answers at once (the simulator) every probe is sent before
+ * this returns, and it returns null; from the first probe that answers with a promise (the emulator sets up the
+ * path's routes first) the rest go out with at most {@link PROBES_IN_FLIGHT} in flight, and the returned promise
+ * settles when all have. A typed ControlError skips the probe; anything else rejects (or throws).
  */
-async function sendProbes(ctl: ControlPlane, plan: readonly NodePath[]): Promise<void> {
-  const one = async (p: NodePath) => {
-    try {
-      await ctl.probe(p);
-    } catch (e) {
-      if (!(e instanceof ControlError)) throw e;
-    }
+export function sendProbes(ctl: ControlPlane, plan: readonly NodePath[]): Promise<void> | null {
+  let i = 0;
+  let first: Promise<void> | null = null;
+  while (i < plan.length && first === null) first = probeOne(ctl, plan[i++]!);
+  if (first === null) return null;
+  const rest = plan.slice(i);
+  const worker = async () => {
+    for (let p = rest.shift(); p !== undefined; p = rest.shift()) await probeOne(ctl, p);
   };
-  for (let i = 0; i < plan.length; i += PROBES_IN_FLIGHT) {
-    await Promise.all(plan.slice(i, i + PROBES_IN_FLIGHT).map(one));
+  const workers = Array.from({ length: PROBES_IN_FLIGHT - 1 }, worker);
+  return Promise.all([first, ...workers]).then(() => {});
+}
+
+/** One probe: null when the verb answered at once (or refused with a ControlError), else its settling. */
+function probeOne(ctl: ControlPlane, p: NodePath): Promise<void> | null {
+  const skip = (e: unknown) => {
+    if (!(e instanceof ControlError)) throw e;
+  };
+  try {
+    const r: unknown = ctl.probe(p);
+    return isPromiseLike(r) ? Promise.resolve(r).then(() => {}, skip) : null;
+  } catch (e) {
+    skip(e);
+    return null;
   }
 }
 

@@ -51,7 +51,7 @@ export class IntrusionPrevention {
   /** Feeds an event; on a detection, blocks the source and returns the detection. */
   async observe(ev: ConnectionEvent): Promise<Detection | null> {
     const key = `${ev.src} ${identityOf(ev)}`;
-    if (!this.firstSeen.has(key)) this.firstSeen.set(key, ev.timeNs);
+    this.firstSeen.set(key, Math.min(this.firstSeen.get(key) ?? ev.timeNs, ev.timeNs));
     const d = this.detector.observe(ev);
     if (!d) return null;
     await this.firewall.setFirewall({ action: "deny", src: d.src, identity: d.identity });
