@@ -129,9 +129,10 @@ export class PathMesh {
   readonly table = new PathTable();
   private readonly cache = new Map<string, NodePath[]>();
   private downSignature = "";
-  /** The probes of an earlier interval still going out, and a failure of theirs to throw. */
+  /** The probes of an earlier interval still going out. */
   private probing: Promise<void> | null = null;
-  private probeFailure: { error: unknown } | null = null;
+  /** Probes that failed in the background (lost), and the last failure's message. */
+  readonly probeFailures = { count: 0, last: "" };
 
   constructor(private readonly opts: PathMeshOptions) {}
 
@@ -179,7 +180,6 @@ export class PathMesh {
 
   /** One interval: choose and pin paths for the heaviest pairs, then probe (see the module doc). */
   async place(view: MeshView, ctl: ControlPlane, choose: Chooser): Promise<void> {
-    this.checkProbes();
     const obs = view.obs;
     const seconds = obs.intervalNs / 1e9;
     const active = [...obs.traffic]
@@ -215,33 +215,21 @@ export class PathMesh {
    * Sends the interval's probes without waiting for them: a probe's result only comes in a later observation, and
    * an engine whose probe verb takes a while (the emulator installs the path's routes, then pings) would otherwise
    * hold the decision past the next control instant. While the previous interval's probes are still going out, this
-   * interval sends none (their budget is still being spent). A failure other than a typed ControlError is thrown by
-   * the next {@link place}. In an engine whose probe answers at once (the simulator) every probe is sent here.
+   * interval sends none (their budget is still being spent). A probe that fails once sent in the background (the
+   * emulator: its path's link went down while its routes went in) is lost, as a probe over a down link is, and
+   * counted in {@link probeFailures}. In an engine whose probe answers at once (the simulator) every probe is sent
+   * here, and a failure other than a ControlError is thrown.
    */
   private probe(ctl: ControlPlane, probing: Parameters<typeof probePlan>[0]): void {
     if (this.probing) return;
-    const pending = sendProbes(ctl, probePlan(probing, this.table, this.opts.probeBudget));
+    const pending = sendProbes(ctl, probePlan(probing, this.table, this.opts.probeBudget), (_p, error) => {
+      this.probeFailures.count++;
+      this.probeFailures.last = error instanceof Error ? error.message : String(error);
+    });
     if (!pending) return;
-    this.probing = pending
-      .catch((error: unknown) => {
-        this.probeFailure = { error };
-      })
-      .finally(() => {
-        this.probing = null;
-      });
-  }
-
-  /** Rethrows a failure of the probes sent in an earlier interval (see {@link probe}). */
-  private checkProbes(): void {
-    const f = this.probeFailure;
-    this.probeFailure = null;
-    if (f) throw f.error;
-  }
-
-  /** Waits for the probes still going out (a policy's end). */
-  async settleProbes(): Promise<void> {
-    await this.probing;
-    this.checkProbes();
+    this.probing = pending.finally(() => {
+      this.probing = null;
+    });
   }
 
   /**
@@ -285,16 +273,35 @@ const PROBES_IN_FLIGHT = 8;
  * Sends the probes of `plan` in order. While the verb answers at once (the simulator) every probe is sent before
  * this returns, and it returns null; from the first probe that answers with a promise (the emulator sets up the
  * path's routes first) the rest go out with at most {@link PROBES_IN_FLIGHT} in flight, and the returned promise
- * settles when all have. A typed ControlError skips the probe; anything else rejects (or throws).
+ * settles when all have. A typed ControlError skips the probe; any other failure throws (at once) or, once the
+ * probes go out in the background, is given to `lost` (without it, rejects).
  */
-export function sendProbes(ctl: ControlPlane, plan: readonly NodePath[]): Promise<void> | null {
+export function sendProbes(
+  ctl: ControlPlane,
+  plan: readonly NodePath[],
+  lost?: (path: NodePath, error: unknown) => void,
+): Promise<void> | null {
   let i = 0;
   let first: Promise<void> | null = null;
-  while (i < plan.length && first === null) first = probeOne(ctl, plan[i++]!);
+  const tracked = (p: NodePath, r: Promise<void> | null) =>
+    r && lost ? r.catch((e: unknown) => lost(p, e)) : r;
+  while (i < plan.length && first === null) {
+    const p = plan[i++]!;
+    first = tracked(p, probeOne(ctl, p));
+  }
   if (first === null) return null;
   const rest = plan.slice(i);
+  const background = (p: NodePath): Promise<void> | null => {
+    try {
+      return tracked(p, probeOne(ctl, p));
+    } catch (e) {
+      if (!lost) throw e;
+      lost(p, e);
+      return null;
+    }
+  };
   const worker = async () => {
-    for (let p = rest.shift(); p !== undefined; p = rest.shift()) await probeOne(ctl, p);
+    for (let p = rest.shift(); p !== undefined; p = rest.shift()) await background(p);
   };
   const workers = Array.from({ length: PROBES_IN_FLIGHT - 1 }, worker);
   return Promise.all([first, ...workers]).then(() => {});

@@ -48,6 +48,18 @@ describe("sending probes", () => {
     assert.equal(inFlight, 0);
   });
 
+  it("gives a background failure to `lost` and sends the rest", async () => {
+    const lost: string[] = [];
+    let sent = 0;
+    const ctl = probing(async (p) => {
+      sent++;
+      if (p[1] === "r12") throw new Error("Nexthop has invalid gateway");
+    });
+    await sendProbes(ctl, plan, (p, e) => lost.push(`${p[1]}: ${(e as Error).message}`));
+    assert.deepEqual(lost, ["r12: Nexthop has invalid gateway"]);
+    assert.equal(sent, 20);
+  });
+
   it("rejects with a failure that is not a ControlError", async () => {
     const ctl = probing(async (p) => {
       if (p[1] === "r12") throw new Error("ip: command failed");
