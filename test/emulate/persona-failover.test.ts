@@ -20,11 +20,11 @@ import { emulationEngine } from "../../emulate/engine.ts";
 import { parseConfig } from "../../experiments/config/load.ts";
 import { emulationSettings } from "../../experiments/emulate-experiment.ts";
 import { buildScenario } from "../../experiments/scenario.ts";
-import { PERSONA_SCHEMA_VERSION, type Persona } from "../../models/personas/profile.ts";
 import { PersonaPolicy } from "../../models/policies/persona.ts";
 import type { FlowArrival } from "../../models/workload/flow-schedule.ts";
 import type { EnginePolicy } from "../../sim/engine/types.ts";
 import { assertRunsGone, capabilities, needs } from "../helpers/emulation.ts";
+import { personaWith } from "../models/personas/fixture.ts";
 
 const MS = 1_000_000;
 const FAIL_NS = 2000 * MS;
@@ -67,31 +67,16 @@ const flows: FlowArrival[] = Array.from({ length: 200 }, (_, k) => ({
 }));
 const dbPort = applicationPorts(["web->db"], settings.port)["web->db"]!;
 
-const db: Persona = {
-  schemaVersion: PERSONA_SCHEMA_VERSION,
-  version: 1,
-  application: { name: "db", versionHash: "test" },
-  fingerprint: {
-    protocols: ["tcp"],
-    ports: [dbPort],
-    peers: [],
-    bandwidth: { meanBps: 0, p95Bps: 0, peakBps: 0 },
-    burstiness: { binNs: 100 * MS, peakToMean: 1, dispersion: 1 },
-    latencySensitivity: { smallBytes: 10_000, share: 1, exchanges: 0 },
-    timeOfDay: Array.from({ length: 24 }, () => 0),
+const db = personaWith("db", [dbPort], {
+  topology: "mesh",
+  qos: { priority: 0, rateBps: 10e6, ceilBps: 1e9 },
+  security: {
+    allow: [{ peer: { kind: "node", name: "a:n0" }, port: dbPort }],
+    defaultDeny: true,
+    alertOn: [],
   },
-  desired: {
-    topology: "mesh",
-    qos: { priority: 0, rateBps: 10e6, ceilBps: 1e9 },
-    security: {
-      allow: [{ peer: { kind: "node", name: "a:n0" }, port: dbPort }],
-      defaultDeny: true,
-      alertOn: [],
-    },
-    routing: "latency",
-  },
-  provenance: { engine: "sim", run: "test", windowStartNs: 0, windowEndNs: 1, learnedAt: "test" },
-};
+  routing: "latency",
+});
 
 describe("persona failover across two substrates in the emulator", async () => {
   const skip = await needs(["veth", "htb", "vxlan"], ["nft"]);

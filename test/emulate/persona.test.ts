@@ -18,12 +18,12 @@ import { emulationEngine } from "../../emulate/engine.ts";
 import { parseConfig } from "../../experiments/config/load.ts";
 import { emulationSettings } from "../../experiments/emulate-experiment.ts";
 import { buildScenario } from "../../experiments/scenario.ts";
-import { PERSONA_SCHEMA_VERSION, type Persona } from "../../models/personas/profile.ts";
 import { PersonaPolicy } from "../../models/policies/persona.ts";
 import type { FlowArrival } from "../../models/workload/flow-schedule.ts";
 import type { EnginePolicy, Scenario } from "../../sim/engine/types.ts";
 import { line } from "../../sim/substrate/generators.ts";
 import { assertRunsGone, capabilities, needs } from "../helpers/emulation.ts";
+import { personaWith } from "../models/personas/fixture.ts";
 
 const MS = 1_000_000;
 const CONFIG = `name: persona-emulate
@@ -55,31 +55,16 @@ const dbPort = applicationPorts(
   settings.port,
 )["web->db"]!;
 
-const wrong: Persona = {
-  schemaVersion: PERSONA_SCHEMA_VERSION,
-  version: 1,
-  application: { name: "db", versionHash: "test" },
-  fingerprint: {
-    protocols: ["tcp"],
-    ports: [dbPort],
-    peers: [],
-    bandwidth: { meanBps: 0, p95Bps: 0, peakBps: 0 },
-    burstiness: { binNs: 100 * MS, peakToMean: 1, dispersion: 1 },
-    latencySensitivity: { smallBytes: 10_000, share: 0, exchanges: 0 },
-    timeOfDay: Array.from({ length: 24 }, () => 0),
+const wrong = personaWith("db", [dbPort], {
+  topology: "mesh",
+  qos: { priority: 1, rateBps: 10e6, ceilBps: 1e9 },
+  security: {
+    allow: [{ peer: { kind: "node", name: "n1" }, port: dbPort }],
+    defaultDeny: true,
+    alertOn: [],
   },
-  desired: {
-    topology: "mesh",
-    qos: { priority: 1, rateBps: 10e6, ceilBps: 1e9 },
-    security: {
-      allow: [{ peer: { kind: "node", name: "n1" }, port: dbPort }],
-      defaultDeny: true,
-      alertOn: [],
-    },
-    routing: "latency",
-  },
-  provenance: { engine: "sim", run: "test", windowStartNs: 0, windowEndNs: 1, learnedAt: "test" },
-};
+  routing: "latency",
+});
 
 describe("the persona policy in the emulator", async () => {
   const skip = await needs(["veth", "htb", "vxlan"], ["nft"]);
