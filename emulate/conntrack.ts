@@ -439,7 +439,7 @@ export class ConntrackRecorder {
       for (const line of r.stdout.split("\n")) this.take(n.index, line);
     }
     await new Promise((resolve) => setTimeout(resolve, 200)); // the last events reach the files
-    for (const p of this.procs) p.kill("SIGTERM");
+    this.stopReaders();
     for (const { node, file } of this.files) {
       for (const line of readFileSync(file, "utf8").split("\n")) this.take(node, line);
       rmSync(file, { force: true });
@@ -451,10 +451,15 @@ export class ConntrackRecorder {
     );
   }
 
-  /** Stops the readers and removes the table, sysctl change and event files (also after a failure; never throws). */
-  async close(): Promise<void> {
+  /** Signals the event readers to exit, once (stop() reads their files after it, close() may follow). */
+  private stopReaders(): void {
     for (const p of this.procs) p.kill("SIGTERM");
     this.procs.length = 0;
+  }
+
+  /** Stops the readers and removes the table, sysctl change and event files (also after a failure; never throws). */
+  async close(): Promise<void> {
+    this.stopReaders();
     for (const { file } of this.files) rmSync(file, { force: true });
     this.files.length = 0;
     if (this.eventDir !== null && this.eventDir !== this.dir)
