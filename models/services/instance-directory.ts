@@ -20,9 +20,10 @@
  *     answer older than the TTL starts `discoverResources({service})` from the client's node (one in flight per
  *     key) and meanwhile answers from the cache as it is (stale). Instances whose record is `down` are not returned
  *     (selectMatches).
- *   - a bounded start: the first discoveries wait for the registrations, but no longer than the access's
- *     `registrationWaitNs` after the first step (checked at each step, so the same in both engines); registrations
- *     still under way then are counted (`registrationsLate`). Until a client's first discovery has answered, its
+ *   - a bounded start: the first discoveries of a service wait for that service's registrations (one slow
+ *     registration holds only its own service's clients), but no longer than the access's `registrationWaitNs`
+ *     after the first step (checked at each step, so the same in both engines); registrations still under way
+ *     then are counted (`registrationsLate`). Until a client's first discovery has answered, its
  *     steps get the config's instances of the service (`fallbackAnswers`): a deterministic start rather than no
  *     instance at all (which left a policy on the default routes for as long as the DHT took).
  *   So a failed instance stays a candidate until its health update has landed and the client's cached answer has
@@ -165,12 +166,12 @@ interface CachedAnswer {
 /** One policy's view of the instances through the registry (see the module doc). */
 export class InstanceDirectory {
   private registered: Promise<void> | null = null;
-  /** Resolves when the first discoveries may start: registrations done, or the wait bound reached at a step. */
-  private released: Promise<void> = Promise.resolve();
-  private release: () => void = () => {};
-  private releasedYet = false;
+  /**
+   * Service -> when its first discoveries may start: its own instances' registrations done, or the wait bound
+   * reached at a step. Per service, so one slow registration holds only its own service's clients.
+   */
+  private readonly gates = new Map<string, DiscoveryGate>();
   private registeringNs = 0;
-  private registrationsPending = 0;
   private readonly cache = new Map<string, CachedAnswer>();
   private readonly refreshing = new Set<string>();
   /** Instance id -> its attachment link's state at the last step (what its monitor last saw). */
@@ -188,17 +189,13 @@ export class InstanceDirectory {
     const up = new Map(obs.links.map((l) => [`${l.src}->${l.dst}`, l.up]));
     if (this.registered === null) {
       this.registeringNs = this.access.nowNs();
-      this.released = new Promise((resolve) => {
-        this.release = resolve;
-      });
       this.registered = this.registerAll();
-      void this.registered.then(() => this.releaseDiscoveries());
-    } else if (
-      !this.releasedYet &&
-      this.access.nowNs() - this.registeringNs >= this.access.registrationWaitNs
-    ) {
-      this.access.count("registrationsLate", this.registrationsPending);
-      this.releaseDiscoveries();
+    } else if (this.access.nowNs() - this.registeringNs >= this.access.registrationWaitNs) {
+      for (const gate of this.gates.values()) {
+        if (gate.open) continue;
+        this.access.count("registrationsLate", gate.pending);
+        gate.openNow();
+      }
     }
     for (const [service, nodes] of this.mesh.instances) {
       for (const node of nodes) {
@@ -225,14 +222,11 @@ export class InstanceDirectory {
     return out;
   }
 
-  private releaseDiscoveries(): void {
-    this.releasedYet = true;
-    this.release();
-  }
-
   private registerAll(): Promise<void> {
     const all: Promise<void>[] = [];
     for (const [service, nodes] of this.mesh.instances) {
+      const gate = new DiscoveryGate(nodes.length);
+      this.gates.set(service, gate);
       for (const node of nodes) {
         const op = this.access.service
           .client(node)
@@ -241,7 +235,6 @@ export class InstanceDirectory {
             { address: node, node, network: "substrate", capabilities: [service], health: "up" },
             [],
           );
-        this.registrationsPending++;
         all.push(
           this.access
             .track(op)
@@ -249,9 +242,7 @@ export class InstanceDirectory {
               () => this.access.count("registrations"),
               () => this.access.count("registrationFailures"),
             )
-            .finally(() => {
-              this.registrationsPending--;
-            }),
+            .finally(() => gate.settled()),
         );
       }
     }
@@ -275,8 +266,8 @@ export class InstanceDirectory {
   private refresh(key: string, c: MeshClient): void {
     this.refreshing.add(key);
     let startNs = 0;
-    // The first lookups wait for the registrations (bounded); their latency counts from when they start.
-    const op = this.released.then(() => {
+    // The first lookups wait for their service's registrations (bounded); their latency counts from when they start.
+    const op = (this.gates.get(c.service)?.opened ?? Promise.resolve()).then(() => {
       startNs = this.access.nowNs();
       return this.access.service.client(c.node).discoverResources({ service: c.service });
     });
@@ -296,5 +287,31 @@ export class InstanceDirectory {
         () => this.access.count("lookupFailures"),
       )
       .finally(() => this.refreshing.delete(key));
+  }
+}
+
+/** One service's registrations at start: opens when all have settled, or when the directory's wait bound opens it. */
+class DiscoveryGate {
+  open = false;
+  readonly opened: Promise<void>;
+  private resolve: () => void = () => {};
+
+  /** @param pending the service's registrations in flight */
+  constructor(public pending: number) {
+    this.opened = new Promise((resolve) => {
+      this.resolve = resolve;
+    });
+    if (pending === 0) this.openNow();
+  }
+
+  /** One registration settled (done or failed). */
+  settled(): void {
+    this.pending--;
+    if (this.pending === 0) this.openNow();
+  }
+
+  openNow(): void {
+    this.open = true;
+    this.resolve();
   }
 }

@@ -190,4 +190,63 @@ describe("instances from the simulated registry", () => {
     );
     assert.equal(access.pending, 1, "n3's registration is still in flight");
   });
+
+  it("holds only the late registration's own service: web's clients discover at once, vault's wait for the bound", async () => {
+    // web on n1 (registers at once), vault on n3 (its registration never settles); discovery answers at once with
+    // the instances of the asked service registered so far.
+    const mesh = resolveMesh({
+      services: [
+        { name: "web", instances: ["n1"] },
+        { name: "vault", instances: ["n3"] },
+      ],
+      clients: [
+        { node: "n0", intent: "service=web", requestsPerSecond: 1, requestSize: "1KB" },
+        { node: "n0", intent: "service=vault", requestsPerSecond: 1, requestSize: "1KB" },
+      ],
+      links: [],
+    });
+    const registered: { node: string; service: string }[] = [];
+    const client = (node: string): ResourceRegistry =>
+      ({
+        node,
+        registerResource: (id: string) => {
+          if (node === "n3") return new Promise(() => {});
+          registered.push({ node, service: id.split("/")[0]! });
+          return Promise.resolve({ latencyNs: 0, lookups: 1 });
+        },
+        discoverResources: ({ service }: { service: string }) =>
+          Promise.resolve({
+            matches: registered
+              .filter((r) => r.service === service)
+              .map((r) => ({ resource: { metadata: { node: r.node } } })),
+            rejected: 0,
+            missing: 0,
+            stats: { latencyNs: 0, lookups: 1 },
+          } as unknown as Discovery),
+      }) as unknown as ResourceRegistry;
+    const service: RegistryService = { nodes: ["n0", "n1", "n3"], client, close: async () => {} };
+    let now = 0;
+    const access = new RegistryAccess(service, () => now, TTL, 500 * MS);
+    const dir = new InstanceDirectory(access, mesh);
+    const [web, vault] = mesh.clients as [IntentMesh["clients"][0], IntentMesh["clients"][0]];
+    const answers: [string[], string[]][] = [];
+    const linksOf = { links: [] };
+    for (const atMs of [250, 500, 750, 1000]) {
+      now = atMs * MS;
+      dir.observe(linksOf);
+      answers.push([[...dir.instances(web)], [...dir.instances(vault)]]);
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.deepEqual(answers, [
+      [["n1"], ["n3"]], // both from the config (no answer yet)
+      [["n1"], ["n3"]], // web answered from the registry; vault still waits
+      [["n1"], ["n3"]], // the bound (500 ms after the first step) opens vault's discovery here
+      [["n1"], []], // vault's answer: its only instance never registered
+    ]);
+    const t = access.totals;
+    assert.deepEqual(
+      [t.registrations, t.registrationsLate, t.fallbackAnswers, t.lookups, t.freshAnswers],
+      [1, 1, 1 + 3, 2, 3 + 1],
+    );
+  });
 });
