@@ -716,7 +716,7 @@ const RegistrySchema = z
         ),
       ),
     registrationWait: duration(
-      "How long the first discoveries wait for the instances' registrations (simulated time, from the first control step): then they start even if some registration has not completed (counted: summary.json `discovery.registrationsLate`). Until a client's first discovery answers, its steps use the instances listed here (counted: `discovery.fallbackAnswers`).",
+      "How long the first discoveries of a service wait for that service's instances' registrations (simulated time, from the first control step): then they start even if some registration has not completed (counted: summary.json `discovery.registrationsLate`). Until a client's first discovery answers, its steps use the instances listed here (counted: `discovery.fallbackAnswers`).",
       { min: 0 },
     ).default("1s"),
   })
