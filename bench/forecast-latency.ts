@@ -6,7 +6,8 @@
  * network's size and input width fix the work), observes the training days, then walks over the test days timing
  * `forecast(1)` and observing each interval after it. Both deep models forecast in plain JS from their trained
  * weights (lstm-forward.ts, transformer-forward.ts), not through tfjs. Cases: the LSTM and the Transformer, each
- * with its default inputs and with the seasonal-lag channel; the GEANT two days (462 pairs, 15-minute intervals,
+ * with its default inputs and with the seasonal-lag channel, and the pooled linear model (linear.ts) with and
+ * without its seasonal lag; the GEANT two days (462 pairs, 15-minute intervals,
  * train on the first) when present. `--cases transformer,lstm` runs only the cases named.
  *
  * Reports per case the median, p95 and max of the wall time (`process.hrtime`) and of the process's CPU time
@@ -25,6 +26,7 @@ import { existsSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { resolve } from "node:path";
 import { seriesMatrix } from "../models/predictors/evaluate.ts";
+import { LinearPredictor } from "../models/predictors/linear.ts";
 import { LstmPredictor } from "../models/predictors/lstm.ts";
 import type { Predictor } from "../models/predictors/predictor.ts";
 import { TransformerPredictor } from "../models/predictors/transformer.ts";
@@ -56,6 +58,9 @@ const CASES: readonly LatencyCase[] = [
     name: "transformer+lag",
     make: (P, day) => new TransformerPredictor(P, { ...BRIEF, horizon: 12, seasonalLag: day }),
   },
+  // The pooled linear model trains in closed form (no brief variant): its forecast is W + 3 products per pair.
+  { name: "linear", make: (P) => new LinearPredictor(P) },
+  { name: "linear+lag", make: (P, day) => new LinearPredictor(P, { seasonalLag: day }) },
 ];
 
 /** Times `forecast(1)` over the series after `trainDays` of training; `limit` caps the timed forecasts. */

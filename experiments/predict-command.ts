@@ -4,6 +4,7 @@
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
+import { LINEAR_DEFAULTS, type LinearOptions } from "../models/predictors/linear.ts";
 import { LSTM_DEFAULTS, type LstmOptions } from "../models/predictors/lstm.ts";
 import { PredictorError } from "../models/predictors/predictor.ts";
 import { TRANSFORMER_DEFAULTS, type TransformerOptions } from "../models/predictors/transformer.ts";
@@ -28,6 +29,8 @@ export interface PredictCliOptions {
   lstm?: string;
   /** Transformer settings as `key=value,...` (TransformerConfig keys). */
   transformer?: string;
+  /** Pooled linear model settings as `key=value,...` (LinearConfig keys), e.g. `seasonalLag=288`. */
+  linear?: string;
   /** Save each trained deep model to `<dir>/<name>` (lstm, transformer). */
   saveModels?: string;
   /** Load each deep model from `<dir>/<name>` instead of training it. */
@@ -185,6 +188,7 @@ export async function predictCommand(o: PredictCliOptions): Promise<void> {
           ) as TransformerOptions,
         }
       : {}),
+    ...(o.linear ? { linear: modelSettings("--linear", o.linear, LINEAR_DEFAULTS) as LinearOptions } : {}),
     ...deepModelDirs(o),
     log: (line) => console.error(line),
   });

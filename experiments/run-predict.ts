@@ -20,6 +20,7 @@ import {
   seriesMatrix,
   type TrainSplit,
 } from "../models/predictors/evaluate.ts";
+import type { LinearOptions } from "../models/predictors/linear.ts";
 import { type LstmOptions, LstmPredictor } from "../models/predictors/lstm.ts";
 import { type Predictor, PredictorError } from "../models/predictors/predictor.ts";
 import { createPredictor, type PredictorOptions } from "../models/predictors/registry.ts";
@@ -54,7 +55,12 @@ export interface RunPredictOptions {
   /** Number of largest pairs (by test-part volume) in the plot. Default 4. */
   plotPairs?: number;
   /** Other predictor options (ma window, smoothing constants). */
-  predictorOptions?: Omit<PredictorOptions, "dimension" | "oracle" | "lstm" | "transformer" | "period">;
+  predictorOptions?: Omit<
+    PredictorOptions,
+    "dimension" | "oracle" | "lstm" | "transformer" | "linear" | "period"
+  >;
+  /** Pooled linear model settings (LinearConfig); its horizon defaults to `horizon`. */
+  linear?: LinearOptions;
   /** LSTM parameters. */
   lstm?: LstmOptions;
   /** Transformer parameters; its direct horizon defaults to `horizon`. */
@@ -293,6 +299,7 @@ async function makePredictor(
     period,
     lstm: { seed, ...opts.lstm },
     transformer: { seed, horizon: opts.horizon, ...opts.transformer },
+    linear: { horizon: opts.horizon, ...opts.linear },
     oracle: { rows: matrix.rows, endNs: matrix.endNs },
   });
 }

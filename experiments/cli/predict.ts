@@ -47,6 +47,10 @@ export function addPredict<T>(y: Argv<T>): Argv<T> {
           describe:
             "LSTM settings key=value,... (LstmConfig), e.g. seasonalLag=288,timeFeatures=true,epochs=8,windowsPerEpoch=4096",
         })
+        .option("linear", {
+          type: "string",
+          describe: "Linear model settings key=value,... (LinearConfig), e.g. seasonalLag=288,window=36",
+        })
         .option("save-models", {
           type: "string",
           describe: "Save each trained deep model (lstm, transformer) to <dir>/<name>",
@@ -83,6 +87,7 @@ export function addPredict<T>(y: Argv<T>): Argv<T> {
         ...(args.period !== undefined ? { period: args.period } : {}),
         ...(args.lstm !== undefined ? { lstm: args.lstm } : {}),
         ...(args.transformer !== undefined ? { transformer: args.transformer } : {}),
+        ...(args.linear !== undefined ? { linear: args.linear } : {}),
         ...(args["save-models"] !== undefined ? { saveModels: args["save-models"] } : {}),
         ...(args["load-models"] !== undefined ? { loadModels: args["load-models"] } : {}),
       });

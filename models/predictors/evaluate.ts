@@ -154,7 +154,7 @@ export interface EvaluateOptions {
   log?: (line: string) => void;
   /**
    * Names of the predictors the others are tested against (the best of them per horizon). Default: the simple
-   * ones, every predictor but the oracle and the deep models (lstm, transformer).
+   * ones, every predictor but the oracle, the deep models (lstm, transformer) and linear.
    */
   references?: readonly string[];
 }
@@ -294,8 +294,11 @@ export async function evaluatePredictors(
   return { records, trainIntervals: s, testIntervals: T - s, maxValue, tracks, comparisons };
 }
 
-/** Predictors that are not simple forecasters: the oracle (it knows the future) and the deep models. */
-const NOT_SIMPLE: ReadonlySet<string> = new Set(["oracle", "lstm", "transformer"]);
+/**
+ * Predictors that are not simple forecasters: the oracle (it knows the future), the deep models and the pooled
+ * linear model (fitted on all pairs' windows, as the deep models are).
+ */
+const NOT_SIMPLE: ReadonlySet<string> = new Set(["oracle", "lstm", "transformer", "linear"]);
 
 /**
  * Per horizon, every predictor not among `references` against the best reference there (lowest MAE), by the

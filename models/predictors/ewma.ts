@@ -101,3 +101,19 @@ function ewmaSse(history: readonly Float64Array[], P: number, alpha: number): nu
   }
   return sse;
 }
+
+/** One EWMA step in place: level += alpha (x - level). */
+export function ewmaStep(level: Float64Array, x: Float64Array, alpha: number): void {
+  for (let p = 0; p < level.length; p++) level[p] = level[p]! + alpha * (x[p]! - level[p]!);
+}
+
+/** The EWMA level after each row of `rows` (level_0 = row 0). */
+export function ewmaRows(rows: readonly Float64Array[], alpha: number): Float64Array[] {
+  const out: Float64Array[] = [];
+  const level = Float64Array.from(rows[0] ?? []);
+  for (const [t, row] of rows.entries()) {
+    if (t > 0) ewmaStep(level, row, alpha);
+    out.push(Float64Array.from(level));
+  }
+  return out;
+}

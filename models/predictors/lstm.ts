@@ -76,7 +76,7 @@ import {
   seedFrom,
   startTraining,
 } from "./deep-setup.ts";
-import { EwmaPredictor } from "./ewma.ts";
+import { EwmaPredictor, ewmaRows, ewmaStep } from "./ewma.ts";
 import { LstmForward, type LstmNetWeights } from "./lstm-forward.ts";
 import {
   checkDimension,
@@ -721,22 +721,6 @@ function divided(row: Float64Array, m: Float64Array): Float64Array {
 /** `row` multiplied element-wise by `m`. */
 function multiplied(row: Float64Array, m: Float64Array): Float64Array {
   return row.map((v, p) => v * m[p]!);
-}
-
-/** One EWMA step in place: level += alpha (x - level) (ewma.ts). */
-function ewmaStep(level: Float64Array, x: Float64Array, alpha: number): void {
-  for (let p = 0; p < level.length; p++) level[p] = level[p]! + alpha * (x[p]! - level[p]!);
-}
-
-/** The EWMA level after each row of `rows` (level_0 = row 0). */
-function ewmaRows(rows: readonly Float64Array[], alpha: number): Float64Array[] {
-  const out: Float64Array[] = [];
-  const level = Float64Array.from(rows[0] ?? []);
-  for (const [t, row] of rows.entries()) {
-    if (t > 0) ewmaStep(level, row, alpha);
-    out.push(Float64Array.from(level));
-  }
-  return out;
 }
 
 function buildModel(tf: typeof Tf, c: LstmConfig, init: RandomStream): Tf.LayersModel {

@@ -10,12 +10,14 @@
  * | hw             | Holt-Winters additive                  | period (required), alpha, beta, gamma |
  * | lstm           | LSTM (TensorFlow.js)                   | lstm                         |
  * | transformer    | Transformer encoder (TensorFlow.js)    | transformer                  |
+ * | linear         | pooled direct linear AR in log space   | linear                       |
  * | oracle         | the actual future                      | oracle (required)            |
  */
 import * as z from "zod";
 import { EwmaPredictor } from "./ewma.ts";
 import { HoltWintersPredictor } from "./holt-winters.ts";
 import { LastValuePredictor } from "./last-value.ts";
+import { type LinearOptions, LinearPredictor } from "./linear.ts";
 import { type LstmOptions, LstmPredictor } from "./lstm.ts";
 import { MovingAveragePredictor } from "./moving-average.ts";
 import { type OracleOptions, OraclePredictor } from "./oracle.ts";
@@ -31,6 +33,7 @@ export const PREDICTOR_NAMES = [
   "hw",
   "lstm",
   "transformer",
+  "linear",
   "oracle",
 ] as const;
 export type PredictorName = (typeof PREDICTOR_NAMES)[number];
@@ -50,6 +53,8 @@ export interface PredictorOptions {
   lstm?: LstmOptions;
   /** Transformer parameters (see TransformerConfig). */
   transformer?: TransformerOptions;
+  /** Pooled linear model parameters (see LinearConfig). */
+  linear?: LinearOptions;
   /** The future the oracle reads. */
   oracle?: OracleOptions;
 }
@@ -208,6 +213,17 @@ export const PREDICTOR_PARAMS = {
   transformer: z.strictObject({
     transformer: TransformerParamsSchema.optional().meta(doc("Transformer settings (TransformerConfig).")),
   }),
+  linear: z.strictObject({
+    linear: z
+      .strictObject({
+        window: count(1, "W, the latest intervals in each forecast's inputs (default 36)."),
+        horizon: count(1, "H, the horizons fitted directly; beyond H the H-step forecast (default 12)."),
+        seasonalLag: count(0, "S, the seasonal lag in intervals, > horizon + 1, 0 = none (default 0)."),
+        ridge: z.number().min(0).optional().meta(doc("Ridge factor (default 1e-6).")),
+      })
+      .optional()
+      .meta(doc("Linear model settings (LinearConfig).")),
+  }),
   oracle: z.strictObject({}),
 } as const satisfies Readonly<Record<PredictorName, z.ZodObject>>;
 
@@ -231,6 +247,8 @@ export const PREDICTOR_DOCS: Readonly<Record<PredictorName, string>> = {
   hw: "Holt-Winters additive.",
   lstm: "LSTM on TensorFlow.js.",
   transformer: "Transformer encoder on TensorFlow.js (multi-horizon, time-of-day and day-of-week features).",
+  linear:
+    "Pooled direct linear autoregression in log space over an EWMA base (all pairs jointly, one fit per horizon).",
   oracle: "The actual future (perfect foresight: the bound).",
 };
 
@@ -269,6 +287,8 @@ export function createPredictor(name: string, opts: PredictorOptions): Predictor
       return new LstmPredictor(opts.dimension, opts.lstm);
     case "transformer":
       return new TransformerPredictor(opts.dimension, opts.transformer);
+    case "linear":
+      return new LinearPredictor(opts.dimension, opts.linear);
     case "oracle":
       return new OraclePredictor(
         opts.dimension,

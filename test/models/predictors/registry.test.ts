@@ -22,7 +22,7 @@ describe("the predictor registry", () => {
       (e: unknown) =>
         e instanceof PredictorError &&
         e.message ===
-          'unknown predictor "arima"; valid names: lv, seasonal-naive, ma, ewma, hw, lstm, transformer, oracle',
+          'unknown predictor "arima"; valid names: lv, seasonal-naive, ma, ewma, hw, lstm, transformer, linear, oracle',
     );
   });
 
