@@ -3,26 +3,28 @@
  * event set problem", CACM 31(10), 1988): the default pending-event set.
  *
  * Time is cut into "days" of `width` ns; day d lives in bucket d mod nBuckets (a "year" is nBuckets days). Each
- * bucket is an array of entries sorted by key (see event-queue.ts). Dequeue walks the buckets from the current day
- * and takes the head of the first bucket whose head falls in the day being visited; if a whole year passes without
- * one, a direct search over the bucket heads finds the minimum. Insert appends at the bucket's end, which is the
- * place of an event later than those already there (and of FIFO ties: a new event has the largest sequence number);
- * an earlier one is moved in from the end. The width is a power of two, so the day of a time is one exact multiply.
+ * bucket is a doubly linked list of event slots sorted by key (see event-queue.ts). Dequeue walks the buckets
+ * from the current day and takes the head of the first bucket whose head falls in the day being visited; if a
+ * whole year passes without one, a direct search over the bucket heads finds the minimum. Insert scans the target
+ * bucket from its tail, which is O(1) for the common case of an event later than those already there (and for
+ * FIFO ties: a new event has the largest sequence number). Cancel unlinks in O(1).
  *
  * The bucket count follows the event count (doubling above 2 events per bucket, halving below 1/2) and each resize
- * re-estimates the day width from the spacing of the pending events (Brown's rule: 3 x the mean gap, rounded up to
- * a power of two). With the width at its 1 ns floor (many events per ns), the count is capped at 4 x the days the
- * pending events span. Like the dynamic calendar queue (Oh & Ahn, 1997), it also resizes when searches visit more
- * than 32 buckets on average, the sign of a width that no longer fits the event spacing.
+ * re-estimates the day width from the spacing of the pending events (Brown's rule: 3 x the mean gap). Like the
+ * dynamic calendar queue (Oh & Ahn, 1997), it also resizes when searches visit more than 32 buckets on average,
+ * which is the sign of a width that no longer fits the event spacing.
  *
- * Memory layout (a dequeue should touch few cache lines once 1e5 pending events outgrow the caches). A bucket is a
- * Float64Array of (time, tie, slot) triples with a head and an end index, and beside it a plain array holding each
- * entry's handler and data at the same index: dequeuing a bucket reads both front to back, and a push writes next to
- * the previous entry. An event's slot (for its id) is one int32 in `flags`: its generation and whether it is
- * pending; freed slots are reused last in, first out. Cancel is lazy: it clears the slot's pending bit and leaves
- * the entry as a tombstone, skipped (its slot freed) when it reaches a bucket's head; when tombstones outnumber the
- * pending events (and 1024), the buckets are rebuilt without them, so memory stays O(pending events). An emptied
- * bucket's arrays are kept for the next bucket to open, so a steady run allocates nothing.
+ * Memory layout. A slot's key and links share one 32-byte record (one buffer seen as float64 [time, tie, -, -] and
+ * as int32 [-, -, -, -, next, prev, bucket, generation]); handler and data sit in a parallel array. Once the slot
+ * state outgrows the cache (1e5 pending events take ~5 MB), each slot a push or pop touches is a likely miss, so
+ * what matters is where consecutive operations land. Slots therefore come in chunks of CHUNK consecutive slots,
+ * and a bucket holding at least DENSE events appends into a chunk of its own: the events of a busy day, which
+ * arrive roughly in key order and are appended at the tail, sit in consecutive records, so dequeuing them reads
+ * memory sequentially and a push finds the tail's record next to its own. Such a chunk is freed when its last
+ * event goes. Sparser buckets take single slots, recycled one by one (last freed, first reused, so still cached),
+ * from chunks kept for that purpose; no chunk serves both uses. A chunk is only opened for a bucket already holding
+ * DENSE events, so sparse workloads need about one slot per pending event, and dense ones at most CHUNK - 1
+ * unused slots per busy bucket plus the dead slots of partly drained chunks.
  */
 import {
   type EventHandler,
@@ -35,51 +37,77 @@ import {
 } from "./event-queue.ts";
 
 const MIN_BUCKETS = 8;
-/** Float64 elements per bucket entry: time, tie, slot (the payload array uses the first two of the same three). */
-const E = 3;
-/** Arrays of at least this many elements are kept when their bucket empties, at most SPARE_MAX of them. */
-const SPARE_MIN = 16 * E;
-const SPARE_MAX = 256;
+const NIL = -1;
+/** log2 of the slots per chunk. */
+const CHUNK_BITS = 4;
+/** Slots per chunk (see the memory layout in the class comment). */
+const CHUNK = 1 << CHUNK_BITS;
+// int32 offsets in a slot's 32-byte record; the float64 view holds the time at 4s and the tie at 4s + 1
+const NEXT = 4;
+const PREV = 5;
+const BUCKET = 6;
+const GEN = 7;
+// offsets in a bucket's int32 record
+const HEAD = 0;
+const TAIL = 1;
+const OPEN = 2;
+const COUNT = 3;
+const BUCKET_STRIDE = 4;
+/**
+ * A bucket holding at least this many events gets chunks of its own; sparser buckets take single slots. At CHUNK, a
+ * bucket opening a chunk already holds more events than the chunk can leave unused.
+ */
+const DENSE = CHUNK;
+// offsets in a chunk's int32 record
+const LIVE = 0;
+const OWNER = 1;
+/** Owner of a chunk whose slots are handed out one by one (`freeSlots`) to sparse buckets. */
+const SPARSE = -2;
 
 export class CalendarEventQueue implements EventQueue {
-  /** Pending (not cancelled) events. */
   private size = 0;
-  /** Cancelled events whose entries are still in a bucket. */
-  private dead = 0;
   private nextSeq = 0;
-  /** Slot capacity. */
+  /** Slot capacity, a multiple of CHUNK. */
   private cap: number;
-  /** Slots handed out at least once (slots >= this are unused). */
-  private used = 0;
-  /** Per slot: 2 x generation + 1 while its event is pending (cancelled or fired: the bit is 0). */
-  private flags: Int32Array;
-  /** Free slots (a stack). */
-  private free: Int32Array;
-  private freeCount = 0;
-  /** Bucket count: `target` unless the pending events span fewer days (see {@link resize}); a power of two. */
+  /** Slot records as float64: [time, tie, (links)] per slot. */
+  private f64: Float64Array;
+  /** The same records as int32: [(key), next, prev, bucket (NIL when free), generation] per slot. */
+  private i32: Int32Array;
+  /** [handler, data] per slot. */
+  private payload: unknown[];
+  /** [slots holding a pending event, bucket it was opened in or SPARSE] per chunk. */
+  private chunk: Int32Array;
+  private freeChunks: Int32Array;
+  private freeChunkCount = 0;
+  private chunksUsed = 0;
+  /** Free slots of SPARSE chunks (a stack), and the next never-used slot of the newest SPARSE chunk. */
+  private freeSlots: Int32Array;
+  private freeSlotCount = 0;
+  private sparseNext = NIL;
   private nb = MIN_BUCKETS;
-  /** Brown's bucket count for the event count, between size / 2 and 2 size; a power of two. */
-  private target = MIN_BUCKETS;
-  /** Day width in ns, a power of two, and its inverse (exact). */
   private width = 1;
-  private inv = 1;
-  /** Per bucket: (time, tie, slot) triples; handler and data at the same indices; [head, end] indices in `ends`. */
-  private keys: Float64Array[] = newKeys(MIN_BUCKETS);
-  private payloads: unknown[][] = newPayloads(MIN_BUCKETS);
-  private ends = new Int32Array(2 * MIN_BUCKETS);
+  /** [head, tail, next slot of its open chunk (NIL when none), event count] per bucket. */
+  private bk: Int32Array = newBuckets(MIN_BUCKETS);
   /** A day number (floor(time / width)) no pending event is earlier than. */
   private day = 0;
+  /** Cached minimum slot, or NIL when unknown. */
+  private minSlot = NIL;
   /** Buckets visited by minimum searches and searches made, since the last resize (to detect a bad width). */
   private scanned = 0;
   private searches = 0;
-  /** Emptied buckets' arrays, for buckets receiving their first event (see `emptied`). */
-  private readonly spareKeys: Float64Array[] = [];
-  private readonly sparePayloads: unknown[][] = [];
 
   constructor(initialCapacity = 1024) {
-    this.cap = Math.max(16, initialCapacity);
-    this.flags = new Int32Array(this.cap);
-    this.free = new Int32Array(this.cap);
+    this.cap = Math.max(CHUNK, Math.ceil(initialCapacity / CHUNK) * CHUNK);
+    const buf = new ArrayBuffer(32 * this.cap);
+    this.f64 = new Float64Array(buf);
+    this.i32 = new Int32Array(buf);
+    for (let s = 0; s < this.cap; s++) this.i32[8 * s + BUCKET] = NIL;
+    this.payload = [];
+    for (let i = 0; i < 2 * this.cap; i++) this.payload.push(undefined);
+    const chunks = this.cap / CHUNK;
+    this.chunk = new Int32Array(2 * chunks);
+    this.freeChunks = new Int32Array(chunks);
+    this.freeSlots = new Int32Array(this.cap);
   }
 
   get length(): number {
@@ -88,8 +116,7 @@ export class CalendarEventQueue implements EventQueue {
 
   peekTime(): number {
     if (this.size === 0) return Number.POSITIVE_INFINITY;
-    const b = this.findMin();
-    return this.keys[b]![this.ends[2 * b]!]!;
+    return this.f64[4 * this.findMin()]!;
   }
 
   push<T>(time: number, priority: number, handler: EventHandler<T>, data: T): number {
@@ -98,14 +125,23 @@ export class CalendarEventQueue implements EventQueue {
     this.nextSeq++;
     // `day` is a lower bound on every pending event's day; an event earlier than it (only possible when the
     // queue is used outside a simulator's monotone clock) moves it back.
-    const d = Math.floor(time * this.inv);
+    const d = Math.floor(time / this.width);
     if (this.size === 0 || d < this.day) this.day = d;
-    const slot = this.freeCount > 0 ? this.free[--this.freeCount]! : this.newSlot();
-    const gen = ((this.flags[slot]! >> 1) + 1) & (SLOT_BITS - 1);
-    this.flags[slot] = 2 * gen + 1;
-    this.insert((d | 0) & (this.nb - 1), time, tie, slot, handler, data);
-    if (++this.size > 2 * this.target) this.resize(this.target * 2);
-    return gen * SLOT_BITS + slot;
+    const b = this.bucketOf(d);
+    const slot = this.alloc(b);
+    this.payload[2 * slot] = handler;
+    this.payload[2 * slot + 1] = data;
+    this.f64[4 * slot] = time;
+    this.f64[4 * slot + 1] = tie;
+    this.link(slot, b);
+    this.size++;
+    const m = this.minSlot;
+    if (m !== NIL) {
+      const tm = this.f64[4 * m]!;
+      if (time < tm || (time === tm && tie < this.f64[4 * m + 1]!)) this.minSlot = slot;
+    }
+    if (this.size > 2 * this.nb) this.resize(this.nb * 2);
+    return this.i32[8 * slot + GEN]! * SLOT_BITS + slot;
   }
 
   pop(visit: EventVisitor): boolean {
@@ -114,241 +150,208 @@ export class CalendarEventQueue implements EventQueue {
 
   popUntil(untilNs: number, visit: EventVisitor): boolean {
     if (this.size === 0) return false;
-    const b = this.findMin();
-    const ends = this.ends;
-    const h = ends[2 * b]!;
-    const keys = this.keys[b]!;
-    const time = keys[h]!;
+    const slot = this.findMin();
+    const time = this.f64[4 * slot]!;
     if (time > untilNs) return false;
-    const slot = keys[h + 2]!;
-    this.flags[slot] = this.flags[slot]! - 1;
-    this.free[this.freeCount++] = slot;
-    const payload = this.payloads[b]!;
-    const handler = payload[h] as EventHandler<never>;
-    const data = payload[h + 1];
-    payload[h] = undefined;
-    payload[h + 1] = undefined;
-    if (h + E === ends[2 * b + 1]) this.emptied(b);
-    else ends[2 * b] = h + E;
-    if (2 * --this.size < this.target && this.target > MIN_BUCKETS) this.resize(this.target / 2);
+    const handler = this.payload[2 * slot] as EventHandler<never>;
+    const data = this.payload[2 * slot + 1];
+    this.remove(slot);
+    this.minSlot = NIL;
     visit(time, handler, data);
     return true;
   }
 
   cancel(id: number): boolean {
     const slot = this.liveSlot(id);
-    if (slot < 0) return false;
-    this.flags[slot] = this.flags[slot]! - 1;
-    this.size--;
-    this.dead++;
-    if (this.dead > this.size && this.dead > 1024) this.resize(this.target);
-    else if (2 * this.size < this.target && this.target > MIN_BUCKETS) this.resize(this.target / 2);
+    if (slot === NIL) return false;
+    if (this.minSlot === slot) this.minSlot = NIL;
+    this.remove(slot);
     return true;
   }
 
   isPending(id: number): boolean {
-    return this.liveSlot(id) >= 0;
+    return this.liveSlot(id) !== NIL;
   }
 
   clear(): void {
-    for (let s = 0; s < this.used; s++) {
-      this.flags[s] = this.flags[s]! & ~1;
-      this.free[s] = this.used - 1 - s;
-    }
-    this.freeCount = this.used;
-    this.keys = newKeys(this.nb);
-    this.payloads = newPayloads(this.nb);
-    this.ends = new Int32Array(2 * this.nb);
+    for (const s of this.liveSlots()) this.release(s);
+    this.bk = newBuckets(this.nb);
     this.size = 0;
-    this.dead = 0;
+    this.minSlot = NIL;
   }
 
   // ------------------------------------------------------------------ internals
 
-  /** The slot of a pending event's id, or -1 when the id is stale (fired, cancelled, or its slot reused). */
+  /**
+   * d mod nb for the power-of-two nb: ToInt32 keeps d mod 2^32 exactly (|d| < 2^53) and the mask reduces it
+   * further, non-negative even for a negative d (`%` on a float64 would be a call to fmod).
+   */
+  private bucketOf(d: number): number {
+    return (d | 0) & (this.nb - 1);
+  }
+
+  private remove(slot: number): void {
+    this.unlink(slot);
+    this.release(slot);
+    this.size--;
+    if (2 * this.size < this.nb && this.nb > MIN_BUCKETS) this.resize(this.nb / 2);
+  }
+
   private liveSlot(id: number): number {
-    if (!Number.isSafeInteger(id) || id < 0) return -1;
+    if (!Number.isSafeInteger(id) || id < 0) return NIL;
     const slot = (id | 0) & (SLOT_BITS - 1); // id mod SLOT_BITS (ToInt32 keeps the low 32 bits exactly)
-    if (slot >= this.used || this.flags[slot] !== (2 * (id - slot)) / SLOT_BITS + 1) return -1;
+    if (slot >= this.chunksUsed * CHUNK) return NIL;
+    const o = 8 * slot;
+    if (this.i32[o + GEN] !== (id - slot) / SLOT_BITS || this.i32[o + BUCKET] === NIL) return NIL;
     return slot;
   }
 
-  private newSlot(): number {
-    if (this.used === this.cap) this.grow();
-    return this.used++;
-  }
-
-  /** Adds an entry to bucket `b`, keeping it sorted: an append unless the key is earlier than the last one. */
-  private insert(b: number, time: number, tie: number, slot: number, handler: unknown, data: unknown): void {
-    const ends = this.ends;
-    let keys = this.keys[b]!;
-    let end = ends[2 * b + 1]!;
-    if (end !== ends[2 * b]) {
-      const lt = keys[end - E]!;
-      if (lt > time || (lt === time && keys[end - E + 1]! > tie)) {
-        this.insertBefore(b, time, tie, slot, handler, data);
-        return;
-      }
-    }
-    if (end === keys.length) {
-      keys = this.room(b);
-      end = ends[2 * b + 1]!;
-    }
-    keys[end] = time;
-    keys[end + 1] = tie;
-    keys[end + 2] = slot;
-    const payload = this.payloads[b]!;
-    payload[end] = handler;
-    payload[end + 1] = data;
-    ends[2 * b + 1] = end + E;
-  }
-
-  /** {@link insert} of a key earlier than the bucket's last: shifts the later entries up by one. */
-  private insertBefore(
-    b: number,
-    time: number,
-    tie: number,
-    slot: number,
-    handler: unknown,
-    data: unknown,
-  ): void {
-    if (this.ends[2 * b + 1] === this.keys[b]!.length) this.room(b);
-    const keys = this.keys[b]!;
-    const payload = this.payloads[b]!;
-    const head = this.ends[2 * b]!;
-    const end = this.ends[2 * b + 1]!;
-    let i = end;
-    while (i > head) {
-      const t = keys[i - E]!;
-      if (t < time || (t === time && keys[i - E + 1]! < tie)) break;
-      keys[i] = t;
-      keys[i + 1] = keys[i - E + 1]!;
-      keys[i + 2] = keys[i - E + 2]!;
-      payload[i] = payload[i - E];
-      payload[i + 1] = payload[i - E + 1];
-      i -= E;
-    }
-    keys[i] = time;
-    keys[i + 1] = tie;
-    keys[i + 2] = slot;
-    payload[i] = handler;
-    payload[i + 1] = data;
-    this.ends[2 * b + 1] = end + E;
+  private liveSlots(): number[] {
+    const out: number[] = [];
+    const n = this.chunksUsed * CHUNK;
+    for (let s = 0; s < n; s++) if (this.i32[8 * s + BUCKET] !== NIL) out.push(s);
+    return out;
   }
 
   /**
-   * The bucket whose head is the earliest pending event (size > 0). The common case, a pending head in the current
-   * day, is tested here (small enough to inline into `popUntil`); the scan over later days is out of line.
+   * A free slot for an event going to bucket `b`: the next one of the bucket's open chunk if the bucket is dense
+   * (opening a chunk for it if needed), else a single slot.
+   */
+  private alloc(b: number): number {
+    const bk = this.bk;
+    const o = BUCKET_STRIDE * b;
+    let slot = bk[o + OPEN]!;
+    if (slot === NIL) {
+      if (bk[o + COUNT]! < DENSE) return this.allocSparse();
+      const c = this.takeChunk();
+      this.chunk[2 * c + OWNER] = b;
+      slot = c * CHUNK;
+    }
+    // the chunk is closed once its last slot is handed out, and freed when its last event goes
+    bk[o + OPEN] = (slot + 1) & (CHUNK - 1) ? slot + 1 : NIL;
+    this.chunk[2 * (slot >> CHUNK_BITS) + LIVE]!++;
+    return slot;
+  }
+
+  private allocSparse(): number {
+    if (this.freeSlotCount > 0) return this.freeSlots[--this.freeSlotCount]!;
+    let slot = this.sparseNext;
+    if (slot === NIL) {
+      const c = this.takeChunk();
+      this.chunk[2 * c + OWNER] = SPARSE;
+      slot = c * CHUNK;
+    }
+    this.sparseNext = (slot + 1) & (CHUNK - 1) ? slot + 1 : NIL;
+    return slot;
+  }
+
+  private takeChunk(): number {
+    if (this.freeChunkCount > 0) return this.freeChunks[--this.freeChunkCount]!;
+    if (this.chunksUsed * CHUNK === this.cap) this.grow();
+    return this.chunksUsed++;
+  }
+
+  private release(slot: number): void {
+    const o = 8 * slot;
+    this.i32[o + BUCKET] = NIL;
+    this.i32[o + GEN] = (this.i32[o + GEN]! + 1) & (SLOT_BITS - 1);
+    this.payload[2 * slot] = undefined;
+    this.payload[2 * slot + 1] = undefined;
+    const c = slot >> CHUNK_BITS;
+    const owner = this.chunk[2 * c + OWNER]!;
+    if (owner === SPARSE) {
+      this.freeSlots[this.freeSlotCount++] = slot;
+    } else if (--this.chunk[2 * c + LIVE]! === 0) {
+      // no pending event left in the chunk: free it, taking it back from its bucket if still open there (after
+      // a resize `owner` may name an unrelated bucket, whose open slot then lies in another chunk)
+      const ob = BUCKET_STRIDE * owner + OPEN;
+      if (ob < this.bk.length && this.bk[ob]! >> CHUNK_BITS === c) this.bk[ob] = NIL;
+      this.freeChunks[this.freeChunkCount++] = c;
+    }
+  }
+
+  /** Inserts a slot into bucket `b`, keeping the bucket sorted; scans from the tail. */
+  private link(slot: number, b: number): void {
+    const f64 = this.f64;
+    const i32 = this.i32;
+    const bk = this.bk;
+    const t = f64[4 * slot]!;
+    const k = f64[4 * slot + 1]!;
+    const ob = BUCKET_STRIDE * b;
+    let after = bk[ob + TAIL]!;
+    while (after !== NIL) {
+      const ta = f64[4 * after]!;
+      if (ta < t || (ta === t && f64[4 * after + 1]! < k)) break;
+      after = i32[8 * after + PREV]!;
+    }
+    const o = 8 * slot;
+    if (after === NIL) {
+      const h = bk[ob + HEAD]!;
+      i32[o + NEXT] = h;
+      i32[o + PREV] = NIL;
+      if (h !== NIL) i32[8 * h + PREV] = slot;
+      else bk[ob + TAIL] = slot;
+      bk[ob + HEAD] = slot;
+    } else {
+      const n = i32[8 * after + NEXT]!;
+      i32[o + NEXT] = n;
+      i32[o + PREV] = after;
+      i32[8 * after + NEXT] = slot;
+      if (n !== NIL) i32[8 * n + PREV] = slot;
+      else bk[ob + TAIL] = slot;
+    }
+    bk[ob + COUNT]!++;
+    i32[o + BUCKET] = b;
+  }
+
+  private unlink(slot: number): void {
+    const i32 = this.i32;
+    const o = 8 * slot;
+    const ob = BUCKET_STRIDE * i32[o + BUCKET]!;
+    const p = i32[o + PREV]!;
+    const n = i32[o + NEXT]!;
+    if (p !== NIL) i32[8 * p + NEXT] = n;
+    else this.bk[ob + HEAD] = n;
+    if (n !== NIL) i32[8 * n + PREV] = p;
+    else this.bk[ob + TAIL] = p;
+    this.bk[ob + COUNT]!--;
+  }
+
+  /**
+   * The slot of the earliest event (size > 0), cached until the queue changes. The common case, the head of the
+   * current day's bucket, is tested here (small enough to inline into `popUntil`); the scan over later days is
+   * out of line.
    */
   private findMin(): number {
+    if (this.minSlot !== NIL) return this.minSlot;
     const day = this.day;
-    const b = (day | 0) & (this.nb - 1);
-    const h = this.ends[2 * b]!;
-    if (h !== this.ends[2 * b + 1]) {
-      const keys = this.keys[b]!;
-      if (keys[h]! < (day + 1) * this.width && (this.flags[keys[h + 2]!]! & 1) !== 0) {
-        this.searches++;
-        return b;
-      }
+    const h = this.bk[BUCKET_STRIDE * ((day | 0) & (this.nb - 1)) + HEAD]!;
+    if (h !== NIL && this.f64[4 * h]! < (day + 1) * this.width) {
+      this.searches++;
+      this.minSlot = h;
+      return h;
     }
     return this.searchMin();
-  }
-
-  /**
-   * Marks bucket `b` empty. Its arrays, if large, become spares for the next bucket to receive its first event:
-   * when many events share each day (a 1 ns width, the kernel benchmark), each day's bucket would otherwise grow
-   * its arrays from nothing.
-   */
-  private emptied(b: number): void {
-    this.ends[2 * b] = 0;
-    this.ends[2 * b + 1] = 0;
-    if (this.keys[b]!.length >= SPARE_MIN && this.spareKeys.length < SPARE_MAX) {
-      this.spareKeys.push(this.keys[b]!);
-      this.sparePayloads.push(this.payloads[b]!);
-      this.keys[b] = EMPTY_KEYS;
-      this.payloads[b] = EMPTY_PAYLOAD;
-    }
-  }
-
-  /**
-   * Makes room for one more entry at the end of the full bucket `b` and returns its keys: an empty bucket takes a
-   * spare (see `emptied`); a bucket whose first half is consumed moves its entries to the front; else its entries
-   * move to the front of a spare at least twice as large, or of new arrays twice as large (at least 4 entries).
-   */
-  private room(b: number): Float64Array {
-    const ends = this.ends;
-    const keys = this.keys[b]!;
-    const payload = this.payloads[b]!;
-    const head = ends[2 * b]!;
-    const end = ends[2 * b + 1]!;
-    if (end === 0 && this.spareKeys.length > 0) {
-      this.payloads[b] = this.sparePayloads.pop()!;
-      this.keys[b] = this.spareKeys.pop()!;
-      return this.keys[b]!;
-    }
-    ends[2 * b] = 0;
-    ends[2 * b + 1] = end - head;
-    if (2 * head >= keys.length && head > 0) {
-      keys.copyWithin(0, head, end);
-      for (let i = head; i < end; i++) {
-        payload[i - head] = payload[i];
-        payload[i] = undefined;
-      }
-      return keys;
-    }
-    // a spare at least twice as large takes the entries (the spares are the arrays of days already run); else new
-    // arrays twice as large
-    const spare = this.spareKeys.length > 0 && this.spareKeys.at(-1)!.length >= 2 * keys.length;
-    const grown = spare ? this.spareKeys.pop()! : new Float64Array(Math.max(4 * E, 2 * keys.length));
-    const moved = spare ? this.sparePayloads.pop()! : new Array<unknown>(grown.length).fill(undefined);
-    grown.set(keys.subarray(head, end));
-    for (let i = head; i < end; i++) moved[i - head] = payload[i];
-    this.keys[b] = grown;
-    this.payloads[b] = moved;
-    return grown;
-  }
-
-  /** Frees the tombstones at the head of bucket `b`; returns whether a pending entry is left there. */
-  private skipDead(b: number): boolean {
-    const ends = this.ends;
-    const keys = this.keys[b]!;
-    const payload = this.payloads[b]!;
-    let h = ends[2 * b]!;
-    const end = ends[2 * b + 1]!;
-    while (h !== end) {
-      const slot = keys[h + 2]!;
-      if ((this.flags[slot]! & 1) !== 0) break;
-      this.free[this.freeCount++] = slot;
-      this.dead--;
-      payload[h] = undefined;
-      payload[h + 1] = undefined;
-      h += E;
-    }
-    if (h === end) {
-      this.emptied(b);
-      return false;
-    }
-    ends[2 * b] = h;
-    return true;
   }
 
   /** {@link findMin} past the current day's bucket: Brown's scan of the following days, then a direct search. */
   private searchMin(): number {
     const nb = this.nb;
     const w = this.width;
+    const bk = this.bk;
+    const f64 = this.f64;
     const mask = nb - 1;
     let day = this.day;
-    let b = (day | 0) & mask;
+    let b = this.bucketOf(day);
     this.searches++;
     for (let i = 0; i < nb; i++) {
-      if (this.skipDead(b) && this.keys[b]![this.ends[2 * b]!]! < (day + 1) * w) {
+      const h = bk[BUCKET_STRIDE * b + HEAD]!;
+      if (h !== NIL && f64[4 * h]! < (day + 1) * w) {
         this.day = day;
         this.scanned += i;
-        if (this.scanned > 32 * this.searches && this.searches > 64) {
-          this.resize(this.target); // the width no longer fits the event spacing
-          return this.findMin();
-        }
-        return b;
+        if (this.scanned > 32 * this.searches && this.searches > 64) this.resize(nb); // width no longer fits
+        this.minSlot = h;
+        return h;
       }
       day++;
       b = (b + 1) & mask;
@@ -356,123 +359,91 @@ export class CalendarEventQueue implements EventQueue {
     // A whole year without an event: direct search over the bucket heads.
     this.scanned += 2 * nb;
     if (this.scanned > 32 * this.searches && this.searches > 64) {
-      this.resize(this.target);
+      this.resize(nb); // the width no longer fits the event spacing
       return this.findMin();
     }
     const best = this.findMinDirect();
-    this.day = Math.floor(this.keys[best]![this.ends[2 * best]!]! * this.inv);
+    this.day = Math.floor(f64[4 * best]! / w);
+    this.minSlot = best;
     return best;
   }
 
-  /** The bucket holding the minimum over all bucket heads (size > 0; heads are pending after `skipDead`). */
+  /** The minimum over all bucket heads (size > 0). */
   private findMinDirect(): number {
-    let best = -1;
-    let tb = 0;
-    let kb = 0;
+    const bk = this.bk;
+    const f64 = this.f64;
+    let best = NIL;
     for (let j = 0; j < this.nb; j++) {
-      if (!this.skipDead(j)) continue;
-      const keys = this.keys[j]!;
-      const h = this.ends[2 * j]!;
-      const th = keys[h]!;
-      const kh = keys[h + 1]!;
-      if (best < 0 || th < tb || (th === tb && kh < kb)) {
-        best = j;
-        tb = th;
-        kb = kh;
+      const h = bk[BUCKET_STRIDE * j + HEAD]!;
+      if (h === NIL) continue;
+      if (best === NIL) {
+        best = h;
+        continue;
       }
+      const th = f64[4 * h]!;
+      const tb = f64[4 * best]!;
+      if (th < tb || (th === tb && f64[4 * h + 1]! < f64[4 * best + 1]!)) best = h;
     }
     return best;
   }
 
   /**
-   * Rebuilds for `target` buckets (Brown's count; fewer when the events span fewer days) and a day width estimated
-   * from the pending events, dropping tombstones (their slots are freed). Old buckets are walked in order, so events
-   * reach their new bucket mostly in key order and the insert stays an append: O(n) overall.
+   * Rebuilds with `nb` buckets and a day width estimated from the earliest events. Old buckets are walked in list
+   * order, so events reach their new bucket mostly in key order and the tail-scan insert stays O(1): O(n) overall.
+   * Events keep their slots; the chunks open in the old buckets are closed (their unused slots come back when the
+   * chunk is freed).
    */
-  private resize(target: number): void {
+  private resize(nb: number): void {
     this.scanned = 0;
     this.searches = 0;
-    const { width, days } = this.estimateWidth();
-    // Brown's count assumes ~3 events a day; with the width at its 1 ns floor (many events per ns) the pending
-    // events cover far fewer days than there would be buckets, each used once a year: 4 x the days they span
-    // (their earliest 90%) are enough, and keep the buckets in use (and their arrays' room) from year to year.
-    const nb = Math.max(MIN_BUCKETS, Math.min(target, 2 ** Math.ceil(Math.log2(4 * days + 1))));
-    this.target = target;
-    const oldKeys = this.keys;
-    const oldPayloads = this.payloads;
-    const oldEnds = this.ends;
+    const width = this.estimateWidth();
+    const old = this.bk;
     const oldNb = this.nb;
     this.width = width;
-    this.inv = 1 / width;
     this.nb = nb;
-    this.keys = newKeys(nb);
-    this.payloads = newPayloads(nb);
-    this.ends = new Int32Array(2 * nb);
-    const mask = nb - 1;
-    let min = Number.POSITIVE_INFINITY;
+    this.bk = newBuckets(nb);
     for (let b = 0; b < oldNb; b++) {
-      const keys = oldKeys[b]!;
-      const payload = oldPayloads[b]!;
-      for (let i = oldEnds[2 * b]!; i < oldEnds[2 * b + 1]!; i += E) {
-        const slot = keys[i + 2]!;
-        if ((this.flags[slot]! & 1) === 0) {
-          this.free[this.freeCount++] = slot;
-          continue;
-        }
-        const t = keys[i]!;
-        if (t < min) min = t;
-        this.insert(Math.floor(t * this.inv) & mask, t, keys[i + 1]!, slot, payload[i], payload[i + 1]);
+      let s = old[BUCKET_STRIDE * b + HEAD]!;
+      while (s !== NIL) {
+        const after = this.i32[8 * s + NEXT]!;
+        this.link(s, this.bucketOf(Math.floor(this.f64[4 * s]! / width)));
+        s = after;
       }
     }
-    this.dead = 0;
-    this.day = this.size > 0 ? Math.floor(min * this.inv) : 0;
+    this.minSlot = NIL;
+    this.day = this.size > 0 ? Math.floor(this.f64[4 * this.findMinDirect()]! / width) : 0;
   }
 
   /**
    * Day width: 3 x the mean gap between consecutive pending events over the earliest 90% of them (Brown's rule
    * of 3 mean gaps, on a sample that ignores the 10% farthest events so a few far-future timers cannot stretch
-   * it), rounded up to a power of two; at least 1 ns. The mean gap over the earliest `last + 1` events is
-   * (t_(last) - t_(0)) / last, so only the minimum and one order statistic are needed: O(n) expected. Also the
-   * days those earliest 90% span.
+   * it); at least 1 ns. The mean gap over the earliest `last + 1` events is (t_(last) - t_(0)) / last, so only the
+   * minimum and one order statistic are needed: O(n) expected, run only on resize.
    */
-  private estimateWidth(): { width: number; days: number } {
-    if (this.size < 2) return { width: this.width, days: Number.POSITIVE_INFINITY };
+  private estimateWidth(): number {
+    if (this.size < 2) return this.width;
     const times = new Float64Array(this.size);
     let n = 0;
     let min = Number.POSITIVE_INFINITY;
     for (let b = 0; b < this.nb; b++) {
-      const keys = this.keys[b]!;
-      for (let i = this.ends[2 * b]!; i < this.ends[2 * b + 1]!; i += E) {
-        if ((this.flags[keys[i + 2]!]! & 1) === 0) continue;
-        const t = keys[i]!;
+      for (let s = this.bk[BUCKET_STRIDE * b + HEAD]!; s !== NIL; s = this.i32[8 * s + NEXT]!) {
+        const t = this.f64[4 * s]!;
         times[n++] = t;
         if (t < min) min = t;
       }
     }
     const last = Math.max(1, Math.floor(0.9 * (n - 1)));
     const span = orderStatistic(times, last) - min;
-    const width = 2 ** Math.ceil(Math.log2(Math.max(1, (3 * span) / last)));
-    return { width, days: span / width };
+    return Math.max(1, Math.ceil((3 * span) / last));
   }
 
-  /** Renumbers the sequence part of the pending events' ties to 0..n-1 (key order kept) when it reaches 2^32. */
   private renumber(): void {
-    this.resize(this.target); // drops tombstones: every entry left is pending
-    const bucketOf: number[] = [];
-    const indexOf: number[] = [];
-    for (let b = 0; b < this.nb; b++) {
-      for (let i = this.ends[2 * b]!; i < this.ends[2 * b + 1]!; i += E) {
-        bucketOf.push(b);
-        indexOf.push(i);
-      }
-    }
-    const at = (k: number, field: number) => this.keys[bucketOf[k]!]![indexOf[k]! + field]!;
     this.nextSeq = renumberTies(
-      bucketOf.map((_, k) => k),
-      (k) => at(k, 0),
-      (k) => at(k, 1),
-      (k, tie) => {
-        this.keys[bucketOf[k]!]![indexOf[k]! + 1] = tie;
+      this.liveSlots(),
+      (s) => this.f64[4 * s]!,
+      (s) => this.f64[4 * s + 1]!,
+      (s, k) => {
+        this.f64[4 * s + 1] = k;
       },
     );
   }
@@ -480,26 +451,32 @@ export class CalendarEventQueue implements EventQueue {
   private grow(): void {
     const cap = this.cap * 2;
     if (cap > SLOT_BITS) throw new RangeError(`event queue: more than ${SLOT_BITS} pending events`);
-    const flags = new Int32Array(cap);
-    flags.set(this.flags);
-    this.flags = flags;
-    const free = new Int32Array(cap);
-    free.set(this.free);
-    this.free = free;
+    const buf = new ArrayBuffer(32 * cap);
+    const i32 = new Int32Array(buf);
+    i32.set(this.i32);
+    for (let s = this.cap; s < cap; s++) i32[8 * s + BUCKET] = NIL;
+    this.i32 = i32;
+    this.f64 = new Float64Array(buf);
+    for (let i = 2 * this.cap; i < 2 * cap; i++) this.payload.push(undefined);
+    const chunks = cap / CHUNK;
+    const chunk = new Int32Array(2 * chunks);
+    chunk.set(this.chunk);
+    this.chunk = chunk;
+    const free = new Int32Array(chunks);
+    free.set(this.freeChunks);
+    this.freeChunks = free;
+    const freeSlots = new Int32Array(cap);
+    freeSlots.set(this.freeSlots);
+    this.freeSlots = freeSlots;
     this.cap = cap;
   }
 }
 
-/** The arrays of a bucket without room (shared: `room` replaces them before a write). */
-const EMPTY_KEYS = new Float64Array(0);
-const EMPTY_PAYLOAD: unknown[] = [];
-
-function newKeys(nb: number): Float64Array[] {
-  return new Array<Float64Array>(nb).fill(EMPTY_KEYS);
-}
-
-function newPayloads(nb: number): unknown[][] {
-  return new Array<unknown[]>(nb).fill(EMPTY_PAYLOAD);
+/** Bucket records for `nb` empty buckets. */
+function newBuckets(nb: number): Int32Array {
+  const bk = new Int32Array(BUCKET_STRIDE * nb).fill(NIL);
+  for (let b = 0; b < nb; b++) bk[BUCKET_STRIDE * b + COUNT] = 0;
+  return bk;
 }
 
 /**
