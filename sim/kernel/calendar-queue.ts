@@ -10,7 +10,8 @@
  * FIFO ties: a new event has the largest sequence number). Cancel unlinks in O(1).
  *
  * The bucket count follows the event count (doubling above 2 events per bucket, halving below 1/2) and each resize
- * re-estimates the day width from the spacing of the pending events (Brown's rule: 3 x the mean gap). Like the
+ * re-estimates the day width from the spacing of the pending events (Brown's rule: 3 x the mean gap, rounded up to
+ * a power of two so that an event's day is one exact multiply, not a division, on every push). Like the
  * dynamic calendar queue (Oh & Ahn, 1997), it also resizes when searches visit more than 32 buckets on average,
  * which is the sign of a width that no longer fits the event spacing.
  *
@@ -85,7 +86,9 @@ export class CalendarEventQueue implements EventQueue {
   private freeSlotCount = 0;
   private sparseNext = NIL;
   private nb = MIN_BUCKETS;
+  /** Day width in ns, a power of two, and its inverse (exact, so floor(time * inv) is the day). */
   private width = 1;
+  private inv = 1;
   /** [head, tail, next slot of its open chunk (NIL when none), event count] per bucket. */
   private bk: Int32Array = newBuckets(MIN_BUCKETS);
   /** A day number (floor(time / width)) no pending event is earlier than. */
@@ -125,7 +128,7 @@ export class CalendarEventQueue implements EventQueue {
     this.nextSeq++;
     // `day` is a lower bound on every pending event's day; an event earlier than it (only possible when the
     // queue is used outside a simulator's monotone clock) moves it back.
-    const d = Math.floor(time / this.width);
+    const d = Math.floor(time * this.inv);
     if (this.size === 0 || d < this.day) this.day = d;
     const b = this.bucketOf(d);
     const slot = this.alloc(b);
@@ -363,7 +366,7 @@ export class CalendarEventQueue implements EventQueue {
       return this.findMin();
     }
     const best = this.findMinDirect();
-    this.day = Math.floor(f64[4 * best]! / w);
+    this.day = Math.floor(f64[4 * best]! * this.inv);
     this.minSlot = best;
     return best;
   }
@@ -400,24 +403,25 @@ export class CalendarEventQueue implements EventQueue {
     const old = this.bk;
     const oldNb = this.nb;
     this.width = width;
+    this.inv = 1 / width;
     this.nb = nb;
     this.bk = newBuckets(nb);
     for (let b = 0; b < oldNb; b++) {
       let s = old[BUCKET_STRIDE * b + HEAD]!;
       while (s !== NIL) {
         const after = this.i32[8 * s + NEXT]!;
-        this.link(s, this.bucketOf(Math.floor(this.f64[4 * s]! / width)));
+        this.link(s, this.bucketOf(Math.floor(this.f64[4 * s]! * this.inv)));
         s = after;
       }
     }
     this.minSlot = NIL;
-    this.day = this.size > 0 ? Math.floor(this.f64[4 * this.findMinDirect()]! / width) : 0;
+    this.day = this.size > 0 ? Math.floor(this.f64[4 * this.findMinDirect()]! * this.inv) : 0;
   }
 
   /**
    * Day width: 3 x the mean gap between consecutive pending events over the earliest 90% of them (Brown's rule
    * of 3 mean gaps, on a sample that ignores the 10% farthest events so a few far-future timers cannot stretch
-   * it); at least 1 ns. The mean gap over the earliest `last + 1` events is (t_(last) - t_(0)) / last, so only the
+   * it), rounded up to a power of two (a day is then one exact multiply); at least 1 ns. The mean gap over the earliest `last + 1` events is (t_(last) - t_(0)) / last, so only the
    * minimum and one order statistic are needed: O(n) expected, run only on resize.
    */
   private estimateWidth(): number {
@@ -434,7 +438,7 @@ export class CalendarEventQueue implements EventQueue {
     }
     const last = Math.max(1, Math.floor(0.9 * (n - 1)));
     const span = orderStatistic(times, last) - min;
-    return Math.max(1, Math.ceil((3 * span) / last));
+    return 2 ** Math.ceil(Math.log2(Math.max(1, (3 * span) / last)));
   }
 
   private renumber(): void {
