@@ -297,6 +297,39 @@ describe("calendar queue memory", () => {
   }
 });
 
+describe("calendar queue day width", () => {
+  // The day of a time is floor(time * (1 / width)): exact, and the same day as floor(time / width), only when the
+  // width is a power of two. Event spacings from many events per ns (width at its 1 ns floor) to sparse.
+  for (const spread of [3, 700, 5e7]) {
+    it(`stays a power of two through resizes, pops in order (events spread over ${spread} ns)`, () => {
+      const q = new CalendarEventQueue(16);
+      const inner = q as unknown as { width: number; inv: number };
+      let x = 7;
+      const rand = () => {
+        x = (x * 48271) % 2147483647;
+        return x / 2147483647;
+      };
+      const noop = () => {};
+      for (let i = 0; i < 3000; i++) q.push(Math.floor(rand() * spread), 0, noop, undefined);
+      let now = 0;
+      const widths = new Set<number>();
+      for (let step = 0; step < 20_000; step++) {
+        const grow = step < 10_000 ? rand() < 0.6 : rand() < 0.4;
+        if (grow || q.length === 0) q.push(now + Math.floor(rand() * spread), 0, noop, undefined);
+        else
+          q.pop((t) => {
+            assert.ok(t >= now, `popped ${t} after ${now}`);
+            now = t;
+          });
+        widths.add(inner.width);
+        assert.equal(inner.width * inner.inv, 1);
+      }
+      for (const w of widths) assert.ok(w >= 1 && 2 ** Math.round(Math.log2(w)) === w, `width ${w}`);
+      assert.ok(widths.size > 1 || spread === 3, "resizes re-estimated the width");
+    });
+  }
+});
+
 describe("orderStatistic", () => {
   it("returns the k-th smallest value, as sorting does", () => {
     fc.assert(
