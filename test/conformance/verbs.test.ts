@@ -5,7 +5,9 @@
  * - the effect is visible in the next Observation (or, for a query, in its answer);
  * - a bad call fails with the same typed ControlError and changes nothing;
  * - teardown is exact: rolling the action back through the journaling decorator leaves the state (virtual links,
- *   routes, mirrors, QoS classes, the pairs the firewall denies, VNA pools) as it was before.
+ *   routes, mirrors, QoS classes, the pairs the firewall denies, VNA pools) as it was before; rolling back what a
+ *   row prepared leaves it as the row found it, so the next row can run on the same engine (the
+ *   emulator's rows share one); tearing an engine down leaves nothing behind.
  *
  * The substrate, drawn (100 Mbit/s, 1 ms per link, both directions):
  *
@@ -267,6 +269,11 @@ const ENGINES: {
   name: string;
   skip: () => Promise<string | false>;
   build: () => Promise<EngineUnderTest>;
+  /**
+   * Whether its rows share one engine (built once, each row rolling back what it did) rather than building one each.
+   * Not the simulator's: its firewall rows read the whole rule list, which keeps the allow rules a rollback adds.
+   */
+  shared?: boolean;
   /** Rows (by label) this engine's ControlPlane alone cannot show, with the reason and where it is tested. */
   elsewhere?: Partial<Record<string, string>>;
 }[] = [
@@ -288,6 +295,7 @@ const ENGINES: {
     name: "emulator",
     skip: () => emulatorSkipReason(),
     build: () => emulatorEngine(topo),
+    shared: true,
     elsewhere: {
       "setFirewall by application":
         "the emulator matches an application by the port its flows are sent to in a run (emulate/application-ports.ts); the suite's iperf3 flows carry none: test/emulate/firewall.test.ts checks rules by application on namespaces",
@@ -297,6 +305,76 @@ const ENGINES: {
   },
 ];
 
+/**
+ * The engine an engine's rows run on: a fresh one per row, or, for an engine that is slow to build (the emulator's
+ * namespaces take seconds to set up and tear down), one built on first use and shared by its rows in turn (a row
+ * leaves the engine as it found it, and asserts so). A fresh engine is torn down after its row, a shared one by the
+ * last row; a row that fails tears a shared engine down too, so the next row starts on a fresh one. Every teardown
+ * must leave nothing behind.
+ */
+class EngineRows {
+  private engine: Promise<EngineUnderTest> | undefined;
+  constructor(
+    private readonly build: () => Promise<EngineUnderTest>,
+    private readonly shared: boolean,
+  ) {}
+
+  async row(run: (e: EngineUnderTest) => Promise<void>): Promise<void> {
+    this.engine ??= this.build();
+    const e = await this.engine;
+    try {
+      await run(e);
+    } catch (err) {
+      const left = await this.close();
+      throw left.length === 0 ? err : new AggregateError([err], `and left behind: ${left.join(", ")}`);
+    }
+    if (!this.shared) assert.deepEqual(await this.close(), [], "nothing left behind");
+  }
+
+  /** Tears the engine down (if built): what is left behind, which must be nothing. */
+  async close(): Promise<string[]> {
+    const e = this.engine;
+    this.engine = undefined;
+    return e ? (await e).close() : [];
+  }
+}
+
+/**
+ * One row on an engine that earlier rows used: the action's effect, its exact rollback, the typed error, and, at
+ * the end, the rollback of what the row prepared, to the state the row started from.
+ */
+async function verbRow(e: EngineUnderTest, c: VerbCase): Promise<void> {
+  const j = journaling(e.ctl);
+  const origin = j.mark();
+  let start: ReturnType<typeof stateOf> | undefined;
+  if (c.prepare) {
+    await e.advance(SETTLE_NS);
+    start = stateOf(await e.observe());
+  }
+  const prepared = await c.prepare?.(j, e);
+  await e.advance(SETTLE_NS);
+  const before = stateOf(await e.observe());
+  const mark = j.mark();
+  const result = await c.act(j, prepared);
+  await e.advance(SETTLE_NS);
+  await c.exercise?.(e);
+  c.visible(await e.observe(), result);
+
+  await j.rollback(mark);
+  await e.advance(SETTLE_NS);
+  assert.deepEqual(stateOf(await e.observe()), before, "rolled back to where it was");
+
+  await assert.rejects(async () => c.fails.call(e.ctl), c.fails.error);
+  await e.advance(SETTLE_NS);
+  assert.deepEqual(stateOf(await e.observe()), before, "a failed call changes nothing");
+
+  if (start) {
+    await j.rollback(origin);
+    await e.advance(SETTLE_NS);
+    assert.deepEqual(stateOf(await e.observe()), start, "what the row prepared rolled back too");
+  }
+}
+
 describe("every ControlPlane verb behaves the same in every engine", () => {
   it("the suite has one case per verb of the verb table", () => {
     assert.deepEqual(Object.keys(CASES).sort(), Object.keys(VERBS).sort());
@@ -305,36 +383,18 @@ describe("every ControlPlane verb behaves the same in every engine", () => {
   for (const engine of ENGINES) {
     describe(engine.name, async () => {
       const skip = await engine.skip();
+      const engineRows = new EngineRows(engine.build, engine.shared ?? false);
       const rows: [string, VerbCase][] = [...Object.entries(CASES), ...Object.entries(MORE_CASES)];
       for (const [label, c] of rows) {
         const why = skip || (engine.elsewhere?.[label] ?? false);
-        it(`${label}: visible in the next observation, typed errors, exact teardown`, {
-          skip: why,
-        }, async () => {
-          const e = await engine.build();
-          try {
-            const j = journaling(e.ctl);
-            const prepared = await c.prepare?.(j, e);
-            await e.advance(SETTLE_NS);
-            const before = stateOf(await e.observe());
-            const mark = j.mark();
-            const result = await c.act(j, prepared);
-            await e.advance(SETTLE_NS);
-            await c.exercise?.(e);
-            c.visible(await e.observe(), result);
-
-            await j.rollback(mark);
-            await e.advance(SETTLE_NS);
-            assert.deepEqual(stateOf(await e.observe()), before, "rolled back to where it was");
-
-            await assert.rejects(async () => c.fails.call(e.ctl), c.fails.error);
-            await e.advance(SETTLE_NS);
-            assert.deepEqual(stateOf(await e.observe()), before, "a failed call changes nothing");
-          } finally {
-            assert.deepEqual(await e.close(), [], "nothing left behind");
-          }
-        });
+        it(`${label}: visible in the next observation, typed errors, exact teardown`, { skip: why }, () =>
+          engineRows.row((e) => verbRow(e, c)),
+        );
       }
+      if (engine.shared)
+        it("its shared engine tears down leaving nothing behind", { skip }, async () => {
+          assert.deepEqual(await engineRows.close(), [], "nothing left behind");
+        });
     });
   }
 });
