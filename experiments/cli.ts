@@ -45,6 +45,8 @@ export function buildCli(argv: string[]): Argv {
     .demandCommand(1, "name a command; see --help")
     .strict()
     .help()
+    // --help prints and returns rather than exiting, so runCli never calls process.exit (the process ends anyway).
+    .exitProcess(false)
     .fail((msg, err) => {
       if (err) throw err;
       throw new CliInputError(`${msg}\nRun with --help for usage.`);
