@@ -11,7 +11,7 @@ import { parseConfig } from "../../experiments/config/load.ts";
 import type { PolicySummary } from "../../experiments/policy-summary.ts";
 import { MLU_BOUND_ROW, type SampleRun, sweepConfidence } from "../../experiments/stats/sweep-confidence.ts";
 import { expandSweep } from "../../experiments/sweep.ts";
-import { topocast } from "./run-cli.ts";
+import { topocastInProcess as topocast } from "./run-cli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "topocast-sweep-samples-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,7 +6,7 @@ import { after, describe, it } from "node:test";
 import { parseConfig } from "../../experiments/config/load.ts";
 import { expandSweep, parseShard, shardRuns } from "../../experiments/sweep.ts";
 import { sbatchValue } from "../../experiments/sweep-command.ts";
-import { topocast } from "./run-cli.ts";
+import { topocastInProcess as topocast } from "./run-cli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "topocast-sweep-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
