@@ -6,7 +6,7 @@ import { after, describe, it } from "node:test";
 import { compareSummaries, parseTolerances } from "../../experiments/compare.ts";
 import type { RunSummary } from "../../experiments/results.ts";
 import { REPO_ROOT } from "../helpers/shared-data.ts";
-import { topocast } from "./run-cli.ts";
+import { topocast, topocastInProcess } from "./run-cli.ts";
 
 const BASE_DIR = join(REPO_ROOT, "results/baselines/ci-ring");
 const base: RunSummary = JSON.parse(readFileSync(join(BASE_DIR, "summary.json"), "utf8"));
@@ -74,19 +74,20 @@ describe("compare", () => {
     assert.ok(compareSummaries(base, cur, parseTolerances([])).regressions > 0);
   });
 
+  // In this process (runCli: the same exit codes) but for the regression, through bin/topocast.js as CI runs it.
   it("exits 0 without regressions, 1 with one, 2 for bad input", async () => {
-    const same = await topocast(["compare", BASE_DIR, variant("same", () => {})]);
+    const same = await topocastInProcess(["compare", BASE_DIR, variant("same", () => {})]);
     assert.equal(same.code, 0, same.stderr);
     assert.match(same.stdout, /no regressions/);
     const worse = await topocast(["compare", BASE_DIR, variant("worse", (s) => p99(s, 1.5))]);
     assert.equal(worse.code, 1, worse.stderr);
     assert.match(worse.stdout, /shortest-path .*slowdown\.p99 .*\+50\.00% .*REGRESSED/);
-    const loose = await topocast(["compare", BASE_DIR, join(dir, "worse"), "--tolerance", "0.6"]);
+    const loose = await topocastInProcess(["compare", BASE_DIR, join(dir, "worse"), "--tolerance", "0.6"]);
     assert.equal(loose.code, 0, loose.stderr);
-    const badTol = await topocast(["compare", BASE_DIR, BASE_DIR, "--tolerance", "lots"]);
+    const badTol = await topocastInProcess(["compare", BASE_DIR, BASE_DIR, "--tolerance", "lots"]);
     assert.equal(badTol.code, 2);
     assert.match(badTol.stderr, /--tolerance: expected a number >= 0 or metric=number, got "lots"/);
-    const missing = await topocast(["compare", join(dir, "nowhere"), BASE_DIR]);
+    const missing = await topocastInProcess(["compare", join(dir, "nowhere"), BASE_DIR]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /nowhere[/\\]summary\.json: no such file/);
   });

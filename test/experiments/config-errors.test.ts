@@ -6,7 +6,7 @@ import { after, describe, it } from "node:test";
 import { loadConfig } from "../../experiments/config/load.ts";
 import { isUserError } from "../../experiments/errors.ts";
 import { buildScenario } from "../../experiments/scenario.ts";
-import { topocast } from "./run-cli.ts";
+import { topocast, topocastInProcess } from "./run-cli.ts";
 
 /** What `topocast validate` does, in process: the error it would print, or undefined when the config is valid. */
 function validate(file: string, args: string[]): Error | undefined {
@@ -130,10 +130,10 @@ describe("bad experiment configs", () => {
     assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace without --debug");
   });
 
-  it("make the CLI show the stack trace with --debug", async () => {
+  it("make the CLI show the stack trace with --debug (in this process: runCli prints it)", async () => {
     const file = join(mkdtempSync(join(dir, "case-")), "bad.yaml");
     writeFileSync(file, GOOD.replace("name: shortest-path", "name: teleport"));
-    const r = await topocast(["validate", file, "--debug"]);
+    const r = await topocastInProcess(["validate", file, "--debug"]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /ConfigError: .*unknown policy "teleport"[\s\S]*\n\s+at /);
   });
