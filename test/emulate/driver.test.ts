@@ -52,8 +52,9 @@ describe("the control driver in the emulator", async () => {
   const settings = emulationSettings(loaded.config);
   const n0 = scenario.topology.node("n0");
   const n1 = scenario.topology.node("n1");
-  // 1 GB simulated = 50 MB emulated: 8 s at 50 Mbit/s, so the flow runs across the failure.
-  const flows = [{ id: 0, src: n0, dst: n1, sizeBytes: 1e9, startNs: 0, tag: 0, application: "tm" }];
+  // 250 MB simulated = 12.5 MB emulated: 2 s at 50 Mbit/s (never faster), so the flow runs across the failure at
+  // 200 ms and the recovery a tick or so later, whatever the machine's load.
+  const flows = [{ id: 0, src: n0, dst: n1, sizeBytes: 2.5e8, startNs: 0, tag: 0, application: "tm" }];
   const staticBaseline = scenario.policies[0]!;
   const controlLoop: EnginePolicy = { ...staticBaseline, label: "failover", controller: () => failover };
   const cases: { name: string; policy: EnginePolicy; recovery: (r: number) => boolean }[] = [
