@@ -8,7 +8,7 @@
  *     |        |
  *     n3 ---- n2
  *
- * The simulator always runs; the emulator as root (test/conformance/emulator-engine.ts: its flows are iperf3
+ * The simulator always runs (a fresh one per test); the emulator as root, one emulator for both tests (test/conformance/emulator-engine.ts: its flows are iperf3
  * transfers to port 5201/tcp, the port the rule below names).
  */
 import assert from "node:assert/strict";
@@ -23,7 +23,7 @@ import {
 import { Circuits } from "../../models/services/circuits.ts";
 import { ring } from "../../sim/substrate/generators.ts";
 import { emulatorEngine, emulatorSkipReason } from "./emulator-engine.ts";
-import type { EngineUnderTest } from "./engine-under-test.ts";
+import { EngineRows, type EngineUnderTest } from "./engine-under-test.ts";
 import { simulatorEngine } from "./sim-engine.ts";
 
 const SETTLE_NS = 200_000_000;
@@ -35,9 +35,16 @@ const ENGINES: {
   name: string;
   skip: () => Promise<string | false>;
   build: () => Promise<EngineUnderTest>;
+  /** Whether both tests run on one engine (the emulator: its namespaces take seconds to build and tear down). */
+  shared: boolean;
 }[] = [
-  { name: "simulator (fluid)", skip: async () => false, build: async () => simulatorEngine(topo, "fluid") },
-  { name: "emulator", skip: () => emulatorSkipReason(), build: () => emulatorEngine(topo) },
+  {
+    name: "simulator (fluid)",
+    skip: async () => false,
+    build: async () => simulatorEngine(topo, "fluid"),
+    shared: false,
+  },
+  { name: "emulator", skip: () => emulatorSkipReason(), build: () => emulatorEngine(topo), shared: true },
 ];
 
 const circuitsOf = async (e: EngineUnderTest) =>
@@ -72,40 +79,40 @@ for (const engine of ENGINES) {
   describe(`circuits, ${engine.name}`, async () => {
     const skip = await engine.skip();
 
-    it("reserves the rate on the given path, applies its rules to its pair only, and is removed exactly", {
-      skip,
-    }, async () => {
-      const e = await engine.build();
-      try {
-        const circuits = new Circuits(e.ctl);
-        const c = await circuits.createCircuit("n0", "n2", VIA_N3, { rateBps: 20e6 });
-        await e.advance(SETTLE_NS);
-        assert.deepEqual(await circuitsOf(e), [["n0", "n2", VIA_N3, 20e6]]);
+    const rows = new EngineRows(engine.build, engine.shared);
+    it(
+      "reserves the rate on the given path, applies its rules to its pair only, and is removed exactly",
+      {
+        skip,
+      },
+      () =>
+        rows.row(async (e) => {
+          const circuits = new Circuits(e.ctl);
+          const c = await circuits.createCircuit("n0", "n2", VIA_N3, { rateBps: 20e6 });
+          await e.advance(SETTLE_NS);
+          assert.deepEqual(await circuitsOf(e), [["n0", "n2", VIA_N3, 20e6]]);
 
-        await circuits.updateFirewallRule(c.id, { action: "deny", ...IPERF });
-        await e.advance(SETTLE_NS);
-        assert.equal(await e.startFlow("n0", "n2", 10_000, IPERF), false, "the circuit's pair is refused");
-        assert.equal(await e.startFlow("n2", "n0", 10_000, IPERF), true, "the reverse pair is not");
-        assert.equal(await e.startFlow("n1", "n3", 10_000, IPERF), true, "nor another pair");
-        assert.deepEqual(circuits.of(c.id)?.rules, [{ action: "deny", ...IPERF }]);
+          await circuits.updateFirewallRule(c.id, { action: "deny", ...IPERF });
+          await e.advance(SETTLE_NS);
+          assert.equal(await e.startFlow("n0", "n2", 10_000, IPERF), false, "the circuit's pair is refused");
+          assert.equal(await e.startFlow("n2", "n0", 10_000, IPERF), true, "the reverse pair is not");
+          assert.equal(await e.startFlow("n1", "n3", 10_000, IPERF), true, "nor another pair");
+          assert.deepEqual(circuits.of(c.id)?.rules, [{ action: "deny", ...IPERF }]);
 
-        await circuits.updateFirewallRule(c.id, { action: "allow", ...IPERF }); // replaces the deny
-        assert.deepEqual(circuits.of(c.id)?.rules, [{ action: "allow", ...IPERF }]);
-        await circuits.updateFirewallRule(c.id, { action: "deny", ...IPERF });
+          await circuits.updateFirewallRule(c.id, { action: "allow", ...IPERF }); // replaces the deny
+          assert.deepEqual(circuits.of(c.id)?.rules, [{ action: "allow", ...IPERF }]);
+          await circuits.updateFirewallRule(c.id, { action: "deny", ...IPERF });
 
-        await circuits.removeCircuit(c.id);
-        await e.advance(SETTLE_NS);
-        assert.deepEqual(await circuitsOf(e), []);
-        assert.deepEqual(circuits.list(), []);
-        assert.equal(await e.startFlow("n0", "n2", 10_000, IPERF), true, "the pair is open again");
-      } finally {
-        assert.deepEqual(await e.close(), [], "nothing left behind");
-      }
-    });
+          await circuits.removeCircuit(c.id);
+          await e.advance(SETTLE_NS);
+          assert.deepEqual(await circuitsOf(e), []);
+          assert.deepEqual(circuits.list(), []);
+          assert.equal(await e.startFlow("n0", "n2", 10_000, IPERF), true, "the pair is open again");
+        }),
+    );
 
-    it("fails typed and changes nothing on bad calls", { skip }, async () => {
-      const e = await engine.build();
-      try {
+    it("fails typed and changes nothing on bad calls", { skip }, () =>
+      rows.row(async (e) => {
         const circuits = new Circuits(e.ctl);
         for (const f of FAILURES) {
           await assert.rejects(f.call(circuits), f.error, f.name);
@@ -113,9 +120,12 @@ for (const engine of ENGINES) {
           assert.deepEqual(await circuitsOf(e), [], `${f.name}: no virtual link left`);
           assert.deepEqual(circuits.list(), [], `${f.name}: no circuit`);
         }
-      } finally {
-        assert.deepEqual(await e.close(), [], "nothing left behind");
-      }
-    });
+      }),
+    );
+
+    if (engine.shared)
+      it("its shared engine tears down leaving nothing behind", { skip }, async () => {
+        assert.deepEqual(await rows.close(), [], "nothing left behind");
+      });
   });
 }

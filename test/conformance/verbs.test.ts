@@ -36,7 +36,7 @@ import { type FlowMatchFields, matchesFlowFields } from "../../models/policies/v
 import { VERBS, type Verbs } from "../../models/policies/verbs.ts";
 import { ring } from "../../sim/substrate/generators.ts";
 import { emulatorEngine, emulatorSkipReason } from "./emulator-engine.ts";
-import type { EngineUnderTest } from "./engine-under-test.ts";
+import { EngineRows, type EngineUnderTest } from "./engine-under-test.ts";
 import { simulatorEngine } from "./sim-engine.ts";
 
 const MS = 1_000_000;
@@ -304,40 +304,6 @@ const ENGINES: {
     },
   },
 ];
-
-/**
- * The engine an engine's rows run on: a fresh one per row, or, for an engine that is slow to build (the emulator's
- * namespaces take seconds to set up and tear down), one built on first use and shared by its rows in turn (a row
- * leaves the engine as it found it, and asserts so). A fresh engine is torn down after its row, a shared one by the
- * last row; a row that fails tears a shared engine down too, so the next row starts on a fresh one. Every teardown
- * must leave nothing behind.
- */
-class EngineRows {
-  private engine: Promise<EngineUnderTest> | undefined;
-  constructor(
-    private readonly build: () => Promise<EngineUnderTest>,
-    private readonly shared: boolean,
-  ) {}
-
-  async row(run: (e: EngineUnderTest) => Promise<void>): Promise<void> {
-    this.engine ??= this.build();
-    const e = await this.engine;
-    try {
-      await run(e);
-    } catch (err) {
-      const left = await this.close();
-      throw left.length === 0 ? err : new AggregateError([err], `and left behind: ${left.join(", ")}`);
-    }
-    if (!this.shared) assert.deepEqual(await this.close(), [], "nothing left behind");
-  }
-
-  /** Tears the engine down (if built): what is left behind, which must be nothing. */
-  async close(): Promise<string[]> {
-    const e = this.engine;
-    this.engine = undefined;
-    return e ? (await e).close() : [];
-  }
-}
 
 /**
  * One row on an engine that earlier rows used: the action's effect, its exact rollback, the typed error, and, at
