@@ -7,7 +7,7 @@ import { loadConfig } from "../../experiments/config/load.ts";
 import { writeRunDir } from "../../experiments/results.ts";
 import { runExperiment } from "../../experiments/run-experiment.ts";
 import { REPO_ROOT } from "../helpers/shared-data.ts";
-import { topocast } from "./run-cli.ts";
+import { topocastInProcess as topocast } from "./run-cli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "topocast-report-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
