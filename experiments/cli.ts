@@ -41,11 +41,11 @@ export function buildCli(argv: string[]): Argv {
     .scriptName("topocast")
     .usage("$0 <command> [options]")
     .option("debug", { type: "boolean", default: false, describe: "Show stack traces for errors" });
+  // exitProcess(false): --help prints and returns rather than exiting, so runCli never calls process.exit.
   return COMMANDS.reduce((acc, add) => add(acc), y)
     .demandCommand(1, "name a command; see --help")
     .strict()
     .help()
-    // --help prints and returns rather than exiting, so runCli never calls process.exit (the process ends anyway).
     .exitProcess(false)
     .fail((msg, err) => {
       if (err) throw err;
