@@ -14,7 +14,11 @@
  *   the edges of a binary tree over the nodes ranked by A's bytes (the hub at the root, node k's parent is node
  *   floor((k - 1) / 2)). A pair without a virtual link gets its path as a pinned route (setRoute).
  * - QoS: every pair the persona's class: its priority, its guaranteed rate split evenly over the pairs (none when
- *   0), its ceiling (none when 0).
+ *   0), its ceiling (none when 0). A class holds every flow of its node pair, not only A's (the verbs' QoS is per
+ *   pair), so a pair whose other traffic is heavy gets none ({@link DiffOptions.qosForeignShare}): personas.yaml
+ *   showed why, game's class on n2->n0 promoted stream's 2 MB responses over trading's and ledger's flows.
+ *   A bandwidth-first persona's class borrows at {@link BULK_PRIORITY}, and on a pair that also carries a
+ *   latency-first application it takes the latency path ({@link DiffOptions.latencyPairs}).
  * - Firewall: default deny on A's ports at A's nodes (`deny {dst: node, port}`: what arrives there on those ports,
  *   requests to A and responses to A's calls, which carry the server's port), then an allow per allow-list entry
  *   from the peer's nodes (an application's, as seen; a node) to A's nodes, on the entry's port (or each of A's
@@ -26,7 +30,7 @@
  * Observation has no firewall part).
  */
 import type { Persona } from "../personas/profile.ts";
-import { leastLoadedPath, linksByEnds, samePath } from "./common.ts";
+import { leastLoadedPath, linksByEnds, pathLinkKeys, samePath } from "./common.ts";
 import type { ControlPlane, FirewallRule, NodePath, Observation, QosSpec } from "./types.ts";
 
 /** Where each application runs and which node pairs carried its traffic, as observed so far. */
@@ -35,9 +39,18 @@ export class ApplicationView {
   private readonly nodes = new Map<string, Set<string>>();
   /** Per application: bytes per node pair key `"src->dst"`, over every observation so far. */
   private readonly pairs = new Map<string, Map<string, number>>();
+  /** Bytes per node pair key of all traffic (every application and the matrix), over every observation so far. */
+  private readonly totals = new Map<string, number>();
+  /** Time observed so far, ns (the sum of the observations' intervals). */
+  private observedNs = 0;
 
   /** Takes in one interval's per-application traffic. */
   observe(obs: Observation): void {
+    this.observedNs += obs.intervalNs;
+    for (const t of obs.traffic) {
+      const k = `${t.src}->${t.dst}`;
+      this.totals.set(k, (this.totals.get(k) ?? 0) + t.bytes);
+    }
     for (const t of obs.applications ?? []) {
       const ends = applicationEnds(t.application);
       if (!ends) continue;
@@ -61,6 +74,19 @@ export class ApplicationView {
   pairsOf(app: string): [string, number][] {
     return [...(this.pairs.get(app) ?? [])].sort((a, b) => cmp(a[0], b[0]));
   }
+
+  /** The share of the pair's bytes so far that the application's traffic made, [0, 1] (0 for a pair never seen). */
+  shareOf(app: string, key: string): number {
+    const total = this.totals.get(key) ?? 0;
+    return total > 0 ? Math.min(1, (this.pairs.get(app)?.get(key) ?? 0) / total) : 0;
+  }
+
+  /** Mean rate of the pair's traffic other than the application's over the time observed, bits/s. */
+  foreignBps(app: string, key: string): number {
+    if (this.observedNs <= 0) return 0;
+    const foreign = (this.totals.get(key) ?? 0) - (this.pairs.get(app)?.get(key) ?? 0);
+    return (Math.max(0, foreign) * 8e9) / this.observedNs;
+  }
 }
 
 /** The two application names of an application pair `"A->B"`, or null for another label (`"tm"`). */
@@ -76,6 +102,43 @@ export type PersonaChange =
   | { verb: "setQos"; src: string; dst: string; qos: QosSpec }
   | { verb: "setFirewall"; rule: FirewallRule };
 
+/** What else the diff takes into account (persona.ts's parameters and its refinement). */
+export interface DiffOptions {
+  /**
+   * A class promotes every flow of its pair: a pair whose other traffic (other applications', the matrix's) has a
+   * mean rate above this share of the bottleneck capacity of the pair's path gets no class. Default 0.05.
+   */
+  qosForeignShare?: number;
+  /**
+   * The refinement (models/policies/persona-refine.ts): the application's forecast demand per pair key, bits/s.
+   * With it, a pair's guaranteed rate is its forecast demand x `headroom` (instead of the persona's rate split
+   * evenly; kept while within {@link RATE_TOLERANCE} of it), and the overlay's virtual links go to its pairs in
+   * order of forecast demand while both ends have a free VNA (the others get their path as a pinned route).
+   */
+  demand?: { bps(key: string): number; headroom: number };
+  /** Pair keys whose QoS class is the policy's shaping now: left out of the QoS diff. */
+  shaped?: ReadonlySet<string>;
+  /**
+   * Pair keys that carry a latency-first application's traffic: a bandwidth-first persona takes the latency path
+   * (the first of `ctl.paths`) on them, since a route moves every flow of its pair (personas.yaml: stream's star
+   * moved n2->n0, game's requests with it, onto the 4-hop way round the ring).
+   */
+  latencyPairs?: ReadonlySet<string>;
+}
+
+/**
+ * The priority a bandwidth-first persona's class borrows at, whatever its persona says: best effort's (htb's lowest,
+ * as unclassed traffic). It keeps its guaranteed rate, but no priority over latency-critical traffic left without a
+ * class (personas.yaml: stream's class at priority 2 on n2->n5 starved game's n1->n3 flows on n2->n3).
+ */
+export const BULK_PRIORITY = 7;
+
+/** Default {@link DiffOptions.qosForeignShare}. */
+export const QOS_FOREIGN_SHARE = 0.05;
+
+/** A guaranteed rate in place at the wanted priority is kept while within this fraction of the one wanted. */
+export const RATE_TOLERANCE = 0.5;
+
 /** The desired config's changes not yet in place (see the module doc), in the order to apply them. */
 export async function personaDiff(
   persona: Persona,
@@ -85,6 +148,7 @@ export async function personaDiff(
   kPaths: number,
   /** Rules (as JSON) known to be in force besides the Observation's (an engine may not report its firewall). */
   rulesInForce: ReadonlySet<string> = new Set(),
+  opts: DiffOptions = {},
 ): Promise<PersonaChange[]> {
   const app = persona.application.name;
   const pairs = view.pairsOf(app).map(([k]) => k.split("->") as [string, string]);
@@ -95,17 +159,59 @@ export async function personaDiff(
   const out: PersonaChange[] = firewallRules(persona, view)
     .filter((rule) => !rules.includes(JSON.stringify(rule)) && !rulesInForce.has(JSON.stringify(rule)))
     .map((rule) => ({ verb: "setFirewall", rule }));
-  out.push(...qosChanges(persona, pairs, obs));
+  const paths = new Map<string, NodePath>();
   for (const [src, dst] of pairs) {
-    const candidates = await ctl.paths(src, dst, persona.desired.routing === "latency" ? 1 : kPaths);
-    const path = persona.desired.routing === "latency" ? candidates[0] : leastLoadedPath(candidates, links);
+    const latency =
+      persona.desired.routing === "latency" || opts.latencyPairs?.has(`${src}->${dst}`) === true;
+    const candidates = await ctl.paths(src, dst, latency ? 1 : kPaths);
+    const path = latency ? candidates[0] : leastLoadedPath(candidates, links);
+    if (path) paths.set(`${src}->${dst}`, path);
+  }
+  const foreignShare = opts.qosForeignShare ?? QOS_FOREIGN_SHARE;
+  const classed = pairs.filter(([src, dst]) => {
+    const key = `${src}->${dst}`;
+    if (opts.shaped?.has(key)) return false;
+    const bottleneck = Math.min(
+      ...pathLinkKeys(paths.get(key) ?? []).map((k) => links.get(k)?.capacityBps ?? Number.POSITIVE_INFINITY),
+    );
+    return view.foreignBps(app, key) <= foreignShare * bottleneck;
+  });
+  out.push(...qosChanges(persona, classed, pairs.length, obs, opts.demand));
+  const withLink = opts.demand ? vnaBudget(overlay, obs, opts.demand) : overlay;
+  for (const [src, dst] of pairs) {
+    const key = `${src}->${dst}`;
+    const path = paths.get(key);
     if (!path) continue;
-    if (overlay.has(`${src}->${dst}`)) {
-      const vl = obs.virtualLinks.find((v) => v.src === src && v.dst === dst);
+    const vl = obs.virtualLinks.find((v) => v.src === src && v.dst === dst);
+    if (withLink.has(key)) {
       if (!vl || !samePath(vl.path, path))
         out.push({ verb: "createVirtualLink", src, dst, path, ...(vl ? { replaces: vl.id } : {}) });
-    } else if (!samePath(obs.routes.get(`${src}->${dst}`), path))
-      out.push({ verb: "setRoute", src, dst, path });
+    } else if (!samePath(obs.routes.get(key), path)) out.push({ verb: "setRoute", src, dst, path });
+  }
+  return out;
+}
+
+/**
+ * The overlay pairs that get a virtual link under the refinement: those that have one, then the others in order of
+ * forecast demand (ties by key) while both ends have a free VNA (obs.vnaPool; a node not in the pool has none).
+ */
+function vnaBudget(
+  overlay: ReadonlySet<string>,
+  obs: Observation,
+  demand: NonNullable<DiffOptions["demand"]>,
+): Set<string> {
+  const free = new Map([...obs.vnaPool].map(([n, p]) => [n, p.capacity - p.used]));
+  const has = new Set(obs.virtualLinks.map((v) => `${v.src}->${v.dst}`));
+  const out = new Set([...overlay].filter((k) => has.has(k)));
+  const rest = [...overlay]
+    .filter((k) => !has.has(k))
+    .sort((a, b) => demand.bps(b) - demand.bps(a) || cmp(a, b));
+  for (const key of rest) {
+    const [src, dst] = key.split("->") as [string, string];
+    if ((free.get(src) ?? 0) < 1 || (free.get(dst) ?? 0) < 1) continue;
+    free.set(src, free.get(src)! - 1);
+    free.set(dst, free.get(dst)! - 1);
+    out.add(key);
   }
   return out;
 }
@@ -129,22 +235,32 @@ function overlayPairs(
   return new Set(pairs.map(([k]) => k).filter((k) => edge(...(k.split("->") as [string, string]))));
 }
 
-function qosChanges(persona: Persona, pairs: readonly [string, string][], obs: Observation): PersonaChange[] {
-  const { priority, rateBps, ceilBps } = persona.desired.qos;
-  const qos: QosSpec = { priority };
-  if (rateBps > 0 && pairs.length > 0) qos.rateBps = rateBps / pairs.length;
-  if (ceilBps > 0) qos.ceilBps = ceilBps;
-  return pairs
-    .filter(([src, dst]) => {
-      const now = obs.qos?.find((q) => q.src === src && q.dst === dst);
-      return !(
-        now &&
-        now.priority === qos.priority &&
-        now.rateBps === (qos.rateBps ?? null) &&
-        now.ceilBps === (qos.ceilBps ?? null)
-      );
-    })
-    .map(([src, dst]) => ({ verb: "setQos", src, dst, qos }));
+function qosChanges(
+  persona: Persona,
+  pairs: readonly [string, string][],
+  /** The application's pairs, classed or not: the persona's guaranteed rate is split evenly over them. */
+  pairCount: number,
+  obs: Observation,
+  demand: DiffOptions["demand"],
+): PersonaChange[] {
+  const { rateBps, ceilBps } = persona.desired.qos;
+  const priority = persona.desired.routing === "bandwidth" ? BULK_PRIORITY : persona.desired.qos.priority;
+  const out: PersonaChange[] = [];
+  for (const [src, dst] of pairs) {
+    const qos: QosSpec = { priority };
+    const rate = demand ? demand.bps(`${src}->${dst}`) * demand.headroom : rateBps / pairCount;
+    if ((demand || rateBps > 0) && rate > 0) qos.rateBps = rate;
+    if (ceilBps > 0) qos.ceilBps = ceilBps;
+    const now = obs.qos?.find((q) => q.src === src && q.dst === dst);
+    // A class at a more urgent priority is another persona's: left alone; at the same priority, kept while its rate
+    // is within RATE_TOLERANCE of this one's (trading and its ledger share n1<->n4 and took turns re-setting it).
+    if (now && now.priority < qos.priority) continue;
+    const sameRate =
+      Math.abs((now?.rateBps ?? 0) - (qos.rateBps ?? 0)) <= RATE_TOLERANCE * (qos.rateBps ?? 0);
+    if (now && now.priority === qos.priority && sameRate) continue;
+    out.push({ verb: "setQos", src, dst, qos });
+  }
+  return out;
 }
 
 /** The persona's firewall rules (see the module doc): default deny on its ports at its nodes, then the allows. */

@@ -31,10 +31,18 @@
  */
 import * as z from "zod";
 import { type Persona, PersonaSchema } from "../personas/profile.ts";
+import type { Predictor } from "../predictors/predictor.ts";
 import { leastLoadedPath, linksByEnds, pathLinkKeys } from "./common.ts";
 import { COMMON_PARAMS, DEFAULT_K_PATHS, definePolicy, paramDefaults } from "./definition.ts";
 import { type Journaled, journaling } from "./journal.ts";
-import { ApplicationView, applicationEnds, type PersonaChange, personaDiff } from "./persona-config.ts";
+import {
+  ApplicationView,
+  applicationEnds,
+  type PersonaChange,
+  personaDiff,
+  QOS_FOREIGN_SHARE,
+} from "./persona-config.ts";
+import { DemandForecast, REFINE_PARAMS, type RefineOptions, shapingPlan } from "./persona-refine.ts";
 import {
   ControlError,
   type ControlPlane,
@@ -71,13 +79,24 @@ export const PERSONA_PARAMS = z.strictObject({
     .min(1)
     .default(2)
     .meta({ description: "Intervals a trial is measured before it is kept or reverted." }),
+  qosForeignShare: z.number().min(0).default(QOS_FOREIGN_SHARE).meta({
+    description:
+      "No QoS class on a pair whose other traffic's mean rate exceeds this share of its path's bottleneck capacity (a class holds every flow of its pair).",
+  }),
+  refine: REFINE_PARAMS.nullable().default(null).meta({
+    description:
+      "The refinement (models/policies/persona-refine.ts): guaranteed rates and VNAs follow the predictor's forecast demand, and lower classes are shaped when a latency-critical application's link is predicted hot; null: off.",
+  }),
   kPaths: COMMON_PARAMS.kPaths,
   reroute: COMMON_PARAMS.reroute,
 });
 
 const DEFAULTS = paramDefaults(PERSONA_PARAMS);
 
-export type PersonaPolicyOptions = Partial<Omit<z.output<typeof PERSONA_PARAMS>, "personas" | "reroute">>;
+export type PersonaPolicyOptions = Partial<Omit<z.output<typeof PERSONA_PARAMS>, "personas" | "reroute">> & {
+  /** The forecasts of the refinement (`refine`): a predictor over pair volumes (definition.ts `pair-volumes`). */
+  predictor?: Predictor;
+};
 
 /** One interval of an application: completions, refusals, FCTs (ns). */
 interface Sample {
@@ -100,7 +119,7 @@ export interface PersonaMetric {
 export interface PersonaEvent {
   timeNs: number;
   application: string;
-  event: "apply" | "keep" | "revert" | "failover";
+  event: "apply" | "keep" | "revert" | "failover" | "shape" | "unshape";
   /** Changes applied (apply, failover), or undone (revert). */
   changes: number;
   /** Changes the control plane refused (apply). */
@@ -113,6 +132,8 @@ export interface PersonaEvent {
 const EMPTY_METRIC: PersonaMetric = Object.freeze({ completed: 0, refused: 0, fctNs: null });
 
 interface Trial {
+  /** An application's persona, or the refinement's shaping (measured on the critical application `app`). */
+  kind: "persona" | "shape";
   app: string;
   persona: Persona;
   mark: number;
@@ -123,6 +144,8 @@ interface Trial {
   rules: string[];
   /** Measured intervals passed over: the application had no flow end in them. */
   skipped: number;
+  /** The pairs a shaping trial shaped (its rollback unshapes them). */
+  shapedPairs?: string[];
 }
 
 export class PersonaPolicy implements Policy {
@@ -136,12 +159,20 @@ export class PersonaPolicy implements Policy {
   /** Firewall rules (JSON) this policy set and did not roll back. */
   private readonly rulesSet = new Set<string>();
   private turn = 0;
+  /** The refinement's forecasts (with `refine` and a predictor). */
+  private readonly demand: DemandForecast | null;
+  /** Pairs the refinement shapes now, with their ceilings (bits/s). */
+  private readonly shaped = new Map<string, number>();
+  /** Critical applications whose shaping trial was reverted: not shaped for again. */
+  private readonly shapeRefused = new Set<string>();
 
   constructor(
     private readonly personas: readonly Persona[],
     private readonly opts: PersonaPolicyOptions = {},
   ) {
     for (const p of personas) this.status.set(p.application.name, "pending");
+    this.demand =
+      opts.refine && opts.predictor ? new DemandForecast(opts.predictor, opts.refine.lookahead) : null;
   }
 
   /** The events as the run's records carry them: `persona-apply`, `persona-keep`, `persona-revert` per application. */
@@ -156,6 +187,7 @@ export class PersonaPolicy implements Policy {
 
   async decide(obs: Observation, ctl: ControlPlane): Promise<void> {
     this.view.observe(obs);
+    this.demand?.observe(obs);
     this.journal ??= journaling(ctl);
     const journal = this.journal;
     const keep = this.opts.baselineIntervals ?? DEFAULTS.baselineIntervals;
@@ -167,7 +199,7 @@ export class PersonaPolicy implements Policy {
       this.history.set(app, h);
     }
     if (this.trial) await this.measure(obs, journal, this.trial);
-    else await this.tryNext(obs, journal);
+    else if (!(await this.shape(obs, journal))) await this.tryNext(obs, journal);
   }
 
   /**
@@ -236,6 +268,102 @@ export class PersonaPolicy implements Policy {
     }
   }
 
+  /** The refinement's demand of `app`: per pair, the pair's forecast rate x the application's share of its bytes. */
+  private demandOf(app: string, demand: DemandForecast, refine: RefineOptions) {
+    return {
+      bps: (key: string) => demand.pairBps(key) * this.view.shareOf(app, key),
+      headroom: refine.headroom,
+    };
+  }
+
+  /**
+   * The refinement's shaping (models/policies/persona-refine.ts), between trials: unshapes the pairs no longer
+   * near a hot link at once, then, when a latency-first application's link is predicted hot, shapes the lower pairs
+   * on it as a trial measured on that application (the first in `personas` order whose pairs cross a hot link and
+   * that has a baseline), reverted through the journal when it got worse. Returns whether a trial started.
+   */
+  private async shape(obs: Observation, journal: Journaled<Verbs>): Promise<boolean> {
+    const refine = this.opts.refine;
+    if (!refine || !this.demand) return false;
+    const keep = this.opts.baselineIntervals ?? DEFAULTS.baselineIntervals;
+    const latency = this.personas.filter(
+      (p) => p.desired.routing === "latency" && !this.shapeRefused.has(p.application.name),
+    );
+    const critical = new Set(latency.flatMap((p) => this.view.pairsOf(p.application.name).map(([k]) => k)));
+    const criticalApps = latency.map((p) => p.application.name);
+    const lower = (key: string) => criticalApps.reduce((a, app) => a + this.view.shareOf(app, key), 0) < 0.5;
+    const plan = await shapingPlan(obs, journal, this.demand, critical, lower, this.shaped, refine);
+    if (plan.clear.length > 0) {
+      let changes = 0;
+      for (const { src, dst } of plan.clear) {
+        if (await attemptCall(() => journal.setQos({ src, dst }, null))) changes++;
+        this.shaped.delete(`${src}->${dst}`);
+      }
+      this.events.push({
+        timeNs: obs.timeNs,
+        application: "*",
+        event: "unshape",
+        changes,
+        before: EMPTY_METRIC,
+        reason: `${plan.clear.length} pairs off the hot links`,
+      });
+    }
+    if (plan.set.length === 0) return false;
+    const hot = new Set(plan.hot);
+    const persona = latency.find((p) => {
+      const h = this.history.get(p.application.name) ?? [];
+      const crosses = this.view
+        .pairsOf(p.application.name)
+        .some(([k]) => (plan.paths.get(k) ?? []).some((l) => hot.has(l)));
+      return crosses && h.length >= keep && h.every((s) => s.completed + s.refused > 0);
+    });
+    if (!persona) return false;
+    const app = persona.application.name;
+    const baseline = metricOf(this.history.get(app)!, persona);
+    const mark = journal.mark();
+    const shapedPairs: string[] = [];
+    let failed = 0;
+    for (const { src, dst, qos } of plan.set) {
+      if (await attemptCall(() => journal.setQos({ src, dst }, qos))) {
+        this.shaped.set(`${src}->${dst}`, qos.ceilBps!);
+        shapedPairs.push(`${src}->${dst}`);
+      } else failed++;
+    }
+    const changes = journal.entries().length - mark;
+    this.events.push({
+      timeNs: obs.timeNs,
+      application: app,
+      event: "shape",
+      changes,
+      failed,
+      before: baseline,
+      reason: `hot: ${plan.hot.join(", ")}`,
+    });
+    if (changes === 0) return false;
+    this.trial = {
+      kind: "shape",
+      app,
+      persona,
+      mark,
+      changes,
+      baseline,
+      samples: [],
+      rules: [],
+      skipped: 0,
+      shapedPairs,
+    };
+    return true;
+  }
+
+  /** The node pairs that carried the traffic of a latency-first persona's application other than `app`. */
+  private latencyPairs(app: string): Set<string> {
+    return new Set(
+      this.personas
+        .filter((p) => p.desired.routing === "latency" && p.application.name !== app)
+        .flatMap((p) => this.view.pairsOf(p.application.name).map(([k]) => k)),
+    );
+  }
+
   /** The persona of the first application (in `personas` order) whose traffic used the node pair `key`. */
   private personaOfPair(key: string): Persona | undefined {
     return this.personas.find((p) => this.view.pairsOf(p.application.name).some(([k]) => k === key));
@@ -267,7 +395,14 @@ export class PersonaPolicy implements Policy {
       if (this.status.get(app) === "reverted" || h.length < keep) continue;
       if (h.some((s) => s.completed + s.refused === 0)) continue;
       const kPaths = this.opts.kPaths ?? DEFAULT_K_PATHS;
-      const changes = await personaDiff(persona, this.view, obs, journal, kPaths, this.rulesSet);
+      const changes = await personaDiff(persona, this.view, obs, journal, kPaths, this.rulesSet, {
+        qosForeignShare: this.opts.qosForeignShare ?? DEFAULTS.qosForeignShare,
+        latencyPairs: this.latencyPairs(app),
+        shaped: new Set(this.shaped.keys()),
+        ...(this.demand && this.opts.refine
+          ? { demand: this.demandOf(app, this.demand, this.opts.refine) }
+          : {}),
+      });
       if (changes.length === 0) {
         this.status.set(app, "kept");
         continue;
@@ -291,7 +426,17 @@ export class PersonaPolicy implements Policy {
         before: baseline,
       });
       if (applied > 0)
-        this.trial = { app, persona, mark, changes: applied, baseline, samples: [], rules, skipped: 0 };
+        this.trial = {
+          kind: "persona",
+          app,
+          persona,
+          mark,
+          changes: applied,
+          baseline,
+          samples: [],
+          rules,
+          skipped: 0,
+        };
       else this.status.set(app, "reverted"); // every change refused: nothing to measure, and no retry
       return;
     }
@@ -329,10 +474,14 @@ export class PersonaPolicy implements Policy {
     if (reason) {
       await journal.rollback(trial.mark);
       for (const r of trial.rules) this.rulesSet.delete(r);
-      event.reason = reason;
+      event.reason = trial.kind === "shape" ? `shaping: ${reason}` : reason;
     }
     this.events.push(event);
-    this.status.set(trial.app, reason ? "reverted" : "kept");
+    if (trial.kind === "persona") this.status.set(trial.app, reason ? "reverted" : "kept");
+    else if (reason) {
+      this.shapeRefused.add(trial.app);
+      for (const k of trial.shapedPairs ?? []) this.shaped.delete(k);
+    }
     this.trial = null;
     this.history.clear(); // the next baseline is measured after this trial
   }
@@ -351,6 +500,17 @@ async function removedNow(ctl: ControlPlane, id: string): Promise<boolean> {
   } catch (e) {
     if (e instanceof NoPathError) return false;
     throw e;
+  }
+}
+
+/** Makes one verb call; false when the control plane refused it (a ControlError). */
+async function attemptCall(call: () => unknown): Promise<boolean> {
+  try {
+    await call();
+    return true;
+  } catch (e) {
+    if (!(e instanceof ControlError)) throw e;
+    return false;
   }
 }
 
@@ -454,18 +614,24 @@ function documents(personas: readonly (string | Persona)[]): Persona[] {
   });
 }
 
-/** The persona policy in a config: `name: persona`, {@link PERSONA_PARAMS}, no predictor, shortest paths beneath. */
+/**
+ * The persona policy in a config: `name: persona`, {@link PERSONA_PARAMS}, shortest paths beneath; a predictor over
+ * pair volumes (config `predictor`, default EWMA) that only the refinement (`refine`) reads.
+ */
 export const personaPolicy = definePolicy({
   name: "persona",
   doc: "Applies each application's persona (overlay, QoS, firewall, routes) through a journal, measures it, and reverts it when the application got worse.",
   params: PERSONA_PARAMS,
-  forecasts: null,
+  forecasts: "pair-volumes",
   verbs: ["createVirtualLink", "removeVirtualLink", "setRoute", "setQos", "setFirewall"],
   create: (p, ctx) =>
     new PersonaPolicy(documents(p.personas), {
       threshold: p.threshold,
       baselineIntervals: p.baselineIntervals,
       measureIntervals: p.measureIntervals,
+      qosForeignShare: p.qosForeignShare,
+      refine: p.refine,
+      predictor: ctx.predictor,
       kPaths: p.kPaths ?? ctx.kPaths,
     }),
 });
