@@ -124,6 +124,12 @@ export interface DiffOptions {
    * moved n2->n0, game's requests with it, onto the 4-hop way round the ring).
    */
   latencyPairs?: ReadonlySet<string>;
+  /**
+   * The refinement's choice of a latency path among `ctl.paths`'s k candidates (least delay first): absent, the
+   * first. persona-refine.ts `coolestPath`: the least forecast-loaded of those no longer than the first by more than
+   * a bound.
+   */
+  latencyPath?: (candidates: readonly NodePath[]) => NodePath | undefined;
 }
 
 /**
@@ -163,8 +169,9 @@ export async function personaDiff(
   for (const [src, dst] of pairs) {
     const latency =
       persona.desired.routing === "latency" || opts.latencyPairs?.has(`${src}->${dst}`) === true;
-    const candidates = await ctl.paths(src, dst, latency ? 1 : kPaths);
-    const path = latency ? candidates[0] : leastLoadedPath(candidates, links);
+    const pick = latency ? (opts.latencyPath ?? ((c: readonly NodePath[]) => c[0])) : undefined;
+    const candidates = await ctl.paths(src, dst, pick && !opts.latencyPath ? 1 : kPaths);
+    const path = pick ? pick(candidates) : leastLoadedPath(candidates, links);
     if (path) paths.set(`${src}->${dst}`, path);
   }
   const foreignShare = opts.qosForeignShare ?? QOS_FOREIGN_SHARE;

@@ -11,7 +11,7 @@
  * Shaping ({@link shapingPlan}). A pair's path is its virtual link's, its pinned route, or the first of `ctl.paths`;
  * a link's forecast load is the sum of the forecast rates of the pairs whose path crosses it. The critical links are
  * those on the paths of a latency-first application's pairs; one is hot when its forecast load exceeds
- * `hotUtilization` x capacity. The lower pairs are the pairs whose bytes are mostly (>= half) not a latency-first
+ * `hotUtilization` x capacity (a shaped pair counts at least its ceiling: its forecast is censored there). The lower pairs are the pairs whose bytes are mostly (>= half) not a latency-first
  * application's. Every lower pair on a hot link gets a class at the lowest priority (7) with a ceiling: the link's
  * budget `shapeTo` x capacity less the forecast of the other pairs on it, split over its lower pairs by their
  * forecasts (at least `minCeilShare` x capacity each), the smallest over its hot links. A class's ceiling holds its
@@ -48,6 +48,14 @@ export const REFINE_PARAMS = z.strictObject({
   }),
   minCeilShare: z.number().gt(0).max(1).default(0.05).meta({
     description: "A shaped pair's ceiling is at least this share of the hot link's capacity.",
+  }),
+  burstHeadroom: z.number().min(1).default(1.5).meta({
+    description:
+      "A shaped pair's ceiling is at least its forecast rate times this: shaping caps bulk bursts, never the bulk's mean (a ceiling below a pair's offered load queues it without bound).",
+  }),
+  maxDetourMs: z.number().min(0).default(0).meta({
+    description:
+      "A latency-first pair takes the least forecast-loaded of its k candidate paths whose propagation delay is within this of the shortest's, ms (0: among equally short paths).",
   }),
 });
 
@@ -103,6 +111,8 @@ export interface ShapingPlan {
   hot: string[];
   /** The link keys of every pair's current path, by pair key. */
   paths: ReadonlyMap<string, readonly string[]>;
+  /** Forecast utilization per link key (the links of the pairs' current paths). */
+  utilization: ReadonlyMap<string, number>;
 }
 
 /**
@@ -119,13 +129,15 @@ export async function shapingPlan(
   shaped: ReadonlyMap<string, number>,
   opts: RefineOptions,
 ): Promise<ShapingPlan> {
+  // A shaped pair's traffic is held to its ceiling, so its forecast is censored there: it counts at least that.
+  const bpsOf = (key: string) => Math.max(demand.pairBps(key), shaped.get(key) ?? 0);
   const capacity = new Map(obs.links.filter((l) => l.up).map((l) => [`${l.src}->${l.dst}`, l.capacityBps]));
   const paths = new Map<string, readonly string[]>();
   const load = new Map<string, number>();
   for (const key of new Set([...demand.pairs().keys(), ...critical, ...shaped.keys()])) {
     const links = pathLinkKeys(await currentPath(obs, ctl, key));
     paths.set(key, links);
-    for (const l of links) load.set(l, (load.get(l) ?? 0) + demand.pairBps(key));
+    for (const l of links) load.set(l, (load.get(l) ?? 0) + bpsOf(key));
   }
   const criticalLinks = new Set([...critical].flatMap((k) => paths.get(k) ?? []));
   const util = (l: string) => (load.get(l) ?? 0) / (capacity.get(l) ?? Number.POSITIVE_INFINITY);
@@ -135,16 +147,22 @@ export async function shapingPlan(
     const c = capacity.get(l)!;
     const on = [...paths].filter(([, links]) => links.includes(l)).map(([k]) => k);
     const low = on.filter(lower);
-    const others = on.filter((k) => !lower(k)).reduce((a, k) => a + demand.pairBps(k), 0);
-    const lowBps = low.reduce((a, k) => a + demand.pairBps(k), 0);
+    const others = on.filter((k) => !lower(k)).reduce((a, k) => a + bpsOf(k), 0);
+    const lowBps = low.reduce((a, k) => a + bpsOf(k), 0);
     const budget = Math.max(0, opts.shapeTo * c - others);
     for (const k of low) {
-      const share = lowBps > 0 ? (budget * demand.pairBps(k)) / lowBps : budget / low.length;
-      const cap = Math.max(opts.minCeilShare * c, share);
+      const share = lowBps > 0 ? (budget * bpsOf(k)) / lowBps : budget / low.length;
+      const cap = Math.max(opts.minCeilShare * c, share, bpsOf(k) * opts.burstHeadroom);
       ceil.set(k, Math.min(ceil.get(k) ?? Number.POSITIVE_INFINITY, cap));
     }
   }
-  const plan: ShapingPlan = { set: [], clear: [], hot, paths };
+  const plan: ShapingPlan = {
+    set: [],
+    clear: [],
+    hot,
+    paths,
+    utilization: new Map([...load.keys()].map((l) => [l, util(l)])),
+  };
   for (const [key, bps] of [...ceil].sort((a, b) => cmp(a[0], b[0]))) {
     const now = shaped.get(key);
     if (now !== undefined && Math.abs(now - bps) <= 0.25 * now) continue;
@@ -159,6 +177,35 @@ export async function shapingPlan(
     plan.clear.push({ src, dst });
   }
   return plan;
+}
+
+/**
+ * The latency path the refinement takes (persona-config.ts `latencyPath`): among `candidates` (least delay first),
+ * those whose propagation delay is within `maxDetourNs` of the first's, the one whose busiest link has the lowest
+ * forecast utilization (ties: the earlier). Delays and unknown links from `obs.links`.
+ */
+export function coolestPath(
+  candidates: readonly NodePath[],
+  obs: Observation,
+  utilization: ReadonlyMap<string, number>,
+  maxDetourNs: number,
+): NodePath | undefined {
+  const delay = new Map(obs.links.map((l) => [`${l.src}->${l.dst}`, l.delayNs]));
+  const delayOf = (p: NodePath) => pathLinkKeys(p).reduce((a, l) => a + (delay.get(l) ?? 0), 0);
+  const first = candidates[0];
+  if (!first) return undefined;
+  const bound = delayOf(first) + maxDetourNs;
+  let best = first;
+  let bestU = Number.POSITIVE_INFINITY;
+  for (const p of candidates) {
+    if (delayOf(p) > bound) continue;
+    const u = Math.max(0, ...pathLinkKeys(p).map((l) => utilization.get(l) ?? 0));
+    if (u < bestU) {
+      best = p;
+      bestU = u;
+    }
+  }
+  return best;
 }
 
 /** The pair's path now: its ready virtual link's, its pinned route, or the first of `ctl.paths` (none: empty). */

@@ -22,6 +22,14 @@
  * `measureIntervals`. A measured interval in which the application had no flow end (nothing completed or refused:
  * an emulated application stalled behind a busy machine) is passed over, up to `measureIntervals` of them.
  *
+ * Refinement (`refine`, off by default; models/policies/persona-refine.ts): the definition's predictor over pair
+ * volumes forecasts each pair; an application's demand on a pair is the pair's forecast times its share of the
+ * pair's bytes, and its diff then sizes guaranteed rates by demand x `headroom` and gives the VNAs to its pairs with
+ * the most demand (persona-config.ts). Between trials, turns alternate between the personas and the shaping: when a
+ * latency-first application's link is predicted hot, the lower pairs on it get a ceiling at the lowest priority as
+ * a trial of its own, measured on that application and rolled back through the same journal when it got worse;
+ * shaped pairs are unshaped (class removed) when their links cool.
+ *
  * Failover (`onLinkDown`): virtual links and routes over a failed link move at once to a path over the links still up
  * (across substrates when a gateway failed), outside the trials.
  *
@@ -42,10 +50,17 @@ import {
   personaDiff,
   QOS_FOREIGN_SHARE,
 } from "./persona-config.ts";
-import { DemandForecast, REFINE_PARAMS, type RefineOptions, shapingPlan } from "./persona-refine.ts";
+import {
+  coolestPath,
+  DemandForecast,
+  REFINE_PARAMS,
+  type RefineOptions,
+  shapingPlan,
+} from "./persona-refine.ts";
 import {
   ControlError,
   type ControlPlane,
+  type NodePath,
   NoPathError,
   type Observation,
   type Policy,
@@ -163,6 +178,10 @@ export class PersonaPolicy implements Policy {
   private readonly demand: DemandForecast | null;
   /** Pairs the refinement shapes now, with their ceilings (bits/s). */
   private readonly shaped = new Map<string, number>();
+  /** Forecast utilization per link key, from the last shaping plan (the refinement's latency paths). */
+  private forecastUtilization: ReadonlyMap<string, number> = new Map();
+  /** Whether the next decision between trials may start a shaping trial (it alternates with the personas'). */
+  private shapeTurn = true;
   /** Critical applications whose shaping trial was reverted: not shaped for again. */
   private readonly shapeRefused = new Set<string>();
 
@@ -199,7 +218,11 @@ export class PersonaPolicy implements Policy {
       this.history.set(app, h);
     }
     if (this.trial) await this.measure(obs, journal, this.trial);
-    else if (!(await this.shape(obs, journal))) await this.tryNext(obs, journal);
+    else if (this.shapeTurn && (await this.shape(obs, journal))) this.shapeTurn = false;
+    else {
+      // The personas' turns and the shaping alternate: shaping whenever a link is hot would starve the personas.
+      if (await this.tryNext(obs, journal)) this.shapeTurn = true;
+    }
   }
 
   /**
@@ -268,11 +291,18 @@ export class PersonaPolicy implements Policy {
     }
   }
 
-  /** The refinement's demand of `app`: per pair, the pair's forecast rate x the application's share of its bytes. */
-  private demandOf(app: string, demand: DemandForecast, refine: RefineOptions) {
+  /**
+   * The refinement's part of `app`'s diff: its demand per pair (the pair's forecast rate x the application's share
+   * of its bytes) and, from the last shaping plan's forecast utilization, its latency paths (`coolestPath`).
+   */
+  private refinedDiff(app: string, obs: Observation, demand: DemandForecast, refine: RefineOptions) {
+    const utilization = this.forecastUtilization;
     return {
-      bps: (key: string) => demand.pairBps(key) * this.view.shareOf(app, key),
-      headroom: refine.headroom,
+      demand: {
+        bps: (key: string) => demand.pairBps(key) * this.view.shareOf(app, key),
+        headroom: refine.headroom,
+      },
+      latencyPath: (c: readonly NodePath[]) => coolestPath(c, obs, utilization, refine.maxDetourMs * 1e6),
     };
   }
 
@@ -293,6 +323,7 @@ export class PersonaPolicy implements Policy {
     const criticalApps = latency.map((p) => p.application.name);
     const lower = (key: string) => criticalApps.reduce((a, app) => a + this.view.shareOf(app, key), 0) < 0.5;
     const plan = await shapingPlan(obs, journal, this.demand, critical, lower, this.shaped, refine);
+    this.forecastUtilization = plan.utilization;
     if (plan.clear.length > 0) {
       let changes = 0;
       for (const { src, dst } of plan.clear) {
@@ -385,23 +416,29 @@ export class PersonaPolicy implements Policy {
     this.history.clear();
   }
 
-  /** Starts the next application's trial, if one is running and has changes to make. */
-  private async tryNext(obs: Observation, journal: Journaled<Verbs>): Promise<void> {
+  /**
+   * Starts the next application's trial, if one is running and has changes to make. Returns false when it waited:
+   * an application not reverted had less than `baselineIntervals` of history.
+   */
+  private async tryNext(obs: Observation, journal: Journaled<Verbs>): Promise<boolean> {
     const keep = this.opts.baselineIntervals ?? DEFAULTS.baselineIntervals;
+    let waited = false;
     for (let i = 0; i < this.personas.length; i++) {
       const persona = this.personas[(this.turn + i) % this.personas.length]!;
       const app = persona.application.name;
       const h = this.history.get(app)!;
-      if (this.status.get(app) === "reverted" || h.length < keep) continue;
+      if (this.status.get(app) === "reverted") continue;
+      if (h.length < keep) {
+        waited = true;
+        continue;
+      }
       if (h.some((s) => s.completed + s.refused === 0)) continue;
       const kPaths = this.opts.kPaths ?? DEFAULT_K_PATHS;
       const changes = await personaDiff(persona, this.view, obs, journal, kPaths, this.rulesSet, {
         qosForeignShare: this.opts.qosForeignShare ?? DEFAULTS.qosForeignShare,
         latencyPairs: this.latencyPairs(app),
         shaped: new Set(this.shaped.keys()),
-        ...(this.demand && this.opts.refine
-          ? { demand: this.demandOf(app, this.demand, this.opts.refine) }
-          : {}),
+        ...(this.demand && this.opts.refine ? this.refinedDiff(app, obs, this.demand, this.opts.refine) : {}),
       });
       if (changes.length === 0) {
         this.status.set(app, "kept");
@@ -438,8 +475,9 @@ export class PersonaPolicy implements Policy {
           skipped: 0,
         };
       else this.status.set(app, "reverted"); // every change refused: nothing to measure, and no retry
-      return;
+      return true;
     }
+    return !waited;
   }
 
   /** One measured interval of the running trial; ends it (keep or revert) when it is decided. */
