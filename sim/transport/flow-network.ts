@@ -276,6 +276,11 @@ export class FlowNetwork
   private classStamp = new Int32Array(64);
   private classChild = new Int32Array(64);
   private classRep = new Int32Array(64);
+  /** Per class, the flow count of a link of it whose flows {@link collectComponent} has scanned (0: none). */
+  private classScanned = new Int32Array(64);
+  private classCount = 0;
+  /** Residual of class 0 (the first link's): most links share it, so the map is for the others. */
+  private firstResidual = 0;
   private readonly classOfResidual = new Map<number, number>();
   /** Substrate links under each live pseudo link (null for substrate links and released pseudo links). */
   private readonly under: (Int32Array | null)[] = [];
@@ -338,6 +343,8 @@ export class FlowNetwork
   private epoch = 0;
   private compLinks: Int32Array = new Int32Array(64);
   private compFlows: Int32Array = new Int32Array(64);
+  /** Links of flows whose rate changed in a reallocation, other than its dirty links (applyRates). */
+  private changedLinks: Int32Array = new Int32Array(64);
   private readonly heap = new ShareHeap();
   private readonly linkHeap = new LinkShareHeap();
   private reallocations = 0;
@@ -1341,48 +1348,10 @@ export class FlowNetwork
     this.reallocPending = false;
     if (this.dirtyCount === 0) return;
     const epoch = ++this.epoch;
-    // 1. Collect the component: links reachable from dirty links through shared flows.
-    let nLinks = 0;
-    let nFlows = 0;
-    let compLinks = this.compLinks;
-    let compFlows = this.compFlows;
-    const linkMark = this.linkMark;
-    const fMark = this.fMark;
-    for (let i = 0; i < this.dirtyCount; i++) {
-      const l = this.dirty[i]!;
-      if (linkMark[l] === epoch) continue;
-      linkMark[l] = epoch;
-      if (nLinks === compLinks.length) compLinks = this.compLinks = grow32(compLinks);
-      compLinks[nLinks++] = l;
-    }
-    this.dirtyCount = 0;
-    const nDirty = nLinks;
-    const { start, count, flows } = this.onLink;
-    for (let qi = 0; qi < nLinks; qi++) {
-      const l = compLinks[qi]!;
-      const s = start[l]!;
-      const e = s + count[l]!;
-      for (let j = s; j < e; j++) {
-        const f = flows[j]!;
-        if (fMark[f] === epoch) continue;
-        fMark[f] = epoch;
-        if (nFlows === compFlows.length) compFlows = this.compFlows = grow32(compFlows);
-        compFlows[nFlows++] = f;
-        const p = this.fPath[f]!;
-        for (let h = 0; h < p.length; h++) {
-          const m = p[h]!;
-          if (linkMark[m] === epoch) continue;
-          linkMark[m] = epoch;
-          if (nLinks === compLinks.length) compLinks = this.compLinks = grow32(compLinks);
-          compLinks[nLinks++] = m;
-        }
-      }
-    }
-    if (this.qosLive > 0) {
-      [nLinks, nFlows] = this.expandByClass(epoch, nLinks, nFlows);
-      compLinks = this.compLinks;
-      compFlows = this.compFlows;
-    }
+    // 1. Collect the component (and, for plain max-min, its classes of equivalent links on the way).
+    const plain = this.qosLive === 0;
+    let [nLinks, nFlows, nDirty] = this.collectComponent(epoch, plain);
+    if (!plain) [nLinks, nFlows] = this.expandByClass(epoch, nLinks, nFlows);
     this.reallocations++;
     this.componentFlowsTotal += nFlows;
     if (nFlows >= this.componentSizes.length) {
@@ -1393,29 +1362,120 @@ export class FlowNetwork
     this.componentSizes[nFlows]!++;
 
     // 2. Progressive filling over the component (by class when QoS classes exist, see fillByClass).
-    if (this.qosLive > 0) this.fillByClass(nLinks, nFlows);
-    else this.fillMaxMin(nLinks, nFlows, epoch);
+    if (plain) this.fillMaxMin(nLinks, nFlows, epoch);
+    else this.fillByClass(nLinks, nFlows);
 
     // 3. Apply.
-    this.applyRates(nLinks, nFlows, nDirty, epoch);
+    this.applyRates(nFlows, nDirty, epoch);
   };
 
   /**
+   * Collects the component: the dirty links, then links reachable from them through shared flows, into
+   * `compLinks` (dirty ones first) and its flows into `compFlows`. With `classes` (plain max-min), also each
+   * link's residual capacity and its class of equivalent links by partition refinement (see
+   * {@link fillMaxMin}): a link starts in the class of its residual when it joins the component (no flow of the
+   * component seen crosses it yet), and each flow found moves its path's links into a child class of the one they
+   * were in. Classes are numbered from 0 in `classCount`.
+   * @returns the component's link, flow and dirty-link counts.
+   */
+  private collectComponent(epoch: number, classes: boolean): [number, number, number] {
+    let nLinks = 0;
+    let nFlows = 0;
+    let compLinks = this.compLinks;
+    let compFlows = this.compFlows;
+    const { linkMark, fMark, linkClass: cls } = this;
+    this.classCount = 0;
+    if (this.classOfResidual.size > 0) this.classOfResidual.clear();
+    for (let i = 0; i < this.dirtyCount; i++) {
+      const l = this.dirty[i]!;
+      if (linkMark[l] === epoch) continue;
+      linkMark[l] = epoch;
+      if (nLinks === compLinks.length) compLinks = this.compLinks = grow32(compLinks);
+      compLinks[nLinks++] = l;
+      this.accountBits(l);
+      if (classes) this.initClass(l);
+    }
+    this.dirtyCount = 0;
+    const nDirty = nLinks;
+    const { start, count, flows } = this.onLink;
+    for (let qi = 0; qi < nLinks; qi++) {
+      const l = compLinks[qi]!;
+      const n = count[l]!;
+      // A link in the class of a link already scanned, with as many flows, has no flow left to find.
+      if (classes && this.classScanned[cls[l]!] === n) continue;
+      const s = start[l]!;
+      const e = s + n;
+      for (let j = s; j < e; j++) {
+        const f = flows[j]!;
+        if (fMark[f] === epoch) continue;
+        fMark[f] = epoch;
+        if (nFlows === compFlows.length) compFlows = this.compFlows = grow32(compFlows);
+        compFlows[nFlows++] = f;
+        const p = this.fPath[f]!;
+        for (let h = 0; h < p.length; h++) {
+          const m = p[h]!;
+          if (linkMark[m] !== epoch) {
+            linkMark[m] = epoch;
+            if (nLinks === compLinks.length) compLinks = this.compLinks = grow32(compLinks);
+            compLinks[nLinks++] = m;
+            this.accountBits(m);
+            if (classes) this.initClass(m);
+          }
+          if (!classes) continue;
+          const c = cls[m]!;
+          if (this.classStamp[c] !== nFlows) {
+            const child = this.newClass(); // may grow the class arrays: before indexing them
+            this.classStamp[c] = nFlows;
+            this.classChild[c] = child;
+          }
+          cls[m] = this.classChild[c]!;
+        }
+      }
+      // Flows found later do not cross l: its class is final, and every flow of its links has been found.
+      if (classes) this.classScanned[cls[l]!] = n;
+    }
+    return [nLinks, nFlows, nDirty];
+  }
+
+  /** A link joins the component: the bits it carried at its rate until now (only this reallocation changes it). */
+  private accountBits(l: number): void {
+    const now = this.sim.now;
+    this.linkBits[l] = this.linkBits[l]! + (this.linkRate[l]! * (now - this.linkLast[l]!)) / 1e9;
+    this.linkLast[l] = now;
+  }
+
+  /** A link joins the component: its residual capacity and, when flows cross it, the class of that residual. */
+  private initClass(l: number): void {
+    if (this.onLink.count[l] === 0) return;
+    const usable = this.up[l] === 1 && this.downUnder[l] === 0;
+    const r = usable ? Math.max(0, this.capacity[l]! - this.reserved[l]!) : 0;
+    this.residual[l] = r;
+    let c: number;
+    if (this.classCount === 0) {
+      this.firstResidual = r;
+      c = this.newClass();
+    } else if (r === this.firstResidual) c = 0;
+    else {
+      const byResidual = this.classOfResidual;
+      c = byResidual.get(r) ?? this.newClass();
+      byResidual.set(r, c);
+    }
+    this.linkClass[l] = c;
+  }
+
+  /**
    * Plain max-min by progressive filling over the component (no QoS class). Only the representative of each class
-   * of equivalent links ({@link markRepresentatives}) enters the heap: the others would pop after it with the same
-   * share and find no unfrozen flow, so rates, bottlenecks and the pop order are those of filling over every link.
+   * of equivalent links (lowest link index) enters the heap: links crossed by the same flows (as a multiset) with
+   * the same residual, found by {@link collectComponent}'s partition refinement. The links of a class lose the same
+   * shares in the same order during filling, so their shares stay equal bit for bit and the representative pops
+   * first with all their flows; the others would pop after it with the same share and find no unfrozen flow, so
+   * rates, bottlenecks and the pop order are those of filling over every link. On long paths with few flows (Kdl:
+   * 275 links, 45 classes per reallocation on average) this keeps most links out of the heap.
    */
   private fillMaxMin(nLinks: number, nFlows: number, epoch: number): void {
-    const { compLinks, residual, unfrozen, fMark, repMark, linkHeap: heap } = this;
+    const { residual, unfrozen, fMark, linkHeap: heap } = this;
     heap.clear();
-    this.markRepresentatives(nLinks, nFlows, epoch);
-    for (let i = 0; i < nLinks; i++) {
-      const l = compLinks[i]!;
-      if (repMark[l] !== epoch) continue;
-      const n = this.onLink.count[l]!;
-      unfrozen[l] = n;
-      heap.append(residual[l]! / n, l);
-    }
+    this.markRepresentatives(nLinks, epoch);
     heap.heapify();
     // Flows capped by loss freeze at their cap when it is below every link's share (lowest cap first).
     const capped = this.lossyLinks > 0 ? this.cappedFlows(nFlows, epoch) : NO_CAPPED;
@@ -1441,70 +1501,40 @@ export class FlowNetwork
   }
 
   /**
-   * Sets each component link's residual capacity and marks (`repMark` = epoch) one representative per class of
-   * equivalent links: links crossed by the same flows (as a multiset) with the same residual, found by partition
-   * refinement (start from classes by residual; each flow moves the links of its path into a child class of the one
-   * they were in). The links of a class lose the same shares in the same order during filling, so their shares stay
-   * equal bit for bit and the lowest link index, the representative, pops first with all their flows. On long paths
-   * with few flows (Kdl: 262 links, 41 classes per reallocation on average) this keeps most links out of the heap.
+   * Marks (`repMark` = epoch) each class's representative, its lowest link index, and appends it to the heap with
+   * its share (residual / flows; call heapify after).
    */
-  private markRepresentatives(nLinks: number, nFlows: number, epoch: number): void {
-    const { compLinks, residual, linkClass: cls, repMark } = this;
+  private markRepresentatives(nLinks: number, epoch: number): void {
+    const { compLinks, residual, unfrozen, linkClass: cls, repMark, classRep: rep } = this;
     const count = this.onLink.count;
-    let nc = 0;
-    let firstResidual = 0;
-    const byResidual = this.classOfResidual;
-    byResidual.clear();
-    for (let i = 0; i < nLinks; i++) {
-      const l = compLinks[i]!;
-      if (count[l] === 0) continue;
-      const usable = this.up[l] === 1 && this.downUnder[l] === 0;
-      const r = usable ? Math.max(0, this.capacity[l]! - this.reserved[l]!) : 0;
-      residual[l] = r;
-      let c: number;
-      if (nc === 0) {
-        firstResidual = r;
-        c = this.newClass(nc++);
-      } else if (r === firstResidual) c = 0;
-      else {
-        c = byResidual.get(r) ?? this.newClass(nc++);
-        byResidual.set(r, c);
-      }
-      cls[l] = c;
-    }
-    for (let i = 0; i < nFlows; i++) {
-      const stamp = i + 1;
-      const p = this.fPath[this.compFlows[i]!]!;
-      for (let h = 0; h < p.length; h++) {
-        const m = p[h]!;
-        const c = cls[m]!;
-        if (this.classStamp[c] !== stamp) {
-          const child = this.newClass(nc++); // may grow the class arrays: before indexing them
-          this.classStamp[c] = stamp;
-          this.classChild[c] = child;
-        }
-        cls[m] = this.classChild[c]!;
-      }
-    }
-    const rep = this.classRep;
     for (let i = 0; i < nLinks; i++) {
       const l = compLinks[i]!;
       if (count[l] === 0) continue;
       const c = cls[l]!;
       if (rep[c]! < 0 || l < rep[c]!) rep[c] = l;
     }
-    for (let c = 0; c < nc; c++) if (rep[c]! >= 0) repMark[rep[c]!] = epoch;
+    for (let c = 0; c < this.classCount; c++) {
+      const l = rep[c]!;
+      if (l < 0) continue; // a class all of whose links moved to children
+      repMark[l] = epoch;
+      const n = count[l]!;
+      unfrozen[l] = n;
+      this.linkHeap.append(residual[l]! / n, l);
+    }
   }
 
-  /** Initializes class `c` of {@link markRepresentatives} (no stamp, no representative yet); returns it. */
-  private newClass(c: number): number {
+  /** A new class of {@link collectComponent} (no stamp, no representative yet); returns it. */
+  private newClass(): number {
+    const c = this.classCount++;
     if (c === this.classRep.length) {
       const n = 2 * c;
       this.classStamp = growI32(this.classStamp, n);
       this.classChild = growI32(this.classChild, n);
       this.classRep = growI32(this.classRep, n);
+      this.classScanned = growI32(this.classScanned, n);
     }
     this.classStamp[c] = 0;
+    this.classScanned[c] = 0;
     this.classRep[c] = NONE;
     return c;
   }
@@ -1557,22 +1587,21 @@ export class FlowNetwork
   }
 
   /**
-   * Accounts link bits at the old rates, updates the component's changed flows, and recomputes the link sums that
-   * can have changed: those of the dirty links (the first `nDirty` of the component, whose flow lists changed) and of
-   * the links of flows whose rate changed (the others sum the same rates in the same order).
+   * Updates the component's changed flows and recomputes the link sums that can have changed: those of the dirty
+   * links (the first `nDirty` of the component, whose flow lists changed) and of the links of flows whose rate
+   * changed (the others sum the same rates in the same order). Link bits at the old rates were accounted when the
+   * links joined the component ({@link accountBits}).
    */
-  private applyRates(nLinks: number, nFlows: number, nDirty: number, epoch: number): void {
+  private applyRates(nFlows: number, nDirty: number, epoch: number): void {
     const now = this.sim.now;
     const compLinks = this.compLinks;
     const compFlows = this.compFlows;
     const newRate = this.fNewRate;
-    for (let i = 0; i < nLinks; i++) {
-      const l = compLinks[i]!;
-      this.linkBits[l] = this.linkBits[l]! + (this.linkRate[l]! * (now - this.linkLast[l]!)) / 1e9;
-      this.linkLast[l] = now;
-    }
     const queues = this.queues;
     const rateMark = this.rateMark;
+    for (let i = 0; i < nDirty; i++) rateMark[compLinks[i]!] = epoch;
+    let nChanged = nDirty; // compLinks[0 .. nDirty-1], then the other links of flows whose rate changes
+    let changed = this.changedLinks;
     for (let i = 0; i < nFlows; i++) {
       const f = compFlows[i]!;
       const r = newRate[f]!;
@@ -1587,7 +1616,13 @@ export class FlowNetwork
       if (queues && this.queued(f)) this.updateQueue(f, r);
       this.fRate[f] = r;
       const p = this.fPath[f]!;
-      for (let h = 0; h < p.length; h++) rateMark[p[h]!] = epoch;
+      for (let h = 0; h < p.length; h++) {
+        const l = p[h]!;
+        if (rateMark[l] === epoch) continue;
+        rateMark[l] = epoch;
+        if (nChanged - nDirty === changed.length) changed = this.changedLinks = grow32(changed);
+        changed[nChanged++ - nDirty] = l;
+      }
       const ev = this.fEvent[f]!;
       if (ev !== NONE) this.sim.cancel(ev);
       if (r > 0) {
@@ -1605,14 +1640,14 @@ export class FlowNetwork
     }
     queues?.flushTouched();
     const { start, count, flows } = this.onLink;
-    for (let i = 0; i < nLinks; i++) {
-      const l = compLinks[i]!;
-      if (i >= nDirty && rateMark[l] !== epoch) continue;
+    const { linkRate, fRate } = this;
+    for (let i = 0; i < nChanged; i++) {
+      const l = i < nDirty ? compLinks[i]! : changed[i - nDirty]!;
       const s = start[l]!;
       const e = s + count[l]!;
       let sum = 0;
-      for (let j = s; j < e; j++) sum += this.fRate[flows[j]!]!;
-      this.linkRate[l] = sum;
+      for (let j = s; j < e; j++) sum += fRate[flows[j]!]!;
+      linkRate[l] = sum;
     }
   }
 
@@ -1666,6 +1701,7 @@ export class FlowNetwork
         if (linkMark[m] === epoch) continue;
         linkMark[m] = epoch;
         this.pushCompLink(m, nLinks++);
+        this.accountBits(m);
       }
     };
     while (fi < nFlows || qi < nLinks) {
