@@ -1384,6 +1384,7 @@ export class FlowNetwork
     let compLinks = this.compLinks;
     let compFlows = this.compFlows;
     const { linkMark, fMark, linkClass: cls } = this;
+    const now = this.sim.now;
     this.classCount = 0;
     if (this.classOfResidual.size > 0) this.classOfResidual.clear();
     for (let i = 0; i < this.dirtyCount; i++) {
@@ -1392,7 +1393,7 @@ export class FlowNetwork
       linkMark[l] = epoch;
       if (nLinks === compLinks.length) compLinks = this.compLinks = grow32(compLinks);
       compLinks[nLinks++] = l;
-      this.accountBits(l);
+      this.accountBits(l, now);
       if (classes) this.initClass(l);
     }
     this.dirtyCount = 0;
@@ -1418,7 +1419,7 @@ export class FlowNetwork
             linkMark[m] = epoch;
             if (nLinks === compLinks.length) compLinks = this.compLinks = grow32(compLinks);
             compLinks[nLinks++] = m;
-            this.accountBits(m);
+            this.accountBits(m, now);
             if (classes) this.initClass(m);
           }
           if (!classes) continue;
@@ -1438,9 +1439,9 @@ export class FlowNetwork
   }
 
   /** A link joins the component: the bits it carried at its rate until now (only this reallocation changes it). */
-  private accountBits(l: number): void {
-    const now = this.sim.now;
-    this.linkBits[l] = this.linkBits[l]! + (this.linkRate[l]! * (now - this.linkLast[l]!)) / 1e9;
+  private accountBits(l: number, now: number): void {
+    const rate = this.linkRate[l]!;
+    if (rate !== 0) this.linkBits[l] = this.linkBits[l]! + (rate * (now - this.linkLast[l]!)) / 1e9; // else + 0
     this.linkLast[l] = now;
   }
 
@@ -1689,6 +1690,7 @@ export class FlowNetwork
   private expandByClass(epoch: number, nLinks: number, nFlows: number): [number, number] {
     const fMark = this.fMark;
     const linkMark = this.linkMark;
+    const now = this.sim.now;
     this.compClasses = [];
     let fi = 0;
     let qi = nLinks; // the links before this had their flows collected already
@@ -1701,7 +1703,7 @@ export class FlowNetwork
         if (linkMark[m] === epoch) continue;
         linkMark[m] = epoch;
         this.pushCompLink(m, nLinks++);
-        this.accountBits(m);
+        this.accountBits(m, now);
       }
     };
     while (fi < nFlows || qi < nLinks) {
