@@ -278,17 +278,6 @@ export class FlowNetwork
   private classRep = new Int32Array(64);
   /** Per class, the flow count of a link of it whose flows {@link collectComponent} has scanned (0: none). */
   private classScanned = new Int32Array(64);
-  /** The classes refinement split off each class, as a list (first child, next sibling; NONE ends it). */
-  private classFirstChild = new Int32Array(64);
-  private classNextSibling = new Int32Array(64);
-  /**
-   * Per component flow (by its index in compFlows), the classes it moved its links into when it was found, flat:
-   * those of compFlows[i] are `flowClasses[flowClassStart[i] .. flowClassStart[i + 1] - 1]`. Its links are in them
-   * or in classes split off them later, so these subtrees are the classes it crosses (freezeAt).
-   */
-  private flowClasses = new Int32Array(256);
-  private flowClassStart = new Int32Array(64);
-  private classStack = new Int32Array(64);
   private classCount = 0;
   /** Residual of class 0 (the first link's): most links share it, so the map is for the others. */
   private firstResidual = 0;
@@ -340,8 +329,6 @@ export class FlowNetwork
   private fBudget = new Float64Array(0);
   private fRound = new Float64Array(0);
   private fBudgetEvent = new Float64Array(0);
-  /** The copy's index in the component being reallocated (compFlows), for freezeAt. */
-  private fCompIndex = new Int32Array(0);
   /** The link on which the last reallocation froze the copy (its bottleneck), or NONE. */
   private fBott = new Int32Array(0);
   private fPath: Int32Array[] = [];
@@ -976,7 +963,6 @@ export class FlowNetwork
     this.fBudget = growF64(this.fBudget, cap);
     this.fBudgetEvent = growF64(this.fBudgetEvent, cap);
     this.fBott = growI32(this.fBott, cap, NONE);
-    this.fCompIndex = growI32(this.fCompIndex, cap);
     this.slotCap = cap;
     this.queues?.growSlots(cap);
   }
@@ -1389,8 +1375,7 @@ export class FlowNetwork
    * link's residual capacity and its class of equivalent links by partition refinement (see
    * {@link fillMaxMin}): a link starts in the class of its residual when it joins the component (no flow of the
    * component seen crosses it yet), and each flow found moves its path's links into a child class of the one they
-   * were in (the child is listed under its parent, and in the flow's list {@link flowClasses}). Classes are
-   * numbered from 0 in `classCount`.
+   * were in. Classes are numbered from 0 in `classCount`.
    * @returns the component's link, flow and dirty-link counts.
    */
   private collectComponent(epoch: number, classes: boolean): [number, number, number] {
@@ -1400,7 +1385,6 @@ export class FlowNetwork
     let compFlows = this.compFlows;
     const { linkMark, fMark, linkClass: cls } = this;
     const now = this.sim.now;
-    let nClassRefs = 0;
     this.classCount = 0;
     if (this.classOfResidual.size > 0) this.classOfResidual.clear();
     for (let i = 0; i < this.dirtyCount; i++) {
@@ -1428,7 +1412,6 @@ export class FlowNetwork
         fMark[f] = epoch;
         if (nFlows === compFlows.length) compFlows = this.compFlows = grow32(compFlows);
         compFlows[nFlows++] = f;
-        if (classes) this.fCompIndex[f] = nFlows - 1;
         const p = this.fPath[f]!;
         for (let h = 0; h < p.length; h++) {
           const m = p[h]!;
@@ -1441,7 +1424,11 @@ export class FlowNetwork
           }
           if (!classes) continue;
           const c = cls[m]!;
-          if (this.classStamp[c] !== nFlows) this.splitClass(c, nFlows, nClassRefs++);
+          if (this.classStamp[c] !== nFlows) {
+            const child = this.newClass(); // may grow the class arrays: before indexing them
+            this.classStamp[c] = nFlows;
+            this.classChild[c] = child;
+          }
           cls[m] = this.classChild[c]!;
         }
       }
@@ -1449,24 +1436,6 @@ export class FlowNetwork
       if (classes) this.classScanned[cls[l]!] = n;
     }
     return [nLinks, nFlows, nDirty];
-  }
-
-  /**
-   * The first link of class `c` that the component's flow number `stamp` (1-based) crosses: a child class takes
-   * that flow's links of `c` (recorded as the flow's `ref`-th class, see {@link flowClasses}).
-   */
-  private splitClass(c: number, stamp: number, ref: number): void {
-    const child = this.newClass(); // may grow the class arrays: before indexing them
-    this.classStamp[c] = stamp;
-    this.classChild[c] = child;
-    this.classNextSibling[child] = this.classFirstChild[c]!;
-    this.classFirstChild[c] = child;
-    if (ref === this.flowClasses.length) this.flowClasses = grow32(this.flowClasses);
-    this.flowClasses[ref] = child;
-    // Every flow splits at least one class (its first link's), and its splits come one after the other: flow
-    // stamp - 1's list ends (and flow stamp's starts) after its last. flowClassStart[0] stays 0.
-    if (stamp >= this.flowClassStart.length) this.flowClassStart = grow32(this.flowClassStart);
-    this.flowClassStart[stamp] = ref + 1;
   }
 
   /** A link joins the component: the bits it carried at its rate until now (only this reallocation changes it). */
@@ -1525,7 +1494,7 @@ export class FlowNetwork
       const e = s + this.onLink.count[l]!;
       for (let j = s; j < e; j++) {
         const f = this.onLink.flows[j]!;
-        if (fMark[f] === epoch) this.freezeAt(f, share, l); // else frozen earlier in this pass
+        if (fMark[f] === epoch) this.freezeAt(f, share, l, epoch); // else frozen earlier in this pass
       }
       residual[l] = 0;
       unfrozen[l] = 0;
@@ -1564,50 +1533,29 @@ export class FlowNetwork
       this.classChild = growI32(this.classChild, n);
       this.classRep = growI32(this.classRep, n);
       this.classScanned = growI32(this.classScanned, n);
-      this.classFirstChild = growI32(this.classFirstChild, n);
-      this.classNextSibling = growI32(this.classNextSibling, n);
-      this.classStack = growI32(this.classStack, n);
     }
     this.classStamp[c] = 0;
     this.classScanned[c] = 0;
     this.classRep[c] = NONE;
-    this.classFirstChild[c] = NONE;
     return c;
   }
 
   /** Freezes unfrozen flow `f` at `share` with bottleneck `l`: its other links lose that much and one flow. */
-  private freezeAt(f: number, share: number, l: number): void {
-    const {
-      residual,
-      unfrozen,
-      flowClasses,
-      classFirstChild: first,
-      classNextSibling: next,
-      classRep: rep,
-    } = this;
-    const stack = this.classStack;
+  private freezeAt(f: number, share: number, l: number, epoch: number): void {
+    const { residual, unfrozen, repMark } = this;
     this.fMark[f] = 0;
     this.fNewRate[f] = share;
     this.fBott[f] = l;
-    // The classes f crosses: those it split off when found and the ones split off them since (module doc of
-    // collectComponent); only their representatives are in the heap.
-    const i = this.fCompIndex[f]!;
-    const end = this.flowClassStart[i + 1]!;
-    for (let k = this.flowClassStart[i]!; k < end; k++) {
-      let top = 0;
-      stack[top++] = flowClasses[k]!;
-      while (top > 0) {
-        const c = stack[--top]!;
-        for (let d = first[c]!; d !== NONE; d = next[d]!) stack[top++] = d;
-        const m = rep[c]!;
-        if (m < 0 || m === l) continue; // a class left without links, or the link that froze f
-        let r = residual[m]! - share;
-        if (r < 0) r = 0;
-        residual[m] = r;
-        const u = --unfrozen[m]!;
-        if (u > 0) this.linkHeap.update(m, r / u);
-        else this.linkHeap.remove(m);
-      }
+    const p = this.fPath[f]!;
+    for (let h = 0; h < p.length; h++) {
+      const m = p[h]!;
+      if (m === l || repMark[m] !== epoch) continue; // the other links of m's class follow its representative
+      let r = residual[m]! - share;
+      if (r < 0) r = 0;
+      residual[m] = r;
+      const u = --unfrozen[m]!;
+      if (u > 0) this.linkHeap.update(m, r / u);
+      else this.linkHeap.remove(m);
     }
   }
 
