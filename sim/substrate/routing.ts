@@ -368,11 +368,15 @@ class TreeTable implements ShortestPathTable {
     this.paths = new Array(topology.nodeCount * topology.nodeCount);
   }
 
+  /** The table index of (src, dst); the error's context string is built only for a bad index (a hot path). */
   private at(src: number, dst: number, what: string): number {
-    const where = `${this.topology.name}: ShortestPathTable.${what}`;
-    checkNode(this.topology, src, "src", where);
-    checkNode(this.topology, dst, "dst", where);
-    return src * this.topology.nodeCount + dst;
+    const n = this.topology.nodeCount;
+    if (!(Number.isInteger(src) && src >= 0 && src < n && Number.isInteger(dst) && dst >= 0 && dst < n)) {
+      const where = `${this.topology.name}: ShortestPathTable.${what}`;
+      checkNode(this.topology, src, "src", where);
+      checkNode(this.topology, dst, "dst", where);
+    }
+    return src * n + dst;
   }
 
   path(src: number, dst: number): Path | undefined {
