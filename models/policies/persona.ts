@@ -31,7 +31,8 @@
  * shaped pairs are unshaped (class removed) when their links cool.
  *
  * Failover (`onLinkDown`): virtual links and routes over a failed link move at once to a path over the links still up
- * (across substrates when a gateway failed), outside the trials.
+ * (across substrates when a gateway failed), outside the trials; so does each moved pair's return direction while its
+ * default route crosses the failed cable (responses and TCP's ACKs take it).
  *
  * Every apply, keep, revert and failover is an event in {@link PersonaPolicy.events} (time, application, changes, metric
  * before and after, reason); the changes and their undo calls are actions like any other (the recording decorator
@@ -238,7 +239,7 @@ export class PersonaPolicy implements Policy {
     const journal = this.journal;
     const failed = linkId.split("#")[0]!;
     const crosses = (path: readonly string[]) => pathLinkKeys(path).includes(failed);
-    const moves: { src: string; dst: string; virtualLink?: string }[] = [
+    const moves: Move[] = [
       ...obs.virtualLinks
         .filter((v) => crosses(v.path))
         .map((v) => ({ src: v.src, dst: v.dst, virtualLink: v.id })),
@@ -250,11 +251,16 @@ export class PersonaPolicy implements Policy {
         }),
     ];
     if (moves.length === 0) return;
+    moves.push(...returnMoves(moves, failed, obs, journal));
     if (this.trial) this.endTrial(this.trial, atNs, `ended by the failure of ${linkId}`);
     const links = linksByEnds(obs);
     const byApp = new Map<string, { changes: number; failed: number }>();
+    const remake: { m: Move; path: NodePath | undefined; tally: { changes: number; failed: number } }[] = [];
+    // Every pair's route first, its return direction's included: the flows already on the old link leave it for the
+    // pair's route (in the simulator a virtual link carries the flows that start after it is ready), so they move
+    // with it, not stall until the default routes reconverge; then the virtual links are made again on the new paths.
     for (const m of moves) {
-      const persona = this.personaOfPair(`${m.src}->${m.dst}`);
+      const persona = this.personaOfPair(m.of ?? `${m.src}->${m.dst}`);
       const latency = (persona?.desired.routing ?? "latency") === "latency";
       const candidates = await journal.paths(
         m.src,
@@ -265,11 +271,17 @@ export class PersonaPolicy implements Policy {
       const tally = byApp.get(persona?.application.name ?? "*") ?? { changes: 0, failed: 0 };
       byApp.set(persona?.application.name ?? "*", tally);
       try {
-        // The route first: the flows already on the old link leave it for the pair's route (in the simulator a
-        // virtual link carries the flows that start after it is ready), so they move with it, not stall until the
-        // default routes reconverge.
         await journal.setRoute({ src: m.src, dst: m.dst }, path ?? null);
-        if (m.virtualLink !== undefined && (await removedNow(journal, m.virtualLink)) && path)
+        if (m.virtualLink !== undefined) remake.push({ m, path, tally });
+        else tally.changes++;
+      } catch (e) {
+        if (!(e instanceof ControlError)) throw e;
+        tally.failed++;
+      }
+    }
+    for (const { m, path, tally } of remake) {
+      try {
+        if ((await removedNow(journal, m.virtualLink!)) && path)
           await journal.createVirtualLink(m.src, m.dst, { path });
         tally.changes++;
       } catch (e) {
@@ -523,6 +535,38 @@ export class PersonaPolicy implements Policy {
     this.trial = null;
     this.history.clear(); // the next baseline is measured after this trial
   }
+}
+
+/** A pair the failover moves: its virtual link, if one carries it; `of`: the pair whose persona decides (key). */
+interface Move {
+  src: string;
+  dst: string;
+  virtualLink?: string;
+  of?: string;
+}
+
+/**
+ * The return directions of `moves` that cross the failed cable (`failed`: "u->v") on the default routes: a call's
+ * response, and in the emulator every TCP segment's ACK, travel dst -> src, and until the default routes reconverge
+ * they would stay on the failed gateway while the pair's own direction moved (measured in the emulator: the calls
+ * after the failure reached their server over the moved path and waited for its SYN-ACK until reconvergence, 1 s).
+ * A return direction with its own virtual link or route is left to the hook of the cable's other direction.
+ */
+function returnMoves(moves: readonly Move[], failed: string, obs: Observation, ctl: ControlPlane): Move[] {
+  const [u, v] = failed.split("->") as [string, string];
+  const cable = new Set([`${u}->${v}`, `${v}->${u}`]);
+  const own = new Set([...obs.virtualLinks.map((x) => `${x.src}->${x.dst}`), ...obs.routes.keys()]);
+  for (const m of moves) own.add(`${m.src}->${m.dst}`);
+  const out: Move[] = [];
+  for (const m of moves) {
+    const back = `${m.dst}->${m.src}`;
+    if (own.has(back)) continue;
+    own.add(back);
+    const path = ctl.defaultPath(m.dst, m.src);
+    if (path && pathLinkKeys(path).some((k) => cable.has(k)))
+      out.push({ src: m.dst, dst: m.src, of: `${m.src}->${m.dst}` });
+  }
+  return out;
 }
 
 /**
