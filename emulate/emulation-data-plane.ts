@@ -17,7 +17,11 @@
  * (emulate/probe.ts, emulate/mirror.ts), in simulated units.
  *
  * Recovery: a pair is on a link, or stalled, by where its traffic goes now (`pathNow`: virtual link, pinned route or
- * default route), since a TCP flow follows its pair's current route; checked at the driver's instants (ticks).
+ * default route), since a TCP flow follows its pair's current route; checked at the driver's instants (ticks). Both
+ * ways: a flow's segments take the pair's path and its ACKs (and a call's response) the reverse pair's, so a pair is
+ * on a link when either crosses it and stalled while either has no route or crosses a down link (the simulator's
+ * flows need only their own direction: a policy that moves only a pair's own direction recovers it there at once,
+ * here when the return direction's default route reconverges).
  */
 import type { DataPlane, IntervalObservation, LinkQuality } from "../models/control/driver.ts";
 import type { LinkStats, NodePath } from "../models/policies/types.ts";
@@ -178,12 +182,15 @@ export class EmulationDataPlane implements DataPlane {
     );
   }
 
+  /** Active pairs whose path now, or whose reverse pair's path now (the ACKs' and responses'), passes `test`. */
   private activePairsWhere(test: (path: NodePath | null) => boolean): number[] {
     const n = this.topology.nodeCount;
     const ids = this.topology.nodes.map((x) => x.id);
-    return this.p.ledger
-      .activePairs()
-      .filter((k) => test(this.p.emuCtl.pathNow(ids[Math.floor(k / n)]!, ids[k % n]!).path));
+    const path = (src: string, dst: string) => this.p.emuCtl.pathNow(src, dst).path;
+    return this.p.ledger.activePairs().filter((k) => {
+      const [src, dst] = [ids[Math.floor(k / n)]!, ids[k % n]!];
+      return test(path(src, dst)) || test(path(dst, src));
+    });
   }
 }
 

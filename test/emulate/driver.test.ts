@@ -2,7 +2,8 @@
  * The control driver in the emulator (root): failures, convergence delay, failure hooks and time to recover for a
  * static baseline and a control-loop policy, on namespaces. One long flow n0 -> n1 runs across the failure of its
  * link, so which pair the failure hits does not depend on how busy the machine is; times are the driver's (ticks of
- * the 100 ms sampling interval, in simulated ns).
+ * the 100 ms sampling interval, in simulated ns). The flow's ACKs come back n1 -> n0: a pair recovers once both ways
+ * are off the failed link (emulate/emulation-data-plane.ts).
  *
  *   n0 --- n1
  *   |       |        4-node ring, 1 Gbit/s and 2 ms, emulated at 50 Mbit/s (rateScale 0.05);
@@ -36,14 +37,21 @@ const MS = 1_000_000;
 const dir = mkdtempSync(join(tmpdir(), "topocast-driver-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Moves the pair onto the other way round the ring as soon as its link fails. */
-const failover: Policy = {
-  name: "failover",
-  decide() {},
-  async onLinkDown(link, _obs, ctl) {
-    if (link === "n0->n1") await ctl.setRoute({ src: "n0", dst: "n1" }, ["n0", "n3", "n2", "n1"]);
-  },
-};
+/**
+ * Moves the pair onto the other way round the ring as soon as its link fails: both ways (`both`), or only its own
+ * direction, which leaves its ACKs n1 -> n0 on the failed link until the default routes reconverge.
+ */
+function failover(both: boolean): Policy {
+  return {
+    name: "failover",
+    decide() {},
+    async onLinkDown(link, _obs, ctl) {
+      if (link !== "n0->n1") return;
+      await ctl.setRoute({ src: "n0", dst: "n1" }, ["n0", "n3", "n2", "n1"]);
+      if (both) await ctl.setRoute({ src: "n1", dst: "n0" }, ["n1", "n2", "n3", "n0"]);
+    },
+  };
+}
 
 describe("the control driver in the emulator", async () => {
   const skip = await needs(["veth", "htb"]);
@@ -56,7 +64,11 @@ describe("the control driver in the emulator", async () => {
   // 200 ms and the recovery a tick or so later, whatever the machine's load.
   const flows = [{ id: 0, src: n0, dst: n1, sizeBytes: 2.5e8, startNs: 0, tag: 0, application: "tm" }];
   const staticBaseline = scenario.policies[0]!;
-  const controlLoop: EnginePolicy = { ...staticBaseline, label: "failover", controller: () => failover };
+  const controlLoop = (both: boolean): EnginePolicy => ({
+    ...staticBaseline,
+    label: "failover",
+    controller: () => failover(both),
+  });
   const cases: { name: string; policy: EnginePolicy; recovery: (r: number) => boolean }[] = [
     {
       name: "a static baseline's pair recovers when default routes reconverge, a tick of 100 ms or so later",
@@ -64,9 +76,14 @@ describe("the control driver in the emulator", async () => {
       recovery: (r) => r >= 100 * MS && r <= 300 * MS,
     },
     {
-      name: "a control-loop policy's failure hook recovers the pair before time moves on",
-      policy: controlLoop,
+      name: "a control-loop policy's failure hook, moving the pair both ways, recovers it before time moves on",
+      policy: controlLoop(true),
       recovery: (r) => r === 0,
+    },
+    {
+      name: "a hook moving only the pair's own direction recovers it when its ACKs' default routes reconverge",
+      policy: controlLoop(false),
+      recovery: (r) => r >= 100 * MS && r <= 300 * MS,
     },
   ];
   for (const c of cases) {
