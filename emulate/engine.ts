@@ -454,5 +454,6 @@ async function drive(
     ...(scenario.metrics.profile ? { profile: ledger.profile(scenario.metrics.intervalNs) } : {}),
     events: clock.ticks,
     decisions: decisionTiming(driver.decisionWallMs),
+    actualStartsNs: ledger.actualStarts(),
   };
 }

@@ -53,6 +53,8 @@ export class FlowLedger {
   readonly flowErrors: Record<string, number> = {};
   /** Lateness of each flow start behind its schedule, wall ms. */
   readonly startLateMs: number[] = [];
+  /** Per flow that started, its agent's lateness behind the schedule, wall ns. */
+  private readonly lateNsOf = new Map<number, number>();
   private readonly n: number;
   private readonly ids: readonly string[];
   private readonly sortedIds: readonly string[];
@@ -157,6 +159,19 @@ export class FlowLedger {
     }
     this.pathAtStart.set(f.id, this.linkPath(now.path ?? []));
     this.startLateMs.push(lateNs / 1e6);
+    this.lateNsOf.set(f.id, lateNs);
+  }
+
+  /**
+   * When each flow that started really started: flow id -> its scheduled start plus its agent's lateness (the agent
+   * reports it as it opens the connection), simulated ns. What the kernel's conntrack stamps a connection with.
+   */
+  actualStarts(): Map<number, number> {
+    const c = this.timeCompression;
+    const out = new Map<number, number>();
+    for (const [id, lateNs] of this.lateNsOf)
+      out.set(id, this.byId.get(id)!.startNs + Math.max(0, Math.round(lateNs * c)));
+    return out;
   }
 
   /**

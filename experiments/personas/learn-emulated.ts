@@ -5,6 +5,11 @@
  *
  * With `--source conntrack` the run records both (the agents report every flow regardless), and
  * source-agreement.ts compares the personas learned from each on stderr: what conntrack alone gets right.
+ *
+ * Flows are windowed by when they really started, in both sources: conntrack's carry the kernel's start of each
+ * connection, and the agents' flows their scheduled start moved to when the agent opened the connection
+ * (source-agreement.ts `agentFlows`; on a loaded machine the agents start flows seconds late, so windowing the agents' flows on
+ * their schedule and conntrack's on the kernel's put different flows in the same window).
  */
 import { probe } from "../../emulate/capabilities.ts";
 import { emulationEngine } from "../../emulate/engine.ts";
@@ -17,7 +22,7 @@ import { scenarioSchedule } from "../../sim/engine/schedule.ts";
 import type { EnginePolicy, Scenario } from "../../sim/engine/types.ts";
 import type { ExperimentConfig } from "../config/schema.ts";
 import { emulationSettings } from "../emulate-experiment.ts";
-import { percent, sourceAgreement, sourceAgreementLines } from "./source-agreement.ts";
+import { agentFlows, percent, sourceAgreement, sourceAgreementLines } from "./source-agreement.ts";
 
 /** The end of the emulated window (emulation.duration, else the traffic window), simulated ns. */
 export function emulatedHorizonNs(config: ExperimentConfig, scenario: Scenario): number {
@@ -46,13 +51,13 @@ export async function emulatedFlows(
   const flows = flowsBefore(scenarioSchedule(scenario), horizonNs);
   const engine = emulationEngine(flows, settings, { capabilities: await probe(runner), runner });
   const records = await engine.run(scenario, policy);
-  if (source === "agents") return records.flows.byFlowId();
-  const both = { agents: [...records.flows.byFlowId()], conntrack: records.connections?.flows ?? [] };
+  if (source === "agents") return agentFlows(records);
+  const both = { agents: agentFlows(records), conntrack: records.connections?.flows ?? [] };
   const run = { applications: scenario.applications!, topology: scenario.topology };
   const gaps = sourceAgreement(both, run, { startNs: 0, endNs: horizonNs });
   for (const line of sourceAgreementLines(records.connections, gaps)) console.error(line);
-  // Over the whole run (window and drain): the flows the agents' lateness pushed past the window's end count too,
-  // so the bytes compare what each source counted, apart from when it started.
+  // Over the whole run (window and drain): the flows started past the window's end count too, so the bytes compare
+  // what each source counted, apart from when it started.
   const all = sourceAgreement(both, run, { startNs: 0, endNs: horizonNs + settings.drainNs });
   console.error("whole run (window and drain), bytes with peers:");
   for (const g of all) console.error(`  ${g.application.padEnd(10)} ${percent(g.bytesGap)}`);

@@ -5,7 +5,7 @@
  */
 import { type LearnFlow, type LearnInput, learnPersonas } from "../../models/personas/learn.ts";
 import type { Persona } from "../../models/personas/profile.ts";
-import type { ConnectionFlows } from "../../sim/engine/records.ts";
+import type { ConnectionFlows, RunRecords } from "../../sim/engine/records.ts";
 import { formatRate } from "../../sim/units.ts";
 
 /** A persona's bandwidth: mean and p95 rate (bits/s), bytes with its peers (both directions). */
@@ -83,4 +83,17 @@ export function sourceAgreementLines(cx: ConnectionFlows | undefined, gaps: read
         `  ${g.application.padEnd(10)} mean ${formatRate(g.agents.meanBps)} -> ${formatRate(g.conntrack.meanBps)} (${percent(g.meanGap)}), p95 ${formatRate(g.agents.p95Bps)} -> ${formatRate(g.conntrack.p95Bps)} (${percent(g.p95Gap)}), bytes ${percent(g.bytesGap)}`,
     ),
   ];
+}
+
+/**
+ * The agents' finished flows with their actual starts (RunRecords.actualStartsNs: scheduled start plus the agent's
+ * lateness, simulated ns) as `startNs`; their ends stay (the last byte's arrival). A flow without one keeps its
+ * scheduled start.
+ */
+export function agentFlows(records: Pick<RunRecords, "flows" | "actualStartsNs">): LearnFlow[] {
+  const started = records.actualStartsNs;
+  return [...records.flows.byFlowId()].map((f) => {
+    const at = started?.get(f.flow);
+    return at === undefined ? f : { ...f, startNs: Math.min(at, f.endNs) };
+  });
 }

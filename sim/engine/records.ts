@@ -163,6 +163,11 @@ export interface RunRecords {
    * emulate/conntrack.ts), as request and response flows: a record independent of the agents' own reports.
    */
   connections?: ConnectionFlows;
+  /**
+   * The emulator: when each flow's agent really started it (flow id -> simulated ns; `flows` carry the scheduled
+   * starts), as conntrack's connections carry the kernel's: for windowing both sources alike (persona learning).
+   */
+  actualStartsNs?: ReadonlyMap<number, number>;
 }
 
 /** A connection's request or response as a flow row (the fields persona learning reads, models/personas/learn.ts). */

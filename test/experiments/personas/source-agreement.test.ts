@@ -4,9 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { sourceAgreement } from "../../../experiments/personas/source-agreement.ts";
+import { agentFlows, sourceAgreement } from "../../../experiments/personas/source-agreement.ts";
 import type { LearnFlow } from "../../../models/personas/learn.ts";
 import { applicationPairs, applicationTagBase } from "../../../models/workload/applications.ts";
+import { FlowStatsCollector } from "../../../sim/metrics/flow-stats.ts";
 import { line } from "../../../sim/substrate/generators.ts";
 
 const S = 1_000_000_000;
@@ -66,5 +67,44 @@ describe("personas of two flow sources of one run", () => {
       assert.ok(Math.abs(g.meanGap - c.want.mean) < 0.002, `mean gap ${g.meanGap}`);
       assert.ok(Math.abs(g.bytesGap - c.want.bytes) < 0.002, `bytes gap ${g.bytesGap}`);
       assert.ok(g.agents.meanBps > 0);
+    });
+});
+
+describe("the agents' flows at their actual starts", () => {
+  // The agents' records: scheduled starts, ends when the last byte arrived; each flow started 1.5 s late (the agent's
+  // lateness), as conntrack saw it. Windowed on the schedule they disagree (the case above); on actual starts not.
+  const late = exchanges(1e6, 1.5 * S);
+  const table = new FlowStatsCollector();
+  for (const [i, f] of exchanges(1e6).entries())
+    table.add({ ...f, flow: i, fctNs: late[i]!.endNs - f.startNs, idealFctNs: 1, slowdown: 1, path: [] });
+  const cases = [
+    {
+      what: "on their scheduled starts (no actual starts known): gaps of 5% and more",
+      starts: undefined,
+      agree: false,
+    },
+    {
+      what: "on their actual starts: the same window as conntrack's",
+      starts: new Map(late.map((f, i) => [i, f.startNs])),
+      agree: true,
+    },
+  ];
+  for (const c of cases)
+    it(c.what, () => {
+      const agents = agentFlows({ flows: table, ...(c.starts ? { actualStartsNs: c.starts } : {}) });
+      assert.deepEqual(
+        agents.map((f) => f.endNs),
+        late.map((f) => f.endNs),
+        "ends stay",
+      );
+      const [g] = sourceAgreement(
+        { agents, conntrack: late },
+        { applications, topology },
+        { startNs: 0, endNs: 10 * S },
+        S,
+      );
+      const gaps = [g!.meanGap, g!.p95Gap, g!.bytesGap].map(Math.abs);
+      if (c.agree) assert.ok(Math.max(...gaps) < 0.002, `gaps ${gaps}`);
+      else assert.ok(Math.max(...gaps) > 0.05, `gaps ${gaps}`);
     });
 });

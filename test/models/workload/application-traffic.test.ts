@@ -135,17 +135,22 @@ describe("per-application traffic in the Observation", () => {
     } as unknown as EmulationControlPlane;
     const ledger = new FlowLedger(sc.topology, flows, stub, 1);
     const counter = new ApplicationTrafficCounter(ids);
-    for (const f of flows.slice(0, 30)) {
+    // Each agent k ms late: the ledger keeps when each flow really started (scheduled start + lateness).
+    for (const [k, f] of flows.slice(0, 30).entries()) {
       ledger.onReport({
         event: "start",
         id: f.id,
         dst: ids[f.dst]!,
         bytes: f.sizeBytes,
         startNs: 0,
-        lateNs: 0,
+        lateNs: k * 1e6,
       });
       counter.count(f.application, f.src, f.dst, f.sizeBytes);
     }
+    assert.deepEqual(
+      ledger.actualStarts(),
+      new Map(flows.slice(0, 30).map((f, k) => [f.id, f.startNs + k * 1e6])),
+    );
     const got = ledger.applicationTraffic(false);
     assert.ok(got.length > 0);
     assert.deepEqual(got, counter.take(true));
