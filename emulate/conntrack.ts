@@ -533,12 +533,21 @@ export interface ConnectionFlowContext {
    * as the agents record no flow after it. @default no deadline
    */
   untilNs?: number;
+  /**
+   * A response's transfer time, simulated ns (the engine: the ideal FCT over the topology, sim/substrate/
+   * ideal-fct.ts), from server node to client node (indices) for its bytes. With it a response starts that long
+   * before its end (no earlier than the first reply): conntrack sees no event when the server starts its response,
+   * and the first reply is the handshake's, which on a loaded machine comes seconds before the server answers.
+   * @default none: the response starts at the first reply
+   */
+  transferNs?: (server: number, client: number, bytes: number) => number;
 }
 
 /**
  * Each application connection as its exchange's two flows: the request (client -> server, the original
  * direction's payload, from NEW to the first reply) and the response (server -> client, the reply direction's
- * payload, from the first reply to the close, or to the last event for UDP). The pair is the request pair
+ * payload, from the first reply, or one transfer time before its end ({@link ConnectionFlowContext.transferNs}), to
+ * the close, or to the last event for UDP). The pair is the request pair
  * "X->Y" (models/workload/applications.ts, {@link exchangeServers}) whose port is the connection's destination port,
  * whose server Y has an instance at the destination node and whose caller X has one at the client node (X =
  * "client": the node is one of Y's entry clients); the response is tagged "Y->X". Tags are
@@ -614,15 +623,18 @@ export function connectionFlows(
         endNs: replied,
         tag: tagOf.get(`${x}->${y}`)!,
       });
-    if (done && response > 0)
+    if (done && response > 0) {
+      const end = Math.max(replied + 1, sim(e.closedHrNs ?? e.lastHrNs ?? e.startHrNs));
+      const transfer = ctx.transferNs?.(server, e.node, response);
       out.flows.push({
         src: server,
         dst: e.node,
         sizeBytes: response,
-        startNs: replied,
-        endNs: Math.max(replied + 1, sim(e.closedHrNs ?? e.lastHrNs ?? e.startHrNs)),
+        startNs: transfer === undefined ? replied : Math.min(end - 1, Math.max(replied, end - transfer)),
+        endNs: end,
         tag: tagOf.get(`${y}->${x}`)!,
       });
+    }
   }
   return out;
 }

@@ -45,6 +45,7 @@ import { Simulator } from "../sim/kernel/simulator.ts";
 import { FlowStatsCollector } from "../sim/metrics/flow-stats.ts";
 import { LinkUtilizationSampler } from "../sim/metrics/link-sampler.ts";
 import { TraceBus } from "../sim/metrics/trace.ts";
+import { IdealFct } from "../sim/substrate/ideal-fct.ts";
 import type { Topology } from "../sim/substrate/topology.ts";
 import { applicationPorts, declaredPorts, listenPorts } from "./application-ports.ts";
 import type { Capabilities } from "./capabilities.ts";
@@ -253,6 +254,7 @@ export async function emulatePolicy(
       }
       if (conntrack && apps) {
         const entries = await conntrack.stop();
+        const ideal = new IdealFct(scenario.topology);
         records.connections = connectionFlows(entries, {
           eventsLost: conntrack.eventsLost,
           plan: up.plan,
@@ -261,6 +263,7 @@ export async function emulatePolicy(
           epoch,
           timeCompression: c,
           untilNs: emulatedWindowNs(scenario, settings) + settings.drainNs,
+          transferNs: (server, client, bytes) => ideal.ns(server, client, bytes),
         });
       }
       return records;

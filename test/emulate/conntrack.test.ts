@@ -300,7 +300,10 @@ describe("connections as application flows", () => {
     reply: { packets: 5, bytes: 52 * 5 + 8 + 25 + 5000 },
     ...more,
   });
-  const run = (entries: ConntrackEntry[]) =>
+  const run = (
+    entries: ConntrackEntry[],
+    transferNs?: (server: number, client: number, bytes: number) => number,
+  ) =>
     connectionFlows(entries, {
       plan,
       applications: spec,
@@ -309,15 +312,37 @@ describe("connections as application flows", () => {
       timeCompression: 2,
       eventsLost: false,
       untilNs: 60 * MS, // the agents' deadline: 30 ms of the (hrtime) run
+      ...(transferNs ? { transferNs } : {}),
     });
 
-  it("gives a client's call to web its request and response, tagged by pair, in simulated ns", () => {
-    const r = run([entry(0, 1, 8080)]);
-    assert.deepEqual(r.flows, [
-      { src: 0, dst: 1, sizeBytes: 1000, startNs: 20 * MS, endNs: 24 * MS, tag: tag("client->web") },
-      { src: 1, dst: 0, sizeBytes: 5000, startNs: 24 * MS, endNs: 40 * MS, tag: tag("web->client") },
-    ]);
-  });
+  // The response starts at the first reply (the handshake's), or one transfer time before its end when the engine
+  // gives the transfer time (the server's answer comes later than the handshake: its start is not an event).
+  const responseCases = [
+    { what: "at the first reply", transferNs: undefined, startNs: 24 * MS },
+    {
+      what: "one transfer time (5 ms for 5000 bytes) before its end",
+      transferNs: () => 5 * MS,
+      startNs: 35 * MS,
+    },
+    { what: "no earlier than the first reply", transferNs: () => 30 * MS, startNs: 24 * MS },
+  ];
+  for (const c of responseCases)
+    it(`gives a client's call to web its request and response, tagged by pair, in simulated ns: response ${c.what}`, () => {
+      const seen: number[][] = [];
+      const r = run(
+        [entry(0, 1, 8080)],
+        c.transferNs &&
+          ((server, client, bytes) => {
+            seen.push([server, client, bytes]);
+            return c.transferNs();
+          }),
+      );
+      assert.deepEqual(r.flows, [
+        { src: 0, dst: 1, sizeBytes: 1000, startNs: 20 * MS, endNs: 24 * MS, tag: tag("client->web") },
+        { src: 1, dst: 0, sizeBytes: 5000, startNs: c.startNs, endNs: 40 * MS, tag: tag("web->client") },
+      ]);
+      assert.deepEqual(seen, c.transferNs ? [[1, 0, 5000]] : []);
+    });
 
   const tally = [
     { what: "web's call to db", entries: [entry(1, 2, 5432)], want: { flows: 2, other: 0, unread: 0 } },
