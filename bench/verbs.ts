@@ -115,6 +115,7 @@ function timedCommands(inner: VerbCommands) {
   };
   const commands: VerbCommands = {
     batch: (tool, ns, cmds, o) => time(tool, () => inner.batch(tool, ns, cmds, o)),
+    batchEach: (tool, ns, cmds) => time(tool, () => inner.batchEach(tool, ns, cmds)),
     nft: (ns, lines, o) => time("nft", () => inner.nft(ns, lines, o)),
     ruleCounters: (ns, family, table) => inner.ruleCounters(ns, family, table),
     stats: (tool, ns, show) => inner.stats(tool, ns, show),

@@ -50,6 +50,12 @@ export interface VerbCommands {
    * first failing line's command and the tool's message.
    */
   batch(tool: BatchTool, ns: string, cmds: readonly Cmd[], opts?: { check?: boolean }): Promise<void>;
+  /**
+   * Runs `cmds` in namespace `ns` as one request, every line tried, and answers per line: null for a line that
+   * succeeded, else the tool's message for it. For callers that batch independent changes (several pairs' routes)
+   * and report each one's outcome.
+   */
+  batchEach(tool: BatchTool, ns: string, cmds: readonly Cmd[]): Promise<(string | null)[]>;
   /** Runs `lines` (nft statements) as one transaction; with `check` (default true) throws EmulationError on failure. */
   nft(ns: string, lines: readonly string[], opts?: { check?: boolean }): Promise<void>;
   /** The counters of a table's commented rules; undefined when it cannot be listed. */
@@ -93,6 +99,12 @@ export class OneShotCommands implements VerbCommands {
       input: batchText(cmds),
       check: false,
     });
+  }
+
+  async batchEach(tool: BatchTool, ns: string, cmds: readonly Cmd[]): Promise<(string | null)[]> {
+    if (cmds.length === 0) return [];
+    const r = await this.runner.run(forcedBatchArgv(tool, ns), { input: batchText(cmds), check: false });
+    return perLine(cmds.length, batchFailures(r.stderr), 1);
   }
 
   async nft(ns: string, lines: readonly string[], opts: { check?: boolean } = {}): Promise<void> {
@@ -277,6 +289,13 @@ export function batchFailures(stderr: string): { line: number; message: string }
   return out;
 }
 
+/** Per line of a request of `n` lines numbered from `first`: its failure's message, or null. */
+function perLine(n: number, failures: readonly { line: number; message: string }[], first: number) {
+  const out: (string | null)[] = new Array(n).fill(null);
+  for (const f of failures) if (f.line >= first && f.line < first + n) out[f.line - first] = f.message;
+  return out;
+}
+
 /** The text of an ip/tc request: its commands, the sentinel, and for tc (which reads a line ahead) one more. */
 export function batchRequest(
   tool: BatchTool,
@@ -336,7 +355,20 @@ export class ChannelCommands implements VerbCommands {
     cmds: readonly Cmd[],
     opts: { check?: boolean } = {},
   ): Promise<void> {
-    if (cmds.length === 0) return;
+    const failed = await this.batchEach(tool, ns, cmds);
+    if (opts.check === false) return;
+    const i = failed.findIndex((f) => f !== null);
+    if (i < 0) return;
+    const cmd = cmds[i]!;
+    throw new EmulationError(
+      `${tool} -n ${ns} ${cmd.join(" ")}: ${failed[i]}`,
+      [tool, "-n", ns, ...cmd],
+      failed[i]!,
+    );
+  }
+
+  async batchEach(tool: BatchTool, ns: string, cmds: readonly Cmd[]): Promise<(string | null)[]> {
+    if (cmds.length === 0) return [];
     const c = this.batchChannel(tool, ns);
     const { text, sentinelOffset } = batchRequest(tool, cmds);
     let sentinelLine = 0;
@@ -349,15 +381,7 @@ export class ChannelCommands implements VerbCommands {
       },
       (stderr) => batchFailures(stderr).some((f) => f.line === sentinelLine),
     );
-    if (opts.check === false) return;
-    const failed = batchFailures(r.stderr).find((f) => f.line >= r.firstLine && f.line < sentinelLine);
-    if (!failed) return;
-    const cmd = cmds[failed.line - r.firstLine]!;
-    throw new EmulationError(
-      `${tool} -n ${ns} ${cmd.join(" ")}: ${failed.message}`,
-      [tool, "-n", ns, ...cmd],
-      failed.message,
-    );
+    return perLine(cmds.length, batchFailures(r.stderr), r.firstLine);
   }
 
   /**

@@ -16,7 +16,8 @@
  *   endpoints per node, else PoolExhaustedError.
  * - removeVirtualLink: removes both devices, rules, tables, tunnel routes and addresses.
  * - setRoute(pair, path): the pair's packets follow `path`: a rule at the source (`iif lo to dst`) and at every
- *   transit node (`from src to dst`) into a per-pair table holding the next hop; `null` removes them.
+ *   transit node (`from src to dst`) into a per-pair table holding the next hop; `null` removes them. The calls of
+ *   one turn of the event loop go in together, one `ip -batch` request per namespace (emulate/routes.ts).
  * - setQos(pair, qos): htb classes with priority, guaranteed rate and ceiling on the pair's path (emulate/qos.ts).
  * - mirror(pair, path): tc `mirred` copies into a VXLAN tunnel over the mirror path, with per-path arrival counters
  *   at the destination (emulate/mirror.ts).
@@ -82,6 +83,7 @@ import { ifName, macAddress } from "./names.ts";
 import type { LinkPlan, Plan, RoutePlan } from "./plan.ts";
 import { EmulationProbes } from "./probe.ts";
 import { EmulationQos } from "./qos.ts";
+import { EmulationRoutes } from "./routes.ts";
 import { type RunState, readState, runDir, type VirtualLinkState, writeState } from "./run-state.ts";
 import { ProcessRunner, parallel, type Runner } from "./runner.ts";
 import { SecureLinks } from "./sidecar/secure-link.ts";
@@ -123,7 +125,6 @@ const VXLAN_OVERHEAD = 50;
 /** The QoS module's key of a virtual link's reservation (emulate/qos.ts `reserve`). */
 const reservationKey = (virtualLink: string) => `vl:${virtualLink}`;
 const VL_RULE_PRIORITY = 1000;
-const ROUTE_RULE_PRIORITY = 20_000;
 
 export class EmulationControlPlane implements ControlPlane {
   /** The verbs' own parts (see their modules). */
@@ -131,6 +132,8 @@ export class EmulationControlPlane implements ControlPlane {
   readonly firewall: EmulationFirewall;
   readonly probes: EmulationProbes;
   readonly qos: EmulationQos;
+  /** Pinned routes, batched (emulate/routes.ts). */
+  readonly pinnedRoutes: EmulationRoutes;
   private readonly runner: Runner;
   private readonly commands: VerbCommands;
   private readonly dir: string;
@@ -174,6 +177,7 @@ export class EmulationControlPlane implements ControlPlane {
     this.firewall = new EmulationFirewall(ctx);
     this.probes = new EmulationProbes(ctx);
     this.qos = new EmulationQos(ctx);
+    this.pinnedRoutes = new EmulationRoutes(ctx);
     this.secureLinks = new SecureLinks({ runId: this.plan.runId, plan: this.plan }, this.runner, this.dir);
     this.securePorts = opts.securePorts;
   }
@@ -211,8 +215,13 @@ export class EmulationControlPlane implements ControlPlane {
     return this.doRemove(id);
   }
 
+  /** Batched with the other setRoute calls of the same turn of the event loop (emulate/routes.ts). */
   setRoute(pair: Pair, path: NodePath | null): Promise<void> {
-    return this.doSetRoute(pair, path);
+    try {
+      return this.pinnedRoutes.set(pair, path);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   setQos(pair: Pair, qos: QosSpec | null): Promise<void> {
@@ -372,6 +381,7 @@ export class EmulationControlPlane implements ControlPlane {
     // Taking a device down flushed every route through it, in every table: restore the current default routes,
     // and the pinned per-pair routes and virtual links' tunnel routes that cross the cable.
     if (up) {
+      this.probes.linkUp(lp.a.node, lp.b.node);
       await this.installDefaultRoutes(this.routesNow ?? this.plan.routes, true);
       await this.restoreRoutesOver(lp);
     }
@@ -835,58 +845,5 @@ export class EmulationControlPlane implements ControlPlane {
     await this.teardownVirtualLink(vl);
     this.state.virtualLinks = this.state.virtualLinks.filter((x) => x.id !== id);
     this.save();
-  }
-
-  private async clearRoute(key: string): Promise<void> {
-    const old = this.state.routes[key];
-    if (!old) return;
-    const nodes = old.path.map((n) => this.node(n));
-    await parallel(nodes.slice(0, -1), (i) =>
-      this.commands.batch("ip", this.ns(i), [ruleDel(old.rulePriority), routeFlushTable(old.table)], {
-        check: false,
-      }),
-    );
-    delete this.state.routes[key];
-  }
-
-  private async doSetRoute(pair: Pair, path: NodePath | null): Promise<void> {
-    const u = this.node(pair.src);
-    const v = this.node(pair.dst);
-    const key = pairKey(pair.src, pair.dst);
-    const resolved = path ? this.resolvePath(u, v, path) : undefined;
-    await this.clearRoute(key);
-    if (!resolved) {
-      this.save();
-      return;
-    }
-    const table = this.state.nextTable++;
-    const rulePriority = ROUTE_RULE_PRIORITY + (table % 10_000);
-    const ip = new Map<number, Cmd[]>();
-    resolved.hops.forEach((h, i) => {
-      const x = resolved.nodes[i]!;
-      ip.set(x, [
-        routeAdd({
-          dst: `${this.addr(v)}/32`,
-          via: h.far.address,
-          dev: h.near.dev,
-          src: x === u ? this.addr(u) : undefined,
-          table,
-        }),
-        ruleAdd(
-          x === u
-            ? { local: true, to: `${this.addr(v)}/32`, table, priority: rulePriority }
-            : { from: `${this.addr(u)}/32`, to: `${this.addr(v)}/32`, table, priority: rulePriority },
-        ),
-      ]);
-    });
-    this.state.routes[key] = { path: resolved.nodes.map((i) => this.plan.nodes[i]!.id), table, rulePriority };
-    try {
-      await this.apply(ip);
-    } catch (e) {
-      await this.clearRoute(key);
-      throw e;
-    } finally {
-      this.save();
-    }
   }
 }

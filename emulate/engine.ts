@@ -107,6 +107,8 @@ interface Run {
   ctl: ScaledControlPlane;
   /** The run's registry (bittorrent-dht processes), when the scenario asks for one. */
   registry?: RegistryAccess;
+  /** The run's action records (actions.csv): the policy's, and the intrusion prevention's deny rules. */
+  actions: ActionRecord[];
 }
 
 /**
@@ -182,18 +184,31 @@ export async function emulatePolicy(
       { rateScale: settings.rateScale, timeCompression: settings.timeCompression },
       (vl) => ledger.activeOnVirtualLink(vl),
     );
-    const run: Run = { scenario, policy, flows, settings, opts, runner, plan: up.plan, emuCtl, ledger, ctl };
+    const run: Run = {
+      scenario,
+      policy,
+      flows,
+      settings,
+      opts,
+      runner,
+      plan: up.plan,
+      emuCtl,
+      ledger,
+      ctl,
+      actions: [],
+    };
     const work = mkdtempSync(join(tmpdir(), `topocast-${up.runId}-`));
     let agents: TrafficAgents | undefined;
     let live: LiveApplications | undefined;
     let conntrack: ConntrackRecorder | undefined;
     let dht: EmuRegistryService | undefined;
     let attacks: EmuAttacks | undefined;
+    /** The run's clock: simulated ns since the epoch (0 before). */
+    const simNow = () => (epoch === undefined ? 0 : Number(process.hrtime.bigint() - epoch) * c);
     try {
       // The registry's DHT processes, one per substrate node, before the clock starts; latencies on the run's clock.
       if (scenario.registry && policy.controller) {
         dht = await startRegistry(up, engineRegistryOptions(scenario.registry, c));
-        const simNow = () => (epoch === undefined ? 0 : Number(process.hrtime.bigint() - epoch) * c);
         run.registry = new RegistryAccess(
           dht,
           simNow,
@@ -231,17 +246,7 @@ export async function emulatePolicy(
           apps ? trackedPorts(apps, state.applicationPorts) : null,
         );
       // The config's attacks (their sidecars, tripwires and detector) before the clock starts.
-      if (scenario.attacks?.length)
-        attacks = await EmuAttacks.start({
-          up,
-          attacks: scenario.attacks,
-          seed: scenario.seed,
-          run: scenario.run,
-          windowNs: emulatedWindowNs(scenario, settings),
-          timeCompression: c,
-          firewall: emuCtl,
-          dir,
-        });
+      if (scenario.attacks?.length) attacks = await startAttacks(run, up, dir, simNow);
       // Every agent listens: start the clock half a second from now, on all of them at once.
       epoch = agents.startClock();
       ledger.epoch = epoch;
@@ -279,11 +284,39 @@ export async function emulatePolicy(
 }
 
 /**
- * The agents' flows (all benign) refused: denied by a rule at their start, or refused on the wire (ECONNREFUSED: a
- * deny rule matched a connection the rules in force did not predict). Their bytes are not known.
+ * The config's attacks (their sidecars, tripwires and detector), before the clock starts. The detector's deny rules
+ * go through the recording decorator, stamped with `nowNs` (the run's clock), into the run's actions (actions.csv),
+ * as the simulator's do.
  */
-function benignRefused(ledger: FlowLedger): { flows: number; bytes: null } {
-  return { flows: ledger.denied + (ledger.flowErrors.ECONNREFUSED ?? 0), bytes: null };
+function startAttacks(
+  run: Run,
+  up: { runId: string; plan: Plan },
+  dir: string,
+  nowNs: () => number,
+): Promise<EmuAttacks> {
+  const { scenario, settings } = run;
+  return EmuAttacks.start({
+    up,
+    attacks: scenario.attacks ?? [],
+    seed: scenario.seed,
+    run: scenario.run,
+    windowNs: emulatedWindowNs(scenario, settings),
+    timeCompression: settings.timeCompression,
+    firewall: recording(run.ctl, {
+      sink: (r) => run.actions.push(r),
+      clockNs: nowNs,
+      wallClockNs: () => Number(process.hrtime.bigint()),
+    }),
+    dir,
+  });
+}
+
+/**
+ * The agents' flows (all benign) refused: denied by a rule at their start, or refused on the wire (ECONNREFUSED: a
+ * deny rule matched a connection the rules in force did not predict), and their bytes (the flows' sizes).
+ */
+function benignRefused(ledger: FlowLedger): { flows: number; bytes: number } {
+  return { flows: ledger.denied + (ledger.flowErrors.ECONNREFUSED ?? 0), bytes: ledger.refusedBytes };
 }
 
 /** The policy to drive: a control-loop policy from its factory, or a static baseline with its routes pinned. */
@@ -399,7 +432,7 @@ async function drive(
   });
   // The policy acts through the recording decorator, in simulated units (outside the scaling), stamped with the
   // driver's clock; wall latency from the system clock. Setup latencies are not configured here: they are real.
-  const actions: ActionRecord[] = [];
+  const actions = run.actions;
   const recorded = recording(run.ctl, {
     sink: (r) => actions.push(r),
     clockNs: () => clock.nowNs,

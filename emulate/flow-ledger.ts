@@ -49,6 +49,11 @@ export class FlowLedger {
   failed = 0;
   /** Flows a firewall rule denied at their start. */
   denied = 0;
+  /**
+   * Bytes of the flows refused: denied by a rule at their start, or refused on the wire (ECONNREFUSED), simulated
+   * bytes (their sizes), as the simulator's firewall counts its refused flows' bytes.
+   */
+  refusedBytes = 0;
   /** Flows that failed at the agent (connection refused, reset), by error message. */
   readonly flowErrors: Record<string, number> = {};
   /** Lateness of each flow start behind its schedule, wall ms. */
@@ -125,6 +130,7 @@ export class FlowLedger {
       }
       if (rep.event === "flow-error") {
         this.failed++;
+        if (rep.error === "ECONNREFUSED") this.refusedBytes += f.sizeBytes;
         this.flowErrors[rep.error] = (this.flowErrors[rep.error] ?? 0) + 1;
         return;
       }
@@ -145,6 +151,7 @@ export class FlowLedger {
     const [src, dst] = [this.ids[f.src]!, this.ids[f.dst]!];
     if (!this.emuCtl.admits(src, dst, f.sizeBytes, this.wireFields(f))) {
       this.denied++;
+      this.refusedBytes += f.sizeBytes;
       this.deniedIds.add(f.id);
       this.appTraffic.refused(f.application);
       this.flowErrors["denied by firewall"] = (this.flowErrors["denied by firewall"] ?? 0) + 1;

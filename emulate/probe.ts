@@ -3,9 +3,11 @@
  * (a /32 from the top of the run's block, on the source's `lo`) and a routing table at every node of the path:
  * forward, `from <probe address> to <destination>` follows the path; backward, `to <probe address>` follows it in
  * reverse, so request and reply both take the path whatever the pair's routes, virtual links or mirrors do (policy
- * rules at priority {@link PROBE_RULE_PRIORITY}, before the interceptors). Before each probe the path's routes are
- * written again (`ip route replace`: a link that went down and up took them with it), then `ping -c 5 -i 0.01
- * -I <probe address>` runs in the source's namespace.
+ * rules at priority {@link PROBE_RULE_PRIORITY}, before the interceptors), written through the namespaces' `ip`
+ * channels (emulate/channels.ts) the first time the path is probed, and again only after a link of the path came
+ * back up ({@link EmulationProbes.linkUp}: taking a device down flushed the routes through it); then `ping -c 5 -i
+ * 0.01 -I <probe address>` runs in the source's namespace. (Until stop 27 every probe rewrote its path's routes,
+ * one process per node: a probe's call took 0.8 s median on a quiet machine.)
  *
  * Result (the Observation's {@link ProbeResult}): the median RTT of the echoes answered, wall ns (the scaling
  * decorator turns it into simulated ns), or null when none came back or the path crosses a link that is down (then
@@ -17,7 +19,7 @@ import { LinkDownError, type NodePath, type ProbeResult } from "../models/polici
 import { addrAdd, addrDel, type Cmd, netnsExecArgv, routeFlushTable, routeReplace } from "./commands.ts";
 import type { ControlContext } from "./control-context.ts";
 import type { ProbePathState } from "./run-state.ts";
-import { parallel, runBatch } from "./runner.ts";
+import { parallel } from "./runner.ts";
 
 /** Priority of the probe paths' policy rules (before virtual links' 1000 and pinned routes' 20000). */
 export const PROBE_RULE_PRIORITY = 500;
@@ -61,6 +63,8 @@ const rule = (verb: "add" | "del", spec: { from?: string; to: string }, table: n
 export class EmulationProbes {
   private readonly done: ProbeResult[] = [];
   private readonly pending = new Set<Promise<void>>();
+  /** Probe paths (keys) whose routes this control plane has written and no link of which has come up since. */
+  private readonly installed = new Set<string>();
   /** Probe traffic so far: echoes sent plus replies received, and their IP bytes. */
   readonly overhead = { probes: 0, packets: 0, bytes: 0 };
 
@@ -87,7 +91,15 @@ export class EmulationProbes {
       this.done.push({ path: [...path], rttNs: null, availableBps: null, timeNs: ctx.nowNs() });
       return;
     }
-    const st = await this.install(path, resolved);
+    let st: ProbePathState;
+    try {
+      st = await this.install(path, resolved);
+    } catch (e) {
+      // A link of the path went down while its routes went in: lost, as a probe over a down link.
+      if (!this.crossesDownLink(u, v, path)) throw e;
+      this.done.push({ path: [...path], rttNs: null, availableBps: null, timeNs: ctx.nowNs() });
+      return;
+    }
     this.overhead.probes++;
     const run = ctx.runner.run(pingArgv(ctx.ns(u), st.address, ctx.addr(v)), { check: false }).then((r) => {
       const p = parsePing(r.stdout);
@@ -104,7 +116,33 @@ export class EmulationProbes {
     this.pending.add(tracked);
   }
 
-  /** Sets up the path's address, rules and table the first time, and (re)writes its routes every time. */
+  private crossesDownLink(u: number, v: number, path: NodePath): boolean {
+    try {
+      this.ctx.resolvePath(u, v, path);
+      return false;
+    } catch (e) {
+      return e instanceof LinkDownError;
+    }
+  }
+
+  /**
+   * A cable between nodes `a` and `b` (indices) came back up: the probe paths crossing it get their routes again at
+   * their next probe.
+   */
+  linkUp(a: number, b: number): void {
+    for (const key of this.installed) {
+      const nodes = this.paths[key]?.path.map((id) => this.ctx.node(id)) ?? [];
+      const crosses = nodes.some(
+        (x, i) => i > 0 && ((nodes[i - 1] === a && x === b) || (nodes[i - 1] === b && x === a)),
+      );
+      if (crosses) this.installed.delete(key);
+    }
+  }
+
+  /**
+   * Sets up the path's address, rules and table the first time, and writes its routes when they are not known to
+   * be in place (first probe from this control plane, or a link of the path came back up since).
+   */
   private async install(
     path: NodePath,
     r: ReturnType<ControlContext["resolvePath"]>,
@@ -112,6 +150,7 @@ export class EmulationProbes {
     const { ctx } = this;
     const key = path.join(",");
     let st = this.paths[key];
+    if (st && this.installed.has(key)) return st;
     const fresh = st === undefined;
     if (!st) {
       const table = ctx.state.nextTable++;
@@ -136,7 +175,12 @@ export class EmulationProbes {
         add(y, rule("add", { to: st.address }, st.table));
       }
     });
-    await parallel(nodes, (i) => runBatch(ctx.runner, "ip", ctx.ns(i), cmds.get(i)!));
+    await parallel(
+      nodes,
+      (i) => ctx.commands.batch("ip", ctx.ns(i), cmds.get(i)!),
+      Math.max(1, nodes.length),
+    );
+    this.installed.add(key);
     return st;
   }
 
@@ -170,6 +214,7 @@ export class EmulationProbes {
       });
     }
     ctx.state.probePaths = {};
+    this.installed.clear();
     ctx.save();
   }
 }

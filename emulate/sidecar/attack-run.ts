@@ -15,8 +15,8 @@
  * nftables rules were in place; a detection blocks the source workload through
  * the run's setFirewall (nftables at the source, the node's unauthenticated sockets only), so the traffic agents'
  * flows of the attack nodes keep flowing. {@link EmuAttacks.records} gives summary.json's `ids` as the simulator
- * does, with each block's time also in wall ms. The deny rules are set on the emulation control plane directly,
- * not through the policy's recorded one: they are not in actions.csv (they are in the simulator's).
+ * does, with each block's time also in wall ms. The engine hands it a recorded control plane (emulate/engine.ts),
+ * so the deny rules are in actions.csv, as the simulator's are.
  */
 
 import {
@@ -47,7 +47,7 @@ export interface EmuAttacksOptions {
   windowNs: number;
   /** Simulated ns per wall ns (emulation.timeCompression). */
   timeCompression: number;
-  /** The run's control plane (setFirewall). */
+  /** The run's control plane (setFirewall), recorded for actions.csv. */
   firewall: FirewallControl;
   /** The run-state directory (the mesh's files). */
   dir?: string;

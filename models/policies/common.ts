@@ -1,8 +1,10 @@
 /**
  * Helpers shared by the policies: a fixed index of ordered node pairs (the predictors' dimension), per-pair
- * samples from an Observation, and path measures over the observed link utilization.
+ * samples from an Observation, path measures over the observed link utilization, and route pins issued without
+ * waiting ({@link pinNow}).
  */
-import type { LinkStats, NodePath, Observation } from "./types.ts";
+import { ControlError, type ControlPlane, type LinkStats, type NodePath, type Observation } from "./types.ts";
+import { isPromiseLike } from "./verb-decorator.ts";
 
 /** The ordered pairs (s, d), s != d, of a sorted node list, indexed 0..N(N-1)-1 in (s, d) order. */
 export class PairIndex {
@@ -195,5 +197,29 @@ export class LinkLoadEstimate {
       }
     }
     return best;
+  }
+}
+
+/**
+ * Pins a pair's route without waiting for it: true, or false when refused with a typed ControlError, if the verb
+ * answered at once (the simulator); else a Promise of that. A policy that issues a decision's pins before awaiting
+ * any lets the engine put them in together (the emulator: one `ip -batch` request per namespace for the setRoute
+ * calls of one turn of the event loop, emulate/routes.ts), and its calls reach the engine in the same order as
+ * when awaited one by one. Failures other than a ControlError throw (at once, or from the Promise).
+ */
+export function pinNow(
+  ctl: ControlPlane,
+  pair: { src: string; dst: string },
+  path: NodePath | null,
+): boolean | Promise<boolean> {
+  const refused = (e: unknown): false => {
+    if (e instanceof ControlError) return false;
+    throw e;
+  };
+  try {
+    const r: unknown = ctl.setRoute({ src: pair.src, dst: pair.dst }, path);
+    return isPromiseLike(r) ? Promise.resolve(r).then(() => true, refused) : true;
+  } catch (e) {
+    return refused(e);
   }
 }

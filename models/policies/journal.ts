@@ -16,8 +16,8 @@
  * virtual link whose creation it did not see cannot be re-created, and rollback then refuses before changing
  * anything. Undo calls take their setup latencies like any action (in the simulator, state is back once they
  * elapse). Failed actions change nothing and are not journaled. If an undo call fails, rollback stops there with
- * that error; the entries not yet undone stay in the log. Neighbouring setFirewall entries are undone together
- * ({@link TOGETHER}); when one of their undo calls fails, all of them stay in the log.
+ * that error; the entries not yet undone stay in the log. Neighbouring setFirewall entries, and neighbouring setRoute
+ * entries, are undone together ({@link TOGETHER}); when one of their undo calls fails, all of them stay in the log.
  */
 import { ControlError, type ControlPlane } from "./types.ts";
 import { decorate, inSequence, isPromiseLike, whenSettled } from "./verb-decorator.ts";
@@ -27,12 +27,14 @@ import { VERBS, type Verbs } from "./verbs.ts";
 export type { JournalEntry } from "./verb-table.ts";
 
 /**
- * The verb whose neighbouring entries a rollback undoes together: their undo calls are issued before any is awaited,
- * so an engine that installs rules set together at once (the emulator's firewall: one transaction per namespace)
- * never shows the state between two of them (a rule's undo re-applies an earlier deny the next undo lifts). Calls
+ * The verbs whose neighbouring entries of the same verb a rollback undoes together: their undo calls are issued
+ * before any is awaited, so an engine that installs changes made together at once (the emulator's firewall: one
+ * transaction per namespace; its routes: one `ip -batch` request per namespace for the setRoute calls of one turn
+ * of the event loop, emulate/routes.ts) never shows the state between two of them (a rule's undo re-applies an
+ * earlier deny the next undo lifts) and undoes a batch of route changes in one batch, not one after another. Calls
  * reach the engine in the same order as one by one, so an engine that applies them as they come ends the same.
  */
-const TOGETHER = "setFirewall";
+const TOGETHER: ReadonlySet<string> = new Set(["setFirewall", "setRoute"]);
 
 /** The journal cannot do what it was asked (an unknown mark, an action it cannot undo). */
 export class JournalError extends ControlError {}
@@ -125,7 +127,7 @@ export function journaling<T extends VerbTable>(
       const steps: (() => unknown)[] = [];
       for (let i = log.length - 1; i >= mark; ) {
         let j = i;
-        while (log[i]!.verb === TOGETHER && j - 1 >= mark && log[j - 1]!.verb === TOGETHER) j--;
+        while (TOGETHER.has(log[i]!.verb) && j - 1 >= mark && log[j - 1]!.verb === log[i]!.verb) j--;
         steps.push(j === i ? undoLast : undoTogether(j));
         i = j - 1;
       }

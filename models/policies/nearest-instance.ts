@@ -11,9 +11,9 @@
 import * as z from "zod";
 import { InstanceDirectory, type RegistryAccess } from "../services/instance-directory.ts";
 import { INTENT_MESH_SCHEMA, type IntentMesh, resolveMesh } from "../services/intent-mesh.ts";
-import { samePath } from "./common.ts";
+import { pinNow, samePath } from "./common.ts";
 import { COMMON_PARAMS, definePolicy } from "./definition.ts";
-import { ControlError, type ControlPlane, type NodePath, type Observation, type Policy } from "./types.ts";
+import type { ControlPlane, NodePath, Observation, Policy } from "./types.ts";
 
 export const NEAREST_INSTANCE_PARAMS = z.strictObject({
   mesh: INTENT_MESH_SCHEMA.optional().meta({
@@ -39,6 +39,7 @@ export class NearestInstance implements Policy {
     const up = new Set(obs.links.filter((l) => l.up).map((l) => `${l.src}->${l.dst}`));
     const delay = new Map(obs.links.map((l) => [`${l.src}->${l.dst}`, l.delayNs]));
     this.directory?.observe(obs);
+    const pins: Promise<boolean>[] = [];
     for (const c of this.mesh.clients) {
       let best: { path: NodePath; hops: number; delayNs: number } | undefined;
       const instances = this.directory?.instances(c) ?? this.mesh.instances.get(c.service) ?? [];
@@ -54,12 +55,11 @@ export class NearestInstance implements Policy {
       }
       const key = `${c.node}->${c.anycast}`;
       if (!best || samePath(best.path, obs.routes.get(key))) continue;
-      try {
-        await ctl.setRoute({ src: c.node, dst: c.anycast }, best.path);
-      } catch (e) {
-        if (!(e instanceof ControlError)) throw e;
-      }
+      // Issued together, awaited below (the emulator puts them in as one batch); a refusal leaves the route as it is.
+      const pinned = pinNow(ctl, { src: c.node, dst: c.anycast }, best.path);
+      if (typeof pinned !== "boolean") pins.push(pinned);
     }
+    await Promise.all(pins);
   }
 }
 

@@ -2,13 +2,14 @@
  * The decision loop the path policies share (rl-mesh, ron, oracle-path), separate from how each one chooses:
  * every interval, take in probe results, pick the heaviest active pairs, let the policy choose a path per pair
  * among its candidates (models/rl/path-table.ts), pin changed choices with setRoute (at most `maxMoves` per
- * interval, failovers aside), then send the interval's probes within the budget. A pair needs a failover when its
+ * interval, failovers aside; all issued before any is awaited, so the emulator puts them in as one batch), then
+ * send the interval's probes within the budget. A pair needs a failover when its
  * current path crosses a down link or its last probe was lost; `failover` does the same at once on a link-down
  * event. A moved pair's rate (last interval's bytes as bits/s) is taken off the available bandwidth its new path's
  * links show to the pairs decided after it, and given back on the path it left.
  */
 
-import { linksByEnds, pathLinkKeys, samePath } from "../policies/common.ts";
+import { linksByEnds, pathLinkKeys, pinNow, samePath } from "../policies/common.ts";
 import {
   ControlError,
   type ControlPlane,
@@ -190,24 +191,33 @@ export class PathMesh {
       )
       .slice(0, this.opts.maxPairs);
     const probing: { current: NodePath | null; candidates: NodePath[] }[] = [];
+    const pins: Promise<void>[] = [];
     let moves = 0;
     for (const t of active) {
       const key = pairKey(t.src, t.dst);
       const candidates = this.candidates(ctl, obs, t.src, t.dst);
       if (candidates.length === 0) continue;
-      let current = obs.routes.get(key) ?? ctl.defaultPath(t.src, t.dst);
+      const current = obs.routes.get(key) ?? ctl.defaultPath(t.src, t.dst);
       const failover = current === null || !view.usable(current);
       const bps = (t.bytes * 8) / seconds;
       const path = choose(key, candidates, current, failover, bps);
-      if (path && !samePath(path, current) && (failover || moves < this.opts.maxMoves)) {
-        if (await pin(ctl, t, path)) {
-          if (!failover) moves++;
-          view.move(current, path, bps);
-          current = path;
-        }
-      }
-      probing.push({ current, candidates });
+      const entry = { current, candidates };
+      probing.push(entry);
+      if (!path || samePath(path, current) || !(failover || moves < this.opts.maxMoves)) continue;
+      const pinned = pinNow(ctl, t, path);
+      if (pinned === false) continue;
+      // Counted as moved at once (an engine that answers later is assumed to succeed; a refusal puts it back).
+      if (!failover) moves++;
+      view.move(current, path, bps);
+      entry.current = path;
+      if (pinned !== true)
+        pins.push(
+          pinned.then((ok) => {
+            if (!ok) entry.current = current;
+          }),
+        );
     }
+    await Promise.all(pins);
     this.probe(ctl, probing);
   }
 
@@ -255,14 +265,17 @@ export class PathMesh {
       const p = affected.has(key) ? null : ctl.defaultPath(t.src, t.dst);
       if (p) affected.set(key, p);
     }
+    const pins: Promise<boolean>[] = [];
     for (const key of [...affected.keys()].sort()) {
       const route = affected.get(key)!;
       if (!pathLinkKeys(route).includes(dead)) continue;
       const [src, dst] = [route[0]!, route[route.length - 1]!];
       const candidates = this.candidates(ctl, obs, src, dst).filter((p) => !pathLinkKeys(p).includes(dead));
       const path = choose(key, candidates, view);
-      if (path) await pin(ctl, { src, dst }, path);
+      const pinned = path ? pinNow(ctl, { src, dst }, path) : false;
+      if (typeof pinned !== "boolean") pins.push(pinned);
     }
+    await Promise.all(pins);
   }
 }
 
@@ -318,16 +331,5 @@ function probeOne(ctl: ControlPlane, p: NodePath): Promise<void> | null {
   } catch (e) {
     skip(e);
     return null;
-  }
-}
-
-/** Pins a pair's route; false when the control plane refuses (a typed ControlError). */
-async function pin(ctl: ControlPlane, pair: { src: string; dst: string }, path: NodePath): Promise<boolean> {
-  try {
-    await ctl.setRoute({ src: pair.src, dst: pair.dst }, path);
-    return true;
-  } catch (e) {
-    if (e instanceof ControlError) return false;
-    throw e;
   }
 }
