@@ -285,7 +285,7 @@ export async function emulatePolicy(
 
 /**
  * The config's attacks (their sidecars, tripwires and detector), before the clock starts. The detector's deny rules
- * go through the recording decorator, stamped with `nowNs` (the run's clock), into the run's actions (actions.csv),
+ * go through the recording decorator, stamped with `nowNs` (the run's clock, rounded to integer ns), into the run's actions (actions.csv),
  * as the simulator's do.
  */
 function startAttacks(
@@ -304,7 +304,7 @@ function startAttacks(
     timeCompression: settings.timeCompression,
     firewall: recording(run.ctl, {
       sink: (r) => run.actions.push(r),
-      clockNs: nowNs,
+      clockNs: () => Math.round(nowNs()),
       wallClockNs: () => Number(process.hrtime.bigint()),
     }),
     dir,
