@@ -46,7 +46,10 @@ export interface IdsRecords {
   missed: string[];
   /** Blocked sources that attacked nobody (false positives). */
   falsePositives: string[];
-  /** Flows (all benign) the firewall refused, and their bytes (null: not known, the emulator's refused connections). */
+  /**
+   * Flows (all benign) the firewall refused, and their bytes (the emulator sums the refused flows' sizes from its
+   * flow ledger; null where a run cannot know them).
+   */
   benignFlowsBlocked: number;
   benignBytesBlocked: number | null;
 }
