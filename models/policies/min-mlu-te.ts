@@ -15,10 +15,9 @@
 import * as z from "zod";
 import type { Predictor } from "../predictors/predictor.ts";
 import { type MluLink, minMluOverPaths } from "../te/min-mlu.ts";
-import { PairIndex, pathLinkKeys, samePath } from "./common.ts";
+import { PairIndex, pathLinkKeys, pinNow, samePath } from "./common.ts";
 import { COMMON_PARAMS, DEFAULT_K_PATHS, definePolicy } from "./definition.ts";
 import {
-  ControlError,
   type ControlPlane,
   type NodePath,
   type Observation,
@@ -107,6 +106,7 @@ export class MinMluTe implements Policy {
       .sort(
         (a, b) => demands[b]!.rateBps - demands[a]!.rateBps || (demands[a]!.key < demands[b]!.key ? -1 : 1),
       );
+    const pins: Promise<boolean>[] = [];
     for (const i of order) {
       const d = demands[i]!;
       const split = splits[i]!;
@@ -125,12 +125,11 @@ export class MinMluTe implements Policy {
       for (const e of asLinks(path)) load[e]! += d.rateBps;
       const current = obs.routes.get(d.key) ?? ctl.defaultPath(d.src, d.dst);
       if (samePath(current, path)) continue;
-      try {
-        await ctl.setRoute({ src: d.src, dst: d.dst }, path);
-      } catch (e) {
-        if (!(e instanceof ControlError)) throw e;
-      }
+      // Issued without waiting (an engine may apply one turn's route changes as one batch); refusals are skipped.
+      const pinned = pinNow(ctl, { src: d.src, dst: d.dst }, path);
+      if (typeof pinned !== "boolean") pins.push(pinned);
     }
+    await Promise.all(pins);
   }
 }
 

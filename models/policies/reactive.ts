@@ -7,9 +7,16 @@
  * only on what already happened, one interval late: the counterpart that shows what prediction buys.
  */
 import * as z from "zod";
-import { leastLoadedPath, linksByEnds, pathLinkKeys, pathMaxUtilization, samePath } from "./common.ts";
+import {
+  leastLoadedPath,
+  linksByEnds,
+  pathLinkKeys,
+  pathMaxUtilization,
+  pinNow,
+  samePath,
+} from "./common.ts";
 import { COMMON_PARAMS, DEFAULT_K_PATHS, definePolicy, paramDefaults } from "./definition.ts";
-import { ControlError, type ControlPlane, type Observation, type Policy } from "./types.ts";
+import type { ControlPlane, Observation, Policy } from "./types.ts";
 
 /** Reactive's parameters, declared once: the config's `params` and the defaults of {@link ReactiveOptions}. */
 export const REACTIVE_PARAMS = z.strictObject({
@@ -44,6 +51,7 @@ export class Reactive implements Policy {
       (a, b) => b.bytes - a.bytes || (a.src < b.src ? -1 : a.src > b.src ? 1 : a.dst < b.dst ? -1 : 1),
     );
     const moved = new Set<string>();
+    const pins: Promise<boolean>[] = [];
     const hot = obs.links.filter((l) => l.up && l.utilization > threshold).map((l) => `${l.src}->${l.dst}`);
     for (const link of hot) {
       let moves = 0;
@@ -56,12 +64,11 @@ export class Reactive implements Policy {
         const best = leastLoadedPath(ctl.paths(t.src, t.dst, this.opts.kPaths ?? DEFAULT_K_PATHS), estimated);
         if (!best || samePath(best, current)) continue;
         if (pathMaxUtilization(best, estimated) >= pathMaxUtilization(current, estimated)) continue;
-        try {
-          await ctl.setRoute({ src: t.src, dst: t.dst }, best);
-        } catch (e) {
-          if (e instanceof ControlError) continue;
-          throw e;
-        }
+        // Issued without waiting (an engine may apply one turn's route changes as one batch): a refusal known at
+        // once (the simulator's) skips the pair; one that comes later leaves this turn's estimate as if it moved.
+        const pinned = pinNow(ctl, { src: t.src, dst: t.dst }, best);
+        if (pinned === false) continue;
+        if (pinned !== true) pins.push(pinned);
         moved.add(key);
         moves++;
         const rate = (t.bytes * 8) / seconds;
@@ -78,6 +85,7 @@ export class Reactive implements Policy {
         }
       }
     }
+    await Promise.all(pins);
   }
 }
 
