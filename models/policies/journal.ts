@@ -18,6 +18,9 @@
  * elapse). Failed actions change nothing and are not journaled. If an undo call fails, rollback stops there with
  * that error; the entries not yet undone stay in the log. Neighbouring setFirewall entries, and neighbouring setRoute
  * entries, are undone together ({@link TOGETHER}); when one of their undo calls fails, all of them stay in the log.
+ * A rollback given `onUndoRefused` goes on instead past undo calls the engine refuses with a ControlError (the state
+ * they would restore is gone: a virtual link's old path crosses a link that failed since, for one): each refusal is
+ * reported to it, its entry leaves the log, and the rest is undone.
  */
 import { ControlError, type ControlPlane } from "./types.ts";
 import { decorate, inSequence, isPromiseLike, whenSettled } from "./verb-decorator.ts";
@@ -36,6 +39,9 @@ export type { JournalEntry } from "./verb-table.ts";
  */
 const TOGETHER: ReadonlySet<string> = new Set(["setFirewall", "setRoute"]);
 
+/** Told of an undo call the engine refused, during a rollback that goes on past it. */
+type Refused = (entry: JournalEntry, error: ControlError) => void;
+
 /** The journal cannot do what it was asked (an unknown mark, an action it cannot undo). */
 export class JournalError extends ControlError {}
 
@@ -45,9 +51,14 @@ export interface JournalControls {
   mark(): number;
   /**
    * Undoes every entry after `mark`, newest first; synchronous when the inner ControlPlane is.
+   * @param onUndoRefused when given, an undo call refused with a ControlError is reported here (with the entry it
+   *   undid) and the rollback goes on; without it the rollback stops with that error
    * @throws JournalError for a mark outside the log, or when an entry after it cannot be undone (nothing undone then)
    */
-  rollback(mark: number): undefined | Promise<void>;
+  rollback(
+    mark: number,
+    onUndoRefused?: (entry: JournalEntry, error: ControlError) => void,
+  ): undefined | Promise<void>;
   /** The journaled actions, oldest first (arguments and results as called). */
   entries(): readonly JournalEntry[];
 }
@@ -92,18 +103,35 @@ export function journaling<T extends VerbTable>(
       },
     );
   };
-  const undoLast = () => {
+  /** Runs `step`; with `refused` set, a ControlError it throws or rejects with is reported there instead. */
+  const tolerant = (step: () => unknown, entry: JournalEntry, refused: Refused | undefined): unknown => {
+    if (!refused) return step();
+    const report = (e: unknown) => {
+      if (!(e instanceof ControlError)) throw e;
+      refused(entry, e);
+    };
+    try {
+      const r = step();
+      return isPromiseLike(r) ? Promise.resolve(r).then(() => undefined, report) : r;
+    } catch (e) {
+      return report(e);
+    }
+  };
+  const undoLast = (refused?: Refused) => () => {
+    const entry = log.at(-1)!;
     const calls = undoOf(log.length - 1);
-    if (calls === "irreversible") throw new JournalError(`cannot undo ${log.at(-1)!.verb}`);
-    const done = inSequence(calls.map(run));
-    return done ? done.then(() => void log.pop()) : void log.pop();
+    if (calls === "irreversible") throw new JournalError(`cannot undo ${entry.verb}`);
+    const done = tolerant(() => inSequence(calls.map(run)), entry, refused);
+    return isPromiseLike(done) ? Promise.resolve(done).then(() => void log.pop()) : void log.pop();
   };
   /** Undoes the entries from `from` to the end at once: their undo calls issued, newest first, before any settles. */
-  const undoTogether = (from: number) => () => {
-    const calls = Array.from({ length: log.length - from }, (_, k) => undoOf(log.length - 1 - k)).flatMap(
-      (c) => (c === "irreversible" ? [] : c),
-    );
-    const results = calls.map((c) => run(c)());
+  const undoTogether = (from: number, refused?: Refused) => () => {
+    const calls = Array.from({ length: log.length - from }, (_, k) => {
+      const entry = log[log.length - 1 - k]!;
+      const c = undoOf(log.length - 1 - k);
+      return (c === "irreversible" ? [] : c).map((call) => ({ call, entry }));
+    }).flat();
+    const results = calls.map(({ call, entry }) => tolerant(run(call), entry, refused));
     const done = () => {
       log.length = from;
     };
@@ -112,7 +140,7 @@ export function journaling<T extends VerbTable>(
   const controls: JournalControls = {
     mark: () => log.length,
     entries: () => log.slice(),
-    rollback(mark: number) {
+    rollback(mark: number, onUndoRefused?: Refused) {
       if (!Number.isInteger(mark) || mark < 0 || mark > log.length) {
         throw new JournalError(`rollback: mark ${mark} is not a position in the log (0..${log.length})`);
       }
@@ -128,7 +156,7 @@ export function journaling<T extends VerbTable>(
       for (let i = log.length - 1; i >= mark; ) {
         let j = i;
         while (TOGETHER.has(log[i]!.verb) && j - 1 >= mark && log[j - 1]!.verb === log[i]!.verb) j--;
-        steps.push(j === i ? undoLast : undoTogether(j));
+        steps.push(j === i ? undoLast(onUndoRefused) : undoTogether(j, onUndoRefused));
         i = j - 1;
       }
       return inSequence(steps);

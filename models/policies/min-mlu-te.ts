@@ -17,13 +17,7 @@ import type { Predictor } from "../predictors/predictor.ts";
 import { type MluLink, minMluOverPaths } from "../te/min-mlu.ts";
 import { PairIndex, pathLinkKeys, pinNow, samePath } from "./common.ts";
 import { COMMON_PARAMS, DEFAULT_K_PATHS, definePolicy } from "./definition.ts";
-import {
-  type ControlPlane,
-  type NodePath,
-  type Observation,
-  type Policy,
-  pairKey,
-} from "./types.ts";
+import { type ControlPlane, type NodePath, type Observation, type Policy, pairKey } from "./types.ts";
 
 /** Min-MLU TE's parameters, declared once. */
 export const MIN_MLU_TE_PARAMS = z.strictObject({

@@ -138,7 +138,7 @@ export interface PersonaEvent {
   event: "apply" | "keep" | "revert" | "failover" | "shape" | "unshape";
   /** Changes applied (apply, failover), or undone (revert). */
   changes: number;
-  /** Changes the control plane refused (apply). */
+  /** Changes the control plane refused (apply, failover), or undo calls it refused (revert). */
   failed?: number;
   before: PersonaMetric;
   after?: PersonaMetric;
@@ -522,9 +522,16 @@ export class PersonaPolicy implements Policy {
       after,
     };
     if (reason) {
-      await journal.rollback(trial.mark);
+      // The network may have changed under the trial (a link failed and the failover moved what crossed it): an undo
+      // the engine refuses (a virtual link's old path is down) is counted, and the rest is still undone.
+      const refused: string[] = [];
+      await journal.rollback(trial.mark, (entry, e) => refused.push(`${entry.verb}: ${e.message}`));
       for (const r of trial.rules) this.rulesSet.delete(r);
       event.reason = trial.kind === "shape" ? `shaping: ${reason}` : reason;
+      if (refused.length > 0) {
+        event.failed = refused.length;
+        event.reason += `; ${refused.length} undo call(s) refused (${refused[0]})`;
+      }
     }
     this.events.push(event);
     if (trial.kind === "persona") this.status.set(trial.app, reason ? "reverted" : "kept");

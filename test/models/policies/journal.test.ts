@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { JournalError, type Journaled, journaling } from "../../../models/policies/journal.ts";
-import { type ControlPlane, NoPathError } from "../../../models/policies/types.ts";
+import { type ControlPlane, LinkDownError, NoPathError } from "../../../models/policies/types.ts";
 import { decorate } from "../../../models/policies/verb-decorator.ts";
 import { VERBS, type Verbs } from "../../../models/policies/verbs.ts";
 import { MS, setup } from "../../sim/control/fixture.ts";
@@ -144,6 +144,42 @@ describe("journaling over the simulator's control plane", () => {
     j.rollback(0);
     settle(s);
     assert.deepEqual(state(s), empty);
+  });
+
+  it("a rollback told of refusals goes on past an undo the engine refuses (a removed link's old path went down)", () => {
+    const s = setup();
+    const j = journaling(s.ctl);
+    const vl = j.createVirtualLink("s", "t", { path: ["s", "a", "t"] }) as string;
+    settle(s);
+    const mark = j.mark();
+    j.setRoute(uv, ["u", "s", "b", "t", "v"]);
+    j.removeVirtualLink(vl); // a failover moves what crossed a->t ...
+    j.createVirtualLink("s", "t", { path: ["s", "b", "t"] });
+    settle(s);
+    s.net.setLinkUp(s.l("a->t"), false); // ... because it failed
+    // Without a listener the rollback stops at the refused re-creation, and its entry stays.
+    const strict = journaling(s.ctl);
+    const v2 = strict.createVirtualLink("u", "v", { path: ["u", "s", "b", "t", "v"] }) as string;
+    strict.removeVirtualLink(v2);
+    s.net.setLinkUp(s.l("b->t"), false);
+    assert.throws(() => strict.rollback(0), LinkDownError);
+    assert.equal(strict.entries().length, 2);
+    s.net.setLinkUp(s.l("b->t"), true);
+    // With one: the refusal is reported and the rest is undone (the new link removed, the route back to default).
+    const refused: string[] = [];
+    assert.equal(
+      j.rollback(mark, (entry, e) => refused.push(`${entry.verb} ${e.constructor.name}`)),
+      undefined,
+    );
+    settle(s);
+    assert.deepEqual(refused, ["removeVirtualLink LinkDownError"]);
+    assert.equal(j.entries().length, mark);
+    assert.deepEqual(
+      s.ctl.virtualLinks().filter((v) => v.src === "s"),
+      [],
+      "the failover's link removed; the old one could not come back",
+    );
+    assert.equal(s.ctl.routes().has("u->v"), false);
   });
 
   it("journals only actions that succeeded and that leave state", () => {
