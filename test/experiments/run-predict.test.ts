@@ -191,7 +191,7 @@ describe("topocast predict (runPredict)", () => {
         out,
         loadSeries: hourlySeries,
       }),
-      /unknown predictor "arima"; valid names: lv, seasonal-naive, ma, ewma, hw, lstm, transformer, oracle/,
+      /unknown predictor "arima"; valid names: lv, seasonal-naive, ma, ewma, hw, lstm, transformer, linear, oracle/,
     );
   });
 });
