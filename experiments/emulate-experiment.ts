@@ -147,15 +147,12 @@ export async function emulateExperiment(
   const simDir = sims[0]?.dir ?? null;
   const outcome = await emulatePolicies(scenario, pre, settings, runner, opts, note);
 
-  const summary = await withMluBound(
-    loaded,
-    scenario,
-    runSummary(asEmulatedTcp(scenario, settings), workload, run, outcome.results),
-  );
+  const measured = asEmulatedTcp(scenario, settings);
+  const summary = await withMluBound(loaded, scenario, runSummary(measured, workload, run, outcome.results));
   const manifest = emulationManifest(loaded, scenario, run, startedAt, settings, pre, outcome, sims);
   let reportPath: string | null = null;
   const dir = await writeRunDir(opts.out ?? defaultEmulationDir(loaded, run), async (tmp) => {
-    writeResultFiles(tmp, loaded, summary, scenario.topology, outcome.results);
+    writeResultFiles(tmp, loaded, summary, measured, outcome.results);
     if (sims.length > 0) await writeSimComparison(tmp, sims, scenario, pre);
     reportPath = await finishRunDir(tmp, manifest, t0, opts.report ?? true);
   });

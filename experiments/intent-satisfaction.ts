@@ -23,8 +23,10 @@ import type { IntentMesh } from "../models/services/intent-mesh.ts";
 import type { RunRecords } from "../sim/engine/records.ts";
 import { scenarioSchedule } from "../sim/engine/schedule.ts";
 import type { Scenario } from "../sim/engine/types.ts";
+import type { FlowRow } from "../sim/metrics/flow-stats.ts";
 import { allPairsShortestPaths } from "../sim/substrate/routing.ts";
 import type { Topology } from "../sim/substrate/topology.ts";
+import { csvField, formatCsvNumber } from "./csv.ts";
 
 /** A client of the mesh as summary.json's workload lists it. */
 export interface IntentClientFacts {
@@ -135,59 +137,109 @@ function median(v: number[]): number | null {
   return v[Math.floor((v.length - 1) / 2)]!;
 }
 
-/** The intent satisfaction of one policy's run records (see the module doc). */
-export function intentSatisfaction(
+/** One request of an intent client, measured (a row of requests.csv). */
+export interface IntentRequest {
+  /** Client node and the anycast node it requests from. */
+  node: string;
+  anycast: string;
+  intent: string;
+  flowId: number;
+  startNs: number;
+  sizeBytes: number;
+  /** Null when the request never finished (then `misses` is ["unfinished"]). */
+  fctNs: number | null;
+  /** Per one-way trip, ns, and throughput, bits/s (see the module doc); null when unfinished. */
+  latencyNs: number | null;
+  throughputBps: number | null;
+  /** Path in force at the start (node ids, client to anycast node): the policy's pin, else the default route. */
+  path: readonly string[];
+  /** Whether `path` is the policy's pin (false: the failure-free least-delay route). */
+  pinned: boolean;
+  secure: boolean;
+  costPerGB: number;
+  misses: ("latency" | "bandwidth" | "security" | "cost" | "unfinished")[];
+}
+
+/** Every request of the mesh's clients in one policy's run records, by client then flow id (see the module doc). */
+export function intentRequests(
   scenario: Scenario,
   facts: IntentWorkloadFacts,
   r: RunRecords,
-): IntentSatisfaction {
+): IntentRequest[][] {
   const topo = scenario.topology;
   const table = allPairsShortestPaths(topo, { weight: "delay" });
   const schedule = scenarioSchedule(scenario);
   const clients = facts.clients.map((c) => {
     const src = topo.node(c.node);
     const dst = topo.node(c.anycast);
-    const intent = parseIntent(c.intent);
-    const requests = schedule.flows.filter(
-      (f) => f.src === src && f.dst === dst && f.startNs < r.simulatedNs,
-    ).length;
-    return { c, src, dst, intent, requests, pinned: pinnedAt(r.actions, c.node, c.anycast) };
+    const started = schedule.flows.filter((f) => f.src === src && f.dst === dst && f.startNs < r.simulatedNs);
+    return {
+      c,
+      src,
+      dst,
+      intent: parseIntent(c.intent),
+      started,
+      pinned: pinnedAt(r.actions, c.node, c.anycast),
+    };
   });
-  const byPair = new Map(clients.map((x) => [x.src * topo.nodeCount + x.dst, { x, rows: [] as number[][] }]));
-  for (const f of r.flows.byFlowId()) {
-    const slot = byPair.get(f.src * topo.nodeCount + f.dst);
-    if (slot) slot.rows.push([f.sizeBytes, f.fctNs, f.idealFctNs, f.startNs]);
-  }
-  const out: ClientSatisfaction[] = [];
-  for (const { x, rows } of byPair.values()) {
+  const finished = new Map<number, FlowRow>();
+  const pairs = new Set(clients.map((x) => x.src * topo.nodeCount + x.dst));
+  for (const f of r.flows.byFlowId()) if (pairs.has(f.src * topo.nodeCount + f.dst)) finished.set(f.flow, f);
+  return clients.map((x) => {
     const dStar = table.cost(x.src, x.dst);
     const defaultPath = topo.pathNodes(table.path(x.src, x.dst) ?? []);
-    const lat: number[] = [];
-    const thr: number[] = [];
-    const missed = { latency: 0, bandwidth: 0, security: 0, cost: 0, unfinished: 0 };
-    let met = 0;
-    for (const [size, fct, ideal, start] of rows as [number, number, number, number][]) {
-      const k = startupTrips(scenario, size);
-      const latency = (fct - Math.max(0, ideal - dStar)) / k;
-      const throughput = (size * 8e9) / Math.max(1, fct - (k - 1) * dStar);
-      lat.push(latency);
-      thr.push(throughput);
-      const props = pathProps(topo, x.pinned(start) ?? defaultPath);
-      const miss = misses(x.intent, latency, throughput, props);
-      for (const m of miss) missed[m]++;
-      if (miss.length === 0) met++;
+    const rows: IntentRequest[] = [];
+    const add = (flowId: number, startNs: number, sizeBytes: number, f: FlowRow | undefined): void => {
+      const pin = x.pinned(startNs);
+      const path = pin ?? defaultPath;
+      const props = pathProps(topo, path);
+      const base = { node: x.c.node, anycast: x.c.anycast, intent: x.c.intent, flowId, startNs, sizeBytes };
+      const at = { path, pinned: pin !== undefined, ...props };
+      if (!f) {
+        rows.push({
+          ...base,
+          fctNs: null,
+          latencyNs: null,
+          throughputBps: null,
+          ...at,
+          misses: ["unfinished"],
+        });
+        return;
+      }
+      const k = startupTrips(scenario, sizeBytes);
+      const latencyNs = (f.fctNs - Math.max(0, f.idealFctNs - dStar)) / k;
+      const throughputBps = (sizeBytes * 8e9) / Math.max(1, f.fctNs - (k - 1) * dStar);
+      const miss = misses(x.intent, latencyNs, throughputBps, props);
+      rows.push({ ...base, fctNs: f.fctNs, latencyNs, throughputBps, ...at, misses: miss });
+    };
+    for (const s of x.started) {
+      add(s.id, s.startNs, s.sizeBytes, finished.get(s.id));
     }
-    missed.unfinished = Math.max(0, x.requests - rows.length);
-    out.push({
-      node: x.c.node,
-      intent: x.c.intent,
-      requests: x.requests,
-      met,
+    return rows.sort((a, b) => a.flowId - b.flowId);
+  });
+}
+
+/** The intent satisfaction of one policy's run records (see the module doc). */
+export function intentSatisfaction(
+  scenario: Scenario,
+  facts: IntentWorkloadFacts,
+  r: RunRecords,
+): IntentSatisfaction {
+  const out: ClientSatisfaction[] = intentRequests(scenario, facts, r).map((rows, i) => {
+    const c = facts.clients[i]!;
+    const missed = { latency: 0, bandwidth: 0, security: 0, cost: 0, unfinished: 0 };
+    for (const q of rows) for (const m of q.misses) missed[m]++;
+    const done = rows.filter((q) => q.fctNs !== null);
+    return {
+      node: c.node,
+      intent: c.intent,
+      requests: rows.length,
+      met: rows.filter((q) => q.misses.length === 0).length,
       missed,
-      medianLatencyNs: median(lat),
-      medianThroughputBps: median(thr),
-    });
-  }
+      medianLatencyNs: median(done.map((q) => q.latencyNs!)),
+      medianThroughputBps: median(done.map((q) => q.throughputBps!)),
+    };
+  });
   const requests = out.reduce((s, c) => s + c.requests, 0);
   const met = out.reduce((s, c) => s + c.met, 0);
   return {
@@ -211,4 +263,48 @@ function misses(
   if (i.secure === true && !p.secure) out.push("security");
   if (i.maxCostPerGB !== undefined && !(p.costPerGB <= i.maxCostPerGB)) out.push("cost");
   return out;
+}
+
+/** Header of requests.csv. */
+export const REQUESTS_CSV_HEADER =
+  "policy,client,anycast,intent,flow,start_ns,size_bytes,fct_ns,latency_ns,throughput_bps,instance,path,pinned,secure,cost_per_gb,misses";
+
+/**
+ * requests.csv of a run with an intent mesh: one row per request (flow client -> anycast node that started before the
+ * run ended), by policy, client and flow id: its measured latency (ns per one-way trip) and throughput (bits/s), the
+ * path in force at its start (nodes joined by `-`; `instance` the node before the anycast node) and the bounds it
+ * missed (`;`-joined, empty when it met its intent). Empty fct/latency/throughput: the request never finished.
+ */
+export function requestsCsv(
+  scenario: Scenario,
+  facts: IntentWorkloadFacts,
+  results: readonly RunRecords[],
+): string {
+  const lines = [REQUESTS_CSV_HEADER];
+  const num = (x: number | null): string => (x === null ? "" : formatCsvNumber(x));
+  for (const r of results) {
+    for (const q of intentRequests(scenario, facts, r).flat()) {
+      lines.push(
+        [
+          csvField(r.label),
+          csvField(q.node),
+          csvField(q.anycast),
+          csvField(q.intent),
+          q.flowId,
+          q.startNs,
+          q.sizeBytes,
+          num(q.fctNs),
+          num(q.latencyNs),
+          num(q.throughputBps),
+          csvField(q.path.at(-2) ?? ""),
+          csvField(q.path.join("-")),
+          q.pinned,
+          q.secure,
+          formatCsvNumber(q.costPerGB),
+          q.misses.join(";"),
+        ].join(","),
+      );
+    }
+  }
+  return `${lines.join("\n")}\n`;
 }

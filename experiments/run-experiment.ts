@@ -12,7 +12,7 @@ import { actionsCsvByPolicy } from "./actions-csv.ts";
 import { applicationFct } from "./application-fct.ts";
 import type { LoadedConfig } from "./config/load.ts";
 import { flowsCsv } from "./flows-csv.ts";
-import { intentSatisfaction } from "./intent-satisfaction.ts";
+import { intentSatisfaction, requestsCsv } from "./intent-satisfaction.ts";
 import { linksCsv } from "./links-csv.ts";
 import { mluBoundSummary } from "./mlu-bound.ts";
 import { policySummary } from "./policy-summary.ts";
@@ -80,7 +80,7 @@ export async function runExperiment(loaded: LoadedConfig, opts: RunOptions = {})
 
   let reportPath: string | null = null;
   const dir = await writeRunDir(opts.out ?? defaultRunDir(loaded, run), async (tmp) => {
-    writeResultFiles(tmp, loaded, summary, scenario.topology, results);
+    writeResultFiles(tmp, loaded, summary, scenario, results);
     reportPath = await finishRunDir(tmp, manifest, t0, opts.report ?? true);
   });
   if (reportPath !== null) reportPath = join(dir, "report.html");
@@ -183,15 +183,17 @@ export function runManifest(
 
 /**
  * config.json, summary.json, flows.csv, links.csv, actions.csv and timeseries.csv of a run, into `dir`; profile.csv
- * when the policies' results carry a profile (`metrics.profile`).
+ * when the policies' results carry a profile (`metrics.profile`); requests.csv with an intent mesh (the scenario
+ * `summary` was measured with: its TCP start-up counts a request's trips).
  */
 export function writeResultFiles(
   dir: string,
   loaded: LoadedConfig,
   summary: RunSummary,
-  topology: Scenario["topology"],
+  scenario: Scenario,
   results: readonly RunRecords[],
 ): void {
+  const topology = scenario.topology;
   writeFileSync(join(dir, "config.json"), jsonText(loaded.config));
   writeFileSync(join(dir, "summary.json"), jsonText(summary));
   writeFileSync(join(dir, "flows.csv"), flowsCsv(topology, results));
@@ -199,6 +201,8 @@ export function writeResultFiles(
   writeFileSync(join(dir, "actions.csv"), actionsCsvByPolicy(results));
   const profiles = results.flatMap((r) => (r.profile ? [{ label: r.label, profile: r.profile }] : []));
   if (profiles.length > 0) writeFileSync(join(dir, "profile.csv"), profileCsv(profiles));
+  const intents = summary.workload.intents;
+  if (intents) writeFileSync(join(dir, "requests.csv"), requestsCsv(scenario, intents, results));
   writeFileSync(
     join(dir, "timeseries.csv"),
     timeseriesCsv(results.flatMap((r) => r.timeseries.map((row) => ({ policy: r.label, row })))),

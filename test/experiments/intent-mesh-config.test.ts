@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ConfigError, loadConfig } from "../../experiments/config/load.ts";
-import { intentSatisfaction, startupTrips } from "../../experiments/intent-satisfaction.ts";
+import { intentSatisfaction, requestsCsv, startupTrips } from "../../experiments/intent-satisfaction.ts";
 import { buildScenario } from "../../experiments/scenario.ts";
 import { runPolicy } from "../../sim/engine/run.ts";
 import { scenarioSchedule } from "../../sim/engine/schedule.ts";
@@ -61,14 +61,24 @@ describe("the committed intent-mesh experiment", () => {
 
   it("satisfies more intents with intent routing than with the nearest instance", async () => {
     const byLabel = new Map(built.scenario.policies.map((p) => [p.label, p]));
-    const sat = async (label: string) =>
-      intentSatisfaction(
-        built.scenario,
-        built.workload.intents!,
-        await runPolicy(built.scenario, byLabel.get(label)!),
-      );
-    const nearest = await sat("nearest-instance");
-    const ewma = await sat("intent-ewma");
+    const records = await runPolicy(built.scenario, byLabel.get("nearest-instance")!);
+    const nearest = intentSatisfaction(built.scenario, built.workload.intents!, records);
+    const ewma = intentSatisfaction(
+      built.scenario,
+      built.workload.intents!,
+      await runPolicy(built.scenario, byLabel.get("intent-ewma")!),
+    );
+    // requests.csv: one row per request, its misses as the summary counts them (columns from the end: the intent is
+    // quoted and holds commas).
+    const rows = requestsCsv(built.scenario, built.workload.intents!, [records])
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(","));
+    assert.equal(rows.length, nearest.requests);
+    assert.equal(rows.filter((r) => r.at(-1) === "").length, nearest.met);
+    const vaultRows = rows.filter((r) => r[2] === "svc-vault");
+    assert.ok(vaultRows.every((r) => r.at(-1)!.split(";").includes("security") && r.at(-3) === "false"));
     assert.ok(nearest.requests > 100 && nearest.requests === ewma.requests);
     assert.ok(ewma.met > nearest.met, `intent-ewma met ${ewma.met}, nearest-instance ${nearest.met}`);
     const vault = nearest.clients.find((c) => c.intent.includes("vault"))!;
