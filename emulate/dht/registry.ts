@@ -182,8 +182,8 @@ export class EmuRegistryClient implements ResourceRegistry {
   async discoverResources(intent: Intent, opts: DiscoverOptions = {}): Promise<Discovery> {
     const wanted = validateIntent(intent, "discoverResources: intent");
     const found = await this.proc.request<ServiceRecords>("records", [wanted.service]);
-    const { matches, rejected } = selectMatches(wanted, found.records, opts);
-    return { matches, rejected, missing: found.missing, stats: found.stats };
+    const { matches, rejected, rejectedIds } = selectMatches(wanted, found.records, opts);
+    return { matches, rejected, rejectedIds, missing: found.missing, stats: found.stats };
   }
 
   updateResourceStatus(id: string, health: ResourceHealth): Promise<OperationStats> {

@@ -28,9 +28,14 @@
  *     instance at all (which left a policy on the default routes for as long as the DHT took).
  *   So a failed instance stays a candidate until its health update has landed and the client's cached answer has
  *   expired and been refreshed: the policies do not read an instance's liveness from the link state themselves.
+ * - absence is not failure: an instance of the client's previous answer that a lookup neither found nor found down
+ *   (a DHT lookup can miss an announcer, or time out reading its index: no record is then even listed as missing)
+ *   stays in the answer for one more TTL (`carriedInstances`); dropped only when a second lookup in a row misses it
+ *   too. Without this, one incomplete emulated lookup moved both bulk clients of intent-mesh-emulate's oracle run off
+ *   Atlanta's store instance for the rest of the run (19 bandwidth misses; README, intent mesh).
  */
 import { anycastNode, type IntentMesh, type MeshClient } from "./intent-mesh.ts";
-import type { OperationStats, RegistryService } from "./registry.ts";
+import type { Discovery, OperationStats, RegistryService } from "./registry.ts";
 
 /** Discovery through the registry over one run (summary.json `policies[i].discovery`). Latencies in simulated ns. */
 export interface DiscoveryTotals {
@@ -64,6 +69,8 @@ export interface DiscoveryTotals {
   registrationsLate: number;
   /** Instances handed to a policy while their attachment link was down (a stale registration in use). */
   downInstancesOffered: number;
+  /** Instances a lookup did not find (nor found down) kept from the client's previous answer for one more TTL. */
+  carriedInstances: number;
 }
 
 /** The counters of {@link DiscoveryTotals} (all but the latencies). */
@@ -93,6 +100,7 @@ export class RegistryAccess {
     fallbackAnswers: 0,
     registrationsLate: 0,
     downInstancesOffered: 0,
+    carriedInstances: 0,
   };
 
   /**
@@ -161,6 +169,8 @@ export interface LinkStates {
 interface CachedAnswer {
   readonly instances: readonly string[];
   readonly fetchedNs: number;
+  /** Instances kept from the answer before without this lookup finding them (see the module doc). */
+  readonly carried: ReadonlySet<string>;
 }
 
 /** One policy's view of the instances through the registry (see the module doc). */
@@ -263,6 +273,20 @@ export class InstanceDirectory {
     );
   }
 
+  /**
+   * The instances of the key's previous answer that `d` neither found nor found down, unless they were carried into
+   * that answer already (absent twice in a row: dropped).
+   */
+  private carriedOver(key: string, service: string, d: Discovery): Set<string> {
+    const prev = this.cache.get(key);
+    const seen = new Set([...d.matches.map((m) => m.resource.id), ...d.rejectedIds]);
+    return new Set(
+      (prev?.instances ?? []).filter(
+        (n) => !prev!.carried.has(n) && !seen.has(instanceResourceId(service, n)),
+      ),
+    );
+  }
+
   private refresh(key: string, c: MeshClient): void {
     this.refreshing.add(key);
     let startNs = 0;
@@ -278,11 +302,14 @@ export class InstanceDirectory {
           const nowNs = this.access.nowNs();
           this.access.lookupDone(nowNs - startNs, d.stats, d.missing);
           const nodes = d.matches.map((m) => m.resource.metadata.node);
+          const carried = this.carriedOver(key, c.service, d);
+          this.access.count("carriedInstances", carried.size);
+          nodes.push(...carried);
           const order = this.mesh.instances.get(c.service) ?? [];
           // The config's order among the answers (nearest-instance breaks ties by it), then any other node.
           const rank = (n: string) => (order.includes(n) ? order.indexOf(n) : order.length);
           nodes.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
-          this.cache.set(key, { instances: nodes, fetchedNs: nowNs });
+          this.cache.set(key, { instances: nodes, fetchedNs: nowNs, carried });
         },
         () => this.access.count("lookupFailures"),
       )

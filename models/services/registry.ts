@@ -81,6 +81,8 @@ export interface Discovery {
   readonly matches: readonly ResourceMatch[];
   /** Resources listed under the service whose record was found but did not match (down, or a bound unmet). */
   readonly rejected: number;
+  /** Their resource ids (so a caller can tell "found, down" from "not found"). */
+  readonly rejectedIds: readonly string[];
   /** Resources listed under the service whose record no lookup found. */
   readonly missing: number;
   readonly stats: OperationStats;
@@ -239,23 +241,23 @@ export function selectMatches(
   intent: Intent,
   records: readonly ResourceRecord[],
   opts: DiscoverOptions = {},
-): { matches: ResourceMatch[]; rejected: number } {
+): { matches: ResourceMatch[]; rejected: number; rejectedIds: string[] } {
   const matches: ResourceMatch[] = [];
-  let rejected = 0;
+  const rejectedIds: string[] = [];
   for (const r of records) {
     const offered = r.metadata.capabilities.includes(intent.service);
     const offer =
       r.intents.find((o) => o.service === intent.service) ??
       (offered ? { service: intent.service } : undefined);
     if (r.metadata.health === "down" || offer === undefined) {
-      rejected++;
+      rejectedIds.push(r.id);
       continue;
     }
     const m = matchIntent(intent, offer, opts.path?.(r));
     if (m.ok) matches.push({ resource: r, offer, match: m });
-    else rejected++;
+    else rejectedIds.push(r.id);
   }
   matches.sort(compareMatches);
   const limit = opts.limit ?? Number.POSITIVE_INFINITY;
-  return { matches: matches.slice(0, limit), rejected };
+  return { matches: matches.slice(0, limit), rejected: rejectedIds.length, rejectedIds };
 }

@@ -133,8 +133,14 @@ class SimRegistryClient implements ResourceRegistry {
       ids.map(async (id) => recordOf(id, (await this.get(resourceKey(id), tally)).items)),
     );
     const records = found.filter((r): r is ResourceRecord => r !== undefined);
-    const { matches, rejected } = selectMatches(wanted, records, opts);
-    return { matches, rejected, missing: ids.length - records.length, stats: tally.stats(this.net.sim.now) };
+    const { matches, rejected, rejectedIds } = selectMatches(wanted, records, opts);
+    return {
+      matches,
+      rejected,
+      rejectedIds,
+      missing: ids.length - records.length,
+      stats: tally.stats(this.net.sim.now),
+    };
   }
 
   async getResource(id: string): Promise<{ record: ResourceRecord; stats: OperationStats }> {

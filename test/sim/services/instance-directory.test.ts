@@ -166,6 +166,7 @@ describe("instances from the simulated registry", () => {
           Promise.resolve({
             matches: registered.map((n) => ({ resource: { metadata: { node: n } } })),
             rejected: 0,
+            rejectedIds: [],
             missing: 0,
             stats: { latencyNs: 0, lookups: 1 },
           } as unknown as Discovery),
@@ -220,6 +221,7 @@ describe("instances from the simulated registry", () => {
               .filter((r) => r.service === service)
               .map((r) => ({ resource: { metadata: { node: r.node } } })),
             rejected: 0,
+            rejectedIds: [],
             missing: 0,
             stats: { latencyNs: 0, lookups: 1 },
           } as unknown as Discovery),
@@ -248,5 +250,55 @@ describe("instances from the simulated registry", () => {
       [t.registrations, t.registrationsLate, t.fallbackAnswers, t.lookups, t.freshAnswers],
       [1, 1, 1 + 3, 2, 3 + 1],
     );
+  });
+
+  it("keeps an instance one lookup missed for one more TTL, not one found down or missed twice", async () => {
+    // Scripted lookups (the emulated DHT can miss an announcer or its index): each answers with these instances of
+    // web, `down` ones found with their record down. Control steps 1 s apart (TTL 1 s): a step uses the answer of
+    // the lookup the step before started.
+    const script: { found: string[]; down?: string[] }[] = [
+      { found: ["n1", "n3"] },
+      { found: ["n1"] }, // n3 missed: carried
+      { found: ["n1"] }, // missed again: dropped
+      { found: ["n1", "n3"] },
+      { found: ["n1"], down: ["n3"] }, // found down: dropped at once
+    ];
+    let call = 0;
+    const client = (node: string): ResourceRegistry =>
+      ({
+        node,
+        registerResource: () => Promise.resolve({ latencyNs: 0, lookups: 1 }),
+        discoverResources: () => {
+          const a = script[Math.min(call++, script.length - 1)]!;
+          return Promise.resolve({
+            matches: a.found.map((n) => ({ resource: { id: `web/${n}`, metadata: { node: n } } })),
+            rejected: a.down?.length ?? 0,
+            rejectedIds: (a.down ?? []).map((n) => `web/${n}`),
+            missing: 0,
+            stats: { latencyNs: 0, lookups: 1 },
+          } as unknown as Discovery);
+        },
+      }) as unknown as ResourceRegistry;
+    const service: RegistryService = { nodes: ["n0", "n1", "n3", "n4"], client, close: async () => {} };
+    let now = 0;
+    const access = new RegistryAccess(service, () => now, TTL);
+    const dir = new InstanceDirectory(access, MESH);
+    const c0 = MESH.clients[0]!;
+    const answers: string[][] = [];
+    for (const atMs of [250, 1250, 2250, 3250, 4250, 5250]) {
+      now = atMs * MS;
+      dir.observe(links());
+      answers.push([...dir.instances(c0)]);
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.deepEqual(answers, [
+      ["n1", "n3"], // the config's (no answer yet)
+      ["n1", "n3"],
+      ["n1", "n3"], // n3 carried
+      ["n1"],
+      ["n1", "n3"],
+      ["n1"],
+    ]);
+    assert.equal(access.totals.carriedInstances, 1);
   });
 });
