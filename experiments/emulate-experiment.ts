@@ -10,7 +10,7 @@
  * (unless `emulation.allowDegrade`), or when the window holds more flows than `emulation.maxFlows`.
  */
 
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Capabilities, chooseMechanisms, probe } from "../emulate/capabilities.ts";
 import type { LinkCheck, RateCheck } from "../emulate/checks.ts";
@@ -49,6 +49,7 @@ import { type FlowsCsvRow, readFlowsCsv } from "./sim-vs-emulation/flows-csv.ts"
 import { compareLinks } from "./sim-vs-emulation/link-comparison.ts";
 import { compareModels, type ModelRun } from "./sim-vs-emulation/model-table.ts";
 import { writeComparison, writeModelComparison } from "./sim-vs-emulation/output.ts";
+import { compareRequests, requestComparisonCsv } from "./sim-vs-emulation/requests.ts";
 import { type SimModelVariant, variantOf, variantOverrides } from "./sim-vs-emulation/sim-models.ts";
 
 export interface EmulateOptions {
@@ -544,6 +545,12 @@ async function writeSimComparison(
   if (!first) return;
   await writeComparison(tmp, first.comparison, first.simRows, emuRows);
   writeModelComparison(tmp, compareModels(runs, emuRows));
+  // The intent mesh's requests one by one, against the first model's (experiments/sim-vs-emulation/requests.ts).
+  const [simRequests, emuRequests] = [join(sims[0]!.dir, "requests.csv"), join(tmp, "requests.csv")];
+  if (existsSync(simRequests) && existsSync(emuRequests)) {
+    const rows = compareRequests(simRequests, emuRequests);
+    writeFileSync(join(tmp, "sim-vs-emulation-requests.csv"), requestComparisonCsv(rows));
+  }
 }
 
 /** "median m, range a..b" of measured / configured ratios, or null when there are none. */
