@@ -69,7 +69,10 @@ export interface DhtNodeConfig {
 /** The records listed under a service, as one node found them. */
 export interface ServiceRecords {
   records: ResourceRecord[];
-  /** Ids listed (by some node's index) whose record no lookup found. */
+  /**
+   * Ids listed (by some node's index) whose record no lookup found, plus one per announcing node whose index no
+   * lookup found (its ids unknown: at least one is missing).
+   */
   missing: number;
   stats: OperationStats;
 }
@@ -250,9 +253,10 @@ export class RegistryNode {
     return tally.stats();
   }
 
-  private async indexOf(peer: Peer, tally: Tally): Promise<[string, string[]][]> {
+  /** The node's index, or null when no lookup found it. */
+  private async indexOf(peer: Peer, tally: Tally): Promise<[string, string[]][] | null> {
     const r = await this.getItem(indexKey(peer.host, peer.port), tally, "local-first");
-    if (!r) return [];
+    if (!r) return null;
     try {
       return JSON.parse(r.v.toString()) as [string, string[]][];
     } catch {
@@ -270,8 +274,10 @@ export class RegistryNode {
     const tally = new Tally();
     const reads: Promise<void>[] = [];
     const wanted = new Map<string, Promise<ResourceRecord | undefined>>();
-    const onIndex = (index: [string, string[]][]) => {
-      for (const [id, caps] of index)
+    let unreadIndexes = 0;
+    const onIndex = (index: [string, string[]][] | null) => {
+      if (index === null) unreadIndexes++;
+      for (const [id, caps] of index ?? [])
         if (caps.includes(service) && !wanted.has(id)) wanted.set(id, this.record(id, tally, "local-first"));
     };
     await this.peers(validateIntent({ service }, "records").service, tally, (p) =>
@@ -281,7 +287,7 @@ export class RegistryNode {
     const ids = [...wanted.keys()].sort();
     const found = await Promise.all(ids.map((id) => wanted.get(id)!));
     const records = found.filter((r): r is ResourceRecord => r !== undefined);
-    return { records, missing: ids.length - records.length, stats: tally.stats() };
+    return { records, missing: ids.length - records.length + unreadIndexes, stats: tally.stats() };
   }
 
   async get(id: string): Promise<{ record: ResourceRecord; stats: OperationStats }> {

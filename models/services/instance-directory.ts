@@ -56,7 +56,10 @@ export interface DiscoveryTotals {
   dhtLookups: number;
   dhtMessages: number;
   maxHops: number;
-  /** Records listed under a service that no lookup found, summed over lookups. */
+  /**
+   * Records listed under a service that no lookup found, summed over lookups (the emulated DHT adds one per
+   * announcing node whose index no lookup found).
+   */
   missingRecords: number;
   /**
    * Policy queries answered from a fresh cache, from an expired one (a refresh under way), or, before the client's
