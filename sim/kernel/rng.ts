@@ -87,6 +87,40 @@ export class RandomStream {
     return -mean * Math.log1p(-this.next());
   }
 
+  /**
+   * Exponential with the given mean (> 0) by the ziggurat method (G. Marsaglia & W. W. Tsang, "The Ziggurat Method
+   * for Generating Random Variables", J. Stat. Softw. 5(8), 2000: their 256-layer exponential ziggurat). One 32-bit
+   * step of the stream picks a layer (its low 8 bits) and a position in it (the other 24, independent of the
+   * layer, unlike the paper's REXP which reuses the layer's bits); about 97.8% of draws end there with one table
+   * lookup and a multiply, the rest fall to the wedge test (one uniform and `Math.exp`) or to the tail beyond
+   * r = 7.697 (r + Exp(1) by inverse transform). The distribution is Exp(mean) exactly, up to the 2^-24 grid of
+   * positions within a layer (relative 6e-8 of the layer's width). The draws differ from {@link exponential}'s
+   * (inverse transform, -mean ln(1 - U), two steps and a logarithm per draw): same distribution, another sequence,
+   * so switching a model to it changes its results.
+   */
+  exponentialZiggurat(mean: number): number {
+    const j = this.step();
+    const i = j & 255;
+    const u = j >>> 8;
+    if (u < ZIG_EXP_K[i]!) return mean * (u * ZIG_EXP_W[i]!);
+    return mean * this.zigguratExpSlow(i, u);
+  }
+
+  /** {@link exponentialZiggurat}'s rare path, for a position `u` outside layer `i`'s inner rectangle: Exp(1). */
+  private zigguratExpSlow(i: number, u: number): number {
+    for (;;) {
+      // the base layer's overhang stands for the tail beyond r: by memorylessness r + Exp(1) there
+      if (i === 0) return ZIG_EXP_R - Math.log(this.next());
+      const x = u * ZIG_EXP_W[i]!;
+      const f0 = ZIG_EXP_F[i]!;
+      if (f0 + this.next() * (ZIG_EXP_F[i + 1]! - f0) < Math.exp(-x)) return x;
+      const j = this.step();
+      i = j & 255;
+      u = j >>> 8;
+      if (u < ZIG_EXP_K[i]!) return u * ZIG_EXP_W[i]!;
+    }
+  }
+
   /** Normal(mu, sigma) by the Marsaglia polar method; the second variate of each pair is kept for the next call. */
   normal(mu = 0, sigma = 1): number {
     if (this.spareNormal !== undefined) {
@@ -121,6 +155,30 @@ export class RandomStream {
   get uniform01(): Uniform01 {
     return () => this.next();
   }
+}
+
+/**
+ * The exponential ziggurat's tables (Marsaglia & Tsang 2000, section "The exponential"): 256 layers of equal area
+ * v under f(x) = e^-x. x_0 = v / f(r) (the base layer with the tail folded in), x_1 = r, x_(i+1) = f^-1(v / x_i +
+ * f(x_i)), x_256 = 0. Layer i is [0, x_i] x [f(x_i), f(x_(i+1))]; a point at x < x_(i+1) lies under the curve.
+ * Per layer: K the 24-bit position below which x < x_(i+1), W = x_i / 2^24 (position to x), F = f(x_i) (257 entries).
+ */
+const ZIG_EXP_R = 7.69711747013105;
+const ZIG_EXP_V = 3.949659822581572e-3;
+const ZIG_EXP_K = new Int32Array(256);
+const ZIG_EXP_W = new Float64Array(256);
+const ZIG_EXP_F = new Float64Array(257);
+{
+  const xs = new Float64Array(257);
+  xs[0] = ZIG_EXP_V / Math.exp(-ZIG_EXP_R);
+  xs[1] = ZIG_EXP_R;
+  for (let i = 1; i < 255; i++) xs[i + 1] = -Math.log(ZIG_EXP_V / xs[i]! + Math.exp(-xs[i]!));
+  xs[256] = 0;
+  for (let i = 0; i < 256; i++) {
+    ZIG_EXP_K[i] = Math.floor((xs[i + 1]! / xs[i]!) * 2 ** 24);
+    ZIG_EXP_W[i] = xs[i]! / 2 ** 24;
+  }
+  for (let i = 0; i <= 256; i++) ZIG_EXP_F[i] = Math.exp(-xs[i]!);
 }
 
 /** All streams of one (seed, run). Streams are created on first use and cached by name. */

@@ -81,6 +81,77 @@ describe("random streams", () => {
   });
 });
 
+describe("exponential variates by the ziggurat method", () => {
+  // One seeded sample, shared by the distribution tests below (deterministic: the bounds hold or fail for good).
+  const N = 2_000_000;
+  const sample = new Float64Array(N);
+  const zs = new RandomStreams(17).stream("ziggurat");
+  for (let i = 0; i < N; i++) sample[i] = zs.exponentialZiggurat(1);
+  const sorted = Float64Array.from(sample).sort();
+  const cdf = (x: number) => -Math.expm1(-x);
+
+  it("gives the same sequence for the same (seed, run, name) and another for another name", () => {
+    const seq = (name: string) => {
+      const s = new RandomStreams(5, 1).stream(name);
+      return Array.from({ length: 1000 }, () => s.exponentialZiggurat(3));
+    };
+    assert.deepEqual(seq("a"), seq("a"));
+    assert.notDeepEqual(seq("a"), seq("b"));
+  });
+
+  it("passes Kolmogorov-Smirnov against Exp(1) (2e6 draws, sqrt(n) D below the 0.1% critical value 1.95)", () => {
+    let d = 0;
+    for (let i = 0; i < N; i++) {
+      const F = cdf(sorted[i]!);
+      d = Math.max(d, F - i / N, (i + 1) / N - F);
+    }
+    assert.ok(Math.sqrt(N) * d < 1.95, `sqrt(n) D = ${Math.sqrt(N) * d}`);
+  });
+
+  it("passes chi-square against Exp(1) on 1,000 equiprobable bins (every layer and wedge of the ziggurat)", () => {
+    const bins = 1000;
+    const counts = new Float64Array(bins);
+    for (const x of sample) counts[Math.min(bins - 1, Math.floor(cdf(x) * bins))]!++;
+    const e = N / bins;
+    let chi2 = 0;
+    for (const c of counts) chi2 += (c - e) ** 2 / e;
+    // 999 degrees of freedom: mean 999, sd 44.7; 1,143 is the 0.1% critical value
+    assert.ok(chi2 < 1143, `chi-square ${chi2}`);
+  });
+
+  it("draws the tail beyond r = 7.697 with probability e^-r and as r + Exp(1) (2e7 draws, ~9,000 in the tail)", () => {
+    const r = 7.69711747013105;
+    const draws = 20_000_000;
+    const s = new RandomStreams(19).stream("ziggurat-tail");
+    const excess: number[] = [];
+    for (let i = 0; i < draws; i++) {
+      const x = s.exponentialZiggurat(1);
+      if (x > r) excess.push(x - r);
+    }
+    const p = Math.exp(-r);
+    const z = (excess.length - draws * p) / Math.sqrt(draws * p * (1 - p));
+    assert.ok(Math.abs(z) < 3.3, `${excess.length} draws beyond r, expected ${draws * p}: z = ${z}`);
+    excess.sort((a, b) => a - b);
+    let d = 0;
+    excess.forEach((x, i) => {
+      const F = cdf(x);
+      d = Math.max(d, F - i / excess.length, (i + 1) / excess.length - F);
+    });
+    assert.ok(
+      Math.sqrt(excess.length) * d < 1.95,
+      `tail excess: sqrt(n) D = ${Math.sqrt(excess.length) * d}`,
+    );
+    const mean = excess.reduce((a, b) => a + b, 0) / excess.length;
+    assert.ok(Math.abs(mean - 1) < 3.3 / Math.sqrt(excess.length), `tail excess mean ${mean}`);
+  });
+
+  it("scales by the mean", () => {
+    const s = new RandomStreams(2).stream("ziggurat-mean");
+    const m = meanOf(n, () => s.exponentialZiggurat(250));
+    assert.ok(Math.abs(m - 250) / 250 < 0.01, `sample mean ${m}`);
+  });
+});
+
 describe("empirical CDF", () => {
   const cdf = new EmpiricalCdf([
     [100, 0.5],
