@@ -10,7 +10,7 @@
  * (`ratioToNs3Best`) and over CPU time (`cpuRatioToNs3Best`: a shared machine stretches wall time, CPU time less).
  * `TOPOCAST_NS3_PEERS=/work/shared/peers/ns3 npm run bench -- kernel` from a worktree whose ../shared is elsewhere.
  */
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -161,40 +161,66 @@ function ns3Schedulers(trials: number): Record<string, unknown> {
   }
 }
 
+/**
+ * V8's inlining budget per optimized function (`--max-inlined-bytecode-size-cumulative`, default 920 bytes of
+ * bytecode in Node 20's V8). The hold loop (Simulator.run, the calendar queue's pop, the handler, the draw and
+ * `schedule` with the queue's push) is about 2,600 bytes of bytecode: at the default the budget runs out at the
+ * `schedule` call, which stays a call; at this value the whole loop compiles as one function.
+ */
+export const INLINE_BUDGET_FLAG = "--max-inlined-bytecode-size-cumulative=4000";
+
+/** One topocast variant in a fresh process (bench/kernel-child.ts) with `v8Flags`. */
+function variant(
+  scheduler: SchedulerKind,
+  draw: ExponentialDraw,
+  v8Flags: readonly string[],
+): ReturnType<typeof benchKernel> & { trials: number[]; v8Flags: readonly string[] } {
+  const child = join(import.meta.dirname ?? "bench", "kernel-child.ts");
+  const out = execFileSync(
+    process.execPath,
+    [...v8Flags, "--import", "tsx", child, JSON.stringify({ scheduler, draw })],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
+  );
+  return { ...JSON.parse(out), v8Flags };
+}
+
 export function run(): BenchResult {
-  const bestOf = (scheduler: SchedulerKind, draw: ExponentialDraw = "inverse") => {
-    benchKernel({ executed: 200_000, scheduler, draw }); // warm-up (JIT)
-    const trials = [1, 2, 3].map((seed) => benchKernel({ seed, scheduler, draw }));
-    const best = trials.reduce((a, b) => (b.eventsPerSecond > a.eventsPerSecond ? b : a));
-    return {
-      ...best,
-      trials: trials.map((t) => Math.round(t.eventsPerSecond)),
-      eventsPerCpuSecond: Math.max(...trials.map((t) => t.eventsPerCpuSecond)),
-    };
-  };
-  const calendar = bestOf("calendar");
-  const calendarZiggurat = bestOf("calendar", "ziggurat");
-  const heap = bestOf("heap");
-  // ns-3 between topocast's runs would share the machine's load alike; run it right after, in the same process.
+  // Each variant in its own process, one after another.
+  const calendar = variant("calendar", "inverse", []);
+  const calendarZiggurat = variant("calendar", "ziggurat", []);
+  const calendarInlined = variant("calendar", "inverse", [INLINE_BUDGET_FLAG]);
+  const calendarZigguratInlined = variant("calendar", "ziggurat", [INLINE_BUDGET_FLAG]);
+  const heap = variant("heap", "inverse", []);
+  // ns-3 between topocast's runs would share the machine's load alike; run it right after.
   const ns3 = ns3Schedulers(3);
   const best = ns3.best as { eventsPerSecond: number } | undefined;
   const bestCpu = ns3.bestCpu as { eventsPerCpuSecond: number } | undefined;
+  const variants = { calendar, calendarZiggurat, calendarInlined, calendarZigguratInlined };
+  // Per variant its ratio to ns-3's best scheduler, over wall time and over CPU time.
+  const ratios = Object.fromEntries(
+    Object.entries(variants).map(([name, v]) => [
+      name,
+      {
+        ...(best ? { wall: v.eventsPerSecond / best.eventsPerSecond } : {}),
+        ...(bestCpu ? { cpu: v.eventsPerCpuSecond / bestCpu.eventsPerCpuSecond } : {}),
+      },
+    ]),
+  );
   return {
     workload: "ns-3 bench-scheduler: 1e5 pending, 1e6 executed, exponential gaps mean 100 ns",
     target: { eventsPerSecond: 4e6 },
     reference: "ns-3 schedulers: 0.5-1.3 M events/s on this machine kind",
+    variants:
+      "calendar: inverse-transform gaps (as ns-3), Node's default V8 flags; calendarZiggurat: ziggurat gaps (same " +
+      `distribution, another sequence); *Inlined: the same with ${INLINE_BUDGET_FLAG}`,
     eventsPerSecond: calendar.eventsPerSecond,
     wallSeconds: calendar.wallSeconds,
     executed: calendar.executed,
-    schedulers: { calendar, calendarZiggurat, heap },
+    schedulers: { ...variants, heap },
     ns3,
     loadAverage: loadavg(),
     ...(best ? { ratioToNs3Best: calendar.eventsPerSecond / best.eventsPerSecond, ratioTarget: 4 } : {}),
     ...(bestCpu ? { cpuRatioToNs3Best: calendar.eventsPerCpuSecond / bestCpu.eventsPerCpuSecond } : {}),
-    // The same with the ziggurat's gaps: same distribution as ns-3's inverse transform, fewer uniforms per draw.
-    ...(best ? { zigguratRatioToNs3Best: calendarZiggurat.eventsPerSecond / best.eventsPerSecond } : {}),
-    ...(bestCpu
-      ? { zigguratCpuRatioToNs3Best: calendarZiggurat.eventsPerCpuSecond / bestCpu.eventsPerCpuSecond }
-      : {}),
+    ratios,
   };
 }
