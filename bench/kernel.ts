@@ -8,6 +8,10 @@
  * ns-3's best scheduler in the same run: when ns-3 is installed (../shared/peers/ns3, bench/ns3-peers.ts) the
  * benchmark runs its sched_bench on the same hold workload with each scheduler and writes the ratio, over wall time
  * (`ratioToNs3Best`) and over CPU time (`cpuRatioToNs3Best`: a shared machine stretches wall time, CPU time less).
+ * Those headline ratios are the like-for-like run: gaps by inverse transform as ns-3's std::exponential_distribution
+ * draws them, Node's default V8 flags. `ratios` gives the same for the variants, each in a fresh process: gaps by
+ * the ziggurat (`RandomStream.exponentialZiggurat`: the same distribution, another sequence, one 32-bit step per
+ * draw instead of two and no logarithm), and either draw with {@link INLINE_BUDGET_FLAG}.
  * `TOPOCAST_NS3_PEERS=/work/shared/peers/ns3 npm run bench -- kernel` from a worktree whose ../shared is elsewhere.
  */
 import { execFileSync, spawnSync } from "node:child_process";
