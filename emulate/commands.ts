@@ -482,6 +482,19 @@ function filterHandle(minor: number, tunnelled: boolean): string {
 }
 
 /**
+ * u32 matches of an IPv4 address at byte `at` of the packet: u32 keys sit at 4-byte offsets and a VXLAN packet's
+ * inner addresses do not (62, 66), so each address is two 16-bit matches.
+ */
+function addressHalves(addr: string, at: number): string[] {
+  const o = addr.split(".").map(Number);
+  const h = (a: number, b: number) => `0x${((a << 8) | b).toString(16).padStart(4, "0")}`;
+  return [
+    ...["match", "u16", h(o[0]!, o[1]!), "0xffff", "at", String(at)],
+    ...["match", "u16", h(o[2]!, o[3]!), "0xffff", "at", String(at + 2)],
+  ];
+}
+
+/**
  * The filter that steers a pair's packets carried in a virtual link into its class: a VXLAN datagram (UDP to
  * `vxlanPort`; the outer header has no options, as the kernel's VXLAN sends it) whose inner IPv4 header has the
  * pair's addresses. Without it a pair's class would hold none of its packets once the pair's traffic takes a
@@ -489,15 +502,7 @@ function filterHandle(minor: number, tunnelled: boolean): string {
  * flows on whatever path they take.
  */
 function tunnelledPairFilter(q: QosClassSpec, flowid: string, vxlanPort: number): Cmd {
-  // u32 keys sit at 4-byte offsets and the inner addresses do not (62, 66): each address is two 16-bit matches.
-  const halves = (addr: string, at: number): string[] => {
-    const o = addr.split(".").map(Number);
-    const h = (a: number, b: number) => `0x${((a << 8) | b).toString(16).padStart(4, "0")}`;
-    return [
-      ...["match", "u16", h(o[0]!, o[1]!), "0xffff", "at", String(at)],
-      ...["match", "u16", h(o[2]!, o[3]!), "0xffff", "at", String(at + 2)],
-    ];
-  };
+  const halves = addressHalves;
   return [
     ...["filter", "replace", "dev", q.dev, "parent", "1:", "protocol", "ip", "prio", "1"],
     ...["handle", filterHandle(q.minor, true), "u32"],
@@ -509,6 +514,112 @@ function tunnelledPairFilter(q: QosClassSpec, flowid: string, vxlanPort: number)
       ...halves(q.dst, VXLAN_INNER_IP_OFFSET + 16),
     ],
     ...["flowid", flowid],
+  ];
+}
+
+/**
+ * Where matched classes' filters live: a u32 hash table of its own (`1:`) in the classifier of the pair filters
+ * (priority 1), reached from the root table `800:` by a link at node 1, before every pair and reservation filter
+ * (nodes from 100 up: u32 tries a table's nodes in node order, and comes back to the root table's next node when
+ * nothing in the linked table matched). So a flow a matched class holds skips its pair's class.
+ */
+export const MATCHED_TABLE = "1:";
+
+/** A matched class's filters take node ids `minor + k x 0x400` (k = 0..3) in {@link MATCHED_TABLE}. */
+const MATCHED_NODE_STRIDE = 0x400;
+
+/** The table of matched classes' filters on a device; fails when it is there already (run it unchecked). */
+export function matchedTableAdd(dev: string): Cmd {
+  return [
+    ...["filter", "add", "dev", dev, "parent", "1:", "protocol", "ip", "prio", "1"],
+    ...["handle", MATCHED_TABLE, "u32", "divisor", "1"],
+  ];
+}
+
+/** The root table's link into {@link MATCHED_TABLE}, at node 1 (tried first); idempotent. */
+export function matchedTableLink(dev: string): Cmd {
+  return [
+    ...["filter", "replace", "dev", dev, "parent", "1:", "protocol", "ip", "prio", "1"],
+    ...["handle", "800::1", "u32", "link", MATCHED_TABLE, "match", "u32", "0", "0"],
+  ];
+}
+
+/** Removes the link into {@link MATCHED_TABLE} and the table (once no matched class's filter is left in it). */
+export function matchedTableDel(dev: string): Cmd[] {
+  const del = (handle: string): Cmd => [
+    ...["filter", "del", "dev", dev, "parent", "1:", "protocol", "ip", "prio", "1"],
+    ...["handle", handle, "u32"],
+  ];
+  return [del("800::1"), del(MATCHED_TABLE)];
+}
+
+/** A matched class's match: the server port, and the protocol when given. */
+export interface QosMatchSpec {
+  port: number;
+  protocol?: "tcp" | "udp";
+}
+
+const IP_PROTOCOL: Record<NonNullable<QosMatchSpec["protocol"]>, string> = { tcp: "6", udp: "17" };
+
+function matchedHandle(minor: number, k: number): string {
+  if (minor >= MATCHED_NODE_STRIDE)
+    throw new EmulationError(
+      `qos class minor: at most ${MATCHED_NODE_STRIDE - 1} for a matched class (its filters' u32 handles), got ${minor}`,
+    );
+  return `${MATCHED_TABLE}:${(minor + k * MATCHED_NODE_STRIDE).toString(16)}`;
+}
+
+/**
+ * An htb class under `1:1` holding the pair's packets of one application's exchanges: four u32 filters in
+ * {@link MATCHED_TABLE}, the pair's addresses with the server port as source (responses) or as destination
+ * (requests, and the ACKs of the responses), each plain and inside a virtual link's VXLAN tunnel (inner headers
+ * at {@link VXLAN_INNER_IP_OFFSET}: protocol at +9, ports at +20 and +22; no IP options, as the kernel sends), and
+ * the protocol where the match names one (the tunnelled two only given `vxlanPort`). Make the table first ({@link matchedTableAdd}, {@link matchedTableLink}).
+ */
+export function htbMatchedClass(q: QosClassSpec & { match: QosMatchSpec }): Cmd[] {
+  const [cls] = htbQosClass({ ...q, vxlanPort: undefined }) as [Cmd, ...Cmd[]];
+  const flowid = `1:${q.minor}`;
+  const port = int(q.match.port, "match port", 1);
+  const proto = q.match.protocol === undefined ? undefined : IP_PROTOCOL[q.match.protocol];
+  const filter = (k: number, keys: string[]): Cmd => [
+    ...["filter", "replace", "dev", q.dev, "parent", "1:", "protocol", "ip", "prio", "1"],
+    ...["handle", matchedHandle(q.minor, k), "u32", "ht", MATCHED_TABLE],
+    ...keys,
+    ...["flowid", flowid],
+  ];
+  const plain = (portAt: number) => [
+    ...["match", "ip", "src", `${q.src}/32`, "match", "ip", "dst", `${q.dst}/32`],
+    ...(proto ? ["match", "ip", "protocol", proto, "0xff"] : []),
+    ...["match", "u16", port, "0xffff", "at", String(portAt)],
+  ];
+  const inner = VXLAN_INNER_IP_OFFSET;
+  const tunnelled = (vxlanPort: number, portAt: number) => [
+    ...["match", "ip", "protocol", "17", "0xff"],
+    ...["match", "u16", int(vxlanPort, "VXLAN port", 1), "0xffff", "at", "22"],
+    ...addressHalves(q.src, inner + 12),
+    ...addressHalves(q.dst, inner + 16),
+    ...(proto ? ["match", "u8", proto, "0xff", "at", String(inner + 9)] : []),
+    ...["match", "u16", port, "0xffff", "at", String(inner + portAt)],
+  ];
+  const v = q.vxlanPort;
+  return [
+    cls,
+    filter(0, plain(20)),
+    filter(1, plain(22)),
+    ...(v === undefined ? [] : [filter(2, tunnelled(v, 20)), filter(3, tunnelled(v, 22))]),
+  ];
+}
+
+/** Removes a matched class and its four filters (run unchecked when the class was made without the tunnelled two). */
+export function htbMatchedClassDel(dev: string, minor: number): Cmd[] {
+  return [
+    ...[0, 1, 2, 3].map(
+      (k): Cmd => [
+        ...["filter", "del", "dev", dev, "parent", "1:", "protocol", "ip", "prio", "1"],
+        ...["handle", matchedHandle(minor, k), "u32"],
+      ],
+    ),
+    ["class", "del", "dev", dev, "classid", `1:${int(minor, "qos class minor", 100)}`],
   ];
 }
 

@@ -18,7 +18,8 @@
  * - setRoute(pair, path): the pair's packets follow `path`: a rule at the source (`iif lo to dst`) and at every
  *   transit node (`from src to dst`) into a per-pair table holding the next hop; `null` removes them. The calls of
  *   one turn of the event loop go in together, one `ip -batch` request per namespace (emulate/routes.ts).
- * - setQos(pair, qos): htb classes with priority, guaranteed rate and ceiling on the pair's path (emulate/qos.ts).
+ * - setQos(pair, qos, match?): htb classes with priority, guaranteed rate and ceiling on the pair's path, with a match
+ *   holding only the pair's packets to or from a server port (emulate/qos.ts).
  * - mirror(pair, path): tc `mirred` copies into a VXLAN tunnel over the mirror path, with per-path arrival counters
  *   at the destination (emulate/mirror.ts).
  * - setFirewall(rule): nftables rules at the sources, with counters (emulate/firewall.ts).
@@ -45,6 +46,7 @@ import {
   PoolExhaustedError,
   type ProbeResult,
   pairKey,
+  type QosMatch,
   type QosSpec,
   type QosStats,
   UnknownNodeError,
@@ -52,7 +54,7 @@ import {
   type VirtualLinkOptions,
 } from "../models/policies/types.ts";
 import type { FlowMatchFields } from "../models/policies/verb-args.ts";
-import { checkFirewallRule, checkQosSpec } from "../models/policies/verb-checks.ts";
+import { checkFirewallRule, checkQosMatch, checkQosSpec } from "../models/policies/verb-checks.ts";
 import { allPairsShortestPaths, kShortestPaths } from "../sim/substrate/routing.ts";
 import { DEFAULT_LINK, type Topology, TopologyBuilder } from "../sim/substrate/topology.ts";
 import { AddressPool } from "./addressing.ts";
@@ -224,9 +226,10 @@ export class EmulationControlPlane implements ControlPlane {
     }
   }
 
-  setQos(pair: Pair, qos: QosSpec | null): Promise<void> {
+  setQos(pair: Pair, qos: QosSpec | null, match?: QosMatch): Promise<void> {
     if (qos) checkQosSpec(qos);
-    return this.qos.set(pair, qos);
+    if (match !== undefined) checkQosMatch(match);
+    return this.qos.set(pair, qos, match);
   }
 
   mirror(pair: Pair, path: NodePath | null): Promise<void> {

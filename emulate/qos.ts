@@ -20,21 +20,35 @@
  * tunnels were up, which then queued in the default leaf behind the bulk applications' bursts. `setQos(pair, null)`
  * removes the class, its filter and its FIFO and gives the default leaf its rate back; so does a new spec for the
  * pair (replaced whole).
+ *
+ * A class with a match (`setQos(pair, qos, match)`: an application's exchanges by server port, and protocol) holds
+ * only the pair's packets to or from that port: its four u32 filters (plain and tunnelled, port as source and as
+ * destination; emulate/commands.ts `htbMatchedClass`) sit in a table of their own tried before every pair filter,
+ * so they take the application's packets out of the pair's class (as the simulator's matched class comes before the
+ * pair's). A pair has one class per match beside its class without one; `setQos(pair, null, match)` removes that
+ * one.
  */
 import {
   InsufficientCapacityError,
   type Pair,
   pairKey,
+  type QosMatch,
   type QosSpec,
   type QosStats,
 } from "../models/policies/types.ts";
+import { qosMatchKey } from "../models/policies/verb-args.ts";
 import {
   burstBytes,
   type Cmd,
   fifoLimit,
   HTB_DEFAULT_CLASS,
+  htbMatchedClass,
+  htbMatchedClassDel,
   htbQosClass,
   htbQosClassDel,
+  matchedTableAdd,
+  matchedTableDel,
+  matchedTableLink,
 } from "./commands.ts";
 import type { ControlContext } from "./control-context.ts";
 import { UnsupportedInEmulationError } from "./errors.ts";
@@ -102,8 +116,12 @@ interface Egress {
 export class EmulationQos {
   constructor(private readonly ctx: ControlContext) {}
 
-  /** The classes in place as the Observation shows them (models/policies/types.ts QosStats), sorted by pair. */
+  /**
+   * The classes in place as the Observation shows them (models/policies/types.ts QosStats), sorted by pair, then
+   * match (the pair's class without one first).
+   */
   stats(): QosStats[] {
+    const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
     return this.ctx.state.qos
       .filter((q) => q.spec !== undefined)
       .map((q) => {
@@ -111,17 +129,23 @@ export class EmulationQos {
         return {
           src,
           dst,
+          ...(q.match ? { match: { ...q.match } } : {}),
           priority: q.spec!.priority,
           rateBps: q.spec!.rateBps ?? null,
           ceilBps: q.spec!.ceilBps ?? null,
         };
       })
-      .sort((a, b) => (a.src < b.src ? -1 : a.src > b.src ? 1 : a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0));
+      .sort(
+        (a, b) => cmp(a.src, b.src) || cmp(a.dst, b.dst) || cmp(qosMatchKey(a.match), qosMatchKey(b.match)),
+      );
   }
 
-  /** The pair's QoS class now, if any. */
-  of(src: string, dst: string): QosState | undefined {
-    return this.ctx.state.qos.find((q) => q.pair === pairKey(src, dst));
+  /** The pair's QoS class with this match (none: its class without one) now, if any. */
+  of(src: string, dst: string, match?: QosMatch): QosState | undefined {
+    const key = qosMatchKey(match);
+    return this.ctx.state.qos.find(
+      (q) => q.pair === pairKey(src, dst) && q.spec !== undefined && qosMatchKey(q.match) === key,
+    );
   }
 
   /**
@@ -130,7 +154,7 @@ export class EmulationQos {
    * @throws UnknownNodeError, NoPathError, LinkDownError, InsufficientCapacityError, UnsupportedInEmulationError
    *   (the links are not shaped with htb)
    */
-  async set(pair: Pair, qos: QosSpec | null): Promise<void> {
+  async set(pair: Pair, qos: QosSpec | null, match?: QosMatch): Promise<void> {
     const { ctx } = this;
     const u = ctx.node(pair.src);
     const v = ctx.node(pair.dst);
@@ -138,7 +162,7 @@ export class EmulationQos {
     if (ctx.plan.mechanisms.rate !== "htb")
       throw new UnsupportedInEmulationError("setQos", "needs htb on the links (emulation.rate)");
     const path = qos ? ctx.resolvePath(u, v, ctx.state.routes[key]?.path) : undefined;
-    const old = this.of(pair.src, pair.dst);
+    const old = this.of(pair.src, pair.dst, match);
     const egress = path ? this.egress(path.nodes, path.hops) : [];
     const rates = egress.map((e) => Math.min(e.linkBps, qos?.rateBps ?? e.linkBps * DEFAULT_CLASS_SHARE));
     this.admit(`setQos ${key}`, egress, rates, old);
@@ -151,7 +175,16 @@ export class EmulationQos {
     };
     const vxlanPort = ctx.plan.settings.vxlanPort;
     await this.install(
-      { key, egress, rates, src: ctx.addr(u), dst: ctx.addr(v), spec, vxlanPort },
+      {
+        key,
+        egress,
+        rates,
+        src: ctx.addr(u),
+        dst: ctx.addr(v),
+        spec,
+        vxlanPort,
+        ...(match ? { match: { ...match } } : {}),
+      },
       (e, rate) => ({
         priority: qos.priority,
         ceilBps: Math.max(rate, Math.min(e.linkBps, qos.ceilBps ?? e.linkBps)),
@@ -224,6 +257,8 @@ export class EmulationQos {
       spec?: QosState["spec"];
       /** The run's VXLAN port: the pair's packets in a virtual link are steered into the class too. */
       vxlanPort?: number;
+      /** A matched class's match (it needs `vxlanPort`). */
+      match?: QosState["match"];
     },
     classOf: (e: Egress, rate: number) => { priority: number; ceilBps: number },
   ): Promise<void> {
@@ -235,6 +270,7 @@ export class EmulationQos {
       devs: c.egress.map((e) => [ctx.ns(e.node), e.dev]),
       rates: [...c.rates],
       ...(c.spec ? { spec: c.spec } : {}),
+      ...(c.match ? { match: c.match } : {}),
     };
     ctx.state.qos.push(st);
     ctx.save();
@@ -242,15 +278,16 @@ export class EmulationQos {
     const tc = new Map<number, Cmd[]>();
     c.egress.forEach((e, i) => {
       const rate = c.rates[i]!;
-      const [cls, ...filters] = htbQosClass({
-        dev: e.dev,
-        minor,
-        rateBps: rate,
-        src: c.src,
-        dst: c.dst,
-        ...(c.vxlanPort !== undefined ? { vxlanPort: c.vxlanPort } : {}),
-        ...classOf(e, rate),
-      }) as [Cmd, ...Cmd[]];
+      const spec = { dev: e.dev, minor, rateBps: rate, src: c.src, dst: c.dst, ...classOf(e, rate) };
+      const [cls, ...filters] = (
+        c.match
+          ? htbMatchedClass({
+              ...spec,
+              match: c.match,
+              ...(c.vxlanPort !== undefined ? { vxlanPort: c.vxlanPort } : {}),
+            })
+          : htbQosClass({ ...spec, ...(c.vxlanPort !== undefined ? { vxlanPort: c.vxlanPort } : {}) })
+      ) as [Cmd, ...Cmd[]];
       // The class and its FIFO before the filter that steers packets into it: replacing a class's leaf drops what
       // it queued, so the FIFO goes in while nothing is steered there yet.
       tc.set(e.node, [
@@ -262,6 +299,13 @@ export class EmulationQos {
       ]);
     });
     try {
+      // The matched classes' table once per device (its creation fails when it is there: unchecked), then the link.
+      if (c.match)
+        await parallel([...tc.keys()], async (i) => {
+          const devs = c.egress.filter((e) => e.node === i).map((e) => e.dev);
+          await ctx.commands.batch("tc", ctx.ns(i), devs.map(matchedTableAdd), { check: false });
+          await ctx.commands.batch("tc", ctx.ns(i), devs.map(matchedTableLink));
+        });
       // Through the command channels, as every other verb: no process started per namespace.
       await parallel([...tc.keys()], (i) => ctx.commands.batch("tc", ctx.ns(i), tc.get(i)!));
     } catch (e) {
@@ -299,8 +343,15 @@ export class EmulationQos {
   private async remove(q: QosState): Promise<void> {
     const { ctx } = this;
     ctx.state.qos = ctx.state.qos.filter((x) => x !== q);
-    // A pair's class has a second filter, for its packets in a virtual link; a reservation's has one.
-    const del = q.devs.map(([, dev]) => htbQosClassDel(dev, q.minor, q.spec !== undefined));
+    // A pair's class has a second filter, for its packets in a virtual link; a reservation's has one; a matched
+    // class four, and the last one on a device takes the matched classes' table with it.
+    const matchedOn = (ns: string, dev: string) =>
+      ctx.state.qos.some((x) => x.match && x.devs.some(([n, d]) => n === ns && d === dev));
+    const del = q.devs.map(([ns, dev]) => {
+      if (!q.match) return htbQosClassDel(dev, q.minor, q.spec !== undefined);
+      const [cls, ...filters] = htbMatchedClassDel(dev, q.minor).reverse() as [Cmd, ...Cmd[]];
+      return [...filters.reverse(), ...(matchedOn(ns, dev) ? [] : matchedTableDel(dev)), cls];
+    });
     await parallel(q.devs, ([ns], i) => ctx.commands.batch("tc", ns, del[i]!.slice(0, -1), { check: false }));
     await new Promise((ok) => setTimeout(ok, this.drainMs()));
     await parallel(q.devs, async ([ns, dev], i) => {

@@ -75,6 +75,8 @@ export interface QosState {
   rates?: number[];
   /** The spec as set (priority, guaranteed rate, ceiling; bits/s). */
   spec?: { priority: number; rateBps?: number; ceilBps?: number };
+  /** A matched class's match (its filters in emulate/commands.ts MATCHED_TABLE); absent: the pair's class. */
+  match?: { port: number; protocol?: "tcp" | "udp" };
 }
 
 /**

@@ -8,10 +8,10 @@
  * Units: time in integer ns, rates in bits/s, volumes in bytes.
  */
 
-import type { FirewallRule, NodePath } from "./verb-args.ts";
+import type { FirewallRule, NodePath, QosMatch } from "./verb-args.ts";
 import type { ControlPlane } from "./verbs.ts";
 
-export type { FirewallRule, NodePath, Pair, QosSpec, VirtualLinkOptions } from "./verb-args.ts";
+export type { FirewallRule, NodePath, Pair, QosMatch, QosSpec, VirtualLinkOptions } from "./verb-args.ts";
 export { pairKey } from "./verb-args.ts";
 export type { ControlPlane } from "./verbs.ts";
 
@@ -146,10 +146,12 @@ export interface Observation {
   firewall?: FirewallStats;
 }
 
-/** A pair's QoS class in place. */
+/** A QoS class in place: a pair's, or (with `match`) the class of the pair's flows it matches. */
 export interface QosStats {
   src: string;
   dst: string;
+  /** The flows of the pair it holds; absent: every flow of the pair its matched classes do not hold. */
+  match?: QosMatch;
   priority: number;
   /** Guaranteed and ceiling rates, bits/s; null when the class has none. */
   rateBps: number | null;

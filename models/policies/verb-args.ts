@@ -28,7 +28,7 @@ export interface VirtualLinkOptions {
 }
 
 /**
- * A pair's QoS class, with Linux htb's meaning: the pair's traffic gets `rateBps` (its guaranteed rate) first, then
+ * A QoS class, with Linux htb's meaning: the flows it holds (a pair's, or those of the pair a {@link QosMatch} selects) get `rateBps` (its guaranteed rate) first, then
  * borrows spare capacity by priority, up to `ceilBps`.
  */
 export interface QosSpec {
@@ -38,6 +38,31 @@ export interface QosSpec {
   rateBps?: number;
   /** Ceiling, bits/s; default: the link rate. */
   ceilBps?: number;
+}
+
+/**
+ * Which of a pair's flows a QoS class holds, when not every one (a class matched by application): the flows of the
+ * exchanges with one server port, optionally of one transport protocol. A flow carries its exchange's server port
+ * both ways (requests are sent to it, responses come from it: a flow's `port`, models/workload/applications.ts), so
+ * an application's class on a pair is matched by its server's port, as a firewall rule matches an application in
+ * emulation (emulate/application-ports.ts). A flow that carries no port is matched by no class with a match.
+ */
+export interface QosMatch {
+  /** The exchanges' server port, 1..65535: the pair's flows to it and from it. */
+  port: number;
+  /** Transport protocol; absent: either. */
+  protocol?: FirewallProtocol;
+}
+
+/** A class's match as a key: `""` for the pair's class without a match, `"7777"` or `"7777/udp"`. */
+export function qosMatchKey(match: QosMatch | null | undefined): string {
+  if (!match) return "";
+  return match.protocol === undefined ? String(match.port) : `${match.port}/${match.protocol}`;
+}
+
+/** Whether a flow with these fields is one a class with `match` holds (its port equal, its protocol where given). */
+export function matchesQos(match: QosMatch, flow: FlowMatchFields): boolean {
+  return flow.port === match.port && (match.protocol === undefined || match.protocol === flow.protocol);
 }
 
 /** Transport protocols a firewall rule can name. */

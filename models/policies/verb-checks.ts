@@ -4,7 +4,13 @@
  * allowed.
  */
 import { InvalidArgumentError } from "./types.ts";
-import { FIREWALL_PROTOCOLS, type FirewallRule, type QosSpec, UNAUTHENTICATED } from "./verb-args.ts";
+import {
+  FIREWALL_PROTOCOLS,
+  type FirewallRule,
+  type QosMatch,
+  type QosSpec,
+  UNAUTHENTICATED,
+} from "./verb-args.ts";
 
 /**
  * Checks a QoS spec: priority a finite number (engines clamp it to 0..7), rateBps absent or a finite rate >= 0,
@@ -19,6 +25,22 @@ export function checkQosSpec(qos: QosSpec): void {
   if (!(g >= 0) || !Number.isFinite(g)) throw bad("rateBps", qos.rateBps, "a rate >= 0 bits/s");
   const ceil = qos.ceilBps ?? Number.POSITIVE_INFINITY;
   if (!(ceil > 0) || ceil < g) throw bad("ceilBps", qos.ceilBps, `a rate > 0 and >= rateBps (${g})`);
+}
+
+/**
+ * Checks a QoS class's match: an object with `port` an integer 1..65535 and `protocol` absent or one of
+ * {@link FIREWALL_PROTOCOLS}.
+ * @throws InvalidArgumentError for the first field that is not so.
+ */
+export function checkQosMatch(match: QosMatch): void {
+  const bad = (field: string, v: unknown, want: string) =>
+    new InvalidArgumentError(`setQos: match${field} must be ${want}, got ${JSON.stringify(v)}`);
+  if (typeof match !== "object" || match === null) throw bad("", match, "an object { port, protocol? }");
+  const { port, protocol } = match;
+  if (!(Number.isInteger(port) && port >= 1 && port <= 65535))
+    throw bad(".port", port, "an integer 1..65535");
+  if (protocol !== undefined && !(FIREWALL_PROTOCOLS as readonly string[]).includes(protocol))
+    throw bad(".protocol", protocol, FIREWALL_PROTOCOLS.map((p) => `"${p}"`).join(" or "));
 }
 
 /**

@@ -16,7 +16,15 @@
  * lack it). docs/verbs.md walks through it.
  */
 import { parseDurationNs } from "../../sim/units.ts";
-import type { FirewallRule, NodePath, Pair, QosSpec, VirtualLinkOptions } from "./verb-args.ts";
+import {
+  type FirewallRule,
+  type NodePath,
+  type Pair,
+  type QosMatch,
+  type QosSpec,
+  qosMatchKey,
+  type VirtualLinkOptions,
+} from "./verb-args.ts";
 import {
   type ActionKindOf,
   actionKinds,
@@ -52,6 +60,28 @@ export function restorePrevious<V>(verbName: string): Undo<[Pair, V | null], voi
   return ([pair], _result, ctx) => [
     { verb: verbName, args: [pair, previousForPair(ctx.earlier, verbName, pair)?.args[1] ?? null] },
   ];
+}
+
+/**
+ * Undo of setQos(pair, qos, match): the previous class of the same pair and match from the journal, or `null` (no
+ * such class) when the journal holds none. A pair's classes with different matches are separate settings.
+ */
+function undoQos(
+  [pair, , match]: [Pair, QosSpec | null, QosMatch?],
+  _result: unknown,
+  ctx: UndoContext,
+): VerbCall[] {
+  const key = qosMatchKey(match);
+  const previous = ctx.earlier.findLast((e) => {
+    const p = e.args[0] as Pair;
+    return (
+      e.verb === "setQos" &&
+      p.src === pair.src &&
+      p.dst === pair.dst &&
+      qosMatchKey(e.args[2] as QosMatch | undefined) === key
+    );
+  });
+  return [{ verb: "setQos", args: [pair, previous?.args[1] ?? null, ...(match ? [match] : [])] }];
 }
 
 /** The fields a firewall rule matches on (every one absent: every flow). */
@@ -130,13 +160,17 @@ export const VERBS = {
     undo: restorePrevious<NodePath>("mirror"),
     doc: "Mirrors a pair's traffic onto a second path; null removes the mirror.",
   }),
-  /** Sets a pair's QoS class (priority, guaranteed rate and ceiling in bits/s); `null` removes it. @throws InsufficientCapacityError */
-  setQos: verb<(pair: Pair, qos: QosSpec | null) => void>()({
+  /**
+   * Sets a pair's QoS class (priority, guaranteed rate and ceiling in bits/s); `null` removes it. With `match`, the
+   * class holds only the pair's flows it matches (an application's, by its server port), ahead of the pair's class
+   * without one; a pair may have one class per match. @throws InsufficientCapacityError
+   */
+  setQos: verb<(pair: Pair, qos: QosSpec | null, match?: QosMatch) => void>()({
     kind: "action",
-    args: [{ name: "pair" }, { name: "qos", unit: { rateBps: "bps", ceilBps: "bps" } }],
+    args: [{ name: "pair" }, { name: "qos", unit: { rateBps: "bps", ceilBps: "bps" } }, { name: "match" }],
     latency: { key: "qos", default: "10ms", doc: "Time until a QoS change takes effect." },
-    undo: restorePrevious<QosSpec>("setQos"),
-    doc: "Sets a pair's QoS class (priority, guaranteed rate and ceiling in bits/s, htb's meaning); null removes it.",
+    undo: undoQos,
+    doc: "Sets a pair's QoS class (priority, guaranteed rate and ceiling in bits/s, htb's meaning), or with a match (server port, protocol) the class of the pair's flows it matches; null removes it.",
   }),
   /** Adds a firewall rule (allow or deny the new flows it matches). */
   setFirewall: verb<(rule: FirewallRule) => void>()({

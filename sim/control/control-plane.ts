@@ -23,7 +23,12 @@
  * flow-network.ts) holding the pair's active and new flows. The guarantee is admitted at once on the links of the
  * pair's current path (pinned route or default) against the capacity left after reservations and other
  * guarantees, the pair's own old class not counted (InsufficientCapacityError when it does not fit); the class
- * takes effect after the verb's setup latency. Priorities are clamped to 0..7 as the emulator's htb does.
+ * takes effect after the verb's setup latency. Priorities are clamped to 0..7 as the emulator's htb does. A class
+ * set with a match (`setQos(pair, qos, match)`: a server port, optionally a protocol) holds only the pair's flows
+ * whose fields match it (models/policies/verb-args.ts `matchesQos`), ahead of the pair's class without a match; a
+ * pair may have one per match, and a flow two of them match goes to the one set first (the emulator's filters
+ * are tried in that order). Each flow's class is decided when it starts and again whenever a class of its pair is
+ * set or removed; the transport's allocation is unchanged (a class is a set of flows).
  *
  * Firewall (setFirewall): sim/control/firewall.ts; rules take effect after the setup latency; refused flows are
  * counted per rule and pair (the Observation's `firewall`, the run's overhead), never dropped silently.
@@ -51,6 +56,7 @@ import {
   PoolExhaustedError,
   type ProbeResult,
   pairKey,
+  type QosMatch,
   type QosSpec,
   type QosStats,
   UnknownNodeError,
@@ -58,8 +64,8 @@ import {
   type VirtualLinkInfo,
   type VirtualLinkOptions,
 } from "../../models/policies/types.ts";
-import type { FlowMatchFields } from "../../models/policies/verb-args.ts";
-import { checkFirewallRule, checkQosSpec } from "../../models/policies/verb-checks.ts";
+import { type FlowMatchFields, matchesQos, qosMatchKey } from "../../models/policies/verb-args.ts";
+import { checkFirewallRule, checkQosMatch, checkQosSpec } from "../../models/policies/verb-checks.ts";
 import {
   type ActionKind,
   DEFAULT_SETUP_LATENCIES,
@@ -194,9 +200,10 @@ export interface ControlStats {
   firewall: FirewallTotals;
 }
 
-/** A pair's QoS class in the transport. */
+/** A pair's QoS class in the transport: the pair's own, or (with `match`) the class of the flows it matches. */
 interface PairQos {
   qos: QosSpec;
+  match?: QosMatch;
   /** Transport class id. */
   id: number;
   /** Links its guarantee is committed on, and the guarantee, bits/s. */
@@ -219,7 +226,12 @@ export class SimControlPlane implements ControlPlane {
   private readonly clears = new Map<string, number>();
   private readonly mirrorTally = new Map<number, { flows: number; wins: number }>();
   private readonly firewall: Firewall;
+  /** Each pair's class without a match. */
   private readonly pairQos = new Map<number, PairQos>();
+  /** Each pair's matched classes, in the order they took effect (a flow goes to the first that matches it). */
+  private readonly matchedQos = new Map<number, PairQos[]>();
+  /** What active flows carrying a port match on, for the matched classes set while they run. */
+  private readonly flowFields = new Map<number, FlowMatchFields>();
   private readonly res: (Transport & ReservationCapable) | null;
   private readonly mir: (Transport & MirrorCapable) | null;
   private readonly pri: (Transport & PriorityCapable) | null;
@@ -328,11 +340,12 @@ export class SimControlPlane implements ControlPlane {
       ...(tunnel ? { tunnel } : {}),
     };
     if (vl && vl.capClass >= 0) spec.qosClass = vl.capClass;
-    if (this.pairQos.size > 0) {
-      const qos = this.pairQos.get(pair);
+    if (this.pairQos.size > 0 || this.matchedQos.size > 0) {
+      const qos = this.classFor(pair, fields);
       if (qos) spec.qosClass = qos.id;
     }
     const flow = this.net.startFlow(spec);
+    if (fields?.port !== undefined) this.flowFields.set(flow, fields);
     let set = this.activeByPair.get(pair);
     if (!set) {
       set = new Set();
@@ -394,6 +407,7 @@ export class SimControlPlane implements ControlPlane {
     this.flowPair.delete(r.flow);
     this.flowKeys.delete(r.flow);
     this.flowVl.delete(r.flow);
+    this.flowFields.delete(r.flow);
     this.activeByPair.get(pair)?.delete(r.flow);
     if (r.mirrored) {
       const t = this.mirrorTally.get(pair) ?? { flows: 0, wins: 0 };
@@ -532,27 +546,29 @@ export class SimControlPlane implements ControlPlane {
     });
   }
 
-  setQos(pair: Pair, qos: QosSpec | null): void {
+  setQos(pair: Pair, qos: QosSpec | null, match?: QosMatch): void {
     this.act("setQos", () => {
       const s = this.node(pair.src);
       const d = this.node(pair.dst);
       if (!this.pri) throw this.unsupported("setQos", "priority classes");
+      if (match !== undefined) checkQosMatch(match);
       const pri = this.pri;
       const p = s * this.topo.nodeCount + d;
-      const key = `setQos ${p}`;
+      const mk = qosMatchKey(match);
+      const key = `setQos ${p}${mk === "" ? "" : ` ${mk}`}`;
       const cleared = this.clears.get(key) ?? 0;
       if (qos === null) {
         this.clears.set(key, cleared + 1);
-        this.dropPairQos(p);
+        this.dropQos(p, mk);
         return;
       }
       const spec = checkQos(qos);
       const path = this.usable(this.pinned.get(p)) ?? this.defaults.route(s, d, 0) ?? [];
       const links = [...new Set(path.flatMap((l) => this.substrate(l)))].sort((a, b) => a - b);
-      this.admitQos(p, links, spec.guaranteedBps);
+      this.admitQos(this.qosOf(p, mk), links, spec.guaranteedBps);
       this.later(this.setupNs("setQos"), () => {
         if ((this.clears.get(key) ?? 0) !== cleared) return;
-        this.dropPairQos(p);
+        this.dropQos(p, mk);
         let id: number;
         try {
           id = pri.addQosClass({ ...spec, links });
@@ -563,16 +579,39 @@ export class SimControlPlane implements ControlPlane {
             (this.stats.errors.InsufficientCapacityError ?? 0) + 1;
           return;
         }
-        this.pairQos.set(p, { qos: { ...qos }, id, links, guaranteedBps: spec.guaranteedBps });
-        for (const f of this.activeByPair.get(p) ?? []) pri.setFlowQos(f, id);
+        const c: PairQos = { qos: { ...qos }, id, links, guaranteedBps: spec.guaranteedBps };
+        if (match) {
+          c.match = { ...match };
+          this.matchedQos.set(p, [...(this.matchedQos.get(p) ?? []), c]);
+        } else this.pairQos.set(p, c);
+        this.reclass(p);
       });
     });
   }
 
-  /** Throws InsufficientCapacityError when `rateBps` does not fit on `links` (the pair's own class not counted). */
-  private admitQos(pair: number, links: readonly number[], rateBps: number): void {
+  /** The pair's class with this match key (`""`: its class without a match), if any. */
+  private qosOf(pair: number, matchKey: string): PairQos | undefined {
+    if (matchKey === "") return this.pairQos.get(pair);
+    return this.matchedQos.get(pair)?.find((c) => qosMatchKey(c.match) === matchKey);
+  }
+
+  /** The class a flow of the pair with these fields goes to: the first matched class matching it, else the pair's. */
+  private classFor(pair: number, fields: FlowMatchFields | undefined): PairQos | undefined {
+    const matched = fields?.port === undefined ? undefined : this.matchedQos.get(pair);
+    return matched?.find((c) => matchesQos(c.match!, fields!)) ?? this.pairQos.get(pair);
+  }
+
+  /** Puts every active flow of the pair in its class now (a flow left without one stays best effort). */
+  private reclass(pair: number): void {
+    for (const f of this.activeByPair.get(pair) ?? []) {
+      const c = this.classFor(pair, this.flowFields.get(f));
+      if (c) this.pri!.setFlowQos(f, c.id);
+    }
+  }
+
+  /** Throws InsufficientCapacityError when `rateBps` does not fit on `links` (the class it replaces not counted). */
+  private admitQos(own: PairQos | undefined, links: readonly number[], rateBps: number): void {
     if (rateBps <= 0) return;
-    const own = this.pairQos.get(pair);
     for (const l of links) {
       const free = this.unreserved(l) + (own?.links.includes(l) ? own.guaranteedBps : 0);
       if (free < rateBps * (1 - 1e-12)) {
@@ -583,12 +622,18 @@ export class SimControlPlane implements ControlPlane {
     }
   }
 
-  /** Removes a pair's QoS class (its flows become best effort). */
-  private dropPairQos(pair: number): void {
-    const old = this.pairQos.get(pair);
+  /** Removes the pair's class with this match key (its flows go to the pair's other classes, else best effort). */
+  private dropQos(pair: number, matchKey: string): void {
+    const old = this.qosOf(pair, matchKey);
     if (!old) return;
-    this.pairQos.delete(pair);
+    if (matchKey === "") this.pairQos.delete(pair);
+    else {
+      const rest = this.matchedQos.get(pair)!.filter((c) => c !== old);
+      if (rest.length > 0) this.matchedQos.set(pair, rest);
+      else this.matchedQos.delete(pair);
+    }
     this.pri!.removeQosClass(old.id);
+    this.reclass(pair);
   }
 
   setFirewall(rule: FirewallRule): void {
@@ -681,20 +726,27 @@ export class SimControlPlane implements ControlPlane {
     return this.firewall.observe(consume);
   }
 
-  /** QoS classes in place, sorted by pair (src, dst) id. */
+  /** QoS classes in place, sorted by pair (src, dst) id, then match (the pair's class without one first). */
   qosClasses(): QosStats[] {
-    return [...this.pairQos]
+    const all = [
+      ...this.pairQos,
+      ...[...this.matchedQos].flatMap(([p, cs]) => cs.map((c) => [p, c] as const)),
+    ];
+    return all
       .map(([p, c]) => {
         const [src, dst] = this.pairIds(p);
         return {
           src,
           dst,
+          ...(c.match ? { match: { ...c.match } } : {}),
           priority: c.qos.priority,
           rateBps: c.qos.rateBps ?? null,
           ceilBps: c.qos.ceilBps ?? null,
         };
       })
-      .sort((a, b) => cmp(a.src, b.src) || cmp(a.dst, b.dst));
+      .sort(
+        (a, b) => cmp(a.src, b.src) || cmp(a.dst, b.dst) || cmp(qosMatchKey(a.match), qosMatchKey(b.match)),
+      );
   }
 
   vnaPool(): Map<string, { used: number; capacity: number }> {

@@ -148,7 +148,7 @@ const CASES: Record<keyof Verbs, VerbCase> = {
 
 /**
  * More rows for verbs whose arguments select different matches (named `<verb> <what>`): a virtual link with a
- * reserved rate (refused when it does not fit); a secure virtual link (a mutual-TLS tunnel carrying a flow); firewall rules by application, by port and protocol, narrowing an earlier broader rule (rolled back exactly).
+ * reserved rate (refused when it does not fit); a secure virtual link (a mutual-TLS tunnel carrying a flow); QoS classes matched by application (alone, and beside the pair's class and another match: rolled back to exactly those); firewall rules by application, by port and protocol, narrowing an earlier broader rule (rolled back exactly).
  */
 const MORE_CASES: Record<string, VerbCase & { verb: keyof Verbs }> = {
   "createVirtualLink with a reserved rate": {
@@ -177,6 +177,44 @@ const MORE_CASES: Record<string, VerbCase & { verb: keyof Verbs }> = {
         [["n0", "n2", VIA_N3, true, true]],
       ),
     fails: { call: (c) => c.createVirtualLink(PAIR.src, "nX", { secure: true }), error: UnknownNodeError },
+  },
+  "setQos matched by application": {
+    verb: "setQos",
+    act: (c) =>
+      Promise.resolve(c.setQos(PAIR, { priority: 0, rateBps: 10e6 }, { port: 7777, protocol: "udp" })),
+    visible: (o) =>
+      assert.deepEqual(o.qos, [
+        {
+          src: "n0",
+          dst: "n2",
+          match: { port: 7777, protocol: "udp" },
+          priority: 0,
+          rateBps: 10e6,
+          ceilBps: null,
+        },
+      ]),
+    fails: { call: (c) => c.setQos(PAIR, { priority: 0 }, { port: 0 }), error: InvalidArgumentError },
+  },
+  "setQos matched, beside the pair's class and another match": {
+    verb: "setQos",
+    async prepare(c) {
+      await c.setQos(PAIR, { priority: 5, rateBps: 5e6 });
+      await c.setQos(PAIR, { priority: 1 }, { port: 9000 });
+    },
+    act: (c) => Promise.resolve(c.setQos(PAIR, { priority: 0, rateBps: 10e6 }, { port: 7777 })),
+    visible: (o) =>
+      assert.deepEqual(
+        o.qos?.map((q) => [q.match ?? null, q.priority, q.rateBps]),
+        [
+          [null, 5, 5e6],
+          [{ port: 7777 }, 0, 10e6],
+          [{ port: 9000 }, 1, null],
+        ],
+      ),
+    fails: {
+      call: (c) => c.setQos(PAIR, { priority: 0 }, { port: 7777, protocol: "sctp" as "tcp" }),
+      error: InvalidArgumentError,
+    },
   },
   "setFirewall by application": {
     verb: "setFirewall",
@@ -287,6 +325,9 @@ const ENGINES: {
         "the packet model has no mirrors: configs whose policies mirror are refused before the run (test/experiments/verb-checks.test.ts)",
       setQos:
         "the packet model has no QoS classes: configs whose policies set them are refused before the run (test/experiments/verb-checks.test.ts)",
+      "setQos matched by application": "the packet model has no QoS classes (setQos above)",
+      "setQos matched, beside the pair's class and another match":
+        "the packet model has no QoS classes (setQos above)",
       "createVirtualLink with a reserved rate":
         "the packet model has no reservations: createVirtualLink with rateBps fails with UnsupportedActionError (sim/control/control-plane.ts)",
     },
