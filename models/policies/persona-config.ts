@@ -14,11 +14,14 @@
  *   the edges of a binary tree over the nodes ranked by A's bytes (the hub at the root, node k's parent is node
  *   floor((k - 1) / 2)). A pair without a virtual link gets its path as a pinned route (setRoute).
  * - QoS: every pair the persona's class: its priority, its guaranteed rate split evenly over the pairs (none when
- *   0), its ceiling (none when 0). A class holds every flow of its node pair, not only A's (the verbs' QoS is per
- *   pair), so a pair whose other traffic is heavy gets none ({@link DiffOptions.qosForeignShare}): personas.yaml
- *   showed why, game's class on n2->n0 promoted stream's 2 MB responses over trading's and ledger's flows.
- *   A bandwidth-first persona's class borrows at {@link BULK_PRIORITY}, and on a pair that also carries a
- *   latency-first application it takes the latency path ({@link DiffOptions.latencyPairs}).
+ *   0), its ceiling (none when 0). The class is matched by application (setQos's `match`): on each pair, one class
+ *   per server port of A's exchanges seen there (the fingerprint's ports of the peers A exchanged with on that pair,
+ *   the rate split over them), so it holds A's flows only, whatever else the pair carries. Without ports to match
+ *   (a fingerprint without them, or `qosPerApplication` off) the class is the pair's and holds every flow of its
+ *   node pair, so a pair whose other traffic is heavy gets none ({@link DiffOptions.qosForeignShare}):
+ *   personas.yaml showed why, game's pair class on n2->n0 promoted stream's 2 MB responses over trading's and
+ *   ledger's flows. A bandwidth-first persona's class borrows at {@link BULK_PRIORITY}, and on a pair that also
+ *   carries a latency-first application it takes the latency path ({@link DiffOptions.latencyPairs}).
  * - Firewall: default deny on A's ports at A's nodes (`deny {dst: node, port}`: what arrives there on those ports,
  *   requests to A and responses to A's calls, which carry the server's port), then an allow per allow-list entry
  *   from the peer's nodes (an application's, as seen; a node) to A's nodes, on the entry's port (or each of A's
@@ -31,7 +34,15 @@
  */
 import type { Persona } from "../personas/profile.ts";
 import { leastLoadedPath, linksByEnds, pathLinkKeys, samePath } from "./common.ts";
-import type { ControlPlane, FirewallRule, NodePath, Observation, QosSpec } from "./types.ts";
+import {
+  type ControlPlane,
+  type FirewallRule,
+  type NodePath,
+  type Observation,
+  pairKey,
+  type QosSpec,
+} from "./types.ts";
+import { type QosMatch, qosMatchKey } from "./verb-args.ts";
 
 /** Where each application runs and which node pairs carried its traffic, as observed so far. */
 export class ApplicationView {
@@ -39,6 +50,8 @@ export class ApplicationView {
   private readonly nodes = new Map<string, Set<string>>();
   /** Per application: bytes per node pair key `"src->dst"`, over every observation so far. */
   private readonly pairs = new Map<string, Map<string, number>>();
+  /** Per application: the peer applications it exchanged traffic with, per node pair key. */
+  private readonly peers = new Map<string, Map<string, Set<string>>>();
   /** Bytes per node pair key of all traffic (every application and the matrix), over every observation so far. */
   private readonly totals = new Map<string, number>();
   /** Time observed so far, ns (the sum of the observations' intervals). */
@@ -56,11 +69,16 @@ export class ApplicationView {
       if (!ends) continue;
       addTo(this.nodes, ends[0], t.src);
       addTo(this.nodes, ends[1], t.dst);
+      const k = pairKey(t.src, t.dst);
       for (const app of new Set(ends)) {
         const m = this.pairs.get(app) ?? new Map<string, number>();
         this.pairs.set(app, m);
-        const k = `${t.src}->${t.dst}`;
         m.set(k, (m.get(k) ?? 0) + t.bytes);
+      }
+      for (const [app, peer] of [ends, [ends[1], ends[0]]] as const) {
+        const m = this.peers.get(app) ?? new Map<string, Set<string>>();
+        this.peers.set(app, m);
+        addTo(m, k, peer);
       }
     }
   }
@@ -73,6 +91,11 @@ export class ApplicationView {
   /** The application's node pairs with their bytes, by pair key, sorted by key. */
   pairsOf(app: string): [string, number][] {
     return [...(this.pairs.get(app) ?? [])].sort((a, b) => cmp(a[0], b[0]));
+  }
+
+  /** The applications `app` exchanged traffic with on the node pair `key` (sorted). */
+  peersOn(app: string, key: string): string[] {
+    return [...(this.peers.get(app)?.get(key) ?? [])].sort();
   }
 
   /** The share of the pair's bytes so far that the application's traffic made, [0, 1] (0 for a pair never seen). */
@@ -99,11 +122,16 @@ export function applicationEnds(application: string): [string, string] | null {
 export type PersonaChange =
   | { verb: "createVirtualLink"; src: string; dst: string; path: NodePath; replaces?: string }
   | { verb: "setRoute"; src: string; dst: string; path: NodePath }
-  | { verb: "setQos"; src: string; dst: string; qos: QosSpec }
+  | { verb: "setQos"; src: string; dst: string; qos: QosSpec; match?: QosMatch }
   | { verb: "setFirewall"; rule: FirewallRule };
 
 /** What else the diff takes into account (persona.ts's parameters and its refinement). */
 export interface DiffOptions {
+  /**
+   * Whether the persona's classes are matched by application (its exchanges' server ports on each pair), holding
+   * only its flows; false: a class per pair, holding every flow of the pair. Default true.
+   */
+  qosPerApplication?: boolean;
   /**
    * A class promotes every flow of its pair: a pair whose other traffic (other applications', the matrix's) has a
    * mean rate above this share of the bottleneck capacity of the pair's path gets no class. Default 0.05.
@@ -175,15 +203,18 @@ export async function personaDiff(
     if (path) paths.set(`${src}->${dst}`, path);
   }
   const foreignShare = opts.qosForeignShare ?? QOS_FOREIGN_SHARE;
+  const matches = (key: string) =>
+    opts.qosPerApplication === false ? [] : qosMatches(persona, view.peersOn(app, key));
   const classed = pairs.filter(([src, dst]) => {
     const key = `${src}->${dst}`;
+    if (matches(key).length > 0) return true; // a matched class holds the application's flows only
     if (opts.shaped?.has(key)) return false;
     const bottleneck = Math.min(
       ...pathLinkKeys(paths.get(key) ?? []).map((k) => links.get(k)?.capacityBps ?? Number.POSITIVE_INFINITY),
     );
     return view.foreignBps(app, key) <= foreignShare * bottleneck;
   });
-  out.push(...qosChanges(persona, classed, pairs.length, obs, opts.demand));
+  out.push(...qosChanges(persona, classed, pairs.length, obs, opts.demand, matches));
   const withLink = opts.demand ? vnaBudget(overlay, obs, opts.demand) : overlay;
   for (const [src, dst] of pairs) {
     const key = `${src}->${dst}`;
@@ -242,6 +273,17 @@ function overlayPairs(
   return new Set(pairs.map(([k]) => k).filter((k) => edge(...(k.split("->") as [string, string]))));
 }
 
+/**
+ * The classes matching the application's exchanges with `peers` (one per server port of theirs in the fingerprint,
+ * sorted); none when the fingerprint names no port for them.
+ */
+export function qosMatches(persona: Persona, peers: readonly string[]): QosMatch[] {
+  const ports = new Set(
+    persona.fingerprint.peers.filter((p) => peers.includes(p.app)).flatMap((p) => p.ports),
+  );
+  return [...ports].sort((a, b) => a - b).map((port) => ({ port }));
+}
+
 function qosChanges(
   persona: Persona,
   pairs: readonly [string, string][],
@@ -249,23 +291,32 @@ function qosChanges(
   pairCount: number,
   obs: Observation,
   demand: DiffOptions["demand"],
+  /** The matched classes of a pair (none: the pair's class). */
+  matchesOf: (key: string) => QosMatch[],
 ): PersonaChange[] {
   const { rateBps, ceilBps } = persona.desired.qos;
   const priority = persona.desired.routing === "bandwidth" ? BULK_PRIORITY : persona.desired.qos.priority;
   const out: PersonaChange[] = [];
   for (const [src, dst] of pairs) {
-    const qos: QosSpec = { priority };
-    const rate = demand ? demand.bps(`${src}->${dst}`) * demand.headroom : rateBps / pairCount;
-    if ((demand || rateBps > 0) && rate > 0) qos.rateBps = rate;
-    if (ceilBps > 0) qos.ceilBps = ceilBps;
-    const now = obs.qos?.find((q) => q.src === src && q.dst === dst);
-    // A class at a more urgent priority is another persona's: left alone; at the same priority, kept while its rate
-    // is within RATE_TOLERANCE of this one's (trading and its ledger share n1<->n4 and took turns re-setting it).
-    if (now && now.priority < qos.priority) continue;
-    const sameRate =
-      Math.abs((now?.rateBps ?? 0) - (qos.rateBps ?? 0)) <= RATE_TOLERANCE * (qos.rateBps ?? 0);
-    if (now && now.priority === qos.priority && sameRate) continue;
-    out.push({ verb: "setQos", src, dst, qos });
+    const matches = matchesOf(pairKey(src, dst));
+    const classes: (QosMatch | undefined)[] = matches.length > 0 ? matches : [undefined];
+    for (const match of classes) {
+      const qos: QosSpec = { priority };
+      const pairRate = demand ? demand.bps(pairKey(src, dst)) * demand.headroom : rateBps / pairCount;
+      const rate = pairRate / classes.length;
+      if ((demand || rateBps > 0) && rate > 0) qos.rateBps = rate;
+      if (ceilBps > 0) qos.ceilBps = ceilBps;
+      const key = qosMatchKey(match);
+      const now = obs.qos?.find((q) => q.src === src && q.dst === dst && qosMatchKey(q.match) === key);
+      // A class at a more urgent priority is another persona's: left alone; at the same priority, kept while its
+      // rate is within RATE_TOLERANCE of this one's (trading and its ledger share n1<->n4 and took turns re-setting
+      // it).
+      if (now && now.priority < qos.priority) continue;
+      const sameRate =
+        Math.abs((now?.rateBps ?? 0) - (qos.rateBps ?? 0)) <= RATE_TOLERANCE * (qos.rateBps ?? 0);
+      if (now && now.priority === qos.priority && sameRate) continue;
+      out.push({ verb: "setQos", src, dst, qos, ...(match ? { match } : {}) });
+    }
   }
   return out;
 }

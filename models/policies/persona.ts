@@ -95,9 +95,13 @@ export const PERSONA_PARAMS = z.strictObject({
     .min(1)
     .default(2)
     .meta({ description: "Intervals a trial is measured before it is kept or reverted." }),
+  qosPerApplication: z.boolean().default(true).meta({
+    description:
+      "QoS classes matched by application (the server ports of its exchanges on each pair: they hold its flows only); false: a class per node pair, holding every flow of the pair.",
+  }),
   qosForeignShare: z.number().min(0).default(QOS_FOREIGN_SHARE).meta({
     description:
-      "No QoS class on a pair whose other traffic's mean rate exceeds this share of its path's bottleneck capacity (a class holds every flow of its pair).",
+      "No pair class (one not matched by application) on a pair whose other traffic's mean rate exceeds this share of its path's bottleneck capacity (a pair class holds every flow of its pair).",
   }),
   refine: REFINE_PARAMS.nullable().default(null).meta({
     description:
@@ -465,6 +469,7 @@ export class PersonaPolicy implements Policy {
       const kPaths = this.opts.kPaths ?? DEFAULT_K_PATHS;
       const changes = await personaDiff(persona, this.view, obs, journal, kPaths, this.rulesSet, {
         qosForeignShare: this.opts.qosForeignShare ?? DEFAULTS.qosForeignShare,
+        qosPerApplication: this.opts.qosPerApplication ?? DEFAULTS.qosPerApplication,
         latencyPairs: this.latencyPairs(app),
         shaped: new Set(this.shaped.keys()),
         ...(this.demand && this.opts.refine ? this.refinedDiff(app, obs, this.demand, this.opts.refine) : {}),
@@ -678,7 +683,7 @@ export async function applyChanges(ctl: ControlPlane, changes: readonly PersonaC
 function applyChange(ctl: ControlPlane, c: PersonaChange): unknown {
   if (c.verb === "createVirtualLink") return ctl.createVirtualLink(c.src, c.dst, { path: c.path });
   if (c.verb === "setRoute") return ctl.setRoute({ src: c.src, dst: c.dst }, c.path);
-  if (c.verb === "setQos") return ctl.setQos({ src: c.src, dst: c.dst }, c.qos);
+  if (c.verb === "setQos") return ctl.setQos({ src: c.src, dst: c.dst }, c.qos, c.match);
   return ctl.setFirewall(c.rule);
 }
 
@@ -736,6 +741,7 @@ export const personaPolicy = definePolicy({
       baselineIntervals: p.baselineIntervals,
       measureIntervals: p.measureIntervals,
       qosForeignShare: p.qosForeignShare,
+      qosPerApplication: p.qosPerApplication,
       refine: p.refine,
       predictor: ctx.predictor,
       kPaths: p.kPaths ?? ctx.kPaths,

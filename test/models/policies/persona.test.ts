@@ -206,6 +206,25 @@ describe("the persona policy", () => {
     );
   });
 
+  it("gives its application classes matched by its port, holding its exchanges on pairs the matrix shares", async () => {
+    const withPeers: Persona = {
+      ...GOOD,
+      fingerprint: {
+        ...GOOD.fingerprint,
+        peers: [{ app: "web", critical: false, ports: [5432], bytes: 1, flows: 1 }],
+      },
+    };
+    const matched = (await run(withPeers, 10)).seen.at(-1)!.qos ?? [];
+    assert.deepEqual(
+      matched.map((q) => [`${q.src}->${q.dst}`, q.match ?? null, q.priority]),
+      [
+        ["n0->n2", { port: 5432 }, 1],
+        ["n2->n0", { port: 5432 }, 1],
+      ],
+      "db's exchanges with web, both ways, whatever else n0<->n2 carries",
+    );
+  });
+
   it("experiments/configs/personas.yaml runs: its wrong personas (game's, trading's) are reverted, one interval after they were applied", async () => {
     const loaded = loadConfig(join(import.meta.dirname, "../../../experiments/configs/personas.yaml"), {
       set: ["workload.window.duration=1s"],
