@@ -66,7 +66,9 @@
  * until the flow's last byte leaves or the buffer fills (then the window halves, as NewReno's does, and grows a
  * segment per round trip). Every round trip (handshake, slow-start rounds) then lasts the base RTT plus the queueing
  * delays of the path's links at its start, and a flow's last byte waits them (Misra, Gong and Towsley, SIGCOMM
- * 2000). Rates stay max-min fair: queues change when flows finish, not how the links are shared.
+ * 2000). Rates stay max-min fair: queues change when flows finish, not how the links are shared. A flow in a QoS
+ * class above best effort sees none of these shared backlogs (htb serves its class from a FIFO of its own; see
+ * `sharesQueues`).
  *
  * Degraded links ({@link FlowNetwork.setLinkQuality}, the config's `state: degraded`). Capacity and delay change from
  * the instant on. Loss has no packets to drop here: a flow whose path loses a fraction p = 1 - prod(1 - loss) of its
@@ -1071,10 +1073,27 @@ export class FlowNetwork
     this.fRound[slot] = this.sim.schedule(this.roundTripNs(slot), this.onRound, ROUND_PRIORITY, slot);
   }
 
-  /** A round trip of a copy starting now: its path's base RTT plus the queueing delay on its path now, ns. */
+  /**
+   * A round trip of a copy starting now: its path's base RTT plus the queueing delay on its path now (none for a
+   * copy in a priority class, {@link sharesQueues}), ns.
+   */
   private roundTripNs(slot: number): number {
     const rtt = this.fRttNs[slot]!;
-    return this.queues ? Math.round(rtt + this.queues.pathDelayNs(this.fPath[slot]!)) : rtt;
+    return this.queues && this.sharesQueues(slot)
+      ? Math.round(rtt + this.queues.pathDelayNs(this.fPath[slot]!))
+      : rtt;
+  }
+
+  /**
+   * Whether a copy waits in the fluid queues of its path's links: a best-effort one, or one in a class at best
+   * effort's level. A class above it is served by htb from a FIFO of its own ahead of the default leaf's backlog (the
+   * emulator gives each class its own FIFO, emulate/qos.ts `qosLeaf`), so the shared backlog does not delay it; the
+   * class FIFO's own backlog is not modelled (taken as empty: close for a latency class of small flows, low for a
+   * priority class of network-limited ones).
+   */
+  private sharesQueues(slot: number): boolean {
+    const c = this.fClass[slot]!;
+    return c === NONE || this.qos[c]!.level >= BEST_EFFORT_LEVEL;
   }
 
   /** Whether a sending copy has a place in the fluid queues: a primary copy of a TCP flow with round trips. */
@@ -1303,7 +1322,7 @@ export class FlowNetwork
     for (let h = 0; h < path.length; h++) delay += this.delayNs[path[h]!]!;
     // The last byte waits in the queues on its path; a network-limited copy's last bytes were its excess in its
     // bottleneck's queue, so its wait there is in its transfer already (they drained at its rate).
-    if (this.queues) {
+    if (this.queues && this.sharesQueues(primary)) {
       const own = this.fBudget[slot] === Number.POSITIVE_INFINITY ? this.queues.linkOf(slot) : NONE;
       delay += Math.round(this.queues.pathDelayNs(path, own));
     }

@@ -130,6 +130,31 @@ describe("fluid queues", () => {
     assert.ok(extra >= 2 * qNs && extra <= 2.2 * qNs, `extra ${extra} ns for a queue of ${qNs} ns`);
   });
 
+  for (const [level, waits] of [
+    [0, false],
+    [6, false],
+    [7, true],
+  ] as const)
+    test(`a short flow in a class at level ${level} ${waits ? "waits" : "skips"} the standing queue (htb: a FIFO per class)`, () => {
+      const plain = setup(null);
+      plain.start(1_000);
+      plain.sim.run();
+      const { sim, net, records, start } = setup({ packets: 500 });
+      const cls = net.addQosClass({ level, guaranteedBps: 0, ceilBps: C, links: [0] });
+      start(100e6);
+      let t = 0;
+      while (net.queueOverflows === 0) {
+        t += 1e6;
+        sim.run(t);
+      }
+      const topo = net.topology;
+      net.startFlow({ src: topo.node("s"), dst: topo.node("d"), sizeBytes: 1_000, path: [0], qosClass: cls });
+      sim.run(t + 200e6);
+      const extra = records.find((r) => r.sizeBytes === 1_000)!.fctNs - plain.records[0]!.fctNs;
+      if (waits) assert.ok(extra > 20e6, `extra ${extra} ns`);
+      else assert.equal(extra, 0);
+    });
+
   test("a flow held back by its QoS class's ceiling, not by a link, queues nothing on the link", () => {
     const { sim, net } = setup({ packets: 1000 });
     const cls = net.addQosClass({ level: 0, guaranteedBps: 0, ceilBps: C / 2, links: [0] });
