@@ -61,7 +61,7 @@ export class ApplicationView {
   observe(obs: Observation): void {
     this.observedNs += obs.intervalNs;
     for (const t of obs.traffic) {
-      const k = `${t.src}->${t.dst}`;
+      const k = pairKey(t.src, t.dst);
       this.totals.set(k, (this.totals.get(k) ?? 0) + t.bytes);
     }
     for (const t of obs.applications ?? []) {
@@ -196,17 +196,17 @@ export async function personaDiff(
   const paths = new Map<string, NodePath>();
   for (const [src, dst] of pairs) {
     const latency =
-      persona.desired.routing === "latency" || opts.latencyPairs?.has(`${src}->${dst}`) === true;
+      persona.desired.routing === "latency" || opts.latencyPairs?.has(pairKey(src, dst)) === true;
     const pick = latency ? (opts.latencyPath ?? ((c: readonly NodePath[]) => c[0])) : undefined;
     const candidates = await ctl.paths(src, dst, pick && !opts.latencyPath ? 1 : kPaths);
     const path = pick ? pick(candidates) : leastLoadedPath(candidates, links);
-    if (path) paths.set(`${src}->${dst}`, path);
+    if (path) paths.set(pairKey(src, dst), path);
   }
   const foreignShare = opts.qosForeignShare ?? QOS_FOREIGN_SHARE;
   const matches = (key: string) =>
     opts.qosPerApplication === false ? [] : qosMatches(persona, view.peersOn(app, key));
   const classed = pairs.filter(([src, dst]) => {
-    const key = `${src}->${dst}`;
+    const key = pairKey(src, dst);
     if (matches(key).length > 0) return true; // a matched class holds the application's flows only
     if (opts.shaped?.has(key)) return false;
     const bottleneck = Math.min(
@@ -217,7 +217,7 @@ export async function personaDiff(
   out.push(...qosChanges(persona, classed, pairs.length, obs, opts.demand, matches));
   const withLink = opts.demand ? vnaBudget(overlay, obs, opts.demand) : overlay;
   for (const [src, dst] of pairs) {
-    const key = `${src}->${dst}`;
+    const key = pairKey(src, dst);
     const path = paths.get(key);
     if (!path) continue;
     const vl = obs.virtualLinks.find((v) => v.src === src && v.dst === dst);
@@ -239,7 +239,7 @@ function vnaBudget(
   demand: NonNullable<DiffOptions["demand"]>,
 ): Set<string> {
   const free = new Map([...obs.vnaPool].map(([n, p]) => [n, p.capacity - p.used]));
-  const has = new Set(obs.virtualLinks.map((v) => `${v.src}->${v.dst}`));
+  const has = new Set(obs.virtualLinks.map((v) => pairKey(v.src, v.dst)));
   const out = new Set([...overlay].filter((k) => has.has(k)));
   const rest = [...overlay]
     .filter((k) => !has.has(k))

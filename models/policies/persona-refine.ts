@@ -23,7 +23,7 @@
 import * as z from "zod";
 import type { Predictor } from "../predictors/predictor.ts";
 import { PairIndex, pathLinkKeys } from "./common.ts";
-import type { ControlPlane, NodePath, Observation, QosSpec } from "./types.ts";
+import { type ControlPlane, type NodePath, type Observation, pairKey, type QosSpec } from "./types.ts";
 
 /** The refinement's parameters (persona's `refine`; null: off). */
 export const REFINE_PARAMS = z.strictObject({
@@ -87,7 +87,7 @@ export class DemandForecast {
         const k = index.index(src, dst);
         let bytes = 0;
         for (const f of steps) bytes = Math.max(bytes, f[k] ?? 0);
-        if (bytes > 0) out.set(`${src}->${dst}`, (bytes * 8e9) / obs.intervalNs);
+        if (bytes > 0) out.set(pairKey(src, dst), (bytes * 8e9) / obs.intervalNs);
       }
     this.bps = out;
   }

@@ -66,6 +66,7 @@ import {
   type Observation,
   type Policy,
   type PolicyEvent,
+  pairKey,
 } from "./types.ts";
 import type { Verbs } from "./verbs.ts";
 
@@ -264,7 +265,7 @@ export class PersonaPolicy implements Policy {
     // pair's route (in the simulator a virtual link carries the flows that start after it is ready), so they move
     // with it, not stall until the default routes reconverge; then the virtual links are made again on the new paths.
     for (const m of moves) {
-      const persona = this.personaOfPair(m.of ?? `${m.src}->${m.dst}`);
+      const persona = this.personaOfPair(m.of ?? pairKey(m.src, m.dst));
       const latency = (persona?.desired.routing ?? "latency") === "latency";
       const candidates = await journal.paths(
         m.src,
@@ -361,7 +362,7 @@ export class PersonaPolicy implements Policy {
       let changes = 0;
       for (const { src, dst } of plan.clear) {
         if (await attemptCall(() => journal.setQos({ src, dst }, null))) changes++;
-        this.shaped.delete(`${src}->${dst}`);
+        this.shaped.delete(pairKey(src, dst));
       }
       this.events.push({
         timeNs: obs.timeNs,
@@ -389,8 +390,8 @@ export class PersonaPolicy implements Policy {
     let failed = 0;
     for (const { src, dst, qos } of plan.set) {
       if (await attemptCall(() => journal.setQos({ src, dst }, qos))) {
-        this.shaped.set(`${src}->${dst}`, qos.ceilBps!);
-        shapedPairs.push(`${src}->${dst}`);
+        this.shaped.set(pairKey(src, dst), qos.ceilBps!);
+        shapedPairs.push(pairKey(src, dst));
       } else failed++;
     }
     const changes = journal.entries().length - mark;
@@ -584,16 +585,16 @@ interface Move {
 function returnMoves(moves: readonly Move[], failed: string, obs: Observation, ctl: ControlPlane): Move[] {
   const [u, v] = failed.split("->") as [string, string];
   const cable = new Set([`${u}->${v}`, `${v}->${u}`]);
-  const own = new Set([...obs.virtualLinks.map((x) => `${x.src}->${x.dst}`), ...obs.routes.keys()]);
-  for (const m of moves) own.add(`${m.src}->${m.dst}`);
+  const own = new Set([...obs.virtualLinks.map((x) => pairKey(x.src, x.dst)), ...obs.routes.keys()]);
+  for (const m of moves) own.add(pairKey(m.src, m.dst));
   const out: Move[] = [];
   for (const m of moves) {
-    const back = `${m.dst}->${m.src}`;
+    const back = pairKey(m.dst, m.src);
     if (own.has(back)) continue;
     own.add(back);
     const path = ctl.defaultPath(m.dst, m.src);
     if (path && pathLinkKeys(path).some((k) => cable.has(k)))
-      out.push({ src: m.dst, dst: m.src, of: `${m.src}->${m.dst}` });
+      out.push({ src: m.dst, dst: m.src, of: pairKey(m.src, m.dst) });
   }
   return out;
 }
