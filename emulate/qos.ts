@@ -299,15 +299,20 @@ export class EmulationQos {
       ]);
     });
     try {
-      // The matched classes' table once per device (its creation fails when it is there: unchecked), then the link.
+      // The matched classes' table once per device (its creation fails when it is there: unchecked); its link goes
+      // in with the class (idempotent).
+      const devsOf = (i: number) => c.egress.filter((e) => e.node === i).map((e) => e.dev);
       if (c.match)
-        await parallel([...tc.keys()], async (i) => {
-          const devs = c.egress.filter((e) => e.node === i).map((e) => e.dev);
-          await ctx.commands.batch("tc", ctx.ns(i), devs.map(matchedTableAdd), { check: false });
-          await ctx.commands.batch("tc", ctx.ns(i), devs.map(matchedTableLink));
-        });
+        await parallel([...tc.keys()], (i) =>
+          ctx.commands.batch("tc", ctx.ns(i), devsOf(i).map(matchedTableAdd), { check: false }),
+        );
       // Through the command channels, as every other verb: no process started per namespace.
-      await parallel([...tc.keys()], (i) => ctx.commands.batch("tc", ctx.ns(i), tc.get(i)!));
+      await parallel([...tc.keys()], (i) =>
+        ctx.commands.batch("tc", ctx.ns(i), [
+          ...(c.match ? devsOf(i).map(matchedTableLink) : []),
+          ...tc.get(i)!,
+        ]),
+      );
     } catch (e) {
       await this.remove(st).catch(() => {});
       throw e;
