@@ -50,6 +50,10 @@ export const RL_MESH_PARAMS = z.strictObject({
     .meta({ description: "LinUCB confidence width (default: the model file's, else 0.5)." }),
   probeBudget: probeBudgetParam(200),
   ...meshParams({ relays: 2, maxMoves: 16 }),
+  impairedPairs: z.boolean().default(true).meta({
+    description:
+      "Also manage, after the maxPairs heaviest, every other active pair whose current path is impaired (a link down or losing packets, or its last probe lost).",
+  }),
   margin: z
     .number()
     .min(0)
@@ -229,6 +233,7 @@ export function rlMeshOptions(
     maxMoves: p.maxMoves,
     candidates: { kPaths: p.kPaths ?? ctx.kPaths, relays: p.relays },
     insecureLinks: p.insecureLinks,
+    impairedPairs: p.impairedPairs,
   };
 }
 

@@ -37,6 +37,11 @@ export interface PathMeshOptions {
   candidates: CandidateOptions;
   /** Directed links ("a->b") that are not secure. */
   insecureLinks: readonly string[];
+  /**
+   * Also manage, after the `maxPairs` heaviest, every other active pair whose current path is impaired
+   * ({@link MeshView.impaired}: a link down or losing packets, or the path's last probe lost); default false.
+   */
+  impairedPairs?: boolean;
 }
 
 /** A pair's choice: the path to pin (null: leave it as it is); `bps` is the pair's rate of the last interval. */
@@ -64,6 +69,15 @@ export class MeshView {
   /** Whether a path is up and its last probe, if any, was answered. */
   usable(p: NodePath): boolean {
     return pathUp(p, this.links) && !this.table.get(p).lastLost;
+  }
+
+  /**
+   * Whether a path is impaired: not {@link usable}, or a link of it loses packets (`lossRate` > 0, a degraded
+   * link).
+   */
+  impaired(p: NodePath): boolean {
+    if (!this.usable(p)) return true;
+    return pathLinkKeys(p).some((k) => (this.links.get(k)?.lossRate ?? 0) > 0);
   }
 
   /**
@@ -183,13 +197,7 @@ export class PathMesh {
   async place(view: MeshView, ctl: ControlPlane, choose: Chooser): Promise<void> {
     const obs = view.obs;
     const seconds = obs.intervalNs / 1e9;
-    const active = [...obs.traffic]
-      .sort(
-        (a, b) =>
-          b.bytes - a.bytes ||
-          (a.src < b.src ? -1 : a.src > b.src ? 1 : a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0),
-      )
-      .slice(0, this.opts.maxPairs);
+    const active = this.activePairs(view, ctl);
     const probing: { current: NodePath | null; candidates: NodePath[] }[] = [];
     const pins: Promise<void>[] = [];
     let moves = 0;
@@ -219,6 +227,26 @@ export class PathMesh {
     }
     await Promise.all(pins);
     this.probe(ctl, probing);
+  }
+
+  /**
+   * The pairs one interval manages: the `maxPairs` heaviest of the last interval (bytes, then src, dst), then, with
+   * `impairedPairs`, every other active pair whose current path is {@link MeshView.impaired}.
+   */
+  private activePairs(view: MeshView, ctl: ControlPlane): Observation["traffic"] {
+    const sorted = [...view.obs.traffic].sort(
+      (a, b) =>
+        b.bytes - a.bytes ||
+        (a.src < b.src ? -1 : a.src > b.src ? 1 : a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0),
+    );
+    const heaviest = sorted.slice(0, this.opts.maxPairs);
+    if (!this.opts.impairedPairs) return heaviest;
+    const rest = sorted.slice(this.opts.maxPairs).filter((t) => {
+      if (t.bytes <= 0) return false;
+      const current = view.obs.routes.get(pairKey(t.src, t.dst)) ?? ctl.defaultPath(t.src, t.dst);
+      return current !== null && view.impaired(current);
+    });
+    return [...heaviest, ...rest];
   }
 
   /**

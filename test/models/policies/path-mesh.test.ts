@@ -100,6 +100,37 @@ describe("rl-mesh", () => {
   });
 });
 
+describe("rl-mesh impaired pairs", () => {
+  // u -> v (320 Mbit/s) is the heaviest pair, s -> t (160 Mbit/s) the lighter; a-t degrades at 5 ms (5% loss).
+  // With maxPairs 1 only u -> v is managed among the heaviest; s -> t is managed only as an impaired pair.
+  const cases = [
+    {
+      impairedPairs: true,
+      want: "s,b,t",
+      why: "the light pair on the lossy link is managed and moved off it",
+    },
+    { impairedPairs: false, want: "s,a,t", why: "without it the light pair is left on the lossy link" },
+  ];
+  for (const { impairedPairs, want, why } of cases)
+    it(`impairedPairs ${impairedPairs}: ${why}`, async () => {
+      const c = setup();
+      for (let t = 1 * MS; t < 60 * MS; t += 5 * MS) c.sim.schedule(t, () => c.start("u", "v", MB / 5));
+      steady(c, 1 * MS, 60 * MS);
+      const policy = rlMesh({ maxPairs: 1, impairedPairs });
+      const cable = [c.l("a->t"), c.l("t->a")];
+      const quality = { capacityBps: 1e9, delayNs: 1 * MS, loss: 0.05 };
+      await c
+        .loop(policy, { endNs: 60 * MS, failures: [{ atNs: 5 * MS, links: cable, up: true, quality }] })
+        .run();
+      assert.deepEqual(
+        c.ctl.routes().get("u->v"),
+        ["u", "s", "b", "t", "v"],
+        "the heaviest pair moves either way",
+      );
+      assert.equal((c.ctl.routes().get("s->t") ?? ["s", "a", "t"]).join(), want);
+    });
+});
+
 describe("ron", () => {
   it("takes the lowest-latency path and leaves it at once when it fails, before default routes reconverge", async () => {
     const c = setup();
