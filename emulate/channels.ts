@@ -1,7 +1,9 @@
 /**
  * Long-lived command channels for the verbs: per namespace one `ip -n NS -force -batch -`, one
  * `tc -n NS -force -batch -` and two `ip netns exec NS nft ... -i` processes (changes; readings of counters, so a
- * reading never delays a change), started on first use and kept for the control plane's life. A request writes its lines to the process's stdin (each built from an argv by
+ * reading never delays a change), plus one more `ip` process for the probes' route writes (the `probe` lane: a
+ * policy's route changes never wait behind a probe path's first routes), started on first use and kept for the
+ * control plane's life. A request writes its lines to the process's stdin (each built from an argv by
  * {@link batchText}, or an nft script joined into one line: one transaction), then a *sentinel*, a command that
  * fails the same way every time, so its error on stderr marks the request's end. No process is started per
  * request: on a loaded machine starting one costs 20-70 ms (scheduling, not the tool: `true` costs as much), a
@@ -43,13 +45,25 @@ import { type Runner, runBatch } from "./runner.ts";
 
 export type BatchTool = "ip" | "tc";
 
+/**
+ * A batch's lane: requests of different lanes go to different processes of the namespace, so neither waits behind
+ * the other (`probe`: emulate/probe.ts's route writes; default: every other verb's changes).
+ */
+export type BatchLane = "changes" | "probe";
+
+/** Options of a batch: `check` (default true) throws on a failing line; `lane` (default `changes`) its process. */
+export interface BatchOptions {
+  check?: boolean;
+  lane?: BatchLane;
+}
+
 /** What the verb modules run: batches of ip/tc commands and nft transactions in a namespace. */
 export interface VerbCommands {
   /**
    * Runs `cmds` in namespace `ns`. Every line is tried; with `check` (default true) an EmulationError names the
-   * first failing line's command and the tool's message.
+   * first failing line's command and the tool's message; `lane` picks the namespace's process ({@link BatchLane}).
    */
-  batch(tool: BatchTool, ns: string, cmds: readonly Cmd[], opts?: { check?: boolean }): Promise<void>;
+  batch(tool: BatchTool, ns: string, cmds: readonly Cmd[], opts?: BatchOptions): Promise<void>;
   /**
    * Runs `cmds` in namespace `ns` as one request, every line tried, and answers per line: null for a line that
    * succeeded, else the tool's message for it. For callers that batch independent changes (several pairs' routes)
@@ -77,8 +91,8 @@ export interface VerbCommands {
   close(): void;
 }
 
-/** The channels of a namespace {@link VerbCommands.open} can start. */
-export type ChannelTool = BatchTool | "nft" | "nft-read";
+/** The channels of a namespace {@link VerbCommands.open} can start (`ip-probe`: ip's `probe` lane). */
+export type ChannelTool = BatchTool | "ip-probe" | "nft" | "nft-read";
 
 /** `tool -n ns -force -batch -`: commands from stdin, every line tried. */
 const forcedBatchArgv = (tool: BatchTool, ns: string): string[] => [tool, "-n", ns, "-force", "-batch", "-"];
@@ -87,12 +101,7 @@ const forcedBatchArgv = (tool: BatchTool, ns: string): string[] => [tool, "-n", 
 export class OneShotCommands implements VerbCommands {
   constructor(private readonly runner: Runner) {}
 
-  async batch(
-    tool: BatchTool,
-    ns: string,
-    cmds: readonly Cmd[],
-    opts: { check?: boolean } = {},
-  ): Promise<void> {
+  async batch(tool: BatchTool, ns: string, cmds: readonly Cmd[], opts: BatchOptions = {}): Promise<void> {
     if (cmds.length === 0) return;
     if (opts.check !== false) return runBatch(this.runner, tool, ns, cmds);
     await this.runner.run(forcedBatchArgv(tool, ns), {
@@ -341,21 +350,19 @@ export class ChannelCommands implements VerbCommands {
     for (const t of tools)
       (t === "nft" || t === "nft-read"
         ? this.nftChannel(ns, t === "nft-read")
-        : this.batchChannel(t, ns)
+        : t === "ip-probe"
+          ? this.batchChannel("ip", ns, "probe")
+          : this.batchChannel(t, ns)
       ).open();
   }
 
-  private batchChannel(tool: BatchTool, ns: string): Channel {
-    return this.channel(`${tool} ${ns}`, () => forcedBatchArgv(tool, ns));
+  private batchChannel(tool: BatchTool, ns: string, lane: BatchLane = "changes"): Channel {
+    const key = lane === "changes" ? `${tool} ${ns}` : `${tool}-${lane} ${ns}`;
+    return this.channel(key, () => forcedBatchArgv(tool, ns));
   }
 
-  async batch(
-    tool: BatchTool,
-    ns: string,
-    cmds: readonly Cmd[],
-    opts: { check?: boolean } = {},
-  ): Promise<void> {
-    const failed = await this.batchEach(tool, ns, cmds);
+  async batch(tool: BatchTool, ns: string, cmds: readonly Cmd[], opts: BatchOptions = {}): Promise<void> {
+    const failed = await this.batchEach(tool, ns, cmds, opts.lane);
     if (opts.check === false) return;
     const i = failed.findIndex((f) => f !== null);
     if (i < 0) return;
@@ -367,9 +374,14 @@ export class ChannelCommands implements VerbCommands {
     );
   }
 
-  async batchEach(tool: BatchTool, ns: string, cmds: readonly Cmd[]): Promise<(string | null)[]> {
+  async batchEach(
+    tool: BatchTool,
+    ns: string,
+    cmds: readonly Cmd[],
+    lane: BatchLane = "changes",
+  ): Promise<(string | null)[]> {
     if (cmds.length === 0) return [];
-    const c = this.batchChannel(tool, ns);
+    const c = this.batchChannel(tool, ns, lane);
     const { text, sentinelOffset } = batchRequest(tool, cmds);
     let sentinelLine = 0;
     const what = cmds.map((x) => x.join(" ")).join("; ");

@@ -3,7 +3,7 @@
  * plan and state, the command runner, node lookups and path validation. {@link EmulationControlPlane} provides it;
  * each module owns its verb's commands, state and counters.
  */
-import type { NodePath } from "../models/policies/types.ts";
+import type { LinkDownError, NodePath } from "../models/policies/types.ts";
 import type { VerbCommands } from "./channels.ts";
 import type { LinkEnd, Plan } from "./plan.ts";
 import type { RunState } from "./run-state.ts";
@@ -32,6 +32,12 @@ export interface ControlContext {
    * @throws NoPathError (not a path between them), LinkDownError (crosses a link that is down)
    */
   resolvePath(u: number, v: number, path: NodePath | undefined): { nodes: number[]; hops: Hop[] };
+  /**
+   * Whether a given path crosses a link that is down: the LinkDownError {@link resolvePath} throws for it (naming
+   * the link), or null.
+   * @throws NoPathError (not a path between them)
+   */
+  downLink(u: number, v: number, path: NodePath): LinkDownError | null;
   /** Where the pair's new traffic goes now (virtual link, pinned route or default path). */
   pathNow(src: string, dst: string): { path: NodePath | null; virtualLink: string | null };
   /** Two fresh addresses from the top of the run's block. */

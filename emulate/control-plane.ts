@@ -58,7 +58,7 @@ import { checkFirewallRule, checkQosMatch, checkQosSpec } from "../models/polici
 import { allPairsShortestPaths, kShortestPaths } from "../sim/substrate/routing.ts";
 import { DEFAULT_LINK, type Topology, TopologyBuilder } from "../sim/substrate/topology.ts";
 import { AddressPool } from "./addressing.ts";
-import { ChannelCommands, OneShotCommands, type VerbCommands } from "./channels.ts";
+import { ChannelCommands, type ChannelTool, OneShotCommands, type VerbCommands } from "./channels.ts";
 import {
   addrAdd,
   addrDel,
@@ -195,6 +195,15 @@ export class EmulationControlPlane implements ControlPlane {
       ns: (i) => this.ns(i),
       addr: (i) => this.addr(i),
       resolvePath: (u, v, path) => this.resolvePath(u, v, path),
+      downLink: (u, v, path) => {
+        try {
+          this.resolvePath(u, v, path);
+          return null;
+        } catch (e) {
+          if (e instanceof LinkDownError) return e;
+          throw e;
+        }
+      },
       pathNow: (src, dst) => this.pathNow(src, dst),
       takeAddresses: () => {
         const pool = this.pool();
@@ -219,11 +228,7 @@ export class EmulationControlPlane implements ControlPlane {
 
   /** Batched with the other setRoute calls of the same turn of the event loop (emulate/routes.ts). */
   setRoute(pair: Pair, path: NodePath | null): Promise<void> {
-    try {
-      return this.pinnedRoutes.set(pair, path);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    return this.pinnedRoutes.set(pair, path);
   }
 
   setQos(pair: Pair, qos: QosSpec | null, match?: QosMatch): Promise<void> {
@@ -296,16 +301,17 @@ export class EmulationControlPlane implements ControlPlane {
   }
 
   /**
-   * Starts, in every namespace of the run, the command channels that `verbs` use (ip and tc for any verb, the nft
-   * channels for setFirewall and mirror), before traffic: starting a channel's process blocks the controller's
+   * Starts, in every namespace of the run, the command channels that `verbs` use (ip and tc for any verb, ip's
+   * probe lane for probe, the nft channels for setFirewall and mirror), before traffic: starting a channel's process blocks the controller's
    * event loop while the fork runs (emulate/channels.ts `open`), and a blocked controller delays every live
    * application's next flow. Measured on personas-emulate at load 16: the persona policy's first apply started 17
    * channels, 54-252 ms each, 2.1 s in all with the controller's event loop stalled (flow start lateness p99 0.8 s).
    */
   openChannels(verbs: readonly string[]): void {
     if (verbs.length === 0) return;
-    const nft = verbs.includes("setFirewall") || verbs.includes("mirror");
-    const tools = nft ? (["ip", "tc", "nft", "nft-read"] as const) : (["ip", "tc"] as const);
+    const tools: ChannelTool[] = ["ip", "tc"];
+    if (verbs.includes("probe")) tools.push("ip-probe");
+    if (verbs.includes("setFirewall") || verbs.includes("mirror")) tools.push("nft", "nft-read");
     for (const n of this.plan.nodes) this.commands.open(n.netns, tools);
   }
 

@@ -4,7 +4,9 @@
  * forward, `from <probe address> to <destination>` follows the path; backward, `to <probe address>` follows it in
  * reverse, so request and reply both take the path whatever the pair's routes, virtual links or mirrors do (policy
  * rules at priority {@link PROBE_RULE_PRIORITY}, before the interceptors), written through the namespaces' `ip`
- * channels (emulate/channels.ts) the first time the path is probed, and again only after a link of the path came
+ * channels' `probe` lane (emulate/channels.ts: its own process, so a policy's route changes never wait behind a
+ * probe path's routes; until stop 28 they shared one, and rl-mesh's route changes took 763 ms median, loaded) the
+ * first time the path is probed, and again only after a link of the path came
  * back up ({@link EmulationProbes.linkUp}: taking a device down flushed the routes through it); then `ping -c 5 -i
  * 0.01 -I <probe address>` runs in the source's namespace. (Until stop 27 every probe rewrote its path's routes,
  * one process per node: a probe's call took 0.8 s median on a quiet machine.)
@@ -15,7 +17,7 @@
  * their way; the result appears in the first observation after they are answered ({@link EmulationProbes.settle}
  * waits for them). Probe traffic is counted ({@link EmulationProbes.overhead}: packets and IP bytes both ways).
  */
-import { LinkDownError, type NodePath, type ProbeResult } from "../models/policies/types.ts";
+import type { NodePath, ProbeResult } from "../models/policies/types.ts";
 import { addrAdd, addrDel, type Cmd, netnsExecArgv, routeFlushTable, routeReplace } from "./commands.ts";
 import type { ControlContext } from "./control-context.ts";
 import type { ProbePathState } from "./run-state.ts";
@@ -83,21 +85,19 @@ export class EmulationProbes {
     const { ctx } = this;
     const u = ctx.node(path[0] ?? "");
     const v = ctx.node(path.at(-1) ?? "");
-    let resolved: ReturnType<ControlContext["resolvePath"]>;
-    try {
-      resolved = ctx.resolvePath(u, v, path);
-    } catch (e) {
-      if (!(e instanceof LinkDownError)) throw e;
+    const lost = () =>
       this.done.push({ path: [...path], rttNs: null, availableBps: null, timeNs: ctx.nowNs() });
+    if (ctx.downLink(u, v, path)) {
+      lost();
       return;
     }
     let st: ProbePathState;
     try {
-      st = await this.install(path, resolved);
+      st = await this.install(path, ctx.resolvePath(u, v, path));
     } catch (e) {
       // A link of the path went down while its routes went in: lost, as a probe over a down link.
-      if (!this.crossesDownLink(u, v, path)) throw e;
-      this.done.push({ path: [...path], rttNs: null, availableBps: null, timeNs: ctx.nowNs() });
+      if (!ctx.downLink(u, v, path)) throw e;
+      lost();
       return;
     }
     this.overhead.probes++;
@@ -114,15 +114,6 @@ export class EmulationProbes {
     });
     const tracked = run.finally(() => this.pending.delete(tracked));
     this.pending.add(tracked);
-  }
-
-  private crossesDownLink(u: number, v: number, path: NodePath): boolean {
-    try {
-      this.ctx.resolvePath(u, v, path);
-      return false;
-    } catch (e) {
-      return e instanceof LinkDownError;
-    }
   }
 
   /**
@@ -177,7 +168,7 @@ export class EmulationProbes {
     });
     await parallel(
       nodes,
-      (i) => ctx.commands.batch("ip", ctx.ns(i), cmds.get(i)!),
+      (i) => ctx.commands.batch("ip", ctx.ns(i), cmds.get(i)!, { lane: "probe" }),
       Math.max(1, nodes.length),
     );
     this.installed.add(key);
@@ -210,7 +201,7 @@ export class EmulationProbes {
           routeFlushTable(st.table),
           ...(j === 0 ? [addrDel("lo", `${st.address}/32`)] : []),
         ];
-        await ctx.commands.batch("ip", ctx.ns(i), cmds, { check: false });
+        await ctx.commands.batch("ip", ctx.ns(i), cmds, { check: false, lane: "probe" });
       });
     }
     ctx.state.probePaths = {};

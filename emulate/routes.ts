@@ -52,10 +52,11 @@ export class EmulationRoutes {
   constructor(private readonly ctx: ControlContext) {}
 
   /**
-   * Pins `pair` to `path` (null: back to the default routes) in the next batch; settles when that batch is in.
-   * @throws (synchronously) UnknownNodeError, NoPathError, LinkDownError for a path that cannot be pinned
+   * Pins `pair` to `path` (null: back to the default routes) in the next batch (queued before this returns);
+   * settles when that batch is in. Rejects with UnknownNodeError, NoPathError or LinkDownError for a path that
+   * cannot be pinned (at once, nothing queued).
    */
-  set(pair: Pair, path: NodePath | null): Promise<void> {
+  async set(pair: Pair, path: NodePath | null): Promise<void> {
     const u = this.ctx.node(pair.src);
     const v = this.ctx.node(pair.dst);
     const resolved = path ? this.ctx.resolvePath(u, v, path) : undefined;
@@ -135,7 +136,11 @@ export class EmulationRoutes {
     const { ctx } = this;
     const byNode = new Map<number, Line[]>();
     const put = (pairs: [number, Line][]) => {
-      for (const [i, l] of pairs) byNode.set(i, [...(byNode.get(i) ?? []), l]);
+      for (const [i, l] of pairs) {
+        const lines = byNode.get(i);
+        if (lines) lines.push(l);
+        else byNode.set(i, [l]);
+      }
     };
     const routes = batch.map((c, k) => {
       const key = pairKey(c.pair.src, c.pair.dst);
@@ -189,7 +194,11 @@ export class EmulationRoutes {
     for (const { k, key, route } of failed) {
       if (!route) continue;
       if (ctx.state.routes[key] === route) delete ctx.state.routes[key];
-      for (const [i, l] of this.removal(route, k)) byNode.set(i, [...(byNode.get(i) ?? []), l.cmd]);
+      for (const [i, l] of this.removal(route, k)) {
+        const cmds = byNode.get(i);
+        if (cmds) cmds.push(l.cmd);
+        else byNode.set(i, [l.cmd]);
+      }
     }
     const nodes = [...byNode.keys()];
     await parallel(
@@ -202,11 +211,7 @@ export class EmulationRoutes {
   /** A failed change's error: LinkDownError when its path now crosses a link that is down, else the command's. */
   private typed(c: Change, e: EmulationError): Error {
     if (!c.path) return e;
-    try {
-      this.ctx.resolvePath(this.ctx.node(c.pair.src), this.ctx.node(c.pair.dst), c.path);
-    } catch (down) {
-      if (down instanceof LinkDownError) return new LinkDownError(`${down.message} (${e.message})`);
-    }
-    return e;
+    const down = this.ctx.downLink(this.ctx.node(c.pair.src), this.ctx.node(c.pair.dst), c.path);
+    return down ? new LinkDownError(`${down.message} (${e.message})`) : e;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The verbs' long-lived command channels (emulate/channels.ts): how a request's end and its failing lines are read
  * from the tools' stderr (no root), and on namespaces (root): every outcome of a request reported with its command,
- * the channel going on after a failure or a tool's exit, mirrors set and removed exactly through the channels, the
+ * the channel going on after a failure or a tool's exit, the probe lane's own process, mirrors set and removed exactly through the channels, the
  * channels' processes gone after `close`, and after `kill -9` of the driver `emulate cleanup` leaving nothing.
  */
 import assert from "node:assert/strict";
@@ -164,6 +164,39 @@ describe("channels on namespaces", async () => {
       ch.close();
       await down(run.runId);
       await assertRunsGone([run.runId]);
+    }
+  });
+
+  it("runs the probe lane's requests on their own ip process: they do not wait behind a long change", {
+    skip,
+  }, async () => {
+    const run = await up(square(), { capabilities: await capabilities() });
+    const ch = new ChannelCommands();
+    const ns = run.plan.nodes[0]!.netns;
+    const route = (k: number, verb = "add"): Cmd => {
+      const addr = `10.77.${k >> 8}.${k & 255}/32`;
+      return ["route", verb, addr, "dev", "lo", "table", "4242"];
+    };
+    try {
+      ch.open(ns, ["ip", "ip-probe"]);
+      await ch.batch("ip", ns, [route(0)]);
+      await ch.batch("ip", ns, [route(0, "del")], { lane: "probe" });
+      assert.equal((await channelPids(run.runId)).length, 2, "two ip processes in the namespace");
+      const done: string[] = [];
+      const long = Array.from({ length: 4000 }, (_, k) => route(k + 1));
+      await Promise.all([
+        ch.batch("ip", ns, long).then(() => done.push("changes")),
+        ch.batch("ip", ns, [route(0)], { lane: "probe" }).then(() => done.push("probe")),
+      ]);
+      assert.deepEqual(
+        done,
+        ["probe", "changes"],
+        "the probe's line was not queued behind 4,000 route lines",
+      );
+      await ch.batch("ip", ns, [["route", "flush", "table", "4242"]], { lane: "probe" });
+    } finally {
+      ch.close();
+      await down(run.runId);
     }
   });
 
