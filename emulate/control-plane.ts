@@ -89,6 +89,7 @@ import { EmulationRoutes } from "./routes.ts";
 import { type RunState, readState, runDir, type VirtualLinkState, writeState } from "./run-state.ts";
 import { ProcessRunner, parallel, type Runner } from "./runner.ts";
 import { SecureLinks } from "./sidecar/secure-link.ts";
+import { SpawnerRunner } from "./spawner.ts";
 import { requireRun } from "./substrate.ts";
 import { verbUnavailable } from "./verb-support.ts";
 
@@ -138,6 +139,8 @@ export class EmulationControlPlane implements ControlPlane {
   readonly pinnedRoutes: EmulationRoutes;
   private readonly runner: Runner;
   private readonly commands: VerbCommands;
+  /** Starts the probes' pings off the event loop (emulate/spawner.ts); none with an injected runner. */
+  private readonly spawner: SpawnerRunner | undefined;
   private readonly dir: string;
   private readonly poolSize: number;
   private readonly nowNs: () => number;
@@ -177,7 +180,8 @@ export class EmulationControlPlane implements ControlPlane {
       opts.mirrorPollMs === undefined ? {} : { pollMs: opts.mirrorPollMs },
     );
     this.firewall = new EmulationFirewall(ctx);
-    this.probes = new EmulationProbes(ctx);
+    this.spawner = this.runner instanceof ProcessRunner ? new SpawnerRunner() : undefined;
+    this.probes = new EmulationProbes(ctx, this.spawner);
     this.qos = new EmulationQos(ctx);
     this.pinnedRoutes = new EmulationRoutes(ctx);
     this.secureLinks = new SecureLinks({ runId: this.plan.runId, plan: this.plan }, this.runner, this.dir);
@@ -310,7 +314,10 @@ export class EmulationControlPlane implements ControlPlane {
   openChannels(verbs: readonly string[]): void {
     if (verbs.length === 0) return;
     const tools: ChannelTool[] = ["ip", "tc"];
-    if (verbs.includes("probe")) tools.push("ip-probe");
+    if (verbs.includes("probe")) {
+      tools.push("ip-probe");
+      this.spawner?.open();
+    }
     if (verbs.includes("setFirewall") || verbs.includes("mirror")) tools.push("nft", "nft-read");
     for (const n of this.plan.nodes) this.commands.open(n.netns, tools);
   }
@@ -318,6 +325,7 @@ export class EmulationControlPlane implements ControlPlane {
   close(): void {
     this.mirrors.stop();
     this.commands.close();
+    this.spawner?.close();
   }
 
   /** Up to `k` loopless least-delay paths (Yen) over the substrate, node ids. */

@@ -21,7 +21,7 @@ import type { NodePath, ProbeResult } from "../models/policies/types.ts";
 import { addrAdd, addrDel, type Cmd, netnsExecArgv, routeFlushTable, routeReplace } from "./commands.ts";
 import type { ControlContext } from "./control-context.ts";
 import type { ProbePathState } from "./run-state.ts";
-import { parallel } from "./runner.ts";
+import { parallel, type Runner } from "./runner.ts";
 
 /** Priority of the probe paths' policy rules (before virtual links' 1000 and pinned routes' 20000). */
 export const PROBE_RULE_PRIORITY = 500;
@@ -70,7 +70,11 @@ export class EmulationProbes {
   /** Probe traffic so far: echoes sent plus replies received, and their IP bytes. */
   readonly overhead = { probes: 0, packets: 0, bytes: 0 };
 
-  constructor(private readonly ctx: ControlContext) {}
+  /** @param runner runs the pings (default the context's; the control plane gives its off-loop spawner). */
+  constructor(
+    private readonly ctx: ControlContext,
+    private readonly runner: Runner = ctx.runner,
+  ) {}
 
   private get paths(): Record<string, ProbePathState> {
     this.ctx.state.probePaths ??= {};
@@ -101,7 +105,7 @@ export class EmulationProbes {
       return;
     }
     this.overhead.probes++;
-    const run = ctx.runner.run(pingArgv(ctx.ns(u), st.address, ctx.addr(v)), { check: false }).then((r) => {
+    const run = this.runner.run(pingArgv(ctx.ns(u), st.address, ctx.addr(v)), { check: false }).then((r) => {
       const p = parsePing(r.stdout);
       this.overhead.packets += p.sent + p.received;
       this.overhead.bytes += (p.sent + p.received) * PROBE_PACKET_BYTES;
