@@ -8,7 +8,8 @@
  * probe path's routes; until stop 28 they shared one, and rl-mesh's route changes took 763 ms median, loaded) the
  * first time the path is probed, and again only after a link of the path came
  * back up ({@link EmulationProbes.linkUp}: taking a device down flushed the routes through it); then `ping -c 5 -i
- * 0.01 -I <probe address>` runs in the source's namespace. (Until stop 27 every probe rewrote its path's routes,
+ * 0.01 -I <probe address>` runs in the source's namespace, started off the controller's event loop by the control
+ * plane's spawner (emulate/spawner.ts). (Until stop 27 every probe rewrote its path's routes,
  * one process per node: a probe's call took 0.8 s median on a quiet machine.)
  *
  * Result (the Observation's {@link ProbeResult}): the median RTT of the echoes answered, wall ns (the scaling

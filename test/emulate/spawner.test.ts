@@ -21,9 +21,13 @@ describe("SpawnerRunner", () => {
       ];
       const order: number[] = [];
       const got = await Promise.all(
-        cases.map((c, i) => r.run(c.argv, { check: false }).then((x) => (order.push(i), x))),
+        cases.map(async (c, i) => {
+          const x = await r.run(c.argv, { check: false });
+          order.push(i);
+          return x;
+        }),
       );
-      got.forEach((g, i) => assert.deepEqual(g, cases[i]!.want));
+      for (const [i, g] of got.entries()) assert.deepEqual(g, cases[i]!.want);
       assert.equal(order.at(-1), 0, "the slow child answered last, the others not held behind it");
       const failures: [string, () => Promise<unknown>, RegExp][] = [
         ["a non-zero exit, checked", () => r.run(sh("echo no >&2; exit 2")), /exit code 2: no$/],
