@@ -11,8 +11,11 @@ import {
   fitScaling,
   type ObservationRing,
   timeFeatures,
+  toZ,
   type ValueScaling,
 } from "./deep-features.ts";
+import { EwmaPredictor, ewmaRows, ewmaStep } from "./ewma.ts";
+import { type LinearFit, LinearPredictor } from "./linear.ts";
 import { PredictorError } from "./predictor.ts";
 import { loadTf, type TfBackendName } from "./tf-backend.ts";
 import { drawEpoch, type EarlyStoppingRecord, fitWithEarlyStopping, subset } from "./tf-training.ts";
@@ -218,4 +221,151 @@ export function forecastInputs(
   const dt = ring.step(intervalNs);
   for (let i = n; i < L; i++) time[i] = time[n - 1]! + (i - n + 1) * dt;
   return { zx, L, tfeat: timeFeatures(time) };
+}
+
+/** What a direct multi-horizon deep model's outputs are residuals over (see {@link ResidualBase}). */
+export type DeepBaseKind = "last" | "ewma" | "linear";
+
+/** The base's parameters, as a deep predictor's config carries them. */
+export interface DeepBaseConfig {
+  /** The residual's base. */
+  base: DeepBaseKind;
+  /** The EWMA base's smoothing constant in (0, 1]; 0 = tuned on the training history as the ewma predictor. */
+  baseAlpha: number;
+  /** W of the linear base (linear.ts `window`), >= 1. */
+  baseWindow: number;
+}
+
+/** Checks the base parameters of predictor `name`. @throws PredictorError naming the field and the value. */
+export function checkBaseConfig(name: string, c: DeepBaseConfig, kinds: readonly DeepBaseKind[]): void {
+  if (!kinds.includes(c.base)) {
+    throw new PredictorError(
+      `${name}.base: expected ${kinds.map((k) => `"${k}"`).join(", ")}, got ${JSON.stringify(c.base)}`,
+    );
+  }
+  if (!(typeof c.baseAlpha === "number" && c.baseAlpha >= 0 && c.baseAlpha <= 1))
+    throw new PredictorError(`${name}.baseAlpha: expected a number in [0, 1] (0: tuned), got ${c.baseAlpha}`);
+  checkInt(name, "baseWindow", c.baseWindow, 1);
+}
+
+/** The fitted state of a {@link ResidualBase}, stored with a saved model. */
+export interface ResidualBaseFit {
+  alpha?: number;
+  linear?: LinearFit;
+}
+
+/**
+ * The base b_{t,h} (h = 1 .. H) that a direct multi-horizon deep model's output h is added to, in the model's z:
+ * the last value z_t for every h ("last"); the z of an EWMA of the values ("ewma", as the ewma predictor, alpha
+ * tuned on the training history unless given); or the forecast of the pooled linear model (linear.ts, fitted on the
+ * training history with window `baseWindow`, horizon H and the model's seasonal lag): "linear", the sum of a
+ * linear autoregression and a network of LSTNet (Lai et al., "Modeling Long- and Short-Term Temporal Patterns with
+ * Deep Neural Networks", SIGIR 2018). A network whose output layer starts at zero then starts at the base's
+ * forecast and learns the base's residual.
+ */
+export class ResidualBase {
+  private alpha: number;
+  private level: Float64Array | undefined;
+  private readonly linear: LinearPredictor | undefined;
+
+  /** @param P series; H horizons. @throws PredictorError when the linear base's options are bad. */
+  constructor(
+    readonly kind: DeepBaseKind,
+    readonly P: number,
+    readonly H: number,
+    c: DeepBaseConfig & { seasonalLag: number },
+  ) {
+    this.alpha = c.baseAlpha > 0 ? c.baseAlpha : 0.5;
+    this.tuneAlpha = kind === "ewma" && !(c.baseAlpha > 0);
+    this.linear =
+      kind === "linear"
+        ? new LinearPredictor(P, { window: c.baseWindow, horizon: H, seasonalLag: c.seasonalLag })
+        : undefined;
+  }
+
+  private readonly tuneAlpha: boolean;
+
+  /** The first origin t of a history with a base: 0, or the linear model's first origin. */
+  get firstOrigin(): number {
+    return this.linear?.firstOrigin ?? 0;
+  }
+
+  /** Fits the base on the training history (T x P, the data's units). */
+  fit(history: readonly Float64Array[]): void {
+    if (this.tuneAlpha) {
+      const ewma = new EwmaPredictor(this.P);
+      ewma.train(history);
+      this.alpha = ewma.alpha;
+    }
+    this.linear?.train(history);
+    this.level = undefined;
+  }
+
+  /** The fitted state (to save). */
+  state(): ResidualBaseFit {
+    return {
+      ...(this.kind === "ewma" ? { alpha: this.alpha } : {}),
+      ...(this.linear ? { linear: this.linear.fit() } : {}),
+    };
+  }
+
+  /** Takes a state from {@link state} instead of fitting. @throws PredictorError when it does not fit. */
+  restore(fit: ResidualBaseFit): void {
+    if (this.kind === "ewma" && fit.alpha !== undefined) this.alpha = fit.alpha;
+    if (this.linear) {
+      if (!fit.linear) throw new PredictorError("base: the saved model has no linear base fit");
+      this.linear.restore(fit.linear);
+    }
+  }
+
+  /**
+   * b of every origin t of `rows` (T x P, the data's units; `z` their scaled values, z[t P + p]) under `s`:
+   * out[(t H + h - 1) P + p]; rows before {@link firstOrigin} hold the last value.
+   */
+  historyZ(rows: readonly Float64Array[], z: Float32Array, s: ValueScaling): Float32Array {
+    const { P, H } = this;
+    const out = new Float32Array(rows.length * H * P);
+    for (let t = 0; t < rows.length; t++)
+      for (let h = 0; h < H; h++) out.set(z.subarray(t * P, (t + 1) * P), (t * H + h) * P);
+    if (this.kind === "ewma") {
+      ewmaRows(rows, this.alpha).forEach((level, t) => {
+        for (let p = 0; p < P; p++) {
+          const v = toZ(level[p]!, s);
+          for (let h = 0; h < H; h++) out[(t * H + h) * P + p] = v;
+        }
+      });
+    } else if (this.linear) {
+      const { first, y } = this.linear.forecastHistory(rows);
+      for (let i = 0; i < y.length; i++) out[first * H * P + i] = toZ(y[i]!, s);
+    }
+    return out;
+  }
+
+  /** Takes the next observation (the data's units). */
+  observe(timeNs: number, sample: Float64Array): void {
+    if (this.kind === "ewma") {
+      if (!this.level) this.level = Float64Array.from(sample);
+      else ewmaStep(this.level, sample, this.alpha);
+    }
+    this.linear?.observe(timeNs, sample);
+  }
+
+  /**
+   * b of the latest origin, out[p H + h - 1], from the latest observation `last` (the data's units) under `s`:
+   * the raw forecast's z in double precision (the last value's z rounded to float32, as the windows carry it).
+   */
+  currentZ(last: Float64Array, s: ValueScaling): Float64Array {
+    const { P, H } = this;
+    const out = new Float64Array(P * H);
+    const each = (p: number, v: number) => out.fill(v, p * H, (p + 1) * H);
+    if (this.kind === "linear") {
+      const f = this.linear!.forecast(H);
+      for (let p = 0; p < P; p++) for (let h = 0; h < H; h++) out[p * H + h] = toZ(f[h]![p]!, s);
+    } else if (this.kind === "ewma" && this.level) {
+      for (let p = 0; p < P; p++) each(p, toZ(this.level[p]!, s));
+    } else {
+      for (let p = 0; p < P; p++) each(p, Math.fround(toZ(last[p]!, s)));
+    }
+    return out;
+  }
 }

@@ -42,6 +42,14 @@ export interface LinearConfig {
 
 export type LinearOptions = Partial<LinearConfig>;
 
+/** What `train` fitted: enough to forecast without training again (a deep model's saved base). */
+export interface LinearFit {
+  alpha: number;
+  scale: number;
+  /** w_h of horizon h at weights[h - 1]. */
+  weights: number[][];
+}
+
 export const LINEAR_DEFAULTS: Readonly<LinearConfig> = {
   window: 36,
   horizon: 12,
@@ -104,6 +112,73 @@ export class LinearPredictor implements Predictor {
     return { ...this.config, alpha: this.alpha, scale: this.scale, trained: this.weights.length > 0 };
   }
 
+  /** The fitted state (empty weights before `train`). */
+  fit(): LinearFit {
+    return { alpha: this.alpha, scale: this.scale, weights: this.weights.map((w) => Array.from(w)) };
+  }
+
+  /**
+   * Takes a fit from {@link fit} instead of training. @throws PredictorError when it has not H weight vectors of
+   * F values each.
+   */
+  restore(fit: LinearFit): void {
+    const F = this.features;
+    if (fit.weights.length !== this.config.horizon || fit.weights.some((w) => w.length !== F)) {
+      throw new PredictorError(
+        `${this.name}.restore: expected ${this.config.horizon} weight vectors of ${F} values, got ${fit.weights.length}`,
+      );
+    }
+    this.alpha = fit.alpha;
+    this.scale = fit.scale;
+    this.weights = fit.weights.map((w) => Float64Array.from(w));
+  }
+
+  /** The first origin t (0-based row of a history) with every input of a forecast: max(W - 1, S + 1). */
+  get firstOrigin(): number {
+    const { window: W, seasonalLag: S } = this.config;
+    return Math.max(W - 1, S > 0 ? S + 1 : 0);
+  }
+
+  /**
+   * The forecasts of 1 .. H steps from every origin t = first .. T-1 of `rows` (T x P; z and the EWMA computed from
+   * row 0, as `observe` computes them online), with the fitted weights: y[((t - first) H + h - 1) P + p], the
+   * data's units; first = {@link firstOrigin}. The same numbers as `forecast(H)` after observing rows 0 .. t.
+   * @throws PredictorError before `train` or `restore`.
+   */
+  forecastHistory(rows: readonly Float64Array[]): { first: number; y: Float64Array } {
+    if (this.weights.length === 0) throw new PredictorError(`${this.name}.forecastHistory: not trained`);
+    const P = this.dimension;
+    const H = this.config.horizon;
+    const first = this.firstOrigin;
+    const z = rows.map((row) => row.map((v) => Math.log1p(Math.max(v, 0) / this.scale)));
+    const b = ewmaRows(z, this.alpha);
+    const y = new Float64Array(Math.max(0, rows.length - first) * H * P);
+    const x = new Float64Array(this.features);
+    for (let t = first; t < rows.length; t++) {
+      for (let h = 1; h <= H; h++) {
+        const at = ((t - first) * H + h - 1) * P;
+        for (let p = 0; p < P; p++) {
+          this.inputs(
+            x,
+            h,
+            (i) => z[i]![p]!,
+            (i) => b[i]![p]!,
+            t,
+          );
+          y[at + p] = this.predict(this.weights[h - 1]!, x, b[t]![p]!);
+        }
+      }
+    }
+    return { first, y };
+  }
+
+  /** y^ = c expm1(b_t + w . x), at least 0. */
+  private predict(w: Float64Array, x: Float64Array, bt: number): number {
+    let zh = bt;
+    for (let k = 0; k < x.length; k++) zh += w[k]! * x[k]!;
+    return Math.max(0, this.scale * Math.expm1(zh));
+  }
+
   /** F, the inputs per forecast. */
   private get features(): number {
     return this.config.window + (this.config.seasonalLag > 0 ? LAG_OFFSETS.length : 0);
@@ -116,8 +191,8 @@ export class LinearPredictor implements Predictor {
   train(history: readonly Float64Array[]): void {
     const P = this.dimension;
     checkHistory(this.name, P, history);
-    const { window: W, horizon: H, seasonalLag: S } = this.config;
-    const first = Math.max(W - 1, S > 0 ? S + 1 : 0);
+    const { horizon: H } = this.config;
+    const first = this.firstOrigin;
     if (history.length < first + H + 1) {
       throw new PredictorError(
         `${this.name}.train: history has ${history.length} intervals; needs at least ${first + H + 1}`,
@@ -210,9 +285,7 @@ export class LinearPredictor implements Predictor {
           (s) => this.bRing[slot(s) + p]!,
           t,
         );
-        let zh = this.bRing[slot(t) + p]!;
-        for (let k = 0; k < x.length; k++) zh += w[k]! * x[k]!;
-        out[p] = Math.max(0, this.scale * Math.expm1(zh));
+        out[p] = this.predict(w, x, this.bRing[slot(t) + p]!);
       }
       return out;
     });

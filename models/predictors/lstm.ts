@@ -65,6 +65,7 @@ import {
   type ValueScaling,
 } from "./deep-features.ts";
 import {
+  checkBaseConfig,
   checkDeepConfig,
   checkInt,
   checkTrainingSpan,
@@ -72,6 +73,8 @@ import {
   definedOnly,
   fitWindows,
   forecastInputs,
+  ResidualBase,
+  type ResidualBaseFit,
   secondsSince,
   seedFrom,
   startTraining,
@@ -122,8 +125,13 @@ export interface LstmConfig extends DeepCommonConfig {
   fineTuneEpochs: number;
   /** H > 0: H outputs, output k the forecast k steps ahead (direct multi-horizon); 0: one output fed back. Default 0. */
   heads: number;
-  /** The residual's base: the last value or an EWMA of the values (see the module doc). Default "last". */
-  base: "last" | "ewma";
+  /**
+   * The residual's base: the last value, an EWMA of the values, or (with `heads` > 0) the pooled linear model's
+   * forecast of each horizon (see the module doc). Default "last".
+   */
+  base: "last" | "ewma" | "linear";
+  /** W of the linear base (linear.ts `window`). Default 36. */
+  baseWindow: number;
   /** The EWMA base's smoothing constant in (0, 1]; 0 = tuned on the training history. Default 0. */
   baseAlpha: number;
   /** Divide each pair by its training mean before the scaling (per-pair normalisation). Default false. */
@@ -150,6 +158,7 @@ export const LSTM_DEFAULTS: Readonly<LstmConfig> = {
   heads: 0,
   base: "last",
   baseAlpha: 0,
+  baseWindow: 36,
   pairScaling: false,
   seasonalLag: 0,
   logScale: true,
@@ -178,6 +187,8 @@ export interface LstmModelMetadata {
   training: LstmTrainingInfo | null;
   /** m_p of `pairScaling`, when on. */
   pairScale?: number[];
+  /** The linear base's fit (base "linear"). */
+  residualBase?: ResidualBaseFit;
 }
 
 const ORTHOGONAL_WARNING = "Orthogonal initializer is being called on a matrix with more than";
@@ -198,6 +209,8 @@ export class LstmPredictor implements Predictor {
   private readonly ring: ObservationRing;
   /** The EWMA base after each of the latest observations (base "ewma"). */
   private readonly baseRing: ObservationRing | undefined;
+  /** The linear base (base "linear"). */
+  private readonly linearBase: ResidualBase | undefined;
   /** The EWMA of the observations so far (base "ewma"). */
   private ewmaLevel: Float64Array | undefined;
   /** m_p of `pairScaling` (fitted by `train`). */
@@ -220,11 +233,19 @@ export class LstmPredictor implements Predictor {
     this.ring = new ObservationRing(dimension, Math.max(need, tune));
     if (this.config.base === "ewma") this.baseRing = new ObservationRing(dimension, this.ring.cap);
     this.alpha = this.config.baseAlpha > 0 ? this.config.baseAlpha : 0.5;
+    if (this.config.base === "linear") {
+      this.linearBase = new ResidualBase("linear", dimension, this.config.heads, this.config);
+    }
   }
 
   /** The seasonal lag channel's settings (season 0: none; lead 1, or H with `heads` = H). */
   get lag(): SeasonalLag {
     return { season: this.config.seasonalLag, lead: Math.max(this.config.heads, 1) };
+  }
+
+  /** The first window end of a history: the lag channel's, or later where the linear base starts. */
+  get firstWindow(): number {
+    return Math.max(firstWindowEnd(this.config.window, this.lag), this.linearBase?.firstOrigin ?? 0);
   }
 
   /** O, the network's outputs per window (H with `heads`, else 1). */
@@ -266,6 +287,7 @@ export class LstmPredictor implements Predictor {
     p.scaling = meta.scaling;
     p.pairScale = meta.pairScale ? Float64Array.from(meta.pairScale) : undefined;
     p.trainingInfo = meta.training ?? null;
+    if (p.linearBase) p.linearBase.restore(meta.residualBase ?? {});
     p.forward = new LstmForward(extractWeights(p.model));
     p.frozen = retrain !== true;
     return p;
@@ -317,7 +339,7 @@ export class LstmPredictor implements Predictor {
       this.name,
       history.length,
       endNs,
-      firstWindowEnd(W, this.lag) + this.outputs + 2,
+      this.firstWindow + this.outputs + 2,
       `window ${W}, seasonal lag ${this.config.seasonalLag}`,
     );
     this.pairScale = this.config.pairScaling ? pairMeans(history) : undefined;
@@ -327,6 +349,7 @@ export class LstmPredictor implements Predictor {
       ewma.train(history);
       this.alpha = ewma.alpha;
     }
+    this.linearBase?.fit(rows);
     const start = await startTraining(rows, this.config.logScale);
     this.tf = start.tf;
     this.backend = start.backend;
@@ -367,6 +390,7 @@ export class LstmPredictor implements Predictor {
     checkSample(this.name, this.dimension, sample);
     const x = this.pairScale ? divided(sample, this.pairScale) : sample;
     this.ring.push(timeNs, x);
+    this.linearBase?.observe(timeNs, x);
     if (this.baseRing) {
       if (!this.ewmaLevel) this.ewmaLevel = Float64Array.from(x);
       else ewmaStep(this.ewmaLevel, x, this.alpha);
@@ -439,12 +463,14 @@ export class LstmPredictor implements Predictor {
     const O = this.outputs;
     const end = L - 1;
     const y = this.forward!.run(this.forecastWindows(zx, zb, L, end, tfeat), P, this.config.window);
+    const lin = this.linearBase?.currentZ(this.ring.last(), this.scaling!);
     const out: Float64Array[] = [];
     for (let k = 0; k < steps; k++) {
       const o = Math.min(k, O - 1);
       const x = new Float64Array(P);
       for (let p = 0; p < P; p++) {
-        const ref = this.config.residual ? (zb ? zb[p * L + end]! : zx[p * L + end]!) : 0;
+        const last = zb ? zb[p * L + end]! : zx[p * L + end]!;
+        const ref = this.config.residual ? (lin ? lin[p * O + o]! : last) : 0;
         x[p] = fromZ(ref + y[p * O + o]!, this.scaling!);
       }
       out.push(x);
@@ -498,6 +524,7 @@ export class LstmPredictor implements Predictor {
       scaling: this.scaling!,
       training: this.trainingInfo,
       ...(this.pairScale ? { pairScale: Array.from(this.pairScale) } : {}),
+      ...(this.linearBase ? { residualBase: this.linearBase.state() } : {}),
     };
     model.setUserDefinedMetadata({ topocast: meta });
     await model.save(directoryHandler(dir));
@@ -573,8 +600,10 @@ export class LstmPredictor implements Predictor {
     const { residual, weighting, window: W } = this.config;
     const m = this.pairScale;
     const meanM = m ? m.reduce((a, b) => a + b, 0) / m.length : 1;
+    const z = scaleRows(rows, this.scaling!);
     return {
-      z: scaleRows(rows, this.scaling!),
+      z,
+      baseH: this.linearBase?.historyZ(rows, z, this.scaling!),
       base: base ? scaleRows(base, this.scaling!) : undefined,
       pairWeight: m ? Float64Array.from(m, (v) => v / meanM) : undefined,
       O: this.outputs,
@@ -583,7 +612,7 @@ export class LstmPredictor implements Predictor {
       P: this.dimension,
       W,
       F: this.inputChannels,
-      t0: firstWindowEnd(W, this.lag),
+      t0: this.firstWindow,
       season: this.config.seasonalLag,
       residual,
       weighting,
@@ -634,6 +663,8 @@ interface WindowSource {
   lead: number;
   /** z of the EWMA base of each row (`base[t * P + p]`), base "ewma". */
   base: Float32Array | undefined;
+  /** z of the linear base of each origin and output (`baseH[(t O + o) P + p]`), base "linear". */
+  baseH?: Float32Array | undefined;
   /** Per-pair loss weight factors m_p / mean(m) (`pairScaling`). */
   pairWeight: Float64Array | undefined;
   /** Outputs per window (targets t + 1 .. t + O). */
@@ -700,7 +731,10 @@ function gather(
     const baseAt = base ? (r: number) => base[r * P + p]! : undefined;
     writeRows(xs, i, W, F, (r) => z[r * P + p]!, t, data.season, data.time, data.lead, baseAt);
     const ref = residual ? (base ? base[t * P + p]! : z[t * P + p]!) : 0;
-    for (let o = 0; o < O; o++) ys[i * O + o] = z[(t + 1 + o) * P + p]! - ref;
+    for (let o = 0; o < O; o++) {
+      const b = residual && data.baseH ? data.baseH[(t * O + o) * P + p]! : ref;
+      ys[i * O + o] = z[(t + 1 + o) * P + p]! - b;
+    }
     if (ws) ws[i] = (fromZ(z[t * P + p]!, scaling) / scaling.scale + 1) * (data.pairWeight?.[p] ?? 1);
   }
   return ws ? { xs, ys, ws } : { xs, ys };
@@ -748,10 +782,12 @@ function buildModel(tf: typeof Tf, c: LstmConfig, init: RandomStream): Tf.Layers
       );
     }
     // The first layer has an input shape, so each add builds its weights (runs the initializers) here.
+    // Over the linear base the output starts at zero, so the untrained model forecasts as the linear model.
+    const kernel = tf.initializers.glorotUniform({ seed: seedFrom(init) });
     model.add(
       tf.layers.dense({
         units: Math.max(c.heads, 1),
-        kernelInitializer: tf.initializers.glorotUniform({ seed: seedFrom(init) }),
+        kernelInitializer: c.base === "linear" ? "zeros" : kernel,
       }),
     );
   } finally {
@@ -793,10 +829,12 @@ function extractWeights(model: Tf.LayersModel): LstmNetWeights {
 function validateConfig(c: LstmConfig): LstmConfig {
   checkDeepConfig("lstm", c, Math.max(c.heads, 1));
   checkInt("lstm", "heads", c.heads, 0);
-  if (c.base !== "last" && c.base !== "ewma")
-    throw new PredictorError(`lstm.base: expected "last" or "ewma", got "${c.base}"`);
-  if (!(typeof c.baseAlpha === "number" && c.baseAlpha >= 0 && c.baseAlpha <= 1))
-    throw new PredictorError(`lstm.baseAlpha: expected a number in [0, 1] (0: tuned), got ${c.baseAlpha}`);
+  checkBaseConfig("lstm", c, ["last", "ewma", "linear"]);
+  if (c.base === "linear" && (c.heads < 1 || c.fineTuneEvery > 0 || !c.residual)) {
+    throw new PredictorError(
+      `lstm.base: "linear" needs heads >= 1 (direct multi-horizon), residual true and fineTuneEvery 0; got heads ${c.heads}, residual ${c.residual}, fineTuneEvery ${c.fineTuneEvery}`,
+    );
+  }
   if (typeof c.pairScaling !== "boolean")
     throw new PredictorError(`lstm.pairScaling: expected true or false, got ${c.pairScaling}`);
   checkInt("lstm", "units", c.units, 1);

@@ -71,6 +71,27 @@ const smoothing = (what: string, lo: "open" | "closed") =>
     .meta(doc(`${what}; tuned on the training history when absent.`));
 const count = (min: number, what: string) => z.int().min(min).optional().meta(doc(what));
 
+/** The residual-base parameters of the deep predictors (deep-setup.ts DeepBaseConfig); `note` adds to base's doc. */
+function baseParams(note: string) {
+  return {
+    base: z
+      .enum(["last", "ewma", "linear"])
+      .optional()
+      .meta(
+        doc(
+          `What the residual is over: the last value, an EWMA of the values, or the pooled linear model's forecast. ${note}(default "last").`,
+        ),
+      ),
+    baseAlpha: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .meta(doc("Smoothing constant of the EWMA base, 0 = tuned on the training history (default 0).")),
+    baseWindow: count(1, "W of the linear base, intervals (default 36)."),
+  };
+}
+
 /** `params.lstm` of the LSTM predictor: {@link LstmConfig}, every field optional (defaults in LSTM_DEFAULTS). */
 const LstmParamsSchema = z
   .strictObject({
@@ -99,16 +120,7 @@ const LstmParamsSchema = z
       0,
       "H > 0: H outputs forecasting 1 .. H steps directly; 0: one output fed back (default 0).",
     ),
-    base: z
-      .enum(["last", "ewma"])
-      .optional()
-      .meta(doc('What the residual is over: the last value or an EWMA of the values (default "last").')),
-    baseAlpha: z
-      .number()
-      .min(0)
-      .max(1)
-      .optional()
-      .meta(doc("Smoothing constant of the EWMA base, 0 = tuned on the training history (default 0).")),
+    ...baseParams('"linear" needs heads >= 1. '),
     pairScaling: z
       .boolean()
       .optional()
@@ -172,6 +184,7 @@ const TransformerParamsSchema = z
       0,
       "Season of the seasonal lag input channel in intervals, >= horizon, 0 = none (default 0).",
     ),
+    ...baseParams(""),
     logScale: z.boolean().optional().meta(doc("Scale values by log1p, else linearly (default true).")),
     timeFeatures: z
       .boolean()

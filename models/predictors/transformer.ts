@@ -59,13 +59,17 @@ import {
   type ValueScaling,
 } from "./deep-features.ts";
 import {
+  checkBaseConfig,
   checkDeepConfig,
   checkInt,
   checkTrainingSpan,
+  type DeepBaseConfig,
   type DeepCommonConfig,
   definedOnly,
   fitWindows,
   forecastInputs,
+  ResidualBase,
+  type ResidualBaseFit,
   secondsSince,
   seedFrom,
   startTraining,
@@ -94,7 +98,7 @@ import {
  * validationFraction, windowsPerEpoch, validationWindows, intervalNs, seasonalLag, logScale, timeFeatures, seed)
  * in {@link DeepCommonConfig} (seasonalLag >= horizon when set (lead H)), the rest here; the defaults of all in TRANSFORMER_DEFAULTS.
  */
-export interface TransformerConfig extends DeepCommonConfig {
+export interface TransformerConfig extends DeepCommonConfig, DeepBaseConfig {
   /** H, intervals forecast directly by one pass (more are fed back). Default 12. */
   horizon: number;
   /** d_model, the width of the encoder. Default 16. */
@@ -122,6 +126,9 @@ export const TRANSFORMER_DEFAULTS: Readonly<TransformerConfig> = {
   seasonalLag: 0,
   logScale: true,
   timeFeatures: true,
+  base: "last",
+  baseAlpha: 0,
+  baseWindow: 36,
   seed: 1,
 };
 
@@ -143,6 +150,8 @@ export interface TransformerModelMetadata {
   config: TransformerConfig;
   scaling: ValueScaling;
   training: TransformerTrainingInfo | null;
+  /** The base's fit (base "ewma" or "linear"). */
+  residualBase?: ResidualBaseFit;
 }
 
 export class TransformerPredictor implements Predictor {
@@ -160,6 +169,8 @@ export class TransformerPredictor implements Predictor {
   private frozen = false;
   /** The latest observations, raw, with their times. */
   private readonly ring: ObservationRing;
+  /** What the outputs are residuals over. */
+  private readonly base: ResidualBase;
   /** The trained network in plain JS (forecasts run on it, not on tfjs). */
   private forward: TransformerForward | undefined;
   /** The forecast's input (P x W x F) and output (P x H) buffers, reused. */
@@ -173,6 +184,12 @@ export class TransformerPredictor implements Predictor {
     this.config = validateConfig({ ...TRANSFORMER_DEFAULTS, ...definedOnly(rest) });
     this.streams = streams ?? new RandomStreams(this.config.seed);
     this.ring = new ObservationRing(dimension, historyNeeded(this.config.window, this.lag));
+    this.base = new ResidualBase(this.config.base, dimension, this.config.horizon, this.config);
+  }
+
+  /** The first window end of a history: the lag channel's, or later where the base starts (linear). */
+  private get firstWindow(): number {
+    return Math.max(firstWindowEnd(this.config.window, this.lag), this.base.firstOrigin);
   }
 
   /** The seasonal lag channel's settings (season 0: none; lead H). */
@@ -217,7 +234,7 @@ export class TransformerPredictor implements Predictor {
     if (this.frozen) return;
     const { window: W, horizon: H } = this.config;
     const T = history.length;
-    const t0w = firstWindowEnd(W, this.lag);
+    const t0w = this.firstWindow;
     checkTrainingSpan(
       this.name,
       T,
@@ -225,13 +242,16 @@ export class TransformerPredictor implements Predictor {
       t0w + H + 2,
       `window ${W}, horizon ${H}, seasonal lag ${this.config.seasonalLag}`,
     );
+    this.base.fit(history);
     const start = await startTraining(history, this.config.logScale);
     this.tf = start.tf;
     this.backend = start.backend;
     this.disposeModel();
     this.scaling = start.scaling;
+    const z = scaleRows(history, this.scaling);
     const data: WindowData = {
-      z: scaleRows(history, this.scaling),
+      z,
+      base: this.base.historyZ(history, z, this.scaling),
       time: this.config.timeFeatures
         ? timeFeatures(historyTimes(T, this.config.intervalNs, endNs))
         : undefined,
@@ -270,6 +290,7 @@ export class TransformerPredictor implements Predictor {
   observe(timeNs: number, sample: Float64Array): void {
     checkSample(this.name, this.dimension, sample);
     this.ring.push(timeNs, sample);
+    this.base.observe(timeNs, sample);
   }
 
   forecast(steps: number): Float64Array[] {
@@ -284,6 +305,7 @@ export class TransformerPredictor implements Predictor {
     const { timeFeatures, intervalNs } = this.config;
     // zx[p * L + i] and tfeat by i: for i < n the latest observations, then the forecasts as they are made.
     const { zx, L, tfeat } = forecastInputs(ring, n, steps, s, intervalNs, timeFeatures);
+    if (this.config.base !== "last") return this.overBase(zx, L, tfeat, n - 1, steps);
     const out: Float64Array[] = [];
     for (let start = 0; out.length < steps; start += H) {
       const end = n - 1 + start;
@@ -302,6 +324,25 @@ export class TransformerPredictor implements Predictor {
     return out;
   }
 
+  /** Forecasts of 1 .. steps over an EWMA or linear base, from the window ending at `end`; beyond H the H-step one. */
+  private overBase(
+    zx: Float32Array,
+    L: number,
+    tfeat: Float32Array | undefined,
+    end: number,
+    steps: number,
+  ): Float64Array[] {
+    const P = this.dimension;
+    const H = this.config.horizon;
+    const take = Math.min(H, steps);
+    const y = this.predictWindows(zx, L, tfeat, end, take);
+    const b = this.base.currentZ(this.ring.last(), this.scaling!);
+    return Array.from({ length: steps }, (_, k) => {
+      const h = Math.min(k, take - 1);
+      return Float64Array.from({ length: P }, (_, p) => fromZ(b[p * H + h]! + y[p * H + h]!, this.scaling!));
+    });
+  }
+
   /**
    * Saves the trained network's weights to `dir` (model.json + weights.bin, the tfjs weights format), with the
    * config, scaling and training record in model.json's `userDefinedMetadata.topocast`; the topology is not
@@ -318,6 +359,7 @@ export class TransformerPredictor implements Predictor {
       config: { ...this.config },
       scaling: this.scaling,
       training: this.trainingInfo,
+      ...(this.config.base !== "last" ? { residualBase: this.base.state() } : {}),
     };
     const named = model.weights.map((w, i) => ({ name: `w${i}`, tensor: w.read() }));
     const { data, specs } = await this.tf.io.encodeWeights(named);
@@ -376,6 +418,7 @@ export class TransformerPredictor implements Predictor {
     p.forward = new TransformerForward(extractWeights(built.layers, p.config.window));
     p.scaling = meta.scaling;
     p.trainingInfo = meta.training ?? null;
+    p.base.restore(meta.residualBase ?? {});
     p.frozen = true;
     return p;
   }
@@ -484,6 +527,8 @@ export class TransformerPredictor implements Predictor {
 interface WindowData {
   /** z[t * P + p]. */
   z: Float32Array;
+  /** z of the base of each origin and horizon, base[(t H + h) P + p] (ResidualBase.historyZ). */
+  base: Float32Array;
   /** time[t * 4 + f], f: sin/cos time of day, sin/cos day of week; undefined without time features. */
   time: Float32Array | undefined;
   P: number;
@@ -542,7 +587,7 @@ function gather(data: WindowData, idx: Int32Array): { xs: Float32Array; ys: Floa
     const t = (k - p) / P + data.t0;
     writeWindow(xs, i, W, (r) => z[r * P + p]!, t, lag, time);
     const last = z[t * P + p]!;
-    for (let h = 0; h < H; h++) ys[i * H + h] = z[(t + 1 + h) * P + p]! - last;
+    for (let h = 0; h < H; h++) ys[i * H + h] = z[(t + 1 + h) * P + p]! - data.base[(t * H + h) * P + p]!;
     ws[i] = fromZ(last, scaling) / scaling.scale + 1;
   }
   return { xs, ys, ws };
@@ -678,6 +723,7 @@ function validateConfig(c: TransformerConfig): TransformerConfig {
   checkInt("transformer", "dModel", c.dModel, 1);
   checkInt("transformer", "heads", c.heads, 1);
   checkInt("transformer", "blocks", c.blocks, 1);
+  checkBaseConfig("transformer", c, ["last", "ewma", "linear"]);
   if (c.dModel % c.heads !== 0) {
     throw new PredictorError(`transformer.heads: expected a divisor of dModel (${c.dModel}), got ${c.heads}`);
   }
