@@ -7,7 +7,8 @@
  * `forecast(1)` and observing each interval after it. Both deep models forecast in plain JS from their trained
  * weights (lstm-forward.ts, transformer-forward.ts), not through tfjs. Cases: the LSTM and the Transformer, each
  * with its default inputs and with the seasonal-lag channel, and the pooled linear model (linear.ts) with and
- * without its seasonal lag; the GEANT two days (462 pairs, 15-minute intervals,
+ * without its seasonal lag, and both deep models over the linear base (`base: "linear"`, 12 direct outputs, with
+ * and without the lag: the network's pass plus the linear model's forecast); the GEANT two days (462 pairs, 15-minute intervals,
  * train on the first) when present. `--cases transformer,lstm` runs only the cases named.
  *
  * Reports per case the median, p95 and max of the wall time (`process.hrtime`) and of the process's CPU time
@@ -61,6 +62,27 @@ const CASES: readonly LatencyCase[] = [
   // The pooled linear model trains in closed form (no brief variant): its forecast is W + 3 products per pair.
   { name: "linear", make: (P) => new LinearPredictor(P) },
   { name: "linear+lag", make: (P, day) => new LinearPredictor(P, { seasonalLag: day }) },
+  // Over the linear base (LSTNet's sum): the network's forecast plus the linear model's of the steps asked.
+  { name: "lstm+linear", make: (P) => new LstmPredictor(P, { ...BRIEF, base: "linear", heads: 12 }) },
+  {
+    name: "lstm+linear+lag",
+    make: (P, day) => new LstmPredictor(P, { ...BRIEF, base: "linear", heads: 12, seasonalLag: day }),
+  },
+  {
+    name: "transformer+linear",
+    make: (P) => new TransformerPredictor(P, { ...BRIEF, horizon: 12, base: "linear", timeFeatures: false }),
+  },
+  {
+    name: "transformer+linear+lag",
+    make: (P, day) =>
+      new TransformerPredictor(P, {
+        ...BRIEF,
+        horizon: 12,
+        base: "linear",
+        timeFeatures: false,
+        seasonalLag: day,
+      }),
+  },
 ];
 
 /** Times `forecast(1)` over the series after `trainDays` of training; `limit` caps the timed forecasts. */

@@ -31,6 +31,8 @@ export interface PredictCliOptions {
   transformer?: string;
   /** Pooled linear model settings as `key=value,...` (LinearConfig keys), e.g. `seasonalLag=288`. */
   linear?: string;
+  /** Comma-separated reference predictors of the Diebold-Mariano comparisons (default the simple ones). */
+  references?: string;
   /** Save each trained deep model to `<dir>/<name>` (lstm, transformer). */
   saveModels?: string;
   /** Load each deep model from `<dir>/<name>` instead of training it. */
@@ -163,6 +165,12 @@ function deepModelDirs(o: PredictCliOptions): Pick<RunPredictOptions, "lstmModel
 }
 
 export async function predictCommand(o: PredictCliOptions): Promise<void> {
+  const asked = new Set(o.predictors.split(",").map((s) => s.trim()));
+  for (const r of (o.references ?? "").split(",").map((s) => s.trim())) {
+    if (r && !asked.has(r)) {
+      throw new PredictorError(`--references: "${r}" is not among --predictors (${[...asked].join(",")})`);
+    }
+  }
   const fraction = Number(o.train);
   const view = seriesView(o.series ?? "pairs", o.topology, o.policy);
   const result = await runPredict({
@@ -190,6 +198,14 @@ export async function predictCommand(o: PredictCliOptions): Promise<void> {
       : {}),
     ...(o.linear ? { linear: modelSettings("--linear", o.linear, LINEAR_DEFAULTS) as LinearOptions } : {}),
     ...deepModelDirs(o),
+    ...(o.references
+      ? {
+          references: o.references
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean),
+        }
+      : {}),
     log: (line) => console.error(line),
   });
   console.log(result.table);

@@ -69,6 +69,8 @@ export interface RunPredictOptions {
   lstmModel?: { load?: string; save?: string };
   /** The same for the Transformer. */
   transformerModel?: { load?: string; save?: string };
+  /** Predictors the others are tested against (evaluate.ts `references`; default the simple ones). */
+  references?: readonly string[];
   /** Progress lines. */
   log?: (line: string) => void;
   /**
@@ -170,6 +172,7 @@ export async function runPredict(opts: RunPredictOptions): Promise<RunPredictRes
       horizon: opts.horizon,
       trackPairs: tracked,
       log,
+      ...(opts.references ? { references: opts.references } : {}),
     });
     const lstm = predictors.find((p): p is LstmPredictor => p instanceof LstmPredictor);
     if (lstm && opts.lstmModel?.save) {

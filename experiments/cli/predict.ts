@@ -51,6 +51,11 @@ export function addPredict<T>(y: Argv<T>): Argv<T> {
           type: "string",
           describe: "Linear model settings key=value,... (LinearConfig), e.g. seasonalLag=288,window=36",
         })
+        .option("references", {
+          type: "string",
+          describe:
+            "Comma-separated predictors the others are tested against per horizon (Diebold-Mariano; the best of them), e.g. lv,ewma,ma,linear (default every simple forecaster)",
+        })
         .option("save-models", {
           type: "string",
           describe: "Save each trained deep model (lstm, transformer) to <dir>/<name>",
@@ -88,6 +93,7 @@ export function addPredict<T>(y: Argv<T>): Argv<T> {
         ...(args.lstm !== undefined ? { lstm: args.lstm } : {}),
         ...(args.transformer !== undefined ? { transformer: args.transformer } : {}),
         ...(args.linear !== undefined ? { linear: args.linear } : {}),
+        ...(args.references !== undefined ? { references: args.references } : {}),
         ...(args["save-models"] !== undefined ? { saveModels: args["save-models"] } : {}),
         ...(args["load-models"] !== undefined ? { loadModels: args["load-models"] } : {}),
       });

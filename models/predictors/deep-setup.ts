@@ -159,7 +159,9 @@ export type WindowFit = EarlyStoppingRecord & {
  * `validationWindows` of them, a fixed subset drawn from stream `<name>/validation`), the others the training
  * set, of which each epoch draws `windowsPerEpoch` from stream `<name>/shuffle`. `fitEpoch(idx)` runs one epoch on
  * windows idx and returns its loss; `loss(idx, lastValue)` is the validation loss of the network, or with
- * `lastValue` of forecasting the last value. Leaves `model` with the best epoch's weights.
+ * `lastValue` of forecasting the base (the last value, or the model's base). Leaves `model` with the best epoch's
+ * weights; with `startsAtBase` (the untrained network's output is the base's: an output layer at zero) the
+ * untrained weights are epoch 0 and compete.
  */
 export async function fitWindows(
   name: string,
@@ -170,6 +172,7 @@ export async function fitWindows(
   P: number,
   fitEpoch: (idx: Int32Array) => number,
   loss: (idx: Int32Array, lastValue: boolean) => number,
+  startsAtBase = false,
 ): Promise<WindowFit> {
   const valTimes = Math.floor(windowTimes * c.validationFraction);
   const trainCount = (windowTimes - valTimes) * P;
@@ -177,17 +180,19 @@ export async function fitWindows(
   const val = subset(allVal, c.validationWindows, streams.stream(`${name}/validation`));
   const trainIdx = Int32Array.from({ length: trainCount }, (_, i) => i);
   const shuffle = streams.stream(`${name}/shuffle`);
+  const baseLoss = val.length > 0 ? loss(val, true) : Number.NaN;
   const fit = await fitWithEarlyStopping(
     model,
     c,
     () => fitEpoch(drawEpoch(trainIdx, c.windowsPerEpoch, shuffle)),
     (trainLoss) => (val.length > 0 ? loss(val, false) : trainLoss),
+    startsAtBase && val.length > 0 ? baseLoss : undefined,
   );
   return {
     trainWindows: trainCount,
     validationWindows: val.length,
     ...fit,
-    lastValueValidationLoss: val.length > 0 ? loss(val, true) : Number.NaN,
+    lastValueValidationLoss: baseLoss,
   };
 }
 
@@ -351,16 +356,17 @@ export class ResidualBase {
   }
 
   /**
-   * b of the latest origin, out[p H + h - 1], from the latest observation `last` (the data's units) under `s`:
-   * the raw forecast's z in double precision (the last value's z rounded to float32, as the windows carry it).
+   * b of the latest origin, out[p H + h - 1] for h = 1 .. min(steps, H) (the rest 0), from the latest observation
+   * `last` (the data's units) under `s`: the raw forecast's z in double precision (the last value's z rounded to
+   * float32, as the windows carry it).
    */
-  currentZ(last: Float64Array, s: ValueScaling): Float64Array {
+  currentZ(last: Float64Array, s: ValueScaling, steps = this.H): Float64Array {
     const { P, H } = this;
     const out = new Float64Array(P * H);
     const each = (p: number, v: number) => out.fill(v, p * H, (p + 1) * H);
     if (this.kind === "linear") {
-      const f = this.linear!.forecast(H);
-      for (let p = 0; p < P; p++) for (let h = 0; h < H; h++) out[p * H + h] = toZ(f[h]![p]!, s);
+      const f = this.linear!.forecast(Math.min(steps, H));
+      for (let p = 0; p < P; p++) f.forEach((row, h) => (out[p * H + h] = toZ(row[p]!, s)));
     } else if (this.kind === "ewma" && this.level) {
       for (let p = 0; p < P; p++) each(p, toZ(this.level[p]!, s));
     } else {

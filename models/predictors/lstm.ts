@@ -19,6 +19,13 @@
  * back (the EWMA updated with them), or with `heads` = H > 0 the dense layer has H outputs, output k the change
  * from b_t to z_{t+k} (direct multi-horizon forecasting, no feedback; steps beyond H repeat the H-step forecast),
  * and the seasonal lag channel takes lead H (the last H rows carry the season-ago values of the H targets).
+ * With `base` "linear" (needs `heads` = H > 0) output k is the change from the pooled linear model's k-step
+ * forecast (linear.ts, fitted on the training history with window `baseWindow`, horizon H and the seasonal lag;
+ * deep-setup.ts ResidualBase): the forecast is the sum of a linear autoregression and a network, as in LSTNet
+ * (Lai et al., "Modeling Long- and Short-Term Temporal Patterns with Deep Neural Networks", SIGIR 2018). The dense
+ * output layer then starts at zero, so the untrained model forecasts exactly as the linear model, and the
+ * untrained weights compete in early stopping as epoch 0 (the model never ends worse than the linear model on the
+ * validation windows; the linear fit itself has seen them). Windows start where the linear model's inputs exist.
  *
  * Per-pair normalisation (`pairScaling`): each pair's values are divided by m_p, the pair's mean over the training
  * history (1 for a pair that is zero throughout), before the scaling above and multiplied back after, so small and
@@ -375,6 +382,7 @@ export class LstmPredictor implements Predictor {
         if (!lastValue) this.forward = new LstmForward(extractWeights(model));
         return this.windowLoss(data, idx, lastValue);
       },
+      this.linearBase !== undefined,
     );
     this.forward = new LstmForward(extractWeights(model));
     this.trainingInfo = {
@@ -463,7 +471,7 @@ export class LstmPredictor implements Predictor {
     const O = this.outputs;
     const end = L - 1;
     const y = this.forward!.run(this.forecastWindows(zx, zb, L, end, tfeat), P, this.config.window);
-    const lin = this.linearBase?.currentZ(this.ring.last(), this.scaling!);
+    const lin = this.linearBase?.currentZ(this.ring.last(), this.scaling!, steps);
     const out: Float64Array[] = [];
     for (let k = 0; k < steps; k++) {
       const o = Math.min(k, O - 1);

@@ -64,20 +64,24 @@ export interface EarlyStoppingRecord {
 /**
  * Up to `epochs` epochs of `trainEpoch` (returns the epoch's training loss), each followed by `validate` (returns
  * the validation loss; given the training loss for when there is no validation set); stops after `patience`
- * epochs without improvement and leaves `model` with the best epoch's weights. Yields to the event loop between
- * epochs, so timers and signals get through.
+ * epochs without improvement and leaves `model` with the best epoch's weights. With `initialLoss` (the validation
+ * loss of the weights before training) the untrained weights are epoch 0 and compete: a model whose output starts
+ * at its base then never ends worse than the base on the validation set. Yields to the event loop between epochs,
+ * so timers and signals get through.
  */
 export async function fitWithEarlyStopping(
   model: Tf.LayersModel,
   limits: { epochs: number; patience: number },
   trainEpoch: () => number,
   validate: (trainLoss: number) => number,
+  initialLoss?: number,
 ): Promise<EarlyStoppingRecord> {
   const trainLoss: number[] = [];
   const validationLoss: number[] = [];
-  let best = Number.POSITIVE_INFINITY;
+  let best = initialLoss ?? Number.POSITIVE_INFINITY;
   let bestEpoch = 0;
-  let bestWeights: Tf.Tensor[] | undefined;
+  let bestWeights: Tf.Tensor[] | undefined =
+    initialLoss === undefined ? undefined : model.getWeights().map((w) => w.clone());
   for (let epoch = 1; epoch <= limits.epochs; epoch++) {
     const tl = trainEpoch();
     trainLoss.push(tl);

@@ -27,7 +27,13 @@
  * norm, then the W x d_model outputs are flattened into a Dense of H outputs: the changes z_{t+h} - z_t for
  * h = 1 .. H (direct multi-horizon forecasting, residual to the last value like the LSTM; the head starts at
  * zero, so an untrained model forecasts the last value). Forecasts beyond H steps feed the H forecasts back as
- * inputs (their times one interval apart).
+ * inputs (their times one interval apart). With `base` "ewma" or "linear" the outputs are the changes from that
+ * base instead (deep-setup.ts ResidualBase: an EWMA of the values, alpha tuned on the training history as the
+ * ewma predictor's unless `baseAlpha` > 0; or the pooled linear model's h-step forecast, linear.ts fitted on the
+ * training history with window `baseWindow`, horizon H and the seasonal lag: LSTNet's sum of a linear
+ * autoregression and a network, Lai et al., SIGIR 2018), so the untrained model forecasts as the base; over the
+ * linear base the untrained weights also compete in early stopping as epoch 0. Over those bases forecasts beyond H
+ * repeat the H-step forecast.
  *
  * Training (`train(history, endNs)`): windows (t, p) for t = t0 .. T-1-H (t0 = W - 1, or S - H + W - 1 with the
  * lag); the last `validationFraction` of window
@@ -275,6 +281,7 @@ export class TransformerPredictor implements Predictor {
       this.dimension,
       (idx) => this.fitWindows(data, idx),
       (idx, lastValue) => this.windowLoss(data, idx, lastValue),
+      this.config.base === "linear",
     );
     this.forward = new TransformerForward(extractWeights(built.layers, W));
     this.trainingInfo = {
@@ -336,7 +343,7 @@ export class TransformerPredictor implements Predictor {
     const H = this.config.horizon;
     const take = Math.min(H, steps);
     const y = this.predictWindows(zx, L, tfeat, end, take);
-    const b = this.base.currentZ(this.ring.last(), this.scaling!);
+    const b = this.base.currentZ(this.ring.last(), this.scaling!, take);
     return Array.from({ length: steps }, (_, k) => {
       const h = Math.min(k, take - 1);
       return Float64Array.from({ length: P }, (_, p) => fromZ(b[p * H + h]! + y[p * H + h]!, this.scaling!));

@@ -75,14 +75,14 @@ describe("deep predictors over the linear base", () => {
       const deep = c.make();
       const got = await walk(deep);
       let worst = 0;
-      got.forEach((f, i) =>
-        f.forEach((row, k) =>
-          row.forEach((v, p) => {
+      for (const [i, f] of got.entries()) {
+        for (const [k, row] of f.entries()) {
+          for (const [p, v] of row.entries()) {
             const want = linear[i]![k]![p]!;
             worst = Math.max(worst, Math.abs(v - want) / Math.max(want, 1));
-          }),
-        ),
-      );
+          }
+        }
+      }
       assert.ok(worst < 1e-9, `largest relative difference ${worst}`);
       // The bar of early stopping is the base's loss: the untrained network's validation loss equals it.
       const info = deep.training!;
