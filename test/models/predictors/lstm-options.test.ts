@@ -87,7 +87,7 @@ describe("LSTM options: direct heads, EWMA base, per-pair scaling", () => {
   it("rejects bad option values, naming the field", () => {
     for (const [opts, msg] of [
       [{ heads: -1 }, /lstm.heads: expected an integer >= 0/],
-      [{ base: "median" }, /lstm.base: expected "last" or "ewma"/],
+      [{ base: "median" }, /lstm.base: expected "last", "ewma", "linear", got "median"/],
       [{ baseAlpha: 2 }, /lstm.baseAlpha: expected a number in \[0, 1\]/],
       [{ pairScaling: "yes" }, /lstm.pairScaling: expected true or false/],
       [{ heads: 12, seasonalLag: 6 }, /lstm.seasonalLag: .* >= 12, got 6/],
