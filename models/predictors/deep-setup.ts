@@ -270,6 +270,8 @@ export interface ResidualBaseFit {
  */
 export class ResidualBase {
   private alpha: number;
+  /** Tune alpha on the training history (base "ewma" without `baseAlpha`). */
+  private readonly tuneAlpha: boolean;
   private level: Float64Array | undefined;
   private readonly linear: LinearPredictor | undefined;
 
@@ -287,8 +289,6 @@ export class ResidualBase {
         ? new LinearPredictor(P, { window: c.baseWindow, horizon: H, seasonalLag: c.seasonalLag })
         : undefined;
   }
-
-  private readonly tuneAlpha: boolean;
 
   /** The first origin t of a history with a base: 0, or the linear model's first origin. */
   get firstOrigin(): number {
@@ -366,7 +366,7 @@ export class ResidualBase {
     const each = (p: number, v: number) => out.fill(v, p * H, (p + 1) * H);
     if (this.kind === "linear") {
       const f = this.linear!.forecast(Math.min(steps, H));
-      for (let p = 0; p < P; p++) f.forEach((row, h) => (out[p * H + h] = toZ(row[p]!, s)));
+      for (const [h, row] of f.entries()) for (let p = 0; p < P; p++) out[p * H + h] = toZ(row[p]!, s);
     } else if (this.kind === "ewma" && this.level) {
       for (let p = 0; p < P; p++) each(p, toZ(this.level[p]!, s));
     } else {
