@@ -22,19 +22,26 @@
  * (`connectionsWithinLimit`). The ladder itself stops only at a failed connection or short goodput
  * (`connectionsCarried`): on a shared host late ticks may come from others' load, which each step records.
  *
- * `npm run bench -- emulate-limits [--family fattree|kdl|all] [--max-k 16] [--smoke 1]` (root, iperf3). `--smoke`:
- * fat tree k=4 only, 16 and 64 connections, 2 s: checks the script, measures nothing (its file,
- * results/bench/emulate-limits-smoke.json, is not a snapshot to commit). Run it for numbers only on a
- * quiet machine (it loads both cores and thousands of processes); results/bench/emulate-limits.json.
+ * `npm run bench -- emulate-limits [--family fattree|kdl|all] [--k 4,8,16] [--max-k 16] [--delay-ms 0,1]
+ * [--seconds 5] [--merge 1] [--smoke 1]` (root, iperf3). `--k` and `--delay-ms` pick fat trees and link kinds;
+ * `--merge 1` keeps the snapshot's other substrates (each entry says when and at what load it was measured), so the
+ * large ones can run apart. The snapshot, results/bench/emulate-limits.json, is rewritten after every substrate
+ * (`complete: false` until the last), so a run cut short keeps what it measured; each substrate records its down
+ * time and what it left behind (`leftAfterDown`, none expected). An iperf3 client still running a minute after its
+ * test should have ended is killed and counts as a failed connection. `--smoke`: fat tree k=4 only, 16 and 64
+ * connections, 2 s: checks the script, measures nothing (results/bench/emulate-limits-smoke.json, not a snapshot
+ * to commit). Run it for numbers only on a quiet machine (it loads both cores and thousands of processes).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
+import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Capabilities, probe } from "../emulate/capabilities.ts";
 import { readState } from "../emulate/run-state.ts";
 import { ProcessRunner } from "../emulate/runner.ts";
-import { down, spawnIn, type UpResult, up } from "../emulate/substrate.ts";
+import { down, listNamespaces, rootLinks, spawnIn, type UpResult, up } from "../emulate/substrate.ts";
+import { writeJsonAtomic } from "../sim/io/atomic-write.ts";
 import { fatTree } from "../sim/substrate/generators.ts";
 import type { Topology } from "../sim/substrate/topology.ts";
 import { readZooGraphml } from "../sim/substrate/zoo-graphml.ts";
@@ -51,22 +58,44 @@ interface Substrate {
   hosts: string[];
 }
 
+/** A comma-separated list of numbers from option `name`, each one of `allowed`. */
+function listOption(
+  opts: BenchOptions,
+  name: string,
+  fallback: readonly number[],
+  allowed: readonly number[],
+) {
+  const raw = opts[name];
+  if (raw === undefined) return fallback;
+  const xs = raw.split(",").map(Number);
+  for (const x of xs) {
+    if (!allowed.includes(x))
+      throw new Error(`--${name}: expected a list of ${allowed.join(", ")}; got ${raw}`);
+  }
+  return xs;
+}
+
 function substrates(opts: BenchOptions): Substrate[] {
   const family = opts.family ?? "all";
+  if (!["all", "fattree", "kdl"].includes(family)) {
+    throw new Error(`--family: expected fattree, kdl or all; got ${family}`);
+  }
   const smoke = "smoke" in opts;
   const maxK = smoke ? 4 : Number(opts["max-k"] ?? 16);
+  const ks = listOption(opts, "k", [4, 8, 16], [4, 8, 16]).filter((k) => k <= maxK);
+  const delaysMs = listOption(opts, "delay-ms", smoke ? [1] : [0, 1], [0, 1]);
   const out: Substrate[] = [];
-  for (const delayNs of smoke ? [1_000_000] : [0, 1_000_000]) {
-    const links = { capacityBps: 1e9, delayNs };
+  for (const delayMs of delaysMs) {
+    const links = { capacityBps: 1e9, delayNs: delayMs * 1e6 };
     if (family === "all" || family === "fattree") {
-      for (const k of [4, 8, 16].filter((x) => x <= maxK)) {
+      for (const k of ks) {
         const topo = fatTree(k, {}, links);
-        out.push({ name: `fatTree(k=${k}) ${delayNs / 1e6} ms`, topo, hosts: hostsOf(topo) });
+        out.push({ name: `fatTree(k=${k}) ${delayMs} ms`, topo, hosts: hostsOf(topo) });
       }
     }
     if (!smoke && (family === "all" || family === "kdl") && existsSync(kdlPath())) {
-      const topo = uniformLinks(readZooGraphml(kdlPath()), 1e9, delayNs);
-      out.push({ name: `Kdl ${delayNs / 1e6} ms`, topo, hosts: topo.nodes.map((n) => n.id) });
+      const topo = uniformLinks(readZooGraphml(kdlPath()), 1e9, links.delayNs);
+      out.push({ name: `Kdl ${delayMs} ms`, topo, hosts: topo.nodes.map((n) => n.id) });
     }
   }
   return out;
@@ -201,10 +230,22 @@ function iperfClient(
   return new Promise((done) => {
     const p = spawnIn(run.plan, src, argv);
     let out = "";
+    let timedOut = false;
+    // A client still running a minute after its test should have ended is a failed connection, not a hung bench.
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        p.kill("SIGKILL");
+      },
+      (opts.seconds + 60) * 1e3,
+    );
     p.stdout?.setEncoding("utf8").on("data", (d: string) => {
       out += d;
     });
     p.on("close", (code) => {
+      clearTimeout(timer);
+      if (timedOut)
+        return done({ ok: false, error: `no result ${opts.seconds + 60} s after start (killed)` });
       try {
         const j = JSON.parse(out);
         if (code !== 0 || j.error) return done({ ok: false, error: String(j.error ?? `exit ${code}`) });
@@ -227,11 +268,18 @@ async function measure(s: Substrate, capabilities: Capabilities, opts: BenchOpti
   const seconds = Number(opts.seconds ?? (smoke ? 2 : 5));
   const streamRateBps = Number(opts["stream-rate"] ?? 10e6);
   const memBefore = memAvailable();
+  const measuredAt = new Date().toISOString();
+  const loadAverageAtUp = loadavg().map((x) => round(x, 2));
   const run = await up(s.topo, { capabilities, runner: new ProcessRunner() });
+  let measured: SubstrateResult & { upSeconds?: number } = { substrate: s.name };
+  let downSeconds = Number.NaN;
+  let leftAfterDown: string[] = [];
   try {
     const relayPids = (readState(run.runId)?.relays ?? []).map((r) => r.pid);
     const built = {
       substrate: s.name,
+      measuredAt,
+      loadAverageAtUp,
       runId: run.runId,
       nodes: s.topo.nodeCount,
       links: s.topo.linkCount / 2,
@@ -256,12 +304,38 @@ async function measure(s: Substrate, capabilities: Capabilities, opts: BenchOpti
     }
     const limit = steps.filter((x) => x.withinLimit).at(-1)?.connections ?? 0;
     const carried = steps.filter((x) => x.carriedAll).at(-1)?.connections ?? 0;
-    return { ...built, steps, connectionsWithinLimit: limit, connectionsCarried: carried };
+    measured = { ...built, steps, connectionsWithinLimit: limit, connectionsCarried: carried };
   } finally {
     const t0 = performance.now();
     await down(run.runId);
-    console.error(`${s.name}: down in ${((performance.now() - t0) / 1e3).toFixed(1)} s`);
+    downSeconds = round((performance.now() - t0) / 1e3, 1);
+    // What the run left: its namespaces and root-side links (down() already insists on none; this records it).
+    const runner = new ProcessRunner();
+    leftAfterDown = [...(await listNamespaces(runner, run.runId)), ...(await rootLinks(runner, run.runId))];
+    console.error(`${s.name}: down in ${downSeconds} s, left ${leftAfterDown.length} objects`);
   }
+  return { ...measured, downSeconds, leftAfterDown };
+}
+
+interface SubstrateResult {
+  substrate: string;
+  [key: string]: unknown;
+}
+
+/**
+ * The previous snapshot's substrates that this run does not measure again (`--merge 1`), each marked with when
+ * and at what load it was measured when the old entry does not say so itself.
+ */
+function keptResults(path: string, now: readonly Substrate[]): SubstrateResult[] {
+  if (!existsSync(path)) return [];
+  const prev = JSON.parse(readFileSync(path, "utf8")) as {
+    date?: string;
+    hostLoad?: string;
+    results?: SubstrateResult[];
+  };
+  return (prev.results ?? [])
+    .filter((r) => !now.some((s) => s.name === r.substrate))
+    .map((r) => ({ measuredAt: prev.date, ...(prev.hostLoad ? { hostLoad: prev.hostLoad } : {}), ...r }));
 }
 
 export async function run(opts: BenchOptions): Promise<BenchResult> {
@@ -269,32 +343,42 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   if (spawnSync("iperf3", ["--version"]).status !== 0) return { skipped: "needs iperf3" };
   const capabilities = await probe(new ProcessRunner());
   const maxUpSeconds = Number(opts["max-up"] ?? 600);
-  const results: unknown[] = [];
+  const smoke = "smoke" in opts;
+  const resultName = smoke ? "emulate-limits-smoke" : "emulate-limits";
+  const path = resolve(import.meta.dirname ?? ".", "../results/bench", `${resultName}.json`);
+  const list = substrates(opts);
+  const kept = opts.merge === "1" ? keptResults(path, list) : [];
+  const results: SubstrateResult[] = [];
   const failedFamilies = new Set<string>();
-  for (const s of substrates(opts)) {
-    const family = s.name.replace(/\(.*\)/, "");
-    if (failedFamilies.has(family)) continue;
-    try {
-      const r = await measure(s, capabilities, opts);
-      results.push(r);
-      if (r.upSeconds > maxUpSeconds) failedFamilies.add(family);
-    } catch (e) {
-      results.push({
-        substrate: s.name,
-        nodes: s.topo.nodeCount,
-        failed: String((e as Error).message).slice(0, 500),
-      });
-      failedFamilies.add(family);
-    }
-  }
-  return {
-    resultName: "smoke" in opts ? "emulate-limits-smoke" : "emulate-limits",
+  const record = (complete: boolean): BenchResult => ({
+    resultName,
+    complete,
     workload:
       "fat trees k=4,8,16 and Topology Zoo Kdl at 1 Gbit/s, links of 0 and 1 ms (wires); per substrate up/down and memory, then 16..4096 concurrent TCP connections (iperf3 -P, 10 Mbit/s each) with a 100 ms tick timer beside",
     limitRule:
       "past the limit: a failed connection, > 1% of ticks late by more than half a tick, or goodput < 80% of asked",
     capabilities: capabilities.features,
-    smoke: "smoke" in opts,
-    results,
-  };
+    smoke,
+    results: [...kept, ...results],
+  });
+  for (const s of list) {
+    const family = s.name.replace(/\(.*\)/, "");
+    if (failedFamilies.has(family)) continue;
+    try {
+      const r = await measure(s, capabilities, opts);
+      results.push(r);
+      if ((r.upSeconds ?? 0) > maxUpSeconds) failedFamilies.add(family);
+    } catch (e) {
+      results.push({
+        substrate: s.name,
+        measuredAt: new Date().toISOString(),
+        nodes: s.topo.nodeCount,
+        failed: String((e as Error).message).slice(0, 500),
+      });
+      failedFamilies.add(family);
+    }
+    // The snapshot so far, so that a run cut short (a large substrate takes many minutes) still leaves its numbers.
+    writeJsonAtomic(path, { name: "emulate-limits", date: new Date().toISOString(), ...record(false) });
+  }
+  return record(true);
 }
