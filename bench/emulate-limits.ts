@@ -23,12 +23,13 @@
  * (`connectionsCarried`): on a shared host late ticks may come from others' load, which each step records.
  *
  * `npm run bench -- emulate-limits [--family fattree|kdl|all] [--k 4,8,16] [--max-k 16] [--delay-ms 0,1]
- * [--seconds 5] [--merge 1] [--smoke 1]` (root, iperf3). `--k` and `--delay-ms` pick fat trees and link kinds;
+ * [--seconds 5] [--client-timeout 300] [--merge 1] [--smoke 1]` (root, iperf3). `--k` and `--delay-ms` pick fat trees and link kinds;
  * `--merge 1` keeps the snapshot's other substrates (each entry says when and at what load it was measured), so the
  * large ones can run apart. The snapshot, results/bench/emulate-limits.json, is rewritten after every substrate
  * (`complete: false` until the last), so a run cut short keeps what it measured; each substrate records its down
- * time and what it left behind (`leftAfterDown`, none expected). An iperf3 client still running a minute after its
- * test should have ended is killed and counts as a failed connection. `--smoke`: fat tree k=4 only, 16 and 64
+ * time and what it left behind (`leftAfterDown`, none expected). Each step records its wall time and its slowest
+ * client's; an iperf3 client still running `--client-timeout` seconds (default 300) after it started is killed
+ * and counts as a failed connection (iperf3 3.12 with 128 paced streams can take a minute to end on a loaded host). `--smoke`: fat tree k=4 only, 16 and 64
  * connections, 2 s: checks the script, measures nothing (results/bench/emulate-limits-smoke.json, not a snapshot
  * to commit). Run it for numbers only on a quiet machine (it loads both cores and thousands of processes).
  */
@@ -147,6 +148,9 @@ async function tickLateness(stop: Promise<unknown>): Promise<number[]> {
 
 interface StepResult {
   connections: number;
+  /** Wall time of the step (servers' start to the last client's end) and of its slowest client, s. */
+  stepSeconds: number;
+  slowestClientSeconds: number;
   carried: number;
   failedClients: number;
   errors: string[];
@@ -168,7 +172,7 @@ async function trafficStep(
   run: UpResult,
   s: Substrate,
   connections: number,
-  opts: { seconds: number; streamRateBps: number; relayPids: number[] },
+  opts: { seconds: number; streamRateBps: number; timeoutSeconds: number; relayPids: number[] },
 ): Promise<StepResult> {
   const address = (id: string) => run.nodes.find((n) => n.id === id)!.addresses[0]!;
   const half = Math.floor(s.hosts.length / 2);
@@ -179,6 +183,7 @@ async function trafficStep(
     spawnIn(run.plan, s.hosts[i + half]!, ["iperf3", "-s", "-1", "-B", address(s.hosts[i + half]!)]),
   );
   const cpu0 = procStats(opts.relayPids).cpuSeconds;
+  const t0 = performance.now();
   try {
     await sleep(500);
     const clients = Array.from({ length: pairs }, (_, i) =>
@@ -196,6 +201,8 @@ async function trafficStep(
     const failed = results.length - ok.length;
     return {
       connections: pairs * streams,
+      stepSeconds: round((performance.now() - t0) / 1e3, 1),
+      slowestClientSeconds: Math.max(...results.map((r) => r.elapsedSeconds)),
       carried: ok.reduce((a, r) => a + r.streams, 0),
       failedClients: failed,
       errors: [...new Set(results.flatMap((r) => (r.ok ? [] : [r.error])))].slice(0, 5),
@@ -214,38 +221,41 @@ async function trafficStep(
   }
 }
 
-type ClientResult =
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+type ClientResult = { elapsedSeconds: number } & (
   | { ok: true; streams: number; goodputBps: number; retransmits: number }
-  | { ok: false; error: string };
+  | { ok: false; error: string }
+);
 
 function iperfClient(
   run: UpResult,
   src: string,
   dst: string,
   streams: number,
-  opts: { seconds: number; streamRateBps: number },
+  opts: { seconds: number; streamRateBps: number; timeoutSeconds: number },
 ): Promise<ClientResult> {
   const argv = ["iperf3", "-c", dst, "-P", String(streams), "-t", String(opts.seconds)];
   argv.push("-b", String(opts.streamRateBps), "-J", "--connect-timeout", "3000");
-  return new Promise((done) => {
+  const t0 = performance.now();
+  return new Promise((resolveClient) => {
+    const done = (r: DistributiveOmit<ClientResult, "elapsedSeconds">) =>
+      resolveClient({ ...r, elapsedSeconds: round((performance.now() - t0) / 1e3, 1) } as ClientResult);
     const p = spawnIn(run.plan, src, argv);
     let out = "";
     let timedOut = false;
-    // A client still running a minute after its test should have ended is a failed connection, not a hung bench.
-    const timer = setTimeout(
-      () => {
-        timedOut = true;
-        p.kill("SIGKILL");
-      },
-      (opts.seconds + 60) * 1e3,
-    );
+    // A client that has not ended by the timeout is a failed connection, not a hung bench.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      p.kill("SIGKILL");
+    }, opts.timeoutSeconds * 1e3);
     p.stdout?.setEncoding("utf8").on("data", (d: string) => {
       out += d;
     });
     p.on("close", (code) => {
       clearTimeout(timer);
       if (timedOut)
-        return done({ ok: false, error: `no result ${opts.seconds + 60} s after start (killed)` });
+        return done({ ok: false, error: `no result ${opts.timeoutSeconds} s after start (killed)` });
       try {
         const j = JSON.parse(out);
         if (code !== 0 || j.error) return done({ ok: false, error: String(j.error ?? `exit ${code}`) });
@@ -267,6 +277,7 @@ async function measure(s: Substrate, capabilities: Capabilities, opts: BenchOpti
   const smoke = "smoke" in opts;
   const seconds = Number(opts.seconds ?? (smoke ? 2 : 5));
   const streamRateBps = Number(opts["stream-rate"] ?? 10e6);
+  const timeoutSeconds = Number(opts["client-timeout"] ?? 300);
   const memBefore = memAvailable();
   const measuredAt = new Date().toISOString();
   const loadAverageAtUp = loadavg().map((x) => round(x, 2));
@@ -295,7 +306,7 @@ async function measure(s: Substrate, capabilities: Capabilities, opts: BenchOpti
     const steps: StepResult[] = [];
     for (const c of smoke ? [16, 64] : [16, 64, 256, 1024, 4096]) {
       if (c > (s.hosts.length / 2) * 128) break; // iperf3 caps -P at 128 streams per client
-      const step = await trafficStep(run, s, c, { seconds, streamRateBps, relayPids });
+      const step = await trafficStep(run, s, c, { seconds, streamRateBps, timeoutSeconds, relayPids });
       console.error(JSON.stringify({ substrate: s.name, ...step }));
       steps.push(step);
       // Late ticks alone do not end the ladder: on a shared host they may come from others' load (each step
