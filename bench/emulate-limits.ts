@@ -31,7 +31,8 @@
  * client's; an iperf3 client still running `--client-timeout` seconds (default 300) after it started is killed
  * and counts as a failed connection (iperf3 3.12 with 128 paced streams can take a minute to end on a loaded host). `--smoke`: fat tree k=4 only, 16 and 64
  * connections, 2 s: checks the script, measures nothing (results/bench/emulate-limits-smoke.json, not a snapshot
- * to commit). Run it for numbers only on a quiet machine (it loads both cores and thousands of processes).
+ * to commit). SIGTERM ends the ladder after the running step, tears down and writes what was measured. Run it
+ * for numbers only on a quiet machine (it loads both cores and thousands of processes).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -50,6 +51,8 @@ import { kdlPath, uniformLinks } from "./flow-heavy.ts";
 import type { BenchOptions, BenchResult } from "./run.ts";
 
 const TICK_MS = 100;
+/** Set by SIGTERM during the traffic ladder: the ladder ends after its step, tears down and writes the snapshot. */
+const stop = { requested: false };
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 
 interface Substrate {
@@ -311,11 +314,17 @@ async function measure(s: Substrate, capabilities: Capabilities, opts: BenchOpti
       steps.push(step);
       // Late ticks alone do not end the ladder: on a shared host they may come from others' load (each step
       // records the load average), so the ladder goes on while connections are carried.
-      if (!step.carriedAll) break;
+      if (!step.carriedAll || stop.requested) break;
     }
     const limit = steps.filter((x) => x.withinLimit).at(-1)?.connections ?? 0;
     const carried = steps.filter((x) => x.carriedAll).at(-1)?.connections ?? 0;
-    measured = { ...built, steps, connectionsWithinLimit: limit, connectionsCarried: carried };
+    measured = {
+      ...built,
+      steps,
+      connectionsWithinLimit: limit,
+      connectionsCarried: carried,
+      ...(stop.requested ? { stoppedBySignal: true } : {}),
+    };
   } finally {
     const t0 = performance.now();
     await down(run.runId);
@@ -372,7 +381,12 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     smoke,
     results: [...kept, ...results],
   });
+  // SIGTERM while traffic runs: finish the step, tear down, write, end (up() handles a signal while it builds).
+  process.on("SIGTERM", () => {
+    stop.requested = true;
+  });
   for (const s of list) {
+    if (stop.requested) break;
     const family = s.name.replace(/\(.*\)/, "");
     if (failedFamilies.has(family)) continue;
     try {
