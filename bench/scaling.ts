@@ -173,9 +173,13 @@ const KDL_FLOWS = [1e4, 1e5, 1e6, 1e7];
 function measure(maxFlows: number, only: readonly string[]): { points: ScalingPoint[]; notes: string[] } {
   const self = fileURLToPath(import.meta.url);
   const heavy = resolve(import.meta.dirname ?? ".", "flow-heavy.ts");
-  const built = buildNs3Peers();
+  // ns-3 is built only when its points are asked for (a run of other engines says nothing about it).
+  const built: ReturnType<typeof buildNs3Peers> = only.includes("ns-3")
+    ? buildNs3Peers()
+    : { missing: "not asked for" };
   const ns3 = "dir" in built ? join(built.dir, "dumbbell") : null;
-  const notes = ns3 ? [] : [`ns-3 points absent: ${"missing" in built ? built.missing : ""}`];
+  const notes =
+    ns3 || !only.includes("ns-3") ? [] : [`ns-3 points absent: ${"missing" in built ? built.missing : ""}`];
   const points: ScalingPoint[] = [];
   const add = (p: ScalingPoint, sweep: "flows" | "nodes") => {
     const same = points.find(
@@ -311,9 +315,12 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     : null;
   const kept = (prev?.points ?? []).filter((p) => !only.includes(p.workload === "kdl" ? "kdl" : p.engine));
   const points = [...kept, ...measured.points];
+  // Notes name their engine first ("ns-3 has no point ...", "kdl points absent ..."): a rerun engine's replace its old.
   const notes = [
-    ...(prev?.notes ?? []).filter((n) => !only.some((e) => n.startsWith(`${e} points`))),
-    ...measured.notes,
+    ...new Set([
+      ...(prev?.notes ?? []).filter((n) => !only.some((e) => n.startsWith(`${e} `))),
+      ...measured.notes,
+    ]),
   ];
   const figure = await renderVegaLite(scalingSpec(points), base);
   return {
