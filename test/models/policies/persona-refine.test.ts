@@ -1,10 +1,15 @@
 /**
  * The persona refinement's shaping plan (models/policies/persona-refine.ts) on a hand-made Observation: a line
  * a -> b -> c of 1 Gbit/s links, a critical pair a->c crossing both links, a bulk pair b->c on b->c. The last-value
- * predictor makes the forecast the last interval's bytes, so each case's load is exact.
+ * predictor makes the forecast the last interval's bytes, so each case's load is exact. And in a run
+ * (experiments/configs/personas-loaded.yaml, shortened): the refinement's shaping waits for the personas' first
+ * trials, so no persona lands later than without the refinement.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { describe, it } from "node:test";
+import { loadConfig } from "../../../experiments/config/load.ts";
+import { buildScenario } from "../../../experiments/scenario.ts";
 import {
   coolestPath,
   DemandForecast,
@@ -13,6 +18,7 @@ import {
 } from "../../../models/policies/persona-refine.ts";
 import type { ControlPlane, LinkStats, Observation } from "../../../models/policies/types.ts";
 import { createPredictor } from "../../../models/predictors/registry.ts";
+import { runPolicy } from "../../../sim/engine/run.ts";
 
 const INTERVAL_NS = 100_000_000;
 const NODES = ["a", "b", "c"];
@@ -183,4 +189,41 @@ describe("persona refinement: coolest latency path", () => {
       assert.deepEqual(got, c.want);
     });
   }
+});
+
+describe("persona refinement in a run", () => {
+  it("shapes only after every running application's persona had its first trial, which lands as without it", async () => {
+    const loaded = loadConfig(
+      join(import.meta.dirname, "../../../experiments/configs/personas-loaded.yaml"),
+      { set: ["workload.window.duration=2.5s"] },
+    );
+    const sc = buildScenario(loaded, 0).scenario;
+    const events = async (label: string) => {
+      const p = sc.policies.find((x) => x.label === label)!;
+      return (await runPolicy(sc, p)).policyEvents ?? [];
+    };
+    const firstApplies = (es: Awaited<ReturnType<typeof events>>) => {
+      const out = new Map<string, number>();
+      for (const e of es) if (e.kind === "persona-apply" && !out.has(e.subject)) out.set(e.subject, e.timeNs);
+      return [...out];
+    };
+    const plain = firstApplies(await events("persona"));
+    const refinedEvents = await events("persona-refined");
+    assert.deepEqual(
+      plain.map(([app]) => app),
+      ["game", "trading", "ledger", "stream"],
+      "the running applications' first trials, in turn",
+    );
+    assert.deepEqual(
+      firstApplies(refinedEvents),
+      plain,
+      "each at the same instant as without the refinement",
+    );
+    const lastFirst = Math.max(...plain.map(([, t]) => t));
+    const shapes = refinedEvents.filter((e) => e.kind === "persona-shape").map((e) => e.timeNs);
+    assert.ok(
+      shapes.every((t) => t > lastFirst),
+      `shaping at ${shapes.join(", ")} ns, the last first trial at ${lastFirst} ns`,
+    );
+  });
 });
