@@ -5,14 +5,16 @@
  *
  * Predictors. A forecasting policy's predictor (the entry's `predictor`, default DEFAULT_PREDICTOR) is built for
  * each run over the definition's series: offered bytes per ordered pair (`pair-volumes`) or offered utilization
- * per link (`link-utilization`), one sample per control interval. The oracle reads the run's future; the others
- * train on the config's training span (when it has one) and then observe it, so they start warm.
+ * per link (`link-utilization`), one sample per control interval; not when the definition says its params use none
+ * (`usesPredictor`: persona without `refine`), and then the entry may not name one. The oracle reads the run's
+ * future, following the observed time; the others train on the config's training span (when it has one) and then
+ * observe it, so they start warm.
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parsePersona } from "../models/personas/profile.ts";
-import type { PolicyDefinition, RoutingSpec } from "../models/policies/definition.ts";
-import { routingOf } from "../models/policies/definition.ts";
+import type { ForecastInput, PolicyDefinition, RoutingSpec } from "../models/policies/definition.ts";
+import { forecastsFor, routingOf } from "../models/policies/definition.ts";
 import type { Policy } from "../models/policies/types.ts";
 import type { Predictor } from "../models/predictors/predictor.ts";
 import { createPredictor, DEFAULT_PREDICTOR, type PredictorConfig } from "../models/predictors/registry.ts";
@@ -23,7 +25,10 @@ import type { LoadedConfig } from "./config/load.ts";
 import type { PolicyConfig } from "./config/schema.ts";
 import type { Locate } from "./scenario-locate.ts";
 
-/** The engine policies of a loaded config, in config order; a predictor on a policy that uses none is an error. */
+/**
+ * The engine policies of a loaded config, in config order; a predictor on a policy that uses none (or none with its
+ * params) is an error.
+ */
 export function buildPolicies(loaded: LoadedConfig): EnginePolicy[] {
   return loaded.config.policies.map((p, i) => {
     const def = loaded.policies.get(p.name)!;
@@ -88,11 +93,15 @@ export function enginePolicy(
   path: PropertyKey[],
   error: Locate,
 ): EnginePolicy {
-  if (p.predictor !== undefined && def.forecasts === null) {
-    throw error([...path, "predictor"], `policy "${p.name}" uses no predictor; remove this field`);
-  }
   const params = p.params;
-  const predictor = def.forecasts === null ? null : (p.predictor ?? DEFAULT_PREDICTOR);
+  const forecasts = forecastsFor(def, params);
+  if (p.predictor !== undefined && forecasts === null) {
+    const why = def.forecasts === null ? "" : " with these params";
+    throw error([...path, "predictor"], `policy "${p.name}" uses no predictor${why}; remove this field`);
+  }
+  const forecast =
+    forecasts === null ? null : { series: forecasts, config: p.predictor ?? DEFAULT_PREDICTOR };
+  const predictor = forecast?.config ?? null;
   const routing = routingOf(def, params);
   const create = def.create;
   return {
@@ -105,7 +114,7 @@ export function enginePolicy(
         : null,
     predictor: predictor?.name ?? null,
     create: (ctx) => dataPlane(routing, ctx),
-    ...(create ? { controller: (ctx) => controller(def, create, params, predictor, ctx) } : {}),
+    ...(create ? { controller: (ctx) => controller(create, params, forecast, ctx) } : {}),
     ...(def.verbs ? { verbs: def.verbs } : {}),
     ...(def.verbOptions ? { verbOptions: def.verbOptions(params) } : {}),
   };
@@ -126,12 +135,14 @@ function dataPlane(spec: RoutingSpec, ctx: PolicyContext): RoutingPolicy {
   }
 }
 
-/** A control-loop policy for one run, with its predictor when it forecasts (released when the run ends). */
+/**
+ * A control-loop policy for one run, with a predictor over `forecast.series` when its params use one (released when
+ * the run ends).
+ */
 async function controller(
-  def: PolicyDefinition,
   create: NonNullable<PolicyDefinition["create"]>,
   params: Record<string, unknown>,
-  predictorConfig: PredictorConfig | null,
+  forecast: { series: ForecastInput; config: PredictorConfig } | null,
   ctx: ControllerContext,
 ): Promise<Policy> {
   const base = {
@@ -140,9 +151,9 @@ async function controller(
     run: ctx.run,
     ...(ctx.registry ? { registry: ctx.registry } : {}),
   };
-  if (def.forecasts === null || predictorConfig === null) return create(params, base);
+  if (forecast === null) return create(params, base);
   const series =
-    def.forecasts === "pair-volumes"
+    forecast.series === "pair-volumes"
       ? {
           dimension: ctx.nodes.length * (ctx.nodes.length - 1),
           future: ctx.pairBytes,
@@ -153,27 +164,33 @@ async function controller(
           future: ctx.linkUtilization,
           history: ctx.trainingLinkUtilization,
         };
-  const predictor = await buildPredictor(predictorConfig, series, ctx.control.intervalNs);
+  const predictor = await buildPredictor(forecast.config, series, ctx.control.intervalNs);
   return withDispose(create(params, { ...base, predictor }), predictor);
 }
 
+/** Zero rows the oracle's future ends in: after the window no traffic arrives (forecasts past its end). */
+const ORACLE_TAIL_ROWS = 64;
+
 /**
- * A predictor over `dimension` series. The oracle reads `future` (one row per control interval); the others train
- * on `history` (when the config gives a training span) and then observe it, so they start warm.
+ * A predictor over `dimension` series. The oracle reads `future` (one row per control interval, row k the interval
+ * ending at (k + 1) x `intervalNs`), with each row's end time, so it follows the observed time: a control step an
+ * engine skips (the emulator, while a decision runs) does not shift its forecasts. The others train on `history`
+ * (when the config gives a training span) and then observe it, so they start warm.
  */
 async function buildPredictor(
   cfg: PredictorConfig,
   s: { dimension: number; future: readonly Float64Array[]; history: readonly Float64Array[] },
   intervalNs: number,
 ): Promise<Predictor> {
+  const rows = [
+    ...s.future,
+    ...Array.from({ length: ORACLE_TAIL_ROWS }, () => new Float64Array(s.dimension)),
+  ];
   const predictor = createPredictor(cfg.name, {
     ...cfg.params,
     dimension: s.dimension,
-    // After the window no traffic arrives: the oracle's future ends in zero rows (for forecasts past the end).
     ...(cfg.name === "oracle"
-      ? {
-          oracle: { rows: [...s.future, ...Array.from({ length: 64 }, () => new Float64Array(s.dimension))] },
-        }
+      ? { oracle: { rows, endNs: Float64Array.from(rows, (_, k) => (k + 1) * intervalNs) } }
       : {}),
   });
   if (cfg.name !== "oracle" && s.history.length > 0) {

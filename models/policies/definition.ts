@@ -2,7 +2,8 @@
  * A policy's definition, declared once in the policy's own module (models/policies/<name>.ts) and listed by
  * experiments/policy-registry.ts: the name configs use, a one-line doc, a zod schema of its `params` (each
  * parameter once, with doc and default; the config's JSON Schema includes it), the series its predictor forecasts
- * (or none), its default data plane, and, for control-loop policies, the factory of its {@link Policy}.
+ * (or none; and whether given params use it), its default data plane, and, for control-loop policies, the factory
+ * of its {@link Policy}.
  *
  * What a definition needs from an engine is data, so the module stays in models/ (no sim/ or experiments/
  * import): the data plane is a {@link RoutingSpec} the experiment turns into routes, and a predictor is built by
@@ -59,8 +60,15 @@ export type RoutingSpec =
       reroute: boolean;
     };
 
-/** What `create` receives besides its params; `predictor` exactly when the definition forecasts something. */
-export type PolicyFactoryContext<F extends ForecastInput | null = ForecastInput | null> = {
+/**
+ * What `create` receives besides its params; `predictor` exactly when the definition forecasts something and its
+ * params use a predictor ({@link PolicyDefinition.usesPredictor}). `U` is what `usesPredictor` returns: `true` (or
+ * no `usesPredictor`) gives a definition that forecasts a `predictor` always, `boolean` one that may be absent.
+ */
+export type PolicyFactoryContext<
+  F extends ForecastInput | null = ForecastInput | null,
+  U extends boolean = true,
+> = {
   /** The config's `control.kPaths`: candidate paths when the policy's own `kPaths` param is absent. */
   kPaths: number;
   /** The experiment's seed and replication, for a policy that draws random numbers (name its own stream). */
@@ -68,11 +76,16 @@ export type PolicyFactoryContext<F extends ForecastInput | null = ForecastInput 
   run: number;
   /** The run's registry, when the config's `intents.registry` asks the engine for one (intent-aware policies). */
   registry?: RegistryAccess;
-} & (F extends ForecastInput ? { predictor: Predictor } : { predictor?: undefined });
+} & (F extends ForecastInput
+  ? [U] extends [true]
+    ? { predictor: Predictor }
+    : { predictor?: Predictor }
+  : { predictor?: undefined });
 
 export interface PolicyDefinition<
   P extends z.ZodObject = z.ZodObject,
   F extends ForecastInput | null = ForecastInput | null,
+  U extends boolean = boolean,
 > {
   /** The config's `policies[].name`: lower-case words joined by "-". */
   name: string;
@@ -82,10 +95,16 @@ export interface PolicyDefinition<
   params: P;
   /** The series the policy's predictor forecasts (config `predictor`, default models/predictors/registry.ts DEFAULT_PREDICTOR), or null. */
   forecasts: F;
+  /**
+   * Whether the given params read the predictor, for a policy whose forecasting part is optional (persona's
+   * `refine`): false, and the experiment builds none (no training, no tfjs memory), `create` gets no `predictor`,
+   * and the config's `predictor` on the entry is an error. Absent: whenever `forecasts` is not null.
+   */
+  usesPredictor?(params: z.output<P>): U;
   /** The default data plane; absent: shortest paths by delay, rerouting on failures as the `reroute` param says. */
   routing?(params: z.output<P>): RoutingSpec;
   /** The control-loop policy for one engine run; absent for static baselines (they only route). */
-  create?(params: z.output<P>, ctx: PolicyFactoryContext<F>): Policy;
+  create?(params: z.output<P>, ctx: PolicyFactoryContext<F, U>): Policy;
   /**
    * The action verbs its control loop may call (queries need no declaration): an engine that cannot do one refuses
    * the config before the run (experiments/config/scenario-checks.ts `checkVerbs`).
@@ -99,13 +118,19 @@ export interface PolicyDefinition<
 }
 
 /** Checks a definition's shape and erases its type parameters for the registry's list. */
-export function definePolicy<P extends z.ZodObject, F extends ForecastInput | null>(
-  d: PolicyDefinition<P, F>,
+export function definePolicy<P extends z.ZodObject, F extends ForecastInput | null, U extends boolean = true>(
+  d: PolicyDefinition<P, F, U>,
 ): PolicyDefinition {
   if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(d.name)) {
     throw new Error(`policy name ${JSON.stringify(d.name)}: expected lower-case words joined by "-"`);
   }
   return d as unknown as PolicyDefinition;
+}
+
+/** The series a definition's predictor forecasts with these params: null when it forecasts none or they use none. */
+export function forecastsFor(d: PolicyDefinition, params: z.output<z.ZodObject>): ForecastInput | null {
+  if (d.forecasts === null) return null;
+  return (d.usesPredictor?.(params) ?? true) ? d.forecasts : null;
 }
 
 /** The default data plane of a definition without `routing`. */

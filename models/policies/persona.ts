@@ -749,14 +749,16 @@ function documents(personas: readonly (string | Persona)[]): Persona[] {
 }
 
 /**
- * The persona policy in a config: `name: persona`, {@link PERSONA_PARAMS}, shortest paths beneath; a predictor over
- * pair volumes (config `predictor`, default EWMA) that only the refinement (`refine`) reads.
+ * The persona policy in a config: `name: persona`, {@link PERSONA_PARAMS}, shortest paths beneath; with the
+ * refinement (`refine`) a predictor over pair volumes (config `predictor`, default EWMA), which only it reads:
+ * without it none is built.
  */
 export const personaPolicy = definePolicy({
   name: "persona",
   doc: "Applies each application's persona (overlay, QoS, firewall, routes) through a journal, measures it, and reverts it when the application got worse.",
   params: PERSONA_PARAMS,
   forecasts: "pair-volumes",
+  usesPredictor: (p) => p.refine !== null,
   verbs: ["createVirtualLink", "removeVirtualLink", "setRoute", "setQos", "setFirewall"],
   create: (p, ctx) =>
     new PersonaPolicy(documents(p.personas), {
@@ -766,7 +768,7 @@ export const personaPolicy = definePolicy({
       qosForeignShare: p.qosForeignShare,
       qosPerApplication: p.qosPerApplication,
       refine: p.refine,
-      predictor: ctx.predictor,
+      ...(ctx.predictor ? { predictor: ctx.predictor } : {}),
       kPaths: p.kPaths ?? ctx.kPaths,
     }),
 });

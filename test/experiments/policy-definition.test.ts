@@ -2,6 +2,8 @@
  * Adding a policy is one file plus its test: a definition (models/policies/definition.ts) registered in a
  * registry reaches the config schema (params with defaults, errors naming the field), the predictor it asks for,
  * its data plane and the simulator engine, with no other file touched. The fixture below is such a file's content.
+ * A definition may forecast only with some params (`usesPredictor`): without them no predictor is built. The oracle
+ * predictor the experiment builds follows the observed time (each row's interval end), not the count of steps.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -10,9 +12,11 @@ import { parseConfig } from "../../experiments/config/load.ts";
 import { experimentSchema } from "../../experiments/config/schema.ts";
 import { POLICIES, policyRegistry } from "../../experiments/policy-registry.ts";
 import { buildScenario } from "../../experiments/scenario.ts";
-import { COMMON_PARAMS, definePolicy } from "../../models/policies/definition.ts";
+import { COMMON_PARAMS, definePolicy, type PolicyFactoryContext } from "../../models/policies/definition.ts";
 import type { ControlPlane, Observation, Policy } from "../../models/policies/types.ts";
+import { OraclePredictor } from "../../models/predictors/oracle.ts";
 import type { Predictor } from "../../models/predictors/predictor.ts";
+import { controllerContext } from "../../sim/engine/controller.ts";
 import { runPolicy } from "../../sim/engine/run.ts";
 
 /** A JSON Schema node, loosely. */
@@ -186,5 +190,102 @@ describe("a policy defined in one file", () => {
       () => policyRegistry([...POLICIES, detourPolicy([]), detourPolicy([])]),
       /two policy definitions are named "fixture-detour"/,
     );
+  });
+});
+
+/** A policy that forecasts pair volumes only when its `forecast` param says; `built` gets each run's predictor. */
+function maybeForecasting(built: (Predictor | undefined)[]) {
+  return definePolicy({
+    name: "fixture-maybe",
+    doc: "Test fixture: reads a predictor only with `forecast: true`.",
+    params: z.strictObject({
+      forecast: z.boolean().default(false).meta({ description: "Whether it reads a predictor." }),
+      reroute: COMMON_PARAMS.reroute,
+    }),
+    forecasts: "pair-volumes",
+    usesPredictor: (p) => p.forecast,
+    create: (_p, ctx): Policy => {
+      built.push(ctx.predictor);
+      return { name: "fixture-maybe", decide: () => {} };
+    },
+  });
+}
+
+/** Type check only: with `usesPredictor` returning a boolean, `create` must handle a missing predictor. */
+export function predictorMayBeAbsent(ctx: PolicyFactoryContext<"pair-volumes", boolean>): number {
+  // @ts-expect-error the predictor may be absent
+  return ctx.predictor.dimension;
+}
+
+describe("a predictor built only when the params use one", () => {
+  /** The config's entry at `policies[1]` as a scenario policy, and what its controller got. */
+  async function build(entry: string) {
+    const built: (Predictor | undefined)[] = [];
+    const policies = policyRegistry([...POLICIES, maybeForecasting(built)]);
+    const { scenario } = buildScenario(parseConfig(configText(entry), "f.yaml", "/", { policies }), 0);
+    const p = scenario.policies[1]!;
+    const routing = p.create({ topology: scenario.topology, seed: scenario.seed, run: scenario.run });
+    const ctx = controllerContext(scenario, routing);
+    await p.controller!(ctx);
+    return { predictor: p.predictor, built: built[0], ctx };
+  }
+
+  const cases: { entry: string; predictor: string | null; dimension: number | null }[] = [
+    { entry: "{name: fixture-maybe}", predictor: null, dimension: null },
+    { entry: "{name: fixture-maybe, params: {forecast: true}}", predictor: "ewma", dimension: 12 },
+    {
+      entry: "{name: fixture-maybe, params: {forecast: true}, predictor: {name: lv}}",
+      predictor: "lv",
+      dimension: 12,
+    },
+  ];
+  for (const c of cases) {
+    it(`${c.entry}: predictor ${c.predictor}`, async () => {
+      const { predictor, built } = await build(c.entry);
+      assert.equal(predictor, c.predictor, "the scenario's (and summary's) predictor name");
+      assert.equal(
+        built?.dimension ?? null,
+        c.dimension,
+        "the predictor create got: N(N-1) pairs of 4 nodes",
+      );
+    });
+  }
+
+  it("refuses a predictor on an entry whose params use none, naming the field", () => {
+    const policies = policyRegistry([...POLICIES, maybeForecasting([])]);
+    const text = configText("{name: fixture-maybe, predictor: {name: ewma}}");
+    assert.throws(
+      () => buildScenario(parseConfig(text, "f.yaml", "/", { policies }), 0),
+      /policies\[1\]\.predictor: policy "fixture-maybe" uses no predictor with these params; remove this field/,
+    );
+  });
+
+  it("the persona policy asks for one only with `refine`", () => {
+    const text = configText("{name: persona}").replace(
+      "  - {name: persona}",
+      "  - {name: persona}\n  - {name: persona, label: refined, params: {refine: {}}}",
+    );
+    const { scenario } = buildScenario(parseConfig(text, "f.yaml", "/"), 0);
+    assert.deepEqual(
+      scenario.policies.map((p) => p.predictor),
+      [null, null, "ewma"],
+    );
+  });
+
+  it("the oracle follows the observed time: a skipped control step does not shift its forecasts", async () => {
+    const { built, ctx } = await build(
+      "{name: fixture-maybe, params: {forecast: true}, predictor: {name: oracle}}",
+    );
+    assert.ok(built instanceof OraclePredictor);
+    const I = ctx.control.intervalNs;
+    const zeros = new Float64Array(built.dimension);
+    built.observe(I, zeros);
+    built.observe(3 * I, zeros); // the step at 2 I skipped (an emulator still deciding)
+    assert.equal(built.cursor, 3, "the next interval to observe is the fourth");
+    assert.deepEqual(built.forecast(1)[0], ctx.pairBytes[3]);
+    assert.throws(() => built.observe(3.5 * I, zeros), /not the end of any interval/);
+    // Past the window the oracle forecasts no traffic.
+    built.observe(ctx.pairBytes.length * I, zeros);
+    assert.deepEqual(built.forecast(2), [zeros, zeros]);
   });
 });
