@@ -18,7 +18,10 @@
  * pair's flows back before the link does, so bulk bursts no longer fill the link and its queue (in the simulator's
  * fluid queues a flow held back by a ceiling holds no excess at the link; in the emulator htb queues it in the
  * class), and the latency-critical flows crossing the link do not wait behind them. A shaped pair is unshaped (its
- * class removed) when no critical link on its path is forecast above `coolUtilization` x capacity.
+ * class removed) when no critical link on its path is forecast above `coolUtilization` x capacity. A shaping is a
+ * trial on the critical application (models/policies/persona.ts), kept only when that application's FCT metric fell
+ * by at least `shapeGain`: its cost, the bulk held back, is certain, so its gain must be measured (personas-loaded.yaml
+ * seed 13: shapings kept at "not worse", game 6.0 -> 6.0 ms, cost stream 26% and ml 60% of their rate).
  */
 import * as z from "zod";
 import type { Predictor } from "../predictors/predictor.ts";
@@ -52,6 +55,10 @@ export const REFINE_PARAMS = z.strictObject({
   burstHeadroom: z.number().min(1).default(1.5).meta({
     description:
       "A shaped pair's ceiling is at least its forecast rate times this: shaping caps bulk bursts, never the bulk's mean (a ceiling below a pair's offered load queues it without bound).",
+  }),
+  shapeGain: z.number().min(0).max(1).default(0.1).meta({
+    description:
+      "A shaping trial is kept only when the critical application's FCT metric fell by at least this fraction: shaping caps the lower pairs' bulk, a cost kept only for a measured gain (0: kept unless worse).",
   }),
   maxDetourMs: z.number().min(0).default(0).meta({
     description:

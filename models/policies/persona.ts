@@ -29,7 +29,8 @@
  * trial (the shaping waits for them: {@link PersonaPolicy.firstTrialDue}), turns alternate between the personas and
  * the shaping: when a latency-first application's link is predicted hot, the lower pairs on it get a ceiling at the
  * lowest priority as a trial of its own, measured on that application and rolled back through the same journal when
- * it got worse; shaped pairs are unshaped (class removed) when their links cool.
+ * it did not get better by `refine.shapeGain` (its cost, the bulk held back, is certain); shaped pairs are unshaped
+ * (class removed) when their links cool.
  *
  * Failover (`onLinkDown`): virtual links and routes over a failed link move at once to a path over the links still up
  * (across substrates when a gateway failed), outside the trials; so does each moved pair's return direction while its
@@ -557,7 +558,8 @@ export class PersonaPolicy implements Policy {
     const threshold = this.opts.threshold ?? DEFAULTS.threshold;
     const reason = refusals
       ? `refused share ${share(trial.baseline).toFixed(3)} -> ${share(after).toFixed(3)}`
-      : worseFct(after, trial.baseline, threshold);
+      : (worseFct(after, trial.baseline, threshold) ??
+        (trial.kind === "shape" ? noGain(after, trial.baseline, this.opts.refine?.shapeGain ?? 0) : null));
     const event: PersonaEvent = {
       timeNs: obs.timeNs,
       application: trial.app,
@@ -646,6 +648,15 @@ async function attemptCall(call: () => unknown): Promise<boolean> {
     if (!(e instanceof ControlError)) throw e;
     return false;
   }
+}
+
+/** Why `after` did not gain at least `gain` (a fraction) on `before` by FCT, or null when it did. */
+function noGain(after: PersonaMetric, before: PersonaMetric, gain: number): string | null {
+  if (gain <= 0) return null;
+  if (after.fctNs === null || before.fctNs === null) return "no FCT to measure a gain on";
+  return after.fctNs > before.fctNs * (1 - gain)
+    ? `no gain: FCT metric ${Math.round(before.fctNs)} -> ${Math.round(after.fctNs)} ns (a gain needs <= ${Math.round(before.fctNs * (1 - gain))})`
+    : null;
 }
 
 /** Why `after` is worse than `before` by FCT, or null when it is not. */
