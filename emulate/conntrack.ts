@@ -36,6 +36,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { endianness } from "node:os";
 import { join } from "node:path";
 import {
   type AppWorkloadSpec,
@@ -81,6 +82,22 @@ export interface ConntrackEntry {
   /** Client -> server and server -> client counters, or null when never read (no DESTROY, gone before the list). */
   orig: ConntrackCounters | null;
   reply: ConntrackCounters | null;
+  /**
+   * The connection mark's codes ({@link MARK}) as first seen, each with its number and event time (null: from the
+   * final listing): the packets' sequence and ack numbers and when the server answered and started its response.
+   * Absent when the namespace set no marks (a sink node) or no event carried one.
+   */
+  marks?: Partial<Record<MarkCode, MarkEvent>>;
+}
+
+/** One code of a connection's mark as first seen ({@link ConntrackEntry.marks}). */
+export interface MarkEvent {
+  /** The TCP sequence or ack number the packet carried, its low 3 bits cleared (0 for UDP's codes). */
+  value: number;
+  /** When the event came (process.hrtime ns), or null when read from the final listing. */
+  atHrNs: number | null;
+  /** Its rank among the entry's mark events (0, 1, ...): which of two codes came first. */
+  order: number;
 }
 
 /** A parsed line of `conntrack -E` or `conntrack -L` output with `-o extended,id` (and `timestamp` for -E). */
@@ -101,6 +118,8 @@ export interface ConntrackLine {
   reply: ConntrackCounters | null;
   /** Whether the reply direction has been seen (no [UNREPLIED] flag). */
   replied: boolean;
+  /** The connection mark as printed (a host-order unsigned 32-bit integer), or null when absent. */
+  mark: number | null;
 }
 
 /** TCP states after a FIN (an orderly close); CLOSE (after a reset, or the end of TIME_WAIT) is not one. */
@@ -123,12 +142,14 @@ export function parseConntrackLine(line: string): ConntrackLine | null {
   const dirs: Record<string, string>[] = [];
   let id = "";
   let replied = true;
+  let mark: number | null = null;
   for (const t of tokens.slice(i)) {
     if (t === "[UNREPLIED]") replied = false;
     const eq = t.indexOf("=");
     if (eq < 0) continue;
     const [k, v] = [t.slice(0, eq), t.slice(eq + 1)];
     if (k === "id") id = v;
+    if (k === "mark") mark = Number(v);
     if (k === "src") dirs.push({});
     const d = dirs.at(-1);
     if (d && !(k in d)) d[k] = v;
@@ -152,6 +173,7 @@ export function parseConntrackLine(line: string): ConntrackLine | null {
     orig: counters(o),
     reply: counters(r),
     replied,
+    mark,
   };
 }
 
@@ -167,6 +189,92 @@ const SYN_EXTRA_BYTES = 8;
 export function payloadBytes(protocol: "tcp" | "udp", c: ConntrackCounters): number {
   const extra = protocol === "tcp" ? SYN_EXTRA_BYTES : 0;
   return Math.max(0, c.bytes - c.packets * HEADER_BYTES[protocol] - extra);
+}
+
+/**
+ * The codes the tracking table writes into the low 3 bits of an application connection's mark (ct mark), each
+ * with, for TCP, the packet's sequence or ack number in the other 29 bits (its low 3 bits cleared). Each write
+ * changes the mark, and a changed mark is an UPDATE event (netfilter's IPCT_MARK) that carries it; so the events
+ * give, besides the kernel's state changes:
+ * - `syn`, `synAck`: the initial sequence numbers of the client (its SYN) and of the server (its SYN-ACK);
+ * - `answered`: the first reply packet with payload, when the server had the whole request (the agents' 1-byte
+ *   ack; a real RPC's first response bytes); for UDP the first reply datagram;
+ * - `responding`: the next reply packet with payload, when the server started its response;
+ * - `finOrig`, `finReply`: the ack numbers of the client's FIN and of the server's FIN: how many bytes each side
+ *   had received in order when it closed (retransmitted and duplicate segments count once, as the receiving
+ *   application read them; conntrack's byte counters count every copy).
+ * With 3 bits less, a byte count from two numbers is off by at most 7 bytes, and by 0 on average (the initial
+ * sequence numbers are random).
+ */
+export const MARK = { syn: 1, synAck: 2, answered: 3, responding: 4, finOrig: 5, finReply: 6 } as const;
+/** A {@link MARK} code. */
+export type MarkCode = (typeof MARK)[keyof typeof MARK];
+
+/**
+ * nftables (1.0.6) copies `tcp sequence` and `tcp ackseq` into the mark as the packet's bytes, in network order, and
+ * applies the statement's `and`/`or` constants in that order too, but matches `ct mark` as a host-order integer: on
+ * a little-endian host the code bits are the top byte of the mark conntrack prints.
+ */
+const LITTLE_ENDIAN = endianness() === "LE";
+/** The host-order mark bits of `code` (the low 3 bits of the network-order number). */
+const codeBits = (code: number) => (LITTLE_ENDIAN ? (code << 24) >>> 0 : code) >>> 0;
+const CODE_MASK = codeBits(7);
+const hex = (x: number) => `0x${x.toString(16).padStart(8, "0")}`;
+
+/** A printed mark as {@link MARK} code and number (the inverse of the tracking table's writes). */
+export function decodeMark(mark: number): { code: number; value: number } {
+  const v = LITTLE_ENDIAN
+    ? (((mark & 0xff) << 24) | ((mark & 0xff00) << 8) | ((mark >>> 8) & 0xff00) | (mark >>> 24)) >>> 0
+    : mark >>> 0;
+  return { code: v & 7, value: (v & ~7) >>> 0 };
+}
+
+/** The largest TCP data offset (words): 60 header bytes. */
+const MAX_DOFF = 15;
+
+/**
+ * The mark rules of a namespace's tracking table ({@link MARK}): chains at filter priority after conntrack's hook
+ * (output for the client's packets, input for the server's replies), so that the packet's entry exists. A reply
+ * carries payload when its IP length exceeds the IP (20 bytes) and TCP (`tcp doff` words) headers; nft compares
+ * no two fields, hence one rule per data offset. The later code's rules come first, so that one packet moves the
+ * mark one code on.
+ */
+function markRules(table: string, ports: TrackedPorts): string[] {
+  const set = (field: string, code: number) => `ct mark set tcp ${field} and 0xfffffff8 or ${code}`;
+  const is = (code: number, op = "==") => `ct mark & ${hex(CODE_MASK)} ${op} ${hex(codeBits(code))}`;
+  const tcpOut = `add rule inet ${table} mark-out meta l4proto tcp ct direction original`;
+  const tcpIn = `add rule inet ${table} mark-in meta l4proto tcp ct direction reply`;
+  const udpIn = `add rule inet ${table} mark-in meta l4proto udp ct direction reply`;
+  const payload = (from: number, to: number) =>
+    Array.from({ length: MAX_DOFF - 4 }, (_, k) => k + 5).map(
+      (doff) => `${tcpIn} ${is(from)} tcp doff ${doff} ip length > ${20 + 4 * doff} ${set("sequence", to)}`,
+    );
+  const tcp = ports.tcp.length > 0;
+  const udp = ports.udp.length > 0;
+  return [
+    `add chain inet ${table} mark-out { type filter hook output priority 0; policy accept; }`,
+    ...(tcp
+      ? [
+          `${tcpOut} tcp flags & (syn | ack) == syn ${set("sequence", MARK.syn)}`,
+          `${tcpOut} tcp flags & fin == fin ${is(MARK.finOrig, "!=")} ${set("ackseq", MARK.finOrig)}`,
+        ]
+      : []),
+    `add chain inet ${table} mark-in { type filter hook input priority 0; policy accept; }`,
+    ...(tcp
+      ? [
+          `${tcpIn} tcp flags & (syn | ack) == syn | ack ${set("sequence", MARK.synAck)}`,
+          `${tcpIn} tcp flags & fin == fin ${is(MARK.finReply, "!=")} ${set("ackseq", MARK.finReply)}`,
+          ...payload(MARK.answered, MARK.responding),
+          ...payload(MARK.synAck, MARK.answered),
+        ]
+      : []),
+    ...(udp
+      ? [
+          `${udpIn} ${is(MARK.answered)} ct mark set ${hex(codeBits(MARK.responding))}`,
+          `${udpIn} ${is(0)} ct mark set ${hex(codeBits(MARK.answered))}`,
+        ]
+      : []),
+  ];
 }
 
 /** Name of the run's conntrack table in every namespace. */
@@ -224,7 +332,9 @@ export function conntrackNft(table: string, ports?: TrackedPorts): string {
     ...(ports ? [...keep("sport", "pre"), `add rule inet ${table} pre notrack`] : []),
     `add chain inet ${table} out { type filter hook output priority -300; policy accept; }`,
     `add rule inet ${table} out ct state new counter`,
-    ...(ports ? [...keep("dport", "out"), `add rule inet ${table} out notrack`] : []),
+    ...(ports
+      ? [...keep("dport", "out"), `add rule inet ${table} out notrack`, ...markRules(table, ports)]
+      : []),
     "",
   ].join("\n");
 }
@@ -422,6 +532,7 @@ export class ConntrackRecorder {
     if (l.state !== null) e.state = l.state;
     if (l.orig) e.orig = l.orig;
     if (l.reply) e.reply = l.reply;
+    if (l.mark !== null) takeMark(e, l.mark, at);
   }
 
   /**
@@ -480,6 +591,40 @@ export class ConntrackRecorder {
 }
 
 /**
+ * Folds a printed mark into `e.marks`: its code's first sighting (an event's, or the final listing's when no event
+ * carried that code). Codes outside {@link MARK} (0: no mark written yet) are ignored.
+ */
+function takeMark(e: ConntrackEntry, mark: number, atHrNs: number | null): void {
+  const { code, value } = decodeMark(mark);
+  if (code < MARK.syn || code > MARK.finReply) return;
+  e.marks ??= {};
+  const c = code as MarkCode;
+  if (e.marks[c] !== undefined) return;
+  e.marks[c] = { value, atHrNs, order: Object.keys(e.marks).length };
+}
+
+/** (a - b) modulo 2^32: the distance from sequence number b on to a. */
+const seqDiff = (a: number, b: number) => (((a - b) % 2 ** 32) + 2 ** 32) % 2 ** 32;
+
+/**
+ * The payload bytes each side of a TCP connection received in order, from its marks' sequence numbers
+ * ({@link MARK}): the server's FIN acknowledged the client's initial sequence number + 1 (the SYN) + the request's
+ * payload (+ 1 when the client's FIN came first), the client's FIN the server's + 1 + the reply's payload (+ 1 when
+ * the server's FIN came first). Retransmitted segments count once. Null when a number is missing (no FIN from that
+ * side: a cut connection; a sink node's connection, unmarked).
+ */
+export function sequencedPayload(marks: ConntrackEntry["marks"]): { orig: number; reply: number } | null {
+  const m = marks ?? {};
+  const [syn, synAck, finOrig, finReply] = [m[MARK.syn], m[MARK.synAck], m[MARK.finOrig], m[MARK.finReply]];
+  if (!syn || !synAck || !finOrig || !finReply) return null;
+  const clientFirst = finOrig.order < finReply.order;
+  return {
+    orig: Math.max(0, seqDiff(finReply.value, syn.value) - 1 - (clientFirst ? 1 : 0)),
+    reply: Math.max(0, seqDiff(finOrig.value, synAck.value) - 1 - (clientFirst ? 0 : 1)),
+  };
+}
+
+/**
  * The traffic agents' framing (emulate/agent.ts's exchange protocol), which conntrack counts and the flows' sizes do
  * not: a request carries a 16-byte header (per datagram for UDP); a TCP server answers it with a 1-byte ack and
  * sends its response after a 24-byte header; a UDP server acks with an 8-byte datagram and sends each response
@@ -493,12 +638,17 @@ export const AGENT_FRAMING = { requestHeader: 16, tcpAck: 1, udpAck: 8, response
  */
 export function messageBytes(protocol: "tcp" | "udp", c: ConntrackCounters, orig: boolean): number {
   const f = AGENT_FRAMING;
-  if (protocol === "tcp")
-    return Math.max(0, payloadBytes("tcp", c) - (orig ? f.requestHeader : f.tcpAck + f.responseHeader));
+  if (protocol === "tcp") return tcpMessageBytes(payloadBytes("tcp", c), orig);
   const framing = orig
     ? c.packets * f.requestHeader
     : f.udpAck + Math.max(0, c.packets - 1) * f.responseHeader;
   return Math.max(0, payloadBytes("udp", c) - framing);
+}
+
+/** The message bytes of a TCP exchange's direction from its payload bytes (`orig`: the request): less {@link AGENT_FRAMING}. */
+export function tcpMessageBytes(payload: number, orig: boolean): number {
+  const f = AGENT_FRAMING;
+  return Math.max(0, payload - (orig ? f.requestHeader : f.tcpAck + f.responseHeader));
 }
 
 /**
@@ -543,6 +693,53 @@ export interface ConnectionFlowContext {
   transferNs?: (server: number, client: number, bytes: number) => number;
 }
 
+/** A request's or response's size and bounds (simulated ns). */
+interface Span {
+  sizeBytes: number;
+  startNs: number;
+  endNs: number;
+}
+
+/**
+ * One read connection's request and response (see {@link connectionFlows}); `sim` maps hrtime ns to simulated ns,
+ * `transferNs` gives a response's ideal transfer time. `sequenced`: its bytes came from sequence numbers;
+ * `answered`: its request's end from the server's first payload ({@link MARK}).
+ */
+function exchangeFlows(
+  e: ConntrackEntry,
+  done: boolean,
+  sim: (hrNs: number) => number,
+  transferNs: ((bytes: number) => number) | undefined,
+): { request: Span | null; response: Span | null; sequenced: boolean; answered: boolean } {
+  // A read entry: its start and both counters are there (connectionFlows counts the others as unread).
+  const [startHrNs, orig, reply] = [e.startHrNs ?? 0, e.orig!, e.reply!];
+  const m = e.marks ?? {};
+  const start = sim(startHrNs);
+  const answeredAt = m[MARK.answered]?.atHrNs ?? null;
+  const replied = Math.max(start + 1, sim(answeredAt ?? e.repliedHrNs ?? startHrNs));
+  const seq = e.protocol === "tcp" ? sequencedPayload(m) : null;
+  const requestBytes = seq ? tcpMessageBytes(seq.orig, true) : messageBytes(e.protocol, orig, true);
+  const response = seq ? tcpMessageBytes(seq.reply, false) : messageBytes(e.protocol, reply, false);
+  // A cut connection's request counts once the server answered it (reply bytes), its response does not.
+  const answered = done || response > 0 || (e.protocol === "tcp" && payloadBytes("tcp", reply) > 0);
+  const out = {
+    request: answered ? { sizeBytes: requestBytes, startNs: start, endNs: replied } : null,
+    response: null as Span | null,
+    sequenced: seq !== null,
+    answered: answeredAt !== null,
+  };
+  if (!done || response <= 0) return out;
+  const end = Math.max(replied + 1, sim(e.closedHrNs ?? e.lastHrNs ?? startHrNs));
+  const respondingAt = m[MARK.responding]?.atHrNs ?? null;
+  const transfer = respondingAt === null ? transferNs?.(response) : end - sim(respondingAt);
+  out.response = {
+    sizeBytes: response,
+    startNs: transfer === undefined ? replied : Math.min(end - 1, Math.max(replied, end - transfer)),
+    endNs: end,
+  };
+  return out;
+}
+
 /**
  * Each application connection as its exchange's two flows: the request (client -> server, the original
  * direction's payload, from NEW to the first reply) and the response (server -> client, the reply direction's
@@ -580,6 +777,8 @@ export function connectionFlows(
     unread: 0,
     unfinished: 0,
     ambiguous: 0,
+    sequenced: 0,
+    answered: 0,
     eventsLost: ctx.eventsLost,
   };
   const sim = (hr: number) => Math.round((hr - Number(ctx.epoch)) * ctx.timeCompression);
@@ -608,33 +807,19 @@ export function connectionFlows(
       continue;
     }
     const [x, y] = found[0]!.split("->") as [string, string];
-    const start = sim(e.startHrNs);
-    const replied = Math.max(start + 1, sim(e.repliedHrNs ?? e.startHrNs));
     const done = finished(e, untilHr);
-    const response = messageBytes(e.protocol, e.reply, false);
     if (!done) out.unfinished++;
-    // A cut connection's request counts once the server answered it (reply bytes), its response does not.
-    if (done || response > 0 || (e.protocol === "tcp" && payloadBytes("tcp", e.reply) > 0))
-      out.flows.push({
-        src: e.node,
-        dst: server,
-        sizeBytes: messageBytes(e.protocol, e.orig, true),
-        startNs: start,
-        endNs: replied,
-        tag: tagOf.get(`${x}->${y}`)!,
-      });
-    if (done && response > 0) {
-      const end = Math.max(replied + 1, sim(e.closedHrNs ?? e.lastHrNs ?? e.startHrNs));
-      const transfer = ctx.transferNs?.(server, e.node, response);
-      out.flows.push({
-        src: server,
-        dst: e.node,
-        sizeBytes: response,
-        startNs: transfer === undefined ? replied : Math.min(end - 1, Math.max(replied, end - transfer)),
-        endNs: end,
-        tag: tagOf.get(`${y}->${x}`)!,
-      });
-    }
+    const f = exchangeFlows(
+      e,
+      done,
+      sim,
+      ctx.transferNs && ((bytes) => ctx.transferNs!(server, e.node, bytes)),
+    );
+    out.sequenced! += f.sequenced ? 1 : 0;
+    out.answered! += f.answered ? 1 : 0;
+    if (f.request) out.flows.push({ src: e.node, dst: server, ...f.request, tag: tagOf.get(`${x}->${y}`)! });
+    if (f.response)
+      out.flows.push({ src: server, dst: e.node, ...f.response, tag: tagOf.get(`${y}->${x}`)! });
   }
   return out;
 }

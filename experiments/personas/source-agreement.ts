@@ -75,7 +75,7 @@ export function sourceAgreement(
 export function sourceAgreementLines(cx: ConnectionFlows | undefined, gaps: readonly SourceGap[]): string[] {
   return [
     cx
-      ? `conntrack: ${cx.flows.length} request and response flows; application connections: ${cx.unread} unread, ${cx.unfinished} unfinished, ${cx.other} of no application, ${cx.ambiguous} ambiguous, events ${cx.eventsLost ? "LOST (ENOBUFS)" : "all read"}`
+      ? `conntrack: ${cx.flows.length} request and response flows; application connections: ${cx.unread} unread, ${cx.unfinished} unfinished, ${cx.other} of no application, ${cx.ambiguous} ambiguous, events ${cx.eventsLost ? "LOST (ENOBUFS)" : "all read"}; ${cx.sequenced ?? 0} with bytes from sequence numbers, ${cx.answered ?? 0} with the request's end from the server's first payload`
       : "conntrack: no connections recorded",
     "conntrack vs agents (same run): mean and p95 rate, bytes with peers:",
     ...gaps.map(

@@ -189,6 +189,13 @@ export interface ConnectionFlows {
   /** Connections that more than one application pair could have made (the first, in pair order, is taken). */
   ambiguous: number;
   /**
+   * Read connections whose bytes came from the TCP sequence numbers the kernel saw (retransmissions once), not from
+   * its counters (every copy), and those whose request ended when the server's first payload arrived, not at the
+   * handshake's reply (emulate/conntrack.ts MARK). Absent: not counted.
+   */
+  sequenced?: number;
+  answered?: number;
+  /**
    * Whether the kernel dropped connection events because a reader fell behind (a busy machine): starts then go
    * missing and their connections count as unread.
    */

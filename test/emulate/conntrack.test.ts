@@ -4,17 +4,21 @@
  * (not built) substrate. The recorder itself runs for real in test/emulate/persona-learning.test.ts.
  */
 import assert from "node:assert/strict";
+import { endianness } from "node:os";
 import { describe, it } from "node:test";
 import {
   type ConntrackEntry,
   connectionFlows,
   conntrackNft,
   conntrackReaderArgv,
+  decodeMark,
   finished,
+  MARK,
   messageBytes,
   parseConntrackLine,
   payloadBytes,
   RECORDER_SYSCTLS,
+  sequencedPayload,
   trackedPorts,
 } from "../../emulate/conntrack.ts";
 import { planSubstrate } from "../../emulate/plan.ts";
@@ -30,6 +34,8 @@ const LINES = {
   destroyUdp:
     "[1796325558.275338]\t[DESTROY] ipv4     2 udp      17 src=10.99.0.1 dst=10.99.0.2 sport=54262 dport=7777 packets=1 bytes=228 src=10.99.0.2 dst=10.99.0.1 sport=7777 dport=54262 packets=1 bytes=1428 delta-time=0 id=620239569",
   icmp: "[1796325558.275338]\t    [NEW] ipv4     2 icmp     1 30 src=10.99.0.1 dst=10.99.0.2 type=8 code=0 id=7 [UNREPLIED] src=10.99.0.2 dst=10.99.0.1 type=0 code=0 id=7",
+  marked:
+    "[1796385147.015855]\t [UPDATE] ipv4     2 tcp      6 120 FIN_WAIT src=10.99.0.1 dst=10.99.0.2 sport=35874 dport=9000 src=10.99.0.2 dst=10.99.0.1 sport=9000 dport=35874 [ASSURED] mark=1710100257 id=2673810191",
   summary: "conntrack v1.4.7 (conntrack-tools): 8 flow events have been shown.",
 };
 
@@ -45,6 +51,7 @@ describe("conntrack output lines", () => {
         replied: false,
         orig: null,
         reply: null,
+        mark: null,
       },
     },
     {
@@ -61,7 +68,13 @@ describe("conntrack output lines", () => {
         state: "TIME_WAIT",
         orig: { packets: 9, bytes: 1476 },
         reply: { packets: 9, bytes: 50476 },
+        mark: 0,
       },
+    },
+    {
+      what: "an UPDATE's mark (a sequence number the tracking table wrote)",
+      line: LINES.marked,
+      want: { event: "UPDATE", state: "FIN_WAIT", mark: 1710100257 },
     },
     {
       what: "a UDP DESTROY event (no timeout printed): counters, no state",
@@ -183,7 +196,109 @@ describe("the namespace's tracking table", () => {
     },
   ];
   for (const c of cases)
-    it(c.what, () => assert.deepEqual(conntrackNft("tcabc_ct", c.ports).split("\n"), [...c.want, ""]));
+    it(c.what, () => {
+      const lines = conntrackNft("tcabc_ct", c.ports).split("\n");
+      // With ports, the mark chains follow (below); without, nothing (a sink's own marks route its replies).
+      const marks = c.ports
+        ? lines.findIndex((l) => l.includes("chain inet tcabc_ct mark-out"))
+        : lines.length - 1;
+      assert.ok(marks > 0, "the mark chains follow the tracking rules");
+      assert.deepEqual([...lines.slice(0, marks), lines.at(-1)], [...c.want, ""]);
+    });
+
+  // The code bits are the low 3 bits of the network-order number: the top byte of the host-order mark (x86).
+  const code = (k: number) =>
+    `0x${((endianness() === "LE" ? k << 24 : k) >>> 0).toString(16).padStart(8, "0")}`;
+  const mask = code(7);
+  const markCases = [
+    {
+      what: "the client's SYN writes its initial sequence number (code 1)",
+      line: "add rule inet tcabc_ct mark-out meta l4proto tcp ct direction original tcp flags & (syn | ack) == syn ct mark set tcp sequence and 0xfffffff8 or 1",
+    },
+    {
+      what: "the client's FIN writes its ack number, once (code 5)",
+      line: `add rule inet tcabc_ct mark-out meta l4proto tcp ct direction original tcp flags & fin == fin ct mark & ${mask} != ${code(5)} ct mark set tcp ackseq and 0xfffffff8 or 5`,
+    },
+    {
+      what: "the server's SYN-ACK writes its initial sequence number (code 2)",
+      line: "add rule inet tcabc_ct mark-in meta l4proto tcp ct direction reply tcp flags & (syn | ack) == syn | ack ct mark set tcp sequence and 0xfffffff8 or 2",
+    },
+    {
+      what: "the server's FIN writes its ack number, once (code 6)",
+      line: `add rule inet tcabc_ct mark-in meta l4proto tcp ct direction reply tcp flags & fin == fin ct mark & ${mask} != ${code(6)} ct mark set tcp ackseq and 0xfffffff8 or 6`,
+    },
+    {
+      what: "the server's first payload after the handshake (timestamps: 32 TCP header bytes) is code 3",
+      line: `add rule inet tcabc_ct mark-in meta l4proto tcp ct direction reply ct mark & ${mask} == ${code(2)} tcp doff 8 ip length > 52 ct mark set tcp sequence and 0xfffffff8 or 3`,
+    },
+    {
+      what: "its next payload (the response starts) is code 4",
+      line: `add rule inet tcabc_ct mark-in meta l4proto tcp ct direction reply ct mark & ${mask} == ${code(3)} tcp doff 15 ip length > 80 ct mark set tcp sequence and 0xfffffff8 or 4`,
+    },
+    {
+      what: "UDP: the first reply datagram is code 3, the next code 4",
+      line: `add rule inet tcabc_ct mark-in meta l4proto udp ct direction reply ct mark & ${mask} == ${code(0)} ct mark set ${code(3)}`,
+    },
+  ];
+  for (const c of markCases)
+    it(`marks: ${c.what}`, () => {
+      const lines = conntrackNft("tcabc_ct", { tcp: [8080], udp: [7777] }).split("\n");
+      assert.ok(lines.includes(c.line), `missing: ${c.line}`);
+    });
+  it("marks: a packet moves the mark one code on (code 3 -> 4 rules before 2 -> 3), one rule per data offset", () => {
+    const lines = conntrackNft("tcabc_ct", { tcp: [8080], udp: [] }).split("\n");
+    const at = (from: number) => lines.findIndex((l) => l.includes(`== ${code(from)} tcp doff`));
+    assert.ok(at(3) >= 0 && at(3) < at(2), "code 3 -> 4 comes first");
+    assert.equal(lines.filter((l) => l.includes(`== ${code(2)} tcp doff`)).length, 11, "doff 5 .. 15");
+    assert.equal(lines.filter((l) => l.includes("udp")).length, 0, "no UDP rule without UDP ports");
+  });
+});
+
+describe("sequence numbers from the marks", () => {
+  // A real exchange (50 request bytes, a 1-byte ack, 3,000 response bytes; tcpdump -S on the client's veth): the
+  // marks conntrack printed, the numbers they carry, and the payloads they give (true: 50 and 3,001).
+  const printed = [
+    { mark: 3251949752, code: MARK.syn, value: 3100693696 }, // SYN seq 3100693696
+    { mark: 2866941729, code: MARK.synAck, value: 554689192 }, // SYN-ACK seq 554689196
+    { mark: 1710100257, code: MARK.finOrig, value: 554692192 }, // client FIN ack 554692198
+    { mark: 4141142200, code: MARK.finReply, value: 3100693744 }, // server FIN ack 3100693748
+  ];
+  for (const p of printed)
+    it(`decodes mark ${p.mark}: code ${p.code}, number ${p.value}`, { skip: endianness() !== "LE" }, () =>
+      assert.deepEqual(decodeMark(p.mark), { code: p.code, value: p.value }),
+    );
+
+  const marks = (finOrigFirst: boolean, more: Partial<Record<number, undefined>> = {}) => ({
+    [MARK.syn]: { value: 3100693696, atHrNs: 1, order: 0 },
+    [MARK.synAck]: { value: 554689192, atHrNs: 2, order: 1 },
+    [MARK.finOrig]: { value: 554692192, atHrNs: 5, order: finOrigFirst ? 2 : 3 },
+    [MARK.finReply]: { value: 3100693744, atHrNs: 6, order: finOrigFirst ? 3 : 2 },
+    ...more,
+  });
+  const cases = [
+    {
+      what: "the client closed first (its FIN counts in the server's ack)",
+      m: marks(true),
+      want: { orig: 46, reply: 2999 },
+    },
+    {
+      what: "the server closed first (its FIN counts in the client's ack)",
+      m: marks(false),
+      want: { orig: 47, reply: 2998 },
+    },
+    {
+      what: "no FIN from the server (a cut connection)",
+      m: marks(true, { [MARK.finReply]: undefined }),
+      want: null,
+    },
+    { what: "no marks (a sink node)", m: undefined, want: null },
+  ];
+  for (const c of cases)
+    it(`payload: ${c.what}`, () => {
+      const got = sequencedPayload(c.m);
+      assert.deepEqual(got, c.want);
+      if (got) assert.ok(Math.abs(got.orig - 50) <= 7 && Math.abs(got.reply - 3001) <= 7, "within 7 bytes");
+    });
 });
 
 describe("the recorder's sysctls", () => {
