@@ -4,7 +4,8 @@
  * for such a run, so the other persona commands do not load the emulator.
  *
  * With `--source conntrack` the run records both (the agents report every flow regardless), and
- * source-agreement.ts compares the personas learned from each on stderr: what conntrack alone gets right.
+ * source-agreement.ts compares the personas learned from each on stderr: what conntrack alone gets right; then
+ * each against the simulator's for the same scenario, policy and window (field by field).
  *
  * Flows are windowed by when they really started, in both sources: conntrack's carry the kernel's start of each
  * connection, and the agents' flows their scheduled start moved to when the agent opened the connection
@@ -18,11 +19,19 @@ import { emulatedWindowNs } from "../../emulate/run-settings.ts";
 import { ProcessRunner } from "../../emulate/runner.ts";
 import type { LearnFlow } from "../../models/personas/learn.ts";
 import { flowsBefore } from "../../models/workload/flow-schedule.ts";
+import { runPolicy } from "../../sim/engine/run.ts";
 import { scenarioSchedule } from "../../sim/engine/schedule.ts";
 import type { EnginePolicy, Scenario } from "../../sim/engine/types.ts";
 import type { ExperimentConfig } from "../config/schema.ts";
 import { emulationSettings } from "../emulate-experiment.ts";
-import { agentFlows, percent, sourceAgreement, sourceAgreementLines } from "./source-agreement.ts";
+import {
+  agentFlows,
+  engineAgreementLines,
+  learnIn,
+  percent,
+  sourceAgreement,
+  sourceAgreementLines,
+} from "./source-agreement.ts";
 
 /** The end of the emulated window (emulation.duration, else the traffic window), simulated ns. */
 export function emulatedHorizonNs(config: ExperimentConfig, scenario: Scenario): number {
@@ -61,5 +70,14 @@ export async function emulatedFlows(
   const all = sourceAgreement(both, run, { startNs: 0, endNs: horizonNs + settings.drainNs });
   console.error("whole run (window and drain), bytes with peers:");
   for (const g of all) console.error(`  ${g.application.padEnd(10)} ${percent(g.bytesGap)}`);
+  // The simulator on the same scenario and policy, learned over the same window as both emulated sources.
+  const window = { startNs: 0, endNs: horizonNs };
+  const sim = learnIn((await runPolicy(scenario, policy)).flows.byFlowId(), run, window, "sim");
+  for (const [label, f] of [
+    ["agents", both.agents],
+    ["conntrack", both.conntrack],
+  ] as const)
+    for (const line of engineAgreementLines(sim, learnIn(f, run, window, "emulate"), label))
+      console.error(line);
   return records.connections?.flows ?? [];
 }

@@ -3,6 +3,7 @@
  * connections conntrack tracked (emulate/conntrack.ts), compared per application: what conntrack alone gets right.
  * `topocast persona learn --engine emulate --source conntrack` prints it (learn-emulated.ts).
  */
+import { personaDisagreements } from "../../models/personas/agreement.ts";
 import { type LearnFlow, type LearnInput, learnPersonas } from "../../models/personas/learn.ts";
 import type { Persona } from "../../models/personas/profile.ts";
 import type { ConnectionFlows, RunRecords } from "../../sim/engine/records.ts";
@@ -42,15 +43,7 @@ export function sourceAgreement(
   window: { startNs: number; endNs: number },
   binNs?: number,
 ): SourceGap[] {
-  const learn = (f: Iterable<LearnFlow>): Persona[] =>
-    learnPersonas(
-      { ...run, flows: f },
-      {
-        window,
-        provenance: { engine: "emulate", run: "source agreement", learnedAt: "source agreement" },
-        ...(binNs === undefined ? {} : { binNs }),
-      },
-    );
+  const learn = (f: Iterable<LearnFlow>) => learnIn(f, run, window, "emulate", binNs);
   const agents = learn(flows.agents);
   const kernel = learn(flows.conntrack);
   return agents.map((a, i) => {
@@ -96,4 +89,45 @@ export function agentFlows(records: Pick<RunRecords, "flows" | "actualStartsNs">
     const at = started?.get(f.flow);
     return at === undefined ? f : { ...f, startNs: Math.min(at, f.endNs) };
   });
+}
+
+/** The personas of `flows` over `window` (learnPersonas with a provenance naming `engine`). */
+export function learnIn(
+  flows: Iterable<LearnFlow>,
+  run: Omit<LearnInput, "flows">,
+  window: { startNs: number; endNs: number },
+  engine: "sim" | "emulate",
+  binNs?: number,
+): Persona[] {
+  return learnPersonas(
+    { ...run, flows },
+    {
+      window,
+      provenance: { engine, run: "source agreement", learnedAt: "source agreement" },
+      ...(binNs === undefined ? {} : { binNs }),
+    },
+  );
+}
+
+/**
+ * The simulator's personas against the emulator's for the same workload, per application (config order): the
+ * gaps of the mean and p95 rate and bytes with peers, the share of small exchanges, the desired topology, QoS
+ * priority and routing, and the fields beyond models/personas/agreement.ts's tolerances.
+ */
+export function engineAgreementLines(
+  sim: readonly Persona[],
+  emulated: readonly Persona[],
+  label: string,
+): string[] {
+  const bytes = (p: Persona) => p.fingerprint.peers.reduce((t, q) => t + q.bytes, 0);
+  return [
+    `simulator vs emulator (${label}), same workload and window: mean, p95, bytes with peers, small-exchange share, desired; fields beyond the tolerances`,
+    ...sim.map((a, i) => {
+      const b = emulated[i]!;
+      const [fa, fb] = [a.fingerprint, b.fingerprint];
+      const desired = (p: Persona) => `${p.desired.topology}/p${p.desired.qos.priority}/${p.desired.routing}`;
+      const off = personaDisagreements(a, b).map((d) => d.path.replace(/^fingerprint\./, ""));
+      return `  ${a.application.name.padEnd(10)} mean ${formatRate(fa.bandwidth.meanBps)} -> ${formatRate(fb.bandwidth.meanBps)} (${percent(gap(fa.bandwidth.meanBps, fb.bandwidth.meanBps))}), p95 ${formatRate(fa.bandwidth.p95Bps)} -> ${formatRate(fb.bandwidth.p95Bps)} (${percent(gap(fa.bandwidth.p95Bps, fb.bandwidth.p95Bps))}), bytes ${percent(gap(bytes(a), bytes(b)))}, share ${fa.latencySensitivity.share.toFixed(2)} -> ${fb.latencySensitivity.share.toFixed(2)}, ${desired(a)} -> ${desired(b)}; beyond: ${off.length ? off.join(", ") : "none"}`;
+    }),
+  ];
 }

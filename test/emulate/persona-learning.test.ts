@@ -9,7 +9,8 @@
  *
  * The same run records the connections with the kernel's connection tracker (`emulation.conntrack`,
  * emulate/conntrack.ts): personas learned from those alone agree with the agents' within the same tolerances
- * (load 15: 449 application connections, 12 of the matrix's set aside; means 0.0-2.3% apart, p95s within 1.1%).
+ * (load 15: 449 application connections, 12 of the matrix's set aside; means 0.0-2.3% apart, p95s within 1.1%),
+ * their bytes from TCP sequence numbers and their requests' ends from the server's answer (conntrack's marks).
  *
  *   n0 ------ n1 ------ n2      clients at n0 call web (TCP 8080 at n1, small exchanges), which calls db (TCP 5432
  *   1 Gbit/s, 1 ms per link     at n2); clients at n0 fetch 1 MB from files (TCP 9100 at n2, bulk)
@@ -131,6 +132,17 @@ describe("personas learned from the emulator", async () => {
     assert.equal(c.eventsLost, false, "the kernel dropped no connection event");
     assert.equal(c.unread, 0, "every application connection has a start and counters");
     assert.equal(c.ambiguous, 0);
+    // The marks worked on this kernel (emulate/conntrack.ts MARK): every exchange's bytes from its sequence numbers
+    // and its request's end from the server's answer, not from conntrack's counters and the handshake.
+    const exchanges = c.flows.length / 2;
+    assert.ok(
+      c.sequenced! >= 0.95 * exchanges,
+      `${c.sequenced} of ${exchanges} exchanges with sequence numbers`,
+    );
+    assert.ok(
+      c.answered! >= 0.95 * exchanges,
+      `${c.answered} of ${exchanges} exchanges with the server's answer`,
+    );
     const agents = learn(records, "emulate");
     const kernel = learn(records, "emulate", "connections");
     const f = (q: Persona) =>
