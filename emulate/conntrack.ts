@@ -497,7 +497,16 @@ export class ConntrackRecorder {
   }
 
   /** Folds one output line of node `i` into its entry (own connections only). */
-  private take(i: number, line: string): void {
+  /**
+   * `listed`: a line of the final listing, whose mark is set aside there (it is the last one written: it counts
+   * after the events, in their order, for a code none of them carried; {@link stop} passes it back as `markOnly`).
+   */
+  private take(
+    i: number,
+    line: string,
+    listed: { node: number; line: string }[] | null = null,
+    markOnly = false,
+  ): void {
     const l = parseConntrackLine(line);
     if (!l || (l.protocol !== "tcp" && l.protocol !== "udp")) return;
     if (this.nodeOf.get(l.src) !== i) return;
@@ -529,10 +538,12 @@ export class ConntrackRecorder {
       if (l.state !== null && FIN_STATES.has(l.state)) e.closedHrNs ??= at;
       e.lastHrNs = at;
     }
+    if (l.mark !== null && listed) listed.push({ node: i, line });
+    else if (l.mark !== null) takeMark(e, l.mark, at);
+    if (markOnly) return;
     if (l.state !== null) e.state = l.state;
     if (l.orig) e.orig = l.orig;
     if (l.reply) e.reply = l.reply;
-    if (l.mark !== null) takeMark(e, l.mark, at);
   }
 
   /**
@@ -543,11 +554,12 @@ export class ConntrackRecorder {
     // The listing first, with the readers still running: a dump reaps the entries that expired since the kernel's
     // last garbage-collection pass (TCP 10 s after a reset, UDP 30 s after its last datagram) instead of listing
     // them, and their DESTROY events, with the counters, go to the readers.
+    const listed: { node: number; line: string }[] = [];
     for (const n of this.plan.nodes) {
       const r = await this.runner.run(netnsExecArgv(n.netns, [this.conntrack, "-L", "-o", "extended,id"]), {
         check: false,
       });
-      for (const line of r.stdout.split("\n")) this.take(n.index, line);
+      for (const line of r.stdout.split("\n")) this.take(n.index, line, listed);
     }
     await new Promise((resolve) => setTimeout(resolve, 200)); // the last events reach the files
     this.stopReaders();
@@ -555,6 +567,7 @@ export class ConntrackRecorder {
       for (const line of readFileSync(file, "utf8").split("\n")) this.take(node, line);
       rmSync(file, { force: true });
     }
+    for (const { node, line } of listed) this.take(node, line, null, true);
     this.files.length = 0;
     await this.close();
     return [...this.entries.values()].sort(
