@@ -10,7 +10,9 @@
  *   records only connections it originates or terminates, not those it routes), and, given the applications' server
  *   ports ({@link trackedPorts}), so is everything but the client half of an application connection (requests to
  *   those ports out, replies from them in): the traffic matrix's connections, the servers' halves, VXLAN and relay
- *   datagrams create no entry and no event;
+ *   datagrams create no entry and no event; and two chains after conntrack's hook that write sequence numbers and
+ *   codes into the connection mark ({@link MARK}), each write an event: when the server answered and started its
+ *   response, and the bytes each side received in order;
  * - one `conntrack -E` reader at real-time priority ({@link conntrackReaderArgv}: why) writing to a file in
  *   /dev/shm (read at stop; through a pipe, a busy controller made the readers fall behind): a
  *   connection's start (NEW), its first reply and close (UPDATE to SYN_RECV/ESTABLISHED, to FIN_WAIT .. TIME_WAIT)
@@ -26,10 +28,13 @@
  * response.
  *
  * Times: conntrack stamps events with the wall clock (CLOCK_REALTIME, microseconds) as it reads them; they are
- * mapped onto process.hrtime through one reading of both clocks at start. Bytes are IP bytes (headers included;
- * a GSO super-packet counts as one packet): {@link payloadBytes} estimates the payload, {@link messageBytes} the
- * agents' messages. Retransmitted bytes count again: at the client, the request's retransmissions as sent and the
- * response's duplicates as received (spurious retransmissions: a segment whose ACK came after the sender's RTO).
+ * mapped onto process.hrtime through one reading of both clocks at start. Bytes: a TCP connection closed by both
+ * FINs gives each direction's payload from the marks' sequence and ack numbers ({@link sequencedPayload}: what the
+ * receiver got in order, each byte once, within 7 bytes). Otherwise (UDP, a cut connection, a sink node) they come
+ * from conntrack's counters, IP bytes (headers included; a GSO super-packet counts as one packet):
+ * {@link payloadBytes} estimates the payload, {@link messageBytes} the agents' messages; there retransmitted bytes
+ * count again: at the client, the request's retransmissions as sent and the response's duplicates as received
+ * (spurious retransmissions: a segment whose ACK came after the sender's RTO), 1.3-1.4x on a loaded machine.
  *
  * Needs the conntrack tool (Debian package `conntrack`) and nftables; {@link ConntrackRecorder.start} says so
  * otherwise.
@@ -698,10 +703,10 @@ export interface ConnectionFlowContext {
   untilNs?: number;
   /**
    * A response's transfer time, simulated ns (the engine: the ideal FCT over the topology, sim/substrate/
-   * ideal-fct.ts), from server node to client node (indices) for its bytes. With it a response starts that long
-   * before its end (no earlier than the first reply): conntrack sees no event when the server starts its response,
-   * and the first reply is the handshake's, which on a loaded machine comes seconds before the server answers.
-   * @default none: the response starts at the first reply
+   * ideal-fct.ts), from server node to client node (indices) for its bytes. For a connection without the mark of
+   * its response's first payload ({@link MARK}: a sink node's, or the server's answer and response in one segment)
+   * the response starts that long before its end (no earlier than the request's end).
+   * @default none: the response starts at the request's end
    */
   transferNs?: (server: number, client: number, bytes: number) => number;
 }
@@ -755,9 +760,10 @@ function exchangeFlows(
 
 /**
  * Each application connection as its exchange's two flows: the request (client -> server, the original
- * direction's payload, from NEW to the first reply) and the response (server -> client, the reply direction's
- * payload, from the first reply, or one transfer time before its end ({@link ConnectionFlowContext.transferNs}), to
- * the close, or to the last event for UDP). The pair is the request pair
+ * direction's payload, from NEW to the server's first payload ({@link MARK} `answered`; without it the first reply,
+ * the handshake's) and the response (server -> client, the reply direction's payload, from its first payload
+ * (`responding`; without it one transfer time before its end, {@link ConnectionFlowContext.transferNs}), to the
+ * close, or to the last event for UDP). Sizes from the sequence numbers where both FINs carried them. The pair is the request pair
  * "X->Y" (models/workload/applications.ts, {@link exchangeServers}) whose port is the connection's destination port,
  * whose server Y has an instance at the destination node and whose caller X has one at the client node (X =
  * "client": the node is one of Y's entry clients); the response is tagged "Y->X". Tags are

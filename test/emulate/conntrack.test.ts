@@ -459,6 +459,35 @@ describe("connections as application flows", () => {
       assert.deepEqual(seen, c.transferNs ? [[1, 0, 5000]] : []);
     });
 
+  it("with the marks: sizes from the sequence numbers (retransmissions once), ends at the server's answer and its response's first payload", () => {
+    const [isnC, isnS] = [1_000_000, 5_000_000];
+    const mark = (value: number, atMs: number | null, order: number) => ({
+      value,
+      atHrNs: atMs === null ? null : atMs * MS,
+      order,
+    });
+    const r = run([
+      entry(0, 1, 8080, {
+        // conntrack's counters: every segment retransmitted once (twice the payload)
+        orig: { packets: 8, bytes: 52 * 8 + 8 + 2 * (16 + 1000) },
+        reply: { packets: 10, bytes: 52 * 10 + 8 + 2 * (25 + 5000) },
+        marks: {
+          [MARK.syn]: mark(isnC, 10, 0),
+          [MARK.synAck]: mark(isnS, 12, 1),
+          [MARK.answered]: mark(isnS + 1, 15, 2),
+          [MARK.responding]: mark(isnS + 2, 17, 3),
+          [MARK.finOrig]: mark(isnS + 1 + 25 + 5000, 20, 4), // the client's FIN acks the whole reply
+          [MARK.finReply]: mark(isnC + 1 + 16 + 1000 + 1, null, 5), // the server's acks the request and that FIN
+        },
+      }),
+    ]);
+    assert.deepEqual(r.flows, [
+      { src: 0, dst: 1, sizeBytes: 1000, startNs: 20 * MS, endNs: 30 * MS, tag: tag("client->web") },
+      { src: 1, dst: 0, sizeBytes: 5000, startNs: 34 * MS, endNs: 40 * MS, tag: tag("web->client") },
+    ]);
+    assert.deepEqual([r.sequenced, r.answered], [1, 1]);
+  });
+
   const tally = [
     { what: "web's call to db", entries: [entry(1, 2, 5432)], want: { flows: 2, other: 0, unread: 0 } },
     { what: "the matrix's port", entries: [entry(0, 2, 7000)], want: { flows: 0, other: 1, unread: 0 } },
