@@ -198,20 +198,32 @@ export function payloadBytes(protocol: "tcp" | "udp", c: ConntrackCounters): num
 
 /**
  * The codes the tracking table writes into the low 3 bits of an application connection's mark (ct mark), each
- * with, for TCP, the packet's sequence or ack number in the other 29 bits (its low 3 bits cleared). Each write
- * changes the mark, and a changed mark is an UPDATE event (netfilter's IPCT_MARK) that carries it; so the events
- * give, besides the kernel's state changes:
- * - `syn`, `synAck`: the initial sequence numbers of the client (its SYN) and of the server (its SYN-ACK);
- * - `answered`: the first reply packet with payload, when the server had the whole request (the agents' 1-byte
- *   ack; a real RPC's first response bytes); for UDP the first reply datagram;
- * - `responding`: the next reply packet with payload, when the server started its response;
+ * with, for TCP, a number from the packet in the other 29 bits (its low 3 bits cleared). Each write changes the
+ * mark, and a changed mark is an UPDATE event (netfilter's IPCT_MARK) that carries it; so the events give, besides
+ * the kernel's state changes, in a TCP connection's order:
+ * - `syn`: the client's SYN, its initial sequence number;
+ * - `synAck`: the server's SYN-ACK, its TCP timestamp (TSval, RFC 7323: the sender's clock in ms, Linux's
+ *   tcp_clock_ms plus a per-connection offset), the reference for the later TSvals;
+ * - `established`: the client's ACK of the handshake, its ack number (the server's initial sequence number + 1);
+ * - `answered`: the first reply packet with payload (the agents' 1-byte ack; a real RPC's first response bytes):
+ *   its TSval, when the server sent it, having the whole request; for UDP, the first reply datagram (no number);
+ * - `responding`: the next reply packet with payload: its TSval, when the server started its response; for UDP,
+ *   the next reply datagram;
  * - `finOrig`, `finReply`: the ack numbers of the client's FIN and of the server's FIN: how many bytes each side
  *   had received in order when it closed (retransmitted and duplicate segments count once, as the receiving
  *   application read them; conntrack's byte counters count every copy).
  * With 3 bits less, a byte count from two numbers is off by at most 7 bytes, and by 0 on average (the initial
- * sequence numbers are random).
+ * sequence numbers are random), and a time from two TSvals by at most 7 ms.
  */
-export const MARK = { syn: 1, synAck: 2, answered: 3, responding: 4, finOrig: 5, finReply: 6 } as const;
+export const MARK = {
+  syn: 1,
+  synAck: 2,
+  answered: 3,
+  responding: 4,
+  finOrig: 5,
+  finReply: 6,
+  established: 7,
+} as const;
 /** A {@link MARK} code. */
 export type MarkCode = (typeof MARK)[keyof typeof MARK];
 
@@ -250,10 +262,14 @@ function markRules(table: string, ports: TrackedPorts): string[] {
   const tcpOut = `add rule inet ${table} mark-out meta l4proto tcp ct direction original`;
   const tcpIn = `add rule inet ${table} mark-in meta l4proto tcp ct direction reply`;
   const udpIn = `add rule inet ${table} mark-in meta l4proto udp ct direction reply`;
+  const tsval = "option timestamp tsval";
   const payload = (from: number, to: number) =>
     Array.from({ length: MAX_DOFF - 4 }, (_, k) => k + 5).map(
-      (doff) => `${tcpIn} ${is(from)} tcp doff ${doff} ip length > ${20 + 4 * doff} ${set("sequence", to)}`,
+      (doff) => `${tcpIn} ${is(from)} tcp doff ${doff} ip length > ${20 + 4 * doff} ${set(tsval, to)}`,
     );
+  // The handshake's ACK: after the SYN-ACK (code 2, or 1 when it carried no timestamp), no SYN, FIN or RST.
+  const established = (from: number) =>
+    `${tcpOut} ${is(from)} tcp flags & (syn | fin | rst) == 0x0 ${set("ackseq", MARK.established)}`;
   const tcp = ports.tcp.length > 0;
   const udp = ports.udp.length > 0;
   return [
@@ -261,16 +277,18 @@ function markRules(table: string, ports: TrackedPorts): string[] {
     ...(tcp
       ? [
           `${tcpOut} tcp flags & (syn | ack) == syn ${set("sequence", MARK.syn)}`,
+          established(MARK.synAck),
+          established(MARK.syn),
           `${tcpOut} tcp flags & fin == fin ${is(MARK.finOrig, "!=")} ${set("ackseq", MARK.finOrig)}`,
         ]
       : []),
     `add chain inet ${table} mark-in { type filter hook input priority 0; policy accept; }`,
     ...(tcp
       ? [
-          `${tcpIn} tcp flags & (syn | ack) == syn | ack ${set("sequence", MARK.synAck)}`,
+          `${tcpIn} tcp flags & (syn | ack) == syn | ack ${set(tsval, MARK.synAck)}`,
           `${tcpIn} tcp flags & fin == fin ${is(MARK.finReply, "!=")} ${set("ackseq", MARK.finReply)}`,
           ...payload(MARK.answered, MARK.responding),
-          ...payload(MARK.synAck, MARK.answered),
+          ...payload(MARK.established, MARK.answered),
         ]
       : []),
     ...(udp
@@ -614,7 +632,7 @@ export class ConntrackRecorder {
  */
 function takeMark(e: ConntrackEntry, mark: number, atHrNs: number | null): void {
   const { code, value } = decodeMark(mark);
-  if (code < MARK.syn || code > MARK.finReply) return;
+  if (code < MARK.syn || code > MARK.established) return;
   e.marks ??= {};
   const c = code as MarkCode;
   if (e.marks[c] !== undefined) return;
@@ -627,19 +645,37 @@ const seqDiff = (a: number, b: number) => (((a - b) % 2 ** 32) + 2 ** 32) % 2 **
 /**
  * The payload bytes each side of a TCP connection received in order, from its marks' sequence numbers
  * ({@link MARK}): the server's FIN acknowledged the client's initial sequence number + 1 (the SYN) + the request's
- * payload (+ 1 when the client's FIN came first), the client's FIN the server's + 1 + the reply's payload (+ 1 when
- * the server's FIN came first). Retransmitted segments count once. Null when a number is missing (no FIN from that
- * side: a cut connection; a sink node's connection, unmarked).
+ * payload (+ 1 when the client's FIN came first), the client's FIN the server's initial sequence number + 1 (the
+ * handshake's ack number) + the reply's payload (+ 1 when the server's FIN came first). Retransmitted segments
+ * count once. Null when a number is missing (no FIN from that side: a cut connection; a sink node's connection,
+ * unmarked).
  */
 export function sequencedPayload(marks: ConntrackEntry["marks"]): { orig: number; reply: number } | null {
   const m = marks ?? {};
-  const [syn, synAck, finOrig, finReply] = [m[MARK.syn], m[MARK.synAck], m[MARK.finOrig], m[MARK.finReply]];
-  if (!syn || !synAck || !finOrig || !finReply) return null;
+  const [syn, established] = [m[MARK.syn], m[MARK.established]];
+  const [finOrig, finReply] = [m[MARK.finOrig], m[MARK.finReply]];
+  if (!syn || !established || !finOrig || !finReply) return null;
   const clientFirst = finOrig.order < finReply.order;
   return {
     orig: Math.max(0, seqDiff(finReply.value, syn.value) - 1 - (clientFirst ? 1 : 0)),
-    reply: Math.max(0, seqDiff(finOrig.value, synAck.value) - 1 - (clientFirst ? 0 : 1)),
+    reply: Math.max(0, seqDiff(finOrig.value, established.value) - (clientFirst ? 0 : 1)),
   };
+}
+
+/**
+ * When the server sent a reply packet whose mark carried its TSval (`answered`, `responding`; hrtime ns), from the
+ * SYN-ACK's: the SYN-ACK left the server half a handshake after the client's SYN (between NEW and the SYN-ACK's
+ * event), and the server's TCP clock ticks in ms (RFC 7323; Linux: 1 ms). Null without both TSvals or times.
+ */
+export function serverSentHrNs(
+  e: Pick<ConntrackEntry, "startHrNs" | "marks">,
+  code: typeof MARK.answered | typeof MARK.responding,
+): number | null {
+  const [ref, at] = [e.marks?.[MARK.synAck], e.marks?.[code]];
+  if (!ref || !at || ref.atHrNs === null || e.startHrNs === null) return null;
+  const synAckSentHrNs = (e.startHrNs + ref.atHrNs) / 2;
+  const ms = seqDiff(at.value, ref.value);
+  return ms < 2 ** 31 ? synAckSentHrNs + ms * 1e6 : null;
 }
 
 /**
@@ -733,7 +769,8 @@ function exchangeFlows(
   const [startHrNs, orig, reply] = [e.startHrNs ?? 0, e.orig!, e.reply!];
   const m = e.marks ?? {};
   const start = sim(startHrNs);
-  const answeredAt = m[MARK.answered]?.atHrNs ?? null;
+  const answeredAt =
+    e.protocol === "tcp" ? serverSentHrNs(e, MARK.answered) : (m[MARK.answered]?.atHrNs ?? null);
   const replied = Math.max(start + 1, sim(answeredAt ?? e.repliedHrNs ?? startHrNs));
   const seq = e.protocol === "tcp" ? sequencedPayload(m) : null;
   const requestBytes = seq ? tcpMessageBytes(seq.orig, true) : messageBytes(e.protocol, orig, true);
@@ -748,7 +785,8 @@ function exchangeFlows(
   };
   if (!done || response <= 0) return out;
   const end = Math.max(replied + 1, sim(e.closedHrNs ?? e.lastHrNs ?? startHrNs));
-  const respondingAt = m[MARK.responding]?.atHrNs ?? null;
+  const respondingAt =
+    e.protocol === "tcp" ? serverSentHrNs(e, MARK.responding) : (m[MARK.responding]?.atHrNs ?? null);
   const transfer = respondingAt === null ? transferNs?.(response) : end - sim(respondingAt);
   out.response = {
     sizeBytes: response,

@@ -19,6 +19,7 @@ import {
   payloadBytes,
   RECORDER_SYSCTLS,
   sequencedPayload,
+  serverSentHrNs,
   trackedPorts,
 } from "../../emulate/conntrack.ts";
 import { planSubstrate } from "../../emulate/plan.ts";
@@ -220,20 +221,24 @@ describe("the namespace's tracking table", () => {
       line: `add rule inet tcabc_ct mark-out meta l4proto tcp ct direction original tcp flags & fin == fin ct mark & ${mask} != ${code(5)} ct mark set tcp ackseq and 0xfffffff8 or 5`,
     },
     {
-      what: "the server's SYN-ACK writes its initial sequence number (code 2)",
-      line: "add rule inet tcabc_ct mark-in meta l4proto tcp ct direction reply tcp flags & (syn | ack) == syn | ack ct mark set tcp sequence and 0xfffffff8 or 2",
+      what: "the server's SYN-ACK writes its TCP timestamp (code 2)",
+      line: "add rule inet tcabc_ct mark-in meta l4proto tcp ct direction reply tcp flags & (syn | ack) == syn | ack ct mark set tcp option timestamp tsval and 0xfffffff8 or 2",
+    },
+    {
+      what: "the client's handshake ACK writes its ack number, the server's initial sequence number + 1 (code 7)",
+      line: `add rule inet tcabc_ct mark-out meta l4proto tcp ct direction original ct mark & ${mask} == ${code(2)} tcp flags & (syn | fin | rst) == 0x0 ct mark set tcp ackseq and 0xfffffff8 or 7`,
     },
     {
       what: "the server's FIN writes its ack number, once (code 6)",
       line: `add rule inet tcabc_ct mark-in meta l4proto tcp ct direction reply tcp flags & fin == fin ct mark & ${mask} != ${code(6)} ct mark set tcp ackseq and 0xfffffff8 or 6`,
     },
     {
-      what: "the server's first payload after the handshake (timestamps: 32 TCP header bytes) is code 3",
-      line: `add rule inet tcabc_ct mark-in meta l4proto tcp ct direction reply ct mark & ${mask} == ${code(2)} tcp doff 8 ip length > 52 ct mark set tcp sequence and 0xfffffff8 or 3`,
+      what: "the server's first payload after the handshake (timestamps: 32 TCP header bytes) is code 3, its TSval",
+      line: `add rule inet tcabc_ct mark-in meta l4proto tcp ct direction reply ct mark & ${mask} == ${code(7)} tcp doff 8 ip length > 52 ct mark set tcp option timestamp tsval and 0xfffffff8 or 3`,
     },
     {
       what: "its next payload (the response starts) is code 4",
-      line: `add rule inet tcabc_ct mark-in meta l4proto tcp ct direction reply ct mark & ${mask} == ${code(3)} tcp doff 15 ip length > 80 ct mark set tcp sequence and 0xfffffff8 or 4`,
+      line: `add rule inet tcabc_ct mark-in meta l4proto tcp ct direction reply ct mark & ${mask} == ${code(3)} tcp doff 15 ip length > 80 ct mark set tcp option timestamp tsval and 0xfffffff8 or 4`,
     },
     {
       what: "UDP: the first reply datagram is code 3, the next code 4",
@@ -245,18 +250,17 @@ describe("the namespace's tracking table", () => {
       const lines = conntrackNft("tcabc_ct", { tcp: [8080], udp: [7777] }).split("\n");
       assert.ok(lines.includes(c.line), `missing: ${c.line}`);
     });
-  it("marks: a packet moves the mark one code on (code 3 -> 4 rules before 2 -> 3), one rule per data offset", () => {
+  it("marks: a packet moves the mark one code on (code 3 -> 4 rules before 7 -> 3), one rule per data offset", () => {
     const lines = conntrackNft("tcabc_ct", { tcp: [8080], udp: [] }).split("\n");
     const at = (from: number) => lines.findIndex((l) => l.includes(`== ${code(from)} tcp doff`));
-    assert.ok(at(3) >= 0 && at(3) < at(2), "code 3 -> 4 comes first");
-    assert.equal(lines.filter((l) => l.includes(`== ${code(2)} tcp doff`)).length, 11, "doff 5 .. 15");
+    assert.ok(at(3) >= 0 && at(3) < at(7), "code 3 -> 4 comes first");
+    assert.equal(lines.filter((l) => l.includes(`== ${code(7)} tcp doff`)).length, 11, "doff 5 .. 15");
     assert.equal(lines.filter((l) => l.includes("udp")).length, 0, "no UDP rule without UDP ports");
   });
 });
 
-describe("sequence numbers from the marks", () => {
-  // A real exchange (50 request bytes, a 1-byte ack, 3,000 response bytes; tcpdump -S on the client's veth): the
-  // marks conntrack printed, the numbers they carry, and the payloads they give (true: 50 and 3,001).
+describe("sequence numbers and timestamps from the marks", () => {
+  // Marks conntrack printed (a little-endian host) and the numbers they carry (the packets': tcpdump -S).
   const printed = [
     { mark: 3251949752, code: MARK.syn, value: 3100693696 }, // SYN seq 3100693696
     { mark: 2866941729, code: MARK.synAck, value: 554689192 }, // SYN-ACK seq 554689196
@@ -268,23 +272,29 @@ describe("sequence numbers from the marks", () => {
       assert.deepEqual(decodeMark(p.mark), { code: p.code, value: p.value }),
     );
 
+  // A real exchange's decoded marks (50 request bytes; the server waited 100 ms, sent a 1-byte ack, waited 300 ms,
+  // sent 3,000 bytes; tcpdump on the client's veth: the ack 101.5 ms and the response 402.8 ms after the SYN-ACK).
+  const MS = 1_000_000;
   const marks = (finOrigFirst: boolean, more: Partial<Record<number, undefined>> = {}) => ({
-    [MARK.syn]: { value: 3100693696, atHrNs: 1, order: 0 },
-    [MARK.synAck]: { value: 554689192, atHrNs: 2, order: 1 },
-    [MARK.finOrig]: { value: 554692192, atHrNs: 5, order: finOrigFirst ? 2 : 3 },
-    [MARK.finReply]: { value: 3100693744, atHrNs: 6, order: finOrigFirst ? 3 : 2 },
+    [MARK.syn]: { value: 1661181504, atHrNs: 0, order: 0 }, // SYN seq 1661181505
+    [MARK.synAck]: { value: 1293616408, atHrNs: 0.4 * MS, order: 1 }, // the SYN-ACK's TSval
+    [MARK.established]: { value: 682404504, atHrNs: 0.4 * MS, order: 2 }, // handshake ACK: ack 682404507
+    [MARK.answered]: { value: 1293616512, atHrNs: 102 * MS, order: 3 }, // TSval
+    [MARK.responding]: { value: 1293616816, atHrNs: 403 * MS, order: 4 }, // TSval
+    [MARK.finOrig]: { value: 682407504, atHrNs: 403.5 * MS, order: finOrigFirst ? 5 : 6 }, // ack 682407508
+    [MARK.finReply]: { value: 1661181552, atHrNs: 410 * MS, order: finOrigFirst ? 6 : 5 }, // ack 1661181557
     ...more,
   });
   const cases = [
     {
       what: "the client closed first (its FIN counts in the server's ack)",
       m: marks(true),
-      want: { orig: 46, reply: 2999 },
+      want: { orig: 46, reply: 3000 },
     },
     {
       what: "the server closed first (its FIN counts in the client's ack)",
       m: marks(false),
-      want: { orig: 47, reply: 2998 },
+      want: { orig: 47, reply: 2999 },
     },
     {
       what: "no FIN from the server (a cut connection)",
@@ -299,6 +309,22 @@ describe("sequence numbers from the marks", () => {
       assert.deepEqual(got, c.want);
       if (got) assert.ok(Math.abs(got.orig - 50) <= 7 && Math.abs(got.reply - 3001) <= 7, "within 7 bytes");
     });
+
+  const sent = [
+    { code: MARK.answered, want: 0.2 * MS + 104 * MS, truth: 101.5 },
+    { code: MARK.responding, want: 0.2 * MS + 408 * MS, truth: 402.8 },
+  ] as const;
+  for (const c of sent)
+    it(`server's send time of code ${c.code}: the SYN-ACK's (half the handshake) + the TSvals' difference, within 7 ms`, () => {
+      const got = serverSentHrNs({ startHrNs: 0, marks: marks(true) }, c.code);
+      assert.equal(got, c.want);
+      assert.ok(Math.abs(got! - 0.2 * MS - c.truth * MS) <= 7 * MS);
+    });
+  it("no send time without the SYN-ACK's timestamp", () =>
+    assert.equal(
+      serverSentHrNs({ startHrNs: 0, marks: marks(true, { [MARK.synAck]: undefined }) }, MARK.answered),
+      null,
+    ));
 });
 
 describe("the recorder's sysctls", () => {
@@ -459,8 +485,8 @@ describe("connections as application flows", () => {
       assert.deepEqual(seen, c.transferNs ? [[1, 0, 5000]] : []);
     });
 
-  it("with the marks: sizes from the sequence numbers (retransmissions once), ends at the server's answer and its response's first payload", () => {
-    const [isnC, isnS] = [1_000_000, 5_000_000];
+  it("with the marks: sizes from the sequence numbers (retransmissions once), the server's send times from its TCP timestamps", () => {
+    const [isnC, isnS, tsval] = [1_000_000, 5_000_000, 7_000_000];
     const mark = (value: number, atMs: number | null, order: number) => ({
       value,
       atHrNs: atMs === null ? null : atMs * MS,
@@ -473,17 +499,18 @@ describe("connections as application flows", () => {
         reply: { packets: 10, bytes: 52 * 10 + 8 + 2 * (25 + 5000) },
         marks: {
           [MARK.syn]: mark(isnC, 10, 0),
-          [MARK.synAck]: mark(isnS, 12, 1),
-          [MARK.answered]: mark(isnS + 1, 15, 2),
-          [MARK.responding]: mark(isnS + 2, 17, 3),
-          [MARK.finOrig]: mark(isnS + 1 + 25 + 5000, 20, 4), // the client's FIN acks the whole reply
-          [MARK.finReply]: mark(isnC + 1 + 16 + 1000 + 1, null, 5), // the server's acks the request and that FIN
+          [MARK.synAck]: mark(tsval, 12, 1), // sent at 11 ms (half the handshake)
+          [MARK.established]: mark(isnS + 1, 12, 2),
+          [MARK.answered]: mark(tsval + 3, 19, 3), // sent at 14 ms, arrived at 19 ms
+          [MARK.responding]: mark(tsval + 5, 19.5, 4), // sent at 16 ms
+          [MARK.finOrig]: mark(isnS + 1 + 25 + 5000, 20, 5), // the client's FIN acks the whole reply
+          [MARK.finReply]: mark(isnC + 1 + 16 + 1000 + 1, null, 6), // the server's acks the request and that FIN
         },
       }),
     ]);
     assert.deepEqual(r.flows, [
-      { src: 0, dst: 1, sizeBytes: 1000, startNs: 20 * MS, endNs: 30 * MS, tag: tag("client->web") },
-      { src: 1, dst: 0, sizeBytes: 5000, startNs: 34 * MS, endNs: 40 * MS, tag: tag("web->client") },
+      { src: 0, dst: 1, sizeBytes: 1000, startNs: 20 * MS, endNs: 28 * MS, tag: tag("client->web") },
+      { src: 1, dst: 0, sizeBytes: 5000, startNs: 32 * MS, endNs: 40 * MS, tag: tag("web->client") },
     ]);
     assert.deepEqual([r.sequenced, r.answered], [1, 1]);
   });
