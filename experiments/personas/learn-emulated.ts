@@ -65,6 +65,10 @@ export async function emulatedFlows(
   const run = { applications: scenario.applications!, topology: scenario.topology };
   const gaps = sourceAgreement(both, run, { startNs: 0, endNs: horizonNs });
   for (const line of sourceAgreementLines(records.connections, gaps)) console.error(line);
+  // The p95 over 1 s bins (models/personas/agreement.ts's tolerances are stated for bins of >= 1 s).
+  const secondBins = sourceAgreement(both, run, { startNs: 0, endNs: horizonNs }, 1e9);
+  console.error("p95 of 1 s bins:");
+  for (const g of secondBins) console.error(`  ${g.application.padEnd(10)} ${percent(g.p95Gap)}`);
   // Over the whole run (window and drain): the flows started past the window's end count too, so the bytes compare
   // what each source counted, apart from when it started.
   const all = sourceAgreement(both, run, { startNs: 0, endNs: horizonNs + settings.drainNs });
