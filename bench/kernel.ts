@@ -19,13 +19,13 @@ import { rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import type { SchedulerKind } from "../sim/kernel/event-queue.ts";
-import { RandomStreams } from "../sim/kernel/rng.ts";
+import { IntegerExponentialTable, RandomStreams } from "../sim/kernel/rng.ts";
 import { Simulator } from "../sim/kernel/simulator.ts";
 import { buildNs3Peers } from "./ns3-peers.ts";
 import type { BenchResult } from "./run.ts";
 
 /** How {@link benchKernel} draws its exponential gaps. */
-export type ExponentialDraw = "inverse" | "ziggurat";
+export type ExponentialDraw = "inverse" | "inverseTable" | "ziggurat";
 
 export function benchKernel(
   opts: {
@@ -70,7 +70,16 @@ export function benchKernel(
     ran++;
     sim.schedule(Math.floor(rng.exponentialZiggurat(mean)), ziggurat);
   };
-  const handler = draw === "ziggurat" ? ziggurat : inverse;
+  const table = new IntegerExponentialTable(mean, "floor");
+  const inverseTable = (): void => {
+    if (ran === total) {
+      sim.stop();
+      return;
+    }
+    ran++;
+    sim.schedule(rng.exponentialInteger(table), inverseTable);
+  };
+  const handler = draw === "ziggurat" ? ziggurat : draw === "inverseTable" ? inverseTable : inverse;
   for (let i = 0; i < pending; i++) {
     const gap = draw === "ziggurat" ? rng.exponentialZiggurat(mean) : rng.exponential(mean);
     sim.schedule(Math.floor(gap), handler);

@@ -88,6 +88,18 @@ export class RandomStream {
   }
 
   /**
+   * `Math.floor` (or `Math.round`, per the table) of {@link exponential}'s draw for the table's mean: the same integer
+   * bit for bit, from the same two steps of the stream, without the logarithm in all but ~1e-6 of draws. The
+   * 53-bit uniform U is located among the table's thresholds (the U at which the rounded -mean ln(1 - U) steps
+   * up; a lookup by U's top 14 bits, then a forward scan of a few entries); only a U within a guard band around a threshold
+   * computes the logarithm. See {@link IntegerExponentialTable} for why the result is exact.
+   */
+  exponentialInteger(table: IntegerExponentialTable): number {
+    const u = ((this.step() >>> 11) + (this.step() >>> 0) / 0x100000000) / 0x200000;
+    return table.at(u === 0 ? this.next() : u); // U = 0 is redrawn, as `next` does
+  }
+
+  /**
    * Exponential with the given mean (> 0) by the ziggurat method (G. Marsaglia & W. W. Tsang, "The Ziggurat Method
    * for Generating Random Variables", J. Stat. Softw. 5(8), 2000: their 256-layer exponential ziggurat). One 32-bit
    * step of the stream picks a layer (its low 8 bits) and a position in it (the other 24, independent of the
@@ -179,6 +191,117 @@ const ZIG_EXP_F = new Float64Array(257);
     ZIG_EXP_W[i] = xs[i]! / 2 ** 24;
   }
   for (let i = 0; i <= 256; i++) ZIG_EXP_F[i] = Math.exp(-xs[i]!);
+}
+
+/**
+ * Thresholds for {@link RandomStream.exponentialInteger}: for the integer-valued draw g(U) = floor (or round) of
+ * -mean * Math.log1p(-U) over the stream's 53-bit uniforms U = n / 2^53, the U at which g steps from k - 1 to k
+ * (found by bisection on g itself), each with a guard band. Safe zone k is [safeFrom[k], safeTo[k]): between the
+ * bands around the thresholds of k and k + 1, where g(U) = k.
+ *
+ * Why that is exact: fdlibm's log1p (V8's Math.log1p) errs by less than 1 ulp, so the computed -mean log1p(-U)
+ * is within ~2 ulps (< 2e-12 for values below 4096) of the real -mean ln(1 - U), which increases with U. At a
+ * threshold found by bisection the computed value crosses the step, so the real value there is within 2e-12 of
+ * it; the guard band reaches 1e-6 (in value; at least 4 grid steps of U) past it on either side, so inside a safe
+ * zone the real value, and hence the computed one, is more than 1e-6 - 4e-12 away from any step: g(U) = k. U in a
+ * band computes g(U) itself. test/sim/kernel/rng.test.ts compares it with `Math.floor(exponential(mean))` on
+ * millions of draws and on the U next to every threshold.
+ *
+ * Size: one threshold per integer up to mean * 36.7 (the largest draw, -ln(2^-53) means); means up to 1e4.
+ */
+const CELLS = 1 << 14;
+
+export class IntegerExponentialTable {
+  /** Safe zone k starts at safeFrom[k]; safeFrom[K + 1] = 2 (above every U) ends the scan. */
+  readonly safeFrom: Float64Array;
+  /** Safe zone k ends (exclusive) at safeTo[k], where the guard band of threshold k + 1 begins. */
+  readonly safeTo: Float64Array;
+  /**
+   * Per 2^-14-wide cell of U (its top 14 bits), the largest k with safeFrom[k] <= the cell's start; its bitwise
+   * complement for a cell spanning more than 8 safe zones (searched by bisection).
+   */
+  readonly start: Int32Array;
+  private readonly negMean: number;
+
+  /**
+   * @param mean the exponential's mean, in (0, 1e4].
+   * @param rounding `"floor"` (truncation of the non-negative draw) or `"round"` (`Math.round`).
+   * @throws DistributionError for a mean outside (0, 1e4] or another rounding.
+   */
+  constructor(
+    readonly mean: number,
+    readonly rounding: "floor" | "round" = "floor",
+  ) {
+    if (!(mean > 0 && mean <= 1e4))
+      throw new DistributionError(`integer exponential: mean must be in (0, 1e4], got ${mean}`);
+    if (rounding !== "floor" && rounding !== "round")
+      throw new DistributionError(
+        `integer exponential: rounding must be "floor" or "round", got ${rounding}`,
+      );
+    this.negMean = -mean;
+    const grid = 2 ** -53;
+    const maxK = this.exact(1 - grid);
+    this.safeFrom = new Float64Array(maxK + 2);
+    this.safeTo = new Float64Array(maxK + 1);
+    for (let k = 1; k <= maxK; k++) {
+      const t = this.threshold(k);
+      // guard band: 1e-6 of value is 1e-6 (1 - U) / mean of U (the slope is mean / (1 - U)); at least 4 grid steps
+      const band = Math.max(4 * grid, (1e-6 * (1 - t)) / mean);
+      this.safeTo[k - 1] = t - band;
+      this.safeFrom[k] = t + band;
+    }
+    this.safeTo[maxK] = 2;
+    this.safeFrom[maxK + 1] = 2;
+    this.start = new Int32Array(CELLS);
+    let k = 0;
+    for (let c = 0; c < CELLS; c++) {
+      while (this.safeFrom[k + 1]! <= c / CELLS) k++;
+      this.start[c] = k;
+    }
+    // a cell whose U span more than 8 safe zones (the last few, where U nears 1) starts a bisection instead
+    for (let c = 0; c < CELLS; c++) {
+      const next = c + 1 < CELLS ? this.start[c + 1]! : maxK;
+      if (next - this.start[c]! > 8) this.start[c] = ~this.start[c]!;
+    }
+  }
+
+  /** g(u) for a uniform u in [0, 1): the safe zone's k, or g(u) computed in a guard band. */
+  at(u: number): number {
+    const from = this.safeFrom;
+    let k = this.start[(u * 0x4000) | 0]!;
+    if (k < 0) k = this.search(u, ~k);
+    else while (u >= from[k + 1]!) k++;
+    return u < this.safeTo[k]! ? k : this.exact(u);
+  }
+
+  /** The largest k >= lo with safeFrom[k] <= u (bisection, for the cells near U = 1 that span many k). */
+  private search(u: number, lo: number): number {
+    let hi = this.safeFrom.length - 1; // safeFrom[hi] = 2 > u
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (this.safeFrom[mid]! <= u) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** g(u): the rounded -mean * Math.log1p(-u), exactly as `Math.floor`/`Math.round` of `exponential(mean)`. */
+  exact(u: number): number {
+    const x = this.negMean * Math.log1p(-u);
+    return this.rounding === "floor" ? Math.floor(x) : Math.round(x);
+  }
+
+  /** The least U = n / 2^53 with g(U) >= k (bisection over n; g(0) = 0 < k <= g(1 - 2^-53)). */
+  private threshold(k: number): number {
+    let lo = 0; // g(lo / 2^53) < k
+    let hi = 2 ** 53 - 1; // g(hi / 2^53) >= k
+    while (hi - lo > 1) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      if (this.exact(mid * 2 ** -53) >= k) hi = mid;
+      else lo = mid;
+    }
+    return hi * 2 ** -53;
+  }
 }
 
 /** All streams of one (seed, run). Streams are created on first use and cached by name. */

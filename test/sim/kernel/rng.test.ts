@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import seedrandom from "seedrandom";
-import { DistributionError, EmpiricalCdf, RandomStreams } from "../../../sim/kernel/rng.ts";
+import {
+  DistributionError,
+  EmpiricalCdf,
+  IntegerExponentialTable,
+  RandomStreams,
+} from "../../../sim/kernel/rng.ts";
 
 function draws(streams: RandomStreams, name: string, n: number): number[] {
   const s = streams.stream(name);
@@ -149,6 +154,62 @@ describe("exponential variates by the ziggurat method", () => {
     const s = new RandomStreams(2).stream("ziggurat-mean");
     const m = meanOf(n, () => s.exponentialZiggurat(250));
     assert.ok(Math.abs(m - 250) / 250 < 0.01, `sample mean ${m}`);
+  });
+});
+
+describe("integer exponential draws by threshold table", () => {
+  const grid = 2 ** -53;
+  const cases: [number, "floor" | "round"][] = [
+    [100, "floor"],
+    [100, "round"],
+    [1, "floor"],
+    [7.3, "round"],
+    [300, "floor"],
+  ];
+  for (const [mean, rounding] of cases) {
+    const table = new IntegerExponentialTable(mean, rounding);
+    const exact = (x: number) => (rounding === "floor" ? Math.floor(x) : Math.round(x));
+
+    it(`gives Math.${rounding} of exponential(${mean}) draw for draw (2e5 draws, same stream state after)`, () => {
+      const a = new RandomStreams(11, 2).stream("gaps");
+      const b = new RandomStreams(11, 2).stream("gaps");
+      for (let i = 0; i < 200_000; i++) assert.equal(a.exponentialInteger(table), exact(b.exponential(mean)));
+      assert.equal(a.uniform(), b.uniform());
+    });
+
+    it(`gives g(U) = Math.${rounding}(-${mean} log1p(-U)) next to every threshold and guard band edge`, () => {
+      const g = (u: number) => exact(-mean * Math.log1p(-u));
+      let checked = 0;
+      const wrong: number[] = [];
+      for (let k = 1; k < table.safeFrom.length - 1; k++) {
+        const band = [table.safeTo[k - 1]!, table.safeFrom[k]!];
+        // the threshold lies between the band's edges; probe both edges and the band's middle, a few U either side
+        const mid = Math.round(((band[0]! + band[1]!) / 2) * 2 ** 53) * grid;
+        for (const at of [...band, mid]) {
+          for (let d = -3; d <= 3; d++) {
+            const u = at + d * grid;
+            if (u >= 0 && u < 1) {
+              if (table.at(u) !== g(u)) wrong.push(u);
+              checked++;
+            }
+          }
+        }
+      }
+      assert.ok(checked > 20 * (table.safeFrom.length - 2), `${checked} probes`);
+      assert.deepEqual(wrong.slice(0, 5), []);
+      assert.equal(table.at(0), 0);
+      assert.equal(table.at(1 - grid), g(1 - grid));
+    });
+  }
+
+  it("rejects a mean outside (0, 1e4] and an unknown rounding", () => {
+    for (const mean of [0, -1, Number.NaN, 2e4]) {
+      assert.throws(() => new IntegerExponentialTable(mean), /mean must be in \(0, 1e4\], got/);
+    }
+    assert.throws(
+      () => new IntegerExponentialTable(5, "ceil" as "floor"),
+      /rounding must be "floor" or "round", got ceil/,
+    );
   });
 });
 
