@@ -31,6 +31,7 @@ import {
   type EventHandler,
   type EventQueue,
   type EventVisitor,
+  PRIO_OFFSET,
   renumberTies,
   SEQ_SPAN,
   SLOT_BITS,
@@ -122,29 +123,48 @@ export class CalendarEventQueue implements EventQueue {
     return this.f64[4 * this.findMin()]!;
   }
 
+  /**
+   * Kept small, with the rare cases (a priority other than 0, the sequence counter's wrap, a bucket without an
+   * open chunk, an insert before the bucket's tail, a resize) in calls of their own, so that the whole push,
+   * with `Simulator.schedule` around it, fits V8's inlining budget (920 bytes of bytecode per optimized
+   * function) inside an event handler.
+   */
   push<T>(time: number, priority: number, handler: EventHandler<T>, data: T): number {
-    if (this.nextSeq === SEQ_SPAN) this.renumber();
-    const tie = tieKey(priority, this.nextSeq);
-    this.nextSeq++;
+    if (priority !== 0 || this.nextSeq === SEQ_SPAN) this.prepare(priority);
+    const tie = (priority + PRIO_OFFSET) * SEQ_SPAN + this.nextSeq++; // tieKey, validated by `prepare`
     // `day` is a lower bound on every pending event's day; an event earlier than it (only possible when the
     // queue is used outside a simulator's monotone clock) moves it back.
     const d = Math.floor(time * this.inv);
-    if (this.size === 0 || d < this.day) this.day = d;
-    const b = this.bucketOf(d);
-    const slot = this.alloc(b);
-    this.payload[2 * slot] = handler;
-    this.payload[2 * slot + 1] = data;
+    if (d < this.day || this.size === 0) this.day = d;
+    const b = (d | 0) & (this.nb - 1); // d mod nb, see bucketOf
+    let slot = this.bk[BUCKET_STRIDE * b + OPEN]!;
+    if (slot === NIL) slot = this.allocOther(b);
+    else this.takeOpen(slot, b);
     this.f64[4 * slot] = time;
     this.f64[4 * slot + 1] = tie;
+    this.payload[2 * slot] = handler;
+    this.payload[2 * slot + 1] = data;
     this.link(slot, b);
-    this.size++;
+    if (++this.size > 2 * this.nb || this.minSlot !== NIL) this.afterPush(slot);
+    return this.i32[8 * slot + GEN]! * SLOT_BITS + slot;
+  }
+
+  /** {@link push}'s rare start: validates a priority other than 0, renumbers before the sequence wraps. */
+  private prepare(priority: number): void {
+    tieKey(priority, 0);
+    if (this.nextSeq === SEQ_SPAN) this.renumber();
+  }
+
+  /** {@link push}'s end when a minimum is cached (it may now be the new slot) or the buckets must double. */
+  private afterPush(slot: number): void {
     const m = this.minSlot;
     if (m !== NIL) {
-      const tm = this.f64[4 * m]!;
-      if (time < tm || (time === tm && tie < this.f64[4 * m + 1]!)) this.minSlot = slot;
+      const f64 = this.f64;
+      const t = f64[4 * slot]!;
+      const tm = f64[4 * m]!;
+      if (t < tm || (t === tm && f64[4 * slot + 1]! < f64[4 * m + 1]!)) this.minSlot = slot;
     }
     if (this.size > 2 * this.nb) this.resize(this.nb * 2);
-    return this.i32[8 * slot + GEN]! * SLOT_BITS + slot;
   }
 
   pop(visit: EventVisitor): boolean {
@@ -158,8 +178,17 @@ export class CalendarEventQueue implements EventQueue {
     if (time > untilNs) return false;
     const handler = this.payload[2 * slot] as EventHandler<never>;
     const data = this.payload[2 * slot + 1];
-    this.remove(slot);
+    // the minimum is the head of its bucket: unlink it there (less code than the general `unlink`)
+    const i32 = this.i32;
+    const ob = BUCKET_STRIDE * i32[8 * slot + BUCKET]!;
+    const next = i32[8 * slot + NEXT]!;
+    this.bk[ob + HEAD] = next;
+    if (next === NIL) this.bk[ob + TAIL] = NIL;
+    else i32[8 * next + PREV] = NIL;
+    this.bk[ob + COUNT]!--;
+    this.release(slot);
     this.minSlot = NIL;
+    if (2 * --this.size < this.nb && this.nb > MIN_BUCKETS) this.resize(this.nb / 2);
     visit(time, handler, data);
     return true;
   }
@@ -216,24 +245,20 @@ export class CalendarEventQueue implements EventQueue {
     return out;
   }
 
-  /**
-   * A free slot for an event going to bucket `b`: the next one of the bucket's open chunk if the bucket is dense
-   * (opening a chunk for it if needed), else a single slot.
-   */
-  private alloc(b: number): number {
-    const bk = this.bk;
-    const o = BUCKET_STRIDE * b;
-    let slot = bk[o + OPEN]!;
-    if (slot === NIL) {
-      if (bk[o + COUNT]! < DENSE) return this.allocSparse();
-      const c = this.takeChunk();
-      this.chunk[2 * c + OWNER] = b;
-      slot = c * CHUNK;
-    }
+  /** Hands out `slot`, the next one of bucket `b`'s open chunk. */
+  private takeOpen(slot: number, b: number): void {
     // the chunk is closed once its last slot is handed out, and freed when its last event goes
-    bk[o + OPEN] = (slot + 1) & (CHUNK - 1) ? slot + 1 : NIL;
+    this.bk[BUCKET_STRIDE * b + OPEN] = (slot + 1) & (CHUNK - 1) ? slot + 1 : NIL;
     this.chunk[2 * (slot >> CHUNK_BITS) + LIVE]!++;
-    return slot;
+  }
+
+  /** {@link alloc} for a bucket without an open chunk: a new chunk if the bucket is dense, else a single slot. */
+  private allocOther(b: number): number {
+    if (this.bk[BUCKET_STRIDE * b + COUNT]! < DENSE) return this.allocSparse();
+    const c = this.takeChunk();
+    this.chunk[2 * c + OWNER] = b;
+    this.takeOpen(c * CHUNK, b);
+    return c * CHUNK;
   }
 
   private allocSparse(): number {
@@ -255,16 +280,22 @@ export class CalendarEventQueue implements EventQueue {
   }
 
   private release(slot: number): void {
-    const o = 8 * slot;
-    this.i32[o + BUCKET] = NIL;
-    this.i32[o + GEN] = (this.i32[o + GEN]! + 1) & (SLOT_BITS - 1);
+    const i32 = this.i32;
+    i32[8 * slot + BUCKET] = NIL;
+    i32[8 * slot + GEN] = (i32[8 * slot + GEN]! + 1) & (SLOT_BITS - 1);
     this.payload[2 * slot] = undefined;
     this.payload[2 * slot + 1] = undefined;
+    const c = 2 * (slot >> CHUNK_BITS);
+    if (this.chunk[c + OWNER] === SPARSE || --this.chunk[c + LIVE]! === 0) this.releaseOther(slot);
+  }
+
+  /** {@link release}'s rare end: a sparse slot back to the free stack, or a chunk whose last event went. */
+  private releaseOther(slot: number): void {
     const c = slot >> CHUNK_BITS;
     const owner = this.chunk[2 * c + OWNER]!;
     if (owner === SPARSE) {
       this.freeSlots[this.freeSlotCount++] = slot;
-    } else if (--this.chunk[2 * c + LIVE]! === 0) {
+    } else {
       // no pending event left in the chunk: free it, taking it back from its bucket if still open there (after
       // a resize `owner` may name an unrelated bucket, whose open slot then lies in another chunk)
       const ob = BUCKET_STRIDE * owner + OPEN;
@@ -273,8 +304,33 @@ export class CalendarEventQueue implements EventQueue {
     }
   }
 
-  /** Inserts a slot into bucket `b`, keeping the bucket sorted; scans from the tail. */
+  /**
+   * Inserts a slot into bucket `b`, keeping the bucket sorted. The common case, an event after the bucket's tail (a
+   * later time, or the same time and priority inserted later), appends here; others scan in {@link linkSorted}.
+   */
   private link(slot: number, b: number): void {
+    const i32 = this.i32;
+    const bk = this.bk;
+    const ob = BUCKET_STRIDE * b;
+    const tail = bk[ob + TAIL]!;
+    if (tail !== NIL) {
+      const tt = this.f64[4 * tail]!;
+      const t = this.f64[4 * slot]!;
+      if (tt > t || (tt === t && this.f64[4 * tail + 1]! > this.f64[4 * slot + 1]!)) {
+        this.linkSorted(slot, b);
+        return;
+      }
+      i32[8 * tail + NEXT] = slot;
+    } else bk[ob + HEAD] = slot;
+    i32[8 * slot + NEXT] = NIL;
+    i32[8 * slot + PREV] = tail;
+    bk[ob + TAIL] = slot;
+    bk[ob + COUNT]!++;
+    i32[8 * slot + BUCKET] = b;
+  }
+
+  /** {@link link} for a slot that goes before the bucket's tail: scans from the tail. */
+  private linkSorted(slot: number, b: number): void {
     const f64 = this.f64;
     const i32 = this.i32;
     const bk = this.bk;

@@ -44,7 +44,8 @@ export const MAX_PRIORITY = 2 ** 20 - 1;
 export const SLOT_BITS = 2 ** 26;
 /** Sequence numbers stay below this. */
 export const SEQ_SPAN = 2 ** 32;
-const PRIO_OFFSET = 2 ** 20;
+/** Added to a priority in the tie-breaker, so that it is non-negative. */
+export const PRIO_OFFSET = 2 ** 20;
 
 /** The tie-breaker of an event's key. Small enough to be inlined into `push`; the error path is out of line. */
 export function tieKey(priority: number, seq: number): number {

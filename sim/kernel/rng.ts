@@ -57,13 +57,16 @@ export class RandomStream {
     return (v + (w ^ (w >>> 16))) | 0;
   }
 
+  /** seedrandom's `double` before its zero test: 21 bits of one step and 32 of the next, in [0, 1). */
+  private double53(): number {
+    return ((this.step() >>> 11) + (this.step() >>> 0) / 0x100000000) / 0x200000;
+  }
+
   /** seedrandom's `double`: 53 bits from two steps, in (0, 1) (0 is redrawn). */
   private next(): number {
     let r: number;
-    do {
-      const top = this.step() >>> 11;
-      r = (top + (this.step() >>> 0) / 0x100000000) / 0x200000;
-    } while (r === 0);
+    do r = this.double53();
+    while (r === 0);
     return r;
   }
 
@@ -95,7 +98,7 @@ export class RandomStream {
    * computes the logarithm. See {@link IntegerExponentialTable} for why the result is exact.
    */
   exponentialInteger(table: IntegerExponentialTable): number {
-    const u = ((this.step() >>> 11) + (this.step() >>> 0) / 0x100000000) / 0x200000;
+    const u = this.double53();
     return table.at(u === 0 ? this.next() : u); // U = 0 is redrawn, as `next` does
   }
 
