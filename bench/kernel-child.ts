@@ -15,6 +15,7 @@ process.stdout.write(
   `${JSON.stringify({
     ...best,
     trials: trials.map((t) => Math.round(t.eventsPerSecond)),
+    finalTimesNs: trials.map((t) => t.finalTimeNs),
     eventsPerCpuSecond: Math.max(...trials.map((t) => t.eventsPerCpuSecond)),
   })}\n`,
 );

@@ -9,9 +9,12 @@
  * benchmark runs its sched_bench on the same hold workload with each scheduler and writes the ratio, over wall time
  * (`ratioToNs3Best`) and over CPU time (`cpuRatioToNs3Best`: a shared machine stretches wall time, CPU time less).
  * Those headline ratios are the like-for-like run: gaps by inverse transform as ns-3's std::exponential_distribution
- * draws them, Node's default V8 flags. `ratios` gives the same for the variants, each in a fresh process: gaps by
- * the ziggurat (`RandomStream.exponentialZiggurat`: the same distribution, another sequence, one 32-bit step per
- * draw instead of two and no logarithm), and either draw with {@link INLINE_BUDGET_FLAG}.
+ * draws them (floor(-mean ln(1 - U)), U from two 32-bit steps of the stream), Node's default V8 flags; the integer
+ * gap comes from `RandomStream.exponentialInteger`'s threshold table, the same gaps bit for bit as `Math.floor` of
+ * `-mean * Math.log1p(-U)` (variant `calendarLog1p` computes that per draw; `run` checks both end at the same
+ * simulated time). `ratios` gives the same for the variants, each in a fresh process: gaps by the ziggurat
+ * (`RandomStream.exponentialZiggurat`: the same distribution, another sequence, one 32-bit step per draw instead of
+ * two and no logarithm), and the table and ziggurat draws with {@link INLINE_BUDGET_FLAG}.
  * `TOPOCAST_NS3_PEERS=/work/shared/peers/ns3 npm run bench -- kernel` from a worktree whose ../shared is elsewhere.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -35,9 +38,11 @@ export function benchKernel(
     seed?: number;
     scheduler?: SchedulerKind;
     /**
-     * How the gaps are drawn: `"inverse"` (default) -mean ln(1 - U) from a 53-bit uniform, as ns-3's
-     * std::exponential_distribution does; `"ziggurat"` `RandomStream.exponentialZiggurat`: the same
-     * distribution from one 32-bit step and a table lookup in ~98% of draws, another sequence of gaps.
+     * How the gaps are drawn: `"inverse"` (default) floor(-mean ln(1 - U)) from a 53-bit uniform, as ns-3's
+     * std::exponential_distribution does, computing `Math.log1p` per draw; `"inverseTable"` the same integer gaps
+     * bit for bit from the same uniforms by `RandomStream.exponentialInteger` (a threshold table, the logarithm
+     * only in a guard band); `"ziggurat"` `RandomStream.exponentialZiggurat`: the same distribution from one
+     * 32-bit step and a table lookup in ~98% of draws, another sequence of gaps.
      */
     draw?: ExponentialDraw;
   } = {},
@@ -96,6 +101,8 @@ export function benchKernel(
     pending,
     executed: ran,
     meanGapNs: mean,
+    /** Simulated time at the end, ns: equal for "inverse" and "inverseTable" (the same gaps). */
+    finalTimeNs: sim.now,
     wallSeconds,
     eventsPerSecond: ran / wallSeconds,
     /** User + system CPU of the run (GC threads included): on a shared machine wall time stretches, this less. */
@@ -187,7 +194,7 @@ function variant(
   scheduler: SchedulerKind,
   draw: ExponentialDraw,
   v8Flags: readonly string[],
-): ReturnType<typeof benchKernel> & { trials: number[]; v8Flags: readonly string[] } {
+): ReturnType<typeof benchKernel> & { trials: number[]; finalTimesNs: number[]; v8Flags: readonly string[] } {
   const child = join(import.meta.dirname ?? "bench", "kernel-child.ts");
   const out = execFileSync(
     process.execPath,
@@ -199,16 +206,23 @@ function variant(
 
 export function run(): BenchResult {
   // Each variant in its own process, one after another.
-  const calendar = variant("calendar", "inverse", []);
+  const calendar = variant("calendar", "inverseTable", []);
+  const calendarLog1p = variant("calendar", "inverse", []);
   const calendarZiggurat = variant("calendar", "ziggurat", []);
-  const calendarInlined = variant("calendar", "inverse", [INLINE_BUDGET_FLAG]);
+  const calendarInlined = variant("calendar", "inverseTable", [INLINE_BUDGET_FLAG]);
   const calendarZigguratInlined = variant("calendar", "ziggurat", [INLINE_BUDGET_FLAG]);
-  const heap = variant("heap", "inverse", []);
+  const heap = variant("heap", "inverseTable", []);
+  // the same gaps: each seed's run ends at the same simulated time with either draw
+  if (calendar.finalTimesNs.join() !== calendarLog1p.finalTimesNs.join()) {
+    throw new Error(
+      `bench kernel: the table draw's runs ended at ${calendar.finalTimesNs} ns, Math.log1p's at ${calendarLog1p.finalTimesNs} ns`,
+    );
+  }
   // ns-3 between topocast's runs would share the machine's load alike; run it right after.
   const ns3 = ns3Schedulers(3);
   const best = ns3.best as { eventsPerSecond: number } | undefined;
   const bestCpu = ns3.bestCpu as { eventsPerCpuSecond: number } | undefined;
-  const variants = { calendar, calendarZiggurat, calendarInlined, calendarZigguratInlined };
+  const variants = { calendar, calendarLog1p, calendarZiggurat, calendarInlined, calendarZigguratInlined };
   // Per variant its ratio to ns-3's best scheduler, over wall time and over CPU time.
   const ratios = Object.fromEntries(
     Object.entries(variants).map(([name, v]) => [
@@ -224,8 +238,10 @@ export function run(): BenchResult {
     target: { eventsPerSecond: 4e6 },
     reference: "ns-3 schedulers: 0.5-1.3 M events/s on this machine kind",
     variants:
-      "calendar: inverse-transform gaps (as ns-3), Node's default V8 flags; calendarZiggurat: ziggurat gaps (same " +
-      `distribution, another sequence); *Inlined: the same with ${INLINE_BUDGET_FLAG}`,
+      "calendar: inverse-transform gaps (as ns-3: floor(-mean ln(1 - U))) by RandomStream.exponentialInteger's " +
+      "threshold table, Node's default V8 flags; calendarLog1p: the same gaps bit for bit, Math.log1p per draw; " +
+      "calendarZiggurat: ziggurat gaps (same distribution, another sequence); *Inlined: calendar and " +
+      `calendarZiggurat with ${INLINE_BUDGET_FLAG}`,
     eventsPerSecond: calendar.eventsPerSecond,
     wallSeconds: calendar.wallSeconds,
     executed: calendar.executed,
