@@ -92,7 +92,7 @@ export class RandomStream {
 
   /**
    * `Math.floor` (or `Math.round`, per the table) of {@link exponential}'s draw for the table's mean: the same integer
-   * bit for bit, from the same two steps of the stream, without the logarithm in all but ~1e-6 of draws. The
+   * bit for bit, from the same two steps of the stream, without the logarithm in all but ~2e-6 of draws. The
    * 53-bit uniform U is located among the table's thresholds (the U at which the rounded -mean ln(1 - U) steps
    * up; a lookup by U's top 14 bits, then a forward scan of a few entries); only a U within a guard band around a threshold
    * computes the logarithm. See {@link IntegerExponentialTable} for why the result is exact.
