@@ -196,6 +196,9 @@ const ZIG_EXP_F = new Float64Array(257);
   for (let i = 0; i <= 256; i++) ZIG_EXP_F[i] = Math.exp(-xs[i]!);
 }
 
+/** Cells of U (its top 14 bits) in {@link IntegerExponentialTable}'s start index. */
+const CELLS = 1 << 14;
+
 /**
  * Thresholds for {@link RandomStream.exponentialInteger}: for the integer-valued draw g(U) = floor (or round) of
  * -mean * Math.log1p(-U) over the stream's 53-bit uniforms U = n / 2^53, the U at which g steps from k - 1 to k
@@ -203,17 +206,16 @@ const ZIG_EXP_F = new Float64Array(257);
  * bands around the thresholds of k and k + 1, where g(U) = k.
  *
  * Why that is exact: fdlibm's log1p (V8's Math.log1p) errs by less than 1 ulp, so the computed -mean log1p(-U)
- * is within ~2 ulps (< 2e-12 for values below 4096) of the real -mean ln(1 - U), which increases with U. At a
- * threshold found by bisection the computed value crosses the step, so the real value there is within 2e-12 of
- * it; the guard band reaches 1e-6 (in value; at least 4 grid steps of U) past it on either side, so inside a safe
- * zone the real value, and hence the computed one, is more than 1e-6 - 4e-12 away from any step: g(U) = k. U in a
- * band computes g(U) itself. test/sim/kernel/rng.test.ts compares it with `Math.floor(exponential(mean))` on
- * millions of draws and on the U next to every threshold.
+ * is within ~2 ulps (< 2e-12 for values below 4096; < 3e-10 below 4e5, the largest a mean of 1e4 draws) of the
+ * real -mean ln(1 - U), which increases with U. At a threshold found by bisection the computed value crosses the
+ * step, so the real value there is within that error of it; the guard band reaches 1e-6 (in value; at least 4 grid
+ * steps of U) past it on either side, so inside a safe zone the real value, and hence the computed one, is more
+ * than 1e-6 minus twice that error away from any step: g(U) = k. U in a
+ * band computes g(U) itself. test/sim/kernel/rng.test.ts compares it with `Math.floor`/`Math.round` of
+ * `exponential(mean)` on 1e6 draws (five tables) and on the U next to every threshold.
  *
  * Size: one threshold per integer up to mean * 36.7 (the largest draw, -ln(2^-53) means); means up to 1e4.
  */
-const CELLS = 1 << 14;
-
 export class IntegerExponentialTable {
   /** Safe zone k starts at safeFrom[k]; safeFrom[K + 1] = 2 (above every U) ends the scan. */
   readonly safeFrom: Float64Array;
@@ -271,7 +273,7 @@ export class IntegerExponentialTable {
   /** g(u) for a uniform u in [0, 1): the safe zone's k, or g(u) computed in a guard band. */
   at(u: number): number {
     const from = this.safeFrom;
-    let k = this.start[(u * 0x4000) | 0]!;
+    let k = this.start[(u * CELLS) | 0]!;
     if (k < 0) k = this.search(u, ~k);
     else while (u >= from[k + 1]!) k++;
     return u < this.safeTo[k]! ? k : this.exact(u);
