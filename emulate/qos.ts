@@ -10,10 +10,16 @@
  *   borrowing order; Devera, "Hierarchical token bucket theory", 2002); the default leaf has prio 7.
  * - its own FIFO, sized like the link's (`bfifo` of the link's queueing delay, or 1000 packets).
  *
- * The guarantees must fit: htb shares `1:1`'s rate among its children by their rates, so the default leaf's rate is
- * lowered to the link rate minus the guarantees of the classes on that device (and raised back when they go); a
- * guarantee that would leave the default leaf less than 1% of the link is refused with InsufficientCapacityError,
- * naming the link. A u32 filter on the pair's node addresses steers its packets into the class (priority 1, before
+ * The guarantees must fit: a guarantee that would leave the default leaf less than 1% of the link is refused with
+ * InsufficientCapacityError, naming the link. While a device has classes its default leaf (best effort, prio 7) is
+ * guaranteed only that 1% ({@link defaultLeafRateBps}) and borrows the rest like any class, at prio 7, after every
+ * class of a lower prio: the simulator's guaranteed-then-borrow order, where flows without a class have no
+ * guarantee and borrow at level 7 (sim/transport/flow-network.ts). A default leaf guaranteed the link less the
+ * classes' guarantees (as before) is served ahead of every borrowing class, so under load a priority class got
+ * only its guarantee: persona classes sized on scaled payload bytes (a 300 B call is 30 B at rateScale 0.1, and
+ * its headers and handshake do not scale) then queued their flows one after another behind stream's bulk
+ * (personas-emulate-loaded: trading->ledger p99 50 -> 785 ms). With no class left the leaf is guaranteed the
+ * whole link again, as {@link htbLink} made it. A u32 filter on the pair's node addresses steers its packets into the class (priority 1, before
  * the default), and a second one (same priority, its own handle) its packets inside a virtual link's VXLAN tunnel, by
  * their inner header (emulate/commands.ts `htbQosClass`): the simulator's class holds a pair's flows on any path, and
  * without it a persona's latency class (whose pairs also get virtual links) held none of their packets once its
@@ -60,6 +66,15 @@ const VXLAN_HEADER_BYTES = 50;
 
 /** Share of a link's rate the default leaf always keeps. */
 export const DEFAULT_CLASS_SHARE = 0.01;
+
+/**
+ * What the default leaf is guaranteed on a device whose classes are guaranteed `guaranteedBps` in all: the whole
+ * link without classes (as {@link htbLink} made it), else {@link DEFAULT_CLASS_SHARE} of it (it borrows the rest
+ * at prio 7, after the classes), bits/s.
+ */
+export function defaultLeafRateBps(linkBps: number, guaranteedBps: number): number {
+  return guaranteedBps > 0 ? linkBps * DEFAULT_CLASS_SHARE : linkBps;
+}
 
 /** `class change` of the default leaf `1:10` to `rateBps` (ceiling: the link rate), as {@link htbLink} made it. */
 export function defaultClassRate(dev: string, rateBps: number, linkBps: number, mtu: number): Cmd {
@@ -244,7 +259,7 @@ export class EmulationQos {
 
   /**
    * Records a class (state first, so a crash leaves it to cleanup) and installs it on every egress: the default
-   * leaf's rate lowered by the guarantees, the class with its u32 filter on `src` -> `dst`, its FIFO. On a failure
+   * leaf's guarantee ({@link defaultLeafRateBps}), the class with its u32 filter on `src` -> `dst`, its FIFO. On a failure
    * everything installed is removed again.
    */
   private async install(
@@ -292,7 +307,12 @@ export class EmulationQos {
       // it queued, so the FIFO goes in while nothing is steered there yet.
       tc.set(e.node, [
         ...(tc.get(e.node) ?? []),
-        defaultClassRate(e.dev, e.linkBps - this.guaranteed(e.node, e.dev), e.linkBps, e.mtu),
+        defaultClassRate(
+          e.dev,
+          defaultLeafRateBps(e.linkBps, this.guaranteed(e.node, e.dev)),
+          e.linkBps,
+          e.mtu,
+        ),
         cls,
         qosLeaf(e.dev, minor, e.linkBps, e.mtu, queueNs),
         ...filters,
@@ -366,7 +386,10 @@ export class EmulationQos {
           { end: k.b, mtu: k.mtu },
         ])
         .find((x) => x.end.dev === dev && ctx.ns(x.end.node) === ns);
-      const rate = end?.end.rateBps == null ? [] : [end.end.rateBps - this.guaranteed(end.end.node, dev)];
+      const rate =
+        end?.end.rateBps == null
+          ? []
+          : [defaultLeafRateBps(end.end.rateBps, this.guaranteed(end.end.node, dev))];
       await ctx.commands.batch(
         "tc",
         ns,

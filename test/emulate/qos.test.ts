@@ -26,20 +26,26 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const topo = line(3, { capacityBps: 20e6, delayNs: 0 });
 
 describe("QoS classes, offline", () => {
-  it("gives the default class what the guarantees leave of the link", async () => {
+  it("guarantees the default class 1% of a link while it has classes (it borrows the rest at prio 7), all of it after", async () => {
     const { ctl, runner } = offline(topo, dir);
     await ctl.setQos({ src: "n0", dst: "n2" }, { priority: 0, rateBps: 12e6 });
     await ctl.setQos({ src: "n1", dst: "n2" }, { priority: 1, rateBps: 4e6 });
     const text = runner.text();
-    assert.match(
-      text,
-      /class change dev tcabc123-e1a parent 1:1 classid 1:10 htb rate 4000000bit ceil 20000000bit/,
-    );
+    const leaf = (rate: string) =>
+      new RegExp(
+        `class change dev tcabc123-e1a parent 1:1 classid 1:10 htb rate ${rate}bit ceil 20000000bit .* prio 7`,
+      );
+    assert.match(text, leaf("200000"));
+    assert.doesNotMatch(text, leaf("4000000"));
     assert.match(
       text,
       /class replace dev tcabc123-e1a parent 1:1 classid 1:101 htb rate 4000000bit ceil 20000000bit .* prio 1/,
     );
     assert.deepEqual(defaultClassRate("d", 5e6, 20e6, 1500).slice(-2), ["prio", "7"]);
+    await ctl.setQos({ src: "n0", dst: "n2" }, null);
+    assert.doesNotMatch(runner.text().slice(text.length), leaf("20000000"), "a class is left on the link");
+    await ctl.setQos({ src: "n1", dst: "n2" }, null);
+    assert.match(runner.text().slice(text.length), leaf("20000000"));
   });
 
   it("refuses a guarantee that leaves the default class under 1% of a link, naming the link", async () => {
