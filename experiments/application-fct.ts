@@ -8,8 +8,8 @@
  * it, as the persona policy measures it (models/policies/persona.ts). Per pair and per application: finished flows,
  * FCT mean and nearest-rank p50/p95/p99/max (ns), and its transfer rate: bits of its flows over the sum of their
  * FCTs (bits/s; weighted by size, so a bulk application's rate is its large transfers').
- * Flows that never finished are not in it (`flowCounts.unfinished` counts them). The emulator does not run
- * applications: its runs have no entry.
+ * Flows that never finished are not in it (`flowCounts.unfinished` counts them). Both engines: the emulator's
+ * traffic agents tag the applications' flows the same way, and its records are in simulated units.
  */
 import { applicationPairs, applicationTagBase } from "../models/workload/applications.ts";
 import { tagClassifier } from "../models/workload/profiler.ts";
@@ -34,7 +34,7 @@ export interface ApplicationFct {
 
 /** The per-application FCT of one policy's run, or undefined when the scenario has no applications. */
 export function applicationFct(scenario: Scenario, r: RunRecords): ApplicationFct | undefined {
-  if (!scenario.applications || r.overhead.engine !== "sim") return undefined;
+  if (!scenario.applications) return undefined;
   const pairs = applicationPairs(scenario.applications);
   const pairOf = tagClassifier(pairs.length, applicationTagBase(scenario.topology.nodeCount));
   const fct = pairs.map(() => [] as number[]);
