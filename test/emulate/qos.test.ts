@@ -2,7 +2,8 @@
  * setQos in emulation: htb classes with priorities, guaranteed rates and ceilings. Two pairs share the bottleneck
  * n1 -> n2 of line(3) at 20 Mbit/s, both sending as fast as TCP lets them: the high class (n1 -> n2, priority 0,
  * 12 Mbit/s guaranteed) keeps at least 95% of its guarantee against the low one (n0 -> n2, priority 1, 4 Mbit/s),
- * where without classes n1 -> n2 gets less (measured: about a quarter of the link).
+ * where without classes n1 -> n2 gets less (measured: about a quarter of the link); and a priority class guaranteed
+ * only 1 Mbit/s takes most of the link from unclassed traffic, as it borrows first (best effort borrows at prio 7).
  *
  *     n0 ---- n1 ====> n2
  */
@@ -92,6 +93,15 @@ describe("QoS on namespaces", async () => {
       assert.ok(classes.high >= 0.95 * 12e6, `high class ${classes.high} bit/s`);
       assert.ok(classes.low >= 0.9 * 4e6, `low class ${classes.low} bit/s`);
       await ctl.setQos({ src: "n0", dst: "n2" }, null);
+      // A priority class borrows ahead of best effort (the simulator's guaranteed-then-borrow order): with a
+      // guarantee of 1 Mbit/s against unclassed traffic it gets most of the link, not just its guarantee.
+      await ctl.setQos({ src: "n1", dst: "n2" }, { priority: 0, rateBps: 1e6 });
+      const borrowed = await together(run.runId, addr, 2);
+      t.diagnostic(
+        `1 Mbit/s priority class against best effort: ${(borrowed.high / 1e6).toFixed(2)} / ${(borrowed.low / 1e6).toFixed(2)} Mbit/s`,
+      );
+      assert.ok(borrowed.high >= 0.6 * 20e6, `priority class ${borrowed.high} bit/s`);
+      assert.ok(borrowed.high > 3 * borrowed.low, `best effort ${borrowed.low} bit/s`);
       await ctl.setQos({ src: "n1", dst: "n2" }, null);
       assert.equal(
         await namespaceState(run),
