@@ -49,6 +49,33 @@ describe("QoS classes, offline", () => {
     assert.match(runner.text().slice(text.length), leaf("20000000"));
   });
 
+  it("sends the classes set in one turn to each namespace as one tc request; a failing line fails only its call", async () => {
+    const { ctl, runner } = offline(topo, dir);
+    const record = runner.run.bind(runner);
+    // tc refuses the second class's line (as it would a clash): its call fails, the first one's stands.
+    runner.run = async (argv, opts = {}) => {
+      const r = await record(argv, opts);
+      const n = (opts.input ?? "")
+        .split("\n")
+        .findIndex((l) => l.includes("class replace") && l.includes("1:101 "));
+      return n < 0
+        ? r
+        : { ...r, code: 1, stderr: `RTNETLINK answers: File exists\nCommand failed -:${n + 1}\n` };
+    };
+    const [a, b] = await Promise.allSettled([
+      ctl.setQos({ src: "n0", dst: "n2" }, { priority: 0, rateBps: 2e6 }),
+      ctl.setQos({ src: "n1", dst: "n2" }, { priority: 1, rateBps: 2e6 }),
+    ]);
+    const installs = runner.calls
+      .filter((c) => c.argv[0] === "tc" && c.input?.includes("class replace"))
+      .map((c) => c.argv[2]);
+    assert.deepEqual(installs, ["tcabc123-n0", "tcabc123-n1"], "one request per namespace");
+    assert.equal(a.status, "fulfilled");
+    assert.ok(b.status === "rejected" && /classid 1:101 .*File exists/.test(String(b.reason)), String(b));
+    assert.ok(ctl.qos.of("n0", "n2"));
+    assert.equal(ctl.qos.of("n1", "n2"), undefined);
+  });
+
   it("refuses a guarantee that leaves the default class under 1% of a link, naming the link", async () => {
     const { ctl } = offline(topo, dir);
     await ctl.setQos({ src: "n0", dst: "n2" }, { priority: 0, rateBps: 15e6 });
