@@ -91,6 +91,7 @@ import { ProcessRunner, parallel, type Runner } from "./runner.ts";
 import { SecureLinks } from "./sidecar/secure-link.ts";
 import { SpawnerRunner } from "./spawner.ts";
 import { requireRun } from "./substrate.ts";
+import { TurnBatches } from "./turn-batch.ts";
 import { verbUnavailable } from "./verb-support.ts";
 
 /** The Observation's parts the verbs give (emulated units; the engine's scaling decorator converts them). */
@@ -139,6 +140,8 @@ export class EmulationControlPlane implements ControlPlane {
   readonly pinnedRoutes: EmulationRoutes;
   private readonly runner: Runner;
   private readonly commands: VerbCommands;
+  /** The virtual links' ip and tc requests of the current turn of the event loop ({@link apply}). */
+  private readonly batches = new TurnBatches(() => this.commands);
   /** Starts the probes' pings off the event loop (emulate/spawner.ts); none with an injected runner. */
   private readonly spawner: SpawnerRunner | undefined;
   private readonly dir: string;
@@ -653,12 +656,16 @@ export class EmulationControlPlane implements ControlPlane {
     );
   }
 
-  /** Runs per-namespace batches in parallel (ip, then tc). */
+  /**
+   * Runs per-namespace batches in parallel (ip, then tc), each in one request per namespace with the other calls'
+   * of this turn of the event loop (emulate/turn-batch.ts): a persona creates its tunnels together, and each phase
+   * of theirs reaches a namespace as one request.
+   */
   private async apply(ip: Map<number, Cmd[]>, tc: Map<number, Cmd[]> = new Map()): Promise<void> {
     const nodes = [...new Set([...ip.keys(), ...tc.keys()])].sort((a, b) => a - b);
     await parallel(nodes, async (i) => {
-      await this.commands.batch("ip", this.ns(i), ip.get(i) ?? []);
-      await this.commands.batch("tc", this.ns(i), tc.get(i) ?? []);
+      if (ip.get(i)?.length) await this.batches.run("ip", this.ns(i), ip.get(i)!);
+      if (tc.get(i)?.length) await this.batches.run("tc", this.ns(i), tc.get(i)!);
     });
   }
 

@@ -57,9 +57,10 @@ import {
   matchedTableLink,
 } from "./commands.ts";
 import type { ControlContext } from "./control-context.ts";
-import { EmulationError, UnsupportedInEmulationError } from "./errors.ts";
+import { UnsupportedInEmulationError } from "./errors.ts";
 import type { QosState } from "./run-state.ts";
 import { parallel } from "./runner.ts";
+import { TurnBatches } from "./turn-batch.ts";
 
 /** Bytes VXLAN adds to each packet (outer Ethernet, IP, UDP, VXLAN headers). */
 const VXLAN_HEADER_BYTES = 50;
@@ -128,24 +129,13 @@ interface Egress {
   mtu: number;
 }
 
-/** A verb call's tc lines in one namespace, queued for the turn's batch, and how its promise settles. */
-interface QueuedTc {
-  cmds: readonly Cmd[];
-  resolve: () => void;
-  reject: (e: unknown) => void;
-}
-
-/** What the calls of one turn of the event loop queued in one namespace: lines run unchecked first, then the calls'. */
-interface TcTurnLines {
-  unchecked: Cmd[];
-  calls: QueuedTc[];
-}
-
 export class EmulationQos {
-  /** The tc lines queued in the current turn of the event loop, by namespace (see {@link together}). */
-  private turn: Map<string, TcTurnLines> | undefined;
+  /** The tc requests of the current turn of the event loop (see {@link together}). */
+  private readonly batches: TurnBatches;
 
-  constructor(private readonly ctx: ControlContext) {}
+  constructor(private readonly ctx: ControlContext) {
+    this.batches = new TurnBatches(() => ctx.commands);
+  }
 
   /**
    * The classes in place as the Observation shows them (models/policies/types.ts QosStats), sorted by pair, then
@@ -411,62 +401,12 @@ export class EmulationQos {
   }
 
   /**
-   * Runs `cmds` in namespace `ns`'s tc channel after `unchecked` (whose failures are ignored), in one `tc -batch`
-   * request with the lines every other call of this turn of the event loop queued there: a persona's apply issues
-   * its classes (and a revert its removals) together, so each namespace gets one request instead of one or two per
-   * class (measured on personas-emulate-loaded, load average 8-17 on 2 cores: 50-100 ms wall per setQos call, each
-   * request waiting behind the others on the namespace's channel). `-force` tries every line, so calls stay
-   * independent: each rejects with the first of its own lines that failed (as `batch` does), the others resolve.
+   * Runs `cmds` in namespace `ns`'s tc channel after `unchecked` (failures ignored), in one request with what the
+   * other calls of this turn queued there (emulate/turn-batch.ts): a persona's apply issues its classes (and a
+   * revert its removals) together.
    */
   private together(ns: string, unchecked: readonly Cmd[], cmds: readonly Cmd[]): Promise<void> {
-    if (!this.turn) {
-      const turn = new Map<string, TcTurnLines>();
-      this.turn = turn;
-      setImmediate(() => {
-        this.turn = undefined;
-        void this.flush(turn);
-      });
-    }
-    let q = this.turn.get(ns);
-    if (!q) {
-      q = { unchecked: [], calls: [] };
-      this.turn.set(ns, q);
-    }
-    const seen = new Set(q.unchecked.map((x) => x.join(" ")));
-    q.unchecked.push(...unchecked.filter((x) => !seen.has(x.join(" "))));
-    const lines = q;
-    return new Promise((resolve, reject) => lines.calls.push({ cmds, resolve, reject }));
-  }
-
-  /** One tc request per namespace of a turn; settles each call by its own lines. */
-  private async flush(turn: ReadonlyMap<string, TcTurnLines>): Promise<void> {
-    await parallel([...turn], async ([ns, q]) => {
-      let failed: (string | null)[];
-      try {
-        failed = await this.ctx.commands.batchEach("tc", ns, [
-          ...q.unchecked,
-          ...q.calls.flatMap((c) => c.cmds),
-        ]);
-      } catch (e) {
-        for (const c of q.calls) c.reject(e);
-        return;
-      }
-      let at = q.unchecked.length;
-      for (const c of q.calls) {
-        const i = failed.slice(at, at + c.cmds.length).findIndex((f) => f !== null);
-        const cmd = c.cmds[i];
-        if (cmd === undefined) c.resolve();
-        else
-          c.reject(
-            new EmulationError(
-              `tc -n ${ns} ${cmd.join(" ")}: ${failed[at + i]}`,
-              ["tc", "-n", ns, ...cmd],
-              failed[at + i]!,
-            ),
-          );
-        at += c.cmds.length;
-      }
-    });
+    return this.batches.run("tc", ns, cmds, unchecked);
   }
 
   /** Wall ms a class's FIFO takes to send what it may hold: the links' queueing delay (10 ms when unset), at most 50. */
