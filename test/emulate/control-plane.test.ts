@@ -47,6 +47,21 @@ describe("emulation control plane, offline", () => {
     ]);
   });
 
+  it("virtual links created together send each phase to a namespace as one ip request", async () => {
+    const { ctl, runner } = offline(topo);
+    const ids = await Promise.all([
+      ctl.createVirtualLink("n0", "n2", { path: ["n0", "n1", "n2"] }),
+      ctl.createVirtualLink("n2", "n0", { path: ["n2", "n1", "n0"] }),
+    ]);
+    assert.deepEqual(ids, ["vl0:n0->n2", "vl1:n2->n0"]);
+    const ipRequests = (ns: string) => runner.calls.filter((c) => c.argv[0] === "ip" && c.argv[2] === ns);
+    // Three phases (tunnel routes, devices, interceptor), each one request for both links: one request per phase
+    // where a namespace has lines in it (n1 only carries the routes; the ends all three).
+    assert.equal(ipRequests("tcabc123-n1").length, 1);
+    assert.equal(ipRequests("tcabc123-n0").length, 3);
+    assert.match(ipRequests("tcabc123-n0")[1]!.input ?? "", /tcabc123-v0a[\s\S]*tcabc123-v1b/);
+  });
+
   it("a virtual link pins tunnel routes, then adds the VXLAN devices and the interceptor rule at its source", async () => {
     const { ctl, runner } = offline(topo);
     const id = await ctl.createVirtualLink("n0", "n2", { path: ["n0", "n3", "n2"] });
