@@ -84,8 +84,9 @@ export interface AgentConfig {
   /** Monotonic-clock reading (ns, as a decimal string: it exceeds 2^53) that flow start times count from. */
   epochNs?: string;
   /**
-   * A flow whose connection finds no route (ENETUNREACH, EHOSTUNREACH, ECONNREFUSED, ETIMEDOUT) retries every
-   * 50 ms for this long (wall ms): it stalls, as a flow over a failed link does in the simulator. @default 0
+   * For this long (wall ms) a flow whose connection finds no route (ENETUNREACH, EHOSTUNREACH, ECONNREFUSED,
+   * ETIMEDOUT) or is not set up within 50 ms is dialled again (every 50 ms): it stalls, as a flow over a failed
+   * link does in the simulator, and starts within 50 ms of its path working again (see `dial`). @default 0
    */
   retryForMs?: number;
   /** Wait for the epoch as the first stdin line, `{"epochNs":"..."}`, after reporting `listening`. */
@@ -242,6 +243,11 @@ function serve(host: string, port: number, listening: () => void): void {
 /** Connection errors that mean "no route (yet)": a flow stalls and retries, as on a link that is down. */
 const RETRY_CODES = new Set(["ENETUNREACH", "EHOSTUNREACH", "ECONNREFUSED", "ETIMEDOUT"]);
 const RETRY_MS = 50;
+/**
+ * Wall ms after which a connection attempt that is not set up yet gets another beside it (see `dial`): the same
+ * cadence as {@link RETRY_MS}, well above a handshake's round trip in the emulated topologies (tens of ms).
+ */
+const REDIAL_MS = 50;
 
 /** Writes `left` bytes of filler to `sock`, waiting for drain when its buffer is full. */
 function pumpBytes(sock: Socket, bytes: number): void {
@@ -274,46 +280,82 @@ function sendFlow(f: AgentFlow, t0: bigint, retryForMs: number, epoch: bigint, c
     lateNs: Number(process.hrtime.bigint() - t0),
   });
   if (f.protocol === "udp") return sendUdpFlow(f, t0, epoch, c);
-  return new Promise((resolve) => {
-    const deadline = performance.now() + retryForMs;
-    const attempt = () => {
-      // A flow is a message written in one go without Nagle's algorithm, as RPC frameworks and HTTP servers send
-      // (and as the simulator's models send S bytes): with the 16-byte header written on its own first, Nagle held
-      // a sub-segment flow's bytes until the header's ACK, one round trip more than any model has.
-      const sock = createConnection({ host: f.dst, port: f.port, noDelay: true });
-      let connected = false;
-      let acked = false;
-      sock.on("connect", () => {
-        connected = true;
-        const h = Buffer.alloc(HEADER);
-        h.writeBigUInt64BE(BigInt(f.id) | (f.call ? CALL_BIT : 0n), 0);
-        h.writeBigUInt64BE(BigInt(f.bytes), 8);
-        writeMessage(sock, h, f.bytes);
-      });
-      const response = f.call ? responseReader(sock, f.dst, epoch, c, resolve) : null;
-      sock.on("data", (b: Buffer) => {
-        if (!acked) {
-          acked = true;
-          reportSent(f, t0);
-          if (!response) {
-            sock.destroy();
-            return resolve();
-          }
-          b = b.subarray(1);
-        }
-        response?.(b);
-      });
-      sock.on("error", (e: NodeJS.ErrnoException) => {
-        sock.destroy();
-        if (!connected && RETRY_CODES.has(e.code ?? "") && performance.now() < deadline) {
-          setTimeout(attempt, RETRY_MS);
+  return new Promise((resolve) => dial(f, t0, performance.now() + retryForMs, epoch, c, resolve));
+}
+
+/**
+ * Opens flow `f`'s connection and sends it; calls `done` once it finished or failed. Until `deadline` (wall ms,
+ * performance.now()) a connection that is not set up stalls and is dialled again, as a flow over a failed link
+ * stalls in the simulator and moves the instant its path is back: after a "no route" error
+ * ({@link RETRY_CODES}) a new attempt follows {@link RETRY_MS} later; a SYN (or its SYN-ACK) dropped without a word
+ * (a dead path) would wait for TCP's initial retransmission timeout (1 s, RFC 6298 2.1; then 3 s, 7 s: Linux
+ * doubles it), so an attempt not connected within {@link REDIAL_MS} gets another beside it, as a client library's
+ * connect timeout and retry does; the first attempt to connect carries the flow and the others are closed. A flow
+ * therefore starts within REDIAL_MS (plus a round trip) of its path working again, in both directions.
+ */
+function dial(f: AgentFlow, t0: bigint, deadline: number, epoch: bigint, c: number, done: () => void): void {
+  const pending = new Set<Socket>();
+  let won: Socket | null = null;
+  let next: NodeJS.Timeout | undefined;
+  const finish = () => {
+    clearTimeout(next);
+    done();
+  };
+  const attempt = () => {
+    if (won) return;
+    // A flow is a message written in one go without Nagle's algorithm, as RPC frameworks and HTTP servers send
+    // (and as the simulator's models send S bytes): with the 16-byte header written on its own first, Nagle held
+    // a sub-segment flow's bytes until the header's ACK, one round trip more than any model has.
+    const sock = createConnection({ host: f.dst, port: f.port, noDelay: true });
+    pending.add(sock);
+    clearTimeout(next);
+    if (performance.now() + REDIAL_MS < deadline) next = setTimeout(attempt, REDIAL_MS);
+    sock.on("connect", () => {
+      // A second attempt that connects too is reset, not closed: no FIN, so conntrack records no finished flow.
+      if (won) return void sock.resetAndDestroy();
+      won = sock;
+      clearTimeout(next);
+      for (const other of pending) if (other !== sock) other.destroy();
+      pending.clear();
+      sendOn(sock, f, t0, epoch, c, finish);
+    });
+    sock.on("error", (e: NodeJS.ErrnoException) => {
+      sock.destroy();
+      pending.delete(sock);
+      if (sock !== won) {
+        if (won || pending.size > 0) return; // another attempt carries the flow, or may still connect
+        if (RETRY_CODES.has(e.code ?? "") && performance.now() < deadline) {
+          clearTimeout(next);
+          next = setTimeout(attempt, RETRY_MS);
           return;
         }
-        report({ event: "flow-error", id: f.id, error: e.code ?? e.message });
-        resolve();
-      });
-    };
-    attempt();
+      }
+      report({ event: "flow-error", id: f.id, error: e.code ?? e.message });
+      finish();
+    });
+  };
+  attempt();
+}
+
+/** Sends flow `f` over its connected socket; `done` once answered (a call: once its response is in). */
+function sendOn(sock: Socket, f: AgentFlow, t0: bigint, epoch: bigint, c: number, done: () => void): void {
+  const h = Buffer.alloc(HEADER);
+  h.writeBigUInt64BE(BigInt(f.id) | (f.call ? CALL_BIT : 0n), 0);
+  h.writeBigUInt64BE(BigInt(f.bytes), 8);
+  writeMessage(sock, h, f.bytes);
+  const response = f.call ? responseReader(sock, f.dst, epoch, c, done) : null;
+  let acked = false;
+  sock.on("data", (b: Buffer) => {
+    if (!acked) {
+      acked = true;
+      reportSent(f, t0);
+      if (!response) {
+        sock.destroy();
+        return done();
+      }
+      b = b.subarray(1);
+    }
+    response?.(b);
   });
 }
 

@@ -4,13 +4,17 @@
  * reaches the server one and a half round trips after its start (handshake, then the segment), as in every model;
  * with the agent's 16-byte header written apart from the bytes under Nagle's algorithm it took a round trip more.
  *
+ * And a flow started into a dead path (its SYNs dropped without a word for 400 ms): it is dialled again every 50 ms,
+ * so it starts once the path works, not at TCP's SYN retransmission 1 s after its start.
+ *
  *     n0 ---- n1 ---- n2          n0 ==(20 ms)== n1
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { describe, it } from "node:test";
 import { type AgentReport, startAgent } from "../../emulate/agent.ts";
 import { shaperAllowanceBytes } from "../../emulate/commands.ts";
-import { down, up } from "../../emulate/substrate.ts";
+import { down, netnsOf, up } from "../../emulate/substrate.ts";
 import { line } from "../../sim/substrate/generators.ts";
 import { assertRunsGone, capabilities, needs } from "../helpers/emulation.ts";
 
@@ -89,6 +93,46 @@ describe("traffic agents", async () => {
       t.diagnostic(`last byte at ${lastByteMs.map((x) => (x / rttMs).toFixed(2)).join(", ")} RTT`);
       // handshake (1 RTT) + the segment (0.5 RTT); the Nagle wait behind the header put it at 2.6-3.0 RTT
       assert.ok(best >= 1.45 && best < 2.1, `best of 5: ${best.toFixed(2)} RTT`);
+    } finally {
+      server.kill();
+      await down(run.runId);
+      await assertRunsGone([run.runId]);
+    }
+  });
+
+  it("a flow whose SYNs are dropped is dialled again: it starts once the path works, not after TCP's 1 s RTO", {
+    skip: await needs(["veth", "htb"], ["nft"]),
+  }, async (t) => {
+    const run = await up(line(2, { capacityBps: 100e6, delayNs: 0 }), { capabilities: await capabilities() });
+    const reports: AgentReport[] = [];
+    const dst = run.nodes[1]!.addresses[0]!;
+    const ns = netnsOf(run.plan, "n1");
+    const nft = (script: string) => execFileSync("ip", ["netns", "exec", ns, "nft", script]);
+    const server = startAgent(run.plan, "n1", { listen: { host: dst, port: 7000 } }, (r) => reports.push(r));
+    try {
+      while (!reports.some((r) => r.event === "listening")) await new Promise((res) => setTimeout(res, 20));
+      // The path is dead for the flow's SYNs (dropped at the server's node, no answer) until 400 ms after its start.
+      nft("add table inet pfail; add chain inet pfail in { type filter hook input priority 0; }");
+      nft("add rule inet pfail in tcp dport 7000 drop");
+      const epoch = process.hrtime.bigint() + 2_000_000_000n; // after node and tsx have loaded
+      const flows = [{ id: 1, dst, port: 7000, bytes: 500, startNs: 0 }];
+      const client = startAgent(run.plan, "n0", { flows, epochNs: epoch.toString(), retryForMs: 5000 }, (r) =>
+        reports.push(r),
+      );
+      const openAt = epoch + 400_000_000n;
+      while (process.hrtime.bigint() < openAt) await new Promise((res) => setTimeout(res, 5));
+      nft("delete table inet pfail");
+      await new Promise((resolve) => client.once("exit", resolve));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const recv = reports.filter((r) => r.event === "recv");
+      assert.equal(recv.length, 1, JSON.stringify(reports));
+      const lastByteMs = Number(BigInt(recv[0]!.event === "recv" ? recv[0]!.atNs : "0") - epoch) / 1e6;
+      t.diagnostic(`path back at 400 ms, last byte at ${lastByteMs.toFixed(0)} ms after the flow's start`);
+      // TCP alone: the SYN is sent again at 1 s (then 3 s); dialled again every 50 ms: 400-450 ms plus a round trip
+      assert.ok(
+        lastByteMs >= 400 && lastByteMs < 900,
+        `last byte ${lastByteMs.toFixed(0)} ms after the start`,
+      );
     } finally {
       server.kill();
       await down(run.runId);
