@@ -16,9 +16,13 @@
  *   so its resolution is that of those instants).
  *
  * Decisions and time. When the clock stops for decisions (the simulator), simulated time stands still while a
- * policy decides (an LSTM forecast is asynchronous). When it does not (the emulator: the network runs on), a step
- * that comes while the policy still decides the previous one is skipped ({@link ControlDriver.skippedSteps}), and
- * link events wait for the decision in progress, so the network changes only between decisions in both engines.
+ * policy decides (an LSTM forecast is asynchronous), so link events come between decisions. When it does not (the
+ * emulator: the network runs on), a step that comes while the policy still decides the previous one is skipped
+ * ({@link ControlDriver.skippedSteps}), and a link event does not wait for the decision in progress: the link goes
+ * down (or up) at its instant, its reconvergence comes `convergenceDelayNs` after it, and the policy's hook runs at
+ * once, beside the decision (a real link does not wait for its controller, and a failover that waited for an apply
+ * or a rollback of seconds would come that late). Such a policy's hook and `decide` may therefore interleave at
+ * their awaits; a hook sees the last step's observation, which does not show what the decision in progress changed.
  */
 import type { Topology } from "../../sim/substrate/topology.ts";
 import type { ControlPlane, Observation, Policy } from "../policies/types.ts";
@@ -295,7 +299,7 @@ export class ControlDriver {
 
   private async handlePending(): Promise<void> {
     while (this.pending.length > 0) {
-      await this.deciding; // the network changes only between decisions
+      // No wait for a decision in progress (see the module doc): with a clock that stops for decisions there is none.
       const p = this.pending.shift()!;
       if (p.kind === "reconverge") await this.reconverge();
       else await this.applyLinkEvent(p.ev);
