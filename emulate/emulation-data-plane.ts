@@ -47,6 +47,19 @@ export interface EmulationDataPlaneParts {
   staticRouting: RoutingPolicy | null;
   /** Simulated to emulated units (emulate/scaling.ts): rates x rateScale, delays / timeCompression. */
   scale: { rateScale: number; timeCompression: number };
+  /** The run's clock, simulated ns since the epoch (wall time x timeCompression): when link events really happened. */
+  runNs: () => number;
+}
+
+/**
+ * A link state change as it happened: the run's clock when the devices had gone down or up, simulated ns. Link
+ * events come on ticks, which a busy machine starts late, so this is the failure's real instant (later than the
+ * config's), the one to measure a failover from.
+ */
+export interface AppliedLinkEvent {
+  links: string[];
+  up: boolean;
+  appliedNs: number;
 }
 
 export class EmulationDataPlane implements DataPlane {
@@ -55,6 +68,8 @@ export class EmulationDataPlane implements DataPlane {
   private readonly prevBytes: Float64Array;
   private readonly prevDrops: Float64Array;
   private prevReadNs = 0;
+  /** Every link state change, in order. */
+  readonly linkEvents: AppliedLinkEvent[] = [];
   /** Per link, its degraded quality in simulated units (absent: nominal). */
   private readonly quality = new Map<number, LinkQuality>();
 
@@ -75,6 +90,11 @@ export class EmulationDataPlane implements DataPlane {
       cables.add(link.reverse >= 0 ? topo.links[Math.min(l, link.reverse)]!.id : link.id);
     }
     for (const id of [...cables].sort()) await this.p.emuCtl.setLinkState(id, up);
+    this.linkEvents.push({
+      links: links.map((l) => topo.links[l]!.id),
+      up,
+      appliedNs: Math.round(this.p.runNs()),
+    });
   }
 
   /**

@@ -415,6 +415,7 @@ async function drive(
     measuredDelayNs,
     staticRouting,
     scale: { rateScale: settings.rateScale, timeCompression: c },
+    runNs: () => Number(process.hrtime.bigint() - epoch) * c,
   });
   await dataPlane.checkDegradations(scenario.failures); // a degradation this run cannot emulate fails now
   const clock = new EmulationClock({
@@ -486,6 +487,7 @@ async function drive(
       udpReceiveErrors: await udpReceiveErrors(run.runner, run.plan),
       probeTraffic: { ...run.emuCtl.probes.overhead },
       mirroredBytes: run.emuCtl.mirrors.mirroredBytes(),
+      ...(dataPlane.linkEvents.length > 0 ? { linkEvents: dataPlane.linkEvents } : {}),
     },
     ...(scenario.metrics.profile ? { profile: ledger.profile(scenario.metrics.intervalNs) } : {}),
     events: clock.ticks,

@@ -108,6 +108,11 @@ export interface EmulationOverhead {
   probeTraffic: { probes: number; packets: number; bytes: number };
   /** Bytes the mirrors sent as copies, with VXLAN encapsulation (emulated network), as last read. */
   mirroredBytes: number;
+  /**
+   * Link state changes as they happened: the failed (or repaired) links' ids, and the run's clock when their devices
+   * had gone down (or up), simulated ns: the failure's real instant, later than the config's on a busy machine.
+   */
+  linkEvents?: { links: string[]; up: boolean; appliedNs: number }[];
 }
 
 /** A run's overhead, tagged by the engine that measured it. */
