@@ -15,9 +15,13 @@
  * ControlPlane is unknown to it (a route pinned earlier is restored to the default, not to that route); a removed
  * virtual link whose creation it did not see cannot be re-created, and rollback then refuses before changing
  * anything. Undo calls take their setup latencies like any action (in the simulator, state is back once they
- * elapse). Failed actions change nothing and are not journaled. If an undo call fails, rollback stops there with
- * that error; the entries not yet undone stay in the log. Neighbouring setFirewall entries, and neighbouring setRoute
- * entries, are undone together ({@link TOGETHER}); when one of their undo calls fails, all of them stay in the log.
+ * elapse). Failed actions change nothing and are not journaled. Neighbouring setFirewall entries, and neighbouring
+ * setRoute entries, are undone together ({@link TOGETHER}). Undos of different state run at once where order permits
+ * (different pairs, or the firewall and a pair: {@link scopeOfUndo}): the rollback goes newest first in waves, a
+ * wave's undos issued together and awaited together, so an engine whose calls take wall time (the emulator's
+ * commands, per namespace) does them side by side; with a synchronous inner ControlPlane the calls come in the same
+ * order as one by one. If an undo call fails, the rollback stops after its wave with that error; the entries not
+ * undone stay in the log, in order (a group undone together stays whole when one of its calls fails).
  * A rollback given `onUndoRefused` goes on instead past undo calls the engine refuses with a ControlError (the state
  * they would restore is gone: a virtual link's old path crosses a link that failed since, for one): each refusal is
  * reported to it, its entry leaves the log, and the rest is undone.
@@ -38,6 +42,36 @@ export type { JournalEntry } from "./verb-table.ts";
  * reach the engine in the same order as one by one, so an engine that applies them as they come ends the same.
  */
 const TOGETHER: ReadonlySet<string> = new Set(["setFirewall", "setRoute"]);
+
+/** Entries `from..to` of the log, undone as one step (one entry, or neighbouring entries of a {@link TOGETHER} verb). */
+type Unit = { from: number; to: number };
+
+/**
+ * The state an undo call changes, so that undos of different state can run at once: a pair's route, mirror, QoS
+ * class and virtual links (`pair:<src>-><dst>`, one scope for all of them: one pair's undos keep their order), or
+ * the firewall (one scope: rules overlap across pairs). Null for a call that must run alone: one that takes
+ * resources back (re-creating a virtual link takes a VNA and maybe a reservation; restoring a QoS class takes its
+ * guaranteed rate, which another pair's undo in the same wave may still hold) and any verb this list does not know.
+ */
+function scopeOfUndo(call: VerbCall, entry: JournalEntry): string | null {
+  const pair = (p: unknown): string | null => {
+    const q = p as { src?: unknown; dst?: unknown } | null | undefined;
+    return typeof q?.src === "string" && typeof q.dst === "string" ? `pair:${q.src}->${q.dst}` : null;
+  };
+  switch (call.verb) {
+    case "setFirewall":
+      return "firewall";
+    case "setRoute":
+    case "mirror":
+      return pair(call.args[0]);
+    case "setQos":
+      return call.args[1] === null ? pair(call.args[0]) : null;
+    case "removeVirtualLink":
+      return entry.verb === "createVirtualLink" ? pair({ src: entry.args[0], dst: entry.args[1] }) : null;
+    default:
+      return null;
+  }
+}
 
 /** Told of an undo call the engine refused, during a rollback that goes on past it. */
 type Refused = (entry: JournalEntry, error: ControlError) => void;
@@ -117,25 +151,36 @@ export function journaling<T extends VerbTable>(
       return report(e);
     }
   };
-  const undoLast = (refused?: Refused) => () => {
-    const entry = log.at(-1)!;
-    const calls = undoOf(log.length - 1);
-    if (calls === "irreversible") throw new JournalError(`cannot undo ${entry.verb}`);
-    const done = tolerant(() => inSequence(calls.map(run)), entry, refused);
-    return isPromiseLike(done) ? Promise.resolve(done).then(() => void log.pop()) : void log.pop();
-  };
-  /** Undoes the entries from `from` to the end at once: their undo calls issued, newest first, before any settles. */
-  const undoTogether = (from: number, refused?: Refused) => () => {
-    const calls = Array.from({ length: log.length - from }, (_, k) => {
-      const entry = log[log.length - 1 - k]!;
-      const c = undoOf(log.length - 1 - k);
-      return (c === "irreversible" ? [] : c).map((call) => ({ call, entry }));
-    }).flat();
-    const results = calls.map(({ call, entry }) => tolerant(run(call), entry, refused));
+  /** Undoes entries `u.from..u.to` (newest first); on success adds them to `undone`. */
+  const runUnit = (u: Unit, undone: Set<number>, refused?: Refused): unknown => {
     const done = () => {
-      log.length = from;
+      for (let i = u.from; i <= u.to; i++) undone.add(i);
     };
+    if (u.from === u.to) {
+      const calls = undoOf(u.to) as readonly VerbCall[];
+      const r = tolerant(() => inSequence(calls.map(run)), log[u.to]!, refused);
+      return isPromiseLike(r) ? Promise.resolve(r).then(done) : done();
+    }
+    // Undone together: every undo call issued, newest first, before any settles.
+    const calls: { call: VerbCall; entry: JournalEntry }[] = [];
+    for (let i = u.to; i >= u.from; i--)
+      for (const call of undoOf(i) as readonly VerbCall[]) calls.push({ call, entry: log[i]! });
+    const results = calls.map(({ call, entry }) => tolerant(run(call), entry, refused));
     return results.some(isPromiseLike) ? Promise.all(results).then(done) : done();
+  };
+  /** What the undo of `u`'s entries changes ({@link scopeOfUndo}); null when it must run alone. */
+  const unitScopes = (u: Unit): Set<string> | null => {
+    const scopes = new Set<string>();
+    for (let i = u.from; i <= u.to; i++) {
+      const calls = undoOf(i);
+      if (calls === "irreversible") return null;
+      for (const c of calls) {
+        const scope = scopeOfUndo(c, log[i]!);
+        if (scope === null) return null;
+        scopes.add(scope);
+      }
+    }
+    return scopes;
   };
   const controls: JournalControls = {
     mark: () => log.length,
@@ -152,14 +197,32 @@ export function journaling<T extends VerbTable>(
           );
         }
       }
-      const steps: (() => unknown)[] = [];
+      const units: Unit[] = [];
       for (let i = log.length - 1; i >= mark; ) {
         let j = i;
         while (TOGETHER.has(log[i]!.verb) && j - 1 >= mark && log[j - 1]!.verb === log[i]!.verb) j--;
-        steps.push(j === i ? undoLast(onUndoRefused) : undoTogether(j, onUndoRefused));
+        units.push({ from: j, to: i });
         i = j - 1;
       }
-      return inSequence(steps);
+      const undone = new Set<number>();
+      // The entries undone leave the log, also when the rollback fails later (entries journaled meanwhile, by a
+      // failure hook running beside it, stay).
+      const forget = () => {
+        for (let i = log.length - 1; i >= mark; i--) if (undone.has(i)) log.splice(i, 1);
+      };
+      let r: unknown;
+      try {
+        const step = (u: Unit) => runUnit(u, undone, onUndoRefused);
+        r = inSequence(wavesOf(units, unitScopes).map((w) => () => runWave(w, step)));
+      } catch (e) {
+        forget();
+        throw e;
+      }
+      if (!isPromiseLike(r)) return void forget();
+      return Promise.resolve(r).then(forget, (e: unknown) => {
+        forget();
+        throw e;
+      });
     },
   };
   const verbs = decorate(table, inner, (verb, decl, args, call) => {
@@ -172,4 +235,51 @@ export function journaling<T extends VerbTable>(
     );
   });
   return Object.assign(verbs, controls);
+}
+
+/** A wave's units at once (`step` runs one); settles when all did, failing with the first failure. */
+function runWave(wave: readonly Unit[], step: (u: Unit) => unknown): unknown {
+  const results: unknown[] = [];
+  let failure: { error: unknown } | undefined;
+  for (const u of wave) {
+    try {
+      results.push(step(u));
+    } catch (e) {
+      failure = { error: e };
+      break;
+    }
+  }
+  if (!results.some(isPromiseLike)) {
+    if (failure) throw failure.error;
+    return undefined;
+  }
+  return Promise.allSettled(results).then((settled) => {
+    if (failure) throw failure.error;
+    const rejected = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
+    if (rejected) throw rejected.reason;
+  });
+}
+
+/**
+ * A rollback's units (newest first) in waves: consecutive units whose scopes are disjoint share a wave, a unit
+ * without a scope (null) is a wave of its own. Waves run one after another, so the undos of one scope keep their order.
+ */
+function wavesOf(units: readonly Unit[], scopesOf: (u: Unit) => Set<string> | null): Unit[][] {
+  const waves: Unit[][] = [];
+  let wave: Unit[] = [];
+  let scopes = new Set<string>();
+  const close = () => {
+    if (wave.length > 0) waves.push(wave);
+    wave = [];
+    scopes = new Set();
+  };
+  for (const u of units) {
+    const own = scopesOf(u);
+    if (own === null || [...own].some((x) => scopes.has(x))) close();
+    wave.push(u);
+    if (own === null) close();
+    else for (const x of own) scopes.add(x);
+  }
+  close();
+  return waves;
 }

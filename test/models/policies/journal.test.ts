@@ -236,4 +236,49 @@ describe("journaling over the simulator's control plane", () => {
     assert.equal(typeof vl, "string");
     assert.deepEqual(state(s), atStart);
   });
+
+  it("undoes different pairs' changes at once and one pair's in order, through a ControlPlane that takes time", async () => {
+    const s = setup();
+    // Each action takes 5 ms of wall time; the log says when each undo call began and ended, and how many overlapped.
+    const log: string[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let recording = false;
+    const slowCtl = decorate(VERBS, s.ctl, (verb, d, args, call) => {
+      if (d.kind !== "action") return call(args);
+      if (!recording) return call(args);
+      const what = `${verb} ${JSON.stringify(args[0])}`;
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      log.push(`begin ${what}`);
+      return new Promise((resolve) => setTimeout(resolve, 5)).then(() => {
+        inFlight--;
+        log.push(`end ${what}`);
+        return call(args);
+      });
+    });
+    const j = journaling(slowCtl);
+    const atStart = state(s);
+    // Two pairs, each with a virtual link and a route change; the s->t link is created twice (ordered undos).
+    const a = await j.createVirtualLink("s", "t", { path: ["s", "b", "t"] });
+    await j.createVirtualLink("u", "v", { path: ["u", "s", "a", "t", "v"] });
+    await j.mirror(st, ["s", "a", "t"]);
+    await j.mirror(uv, ["u", "s", "b", "t", "v"]);
+    await j.removeVirtualLink(a);
+    await j.setFirewall({ action: "deny", src: "u" });
+    settle(s);
+    recording = true;
+    await j.rollback(0);
+    settle(s);
+    assert.deepEqual(state(s), atStart);
+    assert.deepEqual(j.entries(), []);
+    assert.ok(maxInFlight >= 2, `undo calls in flight at once: at most ${maxInFlight}\n${log.join("\n")}`);
+    // Newest first: the firewall's undo; the removal's undo, re-creating s->t's link (it takes a VNA back), alone;
+    // the two mirrors' undos together; the two creations' undos together (one pair's in order: s->t's mirror ends
+    // before its links' removal begins).
+    const at = (x: string) => log.findIndex((l) => l.startsWith(x));
+    assert.ok(at("end setFirewall") < at("begin createVirtualLink"), log.join("\n"));
+    assert.ok(at("end createVirtualLink") < at("begin mirror"), log.join("\n"));
+    assert.ok(at(`end mirror ${JSON.stringify(st)}`) < at("begin removeVirtualLink"), log.join("\n"));
+  });
 });
