@@ -32,6 +32,7 @@ import { FRAME_BYTES } from "../sim/transport/fluid-queues.ts";
 import { formatDuration, formatRate, formatSize, parseDurationNs, parseSizeBytes } from "../sim/units.ts";
 import { ConfigError, type LoadedConfig, parseConfig } from "./config/load.ts";
 import type { ExperimentConfig } from "./config/schema.ts";
+import { egressCostPerGB } from "./egress-cost.ts";
 import { type Manifest, type RunSummary, readCsv, writeRunDir } from "./results.ts";
 import {
   defaultRunDir,
@@ -538,7 +539,12 @@ async function writeSimComparison(
       scenario.applications ? applicationTagBase(scenario.topology.nodeCount) : Number.POSITIVE_INFINITY,
     );
     const comparison = compareFlows(simRows, emuRows, buckets);
-    comparison.links = compareLinks(readCsv(join(s.dir, "links.csv")), emuLinks, pre.windowNs);
+    comparison.links = compareLinks(
+      readCsv(join(s.dir, "links.csv")),
+      emuLinks,
+      pre.windowNs,
+      egressCostPerGB(scenario.topology),
+    );
     return { model: s.model, comparison, simRows };
   });
   const first = runs[0];

@@ -12,6 +12,7 @@ import type { EmulationOverhead, RunRecords } from "../sim/engine/records.ts";
 import type { FlowStatsSummary } from "../sim/metrics/flow-stats.ts";
 import type { LinkUtilizationSummary } from "../sim/metrics/link-sampler.ts";
 import type { ApplicationFct } from "./application-fct.ts";
+import type { EgressCost } from "./egress-cost.ts";
 import type { IntentSatisfaction } from "./intent-satisfaction.ts";
 
 /** Time to recover from failures, in summary.json's `overhead` of every engine. */
@@ -38,6 +39,8 @@ export interface PolicySummary {
    * static baselines take no actions but recover.
    */
   overhead: (ControlOverhead | EmulationOverhead) & RecoveryFacts;
+  /** Bytes over links with an egress cost and their cost (experiments/egress-cost.ts), when the topology has any. */
+  egress?: EgressCost;
   /** FCT per application pair and application (experiments/application-fct.ts), when the config has applications. */
   applications?: ApplicationFct;
   /** Intent satisfaction of the config's intent mesh (experiments/intent-satisfaction.ts), when it has one. */

@@ -11,6 +11,7 @@ import type { Scenario } from "../sim/engine/types.ts";
 import { actionsCsvByPolicy } from "./actions-csv.ts";
 import { applicationFct } from "./application-fct.ts";
 import type { LoadedConfig } from "./config/load.ts";
+import { egressCost } from "./egress-cost.ts";
 import { flowsCsv } from "./flows-csv.ts";
 import { intentSatisfaction, requestsCsv } from "./intent-satisfaction.ts";
 import { linksCsv } from "./links-csv.ts";
@@ -120,8 +121,10 @@ export function runSummary(
     policies: results.map((r) => {
       const sum = policySummary(r);
       const apps = applicationFct(scenario, r);
+      const egress = egressCost(scenario.topology, r.links);
       return {
         ...sum,
+        ...(egress ? { egress } : {}),
         ...(apps ? { applications: apps } : {}),
         ...(workload.intents ? { intents: intentSatisfaction(scenario, workload.intents, r) } : {}),
       };

@@ -1,4 +1,5 @@
 import { percentileNearestRank } from "../../sim/metrics/flow-stats.ts";
+import { egressCostOfRows } from "../egress-cost.ts";
 import type { Rows } from "../summary-table.ts";
 
 /**
@@ -21,6 +22,11 @@ export interface SimEmuLinkRow {
   /** The link where that difference is largest, and the difference (emu - sim). */
   worstLink: string | null;
   worstLinkDiff: number | null;
+  /**
+   * Bytes over the links with an egress cost and their cost in each run (experiments/egress-cost.ts), over the same
+   * intervals; absent when no link has a cost.
+   */
+  egress?: { simBytes: number; emuBytes: number; simCost: number; emuCost: number };
 }
 
 /** Per-interval link utilization rows of a links.csv, by policy. */
@@ -80,6 +86,7 @@ export function compareLinks(
   simRows: readonly Record<string, string>[],
   emuRows: readonly Record<string, string>[],
   untilNs: number,
+  egressPerGB: ReadonlyMap<string, number> = new Map(),
 ): SimEmuLinkRow[] {
   const sim = linkSeries(simRows, untilNs);
   const emu = linkSeries(emuRows, untilNs);
@@ -116,13 +123,34 @@ export function compareLinks(
       meanAbsUtilizationDiff: n > 0 ? total / n : null,
       worstLink: worst,
       worstLinkDiff: worstDiff,
+      ...egressSideBySide(simRows, emuRows, policy, egressPerGB, untilNs),
     });
   }
   return out;
 }
 
+/** Both runs' egress cost of `policy` (from their links.csv rows), when some link has a cost. */
+function egressSideBySide(
+  simRows: readonly Record<string, string>[],
+  emuRows: readonly Record<string, string>[],
+  policy: string,
+  perGB: ReadonlyMap<string, number>,
+  untilNs: number,
+): Pick<SimEmuLinkRow, "egress"> {
+  const of = (rows: readonly Record<string, string>[]) =>
+    egressCostOfRows(
+      rows.filter((r) => r.policy === policy),
+      perGB,
+      untilNs,
+    );
+  const [sim, emu] = [of(simRows), of(emuRows)];
+  if (!sim || !emu) return {};
+  return { egress: { simBytes: sim.bytes, emuBytes: emu.bytes, simCost: sim.cost, emuCost: emu.cost } };
+}
+
 /** The link comparison as table rows. */
 export function linkComparisonRows(links: readonly SimEmuLinkRow[]): Rows {
+  const egress = links.some((l) => l.egress !== undefined);
   const num = (x: number | null) => (x === null ? "-" : x.toFixed(3));
   return {
     head: [
@@ -132,6 +160,7 @@ export function linkComparisonRows(links: readonly SimEmuLinkRow[]): Rows {
       "p95 MLU sim / emu",
       "mean |util diff|",
       "worst link (emu - sim)",
+      ...(egress ? ["egress MB sim / emu", "egress cost sim / emu"] : []),
     ],
     rows: links.map((l) => [
       l.policy,
@@ -142,6 +171,14 @@ export function linkComparisonRows(links: readonly SimEmuLinkRow[]): Rows {
       l.worstLink === null
         ? "-"
         : `${l.worstLink} (${l.worstLinkDiff! >= 0 ? "+" : ""}${num(l.worstLinkDiff)})`,
+      ...(egress
+        ? l.egress
+          ? [
+              `${(l.egress.simBytes / 1e6).toFixed(1)} / ${(l.egress.emuBytes / 1e6).toFixed(1)}`,
+              `${l.egress.simCost.toFixed(6)} / ${l.egress.emuCost.toFixed(6)}`,
+            ]
+          : ["-", "-"]
+        : []),
     ]),
   };
 }
