@@ -225,8 +225,26 @@ export class EmulationControlPlane implements ControlPlane {
 
   // --- verbs -----------------------------------------------------------------------------------------------------
 
+  /**
+   * A creation whose commands failed because a link of its path went down meanwhile (a failure comes at its instant,
+   * also during a decision's apply: models/control/driver.ts) rejects with LinkDownError, as one refused before
+   * its commands; what it had set up stays until teardown.
+   */
   createVirtualLink(src: string, dst: string, opts: VirtualLinkOptions = {}): Promise<string> {
-    return this.doCreate(src, dst, opts);
+    return this.doCreate(src, dst, opts).catch((e: unknown) => {
+      const down = opts.path ? this.linkDownOn(src, dst, opts.path) : null;
+      throw down ? new LinkDownError(`${down.message} (${e instanceof Error ? e.message : String(e)})`) : e;
+    });
+  }
+
+  /** The LinkDownError a path from `src` to `dst` meets now, or null (other errors: null too). */
+  private linkDownOn(src: string, dst: string, path: NodePath): LinkDownError | null {
+    try {
+      this.resolvePath(this.node(src), this.node(dst), path);
+      return null;
+    } catch (e) {
+      return e instanceof LinkDownError ? e : null;
+    }
   }
 
   removeVirtualLink(id: string): Promise<void> {
