@@ -47,9 +47,10 @@ export type BatchTool = "ip" | "tc";
 
 /**
  * A batch's lane: requests of different lanes go to different processes of the namespace, so neither waits behind
- * the other (`probe`: emulate/probe.ts's route writes; default: every other verb's changes).
+ * the other (`probe`: emulate/probe.ts's route writes; `link`: a link failure or repair, which must not wait behind a
+ * policy's changes in flight: the emulated cable breaks at its instant; default: every other verb's changes).
  */
-export type BatchLane = "changes" | "probe";
+export type BatchLane = "changes" | "probe" | "link";
 
 /** Options of a batch: `check` (default true) throws on a failing line; `lane` (default `changes`) its process. */
 export interface BatchOptions {
@@ -92,7 +93,7 @@ export interface VerbCommands {
 }
 
 /** The channels of a namespace {@link VerbCommands.open} can start (`ip-probe`: ip's `probe` lane). */
-export type ChannelTool = BatchTool | "ip-probe" | "nft" | "nft-read";
+export type ChannelTool = BatchTool | "ip-probe" | "ip-link" | "nft" | "nft-read";
 
 /** `tool -n ns -force -batch -`: commands from stdin, every line tried. */
 const forcedBatchArgv = (tool: BatchTool, ns: string): string[] => [tool, "-n", ns, "-force", "-batch", "-"];
@@ -350,8 +351,8 @@ export class ChannelCommands implements VerbCommands {
     for (const t of tools)
       (t === "nft" || t === "nft-read"
         ? this.nftChannel(ns, t === "nft-read")
-        : t === "ip-probe"
-          ? this.batchChannel("ip", ns, "probe")
+        : t === "ip-probe" || t === "ip-link"
+          ? this.batchChannel("ip", ns, t === "ip-probe" ? "probe" : "link")
           : this.batchChannel(t, ns)
       ).open();
   }

@@ -340,6 +340,7 @@ export class EmulationControlPlane implements ControlPlane {
       this.spawner?.open();
     }
     if (verbs.includes("setFirewall") || verbs.includes("mirror")) tools.push("nft", "nft-read");
+    if (verbs.includes("failure")) tools.push("ip-link");
     for (const n of this.plan.nodes) this.commands.open(n.netns, tools);
   }
 
@@ -414,7 +415,10 @@ export class EmulationControlPlane implements ControlPlane {
       else this.down.add(id);
     }
     await parallel([lp.a, lp.b], (end) =>
-      this.commands.batch("ip", this.ns(end.node), [up ? linkUp(end.dev) : linkDown(end.dev)]),
+      // Its own lane: the cable breaks at its instant, not behind a decision's commands queued in the namespace.
+      this.commands.batch("ip", this.ns(end.node), [up ? linkUp(end.dev) : linkDown(end.dev)], {
+        lane: "link",
+      }),
     );
     // Taking a device down flushed every route through it, in every table: restore the current default routes,
     // and the pinned per-pair routes and virtual links' tunnel routes that cross the cable.

@@ -70,6 +70,8 @@ export class EmulationDataPlane implements DataPlane {
   private prevReadNs = 0;
   /** Every link state change, in order. */
   readonly linkEvents: AppliedLinkEvent[] = [];
+  /** When each reconvergence's default routes were in, on the run's clock (simulated ns). */
+  readonly reconvergedNs: number[] = [];
   /** Per link, its degraded quality in simulated units (absent: nominal). */
   private readonly quality = new Map<number, LinkQuality>();
 
@@ -133,6 +135,7 @@ export class EmulationDataPlane implements DataPlane {
     const routing = this.p.staticRouting;
     if (routing?.linksChanged?.(down))
       await pinStaticRoutes(this.topology, routing, this.p.emuCtl, this.p.ctl);
+    this.reconvergedNs.push(Math.round(this.p.runNs()));
   }
 
   observe(fromNs: number, toNs: number, consume: boolean): IntervalObservation {

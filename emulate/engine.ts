@@ -487,7 +487,9 @@ async function drive(
       udpReceiveErrors: await udpReceiveErrors(run.runner, run.plan),
       probeTraffic: { ...run.emuCtl.probes.overhead },
       mirroredBytes: run.emuCtl.mirrors.mirroredBytes(),
-      ...(dataPlane.linkEvents.length > 0 ? { linkEvents: dataPlane.linkEvents } : {}),
+      ...(dataPlane.linkEvents.length > 0
+        ? { linkEvents: dataPlane.linkEvents, reconvergedNs: dataPlane.reconvergedNs }
+        : {}),
     },
     ...(scenario.metrics.profile ? { profile: ledger.profile(scenario.metrics.intervalNs) } : {}),
     events: clock.ticks,

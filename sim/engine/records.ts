@@ -113,6 +113,8 @@ export interface EmulationOverhead {
    * had gone down (or up), simulated ns: the failure's real instant, later than the config's on a busy machine.
    */
   linkEvents?: { links: string[]; up: boolean; appliedNs: number }[];
+  /** With linkEvents: when each reconvergence's default routes were in, on the run's clock, simulated ns. */
+  reconvergedNs?: number[];
 }
 
 /** A run's overhead, tagged by the engine that measured it. */
