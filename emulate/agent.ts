@@ -248,6 +248,8 @@ const RETRY_MS = 50;
  * cadence as {@link RETRY_MS}, well above a handshake's round trip in the emulated topologies (tens of ms).
  */
 const REDIAL_MS = 50;
+/** Connection attempts of one flow in flight at most (see `dial`). */
+const MAX_ATTEMPTS = 3;
 
 /** Writes `left` bytes of filler to `sock`, waiting for drain when its buffer is full. */
 function pumpBytes(sock: Socket, bytes: number): void {
@@ -290,8 +292,9 @@ function sendFlow(f: AgentFlow, t0: bigint, retryForMs: number, epoch: bigint, c
  * ({@link RETRY_CODES}) a new attempt follows {@link RETRY_MS} later; a SYN (or its SYN-ACK) dropped without a word
  * (a dead path) would wait for TCP's initial retransmission timeout (1 s, RFC 6298 2.1; then 3 s, 7 s: Linux
  * doubles it), so an attempt not connected within {@link REDIAL_MS} gets another beside it, as a client library's
- * connect timeout and retry does; the first attempt to connect carries the flow and the others are closed. A flow
- * therefore starts within REDIAL_MS (plus a round trip) of its path working again, in both directions.
+ * connect timeout and retry does; the first attempt to connect carries the flow and the others are closed (at most
+ * {@link MAX_ATTEMPTS} in flight: the first and the newest). A flow therefore starts within REDIAL_MS (plus a round
+ * trip) of its path working again, in both directions.
  */
 function dial(f: AgentFlow, t0: bigint, deadline: number, epoch: bigint, c: number, done: () => void): void {
   const pending = new Set<Socket>();
@@ -308,6 +311,15 @@ function dial(f: AgentFlow, t0: bigint, deadline: number, epoch: bigint, c: numb
     // a sub-segment flow's bytes until the header's ACK, one round trip more than any model has.
     const sock = createConnection({ host: f.dst, port: f.port, noDelay: true });
     pending.add(sock);
+    // At most MAX_ATTEMPTS in flight: the first (its SYNs retransmitted by the kernel, as plain TCP would) and the
+    // newest; older redials go, so a long outage does not end in a burst of hundreds of handshakes per agent.
+    if (pending.size > MAX_ATTEMPTS) {
+      const [, second] = pending;
+      if (second) {
+        second.destroy();
+        pending.delete(second);
+      }
+    }
     clearTimeout(next);
     if (performance.now() + REDIAL_MS < deadline) next = setTimeout(attempt, REDIAL_MS);
     sock.on("connect", () => {
