@@ -85,10 +85,16 @@ export interface AgentConfig {
   epochNs?: string;
   /**
    * For this long (wall ms) a flow whose connection finds no route (ENETUNREACH, EHOSTUNREACH, ECONNREFUSED,
-   * ETIMEDOUT) or is not set up within 50 ms is dialled again (every 50 ms): it stalls, as a flow over a failed
-   * link does in the simulator, and starts within 50 ms of its path working again (see `dial`). @default 0
+   * ETIMEDOUT) or is not set up within `redialMs` is dialled again: it stalls, as a flow over a failed link does in
+   * the simulator, and starts within `redialMs` of its path working again (see `dial`). @default 0
    */
   retryForMs?: number;
+  /**
+   * Wall ms after which a connection attempt not set up yet gets another beside it (see `dial`): well above a
+   * handshake's round trip on the emulated topology (traffic-agents.ts `redialWallMs`), so a working path never
+   * sees a second SYN. @default 50
+   */
+  redialMs?: number;
   /** Wait for the epoch as the first stdin line, `{"epochNs":"..."}`, after reporting `listening`. */
   waitForEpoch?: boolean;
   /** Wall time runs this many times faster than flow start times. @default 1 */
@@ -243,11 +249,15 @@ function serve(host: string, port: number, listening: () => void): void {
 /** Connection errors that mean "no route (yet)": a flow stalls and retries, as on a link that is down. */
 const RETRY_CODES = new Set(["ENETUNREACH", "EHOSTUNREACH", "ECONNREFUSED", "ETIMEDOUT"]);
 const RETRY_MS = 50;
-/**
- * Wall ms after which a connection attempt that is not set up yet gets another beside it (see `dial`): the same
- * cadence as {@link RETRY_MS}, well above a handshake's round trip in the emulated topologies (tens of ms).
- */
+/** {@link AgentConfig.redialMs}'s default (wall ms). */
 const REDIAL_MS = 50;
+/** How long a flow's connection keeps being dialled (see `dial`). */
+interface Retry {
+  /** Wall ms from the flow's start. */
+  forMs: number;
+  /** Wall ms after which an attempt not set up yet gets another beside it. */
+  redialMs: number;
+}
 /** Connection attempts of one flow in flight at most (see `dial`). */
 const MAX_ATTEMPTS = 3;
 
@@ -272,7 +282,7 @@ function writeMessage(sock: Socket, header: Buffer, bytes: number): void {
   pumpBytes(sock, bytes - first);
 }
 
-function sendFlow(f: AgentFlow, t0: bigint, retryForMs: number, epoch: bigint, c: number): Promise<void> {
+function sendFlow(f: AgentFlow, t0: bigint, retry: Retry, epoch: bigint, c: number): Promise<void> {
   report({
     event: "start",
     id: f.id,
@@ -282,7 +292,9 @@ function sendFlow(f: AgentFlow, t0: bigint, retryForMs: number, epoch: bigint, c
     lateNs: Number(process.hrtime.bigint() - t0),
   });
   if (f.protocol === "udp") return sendUdpFlow(f, t0, epoch, c);
-  return new Promise((resolve) => dial(f, t0, performance.now() + retryForMs, epoch, c, resolve));
+  return new Promise((resolve) =>
+    dial(f, t0, { deadline: performance.now() + retry.forMs, redialMs: retry.redialMs }, epoch, c, resolve),
+  );
 }
 
 /**
@@ -291,12 +303,19 @@ function sendFlow(f: AgentFlow, t0: bigint, retryForMs: number, epoch: bigint, c
  * stalls in the simulator and moves the instant its path is back: after a "no route" error
  * ({@link RETRY_CODES}) a new attempt follows {@link RETRY_MS} later; a SYN (or its SYN-ACK) dropped without a word
  * (a dead path) would wait for TCP's initial retransmission timeout (1 s, RFC 6298 2.1; then 3 s, 7 s: Linux
- * doubles it), so an attempt not connected within {@link REDIAL_MS} gets another beside it, as a client library's
+ * doubles it), so an attempt not connected within `redialMs` gets another beside it, as a client library's
  * connect timeout and retry does; the first attempt to connect carries the flow and the others are closed (at most
- * {@link MAX_ATTEMPTS} in flight: the first and the newest). A flow therefore starts within REDIAL_MS (plus a round
+ * {@link MAX_ATTEMPTS} in flight: the first and the newest). A flow therefore starts within `redialMs` (plus a round
  * trip) of its path working again, in both directions.
  */
-function dial(f: AgentFlow, t0: bigint, deadline: number, epoch: bigint, c: number, done: () => void): void {
+function dial(
+  f: AgentFlow,
+  t0: bigint,
+  { deadline, redialMs }: { deadline: number; redialMs: number },
+  epoch: bigint,
+  c: number,
+  done: () => void,
+): void {
   const pending = new Set<Socket>();
   let won: Socket | null = null;
   let next: NodeJS.Timeout | undefined;
@@ -321,7 +340,7 @@ function dial(f: AgentFlow, t0: bigint, deadline: number, epoch: bigint, c: numb
       }
     }
     clearTimeout(next);
-    if (performance.now() + REDIAL_MS < deadline) next = setTimeout(attempt, REDIAL_MS);
+    if (performance.now() + redialMs < deadline) next = setTimeout(attempt, redialMs);
     sock.on("connect", () => {
       // A second attempt that connects too is reset, not closed: no FIN, so conntrack records no finished flow.
       if (won) return void sock.resetAndDestroy();
@@ -467,13 +486,13 @@ function readStdin(onOp: ((op: AgentOp, epoch: bigint) => void) | null): Promise
 }
 
 /** Sends flow `f` at its scheduled start, `start` + startNs / c (at once when that has passed). */
-function scheduleFlow(f: AgentFlow, start: bigint, c: number, retryForMs: number): Promise<void> {
+function scheduleFlow(f: AgentFlow, start: bigint, c: number, retry: Retry): Promise<void> {
   return new Promise<void>((resolve) => {
     const at = start + BigInt(Math.round(f.startNs / c));
     const go = () => {
       const late = Number(at - process.hrtime.bigint()) / 1e6;
       if (late > 1) setTimeout(go, late - 0.5);
-      else void sendFlow(f, at, retryForMs, start, c).then(resolve);
+      else void sendFlow(f, at, retry, start, c).then(resolve);
     };
     go();
   });
@@ -489,7 +508,7 @@ export async function agentMain(cfg: AgentConfig): Promise<void> {
   ];
   if (flows.length === 0 && !cfg.live) return;
   const c = cfg.timeCompression ?? 1;
-  const retry = cfg.retryForMs ?? 0;
+  const retry: Retry = { forMs: cfg.retryForMs ?? 0, redialMs: cfg.redialMs ?? REDIAL_MS };
   const onOp = (op: AgentOp, epoch: bigint) => {
     if (op.op === "send") void scheduleFlow(op.flow, epoch, c, retry);
     else respond(op, epoch, c);

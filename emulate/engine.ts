@@ -226,7 +226,7 @@ export async function emulatePolicy(
         emulatedWindowNs(scenario, settings) + settings.drainNs,
         ledger.onReport,
         state.applicationPorts,
-        { listen, live: apps !== undefined },
+        { listen, live: apps !== undefined, topology: scenario.topology },
       );
       if (apps)
         live = new LiveApplications(scenario.topology, apps, up.plan, agents, ledger, settings, {

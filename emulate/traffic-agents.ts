@@ -8,6 +8,8 @@ import type { ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FlowArrival } from "../models/workload/flow-schedule.ts";
+import { allPairsShortestPaths } from "../sim/substrate/routing.ts";
+import type { Topology } from "../sim/substrate/topology.ts";
 import { type AgentFlow, type AgentOp, type AgentReport, type AgentResponse, startAgent } from "./agent.ts";
 import { EmulationError } from "./errors.ts";
 import type { Plan } from "./plan.ts";
@@ -46,13 +48,19 @@ export class TrafficAgents {
      * `listenPorts`), and whether agents take flows during the run. Default: every port of `ports` on every node,
      * not live.
      */
-    opts: { listen?: readonly { tcp: readonly number[]; udp: readonly number[] }[]; live?: boolean } = {},
+    opts: {
+      listen?: readonly { tcp: readonly number[]; udp: readonly number[] }[];
+      live?: boolean;
+      /** The topology, whose round trips set the agents' redial time ({@link redialWallMs}). @default 50 ms */
+      topology?: Topology;
+    } = {},
   ) {
     const bySource: AgentFlow[][] = plan.nodes.map(() => []);
     const everyPort = [...new Set(Object.values(ports))]
       .filter((p) => p !== settings.port)
       .sort((a, b) => a - b);
     this.live = opts.live ?? false;
+    const redialMs = opts.topology && redialWallMs(opts.topology, settings.timeCompression);
     for (const f of flows) {
       bySource[f.src]!.push({
         id: f.id,
@@ -80,6 +88,7 @@ export class TrafficAgents {
           waitForEpoch: true,
           live: this.live,
           retryForMs: Math.round(retryForNs / settings.timeCompression / 1e6),
+          ...(redialMs !== undefined ? { redialMs } : {}),
         },
         (rep) => {
           if (rep.event === "listening") this.listening.add(i);
@@ -162,4 +171,25 @@ export class TrafficAgents {
       a.kill("SIGTERM");
     }
   }
+}
+
+/** Wall ms below which {@link redialWallMs} never goes. */
+const MIN_REDIAL_MS = 50;
+
+/**
+ * How long an agent waits for a connection to be set up before it dials again beside it (AgentConfig.redialMs),
+ * in wall ms: three times the largest round trip between two nodes over least-delay paths (propagation only,
+ * simulated ns / timeCompression), and at least 50 ms. A handshake on a working path ends within one such round
+ * trip plus queueing, so only a SYN sent into a dead path (or one queued for more than two round trips) gets a
+ * second; with time dilated or long links a fixed 50 ms would redial every connection.
+ */
+export function redialWallMs(topo: Topology, timeCompression: number): number {
+  const table = allPairsShortestPaths(topo);
+  let maxOneWayNs = 0;
+  for (let s = 0; s < topo.nodeCount; s++)
+    for (let d = 0; d < topo.nodeCount; d++) {
+      const c = table.cost(s, d);
+      if (Number.isFinite(c) && c > maxOneWayNs) maxOneWayNs = c;
+    }
+  return Math.max(MIN_REDIAL_MS, Math.ceil((3 * 2 * maxOneWayNs) / timeCompression / 1e6));
 }
