@@ -12,7 +12,9 @@
  * - Overlay: virtual links on those paths among the nodes of A's traffic (its instances and its peers'): `mesh`,
  *   every pair; `star`, the pairs touching the hub (the node with the most of A's bytes); `tree`, the pairs along
  *   the edges of a binary tree over the nodes ranked by A's bytes (the hub at the root, node k's parent is node
- *   floor((k - 1) / 2)). A pair without a virtual link gets its path as a pinned route (setRoute).
+ *   floor((k - 1) / 2)). Links go to the overlay pairs that have one, then by the application's bytes (the
+ *   refinement: its forecast demand) while both ends have a free VNA; a pair without a virtual link gets its path
+ *   as a pinned route (setRoute). A pair keeps the path in place while it is still a candidate.
  * - QoS: every pair the persona's class: its priority, its guaranteed rate split evenly over the pairs (none when
  *   0), its ceiling (none when 0). The class is matched by application (setQos's `match`): on each pair, one class
  *   per server port of A's exchanges seen there (the fingerprint's ports of the peers A exchanged with on that pair,
@@ -200,7 +202,7 @@ export async function personaDiff(
     const pick = latency ? (opts.latencyPath ?? ((c: readonly NodePath[]) => c[0])) : undefined;
     const candidates = await ctl.paths(src, dst, pick && !opts.latencyPath ? 1 : kPaths);
     const path = pick ? pick(candidates) : leastLoadedPath(candidates, links);
-    if (path) paths.set(pairKey(src, dst), path);
+    if (path) paths.set(pairKey(src, dst), keptPath(pathInPlace(obs, src, dst), path, candidates));
   }
   const foreignShare = opts.qosForeignShare ?? QOS_FOREIGN_SHARE;
   const matches = (key: string) =>
@@ -215,7 +217,12 @@ export async function personaDiff(
     return view.foreignBps(app, key) <= foreignShare * bottleneck;
   });
   out.push(...qosChanges(persona, classed, pairs.length, obs, opts.demand, matches));
-  const withLink = opts.demand ? vnaBudget(overlay, obs, opts.demand) : overlay;
+  const bytes = new Map(view.pairsOf(app));
+  const withLink = vnaBudget(
+    overlay,
+    obs,
+    opts.demand ? (k) => opts.demand!.bps(k) : (k) => bytes.get(k) ?? 0,
+  );
   for (const [src, dst] of pairs) {
     const key = pairKey(src, dst);
     const path = paths.get(key);
@@ -230,20 +237,40 @@ export async function personaDiff(
 }
 
 /**
- * The overlay pairs that get a virtual link under the refinement: those that have one, then the others in order of
- * forecast demand (ties by key) while both ends have a free VNA (obs.vnaPool; a node not in the pool has none).
+ * The path a pair keeps: the one in place (`now`, its virtual link's or pinned route's) while it is still among the
+ * candidates (up, and among the k shortest: what the persona's routing preference picks from), else the chosen one.
+ * Re-picking the least-loaded candidate each turn made a kept persona chase one interval's utilization: its own
+ * traffic and the bulk's bursts make its path look the busier one, so each re-diff moved the pair back
+ * (personas-loaded.yaml, persona and persona-wrong: stream's n2->n5 link remade every 0.5 s between n2-n1-n0-n5 and
+ * n2-n3-n4-n5, also with a 0.1 utilization hysteresis and the pair's own rate moved, LinkLoadEstimate).
+ */
+function keptPath(now: NodePath | undefined, chosen: NodePath, candidates: readonly NodePath[]): NodePath {
+  return now && candidates.some((c) => samePath(c, now)) ? now : chosen;
+}
+
+/** The pair's path in place: its virtual link's, else its pinned route. */
+function pathInPlace(obs: Observation, src: string, dst: string): NodePath | undefined {
+  return (
+    obs.virtualLinks.find((v) => v.src === src && v.dst === dst)?.path ?? obs.routes.get(pairKey(src, dst))
+  );
+}
+
+/**
+ * The overlay pairs that get a virtual link: those that have one, then the others in order of `rank` (the
+ * refinement's forecast demand, else the application's bytes so far; ties by key) while both ends have a free VNA
+ * (obs.vnaPool; a node not in the pool has none). The others get their path as a pinned route: asking for links
+ * the pool cannot hold only had them refused (personas-loaded.yaml: every re-diff of game, trading and ledger was
+ * refused virtual links, at every node's four VNAs in use).
  */
 function vnaBudget(
   overlay: ReadonlySet<string>,
   obs: Observation,
-  demand: NonNullable<DiffOptions["demand"]>,
+  rank: (key: string) => number,
 ): Set<string> {
   const free = new Map([...obs.vnaPool].map(([n, p]) => [n, p.capacity - p.used]));
   const has = new Set(obs.virtualLinks.map((v) => pairKey(v.src, v.dst)));
   const out = new Set([...overlay].filter((k) => has.has(k)));
-  const rest = [...overlay]
-    .filter((k) => !has.has(k))
-    .sort((a, b) => demand.bps(b) - demand.bps(a) || cmp(a, b));
+  const rest = [...overlay].filter((k) => !has.has(k)).sort((a, b) => rank(b) - rank(a) || cmp(a, b));
   for (const key of rest) {
     const [src, dst] = key.split("->") as [string, string];
     if ((free.get(src) ?? 0) < 1 || (free.get(dst) ?? 0) < 1) continue;

@@ -11,7 +11,8 @@
  * flows completed or were refused in each of the last `baselineIntervals` intervals, and a trial starts only with
  * that many intervals of history since the previous trial ended (its baseline). A kept application is diffed again
  * every turn (new pairs, moved paths) and any new changes go through a trial of their own; a reverted one is left
- * alone for the rest of the run.
+ * alone for the rest of the run. An apply whose every call the control plane refused (a resource exhausted) is no
+ * trial and no revert: the application keeps its status and is diffed again `baselineIntervals` intervals later.
  *
  * The application's metric (from the Observation's `applicationFlows`, over its application pairs `"A->*"` and
  * `"*->A"`): for latency-first personas the mean over intervals of the largest p99 FCT of its pairs; for
@@ -182,6 +183,8 @@ export class PersonaPolicy implements Policy {
   /** Firewall rules (JSON) this policy set and did not roll back. */
   private readonly rulesSet = new Set<string>();
   private turn = 0;
+  /** Applications whose last apply was refused entirely, with when their turn may come again (ns). */
+  private readonly retryAfterNs = new Map<string, number>();
   /** The refinement's forecasts (with `refine` and a predictor). */
   private readonly demand: DemandForecast | null;
   /** Pairs the refinement shapes now, with their ceilings (bits/s). */
@@ -485,6 +488,7 @@ export class PersonaPolicy implements Policy {
       const app = persona.application.name;
       const h = this.history.get(app)!;
       if (this.status.get(app) === "reverted") continue;
+      if (obs.timeNs < (this.retryAfterNs.get(app) ?? 0)) continue;
       if (h.length < keep) {
         waited = true;
         continue;
@@ -532,7 +536,12 @@ export class PersonaPolicy implements Policy {
           rules,
           skipped: 0,
         };
-      else this.status.set(app, "reverted"); // every change refused: nothing to measure, and no retry
+      else {
+        // Every call refused (a resource exhausted, e.g. VNAs): nothing was applied, so nothing was measured or
+        // reverted; the application keeps its status and its turn comes again after a baseline's intervals.
+        this.events.at(-1)!.reason = "every change refused: retried later";
+        this.retryAfterNs.set(app, obs.timeNs + keep * obs.intervalNs);
+      }
       return true;
     }
     return !waited;
