@@ -19,8 +19,13 @@
  * bandwidth-first ones the mean FCT of its completed flows (throughput falls as it rises); and the share of its
  * flows the firewall refused. The trial got worse when the refused share rose by more than 1 point, when nothing
  * completed where flows completed before, or when the FCT metric exceeds the baseline by more than `threshold`
- * (0.2: 20 %). A rise of refusals reverts at once, after the first measured interval; the rest is judged after
- * `measureIntervals`. A measured interval in which the application had no flow end (nothing completed or refused:
+ * (0.2: 20 %) and the rise is beyond noise: the one-sided Mann-Whitney U test (persona-stats.ts) of the trial's
+ * per-flow FCTs against the baseline intervals' gives p < `significance` (0.05; where the engine reports no per-flow
+ * FCTs, the threshold alone). A rise of refusals reverts at once, after the first measured interval in which the
+ * application's flows ended (that is when a wrong persona's effect is measurable: its refused flows are counted
+ * there); the rest is judged after `measureIntervals` measured intervals once they hold `minFlows` (30) completed
+ * flows, the measurement extended for them up to `maxMeasureIntervals` (4) (personas-emulate-loaded.yaml, emulated:
+ * trading's correct persona was reverted on ~40 flows, metric 21.8 -> 26.2 ms). A measured interval in which the application had no flow end (nothing completed or refused:
  * an emulated application stalled behind a busy machine) is passed over, up to `measureIntervals` of them.
  *
  * Refinement (`refine`, off by default; models/policies/persona-refine.ts): the definition's predictor over pair
@@ -61,6 +66,7 @@ import {
   type RefineOptions,
   shapingPlan,
 } from "./persona-refine.ts";
+import { mannWhitneyGreaterP } from "./persona-stats.ts";
 import {
   ControlError,
   type ControlPlane,
@@ -99,6 +105,21 @@ export const PERSONA_PARAMS = z.strictObject({
     .min(1)
     .default(2)
     .meta({ description: "Intervals a trial is measured before it is kept or reverted." }),
+  minFlows: z.int().min(0).default(30).meta({
+    description:
+      "Completed flows a trial's measurement needs: it is extended past measureIntervals until they have completed, up to maxMeasureIntervals.",
+  }),
+  maxMeasureIntervals: z
+    .int()
+    .min(1)
+    .default(4)
+    .meta({
+      description: "Most intervals a trial is measured while it has fewer than minFlows completed flows.",
+    }),
+  significance: z.number().gt(0).max(1).default(0.05).meta({
+    description:
+      "An FCT regression beyond threshold reverts only when the one-sided Mann-Whitney U test of the trial's per-flow FCTs against the baseline's gives p below this (1: the threshold alone).",
+  }),
   qosPerApplication: z.boolean().default(true).meta({
     description:
       "QoS classes matched by application (the server ports of its exchanges on each pair: they hold its flows only); false: a class per node pair, holding every flow of the pair.",
@@ -129,6 +150,8 @@ interface Sample {
   /** Largest p99 FCT over its pairs; completion-weighted mean FCT; null when nothing completed. */
   p99FctNs: number | null;
   meanFctNs: number | null;
+  /** Every completed flow's FCT (ns), where the engine reports them; null where it does not. */
+  fctsNs: number[] | null;
 }
 
 /** An application's metric over some intervals (see the module doc). */
@@ -163,6 +186,8 @@ interface Trial {
   mark: number;
   changes: number;
   baseline: PersonaMetric;
+  /** The baseline intervals' per-flow FCTs (ns), null where the engine does not report them. */
+  baselineFctsNs: number[] | null;
   samples: Sample[];
   /** The firewall rules it set, as JSON. */
   rules: string[];
@@ -416,6 +441,7 @@ export class PersonaPolicy implements Policy {
       mark,
       changes,
       baseline,
+      baselineFctsNs: fctsOf(this.history.get(app)!),
       samples: [],
       rules: [],
       skipped: 0,
@@ -532,6 +558,7 @@ export class PersonaPolicy implements Policy {
           mark,
           changes: applied,
           baseline,
+          baselineFctsNs: fctsOf(h),
           samples: [],
           rules,
           skipped: 0,
@@ -545,6 +572,41 @@ export class PersonaPolicy implements Policy {
       return true;
     }
     return !waited;
+  }
+
+  /**
+   * Whether the trial has been measured enough to judge its FCTs: `measureIntervals` measured intervals holding at
+   * least `minFlows` completed flows, or `maxMeasureIntervals` of them whatever they hold.
+   */
+  private measured(trial: Trial, after: PersonaMetric): boolean {
+    const n = trial.samples.length;
+    if (n < (this.opts.measureIntervals ?? DEFAULTS.measureIntervals)) return false;
+    const max = Math.max(
+      this.opts.measureIntervals ?? DEFAULTS.measureIntervals,
+      this.opts.maxMeasureIntervals ?? DEFAULTS.maxMeasureIntervals,
+    );
+    return after.completed >= (this.opts.minFlows ?? DEFAULTS.minFlows) || n >= max;
+  }
+
+  /**
+   * The FCT part of the decision: a revert reason when the metric rose beyond `threshold` and, where the engine
+   * reports per-flow FCTs, the one-sided Mann-Whitney U test of the trial's flows against the baseline's gives
+   * p < `significance` (persona-stats.ts); else a note when a rise beyond the threshold was within noise.
+   */
+  private fctVerdict(
+    trial: Trial,
+    after: PersonaMetric,
+    threshold: number,
+  ): { revert?: string; note?: string } | null {
+    const worse = worseFct(after, trial.baseline, threshold);
+    if (!worse) return null;
+    const trialFcts = fctsOf(trial.samples);
+    if (after.completed === 0 || !trialFcts || !trial.baselineFctsNs) return { revert: worse };
+    const p = mannWhitneyGreaterP(trialFcts, trial.baselineFctsNs);
+    const test = `one-sided Mann-Whitney p = ${p.toFixed(3)}, ${trialFcts.length} vs ${trial.baselineFctsNs.length} flows`;
+    return p < (this.opts.significance ?? DEFAULTS.significance)
+      ? { revert: `${worse} (${test})` }
+      : { note: `${worse}, within noise (${test})` };
   }
 
   /** One measured interval of the running trial; ends it (keep or revert) when it is decided. */
@@ -562,12 +624,12 @@ export class PersonaPolicy implements Policy {
     const after = metricOf(trial.samples, trial.persona);
     const share = (m: PersonaMetric) => m.refused / Math.max(1, m.completed + m.refused);
     const refusals = share(after) > share(trial.baseline) + 0.01;
-    const done = refusals || trial.samples.length >= measureIntervals;
-    if (!done) return;
+    if (!refusals && !this.measured(trial, after)) return;
     const threshold = this.opts.threshold ?? DEFAULTS.threshold;
+    const fct = refusals ? null : this.fctVerdict(trial, after, threshold);
     const reason = refusals
       ? `refused share ${share(trial.baseline).toFixed(3)} -> ${share(after).toFixed(3)}`
-      : (worseFct(after, trial.baseline, threshold) ??
+      : (fct?.revert ??
         (trial.kind === "shape" ? noGain(after, trial.baseline, this.opts.refine?.shapeGain ?? 0) : null));
     const event: PersonaEvent = {
       timeNs: obs.timeNs,
@@ -576,6 +638,7 @@ export class PersonaPolicy implements Policy {
       changes: trial.changes,
       before: trial.baseline,
       after,
+      ...(!reason && fct?.note ? { reason: fct.note } : {}),
     };
     if (reason) {
       // The network may have changed under the trial (a link failed and the failover moved what crossed it): an undo
@@ -730,9 +793,19 @@ function applyChange(ctl: ControlPlane, c: PersonaChange): unknown {
   return ctl.setFirewall(c.rule);
 }
 
+/** The per-flow FCTs (ns) of the samples, null when one of them lacks them (the engine does not report them). */
+function fctsOf(samples: readonly Sample[]): number[] | null {
+  const out: number[] = [];
+  for (const s of samples) {
+    if (!s.fctsNs) return null;
+    out.push(...s.fctsNs);
+  }
+  return out;
+}
+
 /** An application's interval from the Observation's applicationFlows (its pairs `"A->*"` and `"*->A"`). */
 function sampleOf(obs: Observation, app: string): Sample {
-  const s: Sample = { completed: 0, refused: 0, p99FctNs: null, meanFctNs: null };
+  const s: Sample = { completed: 0, refused: 0, p99FctNs: null, meanFctNs: null, fctsNs: [] };
   let sum = 0;
   for (const f of obs.applicationFlows ?? []) {
     if (!applicationEnds(f.application)?.includes(app)) continue;
@@ -740,6 +813,8 @@ function sampleOf(obs: Observation, app: string): Sample {
     s.refused += f.refused;
     if (f.p99FctNs !== null) s.p99FctNs = Math.max(s.p99FctNs ?? 0, f.p99FctNs);
     if (f.meanFctNs !== null) sum += f.meanFctNs * f.completed;
+    if (f.completed > 0 && f.fctsNs === undefined) s.fctsNs = null;
+    else if (s.fctsNs && f.fctsNs) s.fctsNs.push(...f.fctsNs);
   }
   if (s.completed > 0) s.meanFctNs = sum / s.completed;
   return s;
@@ -785,6 +860,9 @@ export const personaPolicy = definePolicy({
       threshold: p.threshold,
       baselineIntervals: p.baselineIntervals,
       measureIntervals: p.measureIntervals,
+      minFlows: p.minFlows,
+      maxMeasureIntervals: p.maxMeasureIntervals,
+      significance: p.significance,
       qosForeignShare: p.qosForeignShare,
       qosPerApplication: p.qosPerApplication,
       refine: p.refine,

@@ -55,6 +55,11 @@ export interface ApplicationFlowStats {
   /** Mean and 99th percentile (nearest rank) FCT of the completed flows, ns; null when none completed. */
   meanFctNs: number | null;
   p99FctNs: number | null;
+  /**
+   * Every completed flow's FCT, ns, ascending (the persona policy tests a trial's against its baseline's:
+   * models/policies/persona-stats.ts); absent where the engine does not report them.
+   */
+  fctsNs?: readonly number[];
 }
 
 /** One directed link over the last control interval. */

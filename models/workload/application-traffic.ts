@@ -53,7 +53,7 @@ export class ApplicationTrafficCounter {
 
   /**
    * Completions and refusals per application since the last consuming call, sorted by application: mean and p99
-   * (nearest rank: the ceil(0.99 n)-th smallest) FCT; `consume` false leaves them counted.
+   * (nearest rank: the ceil(0.99 n)-th smallest) FCT, and every FCT (ascending); `consume` false leaves them counted.
    */
   takeOutcomes(consume: boolean): ApplicationFlowStats[] {
     const out = [...this.outcomes]
@@ -67,6 +67,7 @@ export class ApplicationTrafficCounter {
           refused: o.refused,
           meanFctNs: n ? fcts.reduce((a, b) => a + b, 0) / n : null,
           p99FctNs: n ? fcts[Math.ceil(0.99 * n) - 1]! : null,
+          fctsNs: fcts,
         };
       });
     if (consume) this.outcomes = new Map();
