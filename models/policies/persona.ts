@@ -109,13 +109,9 @@ export const PERSONA_PARAMS = z.strictObject({
     description:
       "Completed flows a trial's measurement needs: it is extended past measureIntervals until they have completed, up to maxMeasureIntervals.",
   }),
-  maxMeasureIntervals: z
-    .int()
-    .min(1)
-    .default(4)
-    .meta({
-      description: "Most intervals a trial is measured while it has fewer than minFlows completed flows.",
-    }),
+  maxMeasureIntervals: z.int().min(1).default(4).meta({
+    description: "Most intervals a trial is measured while it has fewer than minFlows completed flows.",
+  }),
   significance: z.number().gt(0).max(1).default(0.05).meta({
     description:
       "An FCT regression beyond threshold reverts only when the one-sided Mann-Whitney U test of the trial's per-flow FCTs against the baseline's gives p below this (1: the threshold alone).",
