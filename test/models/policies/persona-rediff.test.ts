@@ -1,6 +1,7 @@
 /**
- * The persona policy's re-diffs after a trial: an apply the control plane refused entirely (a resource exhausted) is
- * neither a revert nor the end of the application's adaptation, and a kept persona whose network config still
+ * The persona policy's decisions after an apply: an FCT rise beyond the threshold reverts only beyond noise (the
+ * one-sided Mann-Whitney test of per-flow FCTs); an apply the control plane refused entirely (a resource exhausted)
+ * is neither a revert nor the end of the application's adaptation; and a kept persona whose network config still
  * matches makes no more calls (no churn: a bandwidth-first persona keeps the paths it chose while they are still
  * candidates; overlay links the VNA pool cannot hold are asked for as pinned routes, not refused again each turn).
  *
@@ -39,9 +40,9 @@ const DB: Persona = personaWith("db", [5432], {
   routing: "bandwidth",
 });
 
-function config(personaFile: string, vnaPoolSize: number): string {
+function config(personaFile: string, vnaPoolSize: number, params: string, seed = 5): string {
   return `name: persona-rediff
-seed: 5
+seed: ${seed}
 topology: {generator: {kind: ring, n: 4}, links: {capacity: 1Gbps, delay: 1ms}}
 workload:
   tm: {kind: uniform, rate: 200Mbps}
@@ -54,7 +55,7 @@ workload:
       - {from: web, to: db, request: 1kB, response: 200kB}
     entries:
       - {app: web, requestsPerSecond: 300, clients: [n1], request: 1kB, response: 50kB}
-policies: [{name: persona, params: {personas: [${personaFile}], threshold: 10}}]
+policies: [{name: persona, params: {personas: [${personaFile}], ${params}}}]
 control: {interval: 100ms, vnaPool: ${vnaPoolSize}}
 metrics: {interval: 100ms}
 `;
@@ -70,10 +71,11 @@ interface Run {
  * Runs db's persona; every mutating call of a decision before `refuseUntilNs` is refused (PoolExhaustedError), as a
  * control plane whose resources are all in use.
  */
-async function run(vnaPoolSize: number, refuseUntilNs = 0): Promise<Run> {
+async function run(vnaPoolSize: number, refuseUntilNs = 0, params = "threshold: 10", seed = 5): Promise<Run> {
   const file = join(dir, `db-${vnaPoolSize}-${refuseUntilNs}.json`);
   writeFileSync(file, JSON.stringify(DB));
-  const sc = buildScenario(parseConfig(config(JSON.stringify(file), vnaPoolSize), "p.yaml", dir), 0).scenario;
+  const text = config(JSON.stringify(file), vnaPoolSize, params, seed);
+  const sc = buildScenario(parseConfig(text, "p.yaml", dir), 0).scenario;
   const base = sc.policies[0]!;
   const calls: Run["calls"] = [];
   let inner: PersonaPolicy | undefined;
@@ -145,4 +147,25 @@ describe("the persona policy's re-diffs", () => {
       );
     });
   }
+
+  // db's trial on two intervals (~110 flows) against its three-interval baseline (~190 flows): seed 1 raises the
+  // mean FCT 9.45 -> 10.82 ms (+14%) with p = 0.29, seed 8 9.46 -> 15.41 ms (+63%) with p < 0.001.
+  const NOISE: { seed: number; params: string; event: string; reason: RegExp }[] = [
+    {
+      seed: 1,
+      params: "threshold: 0.1",
+      event: "keep",
+      reason: /within noise \(one-sided Mann-Whitney p = 0\.2/,
+    },
+    { seed: 1, params: "threshold: 0.1, significance: 1", event: "revert", reason: /^FCT metric/ },
+    { seed: 8, params: "threshold: 0.1", event: "revert", reason: /Mann-Whitney p = 0\.000/ },
+  ];
+  for (const c of NOISE)
+    it(`seed ${c.seed}, ${c.params}: a rise beyond the threshold is a ${c.event}`, async () => {
+      const { events } = await run(4, 0, c.params, c.seed);
+      const decided = events.find((e) => e.event === "keep" || e.event === "revert");
+      assert.equal(decided?.event, c.event, JSON.stringify(events));
+      assert.ok(decided.after!.fctNs! > decided.before.fctNs! * 1.1, "the metric rose beyond the threshold");
+      assert.match(decided.reason ?? "", c.reason);
+    });
 });
