@@ -202,15 +202,7 @@ export class EmulationControlPlane implements ControlPlane {
       ns: (i) => this.ns(i),
       addr: (i) => this.addr(i),
       resolvePath: (u, v, path) => this.resolvePath(u, v, path),
-      downLink: (u, v, path) => {
-        try {
-          this.resolvePath(u, v, path);
-          return null;
-        } catch (e) {
-          if (e instanceof LinkDownError) return e;
-          throw e;
-        }
-      },
+      downLink: (u, v, path) => this.downLink(u, v, path),
       pathNow: (src, dst) => this.pathNow(src, dst),
       takeAddresses: () => {
         const pool = this.pool();
@@ -232,18 +224,20 @@ export class EmulationControlPlane implements ControlPlane {
    */
   createVirtualLink(src: string, dst: string, opts: VirtualLinkOptions = {}): Promise<string> {
     return this.doCreate(src, dst, opts).catch((e: unknown) => {
-      const down = opts.path ? this.linkDownOn(src, dst, opts.path) : null;
+      // doCreate resolved the same nodes and path before its commands, so only a link gone down since can fail here.
+      const down = opts.path ? this.downLink(this.node(src), this.node(dst), opts.path) : null;
       throw down ? new LinkDownError(`${down.message} (${e instanceof Error ? e.message : String(e)})`) : e;
     });
   }
 
-  /** The LinkDownError a path from `src` to `dst` meets now, or null (other errors: null too). */
-  private linkDownOn(src: string, dst: string, path: NodePath): LinkDownError | null {
+  /** The LinkDownError path `path` from node `u` to `v` meets now, or null; other errors of resolvePath throw. */
+  private downLink(u: number, v: number, path: NodePath): LinkDownError | null {
     try {
-      this.resolvePath(this.node(src), this.node(dst), path);
+      this.resolvePath(u, v, path);
       return null;
     } catch (e) {
-      return e instanceof LinkDownError ? e : null;
+      if (e instanceof LinkDownError) return e;
+      throw e;
     }
   }
 
