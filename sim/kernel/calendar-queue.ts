@@ -6,8 +6,13 @@
  * bucket is a doubly linked list of event slots sorted by key (see event-queue.ts). Dequeue walks the buckets
  * from the current day and takes the head of the first bucket whose head falls in the day being visited; if a
  * whole year passes without one, a direct search over the bucket heads finds the minimum. Insert scans the target
- * bucket from its tail, which is O(1) for the common case of an event later than those already there (and for
- * FIFO ties: a new event has the largest sequence number). Cancel unlinks in O(1).
+ * bucket from its tail, which is O(1) for the common case of an event later than those already there. Cancel
+ * unlinks in O(1).
+ *
+ * Ties. The key is (time, priority, insertion order), and no sequence number is stored: events of the same time
+ * share a day and so a bucket, and an insert goes after every event of the bucket with the same (time, priority),
+ * so within a bucket list order is insertion order among equal (time, priority), and the head of the current day is
+ * the minimum. Resizes walk the old lists in order, which keeps that order.
  *
  * The bucket count follows the event count (doubling above 2 events per bucket, halving below 1/2) and each resize
  * re-estimates the day width from the spacing of the pending events (Brown's rule: 3 x the mean gap, rounded up to
@@ -15,103 +20,69 @@
  * dynamic calendar queue (Oh & Ahn, 1997), it also resizes when searches visit more than 32 buckets on average,
  * which is the sign of a width that no longer fits the event spacing.
  *
- * Memory layout. A slot's key and links share one 32-byte record (one buffer seen as float64 [time, tie, -, -] and
- * as int32 [-, -, -, -, next, prev, bucket, generation]); handler and data sit in a parallel array. Once the slot
- * state outgrows the cache (1e5 pending events take ~5 MB), each slot a push or pop touches is a likely miss, so
- * what matters is where consecutive operations land. Slots therefore come in chunks of CHUNK consecutive slots,
- * and a bucket holding at least DENSE events appends into a chunk of its own: the events of a busy day, which
- * arrive roughly in key order and are appended at the tail, sit in consecutive records, so dequeuing them reads
- * memory sequentially and a push finds the tail's record next to its own. Such a chunk is freed when its last
- * event goes. Sparser buckets take single slots, recycled one by one (last freed, first reused, so still cached),
- * from chunks kept for that purpose; no chunk serves both uses. A chunk is only opened for a bucket already holding
- * DENSE events, so sparse workloads need about one slot per pending event, and dense ones at most CHUNK - 1
- * unused slots per busy bucket plus the dead slots of partly drained chunks.
+ * Memory layout: a structure of arrays, one typed array per slot field (time, priority, next, prev, generation) and
+ * two arrays for handler and data; per bucket, head and tail arrays. A slot's bucket is not stored: it is the day of
+ * its time under the current width, which a cancel recomputes. A slot's generation is odd while it holds a pending
+ * event and even while free, so liveness and id staleness are one comparison. Freed slots are reused last freed,
+ * first used (a hold loop's push takes the slot its pop just freed, still in cache).
  */
 import {
   type EventHandler,
   type EventQueue,
   type EventVisitor,
-  PRIO_OFFSET,
-  renumberTies,
-  SEQ_SPAN,
+  MAX_PRIORITY,
+  MIN_PRIORITY,
   SLOT_BITS,
   tieKey,
 } from "./event-queue.ts";
 
 const MIN_BUCKETS = 8;
 const NIL = -1;
-/** log2 of the slots per chunk. */
-const CHUNK_BITS = 4;
-/** Slots per chunk (see the memory layout in the class comment). */
-const CHUNK = 1 << CHUNK_BITS;
-// int32 offsets in a slot's 32-byte record; the float64 view holds the time at 4s and the tie at 4s + 1
-const NEXT = 4;
-const PREV = 5;
-const BUCKET = 6;
-const GEN = 7;
-// offsets in a bucket's int32 record
-const HEAD = 0;
-const TAIL = 1;
-const OPEN = 2;
-const COUNT = 3;
-const BUCKET_STRIDE = 4;
-/**
- * A bucket holding at least this many events gets chunks of its own; sparser buckets take single slots. At CHUNK, a
- * bucket opening a chunk already holds more events than the chunk can leave unused.
- */
-const DENSE = CHUNK;
-// offsets in a chunk's int32 record
-const LIVE = 0;
-const OWNER = 1;
-/** Owner of a chunk whose slots are handed out one by one (`freeSlots`) to sparse buckets. */
-const SPARSE = -2;
+/** Generations wrap within the id's high part (a multiple of 2, so parity, i.e. liveness, is kept). */
+const GEN_MASK = SLOT_BITS - 1;
 
 export class CalendarEventQueue implements EventQueue {
   private size = 0;
-  private nextSeq = 0;
-  /** Slot capacity, a multiple of CHUNK. */
+  /** Slot capacity. */
   private cap: number;
-  /** Slot records as float64: [time, tie, (links)] per slot. */
-  private f64: Float64Array;
-  /** The same records as int32: [(key), next, prev, bucket (NIL when free), generation] per slot. */
-  private i32: Int32Array;
-  /** [handler, data] per slot. */
-  private payload: unknown[];
-  /** [slots holding a pending event, bucket it was opened in or SPARSE] per chunk. */
-  private chunk: Int32Array;
-  private freeChunks: Int32Array;
-  private freeChunkCount = 0;
-  private chunksUsed = 0;
-  /** Free slots of SPARSE chunks (a stack), and the next never-used slot of the newest SPARSE chunk. */
+  /** Per slot: time (integer ns), priority, bucket list links, generation (odd: pending). */
+  private times: Float64Array;
+  private prios: Int32Array;
+  private nexts: Int32Array;
+  private prevs: Int32Array;
+  private gens: Int32Array;
+  private handlers: unknown[];
+  private datas: unknown[];
+  /** Freed slots (a stack) and the first never-used slot. */
   private freeSlots: Int32Array;
-  private freeSlotCount = 0;
-  private sparseNext = NIL;
+  private freeCount = 0;
+  private fresh = 0;
   private nb = MIN_BUCKETS;
   /** Day width in ns, a power of two, and its inverse (exact, so floor(time * inv) is the day). */
   private width = 1;
   private inv = 1;
-  /** [head, tail, next slot of its open chunk (NIL when none), event count] per bucket. */
-  private bk: Int32Array = newBuckets(MIN_BUCKETS);
-  /** A day number (floor(time / width)) no pending event is earlier than. */
+  /** Per bucket: first and last slot, NIL when empty. */
+  private heads: Int32Array = newLinks(MIN_BUCKETS);
+  private tails: Int32Array = newLinks(MIN_BUCKETS);
+  /** A day number (floor(time / width)) no pending event is earlier than; the minimum's day while it is cached. */
   private day = 0;
-  /** Cached minimum slot, or NIL when unknown. */
+  /** Cached minimum slot (the head of day `day`'s bucket), or NIL when unknown. */
   private minSlot = NIL;
   /** Buckets visited by minimum searches and searches made, since the last resize (to detect a bad width). */
   private scanned = 0;
   private searches = 0;
 
   constructor(initialCapacity = 1024) {
-    this.cap = Math.max(CHUNK, Math.ceil(initialCapacity / CHUNK) * CHUNK);
-    const buf = new ArrayBuffer(32 * this.cap);
-    this.f64 = new Float64Array(buf);
-    this.i32 = new Int32Array(buf);
-    for (let s = 0; s < this.cap; s++) this.i32[8 * s + BUCKET] = NIL;
-    this.payload = [];
-    for (let i = 0; i < 2 * this.cap; i++) this.payload.push(undefined);
-    const chunks = this.cap / CHUNK;
-    this.chunk = new Int32Array(2 * chunks);
-    this.freeChunks = new Int32Array(chunks);
-    this.freeSlots = new Int32Array(this.cap);
+    const cap = Math.max(16, Math.ceil(initialCapacity));
+    this.cap = cap;
+    this.times = new Float64Array(cap);
+    this.prios = new Int32Array(cap);
+    this.nexts = new Int32Array(cap);
+    this.prevs = new Int32Array(cap);
+    this.gens = new Int32Array(cap);
+    this.freeSlots = new Int32Array(cap);
+    this.handlers = new Array<unknown>(cap).fill(undefined);
+    this.datas = new Array<unknown>(cap).fill(undefined);
   }
 
   get length(): number {
@@ -120,49 +91,53 @@ export class CalendarEventQueue implements EventQueue {
 
   peekTime(): number {
     if (this.size === 0) return Number.POSITIVE_INFINITY;
-    return this.f64[4 * this.findMin()]!;
+    return this.times[this.findMin()]!;
   }
 
   /**
-   * Kept small, with the rare cases (a priority other than 0, the sequence counter's wrap, a bucket without an
-   * open chunk, an insert before the bucket's tail, a resize) in calls of their own, so that the whole push,
-   * with `Simulator.schedule` around it, fits V8's inlining budget (920 bytes of bytecode per optimized
-   * function) inside an event handler.
+   * Kept small, with the rare cases (a priority other than 0, growth, an insert before the bucket's tail, a cached
+   * minimum, a resize) in calls of their own, so that it inlines into `Simulator.schedule` and an event handler.
    */
   push<T>(time: number, priority: number, handler: EventHandler<T>, data: T): number {
-    if (priority !== 0 || this.nextSeq === SEQ_SPAN) this.prepare(priority);
-    const tie = (priority + PRIO_OFFSET) * SEQ_SPAN + this.nextSeq++; // tieKey, validated by `prepare`
+    if (priority !== 0) checkPriority(priority);
+    const s = this.freeCount > 0 ? this.freeSlots[--this.freeCount]! : this.freshSlot();
+    const g = (this.gens[s]! + 1) & GEN_MASK;
+    this.gens[s] = g;
+    this.times[s] = time;
+    this.prios[s] = priority;
+    this.handlers[s] = handler;
+    this.datas[s] = data;
     // `day` is a lower bound on every pending event's day; an event earlier than it (only possible when the
     // queue is used outside a simulator's monotone clock) moves it back.
     const d = Math.floor(time * this.inv);
     if (d < this.day || this.size === 0) this.day = d;
     const b = (d | 0) & (this.nb - 1); // d mod nb, see bucketOf
-    let slot = this.bk[BUCKET_STRIDE * b + OPEN]!;
-    if (slot === NIL) slot = this.allocOther(b);
-    else this.takeOpen(slot, b);
-    this.f64[4 * slot] = time;
-    this.f64[4 * slot + 1] = tie;
-    this.payload[2 * slot] = handler;
-    this.payload[2 * slot + 1] = data;
-    this.link(slot, b);
-    if (++this.size > 2 * this.nb || this.minSlot !== NIL) this.afterPush(slot);
-    return this.i32[8 * slot + GEN]! * SLOT_BITS + slot;
-  }
-
-  /** {@link push}'s rare start: validates a priority other than 0, renumbers before the sequence wraps. */
-  private prepare(priority: number): void {
-    tieKey(priority, 0);
-    if (this.nextSeq === SEQ_SPAN) this.renumber();
+    const tail = this.tails[b]!;
+    if (tail === NIL) {
+      this.heads[b] = s;
+      this.prevs[s] = NIL;
+      this.nexts[s] = NIL;
+      this.tails[b] = s;
+    } else {
+      const tt = this.times[tail]!;
+      if (tt < time || (tt === time && this.prios[tail]! <= priority)) {
+        this.nexts[tail] = s;
+        this.prevs[s] = tail;
+        this.nexts[s] = NIL;
+        this.tails[b] = s;
+      } else this.linkSorted(s, b);
+    }
+    if (++this.size > 2 * this.nb || this.minSlot !== NIL) this.afterPush(s);
+    return g * SLOT_BITS + s;
   }
 
   /** {@link push}'s end when a minimum is cached (it may now be the new slot) or the buckets must double. */
-  private afterPush(slot: number): void {
+  private afterPush(s: number): void {
     const m = this.minSlot;
     if (m !== NIL) {
-      const f64 = this.f64;
-      const t = f64[4 * slot]!;
-      const tm = f64[4 * m]!;
-      if (t < tm || (t === tm && f64[4 * slot + 1]! < f64[4 * m + 1]!)) this.minSlot = slot;
+      const t = this.times[s]!;
+      const tm = this.times[m]!;
+      if (t < tm || (t === tm && this.prios[s]! < this.prios[m]!)) this.minSlot = s;
     }
     if (this.size > 2 * this.nb) this.resize(this.nb * 2);
   }
@@ -173,20 +148,18 @@ export class CalendarEventQueue implements EventQueue {
 
   popUntil(untilNs: number, visit: EventVisitor): boolean {
     if (this.size === 0) return false;
-    const slot = this.findMin();
-    const time = this.f64[4 * slot]!;
+    const s = this.findMin();
+    const time = this.times[s]!;
     if (time > untilNs) return false;
-    const handler = this.payload[2 * slot] as EventHandler<never>;
-    const data = this.payload[2 * slot + 1];
-    // the minimum is the head of its bucket: unlink it there (less code than the general `unlink`)
-    const i32 = this.i32;
-    const ob = BUCKET_STRIDE * i32[8 * slot + BUCKET]!;
-    const next = i32[8 * slot + NEXT]!;
-    this.bk[ob + HEAD] = next;
-    if (next === NIL) this.bk[ob + TAIL] = NIL;
-    else i32[8 * next + PREV] = NIL;
-    this.bk[ob + COUNT]!--;
-    this.release(slot);
+    const handler = this.handlers[s] as EventHandler<never>;
+    const data = this.datas[s];
+    // the minimum is the head of day `day`'s bucket: unlink it there (less code than the general `unlink`)
+    const b = (this.day | 0) & (this.nb - 1);
+    const next = this.nexts[s]!;
+    this.heads[b] = next;
+    if (next === NIL) this.tails[b] = NIL;
+    else this.prevs[next] = NIL;
+    this.release(s);
     this.minSlot = NIL;
     if (2 * --this.size < this.nb && this.nb > MIN_BUCKETS) this.resize(this.nb / 2);
     visit(time, handler, data);
@@ -194,10 +167,13 @@ export class CalendarEventQueue implements EventQueue {
   }
 
   cancel(id: number): boolean {
-    const slot = this.liveSlot(id);
-    if (slot === NIL) return false;
-    if (this.minSlot === slot) this.minSlot = NIL;
-    this.remove(slot);
+    const s = this.liveSlot(id);
+    if (s === NIL) return false;
+    if (this.minSlot === s) this.minSlot = NIL;
+    this.unlink(s);
+    this.release(s);
+    this.size--;
+    if (2 * this.size < this.nb && this.nb > MIN_BUCKETS) this.resize(this.nb / 2);
     return true;
   }
 
@@ -207,7 +183,8 @@ export class CalendarEventQueue implements EventQueue {
 
   clear(): void {
     for (const s of this.liveSlots()) this.release(s);
-    this.bk = newBuckets(this.nb);
+    this.heads = newLinks(this.nb);
+    this.tails = newLinks(this.nb);
     this.size = 0;
     this.minSlot = NIL;
   }
@@ -222,170 +199,104 @@ export class CalendarEventQueue implements EventQueue {
     return (d | 0) & (this.nb - 1);
   }
 
-  private remove(slot: number): void {
-    this.unlink(slot);
-    this.release(slot);
-    this.size--;
-    if (2 * this.size < this.nb && this.nb > MIN_BUCKETS) this.resize(this.nb / 2);
+  /** The bucket slot `s` (pending) is linked in: its day's, under the current width. */
+  private bucketOfSlot(s: number): number {
+    return this.bucketOf(Math.floor(this.times[s]! * this.inv));
   }
 
   private liveSlot(id: number): number {
     if (!Number.isSafeInteger(id) || id < 0) return NIL;
-    const slot = (id | 0) & (SLOT_BITS - 1); // id mod SLOT_BITS (ToInt32 keeps the low 32 bits exactly)
-    if (slot >= this.chunksUsed * CHUNK) return NIL;
-    const o = 8 * slot;
-    if (this.i32[o + GEN] !== (id - slot) / SLOT_BITS || this.i32[o + BUCKET] === NIL) return NIL;
-    return slot;
+    const s = (id | 0) & (SLOT_BITS - 1); // id mod SLOT_BITS (ToInt32 keeps the low 32 bits exactly)
+    if (s >= this.fresh) return NIL;
+    const g = (id - s) / SLOT_BITS;
+    return (g & 1) === 1 && this.gens[s] === g ? s : NIL;
   }
 
   private liveSlots(): number[] {
     const out: number[] = [];
-    const n = this.chunksUsed * CHUNK;
-    for (let s = 0; s < n; s++) if (this.i32[8 * s + BUCKET] !== NIL) out.push(s);
+    for (let s = 0; s < this.fresh; s++) if ((this.gens[s]! & 1) === 1) out.push(s);
     return out;
   }
 
-  /** Hands out `slot`, the next one of bucket `b`'s open chunk. */
-  private takeOpen(slot: number, b: number): void {
-    // the chunk is closed once its last slot is handed out, and freed when its last event goes
-    this.bk[BUCKET_STRIDE * b + OPEN] = (slot + 1) & (CHUNK - 1) ? slot + 1 : NIL;
-    this.chunk[2 * (slot >> CHUNK_BITS) + LIVE]!++;
+  /** A never-used slot, growing the arrays when all are in use. */
+  private freshSlot(): number {
+    if (this.fresh === this.cap) this.grow();
+    return this.fresh++;
   }
 
-  /** {@link alloc} for a bucket without an open chunk: a new chunk if the bucket is dense, else a single slot. */
-  private allocOther(b: number): number {
-    if (this.bk[BUCKET_STRIDE * b + COUNT]! < DENSE) return this.allocSparse();
-    const c = this.takeChunk();
-    this.chunk[2 * c + OWNER] = b;
-    this.takeOpen(c * CHUNK, b);
-    return c * CHUNK;
+  private release(s: number): void {
+    this.gens[s] = (this.gens[s]! + 1) & GEN_MASK;
+    this.handlers[s] = undefined;
+    this.datas[s] = undefined;
+    this.freeSlots[this.freeCount++] = s;
   }
 
-  private allocSparse(): number {
-    if (this.freeSlotCount > 0) return this.freeSlots[--this.freeSlotCount]!;
-    let slot = this.sparseNext;
-    if (slot === NIL) {
-      const c = this.takeChunk();
-      this.chunk[2 * c + OWNER] = SPARSE;
-      slot = c * CHUNK;
-    }
-    this.sparseNext = (slot + 1) & (CHUNK - 1) ? slot + 1 : NIL;
-    return slot;
-  }
-
-  private takeChunk(): number {
-    if (this.freeChunkCount > 0) return this.freeChunks[--this.freeChunkCount]!;
-    if (this.chunksUsed * CHUNK === this.cap) this.grow();
-    return this.chunksUsed++;
-  }
-
-  private release(slot: number): void {
-    const i32 = this.i32;
-    i32[8 * slot + BUCKET] = NIL;
-    i32[8 * slot + GEN] = (i32[8 * slot + GEN]! + 1) & (SLOT_BITS - 1);
-    this.payload[2 * slot] = undefined;
-    this.payload[2 * slot + 1] = undefined;
-    const c = 2 * (slot >> CHUNK_BITS);
-    if (this.chunk[c + OWNER] === SPARSE || --this.chunk[c + LIVE]! === 0) this.releaseOther(slot);
-  }
-
-  /** {@link release}'s rare end: a sparse slot back to the free stack, or a chunk whose last event went. */
-  private releaseOther(slot: number): void {
-    const c = slot >> CHUNK_BITS;
-    const owner = this.chunk[2 * c + OWNER]!;
-    if (owner === SPARSE) {
-      this.freeSlots[this.freeSlotCount++] = slot;
-    } else {
-      // no pending event left in the chunk: free it, taking it back from its bucket if still open there (after
-      // a resize `owner` may name an unrelated bucket, whose open slot then lies in another chunk)
-      const ob = BUCKET_STRIDE * owner + OPEN;
-      if (ob < this.bk.length && this.bk[ob]! >> CHUNK_BITS === c) this.bk[ob] = NIL;
-      this.freeChunks[this.freeChunkCount++] = c;
-    }
-  }
-
-  /**
-   * Inserts a slot into bucket `b`, keeping the bucket sorted. The common case, an event after the bucket's tail (a
-   * later time, or the same time and priority inserted later), appends here; others scan in {@link linkSorted}.
-   */
-  private link(slot: number, b: number): void {
-    const i32 = this.i32;
-    const bk = this.bk;
-    const ob = BUCKET_STRIDE * b;
-    const tail = bk[ob + TAIL]!;
+  /** Appends or inserts slot `s` (key set) into bucket `b`, after every event with a key not above its own. */
+  private link(s: number, b: number): void {
+    const tail = this.tails[b]!;
     if (tail !== NIL) {
-      const tt = this.f64[4 * tail]!;
-      const t = this.f64[4 * slot]!;
-      if (tt > t || (tt === t && this.f64[4 * tail + 1]! > this.f64[4 * slot + 1]!)) {
-        this.linkSorted(slot, b);
+      const tt = this.times[tail]!;
+      const t = this.times[s]!;
+      if (tt > t || (tt === t && this.prios[tail]! > this.prios[s]!)) {
+        this.linkSorted(s, b);
         return;
       }
-      i32[8 * tail + NEXT] = slot;
-    } else bk[ob + HEAD] = slot;
-    i32[8 * slot + NEXT] = NIL;
-    i32[8 * slot + PREV] = tail;
-    bk[ob + TAIL] = slot;
-    bk[ob + COUNT]!++;
-    i32[8 * slot + BUCKET] = b;
+      this.nexts[tail] = s;
+    } else this.heads[b] = s;
+    this.prevs[s] = tail;
+    this.nexts[s] = NIL;
+    this.tails[b] = s;
   }
 
   /** {@link link} for a slot that goes before the bucket's tail: scans from the tail. */
-  private linkSorted(slot: number, b: number): void {
-    const f64 = this.f64;
-    const i32 = this.i32;
-    const bk = this.bk;
-    const t = f64[4 * slot]!;
-    const k = f64[4 * slot + 1]!;
-    const ob = BUCKET_STRIDE * b;
-    let after = bk[ob + TAIL]!;
+  private linkSorted(s: number, b: number): void {
+    const times = this.times;
+    const prios = this.prios;
+    const t = times[s]!;
+    const p = prios[s]!;
+    let after = this.tails[b]!;
     while (after !== NIL) {
-      const ta = f64[4 * after]!;
-      if (ta < t || (ta === t && f64[4 * after + 1]! < k)) break;
-      after = i32[8 * after + PREV]!;
+      const ta = times[after]!;
+      if (ta < t || (ta === t && prios[after]! <= p)) break;
+      after = this.prevs[after]!;
     }
-    const o = 8 * slot;
     if (after === NIL) {
-      const h = bk[ob + HEAD]!;
-      i32[o + NEXT] = h;
-      i32[o + PREV] = NIL;
-      if (h !== NIL) i32[8 * h + PREV] = slot;
-      else bk[ob + TAIL] = slot;
-      bk[ob + HEAD] = slot;
+      const h = this.heads[b]!;
+      this.nexts[s] = h;
+      this.prevs[s] = NIL;
+      if (h !== NIL) this.prevs[h] = s;
+      else this.tails[b] = s;
+      this.heads[b] = s;
     } else {
-      const n = i32[8 * after + NEXT]!;
-      i32[o + NEXT] = n;
-      i32[o + PREV] = after;
-      i32[8 * after + NEXT] = slot;
-      if (n !== NIL) i32[8 * n + PREV] = slot;
-      else bk[ob + TAIL] = slot;
+      const n = this.nexts[after]!;
+      this.nexts[s] = n;
+      this.prevs[s] = after;
+      this.nexts[after] = s;
+      if (n !== NIL) this.prevs[n] = s;
+      else this.tails[b] = s;
     }
-    bk[ob + COUNT]!++;
-    i32[o + BUCKET] = b;
   }
 
-  private unlink(slot: number): void {
-    const i32 = this.i32;
-    const o = 8 * slot;
-    const ob = BUCKET_STRIDE * i32[o + BUCKET]!;
-    const p = i32[o + PREV]!;
-    const n = i32[o + NEXT]!;
-    if (p !== NIL) i32[8 * p + NEXT] = n;
-    else this.bk[ob + HEAD] = n;
-    if (n !== NIL) i32[8 * n + PREV] = p;
-    else this.bk[ob + TAIL] = p;
-    this.bk[ob + COUNT]!--;
+  private unlink(s: number): void {
+    const b = this.bucketOfSlot(s);
+    const p = this.prevs[s]!;
+    const n = this.nexts[s]!;
+    if (p !== NIL) this.nexts[p] = n;
+    else this.heads[b] = n;
+    if (n !== NIL) this.prevs[n] = p;
+    else this.tails[b] = p;
   }
 
   /**
-   * The slot of the earliest event (size > 0), cached until the queue changes. The common case, the head of the
-   * current day's bucket, is tested here (small enough to inline into `popUntil`); the scan over later days is
-   * out of line.
+   * The slot of the earliest event (size > 0), cached until the queue changes; sets `day` to its day. The common
+   * case, the head of the current day's bucket, is tested here (small enough to inline into `popUntil`); the scan
+   * over later days is out of line.
    */
   private findMin(): number {
     if (this.minSlot !== NIL) return this.minSlot;
     const day = this.day;
-    const h = this.bk[BUCKET_STRIDE * ((day | 0) & (this.nb - 1)) + HEAD]!;
-    if (h !== NIL && this.f64[4 * h]! < (day + 1) * this.width) {
+    const h = this.heads[(day | 0) & (this.nb - 1)]!;
+    if (h !== NIL && this.times[h]! < (day + 1) * this.width) {
       this.searches++;
       this.minSlot = h;
       return h;
@@ -397,18 +308,21 @@ export class CalendarEventQueue implements EventQueue {
   private searchMin(): number {
     const nb = this.nb;
     const w = this.width;
-    const bk = this.bk;
-    const f64 = this.f64;
+    const heads = this.heads;
+    const times = this.times;
     const mask = nb - 1;
     let day = this.day;
     let b = this.bucketOf(day);
     this.searches++;
     for (let i = 0; i < nb; i++) {
-      const h = bk[BUCKET_STRIDE * b + HEAD]!;
-      if (h !== NIL && f64[4 * h]! < (day + 1) * w) {
+      const h = heads[b]!;
+      if (h !== NIL && times[h]! < (day + 1) * w) {
         this.day = day;
         this.scanned += i;
-        if (this.scanned > 32 * this.searches && this.searches > 64) this.resize(nb); // width no longer fits
+        if (this.scanned > 32 * this.searches && this.searches > 64) {
+          this.resize(nb); // width no longer fits
+          return this.findMin();
+        }
         this.minSlot = h;
         return h;
       }
@@ -422,63 +336,57 @@ export class CalendarEventQueue implements EventQueue {
       return this.findMin();
     }
     const best = this.findMinDirect();
-    this.day = Math.floor(f64[4 * best]! * this.inv);
+    this.day = Math.floor(times[best]! * this.inv);
     this.minSlot = best;
     return best;
   }
 
-  /** The minimum over all bucket heads (size > 0). */
+  /** The minimum over all bucket heads (size > 0). Equal times share a bucket, so times alone decide. */
   private findMinDirect(): number {
-    const bk = this.bk;
-    const f64 = this.f64;
+    const heads = this.heads;
+    const times = this.times;
     let best = NIL;
     for (let j = 0; j < this.nb; j++) {
-      const h = bk[BUCKET_STRIDE * j + HEAD]!;
-      if (h === NIL) continue;
-      if (best === NIL) {
-        best = h;
-        continue;
-      }
-      const th = f64[4 * h]!;
-      const tb = f64[4 * best]!;
-      if (th < tb || (th === tb && f64[4 * h + 1]! < f64[4 * best + 1]!)) best = h;
+      const h = heads[j]!;
+      if (h !== NIL && (best === NIL || times[h]! < times[best]!)) best = h;
     }
     return best;
   }
 
   /**
    * Rebuilds with `nb` buckets and a day width estimated from the earliest events. Old buckets are walked in list
-   * order, so events reach their new bucket mostly in key order and the tail-scan insert stays O(1): O(n) overall.
-   * Events keep their slots; the chunks open in the old buckets are closed (their unused slots come back when the
-   * chunk is freed).
+   * order, so events reach their new bucket mostly in key order and the tail-scan insert stays O(1): O(n) overall;
+   * events of equal (time, priority) arrive in list order, which is their insertion order. Events keep their slots.
    */
   private resize(nb: number): void {
     this.scanned = 0;
     this.searches = 0;
     const width = this.estimateWidth();
-    const old = this.bk;
+    const oldHeads = this.heads;
     const oldNb = this.nb;
     this.width = width;
     this.inv = 1 / width;
     this.nb = nb;
-    this.bk = newBuckets(nb);
+    this.heads = newLinks(nb);
+    this.tails = newLinks(nb);
     for (let b = 0; b < oldNb; b++) {
-      let s = old[BUCKET_STRIDE * b + HEAD]!;
+      let s = oldHeads[b]!;
       while (s !== NIL) {
-        const after = this.i32[8 * s + NEXT]!;
-        this.link(s, this.bucketOf(Math.floor(this.f64[4 * s]! * this.inv)));
+        const after = this.nexts[s]!;
+        this.link(s, this.bucketOfSlot(s));
         s = after;
       }
     }
     this.minSlot = NIL;
-    this.day = this.size > 0 ? Math.floor(this.f64[4 * this.findMinDirect()]! * this.inv) : 0;
+    this.day = this.size > 0 ? Math.floor(this.times[this.findMinDirect()]! * this.inv) : 0;
   }
 
   /**
    * Day width: 3 x the mean gap between consecutive pending events over the earliest 90% of them (Brown's rule
    * of 3 mean gaps, on a sample that ignores the 10% farthest events so a few far-future timers cannot stretch
-   * it), rounded up to a power of two (a day is then one exact multiply); at least 1 ns. The mean gap over the earliest `last + 1` events is (t_(last) - t_(0)) / last, so only the
-   * minimum and one order statistic are needed: O(n) expected, run only on resize.
+   * it), rounded up to a power of two (a day is then one exact multiply); at least 1 ns. The mean gap over the
+   * earliest `last + 1` events is (t_(last) - t_(0)) / last, so only the minimum and one order statistic are
+   * needed: O(n) expected, run only on resize.
    */
   private estimateWidth(): number {
     if (this.size < 2) return this.width;
@@ -486,8 +394,8 @@ export class CalendarEventQueue implements EventQueue {
     let n = 0;
     let min = Number.POSITIVE_INFINITY;
     for (let b = 0; b < this.nb; b++) {
-      for (let s = this.bk[BUCKET_STRIDE * b + HEAD]!; s !== NIL; s = this.i32[8 * s + NEXT]!) {
-        const t = this.f64[4 * s]!;
+      for (let s = this.heads[b]!; s !== NIL; s = this.nexts[s]!) {
+        const t = this.times[s]!;
         times[n++] = t;
         if (t < min) min = t;
       }
@@ -497,46 +405,37 @@ export class CalendarEventQueue implements EventQueue {
     return 2 ** Math.ceil(Math.log2(Math.max(1, (3 * span) / last)));
   }
 
-  private renumber(): void {
-    this.nextSeq = renumberTies(
-      this.liveSlots(),
-      (s) => this.f64[4 * s]!,
-      (s) => this.f64[4 * s + 1]!,
-      (s, k) => {
-        this.f64[4 * s + 1] = k;
-      },
-    );
-  }
-
   private grow(): void {
     const cap = this.cap * 2;
     if (cap > SLOT_BITS) throw new RangeError(`event queue: more than ${SLOT_BITS} pending events`);
-    const buf = new ArrayBuffer(32 * cap);
-    const i32 = new Int32Array(buf);
-    i32.set(this.i32);
-    for (let s = this.cap; s < cap; s++) i32[8 * s + BUCKET] = NIL;
-    this.i32 = i32;
-    this.f64 = new Float64Array(buf);
-    for (let i = 2 * this.cap; i < 2 * cap; i++) this.payload.push(undefined);
-    const chunks = cap / CHUNK;
-    const chunk = new Int32Array(2 * chunks);
-    chunk.set(this.chunk);
-    this.chunk = chunk;
-    const free = new Int32Array(chunks);
-    free.set(this.freeChunks);
-    this.freeChunks = free;
-    const freeSlots = new Int32Array(cap);
-    freeSlots.set(this.freeSlots);
-    this.freeSlots = freeSlots;
+    this.times = grown(this.times, new Float64Array(cap));
+    this.prios = grown(this.prios, new Int32Array(cap));
+    this.nexts = grown(this.nexts, new Int32Array(cap));
+    this.prevs = grown(this.prevs, new Int32Array(cap));
+    this.gens = grown(this.gens, new Int32Array(cap));
+    this.freeSlots = grown(this.freeSlots, new Int32Array(cap));
+    for (let i = this.cap; i < cap; i++) {
+      this.handlers.push(undefined);
+      this.datas.push(undefined);
+    }
     this.cap = cap;
   }
 }
 
-/** Bucket records for `nb` empty buckets. */
-function newBuckets(nb: number): Int32Array {
-  const bk = new Int32Array(BUCKET_STRIDE * nb).fill(NIL);
-  for (let b = 0; b < nb; b++) bk[BUCKET_STRIDE * b + COUNT] = 0;
-  return bk;
+/** Validates a priority other than 0 (out of {@link CalendarEventQueue.push}'s inlined body). */
+function checkPriority(priority: number): void {
+  if (priority < MIN_PRIORITY || priority > MAX_PRIORITY || (priority | 0) !== priority) tieKey(priority, 0);
+}
+
+/** `to` (a larger array) with `from` copied to its start. */
+function grown<A extends Float64Array | Int32Array>(from: A, to: A): A {
+  to.set(from);
+  return to;
+}
+
+/** Head or tail links for `nb` empty buckets. */
+function newLinks(nb: number): Int32Array {
+  return new Int32Array(nb).fill(NIL);
 }
 
 /**
