@@ -3,10 +3,11 @@
  *
  * Key order is (time, priority, sequence): earlier time first, then lower priority value, then the order in which
  * events were inserted, so ties are FIFO and the pop order is a total order independent of the data structure
- * (SimPy's scheduler uses the same key). Both implementations store the key as two float64 numbers: the time
- * (integer ns, exact up to 2^53) and a tie-breaker `(priority + 2^20) * 2^32 + sequence` that orders priority then
- * insertion in one comparison and stays below 2^53. Priorities are therefore limited to [-2^20, 2^20); sequence
- * numbers are renumbered in key order (which preserves it) before they would reach 2^32.
+ * (SimPy's scheduler uses the same key). Priorities are integers in [-2^20, 2^20). The 4-ary heap stores the key as
+ * two float64 numbers: the time (integer ns, exact up to 2^53) and a tie-breaker `(priority + 2^20) * 2^32 +
+ * sequence` that orders priority then insertion in one comparison and stays below 2^53; its sequence numbers are
+ * renumbered in key order (which preserves it) before they would reach 2^32. The calendar queue stores no sequence
+ * number: insertion order is its buckets' list order (calendar-queue.ts).
  *
  * Event ids encode (generation, slot), so a stale id (already fired or cancelled, slot reused) is recognised and
  * ignored by `cancel`.
