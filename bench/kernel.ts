@@ -169,46 +169,52 @@ function ns3Hold(
 }
 
 /**
- * ns-3's schedulers on the same hold workload (sched_bench --mode=hold --n=1e6 --pop=1e5, events executed over
- * Simulator::Run's wall time, as {@link benchKernel} counts), best of `trials` seeds each; or why not run. Also per
- * scheduler events per CPU second: the process's CPU for 1e6 events minus that for 1 event (start-up, the 1e5
- * initial events and teardown), best of the trials, which a loaded machine stretches less than wall time.
+ * One seed of sched_bench's hold workload with `sched` (1e6 events): events/s over Simulator::Run's wall time, and
+ * events per CPU second: the process's CPU for 1e6 events minus that for 1 event (start-up, the 1e5 initial events
+ * and teardown), which a loaded machine stretches less than wall time.
  */
-function ns3Schedulers(trials: number): Record<string, unknown> {
-  const built = buildNs3Peers();
-  if ("missing" in built) return { skipped: built.missing };
-  try {
-    const bin = join(built.dir, "sched_bench");
-    const per: Record<string, number[]> = {};
-    const perCpu: Record<string, number> = {};
-    for (const sched of NS3_SCHEDULERS) {
-      per[sched] = [];
-      let bestCpu = 0;
-      // ns-3's calendar scheduler runs this workload at ~20 k events/s (a minute per run): one trial of it.
-      for (let i = 0; i < (sched === "calendar" ? 1 : trials); i++) {
-        const full = ns3Hold(bin, sched, 1_000_000, i + 1);
-        const base = ns3Hold(bin, sched, 1, i + 1);
-        per[sched]!.push(full.eventsPerSecond);
-        bestCpu = Math.max(bestCpu, 1e6 / Math.max(1e-3, full.cpuSeconds - base.cpuSeconds));
-      }
-      perCpu[sched] = bestCpu;
-    }
-    const best = NS3_SCHEDULERS.map((sched) => ({ sched, eventsPerSecond: Math.max(...per[sched]!) })).reduce(
-      (a, b) => (b.eventsPerSecond > a.eventsPerSecond ? b : a),
+function ns3Trial(
+  bin: string,
+  sched: string,
+  seed: number,
+): { eventsPerSecond: number; eventsPerCpuSecond: number } {
+  const full = ns3Hold(bin, sched, 1_000_000, seed);
+  const base = ns3Hold(bin, sched, 1, seed);
+  return {
+    eventsPerSecond: full.eventsPerSecond,
+    eventsPerCpuSecond: 1e6 / Math.max(1e-3, full.cpuSeconds - base.cpuSeconds),
+  };
+}
+
+/**
+ * ns-3's schedulers on the same hold workload (sched_bench --mode=hold --n=1e6 --pop=1e5, events executed over
+ * Simulator::Run's wall time, as {@link benchKernel} counts), best of `trials` seeds each ({@link ns3Trial}), wall
+ * and per CPU second. `bin`: the built sched_bench.
+ */
+function ns3Schedulers(bin: string, trials: number): Record<string, unknown> {
+  const per: Record<string, number[]> = {};
+  const perCpu: Record<string, number> = {};
+  for (const sched of NS3_SCHEDULERS) {
+    // ns-3's calendar scheduler runs this workload at ~20 k events/s (a minute per run): one trial of it.
+    const runs = Array.from({ length: sched === "calendar" ? 1 : trials }, (_, i) =>
+      ns3Trial(bin, sched, i + 1),
     );
-    const bestCpu = NS3_SCHEDULERS.map((sched) => ({ sched, eventsPerCpuSecond: perCpu[sched]! })).reduce(
-      (a, b) => (b.eventsPerCpuSecond > a.eventsPerCpuSecond ? b : a),
-    );
-    return {
-      version: "ns-3 3.37 (Debian libns3-dev)",
-      trials: per,
-      best,
-      eventsPerCpuSecond: perCpu,
-      bestCpu,
-    };
-  } finally {
-    rmSync(built.dir, { recursive: true, force: true });
+    per[sched] = runs.map((r) => r.eventsPerSecond);
+    perCpu[sched] = Math.max(...runs.map((r) => r.eventsPerCpuSecond));
   }
+  const best = NS3_SCHEDULERS.map((sched) => ({ sched, eventsPerSecond: Math.max(...per[sched]!) })).reduce(
+    (a, b) => (b.eventsPerSecond > a.eventsPerSecond ? b : a),
+  );
+  const bestCpu = NS3_SCHEDULERS.map((sched) => ({ sched, eventsPerCpuSecond: perCpu[sched]! })).reduce(
+    (a, b) => (b.eventsPerCpuSecond > a.eventsPerCpuSecond ? b : a),
+  );
+  return {
+    version: "ns-3 3.37 (Debian libns3-dev)",
+    trials: per,
+    best,
+    eventsPerCpuSecond: perCpu,
+    bestCpu,
+  };
 }
 
 /** Rounds of {@link pairedRounds}. */
@@ -220,51 +226,40 @@ export const PAIRED_ROUNDS = 7;
  * {@link ns3Schedulers} counts them) back to back, in alternating order; per round the ratio of the two, over
  * wall and over CPU time; the median of the rounds. A single 1e6-event run lasts ~0.1 s, so one run's ratio
  * swings 1.4-4.9x on an idle VM (stop 29): only rounds side by side in time give a figure to quote.
- * Or why not run (ns-3 missing).
+ * `bin`: the built sched_bench.
  */
-function pairedRounds(rounds: number): Record<string, unknown> {
-  const built = buildNs3Peers();
-  if ("missing" in built) return { skipped: built.missing };
-  try {
-    const bin = join(built.dir, "sched_bench");
-    const ns3Pq = (): { eventsPerSecond: number; eventsPerCpuSecond: number } => {
-      let wall = 0;
-      let cpu = 0;
-      for (let seed = 1; seed <= 3; seed++) {
-        const full = ns3Hold(bin, "pq", 1_000_000, seed);
-        const base = ns3Hold(bin, "pq", 1, seed);
-        wall = Math.max(wall, full.eventsPerSecond);
-        cpu = Math.max(cpu, 1e6 / Math.max(1e-3, full.cpuSeconds - base.cpuSeconds));
-      }
-      return { eventsPerSecond: wall, eventsPerCpuSecond: cpu };
-    };
-    const per: { topocast: number; ns3Pq: number; wall: number; cpu: number }[] = [];
-    for (let r = 0; r < rounds; r++) {
-      // Alternating order, so a slow spell of the machine does not always fall on the same side.
-      const ns3First = r % 2 === 1 ? ns3Pq() : undefined;
-      const ours = variant("calendar", "inverseTable", []);
-      const ns3 = ns3First ?? ns3Pq();
-      per.push({
-        topocast: Math.round(ours.eventsPerSecond),
-        ns3Pq: Math.round(ns3.eventsPerSecond),
-        wall: ours.eventsPerSecond / ns3.eventsPerSecond,
-        cpu: ours.eventsPerCpuSecond / ns3.eventsPerCpuSecond,
-      });
-    }
-    const median = (xs: number[]) => {
-      const v = [...xs].sort((a, b) => a - b);
-      const m = v.length >> 1;
-      return v.length % 2 === 1 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
-    };
+function pairedRounds(bin: string, rounds: number): Record<string, unknown> {
+  const ns3Pq = (): { eventsPerSecond: number; eventsPerCpuSecond: number } => {
+    const runs = [1, 2, 3].map((seed) => ns3Trial(bin, "pq", seed));
     return {
-      rounds: per,
-      medianWall: median(per.map((x) => x.wall)),
-      medianCpu: median(per.map((x) => x.cpu)),
-      rangeWall: [Math.min(...per.map((x) => x.wall)), Math.max(...per.map((x) => x.wall))],
+      eventsPerSecond: Math.max(...runs.map((r) => r.eventsPerSecond)),
+      eventsPerCpuSecond: Math.max(...runs.map((r) => r.eventsPerCpuSecond)),
     };
-  } finally {
-    rmSync(built.dir, { recursive: true, force: true });
+  };
+  const per: { topocast: number; ns3Pq: number; wall: number; cpu: number }[] = [];
+  for (let r = 0; r < rounds; r++) {
+    // Alternating order, so a slow spell of the machine does not always fall on the same side.
+    const ns3First = r % 2 === 1 ? ns3Pq() : undefined;
+    const ours = variant("calendar", "inverseTable", []);
+    const ns3 = ns3First ?? ns3Pq();
+    per.push({
+      topocast: Math.round(ours.eventsPerSecond),
+      ns3Pq: Math.round(ns3.eventsPerSecond),
+      wall: ours.eventsPerSecond / ns3.eventsPerSecond,
+      cpu: ours.eventsPerCpuSecond / ns3.eventsPerCpuSecond,
+    });
   }
+  const median = (xs: number[]) => {
+    const v = [...xs].sort((a, b) => a - b);
+    const m = v.length >> 1;
+    return v.length % 2 === 1 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+  };
+  return {
+    rounds: per,
+    medianWall: median(per.map((x) => x.wall)),
+    medianCpu: median(per.map((x) => x.cpu)),
+    rangeWall: [Math.min(...per.map((x) => x.wall)), Math.max(...per.map((x) => x.wall))],
+  };
 }
 
 /**
@@ -304,9 +299,20 @@ export function run(): BenchResult {
       `bench kernel: the table draw's runs ended at ${calendar.finalTimesNs} ns, Math.log1p's at ${calendarLog1p.finalTimesNs} ns`,
     );
   }
-  // ns-3 between topocast's runs would share the machine's load alike; run it right after.
-  const ns3 = ns3Schedulers(3);
-  const paired = pairedRounds(PAIRED_ROUNDS);
+  // ns-3 between topocast's runs would share the machine's load alike; run it right after. Built once for both.
+  const built = buildNs3Peers();
+  let ns3: Record<string, unknown>;
+  let paired: Record<string, unknown>;
+  if ("missing" in built) ns3 = paired = { skipped: built.missing };
+  else {
+    try {
+      const bin = join(built.dir, "sched_bench");
+      ns3 = ns3Schedulers(bin, 3);
+      paired = pairedRounds(bin, PAIRED_ROUNDS);
+    } finally {
+      rmSync(built.dir, { recursive: true, force: true });
+    }
+  }
   const best = ns3.best as { eventsPerSecond: number } | undefined;
   const bestCpu = ns3.bestCpu as { eventsPerCpuSecond: number } | undefined;
   const variants = { calendar, calendarLog1p, calendarZiggurat, calendarInlined, calendarZigguratInlined };

@@ -26,15 +26,7 @@
  * event and even while free, so liveness and id staleness are one comparison. Freed slots are reused last freed,
  * first used (a hold loop's push takes the slot its pop just freed, still in cache).
  */
-import {
-  type EventHandler,
-  type EventQueue,
-  type EventVisitor,
-  MAX_PRIORITY,
-  MIN_PRIORITY,
-  SLOT_BITS,
-  tieKey,
-} from "./event-queue.ts";
+import { type EventHandler, type EventQueue, type EventVisitor, SLOT_BITS, tieKey } from "./event-queue.ts";
 
 const MIN_BUCKETS = 8;
 const NIL = -1;
@@ -99,7 +91,7 @@ export class CalendarEventQueue implements EventQueue {
    * minimum, a resize) in calls of their own, so that it inlines into `Simulator.schedule` and an event handler.
    */
   push<T>(time: number, priority: number, handler: EventHandler<T>, data: T): number {
-    if (priority !== 0) checkPriority(priority);
+    if (priority !== 0) tieKey(priority, 0); // validates; its error path is out of line
     const s = this.freeCount > 0 ? this.freeSlots[--this.freeCount]! : this.freshSlot();
     const g = (this.gens[s]! + 1) & GEN_MASK;
     this.gens[s] = g;
@@ -420,11 +412,6 @@ export class CalendarEventQueue implements EventQueue {
     }
     this.cap = cap;
   }
-}
-
-/** Validates a priority other than 0 (out of {@link CalendarEventQueue.push}'s inlined body). */
-function checkPriority(priority: number): void {
-  if (priority < MIN_PRIORITY || priority > MAX_PRIORITY || (priority | 0) !== priority) tieKey(priority, 0);
 }
 
 /** `to` (a larger array) with `from` copied to its start. */
