@@ -23,8 +23,10 @@
  * flows need only their own direction: a policy that moves only a pair's own direction recovers it there at once,
  * here when the return direction's default route reconverges).
  */
+
 import type { DataPlane, IntervalObservation, LinkQuality } from "../models/control/driver.ts";
 import type { LinkStats, NodePath } from "../models/policies/types.ts";
+import type { AppliedLinkEvent } from "../sim/engine/records.ts";
 import type { RoutingPolicy } from "../sim/engine/types.ts";
 import type { Topology } from "../sim/substrate/topology.ts";
 import type { EmulationControlPlane } from "./control-plane.ts";
@@ -49,17 +51,6 @@ export interface EmulationDataPlaneParts {
   scale: { rateScale: number; timeCompression: number };
   /** The run's clock, simulated ns since the epoch (wall time x timeCompression): when link events really happened. */
   runNs: () => number;
-}
-
-/**
- * A link state change as it happened: the run's clock when the devices had gone down or up, simulated ns. Link
- * events come on ticks, which a busy machine starts late, so this is the failure's real instant (later than the
- * config's), the one to measure a failover from.
- */
-export interface AppliedLinkEvent {
-  links: string[];
-  up: boolean;
-  appliedNs: number;
 }
 
 export class EmulationDataPlane implements DataPlane {

@@ -182,16 +182,10 @@ async function buildPredictor(
   s: { dimension: number; future: readonly Float64Array[]; history: readonly Float64Array[] },
   intervalNs: number,
 ): Promise<Predictor> {
-  const rows = [
-    ...s.future,
-    ...Array.from({ length: ORACLE_TAIL_ROWS }, () => new Float64Array(s.dimension)),
-  ];
   const predictor = createPredictor(cfg.name, {
     ...cfg.params,
     dimension: s.dimension,
-    ...(cfg.name === "oracle"
-      ? { oracle: { rows, endNs: Float64Array.from(rows, (_, k) => (k + 1) * intervalNs) } }
-      : {}),
+    ...(cfg.name === "oracle" ? { oracle: oracleRows(s.future, s.dimension, intervalNs) } : {}),
   });
   if (cfg.name !== "oracle" && s.history.length > 0) {
     // The history ends at time 0 (the run's start), one row per control interval.
@@ -202,6 +196,16 @@ async function buildPredictor(
     });
   }
   return predictor;
+}
+
+/** The oracle's rows: `future`, then {@link ORACLE_TAIL_ROWS} zero rows, row k ending at (k + 1) x `intervalNs`. */
+function oracleRows(
+  future: readonly Float64Array[],
+  dimension: number,
+  intervalNs: number,
+): { rows: Float64Array[]; endNs: Float64Array } {
+  const rows = [...future, ...Array.from({ length: ORACLE_TAIL_ROWS }, () => new Float64Array(dimension))];
+  return { rows, endNs: Float64Array.from(rows, (_, k) => (k + 1) * intervalNs) };
 }
 
 /** A policy owning a predictor releases it (tfjs memory) when the run ends. */

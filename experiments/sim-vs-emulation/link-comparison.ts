@@ -137,6 +137,7 @@ function egressSideBySide(
   perGB: ReadonlyMap<string, number>,
   untilNs: number,
 ): Pick<SimEmuLinkRow, "egress"> {
+  if (perGB.size === 0) return {};
   const of = (rows: readonly Record<string, string>[]) =>
     egressCostOfRows(
       rows.filter((r) => r.policy === policy),

@@ -210,19 +210,11 @@ export function journaling<T extends VerbTable>(
       const forget = () => {
         for (let i = log.length - 1; i >= mark; i--) if (undone.has(i)) log.splice(i, 1);
       };
-      let r: unknown;
-      try {
-        const step = (u: Unit) => runUnit(u, undone, onUndoRefused);
-        r = inSequence(wavesOf(units, unitScopes).map((w) => () => runWave(w, step)));
-      } catch (e) {
-        forget();
-        throw e;
-      }
-      if (!isPromiseLike(r)) return void forget();
-      return Promise.resolve(r).then(forget, (e: unknown) => {
-        forget();
-        throw e;
-      });
+      const step = (u: Unit) => runUnit(u, undone, onUndoRefused);
+      return whenSettled(
+        () => inSequence(wavesOf(units, unitScopes).map((w) => () => runWave(w, step))),
+        forget,
+      ) as undefined | Promise<void>;
     },
   };
   const verbs = decorate(table, inner, (verb, decl, args, call) => {

@@ -108,13 +108,21 @@ export interface EmulationOverhead {
   probeTraffic: { probes: number; packets: number; bytes: number };
   /** Bytes the mirrors sent as copies, with VXLAN encapsulation (emulated network), as last read. */
   mirroredBytes: number;
-  /**
-   * Link state changes as they happened: the failed (or repaired) links' ids, and the run's clock when their devices
-   * had gone down (or up), simulated ns: the failure's real instant, later than the config's on a busy machine.
-   */
-  linkEvents?: { links: string[]; up: boolean; appliedNs: number }[];
+  /** Link state changes as they happened (the failed or repaired links' ids). */
+  linkEvents?: AppliedLinkEvent[];
   /** With linkEvents: when each reconvergence's default routes were in, on the run's clock, simulated ns. */
   reconvergedNs?: number[];
+}
+
+/**
+ * A link state change as it happened: the links' ids, and the run's clock when their devices had gone down or up,
+ * simulated ns. Link events come on ticks, which a busy machine starts late, so this is the failure's real instant
+ * (later than the config's), the one to measure a failover from.
+ */
+export interface AppliedLinkEvent {
+  links: string[];
+  up: boolean;
+  appliedNs: number;
 }
 
 /** A run's overhead, tagged by the engine that measured it. */
